@@ -1,0 +1,3 @@
+from claimsim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""The `claimsim` console script: one command tree, each package contributing its subcommands
+from its own `cli.py` (DESIGN.md "CLI")."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from claimsim import __version__
+from claimsim.events.errors import UserError
+from claimsim.events.registry import EventError
+
+# Order is the order of `claimsim --help`.
+COMMAND_MODULES = (
+    "claimsim.simulator.cli",
+    "claimsim.adjudication.cli",
+    "claimsim.scenarios.cli",
+    "claimsim.events.cli",
+    "claimsim.benchmarks.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claimsim",
+        description="Event-sourced claims adjudication simulator for primary-care payment models.",
+    )
+    parser.add_argument("--version", action="version", version=f"claimsim {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:  # that package has no commands yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, EventError, FileNotFoundError, NotADirectoryError) as e:
+        print(f"claimsim: error: {e}", file=sys.stderr)
+        return 2
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(root)"
+        print(f"claimsim: error: {e.title}: {where}: {first['msg']}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("claimsim: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,31 @@
+"""Canonical encoding: orjson with sorted keys, ints for money and rates, ISO dates.
+
+The bytes written to a log, and hashed into its chain, are produced here and nowhere else,
+so the same event always has the same bytes whatever process wrote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+_OPTIONS = orjson.OPT_SORT_KEYS
+GENESIS_HASH = "0" * 64
+
+
+def canonical(obj: Any) -> bytes:
+    """The canonical bytes of a JSON-able value (sorted keys, no whitespace, dates as ISO)."""
+    return orjson.dumps(obj, option=_OPTIONS)
+
+
+def loads(raw: bytes | str) -> Any:
+    return orjson.loads(raw)
+
+
+def chain_hash(prev: str, body: bytes) -> str:
+    """`sha256(prev || canonical body)`: each entry's hash covers its predecessor's."""
+    digest = hashlib.sha256(prev.encode("ascii"))
+    digest.update(body)
+    return digest.hexdigest()

@@ -1,0 +1,178 @@
+"""Ledger events: everything the payer side decided, each with `cause` = the input seq it answers
+(or the epoch boundary that triggered it).
+
+Every input event yields exactly one ledger entry (DESIGN.md "The three logs"): a claim's
+adjudication (with the reversal of the version it replaces), a void's reversal, a rejection, or
+`no_effect`. Amounts are integer cents; on reversal lines every amount is negated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from claimsim.events.codes import Frequency, GroupCode, RejectReason
+from claimsim.events.money import Cents
+from claimsim.events.programs import PaymentKind, ProgramKind
+from claimsim.events.registry import EventData, event_type
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@event_type("run.manifest")
+class RunManifest(EventData):
+    """First entry of every ledger: what produced it."""
+
+    scenario: str
+    seed: int
+    code_version: str
+    reference_digest: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class Adjustment(_Shape):
+    group: GroupCode
+    carc: str
+    amount: Cents
+
+
+class LineResult(_Shape):
+    """One adjudicated claim line. Invariant: allowed = plan_paid + cost_share + cap_offset +
+    sequestration, each part >= 0 (each <= 0 on a reversal line)."""
+
+    line_no: int
+    member_id: str
+    service_date: dt.date
+    procedure: str
+    units: int
+    billed: Cents
+    allowed: Cents
+    plan_paid: Cents
+    cost_share: Cents  # = deductible + coinsurance + copay
+    deductible: Cents = 0
+    coinsurance: Cents = 0
+    copay: Cents = 0
+    cap_offset: Cents = 0
+    sequestration: Cents = 0
+    shadow_allowed: Cents = 0  # what FFS would have allowed (PCF flat-fee lines, shadow lines)
+    medicaid_cost_share: Cents = 0  # QMB: cost share moved to the Medicaid payer
+    status: str = "paid"  # paid | denied | shadow
+    program: ProgramKind = ProgramKind.FFS
+    attributed: bool = False
+    capitated: bool = False  # a capitated service of the practice's program
+    adjustments: tuple[Adjustment, ...] = ()
+    remarks: tuple[str, ...] = ()
+
+
+@event_type("claim.adjudicated")
+class ClaimAdjudicated(EventData):
+    """An original (1) or replacement (7) claim's result. A replacement carries the negated lines
+    of the version it replaces in `reversed_lines` (835 claim status 22), then its own lines."""
+
+    claim_id: str
+    frequency: Frequency
+    original_claim_id: str | None = None
+    member_id: str
+    subscriber_id: str
+    payer_id: str
+    practice_id: str
+    rendering_npi: str
+    received: dt.date
+    paid: dt.date
+    lines: tuple[LineResult, ...]
+    reversed_lines: tuple[LineResult, ...] = ()
+    reversed_claim_id: str | None = None  # the claim id whose current version was reversed
+
+
+@event_type("claim.reversed")
+class ClaimReversed(EventData):
+    """A void (8): every effect of the current version of the original, negated."""
+
+    claim_id: str  # the void's own id
+    original_claim_id: str
+    reversed_claim_id: str  # the version that was reversed (original or its last replacement)
+    member_id: str
+    subscriber_id: str
+    payer_id: str
+    practice_id: str
+    received: dt.date
+    paid: dt.date
+    reversed_lines: tuple[LineResult, ...]
+
+
+@event_type("claim.rejected")
+class ClaimRejected(EventData):
+    claim_id: str | None = None
+    member_id: str | None = None
+    subscriber_id: str | None = None
+    reason: RejectReason
+    field: str  # dotted path into the claim, e.g. "lines.2.units"
+    carc: str
+    message: str
+    raw: str  # the submitted claim, truncated
+
+
+@event_type("no_effect")
+class NoEffect(EventData):
+    """An input that changed no payment (enrollment recorded, quality stored, ...)."""
+
+    input_type: str
+    note: str = ""
+
+
+@event_type("epoch.boundary")
+class EpochBoundary(EventData):
+    """The run clock closed an epoch: claims received before `boundary` are adjudicated."""
+
+    epoch: int
+    boundary: dt.date
+    last_input_seq: int
+
+
+@event_type("attribution.assigned")
+class AttributionAssigned(EventData):
+    member_id: str
+    subscriber_id: str
+    payer_id: str
+    practice_id: str | None  # None: no longer attributed
+    effective: dt.date
+    basis: str  # voluntary | awv | ccm | plurality | none
+    visits: int = 0
+    last_visit: dt.date | None = None
+
+
+@event_type("attribution.corrected")
+class AttributionCorrected(EventData):
+    member_id: str
+    subscriber_id: str
+    payer_id: str
+    from_practice: str | None
+    to_practice: str | None
+    effective: dt.date
+    reason: str
+
+
+@event_type("payment.prospective")
+class ProspectivePayment(EventData):
+    payer_id: str
+    practice_id: str
+    month: str  # YYYY-MM the payment is for
+    kind: PaymentKind
+    amount: Cents
+    member_months: int = 0
+    adjusts_month: str | None = None  # set on recoupments/corrections of an earlier month
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+@event_type("snapshot.taken")
+class PaymentSnapshot(EventData):
+    payer_id: str
+    practice_id: str
+    month: str
+    as_of_seq: int
+    as_of_date: dt.date
+    figures: dict[str, int]  # cents and counts, named as in DOMAIN.md §7

@@ -1,0 +1,375 @@
+"""The append-only, hash-chained event log: JSON Lines in segment files under one directory.
+
+One writer at a time, held by an OS lock (`fcntl.flock` on `LOCK`, released by the kernel if the
+writer dies). Each line is the canonical body `{at, cause, data, key, seq, type, v}` followed by
+`prev` and `hash`, where `hash = sha256(prev || body)`; an edit, gap or reorder breaks the chain and
+`verify` names the first bad seq. A crash mid-write leaves a torn last line, which the next writer
+truncates (and says so) before going on. Readers stream; nothing loads a whole log.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
+from claimsim.events.envelope import Envelope
+from claimsim.events.errors import UserError
+from claimsim.events.registry import EventError, check_known, decode
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = "LOCK"
+SEGMENT_SUFFIX = ".jsonl"
+DEFAULT_SEGMENT_EVENTS = 250_000
+
+
+class LogError(UserError):
+    """A log that cannot be opened or read as asked (missing directory, locked, ...)."""
+
+
+class LogLocked(LogError):
+    pass
+
+
+class Fsync(StrEnum):
+    ALWAYS = "always"  # after every event
+    BATCH = "batch"  # at every commit(): the end of each extend(), and close()
+    NEVER = "never"  # leave it to the OS
+
+
+def _segment_name(first_seq: int) -> str:
+    return f"{first_seq:012d}{SEGMENT_SUFFIX}"
+
+
+def segments(directory: Path) -> list[tuple[int, Path]]:
+    """The log's segment files as (first seq, path), in order."""
+    out = []
+    for path in Path(directory).glob(f"*{SEGMENT_SUFFIX}"):
+        try:
+            out.append((int(path.stem), path))
+        except ValueError:
+            continue
+    return sorted(out)
+
+
+def _require_dir(directory: Path) -> Path:
+    directory = Path(directory)
+    if not directory.exists():
+        raise LogError(f"{directory}: no such log directory")
+    if not directory.is_dir():
+        raise LogError(f"{directory}: not a directory")
+    return directory
+
+
+def _last_complete_line(path: Path) -> bytes | None:
+    """The last newline-terminated line of a file (without its newline), reading only its tail.
+
+    A torn tail (bytes after the last newline) is not a line and is skipped.
+    """
+    with open(path, "rb") as f:
+        pos = f.seek(0, os.SEEK_END)
+        data, block = b"", 4096
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            f.seek(pos)
+            data = f.read(step) + data
+            block *= 2
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                continue
+            start = data.rfind(b"\n", 0, cut)
+            if start >= 0 or pos == 0:
+                return data[start + 1 : cut]
+    return None
+
+
+class LogWriter:
+    """The single writer of one log directory.
+
+    `append` takes events built by `new_event` (already-validated dicts) and returns the full
+    envelope; `commit` ends a batch (flush, and fsync per policy); `extend` is append-all + commit.
+    """
+
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        fsync: Fsync | str = Fsync.BATCH,
+        segment_events: int = DEFAULT_SEGMENT_EVENTS,
+    ):
+        self.directory = Path(directory)
+        self.fsync = Fsync(fsync)
+        self.segment_events = segment_events
+        self.recovered_bytes = 0
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.directory / LOCK_FILE, "a+")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.seek(0)
+            holder = self._lock.read().strip() or "unknown"
+            self._lock.close()
+            raise LogLocked(
+                f"{self.directory}: another process (pid {holder}) is writing this log"
+            ) from None
+        self._lock.seek(0)
+        self._lock.truncate()
+        self._lock.write(str(os.getpid()))
+        self._lock.flush()
+        self._file = None
+        self._open_tail()
+
+    # -- opening and recovery -------------------------------------------------------------
+    def _open_tail(self) -> None:
+        segs = segments(self.directory)
+        self.next_seq, self.last_hash = 0, GENESIS_HASH
+        if not segs:
+            self._start_segment(0)
+            return
+        # The newest segment may be empty (a crash right after rotation): use the one before.
+        for first_seq, path in reversed(segs):
+            self._truncate_torn_tail(path)
+            line = _last_complete_line(path)
+            if line is not None:
+                env = orjson.loads(line)
+                self.next_seq, self.last_hash = env["seq"] + 1, env["hash"]
+                break
+        first_seq, path = segs[-1]
+        self._segment_first = first_seq
+        self._segment_count = self.next_seq - first_seq
+        self._file = open(path, "ab", buffering=1 << 20)
+
+    def _truncate_torn_tail(self, path: Path) -> None:
+        size = path.stat().st_size
+        if size == 0:
+            return
+        with open(path, "r+b") as f:
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            # Find the end of the last complete line.
+            pos, keep = size, 0
+            while pos > 0:
+                step = min(65536, pos)
+                pos -= step
+                f.seek(pos)
+                chunk = f.read(step)
+                idx = chunk.rfind(b"\n")
+                if idx >= 0:
+                    keep = pos + idx + 1
+                    break
+            f.truncate(keep)
+            f.flush()
+            os.fsync(f.fileno())
+        self.recovered_bytes += size - keep
+        log.warning(
+            "%s: truncated a torn last line (%d bytes) left by an interrupted write",
+            path, size - keep,
+        )
+
+    def _start_segment(self, first_seq: int) -> None:
+        if self._file is not None:
+            self.commit()
+            self._file.close()
+        self._segment_first = first_seq
+        self._segment_count = 0
+        self._file = open(self.directory / _segment_name(first_seq), "ab", buffering=1 << 20)
+
+    # -- writing ---------------------------------------------------------------------------
+    def append(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Append one event (`type, v, at, key, cause, data`); returns the stored envelope."""
+        if self._segment_count >= self.segment_events:
+            self._start_segment(self.next_seq)
+        seq, prev = self.next_seq, self.last_hash
+        envelope = {
+            "at": event["at"],
+            "cause": event["cause"],
+            "data": event["data"],
+            "key": event["key"],
+            "seq": seq,
+            "type": event["type"],
+            "v": event["v"],
+        }
+        body = canonical(envelope)
+        digest = chain_hash(prev, body)
+        self._file.write(
+            b"".join((body[:-1], b',"prev":"', prev.encode(), b'","hash":"', digest.encode(), b'"}\n'))
+        )
+        envelope["prev"], envelope["hash"] = prev, digest
+        self.next_seq, self.last_hash = seq + 1, digest
+        self._segment_count += 1
+        if self.fsync is Fsync.ALWAYS:
+            self.commit()
+        return envelope
+
+    def extend(self, events: Iterable[dict[str, Any]]) -> int:
+        """Append a batch and commit it; returns how many were appended."""
+        n = 0
+        for event in events:
+            self.append(event)
+            n += 1
+        self.commit()
+        return n
+
+    def commit(self) -> None:
+        """End a batch: make it visible to readers, and durable unless fsync is `never`."""
+        self._file.flush()
+        if self.fsync is not Fsync.NEVER:
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self.commit()
+            self._file.close()
+            self._file = None
+        if not self._lock.closed:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+
+    def __enter__(self) -> LogWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# -- reading ------------------------------------------------------------------------------
+def read(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+    """Stream raw envelopes (dicts) from `from_seq` on, segment by segment.
+
+    A torn last line (a writer died mid-write) is not yielded: it is not part of the log.
+    """
+    directory = _require_dir(directory)
+    segs = segments(directory)
+    for i, (first_seq, path) in enumerate(segs):
+        next_first = segs[i + 1][0] if i + 1 < len(segs) else None
+        if next_first is not None and next_first <= from_seq:
+            continue
+        with open(path, "rb") as f:
+            lines = itertools.islice(f, max(0, from_seq - first_seq), None)
+            for line in lines:
+                if not line.endswith(b"\n"):
+                    return
+                yield orjson.loads(line)
+
+
+def read_decoded(directory: Path | str, from_seq: int = 0) -> Iterator[Envelope]:
+    """Stream typed envelopes: each event's data validated and upcast to its current version."""
+    for env in read(directory, from_seq):
+        yield Envelope(**{**env, "data": decode(env)})
+
+
+def last_envelope(directory: Path | str) -> dict[str, Any] | None:
+    """The newest complete entry, reading only the tail of the newest non-empty segment."""
+    directory = _require_dir(directory)
+    for _, path in reversed(segments(directory)):
+        line = _last_complete_line(path)
+        if line is not None:
+            return orjson.loads(line)
+    return None
+
+
+# -- verification -------------------------------------------------------------------------
+class Problem(StrEnum):
+    EDITED = "edited"  # an entry's bytes do not hash to its stored hash, or prev is not the chain's
+    MISSING = "missing"  # a gap in seq
+    REORDERED = "reordered"  # entries out of order
+    BAD_JSON = "bad_json"  # a line that is not JSON (or not an envelope)
+    UNKNOWN_TYPE = "unknown_type"  # a type or version this code cannot read
+    TORN = "torn"  # the last line is incomplete (a writer died mid-write)
+
+
+@dataclass
+class VerifyResult:
+    count: int = 0
+    problem: Problem | None = None
+    seq: int | None = None
+    message: str = ""
+    location: str = ""
+    first_at: str | None = None
+    last_at: str | None = None
+    by_type: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+_ENVELOPE_KEYS = frozenset(("at", "cause", "data", "key", "seq", "type", "v", "prev", "hash"))
+
+
+def verify(directory: Path | str, *, check_types: bool = True) -> VerifyResult:
+    """Walk the whole chain; stop at the first problem and say which seq and why."""
+    directory = _require_dir(directory)
+    result = VerifyResult()
+    expected, prev = 0, GENESIS_HASH
+
+    def fail(problem: Problem, seq: int, message: str, where: str) -> VerifyResult:
+        result.problem, result.seq, result.message, result.location = problem, seq, message, where
+        return result
+
+    for first_seq, path in segments(directory):
+        if first_seq != expected:
+            return fail(Problem.MISSING, expected,
+                        f"segment {path.name} starts at seq {first_seq}, expected {expected}", str(path))
+        with open(path, "rb") as f:
+            lines = iter(f)
+            pending: list[bytes] = []
+            line_no = 0
+            while True:
+                line = pending.pop() if pending else next(lines, None)
+                if line is None:
+                    break
+                line_no += 1
+                where = f"{path}:{line_no}"
+                if not line.endswith(b"\n"):
+                    return fail(Problem.TORN, expected, "incomplete last line (interrupted write)", where)
+                try:
+                    env = orjson.loads(line)
+                except orjson.JSONDecodeError as e:
+                    return fail(Problem.BAD_JSON, expected, f"not JSON: {e}", where)
+                if not isinstance(env, dict) or set(env) != _ENVELOPE_KEYS:
+                    return fail(Problem.BAD_JSON, expected, "not an envelope", where)
+                seq = env["seq"]
+                if seq != expected:
+                    if isinstance(seq, int) and seq > expected:
+                        follower = next(lines, None)
+                        if follower is not None:
+                            pending.append(follower)
+                            try:
+                                if orjson.loads(follower).get("seq") == expected:
+                                    return fail(Problem.REORDERED, expected,
+                                                f"found seq {seq} where {expected} belongs", where)
+                            except (orjson.JSONDecodeError, AttributeError):
+                                pass
+                        return fail(Problem.MISSING, expected, f"next entry is seq {seq}", where)
+                    return fail(Problem.REORDERED, expected,
+                                f"found seq {seq} where {expected} belongs", where)
+                if env["prev"] != prev:
+                    return fail(Problem.EDITED, seq, "prev does not match the preceding entry's hash", where)
+                body = canonical({k: env[k] for k in ("at", "cause", "data", "key", "seq", "type", "v")})
+                if chain_hash(prev, body) != env["hash"]:
+                    return fail(Problem.EDITED, seq, "content does not match its hash", where)
+                if check_types:
+                    try:
+                        check_known(env["type"], env["v"], seq=seq)
+                    except EventError as e:
+                        return fail(Problem.UNKNOWN_TYPE, seq, str(e), where)
+                prev, expected = env["hash"], expected + 1
+                result.count += 1
+                result.by_type[env["type"]] = result.by_type.get(env["type"], 0) + 1
+                if result.first_at is None:
+                    result.first_at = env["at"]
+                result.last_at = env["at"]
+    return result

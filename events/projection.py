@@ -1,0 +1,110 @@
+"""The generic projection runner: feed a log's events, from a position, to a projection, keeping a
+checkpoint (last seq applied, its hash, and the projection's state) so a projection resumes where
+it stopped instead of replaying from seq 0.
+
+A checkpoint is an optimisation, never a second truth: it records the hash of the entry it stopped
+at, and a checkpoint whose entry no longer matches the log is refused (rebuild from scratch).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from claimsim.events.encoding import canonical
+from claimsim.events.log import read
+
+
+class Projection(Protocol):
+    """A fold over envelopes. `state()` must be JSON-able; `restore()` takes it back."""
+
+    name: str
+
+    def apply(self, envelope: dict[str, Any]) -> None: ...
+
+    def state(self) -> Any: ...
+
+    def restore(self, state: Any) -> None: ...
+
+
+class StaleCheckpoint(Exception):
+    pass
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        log_dir: Path | str,
+        projection: Projection,
+        checkpoint: Path | str | None = None,
+        *,
+        checkpoint_every: int = 100_000,
+    ):
+        self.log_dir = Path(log_dir)
+        self.projection = projection
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.checkpoint_every = checkpoint_every
+        self.last_seq = -1
+        self.last_hash: str | None = None
+        if self.checkpoint and self.checkpoint.exists():
+            self._load_checkpoint()
+
+    def _load_checkpoint(self) -> None:
+        saved = orjson.loads(self.checkpoint.read_bytes())
+        if saved.get("projection") != self.projection.name:
+            raise StaleCheckpoint(
+                f"{self.checkpoint}: checkpoint of {saved.get('projection')!r}, not {self.projection.name!r}"
+            )
+        seq, digest = saved["last_seq"], saved["last_hash"]
+        if seq >= 0:
+            entry = next(read(self.log_dir, seq), None)
+            if entry is None or entry["seq"] != seq or entry["hash"] != digest:
+                raise StaleCheckpoint(
+                    f"{self.checkpoint}: checkpoint at seq {seq} does not match the log; rebuild it"
+                )
+        self.projection.restore(saved["state"])
+        self.last_seq, self.last_hash = seq, digest
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint is None:
+            return
+        payload = canonical({
+            "projection": self.projection.name,
+            "last_seq": self.last_seq,
+            "last_hash": self.last_hash,
+            "state": self.projection.state(),
+        })
+        tmp = self.checkpoint.with_suffix(self.checkpoint.suffix + ".tmp")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.checkpoint)
+
+    def run(
+        self,
+        until_seq: int | None = None,
+        *,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> int:
+        """Apply every event after the checkpoint (up to `until_seq` inclusive); returns how many."""
+        applied = 0
+        apply = self.projection.apply
+        for env in read(self.log_dir, self.last_seq + 1):
+            if until_seq is not None and env["seq"] > until_seq:
+                break
+            apply(env)
+            self.last_seq, self.last_hash = env["seq"], env["hash"]
+            applied += 1
+            if on_event is not None:
+                on_event(env)
+            if self.checkpoint and applied % self.checkpoint_every == 0:
+                self.save_checkpoint()
+        if applied:
+            self.save_checkpoint()
+        return applied
