@@ -18,6 +18,7 @@ from claimsim.events.registry import EventError
 COMMAND_MODULES = (
     "claimsim.simulator.cli",
     "claimsim.adjudication.cli",
+    "claimsim.adjudication.audit_cli",
     "claimsim.scenarios.cli",
     "claimsim.events.cli",
     "claimsim.benchmarks.cli",

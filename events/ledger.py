@@ -156,6 +156,24 @@ class AttributionCorrected(EventData):
     reason: str
 
 
+@event_type("practice.status")
+class PracticeStatus(EventData):
+    """A practice's standing in its program with one payer, effective from an epoch boundary.
+
+    `active` False means the payer treats it as FFS for the epoch (no offsets, no prospective
+    payments), with the reason (e.g. minimum volume: fewer attributed members than required).
+    """
+
+    payer_id: str
+    practice_id: str
+    program: ProgramKind
+    effective: dt.date
+    active: bool
+    attributed: int = 0
+    risk_group: int | None = None  # PCF practice risk group (1-based) / CPC+ average tier
+    reason: str = ""
+
+
 @event_type("payment.prospective")
 class ProspectivePayment(EventData):
     payer_id: str
