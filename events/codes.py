@@ -136,6 +136,7 @@ class RejectReason(StrEnum):
     SUBSCRIBER_MISMATCH = "subscriber_mismatch"  # 7/8 under another subscriber
     BAD_FREQUENCY = "bad_frequency"
     DUPLICATE_CLAIM_ID = "duplicate_claim_id"  # an original reusing a claim id already adjudicated
+    UNSUPPORTED_YEAR = "unsupported_year"  # a plan year the plan, fee schedule or program lacks
 
 
 REJECT_CARC: dict[RejectReason, str] = {
@@ -152,6 +153,7 @@ REJECT_CARC: dict[RejectReason, str] = {
     RejectReason.SUBSCRIBER_MISMATCH: "16",
     RejectReason.BAD_FREQUENCY: "16",
     RejectReason.DUPLICATE_CLAIM_ID: "18",
+    RejectReason.UNSUPPORTED_YEAR: "16",
 }
 
 

@@ -68,7 +68,14 @@ def upcaster(name: str, from_version: int):
     return register
 
 
+def _ensure_vocabulary() -> None:
+    """Register the built-in event types on first use, whoever asks first."""
+    if "claim.submitted" not in _CURRENT:
+        import claimsim.events.vocabulary  # noqa: F401
+
+
 def current_version(name: str) -> int:
+    _ensure_vocabulary()
     try:
         return _CURRENT[name]
     except KeyError:
@@ -76,10 +83,12 @@ def current_version(name: str) -> int:
 
 
 def known_types() -> list[str]:
+    _ensure_vocabulary()
     return sorted(_CURRENT)
 
 
 def model_for(name: str, version: int | None = None) -> type[EventData]:
+    _ensure_vocabulary()
     versions = _MODELS.get(name)
     if versions is None:
         raise UnknownEventType(f"unknown event type {name!r}")
@@ -92,6 +101,7 @@ def model_for(name: str, version: int | None = None) -> type[EventData]:
 
 def check_known(name: str, version: int, *, seq: int | None = None) -> None:
     """Raise a typed error unless `(name, version)` is readable (directly or by upcasting)."""
+    _ensure_vocabulary()
     versions = _MODELS.get(name)
     if versions is None:
         raise UnknownEventType(f"unknown event type {name!r}", seq=seq)
