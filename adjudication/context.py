@@ -1,0 +1,240 @@
+"""What adjudication knows besides a family's own state: the reference data (precomputed into flat
+lookups for the hot path), the run's settings, and the epoch facts the run clock writes to the
+ledger (attribution and practice status), which every family shares.
+
+The core reads a Context and never changes it; only `apply_ledger_event` does, in ledger order, so
+replaying the ledger rebuilds the same Context the live run had at each point.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from claimsim.events.codes import PROCEDURE_GROUPS
+from claimsim.events.plans import LineOfBusiness
+from claimsim.events.programs import ProgramKind
+from claimsim.events.providers import ClinicianRole, PracticeKind
+from claimsim.events.reference import ReferenceData
+
+# The ledger event types that are epoch facts the Context ingests.
+ATTRIBUTION_TYPES = frozenset({"attribution.assigned", "attribution.corrected"})
+CONTEXT_TYPES = ATTRIBUTION_TYPES | {"practice.status"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run settings the rules read (DOMAIN.md §3). Recorded in the run manifest.
+
+    `timely_filing_days` None means each payer's own `timely_filing_days` (default 365);
+    `sequestration_bp` is used for a Medicare FFS payer whose own `sequestration_bp` is 0.
+    `raw_limit` is how many characters of a rejected claim's raw payload the rejection keeps.
+    """
+
+    sequestration: bool = False
+    sequestration_bp: int = 200
+    timely_filing_days: int | None = None
+    raw_limit: int = 512
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown adjudication setting(s): {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """One plan year's benefit design, flattened (ints, None = no limit)."""
+
+    ded_ind: int
+    ded_fam: int
+    coins_bp: int
+    oop_ind: int | None
+    oop_fam: int | None
+    embedded: bool
+    copays: dict[str, int]  # visit category value -> cents
+    preventive_zero: bool
+    part_b: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A contract's program, flattened for the payment-model step."""
+
+    kind: str
+    hybrid_bp: int
+    reduced: bool  # cost_share_basis == reduced
+    capitated: frozenset[str]  # procedure group values
+    denied: frozenset[str]  # procedure codes denied CO-96 for attributed members
+    flat_fee: dict[int, int]  # year -> PCF flat visit fee (cents); empty unless PCF
+
+
+@dataclass(frozen=True, slots=True)
+class PayerInfo:
+    lob: str
+    sequestration_bp: int  # 0 when sequestration does not apply to this payer or run
+    timely_days: int
+    processing_days: int
+    fees: dict[int, dict[str, int]]  # year -> code -> cents for one unit
+
+
+@dataclass
+class _Timeline:
+    """Facts that take effect from a date on: a later fact replaces everything known from its date."""
+
+    days: list[str] = field(default_factory=list)  # ISO dates, ascending
+    values: list[Any] = field(default_factory=list)
+
+    def set_from(self, day: str, value: Any) -> None:
+        i = bisect.bisect_left(self.days, day)
+        del self.days[i:], self.values[i:]
+        self.days.append(day)
+        self.values.append(value)
+
+    def at(self, day: str, default: Any) -> Any:
+        i = bisect.bisect_right(self.days, day)
+        return self.values[i - 1] if i else default
+
+
+class Context:
+    """Reference data + settings + epoch facts, as the core's lookups.
+
+    Epoch facts: `attribution.assigned` / `attribution.corrected` set a member's practice (None:
+    unattributed) from their effective date on, and `practice.status` sets whether a practice's
+    program is active with a payer from its effective date on. Choice (DOMAIN.md is silent): a
+    fact applies from its own date onward and supersedes facts known earlier for those dates,
+    including ones dated later, because the ledger holds them in the order the run clock learned
+    them, and the latest knowledge wins for the period it covers.
+    """
+
+    def __init__(self, reference: ReferenceData, settings: Settings | None = None):
+        self.reference = reference
+        self.settings = settings or Settings()
+        self._attribution: dict[str, _Timeline] = {}
+        self._status: dict[tuple[str, str], _Timeline] = {}
+        self._build_lookups()
+
+    # -- precomputed reference lookups ---------------------------------------------------
+    def _build_lookups(self) -> None:
+        ref, settings = self.reference, self.settings
+        self.payers: dict[str, PayerInfo] = {}
+        for p in ref.payers:
+            seq_bp = 0
+            if settings.sequestration and p.lob is LineOfBusiness.MEDICARE_FFS:
+                seq_bp = p.sequestration_bp or settings.sequestration_bp
+            schedule = ref.fee_schedule_of_payer[p.payer_id]
+            self.payers[p.payer_id] = PayerInfo(
+                lob=p.lob.value,
+                sequestration_bp=seq_bp,
+                timely_days=settings.timely_filing_days or p.timely_filing_days,
+                processing_days=p.processing_days,
+                fees={year: dict(table) for year, table in schedule.amounts.items()},
+            )
+        self.plans: dict[str, tuple[str, dict[int, Design]]] = {}
+        for plan in ref.plans:
+            designs = {
+                year: Design(
+                    ded_ind=b.deductible_individual,
+                    ded_fam=b.deductible_family,
+                    coins_bp=b.coinsurance_bp,
+                    oop_ind=b.oop_individual,
+                    oop_fam=b.oop_family,
+                    embedded=b.embedded,
+                    copays={k.value: v for k, v in b.copays.items()},
+                    preventive_zero=b.preventive_zero,
+                    part_b=b.part_b_style,
+                )
+                for year, b in plan.benefits.items()
+            }
+            self.plans[plan.plan_id] = (plan.payer_id, designs)
+        self.practice_kind: dict[str, str] = {p.practice_id: p.kind.value for p in ref.practices}
+        self.clinician_role: dict[str, str] = {
+            npi: c.role.value for npi, (_, c) in ref.clinician.items()
+        }
+        self.code_group: dict[str, str] = {c: g.value for c, g in PROCEDURE_GROUPS.items()}
+        known = set(PROCEDURE_GROUPS)
+        for schedule in ref.fee_schedules:
+            for table in schedule.amounts.values():
+                known.update(table)
+        self.known_codes: frozenset[str] = frozenset(known)
+        self._contracts: dict[tuple[str, str], list[tuple[str, str | None, Program]]] = {}
+        for c in sorted(ref.contracts, key=lambda c: c.start):
+            s = c.program
+            program = Program(
+                kind=s.kind.value,
+                hybrid_bp=s.hybrid_bp,
+                reduced=s.cost_share_basis.value == "reduced",
+                capitated=frozenset(g.value for g in s.capitated_groups),
+                denied=frozenset(s.denied_codes),
+                flat_fee=(
+                    {y: f.flat_visit_fee for y, f in s.figures.items()}
+                    if s.kind is ProgramKind.PCF else {}
+                ),
+            )
+            self._contracts.setdefault((c.payer_id, c.practice_id), []).append(
+                (c.start.isoformat(), c.end.isoformat() if c.end else None, program)
+            )
+
+    def program_on(self, payer_id: str, practice_id: str, day: str) -> Program | None:
+        """The program of the practice's contract with the payer on an ISO day (None: FFS)."""
+        for start, end, program in self._contracts.get((payer_id, practice_id), ()):
+            if start <= day and (end is None or day <= end):
+                return program
+        return None
+
+    def is_primary_care(self, practice_id: str, npi: str) -> bool:
+        role = self.clinician_role.get(npi)
+        if role is not None:
+            return role == ClinicianRole.PRIMARY_CARE.value
+        return self.practice_kind.get(practice_id) == PracticeKind.PRIMARY_CARE.value
+
+    # -- epoch facts -----------------------------------------------------------------------
+    def apply_ledger_event(self, env: dict[str, Any]) -> bool:
+        """Ingest an attribution or practice-status ledger envelope; other types are ignored.
+
+        Returns whether the event was one the Context keeps.
+        """
+        kind = env["type"]
+        if kind not in CONTEXT_TYPES:
+            return False
+        d = env["data"]
+        if kind == "attribution.assigned":
+            self._attribution.setdefault(d["member_id"], _Timeline()).set_from(
+                str(d["effective"]), d["practice_id"]
+            )
+        elif kind == "attribution.corrected":
+            self._attribution.setdefault(d["member_id"], _Timeline()).set_from(
+                str(d["effective"]), d["to_practice"]
+            )
+        else:
+            self._status.setdefault((d["payer_id"], d["practice_id"]), _Timeline()).set_from(
+                str(d["effective"]), bool(d["active"])
+            )
+        return True
+
+    def attributed_practice(self, member_id: str, day: dt.date | str) -> str | None:
+        """The practice the member is attributed to on `day` (None: unattributed)."""
+        timeline = self._attribution.get(member_id)
+        if timeline is None:
+            return None
+        return timeline.at(day if isinstance(day, str) else day.isoformat(), None)
+
+    def program_active(self, payer_id: str, practice_id: str, day: dt.date | str) -> bool:
+        """Whether the practice's program with the payer is in effect on `day` (default True)."""
+        timeline = self._status.get((payer_id, practice_id))
+        if timeline is None:
+            return True
+        return timeline.at(day if isinstance(day, str) else day.isoformat(), True)
+
+
+def year_of(day_iso: str) -> int:
+    """Plan year of an ISO date (plan years are calendar years, DOMAIN.md §5)."""
+    return int(day_iso[:4])
+
