@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "claimsim.simulator.cli",
     "claimsim.adjudication.cli",
     "claimsim.adjudication.audit_cli",
+    "claimsim.adjudication.streaming.cli",
     "claimsim.scenarios.cli",
     "claimsim.events.cli",
     "claimsim.benchmarks.cli",
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
-            if e.name == name:  # that package has no commands yet
+            if name.startswith(e.name or "\0"):  # that package has no commands yet
                 continue
             raise
         module.register(sub)
