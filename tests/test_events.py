@@ -83,3 +83,37 @@ def test_random_enrollment_events_round_trip(member, subscriber, payer, plan, st
                            plan_id=plan, start=start, end=end, birth_date=birth, sex=sex, qmb=qmb)
     raw = canonical(new_event(model, at=start, key=subscriber))
     assert decode({**loads(raw), "seq": 0}) == model
+
+
+lines = st.builds(
+    dict,
+    line_no=st.integers(1, 50),
+    service_date=dates.map(dt.date.isoformat),
+    procedure=st.sampled_from(["99213", "99214", "G0439", "80053", "99999", ""]),
+    modifiers=st.lists(st.sampled_from(["25", "59", "GT"]), max_size=2),
+    units=st.integers(-2, 20),
+    billed=st.integers(-10_000, 10**7),
+    diagnoses=st.lists(st.sampled_from(["E11.9", "I10", "Z00.00"]), max_size=3),
+)
+claims = st.fixed_dictionaries(
+    {"claim_id": ids, "frequency": st.sampled_from("178"), "member_id": ids,
+     "subscriber_id": ids, "payer_id": ids, "billing_tin": ids, "rendering_npi": ids,
+     "place_of_service": st.sampled_from(["11", "20", "23"]),
+     "received": dates.map(dt.date.isoformat), "lines": st.lists(lines, min_size=0, max_size=4)},
+    optional={"original_claim_id": ids | st.none()},
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(claim=claims, seq=st.integers(0, 10**9), cause=st.none() | st.integers(0, 10**9))
+def test_random_submitted_claims_round_trip_as_submitted(claim, seq, cause):
+    """A claim is carried as submitted, bad content included (units 0, negative billed, unknown
+    codes): the log must store and return it byte for byte; adjudication judges it later."""
+    from claimsim.events.input import ClaimSubmitted
+
+    event = new_event(ClaimSubmitted(claim=claim), at="2025-01-01", key=claim["subscriber_id"],
+                      cause=cause)
+    raw = canonical({**event, "seq": seq})
+    back = loads(raw)
+    assert back["data"]["claim"] == claim
+    assert decode(back) == ClaimSubmitted(claim=claim)

@@ -1,0 +1,37 @@
+"""`claimsim bench [SUITE ...]`: run the pytest-benchmark suites shipped in this package, each
+beside its raw baseline in the same run, ending in the ratio table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from claimsim.events.errors import UserError
+
+HERE = Path(__file__).parent
+
+
+def suites() -> list[str]:
+    return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="run the benchmark suites (ours beside a raw baseline)")
+    p.add_argument("suite", nargs="*", help=f"which suites (default all): {', '.join(suites())}")
+    p.add_argument("--json", metavar="FILE", help="also save pytest-benchmark's JSON to FILE")
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import pytest
+
+    known = suites()
+    unknown = [s for s in args.suite if s not in known]
+    if unknown:
+        raise UserError(f"unknown benchmark suite {unknown[0]!r}; known: {', '.join(known)}")
+    files = [str(HERE / f"bench_{s}.py") for s in (args.suite or known)]
+    argv = [*files, "--benchmark-enable", "-p", "no:cacheprovider", "-q",
+            "--import-mode=importlib", "--rootdir", str(HERE)]
+    if args.json:
+        argv.append(f"--benchmark-json={args.json}")
+    return int(pytest.main(argv))
