@@ -1,0 +1,226 @@
+"""Utilization: one month of care for the whole population, turned into claims.
+
+Visit counts are drawn for every active member at once (Poisson, rates scaled by true risk), then
+each visit becomes a claim in a plain loop; random numbers come in per-month blocks from named
+streams (visits, claims, referrals), so each concern's draws are independent of the others.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from claimsim.events.codes import ACUTE_ICD10, E_AND_M_ESTABLISHED, E_AND_M_NEW, ED_CODES, SPECIALIST_EM_CODES
+from claimsim.events.providers import PracticeKind
+from claimsim.simulator.claims import MODIFIER_25, ClaimBuilder
+from claimsim.simulator.config import SimConfig
+from claimsim.simulator.faults import FaultInjector, FaultKind
+from claimsim.simulator.population import MEDICARE, Population
+from claimsim.simulator.referrals import BLOCK_COLUMNS, DECISION_COLUMNS, KIND_BASE, ReferralPolicy
+from claimsim.simulator.region import Region
+from claimsim.simulator.streams import np_stream
+from claimsim.simulator.submission import PRIORITY_CLAIM, PRIORITY_TRUTH, SubmissionQueue
+
+PCP, PREVENTIVE, CCM, SPECIALIST, URGENT, ED = range(6)
+VISIT_TYPES = ("pcp", "preventive", "ccm", "specialist", "urgent_care", "ed")
+_EM_THRESHOLDS = (0.12, 0.55, 0.92)  # 2 / 3 / 4 / 5 level split at risk 1.0
+_ED_THRESHOLDS = (0.05, 0.2, 0.55, 0.85)
+_WELLNESS_DX = ("Z00.00",)
+
+
+def _level(u: float, risk_milli: int, thresholds: tuple[float, ...]) -> int:
+    """Visit complexity: higher risk shifts the level up."""
+    score = u + (risk_milli - 1000) / 5000
+    level = 0
+    for t in thresholds:
+        if score >= t:
+            level += 1
+    return level
+
+
+def _preventive_code(age: int, new: bool) -> str:
+    band = 1 if age < 1 else 2 if age < 5 else 3 if age < 12 else 4 if age < 18 else 5 if age < 40 else 6 if age < 65 else 7
+    return f"9938{band}" if new else f"9939{band}"
+
+
+class CareModel:
+    def __init__(self, config: SimConfig, region: Region, pop: Population, builder: ClaimBuilder,
+                 queue: SubmissionQueue, faults: FaultInjector, referrals: ReferralPolicy):
+        self.config, self.region, self.pop = config, region, pop
+        self.builder, self.queue, self.faults, self.referrals = builder, queue, faults, referrals
+        self.npis = [p.npis for p in region.practices]
+        self.practice_id = [p.practice_id for p in region.practices]
+        self.capacity = [p.capacity for p in region.practices]
+        kinds = {k: [p.index for p in region.of_kind(k)] for k in PracticeKind}
+        self.specialists = kinds[PracticeKind.SPECIALIST]
+        self.urgent = kinds[PracticeKind.URGENT_CARE]
+        self.ed = kinds[PracticeKind.ED]
+        self.visits_by_type = [0] * len(VISIT_TYPES)
+        self.member_months = 0
+
+    def _pick(self, options: list[int], u: float) -> int:
+        return options[min(len(options) - 1, int(u * len(options)))]
+
+    def month(self, index: int, d0: int, ndays: int) -> None:
+        """Generate and queue every claim for services in month `index` (days d0 .. d0+ndays-1)."""
+        cfg, pop, seed = self.config, self.pop, self.config.seed
+        util = cfg.utilization
+        year = self.builder.year[d0]
+        active = np.fromiter((m for m, a in enumerate(pop.active) if a), dtype=np.int64)
+        n = len(active)
+        self.member_months += n
+        if n == 0:
+            return
+        risk_milli = np.array(pop.risk_milli, dtype=np.int64)[active]
+        risk = risk_milli / 1000.0
+        g = np_stream(seed, "visits", index)
+        counts = [
+            g.poisson(risk * (util.pcp_visits_milli / 12_000)),
+            None,
+            None,
+            g.poisson(risk * (util.specialist_visits_milli / 12_000)),
+            g.poisson(risk * (util.urgent_care_visits_milli / 12_000)),
+            g.poisson(risk * (util.ed_visits_milli / 12_000)),
+        ]
+        u_prev, u_ccm = g.random(n), g.random(n)
+        prev_year = np.array(pop.preventive_year, dtype=np.int64)[active]
+        counts[PREVENTIVE] = ((prev_year != year) & (u_prev < util.preventive_uptake_bp / 120_000)).astype(np.int64)
+        chronic = np.array(pop.chronic, dtype=np.int64)[active]
+        counts[CCM] = ((chronic >= util.ccm_min_conditions) & (u_ccm < util.ccm_monthly_bp / 10_000)).astype(np.int64)
+        members = np.concatenate([np.repeat(active, c) for c in counts])
+        types = np.concatenate([np.full(int(c.sum()), t, dtype=np.int64) for t, c in enumerate(counts)])
+        total = len(members)
+        if total == 0:
+            return
+        days = (g.integers(0, ndays, size=total) + d0).tolist()
+        uv = g.random((total, 4)).tolist()  # level, practice/clinician pick, away, diagnosis
+        cu = np_stream(seed, "claims", index).random((total, 6)).tolist()  # lag, fault x3, tcm x2
+        n_pcp = int(counts[PCP].sum())
+        ref_block = np_stream(seed, "referrals", index).random((n_pcp, BLOCK_COLUMNS))
+        # Only the decision columns go to Python floats up front; a referral's own columns are
+        # read when it happens (most visits refer nothing).
+        ref_rows = ref_block[:, :DECISION_COLUMNS].tolist()
+        self._loop(index, year, members.tolist(), types.tolist(), days, uv, cu, ref_rows, ref_block)
+
+    def _loop(self, index, year, members, types, days, uv, cu, ref_rows, ref_block) -> None:
+        pop, b, faults, queue = self.pop, self.builder, self.faults, self.queue
+        util = self.config.utilization
+        away_bp, full_bp = util.away_visit_bp / 10_000, util.at_capacity_away_bp / 10_000
+        tcm_bp = util.tcm_after_ed_bp / 10_000
+        prefix = f"C{b.iso[days[0]][:4]}{b.iso[days[0]][5:7]}-"
+        ref_prefix = "R" + prefix[1:]
+        tcm_prefix = "T" + prefix[1:]
+        visits_by_type = self.visits_by_type
+        npis_of, pid = self.npis, self.practice_id
+        n_ref = 0
+        for i, (m, t, day) in enumerate(zip(members, types, days)):
+            u_level, u_pick, u_away, u_dx = uv[i]
+            risk = pop.risk_milli[m]
+            dx = pop.dx[m] or (ACUTE_ICD10[int(u_dx * len(ACUTE_ICD10))],)
+            lines: list[dict]
+            row = None
+            if t == PCP or t == PREVENTIVE or t == CCM:
+                pcp = pop.pcp[m]
+                practice = pcp
+                if t == PCP:
+                    p_away = away_bp + (full_bp if pop.panel[pcp] > self.capacity[pcp] else 0.0)
+                    if u_away < p_away:
+                        practice = pop.away[m]
+                npis = npis_of[practice]
+                npi = npis[m % len(npis)] if practice == pcp else npis[int(u_pick * len(npis))]
+                seen = pop.seen[m]
+                new = practice not in seen
+                if new:
+                    seen.add(practice)
+                if t == PCP:
+                    ladder = E_AND_M_NEW if new else E_AND_M_ESTABLISHED[1:]
+                    code = ladder[_level(u_level, risk, _EM_THRESHOLDS)]
+                    row = ref_rows[n_ref]
+                    lab_in, proc_in, refs = self.referrals.decide(row, practice, pop.payer_id[m], risk)
+                    lines = [b.line(1, practice, day, code, dx, MODIFIER_25 if proc_in else ())]
+                    if proc_in:
+                        lines.append(b.line(2, practice, day, proc_in, dx))
+                    if lab_in:
+                        lines.append(b.line(len(lines) + 1, practice, day, "36415", dx))
+                        lines.append(b.line(len(lines) + 1, practice, day, lab_in, dx))
+                    if refs:
+                        self._referrals(row, ref_block[n_ref].tolist(), refs, m, practice, day, dx,
+                                        f"{ref_prefix}{i:06d}")
+                    n_ref += 1
+                elif t == PREVENTIVE:
+                    pop.preventive_year[m] = year
+                    wdx = _WELLNESS_DX + pop.dx[m]
+                    if pop.lob[m] in MEDICARE:
+                        code = "G0439" if pop.awv_had[m] else ("G0402" if pop.age[m] <= 65 else "G0438")
+                        pop.awv_had[m] = True
+                    else:
+                        code = _preventive_code(pop.age[m], new)
+                    lines = [b.line(1, practice, day, code, wdx)]
+                else:
+                    code = "99487" if pop.chronic[m] >= 3 and u_level < 0.3 else "99490"
+                    lines = [b.line(1, practice, day, code, pop.dx[m] or dx)]
+            elif t == SPECIALIST:
+                practice = self._pick(self.specialists, u_pick)
+                npis = npis_of[practice]
+                npi = npis[int(u_away * len(npis))]
+                code = SPECIALIST_EM_CODES[_level(u_level, risk, _EM_THRESHOLDS)]
+                lines = [b.line(1, practice, day, code, dx[:2])]
+            elif t == URGENT:
+                practice = self._pick(self.urgent, u_pick)
+                npis = npis_of[practice]
+                npi = npis[int(u_away * len(npis))]
+                code = E_AND_M_ESTABLISHED[1 + min(2, _level(u_level, risk, _EM_THRESHOLDS))]
+                acute = (ACUTE_ICD10[int(u_dx * len(ACUTE_ICD10))],)
+                lines = [b.line(1, practice, day, code, acute)]
+            else:
+                practice = self._pick(self.ed, u_pick)
+                npis = npis_of[practice]
+                npi = npis[int(u_away * len(npis))]
+                code = ED_CODES[_level(u_level, risk, _ED_THRESHOLDS)]
+                acute = (ACUTE_ICD10[int(u_dx * len(ACUTE_ICD10))],)
+                lines = [b.line(1, practice, day, code, acute + pop.dx[m][:2])]
+            visits_by_type[t] += 1
+            u_lag, u_fault, u_detail, u_delta, u_tcm, u_tcm_lag = cu[i]
+            self._submit(f"{prefix}{i:06d}", m, practice, npi, day, lines, u_lag, u_fault, u_detail, u_delta)
+            if t == ED and pop.chronic[m] and u_tcm < tcm_bp:
+                # Transitional care management at the PCP after an ED visit (chronic members).
+                pcp = pop.pcp[m]
+                tday = day + 7 + int(u_tcm_lag * 8)
+                code = "99495" if u_tcm_lag < 0.6 else "99496"
+                tcm_npis = npis_of[pcp]
+                self._submit(f"{tcm_prefix}{i:06d}", m, pcp, tcm_npis[m % len(tcm_npis)], tday,
+                             [b.line(1, pcp, tday, code, pop.dx[m] or dx)], u_tcm_lag, 1.0, 0.0, 0.0)
+
+    def _referrals(self, row, full_row, refs, m, practice, day, dx, claim_prefix) -> None:
+        pop, b, policy = self.pop, self.builder, self.referrals
+        sday = day + policy.delay(row)
+        sub = pop.subscriber_id[m]
+        for kind, codes, avoidable in refs:
+            base = KIND_BASE[kind]
+            row = full_row
+            target = policy.target(kind, row[base])
+            npis = self.npis[target]
+            npi = npis[int(row[base + 1] * 997) % len(npis)]
+            lines = [b.line(k + 1, target, sday, code, dx[:2]) for k, code in enumerate(codes)]
+            cid = f"{claim_prefix}{kind[0].upper()}"
+            self.queue.push(sday, PRIORITY_TRUTH, None, policy.truth(
+                pop.member_id[m], self.practice_id[practice], self.practice_id[target],
+                b.iso[sday], codes[-1], avoidable, cid, sub))
+            self._submit(cid, m, target, npi, sday, lines, row[base + 1], row[base + 2],
+                         row[base + 3], row[base + 4])
+
+    def _submit(self, cid, m, practice, npi, day, lines, u_lag, u_fault, u_detail, u_delta) -> None:
+        pop, b, faults = self.pop, self.builder, self.faults
+        sub = pop.subscriber_id[m]
+        kind = faults.kind(u_fault)
+        if kind is FaultKind.LATE:
+            received = faults.late_received(day, u_detail)
+        else:
+            received = day + b.lag_days(practice, u_lag)
+        if received >= self.queue.horizon_day:
+            self.queue.released.dropped_after_horizon += 1
+            return
+        claim = b.claim(cid, pop.member_id[m], sub, pop.payer_id[m], practice, npi, received, lines)
+        truth = faults.late_truth(claim, received, sub) if kind is FaultKind.LATE else None
+        self.queue.push(received, PRIORITY_CLAIM, b.event(claim, received, sub), truth)
+        if kind is not None and kind is not FaultKind.LATE:
+            faults.follow_up(kind, claim, received, sub, u_detail, u_delta)

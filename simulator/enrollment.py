@@ -1,0 +1,126 @@
+"""Enrollment: the initial population, monthly churn (terminations and new families), PCP switches
+and voluntary alignment, as input events (what the payer is told) and truth events.
+
+Terminations are reported at the start of a month and end coverage on its last day; new families
+are covered from the first day of the month. Each concern draws from its own stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from claimsim.events.envelope import new_event
+from claimsim.events.input import AlignmentDeclared, MemberEnrolled, MemberTerminated
+from claimsim.events.truth import TrueMember, TruePcpChanged
+from claimsim.simulator.config import SimConfig
+from claimsim.simulator.population import MEDICARE, Population
+from claimsim.simulator.region import Region
+from claimsim.simulator.streams import np_stream, py_stream
+from claimsim.simulator.submission import PRIORITY_ENROLLMENT, SubmissionQueue
+
+
+def _event(model_cls, data: dict, day: dt.date, key: str) -> dict:
+    return new_event(data, at=day.isoformat(), key=key, type=model_cls.TYPE, v=model_cls.V)
+
+
+class EnrollmentModel:
+    def __init__(self, config: SimConfig, region: Region, pop: Population, queue: SubmissionQueue):
+        self.config, self.region, self.pop, self.queue = config, region, pop, queue
+        seed = config.seed
+        self.population_rng = py_stream(seed, "population")
+        self.pcp_rng = py_stream(seed, "pcp")
+        self.alignment_rng = py_stream(seed, "alignment")
+        self.practice_id = [p.practice_id for p in region.practices]
+        self.terminated_families = 0
+        self.new_families = 0
+        self.pcp_switches = 0
+        self.active_family_months = 0
+        self._ending: list[int] = []  # families whose coverage ends this month
+
+    def _enroll(self, day: dt.date, day_no: int, established: bool) -> int:
+        pop, cfg = self.pop, self.config
+        lob = pop.draw_lob(self.population_rng)
+        fam, members, people = pop.enroll_family(lob, day, self.population_rng, self.pcp_rng, established)
+        plan = pop.family_plan[fam]
+        qmb = lob.value == "medicare_ffs" and self.population_rng.random() * 10_000 < cfg.population.qmb_bp
+        for m, (_age, sex, relationship) in zip(members, people):
+            sub, mid, payer = pop.subscriber_id[m], pop.member_id[m], pop.payer_id[m]
+            enrolled = _event(MemberEnrolled, {
+                "member_id": mid, "subscriber_id": sub, "payer_id": payer, "plan_id": plan,
+                "start": day.isoformat(), "end": None, "birth_date": pop.birth_date[m].isoformat(),
+                "sex": sex, "relationship": relationship, "qmb": qmb and lob in MEDICARE,
+                "hospice": False,
+            }, day, sub)
+            truth = _event(TrueMember, {
+                "member_id": mid, "subscriber_id": sub, "payer_id": payer,
+                "true_pcp": self.practice_id[pop.pcp[m]], "conditions": list(pop.conditions[m]),
+                "risk_milli": pop.risk_milli[m],
+            }, day, sub)
+            self.queue.push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
+            if self.alignment_rng.random() * 10_000 < cfg.enrollment.alignment_bp:
+                pop.aligned[m] = True
+                self._align(m, day, day_no)
+        return len(members)
+
+    def _align(self, m: int, day: dt.date, day_no: int) -> None:
+        pop = self.pop
+        self.queue.push(day_no, PRIORITY_ENROLLMENT, _event(AlignmentDeclared, {
+            "member_id": pop.member_id[m], "subscriber_id": pop.subscriber_id[m],
+            "payer_id": pop.payer_id[m], "practice_id": self.practice_id[pop.pcp[m]],
+            "effective": day.isoformat(),
+        }, day, pop.subscriber_id[m]))
+
+    def initial(self, day: dt.date, day_no: int) -> None:
+        """Enroll families until the run has `config.members` members."""
+        n = 0
+        while n < self.config.members:
+            n += self._enroll(day, day_no, established=True)
+
+    def month(self, index: int, day: dt.date, day_no: int, month_end: dt.date) -> None:
+        """Churn at the start of month `index` (> 0): ends, terminations, switches, new families."""
+        pop, cfg = self.pop, self.config.enrollment
+        for fam in self._ending:
+            pop.deactivate_family(fam)
+        self._ending = []
+        families = pop.active_families()
+        self.active_family_months += len(families)
+        g = np_stream(self.config.seed, "enrollment", index)
+        u_term = g.random(len(families)).tolist()
+        u_switch = g.random(len(families)).tolist()
+        for fam, u in zip(families, u_term):
+            if u * 10_000 < cfg.monthly_termination_bp:
+                self._terminate(fam, day, day_no, month_end)
+        for fam, u in zip(families, u_switch):
+            if u * 10_000 < cfg.monthly_pcp_switch_bp:
+                self._switch(fam, day, day_no)
+        n_new = int(g.poisson(len(families) * cfg.monthly_new_enrollment_bp / 10_000))
+        for _ in range(n_new):
+            self._enroll(day, day_no, established=False)
+        self.new_families += n_new
+
+    def _terminate(self, fam: int, day: dt.date, day_no: int, end: dt.date) -> None:
+        pop = self.pop
+        self._ending.append(fam)
+        self.terminated_families += 1
+        for m in pop.family_members[fam]:
+            sub = pop.subscriber_id[m]
+            self.queue.push(day_no, PRIORITY_ENROLLMENT, _event(MemberTerminated, {
+                "member_id": pop.member_id[m], "subscriber_id": sub, "payer_id": pop.payer_id[m],
+                "end": end.isoformat(), "reason": "disenrolled",
+            }, day, sub))
+
+    def _switch(self, fam: int, day: dt.date, day_no: int) -> None:
+        pop = self.pop
+        moved = pop.switch_pcp(fam, self.pcp_rng)
+        if moved is None:
+            return
+        old, new = moved
+        self.pcp_switches += 1
+        for m in pop.family_members[fam]:
+            sub = pop.subscriber_id[m]
+            self.queue.push(day_no, PRIORITY_ENROLLMENT, None, _event(TruePcpChanged, {
+                "member_id": pop.member_id[m], "from_practice": self.practice_id[old],
+                "to_practice": self.practice_id[new], "effective": day.isoformat(),
+            }, day, sub))
+            if pop.aligned[m]:
+                self._align(m, day, day_no)

@@ -1,0 +1,202 @@
+"""The population: families and members, their demographics, conditions, true risk and true PCP.
+
+Members live in columns (one list per attribute, indexed by member number) because the monthly
+care step reads a few attributes of every member; memory grows with members, never with claims.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from bisect import bisect_right
+from itertools import accumulate
+
+from claimsim.events.codes import CONDITION_ICD10, CONDITION_RISK_MILLI, Condition, demographic_risk_milli
+from claimsim.events.money import div_round_half_up
+from claimsim.events.plans import LineOfBusiness
+from claimsim.events.providers import PracticeKind
+from claimsim.simulator.config import SimConfig
+from claimsim.simulator.region import Region
+
+MEDICARE = (LineOfBusiness.MEDICARE_FFS, LineOfBusiness.MEDICARE_ADVANTAGE)
+_CONDITIONS = tuple(Condition)
+# Conditions that make a member a chronic-care-management candidate (hypertension alone does not).
+_CHRONIC = frozenset(c for c in _CONDITIONS if c is not Condition.HYPERTENSION)
+
+
+def _age_band(age: int) -> int:
+    return 0 if age < 18 else 1 if age < 45 else 2 if age < 65 else 3
+
+
+class Population:
+    """Every member ever enrolled in the run, plus which families are active."""
+
+    def __init__(self, config: SimConfig, region: Region):
+        self.config = config
+        self.region = region
+        pc = region.of_kind(PracticeKind.PRIMARY_CARE)
+        self.pc_index = tuple(p.index for p in pc)
+        self.capacity = {p.index: p.capacity for p in pc}
+        self.panel = {p.index: 0 for p in pc}
+        self._pc_cumweights = list(accumulate(len(p.npis) for p in pc))  # by clinicians
+        pop = config.population
+        # Per age band: (condition, prevalence as a probability, risk weight, ICD-10, chronic).
+        self._condition_table = [
+            [(c.value, pop.prevalence_bp[c][band] / 10_000, CONDITION_RISK_MILLI[c],
+              CONDITION_ICD10[c][0], c in _CHRONIC) for c in _CONDITIONS]
+            for band in range(4)
+        ]
+        self._coding = pop.condition_coding_bp / 10_000
+        self._established = config.enrollment.established_bp / 10_000
+        lobs = sorted(config.population.lob_mix_bp)
+        self._lobs = tuple(lobs)
+        self._lob_cum = list(accumulate(config.population.lob_mix_bp[l] for l in lobs))
+        self._plan_cum = list(accumulate(config.region.commercial_plan_mix_bp))
+        # Member columns.
+        self.member_id: list[str] = []
+        self.subscriber_id: list[str] = []
+        self.family: list[int] = []
+        self.payer_id: list[str] = []
+        self.lob: list[LineOfBusiness] = []
+        self.age: list[int] = []
+        self.sex: list[str] = []
+        self.birth_date: list[dt.date] = []
+        self.conditions: list[tuple[str, ...]] = []
+        self.dx: list[tuple[str, ...]] = []  # the coded diagnoses claims carry
+        self.risk_milli: list[int] = []
+        self.chronic: list[int] = []  # number of chronic conditions
+        self.pcp: list[int] = []  # practice index of the true PCP
+        self.away: list[int] = []  # the other primary-care practice the member uses
+        self.aligned: list[bool] = []
+        self.seen: list[set[int]] = []  # practices that have seen the member (new vs established)
+        self.awv_had: list[bool] = []
+        self.preventive_year: list[int] = []
+        self.active: list[bool] = []
+        # Family columns.
+        self.family_members: list[list[int]] = []
+        self.family_active: list[bool] = []
+        self.family_plan: list[str] = []
+
+    # -- drawing a family ------------------------------------------------------------------
+    def draw_lob(self, rng: random.Random) -> LineOfBusiness:
+        return self._lobs[bisect_right(self._lob_cum, rng.randrange(self._lob_cum[-1]))]
+
+    def _family_ages(self, lob: LineOfBusiness, rng: random.Random) -> list[tuple[int, str, str]]:
+        """(age, sex, relationship) of each member, subscriber first."""
+        pop = self.config.population
+        if lob in MEDICARE:
+            age = min(100, 65 + int(rng.expovariate(1 / 10)))
+            return [(age, "F" if rng.random() < 0.55 else "M", "self")]
+        kids = rng.randint(1, pop.max_children) if pop.max_children and rng.random() * 10_000 < pop.children_bp else 0
+        if lob is LineOfBusiness.MEDICAID and kids and rng.random() < 0.35:
+            # Children-only coverage: the oldest child is the subscriber.
+            ages = sorted((rng.randint(0, 18) for _ in range(kids)), reverse=True)
+            return [(a, rng.choice("FM"), "self" if i == 0 else "child") for i, a in enumerate(ages)]
+        if lob is LineOfBusiness.MEDICAID:
+            head = 19 + int(rng.random() ** 1.5 * 45)
+        else:
+            head = rng.randint(22, 64)
+        out = [(head, rng.choice("FM"), "self")]
+        if lob is LineOfBusiness.COMMERCIAL and rng.random() * 10_000 < pop.spouse_bp:
+            out.append((max(19, min(64, head + rng.randint(-5, 5))), rng.choice("FM"), "spouse"))
+        top = 18 if lob is LineOfBusiness.MEDICAID else 25
+        for _ in range(kids):
+            out.append((rng.randint(0, max(0, min(top, head - 18))), rng.choice("FM"), "child"))
+        return out
+
+    def _choose_pcp(self, rng: random.Random) -> int:
+        """A primary-care practice, weighted by clinicians, preferring one with room."""
+        pick = 0
+        for _ in range(4):
+            pick = self.pc_index[bisect_right(self._pc_cumweights, rng.randrange(self._pc_cumweights[-1]))]
+            if self.panel[pick] < self.capacity[pick]:
+                break
+        return pick
+
+    def enroll_family(
+        self, lob: LineOfBusiness, day: dt.date, rng: random.Random, pcp_rng: random.Random,
+        established: bool,
+    ) -> tuple[int, list[int], list[tuple[int, str, str]]]:
+        """Create a family; returns (family index, member indices, their (age, sex, relationship))."""
+        pop = self.config.population
+        fam = len(self.family_members)
+        subscriber = f"S{fam + 1:07d}"
+        payer = self.region.payer_of_lob[lob]
+        plans = self.region.plans_of_lob[lob]
+        plan = plans[0] if len(plans) == 1 else plans[
+            min(len(plans) - 1, bisect_right(self._plan_cum, rng.randrange(self._plan_cum[-1])))
+        ]
+        people = self._family_ages(lob, rng)
+        pcp = self._choose_pcp(pcp_rng)
+        others = [p for p in self.pc_index if p != pcp] or [pcp]
+        away = others[pcp_rng.randrange(len(others))]
+        members = []
+        sigma = pop.risk_sigma_milli / 1000
+        for k, (age, sex, _rel) in enumerate(people):
+            m = len(self.member_id)
+            rand = rng.random
+            has = [row for row in self._condition_table[_age_band(age)] if rand() < row[1]]
+            conds = tuple(row[0] for row in has)
+            dx = tuple(row[3] for row in has if rand() < self._coding)
+            base = demographic_risk_milli(age, sex) + sum(row[2] for row in has)
+            # A skewed multiplier with mean 1: most members near their expected cost, a long tail.
+            multiplier_milli = int(1000 * rng.lognormvariate(-sigma * sigma / 2, sigma))
+            risk = max(50, div_round_half_up(base * multiplier_milli, 1000))
+            self.member_id.append(f"{subscriber}-{k + 1:02d}")
+            self.subscriber_id.append(subscriber)
+            self.family.append(fam)
+            self.payer_id.append(payer)
+            self.lob.append(lob)
+            self.age.append(age)
+            self.sex.append(sex)
+            self.birth_date.append(day - dt.timedelta(days=age * 365 + rng.randrange(365)))
+            self.conditions.append(conds)
+            self.dx.append(dx[:4])
+            self.risk_milli.append(risk)
+            self.chronic.append(sum(1 for row in has if row[4]))
+            self.pcp.append(pcp)
+            self.away.append(away)
+            self.aligned.append(False)
+            self.seen.append({pcp} if established and rand() < self._established else set())
+            # Initial Medicare members mostly had an AWV before the run; new ones (65) have not.
+            self.awv_had.append(lob in MEDICARE and established and age > 65 and rng.random() < 0.7)
+            self.preventive_year.append(0)
+            self.active.append(True)
+            members.append(m)
+        self.panel[pcp] += len(members)
+        self.family_members.append(members)
+        self.family_active.append(True)
+        self.family_plan.append(plan)
+        return fam, members, people
+
+    # -- changes ---------------------------------------------------------------------------
+    def deactivate_family(self, fam: int) -> None:
+        self.family_active[fam] = False
+        for m in self.family_members[fam]:
+            if self.active[m]:
+                self.active[m] = False
+                self.panel[self.pcp[m]] -= 1
+
+    def switch_pcp(self, fam: int, pcp_rng: random.Random) -> tuple[int, int] | None:
+        """Move a family to another primary-care practice; (old, new) or None if there is none."""
+        old = self.pcp[self.family_members[fam][0]]
+        if len(self.pc_index) < 2:
+            return None
+        new = old
+        for _ in range(8):
+            new = self._choose_pcp(pcp_rng)
+            if new != old:
+                break
+        if new == old:
+            return None
+        for m in self.family_members[fam]:
+            self.pcp[m] = new
+            if self.away[m] == new:
+                self.away[m] = old
+        n = len(self.family_members[fam])
+        self.panel[old] -= n
+        self.panel[new] += n
+        return old, new
+
+    def active_families(self) -> list[int]:
+        return [f for f, a in enumerate(self.family_active) if a]

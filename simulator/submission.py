@@ -1,0 +1,92 @@
+"""The submission queue: holds what providers and enrollment have sent until the payer receives it.
+
+Everything the payer receives goes through here, keyed by (received day, priority, arrival
+counter), and is released to the sinks as the simulation clock passes, so the input log is in
+received-date order while memory holds only what is still in flight (the lag window).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Sink = Callable[[dict[str, Any]], Any]
+
+# Same-day order: enrollment changes first (so a member is known before their claims), then
+# quality reports, then claims.
+PRIORITY_ENROLLMENT = 0
+PRIORITY_QUALITY = 1
+PRIORITY_CLAIM = 2
+PRIORITY_TRUTH = 3
+
+
+@dataclass
+class Released:
+    """Counts of what reaches the sinks (the run summary is made from these)."""
+
+    input_by_type: dict[str, int] = field(default_factory=dict)
+    truth_by_type: dict[str, int] = field(default_factory=dict)
+    claims_by_frequency: dict[str, int] = field(default_factory=dict)
+    faults_by_kind: dict[str, int] = field(default_factory=dict)
+    referrals: int = 0
+    avoidable_referrals: int = 0
+    dropped_after_horizon: int = 0
+    max_in_flight: int = 0
+
+
+class SubmissionQueue:
+    def __init__(self, horizon_day: int, input_sink: Sink, truth_sink: Sink):
+        self.horizon_day = horizon_day  # first day not received within the run
+        self._heap: list[tuple[int, int, int, dict | None, dict | None]] = []
+        self._counter = 0
+        self._input = input_sink
+        self._truth = truth_sink
+        self.released = Released()
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, day: int, priority: int, input_event: dict | None, truth_event: dict | None = None) -> bool:
+        """Queue an input event (and the truth that goes with it) for `day`; False if past the run.
+
+        Counting happens here: everything queued before the horizon is released by the end.
+        """
+        released = self.released
+        if day >= self.horizon_day:
+            released.dropped_after_horizon += 1
+            return False
+        self._counter += 1
+        heapq.heappush(self._heap, (day, priority, self._counter, input_event, truth_event))
+        if input_event is not None:
+            kind = input_event["type"]
+            released.input_by_type[kind] = released.input_by_type.get(kind, 0) + 1
+            if kind == "claim.submitted":
+                freq = input_event["data"]["claim"].get("frequency", "?")
+                released.claims_by_frequency[freq] = released.claims_by_frequency.get(freq, 0) + 1
+        if truth_event is not None:
+            kind = truth_event["type"]
+            released.truth_by_type[kind] = released.truth_by_type.get(kind, 0) + 1
+            if kind == "truth.fault":
+                fk = truth_event["data"]["kind"]
+                released.faults_by_kind[fk] = released.faults_by_kind.get(fk, 0) + 1
+            elif kind == "truth.referral":
+                released.referrals += 1
+                released.avoidable_referrals += truth_event["data"]["avoidable"]
+        return True
+
+    def release_until(self, day: int) -> int:
+        """Hand every event received on or before `day` to the sinks, in received order."""
+        heap, n = self._heap, 0
+        if len(heap) > self.released.max_in_flight:
+            self.released.max_in_flight = len(heap)
+        input_sink, truth_sink, pop = self._input, self._truth, heapq.heappop
+        while heap and heap[0][0] <= day:
+            _, _, _, event, truth = pop(heap)
+            if event is not None:
+                input_sink(event)
+                n += 1
+            if truth is not None:
+                truth_sink(truth)
+        return n
