@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_serializer, model_validator
 
 from claimsim.events.codes import DEFAULT_CAPITATED_GROUPS, ProcedureGroup
 from claimsim.events.money import BasisPoints, Cents
@@ -116,6 +116,12 @@ class ProgramSettings(Frozen):
             base = DEFAULT_FIGURES[self.kind]
             object.__setattr__(self, "figures", {2025: base, 2026: base})
         return self
+
+    @field_serializer("capitated_groups", "denied_codes")
+    def _sorted_set(self, value: frozenset) -> list[str]:
+        # A set's iteration order depends on the process's hash seed; sorting keeps
+        # reference.json and its digest (recorded in every ledger manifest) byte-stable.
+        return sorted(str(v) for v in value)
 
     def figures_for(self, year: int) -> YearFigures:
         try:
