@@ -1,0 +1,122 @@
+"""The faust-streaming worker: one agent (at-least-once, concurrency 1) over the run's inbound
+topic that applies the same core as the embedded runtime, with one `family_state` table
+(in memory, recovered from its changelog) and reference data loaded from the run directory.
+
+Why it stays correct on kill -9 without exactly-once (DESIGN.md "Kafka hazards"): faust flushes
+the producer (changelog and ledger messages) before it commits an offset, so the state may run
+ahead of the committed offset but never behind it; a redelivered input then finds its seq applied
+and re-emits its stored answer, and the sink drops answers it already wrote.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import faust
+
+from claimsim.adjudication.context import Settings
+from claimsim.events.encoding import canonical
+from claimsim.events.errors import UserError
+from claimsim.events.reference import ReferenceData
+
+from claimsim.adjudication.streaming.processor import PartitionProcessor
+from claimsim.adjudication.streaming.sink import recorded_settings
+from claimsim.adjudication.streaming.topics import TABLE, RunTopics
+from claimsim.adjudication.streaming.wire import dead_letter, encode_ledger
+
+log = logging.getLogger(__name__)
+
+EXIT_CORE_ERROR = 70  # the worker stops rather than skip an input the core could not handle
+
+
+def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: ReferenceData,
+              settings: Settings, *, commit_interval: float = 1.0, datadir: Path | None = None
+              ) -> faust.App:
+    """The faust app for one run: its agent, table and topics (nothing starts until a Worker runs it).
+
+    The table lives in memory; faust still wants a data directory, a private temporary one.
+    """
+    if datadir is None:
+        datadir = Path(tempfile.mkdtemp(prefix=f"claimsim-faust-{topics.app_id}-"))
+        atexit.register(shutil.rmtree, datadir, ignore_errors=True)
+    app = faust.App(
+        topics.app_id,
+        broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",")],
+        store="memory://",
+        processing_guarantee="at_least_once",  # never exactly_once: open loss/duplicate reports
+        topic_partitions=partitions,
+        table_standby_replicas=0,  # a worker holds only its own partitions' state
+        web_enabled=False,  # several workers share a host in tests and benchmarks
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        broker_commit_interval=commit_interval,
+        datadir=datadir,
+    )
+    inbound = app.topic(topics.inbound, partitions=partitions, key_type=bytes, value_type=bytes)
+    ledger = app.topic(topics.ledger, partitions=partitions, key_type=bytes, value_type=bytes)
+    dead = app.topic(topics.dead_letter, partitions=1, key_type=bytes, value_type=bytes)
+    table = app.Table(TABLE, partitions=partitions, key_type=bytes, value_type=bytes)
+    processor = PartitionProcessor(reference, settings)
+    app.claimsim_processor = processor  # for tests (agent.test_context) and diagnostics
+    app.claimsim_table = table
+
+    @app.agent(inbound, concurrency=1, name="adjudicator")
+    async def adjudicator(stream):
+        async for event in stream.events():
+            msg = event.message
+            try:
+                outcome = processor.process(msg.partition, event.value, table)
+            except Exception as e:
+                log.exception("adjudication failed on %s[%d]@%d; stopping the worker",
+                              msg.topic, msg.partition, msg.offset)
+                fut = await dead.send(value=canonical(dead_letter(
+                    f"adjudication failed: {type(e).__name__}: {e}", event.value,
+                    topic=msg.topic, partition=msg.partition, offset=msg.offset)))
+                await fut
+                os._exit(EXIT_CORE_ERROR)  # no commit: the message is redelivered on restart
+            if outcome.ledger:
+                await ledger.send(value=encode_ledger(outcome.ledger), partition=msg.partition)
+            for reason, raw in outcome.dead:
+                log.warning("dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
+                await dead.send(value=canonical(dead_letter(
+                    reason, raw, topic=msg.topic, partition=msg.partition, offset=msg.offset)))
+
+    # A rebalance may hand a partition to another worker and back: drop every cache then, so
+    # state is always rebuilt from the table as recovered from its changelog.
+    @app.on_partitions_revoked.connect
+    async def _revoked(sender, revoked, **kwargs):
+        processor.reset()
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(sender, assigned, **kwargs):
+        processor.reset()
+
+    app.claimsim_agent = adjudicator
+    return app
+
+
+def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: int | None = None,
+               loglevel: str = "warning") -> None:
+    """Run a worker until it is stopped (SIGTERM/SIGINT). Blocks; exits the process at the end."""
+    import asyncio
+
+    from claimsim.adjudication.streaming.topics import partition_count
+
+    run_dir = Path(run_dir)
+    try:
+        reference = ReferenceData.load(run_dir)
+    except FileNotFoundError as e:
+        raise UserError(str(e)) from None
+    settings = recorded_settings(run_dir, reference)
+    topics = RunTopics(prefix)
+    if partitions is None:
+        partitions = asyncio.run(partition_count(bootstrap, topics.inbound))
+    app = build_app(topics, bootstrap, partitions, reference, settings)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

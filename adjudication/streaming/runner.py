@@ -1,0 +1,145 @@
+"""`claimsim adjudicate RUN_DIR --runtime kafka`: create the run's topics, publish its input,
+run (or attach to) faust workers, and sink their answers into the ledger until it answers the
+last input; then stop the workers it started and delete the run's topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from claimsim.adjudication.context import Settings
+from claimsim.adjudication.embedded import RunStats
+from claimsim.events.errors import UserError
+from claimsim.events.log import read
+
+from claimsim.adjudication.streaming.producer import DEFAULT_BATCH, last_input_seq, plan_stream, publish
+from claimsim.adjudication.streaming.sink import LedgerSink, drain
+from claimsim.adjudication.streaming.topics import (
+    RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix,
+)
+
+
+@dataclass
+class KafkaRun:
+    """What one streaming run did."""
+
+    prefix: str
+    first_seq: int  # first input answered by this run
+    last_seq: int  # last input of the stream (-1: none)
+    stats: RunStats = field(default_factory=RunStats)
+    dropped: int = 0  # redelivered or already-answered answers the sink dropped
+    worker_logs: list[Path] = field(default_factory=list)
+
+
+def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0
+                 ) -> tuple[subprocess.Popen, Path]:
+    """Start `claimsim worker` as a child process (own session, output in a temp log file)."""
+    log_path = Path(tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
+    with open(log_path, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "claimsim", "worker", str(run_dir), "--bootstrap", bootstrap,
+             "--prefix", prefix, "--partitions", str(partitions)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    return proc, log_path
+
+
+def stop_worker(proc: subprocess.Popen, timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def adjudicate_kafka(
+    run_dir: Path | str,
+    *,
+    bootstrap: str | None = None,
+    partitions: int = 1,
+    workers: int = 1,
+    settings: Settings | None = None,
+    until_at: dt.date | str | None = None,
+    until_seq: int | None = None,
+    batch: int = DEFAULT_BATCH,
+    progress: bool = False,
+    prefix: str | None = None,
+    keep_topics: bool = False,
+) -> KafkaRun:
+    """Adjudicate the run's pending input on Kafka. `workers` 0 attaches to workers started
+    elsewhere (`claimsim worker RUN_DIR --prefix P`; pass the same `prefix`)."""
+    run_dir = Path(run_dir)
+    if partitions < 1:
+        raise UserError("--partitions must be at least 1")
+    if workers < 0:
+        raise UserError("--workers must be 0 (attach) or more")
+    bootstrap = bootstrap_from_env(bootstrap)
+    topics = RunTopics(prefix or new_prefix())
+    with LedgerSink(run_dir, settings=settings) as sink:
+        first = sink.last_cause + 1
+        last = last_input_seq(run_dir, until_at=until_at, until_seq=until_seq)
+        result = KafkaRun(topics.prefix, first, last)
+        if last < first:
+            return result  # nothing pending
+        ledger_from = sink.writer.next_seq
+        asyncio.run(_run(run_dir, sink, topics, bootstrap, partitions, workers, until_at,
+                         until_seq, batch, progress, keep_topics, result))
+        result.dropped = sink.dropped
+    for env in read(run_dir / "ledger", ledger_from):
+        if env["cause"] is not None and first <= env["cause"] <= last:
+            result.stats.count(env)
+    return result
+
+
+async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, until_seq,
+               batch, progress, keep_topics, result: KafkaRun) -> None:
+    procs: list[subprocess.Popen] = []
+    try:
+        await create_topics(bootstrap, topics, partitions)
+        with tqdm(total=result.last_seq + 1, unit="input", desc="publish", file=sys.stderr,
+                  disable=not progress, mininterval=0.5) as bar:
+            await publish(bootstrap, topics.inbound, plan_stream(run_dir, until_at=until_at,
+                          until_seq=until_seq), partitions, batch, progress=bar)
+        for i in range(workers):
+            proc, log_path = spawn_worker(run_dir, bootstrap, topics.prefix, partitions, i)
+            procs.append(proc)
+            result.worker_logs.append(log_path)
+
+        def check_workers() -> None:
+            if procs and all(p.poll() is not None for p in procs):
+                raise UserError(f"every worker stopped before the ledger was complete (last"
+                                f" answered input {sink.last_cause} of {result.last_seq}); worker log"
+                                f" {result.worker_logs[0]}:\n{_tail(result.worker_logs[0])}")
+
+        with tqdm(total=result.last_seq - sink.last_cause, unit="input", desc="adjudicate",
+                  file=sys.stderr, disable=not progress, mininterval=0.5) as bar:
+            await drain(sink, bootstrap, topics.ledger, partitions, result.last_seq, progress=bar,
+                        idle_check=check_workers)
+    finally:
+        for proc in procs:
+            stop_worker(proc)
+        if not keep_topics:
+            await delete_topics(bootstrap, topics)
+        for path in result.worker_logs if not keep_topics else ():
+            if path.exists() and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
+                path.unlink()

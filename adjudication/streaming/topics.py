@@ -1,0 +1,115 @@
+"""The topics of one streaming run, named from one prefix (unique per run), and their lifecycle:
+create before producing, delete everything under the prefix afterwards (faust's changelog and
+assignor topics included)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from claimsim.events.errors import UserError
+
+BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+TABLE = "family_state"
+
+
+def bootstrap_from_env(value: str | None = None) -> str:
+    return value or os.environ.get(BOOTSTRAP_ENV) or DEFAULT_BOOTSTRAP
+
+
+def new_prefix(label: str = "claimsim") -> str:
+    """A fresh prefix: topic names never collide between runs (random, and never logged)."""
+    return f"{label}-{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True)
+class RunTopics:
+    prefix: str
+
+    @property
+    def app_id(self) -> str:
+        return self.prefix  # faust names its changelog `<app id>-family_state-changelog`
+
+    @property
+    def inbound(self) -> str:
+        return f"{self.prefix}-inbound"
+
+    @property
+    def ledger(self) -> str:
+        return f"{self.prefix}-ledger"
+
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.prefix}-deadletter"
+
+    @property
+    def changelog(self) -> str:
+        return f"{self.app_id}-{TABLE}-changelog"
+
+
+def _admin(bootstrap: str) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+
+
+async def create_topics(bootstrap: str, topics: RunTopics, partitions: int) -> None:
+    """The inbound and ledger topics get `partitions` partitions; the dead-letter topic one."""
+    admin = _admin(bootstrap)
+    try:
+        await admin.start()
+    except KafkaError as e:
+        raise UserError(f"cannot reach Kafka at {bootstrap} ({e}); start a broker with"
+                        " `eval \"$(scripts/kafka/start.sh)\"` or set KAFKA_BOOTSTRAP_SERVERS") from None
+    try:
+        wanted = [NewTopic(topics.inbound, partitions, 1), NewTopic(topics.ledger, partitions, 1),
+                  NewTopic(topics.dead_letter, 1, 1)]
+        try:
+            await admin.create_topics(wanted)
+        except TopicAlreadyExistsError:
+            pass
+        await wait_for_topics(admin, [t.name for t in wanted])
+    finally:
+        await admin.close()
+
+
+async def wait_for_topics(admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        known = set(await admin.list_topics())
+        if all(n in known for n in names):
+            return
+        if loop.time() > deadline:
+            raise UserError(f"Kafka did not create topics {sorted(set(names) - known)} in {timeout} s")
+        await asyncio.sleep(0.1)
+
+
+async def partition_count(bootstrap: str, topic: str) -> int:
+    admin = _admin(bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    for t in described:
+        if t.get("topic") == topic and t.get("error_code", 0) == 0 and t.get("partitions"):
+            return len(t["partitions"])
+    raise UserError(f"topic {topic} does not exist on {bootstrap}; is the prefix right?")
+
+
+async def delete_topics(bootstrap: str, topics: RunTopics) -> list[str]:
+    """Delete every topic whose name starts with the run's prefix; returns their names."""
+    admin = _admin(bootstrap)
+    await admin.start()
+    try:
+        names = sorted(n for n in await admin.list_topics() if n.startswith(topics.prefix + "-"))
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()

@@ -1,0 +1,109 @@
+"""What travels on the run's topics, and the structural check at the worker's door.
+
+An inbound message is one item or a JSON array of items (a batch, always one partition's items in
+stream order). An item is an input envelope as the input log holds it, or `{"fact": {...}}`: an
+epoch fact from the ledger (attribution, practice status), broadcast to every partition. A ledger
+message is a JSON array of ledger events. Anything that is not JSON or not an envelope becomes a
+dead letter with a reason; business content is the core's to judge, not ours.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from claimsim.adjudication.context import CONTEXT_TYPES
+from claimsim.events.encoding import canonical
+
+INPUT_FIELDS = ("seq", "type", "key", "at", "data")
+RAW_LIMIT = 512  # characters of a dead letter's payload kept with its reason
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The inbound partition of a subscriber: a stable hash (crc32), never Python's `hash()`."""
+    return zlib.crc32(key.encode("utf-8")) % partitions
+
+
+def input_item(env: dict[str, Any]) -> dict[str, Any]:
+    """An input envelope as it goes on the wire (the chain fields stay in the log)."""
+    return {k: env[k] for k in ("seq", "type", "v", "at", "key", "cause", "data")}
+
+
+def fact_item(env: dict[str, Any]) -> dict[str, Any]:
+    """An epoch fact as it goes on the wire; its ledger seq orders and de-duplicates it."""
+    return {"fact": {"seq": env["seq"], "type": env["type"], "data": env["data"]}}
+
+
+def encode_items(parts: list[bytes]) -> bytes:
+    """One message from already-encoded items: the item itself, or an array of them."""
+    return parts[0] if len(parts) == 1 else b"[" + b",".join(parts) + b"]"
+
+
+def encode_ledger(events: list[dict[str, Any]]) -> bytes:
+    return canonical(events)
+
+
+def decode_ledger(value: bytes) -> list[dict[str, Any]]:
+    return orjson.loads(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    seq: int
+    envelope: dict[str, Any]  # what Context.apply_ledger_event reads: type and data
+
+
+@dataclass(frozen=True, slots=True)
+class Bad:
+    reason: str
+    raw: Any
+
+
+def dead_letter(reason: str, raw: Any, *, topic: str, partition: int, offset: int | None) -> dict[str, Any]:
+    """The dead-letter record: why, where it came from, and the payload (truncated)."""
+    if isinstance(raw, (bytes, bytearray)):
+        text = bytes(raw).decode("utf-8", errors="replace")
+    else:
+        text = canonical(raw).decode()
+    return {"reason": reason, "topic": topic, "partition": partition, "offset": offset,
+            "raw": text[:RAW_LIMIT]}
+
+
+def decode_inbound(value: bytes | None) -> list[dict[str, Any] | Fact | Bad]:
+    """The items of one inbound message, each an input envelope, a Fact, or a Bad with its reason."""
+    if value is None:
+        return [Bad("empty message (no value)", b"")]
+    try:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError as e:
+        return [Bad(f"not JSON: {e}", value)]
+    if isinstance(body, list):
+        if not body:
+            return [Bad("empty batch", value)]
+        return [_item(x) for x in body]
+    return [_item(body)]
+
+
+def _item(item: Any) -> dict[str, Any] | Fact | Bad:
+    if not isinstance(item, dict):
+        return Bad(f"not an envelope: a JSON {type(item).__name__}, expected an object", item)
+    if "fact" in item:
+        fact = item["fact"]
+        if (not isinstance(fact, dict) or type(fact.get("seq")) is not int
+                or fact.get("type") not in CONTEXT_TYPES or not isinstance(fact.get("data"), dict)):
+            return Bad("not an epoch fact: needs seq (int), type (attribution.* or"
+                       " practice.status) and data (object)", item)
+        return Fact(fact["seq"], fact)
+    missing = [k for k in INPUT_FIELDS if k not in item]
+    if missing:
+        return Bad(f"not an envelope: missing {', '.join(missing)}", item)
+    seq = item["seq"]
+    if type(seq) is not int or seq < 0:
+        return Bad("not an envelope: seq must be a non-negative integer", item)
+    for name in ("type", "key", "at"):
+        if not isinstance(item[name], str) or not item[name]:
+            return Bad(f"not an envelope: {name} must be a non-empty string", item)
+    return item
