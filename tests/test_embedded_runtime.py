@@ -188,7 +188,7 @@ def test_cli_adjudicates_and_prints_a_one_line_summary(small_run, tmp_path, caps
 
 @pytest.mark.parametrize("argv, message", [
     (["adjudicate", "/no/such/run"], "no such run directory"),
-    (["adjudicate", "{run}", "--runtime", "kafka"], "--runtime"),
+    (["adjudicate", "{run}", "--runtime", "bogus"], "--runtime"),
     (["adjudicate", "{run}", "--until", "March"], "--until"),
 ])
 def test_cli_user_errors_are_one_line(small_run, tmp_path, capsys, argv, message):
