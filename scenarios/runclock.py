@@ -2,132 +2,32 @@
 epoch by epoch on the embedded runtime. A baseline is paid as if nobody were attributed; at each
 boundary B the clock adjudicates every claim received before B, records the boundary, then the
 epoch's facts and payments, each computed from the projections of the ledger so far:
-retroactive alignments as corrections, attribution, practice status, the true-up of paid months,
-the prospective payments for the epoch's months and, once a year's run-out has closed, its
-reconciliation. After the run-out it closes with a final boundary and the monthly snapshots.
-
-`epoch_steps` is the one place those batches are computed, used both live and by `audit replay`.
+as `adjudication.attribution_epochs.epoch_steps` computes them (the one definition, which
+`audit replay` also uses). After the run-out it closes with a final boundary and the monthly
+snapshots, writes the projection checkpoint, and the CLI writes reports/.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
-from claimsim.events.envelope import new_event
 from claimsim.events.errors import UserError
-from claimsim.events.ledger import EpochBoundary
+from claimsim.events.projection import ProjectionRunner
 
-from claimsim.adjudication.attribution import attribute, retroactive_alignments
+from claimsim.adjudication.attribution_epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings, Plan,
+                                                      boundary_event, epoch_steps, plan_for)
 from claimsim.adjudication.embedded import EmbeddedAdjudicator
-from claimsim.adjudication.prospective import epoch_payments, true_up
-from claimsim.adjudication.reconciliation import due, reconcile
 from claimsim.adjudication.snapshots import all_snapshots
-from claimsim.adjudication.snapshots_state import (LedgerFollower, PayerState, ProjectionSettings,
-                                                   add_months, months_from)
-from claimsim.adjudication.status import practice_statuses
+from claimsim.adjudication.snapshots_state import LedgerFollower, PayerState
 
-CLOCK_FILE = "runclock.json"
-CHECKPOINT = Path("projections") / "payer-state.json"
-
-
-class ClockSettings(BaseModel):
-    """How the clock cuts a run into epochs, and the projections' settings.
-
-    `baseline_months` None: min(12, months // 2), so a short run still has paid epochs after its
-    baseline (a 12-month run gets 6 baseline months, a 24-month run the full 12).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    baseline_months: int | None = Field(default=None, ge=1)
-    cadence_months: int = Field(default=3, ge=1, le=12)  # quarterly attribution
-    projections: ProjectionSettings = Field(default_factory=ProjectionSettings)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The boundaries of one run, written to RUN_DIR/runclock.json for replay and audit."""
-
-    start: str
-    service_end: str  # first day after the service window
-    horizon: str  # first day after the run-out
-    boundaries: tuple[str, ...]  # the last is the closing boundary at the horizon
-    settings: ClockSettings
-
-    def pay_months(self, boundary: str) -> list[str]:
-        """Months paid at a boundary: from it to the next boundary, within the service window."""
-        i = self.boundaries.index(boundary)
-        if i + 1 >= len(self.boundaries):
-            return []
-        last = min(add_months(self.boundaries[i + 1], -1), add_months(self.service_end, -1))
-        return months_from(boundary[:7], last[:7]) if boundary < self.service_end else []
-
-    def final(self, boundary: str) -> bool:
-        return boundary == self.boundaries[-1]
-
-    def to_json(self) -> bytes:
-        return orjson.dumps({"start": self.start, "service_end": self.service_end,
-                             "horizon": self.horizon, "boundaries": list(self.boundaries),
-                             "settings": self.settings.model_dump(mode="json")},
-                            option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
-
-    @classmethod
-    def load(cls, run_dir: Path) -> Plan:
-        path = Path(run_dir) / CLOCK_FILE
-        if not path.exists():
-            raise UserError(f"{path}: no run clock plan (was this run made by `claimsim run`?)")
-        d = orjson.loads(path.read_bytes())
-        return cls(d["start"], d["service_end"], d["horizon"], tuple(d["boundaries"]),
-                   ClockSettings.model_validate(d["settings"]))
-
-
-def plan_for(start: str, months: int, horizon: str, settings: ClockSettings) -> Plan:
-    baseline = settings.baseline_months or max(1, min(12, months // 2))
-    service_end = add_months(start, months)
-    boundaries, b = [], add_months(start, baseline)
-    while b < service_end:
-        boundaries.append(b)
-        b = add_months(b, settings.cadence_months)
-    boundaries.append(max(horizon, service_end))
-    return Plan(start, service_end, horizon, tuple(boundaries), settings)
-
-
-def epoch_steps(state: PayerState, plan: Plan, boundary: str, cause: int) -> Iterator[list[dict[str, Any]]]:
-    """The batches of events at one boundary, each computed after the previous one is applied to
-    `state` (the caller records, or in a replay compares, then applies it before resuming)."""
-    payers = sorted(p.payer_id for p in state.reference.payers)
-    i = plan.boundaries.index(boundary)
-    if i:  # the baseline is paid as if nobody were attributed: no corrections into it
-        for payer in payers:
-            yield retroactive_alignments(state, payer, plan.boundaries[i - 1], boundary, cause=cause)
-    for payer in payers:
-        run = attribute(state, payer, boundary, cause=cause)
-        yield run.changes
-        yield practice_statuses(state, run, cause=cause)
-    for payer in payers:
-        yield true_up(state, payer, boundary, cause=cause)
-    months = plan.pay_months(boundary)
-    if months:
-        for payer in payers:
-            yield epoch_payments(state, payer, boundary, months, cause=cause)
-    first, last = int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4])
-    for year in range(first, last + 1):
-        if plan.final(boundary) or due(year, boundary, state.settings.runout_months):
-            yield reconcile(state, year, boundary, cause=cause)[1]
-
-
-def boundary_event(epoch: int, boundary: str, last_input_seq: int) -> dict[str, Any]:
-    return new_event(EpochBoundary(epoch=epoch, boundary=boundary, last_input_seq=last_input_seq),
-                     at=boundary, key="epoch", cause=last_input_seq)
+__all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "epoch_steps",
+           "pay", "plan_for", "run"]
 
 
 @dataclass
@@ -153,8 +53,6 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
     with EmbeddedAdjudicator(run_dir) as adj:
         state = PayerState(adj.reference, settings.projections)
         follower = LedgerFollower(run_dir, state)
-        from claimsim.events.projection import ProjectionRunner
-
         # Checkpointed once, at the end: the live run folds every entry as it is written.
         runner = ProjectionRunner(run_dir / "ledger", follower)
 
@@ -188,7 +86,3 @@ def run(sim_config, run_dir: Path | str, *, settings: ClockSettings | None = Non
 
     simulate_to_dir(sim_config, run_dir, progress=progress)
     return pay(run_dir, settings=settings, months=sim_config.months, progress=progress)
-
-
-def as_of_date(day: str | dt.date) -> str:
-    return day.isoformat() if isinstance(day, dt.date) else day
