@@ -7,6 +7,8 @@ streams (visits, claims, referrals), so each concern's draws are independent of 
 
 from __future__ import annotations
 
+from math import log
+
 import numpy as np
 
 from claimsim.events.codes import ACUTE_ICD10, E_AND_M_ESTABLISHED, E_AND_M_NEW, ED_CODES, SPECIALIST_EM_CODES
@@ -54,6 +56,8 @@ class CareModel:
         self.specialists = kinds[PracticeKind.SPECIALIST]
         self.urgent = kinds[PracticeKind.URGENT_CARE]
         self.ed = kinds[PracticeKind.ED]
+        self.push = queue.push
+        self.horizon_day = queue.horizon_day
         self.visits_by_type = [0] * len(VISIT_TYPES)
         self.member_months = 0
 
@@ -211,16 +215,20 @@ class CareModel:
     def _submit(self, cid, m, practice, npi, day, lines, u_lag, u_fault, u_detail, u_delta) -> None:
         pop, b, faults = self.pop, self.builder, self.faults
         sub = pop.subscriber_id[m]
-        kind = faults.kind(u_fault)
+        kind = faults.kind(u_fault) if u_fault < faults.any_below else None
         if kind is FaultKind.LATE:
             received = faults.late_received(day, u_detail)
         else:
-            received = day + b.lag_days(practice, u_lag)
-        if received >= self.queue.horizon_day:
+            lo, mean, hi = b.lag[practice]
+            received = day + min(hi, lo + int(-mean * log(1.0 - u_lag)))
+        if received >= self.horizon_day:
             self.queue.released.dropped_after_horizon += 1
             return
         claim = b.claim(cid, pop.member_id[m], sub, pop.payer_id[m], practice, npi, received, lines)
+        if kind is None:
+            self.push(received, PRIORITY_CLAIM, b.event(claim, received, sub), None)
+            return
         truth = faults.late_truth(claim, received, sub) if kind is FaultKind.LATE else None
-        self.queue.push(received, PRIORITY_CLAIM, b.event(claim, received, sub), truth)
-        if kind is not None and kind is not FaultKind.LATE:
+        self.push(received, PRIORITY_CLAIM, b.event(claim, received, sub), truth)
+        if kind is not FaultKind.LATE:
             faults.follow_up(kind, claim, received, sub, u_detail, u_delta)

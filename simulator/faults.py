@@ -8,7 +8,6 @@ business content; a late claim arrives past the payer's timely filing limit.
 
 from __future__ import annotations
 
-import copy
 from enum import StrEnum
 from typing import Any
 
@@ -48,6 +47,11 @@ _NEXT_CODE = {
     code: ladder[i + 1] if i + 1 < len(ladder) else ladder[i - 1]
     for ladder in _LADDERS for i, code in enumerate(ladder)
 }
+
+
+def _copy_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Lines to edit: the values are immutable (str, int, tuples), so a copy per line is enough."""
+    return [dict(line) for line in lines]
 
 
 class FaultInjector:
@@ -105,7 +109,7 @@ class FaultInjector:
                     "received": b.iso_of(later)}
             self._push(void, later, key, kind, f"voids {cid}")
         elif kind is FaultKind.REPLACEMENT:
-            lines = copy.deepcopy(claim["lines"])
+            lines = _copy_lines(claim["lines"])
             first = lines[0]
             code = first["procedure"]
             per_unit = first["billed"] // first["units"]
@@ -129,7 +133,7 @@ class FaultInjector:
                    u_delta: float) -> None:
         how = MALFORMATIONS[min(len(MALFORMATIONS) - 1, int(u_detail * len(MALFORMATIONS)))]
         cid = claim["claim_id"]
-        bad = {**claim, "claim_id": cid + "-X", "lines": copy.deepcopy(claim["lines"])}
+        bad = {**claim, "claim_id": cid + "-X", "lines": _copy_lines(claim["lines"])}
         first = bad["lines"][0]
         if how is Malformation.UNKNOWN_CODE:
             first["procedure"] = UNKNOWN_PROCEDURE

@@ -1,13 +1,14 @@
 """The submission queue: holds what providers and enrollment have sent until the payer receives it.
 
-Everything the payer receives goes through here, keyed by (received day, priority, arrival
-counter), and is released to the sinks as the simulation clock passes, so the input log is in
-received-date order while memory holds only what is still in flight (the lag window).
+Everything the payer receives goes through here, ordered by (received day, priority, arrival),
+and is released to the sinks as the simulation clock passes, so the input log is in
+received-date order while memory holds only what is still in flight (the lag window). Days are
+buckets (a dict of lists) rather than one heap: pushing is an append, and each day is sorted once.
 """
 
 from __future__ import annotations
 
-import heapq
+from operator import itemgetter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,14 +40,15 @@ class Released:
 class SubmissionQueue:
     def __init__(self, horizon_day: int, input_sink: Sink, truth_sink: Sink):
         self.horizon_day = horizon_day  # first day not received within the run
-        self._heap: list[tuple[int, int, int, dict | None, dict | None]] = []
-        self._counter = 0
+        self._days: dict[int, list[tuple[int, dict | None, dict | None]]] = {}
+        self._next_day = 0  # every day before this one has been released
+        self._in_flight = 0
         self._input = input_sink
         self._truth = truth_sink
         self.released = Released()
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return self._in_flight
 
     def push(self, day: int, priority: int, input_event: dict | None, truth_event: dict | None = None) -> bool:
         """Queue an input event (and the truth that goes with it) for `day`; False if past the run.
@@ -57,8 +59,13 @@ class SubmissionQueue:
         if day >= self.horizon_day:
             released.dropped_after_horizon += 1
             return False
-        self._counter += 1
-        heapq.heappush(self._heap, (day, priority, self._counter, input_event, truth_event))
+        if day < self._next_day:
+            raise ValueError(f"day {day} was already released (now {self._next_day})")
+        bucket = self._days.get(day)
+        if bucket is None:
+            bucket = self._days[day] = []
+        bucket.append((priority, input_event, truth_event))
+        self._in_flight += 1
         if input_event is not None:
             kind = input_event["type"]
             released.input_by_type[kind] = released.input_by_type.get(kind, 0) + 1
@@ -78,15 +85,24 @@ class SubmissionQueue:
 
     def release_until(self, day: int) -> int:
         """Hand every event received on or before `day` to the sinks, in received order."""
-        heap, n = self._heap, 0
-        if len(heap) > self.released.max_in_flight:
-            self.released.max_in_flight = len(heap)
-        input_sink, truth_sink, pop = self._input, self._truth, heapq.heappop
-        while heap and heap[0][0] <= day:
-            _, _, _, event, truth = pop(heap)
-            if event is not None:
-                input_sink(event)
-                n += 1
-            if truth is not None:
-                truth_sink(truth)
+        if self._in_flight > self.released.max_in_flight:
+            self.released.max_in_flight = self._in_flight
+        input_sink, truth_sink, n = self._input, self._truth, 0
+        for d in range(self._next_day, day + 1):
+            bucket = self._days.pop(d, None)
+            if not bucket:
+                continue
+            # A stable sort by priority keeps each priority's events in the order they were sent.
+            bucket.sort(key=_PRIORITY)
+            for _, event, truth in bucket:
+                if event is not None:
+                    input_sink(event)
+                    n += 1
+                if truth is not None:
+                    truth_sink(truth)
+            self._in_flight -= len(bucket)
+        self._next_day = max(self._next_day, day + 1)
         return n
+
+
+_PRIORITY = itemgetter(0)

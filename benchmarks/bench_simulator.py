@@ -1,0 +1,80 @@
+"""Simulator throughput: 10k members x 12 months written to a run directory (reference.json,
+input/ and truth/ logs), beside a raw SimPy baseline in the same run: one process per member doing
+one `env.timeout` per visit, the same number of visits, no claim building and no log.
+
+Run: .venv/bin/pytest benchmarks/bench_simulator.py --benchmark-enable -p no:cacheprovider -s
+The ratio printed at the end is baseline time / our time (the issue asks for >= 0.3x and
+>= 40k claims/s). CLAIMSIM_BENCH_MEMBERS changes the population.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import simpy
+
+from claimsim.simulator.config import SimConfig
+from claimsim.simulator.model import simulate
+from claimsim.simulator.run_dir import simulate_to_dir
+
+MEMBERS = int(os.environ.get("CLAIMSIM_BENCH_MEMBERS", "10000"))
+CONFIG = SimConfig(seed=1, members=MEMBERS, months=12)
+
+
+@pytest.fixture(scope="module")
+def shape():
+    """The run's size, from one untimed run: claims written and visits simulated."""
+    summary = simulate(CONFIG, lambda e: None, lambda e: None)
+    return summary.claims, sum(summary.visits.values()), summary.members_ever
+
+
+@pytest.fixture
+def workdir():
+    path = Path(tempfile.mkdtemp(prefix="claimsim-bench-sim-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_simulate_10k_members_12_months(benchmark, shape, workdir):
+    claims, visits, _ = shape
+    runs = iter(range(1_000))
+
+    def setup():
+        return (workdir / f"run{next(runs)}",), {}
+
+    def run(run_dir):
+        summary = simulate_to_dir(CONFIG, run_dir)
+        assert summary.claims == claims
+        shutil.rmtree(run_dir)
+
+    benchmark.extra_info.update(items=claims, visits=visits, baseline="test_raw_simpy_baseline")
+    benchmark.pedantic(run, setup=setup, rounds=3, iterations=1, warmup_rounds=1)
+    median = benchmark.stats.stats.median
+    print(f"\nsimulator: {claims:,} claims ({visits:,} visits) in {median:.2f} s"
+          f" = {claims / median:,.0f} claims/s")
+
+
+def test_raw_simpy_baseline(benchmark, shape):
+    """One process per member, one timeout per visit (visits spread evenly over members)."""
+    claims, visits, members = shape
+
+    def member(env, n_visits):
+        gap = 365 / (n_visits + 1)
+        for _ in range(n_visits):
+            yield env.timeout(gap)
+
+    def run():
+        env = simpy.Environment()
+        per, extra = divmod(visits, members)
+        for i in range(members):
+            env.process(member(env, per + (i < extra)))
+        env.run()
+
+    benchmark.extra_info.update(items=claims, visits=visits)
+    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    median = benchmark.stats.stats.median
+    print(f"\nraw SimPy: {visits:,} visits in {median:.2f} s = {visits / median:,.0f} visits/s")
