@@ -54,8 +54,10 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
             totals["qualifying_visits"] += row[M_ALL_VISITS]
     contract = state.reference.contract_on(payer, practice, dt.date(year, 12, 31))
     quality = state.quality.get(f"{payer}|{practice}", {}).get(str(year))
-    pbip_paid = prospective.get(PBIP, 0)
+    recorded = state.reconciled.get(f"{payer}|{practice}|{year}")  # a recoupment already made
+    pbip_paid = prospective.get(PBIP, 0) + (recorded or 0)
     keep = quality is not None and quality[0] >= state.settings.pbip_quality_threshold_bp
+    recouped = recorded if recorded is not None else (0 if keep else pbip_paid)
     prospective_total = sum(prospective.values())
     return {
         "payer_id": payer, "practice_id": practice, "year": year,
@@ -67,8 +69,8 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
         "prospective_minus_shadow_ffs": prospective_total - totals["shadow_ffs"],
         "quality_bp": None if quality is None else quality[0],
         "pbip_paid": pbip_paid,
-        "pbip_kept": pbip_paid if keep else 0,
-        "pbip_recouped": 0 if keep else pbip_paid,
+        "pbip_kept": pbip_paid - recouped,
+        "pbip_recouped": recouped,
     }
 
 

@@ -147,7 +147,7 @@ class PayerState:
         self.trueup: list[str] = []  # the dirty members as of the last boundary, to true up there
         self.boundaries: list[list] = []  # [[epoch, boundary, ledger seq]]
         self.snapshots: dict[str, int] = {}  # "payer|practice|month" -> seq of the last snapshot
-        self.reconciled: dict[str, int] = {}  # "payer|practice|year" -> seq
+        self.reconciled: dict[str, int] = {}  # "payer|practice|year" -> PBIP recouped (cents)
 
     # -- checkpointing ----------------------------------------------------------------------
     _KEYS = ("last_seq", "last_at", "input_seq", "members", "alignments", "quality", "visits",
@@ -366,7 +366,7 @@ class PayerState:
                 members.pop(member, None)
         year = (d.get("detail") or {}).get("reconciliation")
         if year is not None:
-            self.reconciled[f"{d['payer_id']}|{d['practice_id']}|{year}"] = env["seq"]
+            self.reconciled[f"{d['payer_id']}|{d['practice_id']}|{year}"] = -amount
         if d.get("adjusts_month"):
             for book, k in ((self.adjusted_in, f"{d['payer_id']}|{d['practice_id']}|{d['month']}"),
                             (self.adjusted_for, key)):

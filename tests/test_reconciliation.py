@@ -61,7 +61,10 @@ def test_pbip_recouped_below_the_quality_threshold():
     assert (d["kind"], d["amount"], d["month"], d["adjusts_month"]) == ("pbip", -1500, "2026-04",
                                                                          "2025-12")
     feed.record(events)
-    assert reconcile(feed.state, 2025, "2026-07-01")[1] == []  # reconciled once
+    rows, again = reconcile(feed.state, 2025, "2026-07-01")
+    assert again == []  # reconciled once
+    assert (rows[0]["pbip_paid"], rows[0]["pbip_recouped"], rows[0]["prospective"]["pbip"]) == (
+        1500, 1500, 0)
 
 
 def test_pbip_kept_at_or_above_the_threshold():
