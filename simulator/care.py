@@ -44,6 +44,18 @@ def _preventive_code(age: int, new: bool) -> str:
     return f"9938{band}" if new else f"9939{band}"
 
 
+class _MonthPlan:
+    """A month's visits, drawn at its start, in day order; `next` is the first not yet claimed."""
+
+    __slots__ = ("year", "members", "types", "days", "uv", "cu", "ref_index", "ref_rows",
+                 "ref_block", "next")
+
+    def __init__(self, **columns):
+        for name, value in columns.items():
+            setattr(self, name, value)
+        self.next = 0
+
+
 class CareModel:
     def __init__(self, config: SimConfig, region: Region, pop: Population, builder: ClaimBuilder,
                  queue: SubmissionQueue, faults: FaultInjector, referrals: ReferralPolicy):
@@ -60,12 +72,23 @@ class CareModel:
         self.horizon_day = queue.horizon_day
         self.visits_by_type = [0] * len(VISIT_TYPES)
         self.member_months = 0
+        self._plan: _MonthPlan | None = None
 
     def _pick(self, options: list[int], u: float) -> int:
         return options[min(len(options) - 1, int(u * len(options)))]
 
     def month(self, index: int, d0: int, ndays: int) -> None:
-        """Generate and queue every claim for services in month `index` (days d0 .. d0+ndays-1)."""
+        """Plan month `index` and queue all its claims at once (the model runs it week by week)."""
+        self.plan_month(index, d0, ndays)
+        self.run_until(d0 + ndays)
+
+    def plan_month(self, index: int, d0: int, ndays: int) -> None:
+        """Draw every visit of month `index` (days d0 .. d0+ndays-1) for the active members.
+
+        The draws are made for the whole month at once, in day order; `run_until` turns them
+        into claims a week at a time, so only a week of new claims joins the lag window at once.
+        """
+        self._plan = None
         cfg, pop, seed = self.config, self.pop, self.config.seed
         util = cfg.utilization
         year = self.builder.year[d0]
@@ -95,18 +118,43 @@ class CareModel:
         total = len(members)
         if total == 0:
             return
-        days = (g.integers(0, ndays, size=total) + d0).tolist()
-        uv = g.random((total, 4)).tolist()  # level, practice/clinician pick, away, diagnosis
-        cu = np_stream(seed, "claims", index).random((total, 6)).tolist()  # lag, fault x3, tcm x2
+        days = g.integers(0, ndays, size=total) + d0
+        uv = g.random((total, 4))  # level, practice/clinician pick, away, diagnosis
+        cu = np_stream(seed, "claims", index).random((total, 6))  # lag, fault x3, tcm x2
         n_pcp = int(counts[PCP].sum())
         ref_block = np_stream(seed, "referrals", index).random((n_pcp, BLOCK_COLUMNS))
+        # Visits in day order (stable: ties keep the draw order); each PCP visit keeps its own
+        # referral row.
+        order = np.argsort(days, kind="stable")
+        is_pcp = types == PCP
+        ref_index = np.full(total, -1, dtype=np.int64)
+        ref_index[is_pcp] = np.arange(n_pcp)
         # Only the decision columns go to Python floats up front; a referral's own columns are
         # read when it happens (most visits refer nothing).
-        ref_rows = ref_block[:, :DECISION_COLUMNS].tolist()
-        self._loop(index, year, members.tolist(), types.tolist(), days, uv, cu, ref_rows, ref_block)
+        self._plan = _MonthPlan(
+            year=year, members=members[order].tolist(), types=types[order].tolist(),
+            days=days[order].tolist(), uv=uv[order].tolist(), cu=cu[order].tolist(),
+            ref_index=ref_index[order].tolist(), ref_rows=ref_block[:, :DECISION_COLUMNS].tolist(),
+            ref_block=ref_block,
+        )
 
-    def _loop(self, index, year, members, types, days, uv, cu, ref_rows, ref_block) -> None:
-        pop, b, faults, queue = self.pop, self.builder, self.faults, self.queue
+    def run_until(self, end_day: int) -> None:
+        """Turn the planned visits before `end_day` into queued claims."""
+        plan = self._plan
+        if plan is None or plan.next >= len(plan.days):
+            return
+        days, lo = plan.days, plan.next
+        hi = lo
+        while hi < len(days) and days[hi] < end_day:
+            hi += 1
+        plan.next = hi
+        if hi > lo:
+            self._loop(plan, lo, hi)
+
+    def _loop(self, plan: _MonthPlan, lo: int, hi: int) -> None:
+        year, members, types, days, uv, cu = plan.year, plan.members, plan.types, plan.days, plan.uv, plan.cu
+        ref_index, ref_rows, ref_block = plan.ref_index, plan.ref_rows, plan.ref_block
+        pop, b = self.pop, self.builder
         util = self.config.utilization
         away_bp, full_bp = util.away_visit_bp / 10_000, util.at_capacity_away_bp / 10_000
         tcm_bp = util.tcm_after_ed_bp / 10_000
@@ -115,8 +163,8 @@ class CareModel:
         tcm_prefix = "T" + prefix[1:]
         visits_by_type = self.visits_by_type
         npis_of, pid = self.npis, self.practice_id
-        n_ref = 0
-        for i, (m, t, day) in enumerate(zip(members, types, days)):
+        for i in range(lo, hi):
+            m, t, day = members[i], types[i], days[i]
             u_level, u_pick, u_away, u_dx = uv[i]
             risk = pop.risk_milli[m]
             dx = pop.dx[m] or (ACUTE_ICD10[int(u_dx * len(ACUTE_ICD10))],)
@@ -138,6 +186,7 @@ class CareModel:
                 if t == PCP:
                     ladder = E_AND_M_NEW if new else E_AND_M_ESTABLISHED[1:]
                     code = ladder[_level(u_level, risk, _EM_THRESHOLDS)]
+                    n_ref = ref_index[i]
                     row = ref_rows[n_ref]
                     lab_in, proc_in, refs = self.referrals.decide(row, practice, pop.payer_id[m], risk)
                     lines = [b.line(1, practice, day, code, dx, MODIFIER_25 if proc_in else ())]
@@ -149,7 +198,6 @@ class CareModel:
                     if refs:
                         self._referrals(row, ref_block[n_ref].tolist(), refs, m, practice, day, dx,
                                         f"{ref_prefix}{i:06d}")
-                    n_ref += 1
                 elif t == PREVENTIVE:
                     pop.preventive_year[m] = year
                     wdx = _WELLNESS_DX + pop.dx[m]

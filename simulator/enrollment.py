@@ -19,6 +19,9 @@ from claimsim.simulator.streams import np_stream, py_stream
 from claimsim.simulator.submission import PRIORITY_ENROLLMENT, SubmissionQueue
 
 
+FLUSH_MEMBERS = 2_000
+
+
 def _event(model_cls, data: dict, day: dt.date, key: str) -> dict:
     return new_event(data, at=day.isoformat(), key=key, type=model_cls.TYPE, v=model_cls.V)
 
@@ -71,10 +74,18 @@ class EnrollmentModel:
         }, day, pop.subscriber_id[m]))
 
     def initial(self, day: dt.date, day_no: int) -> None:
-        """Enroll families until the run has `config.members` members."""
-        n = 0
+        """Enroll families until the run has `config.members` members.
+
+        Nothing else is received on the first day, so the enrollment is handed to the payer as it
+        is made (in chunks), rather than held: memory stays flat however large the population.
+        """
+        n = flushed = 0
         while n < self.config.members:
             n += self._enroll(day, day_no, established=True)
+            if n - flushed >= FLUSH_MEMBERS:
+                self.queue.release_until(day_no)
+                flushed = n
+        self.queue.release_until(day_no)
 
     def month(self, index: int, day: dt.date, day_no: int, month_end: dt.date) -> None:
         """Churn at the start of month `index` (> 0): ends, terminations, switches, new families."""

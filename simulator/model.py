@@ -106,11 +106,17 @@ def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bo
             day_no = (first - start).days
             yield env.timeout(day_no - env.now)
             last = add_months(start, index + 1)
+            end_day = (last - start).days
             if index == 0:
                 enrollment.initial(first, day_no)
             else:
                 enrollment.month(index, first, day_no, last - _ONE_DAY)
-            care.month(index, day_no, (last - first).days)
+            care.plan_month(index, day_no, end_day - day_no)
+            # A week of visits becomes claims at a time: the lag window, not the month, is
+            # what the submission queue holds.
+            for week in range(day_no, end_day, 7):
+                yield env.timeout(week - env.now)
+                care.run_until(min(week + 7, end_day))
 
     def quality(env: simpy.Environment):
         for year in service_years(config):

@@ -41,7 +41,9 @@ class SubmissionQueue:
     def __init__(self, horizon_day: int, input_sink: Sink, truth_sink: Sink):
         self.horizon_day = horizon_day  # first day not received within the run
         self._days: dict[int, list[tuple[int, dict | None, dict | None]]] = {}
-        self._next_day = 0  # every day before this one has been released
+        # Every day before this one has been released; this day itself may still take events
+        # (a same-day flush, as the initial enrollment does to keep memory flat).
+        self._open_day = 0
         self._in_flight = 0
         self._input = input_sink
         self._truth = truth_sink
@@ -59,8 +61,8 @@ class SubmissionQueue:
         if day >= self.horizon_day:
             released.dropped_after_horizon += 1
             return False
-        if day < self._next_day:
-            raise ValueError(f"day {day} was already released (now {self._next_day})")
+        if day < self._open_day:
+            raise ValueError(f"day {day} was already released (now {self._open_day})")
         bucket = self._days.get(day)
         if bucket is None:
             bucket = self._days[day] = []
@@ -88,7 +90,7 @@ class SubmissionQueue:
         if self._in_flight > self.released.max_in_flight:
             self.released.max_in_flight = self._in_flight
         input_sink, truth_sink, n = self._input, self._truth, 0
-        for d in range(self._next_day, day + 1):
+        for d in range(self._open_day, day + 1):
             bucket = self._days.pop(d, None)
             if not bucket:
                 continue
@@ -101,7 +103,7 @@ class SubmissionQueue:
                 if truth is not None:
                     truth_sink(truth)
             self._in_flight -= len(bucket)
-        self._next_day = max(self._next_day, day + 1)
+        self._open_day = max(self._open_day, day)
         return n
 
 
