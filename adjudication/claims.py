@@ -99,6 +99,27 @@ def _eligibility_carc(family: FamilyState, member_id: str, payer_id: str, day: s
     return "31"
 
 
+def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str, day_date: dt.date
+               ) -> tuple[Any, ...]:
+    """What every line of the claim on one service date shares: (denial CARC or None, span,
+    plan year, design, fees, attributed practice, program, program active)."""
+    payer_id, member = claim.payer_id, claim.member_id
+    span = family.span_on(member, payer_id, day)
+    if span is None:
+        return (_eligibility_carc(family, member, payer_id, day),)
+    payer = ctx.payers[payer_id]
+    if (claim.received - day_date).days > payer.timely_days:
+        return ("29",)
+    year = int(day[:4])
+    design = ctx.plans[span[1]][1].get(year)
+    fees = payer.fees.get(year)
+    if design is None or fees is None:
+        what = f"plan {span[1]}" if design is None else f"the fee schedule of payer {payer_id}"
+        raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
+                      f"{what} has no figures for plan year {year}")
+    return (None, span, year, design, fees)
+
+
 def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Work
                       ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     payer_id, member, practice = claim.payer_id, claim.member_id, claim.billing_tin
@@ -106,26 +127,22 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Wo
     primary_care = ctx.is_primary_care(practice, claim.rendering_npi)
     multi = len(family.members) > 1
     seq_bp = payer.sequestration_bp
+    code_group = ctx.code_group
     out: list[dict[str, Any]] = []
     dups: list[str] = []
     visits: list[str] = []
+    facts_by_day: dict[str, tuple[Any, ...]] = {}
     for i, line in enumerate(claim.lines):
         day = line.day_iso
-        # Eligibility on the service date (CARC 27 / 31), then timely filing (CO-29).
-        span = family.span_on(member, payer_id, day)
-        if span is None:
-            out.append(denied_line(line, member, "CO", _eligibility_carc(family, member, payer_id, day)))
+        # Eligibility on the service date (CARC 27 / 31), then timely filing (CO-29): the same
+        # for every line on that date, so figured once per date.
+        facts = facts_by_day.get(day)
+        if facts is None:
+            facts = facts_by_day[day] = _day_facts(claim, family, ctx, i, day, line.day)
+        if facts[0] is not None:
+            out.append(denied_line(line, member, "CO", facts[0]))
             continue
-        if (claim.received - line.day).days > payer.timely_days:
-            out.append(denied_line(line, member, "CO", "29"))
-            continue
-        year = int(day[:4])
-        design = ctx.plans[span[1]][1].get(year)
-        fees = payer.fees.get(year)
-        if design is None or fees is None:
-            what = f"plan {span[1]}" if design is None else f"the fee schedule of payer {payer_id}"
-            raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
-                          f"{what} has no figures for plan year {year}")
+        _, span, year, design, fees = facts
         # Duplicate of a line in force (OA-18), $0 encounter lines included.
         dup = f"{member}|{claim.rendering_npi}|{day}|{line.procedure}|{line.modifiers}|{line.units}"
         if work.line_in_force(dup):
@@ -133,7 +150,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Wo
             continue
         # Price (CO-45 for the excess; CO-96 if not covered).
         code = line.procedure
-        group = ctx.code_group.get(code)
+        group = code_group.get(code)
         fee = fees.get(code)
         remark = not_covered_remark(group, fee, design.part_b)
         if remark is not None:
@@ -197,12 +214,9 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Wo
         if sequestration:
             adjustments.append({"group": "CO", "carc": "253", "amount": sequestration})
         out.append(line_result(
-            line, member, allowed=allowed, plan_paid=paid, deductible=ded, coinsurance=coins,
-            copay=copay, cap_offset=offset, sequestration=sequestration, shadow_allowed=shadow,
-            medicaid_cost_share=share if qmb else 0,
-            status="shadow" if shadow_line else "paid", program=model.program,
-            attributed=model.attributed, capitated=model.capitated, adjustments=adjustments,
-            remarks=[],
+            line, member, allowed, paid, ded, coins, copay, offset, sequestration, shadow,
+            share if qmb else 0, "shadow" if shadow_line else "paid", model.program,
+            model.attributed, model.capitated, adjustments, [],
         ))
         work.paid_add.add(dup)
         dups.append(dup)

@@ -226,6 +226,15 @@ class Context:
             return None
         return timeline.at(day if isinstance(day, str) else day.isoformat(), None)
 
+    def attributed_on(self, member_id: str, day: str) -> str | None:
+        """`attributed_practice` for an ISO day (the hot path's form)."""
+        timeline = self._attribution.get(member_id)
+        if timeline is None:
+            return None
+        days = timeline.days
+        i = bisect.bisect_right(days, day)
+        return timeline.values[i - 1] if i else None
+
     def program_active(self, payer_id: str, practice_id: str, day: dt.date | str) -> bool:
         """Whether the practice's program with the payer is in effect on `day` (default True)."""
         timeline = self._status.get((payer_id, practice_id))

@@ -15,10 +15,9 @@ _AMOUNTS = ("billed", "allowed", "plan_paid", "cost_share", "deductible", "coins
             "cap_offset", "sequestration", "shadow_allowed", "medicaid_cost_share")
 
 
-def line_result(
+def line_result(  # positional in the hot path: keyword calls cost more per line
     line: Line,
     member_id: str,
-    *,
     allowed: int,
     plan_paid: int,
     deductible: int,
@@ -73,11 +72,8 @@ def denied_line(
 ) -> dict[str, Any]:
     """A line denied in full: nothing allowed, the whole charge adjusted under `group`-`carc`."""
     return line_result(
-        line, member_id, allowed=0, plan_paid=0, deductible=0, coinsurance=0, copay=0,
-        cap_offset=0, sequestration=0, shadow_allowed=0, medicaid_cost_share=0, status="denied",
-        program=program, attributed=attributed, capitated=False,
-        adjustments=[{"group": group, "carc": carc, "amount": line.billed}],
-        remarks=[remark] if remark else [],
+        line, member_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, "denied", program, attributed, False,
+        [{"group": group, "carc": carc, "amount": line.billed}], [remark] if remark else [],
     )
 
 

@@ -42,7 +42,7 @@ def payment_model(ctx: Context, payer_id: str, practice_id: str, member_id: str,
     """The line's payment model. Offsets, flat fees and denials need all three of: a program
     contract on the day, the member attributed to that practice on the day, and the practice's
     program active (a `practice.status` inactive from a date means FFS from then)."""
-    attributed = ctx.attributed_practice(member_id, day) == practice_id
+    attributed = ctx.attributed_on(member_id, day) == practice_id
     program: Program | None = ctx.program_on(payer_id, practice_id, day)
     if program is None or not ctx.program_active(payer_id, practice_id, day):
         return _FFS_ATTRIBUTED if attributed else _FFS

@@ -75,8 +75,78 @@ def _int(value: Any, field: str, reason: RejectReason) -> int:
     return value
 
 
+_DAYS: dict[str, dt.date] = {}  # valid YYYY-MM-DD strings seen, parsed once
+
+
+def _fast_day(value: Any) -> dt.date | None:
+    if type(value) is not str:
+        return None
+    day = _DAYS.get(value)
+    if day is None and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            day = _DAYS[value] = dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return day
+
+
 def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
-    """The parsed claim, or `Invalid` naming the first problem found."""
+    """The parsed claim, or `Invalid` naming the first problem found.
+
+    The hot path checks everything a well-formed claim needs in one pass, and hands anything
+    that fails any check to `_validate_slowly`, which walks the fields in order to name the
+    first problem. The fast path only ever accepts what the slow one accepts.
+    """
+    get = raw.get if type(raw) is dict else None
+    if get is None:
+        return _validate_slowly(raw, key, ctx)
+    claim_id, member_id = get("claim_id"), get("member_id")
+    frequency, original = get("frequency", "1"), get("original_claim_id")
+    payer_id, tin, npi = get("payer_id"), get("billing_tin"), get("rendering_npi")
+    pos = get("place_of_service")
+    received = _fast_day(get("received"))
+    raw_lines = get("lines")
+    if not (
+        type(claim_id) is str and claim_id
+        and type(member_id) is str and member_id
+        and type(frequency) is str and frequency in FREQUENCIES
+        and (original is None if frequency == "1" else type(original) is str and original)
+        and get("subscriber_id") == key and type(key) is str and key
+        and type(payer_id) is str and payer_id in ctx.payers
+        and type(tin) is str and tin in ctx.practice_kind
+        and type(npi) is str and npi in ctx.clinician_role
+        and type(pos) is str and pos in PLACES_OF_SERVICE
+        and received is not None
+        and type(raw_lines) is list and (raw_lines or frequency == "8")
+    ):
+        return _validate_slowly(raw, key, ctx)
+    lines = []
+    seen = set()
+    known = ctx.known_codes
+    received_iso = raw["received"]
+    for rl in raw_lines:
+        if type(rl) is not dict:
+            return _validate_slowly(raw, key, ctx)
+        lget = rl.get
+        line_no, day_iso, code = lget("line_no"), lget("service_date"), lget("procedure")
+        units, billed, mods = lget("units"), lget("billed"), lget("modifiers", ())
+        day = _fast_day(day_iso)
+        if not (
+            type(line_no) is int and line_no >= 1 and line_no not in seen
+            and day is not None and day <= received
+            and type(code) is str and code in known
+            and type(units) is int and units >= 1
+            and type(billed) is int and billed >= 0
+            and (mods == () or (type(mods) is list and all(type(m) is str for m in mods)))
+        ):
+            return _validate_slowly(raw, key, ctx)
+        seen.add(line_no)
+        lines.append(Line(line_no, day, day_iso, code, ",".join(mods) if mods else "", units, billed))
+    return Claim(claim_id, frequency, original, member_id, key, payer_id, tin, npi, pos,
+                 received, received_iso, tuple(lines))
+
+
+def _validate_slowly(raw: Any, key: str, ctx: Context) -> Claim:
     if not isinstance(raw, dict):
         raise Invalid(RejectReason.MALFORMED, "claim", "claim is not a JSON object")
     claim_id = _text(raw, "claim_id")

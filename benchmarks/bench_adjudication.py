@@ -241,12 +241,13 @@ def test_baseline_read_and_append_prebuilt_results(benchmark, synthetic_run):
 
     def setup():
         ledger = Path(tempfile.mkdtemp(prefix="claimsim-bench-base-")) / "ledger"
-        return (LogWriter(ledger),), {}
+        # The log takes ownership of what it appends (it adds seq, prev, hash): fresh copies.
+        return (LogWriter(ledger), [dict(e) for e in prebuilt]), {}
 
-    def body(writer):
+    def body(writer, results):
         append, i = writer.append, 0
         for env in read(run / "input"):
-            append(prebuilt[env["seq"]])
+            append(results[env["seq"]])
             i += 1
             if i % 5000 == 0:
                 writer.commit()
