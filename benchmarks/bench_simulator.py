@@ -58,6 +58,24 @@ def test_simulate_10k_members_12_months(benchmark, shape, workdir):
           f" = {claims / median:,.0f} claims/s")
 
 
+def test_simulate_model_only_no_log(benchmark, shape):
+    """The same run into null sinks: what the model costs without the hash-chained logs."""
+    claims, visits, _ = shape
+
+    def run():
+        summary = simulate(CONFIG, _drop, _drop)
+        assert summary.claims == claims
+
+    benchmark.extra_info.update(items=claims, visits=visits, baseline="test_raw_simpy_baseline")
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    median = benchmark.stats.stats.median
+    print(f"\nsimulator, no log: {claims:,} claims in {median:.2f} s = {claims / median:,.0f} claims/s")
+
+
+def _drop(event) -> None:
+    pass
+
+
 def test_raw_simpy_baseline(benchmark, shape):
     """One process per member, one timeout per visit (visits spread evenly over members)."""
     claims, visits, members = shape

@@ -29,16 +29,6 @@ _ED_THRESHOLDS = (0.05, 0.2, 0.55, 0.85)
 _WELLNESS_DX = ("Z00.00",)
 
 
-def _level(u: float, risk_milli: int, thresholds: tuple[float, ...]) -> int:
-    """Visit complexity: higher risk shifts the level up."""
-    score = u + (risk_milli - 1000) / 5000
-    level = 0
-    for t in thresholds:
-        if score >= t:
-            level += 1
-    return level
-
-
 def _preventive_code(age: int, new: bool) -> str:
     band = 1 if age < 1 else 2 if age < 5 else 3 if age < 12 else 4 if age < 18 else 5 if age < 40 else 6 if age < 65 else 7
     return f"9938{band}" if new else f"9939{band}"
@@ -48,7 +38,7 @@ class _MonthPlan:
     """A month's visits, drawn at its start, in day order; `next` is the first not yet claimed."""
 
     __slots__ = ("year", "members", "types", "days", "uv", "cu", "ref_index", "ref_rows",
-                 "ref_block", "next")
+                 "ref_block", "em_level", "ed_level", "next")
 
     def __init__(self, **columns):
         for name, value in columns.items():
@@ -69,6 +59,7 @@ class CareModel:
         self.urgent = kinds[PracticeKind.URGENT_CARE]
         self.ed = kinds[PracticeKind.ED]
         self.push = queue.push
+        self.push_original = queue.push_original
         self.horizon_day = queue.horizon_day
         self.visits_by_type = [0] * len(VISIT_TYPES)
         self.member_months = 0
@@ -126,6 +117,11 @@ class CareModel:
         # Visits in day order (stable: ties keep the draw order); each PCP visit keeps its own
         # referral row.
         order = np.argsort(days, kind="stable")
+        # Visit complexity: higher risk shifts the level up (score = u + (risk - 1) / 5).
+        visit_risk = np.concatenate([np.repeat(risk_milli, c) for c in counts])
+        score = uv[:, 0] + (visit_risk - 1000) / 5000
+        em_level = np.searchsorted(_EM_THRESHOLDS, score, side="right")
+        ed_level = np.searchsorted(_ED_THRESHOLDS, score, side="right")
         is_pcp = types == PCP
         ref_index = np.full(total, -1, dtype=np.int64)
         ref_index[is_pcp] = np.arange(n_pcp)
@@ -135,7 +131,8 @@ class CareModel:
             year=year, members=members[order].tolist(), types=types[order].tolist(),
             days=days[order].tolist(), uv=uv[order].tolist(), cu=cu[order].tolist(),
             ref_index=ref_index[order].tolist(), ref_rows=ref_block[:, :DECISION_COLUMNS].tolist(),
-            ref_block=ref_block,
+            ref_block=ref_block, em_level=em_level[order].tolist(),
+            ed_level=ed_level[order].tolist(),
         )
 
     def run_until(self, end_day: int) -> None:
@@ -152,55 +149,68 @@ class CareModel:
             self._loop(plan, lo, hi)
 
     def _loop(self, plan: _MonthPlan, lo: int, hi: int) -> None:
-        year, members, types, days, uv, cu = plan.year, plan.members, plan.types, plan.days, plan.uv, plan.cu
+        members, types, days, uv, cu = plan.members, plan.types, plan.days, plan.uv, plan.cu
         ref_index, ref_rows, ref_block = plan.ref_index, plan.ref_rows, plan.ref_block
-        pop, b = self.pop, self.builder
+        em_levels, ed_levels, year = plan.em_level, plan.ed_level, plan.year
+        pop, b, decide, submit = self.pop, self.builder, self.referrals.decide, self._submit
+        # The population's columns, bound once: this loop runs once per visit.
+        risk_of, dx_of, pcp_of, away_of, seen_of = pop.risk_milli, pop.dx, pop.pcp, pop.away, pop.seen
+        panel, capacity, payer_of = pop.panel, self.capacity, pop.payer_id
+        billed_of, iso = b.billed, b.iso
         util = self.config.utilization
         away_bp, full_bp = util.away_visit_bp / 10_000, util.at_capacity_away_bp / 10_000
         tcm_bp = util.tcm_after_ed_bp / 10_000
-        prefix = f"C{b.iso[days[0]][:4]}{b.iso[days[0]][5:7]}-"
+        prefix = f"C{iso[days[lo]][:4]}{iso[days[lo]][5:7]}-"
         ref_prefix = "R" + prefix[1:]
         tcm_prefix = "T" + prefix[1:]
         visits_by_type = self.visits_by_type
-        npis_of, pid = self.npis, self.practice_id
+        npis_of = self.npis
+        n_acute = len(ACUTE_ICD10)
+        established = E_AND_M_ESTABLISHED[1:]
         for i in range(lo, hi):
             m, t, day = members[i], types[i], days[i]
             u_level, u_pick, u_away, u_dx = uv[i]
-            risk = pop.risk_milli[m]
-            dx = pop.dx[m] or (ACUTE_ICD10[int(u_dx * len(ACUTE_ICD10))],)
-            lines: list[dict]
-            row = None
-            if t == PCP or t == PREVENTIVE or t == CCM:
-                pcp = pop.pcp[m]
-                practice = pcp
+            dx = dx_of[m] or (ACUTE_ICD10[int(u_dx * n_acute)],)
+            if t <= CCM:  # at primary care: PCP, PREVENTIVE, CCM
+                pcp = practice = pcp_of[m]
                 if t == PCP:
-                    p_away = away_bp + (full_bp if pop.panel[pcp] > self.capacity[pcp] else 0.0)
+                    p_away = away_bp + (full_bp if panel[pcp] > capacity[pcp] else 0.0)
                     if u_away < p_away:
-                        practice = pop.away[m]
+                        practice = away_of[m]
                 npis = npis_of[practice]
                 npi = npis[m % len(npis)] if practice == pcp else npis[int(u_pick * len(npis))]
-                seen = pop.seen[m]
+                seen = seen_of[m]
                 new = practice not in seen
                 if new:
                     seen.add(practice)
+                billed = billed_of[practice][year]
+                date = iso[day]
                 if t == PCP:
-                    ladder = E_AND_M_NEW if new else E_AND_M_ESTABLISHED[1:]
-                    code = ladder[_level(u_level, risk, _EM_THRESHOLDS)]
+                    code = (E_AND_M_NEW if new else established)[em_levels[i]]
                     n_ref = ref_index[i]
                     row = ref_rows[n_ref]
-                    lab_in, proc_in, refs = self.referrals.decide(row, practice, pop.payer_id[m], risk)
-                    lines = [b.line(1, practice, day, code, dx, MODIFIER_25 if proc_in else ())]
+                    lab_in, proc_in, refs = decide(row, practice, payer_of[m], risk_of[m])
+                    lines = [{"line_no": 1, "service_date": date, "procedure": code,
+                              "modifiers": MODIFIER_25 if proc_in else (), "units": 1,
+                              "billed": billed[code], "diagnoses": dx}]
                     if proc_in:
-                        lines.append(b.line(2, practice, day, proc_in, dx))
+                        lines.append({"line_no": 2, "service_date": date, "procedure": proc_in,
+                                      "modifiers": (), "units": 1, "billed": billed[proc_in],
+                                      "diagnoses": dx})
                     if lab_in:
-                        lines.append(b.line(len(lines) + 1, practice, day, "36415", dx))
-                        lines.append(b.line(len(lines) + 1, practice, day, lab_in, dx))
+                        n = len(lines)
+                        lines.append({"line_no": n + 1, "service_date": date, "procedure": "36415",
+                                      "modifiers": (), "units": 1, "billed": billed["36415"],
+                                      "diagnoses": dx})
+                        lines.append({"line_no": n + 2, "service_date": date, "procedure": lab_in,
+                                      "modifiers": (), "units": 1, "billed": billed[lab_in],
+                                      "diagnoses": dx})
                     if refs:
                         self._referrals(row, ref_block[n_ref].tolist(), refs, m, practice, day, dx,
                                         f"{ref_prefix}{i:06d}")
                 elif t == PREVENTIVE:
                     pop.preventive_year[m] = year
-                    wdx = _WELLNESS_DX + pop.dx[m]
+                    wdx = _WELLNESS_DX + dx_of[m]
                     if pop.lob[m] in MEDICARE:
                         code = "G0439" if pop.awv_had[m] else ("G0402" if pop.age[m] <= 65 else "G0438")
                         pop.awv_had[m] = True
@@ -209,38 +219,38 @@ class CareModel:
                     lines = [b.line(1, practice, day, code, wdx)]
                 else:
                     code = "99487" if pop.chronic[m] >= 3 and u_level < 0.3 else "99490"
-                    lines = [b.line(1, practice, day, code, pop.dx[m] or dx)]
+                    lines = [b.line(1, practice, day, code, dx)]
             elif t == SPECIALIST:
                 practice = self._pick(self.specialists, u_pick)
                 npis = npis_of[practice]
                 npi = npis[int(u_away * len(npis))]
-                code = SPECIALIST_EM_CODES[_level(u_level, risk, _EM_THRESHOLDS)]
-                lines = [b.line(1, practice, day, code, dx[:2])]
+                code = SPECIALIST_EM_CODES[em_levels[i]]
+                lines = [{"line_no": 1, "service_date": iso[day], "procedure": code, "modifiers": (),
+                          "units": 1, "billed": billed_of[practice][year][code], "diagnoses": dx[:2]}]
             elif t == URGENT:
                 practice = self._pick(self.urgent, u_pick)
                 npis = npis_of[practice]
                 npi = npis[int(u_away * len(npis))]
-                code = E_AND_M_ESTABLISHED[1 + min(2, _level(u_level, risk, _EM_THRESHOLDS))]
-                acute = (ACUTE_ICD10[int(u_dx * len(ACUTE_ICD10))],)
-                lines = [b.line(1, practice, day, code, acute)]
+                code = E_AND_M_ESTABLISHED[1 + min(2, em_levels[i])]
+                lines = [b.line(1, practice, day, code, (ACUTE_ICD10[int(u_dx * n_acute)],))]
             else:
                 practice = self._pick(self.ed, u_pick)
                 npis = npis_of[practice]
                 npi = npis[int(u_away * len(npis))]
-                code = ED_CODES[_level(u_level, risk, _ED_THRESHOLDS)]
-                acute = (ACUTE_ICD10[int(u_dx * len(ACUTE_ICD10))],)
-                lines = [b.line(1, practice, day, code, acute + pop.dx[m][:2])]
+                code = ED_CODES[ed_levels[i]]
+                acute = (ACUTE_ICD10[int(u_dx * n_acute)],)
+                lines = [b.line(1, practice, day, code, acute + dx_of[m][:2])]
             visits_by_type[t] += 1
             u_lag, u_fault, u_detail, u_delta, u_tcm, u_tcm_lag = cu[i]
-            self._submit(f"{prefix}{i:06d}", m, practice, npi, day, lines, u_lag, u_fault, u_detail, u_delta)
+            submit(f"{prefix}{i:06d}", m, practice, npi, day, lines, u_lag, u_fault, u_detail, u_delta)
             if t == ED and pop.chronic[m] and u_tcm < tcm_bp:
                 # Transitional care management at the PCP after an ED visit (chronic members).
-                pcp = pop.pcp[m]
+                pcp = pcp_of[m]
                 tday = day + 7 + int(u_tcm_lag * 8)
                 code = "99495" if u_tcm_lag < 0.6 else "99496"
                 tcm_npis = npis_of[pcp]
-                self._submit(f"{tcm_prefix}{i:06d}", m, pcp, tcm_npis[m % len(tcm_npis)], tday,
-                             [b.line(1, pcp, tday, code, pop.dx[m] or dx)], u_tcm_lag, 1.0, 0.0, 0.0)
+                submit(f"{tcm_prefix}{i:06d}", m, pcp, tcm_npis[m % len(tcm_npis)], tday,
+                       [b.line(1, pcp, tday, code, dx)], u_tcm_lag, 1.0, 0.0, 0.0)
 
     def _referrals(self, row, full_row, refs, m, practice, day, dx, claim_prefix) -> None:
         pop, b, policy = self.pop, self.builder, self.referrals
@@ -274,7 +284,7 @@ class CareModel:
             return
         claim = b.claim(cid, pop.member_id[m], sub, pop.payer_id[m], practice, npi, received, lines)
         if kind is None:
-            self.push(received, PRIORITY_CLAIM, b.event(claim, received, sub), None)
+            self.push_original(received, b.event(claim, received, sub))
             return
         truth = faults.late_truth(claim, received, sub) if kind is FaultKind.LATE else None
         self.push(received, PRIORITY_CLAIM, b.event(claim, received, sub), truth)

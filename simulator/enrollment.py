@@ -22,8 +22,8 @@ from claimsim.simulator.submission import PRIORITY_ENROLLMENT, SubmissionQueue
 FLUSH_MEMBERS = 2_000
 
 
-def _event(model_cls, data: dict, day: dt.date, key: str) -> dict:
-    return new_event(data, at=day.isoformat(), key=key, type=model_cls.TYPE, v=model_cls.V)
+def _event(model_cls, data: dict, day: dt.date | str, key: str) -> dict:
+    return new_event(data, at=day, key=key, type=model_cls.TYPE, v=model_cls.V)
 
 
 class EnrollmentModel:
@@ -45,20 +45,21 @@ class EnrollmentModel:
         lob = pop.draw_lob(self.population_rng)
         fam, members, people = pop.enroll_family(lob, day, self.population_rng, self.pcp_rng, established)
         plan = pop.family_plan[fam]
+        day_iso = day.isoformat()
         qmb = lob.value == "medicare_ffs" and self.population_rng.random() * 10_000 < cfg.population.qmb_bp
         for m, (_age, sex, relationship) in zip(members, people):
             sub, mid, payer = pop.subscriber_id[m], pop.member_id[m], pop.payer_id[m]
             enrolled = _event(MemberEnrolled, {
                 "member_id": mid, "subscriber_id": sub, "payer_id": payer, "plan_id": plan,
-                "start": day.isoformat(), "end": None, "birth_date": pop.birth_date[m].isoformat(),
+                "start": day_iso, "end": None, "birth_date": pop.birth_date[m].isoformat(),
                 "sex": sex, "relationship": relationship, "qmb": qmb and lob in MEDICARE,
                 "hospice": False,
-            }, day, sub)
+            }, day_iso, sub)
             truth = _event(TrueMember, {
                 "member_id": mid, "subscriber_id": sub, "payer_id": payer,
                 "true_pcp": self.practice_id[pop.pcp[m]], "conditions": list(pop.conditions[m]),
                 "risk_milli": pop.risk_milli[m],
-            }, day, sub)
+            }, day_iso, sub)
             self.queue.push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
             if self.alignment_rng.random() * 10_000 < cfg.enrollment.alignment_bp:
                 pop.aligned[m] = True

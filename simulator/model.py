@@ -142,7 +142,7 @@ def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bo
         queue.release_until(horizon_day - 1)
     bar.close()
 
-    released = queue.released
+    released = queue.counts()
     return Summary(
         scenario=config.scenario,
         seed=config.seed,

@@ -45,12 +45,22 @@ class SubmissionQueue:
         # (a same-day flush, as the initial enrollment does to keep memory flat).
         self._open_day = 0
         self._in_flight = 0
+        self._originals = 0  # pushed by push_original, counted into `released` on demand
         self._input = input_sink
         self._truth = truth_sink
         self.released = Released()
 
     def __len__(self) -> int:
         return self._in_flight
+
+    def counts(self) -> Released:
+        """The counts, with the hot path's original claims folded in."""
+        r = self.released
+        if self._originals:
+            r.input_by_type["claim.submitted"] = r.input_by_type.get("claim.submitted", 0) + self._originals
+            r.claims_by_frequency["1"] = r.claims_by_frequency.get("1", 0) + self._originals
+            self._originals = 0
+        return r
 
     def push(self, day: int, priority: int, input_event: dict | None, truth_event: dict | None = None) -> bool:
         """Queue an input event (and the truth that goes with it) for `day`; False if past the run.
@@ -84,6 +94,19 @@ class SubmissionQueue:
                 released.referrals += 1
                 released.avoidable_referrals += truth_event["data"]["avoidable"]
         return True
+
+    def push_original(self, day: int, claim_event: dict) -> None:
+        """`push` for the common case, an original claim with no truth attached (the hot path).
+
+        The caller has already checked the horizon."""
+        if day < self._open_day:
+            raise ValueError(f"day {day} was already released (now {self._open_day})")
+        bucket = self._days.get(day)
+        if bucket is None:
+            bucket = self._days[day] = []
+        bucket.append((PRIORITY_CLAIM, claim_event, None))
+        self._in_flight += 1
+        self._originals += 1
 
     def release_until(self, day: int) -> int:
         """Hand every event received on or before `day` to the sinks, in received order."""
