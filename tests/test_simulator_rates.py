@@ -131,3 +131,49 @@ def test_leakage_rises_with_the_hybrid_percentage_of_the_practices_program():
     t2 = [by_hybrid[h]["PC003"] for h in (0, 4000, 6500)]
     assert t2[0] < t2[1] < t2[2], t2
     assert by_hybrid[0]["PC001"] == by_hybrid[6500]["PC001"] > 0
+
+
+def _pcp_visits(inputs, truth):
+    """(member, practice billed, member's true PCP) for each original primary-care E&M claim."""
+    true_pcp = {e["data"]["member_id"]: e["data"]["true_pcp"] for e in truth
+                if e["type"] == "truth.member"}
+    out = []
+    for e in inputs:
+        if e["type"] != "claim.submitted":
+            continue
+        c = e["data"]["claim"]
+        if c["claim_id"].startswith("C") and c["claim_id"][-2] != "-" \
+                and c["billing_tin"].startswith("PC") and c["lines"][0]["procedure"].startswith("992"):
+            out.append((c["member_id"], c["billing_tin"], true_pcp[c["member_id"]]))
+    return out
+
+
+def test_members_see_other_practices_only_when_their_pcp_is_over_capacity():
+    """With no random away visits, a member goes elsewhere only if the PCP's panel is past its
+    capacity: every away visit belongs to an over-capacity practice's member, and there are some."""
+    stable = EnrollmentConfig(monthly_termination_bp=0, monthly_new_enrollment_bp=0,
+                              monthly_pcp_switch_bp=0)
+    common = dict(seed=15, members=3000, months=3, enrollment=stable)
+    region_cfg = RegionConfig(capacity_bp=(6000, 12_000))
+    never = SimConfig(**common, region=region_cfg, utilization=UtilizationConfig(
+        away_visit_bp=0, at_capacity_away_bp=0))
+    full = SimConfig(**common, region=region_cfg, utilization=UtilizationConfig(
+        away_visit_bp=0, at_capacity_away_bp=5000))
+    inputs, truth, _ = _run(never)
+    assert all(billed == pcp for _, billed, pcp in _pcp_visits(inputs, truth))
+
+    inputs, truth, _ = _run(full)
+    from claimsim.simulator.region import build_region
+
+    capacity = {p.practice_id: p.panel_capacity for p in build_region(full).reference.practices}
+    panel = defaultdict(int)
+    for e in truth:
+        if e["type"] == "truth.member":
+            panel[e["data"]["true_pcp"]] += 1
+    over = {p for p, n in panel.items() if n > capacity[p]}
+    visits = _pcp_visits(inputs, truth)
+    away = [(m, pcp) for m, billed, pcp in visits if billed != pcp]
+    assert over and away
+    assert {pcp for _, pcp in away} <= over
+    share_over = len(away) / sum(1 for _, _, pcp in visits if pcp in over)
+    assert 0.35 < share_over < 0.65  # at_capacity_away_bp = 50 %
