@@ -18,7 +18,7 @@ from claimsim.simulator.config import SimConfig
 from claimsim.simulator.faults import FaultInjector, FaultKind
 from claimsim.simulator.population import MEDICARE, Population
 from claimsim.simulator.referrals import BLOCK_COLUMNS, DECISION_COLUMNS, KIND_BASE, ReferralPolicy
-from claimsim.simulator.region import Region
+from claimsim.simulator.region import Region, add_months
 from claimsim.simulator.streams import np_stream
 from claimsim.simulator.submission import PRIORITY_CLAIM, PRIORITY_TRUTH, SubmissionQueue
 
@@ -61,6 +61,9 @@ class CareModel:
         self.push = queue.push
         self.push_original = queue.push_original
         self.horizon_day = queue.horizon_day
+        # Services happen inside the service window only (the plan years the reference data
+        # prices); a referral or TCM that would fall after it is not made.
+        self.service_end_day = (add_months(config.start, config.months) - config.start).days
         self.visits_by_type = [0] * len(VISIT_TYPES)
         self.member_months = 0
         self._plan: _MonthPlan | None = None
@@ -243,10 +246,10 @@ class CareModel:
             visits_by_type[t] += 1
             u_lag, u_fault, u_detail, u_delta, u_tcm, u_tcm_lag = cu[i]
             submit(f"{prefix}{i:06d}", m, practice, npi, day, lines, u_lag, u_fault, u_detail, u_delta)
-            if t == ED and pop.chronic[m] and u_tcm < tcm_bp:
+            tday = day + 7 + int(u_tcm_lag * 8)
+            if t == ED and pop.chronic[m] and u_tcm < tcm_bp and tday < self.service_end_day:
                 # Transitional care management at the PCP after an ED visit (chronic members).
                 pcp = pcp_of[m]
-                tday = day + 7 + int(u_tcm_lag * 8)
                 code = "99495" if u_tcm_lag < 0.6 else "99496"
                 tcm_npis = npis_of[pcp]
                 submit(f"{tcm_prefix}{i:06d}", m, pcp, tcm_npis[m % len(tcm_npis)], tday,
@@ -255,6 +258,8 @@ class CareModel:
     def _referrals(self, row, full_row, refs, m, practice, day, dx, claim_prefix) -> None:
         pop, b, policy = self.pop, self.builder, self.referrals
         sday = day + policy.delay(row)
+        if sday >= self.service_end_day:
+            return
         sub = pop.subscriber_id[m]
         for kind, codes, avoidable in refs:
             base = KIND_BASE[kind]

@@ -181,3 +181,17 @@ def test_any_small_run_is_received_ordered_and_decodes(seed, members, months):
     assert summary.members_ever >= members
     for envelope in inputs + truth:
         decode(envelope)
+
+
+def test_no_service_falls_after_the_service_window_even_for_referrals_and_tcm():
+    """A run ending 2026-12-31 (the last priced plan year): referrals and TCM that would fall in
+    2027 are not made, so every line has a service date in the window and a price."""
+    config = SimConfig(seed=2, members=1500, months=6, start=dt.date(2026, 7, 1), runout_months=3)
+    inputs: list[dict] = []
+    summary = simulate(config, inputs.append, lambda e: None)
+    assert summary.service_end == "2027-01-01"
+    dates = [line["service_date"] for c in _claims(inputs) for line in c["lines"]]
+    late = [d for d in dates if d >= "2027-01-01"]
+    # Only malformed "service date after received" lines may name a later date.
+    assert len(late) <= summary.faults_by_kind.get("malformed", 0)
+    assert max(e["at"] for e in inputs) >= "2027-01-01"  # claims still arrive in the run-out
