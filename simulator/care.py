@@ -1,8 +1,9 @@
-"""Utilization: one month of care for the whole population, turned into claims.
+"""Utilization: each month's care for the whole population, turned into claims.
 
-Visit counts are drawn for every active member at once (Poisson, rates scaled by true risk), then
-each visit becomes a claim in a plain loop; random numbers come in per-month blocks from named
-streams (visits, claims, referrals), so each concern's draws are independent of the others.
+Visit counts are drawn for every active member at once at the start of a month (Poisson, rates
+scaled by true risk); the model then turns them into claims a week at a time in a plain loop.
+Random numbers come in per-month blocks from named streams (visits, claims, referrals), so each
+concern's draws are independent of the others (common random numbers across what-if points).
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from math import log
 
 import numpy as np
 
-from claimsim.events.codes import ACUTE_ICD10, E_AND_M_ESTABLISHED, E_AND_M_NEW, ED_CODES, SPECIALIST_EM_CODES
+from claimsim.events.codes import (
+    ACUTE_ICD10,
+    E_AND_M_ESTABLISHED,
+    E_AND_M_NEW,
+    ED_CODES,
+    SPECIALIST_EM_CODES,
+)
 from claimsim.events.providers import PracticeKind
 from claimsim.simulator.claims import MODIFIER_25, ClaimBuilder
 from claimsim.simulator.config import SimConfig
@@ -47,6 +54,8 @@ class _MonthPlan:
 
 
 class CareModel:
+    """Visits -> claims (with their referrals, TCM follow-ups and faults) -> submission queue."""
+
     def __init__(self, config: SimConfig, region: Region, pop: Population, builder: ClaimBuilder,
                  queue: SubmissionQueue, faults: FaultInjector, referrals: ReferralPolicy):
         self.config, self.region, self.pop = config, region, pop
@@ -70,11 +79,6 @@ class CareModel:
 
     def _pick(self, options: list[int], u: float) -> int:
         return options[min(len(options) - 1, int(u * len(options)))]
-
-    def month(self, index: int, d0: int, ndays: int) -> None:
-        """Plan month `index` and queue all its claims at once (the model runs it week by week)."""
-        self.plan_month(index, d0, ndays)
-        self.run_until(d0 + ndays)
 
     def plan_month(self, index: int, d0: int, ndays: int) -> None:
         """Draw every visit of month `index` (days d0 .. d0+ndays-1) for the active members.

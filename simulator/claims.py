@@ -8,7 +8,6 @@ from tables made once per run. Billed = fee schedule amount x the practice's cha
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 from claimsim.events.input import ClaimSubmitted
@@ -50,11 +49,6 @@ class ClaimBuilder:
         if day < len(self.iso):
             return self.iso[day]
         return (self.start + dt.timedelta(days=day)).isoformat()
-
-    def lag_days(self, practice: int, u: float) -> int:
-        """Submission lag for this practice's kind: min + exponential(mean), capped at max."""
-        lo, mean, hi = self.lag[practice]
-        return min(hi, lo + int(-mean * math.log(1.0 - u)))
 
     def line(self, no: int, practice: int, day: int, code: str, dx: tuple[str, ...],
              modifiers: tuple[str, ...] = NO_MODIFIERS, units: int = 1) -> dict[str, Any]:
