@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "claimsim.adjudication.audit_cli",
     "claimsim.adjudication.streaming.cli",
     "claimsim.scenarios.cli",
+    "claimsim.scenarios.demo",
     "claimsim.events.cli",
     "claimsim.benchmarks.cli",
 )
