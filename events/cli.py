@@ -8,7 +8,7 @@ import sys
 import orjson
 
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
-from claimsim.events.log import read, segments, verify
+from claimsim.events.log import read, require_dir, segments, verify
 from claimsim.events.errors import UserError
 
 
@@ -31,14 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_log_dir(path: str) -> None:
-    from pathlib import Path
-
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"{path}: no such log directory")
-    if not p.is_dir():
-        raise UserError(f"{path}: not a directory")
-    if not segments(p):
+    if not segments(require_dir(path)):
         raise UserError(f"{path}: no log segments here (expected *.jsonl files)")
 
 

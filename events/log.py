@@ -65,7 +65,8 @@ def segments(directory: Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
-def _require_dir(directory: Path) -> Path:
+def require_dir(directory: Path | str) -> Path:
+    """The path of an existing log directory, or a `LogError` saying what is wrong with it."""
     directory = Path(directory)
     if not directory.exists():
         raise LogError(f"{directory}: no such log directory")
@@ -272,7 +273,7 @@ def read(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
 
     A torn last line (a writer died mid-write) is not yielded: it is not part of the log.
     """
-    directory = _require_dir(directory)
+    directory = require_dir(directory)
     segs = segments(directory)
     for i, (first_seq, path) in enumerate(segs):
         next_first = segs[i + 1][0] if i + 1 < len(segs) else None
@@ -294,7 +295,7 @@ def read_decoded(directory: Path | str, from_seq: int = 0) -> Iterator[Envelope]
 
 def last_envelope(directory: Path | str) -> dict[str, Any] | None:
     """The newest complete entry, reading only the tail of the newest non-empty segment."""
-    directory = _require_dir(directory)
+    directory = require_dir(directory)
     for _, path in reversed(segments(directory)):
         line = _last_complete_line(path)
         if line is not None:
@@ -333,7 +334,7 @@ _ENVELOPE_KEYS = frozenset(("at", "cause", "data", "key", "seq", "type", "v", "p
 
 def verify(directory: Path | str, *, check_types: bool = True) -> VerifyResult:
     """Walk the whole chain; stop at the first problem and say which seq and why."""
-    directory = _require_dir(directory)
+    directory = require_dir(directory)
     result = VerifyResult()
     expected, prev = 0, GENESIS_HASH
 
