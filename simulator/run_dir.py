@@ -6,13 +6,14 @@ claims a run makes, and a reader (or a crash) sees whole batches.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from claimsim.events.errors import UserError
-from claimsim.events.log import LogWriter
+from claimsim.events.log import Fsync, LogWriter
 from claimsim.simulator.config import SimConfig
 from claimsim.simulator.model import Summary, simulate
 from claimsim.simulator.region import build_region
@@ -56,9 +57,14 @@ def simulate_to_dir(config: SimConfig, run_dir: Path | str, progress: bool = Fal
     region = build_region(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     region.reference.save(run_dir)
-    with LogWriter(run_dir / INPUT_DIR) as input_log, LogWriter(run_dir / TRUTH_DIR) as truth_log:
+    # A half-written run is useless (it has no run.json) and is made again from its seed, so the
+    # logs are not fsynced batch by batch (the run would wait on the disk); the finished run is.
+    with LogWriter(run_dir / INPUT_DIR, fsync=Fsync.NEVER) as input_log, \
+            LogWriter(run_dir / TRUTH_DIR, fsync=Fsync.NEVER) as truth_log:
         summary = simulate(config, BatchSink(input_log), BatchSink(truth_log), progress=progress,
                            region=region)
+    for name in (INPUT_DIR, TRUTH_DIR):
+        _fsync_tree(run_dir / name)
     manifest = {
         "scenario": config.scenario,
         "seed": config.seed,
@@ -75,4 +81,21 @@ def simulate_to_dir(config: SimConfig, run_dir: Path | str, progress: bool = Fal
     (run_dir / RUN_FILE).write_bytes(
         orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
     )
+    _fsync_tree(run_dir)
     return summary
+
+
+def _fsync_tree(directory: Path) -> None:
+    """Make a directory's files, and the directory entries, durable."""
+    for path in sorted(directory.iterdir()):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
