@@ -24,6 +24,15 @@ _CONDITIONS = tuple(Condition)
 _CHRONIC = frozenset(c for c in _CONDITIONS if c is not Condition.HYPERTENSION)
 
 
+def _weighted(cumulative: list[int], u: float) -> int:
+    """The index a uniform draw `u` falls into, for cumulative integer weights."""
+    return bisect_right(cumulative, int(u * cumulative[-1]))
+
+
+def _sex(u: float) -> str:
+    return "F" if u < 0.5 else "M"
+
+
 def _age_band(age: int) -> int:
     return 0 if age < 18 else 1 if age < 45 else 2 if age < 65 else 3
 
@@ -79,7 +88,7 @@ class Population:
 
     # -- drawing a family ------------------------------------------------------------------
     def draw_lob(self, rng: random.Random) -> LineOfBusiness:
-        return self._lobs[bisect_right(self._lob_cum, rng.randrange(self._lob_cum[-1]))]
+        return self._lobs[_weighted(self._lob_cum, rng.random())]
 
     def _family_ages(self, lob: LineOfBusiness, rng: random.Random) -> list[tuple[int, str, str]]:
         """(age, sex, relationship) of each member, subscriber first."""
@@ -87,28 +96,29 @@ class Population:
         if lob in MEDICARE:
             age = min(100, 65 + int(rng.expovariate(1 / 10)))
             return [(age, "F" if rng.random() < 0.55 else "M", "self")]
-        kids = rng.randint(1, pop.max_children) if pop.max_children and rng.random() * 10_000 < pop.children_bp else 0
-        if lob is LineOfBusiness.MEDICAID and kids and rng.random() < 0.35:
+        rand = rng.random
+        kids = 1 + int(rand() * pop.max_children) if pop.max_children and rand() * 10_000 < pop.children_bp else 0
+        if lob is LineOfBusiness.MEDICAID and kids and rand() < 0.35:
             # Children-only coverage: the oldest child is the subscriber.
-            ages = sorted((rng.randint(0, 18) for _ in range(kids)), reverse=True)
-            return [(a, rng.choice("FM"), "self" if i == 0 else "child") for i, a in enumerate(ages)]
+            ages = sorted((int(rand() * 19) for _ in range(kids)), reverse=True)
+            return [(a, _sex(rand()), "self" if i == 0 else "child") for i, a in enumerate(ages)]
         if lob is LineOfBusiness.MEDICAID:
-            head = 19 + int(rng.random() ** 1.5 * 45)
+            head = 19 + int(rand() ** 1.5 * 45)
         else:
-            head = rng.randint(22, 64)
-        out = [(head, rng.choice("FM"), "self")]
-        if lob is LineOfBusiness.COMMERCIAL and rng.random() * 10_000 < pop.spouse_bp:
-            out.append((max(19, min(64, head + rng.randint(-5, 5))), rng.choice("FM"), "spouse"))
+            head = 22 + int(rand() * 43)  # 22-64
+        out = [(head, _sex(rand()), "self")]
+        if lob is LineOfBusiness.COMMERCIAL and rand() * 10_000 < pop.spouse_bp:
+            out.append((max(19, min(64, head - 5 + int(rand() * 11))), _sex(rand()), "spouse"))
         top = 18 if lob is LineOfBusiness.MEDICAID else 25
         for _ in range(kids):
-            out.append((rng.randint(0, max(0, min(top, head - 18))), rng.choice("FM"), "child"))
+            out.append((int(rand() * (max(0, min(top, head - 18)) + 1)), _sex(rand()), "child"))
         return out
 
     def _choose_pcp(self, rng: random.Random) -> int:
         """A primary-care practice, weighted by clinicians, preferring one with room."""
         pick = 0
         for _ in range(4):
-            pick = self.pc_index[bisect_right(self._pc_cumweights, rng.randrange(self._pc_cumweights[-1]))]
+            pick = self.pc_index[_weighted(self._pc_cumweights, rng.random())]
             if self.panel[pick] < self.capacity[pick]:
                 break
         return pick
@@ -124,12 +134,14 @@ class Population:
         payer = self.region.payer_of_lob[lob]
         plans = self.region.plans_of_lob[lob]
         plan = plans[0] if len(plans) == 1 else plans[
-            min(len(plans) - 1, bisect_right(self._plan_cum, rng.randrange(self._plan_cum[-1])))
+            min(len(plans) - 1, _weighted(self._plan_cum, rng.random()))
         ]
         people = self._family_ages(lob, rng)
         pcp = self._choose_pcp(pcp_rng)
-        others = [p for p in self.pc_index if p != pcp] or [pcp]
-        away = others[pcp_rng.randrange(len(others))]
+        # Another primary-care practice, uniformly among the others.
+        n_pc = len(self.pc_index)
+        k = self.pc_index.index(pcp)
+        away = self.pc_index[(k + 1 + int(pcp_rng.random() * (n_pc - 1))) % n_pc] if n_pc > 1 else pcp
         members = []
         sigma = pop.risk_sigma_milli / 1000
         for k, (age, sex, _rel) in enumerate(people):
@@ -149,7 +161,7 @@ class Population:
             self.lob.append(lob)
             self.age.append(age)
             self.sex.append(sex)
-            self.birth_date.append(day - dt.timedelta(days=age * 365 + rng.randrange(365)))
+            self.birth_date.append(day - dt.timedelta(days=age * 365 + int(rand() * 365)))
             self.conditions.append(conds)
             self.dx.append(dx[:4])
             self.risk_milli.append(risk)
