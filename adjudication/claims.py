@@ -21,7 +21,7 @@ from claimsim.adjudication.family import FamilyState
 from claimsim.adjudication.line_results import denied_line, line_result, negated
 from claimsim.adjudication.pricing import allowed_amount, not_covered_remark
 from claimsim.adjudication.programs import (
-    DENIED_REMARK, capitation_offset, cost_share_base, payment_model,
+    DENIED_REMARK, capitation_offset, cost_share_base, line_model, program_in_force,
 )
 from claimsim.adjudication.validation import Claim, Invalid
 
@@ -102,7 +102,7 @@ def _eligibility_carc(family: FamilyState, member_id: str, payer_id: str, day: s
 def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str, day_date: dt.date
                ) -> tuple[Any, ...]:
     """What every line of the claim on one service date shares: (denial CARC or None, span,
-    plan year, design, fees, attributed practice, program, program active)."""
+    plan year, design, fees, program in force or None, member attributed to the practice)."""
     payer_id, member = claim.payer_id, claim.member_id
     span = family.span_on(member, payer_id, day)
     if span is None:
@@ -117,7 +117,8 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
         what = f"plan {span[1]}" if design is None else f"the fee schedule of payer {payer_id}"
         raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                       f"{what} has no figures for plan year {year}")
-    return (None, span, year, design, fees)
+    return (None, span, year, design, fees,
+            *program_in_force(ctx, payer_id, claim.billing_tin, member, day))
 
 
 def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Work
@@ -142,7 +143,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Wo
         if facts[0] is not None:
             out.append(denied_line(line, member, "CO", facts[0]))
             continue
-        _, span, year, design, fees = facts
+        _, span, year, design, fees, program, attributed = facts
         # Duplicate of a line in force (OA-18), $0 encounter lines included.
         dup = f"{member}|{claim.rendering_npi}|{day}|{line.procedure}|{line.modifiers}|{line.units}"
         if work.line_in_force(dup):
@@ -158,7 +159,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Wo
             continue
         allowed = allowed_amount(fee, line.units, line.billed)
         # Payment model: program denials, PCF flat fee, hybrid share withheld.
-        model = payment_model(ctx, payer_id, practice, member, day, code, group)
+        model = line_model(program, attributed, code, group)
         if model.denied:
             out.append(denied_line(line, member, "CO", "96", remark=DENIED_REMARK,
                                    program=model.program, attributed=True))

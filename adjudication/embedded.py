@@ -244,7 +244,10 @@ class EmbeddedAdjudicator:
 
     def record(self, ledger_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Append non-input ledger events (attribution, practice status, payments, snapshots)
-        through the ledger's one writer, and apply the epoch facts among them to the Context."""
+        through the ledger's one writer, and apply the epoch facts among them to the Context.
+
+        As with `LogWriter.append`, the log takes ownership of the event dicts (they gain seq,
+        prev and hash); the stored envelopes are returned."""
         out = []
         for event in ledger_events:
             if event["type"] in ANSWER_TYPES:

@@ -210,7 +210,7 @@ def test_adjudicate_100k_claims_end_to_end(benchmark, synthetic_run):
     def setup():
         target = _fresh_copy(run)
         rt = EmbeddedAdjudicator(target)
-        rt.record(facts["attribution"])
+        rt.record([dict(e) for e in facts["attribution"]])  # the log owns what it appends
         return (rt,), {}
 
     def body(rt):
@@ -232,7 +232,7 @@ def test_baseline_read_and_append_prebuilt_results(benchmark, synthetic_run):
     run, facts = synthetic_run
     target = _fresh_copy(run)
     with EmbeddedAdjudicator(target) as rt:
-        rt.record(facts["attribution"])
+        rt.record([dict(e) for e in facts["attribution"]])
         rt.run()
     prebuilt = [
         {k: env[k] for k in ("type", "v", "at", "key", "cause", "data")}
