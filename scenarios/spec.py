@@ -1,0 +1,193 @@
+"""Scenario files: a TOML region (payers, plans, practices, programs), population, behaviour,
+dates, seed, run clock and runtime, validated by pydantic into a `Scenario` (DESIGN.md "Config").
+
+A `Scenario` *is* the simulator's `SimConfig` (it extends it, so no field is written twice) plus
+what the payer side needs: the run clock's settings (`clock`), per-payer program and plan
+overrides (`payers`), and the runtime. Every error names the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+
+from claimsim.events.errors import UserError
+from claimsim.events.money import BasisPoints
+from claimsim.events.plans import BenefitDesign, LineOfBusiness, Plan
+from claimsim.events.programs import ProgramKind, ProgramSettings
+from claimsim.adjudication.attribution_epochs import ClockSettings
+from claimsim.simulator.config import SimConfig
+
+BUILTIN_PACKAGE = "claimsim.scenarios"
+BUILTIN_DIR = "builtin"
+# Commercial plans the default region ships, by the suffix of their plan id (COMMERCIAL-SILVER).
+COMMERCIAL_TIERS = ("bronze", "silver", "gold")
+PLAN_KEYS: dict[LineOfBusiness, tuple[str, ...]] = {
+    LineOfBusiness.MEDICARE_FFS: ("partb",),
+    LineOfBusiness.MEDICARE_ADVANTAGE: ("hmo",),
+    LineOfBusiness.MEDICAID: ("mc",),
+    LineOfBusiness.COMMERCIAL: COMMERCIAL_TIERS,
+}
+
+
+def _optional_fields(model: type[BaseModel], skip: set[str]) -> dict[str, Any]:
+    """Every field of `model` as optional, keeping its constraints (ge/le), default None."""
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name in skip:
+            continue
+        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        out[name] = (annotation | None, Field(default=None, description=info.description))
+    return out
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# A payer's changes to a program's settings: any `ProgramSettings` field, the rest inherited from
+# the region's settings for that program.
+ProgramOverride = create_model(
+    "ProgramOverride", __base__=_Strict, **_optional_fields(ProgramSettings, {"kind"}))
+
+
+class PayerSettings(_Strict):
+    """One payer (by line of business): whether it joins its practices' programs, its own program
+    settings, payer rules, and plan benefit designs by plan year."""
+
+    join_programs: bool = True  # False: this payer contracts every practice FFS
+    programs: dict[ProgramKind, ProgramOverride] = Field(default_factory=dict)  # type: ignore[valid-type]
+    sequestration_bp: BasisPoints | None = Field(default=None, ge=0, le=10_000)
+    timely_filing_days: int | None = Field(default=None, ge=1)
+    processing_days: int | None = Field(default=None, ge=0)
+    # plan key (bronze/silver/gold, partb, hmo, mc) -> plan year -> benefit design (replaces it)
+    plans: dict[str, dict[int, BenefitDesign]] = Field(default_factory=dict)
+
+
+class Scenario(SimConfig):
+    """A scenario file. Top-level keys are the simulator's (`members`, `months`, `seed`, `start`,
+    `region`, `population`, `enrollment`, `utilization`, `referrals`, `faults`, `lags`,
+    `quality`) plus `description`, `runtime`, `clock` and `payers`."""
+
+    description: str = ""
+    runtime: Literal["embedded", "kafka"] = "embedded"
+    clock: ClockSettings = Field(default_factory=ClockSettings)
+    payers: dict[LineOfBusiness, PayerSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _complete_programs(cls, data: Any) -> Any:
+        """`[region.programs.cpcplus_t2]` need not repeat `kind`, and naming one program keeps
+        the defaults of the others (the simulator's model wants every kind it cycles through)."""
+        if not isinstance(data, dict):
+            return data
+        region = data.get("region")
+        if isinstance(region, dict) and isinstance(region.get("programs"), dict):
+            programs = dict(region["programs"])
+            for key, value in programs.items():
+                if isinstance(value, dict) and "kind" not in value and key in ProgramKind._value2member_map_:
+                    programs[key] = {"kind": key, **value}
+            for kind in ProgramKind:
+                if kind.value not in programs and kind not in programs:
+                    programs[kind.value] = {"kind": kind.value}
+            data = {**data, "region": {**region, "programs": programs}}
+        return data
+
+    @model_validator(mode="after")
+    def _plans_within_limits(self) -> Scenario:
+        """Plan keys exist, and commercial plans stay within the ACA OOP limits of each year."""
+        for lob, payer in self.payers.items():
+            for key, designs in payer.plans.items():
+                if key not in PLAN_KEYS[lob]:
+                    raise ValueError(f"payers.{lob.value}.plans.{key}: unknown plan"
+                                     f" (choose from {', '.join(PLAN_KEYS[lob])})")
+                plan = Plan(plan_id=key, payer_id=lob.value, name=key, lob=lob, benefits=designs)
+                problems = plan.aca_violations()
+                if problems:
+                    raise ValueError(f"payers.{lob.value}.plans.{key}: {problems[0]}")
+            for kind in payer.programs:
+                try:
+                    self.program_for(lob, kind)
+                except ValidationError as e:
+                    raise ValueError(f"payers.{lob.value}.programs.{kind.value}: "
+                                     + format_errors("", e).removeprefix(": ")) from None
+        return self
+
+    def program_for(self, lob: LineOfBusiness, kind: ProgramKind) -> ProgramSettings:
+        """The settings a payer applies for a program: the region's, with the payer's changes."""
+        base = self.region.programs.get(kind) or ProgramSettings(kind=kind)
+        payer = self.payers.get(lob)
+        if payer is None:
+            return base
+        if not payer.join_programs:
+            return ProgramSettings(kind=ProgramKind.FFS)
+        change = payer.programs.get(kind)
+        if change is None:
+            return base
+        # Unset fields stay unset, so the kind's defaults (hybrid %, CPC+ denials) still apply.
+        merged = {**base.model_dump(exclude_unset=True), **change.model_dump(exclude_unset=True),
+                  "kind": kind}
+        return ProgramSettings.model_validate(merged)
+
+
+# -- loading -------------------------------------------------------------------------------------
+def builtin_names() -> list[str]:
+    folder = resources.files(BUILTIN_PACKAGE) / BUILTIN_DIR
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def builtin_text(name: str) -> str:
+    return (resources.files(BUILTIN_PACKAGE) / BUILTIN_DIR / f"{name}.toml").read_text()
+
+
+def format_errors(origin: str, error: ValidationError) -> str:
+    """`origin: dotted.key: message` for each problem (one line each)."""
+    lines = []
+    for e in error.errors():
+        loc = ".".join(str(part) for part in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{origin}: {loc}: {msg}" if loc else f"{origin}: {msg}")
+    return "; ".join(lines)
+
+
+def validate(data: dict[str, Any], origin: str) -> Scenario:
+    try:
+        return Scenario.model_validate(copy.deepcopy(data))
+    except ValidationError as e:
+        raise UserError(format_errors(origin, e)) from None
+
+
+def parse(text: str, origin: str, name: str) -> tuple[Scenario, dict[str, Any]]:
+    """A scenario from TOML text; returns the model and the data as written."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{origin}: not valid TOML: {e}") from None
+    data.setdefault("scenario", name)
+    return validate(data, origin), data
+
+
+def load(name_or_path: str) -> tuple[Scenario, dict[str, Any], str]:
+    """A built-in scenario by name, or a TOML file by path: (scenario, data as written, origin)."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
+        if not path.is_file():
+            raise UserError(f"{name_or_path}: no such scenario file")
+        scenario, data = parse(path.read_text(), path.name, path.stem)
+        return scenario, data, path.name
+    names = builtin_names()
+    if name_or_path not in names:
+        raise UserError(f"{name_or_path}: not a built-in scenario ({', '.join(names)}) or a .toml file")
+    scenario, data = parse(builtin_text(name_or_path), f"{name_or_path}.toml", name_or_path)
+    return scenario, data, f"{name_or_path}.toml"
+
+
+def describe_builtins() -> list[tuple[str, str]]:
+    return [(name, load(name)[0].description) for name in builtin_names()]

@@ -1,0 +1,270 @@
+"""The report of a paid scenario run, per payer x practice: what the practice received
+(prospective vs FFS, share prospective), what members paid, leakage as the payer sees it
+(claims) and as it really was (the truth log's avoidable referrals), attribution accuracy and
+observed vs true risk; and the run's totals checked against the ledger. CSV and Parquet files.
+
+Figures come from F4's projections (PayerState, the snapshot money rows) plus two reads only a
+report may make: the truth log and the ledger's referral claims. Nothing here writes to a log.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from claimsim.events.log import read
+from claimsim.events.money import BP_ONE, div_round_half_up
+from claimsim.adjudication.attribution_epochs import Plan
+from claimsim.adjudication.audit_tables import true_pcps
+from claimsim.adjudication.snapshots import member_month_counts
+from claimsim.adjudication.snapshots_state import (
+    M_ALL_VISITS, M_ALLOWED, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST, M_LEAK_VISITS,
+    M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH, PayerState, months_from)
+
+LINE_MONEY = ("allowed", "plan_paid", "cost_share", "cap_offset", "sequestration")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The months a report covers: the program period (first boundary to the end of the service
+    window), when the run has one; otherwise every service month."""
+
+    months: tuple[str, ...]
+    as_of: str  # attribution and risk are read at the last boundary paid within the window
+
+    @classmethod
+    def of(cls, plan: Plan) -> Window:
+        last = plan.service_end[:7]
+        paid = [b for b in plan.boundaries if b < plan.service_end]
+        first = paid[0][:7] if paid else plan.start[:7]
+        months = tuple(m for m in months_from(first, last) if m < last)
+        return cls(months, paid[-1] if paid else plan.boundaries[-1])
+
+
+def ratio_bp(part: int, whole: int) -> int:
+    return div_round_half_up(part * BP_ONE, whole) if whole > 0 else 0
+
+
+# -- truth ---------------------------------------------------------------------------------------
+@dataclass
+class Truth:
+    payer_of: dict[str, str]  # member -> payer (as enrolled first)
+    risk: dict[str, int]  # member -> true risk x 1000
+    pcp: dict[str, str | None]  # member -> true PCP on the report date
+    avoidable: dict[str, tuple[str, str, str]]  # referral claim id -> (member, from practice, date)
+
+
+def read_truth(run_dir: Path, as_of: str) -> Truth:
+    payer_of: dict[str, str] = {}
+    risk: dict[str, int] = {}
+    avoidable: dict[str, tuple[str, str, str]] = {}
+    for env in read(Path(run_dir) / "truth"):
+        d = env["data"]
+        if env["type"] == "truth.member":
+            payer_of.setdefault(d["member_id"], d["payer_id"])
+            risk[d["member_id"]] = d["risk_milli"]
+        elif env["type"] == "truth.referral" and d["avoidable"] and d.get("claim_id"):
+            avoidable[d["claim_id"]] = (d["member_id"], d["from_practice"], str(d["service_date"]))
+    return Truth(payer_of, risk, true_pcps(run_dir, as_of), avoidable)
+
+
+def ledger_scan(run_dir: Path, claim_ids: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """(totals over every adjudicated line and prospective payment, plan paid per claim id in
+    `claim_ids` net of reversals and replacements)."""
+    totals = dict.fromkeys((*LINE_MONEY, "prospective"), 0)
+    paid: dict[str, int] = {}
+    for env in read(Path(run_dir) / "ledger"):
+        kind, d = env["type"], env["data"]
+        if kind == "payment.prospective":
+            totals["prospective"] += d["amount"]
+            continue
+        if kind not in ("claim.adjudicated", "claim.reversed"):
+            continue
+        lines = (*d.get("lines", ()), *d.get("reversed_lines", ()))
+        for line in lines:
+            for name in LINE_MONEY:
+                totals[name] += line[name]
+        claim = d.get("original_claim_id") or d["claim_id"]
+        if claim in claim_ids:
+            paid[claim] = paid.get(claim, 0) + sum(line["plan_paid"] for line in lines)
+    return totals, paid
+
+
+# -- the practice table --------------------------------------------------------------------------
+def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str, Any]]:
+    """One row per payer x practice with money in the window (cents, counts, basis points)."""
+    window = Window.of(plan)
+    months, as_of = set(window.months), window.as_of
+    truth = read_truth(run_dir, as_of)
+    _, referral_paid = ledger_scan(run_dir, set(truth.avoidable))
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def row(payer: str, practice: str) -> dict[str, Any]:
+        r = rows.get((payer, practice))
+        if r is None:
+            r = rows[(payer, practice)] = dict.fromkeys(FIGURES, 0)
+        return r
+
+    for key, money in sorted(state.money.items()):
+        payer, practice, month = key.split("|")
+        if month not in months:
+            continue
+        r = row(payer, practice)
+        r["ffs_paid"] += money[M_FFS_SERVICE]
+        r["capitation_offsets"] += money[M_OFFSETS]
+        r["member_cost_share"] += money[M_COST_SHARE]
+        r["allowed"] += money[M_ALLOWED]
+        r["sequestration"] += money[M_SEQUESTRATION]
+        r["shadow_ffs"] += money[M_SHADOW]
+        r["leakage_visits"] += money[M_LEAK_VISITS]
+        r["qualifying_visits"] += money[M_ALL_VISITS]
+        r["leakage_cost_observed"] += money[M_LEAK_COST]
+    for book in (state.paid_original, state.adjusted_for):
+        for key, kinds in sorted(book.items()):
+            payer, practice, month = key.split("|")
+            if month in months:
+                row(payer, practice)["prospective"] += sum(kinds.values())
+    for payer in sorted(p.payer_id for p in state.reference.payers):
+        for month in window.months:
+            for practice, n in member_month_counts(state, payer, month).items():
+                row(payer, practice)["member_months"] += n
+    for claim, (member, practice, day) in sorted(truth.avoidable.items()):
+        payer = truth.payer_of.get(member)
+        if payer is None or day[:7] not in months:
+            continue
+        r = row(payer, practice)
+        r["avoidable_referrals"] += 1
+        r["leakage_cost_true"] += referral_paid.get(claim, 0)
+    _attribution_and_risk(state, truth, as_of, row)
+
+    out = []
+    practice_kind = {p.practice_id: p.kind.value for p in state.reference.practices}
+    for (payer, practice), r in sorted(rows.items()):
+        contract = state.reference.contract_on(payer, practice, _date(as_of))
+        r["net_revenue"] = r["prospective"] + r["ffs_paid"]
+        r["prospective_share_bp"] = ratio_bp(r["prospective"], r["net_revenue"])
+        r["leakage_rate_observed_bp"] = ratio_bp(r["leakage_visits"], r["qualifying_visits"])
+        r["avoidable_referrals_per_1000_mm"] = div_round_half_up(
+            r["avoidable_referrals"] * 1000, r["member_months"]) if r["member_months"] else 0
+        r["attribution_accuracy_bp"] = ratio_bp(r["true_panel_attributed"], r["true_panel"])
+        for name in ("risk_observed_milli", "risk_true_milli"):
+            r[name] = div_round_half_up(r[name], r["attributed"]) if r["attributed"] else 0
+        out.append({"payer_id": payer, "practice_id": practice,
+                    "practice_kind": practice_kind.get(practice, ""),
+                    "program": contract.program.kind.value if contract else "ffs",
+                    "hybrid_bp": contract.program.hybrid_bp if contract else 0,
+                    **{name: r[name] for name in COLUMNS}})
+    return out
+
+
+def _attribution_and_risk(state: PayerState, truth: Truth, as_of: str, row) -> None:
+    """Attribution accuracy per true PCP, and mean observed vs true risk of each practice's
+    attributed members (true risk normalised to the payer's mean, as observed risk is)."""
+    for payer in sorted(p.payer_id for p in state.reference.payers):
+        facts = state.facts_on(payer, as_of)
+        scored = [m for m in sorted(facts) if m in truth.risk]
+        true_sum = sum(truth.risk[m] for m in scored) or 1
+        for member in state.payer_members(payer):
+            if not state.eligible_on(member, payer, as_of):
+                continue
+            got = state.attributed_on(member, as_of)
+            pcp = truth.pcp.get(member)
+            if pcp is not None:
+                r = row(payer, pcp)
+                r["true_panel"] += 1
+                r["true_panel_attributed"] += got == pcp
+            if got is not None and member in facts and member in truth.risk:
+                r = row(payer, got)
+                r["attributed"] += 1
+                r["risk_observed_milli"] += facts[member][0]
+                # Integer milli: the true score relative to the payer's mean, rounded once.
+                r["risk_true_milli"] += div_round_half_up(truth.risk[member] * 1000 * len(scored),
+                                                          true_sum)
+
+
+def _date(day: str) -> dt.date:
+    return dt.date.fromisoformat(day)
+
+
+FIGURES = ("member_months", "prospective", "ffs_paid", "capitation_offsets", "member_cost_share",
+           "allowed", "sequestration", "shadow_ffs", "leakage_visits", "qualifying_visits",
+           "leakage_cost_observed", "avoidable_referrals", "leakage_cost_true", "true_panel",
+           "true_panel_attributed", "attributed", "risk_observed_milli", "risk_true_milli")
+COLUMNS = ("member_months", "prospective", "ffs_paid", "net_revenue", "prospective_share_bp",
+           "capitation_offsets", "member_cost_share", "allowed", "sequestration", "shadow_ffs",
+           "leakage_visits", "qualifying_visits", "leakage_rate_observed_bp",
+           "leakage_cost_observed", "avoidable_referrals", "avoidable_referrals_per_1000_mm",
+           "leakage_cost_true", "true_panel", "true_panel_attributed", "attribution_accuracy_bp",
+           "attributed", "risk_observed_milli", "risk_true_milli")
+MONEY_COLUMNS = frozenset({"prospective", "ffs_paid", "net_revenue", "capitation_offsets",
+                           "member_cost_share", "allowed", "sequestration", "shadow_ffs",
+                           "leakage_cost_observed", "leakage_cost_true"})
+SUMMABLE = ("member_months", "prospective", "ffs_paid", "net_revenue", "capitation_offsets",
+            "member_cost_share", "allowed", "sequestration", "shadow_ffs", "leakage_visits",
+            "qualifying_visits", "leakage_cost_observed", "avoidable_referrals",
+            "leakage_cost_true", "true_panel", "true_panel_attributed")
+
+
+def total(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Sums of the additive columns, with the ratios recomputed from the sums."""
+    out = {name: sum(r[name] for r in rows) for name in SUMMABLE}
+    out["prospective_share_bp"] = ratio_bp(out["prospective"], out["net_revenue"])
+    out["leakage_rate_observed_bp"] = ratio_bp(out["leakage_visits"], out["qualifying_visits"])
+    out["attribution_accuracy_bp"] = ratio_bp(out["true_panel_attributed"], out["true_panel"])
+    return out
+
+
+# -- the run's totals against the ledger ------------------------------------------------------
+def reconciliation(run_dir: Path, state: PayerState) -> list[dict[str, Any]]:
+    """Whole-run checks (every month, not just the window): the projections' totals against an
+    independent read of the ledger. Each row: check, report figure, ledger figure, ok."""
+    ledger, _ = ledger_scan(run_dir, set())
+    money = [0] * MONEY_WIDTH
+    for row in state.money.values():
+        for i, v in enumerate(row):
+            money[i] += v
+    prospective = sum(sum(k.values()) for k in state.paid_original.values())
+    adjustments = sum(sum(k.values()) for k in state.adjusted_in.values())
+    net = prospective + adjustments + money[M_FFS_PAID]
+    parts = ledger["plan_paid"] + ledger["cost_share"] + ledger["cap_offset"] + ledger["sequestration"]
+    checks = [
+        ("practice net = prospective + FFS paid + adjustments", net,
+         ledger["prospective"] + ledger["plan_paid"]),
+        ("FFS paid by paid date = plan paid on ledger lines", money[M_FFS_PAID], ledger["plan_paid"]),
+        ("FFS paid by service date = plan paid on ledger lines", money[M_FFS_SERVICE], ledger["plan_paid"]),
+        ("prospective + adjustments = ledger payments", prospective + adjustments, ledger["prospective"]),
+        ("allowed = plan paid + cost share + offset + sequestration", ledger["allowed"], parts),
+        ("allowed in snapshots = allowed on ledger lines", money[M_ALLOWED], ledger["allowed"]),
+        ("member cost share in snapshots = ledger", money[M_COST_SHARE], ledger["cost_share"]),
+        ("capitation offsets in snapshots = ledger", money[M_OFFSETS], ledger["cap_offset"]),
+    ]
+    return [{"check": c, "report": a, "ledger": b, "ok": a == b} for c, a, b in checks]
+
+
+# -- files ----------------------------------------------------------------------------------------
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields: list[str] = []
+    for r in rows:
+        fields += [k for k in r if k not in fields]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields or ["empty"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def write_both(folder: Path, name: str, rows: list[dict[str, Any]]) -> list[Path]:
+    return [write_csv(folder / f"{name}.csv", rows), write_parquet(folder / f"{name}.parquet", rows)]
