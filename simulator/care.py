@@ -20,7 +20,7 @@ from claimsim.events.codes import (
     SPECIALIST_EM_CODES,
 )
 from claimsim.events.providers import PracticeKind
-from claimsim.simulator.claims import MODIFIER_25, ClaimBuilder
+from claimsim.simulator.claims import CLAIM_TYPE, CLAIM_V, MODIFIER_25, ClaimBuilder
 from claimsim.simulator.config import SimConfig
 from claimsim.simulator.faults import FaultInjector, FaultKind
 from claimsim.simulator.population import MEDICARE, Population
@@ -172,6 +172,9 @@ class CareModel:
         tcm_prefix = "T" + prefix[1:]
         visits_by_type = self.visits_by_type
         npis_of = self.npis
+        any_fault, horizon_day, push_original = self.faults.any_below, self.horizon_day, self.push_original
+        lag_of, tin_of, pos_of = b.lag, b.practice_id, b.pos
+        sub_of, member_of = pop.subscriber_id, pop.member_id
         n_acute = len(ACUTE_ICD10)
         established = E_AND_M_ESTABLISHED[1:]
         for i in range(lo, hi):
@@ -249,7 +252,27 @@ class CareModel:
                 lines = [b.line(1, practice, day, code, acute + dx_of[m][:2])]
             visits_by_type[t] += 1
             u_lag, u_fault, u_detail, u_delta, u_tcm, u_tcm_lag = cu[i]
-            submit(f"{prefix}{i:06d}", m, practice, npi, day, lines, u_lag, u_fault, u_detail, u_delta)
+            if u_fault < any_fault:
+                submit(f"{prefix}{i:06d}", m, practice, npi, day, lines, u_lag, u_fault, u_detail,
+                       u_delta)
+            else:
+                # The common case (no fault), written out: this runs once per claim.
+                lag_min, lag_mean, lag_max = lag_of[practice]
+                received = day + min(lag_max, lag_min + int(-lag_mean * log(1.0 - u_lag)))
+                if received < horizon_day:
+                    sub, at = sub_of[m], iso[received]
+                    push_original(received, {
+                        "type": CLAIM_TYPE, "v": CLAIM_V, "at": at, "key": sub, "cause": None,
+                        "data": {"claim": {
+                            "claim_id": f"{prefix}{i:06d}", "frequency": "1",
+                            "original_claim_id": None, "member_id": member_of[m],
+                            "subscriber_id": sub, "payer_id": payer_of[m],
+                            "billing_tin": tin_of[practice], "rendering_npi": npi,
+                            "place_of_service": pos_of[practice], "received": at, "lines": lines,
+                        }},
+                    })
+                else:
+                    self.queue.released.dropped_after_horizon += 1
             tday = day + 7 + int(u_tcm_lag * 8)
             if t == ED and pop.chronic[m] and u_tcm < tcm_bp and tday < self.service_end_day:
                 # Transitional care management at the PCP after an ED visit (chronic members).
