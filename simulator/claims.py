@@ -40,6 +40,7 @@ class ClaimBuilder:
         ]
         self.practice_id = [p.practice_id for p in region.practices]
         self.pos = [p.place_of_service for p in region.practices]
+        # Submission lag per practice: (min, mean, max) days, drawn as min + exponential(mean).
         self.lag = [
             (config.lags[p.kind].min_days, config.lags[p.kind].mean_days, config.lags[p.kind].max_days)
             for p in region.practices

@@ -1,9 +1,10 @@
 """The SimPy model of a region: the run clock and its processes, and `simulate`, the library API.
 
 Three processes share one environment (time in days from `config.start`): the month process
-(churn, then a month of care for everyone), the quality process (yearly reports) and the
-submission process, which each day hands the payer what it received that day. Work is batched
-per month and per day, not per claim, which is what keeps the model fast.
+(churn, then the month's visits for everyone, turned into claims a week at a time), the quality
+process (yearly reports) and the submission process, which each day hands the payer what it
+received that day. Work is batched per month, week and day, never a process per member or claim,
+which is what keeps the model fast.
 """
 
 from __future__ import annotations
