@@ -49,9 +49,12 @@ class RegionConfig(Settings):
     charge_multiplier_bp: tuple[BasisPoints, BasisPoints] = (15_000, 30_000)  # billed / fee
     program_cycle: tuple[ProgramKind, ...] = DEFAULT_PROGRAM_CYCLE
     programs: dict[ProgramKind, ProgramSettings] = Field(default_factory=_default_programs)
-    # Payers that join a practice's program; the others contract it FFS. Medicare FFS does not
-    # offer full capitation, and commercial payers keep full-capitation practices on FFS.
-    full_cap_payers: tuple[str, ...] = ("medicare_advantage", "medicaid")
+    # Every payer contracts a primary-care practice under the same program (aligned payers),
+    # except full capitation, which only these lines of business offer (managed care); the
+    # others keep such a practice on FFS (Medicare FFS has no full capitation).
+    full_cap_lobs: tuple[LineOfBusiness, ...] = (
+        LineOfBusiness.MEDICARE_ADVANTAGE, LineOfBusiness.MEDICAID,
+    )
     commercial_plan_mix_bp: tuple[BasisPoints, BasisPoints, BasisPoints] = (3000, 4500, 2500)
 
     @model_validator(mode="after")

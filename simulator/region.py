@@ -118,7 +118,7 @@ def _counts(config: SimConfig) -> dict[PracticeKind, int]:
 
 def _program_for(track: ProgramKind, lob: LineOfBusiness, config: SimConfig) -> ProgramKind:
     """Aligned payers join the practice's program; full capitation only where it is natural."""
-    if track is ProgramKind.FULL_CAP and lob.value not in config.region.full_cap_payers:
+    if track is ProgramKind.FULL_CAP and lob not in config.region.full_cap_lobs:
         return ProgramKind.FFS
     return track
 
