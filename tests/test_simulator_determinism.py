@@ -94,3 +94,22 @@ def test_changing_referral_propensity_keeps_enrollment_and_visit_draws():
     necessary_low = [e for e in truth_low if e["type"] == "truth.referral" and not e["data"]["avoidable"]]
     necessary_high = [e for e in truth_high if e["type"] == "truth.referral" and not e["data"]["avoidable"]]
     assert necessary_low == necessary_high and necessary_low
+
+
+def test_runs_in_processes_with_different_hash_seeds_write_identical_bytes(tmp_path):
+    """Nothing logged may depend on `hash()` or set order: two interpreters with different
+    PYTHONHASHSEED values write the same run directory."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from claimsim.simulator import SimConfig, simulate_to_dir\n"
+        "simulate_to_dir(SimConfig(seed=3, members=300, months=3), sys.argv[1])\n"
+    )
+    for n, hash_seed in enumerate(("1", "987")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / f"r{n}")], env=env, check=True)
+    a, b = _files(tmp_path / "r0"), _files(tmp_path / "r1")
+    assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)
