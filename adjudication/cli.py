@@ -13,7 +13,7 @@ from claimsim.events.money import dollars
 from claimsim.adjudication.context import Settings
 from claimsim.adjudication.embedded import EmbeddedAdjudicator
 
-RUNTIMES = ("embedded",)  # F5 adds "kafka"
+RUNTIMES = ("embedded", "kafka")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="filing limit for every payer instead of each payer's own (new ledgers only)")
     p.add_argument("--batch", type=int, default=5000, help="entries per ledger commit (default 5000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--partitions", type=int, default=1,
+                   help="kafka runtime: inbound topic partitions (default 1)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="kafka runtime: workers to start (default 1; 0 attaches to `claimsim worker`s)")
+    p.add_argument("--prefix", default=None,
+                   help="kafka runtime: topic prefix (default: a new unique one per run)")
+    p.add_argument("--bootstrap", default=None,
+                   help="kafka runtime: bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092)")
     p.set_defaults(func=cmd_adjudicate)
 
 
@@ -49,6 +57,10 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
             until = dt.date.fromisoformat(args.until)
         except ValueError:
             raise UserError(f"--until {args.until!r}: not a YYYY-MM-DD date") from None
+    if args.runtime == "kafka":
+        from claimsim.adjudication.streaming.runner import cmd_adjudicate_kafka
+
+        return cmd_adjudicate_kafka(args, _settings(args), until)
     with EmbeddedAdjudicator(args.run_dir, settings=_settings(args), batch_size=args.batch) as rt:
         start = rt.next_input
         rt.run(until_at=until, progress=not args.no_progress and sys.stderr.isatty())

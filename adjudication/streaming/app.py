@@ -31,7 +31,9 @@ from claimsim.adjudication.streaming.wire import dead_letter, encode_ledger
 
 log = logging.getLogger(__name__)
 
-EXIT_CORE_ERROR = 70  # the worker stops rather than skip an input the core could not handle
+EXIT_CORE_ERROR = 70
+PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max.bytes
+PRODUCER_BUFFER_MESSAGES = 20_000  # the worker stops rather than skip an input the core could not handle
 
 
 def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: ReferenceData,
@@ -56,6 +58,10 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         key_serializer="raw",
         value_serializer="raw",
         broker_commit_interval=commit_interval,
+        # Family states are a few KB each and one is written per family per message: aiokafka's
+        # default 16 KB batches would send them almost one request each.
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
+        producer_linger_ms=5,
         datadir=datadir,
     )
     inbound = app.topic(topics.inbound, partitions=partitions, key_type=bytes, value_type=bytes)
@@ -96,6 +102,12 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     @app.on_partitions_assigned.connect
     async def _assigned(sender, assigned, **kwargs):
         processor.reset()
+
+    @app.task
+    async def _widen_producer_buffer():
+        # faust stalls every stream once 100 table writes wait in its producer buffer (flushing
+        # them one by one); a message here writes up to one state per family it touches.
+        app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
 
     app.claimsim_agent = adjudicator
     return app

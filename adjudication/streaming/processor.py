@@ -20,6 +20,7 @@ import orjson
 from claimsim.adjudication.context import Context, Settings
 from claimsim.adjudication.core import adjudicate
 from claimsim.adjudication.family import FamilyState
+from claimsim.events import vocabulary  # noqa: F401  (registers the ledger types the core emits)
 from claimsim.events.encoding import canonical
 from claimsim.events.reference import ReferenceData
 

@@ -143,3 +143,27 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
         for path in result.worker_logs if not keep_topics else ():
             if path.exists() and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
                 path.unlink()
+
+
+def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None) -> int:
+    """`claimsim adjudicate RUN_DIR --runtime kafka`: the same summary line as the embedded runtime."""
+    from claimsim.events.money import dollars
+
+    if args.workers == 0 and not args.prefix:
+        raise UserError("--workers 0 attaches to workers you start yourself: give them and this"
+                        " command the same --prefix")
+    if args.workers == 0:
+        print(f"waiting for workers: claimsim worker {args.run_dir} --prefix {args.prefix}",
+              file=sys.stderr)
+    r = adjudicate_kafka(args.run_dir, bootstrap=args.bootstrap, partitions=args.partitions,
+                         workers=args.workers, settings=settings, until_at=until,
+                         progress=not args.no_progress and sys.stderr.isatty(), prefix=args.prefix)
+    s = r.stats
+    print(
+        f"{args.run_dir}: adjudicated {s.inputs:,} inputs (seq {r.first_seq}..{max(r.last_seq, r.first_seq - 1)})"
+        f" on Kafka ({args.partitions} partition(s), topics {r.prefix}-*):"
+        f" {s.claims_adjudicated:,} claims paid, {s.claims_reversed:,} voided,"
+        f" {s.claims_rejected:,} rejected, {s.no_effect:,} no effect;"
+        f" plan paid {dollars(s.plan_paid)}"
+    )
+    return 0

@@ -103,7 +103,9 @@ def _item(item: Any) -> dict[str, Any] | Fact | Bad:
     seq = item["seq"]
     if type(seq) is not int or seq < 0:
         return Bad("not an envelope: seq must be a non-negative integer", item)
-    for name in ("type", "key", "at"):
+    for name in ("type", "at"):
         if not isinstance(item[name], str) or not item[name]:
             return Bad(f"not an envelope: {name} must be a non-empty string", item)
+    if not isinstance(item["key"], str):  # may be empty: a claim sent without a subscriber id
+        return Bad("not an envelope: key must be a string", item)  # is the core's to reject
     return item
