@@ -1,0 +1,345 @@
+"""What-if sweeps: a scenario run at every combination of `--vary KEY=V1,V2,...` values, each
+point with R replicates under common random numbers (replicate r uses seed `seed + r` at every
+point, so a difference between points is the setting, not noise), points in parallel across
+cores; means and 95 % intervals over replicates, as tables and charts.
+
+KEY is a dotted path into the scenario model (`region.programs.cpcplus_t2.hybrid_bp`,
+`referrals.avoidable_slope_bp`, `payers.commercial.programs.pcf.leakage_adjustment`); the short
+form `programs.X...` means `region.programs.X...`.
+"""
+
+from __future__ import annotations
+
+import copy
+from enum import Enum
+import itertools
+import math
+import os
+import shutil
+import sys
+import types
+import typing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from tqdm import tqdm
+
+from claimsim.events.errors import UserError
+
+from claimsim.scenarios import tables
+from claimsim.scenarios.spec import Scenario, validate
+
+ALIASES = {"programs": "region.programs"}
+LOGS = ("input", "truth", "ledger", "projections")
+
+
+# -- --vary -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Axis:
+    path: str  # canonical dotted path
+    values: tuple[Any, ...]
+
+
+def _scalar(text: str) -> Any:
+    t = text.strip()
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    try:
+        return int(t.replace("_", ""))
+    except ValueError:
+        return t
+
+
+def canonical_path(path: str) -> str:
+    head, _, rest = path.partition(".")
+    return f"{ALIASES[head]}.{rest}" if head in ALIASES and rest else path
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model or dict type inside Optional/Annotated wrappers."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0] if len(args) == 1 else annotation
+            if len(args) != 1:
+                return annotation
+        else:
+            return annotation
+
+
+def check_path(path: str) -> None:
+    """Walk the scenario model along `path`; an unknown step is a UserError with the choices."""
+    model: Any = Scenario
+    walked: list[str] = []
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        where = ".".join(walked) or "the scenario"
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            fields = model.model_fields
+            if part not in fields:
+                raise UserError(f"--vary {path}: {part!r} is not a key of {where}"
+                                f" (choose from {', '.join(sorted(fields))})")
+            model = _unwrap(fields[part].annotation)
+        elif typing.get_origin(model) is dict:
+            key_type, value_type = typing.get_args(model)
+            choices = ([m.value for m in key_type]
+                       if isinstance(key_type, type) and issubclass(key_type, Enum) else None)
+            if choices is not None and part not in choices:
+                raise UserError(f"--vary {path}: {part!r} is not a key of {where}"
+                                f" (choose from {', '.join(choices)})")
+            model = _unwrap(value_type)
+        else:
+            raise UserError(f"--vary {path}: {where} is a single value ({part!r} goes too deep)")
+        walked.append(part)
+    if (isinstance(model, type) and issubclass(model, BaseModel)) or typing.get_origin(model) is dict:
+        raise UserError(f"--vary {path}: names a table, not a value; go one level deeper")
+
+
+def parse_vary(text: str) -> Axis:
+    key, sep, values = text.partition("=")
+    if not sep or not key.strip() or not values.strip():
+        raise UserError(f"--vary {text!r}: expected KEY=V1,V2,... (e.g."
+                        " region.programs.cpcplus_t2.hybrid_bp=0,2500,4000,6500)")
+    path = canonical_path(key.strip())
+    check_path(path)
+    return Axis(path, tuple(_scalar(v) for v in values.split(",")))
+
+
+def with_value(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of scenario `data` (as written) with `path` set to `value`."""
+    out = copy.deepcopy(data)
+    node = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = node[part] = {}
+        node = nxt
+    node[parts[-1]] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Point:
+    index: int
+    values: tuple[tuple[str, Any], ...]  # (path, value) per axis
+
+    @property
+    def label(self) -> str:
+        return ",".join(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in self.values)
+
+
+def points(data: dict[str, Any], axes: list[Axis], origin: str) -> list[tuple[Point, Scenario, dict]]:
+    """Every combination of the axes' values, validated (a bad value names the key and value)."""
+    out = []
+    for i, combo in enumerate(itertools.product(*(a.values for a in axes))):
+        point_data = data
+        for axis, value in zip(axes, combo):
+            point_data = with_value(point_data, axis.path, value)
+        where = f"{origin} with " + ", ".join(f"{a.path}={v}" for a, v in zip(axes, combo))
+        out.append((Point(i, tuple((a.path, v) for a, v in zip(axes, combo))),
+                    validate(point_data, where), point_data))
+    return out
+
+
+# -- running -------------------------------------------------------------------------------------
+def focus_program(axes: list[Axis]) -> str | None:
+    """The program a sweep is about (`...programs.<kind>...`), whose practices its chart shows."""
+    for axis in axes:
+        parts = axis.path.split(".")
+        if "programs" in parts and parts.index("programs") + 1 < len(parts):
+            return parts[parts.index("programs") + 1]
+    return None
+
+
+METRICS = ("member_months", "prospective", "ffs_paid", "net_revenue", "prospective_share_bp",
+           "capitation_offsets", "member_cost_share", "allowed", "avoidable_referrals",
+           "leakage_cost_true", "leakage_cost_observed", "leakage_rate_observed_bp",
+           "attribution_accuracy_bp")
+
+
+def metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per group: `all` (every practice and payer), `primary_care`, and each program's practices."""
+    groups: dict[str, list[dict[str, Any]]] = {"all": rows, "primary_care": []}
+    for r in rows:
+        if r["practice_kind"] == "primary_care":
+            groups["primary_care"].append(r)
+            groups.setdefault(r["program"], []).append(r)
+    out = {}
+    for name, members in groups.items():
+        t = tables.total(members)
+        out[name] = {m: t[m] for m in METRICS}
+    # What the payer spends on the window's services: everything paid, FFS and prospective.
+    out["all"]["payer_spend"] = out["all"]["prospective"] + out["all"]["ffs_paid"]
+    return out
+
+
+def run_one(scenario_json: str, out: str, keep_logs: bool) -> dict[str, dict[str, int]]:
+    """One point x replicate, in a worker process: run, report, return its metrics."""
+    from claimsim.scenarios.scenario_run import run_scenario
+
+    scenario = Scenario.model_validate_json(scenario_json)
+    result = run_scenario(scenario, out, charts_too=False)
+    bad = [c["check"] for c in result.checks if not c["ok"]]
+    if bad:
+        raise RuntimeError(f"{out}: report does not reconcile with the ledger: {bad}")
+    if not keep_logs:
+        for name in LOGS:
+            shutil.rmtree(Path(out) / name, ignore_errors=True)
+    return metrics(result.rows)
+
+
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+         9: 2.262, 10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042}
+
+
+def interval(values: list[float]) -> tuple[float, float, float]:
+    """(mean, low, high): the 95 % t-interval of the mean over replicates (one replicate: none)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, mean, mean
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    # Student's t for n - 1 degrees of freedom (the nearest tabulated df below: conservative).
+    t = T_975[max(k for k in T_975 if k <= n - 1)] if n - 1 <= 30 else 1.96
+    half = t * sd / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+@dataclass
+class Sweep:
+    axes: list[Axis]
+    replicates: int
+    base_seed: int
+    raw: list[dict[str, Any]]  # one row per point x replicate x group
+    summary: list[dict[str, Any]]  # one row per point x group: mean, _lo, _hi per metric
+    focus: str | None
+    files: list[Path]
+
+
+def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: Path | str, *,
+              origin: str, replicates: int = 1, jobs: int | None = None, progress: bool = False,
+              keep_logs: bool = False) -> Sweep:
+    if replicates < 1:
+        raise UserError("--replicates must be at least 1")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out}: directory is not empty (choose a new --out or remove it)")
+    grid = points(data, axes, origin)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(grid) * replicates))
+    tasks = {}
+    results: dict[tuple[int, int], dict[str, dict[str, int]]] = {}
+    bar = tqdm(total=len(grid) * replicates, unit="run", file=sys.stderr, disable=not progress,
+               desc="whatif")
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for point, point_scenario, _ in grid:
+            for r in range(replicates):
+                # Common random numbers: replicate r has the same seed at every point.
+                s = point_scenario.model_copy(update={"seed": scenario.seed + r})
+                run_dir = out / "runs" / f"p{point.index:02d}_r{r:02d}"
+                tasks[pool.submit(run_one, s.model_dump_json(), str(run_dir), keep_logs)] = (point.index, r)
+        for future in as_completed(tasks):
+            results[tasks[future]] = future.result()
+            bar.update(1)
+    bar.close()
+    raw, summary = [], []
+    for point, _, _ in grid:
+        keys = dict(point.values)
+        groups = sorted({g for r in range(replicates) for g in results[(point.index, r)]})
+        for group in groups:
+            per_rep = [results[(point.index, r)].get(group) for r in range(replicates)]
+            if any(m is None for m in per_rep):
+                continue
+            for r, m in enumerate(per_rep):
+                raw.append({"point": point.index, **keys, "replicate": r, "seed": scenario.seed + r,
+                            "group": group, **m})
+            row: dict[str, Any] = {"point": point.index, **keys, "group": group, "replicates": replicates}
+            # Paired with the first point, replicate by replicate: under common random numbers
+            # the difference's interval is much narrower than either mean's.
+            first = [results[(0, r)].get(group) for r in range(replicates)]
+            for metric in per_rep[0]:
+                mean, lo, hi = interval([m[metric] for m in per_rep])
+                row[metric], row[metric + "_lo"], row[metric + "_hi"] = mean, lo, hi
+                if all(f is not None for f in first):
+                    d, dlo, dhi = interval([m[metric] - f[metric] for m, f in zip(per_rep, first)])
+                    row[metric + "_diff"], row[metric + "_diff_lo"], row[metric + "_diff_hi"] = d, dlo, dhi
+            summary.append(row)
+    files = [*tables.write_both(out, "whatif", summary), *tables.write_both(out, "replicates", raw)]
+    return Sweep(axes, replicates, scenario.seed, raw, summary, focus_program(axes), files)
+
+
+# -- what a user reads --------------------------------------------------------------------------------
+PANELS = [
+    ("practice revenue", [("net_revenue", "total"), ("prospective", "prospective"),
+                          ("ffs_paid", "FFS paid")]),
+    ("leakage cost", [("leakage_cost_true", "true (avoidable referrals)"),
+                      ("leakage_cost_observed", "observed (capitated services elsewhere)")]),
+    ("members and payer", [("member_cost_share", "member cost share"),
+                           ("capitation_offsets", "capitation offsets")]),
+]
+TABLE = (("prospective_share_bp", "% prosp.", "%"), ("prospective", "prospective", "$"),
+         ("ffs_paid", "FFS paid", "$"), ("net_revenue", "practice revenue", "$"),
+         ("avoidable_referrals", "avoidable refs", "n"), ("leakage_cost_true", "leak. cost true", "$"),
+         ("leakage_cost_observed", "leak. cost obs.", "$"),
+         ("member_cost_share", "member cost share", "$"),
+         ("attribution_accuracy_bp", "attr. acc. %", "%"))
+
+
+def focus_rows(sweep: Sweep) -> tuple[str, list[dict[str, Any]]]:
+    group = sweep.focus if any(r["group"] == sweep.focus for r in sweep.summary) else "all"
+    return group, [r for r in sweep.summary if r["group"] == group]
+
+
+def write_charts(sweep: Sweep, out: Path, title: str) -> list[Path]:
+    """Charts against the first varied key (one series per point when it is the only one)."""
+    from claimsim.scenarios import charts
+
+    if len(sweep.axes) != 1 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                       for v in sweep.axes[0].values):
+        return []  # a chart needs one numeric axis; the tables hold every combination
+    group, rows = focus_rows(sweep)
+    axis = sweep.axes[0].path
+    label = axis.rsplit(".", 1)[-1]
+    if label.endswith("_bp"):
+        rows = [{**r, axis: r[axis] / 100} for r in rows]
+        label = label.removesuffix("_bp") + " %"
+    path = charts.sweep(out / "whatif.png", rows, x_key=axis, x_label=label, panels=PANELS,
+                        title=f"{title}: {group} practices, {sweep.replicates} replicate(s),"
+                        " means with 95 % intervals")
+    return [path]
+
+
+def _fmt(value: float, kind: str) -> str:
+    if kind == "$":
+        return f"${value / 100:,.0f}"
+    if kind == "%":
+        return f"{value / 100:.1f}"
+    return f"{value:,.1f}"
+
+
+def text_table(sweep: Sweep) -> str:
+    group, rows = focus_rows(sweep)
+    keys = [a.path for a in sweep.axes]
+    header = [k.rsplit(".", 1)[-1] for k in keys] + [label for _, label, _ in TABLE]
+    body = []
+    for r in rows:
+        cells = [str(r[k]) for k in keys]
+        for metric, _, kind in TABLE:
+            cell = _fmt(r[metric], kind)
+            if sweep.replicates > 1:
+                cell += " ±" + _fmt((r[metric + "_hi"] - r[metric + "_lo"]) / 2, kind).lstrip("$")
+            cells.append(cell)
+        body.append(cells)
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    note = (f"{group} practices (all payers), program period; mean over {sweep.replicates}"
+            f" replicate(s) (seeds {sweep.base_seed}..{sweep.base_seed + sweep.replicates - 1} at"
+            " every point)" + (", ± half the 95 % interval" if sweep.replicates > 1 else ""))
+    return note + "\n" + "\n".join(lines)
