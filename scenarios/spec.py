@@ -191,3 +191,10 @@ def load(name_or_path: str) -> tuple[Scenario, dict[str, Any], str]:
 
 def describe_builtins() -> list[tuple[str, str]]:
     return [(name, load(name)[0].description) for name in builtin_names()]
+
+
+def with_overrides(data: dict[str, Any], origin: str, **values: Any) -> Scenario:
+    """The scenario with top-level keys replaced (`claimsim run --members/--months/--seed`)."""
+    changed = {**copy.deepcopy(data), **{k: v for k, v in values.items() if v is not None}}
+    given = ", ".join(f"--{k} {v}" for k, v in values.items() if v is not None)
+    return validate(changed, f"{origin} with {given}" if given else origin)

@@ -125,10 +125,13 @@ def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str
         r["leakage_visits"] += money[M_LEAK_VISITS]
         r["qualifying_visits"] += money[M_ALL_VISITS]
         r["leakage_cost_observed"] += money[M_LEAK_COST]
+    # Adjustments for months after the window count in it: the year-end PBIP recoupment is
+    # dated December even when the service window ends earlier.
+    after = max(months) if months else ""
     for book in (state.paid_original, state.adjusted_for):
         for key, kinds in sorted(book.items()):
             payer, practice, month = key.split("|")
-            if month in months:
+            if month in months or (book is state.adjusted_for and month > after):
                 row(payer, practice)["prospective"] += sum(kinds.values())
     for payer in sorted(p.payer_id for p in state.reference.payers):
         for month in window.months:
