@@ -114,7 +114,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
 
 
 def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: int | None = None,
-               loglevel: str = "warning") -> None:
+               loglevel: str = "warning", commit_interval: float = 1.0) -> None:
     """Run a worker until it is stopped (SIGTERM/SIGINT). Blocks; exits the process at the end."""
     import asyncio
 
@@ -129,6 +129,7 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     topics = RunTopics(prefix)
     if partitions is None:
         partitions = asyncio.run(partition_count(bootstrap, topics.inbound))
-    app = build_app(topics, bootstrap, partitions, reference, settings)
+    app = build_app(topics, bootstrap, partitions, reference, settings,
+                    commit_interval=commit_interval)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

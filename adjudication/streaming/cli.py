@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"Kafka bootstrap servers (default ${BOOTSTRAP_ENV} or 127.0.0.1:9092)")
     p.add_argument("--partitions", type=int, default=None,
                    help="inbound partitions (default: read from the inbound topic)")
+    p.add_argument("--commit-interval", type=float, default=1.0,
+                   help="seconds between offset commits (default 1)")
     p.add_argument("--loglevel", default="warning", help="faust log level (default warning)")
     p.set_defaults(func=cmd_worker)
 
@@ -24,5 +26,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from claimsim.adjudication.streaming.app import run_worker  # faust is slow to import
 
     run_worker(args.run_dir, bootstrap_from_env(args.bootstrap), args.prefix,
-               partitions=args.partitions, loglevel=args.loglevel)
+               partitions=args.partitions, loglevel=args.loglevel,
+               commit_interval=args.commit_interval)
     return 0

@@ -41,14 +41,15 @@ class KafkaRun:
     worker_logs: list[Path] = field(default_factory=list)
 
 
-def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0
-                 ) -> tuple[subprocess.Popen, Path]:
+def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
+                 commit_interval: float = 1.0) -> tuple[subprocess.Popen, Path]:
     """Start `claimsim worker` as a child process (own session, output in a temp log file)."""
     log_path = Path(tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "claimsim", "worker", str(run_dir), "--bootstrap", bootstrap,
-             "--prefix", prefix, "--partitions", str(partitions)],
+             "--prefix", prefix, "--partitions", str(partitions),
+             "--commit-interval", str(commit_interval)],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     return proc, log_path

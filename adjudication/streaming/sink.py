@@ -155,3 +155,23 @@ async def drain(sink: LedgerSink, bootstrap: str, topic: str, partitions: int, l
                 idle_check()
     finally:
         await consumer.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m claimsim.adjudication.streaming.sink RUN_DIR PREFIX PARTITIONS LAST_SEQ
+    [BOOTSTRAP]`: run the sink alone (restartable; the kill tests run it as its own process)."""
+    import asyncio
+    import sys
+
+    from claimsim.adjudication.streaming.topics import RunTopics, bootstrap_from_env
+
+    args = sys.argv[1:] if argv is None else argv
+    run_dir, prefix, partitions, last_seq = Path(args[0]), args[1], int(args[2]), int(args[3])
+    bootstrap = bootstrap_from_env(args[4] if len(args) > 4 else None)
+    with LedgerSink(run_dir) as sink:
+        asyncio.run(drain(sink, bootstrap, RunTopics(prefix).ledger, partitions, last_seq))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
