@@ -44,8 +44,8 @@ def _preventive_code(age: int, new: bool) -> str:
 class _MonthPlan:
     """A month's visits, drawn at its start, in day order; `next` is the first not yet claimed."""
 
-    __slots__ = ("year", "members", "types", "days", "uv", "cu", "ref_index", "ref_rows",
-                 "ref_block", "em_level", "ed_level", "next")
+    __slots__ = ("year", "members", "types", "days", "uv", "cu", "pcp_before", "ref_block",
+                 "em_level", "ed_level", "next")
 
     def __init__(self, **columns):
         for name, value in columns.items():
@@ -121,44 +121,47 @@ class CareModel:
         cu = np_stream(seed, "claims", index).random((total, 6))  # lag, fault x3, tcm x2
         n_pcp = int(counts[PCP].sum())
         ref_block = np_stream(seed, "referrals", index).random((n_pcp, BLOCK_COLUMNS))
-        # Visits in day order (stable: ties keep the draw order); each PCP visit keeps its own
-        # referral row.
+        # Visits in day order (stable: ties keep the draw order).
         order = np.argsort(days, kind="stable")
         # Visit complexity: higher risk shifts the level up (score = u + (risk - 1) / 5).
         visit_risk = np.concatenate([np.repeat(risk_milli, c) for c in counts])
         score = uv[:, 0] + (visit_risk - 1000) / 5000
-        em_level = np.searchsorted(_EM_THRESHOLDS, score, side="right")
-        ed_level = np.searchsorted(_ED_THRESHOLDS, score, side="right")
-        is_pcp = types == PCP
-        ref_index = np.full(total, -1, dtype=np.int64)
-        ref_index[is_pcp] = np.arange(n_pcp)
-        # Only the decision columns go to Python floats up front; a referral's own columns are
-        # read when it happens (most visits refer nothing).
+        types = types[order]
+        # The k-th PCP visit of the month (in day order) reads referral row k, so a week's PCP
+        # visits read a contiguous block of rows.
+        pcp_before = np.concatenate([[0], np.cumsum(types == PCP)])
+        # Columns stay numpy until their week comes (`run_until` turns a week into Python
+        # values), so a month's draws cost memory only for the week being claimed.
         self._plan = _MonthPlan(
-            year=year, members=members[order].tolist(), types=types[order].tolist(),
-            days=days[order].tolist(), uv=uv[order].tolist(), cu=cu[order].tolist(),
-            ref_index=ref_index[order].tolist(), ref_rows=ref_block[:, :DECISION_COLUMNS].tolist(),
-            ref_block=ref_block, em_level=em_level[order].tolist(),
-            ed_level=ed_level[order].tolist(),
+            year=year, members=members[order], types=types, days=days[order], uv=uv[order],
+            cu=cu[order], pcp_before=pcp_before, ref_block=ref_block,
+            em_level=np.searchsorted(_EM_THRESHOLDS, score, side="right")[order],
+            ed_level=np.searchsorted(_ED_THRESHOLDS, score, side="right")[order],
         )
 
     def run_until(self, end_day: int) -> None:
         """Turn the planned visits before `end_day` into queued claims."""
         plan = self._plan
-        if plan is None or plan.next >= len(plan.days):
+        if plan is None:
             return
-        days, lo = plan.days, plan.next
-        hi = lo
-        while hi < len(days) and days[hi] < end_day:
-            hi += 1
-        plan.next = hi
+        lo = plan.next
+        hi = int(np.searchsorted(plan.days, end_day, side="left"))
         if hi > lo:
+            plan.next = hi
             self._loop(plan, lo, hi)
 
     def _loop(self, plan: _MonthPlan, lo: int, hi: int) -> None:
-        members, types, days, uv, cu = plan.members, plan.types, plan.days, plan.uv, plan.cu
-        ref_index, ref_rows, ref_block = plan.ref_index, plan.ref_rows, plan.ref_block
-        em_levels, ed_levels, year = plan.em_level, plan.ed_level, plan.year
+        """Claims for planned visits lo .. hi-1 (their index in the month names the claim)."""
+        week = slice(lo, hi)
+        members, types, days = plan.members[week].tolist(), plan.types[week].tolist(), plan.days[week].tolist()
+        uv, cu = plan.uv[week].tolist(), plan.cu[week].tolist()
+        em_levels, ed_levels, year = plan.em_level[week].tolist(), plan.ed_level[week].tolist(), plan.year
+        ref_lo, ref_hi = int(plan.pcp_before[lo]), int(plan.pcp_before[hi])
+        ref_block = plan.ref_block
+        # Only the decision columns become Python floats; a referral's own columns are read
+        # when it happens (most visits refer nothing).
+        ref_rows = ref_block[ref_lo:ref_hi, :DECISION_COLUMNS].tolist()
+        n_ref = ref_lo
         pop, b, decide, submit = self.pop, self.builder, self.referrals.decide, self._submit
         # The population's columns, bound once: this loop runs once per visit.
         risk_of, dx_of, pcp_of, away_of, seen_of = pop.risk_milli, pop.dx, pop.pcp, pop.away, pop.seen
@@ -167,7 +170,7 @@ class CareModel:
         util = self.config.utilization
         away_bp, full_bp = util.away_visit_bp / 10_000, util.at_capacity_away_bp / 10_000
         tcm_bp = util.tcm_after_ed_bp / 10_000
-        prefix = f"C{iso[days[lo]][:4]}{iso[days[lo]][5:7]}-"
+        prefix = f"C{iso[days[0]][:4]}{iso[days[0]][5:7]}-"
         ref_prefix = "R" + prefix[1:]
         tcm_prefix = "T" + prefix[1:]
         visits_by_type = self.visits_by_type
@@ -177,9 +180,10 @@ class CareModel:
         sub_of, member_of = pop.subscriber_id, pop.member_id
         n_acute = len(ACUTE_ICD10)
         established = E_AND_M_ESTABLISHED[1:]
-        for i in range(lo, hi):
-            m, t, day = members[i], types[i], days[i]
-            u_level, u_pick, u_away, u_dx = uv[i]
+        for j in range(hi - lo):
+            i = lo + j
+            m, t, day = members[j], types[j], days[j]
+            u_level, u_pick, u_away, u_dx = uv[j]
             dx = dx_of[m] or (ACUTE_ICD10[int(u_dx * n_acute)],)
             if t <= CCM:  # at primary care: PCP, PREVENTIVE, CCM
                 pcp = practice = pcp_of[m]
@@ -190,15 +194,14 @@ class CareModel:
                 npis = npis_of[practice]
                 npi = npis[m % len(npis)] if practice == pcp else npis[int(u_pick * len(npis))]
                 seen = seen_of[m]
-                new = practice not in seen
+                new = not (seen >> practice) & 1
                 if new:
-                    seen.add(practice)
+                    seen_of[m] = seen | (1 << practice)
                 billed = billed_of[practice][year]
                 date = iso[day]
                 if t == PCP:
-                    code = (E_AND_M_NEW if new else established)[em_levels[i]]
-                    n_ref = ref_index[i]
-                    row = ref_rows[n_ref]
+                    code = (E_AND_M_NEW if new else established)[em_levels[j]]
+                    row = ref_rows[n_ref - ref_lo]
                     lab_in, proc_in, refs = decide(row, practice, payer_of[m], risk_of[m])
                     lines = [{"line_no": 1, "service_date": date, "procedure": code,
                               "modifiers": MODIFIER_25 if proc_in else (), "units": 1,
@@ -218,6 +221,7 @@ class CareModel:
                     if refs:
                         self._referrals(row, ref_block[n_ref].tolist(), refs, m, practice, day, dx,
                                         f"{ref_prefix}{i:06d}")
+                    n_ref += 1
                 elif t == PREVENTIVE:
                     pop.preventive_year[m] = year
                     wdx = _WELLNESS_DX + dx_of[m]
@@ -234,24 +238,24 @@ class CareModel:
                 practice = self._pick(self.specialists, u_pick)
                 npis = npis_of[practice]
                 npi = npis[int(u_away * len(npis))]
-                code = SPECIALIST_EM_CODES[em_levels[i]]
+                code = SPECIALIST_EM_CODES[em_levels[j]]
                 lines = [{"line_no": 1, "service_date": iso[day], "procedure": code, "modifiers": (),
                           "units": 1, "billed": billed_of[practice][year][code], "diagnoses": dx[:2]}]
             elif t == URGENT:
                 practice = self._pick(self.urgent, u_pick)
                 npis = npis_of[practice]
                 npi = npis[int(u_away * len(npis))]
-                code = E_AND_M_ESTABLISHED[1 + min(2, em_levels[i])]
+                code = E_AND_M_ESTABLISHED[1 + min(2, em_levels[j])]
                 lines = [b.line(1, practice, day, code, (ACUTE_ICD10[int(u_dx * n_acute)],))]
             else:
                 practice = self._pick(self.ed, u_pick)
                 npis = npis_of[practice]
                 npi = npis[int(u_away * len(npis))]
-                code = ED_CODES[ed_levels[i]]
+                code = ED_CODES[ed_levels[j]]
                 acute = (ACUTE_ICD10[int(u_dx * n_acute)],)
                 lines = [b.line(1, practice, day, code, acute + dx_of[m][:2])]
             visits_by_type[t] += 1
-            u_lag, u_fault, u_detail, u_delta, u_tcm, u_tcm_lag = cu[i]
+            u_lag, u_fault, u_detail, u_delta, u_tcm, u_tcm_lag = cu[j]
             if u_fault < any_fault:
                 submit(f"{prefix}{i:06d}", m, practice, npi, day, lines, u_lag, u_fault, u_detail,
                        u_delta)

@@ -77,7 +77,9 @@ class Population:
         self.pcp: list[int] = []  # practice index of the true PCP
         self.away: list[int] = []  # the other primary-care practice the member uses
         self.aligned: list[bool] = []
-        self.seen: list[set[int]] = []  # practices that have seen the member (new vs established)
+        # Practices that have seen the member (new vs established patient), as a bit per
+        # practice index: an int is a tenth of the memory of a set.
+        self.seen: list[int] = []
         self.awv_had: list[bool] = []
         self.preventive_year: list[int] = []
         self.active: list[bool] = []
@@ -169,7 +171,7 @@ class Population:
             self.pcp.append(pcp)
             self.away.append(away)
             self.aligned.append(False)
-            self.seen.append({pcp} if established and rand() < self._established else set())
+            self.seen.append(1 << pcp if established and rand() < self._established else 0)
             # Initial Medicare members mostly had an AWV before the run; new ones (65) have not.
             self.awv_had.append(lob in MEDICARE and established and age > 65 and rng.random() < 0.7)
             self.preventive_year.append(0)
