@@ -24,7 +24,8 @@ from claimsim.adjudication.attribution_epochs import CHECKPOINT, CLOCK_FILE, Pla
 from claimsim.adjudication.context import CONTEXT_TYPES, Context, Settings
 from claimsim.adjudication.core import ANSWER_TYPES, adjudicate
 from claimsim.adjudication.snapshots import all_snapshots
-from claimsim.adjudication.snapshots_state import LedgerFollower, PayerState, ProjectionSettings
+from claimsim.adjudication.snapshots_state import (LedgerFollower, PayerState, ProjectionSettings,
+                                                   cycle_gc_paused, ledger_envelopes)
 
 LOGS = ("input", "truth", "ledger")
 BODY = ("type", "v", "at", "key", "cause", "data")
@@ -54,16 +55,17 @@ def fold(run_dir: Path | str, *, until_seq: int | None = None, until_date: str |
     run_dir = require_run(run_dir)
     state = PayerState(ReferenceData.load(run_dir), projection_settings(run_dir))
     follower = LedgerFollower(run_dir, state)
-    for env in read(run_dir / "ledger"):
-        if until_seq is not None and env["seq"] > until_seq:
-            break
-        if until_date is not None and env["at"] > until_date:
-            break
-        if before_date is not None and env["at"] >= before_date:
-            break
-        follower.apply(env)
-        if on_event is not None:
-            on_event(env)
+    with cycle_gc_paused():
+        for env in ledger_envelopes(run_dir):
+            if until_seq is not None and env["seq"] > until_seq:
+                break
+            if until_date is not None and env["at"] > until_date:
+                break
+            if before_date is not None and env["at"] >= before_date:
+                break
+            follower.apply(env)
+            if on_event is not None:
+                on_event(env)
     return state
 
 
@@ -133,6 +135,11 @@ class ReplayResult:
 
 
 def replay(run_dir: Path | str, *, on_event: Callable[[dict], None] | None = None) -> ReplayResult:
+    with cycle_gc_paused():
+        return _replay(run_dir, on_event)
+
+
+def _replay(run_dir: Path | str, on_event: Callable[[dict], None] | None) -> ReplayResult:
     """Rebuild everything from seq 0 and compare with the ledger, entry by entry: each answer by
     re-adjudicating its input; each epoch fact, payment and reconciliation by recomputing the
     boundary's batches (`runclock.epoch_steps`) from the projections; snapshots likewise."""
@@ -141,7 +148,7 @@ def replay(run_dir: Path | str, *, on_event: Callable[[dict], None] | None = Non
     plan = Plan.load(run_dir) if (run_dir / CLOCK_FILE).exists() else None
     state = PayerState(ref, plan.settings.projections if plan else ProjectionSettings())
     follower = LedgerFollower(run_dir, state)
-    ledger = read(run_dir / "ledger")
+    ledger = ledger_envelopes(run_dir)
     manifest = next(ledger, None)
     if manifest is None or manifest["type"] != "run.manifest":
         return ReplayResult(0, "seq 0: the ledger does not start with a run manifest")

@@ -43,12 +43,11 @@ def expected_ffs(state: PayerState, payer: str, practice: str, groups: frozenset
     months = months_from(add_months(as_of, -state.settings.expected_ffs_lookback_months)[:7],
                          add_months(as_of, -1)[:7])
     allowed = member_months = 0
+    ffs, groups = state.ffs, sorted(groups)
     for mid in members:
-        ffs = state.ffs.get(mid, {})
         for month in months:
-            by_group = ffs.get(f"{practice}|{month}")
-            if by_group:
-                allowed += sum(v for g, v in by_group.items() if g in groups)
+            prefix = f"{mid}|{practice}|{month}|"
+            allowed += sum(ffs.get(prefix + g, 0) for g in groups)
             member_months += state.enrolled_on(mid, payer, month + "-01")
     return allowed, member_months
 

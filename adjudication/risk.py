@@ -20,11 +20,6 @@ DEMENTIA = Condition.DEMENTIA.value
 COMPLEX_TIER = 5  # CPC+ Track 2's complex tier, after quartile tiers 1-4
 
 
-def raw_risk_milli(age: int, sex: str, conditions: list[str] | tuple[str, ...]) -> int:
-    """Demographic base plus each condition's coefficient (each condition counted once)."""
-    return demographic_risk_milli(age, sex) + sum(_WEIGHT[c] for c in set(conditions))
-
-
 def normalise(raw: dict[str, int]) -> dict[str, int]:
     """Scale so the mean is 1000: `raw × 1000 × n / Σ raw`, rounded once per member."""
     total = sum(raw.values())
@@ -34,24 +29,33 @@ def normalise(raw: dict[str, int]) -> dict[str, int]:
     return {m: div_round_half_up(r * 1000 * n, total) for m, r in raw.items()}
 
 
-def active_conditions(dx: dict[str, str], as_of: str, since: str) -> list[str]:
-    """Conditions with a diagnosis on a claim line serviced in [since, as_of)."""
-    return sorted(c for c, last in dx.items() if since <= last < as_of)
-
-
-def observed_risk(state: PayerState, payer: str, as_of: str) -> dict[str, int]:
-    """Normalised observed risk of every member eligible with the payer on `as_of`."""
+def _scored(state: PayerState, payer: str, as_of: str) -> tuple[dict[str, int], set[str]]:
+    """(raw score, members with dementia in the window) of every member eligible on `as_of`."""
     from claimsim.adjudication.snapshots_state import add_months, age_on
 
     since = add_months(as_of, -state.settings.risk_lookback_months)
-    raw = {}
+    raw: dict[str, int] = {}
+    dementia: set[str] = set()
+    dx_all = state.dx
     for mid in state.payer_members(payer):
         if not state.eligible_on(mid, payer, as_of):
             continue
         m = state.members[mid]
-        conds = active_conditions(state.dx.get(mid, {}), as_of, since)
-        raw[mid] = raw_risk_milli(age_on(m["birth"], as_of), m["sex"], conds)
-    return normalise(raw)
+        score = demographic_risk_milli(age_on(m["birth"], as_of), m["sex"])
+        dx = dx_all.get(mid)
+        if dx:
+            for cond, last in dx.items():
+                if since <= last < as_of:
+                    score += _WEIGHT[cond]
+                    if cond == DEMENTIA:
+                        dementia.add(mid)
+        raw[mid] = score
+    return raw, dementia
+
+
+def observed_risk(state: PayerState, payer: str, as_of: str) -> dict[str, int]:
+    """Normalised observed risk of every member eligible with the payer on `as_of`."""
+    return normalise(_scored(state, payer, as_of)[0])
 
 
 def cpc_tiers(risk: dict[str, int], dementia: set[str], top_bp: int) -> dict[str, tuple[int, bool]]:
@@ -76,16 +80,10 @@ def member_facts(state: PayerState, payer: str, as_of: str) -> dict[str, list[in
     Computed by the fold at each `epoch.boundary`, so a payment for any month can be traced to
     (and recomputed from) the facts of the epoch it fell in.
     """
-    from claimsim.adjudication.snapshots_state import add_months
-
     s = state.settings
-    risk = observed_risk(state, payer, as_of)
-    dementia: set[str] = set()
-    if s.complex_dementia:
-        since = add_months(as_of, -s.risk_lookback_months)
-        dementia = {m for m in risk
-                    if DEMENTIA in active_conditions(state.dx.get(m, {}), as_of, since)}
-    tiers = cpc_tiers(risk, dementia, s.complex_top_bp)
+    raw, dementia = _scored(state, payer, as_of)
+    risk = normalise(raw)
+    tiers = cpc_tiers(risk, dementia if s.complex_dementia else set(), s.complex_top_bp)
     return {m: [risk[m], tiers[m][0], int(tiers[m][1])] for m in sorted(risk)}
 
 

@@ -24,7 +24,7 @@ from claimsim.adjudication.attribution_epochs import (CHECKPOINT, CLOCK_FILE, Cl
                                                       boundary_event, epoch_steps, plan_for)
 from claimsim.adjudication.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.snapshots import all_snapshots
-from claimsim.adjudication.snapshots_state import LedgerFollower, PayerState
+from claimsim.adjudication.snapshots_state import LedgerFollower, PayerState, cycle_gc_paused
 
 __all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "epoch_steps",
            "pay", "plan_for", "run"]
@@ -50,7 +50,7 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
     plan = plan_for(info["start"], months or info["months"], info["horizon"], settings)
     (run_dir / CLOCK_FILE).write_bytes(plan.to_json() + b"\n")
     bar = tqdm(total=len(plan.boundaries), unit="epoch", file=sys.stderr, disable=not progress)
-    with EmbeddedAdjudicator(run_dir) as adj:
+    with EmbeddedAdjudicator(run_dir) as adj, cycle_gc_paused():
         state = PayerState(adj.reference, settings.projections)
         follower = LedgerFollower(run_dir, state)
         # Checkpointed once, at the end: the live run folds every entry as it is written.
