@@ -2,9 +2,10 @@
 version in force) -> eligibility and timely filing -> duplicate -> price -> payment model ->
 cost share -> sequestration -> plan paid; and the ledger entry that records it.
 
-All effects on the family (accumulators, paid-line index, visit copays, claim versions) are
-gathered in a `_Work` and applied only once the whole claim has been adjudicated, so a claim
-rejected half-way (a plan year with no figures) leaves the family exactly as it was.
+A claim is adjudicated in two passes so that a rejection never leaves half a claim applied:
+the first (`_plan_lines`) makes every check that can reject the claim (a plan year the plan, fee
+schedule or program has no figures for) and changes nothing; only then is the version in force
+reversed and the second pass (`_adjudicate_lines`) updates the family as it goes.
 """
 
 from __future__ import annotations
@@ -29,65 +30,22 @@ _HEADER = ("claim_id", "frequency", "original_claim_id", "member_id", "payer_id"
            "rendering_npi", "received", "paid")
 
 
-class _Work:
-    """One claim's effects on its family, applied by `commit` when the claim is done."""
-
-    __slots__ = ("family", "acc", "paid_add", "paid_del", "visit_add", "visit_del")
-
-    def __init__(self, family: FamilyState):
-        self.family = family
-        self.acc: dict[str, list[Any]] = {}
-        self.paid_add: set[str] = set()
-        self.paid_del: set[str] = set()
-        self.visit_add: set[str] = set()
-        self.visit_del: set[str] = set()
-
-    def entry(self, key: str) -> list[Any]:
-        """A working copy of one payer-year's accumulators."""
-        e = self.acc.get(key)
-        if e is None:
-            base = self.family.acc.get(key)
-            if base is None:
-                e = [0, 0, {}]
-            else:
-                e = [base[0], base[1], {m: [v[0], v[1]] for m, v in base[2].items()}]
-            self.acc[key] = e
-        return e
-
-    def line_in_force(self, dup: str) -> bool:
-        return dup in self.paid_add or (dup in self.family.paid and dup not in self.paid_del)
-
-    def visit_charged(self, visit: str) -> bool:
-        return visit in self.visit_add or (visit in self.family.visits and visit not in self.visit_del)
-
-    def commit(self, root: str) -> None:
-        family = self.family
-        family.acc.update(self.acc)
-        # Sorted so the dicts' insertion order (and so the state's bytes) never depends on set order.
-        for k in sorted(self.paid_del):
-            family.paid.pop(k, None)
-        for k in sorted(self.paid_add):
-            family.paid[k] = root
-        for k in sorted(self.visit_del):
-            family.visits.pop(k, None)
-        for k in sorted(self.visit_add):
-            family.visits[k] = root
-
-
-def _reverse(work: _Work, version: dict[str, Any]) -> None:
+def _reverse(family: FamilyState, version: dict[str, Any]) -> None:
     """Undo a version's effects: accumulators back, its paid lines and visit copays released."""
     payer_id = version["hdr"]["payer_id"]
     for line in version["lines"]:
         share, ded = line["cost_share"], line["deductible"]
         if share or ded:
-            entry = work.entry(f"{payer_id}|{line['service_date'][:4]}")
+            entry = family.acc[f"{payer_id}|{line['service_date'][:4]}"]
             mine = entry[2][line["member_id"]]
             mine[0] -= ded
             mine[1] -= share
             entry[0] -= ded
             entry[1] -= share
-    work.paid_del.update(version["dups"])
-    work.visit_del.update(version["visits"])
+    for key in version["dups"]:
+        del family.paid[key]
+    for key in version["visits"]:
+        del family.visits[key]
 
 
 def _eligibility_carc(family: FamilyState, member_id: str, payer_id: str, day: str) -> str:
@@ -121,37 +79,56 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
             *program_in_force(ctx, payer_id, claim.billing_tin, member, day))
 
 
-def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Work
-                      ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-    payer_id, member, practice = claim.payer_id, claim.member_id, claim.billing_tin
-    payer = ctx.payers[payer_id]
-    primary_care = ctx.is_primary_care(practice, claim.rendering_npi)
-    multi = len(family.members) > 1
-    seq_bp = payer.sequestration_bp
+def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[tuple[Any, ...]]:
+    """Pass 1, which changes nothing: per line, its date's facts (`_day_facts`), its procedure
+    group and its payment model; raises `Invalid` for a plan year without figures."""
     code_group = ctx.code_group
-    out: list[dict[str, Any]] = []
-    dups: list[str] = []
-    visits: list[str] = []
     facts_by_day: dict[str, tuple[Any, ...]] = {}
+    planned = []
     for i, line in enumerate(claim.lines):
         day = line.day_iso
-        # Eligibility on the service date (CARC 27 / 31), then timely filing (CO-29): the same
-        # for every line on that date, so figured once per date.
         facts = facts_by_day.get(day)
         if facts is None:
             facts = facts_by_day[day] = _day_facts(claim, family, ctx, i, day, line.day)
         if facts[0] is not None:
+            planned.append((line, facts, None, None))
+            continue
+        group = code_group.get(line.procedure)
+        model = line_model(facts[5], facts[6], line.procedure, group)
+        if model.flat_fee is not None and facts[2] not in model.flat_fee:
+            raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
+                          f"program {model.program} has no flat visit fee for plan year {facts[2]}")
+        planned.append((line, facts, group, model))
+    return planned
+
+
+def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str,
+                      planned: list[tuple[Any, ...]]
+                      ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """Pass 2: duplicates, price, cost share and plan paid, updating the family line by line
+    (accumulators, paid-line index, visit copays)."""
+    payer_id, member, practice = claim.payer_id, claim.member_id, claim.billing_tin
+    seq_bp = ctx.payers[payer_id].sequestration_bp
+    primary_care = ctx.is_primary_care(practice, claim.rendering_npi)
+    multi = len(family.members) > 1
+    paid_index, visit_index, accumulators = family.paid, family.visits, family.acc
+    out: list[dict[str, Any]] = []
+    dups: list[str] = []
+    visits: list[str] = []
+    for line, facts, group, model in planned:
+        # Eligibility on the service date (CARC 27 / 31) or timely filing (CO-29).
+        if facts[0] is not None:
             out.append(denied_line(line, member, "CO", facts[0]))
             continue
-        _, span, year, design, fees, program, attributed = facts
+        _, span, year, design, fees, _, _ = facts
+        day = line.day_iso
         # Duplicate of a line in force (OA-18), $0 encounter lines included.
         dup = f"{member}|{claim.rendering_npi}|{day}|{line.procedure}|{line.modifiers}|{line.units}"
-        if work.line_in_force(dup):
+        if dup in paid_index:
             out.append(denied_line(line, member, "OA", "18"))
             continue
         # Price (CO-45 for the excess; CO-96 if not covered).
         code = line.procedure
-        group = code_group.get(code)
         fee = fees.get(code)
         remark = not_covered_remark(group, fee, design.part_b)
         if remark is not None:
@@ -159,17 +136,13 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Wo
             continue
         allowed = allowed_amount(fee, line.units, line.billed)
         # Payment model: program denials, PCF flat fee, hybrid share withheld.
-        model = line_model(program, attributed, code, group)
         if model.denied:
             out.append(denied_line(line, member, "CO", "96", remark=DENIED_REMARK,
                                    program=model.program, attributed=True))
             continue
         shadow = 0
         if model.flat_fee is not None:
-            flat = model.flat_fee.get(year)
-            if flat is None:
-                raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
-                              f"program {model.program} has no flat visit fee for plan year {year}")
+            flat = model.flat_fee[year]  # present: checked in pass 1
             shadow = allowed
             allowed = line.billed if line.billed < flat else flat
         h, reduced = model.hybrid_bp, model.reduced
@@ -184,12 +157,15 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Wo
                 due = design.copays.get(category)
                 if due is not None:
                     visit = f"{member}|{practice}|{day}|{category}"
-                    if work.visit_charged(visit):
+                    if visit in visit_index:
                         due = visit = None
-            entry = work.entry(f"{payer_id}|{year}")
+            key = f"{payer_id}|{year}"
+            entry = accumulators.get(key)
+            if entry is None:
+                entry = accumulators[key] = [0, 0, {}]
             ded, coins, copay = member_cost_share(base, design, entry, member, multi, due)
             if visit is not None:
-                work.visit_add.add(visit)
+                visit_index[visit] = root
                 visits.append(visit)
         share = ded + coins + copay
         offset = capitation_offset(allowed, base, share, h, reduced)
@@ -219,7 +195,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, work: _Wo
             share if qmb else 0, "shadow" if shadow_line else "paid", model.program,
             model.attributed, model.capitated, adjustments, [],
         ))
-        work.paid_add.add(dup)
+        paid_index[dup] = root
         dups.append(dup)
     return out, dups, visits
 
@@ -256,20 +232,19 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context) 
         if owner is not None and owner != root:
             raise _reject(RejectReason.DUPLICATE_CLAIM_ID, "claim_id",
                           f"claim id {claim.claim_id!r} belongs to another claim ({owner!r})")
-    work = _Work(family)
     payer = ctx.payers[claim.payer_id]
     paid_day = (claim.received + dt.timedelta(days=payer.processing_days)).isoformat()
+    planned = _plan_lines(claim, family, ctx) if claim.frequency != "8" else None
+    # Nothing has changed so far; from here on nothing can reject the claim.
     if record is not None:
-        current = record["versions"][-1]
-        _reverse(work, current)
-    if claim.frequency == "8":
+        _reverse(family, record["versions"][-1])
+    if planned is None:
         record["void"] = {"seq": seq, "claim_id": claim.claim_id,
                           "original_claim_id": claim.original_claim_id,
                           "received": claim.received_iso, "paid": paid_day}
         family.alias[claim.claim_id] = root
-        work.commit(root)
         return ["v", root]
-    lines, dups, visits = _adjudicate_lines(claim, family, ctx, work)
+    lines, dups, visits = _adjudicate_lines(claim, family, ctx, root, planned)
     version = {
         "seq": seq,
         "hdr": {
@@ -291,7 +266,6 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context) 
         record = family.claims[root] = {"versions": [], "void": None}
     record["versions"].append(version)
     family.alias[claim.claim_id] = root
-    work.commit(root)
     return ["c", root, len(record["versions"]) - 1]
 
 
