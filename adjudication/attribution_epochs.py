@@ -9,7 +9,7 @@ from a fresh replay and compares, so both use this one definition.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from claimsim.events.envelope import new_event
 from claimsim.events.errors import UserError
 from claimsim.events.ledger import EpochBoundary
 
-from claimsim.adjudication.attribution import attribute, retroactive_alignments
+from claimsim.adjudication.attribution import AttributionRun, attribute, retroactive_alignments
 from claimsim.adjudication.prospective import epoch_payments, true_up
 from claimsim.adjudication.reconciliation import due, reconcile
 from claimsim.adjudication.snapshots_state import (PayerState, ProjectionSettings, add_months,
@@ -94,9 +94,12 @@ def plan_for(start: str, months: int, horizon: str, settings: ClockSettings) -> 
     return Plan(start, service_end, horizon, tuple(boundaries), settings)
 
 
-def epoch_steps(state: PayerState, plan: Plan, boundary: str, cause: int) -> Iterator[list[dict[str, Any]]]:
+def epoch_steps(state: PayerState, plan: Plan, boundary: str, cause: int,
+                on_attribution: Callable[[AttributionRun], None] | None = None,
+                ) -> Iterator[list[dict[str, Any]]]:
     """The batches of events at one boundary, each computed after the previous one is applied to
-    `state` (the caller records, or in a replay compares, then applies it before resuming)."""
+    `state` (the caller records, or in a replay compares, then applies it before resuming).
+    `on_attribution` receives each payer's attribution run (the practice lists to publish)."""
     payers = sorted(p.payer_id for p in state.reference.payers)
     i = plan.boundaries.index(boundary)
     if i:  # the baseline is paid as if nobody were attributed: no corrections into it
@@ -104,6 +107,8 @@ def epoch_steps(state: PayerState, plan: Plan, boundary: str, cause: int) -> Ite
             yield retroactive_alignments(state, payer, plan.boundaries[i - 1], boundary, cause=cause)
     for payer in payers:
         run = attribute(state, payer, boundary, cause=cause)
+        if on_attribution is not None:
+            on_attribution(run)
         yield run.changes
         yield practice_statuses(state, run, cause=cause)
     for payer in payers:

@@ -11,6 +11,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from claimsim.events.log import read
+
 from claimsim.adjudication.audit_tables import (accuracy_rows, attribution_rows, snapshot_rows,
                                                 table, true_pcps, write_csv)
 from claimsim.adjudication.reconciliation import year_figures
@@ -49,6 +51,43 @@ def reconciliation_rows(state: PayerState, years: list[int]) -> list[dict[str, A
     return rows
 
 
+def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Observed leakage (claims the payer sees) beside the truth (the simulator's referrals and
+    whether each was avoidable), per payer x primary-care practice over the run. The cost of an
+    avoidable referral is the plan paid on the claim it produced."""
+    paid: dict[str, int] = {}
+    for env in read(Path(run_dir) / "ledger"):
+        if env["type"] == "claim.adjudicated":
+            paid[env["data"]["claim_id"]] = sum(x["plan_paid"] for x in env["data"]["lines"])
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+    for r in snapshots:
+        if r["qualifying_visits"] or r["leakage_cost"]:
+            agg = rows.setdefault((r["payer_id"], r["practice_id"]), dict.fromkeys(
+                ("qualifying_visits", "leakage_visits", "leakage_cost", "referrals",
+                 "avoidable_referrals", "avoidable_cost"), 0))
+            for k in ("qualifying_visits", "leakage_visits", "leakage_cost"):
+                agg[k] += r[k]
+    truth_dir = Path(run_dir) / "truth"
+    if truth_dir.is_dir():
+        for env in read(truth_dir):
+            if env["type"] != "truth.referral":
+                continue
+            d = env["data"]
+            member = state.members.get(d["member_id"])
+            if member is None:
+                continue
+            agg = rows.setdefault((member["payer"], d["from_practice"]), dict.fromkeys(
+                ("qualifying_visits", "leakage_visits", "leakage_cost", "referrals",
+                 "avoidable_referrals", "avoidable_cost"), 0))
+            agg["referrals"] += 1
+            if d["avoidable"]:
+                agg["avoidable_referrals"] += 1
+                agg["avoidable_cost"] += paid.get(d.get("claim_id") or "", 0)
+    return [{"payer_id": p, "practice_id": pr, **v,
+             "leakage_rate_bp": (v["leakage_visits"] * 10_000 // v["qualifying_visits"])
+             if v["qualifying_visits"] else 0} for (p, pr), v in sorted(rows.items())]
+
+
 def write_reports(run_dir: Path, state: PayerState, *, accuracy_as_of: str,
                   years: list[int]) -> tuple[str, list[Path]]:
     """Write every report; returns (the summary text to print, the files written)."""
@@ -62,6 +101,7 @@ def write_reports(run_dir: Path, state: PayerState, *, accuracy_as_of: str,
         write_csv(out / "attribution.csv", attribution_rows(state, accuracy_as_of)),
         write_csv(out / "reconciliation.csv", reconciliation_rows(state, years)),
         write_csv(out / "attribution_accuracy.csv", accuracy),
+        write_csv(out / "leakage.csv", leakage_rows(run_dir, state, snaps)),
     ]
     text = table(summary, ["payer_id", "program", *SUMMARY_FIGURES], set(SUMMARY_FIGURES) - {"member_months"})
     text += "\n\nattribution accuracy as of " + accuracy_as_of + ": " + ", ".join(

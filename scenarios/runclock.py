@@ -22,6 +22,7 @@ from claimsim.events.projection import ProjectionRunner
 
 from claimsim.adjudication.attribution_epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings, Plan,
                                                       boundary_event, epoch_steps, plan_for)
+from claimsim.adjudication.audit_tables import write_csv
 from claimsim.adjudication.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.snapshots import all_snapshots
 from claimsim.adjudication.snapshots_state import LedgerFollower, PayerState, cycle_gc_paused
@@ -66,9 +67,11 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
             runner.run()
             cause = adj.next_input - 1
             record([boundary_event(epoch, boundary, cause)])
-            for batch in epoch_steps(state, plan, boundary, cause):
+            runs: list = []
+            for batch in epoch_steps(state, plan, boundary, cause, runs.append):
                 if batch:
                     record(batch)
+            write_practice_lists(run_dir, boundary, runs)
             bar.update(1)
         adj.run(progress=False)  # anything received on or after the horizon (none normally)
         runner.run()
@@ -77,6 +80,16 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
         runner.save_checkpoint()
         bar.close()
         return ClockResult(run_dir, plan, state, adj.writer.next_seq)
+
+
+def write_practice_lists(run_dir: Path, boundary: str, runs: list) -> Path:
+    """The practice lists of one boundary (who, and why: basis, visits, last visit), as the LAN
+    blueprint asks payers to share them: reports/attribution/<boundary>.csv."""
+    rows = [{"payer_id": r.payer_id, "practice_id": practice, "member_id": a.member_id,
+             "basis": a.basis, "visits": a.visits, "last_visit": a.last_visit or ""}
+            for r in runs for practice, members in r.practice_lists().items() for a in members]
+    return write_csv(run_dir / "reports" / "attribution" / f"{boundary}.csv",
+                     sorted(rows, key=lambda r: (r["payer_id"], r["practice_id"], r["member_id"])))
 
 
 def run(sim_config, run_dir: Path | str, *, settings: ClockSettings | None = None,
