@@ -24,7 +24,13 @@ from claimsim.simulator.claims import CLAIM_TYPE, CLAIM_V, MODIFIER_25, ClaimBui
 from claimsim.simulator.config import SimConfig
 from claimsim.simulator.faults import FaultInjector, FaultKind
 from claimsim.simulator.population import MEDICARE, Population
-from claimsim.simulator.referrals import BLOCK_COLUMNS, DECISION_COLUMNS, KIND_BASE, ReferralPolicy
+from claimsim.simulator.referrals import (
+    BLOCK_COLUMNS,
+    DECISION_COLUMNS,
+    KIND_BASE,
+    KIND_COLUMNS,
+    ReferralPolicy,
+)
 from claimsim.simulator.region import Region, add_months
 from claimsim.simulator.streams import np_stream
 from claimsim.simulator.submission import PRIORITY_CLAIM, PRIORITY_TRUTH, SubmissionQueue
@@ -37,7 +43,7 @@ _WELLNESS_DX = ("Z00.00",)
 
 
 def _preventive_code(age: int, new: bool) -> str:
-    band = 1 if age < 1 else 2 if age < 5 else 3 if age < 12 else 4 if age < 18 else 5 if age < 40 else 6 if age < 65 else 7
+    band = 1 + sum(age >= limit for limit in (1, 5, 12, 18, 40, 65))  # <1, 1-4, ..., 65+
     return f"9938{band}" if new else f"9939{band}"
 
 
@@ -108,11 +114,15 @@ class CareModel:
         ]
         u_prev, u_ccm = g.random(n), g.random(n)
         prev_year = np.array(pop.preventive_year, dtype=np.int64)[active]
-        counts[PREVENTIVE] = ((prev_year != year) & (u_prev < util.preventive_uptake_bp / 120_000)).astype(np.int64)
+        # Preventive/AWV: a monthly chance of uptake/12 until done this year.
+        due = (prev_year != year) & (u_prev < util.preventive_uptake_bp / 120_000)
+        counts[PREVENTIVE] = due.astype(np.int64)
         chronic = np.array(pop.chronic, dtype=np.int64)[active]
-        counts[CCM] = ((chronic >= util.ccm_min_conditions) & (u_ccm < util.ccm_monthly_bp / 10_000)).astype(np.int64)
+        ccm = (chronic >= util.ccm_min_conditions) & (u_ccm < util.ccm_monthly_bp / 10_000)
+        counts[CCM] = ccm.astype(np.int64)
         members = np.concatenate([np.repeat(active, c) for c in counts])
-        types = np.concatenate([np.full(int(c.sum()), t, dtype=np.int64) for t, c in enumerate(counts)])
+        types = np.concatenate(
+            [np.full(int(c.sum()), t, dtype=np.int64) for t, c in enumerate(counts)])
         total = len(members)
         if total == 0:
             return
@@ -153,9 +163,11 @@ class CareModel:
     def _loop(self, plan: _MonthPlan, lo: int, hi: int) -> None:
         """Claims for planned visits lo .. hi-1 (their index in the month names the claim)."""
         week = slice(lo, hi)
-        members, types, days = plan.members[week].tolist(), plan.types[week].tolist(), plan.days[week].tolist()
+        members, types, days = (plan.members[week].tolist(), plan.types[week].tolist(),
+                                plan.days[week].tolist())
         uv, cu = plan.uv[week].tolist(), plan.cu[week].tolist()
-        em_levels, ed_levels, year = plan.em_level[week].tolist(), plan.ed_level[week].tolist(), plan.year
+        em_levels, ed_levels = plan.em_level[week].tolist(), plan.ed_level[week].tolist()
+        year = plan.year
         ref_lo, ref_hi = int(plan.pcp_before[lo]), int(plan.pcp_before[hi])
         ref_block = plan.ref_block
         # Only the decision columns become Python floats; a referral's own columns are read
@@ -164,7 +176,8 @@ class CareModel:
         n_ref = ref_lo
         pop, b, decide, submit = self.pop, self.builder, self.referrals.decide, self._submit
         # The population's columns, bound once: this loop runs once per visit.
-        risk_of, dx_of, pcp_of, away_of, seen_of = pop.risk_milli, pop.dx, pop.pcp, pop.away, pop.seen
+        risk_of, dx_of, pcp_of, away_of = pop.risk_milli, pop.dx, pop.pcp, pop.away
+        seen_of = pop.seen
         panel, capacity, payer_of = pop.panel, self.capacity, pop.payer_id
         billed_of, iso = b.billed, b.iso
         util = self.config.utilization
@@ -175,7 +188,8 @@ class CareModel:
         tcm_prefix = "T" + prefix[1:]
         visits_by_type = self.visits_by_type
         npis_of = self.npis
-        any_fault, horizon_day, push_original = self.faults.any_below, self.horizon_day, self.push_original
+        any_fault, horizon_day = self.faults.any_below, self.horizon_day
+        push_original = self.push_original
         lag_of, tin_of, pos_of = b.lag, b.practice_id, b.pos
         sub_of, member_of = pop.subscriber_id, pop.member_id
         n_acute = len(ACUTE_ICD10)
@@ -226,7 +240,9 @@ class CareModel:
                     pop.preventive_year[m] = year
                     wdx = _WELLNESS_DX + dx_of[m]
                     if pop.lob[m] in MEDICARE:
-                        code = "G0439" if pop.awv_had[m] else ("G0402" if pop.age[m] <= 65 else "G0438")
+                        # IPPE in the first year of Part B, then the initial and later AWVs.
+                        first = "G0402" if pop.age[m] <= 65 else "G0438"
+                        code = "G0439" if pop.awv_had[m] else first
                         pop.awv_had[m] = True
                     else:
                         code = _preventive_code(pop.age[m], new)
@@ -239,8 +255,7 @@ class CareModel:
                 npis = npis_of[practice]
                 npi = npis[int(u_away * len(npis))]
                 code = SPECIALIST_EM_CODES[em_levels[j]]
-                lines = [{"line_no": 1, "service_date": iso[day], "procedure": code, "modifiers": (),
-                          "units": 1, "billed": billed_of[practice][year][code], "diagnoses": dx[:2]}]
+                lines = [b.line(1, practice, day, code, dx[:2])]
             elif t == URGENT:
                 practice = self._pick(self.urgent, u_pick)
                 npis = npis_of[practice]
@@ -293,18 +308,17 @@ class CareModel:
             return
         sub = pop.subscriber_id[m]
         for kind, codes, avoidable in refs:
-            base = KIND_BASE[kind]
-            row = full_row
-            target = policy.target(kind, row[base])
+            u_target, u_npi, u_lag, u_fault, u_detail, u_delta = full_row[
+                KIND_BASE[kind]:KIND_BASE[kind] + KIND_COLUMNS]
+            target = policy.target(kind, u_target)
             npis = self.npis[target]
-            npi = npis[int(row[base + 1] * 997) % len(npis)]
+            npi = npis[int(u_npi * len(npis))]
             lines = [b.line(k + 1, target, sday, code, dx[:2]) for k, code in enumerate(codes)]
             cid = f"{claim_prefix}{kind[0].upper()}"
             self.queue.push(sday, PRIORITY_TRUTH, None, policy.truth(
                 pop.member_id[m], self.practice_id[practice], self.practice_id[target],
                 b.iso[sday], codes[-1], avoidable, cid, sub))
-            self._submit(cid, m, target, npi, sday, lines, row[base + 1], row[base + 2],
-                         row[base + 3], row[base + 4])
+            self._submit(cid, m, target, npi, sday, lines, u_lag, u_fault, u_detail, u_delta)
 
     def _submit(self, cid, m, practice, npi, day, lines, u_lag, u_fault, u_detail, u_delta) -> None:
         pop, b, faults = self.pop, self.builder, self.faults

@@ -41,10 +41,8 @@ class ClaimBuilder:
         self.practice_id = [p.practice_id for p in region.practices]
         self.pos = [p.place_of_service for p in region.practices]
         # Submission lag per practice: (min, mean, max) days, drawn as min + exponential(mean).
-        self.lag = [
-            (config.lags[p.kind].min_days, config.lags[p.kind].mean_days, config.lags[p.kind].max_days)
-            for p in region.practices
-        ]
+        lags = [config.lags[p.kind] for p in region.practices]
+        self.lag = [(lag.min_days, lag.mean_days, lag.max_days) for lag in lags]
 
     def iso_of(self, day: int) -> str:
         if day < len(self.iso):

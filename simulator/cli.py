@@ -14,11 +14,13 @@ from claimsim.simulator.run_dir import check_empty_run_dir, simulate_to_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("simulate", help="simulate a region's members, visits and claims into RUN_DIR")
+    p = sub.add_parser("simulate",
+                       help="simulate a region's members, visits and claims into RUN_DIR")
     p.add_argument("--members", type=int, default=10_000, help="initial members (default 10000)")
     p.add_argument("--months", type=int, default=12, help="months of services (default 12)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--start", default="2025-01-01", help="first day, a month start (default 2025-01-01)")
+    p.add_argument("--start", default="2025-01-01",
+                   help="first day, a month start (default 2025-01-01)")
     p.add_argument("--runout-months", type=int, default=3,
                    help="months after the last one in which claims still arrive (default 3)")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="a new or empty directory")
@@ -40,19 +42,23 @@ def _config(args: argparse.Namespace) -> SimConfig:
                      runout_months=args.runout_months)
 
 
+FAULT_KINDS = ("duplicate", "replacement", "void", "malformed", "late")
+
+
 def summary_table(summary: Summary) -> str:
-    faults = summary.faults_by_kind
+    s, faults = summary, summary.faults_by_kind
     rows = [
-        ("members (initial / ever)", f"{summary.members:,} / {summary.members_ever:,}"),
-        ("families (new / terminated)", f"{summary.families_ever:,} ({summary.new_families:,} / {summary.terminated_families:,})"),
-        ("member months", f"{summary.member_months:,}"),
-        ("visits", f"{sum(summary.visits.values()):,}"),
-        ("claims submitted", f"{summary.claims:,}"),
-        *((f"  faults: {kind}", f"{faults.get(kind, 0):,}") for kind in ("duplicate", "replacement", "void", "malformed", "late")),
-        ("referrals (avoidable / total)", f"{summary.avoidable_referrals:,} / {summary.referrals:,}"),
-        ("input events", f"{sum(summary.input_events.values()):,}"),
-        ("truth events", f"{sum(summary.truth_events.values()):,}"),
-        ("service window", f"{summary.start} .. {summary.service_end} (received until {summary.horizon})"),
+        ("members (initial / ever)", f"{s.members:,} / {s.members_ever:,}"),
+        ("families ever (new / terminated)",
+         f"{s.families_ever:,} ({s.new_families:,} / {s.terminated_families:,})"),
+        ("member months", f"{s.member_months:,}"),
+        ("visits", f"{sum(s.visits.values()):,}"),
+        ("claims submitted", f"{s.claims:,}"),
+        *((f"  faults: {kind}", f"{faults.get(kind, 0):,}") for kind in FAULT_KINDS),
+        ("referrals (avoidable / total)", f"{s.avoidable_referrals:,} / {s.referrals:,}"),
+        ("input events", f"{sum(s.input_events.values()):,}"),
+        ("truth events", f"{sum(s.truth_events.values()):,}"),
+        ("service window", f"{s.start} .. {s.service_end} (received until {s.horizon})"),
     ]
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)

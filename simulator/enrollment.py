@@ -13,7 +13,8 @@ from claimsim.events.envelope import new_event
 from claimsim.events.input import AlignmentDeclared, MemberEnrolled, MemberTerminated
 from claimsim.events.truth import TrueMember, TruePcpChanged
 from claimsim.simulator.config import SimConfig
-from claimsim.simulator.population import MEDICARE, Population
+from claimsim.events.plans import LineOfBusiness
+from claimsim.simulator.population import Population
 from claimsim.simulator.region import Region
 from claimsim.simulator.streams import np_stream, py_stream
 from claimsim.simulator.submission import PRIORITY_ENROLLMENT, SubmissionQueue
@@ -43,16 +44,18 @@ class EnrollmentModel:
     def _enroll(self, day: dt.date, day_no: int, established: bool) -> int:
         pop, cfg = self.pop, self.config
         lob = pop.draw_lob(self.population_rng)
-        fam, members, people = pop.enroll_family(lob, day, self.population_rng, self.pcp_rng, established)
+        fam, members, people = pop.enroll_family(lob, day, self.population_rng, self.pcp_rng,
+                                                 established)
         plan = pop.family_plan[fam]
         day_iso = day.isoformat()
-        qmb = lob.value == "medicare_ffs" and self.population_rng.random() * 10_000 < cfg.population.qmb_bp
+        qmb = (lob is LineOfBusiness.MEDICARE_FFS
+               and self.population_rng.random() * 10_000 < cfg.population.qmb_bp)
         for m, (_age, sex, relationship) in zip(members, people):
             sub, mid, payer = pop.subscriber_id[m], pop.member_id[m], pop.payer_id[m]
             enrolled = _event(MemberEnrolled, {
                 "member_id": mid, "subscriber_id": sub, "payer_id": payer, "plan_id": plan,
                 "start": day_iso, "end": None, "birth_date": pop.birth_date[m].isoformat(),
-                "sex": sex, "relationship": relationship, "qmb": qmb and lob in MEDICARE,
+                "sex": sex, "relationship": relationship, "qmb": qmb,
                 "hospice": False,
             }, day_iso, sub)
             truth = _event(TrueMember, {

@@ -92,7 +92,8 @@ class FaultInjector:
                          at=self.builder.iso_of(received), key=key, type=FAULT_TYPE, v=FAULT_V)
 
     def late_truth(self, claim: dict[str, Any], received: int, key: str) -> dict:
-        return self._truth(FaultKind.LATE, claim["claim_id"], "received past timely filing", received, key)
+        return self._truth(FaultKind.LATE, claim["claim_id"], "received past timely filing",
+                           received, key)
 
     def follow_up(self, kind: FaultKind, claim: dict[str, Any], received: int, key: str,
                   u_detail: float, u_delta: float) -> None:
@@ -152,6 +153,7 @@ class FaultInjector:
             bad["original_claim_id"] = cid + "-U"  # never submitted
         self._push(bad, received, key, FaultKind.MALFORMED, how.value)
 
-    def _push(self, claim: dict[str, Any], received: int, key: str, kind: FaultKind, detail: str) -> None:
+    def _push(self, claim: dict[str, Any], received: int, key: str, kind: FaultKind,
+              detail: str) -> None:
         self.queue.push(received, PRIORITY_CLAIM, self.builder.event(claim, received, key),
                         self._truth(kind, claim["claim_id"], detail, received, key))

@@ -11,7 +11,12 @@ import random
 from bisect import bisect_right
 from itertools import accumulate
 
-from claimsim.events.codes import CONDITION_ICD10, CONDITION_RISK_MILLI, Condition, demographic_risk_milli
+from claimsim.events.codes import (
+    CONDITION_ICD10,
+    CONDITION_RISK_MILLI,
+    Condition,
+    demographic_risk_milli,
+)
 from claimsim.events.money import div_round_half_up
 from claimsim.events.plans import LineOfBusiness
 from claimsim.events.providers import PracticeKind
@@ -99,7 +104,8 @@ class Population:
             age = min(100, 65 + int(rng.expovariate(1 / 10)))
             return [(age, "F" if rng.random() < 0.55 else "M", "self")]
         rand = rng.random
-        kids = 1 + int(rand() * pop.max_children) if pop.max_children and rand() * 10_000 < pop.children_bp else 0
+        has_kids = pop.max_children and rand() * 10_000 < pop.children_bp
+        kids = 1 + int(rand() * pop.max_children) if has_kids else 0
         if lob is LineOfBusiness.MEDICAID and kids and rand() < 0.35:
             # Children-only coverage: the oldest child is the subscriber.
             ages = sorted((int(rand() * 19) for _ in range(kids)), reverse=True)
@@ -129,7 +135,7 @@ class Population:
         self, lob: LineOfBusiness, day: dt.date, rng: random.Random, pcp_rng: random.Random,
         established: bool,
     ) -> tuple[int, list[int], list[tuple[int, str, str]]]:
-        """Create a family; returns (family index, member indices, their (age, sex, relationship))."""
+        """Create a family: (family index, member indices, each (age, sex, relationship))."""
         pop = self.config.population
         fam = len(self.family_members)
         subscriber = f"S{fam + 1:07d}"
@@ -143,7 +149,9 @@ class Population:
         # Another primary-care practice, uniformly among the others.
         n_pc = len(self.pc_index)
         k = self.pc_index.index(pcp)
-        away = self.pc_index[(k + 1 + int(pcp_rng.random() * (n_pc - 1))) % n_pc] if n_pc > 1 else pcp
+        away = pcp
+        if n_pc > 1:
+            away = self.pc_index[(k + 1 + int(pcp_rng.random() * (n_pc - 1))) % n_pc]
         members = []
         sigma = pop.risk_sigma_milli / 1000
         for k, (age, sex, _rel) in enumerate(people):

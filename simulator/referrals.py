@@ -30,11 +30,12 @@ COL_SPEC_NEED, COL_SPEC_LEVEL = 8, 9
 COL_IMG_NEED, COL_IMG_CODE = 10, 11
 COL_DELAY = 12
 DECISION_COLUMNS = 13
-# Then, per referral kind (lab, procedure, consult, specialist, imaging), five columns:
-# target practice, submission lag, fault kind, fault detail, fault delay.
+# Then, per referral kind (lab, procedure, consult, specialist, imaging), six columns:
+# target practice, clinician, submission lag, fault kind, fault detail, fault delay.
 REFERRAL_KINDS = ("lab", "procedure", "consult", "specialist", "imaging")
-KIND_BASE = {kind: DECISION_COLUMNS + 5 * i for i, kind in enumerate(REFERRAL_KINDS)}
-BLOCK_COLUMNS = DECISION_COLUMNS + 5 * len(REFERRAL_KINDS)
+KIND_COLUMNS = 6
+KIND_BASE = {kind: DECISION_COLUMNS + KIND_COLUMNS * i for i, kind in enumerate(REFERRAL_KINDS)}
+BLOCK_COLUMNS = DECISION_COLUMNS + KIND_COLUMNS * len(REFERRAL_KINDS)
 
 
 class ReferralPolicy:

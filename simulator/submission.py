@@ -57,12 +57,14 @@ class SubmissionQueue:
         """The counts, with the hot path's original claims folded in."""
         r = self.released
         if self._originals:
-            r.input_by_type["claim.submitted"] = r.input_by_type.get("claim.submitted", 0) + self._originals
+            kind = "claim.submitted"
+            r.input_by_type[kind] = r.input_by_type.get(kind, 0) + self._originals
             r.claims_by_frequency["1"] = r.claims_by_frequency.get("1", 0) + self._originals
             self._originals = 0
         return r
 
-    def push(self, day: int, priority: int, input_event: dict | None, truth_event: dict | None = None) -> bool:
+    def push(self, day: int, priority: int, input_event: dict | None,
+             truth_event: dict | None = None) -> bool:
         """Queue an input event (and the truth that goes with it) for `day`; False if past the run.
 
         Counting happens here: everything queued before the horizon is released by the end.
