@@ -241,7 +241,7 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
         for point, point_scenario, _ in grid:
             for r in range(replicates):
                 # Common random numbers: replicate r has the same seed at every point.
-                s = point_scenario.model_copy(update={"seed": scenario.seed + r})
+                s = point_scenario.model_copy(update={"seed": point_scenario.seed + r})
                 run_dir = out / "runs" / f"p{point.index:02d}_r{r:02d}"
                 tasks[pool.submit(run_one, s.model_dump_json(), str(run_dir), keep_logs)] = (point.index, r)
         for future in as_completed(tasks):

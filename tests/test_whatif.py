@@ -1,0 +1,101 @@
+"""What-if sweeps (issue 8): every point is the scenario with only the varied key changed, and
+replicate r runs with seed `seed + r` at every point (common random numbers); means and 95 %
+intervals over replicates; tables and a chart written."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import orjson
+import pytest
+
+from claimsim.events.errors import UserError
+from claimsim.events.programs import ProgramKind
+from claimsim.scenarios.spec import load, validate
+from claimsim.scenarios.whatif import interval, parse_vary, points, run_sweep, with_value, write_charts
+
+
+def _demo_small():
+    _, data, origin = load("demo")
+    data = {**data, "members": 300, "months": 6}
+    for kind in ProgramKind:
+        data = with_value(data, f"region.programs.{kind.value}.minimum_attributed", 5)
+    return validate(data, origin), data, origin
+
+
+def _diff(a, b, path=""):
+    """Dotted paths where two JSON trees differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += _diff(a.get(k), b.get(k), f"{path}.{k}" if path else k)
+        return out
+    return [] if a == b else [path]
+
+
+def test_sweep_points_differ_only_in_the_varied_key_and_replicates_share_seeds(tmp_path):
+    scenario, data, origin = _demo_small()
+    axes = [parse_vary("programs.cpcplus_t2.hybrid_bp=0,6500")]
+    sw = run_sweep(scenario, data, axes, tmp_path / "w", origin=origin, replicates=2, jobs=2)
+    runs = tmp_path / "w" / "runs"
+    config = {name: orjson.loads((runs / name / "scenario.json").read_bytes())
+              for name in ("p00_r00", "p00_r01", "p01_r00", "p01_r01")}
+    for r in ("r00", "r01"):
+        assert _diff(config[f"p00_{r}"], config[f"p01_{r}"]) == ["region.programs.cpcplus_t2.hybrid_bp"]
+    assert _diff(config["p00_r00"], config["p00_r01"]) == ["seed"]
+    assert [config[n]["seed"] for n in sorted(config)] == [7, 8, 7, 8]
+    # The run logs are dropped by default; the reports stay.
+    assert not (runs / "p00_r00" / "ledger").exists()
+    assert (runs / "p00_r00" / "reports" / "practices.csv").exists()
+
+    with open(tmp_path / "w" / "whatif.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["group"] == "all"]
+    assert [int(r["region.programs.cpcplus_t2.hybrid_bp"]) for r in rows] == [0, 6500]
+    with open(tmp_path / "w" / "replicates.csv") as f:
+        reps = [r for r in csv.DictReader(f) if r["group"] == "all" and r["point"] == "1"]
+    values = [int(r["net_revenue"]) for r in reps]
+    mean, lo, hi = interval(values)
+    assert float(rows[1]["net_revenue"]) == pytest.approx(mean)
+    assert float(rows[1]["net_revenue_lo"]) == pytest.approx(lo) and float(rows[1]["net_revenue_hi"]) == pytest.approx(hi)
+    assert (tmp_path / "w" / "whatif.parquet").stat().st_size > 0
+    chart = write_charts(sw, tmp_path / "w", "demo")
+    assert chart and 0 < chart[0].stat().st_size < 200_000
+
+
+def test_interval_is_the_student_t_95_percent_interval_of_the_mean():
+    """Values 10, 12, 14: mean 12, sd 2, se 2/sqrt(3) = 1.1547; t(0.975, 2 df) = 4.303, so the
+    half-width is 4.9686."""
+    mean, lo, hi = interval([10, 12, 14])
+    assert mean == 12
+    assert hi - mean == pytest.approx(4.303 * 2 / math.sqrt(3))
+    assert mean - lo == pytest.approx(hi - mean)
+    assert interval([5]) == (5, 5, 5)
+
+
+def test_bad_value_for_a_point_names_the_key_value_and_file():
+    _, data, origin = _demo_small()
+    with pytest.raises(UserError) as e:
+        points(data, [parse_vary("programs.cpcplus_t2.hybrid_bp=0,12000")], origin)
+    assert str(e.value).startswith("demo.toml with region.programs.cpcplus_t2.hybrid_bp=12000:"
+                                   " region.programs.cpcplus_t2.hybrid_bp:")
+
+
+def test_every_combination_of_two_axes_is_a_point():
+    _, data, origin = _demo_small()
+    grid = points(data, [parse_vary("programs.cpcplus_t2.hybrid_bp=0,4000"),
+                         parse_vary("referrals.avoidable_slope_bp=0,1000,2000")], origin)
+    assert [p.values for p, _, _ in grid][:2] == [
+        (("region.programs.cpcplus_t2.hybrid_bp", 0), ("referrals.avoidable_slope_bp", 0)),
+        (("region.programs.cpcplus_t2.hybrid_bp", 0), ("referrals.avoidable_slope_bp", 1000))]
+    assert len(grid) == 6
+    assert grid[5][1].referrals.avoidable_slope_bp == 2000
+    assert grid[5][1].region.programs[ProgramKind.CPCP_T2].hybrid_bp == 4000
+
+
+def test_sweep_refuses_a_non_empty_output_directory(tmp_path):
+    scenario, data, origin = _demo_small()
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "f").write_text("")
+    with pytest.raises(UserError, match="not empty"):
+        run_sweep(scenario, data, [parse_vary("seed=1,2")], tmp_path / "x", origin=origin)
