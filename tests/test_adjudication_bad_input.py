@@ -117,3 +117,26 @@ def test_other_inputs_are_answered_with_no_effect():
     ev = h.feed("alignment.declared", {"member_id": "M1", "subscriber_id": "M1", "payer_id": "COM",
                                        "practice_id": "PCP1", "effective": "2025-01-01"}, key="M1")
     assert (ev["type"], ev["cause"], ev["data"]["input_type"]) == ("no_effect", 0, "alignment.declared")
+
+
+def test_program_without_figures_for_the_year_rejects_the_claim_and_changes_nothing():
+    """A PCF contract whose figures stop at 2025: an attributed member's 2026 E&M line cannot be
+    priced at a flat fee, so the claim is rejected (unsupported_year) before anything applies,
+    even though its first line (2025) was fine."""
+    from claimsim.events.programs import PCF_FIGURES, ProgramKind
+
+    from adjudication_fixtures import contract, plan
+
+    ref = reference([plan()], [contract(ProgramKind.PCF, figures={2025: PCF_FIGURES})])
+    h = Harness(ref)
+    h.enroll("M1")
+    h.attribute("M1", "PCP1")
+    before = h.families["M1"].to_bytes()
+    rej = _rejected(h.claim("C1", "M1", [line("99213", 10_000, day="2025-12-30"),
+                                         line("99214", 15_000, day="2026-01-02", line_no=2)],
+                            received="2026-01-10"))
+    assert (rej.reason.value, rej.field) == ("unsupported_year", "lines.1.service_date")
+    assert "flat visit fee" in rej.message
+    state = h.families["M1"]
+    assert state.acc == {} and state.paid == {} and state.claims == {}
+    assert state.to_bytes() != before  # only the stored rejection and last seq moved
