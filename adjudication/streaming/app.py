@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 EXIT_CORE_ERROR = 70
 PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max.bytes
-PRODUCER_BUFFER_MESSAGES = 20_000  # the worker stops rather than skip an input the core could not handle
+PRODUCER_BUFFER_MESSAGES = 20_000
+SESSION_TIMEOUT_S = 10.0  # the worker stops rather than skip an input the core could not handle
 
 
 def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: ReferenceData,
@@ -58,6 +59,10 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         key_serializer="raw",
         value_serializer="raw",
         broker_commit_interval=commit_interval,
+        # A worker killed with -9 holds its partitions until its session expires (faust's default
+        # 60 s); messages take milliseconds, so heartbeats are never starved at 10 s.
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=1.0,
         # Family states are a few KB each and one is written per family per message: aiokafka's
         # default 16 KB batches would send them almost one request each.
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
