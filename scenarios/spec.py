@@ -53,7 +53,9 @@ class _Strict(BaseModel):
 # A payer's changes to a program's settings: any `ProgramSettings` field, the rest inherited from
 # the region's settings for that program.
 ProgramOverride = create_model(
-    "ProgramOverride", __base__=_Strict, **_optional_fields(ProgramSettings, {"kind"}))
+    "ProgramOverride", __base__=_Strict, **_optional_fields(ProgramSettings, {"kind"}),
+    __doc__="One payer's changes to a program: any key of `region.programs.<program_kind>` (same"
+            " limits); keys not given keep the region's settings.")
 
 
 class PayerSettings(_Strict):
@@ -61,7 +63,7 @@ class PayerSettings(_Strict):
     settings, payer rules, and plan benefit designs by plan year."""
 
     join_programs: bool = True  # False: this payer contracts every practice FFS
-    programs: dict[ProgramKind, ProgramOverride] = Field(default_factory=dict)  # type: ignore[valid-type]
+    programs: dict[ProgramKind, ProgramOverride] = Field(default_factory=dict)  # changes by program
     sequestration_bp: BasisPoints | None = Field(default=None, ge=0, le=10_000)
     timely_filing_days: int | None = Field(default=None, ge=1)
     processing_days: int | None = Field(default=None, ge=0)
