@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from claimsim.events.envelope import new_event
 from claimsim.events.ledger import AttributionAssigned, AttributionCorrected
 
-from claimsim.adjudication.snapshots_state import add_months
+from claimsim.adjudication.snapshots_calendar import add_months
 
 if TYPE_CHECKING:
     from claimsim.adjudication.snapshots_state import PayerState

@@ -24,8 +24,9 @@ from claimsim.events.ledger import EpochBoundary
 from claimsim.adjudication.attribution import AttributionRun, attribute, retroactive_alignments
 from claimsim.adjudication.prospective import epoch_payments, true_up
 from claimsim.adjudication.reconciliation import due, reconcile
-from claimsim.adjudication.snapshots_state import (PayerState, ProjectionSettings, add_months,
-                                                   months_from)
+from claimsim.adjudication.snapshots_calendar import add_months, months_from
+from claimsim.adjudication.snapshots_settings import ProjectionSettings
+from claimsim.adjudication.snapshots_state import PayerState
 from claimsim.adjudication.status import practice_statuses
 
 CLOCK_FILE = "runclock.json"

@@ -24,8 +24,10 @@ from claimsim.adjudication.attribution_epochs import CHECKPOINT, CLOCK_FILE, Pla
 from claimsim.adjudication.context import CONTEXT_TYPES, Context, Settings
 from claimsim.adjudication.core import ANSWER_TYPES, adjudicate
 from claimsim.adjudication.snapshots import all_snapshots
-from claimsim.adjudication.snapshots_state import (LedgerFollower, PayerState, ProjectionSettings,
-                                                   cycle_gc_paused, ledger_envelopes)
+from claimsim.adjudication.snapshots_follower import (LedgerFollower, cycle_gc_paused,
+                                                      ledger_envelopes)
+from claimsim.adjudication.snapshots_settings import ProjectionSettings
+from claimsim.adjudication.snapshots_state import PayerState
 
 LOGS = ("input", "truth", "ledger")
 BODY = ("type", "v", "at", "key", "cause", "data")

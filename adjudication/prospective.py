@@ -18,7 +18,7 @@ from claimsim.events.money import BP_ONE, div_round_half_up, apply_rates
 from claimsim.events.programs import PaymentKind, ProgramKind, ProgramSettings
 
 from claimsim.adjudication.risk import cmf_tier, risk_adjusted
-from claimsim.adjudication.snapshots_state import add_months, months_from
+from claimsim.adjudication.snapshots_calendar import add_months, months_from
 from claimsim.adjudication.status import is_active
 
 if TYPE_CHECKING:

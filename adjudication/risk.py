@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from claimsim.events.codes import CONDITION_RISK_MILLI, Condition, demographic_risk_milli
 from claimsim.events.money import BP_ONE, div_round_half_up
 
+from claimsim.adjudication.snapshots_calendar import add_months, age_on
+
 if TYPE_CHECKING:
     from claimsim.adjudication.snapshots_state import PayerState
 
@@ -31,8 +33,6 @@ def normalise(raw: dict[str, int]) -> dict[str, int]:
 
 def _scored(state: PayerState, payer: str, as_of: str) -> tuple[dict[str, int], set[str]]:
     """(raw score, members with dementia in the window) of every member eligible on `as_of`."""
-    from claimsim.adjudication.snapshots_state import add_months, age_on
-
     since = add_months(as_of, -state.settings.risk_lookback_months)
     raw: dict[str, int] = {}
     dementia: set[str] = set()

@@ -5,30 +5,25 @@ prospective payments, snapshots and reconciliation are pure functions of this st
 
 State is plain JSON data (ISO date strings, ints, lists, dicts) so `events.projection`'s runner can
 checkpoint it; `apply` takes raw envelopes of either log (their types do not overlap) and is the
-only thing that changes it. `LedgerFollower` feeds it a ledger while pulling the input log along.
+only thing that changes it. `snapshots_follower.LedgerFollower` feeds it a run's logs.
 """
 
 from __future__ import annotations
 
 import bisect
-import gc
-import itertools
 import re
-from contextlib import contextmanager
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 
 from claimsim.events.codes import ICD10_CONDITION, PROCEDURE_GROUPS, ProcedureGroup
-from claimsim.events.log import segments
-from claimsim.events.money import BasisPoints
 from claimsim.events.plans import LineOfBusiness
 from claimsim.events.programs import ProgramKind
 from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
+
+from claimsim.adjudication.snapshots_calendar import add_months, months_from  # noqa: F401 (re-exported)
+from claimsim.adjudication.snapshots_settings import ProjectionSettings
 
 QUALIFYING = frozenset({ProcedureGroup.PC_EM.value, ProcedureGroup.AWV.value,
                         ProcedureGroup.CARE_MGMT.value})
@@ -58,79 +53,6 @@ def claim_conditions(raw: bytes) -> list[str]:
 M_FFS_SERVICE, M_FFS_PAID, M_OFFSETS, M_COST_SHARE, M_SHADOW, M_CLAIM_ADJ = range(6)
 M_LEAK_VISITS, M_ALL_VISITS, M_LEAK_COST, M_ALLOWED, M_SEQUESTRATION = range(6, 11)
 MONEY_WIDTH = 11
-
-
-class ProjectionSettings(BaseModel):
-    """Settings of the payer-side projections (DOMAIN.md §4, §6, §7), with their defaults.
-
-    Recorded in the run manifest so a replay uses the same ones.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    attribution_lookback_months: int = Field(default=24, ge=1)
-    risk_lookback_months: int = Field(default=12, ge=1)
-    expected_ffs_lookback_months: int = Field(default=12, ge=1)
-    leakage_lookback_months: int = Field(default=12, ge=1)  # PCF: measured on the prior year
-    # Program pre-steps before plurality (DOMAIN.md §6): "awv" = most recent AWV/IPPE practice,
-    # "ccm" = most recent practice billing chronic care management.
-    pre_steps: dict[ProgramKind, str] = Field(default_factory=lambda: {
-        ProgramKind.PCF: "awv", ProgramKind.CPCP_T1: "ccm", ProgramKind.CPCP_T2: "ccm"})
-    complex_top_bp: BasisPoints = Field(default=1000, ge=0, le=10_000)  # CPC+ complex tier share
-    complex_dementia: bool = True  # members with dementia join the complex tier
-    # PCF practice risk group bounds on the practice's average observed risk (thousandths):
-    # group 1 below the first bound, group k+1 at or above the k-th.
-    pcf_group_bounds_milli: tuple[int, ...] = (1000, 1200, 1500)
-    # PCF quarterly performance adjustment from the practice's latest quality score: pairs of
-    # (minimum quality_bp, adjustment_bp), -10 %..+50 % (DOMAIN.md §4: a setting).
-    pcf_performance_map: tuple[tuple[BasisPoints, BasisPoints], ...] = (
-        (0, -1000), (3000, 0), (5000, 1000), (7000, 2500), (9000, 5000))
-    pbip_quality_threshold_bp: BasisPoints = 5000  # PBIP kept at or above, recouped below
-    runout_months: int = Field(default=3, ge=0)  # claims run-out before year-end reconciliation
-
-
-# -- calendar on ISO strings (the fold compares strings; parsing dates would cost per line) --
-@contextmanager
-def cycle_gc_paused():
-    """Pause Python's cyclic garbage collector while folding a log. The state is millions of
-    small acyclic lists and dicts; the collector would rescan them again and again (a third of
-    a replay's time) and never find a cycle. Reference counting still frees everything."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def add_months(day: str, months: int) -> str:
-    """The same day-of-month `months` later (clamped to 28 so every month has it)."""
-    y, m, d = int(day[:4]), int(day[5:7]), int(day[8:10])
-    total = y * 12 + (m - 1) + months
-    return f"{total // 12:04d}-{total % 12 + 1:02d}-{min(d, 28):02d}"
-
-
-def month_of(day: str) -> str:
-    return day[:7]
-
-
-def next_month(month: str) -> str:
-    return add_months(month + "-01", 1)[:7]
-
-
-def months_from(first: str, last: str) -> list[str]:
-    """Months `first`..`last` inclusive (YYYY-MM)."""
-    out, m = [], first
-    while m <= last:
-        out.append(m)
-        m = next_month(m)
-    return out
-
-
-def age_on(birth: str, day: str) -> int:
-    years = int(day[:4]) - int(birth[:4])
-    return years - 1 if day[5:10] < birth[5:10] else years
 
 
 class PayerState:
@@ -560,87 +482,3 @@ def _timeline_set(timeline: list[list], entry: list) -> None:
     timeline.append(entry)
 
 
-class LedgerFollower:
-    """Feeds a PayerState from a run directory: each ledger entry, after every input event up to
-    the input seq it answers (its `cause`), so the state sees inputs exactly as the payer had them.
-
-    Implements the `events.projection.Projection` protocol over the ledger; the input position
-    travels inside the state, so a checkpoint restores both.
-    """
-
-    def __init__(self, run_dir: Path | str, state: PayerState):
-        self.run_dir = Path(run_dir)
-        self.state_obj = state
-        self.name = state.name
-        self._input: Iterator[bytes] | None = None  # input lines from st.input_seq + 1 on
-
-    def _pull_input(self, upto: int) -> None:
-        st = self.state_obj
-        if self._input is None:
-            self._input = _raw_lines(self.run_dir / "input", st.input_seq + 1)
-        pending, apply, loads, lines = st.pending_dx, st.apply, orjson.loads, self._input
-        tail = len(_CLAIM_TYPE) + _TAIL
-        seq = st.input_seq
-        while seq < upto:
-            line = next(lines, None)
-            if line is None:  # the input ends before the ledger's cause: reopen next time
-                self._input = None
-                break
-            seq += 1
-            # Claims are most of the input; only their diagnoses matter here (see claim_conditions).
-            if line.find(_CLAIM_TYPE, len(line) - tail) >= 0:
-                conds = claim_conditions(line)
-                if conds:
-                    pending[str(seq)] = conds
-                st.input_seq = seq
-            else:
-                apply(loads(line))
-
-    def apply(self, envelope: dict[str, Any]) -> None:
-        cause = envelope.get("cause")
-        if cause is not None and cause > self.state_obj.input_seq:
-            self._pull_input(cause)
-        self.state_obj.apply(envelope)
-
-    def state(self) -> Any:
-        return self.state_obj.state()
-
-    def restore(self, state: Any) -> None:
-        self.state_obj.restore(state)
-        self._input = None
-
-
-# An envelope line ends `"type":"claim.submitted","v":1,"prev":"<64 hex>","hash":"<64 hex>"}`:
-# looking for the type in the last 200 bytes finds the envelope's own (only a claim's data is
-# untrusted, and only a claim.submitted line carries one).
-_CLAIM_TYPE = b',"type":"claim.submitted","v":'
-_TAIL = 200
-
-
-def _raw_lines(directory: Path, from_seq: int) -> Iterator[bytes]:
-    """A log's raw lines from `from_seq` on (seqs are contiguous: the chain guarantees it); a torn
-    last line is not part of the log."""
-    segs = segments(directory)
-    for k, (first_seq, path) in enumerate(segs):
-        if k + 1 < len(segs) and segs[k + 1][0] <= from_seq:
-            continue
-        with open(path, "rb") as f:
-            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
-                if not line.endswith(b"\n"):
-                    return
-                yield line
-
-
-def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
-    """A run's ledger as raw envelopes, from `from_seq` (the replay loop's reader: `events.log.read`
-    with one generator level less, which a million-event replay notices)."""
-    loads = orjson.loads
-    segs = segments(Path(run_dir) / "ledger")
-    for k, (first_seq, path) in enumerate(segs):
-        if k + 1 < len(segs) and segs[k + 1][0] <= from_seq:
-            continue
-        with open(path, "rb") as f:
-            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
-                if line[-1:] != b"\n":
-                    return
-                yield loads(line)

@@ -25,7 +25,8 @@ from claimsim.adjudication.attribution_epochs import (CHECKPOINT, CLOCK_FILE, Cl
 from claimsim.adjudication.audit_tables import write_csv
 from claimsim.adjudication.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.snapshots import all_snapshots
-from claimsim.adjudication.snapshots_state import LedgerFollower, PayerState, cycle_gc_paused
+from claimsim.adjudication.snapshots_follower import LedgerFollower, cycle_gc_paused
+from claimsim.adjudication.snapshots_state import PayerState
 
 __all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "epoch_steps",
            "pay", "plan_for", "run"]
@@ -84,11 +85,12 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
 
 def write_practice_lists(run_dir: Path, boundary: str, runs: list) -> Path:
     """The practice lists of one boundary (who, and why: basis, visits, last visit), as the LAN
-    blueprint asks payers to share them: reports/attribution/<boundary>.csv."""
+    blueprint asks payers to share them: reports/attribution_<boundary>.csv (as `claimsim
+    attribute` names them)."""
     rows = [{"payer_id": r.payer_id, "practice_id": practice, "member_id": a.member_id,
              "basis": a.basis, "visits": a.visits, "last_visit": a.last_visit or ""}
             for r in runs for practice, members in r.practice_lists().items() for a in members]
-    return write_csv(run_dir / "reports" / "attribution" / f"{boundary}.csv",
+    return write_csv(run_dir / "reports" / f"attribution_{boundary}.csv",
                      sorted(rows, key=lambda r: (r["payer_id"], r["practice_id"], r["member_id"])))
 
 

@@ -19,7 +19,8 @@ from claimsim.events.programs import Contract, ProgramSettings
 from claimsim.events.providers import Clinician, ClinicianRole, Practice, PracticeKind
 from claimsim.events.reference import ReferenceData
 
-from claimsim.adjudication.snapshots_state import PayerState, ProjectionSettings
+from claimsim.adjudication.snapshots_settings import ProjectionSettings
+from claimsim.adjudication.snapshots_state import PayerState
 
 PAYER = "MCR"
 FEES = default_fee_schedule().amounts[2025]

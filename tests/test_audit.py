@@ -5,7 +5,6 @@ reproducibility, diff of two runs, and one-line errors for bad arguments."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 

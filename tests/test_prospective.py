@@ -12,7 +12,7 @@ from claimsim.events.programs import ProgramKind, ProgramSettings
 from claimsim.adjudication.attribution import attribute, correction
 from claimsim.adjudication.prospective import epoch_payments, true_up
 from claimsim.adjudication.snapshots import figures
-from claimsim.adjudication.snapshots_state import ProjectionSettings
+from claimsim.adjudication.snapshots_settings import ProjectionSettings
 from claimsim.adjudication.status import practice_statuses
 
 sys.path.insert(0, str(Path(__file__).parent))

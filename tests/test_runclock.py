@@ -17,7 +17,8 @@ from claimsim.events.programs import ProgramKind, ProgramSettings
 
 from claimsim.adjudication.audit import fold, replay, verify_run
 from claimsim.adjudication.snapshots import all_snapshots
-from claimsim.adjudication.snapshots_state import LedgerFollower, PayerState
+from claimsim.adjudication.snapshots_follower import LedgerFollower
+from claimsim.adjudication.snapshots_state import PayerState
 from claimsim.adjudication.status import is_active
 from claimsim.scenarios.runclock import ClockSettings, plan_for, run
 from claimsim.simulator.config import RegionConfig, SimConfig

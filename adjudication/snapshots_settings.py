@@ -1,0 +1,40 @@
+"""The projections' settings (DOMAIN.md §4, §6, §7): lookbacks, program pre-steps, CPC+ complex
+tier, PCF risk groups and performance map, PBIP threshold, run-out. Recorded with a run (its
+run clock plan) so a replay uses the same ones.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from claimsim.events.money import BasisPoints
+from claimsim.events.programs import ProgramKind
+
+
+class ProjectionSettings(BaseModel):
+    """Settings of the payer-side projections (DOMAIN.md §4, §6, §7), with their defaults.
+
+    Recorded in the run manifest so a replay uses the same ones.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    attribution_lookback_months: int = Field(default=24, ge=1)
+    risk_lookback_months: int = Field(default=12, ge=1)
+    expected_ffs_lookback_months: int = Field(default=12, ge=1)
+    leakage_lookback_months: int = Field(default=12, ge=1)  # PCF: measured on the prior year
+    # Program pre-steps before plurality (DOMAIN.md §6): "awv" = most recent AWV/IPPE practice,
+    # "ccm" = most recent practice billing chronic care management.
+    pre_steps: dict[ProgramKind, str] = Field(default_factory=lambda: {
+        ProgramKind.PCF: "awv", ProgramKind.CPCP_T1: "ccm", ProgramKind.CPCP_T2: "ccm"})
+    complex_top_bp: BasisPoints = Field(default=1000, ge=0, le=10_000)  # CPC+ complex tier share
+    complex_dementia: bool = True  # members with dementia join the complex tier
+    # PCF practice risk group bounds on the practice's average observed risk (thousandths):
+    # group 1 below the first bound, group k+1 at or above the k-th.
+    pcf_group_bounds_milli: tuple[int, ...] = (1000, 1200, 1500)
+    # PCF quarterly performance adjustment from the practice's latest quality score: pairs of
+    # (minimum quality_bp, adjustment_bp), -10 %..+50 % (DOMAIN.md §4: a setting).
+    pcf_performance_map: tuple[tuple[BasisPoints, BasisPoints], ...] = (
+        (0, -1000), (3000, 0), (5000, 1000), (7000, 2500), (9000, 5000))
+    pbip_quality_threshold_bp: BasisPoints = 5000  # PBIP kept at or above, recouped below
+    runout_months: int = Field(default=3, ge=0)  # claims run-out before year-end reconciliation
