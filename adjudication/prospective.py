@@ -190,9 +190,9 @@ def epoch_payments(state: PayerState, payer: str, as_of: str, months: list[str],
 
 def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = None) -> list[dict[str, Any]]:
     """Adjustments, paid in `as_of`'s month, for months already paid whose members changed (an
-    attribution correction or a late enrollment change, for the members the fold marked at the
-    last boundary): each practice is recouped what it was paid for members it should not have had
-    and paid, at its own basis for that month, for members it should have had."""
+    attribution correction or a late enrollment change, for the members the fold has marked):
+    each practice is recouped what it was paid for members it should not have had and paid, at
+    its own basis for that month, for members it should have had."""
     paying_month = as_of[:7]
     by_month: dict[str, list[str]] = {}
     for key in sorted(state.paid_basis):
@@ -200,7 +200,9 @@ def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = No
         if p == payer and month + "-01" < as_of:
             by_month.setdefault(month, []).append(practice)
     diffs: dict[tuple[str, str, str], dict[str, int]] = {}
-    for mid in state.trueup:
+    # The members marked at this boundary, and any marked since (corrections recorded at it), so
+    # a correction is settled at the first boundary that sees it.
+    for mid in sorted(set(state.trueup) | set(state.dirty)):
         if state.members.get(mid, {}).get("payer") != payer and not any(
                 s[0] == payer for s in state.members.get(mid, {}).get("spans", ())):
             continue

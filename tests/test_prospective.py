@@ -196,3 +196,48 @@ def test_member_months_count_members_enrolled_and_attributed_on_the_first_day():
     assert _paid(payments, "P1", "2025-01")["cmf"] == 13900
     assert _paid(payments, "P1", "2025-02")["cmf"] == 3900
     assert next(p for p in payments if p["data"]["month"] == "2025-02")["data"]["member_months"] == 3
+
+
+def test_retroactive_alignment_becomes_a_correction_settled_at_the_next_boundary():
+    """P1 and P2 in CPC+ Track 2 as in the correction example (CPCP PBPM 1995 at P1, 1410 at P2;
+    M1 tier 1, $9 CMF). After the 2025-01-01 boundary M1 declares P2, effective 2025-02-15. At
+    the 2025-04-01 boundary the clock records a correction from 2025-02-15, so M1 belongs to P2
+    from March (member months count the first day): P1 is recouped 900 + 1995 + 400 = 3295 for
+    March and P2 paid 900 + 1410 + 400 = 2710; February stays with P1."""
+    from claimsim.adjudication.attribution_epochs import ClockSettings, Plan, boundary_event, epoch_steps
+
+    programs = {p: ProgramSettings(kind=ProgramKind.CPCP_T2, minimum_attributed=1)
+                for p in ("P1", "P2")}
+    feed = Feed(reference(programs))
+    for m in ("M1", "M2", "M3", "M4"):
+        feed.enroll(m)
+    for m in ("M1", "M2"):
+        for month in range(1, 12, 2):
+            feed.visit(m, "P1", f"2024-{month:02d}-10")
+    for m in ("M3", "M4"):
+        for month in (2, 6, 10):
+            feed.visit(m, "P2", f"2024-{month:02d}-10", "99214")
+    plan = Plan("2024-01-01", "2025-07-01", "2025-10-01", ("2025-01-01", "2025-04-01", "2025-10-01"),
+                ClockSettings())
+
+    def boundary(day: str, epoch: int) -> list:
+        feed.record([boundary_event(epoch, day, feed.input_seq)])
+        out = []
+        for batch in epoch_steps(feed.state, plan, day, feed.input_seq):
+            out += feed.record(batch)
+        return out
+
+    boundary("2025-01-01", 1)
+    feed.align("M1", "P2", "2025-02-15", at="2025-03-01")
+    events = boundary("2025-04-01", 2)
+    (corrected,) = [e["data"] for e in events if e["type"] == "attribution.corrected"]
+    assert (corrected["member_id"], corrected["from_practice"], corrected["to_practice"],
+            corrected["effective"]) == ("M1", "P1", "P2", "2025-02-15")
+    adjustments = sorted((e["data"]["practice_id"], e["data"]["adjusts_month"], e["data"]["kind"],
+                          e["data"]["amount"]) for e in events
+                         if e["type"] == "payment.prospective" and e["data"]["adjusts_month"])
+    assert adjustments == [("P1", "2025-03", "cmf", -900), ("P1", "2025-03", "cpcp", -1995),
+                           ("P1", "2025-03", "pbip", -400), ("P2", "2025-03", "cmf", 900),
+                           ("P2", "2025-03", "cpcp", 1410), ("P2", "2025-03", "pbip", 400)]
+    assert not any(e["type"] == "attribution.assigned" and e["data"]["member_id"] == "M1"
+                   for e in events)  # already at P2 on 2025-04-01 through the correction
