@@ -242,8 +242,3 @@ class Context:
             return True
         return timeline.at(day if isinstance(day, str) else day.isoformat(), True)
 
-
-def year_of(day_iso: str) -> int:
-    """Plan year of an ISO date (plan years are calendar years, DOMAIN.md §5)."""
-    return int(day_iso[:4])
-
