@@ -190,7 +190,9 @@ class PayerState:
                adjustment: bool, conds: list[str] | None) -> None:
         """Fold one claim entry's lines (sign -1 for reversal lines), a service date at a time
         (a claim's lines nearly always share one, so the hot path touches each row once)."""
-        day = lines[0]["service_date"]
+        if not lines:
+            return
+        day = last = lines[0]["service_date"]
         one_day = True
         for line in lines:
             if line["service_date"] != day:
@@ -201,8 +203,8 @@ class PayerState:
         else:
             for line in lines:
                 self._day(d, line["service_date"], (line,), sign, paid_month, adjustment)
-        if conds and sign > 0:
             last = max(line["service_date"] for line in lines)
+        if conds and sign > 0:
             mdx = self.dx.get(d["member_id"])
             if mdx is None:
                 mdx = self.dx[d["member_id"]] = {}
