@@ -339,7 +339,38 @@ def text_table(sweep: Sweep) -> str:
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    lines += _diff_lines(sweep, group, rows, keys)
     note = (f"{group} practices (all payers), program period; mean over {sweep.replicates}"
             f" replicate(s) (seeds {sweep.base_seed}..{sweep.base_seed + sweep.replicates - 1} at"
             " every point)" + (", ± half the 95 % interval" if sweep.replicates > 1 else ""))
     return note + "\n" + "\n".join(lines)
+
+
+DIFF_TABLE = (("prospective", "prospective", "$"), ("ffs_paid", "FFS paid", "$"),
+              ("net_revenue", "practice revenue", "$"), ("avoidable_referrals", "avoidable refs", "n"),
+              ("leakage_cost_true", "leak. cost true", "$"),
+              ("member_cost_share", "member cost share", "$"))
+
+
+def _diff_lines(sweep: Sweep, group: str, rows: list[dict[str, Any]], keys: list[str]) -> list[str]:
+    """The paired differences from the first point (same seeds), and the payer's total spend."""
+    if len(rows) < 2 or "net_revenue_diff" not in rows[0]:
+        return []
+    spend = {r["point"]: r for r in sweep.summary if r["group"] == "all"}
+    header = [k.rsplit(".", 1)[-1] for k in keys] + [label for _, label, _ in DIFF_TABLE] + ["payer spend (all)"]
+    body = []
+    for r in rows:
+        cells = [str(r[k]) for k in keys]
+        for metric, _, kind in (*DIFF_TABLE, ("payer_spend", "", "$")):
+            src = spend[r["point"]] if metric == "payer_spend" else r
+            value = src.get(metric + "_diff", 0)
+            cell = ("+" if value > 0 else "") + _fmt(value, kind).replace("$-", "-$")
+            if sweep.replicates > 1:
+                cell += " ±" + _fmt((src[metric + "_diff_hi"] - src[metric + "_diff_lo"]) / 2, kind).lstrip("$")
+            cells.append(cell)
+        body.append(cells)
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    out = ["", "difference from the first point, replicate by replicate (common random numbers):"]
+    out += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *body]]
+    out.insert(3, "  ".join("-" * w for w in widths))
+    return out
