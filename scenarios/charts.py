@@ -13,6 +13,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+_DOLLARS = FuncFormatter(lambda v, _: f"-${-v:,.0f}" if v < 0 else f"${v:,.0f}")
 
 _METADATA = {"Software": None}
 _DPI = 80
@@ -41,7 +44,7 @@ def practice_revenue(path: Path, rows: list[dict[str, Any]], *, title: str) -> P
     fig, ax = plt.subplots(figsize=(max(5, 0.5 * len(names) + 2), 3.5))
     ax.bar(names, ffs, label="FFS paid", color="#8da0cb")
     ax.bar(names, prospective, bottom=ffs, label="prospective", color="#fc8d62")
-    ax.set_ylabel("$")
+    ax.yaxis.set_major_formatter(_DOLLARS)
     ax.set_title(title, fontsize=10)
     ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     ax.legend(fontsize=8)
@@ -62,6 +65,9 @@ def sweep(path: Path, points: list[dict[str, Any]], *, x_key: str, x_label: str,
             lo = [(p[metric] - p[metric + "_lo"]) / scale for p in points]
             hi = [(p[metric + "_hi"] - p[metric]) / scale for p in points]
             ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, label=label)
+        if all(metric in _CENTS for metric, _ in metrics):
+            ax.yaxis.set_major_formatter(_DOLLARS)
+        ax.tick_params(labelsize=8)
         ax.set_title(panel_title, fontsize=10)
         ax.set_xlabel(x_label)
         ax.grid(alpha=0.3)
