@@ -13,6 +13,24 @@ from claimsim.events.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """`claimsim run`; when the scenario layer (F6: `scenario_cli`) is present, it provides `run`
+    with scenario files on top of these same flags, plus `scenarios` and `whatif`."""
+    try:
+        from claimsim.scenarios import scenario_cli
+    except ModuleNotFoundError as e:
+        if e.name != "claimsim.scenarios.scenario_cli":
+            raise
+        scenario_cli = None
+    hooks = ("add_run", "add_scenarios", "add_whatif")
+    if scenario_cli is not None and all(hasattr(scenario_cli, h) for h in hooks):
+        for hook in hooks:
+            getattr(scenario_cli, hook)(sub)
+        return
+    register_run(sub)
+
+
+def register_run(sub: argparse._SubParsersAction) -> None:
+    """The run clock's own `claimsim run` over the default region (no scenario files)."""
     p = sub.add_parser("run", help="simulate, adjudicate, attribute and pay a region epoch by epoch")
     p.add_argument("--members", type=int, default=10_000, help="initial members (default 10000)")
     p.add_argument("--months", type=int, default=12, help="months of services (default 12)")
