@@ -147,3 +147,23 @@ def test_a_void_or_replacement_changes_only_the_months_it_touches_plus_the_paid_
         assert changed, f"seq {env['seq']} changed nothing"
         assert {k[2] for k in changed} <= touched
         assert {k[0] for k in changed} == {d["payer_id"]}
+
+
+def test_projection_checkpoint_resumes_to_the_same_state_as_a_full_replay(paid_run, tmp_path):
+    """The generic ProjectionRunner over the LedgerFollower: stop at the first epoch boundary
+    with a checkpoint, resume in a new runner from it, and end with the state of a full replay
+    (the input position travels inside the checkpoint)."""
+    from claimsim.events.projection import ProjectionRunner
+
+    run_dir = paid_run.run_dir
+    ref, settings = paid_run.state.reference, paid_run.plan.settings.projections
+    stop = next(e["seq"] for e in read(run_dir / "ledger") if e["type"] == "epoch.boundary")
+    checkpoint = tmp_path / "payer-state.json"
+    first = ProjectionRunner(run_dir / "ledger", LedgerFollower(run_dir, PayerState(ref, settings)),
+                             checkpoint)
+    first.run(until_seq=stop)
+    resumed_state = PayerState(ref, settings)
+    second = ProjectionRunner(run_dir / "ledger", LedgerFollower(run_dir, resumed_state), checkpoint)
+    assert second.last_seq == stop and resumed_state.input_seq > 0
+    second.run()
+    assert canonical(resumed_state.state()) == canonical(fold(run_dir).state())
