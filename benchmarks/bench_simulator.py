@@ -52,7 +52,7 @@ def test_simulate_10k_members_12_months(benchmark, shape, workdir):
         shutil.rmtree(run_dir)
 
     benchmark.extra_info.update(items=claims, visits=visits, baseline="test_raw_simpy_baseline")
-    benchmark.pedantic(run, setup=setup, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(run, setup=setup, rounds=5, iterations=1, warmup_rounds=1)
     median = benchmark.stats.stats.median
     print(f"\nsimulator: {claims:,} claims ({visits:,} visits) in {median:.2f} s"
           f" = {claims / median:,.0f} claims/s")
@@ -67,7 +67,7 @@ def test_simulate_model_only_no_log(benchmark, shape):
         assert summary.claims == claims
 
     benchmark.extra_info.update(items=claims, visits=visits, baseline="test_raw_simpy_baseline")
-    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
     median = benchmark.stats.stats.median
     print(f"\nsimulator, no log: {claims:,} claims in {median:.2f} s = {claims / median:,.0f} claims/s")
 
