@@ -30,6 +30,10 @@ def add_run(sub: argparse._SubParsersAction) -> None:
                    help="a new or empty directory (default runs/<scenario>)")
     p.add_argument("--runtime", choices=("embedded", "kafka"), default=None,
                    help="adjudication runtime (default: the scenario's, embedded)")
+    p.add_argument("--partitions", type=int, default=1,
+                   help="Kafka runtime: partitions of the run's topics (default 1)")
+    p.add_argument("--bootstrap", default=None,
+                   help="Kafka runtime: bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS)")
     p.add_argument("--members", type=int, default=None, help="initial members")
     p.add_argument("--months", type=int, default=None, help="months of services")
     p.add_argument("--seed", type=int, default=None, help="random seed")
@@ -129,6 +133,7 @@ def run_overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, A
 def cmd_run(args: argparse.Namespace) -> int:
     from claimsim.simulator.run_dir import check_empty_run_dir
 
+    from claimsim.scenarios.runclock_kafka import KafkaOptions
     from claimsim.scenarios.scenario_run import run_scenario, summary_text
     from claimsim.scenarios.spec import validate
 
@@ -142,7 +147,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"claimsim run {scenario.scenario}: {scenario.members:,} members, {scenario.months} months"
           f" from {scenario.start}, seed {scenario.seed}, {scenario.runtime} runtime -> {out}",
           file=sys.stderr)
-    result = run_scenario(scenario, out, progress=not args.no_progress and sys.stderr.isatty())
+    if args.partitions < 1:
+        raise UserError("--partitions must be at least 1")
+    kafka = KafkaOptions(bootstrap=args.bootstrap, partitions=args.partitions)
+    result = run_scenario(scenario, out, progress=not args.no_progress and sys.stderr.isatty(),
+                          kafka=kafka)
     plan = result.clock.plan
     print(summary_text(result))
     print(f"\nepochs: baseline to {plan.boundaries[0]}, boundaries {', '.join(plan.boundaries)};"

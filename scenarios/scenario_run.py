@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from claimsim.events.errors import UserError
 from claimsim.events.money import dollars
 from claimsim.adjudication.snapshots_state import add_months
 
 from claimsim.scenarios import charts, tables
 from claimsim.scenarios.report import REPORTS, write_reports
 from claimsim.scenarios.runclock import ClockResult, pay
+from claimsim.scenarios.runclock_kafka import KafkaOptions, pay_on_kafka
 from claimsim.scenarios.scenario_region import simulate_scenario
 from claimsim.scenarios.spec import Scenario
 
@@ -35,16 +35,16 @@ class ScenarioResult:
 
 
 def run_scenario(scenario: Scenario, out: Path | str, *, progress: bool = False,
-                 charts_too: bool = True) -> ScenarioResult:
-    """Simulate, pay and report `scenario` into the fresh directory `out`."""
+                 charts_too: bool = True, kafka: KafkaOptions | None = None) -> ScenarioResult:
+    """Simulate, pay (on the scenario's runtime) and report `scenario` into the fresh directory
+    `out`. `kafka`: broker and partitions for the Kafka runtime (default: the environment's)."""
     out = Path(out)
-    if scenario.runtime != "embedded":
-        raise UserError(
-            f"runtime {scenario.runtime!r}: a scenario needs the run clock's epochs (attribution"
-            " between adjudication runs), which only the embedded runtime drives today;"
-            " use --runtime embedded (claimsim adjudicate --runtime kafka adjudicates a whole input)")
     simulate_scenario(scenario, out, progress=progress)
-    clock = pay(out, settings=scenario.clock, months=scenario.months, progress=progress)
+    if scenario.runtime == "kafka":
+        clock = pay_on_kafka(out, settings=scenario.clock, months=scenario.months, kafka=kafka,
+                             progress=progress)
+    else:
+        clock = pay(out, settings=scenario.clock, months=scenario.months, progress=progress)
     plan = clock.plan
     window = tables.Window.of(plan)
     years = list(range(int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4]) + 1))

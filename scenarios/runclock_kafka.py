@@ -1,0 +1,107 @@
+"""The run clock with the Kafka runtime adjudicating between boundaries (`claimsim run SCENARIO
+--runtime kafka`). Each epoch: the streaming runtime adjudicates every input received before the
+boundary (faust workers on the run's own topics, the ledger written by its sink, with the epoch
+facts already in the ledger broadcast to every partition); then the clock takes the ledger's
+single-writer lock and records the boundary's events exactly as the embedded clock does, from
+the same projections. The ledger is byte-identical to the embedded runtime's.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+from tqdm import tqdm
+
+from claimsim.events.errors import UserError
+from claimsim.events.projection import ProjectionRunner
+
+from claimsim.adjudication.attribution_epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings,
+                                                      boundary_event, epoch_steps, plan_for)
+from claimsim.adjudication.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.snapshots import all_snapshots
+from claimsim.adjudication.snapshots_follower import LedgerFollower
+from claimsim.adjudication.snapshots_state import PayerState
+
+from claimsim.scenarios.runclock import ClockResult, write_practice_lists
+
+
+@dataclass(frozen=True)
+class KafkaOptions:
+    bootstrap: str | None = None  # None: KAFKA_BOOTSTRAP_SERVERS
+    partitions: int = 1
+    workers: int = 1
+
+
+def pay_on_kafka(run_dir: Path | str, *, settings: ClockSettings | None = None,
+                 months: int | None = None, kafka: KafkaOptions | None = None,
+                 progress: bool = False) -> ClockResult:
+    """`runclock.pay` with the streaming runtime adjudicating each epoch's claims."""
+    from aiokafka.errors import KafkaConnectionError
+
+    from claimsim.adjudication.streaming.runner import adjudicate_kafka
+    from claimsim.adjudication.streaming.topics import bootstrap_from_env
+
+    run_dir = Path(run_dir)
+    kafka = kafka or KafkaOptions()
+    info_path = run_dir / "run.json"
+    if not info_path.exists():
+        raise UserError(f"{info_path}: no run.json (simulate the run first)")
+    info = orjson.loads(info_path.read_bytes())
+    settings = settings or ClockSettings()
+    plan = plan_for(info["start"], months or info["months"], info["horizon"], settings)
+    (run_dir / CLOCK_FILE).write_bytes(plan.to_json() + b"\n")
+    # Opening the embedded runtime on an empty ledger writes the run manifest the sink expects.
+    with EmbeddedAdjudicator(run_dir) as adj:
+        state = PayerState(adj.reference, settings.projections)
+    follower = LedgerFollower(run_dir, state)
+    runner = ProjectionRunner(run_dir / "ledger", follower)
+
+    def adjudicate(until: str | None) -> None:
+        try:
+            adjudicate_kafka(run_dir, bootstrap=kafka.bootstrap, partitions=kafka.partitions,
+                             workers=kafka.workers, until_at=until)
+        except KafkaConnectionError as e:
+            raise UserError(
+                f"--runtime kafka: no Kafka broker at {bootstrap_from_env(kafka.bootstrap)} ({e});"
+                " start one with `eval \"$(scripts/kafka/start.sh)\"` or set"
+                " KAFKA_BOOTSTRAP_SERVERS") from None
+
+    def with_ledger(step: Callable[[EmbeddedAdjudicator, Callable[[list], None]], None]) -> int:
+        """Take the ledger (opening it checks every answer the sink wrote), fold what is new,
+        and let `step` record; returns the ledger's length."""
+        with EmbeddedAdjudicator(run_dir) as adj:
+            runner.run()
+
+            def record(events: list[dict[str, Any]]) -> None:
+                for env in adj.record(events):
+                    follower.apply(env)
+                    runner.last_seq, runner.last_hash = env["seq"], env["hash"]
+
+            step(adj, record)
+            return adj.writer.next_seq
+
+    bar = tqdm(total=len(plan.boundaries), unit="epoch", file=sys.stderr, disable=not progress)
+    for epoch, boundary in enumerate(plan.boundaries, start=1):
+        adjudicate(boundary)
+
+        def close_epoch(adj, record, epoch=epoch, boundary=boundary) -> None:
+            cause = adj.next_input - 1
+            record([boundary_event(epoch, boundary, cause)])
+            runs: list = []
+            for batch in epoch_steps(state, plan, boundary, cause, runs.append):
+                if batch:
+                    record(batch)
+            write_practice_lists(run_dir, boundary, runs)
+
+        with_ledger(close_epoch)
+        bar.update(1)
+    adjudicate(None)  # anything received on or after the horizon (none normally)
+    length = with_ledger(lambda adj, record: record(all_snapshots(state, cause=adj.next_input - 1)))
+    runner.checkpoint = run_dir / CHECKPOINT
+    runner.save_checkpoint()
+    bar.close()
+    return ClockResult(run_dir, plan, state, length)
