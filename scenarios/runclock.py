@@ -1,10 +1,10 @@
 """The run clock (DESIGN.md "The run clock"): simulate a region into a run directory, then pay it
 epoch by epoch on the embedded runtime. A baseline is paid as if nobody were attributed; at each
 boundary B the clock adjudicates every claim received before B, records the boundary, then the
-epoch's facts and payments, each computed from the projections of the ledger so far:
-as `adjudication.attribution_epochs.epoch_steps` computes them (the one definition, which
-`audit replay` also uses). After the run-out it closes with a final boundary and the monthly
-snapshots, writes the projection checkpoint, and the CLI writes reports/.
+epoch's facts and payments, computed from the projections of the ledger so far by
+`adjudication.attribution_epochs.epoch_steps` (the one definition, which `audit replay` also
+uses). After the run-out it closes with a final boundary and the monthly snapshots, writes the
+projection checkpoint and each boundary's practice lists; the CLI then writes reports/.
 """
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
     if not info_path.exists():
         raise UserError(f"{info_path}: no run.json (simulate the run first)")
     info = orjson.loads(info_path.read_bytes())
+    if (run_dir / CLOCK_FILE).exists():
+        # The clock records each boundary once; a second pass would append them again.
+        raise UserError(f"{run_dir / CLOCK_FILE}: this run was already paid by the run clock"
+                        " (audit it with `claimsim audit`, or simulate a fresh run)")
     settings = settings or ClockSettings()
     plan = plan_for(info["start"], months or info["months"], info["horizon"], settings)
     (run_dir / CLOCK_FILE).write_bytes(plan.to_json() + b"\n")

@@ -167,3 +167,11 @@ def test_projection_checkpoint_resumes_to_the_same_state_as_a_full_replay(paid_r
     assert second.last_seq == stop and resumed_state.input_seq > 0
     second.run()
     assert canonical(resumed_state.state()) == canonical(fold(run_dir).state())
+
+
+def test_paying_a_run_twice_is_refused(paid_run):
+    from claimsim.events.errors import UserError
+    from claimsim.scenarios.runclock import pay
+
+    with pytest.raises(UserError, match="already paid"):
+        pay(paid_run.run_dir)
