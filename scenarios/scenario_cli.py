@@ -185,7 +185,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 # -- whatif ------------------------------------------------------------------------------------------
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from claimsim.scenarios import whatif
+    from claimsim.scenarios import whatif, whatif_report
     from claimsim.scenarios.spec import validate
 
     data, origin = _scenario_data(args.scenario)
@@ -209,8 +209,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     sweep = whatif.run_sweep(scenario, data, axes, out, origin=origin, replicates=args.replicates,
                              jobs=args.jobs, progress=not args.no_progress and sys.stderr.isatty(),
                              keep_logs=args.keep_logs)
-    files = sweep.files + whatif.write_charts(sweep, out, scenario.scenario)
-    print(whatif.text_table(sweep))
+    files = sweep.files + whatif_report.write_charts(sweep, out, scenario.scenario)
+    print(whatif_report.text_table(sweep))
     print(f"\n{n} runs in {time.perf_counter() - began:.1f} s; files: "
           + ", ".join(str(f) for f in files))
     return 0

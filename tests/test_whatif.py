@@ -13,7 +13,8 @@ import pytest
 from claimsim.events.errors import UserError
 from claimsim.events.programs import ProgramKind
 from claimsim.scenarios.spec import load, validate
-from claimsim.scenarios.whatif import interval, parse_vary, points, run_sweep, with_value, write_charts
+from claimsim.scenarios.whatif import interval, parse_vary, points, run_sweep, with_value
+from claimsim.scenarios.whatif_report import write_charts
 
 
 def _demo_small():

@@ -1,0 +1,111 @@
+"""What a user reads of a what-if sweep: the table `claimsim whatif` prints (means with half
+their 95 % interval, then the paired differences from the first point) and the chart against the
+varied value, for the practices of the program being varied.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from claimsim.scenarios.whatif import Sweep
+
+PANELS = [
+    ("practice revenue", [("net_revenue", "total"), ("prospective", "prospective"),
+                          ("ffs_paid", "FFS paid")]),
+    ("leakage cost", [("leakage_cost_true", "true (avoidable referrals)"),
+                      ("leakage_cost_observed", "observed (capitated services elsewhere)")]),
+    ("members and payer", [("member_cost_share", "member cost share"),
+                           ("capitation_offsets", "capitation offsets")]),
+]
+TABLE = (("prospective_share_bp", "% prosp.", "%"), ("prospective", "prospective", "$"),
+         ("ffs_paid", "FFS paid", "$"), ("net_revenue", "practice revenue", "$"),
+         ("avoidable_referrals", "avoidable refs", "n"), ("leakage_cost_true", "leak. cost true", "$"),
+         ("leakage_cost_observed", "leak. cost obs.", "$"),
+         ("member_cost_share", "member cost share", "$"),
+         ("attribution_accuracy_bp", "attr. acc. %", "%"))
+
+
+def focus_rows(sweep: Sweep) -> tuple[str, list[dict[str, Any]]]:
+    group = sweep.focus if any(r["group"] == sweep.focus for r in sweep.summary) else "all"
+    return group, [r for r in sweep.summary if r["group"] == group]
+
+
+def write_charts(sweep: Sweep, out: Path, title: str) -> list[Path]:
+    """Charts against the first varied key (one series per point when it is the only one)."""
+    from claimsim.scenarios import charts
+
+    if len(sweep.axes) != 1 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                       for v in sweep.axes[0].values):
+        return []  # a chart needs one numeric axis; the tables hold every combination
+    group, rows = focus_rows(sweep)
+    axis = sweep.axes[0].path
+    label = axis.rsplit(".", 1)[-1]
+    if label.endswith("_bp"):
+        rows = [{**r, axis: r[axis] / 100} for r in rows]
+        label = label.removesuffix("_bp") + " %"
+    path = charts.sweep(out / "whatif.png", rows, x_key=axis, x_label=label, panels=PANELS,
+                        title=f"{title}: {group} practices, {sweep.replicates} replicate(s),"
+                        " means with 95 % intervals")
+    return [path]
+
+
+def _fmt(value: float, kind: str) -> str:
+    if kind == "$":
+        return f"${value / 100:,.0f}"
+    if kind == "%":
+        return f"{value / 100:.1f}"
+    return f"{value:,.1f}"
+
+
+def text_table(sweep: Sweep) -> str:
+    group, rows = focus_rows(sweep)
+    keys = [a.path for a in sweep.axes]
+    header = [k.rsplit(".", 1)[-1] for k in keys] + [label for _, label, _ in TABLE]
+    body = []
+    for r in rows:
+        cells = [str(r[k]) for k in keys]
+        for metric, _, kind in TABLE:
+            cell = _fmt(r[metric], kind)
+            if sweep.replicates > 1:
+                cell += " ±" + _fmt((r[metric + "_hi"] - r[metric + "_lo"]) / 2, kind).lstrip("$")
+            cells.append(cell)
+        body.append(cells)
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines += _diff_lines(sweep, group, rows, keys)
+    note = (f"{group} practices (all payers), program period; mean over {sweep.replicates}"
+            f" replicate(s) (seeds {sweep.base_seed}..{sweep.base_seed + sweep.replicates - 1} at"
+            " every point)" + (", ± half the 95 % interval" if sweep.replicates > 1 else ""))
+    return note + "\n" + "\n".join(lines)
+
+
+DIFF_TABLE = (("prospective", "prospective", "$"), ("ffs_paid", "FFS paid", "$"),
+              ("net_revenue", "practice revenue", "$"), ("avoidable_referrals", "avoidable refs", "n"),
+              ("leakage_cost_true", "leak. cost true", "$"),
+              ("member_cost_share", "member cost share", "$"))
+
+
+def _diff_lines(sweep: Sweep, group: str, rows: list[dict[str, Any]], keys: list[str]) -> list[str]:
+    """The paired differences from the first point (same seeds), and the payer's total spend."""
+    if len(rows) < 2 or "net_revenue_diff" not in rows[0]:
+        return []
+    spend = {r["point"]: r for r in sweep.summary if r["group"] == "all"}
+    header = [k.rsplit(".", 1)[-1] for k in keys] + [label for _, label, _ in DIFF_TABLE] + ["payer spend (all)"]
+    body = []
+    for r in rows:
+        cells = [str(r[k]) for k in keys]
+        for metric, _, kind in (*DIFF_TABLE, ("payer_spend", "", "$")):
+            src = spend[r["point"]] if metric == "payer_spend" else r
+            value = src.get(metric + "_diff", 0)
+            cell = ("+" if value > 0 else "") + _fmt(value, kind).replace("$-", "-$")
+            if sweep.replicates > 1:
+                cell += " ±" + _fmt((src[metric + "_diff_hi"] - src[metric + "_diff_lo"]) / 2, kind).lstrip("$")
+            cells.append(cell)
+        body.append(cells)
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    out = ["", "difference from the first point, replicate by replicate (common random numbers):"]
+    out += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *body]]
+    out.insert(3, "  ".join("-" * w for w in widths))
+    return out
