@@ -125,6 +125,8 @@ def attribute(state: PayerState, payer: str, as_of: str, *, cause: int | None = 
     for mid in state.payer_members(payer):
         if state.eligible_on(mid, payer, as_of):
             a = attribute_member(state, mid, payer, as_of)
+        elif state.members[mid]["payer"] != payer:
+            continue  # now another payer's member: that payer's run decides their practice
         else:
             a = Attribution(mid, None, "none")
         if a.practice_id is not None:

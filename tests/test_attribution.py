@@ -177,3 +177,29 @@ def test_accuracy_counts_members_attributed_to_their_true_pcp():
         feed.visit(m, p, "2025-02-02")
     run = _run(feed)
     assert accuracy(run, {"M1": "P1", "M2": "P2", "M3": "P1", "M4": None}) == (2, 3)
+
+
+def test_a_member_who_moved_to_another_payer_is_left_to_that_payer():
+    """M1 leaves MCR on 2025-03-31 and enrolls with COM from 2025-04-01 (same member id). On
+    2025-07-01 MCR's run is not eligible for M1 and leaves the attribution COM's run made alone,
+    whichever payer runs first."""
+    from claimsim.events.input import MemberEnrolled, MemberTerminated
+    from claimsim.events.plans import LineOfBusiness, Payer, medicaid_plan
+
+    ref = reference()
+    ref = ref.model_copy(update={
+        "payers": ref.payers + (Payer(payer_id="AAA", name="Medicaid", lob=LineOfBusiness.MEDICAID),),
+        "plans": ref.plans + (medicaid_plan("AAA-1", "AAA"),),
+        "payer_fee_schedule": {**ref.payer_fee_schedule, "AAA": "pfs-national"}})
+    feed = Feed(ref)
+    feed.enroll("M1")
+    feed.visit("M1", "P1", "2025-01-10")
+    feed._input(MemberTerminated(member_id="M1", subscriber_id="M1", payer_id=PAYER,
+                                 end="2025-03-31"), "2025-03-01", "M1")
+    feed._input(MemberEnrolled(member_id="M1", subscriber_id="M1", payer_id="AAA", plan_id="AAA-1",
+                               start="2025-04-01", birth_date="1950-06-15", sex="F"),
+                "2025-03-01", "M1")
+    aaa = attribute(feed.state, "AAA", AS_OF)
+    feed.record(aaa.changes)
+    assert feed.state.attributed_on("M1", AS_OF) == "P1"
+    assert attribute(feed.state, PAYER, AS_OF).changes == []
