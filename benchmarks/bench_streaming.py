@@ -161,11 +161,10 @@ def _bench(benchmark, name: str, run_dir: Path, counts, start, baseline: str | N
 
 def test_faust_worker(benchmark, run_dir, counts):
     def start(topics, inputs):
-        proc, log = spawn_worker(run_dir, BOOTSTRAP, topics.prefix, PARTITIONS)
+        proc, _ = spawn_worker(run_dir, BOOTSTRAP, topics.prefix, PARTITIONS, log_dir=run_dir.parent)
 
         def stop():
             stop_worker(proc)
-            log.unlink(missing_ok=True)
         return stop
 
     _bench(benchmark, "faust_worker", run_dir, counts, start, baseline="test_plain_aiokafka")

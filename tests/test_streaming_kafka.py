@@ -79,7 +79,8 @@ class Stream:
 
     def start_worker(self, commit_interval: float = 1.0) -> subprocess.Popen:
         proc, _ = spawn_worker(self.run_dir, self.bootstrap, self.topics.prefix, self.partitions,
-                               len(self.workers), commit_interval=commit_interval)
+                               len(self.workers), commit_interval=commit_interval,
+                               log_dir=self.run_dir.parent)
         self.workers.append(proc)
         return proc
 

@@ -42,9 +42,11 @@ class KafkaRun:
 
 
 def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
-                 commit_interval: float = 1.0) -> tuple[subprocess.Popen, Path]:
-    """Start `claimsim worker` as a child process (own session, output in a temp log file)."""
-    log_path = Path(tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
+                 commit_interval: float = 1.0, log_dir: Path | None = None
+                 ) -> tuple[subprocess.Popen, Path]:
+    """Start `claimsim worker` as a child process (own session, output in a log file in
+    `log_dir`, default the temp directory)."""
+    log_path = Path(log_dir or tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "claimsim", "worker", str(run_dir), "--bootstrap", bootstrap,
