@@ -179,7 +179,7 @@ def parse(text: str, origin: str, name: str) -> tuple[Scenario, dict[str, Any]]:
 def load(name_or_path: str) -> tuple[Scenario, dict[str, Any], str]:
     """A built-in scenario by name, or a TOML file by path: (scenario, data as written, origin)."""
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
+    if path.suffix == ".toml" or path.is_file() or "/" in name_or_path:
         if not path.is_file():
             raise UserError(f"{name_or_path}: no such scenario file")
         scenario, data = parse(path.read_text(), path.name, path.stem)
