@@ -289,3 +289,27 @@ def test_bad_messages_go_to_the_dead_letter_topic_with_a_reason_and_the_worker_k
     assert sum(d["reason"].startswith("not an envelope: missing") for d in letters) == 2
     assert sum(d["reason"].startswith("not an epoch fact") for d in letters) == 2
     assert all(d["topic"] == s.topics.inbound and d["raw"] for d in letters)
+
+
+def test_claimsim_adjudicate_runtime_kafka_writes_the_embedded_ledger_and_cleans_up(
+        kafka_bootstrap, simulated, expected, tmp_path, capsys):
+    from claimsim.cli import main
+
+    run = fresh_copy(simulated, tmp_path / "run")
+    assert main(["adjudicate", str(run), "--runtime", "kafka", "--partitions", "3",
+                 "--bootstrap", kafka_bootstrap, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert ledger_bytes(run) == expected
+    n = last_input_seq(run) + 1
+    assert f"adjudicated {n:,} inputs (seq 0..{n - 1}) on Kafka (3 partition(s)" in out
+    prefix = out.split("topics ")[1].split("-*")[0]
+
+    async def leftovers() -> list[str]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap)
+        await consumer.start()
+        try:
+            return sorted(t for t in await consumer.topics() if t.startswith(prefix + "-"))
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(leftovers()) == []

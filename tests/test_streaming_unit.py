@@ -322,3 +322,19 @@ def test_faust_agent_applies_the_core_and_publishes_each_messages_answers(
     table = app.claimsim_table
     assert {k for k in table.keys() if k.startswith(b"f:")} == {
         family_key(e["key"]) for e in embedded_answers}
+
+
+# -- the CLI's argument errors (one line, exit 2, no broker needed) -----------------------------
+@pytest.mark.parametrize("args,message", [
+    (["--partitions", "0"], "--partitions must be at least 1"),
+    (["--workers", "0"], "--workers 0 attaches to workers you start yourself"),
+    (["--workers", "-1", "--prefix", "p"], "--workers must be 0 (attach) or more"),
+])
+def test_adjudicate_kafka_argument_errors_are_one_line(simulated, tmp_path, capsys, args, message):
+    from claimsim.cli import main
+
+    run = tmp_path / "run"
+    shutil.copytree(simulated, run)
+    assert main(["adjudicate", str(run), "--runtime", "kafka", "--no-progress", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

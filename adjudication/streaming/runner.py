@@ -68,11 +68,13 @@ def stop_worker(proc: subprocess.Popen, timeout: float = 15) -> None:
         proc.wait()
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def _tail(path: Path) -> str:
+    """The log's last non-blank line (the CLI prints errors on one line)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
-        return ""
+        return "(no log)"
+    return lines[-1] if lines else "(empty log)"
 
 
 def adjudicate_kafka(
@@ -117,6 +119,7 @@ def adjudicate_kafka(
 async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, until_seq,
                batch, progress, keep_topics, result: KafkaRun) -> None:
     procs: list[subprocess.Popen] = []
+    completed = False  # worker logs are kept when a run fails
     try:
         await create_topics(bootstrap, topics, partitions)
         with tqdm(total=result.last_seq + 1, unit="input", desc="publish", file=sys.stderr,
@@ -131,21 +134,22 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
         def check_workers() -> None:
             if procs and all(p.poll() is not None for p in procs):
                 raise UserError(f"every worker stopped before the ledger was complete (last"
-                                f" answered input {sink.last_cause} of {result.last_seq}); worker log"
-                                f" {result.worker_logs[0]}:\n{_tail(result.worker_logs[0])}")
+                                f" answered input {sink.last_cause} of {result.last_seq});"
+                                f" {result.worker_logs[0]} ends: {_tail(result.worker_logs[0])}")
 
         with tqdm(total=result.last_seq - sink.last_cause, unit="input", desc="adjudicate",
                   file=sys.stderr, disable=not progress, mininterval=0.5) as bar:
             await drain(sink, bootstrap, topics.ledger, partitions, result.last_seq, progress=bar,
                         idle_check=check_workers)
+        completed = True
     finally:
         for proc in procs:
             stop_worker(proc)
         if not keep_topics:
             await delete_topics(bootstrap, topics)
-        for path in result.worker_logs if not keep_topics else ():
-            if path.exists() and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
-                path.unlink()
+        if completed and not keep_topics and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
+            for path in result.worker_logs:
+                path.unlink(missing_ok=True)
 
 
 def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None) -> int:
