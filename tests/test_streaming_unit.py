@@ -338,3 +338,20 @@ def test_adjudicate_kafka_argument_errors_are_one_line(simulated, tmp_path, caps
     assert main(["adjudicate", str(run), "--runtime", "kafka", "--no-progress", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_worker_runs_at_least_once_with_one_actor_and_no_standby_state(simulated, tmp_path):
+    """DESIGN.md's faust hazards: exactly-once has open loss/duplicate reports, and concurrency > 1
+    can commit past an unfinished message; both would break the ledger's guarantees."""
+    from faust.types.enums import ProcessingGuarantee
+
+    from claimsim.adjudication.streaming.app import build_app
+    from claimsim.adjudication.streaming.topics import RunTopics
+    from claimsim.events.reference import ReferenceData
+
+    app = build_app(RunTopics("conf"), "127.0.0.1:1", 4, ReferenceData.load(simulated), Settings(),
+                    datadir=tmp_path / "faust")
+    assert app.conf.processing_guarantee is ProcessingGuarantee.AT_LEAST_ONCE
+    assert app.claimsim_agent.concurrency == 1
+    assert app.conf.table_standby_replicas == 0 and str(app.conf.store) == "memory:"
+    assert app.claimsim_table.changelog_topic.get_topic_name() == "conf-family_state-changelog"
