@@ -162,9 +162,15 @@ def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None)
     if args.workers == 0:
         print(f"waiting for workers: claimsim worker {args.run_dir} --prefix {args.prefix}",
               file=sys.stderr)
+    # Attached workers are the user's: deleting topics under running workers would only see
+    # them recreated (auto-create), so those topics stay until the user stops the workers.
     r = adjudicate_kafka(args.run_dir, bootstrap=args.bootstrap, partitions=args.partitions,
                          workers=args.workers, settings=settings, until_at=until,
-                         progress=not args.no_progress and sys.stderr.isatty(), prefix=args.prefix)
+                         progress=not args.no_progress and sys.stderr.isatty(), prefix=args.prefix,
+                         keep_topics=args.workers == 0)
+    if args.workers == 0:
+        print(f"the run's topics ({r.prefix}-*) are kept: stop the workers, then delete them",
+              file=sys.stderr)
     s = r.stats
     print(
         f"{args.run_dir}: adjudicated {s.inputs:,} inputs (seq {r.first_seq}..{max(r.last_seq, r.first_seq - 1)})"
