@@ -262,8 +262,13 @@ def test_bad_messages_go_to_the_dead_letter_topic_with_a_reason_and_the_worker_k
     asyncio.run(publish(s.bootstrap, s.topics.inbound, plan_stream(s.run_dir), s.partitions, BATCH))
     asyncio.run(send_garbage())  # ...and after it
     s.start_worker()
-    s.sink()
+    heard: list[dict] = []
+    with LedgerSink(s.run_dir) as sink:
+        asyncio.run(asyncio.wait_for(drain(
+            sink, s.bootstrap, s.topics.ledger, s.partitions, s.last_seq,
+            dead_letters=s.topics.dead_letter, on_dead_letter=heard.append), 120))
     assert ledger_bytes(s.run_dir) == expected
+    assert 5 <= len(heard) <= 10  # the sink hears of the first round while it waits
 
     async def dead_letters() -> list[dict]:
         consumer = AIOKafkaConsumer(bootstrap_servers=s.bootstrap, auto_offset_reset="earliest",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import signal
 import subprocess
@@ -28,6 +29,8 @@ from claimsim.adjudication.streaming.topics import (
     RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix,
 )
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class KafkaRun:
@@ -38,6 +41,7 @@ class KafkaRun:
     last_seq: int  # last input of the stream (-1: none)
     stats: RunStats = field(default_factory=RunStats)
     dropped: int = 0  # redelivered or already-answered answers the sink dropped
+    dead_letters: int = 0  # messages the workers could not read (each logged as a warning)
     worker_logs: list[Path] = field(default_factory=list)
 
 
@@ -139,8 +143,14 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
 
         with tqdm(total=result.last_seq - sink.last_cause, unit="input", desc="adjudicate",
                   file=sys.stderr, disable=not progress, mininterval=0.5) as bar:
+            def dead_letter(record: dict) -> None:
+                result.dead_letters += 1
+                log.warning("dead letter from %s[%s]@%s: %s", record.get("topic"),
+                            record.get("partition"), record.get("offset"), record.get("reason"))
+
             await drain(sink, bootstrap, topics.ledger, partitions, result.last_seq, progress=bar,
-                        idle_check=check_workers)
+                        idle_check=check_workers, dead_letters=topics.dead_letter,
+                        on_dead_letter=dead_letter)
         completed = True
     finally:
         for proc in procs:
@@ -178,5 +188,6 @@ def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None)
         f" {s.claims_adjudicated:,} claims paid, {s.claims_reversed:,} voided,"
         f" {s.claims_rejected:,} rejected, {s.no_effect:,} no effect;"
         f" plan paid {dollars(s.plan_paid)}"
+        + (f"; {r.dead_letters:,} dead letter(s), see the warnings" if r.dead_letters else "")
     )
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from claimsim import __version__
@@ -130,11 +131,13 @@ class LedgerSink:
 
 
 async def drain(sink: LedgerSink, bootstrap: str, topic: str, partitions: int, last_seq: int, *,
-                progress=None,
-                idle_check=None, poll_ms: int = 200) -> None:
+                progress=None, idle_check=None, dead_letters: str | None = None,
+                on_dead_letter=None, poll_ms: int = 200) -> None:
     """Consume the ledger topic from its start (it holds only this run's answers) until the
     ledger answers `last_seq`. `idle_check()` is called between polls; it may raise to give up
-    (the runner raises when every worker has died)."""
+    (the runner raises when every worker has died). With `dead_letters` (the run's dead-letter
+    topic), each dead letter is passed to `on_dead_letter(record)`: one that held an input would
+    leave its cause unanswered, and a user waiting on the progress bar should hear why."""
     if sink.last_cause >= last_seq:
         return
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
@@ -142,11 +145,19 @@ async def drain(sink: LedgerSink, bootstrap: str, topic: str, partitions: int, l
                                 max_partition_fetch_bytes=8 << 20)
     await consumer.start()
     try:
-        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
+        assigned = [TopicPartition(topic, p) for p in range(partitions)]
+        if dead_letters is not None:
+            assigned.append(TopicPartition(dead_letters, 0))
+        consumer.assign(assigned)
         await consumer.seek_to_beginning()
         while sink.last_cause < last_seq:
             batches = await consumer.getmany(timeout_ms=poll_ms, max_records=2000)
-            for records in batches.values():
+            for tp, records in batches.items():
+                if tp.topic != topic:
+                    for record in records:
+                        if on_dead_letter is not None:
+                            on_dead_letter(orjson.loads(record.value))
+                    continue
                 for record in records:
                     n = sink.offer(decode_ledger(record.value))
                     if progress is not None and n:
