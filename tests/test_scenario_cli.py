@@ -79,3 +79,15 @@ def test_whatif_prints_the_table_and_writes_tables_and_chart(tmp_path, capsys):
     assert "hybrid_bp" in text and "cpcplus_t2 practices" in text
     for name in ("whatif.csv", "whatif.parquet", "replicates.csv", "whatif.png"):
         assert (out / name).stat().st_size > 0
+
+
+def test_a_minimal_scenario_file_runs_on_the_defaults(tmp_path, capsys):
+    """Only a size: everything else (region, programs, behaviour, clock) is the defaults."""
+    path = tmp_path / "tiny.toml"
+    path.write_text("members = 200\nmonths = 4\n")
+    assert main(["run", str(path), "--no-progress", "--out", str(tmp_path / "r")]) == 0
+    assert "all reconcile" in capsys.readouterr().out
+    import orjson
+
+    scenario = orjson.loads((tmp_path / "r" / "scenario.json").read_bytes())
+    assert scenario["scenario"] == "tiny" and scenario["region"]["programs"]["cpcplus_t2"]["hybrid_bp"] == 4000
