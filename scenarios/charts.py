@@ -51,6 +51,30 @@ def practice_revenue(path: Path, rows: list[dict[str, Any]], *, title: str) -> P
     return _save(fig, path)
 
 
+def practice_leakage(path: Path, rows: list[dict[str, Any]], *, title: str) -> Path:
+    """Grouped bars per primary-care practice (all payers): leakage cost as the payer observes it
+    (capitated services paid elsewhere) beside the true cost of its avoidable referrals."""
+    totals: dict[str, list[int]] = {}
+    for r in rows:
+        if r["practice_kind"] == "primary_care":
+            t = totals.setdefault(r["practice_id"], [0, 0])
+            t[0] += r["leakage_cost_observed"]
+            t[1] += r["leakage_cost_true"]
+    names = sorted(totals)
+    xs = range(len(names))
+    fig, ax = plt.subplots(figsize=(max(5, 0.5 * len(names) + 2), 3.5))
+    ax.bar([x - 0.2 for x in xs], [totals[n][0] / 100 for n in names], width=0.4,
+           label="observed (capitated services elsewhere)", color="#8da0cb")
+    ax.bar([x + 0.2 for x in xs], [totals[n][1] / 100 for n in names], width=0.4,
+           label="true (avoidable referrals)", color="#e78ac3")
+    ax.set_xticks(list(xs), names)
+    ax.yaxis.set_major_formatter(_DOLLARS)
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+    return _save(fig, path)
+
+
 def sweep(path: Path, points: list[dict[str, Any]], *, x_key: str, x_label: str,
           panels: list[tuple[str, list[tuple[str, str]]]], title: str) -> Path:
     """One panel per (panel title, [(metric, label)]): the metric's mean over replicates against

@@ -55,10 +55,11 @@ def run_scenario(scenario: Scenario, out: Path | str, *, progress: bool = False,
     files += tables.write_both(reports, "practices", rows)
     files.append(tables.write_csv(reports / "checks.csv", checks))
     if charts_too:
+        span = f"{window.months[0]}..{window.months[-1]}" if window.months else ""
         files.append(charts.practice_revenue(reports / "practice_revenue.png", rows,
-                                             title=f"{scenario.scenario}: revenue by practice,"
-                                             f" {window.months[0] if window.months else ''}"
-                                             f"..{window.months[-1] if window.months else ''}"))
+                                             title=f"{scenario.scenario}: revenue by practice, {span}"))
+        files.append(charts.practice_leakage(reports / "practice_leakage.png", rows,
+                                             title=f"{scenario.scenario}: leakage cost by practice, {span}"))
     return ScenarioResult(out, clock, rows, checks, files)
 
 
