@@ -74,7 +74,7 @@ def attribute_member(state: PayerState, mid: str, payer: str, as_of: str) -> Att
     per_practice: dict[str, list] = {}  # practice -> [visits, last visit, allowed]
     last_awv: tuple[str, str] | None = None  # (date, practice)
     last_ccm: tuple[str, str] | None = None
-    for key, (n_qual, n_awv, n_ccm, allowed) in state.visits.get(mid, {}).items():
+    for key, (n_qual, n_awv, n_ccm, allowed) in state.visit_days(mid).items():
         p, day = key.split("|")
         if not since <= day < as_of:
             continue

@@ -43,12 +43,12 @@ def expected_ffs(state: PayerState, payer: str, practice: str, groups: frozenset
     months = months_from(add_months(as_of, -state.settings.expected_ffs_lookback_months)[:7],
                          add_months(as_of, -1)[:7])
     allowed = member_months = 0
-    ffs, groups = state.ffs, sorted(groups)
+    first, last = months[0], months[-1]
     for mid in members:
-        for month in months:
-            prefix = f"{mid}|{practice}|{month}|"
-            allowed += sum(ffs.get(prefix + g, 0) for g in groups)
-            member_months += state.enrolled_on(mid, payer, month + "-01")
+        for p, month, group, amount in state.ffs.get(mid, ()):
+            if p == practice and first <= month <= last and group in groups:
+                allowed += amount
+        member_months += sum(state.enrolled_on(mid, payer, month + "-01") for month in months)
     return allowed, member_months
 
 
@@ -58,7 +58,7 @@ def leakage_bp(state: PayerState, practice: str, members: list[str], as_of: str)
     since = add_months(as_of, -state.settings.leakage_lookback_months)
     other = total = 0
     for mid in members:
-        for key, counts in state.visits.get(mid, {}).items():
+        for key, counts in state.visit_days(mid).items():
             p, day = key.split("|")
             if counts[0] > 0 and since <= day < as_of:
                 total += 1

@@ -38,15 +38,22 @@ _CODE = re.compile(rb'"([^"\\]*)"')
 _ICD_CONDITION = {code.encode(): cond.value for code, cond in ICD10_CONDITION.items()}
 
 
+_SEEN: dict[bytes, list[str]] = {}  # diagnoses arrays -> conditions (claims repeat a few combinations)
+
+
 def claim_conditions(raw: bytes) -> list[str]:
     """The chronic conditions (sorted) diagnosed anywhere on a submitted claim's raw JSON."""
-    found = set()
-    for array in _DIAGNOSES.findall(raw):
-        for code in _CODE.findall(array):
-            cond = _ICD_CONDITION.get(code)
-            if cond is not None:
-                found.add(cond)
-    return sorted(found)
+    arrays = _DIAGNOSES.findall(raw)
+    if not arrays:
+        return []
+    key = b"|".join(arrays)
+    found = _SEEN.get(key)
+    if found is None:
+        codes = {code for array in arrays for code in _CODE.findall(array)}
+        found = sorted({_ICD_CONDITION[c] for c in codes if c in _ICD_CONDITION})
+        if len(_SEEN) < 100_000:
+            _SEEN[key] = found
+    return found
 
 # Positions in a money row (one per payer x practice x month); a list, not a dict, because the
 # fold touches it for every claim line.
@@ -63,8 +70,8 @@ class PayerState:
     def __init__(self, reference: ReferenceData, settings: ProjectionSettings | None = None):
         self.reference = reference
         self.settings = settings or ProjectionSettings()
-        self._roles = {npi: c.role.value for npi, (_, c) in reference.clinician.items()}
-        self._pc_role = ClinicianRole.PRIMARY_CARE.value
+        self._pc_npis = frozenset(npi for npi, (_, c) in reference.clinician.items()
+                                  if c.role is ClinicianRole.PRIMARY_CARE)
         self._groups = {c: g.value for c, g in PROCEDURE_GROUPS.items()}
         self._medicare_ffs = {p.payer_id for p in reference.payers
                               if p.lob is LineOfBusiness.MEDICARE_FFS}
@@ -88,10 +95,12 @@ class PayerState:
         self.members: dict[str, dict[str, Any]] = {}
         self.alignments: dict[str, list[list]] = {}  # member -> [[effective, practice, payer]]
         self.quality: dict[str, dict[str, list[int]]] = {}  # "payer|practice" -> year -> [q, u]
-        # member -> "practice|date" -> [qualifying lines by PC clinicians, AWV lines, CCM lines,
-        # allowed on those qualifying lines]
-        self.visits: dict[str, dict[str, list[int]]] = {}
-        self.ffs: dict[str, int] = {}  # "member|practice|month|group" -> allowed (flat: one lookup a line)
+        # Appended per claim entry and day, summed when read (`visit_days`, `expected_ffs`): an
+        # append costs the hot path less than updating a keyed counter.
+        # member -> [[practice, day, qualifying lines by PC clinicians, AWV lines, CCM lines,
+        #             allowed on the counted lines]] (negative on reversals)
+        self.visits: dict[str, list[list]] = {}
+        self.ffs: dict[str, list[list]] = {}  # member -> [[practice, month, group, allowed]]
         self.dx: dict[str, dict[str, str]] = {}  # member -> condition -> last service date
         self.pending_dx: dict[str, list[str]] = {}  # input seq -> conditions on that claim
         self.attribution: dict[str, list[list]] = {}  # member -> [[effective, practice, basis]]
@@ -276,28 +285,22 @@ class PayerState:
             return
         counted = 0
         if qual or awv or ccm:
-            visits = self.visits.get(member)
-            if visits is None:
-                visits = self.visits[member] = {}
-            vkey = practice + "|" + day
-            v = visits.get(vkey)
-            if v is None:
-                v = visits[vkey] = [0, 0, 0, 0]
             npi = d.get("rendering_npi")
             if npi is None:  # a void names no NPI: take back what its original counted
-                counted = -min(qual, v[0]) if sign < 0 else 0
-            elif self._roles.get(npi) == self._pc_role:
+                if sign < 0 and qual:
+                    counted = -min(qual, self.visit_days(member).get(practice + "|" + day, (0,))[0])
+            elif npi in self._pc_npis:
                 counted = sign * qual
-            if counted:
-                v[0] += counted
-                v[3] += qual_allowed if counted * sign > 0 else 0
-            v[1] += awv
-            v[2] += ccm
+            visits = self.visits.get(member)
+            if visits is None:
+                visits = self.visits[member] = []
+            visits.append([practice, day, counted, awv, ccm, qual_allowed if counted else 0])
         if by_group is not None:
-            ffs, fprefix = self.ffs, f"{member}|{practice}|{month}|"
+            ffs = self.ffs.get(member)
+            if ffs is None:
+                ffs = self.ffs[member] = []
             for g, a in by_group.items():
-                fkey = fprefix + g
-                ffs[fkey] = ffs.get(fkey, 0) + a
+                ffs.append([practice, month, g, a])
         timeline = self.attribution.get(member)
         if timeline:
             home = _timeline_at(timeline, day)
@@ -327,7 +330,11 @@ class PayerState:
         paid_month = d["paid"][:7]
         if d["reversed_lines"]:
             self._lines(d, d["reversed_lines"], -1, paid_month, True, None)
-        self._lines(d, d["lines"], 1, paid_month, d["frequency"] == "7", dx)
+        lines = d["lines"]
+        if len(lines) == 1 and not dx:  # the common case, without the day grouping
+            self._day(d, lines[0]["service_date"], lines, 1, paid_month, d["frequency"] == "7")
+        else:
+            self._lines(d, lines, 1, paid_month, d["frequency"] == "7", dx)
 
     def _reversed(self, env: dict[str, Any]) -> None:
         d = env["data"]
@@ -397,6 +404,21 @@ class PayerState:
         self.snapshots[f"{d['payer_id']}|{d['practice_id']}|{d['month']}"] = env["seq"]
 
     # -- queries the rules share ----------------------------------------------------------------
+    def visit_days(self, member: str) -> dict[str, list[int]]:
+        """The member's visits summed per "practice|day": [qualifying lines by primary-care
+        clinicians, AWV lines, CCM lines, allowed on the counted lines] (voids netted out)."""
+        days: dict[str, list[int]] = {}
+        for practice, day, qual, awv, ccm, allowed in self.visits.get(member, ()):
+            v = days.get(practice + "|" + day)
+            if v is None:
+                days[practice + "|" + day] = [qual, awv, ccm, allowed]
+            else:
+                v[0] += qual
+                v[1] += awv
+                v[2] += ccm
+                v[3] += allowed
+        return days
+
     def enrolled_on(self, member: str, payer: str, day: str) -> bool:
         m = self.members.get(member)
         if m is None:

@@ -90,8 +90,8 @@ def test_ffs_in_snapshots_adds_up_to_plan_paid_on_the_ledger(claims):
 @given(_claims)
 def test_voiding_every_claim_leaves_no_visits_and_no_ffs_by_service_date(claims):
     feed = _fold([(m, p, mo, c, cs, True) for m, p, mo, c, cs, _ in claims])
-    assert all(v[0] == 0 and v[1] == 0 for visits in feed.state.visits.values()
-               for v in visits.values())
+    assert all(v[0] == 0 and v[1] == 0 for member in feed.state.visits
+               for v in feed.state.visit_days(member).values())
     assert all(row[0] == 0 for row in feed.state.money.values())
 
 
