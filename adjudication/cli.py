@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="filing limit for every payer instead of each payer's own (new ledgers only)")
     p.add_argument("--batch", type=int, default=5000, help="entries per ledger commit (default 5000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--partitions", type=int, default=1,
-                   help="kafka runtime: inbound topic partitions (default 1)")
+    p.add_argument("--partitions", type=int, default=4,
+                   help="kafka runtime: inbound topic partitions (default 4: each has its own"
+                        " changelog partition, so state writes go out in parallel)")
     p.add_argument("--workers", type=int, default=1,
                    help="kafka runtime: workers to start (default 1; 0 attaches to `claimsim worker`s)")
     p.add_argument("--prefix", default=None,

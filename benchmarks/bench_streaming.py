@@ -9,7 +9,7 @@ PartitionProcessor) and produce the same ledger messages:
 
 Run: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/pytest benchmarks/bench_streaming.py \
          --benchmark-enable -p no:cacheprovider -s
-Each round publishes the simulated run (default 3,000 members, ~23k inputs, ~19k claims; set
+Each round publishes the simulated run at 1 and at 4 partitions (default 3,000 members, ~23k inputs, ~19k claims; set
 CLAIMSIM_BENCH_MEMBERS) to fresh topics first (not timed). The timed part is consumer start to the
 last answer on the ledger topic, startup and group join included; `steady` is inputs / (last -
 first answer timestamp), which leaves startup out and is the fairer comparison.
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from claimsim.adjudication.context import Settings
 from claimsim.adjudication.streaming.processor import PartitionProcessor
@@ -33,7 +34,7 @@ from claimsim.adjudication.streaming.producer import last_input_seq, plan_stream
 from claimsim.adjudication.streaming.runner import spawn_worker, stop_worker
 from claimsim.adjudication.streaming.sink import LedgerSink
 from claimsim.adjudication.streaming.topics import (
-    RunTopics, create_topics, delete_topics, new_prefix,
+    RunTopics, create_topics, delete_topics, new_prefix, wait_for_topics,
 )
 from claimsim.adjudication.streaming.wire import decode_ledger, encode_ledger
 from claimsim.events.reference import ReferenceData
@@ -41,12 +42,12 @@ from claimsim.simulator.config import SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
 MEMBERS = int(os.environ.get("CLAIMSIM_BENCH_MEMBERS", "3000"))
-PARTITIONS = 1
-BATCH = 50
+PARTITIONS = (1, 4)  # the inbound topic's, and so the changelog's: one worker holds them all
+BATCH = 200
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
 
 pytestmark = pytest.mark.skipif(not BOOTSTRAP, reason="needs KAFKA_BOOTSTRAP_SERVERS (scripts/kafka/start.sh)")
-RESULTS: dict[str, dict[str, float]] = {}
+RESULTS: dict[tuple[str, int], dict[str, float]] = {}
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +66,34 @@ def counts(run_dir) -> tuple[int, int]:
     return inputs, claims
 
 
-def _fresh_topics(run_dir: Path) -> RunTopics:
+async def _create_changelog(topics: RunTopics, partitions: int) -> None:
+    """The baseline writes its family states where faust's table would (faust creates its own)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topics.changelog, partitions, 1)])
+        await wait_for_topics(admin, [topics.changelog])
+    finally:
+        await admin.close()
+
+
+def _fresh_topics(run_dir: Path, partitions: int, changelog: bool = False) -> RunTopics:
     topics = RunTopics(new_prefix("claimsim-bench"))
-    asyncio.run(create_topics(BOOTSTRAP, topics, PARTITIONS))
-    asyncio.run(publish(BOOTSTRAP, topics.inbound, plan_stream(run_dir), PARTITIONS, BATCH))
+    asyncio.run(create_topics(BOOTSTRAP, topics, partitions))
+    if changelog:
+        asyncio.run(_create_changelog(topics, partitions))
+    asyncio.run(publish(BOOTSTRAP, topics.inbound, plan_stream(run_dir), partitions, BATCH))
     return topics
 
 
-async def _await_answers(topic: str, want: int) -> tuple[float, float]:
+async def _await_answers(topic: str, partitions: int, want: int) -> tuple[float, float]:
     """Count answers on the ledger topic until `want`; (first, last) message timestamps in s."""
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     seen, first, last = 0, None, 0.0
     try:
-        consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
         while seen < want:
             for records in (await consumer.getmany(timeout_ms=100)).values():
                 for r in records:
@@ -119,7 +133,8 @@ async def plain_aiokafka_adjudicator(run_dir: Path, topics: RunTopics, want: int
                     for key, value in pending:
                         await producer.send(topics.changelog, value, key=key, partition=tp.partition)
                     pending.clear()
-                    await producer.send(topics.ledger, encode_ledger(out.ledger), partition=tp.partition)
+                    for value in encode_ledger(out.ledger):
+                        await producer.send(topics.ledger, value, partition=tp.partition)
                     done += len(out.ledger)
         await producer.flush()
     finally:
@@ -127,18 +142,19 @@ async def plain_aiokafka_adjudicator(run_dir: Path, topics: RunTopics, want: int
         await producer.stop()
 
 
-def _record(name: str, inputs: int, claims: int, elapsed: float, first: float, last: float) -> None:
+def _record(name: tuple[str, int], inputs: int, claims: int, elapsed: float, first: float, last: float) -> None:
     steady = max(last - first, 1e-3)
     RESULTS[name] = {"end_to_end_s": elapsed, "steady_s": steady, "claims_per_s": claims / steady,
                      "inputs_per_s": inputs / steady}
 
 
-def _bench(benchmark, name: str, run_dir: Path, counts, start, baseline: str | None = None) -> None:
+def _bench(benchmark, name: str, partitions: int, run_dir: Path, counts, start,
+           baseline: str | None = None, changelog: bool = False) -> None:
     inputs, claims = counts
     state: dict[str, object] = {}
 
     def setup():
-        state["topics"] = _fresh_topics(run_dir)
+        state["topics"] = _fresh_topics(run_dir, partitions, changelog)
         return (), {}
 
     def run():
@@ -146,28 +162,30 @@ def _bench(benchmark, name: str, run_dir: Path, counts, start, baseline: str | N
         t0 = time.perf_counter()
         stop = start(topics, inputs)
         try:
-            first, last = asyncio.run(_await_answers(topics.ledger, inputs))
+            first, last = asyncio.run(_await_answers(topics.ledger, partitions, inputs))
         finally:
             stop()
-        _record(name, inputs, claims, time.perf_counter() - t0, first, last)
+        _record((name, partitions), inputs, claims, time.perf_counter() - t0, first, last)
         asyncio.run(delete_topics(BOOTSTRAP, topics))
 
     benchmark.extra_info.update(items=claims)
     if baseline:
         benchmark.extra_info["baseline"] = baseline
     benchmark.pedantic(run, setup=setup, rounds=2, iterations=1)
-    benchmark.extra_info.update(RESULTS[name])
+    benchmark.extra_info.update(RESULTS[(name, partitions)])
 
 
-def test_faust_worker(benchmark, run_dir, counts):
+@pytest.mark.parametrize("partitions", PARTITIONS)
+def test_faust_worker(benchmark, run_dir, counts, partitions):
     def start(topics, inputs):
-        proc, _ = spawn_worker(run_dir, BOOTSTRAP, topics.prefix, PARTITIONS, log_dir=run_dir.parent)
+        proc, _ = spawn_worker(run_dir, BOOTSTRAP, topics.prefix, partitions, log_dir=run_dir.parent)
 
         def stop():
             stop_worker(proc)
         return stop
 
-    _bench(benchmark, "faust_worker", run_dir, counts, start, baseline="test_plain_aiokafka")
+    _bench(benchmark, "faust_worker", partitions, run_dir, counts, start,
+           baseline=f"test_plain_aiokafka[{partitions}]")
 
 
 def _in_thread(coro_fn):
@@ -180,28 +198,34 @@ def _in_thread(coro_fn):
     return start
 
 
-def test_plain_aiokafka(benchmark, run_dir, counts):
-    _bench(benchmark, "plain_aiokafka", run_dir, counts, _in_thread(
+@pytest.mark.parametrize("partitions", PARTITIONS)
+def test_plain_aiokafka(benchmark, run_dir, counts, partitions):
+    _bench(benchmark, "plain_aiokafka", partitions, run_dir, counts, _in_thread(
         lambda topics, n: plain_aiokafka_adjudicator(run_dir, topics, n, changelog=False)))
 
 
-def test_plain_aiokafka_with_changelog(benchmark, run_dir, counts):
-    _bench(benchmark, "plain_aiokafka_changelog", run_dir, counts, _in_thread(
-        lambda topics, n: plain_aiokafka_adjudicator(run_dir, topics, n, changelog=True)))
+@pytest.mark.parametrize("partitions", PARTITIONS)
+def test_plain_aiokafka_with_changelog(benchmark, run_dir, counts, partitions):
+    _bench(benchmark, "plain_aiokafka_changelog", partitions, run_dir, counts, _in_thread(
+        lambda topics, n: plain_aiokafka_adjudicator(run_dir, topics, n, changelog=True)),
+        changelog=True)
 
 
 def test_zz_report(counts):
-    """Prints the side-by-side figures (after the three benchmarks above, same run)."""
-    if len(RESULTS) < 3:
+    """Prints the side-by-side figures (after the benchmarks above, same run)."""
+    if len(RESULTS) < 3 * len(PARTITIONS):
         pytest.skip("run the whole file with --benchmark-enable")
     inputs, claims = counts
-    print(f"\nstreaming throughput, {inputs:,} inputs ({claims:,} claims), {PARTITIONS} partition(s),"
-          f" {BATCH} inputs per message, last round:")
-    print(f"{'runtime':<28} {'claims/s':>10} {'inputs/s':>10} {'steady s':>9} {'end-to-end s':>13}")
-    for name, r in RESULTS.items():
-        print(f"{name:<28} {r['claims_per_s']:>10,.0f} {r['inputs_per_s']:>10,.0f}"
+    print(f"\nstreaming throughput, {inputs:,} inputs ({claims:,} claims), one worker,"
+          f" {BATCH} inputs per message, last round of each:")
+    print(f"{'runtime':<28} {'partitions':>10} {'claims/s':>10} {'inputs/s':>10} {'steady s':>9}"
+          f" {'end-to-end s':>13}")
+    for (name, partitions), r in sorted(RESULTS.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        print(f"{name:<28} {partitions:>10} {r['claims_per_s']:>10,.0f} {r['inputs_per_s']:>10,.0f}"
               f" {r['steady_s']:>9.2f} {r['end_to_end_s']:>13.2f}")
-    base = RESULTS["plain_aiokafka"]["claims_per_s"]
-    print(f"faust / plain aiokafka: {RESULTS['faust_worker']['claims_per_s'] / base:.2f}x;"
-          f" faust / plain aiokafka + changelog:"
-          f" {RESULTS['faust_worker']['claims_per_s'] / RESULTS['plain_aiokafka_changelog']['claims_per_s']:.2f}x")
+    for partitions in PARTITIONS:
+        faust = RESULTS[("faust_worker", partitions)]["claims_per_s"]
+        plain = RESULTS[("plain_aiokafka", partitions)]["claims_per_s"]
+        durable = RESULTS[("plain_aiokafka_changelog", partitions)]["claims_per_s"]
+        print(f"{partitions} partition(s): faust / plain aiokafka {faust / plain:.2f}x;"
+              f" faust / plain aiokafka + changelog {faust / durable:.2f}x")

@@ -355,3 +355,12 @@ def test_worker_runs_at_least_once_with_one_actor_and_no_standby_state(simulated
     assert app.claimsim_agent.concurrency == 1
     assert app.conf.table_standby_replicas == 0 and str(app.conf.store) == "memory:"
     assert app.claimsim_table.changelog_topic.get_topic_name() == "conf-family_state-changelog"
+
+
+def test_a_messages_answers_are_split_into_ledger_messages_under_the_size_limit(embedded_answers):
+    from claimsim.adjudication.streaming.wire import decode_ledger, encode_ledger
+
+    chunks = encode_ledger(embedded_answers, limit=20_000)
+    assert len(chunks) > 1 and all(len(c) <= 20_000 for c in chunks)
+    assert [e for c in chunks for e in decode_ledger(c)] == embedded_answers
+    assert encode_ledger([]) == []

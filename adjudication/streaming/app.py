@@ -91,8 +91,8 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                     topic=msg.topic, partition=msg.partition, offset=msg.offset)))
                 await fut
                 os._exit(EXIT_CORE_ERROR)  # no commit: the message is redelivered on restart
-            if outcome.ledger:
-                await ledger.send(value=encode_ledger(outcome.ledger), partition=msg.partition)
+            for value in encode_ledger(outcome.ledger):
+                await ledger.send(value=value, partition=msg.partition)
             for reason, raw in outcome.dead:
                 log.warning("dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
                 await dead.send(value=canonical(dead_letter(

@@ -24,7 +24,7 @@ from claimsim.events.log import read
 
 from claimsim.adjudication.streaming.wire import encode_items, fact_item, input_item, partition_for
 
-DEFAULT_BATCH = 50
+DEFAULT_BATCH = 200  # inputs per message; larger batches measured no faster (bench_streaming)
 MAX_MESSAGE_BYTES = 512 * 1024  # well under the broker's default 1 MB message limit
 
 

@@ -42,8 +42,22 @@ def encode_items(parts: list[bytes]) -> bytes:
     return parts[0] if len(parts) == 1 else b"[" + b",".join(parts) + b"]"
 
 
-def encode_ledger(events: list[dict[str, Any]]) -> bytes:
-    return canonical(events)
+def encode_ledger(events: list[dict[str, Any]], limit: int = 512 * 1024) -> list[bytes]:
+    """A message's answers as ledger messages of at most ~`limit` bytes each (a batch of large
+    claims would pass the broker's 1 MB message limit in one)."""
+    out: list[bytes] = []
+    parts: list[bytes] = []
+    size = 0
+    for event in events:
+        encoded = canonical(event)
+        if parts and size + len(encoded) > limit:
+            out.append(b"[" + b",".join(parts) + b"]")
+            parts, size = [], 0
+        parts.append(encoded)
+        size += len(encoded) + 1
+    if parts:
+        out.append(b"[" + b",".join(parts) + b"]")
+    return out
 
 
 def decode_ledger(value: bytes) -> list[dict[str, Any]]:
