@@ -85,7 +85,7 @@ def adjudicate_kafka(
     run_dir: Path | str,
     *,
     bootstrap: str | None = None,
-    partitions: int = 1,
+    partitions: int = 4,
     workers: int = 1,
     settings: Settings | None = None,
     until_at: dt.date | str | None = None,
