@@ -2,10 +2,14 @@
 topic that applies the same core as the embedded runtime, with one `family_state` table
 (in memory, recovered from its changelog) and reference data loaded from the run directory.
 
-Why it stays correct on kill -9 without exactly-once (DESIGN.md "Kafka hazards"): faust flushes
-the producer (changelog and ledger messages) before it commits an offset, so the state may run
-ahead of the committed offset but never behind it; a redelivered input then finds its seq applied
-and re-emits its stored answer, and the sink drops answers it already wrote.
+Why it stays correct on kill -9 without exactly-once (DESIGN.md "Kafka"): faust flushes the
+producer (changelog and ledger messages) before it commits an offset, so the table may run ahead
+of the committed offset but never behind it. A redelivered input then finds its seq applied and
+re-emits its stored answer; one whose state write was lost with the process (while its answer got
+out) is adjudicated again from the older state, to the same answer, since the core is
+deterministic. Either way the sink drops what it already wrote. The processor writes a message's
+family states before any epoch fact that follows them, and all of a partition's writes go to one
+changelog partition in order, so whatever survives is a state the stream really passed through.
 """
 
 from __future__ import annotations
@@ -31,10 +35,10 @@ from claimsim.adjudication.streaming.wire import dead_letter, encode_ledger
 
 log = logging.getLogger(__name__)
 
-EXIT_CORE_ERROR = 70
+EXIT_CORE_ERROR = 70  # the worker stops rather than skip an input the core could not handle
 PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max.bytes
 PRODUCER_BUFFER_MESSAGES = 20_000
-SESSION_TIMEOUT_S = 10.0  # the worker stops rather than skip an input the core could not handle
+SESSION_TIMEOUT_S = 10.0
 
 
 def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: ReferenceData,
