@@ -241,3 +241,21 @@ def test_retroactive_alignment_becomes_a_correction_settled_at_the_next_boundary
                            ("P2", "2025-03", "cpcp", 1410), ("P2", "2025-03", "pbip", 400)]
     assert not any(e["type"] == "attribution.assigned" and e["data"]["member_id"] == "M1"
                    for e in events)  # already at P2 on 2025-04-01 through the correction
+
+
+def test_mcp_track2_month_risk_adjusted_esp_and_ppcp():
+    """P1 in MCP Track 2 (h 50 %). M1 and M2, women of 69 on 2025-01-01 (base 0.420); M1 has
+    CHF on a 2024 claim (+0.360): raw 780 and 420, normalised over the two to
+    780 x 2000 / 1200 = 1300 and 420 x 2000 / 1200 = 700. ESP $10 risk-adjusted: 1300 + 700.
+    Expected primary-care FFS: 3 x 9070 + 3 x 12816 = 65658 over 24 member months = 2735.75
+    PBPM; PPCP = x 50 % = 1367.875 -> 1368 per member, 2736 for the two."""
+    feed = Feed(reference({"P1": ProgramSettings(kind=ProgramKind.MCP_T2, minimum_attributed=1)}))
+    feed.enroll("M1", birth="1955-03-01")
+    feed.enroll("M2", birth="1955-03-01")
+    for month in (3, 6, 9):
+        feed.visit("M1", "P1", f"2024-{month:02d}-10", dx=("I50.9",) if month == 3 else ())
+        feed.visit("M2", "P1", f"2024-{month:02d}-12", "99214")
+    _, _, payments = _epoch(feed, "2025-01-01", Q1)
+    esp = next(p["data"] for p in payments if p["data"]["kind"] == "esp" and p["data"]["month"] == "2025-01")
+    assert esp["detail"]["members"] == {"M1": 1300, "M2": 700}
+    assert _paid(payments, "P1", "2025-01") == {"esp": 2000, "ppcp": 2736}
