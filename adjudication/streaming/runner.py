@@ -123,9 +123,10 @@ def adjudicate_kafka(
 async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, until_seq,
                batch, progress, keep_topics, result: KafkaRun) -> None:
     procs: list[subprocess.Popen] = []
-    completed = False  # worker logs are kept when a run fails
+    completed = created = False  # worker logs are kept when a run fails
     try:
         await create_topics(bootstrap, topics, partitions)
+        created = True
         with tqdm(total=result.last_seq + 1, unit="input", desc="publish", file=sys.stderr,
                   disable=not progress, mininterval=0.5) as bar:
             await publish(bootstrap, topics.inbound, plan_stream(run_dir, until_at=until_at,
@@ -155,7 +156,7 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
     finally:
         for proc in procs:
             stop_worker(proc)
-        if not keep_topics:
+        if created and not keep_topics:
             await delete_topics(bootstrap, topics)
         if completed and not keep_topics and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
             for path in result.worker_logs:

@@ -53,18 +53,20 @@ class RunTopics:
         return f"{self.app_id}-{TABLE}-changelog"
 
 
-def _admin(bootstrap: str) -> AIOKafkaAdminClient:
-    return AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
-
-
-async def create_topics(bootstrap: str, topics: RunTopics, partitions: int) -> None:
-    """The inbound and ledger topics get `partitions` partitions; the dead-letter topic one."""
-    admin = _admin(bootstrap)
+async def _admin(bootstrap: str) -> AIOKafkaAdminClient:
+    """A started admin client, or a one-line error saying how to get a broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     try:
         await admin.start()
     except KafkaError as e:
         raise UserError(f"cannot reach Kafka at {bootstrap} ({e}); start a broker with"
                         " `eval \"$(scripts/kafka/start.sh)\"` or set KAFKA_BOOTSTRAP_SERVERS") from None
+    return admin
+
+
+async def create_topics(bootstrap: str, topics: RunTopics, partitions: int) -> None:
+    """The inbound and ledger topics get `partitions` partitions; the dead-letter topic one."""
+    admin = await _admin(bootstrap)
     try:
         wanted = [NewTopic(topics.inbound, partitions, 1), NewTopic(topics.ledger, partitions, 1),
                   NewTopic(topics.dead_letter, 1, 1)]
@@ -90,8 +92,7 @@ async def wait_for_topics(admin: AIOKafkaAdminClient, names: list[str], timeout:
 
 
 async def partition_count(bootstrap: str, topic: str) -> int:
-    admin = _admin(bootstrap)
-    await admin.start()
+    admin = await _admin(bootstrap)
     try:
         described = await admin.describe_topics([topic])
     finally:
@@ -104,8 +105,7 @@ async def partition_count(bootstrap: str, topic: str) -> int:
 
 async def delete_topics(bootstrap: str, topics: RunTopics) -> list[str]:
     """Delete every topic whose name starts with the run's prefix; returns their names."""
-    admin = _admin(bootstrap)
-    await admin.start()
+    admin = await _admin(bootstrap)
     try:
         names = sorted(n for n in await admin.list_topics() if n.startswith(topics.prefix + "-"))
         if names:
