@@ -16,7 +16,8 @@ import orjson
 
 from claimsim.events.log import segments
 
-from claimsim.adjudication.snapshots_state import PayerState, claim_conditions
+from claimsim.adjudication.snapshots_diagnoses import claim_conditions
+from claimsim.adjudication.snapshots_state import PayerState
 
 
 @contextmanager

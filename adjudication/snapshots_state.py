@@ -11,49 +11,24 @@ only thing that changes it. `snapshots_follower.LedgerFollower` feeds it a run's
 from __future__ import annotations
 
 import bisect
-import re
 from typing import Any
 
 import orjson
 
-from claimsim.events.codes import ICD10_CONDITION, PROCEDURE_GROUPS, ProcedureGroup
+from claimsim.events.codes import PROCEDURE_GROUPS, ProcedureGroup
 from claimsim.events.plans import LineOfBusiness
 from claimsim.events.programs import ProgramKind
 from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.snapshots_calendar import add_months, months_from  # noqa: F401 (re-exported)
+from claimsim.adjudication.snapshots_diagnoses import claim_conditions
 from claimsim.adjudication.snapshots_settings import ProjectionSettings
 
 QUALIFYING = frozenset({ProcedureGroup.PC_EM.value, ProcedureGroup.AWV.value,
                         ProcedureGroup.CARE_MGMT.value})
 AWV = ProcedureGroup.AWV.value
 CCM_CODES = frozenset({"99490", "99491", "99487", "99489"})
-
-# A submitted claim's diagnoses are found in its raw bytes: parsing every claim in the input log
-# would cost as much as the whole fold. JSON escapes quotes inside strings, so these patterns
-# only match real `"diagnoses": [...]` arrays and the code strings in them.
-_DIAGNOSES = re.compile(rb'"diagnoses":\[([^\]]*)\]')
-_CODE = re.compile(rb'"([^"\\]*)"')
-_ICD_CONDITION = {code.encode(): cond.value for code, cond in ICD10_CONDITION.items()}
-
-
-_SEEN: dict[bytes, list[str]] = {}  # diagnoses arrays -> conditions (claims repeat a few combinations)
-
-
-def claim_conditions(raw: bytes) -> list[str]:
-    """The chronic conditions (sorted) diagnosed anywhere on a submitted claim's raw JSON."""
-    arrays = _DIAGNOSES.findall(raw)
-    if not arrays:
-        return []
-    key = b"|".join(arrays)
-    found = _SEEN.get(key)
-    if found is None:
-        codes = {code for array in arrays for code in _CODE.findall(array)}
-        found = sorted({_ICD_CONDITION[c] for c in codes if c in _ICD_CONDITION})
-        if len(_SEEN) < 100_000:
-            _SEEN[key] = found
-    return found
 
 # Positions in a money row (one per payer x practice x month); a list, not a dict, because the
 # fold touches it for every claim line.
