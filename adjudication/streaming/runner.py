@@ -26,7 +26,7 @@ from claimsim.events.log import read
 from claimsim.adjudication.streaming.producer import DEFAULT_BATCH, last_input_seq, plan_stream, publish
 from claimsim.adjudication.streaming.sink import LedgerSink, drain
 from claimsim.adjudication.streaming.topics import (
-    RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix,
+    BrokerUnreachable, RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix,
 )
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,10 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
     procs: list[subprocess.Popen] = []
     completed = created = False  # worker logs are kept when a run fails
     try:
-        await create_topics(bootstrap, topics, partitions)
+        try:
+            await create_topics(bootstrap, topics, partitions)
+        except BrokerUnreachable as e:
+            raise UserError(f"--runtime kafka: {e}") from None
         created = True
         with tqdm(total=result.last_seq + 1, unit="input", desc="publish", file=sys.stderr,
                   disable=not progress, mininterval=0.5) as bar:

@@ -53,14 +53,19 @@ class RunTopics:
         return f"{self.app_id}-{TABLE}-changelog"
 
 
+class BrokerUnreachable(UserError):
+    pass
+
+
 async def _admin(bootstrap: str) -> AIOKafkaAdminClient:
     """A started admin client, or a one-line error saying how to get a broker."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     try:
         await admin.start()
     except KafkaError as e:
-        raise UserError(f"cannot reach Kafka at {bootstrap} ({e}); start a broker with"
-                        " `eval \"$(scripts/kafka/start.sh)\"` or set KAFKA_BOOTSTRAP_SERVERS") from None
+        raise BrokerUnreachable(f"no Kafka broker at {bootstrap} ({e}); start one with"
+                                " `eval \"$(scripts/kafka/start.sh)\"` or set KAFKA_BOOTSTRAP_SERVERS"
+                                ) from None
     return admin
 
 
