@@ -99,6 +99,8 @@ async def wait_for_topics(admin: AIOKafkaAdminClient, names: list[str], timeout:
 async def partition_count(bootstrap: str, topic: str) -> int:
     admin = await _admin(bootstrap)
     try:
+        if topic not in await admin.list_topics():  # a describe would auto-create it
+            raise UserError(f"topic {topic} does not exist on {bootstrap}; is the prefix right?")
         described = await admin.describe_topics([topic])
     finally:
         await admin.close()
