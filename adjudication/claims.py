@@ -17,10 +17,12 @@ from claimsim.events.codes import RejectReason
 from claimsim.events.money import BP_ONE, apply_rate
 
 from claimsim.adjudication.context import Context
-from claimsim.adjudication.cost_share import is_zero_cost, member_cost_share, visit_category
+from claimsim.adjudication.cost_share import (
+    COPAY_GROUPS, ZERO_COST_GROUPS, is_zero_cost, member_cost_share, visit_category,
+)
 from claimsim.adjudication.family import FamilyState
 from claimsim.adjudication.line_results import denied_line, line_result, negated
-from claimsim.adjudication.pricing import allowed_amount, not_covered_remark
+from claimsim.adjudication.pricing import PREVENTIVE, not_covered_remark
 from claimsim.adjudication.programs import (
     DENIED_REMARK, capitation_offset, cost_share_base, line_model, program_in_force,
 )
@@ -60,7 +62,8 @@ def _eligibility_carc(family: FamilyState, member_id: str, payer_id: str, day: s
 def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str, day_date: dt.date
                ) -> tuple[Any, ...]:
     """What every line of the claim on one service date shares: (denial CARC or None, span,
-    plan year, design, fees, program in force or None, member attributed to the practice)."""
+    plan year, design, fees, program in force or None, member attributed to the practice,
+    the accumulators' key `"payer|year"`)."""
     payer_id, member = claim.payer_id, claim.member_id
     span = family.span_on(member, payer_id, day)
     if span is None:
@@ -75,8 +78,8 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
         what = f"plan {span[1]}" if design is None else f"the fee schedule of payer {payer_id}"
         raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                       f"{what} has no figures for plan year {year}")
-    return (None, span, year, design, fees,
-            *program_in_force(ctx, payer_id, claim.billing_tin, member, day))
+    program, attributed = program_in_force(ctx, payer_id, claim.billing_tin, member, day)
+    return (None, span, year, design, fees, program, attributed, f"{payer_id}|{year}")
 
 
 def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[tuple[Any, ...]]:
@@ -93,8 +96,9 @@ def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[tuple[A
         if facts[0] is not None:
             planned.append((line, facts, None, None))
             continue
-        group = code_group.get(line.procedure)
-        model = line_model(facts[5], facts[6], line.procedure, group)
+        code = line.procedure
+        group = code_group.get(code)
+        model = line_model(facts[5], facts[6], code, group)
         if model.flat_fee is not None and facts[2] not in model.flat_fee:
             raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                           f"program {model.program} has no flat visit fee for plan year {facts[2]}")
@@ -106,10 +110,16 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
                       planned: list[tuple[Any, ...]]
                       ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Pass 2: duplicates, price, cost share and plan paid, updating the family line by line
-    (accumulators, paid-line index, visit copays)."""
-    payer_id, member, practice = claim.payer_id, claim.member_id, claim.billing_tin
+    (accumulators, paid-line index, visit copays).
+
+    This loop runs for every line of every claim, so it reads tuples by unpacking and calls the
+    step functions (`pricing`, `programs`, `cost_share`) only where they have work to do: the
+    guards below are those functions' own no-op cases (an FFS line has no offset, a lab line no
+    visit copay, ...), checked inline."""
+    payer_id, member, practice, npi = claim.payer_id, claim.member_id, claim.billing_tin, claim.rendering_npi
+    pos = claim.place_of_service
     seq_bp = ctx.payers[payer_id].sequestration_bp
-    primary_care = ctx.is_primary_care(practice, claim.rendering_npi)
+    primary_care = None  # looked up on the first E&M line that needs it
     multi = len(family.members) > 1
     paid_index, visit_index, accumulators = family.paid, family.visits, family.acc
     out: list[dict[str, Any]] = []
@@ -120,64 +130,67 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         if facts[0] is not None:
             out.append(denied_line(line, member, "CO", facts[0]))
             continue
-        _, span, year, design, fees, _, _ = facts
-        day = line.day_iso
+        _, span, year, design, fees, _, _, acc_key = facts
+        _, _, day, code, mods, units, billed = line
         # Duplicate of a line in force (OA-18), $0 encounter lines included.
-        dup = f"{member}|{claim.rendering_npi}|{day}|{line.procedure}|{line.modifiers}|{line.units}"
+        dup = f"{member}|{npi}|{day}|{code}|{mods}|{units}"
         if dup in paid_index:
             out.append(denied_line(line, member, "OA", "18"))
             continue
         # Price (CO-45 for the excess; CO-96 if not covered).
-        code = line.procedure
         fee = fees.get(code)
-        remark = not_covered_remark(group, fee, design.part_b)
-        if remark is not None:
-            out.append(denied_line(line, member, "CO", "96", remark=remark))
-            continue
-        allowed = allowed_amount(fee, line.units, line.billed)
+        if fee is None or group == PREVENTIVE:
+            remark = not_covered_remark(group, fee, design.part_b)
+            if remark is not None:
+                out.append(denied_line(line, member, "CO", "96", remark=remark))
+                continue
+        scheduled = fee * units  # allowed_amount, inline
+        allowed = billed if billed < scheduled else scheduled
+        program, attributed, h, reduced, capitated, denied, flat_fee = model
         # Payment model: program denials, PCF flat fee, hybrid share withheld.
-        if model.denied:
+        if denied:
             out.append(denied_line(line, member, "CO", "96", remark=DENIED_REMARK,
-                                   program=model.program, attributed=True))
+                                   program=program, attributed=True))
             continue
         shadow = 0
-        if model.flat_fee is not None:
-            flat = model.flat_fee[year]  # present: checked in pass 1
+        if flat_fee is not None:
+            flat = flat_fee[year]  # present: checked in pass 1
             shadow = allowed
-            allowed = line.billed if line.billed < flat else flat
-        h, reduced = model.hybrid_bp, model.reduced
-        base = cost_share_base(allowed, h, reduced)
+            allowed = billed if billed < flat else flat
+        base = cost_share_base(allowed, h, reduced) if h else allowed
         # Member cost share against the accumulators.
-        if is_zero_cost(group, design):
+        if group in ZERO_COST_GROUPS and is_zero_cost(group, design):
             ded = coins = copay = 0
         else:
-            category = visit_category(group, claim.place_of_service, primary_care)
             due = visit = None
-            if category is not None:
-                due = design.copays.get(category)
-                if due is not None:
-                    visit = f"{member}|{practice}|{day}|{category}"
-                    if visit in visit_index:
-                        due = visit = None
-            key = f"{payer_id}|{year}"
-            entry = accumulators.get(key)
+            if group in COPAY_GROUPS:
+                if primary_care is None:
+                    primary_care = ctx.is_primary_care(practice, npi)
+                category = visit_category(group, pos, primary_care)
+                if category is not None:
+                    due = design.copays.get(category)
+                    if due is not None:
+                        visit = f"{member}|{practice}|{day}|{category}"
+                        if visit in visit_index:
+                            due = visit = None
+            entry = accumulators.get(acc_key)
             if entry is None:
-                entry = accumulators[key] = [0, 0, {}]
+                entry = accumulators[acc_key] = [0, 0, {}]
             ded, coins, copay = member_cost_share(base, design, entry, member, multi, due)
             if visit is not None:
                 visit_index[visit] = root
                 visits.append(visit)
         share = ded + coins + copay
-        offset = capitation_offset(allowed, base, share, h, reduced)
+        offset = capitation_offset(allowed, base, share, h, reduced) if h else 0
         paid = allowed - share - offset
         sequestration = apply_rate(paid, seq_bp) if seq_bp and paid else 0
         paid -= sequestration
-        shadow_line = model.capitated and h >= BP_ONE
+        shadow_line = capitated and h >= BP_ONE
         if shadow_line:
             shadow = allowed
         adjustments = []
-        if line.billed > allowed:
-            adjustments.append({"group": "CO", "carc": "45", "amount": line.billed - allowed})
+        if billed > allowed:
+            adjustments.append({"group": "CO", "carc": "45", "amount": billed - allowed})
         if offset:
             adjustments.append({"group": "CO", "carc": "24", "amount": offset})
         qmb = span[4]
@@ -192,8 +205,8 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             adjustments.append({"group": "CO", "carc": "253", "amount": sequestration})
         out.append(line_result(
             line, member, allowed, paid, ded, coins, copay, offset, sequestration, shadow,
-            share if qmb else 0, "shadow" if shadow_line else "paid", model.program,
-            model.attributed, model.capitated, adjustments, [],
+            share if qmb else 0, "shadow" if shadow_line else "paid", program,
+            attributed, capitated, adjustments, [],
         ))
         paid_index[dup] = root
         dups.append(dup)

@@ -29,6 +29,8 @@ NO_LIMIT = 1 << 62
 
 # Lines that are "the visit's E&M line" for a copay (DOMAIN.md §5).
 COPAY_GROUPS = frozenset({"pc_em", "specialist_em", "ed"})
+# The only groups `is_zero_cost` can find $0 (a hot-path guard before calling it).
+ZERO_COST_GROUPS = frozenset({"awv", "preventive"})
 
 
 def visit_category(group: str | None, place_of_service: str, primary_care: bool) -> str | None:
@@ -69,14 +71,19 @@ def member_cost_share(
     mine = members.get(member_id)
     if mine is None:
         mine = members[member_id] = [0, 0]
-    individual = design.part_b or design.embedded or not multi_member
-    family = not design.part_b
+    # min() and attribute reads spelled out: this runs for nearly every paid line.
+    part_b = design.part_b
+    individual = part_b or design.embedded or not multi_member
+    family = not part_b
     oop_left = NO_LIMIT
-    if design.oop_ind is not None:
+    oop_ind = design.oop_ind
+    if oop_ind is not None:
         if individual:
-            oop_left = design.oop_ind - mine[1]
+            oop_left = oop_ind - mine[1]
         if family:
-            oop_left = min(oop_left, design.oop_fam - entry[1])
+            fam_left = design.oop_fam - entry[1]
+            if fam_left < oop_left:
+                oop_left = fam_left
         if oop_left < 0:
             oop_left = 0
     if copay is not None:
@@ -88,9 +95,20 @@ def member_cost_share(
         if individual:
             ded_left = design.ded_ind - mine[0]
         if family:
-            ded_left = min(ded_left, design.ded_fam - entry[0])
-        ded = min(base, max(ded_left, 0), oop_left)
-        coins = min(apply_rate(base - ded, design.coins_bp), oop_left - ded)
+            fam_left = design.ded_fam - entry[0]
+            if fam_left < ded_left:
+                ded_left = fam_left
+        if ded_left < 0:
+            ded_left = 0
+        ded = base
+        if ded_left < ded:
+            ded = ded_left
+        if oop_left < ded:
+            ded = oop_left
+        rest = base - ded
+        coins = apply_rate(rest, design.coins_bp) if rest else 0
+        if oop_left - ded < coins:
+            coins = oop_left - ded
     total = ded + coins + charged
     if total:
         mine[0] += ded

@@ -123,25 +123,31 @@ def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
     lines = []
     seen = set()
     known = ctx.known_codes
+    days = _DAYS
     received_iso = raw["received"]
+    new_line = tuple.__new__  # Line(...) without the namedtuple's Python-level __new__ frame
     for rl in raw_lines:
         if type(rl) is not dict:
             return _validate_slowly(raw, key, ctx)
         lget = rl.get
         line_no, day_iso, code = lget("line_no"), lget("service_date"), lget("procedure")
         units, billed, mods = lget("units"), lget("billed"), lget("modifiers", ())
-        day = _fast_day(day_iso)
+        # The parsed-day cache inline (a str is hashable; anything else takes `_fast_day`).
+        day = days.get(day_iso) if type(day_iso) is str else None
+        if day is None:
+            day = _fast_day(day_iso)
         if not (
             type(line_no) is int and line_no >= 1 and line_no not in seen
             and day is not None and day <= received
             and type(code) is str and code in known
             and type(units) is int and units >= 1
             and type(billed) is int and billed >= 0
-            and (mods == () or (type(mods) is list and all(type(m) is str for m in mods)))
+            and (mods == () or (type(mods) is list and (not mods or all(type(m) is str for m in mods))))
         ):
             return _validate_slowly(raw, key, ctx)
         seen.add(line_no)
-        lines.append(Line(line_no, day, day_iso, code, ",".join(mods) if mods else "", units, billed))
+        lines.append(new_line(Line, (line_no, day, day_iso, code, ",".join(mods) if mods else "",
+                                     units, billed)))
     return Claim(claim_id, frequency, original, member_id, key, payer_id, tin, npi, pos,
                  received, received_iso, tuple(lines))
 
