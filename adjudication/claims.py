@@ -65,8 +65,10 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
     plan year, design, fees, program in force or None, member attributed to the practice,
     the accumulators' key `"payer|year"`)."""
     payer_id, member = claim.payer_id, claim.member_id
-    span = family.span_on(member, payer_id, day)
-    if span is None:
+    for span in family.members.get(member, ()):  # FamilyState.span_on, inline
+        if span[0] == payer_id and span[2] <= day and (span[3] is None or day <= span[3]):
+            break
+    else:
         return (_eligibility_carc(family, member, payer_id, day),)
     payer = ctx.payers[payer_id]
     if (claim.received - day_date).days > payer.timely_days:
@@ -213,6 +215,18 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
     return out, dups, visits
 
 
+_PAID_DAYS: dict[tuple[str, int], str] = {}  # (received, processing days) -> paid date
+
+
+def _paid_day(claim: Claim, processing_days: int) -> str:
+    """Received + the payer's processing days, as ISO (cached: a run has few distinct pairs)."""
+    key = (claim.received_iso, processing_days)
+    paid = _PAID_DAYS.get(key)
+    if paid is None:
+        paid = _PAID_DAYS[key] = (claim.received + dt.timedelta(days=processing_days)).isoformat()
+    return paid
+
+
 def _reject(reason: RejectReason, field: str, message: str) -> Invalid:
     return Invalid(reason, field, message)
 
@@ -245,8 +259,7 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context) 
         if owner is not None and owner != root:
             raise _reject(RejectReason.DUPLICATE_CLAIM_ID, "claim_id",
                           f"claim id {claim.claim_id!r} belongs to another claim ({owner!r})")
-    payer = ctx.payers[claim.payer_id]
-    paid_day = (claim.received + dt.timedelta(days=payer.processing_days)).isoformat()
+    paid_day = _paid_day(claim, ctx.payers[claim.payer_id].processing_days)
     planned = _plan_lines(claim, family, ctx) if claim.frequency != "8" else None
     # Nothing has changed so far; from here on nothing can reject the claim.
     if record is not None:

@@ -19,6 +19,10 @@ from claimsim.events.programs import ProgramKind
 from claimsim.events.providers import ClinicianRole, PracticeKind
 from claimsim.events.reference import ReferenceData
 
+# Enum values read once: an Enum member's `.value` is a descriptor call, and these are per claim.
+_PRIMARY_CARE_ROLE = ClinicianRole.PRIMARY_CARE.value
+_PRIMARY_CARE_KIND = PracticeKind.PRIMARY_CARE.value
+
 # The ledger event types that are epoch facts the Context ingests.
 ATTRIBUTION_TYPES = frozenset({"attribution.assigned", "attribution.corrected"})
 CONTEXT_TYPES = ATTRIBUTION_TYPES | {"practice.status"}
@@ -192,8 +196,8 @@ class Context:
     def is_primary_care(self, practice_id: str, npi: str) -> bool:
         role = self.clinician_role.get(npi)
         if role is not None:
-            return role == ClinicianRole.PRIMARY_CARE.value
-        return self.practice_kind.get(practice_id) == PracticeKind.PRIMARY_CARE.value
+            return role == _PRIMARY_CARE_ROLE
+        return self.practice_kind.get(practice_id) == _PRIMARY_CARE_KIND
 
     # -- epoch facts -----------------------------------------------------------------------
     def apply_ledger_event(self, env: dict[str, Any]) -> bool:

@@ -8,13 +8,14 @@ byte for byte, and changes nothing (at-least-once delivery on Kafka).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pydantic import ValidationError
 
 from claimsim.events.codes import REJECT_CARC
 from claimsim.events.encoding import canonical
-from claimsim.events.envelope import new_event
+from claimsim.events.registry import current_version
 from claimsim.events.input import MemberEnrolled, MemberTerminated
 
 from claimsim.adjudication.claims import adjudicate_claim, claim_event_data
@@ -74,7 +75,17 @@ def _event(seq: int, result: list[Any], family: FamilyState) -> dict[str, Any]:
     else:
         kind, at = "no_effect", result[1]
         data = {"input_type": result[2], "note": result[3]}
-    return new_event(data, at=at, key=family.subscriber_id, cause=seq, type=kind)
+    # What `new_event` builds for a dict payload, without its per-call version lookup: one
+    # ledger entry per input makes that add up.
+    v = _VERSIONS.get(kind)
+    if v is None:
+        v = _VERSIONS[kind] = current_version(kind)
+    if isinstance(at, dt.date):
+        at = at.isoformat()
+    return {"type": kind, "v": v, "at": at, "key": family.subscriber_id, "cause": seq, "data": data}
+
+
+_VERSIONS: dict[str, int] = {}  # answer type -> its current version (the registry is fixed)
 
 
 def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> list[Any]:

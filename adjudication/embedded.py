@@ -48,17 +48,21 @@ class RunStats:
     def count(self, event: dict[str, Any]) -> None:
         self.inputs += 1
         kind = event["type"]
-        if kind == "claim.adjudicated":
+        if kind == "claim.adjudicated":  # summed in a local: this runs once per ledger entry
             self.claims_adjudicated += 1
             data = event["data"]
+            paid = self.plan_paid
             for line in data["lines"]:
-                self.plan_paid += line["plan_paid"]
+                paid += line["plan_paid"]
             for line in data["reversed_lines"]:
-                self.plan_paid += line["plan_paid"]
+                paid += line["plan_paid"]
+            self.plan_paid = paid
         elif kind == "claim.reversed":
             self.claims_reversed += 1
+            paid = self.plan_paid
             for line in event["data"]["reversed_lines"]:
-                self.plan_paid += line["plan_paid"]
+                paid += line["plan_paid"]
+            self.plan_paid = paid
         elif kind == "claim.rejected":
             self.claims_rejected += 1
         else:
