@@ -88,13 +88,18 @@ def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[tuple[A
     """Pass 1, which changes nothing: per line, its date's facts (`_day_facts`), its procedure
     group and its payment model; raises `Invalid` for a plan year without figures."""
     code_group = ctx.code_group
+    # Most claims have one service date: the facts of the last date seen are kept at hand, and
+    # the by-date dict is only used across dates.
     facts_by_day: dict[str, tuple[Any, ...]] = {}
+    last_day, facts = None, ()
     planned = []
     for i, line in enumerate(claim.lines):
         day = line.day_iso
-        facts = facts_by_day.get(day)
-        if facts is None:
-            facts = facts_by_day[day] = _day_facts(claim, family, ctx, i, day, line.day)
+        if day != last_day:
+            last_day = day
+            facts = facts_by_day.get(day)
+            if facts is None:
+                facts = facts_by_day[day] = _day_facts(claim, family, ctx, i, day, line.day)
         if facts[0] is not None:
             planned.append((line, facts, None, None))
             continue

@@ -78,6 +78,9 @@ class Program:
     capitated: frozenset[str]  # procedure group values
     denied: frozenset[str]  # procedure codes denied CO-96 for attributed members
     flat_fee: dict[int, int]  # year -> PCF flat visit fee (cents); empty unless PCF
+    # `programs.line_model`'s answers for attributed members' lines, by procedure code: they
+    # depend only on this program and the code, and most lines are of a program practice.
+    attributed_models: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,14 @@ def line_model(program: Program | None, attributed: bool, code: str, group: str 
         return _FFS_ATTRIBUTED if attributed else _FFS
     if not attributed:
         return Model(program.kind, False, 0, False, False, False, None)
+    # Cached by code alone: `group` is always the code's own group (`Context.code_group`).
+    model = program.attributed_models.get(code)
+    if model is None:
+        model = program.attributed_models[code] = _attributed_model(program, code, group)
+    return model
+
+
+def _attributed_model(program: Program, code: str, group: str | None) -> Model:
     if code in program.denied:
         return Model(program.kind, True, 0, False, False, True, None)
     capitated = group in program.capitated
