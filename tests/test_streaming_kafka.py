@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from claimsim.adjudication.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.streaming.producer import last_input_seq, plan_stream, publish
-from claimsim.adjudication.streaming.runner import spawn_worker, stop_worker
+from claimsim.adjudication.streaming.runner import restart_gapped_workers, spawn_worker, stop_worker
 from claimsim.adjudication.streaming.sink import LedgerSink, drain
 from claimsim.adjudication.streaming.topics import RunTopics, create_topics, delete_topics, new_prefix
 from claimsim.adjudication.streaming.wire import decode_ledger
@@ -69,6 +69,7 @@ class Stream:
         self.run_dir, self.bootstrap, self.partitions = run_dir, bootstrap, partitions
         self.topics = RunTopics(new_prefix("claimsim-test"))
         self.workers: list[subprocess.Popen] = []
+        self.restarted = [0]
         LedgerSink(run_dir).close()  # writes the run manifest, which workers read their settings from
         self.last_seq = last_input_seq(run_dir)
 
@@ -84,11 +85,17 @@ class Stream:
         self.workers.append(proc)
         return proc
 
-    def sink(self, idle_check=None, timeout: float = 120) -> LedgerSink:
+    def supervise(self) -> None:
+        """As the runner does: a worker that stopped on a gap in its input gets a successor."""
+        restart_gapped_workers(self.workers, lambda i: spawn_worker(
+            self.run_dir, self.bootstrap, self.topics.prefix, self.partitions, i,
+            log_dir=self.run_dir.parent)[0], self.restarted)
+
+    def sink(self, timeout: float = 120) -> LedgerSink:
         with LedgerSink(self.run_dir) as sink:
             asyncio.run(asyncio.wait_for(
                 drain(sink, self.bootstrap, self.topics.ledger, self.partitions, self.last_seq,
-                      idle_check=idle_check, poll_ms=50), timeout))
+                      idle_check=self.supervise, poll_ms=50), timeout))
         return sink
 
     def close(self) -> None:
@@ -117,11 +124,13 @@ def test_worker_killed_mid_stream_and_restarted_gives_the_embedded_ledger(stream
     changelog; re-emitted answers are dropped by the sink."""
     s = stream_factory(partitions=2)
     s.publish()
-    first = s.start_worker(commit_interval=5.0)
+    s.start_worker(commit_interval=5.0)
     killed: dict[str, int] = {}
     with LedgerSink(s.run_dir) as sink:
         def kill_at_a_quarter() -> None:
+            s.supervise()
             if not killed and sink.last_cause >= s.last_seq // 4:
+                first = s.workers[0]
                 os.kill(first.pid, signal.SIGKILL)
                 first.wait()
                 killed["at"] = sink.last_cause
@@ -132,7 +141,19 @@ def test_worker_killed_mid_stream_and_restarted_gives_the_embedded_ledger(stream
         dropped = sink.dropped
     assert killed and killed["at"] < s.last_seq, "the kill must land mid-stream"
     assert dropped > 0, "the restarted worker re-emitted answers the sink already had"
-    assert ledger_bytes(s.run_dir) == expected
+    committed = asyncio.run(_committed(s.bootstrap, s.topics, s.partitions))
+    assert ledger_bytes(s.run_dir) == expected, (
+        f"killed at cause {killed['at']}, sink dropped {dropped}, committed offsets {committed}")
+
+
+async def _committed(bootstrap: str, topics: RunTopics, partitions: int) -> dict[int, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=topics.app_id,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return {p: await consumer.committed(TopicPartition(topics.inbound, p)) for p in range(partitions)}
+    finally:
+        await consumer.stop()
 
 
 def test_sink_killed_mid_stream_and_restarted_gives_the_embedded_ledger(stream_factory, expected):
@@ -146,6 +167,7 @@ def test_sink_killed_mid_stream_and_restarted_gives_the_embedded_ledger(stream_f
     s.start_worker()
     deadline = time.monotonic() + 90
     while True:
+        s.supervise()
         last = last_envelope(s.run_dir / "ledger")
         if last is not None and last["seq"] > s.last_seq // 3:
             break
@@ -155,7 +177,11 @@ def test_sink_killed_mid_stream_and_restarted_gives_the_embedded_ledger(stream_f
     sink_proc.wait()
     at_kill = last_envelope(s.run_dir / "ledger")["cause"]
     assert at_kill < s.last_seq, "the kill must land mid-stream"
-    restarted = subprocess.run(args, timeout=120)
+    restarted = subprocess.Popen(args)
+    while restarted.poll() is None:
+        s.supervise()
+        assert time.monotonic() < deadline + 120
+        time.sleep(0.05)
     assert restarted.returncode == 0
     assert ledger_bytes(s.run_dir) == expected
 
@@ -225,15 +251,16 @@ def test_two_workers_on_four_partitions_with_rebalances_mid_run_give_the_embedde
     (everything moves to B, rebuilt from the changelog)."""
     s = stream_factory(partitions=4)
     s.publish()
-    a = s.start_worker(commit_interval=2.0)
+    s.start_worker(commit_interval=2.0)
     events: dict[str, int] = {}
     with LedgerSink(s.run_dir) as sink:
         def check() -> None:
+            s.supervise()
             if "joined" not in events and sink.last_cause >= s.last_seq // 4:
                 s.start_worker()
                 events["joined"] = sink.last_cause
             elif "joined" in events and "left" not in events and sink.last_cause >= 2 * s.last_seq // 3:
-                a.send_signal(signal.SIGTERM)
+                s.workers[0].send_signal(signal.SIGTERM)
                 events["left"] = sink.last_cause
 
         asyncio.run(asyncio.wait_for(drain(sink, s.bootstrap, s.topics.ledger, s.partitions,
@@ -265,7 +292,7 @@ def test_bad_messages_go_to_the_dead_letter_topic_with_a_reason_and_the_worker_k
     heard: list[dict] = []
     with LedgerSink(s.run_dir) as sink:
         asyncio.run(asyncio.wait_for(drain(
-            sink, s.bootstrap, s.topics.ledger, s.partitions, s.last_seq,
+            sink, s.bootstrap, s.topics.ledger, s.partitions, s.last_seq, idle_check=s.supervise,
             dead_letters=s.topics.dead_letter, on_dead_letter=heard.append), 120))
     assert ledger_bytes(s.run_dir) == expected
     assert 5 <= len(heard) <= 10  # the sink hears of the first round while it waits

@@ -14,6 +14,7 @@ changelog partition in order, so whatever survives is a state the stream really 
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import os
@@ -36,9 +37,11 @@ from claimsim.adjudication.streaming.wire import dead_letter, encode_ledger
 log = logging.getLogger(__name__)
 
 EXIT_CORE_ERROR = 70  # the worker stops rather than skip an input the core could not handle
+EXIT_GAP = 75  # the worker stops rather than apply inputs past missing ones; restart it
 PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max.bytes
 PRODUCER_BUFFER_MESSAGES = 20_000
 SESSION_TIMEOUT_S = 10.0
+FETCH_BYTES = 8 * 1024 * 1024
 
 
 def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: ReferenceData,
@@ -71,6 +74,9 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         # default 16 KB batches would send them almost one request each.
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
         producer_linger_ms=5,
+        # faust fetches 1 MB per partition by default: a few 100 KB messages per round trip to a
+        # broker busy taking changelog writes, which halved throughput on one partition.
+        consumer_max_fetch_size=FETCH_BYTES,
         datadir=datadir,
     )
     inbound = app.topic(topics.inbound, partitions=partitions, key_type=bytes, value_type=bytes)
@@ -81,8 +87,13 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     app.claimsim_processor = processor  # for tests (agent.test_context) and diagnostics
     app.claimsim_table = table
 
+    install_commit_guard = commits_wait_for_table_writes(app, table)
+
     @app.agent(inbound, concurrency=1, name="adjudicator")
     async def adjudicator(stream):
+        # Before the first event: no offset can be committed until this agent acks one.
+        install_commit_guard()
+        widen_producer_buffer(app)
         async for event in stream.events():
             msg = event.message
             try:
@@ -95,6 +106,13 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                     topic=msg.topic, partition=msg.partition, offset=msg.offset)))
                 await fut
                 os._exit(EXIT_CORE_ERROR)  # no commit: the message is redelivered on restart
+            if outcome.gap is not None:
+                applied, pos = outcome.gap
+                log.error("%s[%d]@%d starts at stream item %d but the partition has applied %d:"
+                          " messages went missing (faust can drop some around a recovery);"
+                          " stopping so a new worker resumes from the committed offset",
+                          msg.topic, msg.partition, msg.offset, pos, applied)
+                os._exit(EXIT_GAP)  # nothing of this message applied or acked
             for value in encode_ledger(outcome.ledger):
                 await ledger.send(value=value, partition=msg.partition)
             for reason, raw in outcome.dead:
@@ -112,21 +130,61 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     async def _assigned(sender, assigned, **kwargs):
         processor.reset()
 
-    @app.task
-    async def _widen_producer_buffer():
-        # faust stalls every stream once 100 table writes wait in its producer buffer (flushing
-        # them one by one); a message here writes up to one state per family it touches.
-        app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
-
     app.claimsim_agent = adjudicator
     return app
+
+
+def widen_producer_buffer(app: faust.App) -> None:
+    """faust stalls every stream once 100 table writes wait in its producer buffer (flushing them
+    one by one); a message here writes up to one state per family it touches."""
+    app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
+
+
+def commits_wait_for_table_writes(app: faust.App, table):
+    """Make faust's pre-commit flush wait until every table write issued so far is on the broker.
+
+    Table writes go to the changelog through faust's producer buffer, and that buffer's `flush()`
+    gives up after 0.1 s without progress (a full aiokafka batch in flight is enough), so faust
+    could commit an input's offset while its family's state was still in process memory: after a
+    kill -9 the next worker skipped the input with the state from before it (caught by
+    test_worker_killed_mid_stream...). Every changelog future is tracked here and the flush that
+    precedes each commit waits for those issued before it began.
+    """
+    pending: set[asyncio.Future] = set()
+    send_changelog = table.send_changelog
+
+    def tracked_send_changelog(*args, **kwargs):
+        fut = send_changelog(*args, **kwargs)
+        pending.add(fut)
+        fut.add_done_callback(pending.discard)
+        return fut
+
+    table.send_changelog = tracked_send_changelog
+
+    def install() -> None:  # once the app has started (its producer exists); idempotent
+        buffer = app.producer.buffer
+        if getattr(buffer, "claimsim_flush", False):
+            return
+        faust_flush = buffer.flush
+
+        async def flush() -> None:
+            before = list(pending)
+            await faust_flush()
+            if before:
+                await asyncio.wait(before)
+                for fut in before:
+                    if not fut.cancelled() and fut.exception() is not None:
+                        raise fut.exception()  # no commit past a state write that failed
+
+        buffer.flush = flush
+        buffer.claimsim_flush = True
+
+    return install
 
 
 def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: int | None = None,
                loglevel: str = "warning", commit_interval: float = 1.0) -> None:
     """Run a worker until it is stopped (SIGTERM/SIGINT). Blocks; exits the process at the end."""
-    import asyncio
-
     from claimsim.adjudication.streaming.topics import partition_count
 
     run_dir = Path(run_dir)

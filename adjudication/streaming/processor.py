@@ -4,7 +4,8 @@ table in the worker, a dict in tests and in the benchmark's plain-aiokafka basel
 
 Store keys: `f:<subscriber>` -> the family's canonical state bytes; `e:<partition>/<ledger seq>`
 -> an epoch fact that partition has applied, so a worker that takes the partition over rebuilds
-the partition's Context exactly. Epoch facts reach each partition at its own pace, so each
+the partition's Context exactly; `p:<partition>` -> how many stream items the partition has
+applied, so a message that starts past it (a gap: messages lost in transit) is refused. Epoch facts reach each partition at its own pace, so each
 partition has its own Context; a shared one would let one partition's facts leak into another's
 earlier inputs.
 """
@@ -41,17 +42,22 @@ def fact_key(partition: int, seq: int) -> bytes:
     return b"e:%d/%012d" % (partition, seq)  # zero-padded: byte order is ledger order
 
 
+def position_key(partition: int) -> bytes:
+    return b"p:%d" % partition
+
+
 @dataclass
 class Outcome:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     dead: list[tuple[str, Any]] = field(default_factory=list)  # (reason, raw payload)
+    gap: tuple[int, int] | None = None  # (items applied, message's position): nothing was done
 
 
 class _Partition:
-    __slots__ = ("context", "last_fact")
+    __slots__ = ("context", "last_fact", "applied")
 
-    def __init__(self, context: Context, last_fact: int):
-        self.context, self.last_fact = context, last_fact
+    def __init__(self, context: Context, last_fact: int, applied: int):
+        self.context, self.last_fact, self.applied = context, last_fact, applied
 
 
 class PartitionProcessor:
@@ -81,7 +87,8 @@ class PartitionProcessor:
                 fact = orjson.loads(raw)
                 context.apply_ledger_event(fact)
                 last = fact["seq"]
-            state = self._partitions[partition] = _Partition(context, last)
+            applied = int(store.get(position_key(partition)) or 0)
+            state = self._partitions[partition] = _Partition(context, last, applied)
         return state
 
     def process(self, partition: int, value: bytes | None, store: Store) -> Outcome:
@@ -91,9 +98,15 @@ class PartitionProcessor:
         it correctly (inputs at or below a family's last seq re-emit their stored result)."""
         out = Outcome()
         part = self._partition(partition, store)
+        pos, items = decode_inbound(value)
+        if pos is not None and pos > part.applied:
+            # Items between went missing (faust can drop messages around a recovery): apply
+            # nothing, so the worker can stop and be redelivered from its committed offset.
+            out.gap = (part.applied, pos)
+            return out
         dirty: dict[str, FamilyState] = {}
         families = self._families
-        for item in decode_inbound(value):
+        for item in items:
             if isinstance(item, Fact):
                 if item.seq > part.last_fact:
                     self._flush(dirty, store)
@@ -119,6 +132,9 @@ class PartitionProcessor:
                 dirty[key] = family
             out.ledger.append(event)
         self._flush(dirty, store)
+        if pos is not None and pos + len(items) > part.applied:
+            part.applied = pos + len(items)  # written after the states it covers
+            store[position_key(partition)] = b"%d" % part.applied
         return out
 
     @staticmethod

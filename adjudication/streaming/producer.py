@@ -90,6 +90,7 @@ class InboundBatcher:
             raise ValueError("partitions and batch must be at least 1")
         self.partitions, self.batch = partitions, batch
         self._pending: list[list[bytes]] = [[] for _ in range(partitions)]
+        self._sent = [0] * partitions  # items already in messages, per partition
         self._keys: list[str | None] = [None] * partitions
         self._sizes = [0] * partitions
 
@@ -115,9 +116,10 @@ class InboundBatcher:
             yield self._take(p)
 
     def _take(self, p: int) -> tuple[int, str | None, bytes]:
-        parts, key = self._pending[p], self._keys[p]
+        parts, key, pos = self._pending[p], self._keys[p], self._sent[p]
         self._pending[p], self._keys[p], self._sizes[p] = [], None, 0
-        return p, key, encode_items(parts)
+        self._sent[p] += len(parts)
+        return p, key, encode_items(parts, pos)
 
     def flush(self) -> Iterator[tuple[int, str | None, bytes]]:
         for p in range(self.partitions):

@@ -55,10 +55,24 @@ def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, in
         proc = subprocess.Popen(
             [sys.executable, "-m", "claimsim", "worker", str(run_dir), "--bootstrap", bootstrap,
              "--prefix", prefix, "--partitions", str(partitions),
-             "--commit-interval", str(commit_interval)],
+             "--commit-interval", str(commit_interval),
+             "--loglevel", os.environ.get("CLAIMSIM_WORKER_LOGLEVEL", "warning")],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     return proc, log_path
+
+
+def restart_gapped_workers(procs: list[subprocess.Popen], spawn, restarted: list[int],
+                           limit: int = 20) -> None:
+    """Replace each worker that stopped on a gap in its input (EXIT_GAP) with a new one, which
+    resumes from the committed offset; `restarted` holds the count so far (at most `limit`)."""
+    from claimsim.adjudication.streaming.app import EXIT_GAP
+
+    for i, proc in enumerate(procs):
+        if proc.poll() == EXIT_GAP and restarted[0] < limit:
+            log.warning("worker %d stopped on a gap in its input; starting a new one", proc.pid)
+            procs[i] = spawn(i)
+            restarted[0] += 1
 
 
 def stop_worker(proc: subprocess.Popen, timeout: float = 15) -> None:
@@ -123,6 +137,7 @@ def adjudicate_kafka(
 async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, until_seq,
                batch, progress, keep_topics, result: KafkaRun) -> None:
     procs: list[subprocess.Popen] = []
+    restarted = [0]
     completed = created = False  # worker logs are kept when a run fails
     try:
         try:
@@ -140,6 +155,8 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
             result.worker_logs.append(log_path)
 
         def check_workers() -> None:
+            restart_gapped_workers(procs, lambda i: spawn_worker(
+                run_dir, bootstrap, topics.prefix, partitions, i)[0], restarted)
             if procs and all(p.poll() is not None for p in procs):
                 raise UserError(f"every worker stopped before the ledger was complete (last"
                                 f" answered input {sink.last_cause} of {result.last_seq});"

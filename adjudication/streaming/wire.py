@@ -1,7 +1,8 @@
 """What travels on the run's topics, and the structural check at the worker's door.
 
-An inbound message is one item or a JSON array of items (a batch, always one partition's items in
-stream order). An item is an input envelope as the input log holds it, or `{"fact": {...}}`: an
+An inbound message is `{"items": [...], "pos": N}`: one partition's next items in stream order,
+N counting the items that partition carried before them (a bare item or array is accepted too,
+without a position). An item is an input envelope as the input log holds it, or `{"fact": {...}}`: an
 epoch fact from the ledger (attribution, practice status), broadcast to every partition. A ledger
 message is a JSON array of ledger events. Anything that is not JSON or not an envelope becomes a
 dead letter with a reason; business content is the core's to judge, not ours.
@@ -37,9 +38,10 @@ def fact_item(env: dict[str, Any]) -> dict[str, Any]:
     return {"fact": {"seq": env["seq"], "type": env["type"], "data": env["data"]}}
 
 
-def encode_items(parts: list[bytes]) -> bytes:
-    """One message from already-encoded items: the item itself, or an array of them."""
-    return parts[0] if len(parts) == 1 else b"[" + b",".join(parts) + b"]"
+def encode_items(parts: list[bytes], pos: int) -> bytes:
+    """One message from already-encoded items: `{"items": [...], "pos": N}`, N being how many
+    items the partition carried before these, so a worker can tell a gap from a redelivery."""
+    return b'{"items":[' + b",".join(parts) + b'],"pos":%d}' % pos
 
 
 def encode_ledger(events: list[dict[str, Any]], limit: int = 512 * 1024) -> list[bytes]:
@@ -86,19 +88,27 @@ def dead_letter(reason: str, raw: Any, *, topic: str, partition: int, offset: in
             "raw": text[:RAW_LIMIT]}
 
 
-def decode_inbound(value: bytes | None) -> list[dict[str, Any] | Fact | Bad]:
-    """The items of one inbound message, each an input envelope, a Fact, or a Bad with its reason."""
+def decode_inbound(value: bytes | None) -> tuple[int | None, list[dict[str, Any] | Fact | Bad]]:
+    """(stream position, items) of one inbound message; each item an input envelope, a Fact, or
+    a Bad with its reason. A message made by hand may be a bare item or an array of items: it
+    has no position."""
     if value is None:
-        return [Bad("empty message (no value)", b"")]
+        return None, [Bad("empty message (no value)", b"")]
     try:
         body = orjson.loads(value)
     except orjson.JSONDecodeError as e:
-        return [Bad(f"not JSON: {e}", value)]
+        return None, [Bad(f"not JSON: {e}", value)]
+    pos = None
+    if isinstance(body, dict) and "items" in body and "pos" in body:
+        pos, body = body["pos"], body["items"]
+        if type(pos) is not int or pos < 0 or not isinstance(body, list):
+            return None, [Bad("not a batch: pos must be a non-negative integer and items an array",
+                              value)]
     if isinstance(body, list):
         if not body:
-            return [Bad("empty batch", value)]
-        return [_item(x) for x in body]
-    return [_item(body)]
+            return None, [Bad("empty batch", value)]
+        return pos, [_item(x) for x in body]
+    return None, [_item(body)]
 
 
 def _item(item: Any) -> dict[str, Any] | Fact | Bad:
