@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 from tqdm import tqdm
@@ -40,21 +40,41 @@ class ClockResult:
     ledger_events: int
 
 
-def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: int | None = None,
-        progress: bool = False) -> ClockResult:
-    """Pay a simulated run directory epoch by epoch (its run.json gives start, months, horizon)."""
-    run_dir = Path(run_dir)
+def start_plan(run_dir: Path, settings: ClockSettings, months: int | None) -> Plan:
+    """The run's boundaries from its run.json, written to runclock.json (once: the clock records
+    each boundary once, so a second pass would append them again)."""
     info_path = run_dir / "run.json"
     if not info_path.exists():
         raise UserError(f"{info_path}: no run.json (simulate the run first)")
     info = orjson.loads(info_path.read_bytes())
     if (run_dir / CLOCK_FILE).exists():
-        # The clock records each boundary once; a second pass would append them again.
         raise UserError(f"{run_dir / CLOCK_FILE}: this run was already paid by the run clock"
                         " (audit it with `claimsim audit`, or simulate a fresh run)")
-    settings = settings or ClockSettings()
     plan = plan_for(info["start"], months or info["months"], info["horizon"], settings)
     (run_dir / CLOCK_FILE).write_bytes(plan.to_json() + b"\n")
+    return plan
+
+
+def close_epoch(run_dir: Path, state: PayerState, plan: Plan, epoch: int, boundary: str,
+                cause: int, record: Callable[[list[dict[str, Any]]], None]) -> None:
+    """At a boundary, once every claim received before it is adjudicated (`cause` = the last
+    input answered): record the boundary, then each batch of the epoch's facts and payments
+    (each computed after the previous is folded into `state`), and write the practice lists.
+    Both runtimes' clocks close epochs with this one function."""
+    record([boundary_event(epoch, boundary, cause)])
+    runs: list = []
+    for batch in epoch_steps(state, plan, boundary, cause, runs.append):
+        if batch:
+            record(batch)
+    write_practice_lists(run_dir, boundary, runs)
+
+
+def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: int | None = None,
+        progress: bool = False) -> ClockResult:
+    """Pay a simulated run directory epoch by epoch (its run.json gives start, months, horizon)."""
+    run_dir = Path(run_dir)
+    settings = settings or ClockSettings()
+    plan = start_plan(run_dir, settings, months)
     bar = tqdm(total=len(plan.boundaries), unit="epoch", file=sys.stderr, disable=not progress)
     with EmbeddedAdjudicator(run_dir) as adj, cycle_gc_paused():
         state = PayerState(adj.reference, settings.projections)
@@ -70,13 +90,7 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
         for epoch, boundary in enumerate(plan.boundaries, start=1):
             adj.run(until_at=boundary, progress=False)
             runner.run()
-            cause = adj.next_input - 1
-            record([boundary_event(epoch, boundary, cause)])
-            runs: list = []
-            for batch in epoch_steps(state, plan, boundary, cause, runs.append):
-                if batch:
-                    record(batch)
-            write_practice_lists(run_dir, boundary, runs)
+            close_epoch(run_dir, state, plan, epoch, boundary, adj.next_input - 1, record)
             bar.update(1)
         adj.run(progress=False)  # anything received on or after the horizon (none normally)
         runner.run()

@@ -2,8 +2,8 @@
 --runtime kafka`). Each epoch: the streaming runtime adjudicates every input received before the
 boundary (faust workers on the run's own topics, the ledger written by its sink, with the epoch
 facts already in the ledger broadcast to every partition); then the clock takes the ledger's
-single-writer lock and records the boundary's events exactly as the embedded clock does, from
-the same projections. The ledger is byte-identical to the embedded runtime's.
+single-writer lock and closes the epoch with the embedded clock's own `close_epoch`, from the
+same projections. The ledger is byte-identical to the embedded runtime's.
 """
 
 from __future__ import annotations
@@ -13,20 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import orjson
 from tqdm import tqdm
 
 from claimsim.events.errors import UserError
 from claimsim.events.projection import ProjectionRunner
 
-from claimsim.adjudication.attribution_epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings,
-                                                      boundary_event, epoch_steps, plan_for)
+from claimsim.adjudication.attribution_epochs import CHECKPOINT, ClockSettings
 from claimsim.adjudication.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.snapshots import all_snapshots
 from claimsim.adjudication.snapshots_follower import LedgerFollower
 from claimsim.adjudication.snapshots_state import PayerState
 
-from claimsim.scenarios.runclock import ClockResult, write_practice_lists
+from claimsim.scenarios.runclock import ClockResult, close_epoch, start_plan
 
 
 @dataclass(frozen=True)
@@ -47,13 +45,8 @@ def pay_on_kafka(run_dir: Path | str, *, settings: ClockSettings | None = None,
 
     run_dir = Path(run_dir)
     kafka = kafka or KafkaOptions()
-    info_path = run_dir / "run.json"
-    if not info_path.exists():
-        raise UserError(f"{info_path}: no run.json (simulate the run first)")
-    info = orjson.loads(info_path.read_bytes())
     settings = settings or ClockSettings()
-    plan = plan_for(info["start"], months or info["months"], info["horizon"], settings)
-    (run_dir / CLOCK_FILE).write_bytes(plan.to_json() + b"\n")
+    plan = start_plan(run_dir, settings, months)
     # Opening the embedded runtime on an empty ledger writes the run manifest the sink expects.
     with EmbeddedAdjudicator(run_dir) as adj:
         state = PayerState(adj.reference, settings.projections)
@@ -87,17 +80,8 @@ def pay_on_kafka(run_dir: Path | str, *, settings: ClockSettings | None = None,
     bar = tqdm(total=len(plan.boundaries), unit="epoch", file=sys.stderr, disable=not progress)
     for epoch, boundary in enumerate(plan.boundaries, start=1):
         adjudicate(boundary)
-
-        def close_epoch(adj, record, epoch=epoch, boundary=boundary) -> None:
-            cause = adj.next_input - 1
-            record([boundary_event(epoch, boundary, cause)])
-            runs: list = []
-            for batch in epoch_steps(state, plan, boundary, cause, runs.append):
-                if batch:
-                    record(batch)
-            write_practice_lists(run_dir, boundary, runs)
-
-        with_ledger(close_epoch)
+        with_ledger(lambda adj, record, e=epoch, b=boundary: close_epoch(
+            run_dir, state, plan, e, b, adj.next_input - 1, record))
         bar.update(1)
     adjudicate(None)  # anything received on or after the horizon (none normally)
     length = with_ledger(lambda adj, record: record(all_snapshots(state, cause=adj.next_input - 1)))
