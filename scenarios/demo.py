@@ -28,9 +28,6 @@ from claimsim.events.reference import ReferenceData
 DEFAULT_OUT = Path("runs/demo")
 LOGS = ("input", "truth", "ledger")
 MONEY = ("allowed", "plan_paid", "cost_share", "cap_offset", "sequestration")
-# Small practices in a small region: a minimum volume scaled to the demo's size, so the hybrid
-# programs pay (at the programs' own 125, most practices of a 3,000-member region fall back to FFS).
-DEMO_MINIMUM_ATTRIBUTED = 30
 
 
 @dataclass
@@ -97,35 +94,31 @@ class LedgerSummary:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the main job: simulate, adjudicate, verify and summarise a small region")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
-    p.add_argument("--members", type=int, default=3_000, help="initial members (default 3000)")
-    p.add_argument("--months", type=int, default=12, help="months of care (default 12)")
-    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--members", type=int, default=None, help="initial members (the scenario's: 3000)")
+    p.add_argument("--months", type=int, default=None, help="months of care (the scenario's: 12)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (the scenario's: 7)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from claimsim.events.programs import ProgramKind, ProgramSettings
-    from claimsim.scenarios.report import write_reports
-    from claimsim.scenarios.runclock import run
-    from claimsim.simulator.config import RegionConfig, SimConfig
+    from claimsim.scenarios.scenario_run import run_scenario
+    from claimsim.scenarios.spec import load, with_overrides
 
     out: Path = args.out
     if out.exists() and any(out.iterdir()):
         if not args.force:
             raise UserError(f"{out}: already holds a run; pass --force to replace it or --out elsewhere")
         shutil.rmtree(out)
-    region = RegionConfig(programs={
-        kind: ProgramSettings(kind=kind, minimum_attributed=DEMO_MINIMUM_ATTRIBUTED) for kind in ProgramKind})
-    config = SimConfig(scenario="demo", seed=args.seed, members=args.members, months=args.months,
-                       region=region)
-    print(f"claimsim demo: {args.members:,} members, {args.months} months, seed {args.seed} -> {out}",
-          file=sys.stderr)
-    result = run(config, out, progress=sys.stderr.isatty())
-    plan = result.plan
-    paid_boundaries = [b for b in plan.boundaries if b < plan.service_end] or plan.boundaries
-    years = sorted({int(plan.start[:4]), int(plan.service_end[:4]) - (plan.service_end[5:] == "01-01")})
-    _, files = write_reports(out, result.state, accuracy_as_of=paid_boundaries[-1], years=years)
+    # The built-in `demo` scenario (scenarios/builtin/demo.toml): every program, a minimum volume
+    # scaled to the region's size; the flags override its size and seed.
+    _, data, origin = load("demo")
+    scenario = with_overrides(data, origin, members=args.members, months=args.months, seed=args.seed)
+    print(f"claimsim demo: {scenario.members:,} members, {scenario.months} months, seed {scenario.seed}"
+          f" -> {out}", file=sys.stderr)
+    result = run_scenario(scenario, out, progress=sys.stderr.isatty())
+    plan = result.clock.plan
+    files = result.files
 
     checks = {name: verify(out / name) for name in LOGS}
     for name, check in checks.items():
@@ -157,6 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {name + '/':<8} {check.count:>9,} events, hash chain verified")
     print(f"  reports: {', '.join(str(f) for f in [*files, reports / 'demo_summary.csv'])}")
     print(f"  next: claimsim audit explain payment {out} PRACTICE MONTH   |   claimsim log stats {out}/ledger")
+    print("  what-if: claimsim scenarios   |   claimsim whatif cpcplus --vary programs.cpcplus_t2.hybrid_bp=0,4000,6500")
     return 0
 
 
