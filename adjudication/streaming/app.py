@@ -10,6 +10,13 @@ out) is adjudicated again from the older state, to the same answer, since the co
 deterministic. Either way the sink drops what it already wrote. The processor writes a message's
 family states before any epoch fact that follows them, and all of a partition's writes go to one
 changelog partition in order, so whatever survives is a state the stream really passed through.
+
+Two faust 0.15 faults this module guards against (both seen in the kill tests): its producer
+buffer's flush can return with table writes still unsent, so a commit could pass inputs whose
+state was then lost (`commits_wait_for_table_writes`); and around a recovery it can drop inbound
+messages between the committed offset and what it had already fetched, so every message carries
+its position in the partition's stream and the processor refuses one past a gap (the worker
+exits with EXIT_GAP and a successor resumes from the committed offset).
 """
 
 from __future__ import annotations
