@@ -97,21 +97,23 @@ def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
     that fails any check to `_validate_slowly`, which walks the fields in order to name the
     first problem. The fast path only ever accepts what the slow one accepts.
     """
-    get = raw.get if type(raw) is dict else None
-    if get is None:
+    if type(raw) is not dict:
         return _validate_slowly(raw, key, ctx)
-    claim_id, member_id = get("claim_id"), get("member_id")
-    frequency, original = get("frequency", "1"), get("original_claim_id")
-    payer_id, tin, npi = get("payer_id"), get("billing_tin"), get("rendering_npi")
-    pos = get("place_of_service")
-    received = _fast_day(get("received"))
-    raw_lines = get("lines")
+    # Required fields by subscript (cheaper than .get calls); a missing one is the slow path's.
+    try:
+        claim_id, member_id, subscriber_id = raw["claim_id"], raw["member_id"], raw["subscriber_id"]
+        payer_id, tin, npi = raw["payer_id"], raw["billing_tin"], raw["rendering_npi"]
+        pos, received_iso, raw_lines = raw["place_of_service"], raw["received"], raw["lines"]
+    except KeyError:
+        return _validate_slowly(raw, key, ctx)
+    frequency, original = raw.get("frequency", "1"), raw.get("original_claim_id")
+    received = _fast_day(received_iso)
     if not (
         type(claim_id) is str and claim_id
         and type(member_id) is str and member_id
         and type(frequency) is str and frequency in FREQUENCIES
         and (original is None if frequency == "1" else type(original) is str and original)
-        and get("subscriber_id") == key and type(key) is str and key
+        and subscriber_id == key and type(key) is str and key
         and type(payer_id) is str and payer_id in ctx.payers
         and type(tin) is str and tin in ctx.practice_kind
         and type(npi) is str and npi in ctx.clinician_role
@@ -124,14 +126,16 @@ def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
     seen = set()
     known = ctx.known_codes
     days = _DAYS
-    received_iso = raw["received"]
     new_line = tuple.__new__  # Line(...) without the namedtuple's Python-level __new__ frame
     for rl in raw_lines:
         if type(rl) is not dict:
             return _validate_slowly(raw, key, ctx)
-        lget = rl.get
-        line_no, day_iso, code = lget("line_no"), lget("service_date"), lget("procedure")
-        units, billed, mods = lget("units"), lget("billed"), lget("modifiers", ())
+        try:
+            line_no, day_iso, code = rl["line_no"], rl["service_date"], rl["procedure"]
+            units, billed = rl["units"], rl["billed"]
+        except KeyError:
+            return _validate_slowly(raw, key, ctx)
+        mods = rl.get("modifiers", ())
         # The parsed-day cache inline (a str is hashable; anything else takes `_fast_day`).
         day = days.get(day_iso) if type(day_iso) is str else None
         if day is None:
