@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from claimsim.adjudication.context import Settings
+from claimsim.adjudication.streaming.app import FETCH_BYTES
 from claimsim.adjudication.streaming.processor import PartitionProcessor
 from claimsim.adjudication.streaming.producer import last_input_seq, plan_stream, publish
 from claimsim.adjudication.streaming.runner import spawn_worker, stop_worker
@@ -112,7 +113,8 @@ async def plain_aiokafka_adjudicator(run_dir: Path, topics: RunTopics, want: int
     store: dict[bytes, bytes] = {}
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=5, max_batch_size=512 * 1024)
     consumer = AIOKafkaConsumer(topics.inbound, bootstrap_servers=BOOTSTRAP, group_id=topics.prefix,
-                                enable_auto_commit=True, auto_offset_reset="earliest")
+                                enable_auto_commit=True, auto_offset_reset="earliest",
+                                max_partition_fetch_bytes=FETCH_BYTES)  # as the faust worker
     await producer.start()
     await consumer.start()
     pending: list[tuple[bytes, bytes]] = []
