@@ -38,8 +38,9 @@ KINDS: dict[ProgramKind, tuple[PaymentKind, ...]] = {
 
 def expected_ffs(state: PayerState, payer: str, practice: str, groups: frozenset[str],
                  members: list[str], as_of: str) -> tuple[int, int]:
-    """(allowed on the program's capitated services at this practice for these members, their
-    member months), over the expected-FFS lookback before `as_of`."""
+    """(FFS the payer paid or owed — allowed less member cost share — on the program's capitated
+    services at this practice for these members, their member months), over the expected-FFS
+    lookback before `as_of`."""
     months = months_from(add_months(as_of, -state.settings.expected_ffs_lookback_months)[:7],
                          add_months(as_of, -1)[:7])
     allowed = member_months = 0

@@ -199,7 +199,7 @@ class PayerState:
     def _day(self, d: dict[str, Any], day: str, lines, sign: int, paid_month: str,
              adjustment: bool) -> None:
         """The lines of one claim entry serviced on one day: money by service and paid month,
-        visit counters, FFS allowed by procedure group, and leakage for the member's practice."""
+        visit counters, expected-FFS amounts by procedure group, and leakage for the member's practice."""
         payer, practice, member = d["payer_id"], d["practice_id"], d["member_id"]
         groups, tracked = self._groups, self._tracked
         month = day[:7]
@@ -232,7 +232,10 @@ class PayerState:
             if not denied:
                 if by_group is None:
                     by_group = {}
-                by_group[group] = by_group.get(group, 0) + a
+                # FFS the payer would owe for it: allowed less the member's cost share (plan paid +
+                # offset + sequestration). CPCP/PPCP replace that share (DOMAIN.md §4), so basing
+                # them on allowed would pay practices the members' cost share a second time.
+                by_group[group] = by_group.get(group, 0) + a - line["cost_share"]
             if capitated_plan is None:
                 capitated_plan = []
             capitated_plan.append((group, p))

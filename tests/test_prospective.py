@@ -75,6 +75,24 @@ def test_cpc_plus_track2_practice_month_cmf_tiers_cpcp_and_offsets():
             f["shadow_ffs"], f["net"]) == (4354, 2902, 1814, 7256, 27834)
 
 
+def test_cpcp_is_based_on_what_the_payer_paid_so_it_replaces_the_withheld_share_plus_10_percent():
+    """The same practice, but the 2024 visits carried 20 % coinsurance (1814 of 9070), as a
+    Part B member's do. Expected E&M FFS is what the payer owed: 24 x (9070 - 1814) = 174144 over
+    48 member months = 3628 PBPM; CPCP PBPM = 3628 x 40 % x 110 % = 1596.32 -> 1596; x 4 = 6384.
+    At one visit every other month the withheld offset per member month is 2902 / 2 = 1451, and
+    1451 x 110 % = 1596.1: CPCP replaces the withheld FFS plus the enhancement, not the members'
+    cost share as well (basing it on allowed would pay 1995 PBPM, 1.375 x)."""
+    feed = Feed(reference({"P1": ProgramSettings(kind=ProgramKind.CPCP_T2, minimum_attributed=1)}))
+    for m in ("M1", "M2", "M3", "M4"):
+        feed.enroll(m)
+        for month in range(1, 12, 2):
+            feed.visit(m, "P1", f"2024-{month:02d}-10", cost_share=1814)
+    _, _, payments = _epoch(feed, "2025-01-01", Q1)
+    cpcp = next(p for p in payments if p["data"]["kind"] == "cpcp")["data"]
+    assert cpcp["detail"]["basis"]["expected_ffs"] == 174144
+    assert cpcp["amount"] == 6384
+
+
 def test_minimum_volume_falls_back_to_ffs():
     """Same practice with a minimum of 5 attributed members: 4 < 5, so P1 is inactive from the
     boundary, nothing is paid prospectively, and the snapshot says why."""
