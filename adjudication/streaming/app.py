@@ -22,10 +22,8 @@ exits with EXIT_GAP and a successor resumes from the committed offset).
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -56,11 +54,12 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
               ) -> faust.App:
     """The faust app for one run: its agent, table and topics (nothing starts until a Worker runs it).
 
-    The table lives in memory; faust still wants a data directory, a private temporary one.
+    The table lives in memory; faust still creates a data directory (empty folders only), so
+    every worker on a host shares one under the temp directory rather than leave one per run.
     """
     if datadir is None:
-        datadir = Path(tempfile.mkdtemp(prefix=f"claimsim-faust-{topics.app_id}-"))
-        atexit.register(shutil.rmtree, datadir, ignore_errors=True)
+        datadir = Path(tempfile.gettempdir()) / "claimsim-faust"
+        datadir.mkdir(exist_ok=True)
     app = faust.App(
         topics.app_id,
         broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",")],
