@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from claimsim.events.codes import REJECT_CARC
 from claimsim.events.encoding import canonical
-from claimsim.events.registry import current_version
 from claimsim.events.input import MemberEnrolled, MemberTerminated
+from claimsim.events.registry import current_version
 
 from claimsim.adjudication.claims import adjudicate_claim, claim_event_data
 from claimsim.adjudication.context import Context
