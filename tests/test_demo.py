@@ -8,11 +8,9 @@ import csv
 from claimsim.cli import main
 from claimsim.events.log import read
 
+from .run_dirs import ledger_bytes
+
 ARGS = ["--members", "300", "--months", "4", "--seed", "11"]
-
-
-def _ledger_bytes(run_dir):
-    return b"".join(p.read_bytes() for p in sorted((run_dir / "ledger").glob("*.jsonl")))
 
 
 def test_demo_reconciles_with_its_ledger_and_is_deterministic(tmp_path, capsys):
@@ -36,7 +34,7 @@ def test_demo_reconciles_with_its_ledger_and_is_deterministic(tmp_path, capsys):
     assert sum(int(r["plan_paid"]) for r in rows) == paid
 
     assert main(["demo", "--out", str(b), *ARGS]) == 0
-    assert _ledger_bytes(a) == _ledger_bytes(b)
+    assert ledger_bytes(a) == ledger_bytes(b)
 
 
 def test_demo_refuses_to_overwrite_without_force(tmp_path, capsys):

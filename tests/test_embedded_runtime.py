@@ -23,6 +23,8 @@ from claimsim.cli import main
 from claimsim.events.errors import UserError
 from claimsim.events.log import read, segments, verify
 
+from .run_dirs import ledger_bytes
+
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
@@ -34,7 +36,7 @@ def small_run(tmp_path_factory):
     reference_copy = root / "reference"
     _copy_run(run, reference_copy)
     adjudicate_run(reference_copy)
-    return run, facts, _ledger_bytes(reference_copy)
+    return run, facts, ledger_bytes(reference_copy)
 
 
 def _copy_run(src: Path, dst: Path) -> Path:
@@ -43,10 +45,6 @@ def _copy_run(src: Path, dst: Path) -> Path:
         shutil.copy(src / name, dst / name)
     shutil.copytree(src / "input", dst / "input", ignore=shutil.ignore_patterns("LOCK"))
     return dst
-
-
-def _ledger_bytes(run: Path) -> bytes:
-    return b"".join(p.read_bytes() for _, p in segments(run / "ledger"))
 
 
 def test_every_input_gets_exactly_one_answer_in_input_order(small_run, tmp_path):
@@ -64,16 +62,16 @@ def test_every_input_gets_exactly_one_answer_in_input_order(small_run, tmp_path)
     assert stats.claims_rejected > 0  # the synthetic input carries malformed claims
     assert verify(target / "ledger").ok
     # Opening again finds nothing to do and appends nothing.
-    size = len(_ledger_bytes(target))
+    size = len(ledger_bytes(target))
     assert adjudicate_run(target).inputs == 0
-    assert len(_ledger_bytes(target)) == size
+    assert len(ledger_bytes(target)) == size
 
 
 def test_same_input_gives_a_byte_identical_ledger(small_run, tmp_path):
     run, _, expected = small_run
     target = _copy_run(run, tmp_path / "r")
     adjudicate_run(target, batch_size=7)
-    assert _ledger_bytes(target) == expected
+    assert ledger_bytes(target) == expected
 
 
 @pytest.mark.parametrize("cut_fraction", [0.2, 0.55, 0.97])
@@ -88,7 +86,7 @@ def test_resume_after_a_torn_last_line_loses_and_doubles_nothing(small_run, tmp_
     assert expected[cut - 1:cut] != b"\n"
     segment.write_bytes(expected[:cut])
     adjudicate_run(target)
-    assert _ledger_bytes(target) == expected
+    assert ledger_bytes(target) == expected
 
 
 def test_resume_after_kill_9_mid_run(small_run, tmp_path):
@@ -107,11 +105,11 @@ def test_resume_after_kill_9_mid_run(small_run, tmp_path):
         time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    written = _ledger_bytes(target)
+    written = ledger_bytes(target)
     assert 0 < len(written) < len(expected), "the kill should land mid-run"
     assert expected.startswith(written[: written.rfind(b"\n") + 1])
     adjudicate_run(target)
-    assert _ledger_bytes(target) == expected
+    assert ledger_bytes(target) == expected
 
 
 def test_epoch_by_epoch_with_attribution_equals_across_reopen(small_run, tmp_path):
@@ -138,7 +136,7 @@ def test_epoch_by_epoch_with_attribution_equals_across_reopen(small_run, tmp_pat
                 assert n > 0 and (nxt is None or nxt["at"] >= boundary)
             if i == 0:
                 rt.record([dict(e, data=dict(e["data"], effective="2025-04-01")) for e in attribution])
-    assert _ledger_bytes(one) == _ledger_bytes(two)
+    assert ledger_bytes(one) == ledger_bytes(two)
     offsets = [ln["cap_offset"] for e in read(one / "ledger") if e["type"] == "claim.adjudicated"
                for ln in e["data"]["lines"]]
     assert sum(1 for o in offsets if o > 0) > 10
@@ -181,7 +179,7 @@ def test_cli_adjudicates_and_prints_a_one_line_summary(small_run, tmp_path, caps
     out = capsys.readouterr().out.strip()
     assert out.count("\n") == 0
     assert f"adjudicated {facts['inputs']:,} inputs" in out and "plan paid $" in out
-    assert _ledger_bytes(target) == expected
+    assert ledger_bytes(target) == expected
     assert main(["adjudicate", str(target), "--no-progress"]) == 0
     assert "adjudicated 0 inputs" in capsys.readouterr().out
 

@@ -11,7 +11,6 @@ the ledger between runs, so the Kafka runtime must also broadcast them at the ri
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +23,8 @@ from claimsim.events.log import read
 from claimsim.events.programs import ProgramKind
 from claimsim.simulator.config import FaultConfig, SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
+
+from .run_dirs import fresh_copy, ledger_bytes
 
 FIRST_EPOCH = "2025-05-01"
 SECOND_EPOCH = "2025-09-01"
@@ -64,18 +65,6 @@ def simulated(tmp_path_factory) -> Path:
     faults = FaultConfig(duplicate_bp=500, replacement_bp=400, void_bp=300, malformed_bp=300)
     simulate_to_dir(SimConfig(members=250, months=12, seed=11, faults=faults), run)
     return run
-
-
-def fresh_copy(src: Path, dst: Path) -> Path:
-    dst.mkdir(parents=True)
-    for name in ("input", "reference.json", "run.json"):
-        path = src / name
-        (shutil.copytree if path.is_dir() else shutil.copy)(path, dst / name)
-    return dst
-
-
-def ledger_bytes(run_dir: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted((run_dir / "ledger").glob("*.jsonl")))
 
 
 def _hybrid_members(run_dir: Path) -> dict[str, tuple[str, str]]:

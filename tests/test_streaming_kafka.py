@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from claimsim.events.log import last_envelope, read
 from claimsim.simulator.config import FaultConfig, SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
+from .run_dirs import fresh_copy, ledger_bytes
+
 pytestmark = pytest.mark.kafka
 
 BATCH = 10  # small messages: more of them, so a kill lands between commits
@@ -48,18 +49,6 @@ def expected(simulated, tmp_path_factory) -> bytes:
     with EmbeddedAdjudicator(run) as rt:
         rt.run()
     return ledger_bytes(run)
-
-
-def fresh_copy(src: Path, dst: Path) -> Path:
-    dst.mkdir(parents=True)
-    for name in ("input", "reference.json", "run.json"):
-        path = src / name
-        (shutil.copytree if path.is_dir() else shutil.copy)(path, dst / name)
-    return dst
-
-
-def ledger_bytes(run_dir: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted((run_dir / "ledger").glob("*.jsonl")))
 
 
 class Stream:
