@@ -37,15 +37,32 @@ def _paid(payments, practice: str, month: str) -> dict[str, int]:
             if p["data"]["practice_id"] == practice and p["data"]["month"] == month}
 
 
-def _cpc_t2_practice(minimum: int = 1) -> Feed:
+def _cpc_t2_practice(minimum: int = 1, cost_share: int = 0) -> Feed:
     """P1 in CPC+ Track 2 (h 40 %), four members M1-M4 of equal risk, six 99213 visits each
-    ($90.70) at P1 in 2024."""
+    ($90.70, of which `cost_share` the member's) at P1 in 2024."""
     feed = Feed(reference({"P1": ProgramSettings(kind=ProgramKind.CPCP_T2,
                                                  minimum_attributed=minimum)}))
     for m in ("M1", "M2", "M3", "M4"):
         feed.enroll(m)
         for month in range(1, 12, 2):
+            feed.visit(m, "P1", f"2024-{month:02d}-10", cost_share=cost_share)
+    return feed
+
+
+def _two_cpc_t2_practices() -> Feed:
+    """P1 and P2 in CPC+ Track 2: M1, M2 with six 99213 each at P1 in 2024, M3, M4 with three
+    99214 each at P2."""
+    programs = {p: ProgramSettings(kind=ProgramKind.CPCP_T2, minimum_attributed=1)
+                for p in ("P1", "P2")}
+    feed = Feed(reference(programs))
+    for m in ("M1", "M2", "M3", "M4"):
+        feed.enroll(m)
+    for m in ("M1", "M2"):
+        for month in range(1, 12, 2):
             feed.visit(m, "P1", f"2024-{month:02d}-10")
+    for m in ("M3", "M4"):
+        for month in (2, 6, 10):
+            feed.visit(m, "P2", f"2024-{month:02d}-10", "99214")
     return feed
 
 
@@ -82,11 +99,7 @@ def test_cpcp_is_based_on_what_the_payer_paid_so_it_replaces_the_withheld_share_
     At one visit every other month the withheld offset per member month is 2902 / 2 = 1451, and
     1451 x 110 % = 1596.1: CPCP replaces the withheld FFS plus the enhancement, not the members'
     cost share as well (basing it on allowed would pay 1995 PBPM, 1.375 x)."""
-    feed = Feed(reference({"P1": ProgramSettings(kind=ProgramKind.CPCP_T2, minimum_attributed=1)}))
-    for m in ("M1", "M2", "M3", "M4"):
-        feed.enroll(m)
-        for month in range(1, 12, 2):
-            feed.visit(m, "P1", f"2024-{month:02d}-10", cost_share=1814)
+    feed = _cpc_t2_practice(cost_share=1814)
     _, _, payments = _epoch(feed, "2025-01-01", Q1)
     cpcp = next(p for p in payments if p["data"]["kind"] == "cpcp")["data"]
     assert cpcp["detail"]["basis"]["expected_ffs"] == 174144
@@ -165,17 +178,7 @@ def test_correction_moving_a_member_back_two_months_recoups_and_pays_in_next_sna
     2025-02-01: two months already paid to P1. At the 2025-04-01 boundary, for February and for
     March: P1 is recouped 1100 + 1995 + 400 = 3495, and P2 paid 1100 + 1410 + 400 = 2910.
     April's snapshot: P1 adjustments -6990, P2 +5820; January is untouched."""
-    programs = {p: ProgramSettings(kind=ProgramKind.CPCP_T2, minimum_attributed=1)
-                for p in ("P1", "P2")}
-    feed = Feed(reference(programs))
-    for m in ("M1", "M2", "M3", "M4"):
-        feed.enroll(m)
-    for m in ("M1", "M2"):
-        for month in range(1, 12, 2):
-            feed.visit(m, "P1", f"2024-{month:02d}-10")
-    for m in ("M3", "M4"):
-        for month in (2, 6, 10):
-            feed.visit(m, "P2", f"2024-{month:02d}-10", "99214")
+    feed = _two_cpc_t2_practices()
     _, _, payments = _epoch(feed, "2025-01-01", Q1)
     assert _paid(payments, "P1", "2025-02") == {"cmf": 2000, "cpcp": 3990, "pbip": 800}
     assert _paid(payments, "P2", "2025-02")["cpcp"] == 2820
@@ -224,17 +227,7 @@ def test_retroactive_alignment_becomes_a_correction_settled_at_the_next_boundary
     March and P2 paid 900 + 1410 + 400 = 2710; February stays with P1."""
     from claimsim.adjudication.attribution_epochs import ClockSettings, Plan, boundary_event, epoch_steps
 
-    programs = {p: ProgramSettings(kind=ProgramKind.CPCP_T2, minimum_attributed=1)
-                for p in ("P1", "P2")}
-    feed = Feed(reference(programs))
-    for m in ("M1", "M2", "M3", "M4"):
-        feed.enroll(m)
-    for m in ("M1", "M2"):
-        for month in range(1, 12, 2):
-            feed.visit(m, "P1", f"2024-{month:02d}-10")
-    for m in ("M3", "M4"):
-        for month in (2, 6, 10):
-            feed.visit(m, "P2", f"2024-{month:02d}-10", "99214")
+    feed = _two_cpc_t2_practices()
     plan = Plan("2024-01-01", "2025-07-01", "2025-10-01", ("2025-01-01", "2025-04-01", "2025-10-01"),
                 ClockSettings())
 
