@@ -30,9 +30,9 @@ from claimsim.events.programs import Contract, ProgramKind, ProgramSettings
 from claimsim.events.providers import Clinician, ClinicianRole, Practice, PracticeKind
 from claimsim.events.reference import ReferenceData
 
-from claimsim.adjudication.snapshots_follower import (LedgerFollower, cycle_gc_paused,
+from claimsim.adjudication.projections.follower import (LedgerFollower, cycle_gc_paused,
                                                       ledger_envelopes)
-from claimsim.adjudication.snapshots_state import PayerState
+from claimsim.adjudication.projections.state import PayerState
 
 LEDGER_EVENTS = int(os.environ.get("CLAIMSIM_BENCH_LEDGER_EVENTS", 1_000_000))
 MEMBERS = 20_000

@@ -28,16 +28,16 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from claimsim.adjudication.context import Settings
-from claimsim.adjudication.streaming.app import FETCH_BYTES
-from claimsim.adjudication.streaming.processor import PartitionProcessor
-from claimsim.adjudication.streaming.producer import last_input_seq, plan_stream, publish
-from claimsim.adjudication.streaming.runner import spawn_worker, stop_worker
-from claimsim.adjudication.streaming.sink import LedgerSink
-from claimsim.adjudication.streaming.topics import (
+from claimsim.adjudication.engine.context import Settings
+from claimsim.adjudication.runtimes.streaming.app import FETCH_BYTES
+from claimsim.adjudication.runtimes.streaming.processor import PartitionProcessor
+from claimsim.adjudication.runtimes.streaming.producer import last_input_seq, plan_stream, publish
+from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
+from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
+from claimsim.adjudication.runtimes.streaming.topics import (
     RunTopics, create_topics, delete_topics, new_prefix, wait_for_topics,
 )
-from claimsim.adjudication.streaming.wire import decode_ledger, encode_ledger
+from claimsim.adjudication.runtimes.streaming.wire import decode_ledger, encode_ledger
 from claimsim.events.reference import ReferenceData
 from claimsim.simulator.config import SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir

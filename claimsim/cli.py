@@ -17,9 +17,9 @@ from claimsim.events.registry import EventError
 # Order is the order of `claimsim --help`.
 COMMAND_MODULES = (
     "claimsim.simulator.cli",
-    "claimsim.adjudication.cli",
-    "claimsim.adjudication.audit_cli",
-    "claimsim.adjudication.streaming.cli",
+    "claimsim.adjudication.runtimes.cli",
+    "claimsim.adjudication.audit.cli",
+    "claimsim.adjudication.runtimes.streaming.cli",
     "claimsim.scenarios.cli",
     "claimsim.scenarios.demo",
     "claimsim.events.cli",

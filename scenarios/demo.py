@@ -102,7 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from claimsim.scenarios.scenario_run import run_scenario
+    from claimsim.scenarios.run import run_scenario
     from claimsim.scenarios.spec import load, with_overrides
 
     out: Path = args.out

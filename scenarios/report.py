@@ -13,10 +13,10 @@ from typing import Any
 
 from claimsim.events.log import read
 
-from claimsim.adjudication.audit_tables import (accuracy_rows, attribution_rows, snapshot_rows,
+from claimsim.adjudication.audit.tables import (accuracy_rows, attribution_rows, snapshot_rows,
                                                 table, true_pcps, write_csv)
-from claimsim.adjudication.reconciliation import year_figures
-from claimsim.adjudication.snapshots_state import PayerState
+from claimsim.adjudication.projections.reconciliation import year_figures
+from claimsim.adjudication.projections.state import PayerState
 
 REPORTS = "reports"
 SUMMARY_FIGURES = ("member_months", "prospective_total", "prospective_adjustments",

@@ -2,7 +2,7 @@
 epoch by epoch on the embedded runtime. A baseline is paid as if nobody were attributed; at each
 boundary B the clock adjudicates every claim received before B, records the boundary, then the
 epoch's facts and payments, computed from the projections of the ledger so far by
-`adjudication.attribution_epochs.epoch_steps` (the one definition, which `audit replay` also
+`adjudication.projections.epochs.epoch_steps` (the one definition, which `audit replay` also
 uses). After the run-out it closes with a final boundary and the monthly snapshots, writes the
 projection checkpoint and each boundary's practice lists; the CLI then writes reports/.
 """
@@ -20,13 +20,13 @@ from tqdm import tqdm
 from claimsim.events.errors import UserError
 from claimsim.events.projection import ProjectionRunner
 
-from claimsim.adjudication.attribution_epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings, Plan,
+from claimsim.adjudication.projections.epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings, Plan,
                                                       boundary_event, epoch_steps, plan_for)
-from claimsim.adjudication.audit_tables import write_csv
-from claimsim.adjudication.embedded import EmbeddedAdjudicator
-from claimsim.adjudication.snapshots import all_snapshots
-from claimsim.adjudication.snapshots_follower import LedgerFollower, cycle_gc_paused
-from claimsim.adjudication.snapshots_state import PayerState
+from claimsim.adjudication.audit.tables import write_csv
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.projections.snapshots import all_snapshots
+from claimsim.adjudication.projections.follower import LedgerFollower, cycle_gc_paused
+from claimsim.adjudication.projections.state import PayerState
 
 __all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "epoch_steps",
            "pay", "plan_for", "run"]

@@ -18,11 +18,11 @@ from tqdm import tqdm
 from claimsim.events.errors import UserError
 from claimsim.events.projection import ProjectionRunner
 
-from claimsim.adjudication.attribution_epochs import CHECKPOINT, ClockSettings
-from claimsim.adjudication.embedded import EmbeddedAdjudicator
-from claimsim.adjudication.snapshots import all_snapshots
-from claimsim.adjudication.snapshots_follower import LedgerFollower
-from claimsim.adjudication.snapshots_state import PayerState
+from claimsim.adjudication.projections.epochs import CHECKPOINT, ClockSettings
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.projections.snapshots import all_snapshots
+from claimsim.adjudication.projections.follower import LedgerFollower
+from claimsim.adjudication.projections.state import PayerState
 
 from claimsim.scenarios.runclock import ClockResult, close_epoch, start_plan
 
@@ -40,8 +40,8 @@ def pay_on_kafka(run_dir: Path | str, *, settings: ClockSettings | None = None,
     """`runclock.pay` with the streaming runtime adjudicating each epoch's claims."""
     from aiokafka.errors import KafkaConnectionError
 
-    from claimsim.adjudication.streaming.runner import adjudicate_kafka
-    from claimsim.adjudication.streaming.topics import bootstrap_from_env
+    from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
+    from claimsim.adjudication.runtimes.streaming.topics import bootstrap_from_env
 
     run_dir = Path(run_dir)
     kafka = kafka or KafkaOptions()

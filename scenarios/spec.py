@@ -20,7 +20,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.money import BasisPoints
 from claimsim.events.plans import BenefitDesign, LineOfBusiness, Plan
 from claimsim.events.programs import ProgramKind, ProgramSettings
-from claimsim.adjudication.attribution_epochs import ClockSettings
+from claimsim.adjudication.projections.epochs import ClockSettings
 from claimsim.simulator.config import SimConfig
 
 BUILTIN_PACKAGE = "claimsim.scenarios"

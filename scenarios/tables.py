@@ -20,12 +20,13 @@ import pyarrow.parquet as pq
 
 from claimsim.events.log import read
 from claimsim.events.money import BP_ONE, div_round_half_up
-from claimsim.adjudication.attribution_epochs import Plan
-from claimsim.adjudication.audit_tables import true_pcps
-from claimsim.adjudication.snapshots import member_month_counts
-from claimsim.adjudication.snapshots_state import (
+from claimsim.adjudication.projections.epochs import Plan
+from claimsim.adjudication.audit.tables import true_pcps
+from claimsim.adjudication.projections.snapshots import member_month_counts
+from claimsim.adjudication.projections.state import (
     M_ALL_VISITS, M_ALLOWED, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST, M_LEAK_VISITS,
-    M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH, PayerState, months_from)
+    M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH, PayerState)
+from claimsim.events.calendar import months_from
 
 LINE_MONEY = ("allowed", "plan_paid", "cost_share", "cap_offset", "sequestration")
 

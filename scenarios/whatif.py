@@ -182,7 +182,7 @@ def metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 def run_one(scenario_json: str, out: str, keep_logs: bool) -> dict[str, dict[str, int]]:
     """One point x replicate, in a worker process: run, report, return its metrics."""
-    from claimsim.scenarios.scenario_run import run_scenario
+    from claimsim.scenarios.run import run_scenario
 
     scenario = Scenario.model_validate_json(scenario_json)
     result = run_scenario(scenario, out, charts_too=False)

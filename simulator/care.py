@@ -31,7 +31,7 @@ from claimsim.simulator.referrals import (
     KIND_COLUMNS,
     ReferralPolicy,
 )
-from claimsim.simulator.region import Region, add_months
+from claimsim.simulator.region import Region, month_start_plus
 from claimsim.simulator.streams import np_stream
 from claimsim.simulator.submission import PRIORITY_CLAIM, PRIORITY_TRUTH, SubmissionQueue
 
@@ -78,7 +78,7 @@ class CareModel:
         self.horizon_day = queue.horizon_day
         # Services happen inside the service window only (the plan years the reference data
         # prices); a referral or TCM that would fall after it is not made.
-        self.service_end_day = (add_months(config.start, config.months) - config.start).days
+        self.service_end_day = (month_start_plus(config.start, config.months) - config.start).days
         self.visits_by_type = [0] * len(VISIT_TYPES)
         self.member_months = 0
         self._plan: _MonthPlan | None = None

@@ -26,7 +26,7 @@ from claimsim.simulator.faults import FaultInjector
 from claimsim.simulator.population import Population
 from claimsim.simulator.quality import queue_quality_reports, report_date
 from claimsim.simulator.referrals import ReferralPolicy
-from claimsim.simulator.region import Region, add_months, build_region, horizon, service_years
+from claimsim.simulator.region import Region, month_start_plus, build_region, horizon, service_years
 from claimsim.simulator.submission import Sink, SubmissionQueue
 
 # Dates the run can name: the horizon plus the longest late claim or malformed future date.
@@ -106,10 +106,10 @@ def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bo
 
     def months(env: simpy.Environment):
         for index in range(config.months):
-            first = add_months(start, index)
+            first = month_start_plus(start, index)
             day_no = (first - start).days
             yield env.timeout(day_no - env.now)
-            last = add_months(start, index + 1)
+            last = month_start_plus(start, index + 1)
             end_day = (last - start).days
             if index == 0:
                 enrollment.initial(first, day_no)

@@ -233,11 +233,13 @@ def build_region(config: SimConfig) -> Region:
 
 def horizon(config: SimConfig) -> tuple[dt.date, dt.date]:
     """(first day after the service window, first day after the run-out)."""
-    return add_months(config.start, config.months), add_months(
+    return month_start_plus(config.start, config.months), month_start_plus(
         config.start, config.months + config.runout_months
     )
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
+def month_start_plus(day: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` after `day`'s month (the simulator works in whole
+    months; `events.calendar.add_months` keeps the day of the month instead)."""
     total = day.year * 12 + day.month - 1 + months
     return dt.date(total // 12, total % 12 + 1, 1)

@@ -1,0 +1,185 @@
+"""`claimsim attribute RUN_DIR [--as-of DATE]` and `claimsim audit {verify,replay,explain,as-of,
+diff}`: read-only views of a run directory rebuilt from its logs (DESIGN.md "CLI")."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from claimsim.events.errors import UserError
+from claimsim.events.money import dollars
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser("attribute", help="attribute a run's members as of a date; print and write the lists")
+    a.add_argument("run_dir", metavar="RUN_DIR")
+    a.add_argument("--as-of", metavar="YYYY-MM-DD",
+                   help="attribution date (default: the run's last paid boundary, else its last date)")
+    a.set_defaults(func=cmd_attribute)
+
+    p = sub.add_parser("audit", help="verify, replay, explain, rebuild as of, or diff runs")
+    audit = p.add_subparsers(dest="audit_command", required=True,
+                             metavar="{verify,replay,explain,as-of,diff}")
+    v = audit.add_parser("verify", help="every log's chain and the projection checkpoint")
+    v.add_argument("run_dir", metavar="RUN_DIR")
+    v.set_defaults(func=cmd_verify)
+    r = audit.add_parser("replay", help="rebuild everything from seq 0 and compare with the ledger")
+    r.add_argument("run_dir", metavar="RUN_DIR")
+    r.set_defaults(func=cmd_replay)
+    e = audit.add_parser("explain", help="explain a claim or a practice's monthly payment")
+    explain = e.add_subparsers(dest="explain_command", required=True, metavar="{claim,payment}")
+    c = explain.add_parser("claim", help="every event that touched a claim, each line's arithmetic")
+    c.add_argument("run_dir", metavar="RUN_DIR")
+    c.add_argument("claim_id", metavar="ID")
+    c.set_defaults(func=cmd_explain_claim)
+    m = explain.add_parser("payment", help="how a practice's net for a month was made")
+    m.add_argument("run_dir", metavar="RUN_DIR")
+    m.add_argument("practice", metavar="PRACTICE")
+    m.add_argument("month", metavar="YYYY-MM")
+    m.set_defaults(func=cmd_explain_payment)
+    s = audit.add_parser("as-of", help="the monthly snapshots rebuilt as of a ledger seq or a date")
+    s.add_argument("run_dir", metavar="RUN_DIR")
+    s.add_argument("position", metavar="SEQ|DATE")
+    s.set_defaults(func=cmd_as_of)
+    d = audit.add_parser("diff", help="where two runs' ledgers diverge and which snapshots differ")
+    d.add_argument("run_a", metavar="RUN_A")
+    d.add_argument("run_b", metavar="RUN_B")
+    d.set_defaults(func=cmd_diff)
+
+
+def _date(value: str, what: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise UserError(f"{what} {value!r}: not a YYYY-MM-DD date") from None
+
+
+def cmd_attribute(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.projections.epochs import CLOCK_FILE, Plan
+    from claimsim.adjudication.audit.replay import fold, require_run
+    from claimsim.adjudication.audit.tables import (accuracy_rows, attribution_rows, table, true_pcps,
+                                           write_csv)
+
+    run_dir = require_run(args.run_dir)
+    if args.as_of:
+        as_of = _date(args.as_of, "--as-of")
+    elif (run_dir / CLOCK_FILE).exists():
+        plan = Plan.load(run_dir)
+        paid = [b for b in plan.boundaries if b < plan.service_end]
+        as_of = paid[-1] if paid else plan.boundaries[-1]
+    else:
+        from claimsim.events.log import last_envelope
+
+        as_of = last_envelope(run_dir / "ledger")["at"]
+    state = fold(run_dir, before_date=as_of)  # what the payer knew before the boundary
+    rows = attribution_rows(state, as_of)
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for r in rows:
+        c = counts.setdefault((r["payer_id"], r["practice_id"]), {"members": 0})
+        c["members"] += 1
+        c[r["basis"]] = c.get(r["basis"], 0) + 1
+    bases = ["voluntary", "awv", "ccm", "plurality"]
+    summary = [{"payer_id": p, "practice_id": pr, "members": c["members"],
+                **{b: c.get(b, 0) for b in bases}} for (p, pr), c in sorted(counts.items())]
+    print(f"attribution as of {as_of}")
+    print(table(summary, ["payer_id", "practice_id", "members", *bases], set()))
+    path = write_csv(run_dir / "reports" / f"attribution_{as_of}.csv", rows)
+    accuracy = accuracy_rows(state_with(state, rows, as_of), true_pcps(run_dir, as_of), as_of)
+    if any(r["members"] for r in accuracy):
+        print("accuracy (simulator truth): " + ", ".join(
+            f"{r['payer_id']} {r['true_pcp']:,}/{r['members']:,} ({r['accuracy_bp'] / 100:.1f} %)"
+            for r in accuracy))
+    print(f"wrote {path} ({len(rows):,} members)")
+    return 0
+
+
+def state_with(state, rows, as_of):
+    """The state with this attribution in force from `as_of` (for the accuracy figures only)."""
+    from claimsim.adjudication.projections.state import _timeline_set
+
+    attributed = {r["member_id"]: r["practice_id"] for r in rows}
+    for mid in state.members:
+        _timeline_set(state.attribution.setdefault(mid, []),
+                      [as_of, attributed.get(mid), "report"])
+    return state
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.audit.replay import verify_run
+
+    checks = verify_run(args.run_dir)
+    for c in checks:
+        print(f"{'OK  ' if c.ok else 'FAIL'} {c.name}: {c.message}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from claimsim.adjudication.audit.replay import replay, require_run
+    from claimsim.events.log import last_envelope
+
+    run_dir = require_run(args.run_dir)
+    total = last_envelope(run_dir / "ledger")["seq"] + 1
+    with tqdm(total=total, unit="event", file=sys.stderr, disable=not sys.stderr.isatty(),
+              mininterval=0.5) as bar:
+        result = replay(run_dir, on_event=lambda env: bar.update(1))
+    if result.ok:
+        print(f"{run_dir}: replay from seq 0 reproduces all {result.events:,} ledger entries")
+        return 0
+    print(f"{run_dir}: replay differs: {result.difference}", file=sys.stderr)
+    return 1
+
+
+def cmd_explain_claim(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.audit.explain import explain_claim
+
+    print("\n".join(explain_claim(args.run_dir, args.claim_id)))
+    return 0
+
+
+def cmd_explain_payment(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.audit.explain import explain_payment
+
+    if len(args.month) != 7 or args.month[4] != "-":
+        raise UserError(f"MONTH {args.month!r}: expected YYYY-MM")
+    _date(args.month + "-01", "MONTH")
+    print("\n".join(explain_payment(args.run_dir, args.practice, args.month)))
+    return 0
+
+
+def cmd_as_of(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.audit.replay import fold, require_run
+    from claimsim.adjudication.audit.tables import snapshot_rows, table, write_csv
+
+    run_dir = require_run(args.run_dir)
+    if args.position.isdigit():
+        state, label = fold(run_dir, until_seq=int(args.position)), f"seq{int(args.position)}"
+    else:
+        day = _date(args.position, "SEQ|DATE")
+        state, label = fold(run_dir, until_date=day), day
+    rows = snapshot_rows(state)
+    by_month: dict[str, dict[str, int]] = {}
+    names = ["member_months", "prospective_total", "prospective_adjustments",
+             "ffs_paid_by_service_date", "capitation_offsets", "net"]
+    for r in rows:
+        agg = by_month.setdefault(r["month"], dict.fromkeys(names, 0))
+        for n in names:
+            agg[n] += r[n]
+    print(f"{run_dir} as of ledger seq {state.last_seq:,} ({state.last_at})")
+    print(table([{"month": m, **v} for m, v in sorted(by_month.items())],
+                ["month", *names], set(names) - {"member_months"}))
+    path = write_csv(Path(run_dir) / "reports" / f"as_of_{label}.csv", rows)
+    print(f"wrote {path} ({len(rows):,} payer x practice x month snapshots;"
+          f" net {dollars(sum(r['net'] for r in rows))})")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.audit.replay import ledger_diff
+
+    lines = ledger_diff(args.run_a, args.run_b)
+    print("\n".join(lines))
+    return 0 if lines[0] == "ledgers identical" else 1

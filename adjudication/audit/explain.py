@@ -1,0 +1,149 @@
+"""`audit explain`: a claim's story (every input and ledger entry that touched it, each line's
+arithmetic in words and cents) and a practice-month's payment (how the net was made, down to the
+members paid for and the claims paid). Text for people; the numbers come from the logs as written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from claimsim.events.errors import UserError
+from claimsim.events.log import read
+from claimsim.events.money import dollars
+
+from claimsim.adjudication.audit.replay import fold, require_run
+from claimsim.adjudication.projections.snapshots import figures
+from claimsim.adjudication.projections.state import PayerState
+
+
+def _adjustments(line: dict[str, Any]) -> str:
+    return ", ".join(f"{a['group']}-{a['carc']} {dollars(a['amount'])}" for a in line.get("adjustments", ()))
+
+
+def line_story(line: dict[str, Any], reversal: bool = False) -> str:
+    """One line's arithmetic: allowed = plan paid + cost share + offset + sequestration."""
+    parts = [f"line {line['line_no']} {line['procedure']} x{line['units']} on {line['service_date']}"
+             f"{' (reversal)' if reversal else ''}: billed {dollars(line['billed'])}, allowed"
+             f" {dollars(line['allowed'])}"]
+    if line.get("shadow_allowed"):
+        parts.append(f"fee schedule (shadow) {dollars(line['shadow_allowed'])}")
+    parts.append(f"member cost share {dollars(line['cost_share'])} (deductible"
+                 f" {dollars(line.get('deductible', 0))}, coinsurance {dollars(line.get('coinsurance', 0))},"
+                 f" copay {dollars(line.get('copay', 0))})")
+    if line.get("cap_offset"):
+        parts.append(f"capitation offset {dollars(line['cap_offset'])}")
+    if line.get("sequestration"):
+        parts.append(f"sequestration {dollars(line['sequestration'])}")
+    terms = [line["allowed"], -line["cost_share"], -line.get("cap_offset", 0), -line.get("sequestration", 0)]
+    formula = " ".join(f"{'-' if t < 0 and i else ''}{dollars(abs(t) if i else t)}"
+                       for i, t in enumerate(terms) if t or not i)
+    parts.append(f"plan paid {dollars(line['plan_paid'])} = {formula.replace(' -', ' - ')}")
+    tags = [line.get("status", "paid"), f"program {line.get('program', 'ffs')}"]
+    tags += [t for t in ("attributed", "capitated") if line.get(t)]
+    adj = _adjustments(line)
+    return "; ".join(parts) + f" [{', '.join(tags)}]" + (f" adjustments: {adj}" if adj else "")
+
+
+def explain_claim(run_dir: Path | str, claim_id: str) -> list[str]:
+    run_dir = require_run(run_dir)
+    seqs: dict[int, dict[str, Any]] = {}
+    ids = {claim_id}
+    for env in read(run_dir / "input"):
+        if env["type"] != "claim.submitted":
+            continue
+        claim = env["data"].get("claim")
+        if not isinstance(claim, dict):
+            continue
+        if claim.get("claim_id") in ids or claim.get("original_claim_id") in ids:
+            seqs[env["seq"]] = env
+            ids.add(claim.get("claim_id"))
+    out: list[str] = []
+    if not seqs:
+        raise UserError(f"{run_dir}/input: no claim {claim_id!r} (nor a replacement or void naming it)")
+    answers = {env["cause"]: env for env in read(run_dir / "ledger")
+               if env.get("cause") in seqs and env["type"] in
+               ("claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect")}
+    for seq, env in sorted(seqs.items()):
+        c = env["data"]["claim"]
+        out.append(f"input seq {seq} received {env['at']}: claim {c.get('claim_id')} frequency"
+                   f" {c.get('frequency', '1')}" + (f" of {c['original_claim_id']}" if c.get("original_claim_id") else "")
+                   + f", member {c.get('member_id')}, billed by {c.get('billing_tin')} (NPI"
+                   f" {c.get('rendering_npi')}), {len(c.get('lines') or [])} line(s)")
+        answer = answers.get(seq)
+        if answer is None:
+            out.append("  no ledger entry yet (not adjudicated)")
+            continue
+        d = answer["data"]
+        out.append(f"  ledger seq {answer['seq']}: {answer['type']}")
+        if answer["type"] == "claim.rejected":
+            out.append(f"    rejected: {d['reason']} at {d['field']} (CARC {d['carc']}): {d['message']}")
+            continue
+        if answer["type"] in ("claim.adjudicated", "claim.reversed"):
+            out.append(f"    payer {d['payer_id']}, practice {d['practice_id']}, paid {d['paid']}")
+            for line in d.get("reversed_lines", ()):
+                out.append("    " + line_story(line, reversal=True))
+            for line in d.get("lines", ()):
+                out.append("    " + line_story(line))
+            total = sum(line["plan_paid"] for f in ("lines", "reversed_lines") for line in d.get(f, ()))
+            out.append(f"    net plan paid by this entry: {dollars(total)}")
+    return out
+
+
+def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]:
+    """How a practice's net for a month was made, per payer, from the ledger as written."""
+    run_dir = require_run(run_dir)
+    payments: list[dict[str, Any]] = []
+    claims: dict[str, list[tuple[str, str, int]]] = {}
+
+    def collect(env: dict[str, Any]) -> None:
+        d = env["data"]
+        if env["type"] == "payment.prospective" and d["practice_id"] == practice and (
+                d["month"] == month or d.get("adjusts_month") == month):
+            payments.append(env)
+        elif env["type"] in ("claim.adjudicated", "claim.reversed") and d["practice_id"] == practice \
+                and str(d["paid"])[:7] == month:
+            paid = sum(line["plan_paid"] for f in ("lines", "reversed_lines") for line in d.get(f, ()))
+            claims.setdefault(d["payer_id"], []).append((d["claim_id"], d["member_id"], paid))
+
+    state: PayerState = fold(run_dir, on_event=collect)
+    if practice not in state.reference.practice:
+        raise UserError(f"{run_dir}/reference.json: no practice {practice!r}")
+    out = []
+    payers = sorted({p.payer_id for p in state.reference.payers})
+    for payer in payers:
+        f = figures(state, payer, practice, month)
+        if not any(v for k, v in f.items() if k != "program_active"):
+            continue
+        out.append(f"{payer} / {practice} / {month}: net {dollars(f['net'])} = prospective"
+                   f" {dollars(f['prospective_total'])} + adjustments {dollars(f['prospective_adjustments'])}"
+                   f" + FFS paid in the month {dollars(f['ffs_paid_by_paid_date'])}")
+        out.append(f"  member months {f['member_months']}; program active: {bool(f['program_active'])}"
+                   + (" (minimum volume: paid as FFS)" if f["minimum_volume_fallback"] else ""))
+        for env in payments:
+            d = env["data"]
+            if d["payer_id"] != payer:
+                continue
+            members = (d.get("detail") or {}).get("members", {})
+            what = (f"adjusts {d['adjusts_month']}, paid in {d['month']}" if d.get("adjusts_month")
+                    else f"for {d['month']}")
+            out.append(f"  ledger seq {env['seq']}: {d['kind']} {dollars(d['amount'])} {what},"
+                       f" {len(members)} member(s)")
+            basis = (d.get("detail") or {}).get("basis")
+            if basis:
+                out.append("    basis: " + ", ".join(f"{k} {v}" for k, v in basis.items()))
+            shown = sorted(members.items())[:10]
+            if shown:
+                out.append("    members: " + ", ".join(f"{m} {dollars(c)}" for m, c in shown)
+                           + (f", ... ({len(members) - 10} more)" if len(members) > 10 else ""))
+        rows = claims.get(payer, [])
+        out.append(f"  FFS: {len(rows)} claim entr(ies) paid in {month}, plan paid"
+                   f" {dollars(sum(r[2] for r in rows))}; offsets on services in the month"
+                   f" {dollars(f['capitation_offsets'])}, member cost share {dollars(f['member_cost_share'])}")
+        for claim_id, member, paid in rows[:10]:
+            out.append(f"    claim {claim_id} member {member}: {dollars(paid)}")
+        if len(rows) > 10:
+            out.append(f"    ... ({len(rows) - 10} more)")
+    if not out:
+        out.append(f"{practice} {month}: no payments or claims in the ledger")
+    return out

@@ -1,0 +1,151 @@
+"""The pure core both runtimes call: one input envelope + its family's state -> exactly one ledger
+entry + the family's new state (DESIGN.md "The two runtimes share one core"). No I/O, no clock.
+
+Claims go through `claims.py`; enrollment changes the family's spans; every other input is
+recorded as `no_effect`. An input whose seq the family already applied re-emits its stored result,
+byte for byte, and changes nothing (at-least-once delivery on Kafka).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import ValidationError
+
+from claimsim.events.codes import REJECT_CARC
+from claimsim.events.encoding import canonical
+from claimsim.events.input import MemberEnrolled, MemberTerminated
+from claimsim.events.registry import current_version
+
+from claimsim.adjudication.engine.claims import adjudicate_claim, claim_event_data
+from claimsim.adjudication.engine.context import Context
+from claimsim.adjudication.engine.family import FamilyState
+from claimsim.adjudication.engine.validation import Invalid, validate_claim
+
+# The ledger types that answer an input (one per input seq, `cause` = that seq).
+ANSWER_TYPES = frozenset({"claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect"})
+
+
+def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Context
+               ) -> tuple[dict[str, Any], FamilyState]:
+    """Adjudicate one raw input envelope (as `events.log.read` yields it) for its family.
+
+    Returns the one ledger event (built with `new_event`, `key` = the input's key, `cause` = its
+    seq) and the family's state. The state is updated in place and returned (a new one when
+    `family` is None). Ledger `at` is the claim's paid date (received + the payer's processing
+    days) for adjudications and reversals, and the input's own `at` for rejections and no-effects.
+    """
+    seq = envelope["seq"]
+    if family is None:
+        family = FamilyState(envelope["key"])
+    elif seq <= family.last_seq:
+        return replay(seq, family), family
+    kind = envelope["type"]
+    if kind == "claim.submitted":
+        result = _claim(envelope, family, ctx)
+    elif kind == "member.enrolled":
+        result = ["n", envelope["at"], kind, _enroll(envelope, family, ctx)]
+    elif kind == "member.terminated":
+        result = ["n", envelope["at"], kind, _terminate(envelope, family)]
+    else:
+        result = ["n", envelope["at"], kind, ""]
+    family.results[seq] = result
+    family.last_seq = seq
+    return _event(seq, result, family), family
+
+
+def replay(seq: int, family: FamilyState) -> dict[str, Any]:
+    """The ledger entry already emitted for an applied input seq, rebuilt from the state."""
+    result = family.results.get(seq)
+    if result is None:
+        raise ValueError(
+            f"input seq {seq} is at or before family {family.subscriber_id!r}'s last applied seq"
+            f" {family.last_seq} but was never applied to it"
+        )
+    return _event(seq, result, family)
+
+
+def _event(seq: int, result: list[Any], family: FamilyState) -> dict[str, Any]:
+    tag = result[0]
+    if tag == "c" or tag == "v":
+        kind, at, data = claim_event_data(family, result)
+    elif tag == "r":
+        kind, at, data = "claim.rejected", result[1], result[2]
+    else:
+        kind, at = "no_effect", result[1]
+        data = {"input_type": result[2], "note": result[3]}
+    # What `new_event` builds for a dict payload, without its per-call version lookup: one
+    # ledger entry per input makes that add up.
+    v = _VERSIONS.get(kind)
+    if v is None:
+        v = _VERSIONS[kind] = current_version(kind)
+    if isinstance(at, dt.date):
+        at = at.isoformat()
+    return {"type": kind, "v": v, "at": at, "key": family.subscriber_id, "cause": seq, "data": data}
+
+
+_VERSIONS: dict[str, int] = {}  # answer type -> its current version (the registry is fixed)
+
+
+def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> list[Any]:
+    data = envelope["data"]
+    raw = data.get("claim") if isinstance(data, dict) else None
+    try:
+        claim = validate_claim(raw, envelope["key"], ctx)
+        return adjudicate_claim(claim, envelope["seq"], family, ctx)
+    except Invalid as bad:
+        return ["r", envelope["at"], _rejection(raw if raw is not None else data, bad, ctx)]
+
+
+def _rejection(raw: Any, bad: Invalid, ctx: Context) -> dict[str, Any]:
+    def text(name: str) -> str | None:
+        value = raw.get(name) if isinstance(raw, dict) else None
+        return value if isinstance(value, str) else None
+
+    return {
+        "claim_id": text("claim_id"),
+        "member_id": text("member_id"),
+        "subscriber_id": text("subscriber_id"),
+        "reason": bad.reason.value,
+        "field": bad.field,
+        "carc": REJECT_CARC[bad.reason],
+        "message": bad.message[:300],
+        "raw": canonical(raw).decode()[: ctx.settings.raw_limit],
+    }
+
+
+def _enroll(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> str:
+    try:
+        e = MemberEnrolled.model_validate(envelope["data"])
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"ignored: malformed enrollment ({where}: {first['msg']})"
+    if e.subscriber_id != family.subscriber_id:
+        return f"ignored: subscriber {e.subscriber_id} sent under key {family.subscriber_id}"
+    plan = ctx.plans.get(e.plan_id)
+    if plan is None or plan[0] != e.payer_id:
+        return f"ignored: plan {e.plan_id} is not a plan of payer {e.payer_id}"
+    family.members.setdefault(e.member_id, []).append(
+        [e.payer_id, e.plan_id, e.start.isoformat(), e.end.isoformat() if e.end else None, e.qmb]
+    )
+    return ""
+
+
+def _terminate(envelope: dict[str, Any], family: FamilyState) -> str:
+    """Coverage with the payer ends on `end` (inclusive): spans running past it are cut there."""
+    try:
+        t = MemberTerminated.model_validate(envelope["data"])
+    except ValidationError as err:
+        first = err.errors()[0]
+        return f"ignored: malformed termination ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
+    spans = family.members.get(t.member_id)
+    if not spans:
+        return f"ignored: member {t.member_id} is not enrolled"
+    end = t.end.isoformat()
+    for span in spans:
+        if span[0] == t.payer_id and span[2] <= end and (span[3] is None or span[3] > end):
+            span[3] = end
+    return ""
+

@@ -1,0 +1,230 @@
+"""Step 1 of DOMAIN.md §3: check a claim as submitted (untrusted JSON) and turn it into the flat
+tuples the rest of the pipeline reads, or into a typed rejection naming the field.
+
+Field paths are dotted with 0-based list positions, as pydantic reports them: `lines.2.units` is
+the third line's units. Checks that need the family's state (unknown member, unknown original)
+are the core's; here only the claim itself and the reference data are consulted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NamedTuple
+
+from claimsim.events.codes import PLACES_OF_SERVICE, RejectReason
+
+from claimsim.adjudication.engine.context import Context
+
+FREQUENCIES = frozenset({"1", "7", "8"})
+
+
+class Line(NamedTuple):
+    line_no: int
+    day: dt.date
+    day_iso: str
+    procedure: str
+    modifiers: str  # joined with "," (the duplicate key's form)
+    units: int
+    billed: int
+
+
+class Claim(NamedTuple):
+    claim_id: str
+    frequency: str
+    original_claim_id: str | None
+    member_id: str
+    subscriber_id: str
+    payer_id: str
+    billing_tin: str
+    rendering_npi: str
+    place_of_service: str
+    received: dt.date
+    received_iso: str
+    lines: tuple[Line, ...]
+
+
+class Invalid(Exception):
+    """A claim that fails validation: `reason`, the dotted `field`, and a one-line message."""
+
+    def __init__(self, reason: RejectReason, field: str, message: str):
+        super().__init__(message)
+        self.reason, self.field, self.message = reason, field, message
+
+
+def _text(claim: dict[str, Any], name: str) -> str:
+    value = claim.get(name)
+    if type(value) is not str or not value:
+        raise Invalid(RejectReason.MISSING_FIELD, name, f"{name} is missing or not a string")
+    return value
+
+
+def _day(value: Any, field: str) -> tuple[dt.date, str]:
+    # Only the plain YYYY-MM-DD form: fromisoformat also takes week dates and compact forms,
+    # and the ISO string is compared as text downstream.
+    if type(value) is not str or len(value) != 10 or value[4] != "-" or value[7] != "-":
+        raise Invalid(RejectReason.BAD_DATE, field, f"{field} is not a YYYY-MM-DD date: {value!r}")
+    try:
+        return dt.date.fromisoformat(value), value
+    except ValueError:
+        raise Invalid(RejectReason.BAD_DATE, field, f"{field} is not a valid date: {value!r}") from None
+
+
+def _int(value: Any, field: str, reason: RejectReason) -> int:
+    if type(value) is not int:
+        raise Invalid(reason, field, f"{field} is not an integer: {value!r}")
+    return value
+
+
+_DAYS: dict[str, dt.date] = {}  # valid YYYY-MM-DD strings seen, parsed once
+
+
+def _fast_day(value: Any) -> dt.date | None:
+    if type(value) is not str:
+        return None
+    day = _DAYS.get(value)
+    if day is None and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            day = _DAYS[value] = dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return day
+
+
+def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
+    """The parsed claim, or `Invalid` naming the first problem found.
+
+    The hot path checks everything a well-formed claim needs in one pass, and hands anything
+    that fails any check to `_validate_slowly`, which walks the fields in order to name the
+    first problem. The fast path only ever accepts what the slow one accepts.
+    """
+    if type(raw) is not dict:
+        return _validate_slowly(raw, key, ctx)
+    # Required fields by subscript (cheaper than .get calls); a missing one is the slow path's.
+    try:
+        claim_id, member_id, subscriber_id = raw["claim_id"], raw["member_id"], raw["subscriber_id"]
+        payer_id, tin, npi = raw["payer_id"], raw["billing_tin"], raw["rendering_npi"]
+        pos, received_iso, raw_lines = raw["place_of_service"], raw["received"], raw["lines"]
+    except KeyError:
+        return _validate_slowly(raw, key, ctx)
+    frequency, original = raw.get("frequency", "1"), raw.get("original_claim_id")
+    received = _fast_day(received_iso)
+    if not (
+        type(claim_id) is str and claim_id
+        and type(member_id) is str and member_id
+        and type(frequency) is str and frequency in FREQUENCIES
+        and (original is None if frequency == "1" else type(original) is str and original)
+        and subscriber_id == key and type(key) is str and key
+        and type(payer_id) is str and payer_id in ctx.payers
+        and type(tin) is str and tin in ctx.practice_kind
+        and type(npi) is str and npi in ctx.clinician_role
+        and type(pos) is str and pos in PLACES_OF_SERVICE
+        and received is not None
+        and type(raw_lines) is list and (raw_lines or frequency == "8")
+    ):
+        return _validate_slowly(raw, key, ctx)
+    lines = []
+    seen = set()
+    known = ctx.known_codes
+    days = _DAYS
+    new_line = tuple.__new__  # Line(...) without the namedtuple's Python-level __new__ frame
+    for rl in raw_lines:
+        if type(rl) is not dict:
+            return _validate_slowly(raw, key, ctx)
+        try:
+            line_no, day_iso, code = rl["line_no"], rl["service_date"], rl["procedure"]
+            units, billed = rl["units"], rl["billed"]
+        except KeyError:
+            return _validate_slowly(raw, key, ctx)
+        mods = rl.get("modifiers", ())
+        # The parsed-day cache inline (a str is hashable; anything else takes `_fast_day`).
+        day = days.get(day_iso) if type(day_iso) is str else None
+        if day is None:
+            day = _fast_day(day_iso)
+        if not (
+            type(line_no) is int and line_no >= 1 and line_no not in seen
+            and day is not None and day <= received
+            and type(code) is str and code in known
+            and type(units) is int and units >= 1
+            and type(billed) is int and billed >= 0
+            and (mods == () or (type(mods) is list and (not mods or all(type(m) is str for m in mods))))
+        ):
+            return _validate_slowly(raw, key, ctx)
+        seen.add(line_no)
+        lines.append(new_line(Line, (line_no, day, day_iso, code, ",".join(mods) if mods else "",
+                                     units, billed)))
+    return Claim(claim_id, frequency, original, member_id, key, payer_id, tin, npi, pos,
+                 received, received_iso, tuple(lines))
+
+
+def _validate_slowly(raw: Any, key: str, ctx: Context) -> Claim:
+    if not isinstance(raw, dict):
+        raise Invalid(RejectReason.MALFORMED, "claim", "claim is not a JSON object")
+    claim_id = _text(raw, "claim_id")
+    frequency = raw.get("frequency", "1")
+    if type(frequency) is int:
+        frequency = str(frequency)
+    if frequency not in FREQUENCIES:
+        raise Invalid(RejectReason.BAD_FREQUENCY, "frequency",
+                      f"frequency must be 1, 7 or 8, got {frequency!r}")
+    original = raw.get("original_claim_id")
+    if frequency != "1":
+        original = _text(raw, "original_claim_id")
+    elif original is not None and type(original) is not str:
+        raise Invalid(RejectReason.MALFORMED, "original_claim_id", "original_claim_id is not a string")
+    member_id = _text(raw, "member_id")
+    subscriber_id = _text(raw, "subscriber_id")
+    if subscriber_id != key:
+        raise Invalid(RejectReason.SUBSCRIBER_MISMATCH, "subscriber_id",
+                      f"subscriber_id {subscriber_id!r} is not the subscriber {key!r} the claim was sent under")
+    payer_id = _text(raw, "payer_id")
+    if payer_id not in ctx.payers:
+        raise Invalid(RejectReason.UNKNOWN_MEMBER, "payer_id", f"unknown payer {payer_id!r}")
+    billing_tin = _text(raw, "billing_tin")
+    if billing_tin not in ctx.practice_kind:
+        raise Invalid(RejectReason.UNKNOWN_PROVIDER, "billing_tin", f"unknown billing TIN {billing_tin!r}")
+    npi = _text(raw, "rendering_npi")
+    if npi not in ctx.clinician_role:
+        raise Invalid(RejectReason.UNKNOWN_PROVIDER, "rendering_npi", f"unknown rendering NPI {npi!r}")
+    pos = _text(raw, "place_of_service")
+    if pos not in PLACES_OF_SERVICE:
+        raise Invalid(RejectReason.UNKNOWN_CODE, "place_of_service", f"unknown place of service {pos!r}")
+    received, received_iso = _day(raw.get("received"), "received")
+    raw_lines = raw.get("lines")
+    if raw_lines is None and frequency == "8":
+        raw_lines = []  # a void needs no lines: it reverses the version in force
+    if type(raw_lines) is not list or (not raw_lines and frequency != "8"):
+        raise Invalid(RejectReason.MISSING_FIELD, "lines", "lines is missing or empty")
+    lines = []
+    seen: set[int] = set()
+    known = ctx.known_codes
+    for i, rl in enumerate(raw_lines):
+        where = f"lines.{i}"
+        if not isinstance(rl, dict):
+            raise Invalid(RejectReason.MALFORMED, where, f"{where} is not a JSON object")
+        line_no = _int(rl.get("line_no"), f"{where}.line_no", RejectReason.MALFORMED)
+        if line_no < 1 or line_no in seen:
+            raise Invalid(RejectReason.MALFORMED, f"{where}.line_no",
+                          f"{where}.line_no must be unique and >= 1, got {line_no}")
+        seen.add(line_no)
+        day, day_iso = _day(rl.get("service_date"), f"{where}.service_date")
+        if day > received:
+            raise Invalid(RejectReason.DATE_AFTER_RECEIVED, f"{where}.service_date",
+                          f"{where}.service_date {day_iso} is after the received date {received_iso}")
+        code = rl.get("procedure")
+        if type(code) is not str or code not in known:
+            raise Invalid(RejectReason.UNKNOWN_CODE, f"{where}.procedure", f"unknown procedure code {code!r}")
+        mods = rl.get("modifiers", ())
+        if type(mods) is not list and mods != ():
+            raise Invalid(RejectReason.MALFORMED, f"{where}.modifiers", f"{where}.modifiers is not a list")
+        for m in mods:
+            if type(m) is not str:
+                raise Invalid(RejectReason.MALFORMED, f"{where}.modifiers", f"modifier {m!r} is not a string")
+        units = rl.get("units")
+        if type(units) is not int or units < 1:
+            raise Invalid(RejectReason.BAD_UNITS, f"{where}.units", f"units must be an integer >= 1, got {units!r}")
+        billed = _int(rl.get("billed"), f"{where}.billed", RejectReason.MALFORMED)
+        if billed < 0:
+            raise Invalid(RejectReason.NEGATIVE_AMOUNT, f"{where}.billed", f"billed amount {billed} is negative")
+        lines.append(Line(line_no, day, day_iso, code, ",".join(mods), units, billed))
+    return Claim(claim_id, frequency, original, member_id, subscriber_id, payer_id, billing_tin,
+                 npi, pos, received, received_iso, tuple(lines))

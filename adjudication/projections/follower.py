@@ -1,0 +1,137 @@
+"""Reading a run's logs into the projections: the ledger entry by entry, the input log pulled
+along up to each entry's `cause` (so the state sees inputs exactly as the payer had them), fast
+paths for the million-event case, and the cyclic-GC pause the replay loops use.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from claimsim.events.log import segments
+
+from claimsim.adjudication.projections.diagnoses import claim_conditions
+from claimsim.adjudication.projections.state import PayerState
+
+
+@contextmanager
+def cycle_gc_paused():
+    """Pause Python's cyclic garbage collector while folding a log. The state is millions of
+    small acyclic lists and dicts; the collector would rescan them again and again (a third of
+    a replay's time) and never find a cycle. Reference counting still frees everything."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class LedgerFollower:
+    """Feeds a PayerState from a run directory: each ledger entry, after every input event up to
+    the input seq it answers (its `cause`), so the state sees inputs exactly as the payer had them.
+
+    Implements the `events.projection.Projection` protocol over the ledger; the input position
+    travels inside the state, so a checkpoint restores both.
+    """
+
+    def __init__(self, run_dir: Path | str, state: PayerState):
+        self.run_dir = Path(run_dir)
+        self.state_obj = state
+        self.name = state.name
+        self._input: Iterator[bytes] | None = None  # input lines from st.input_seq + 1 on
+        self._held: bytes | None = None  # the next input line, read but not yet applied
+
+    def _pull_input(self, upto: int) -> None:
+        """Apply the input through seq `upto`. Claims past it are read ahead to the end of its
+        block of READ_AHEAD seqs (their diagnoses wait by seq, so order does not matter for
+        them), stopping before any other input past `upto`: one pull then serves many ledger
+        entries. The stopping point depends only on the position and `upto`, so a checkpointed
+        state resumes exactly as an uninterrupted one goes on."""
+        st = self.state_obj
+        if self._input is None:
+            self._input = _raw_lines(self.run_dir / "input", st.input_seq + 1)
+            self._held = None
+        pending, apply, loads, lines = st.pending_dx, st.apply, orjson.loads, self._input
+        tail = len(_CLAIM_TYPE) + _TAIL
+        block_end = (upto // READ_AHEAD + 1) * READ_AHEAD - 1
+        seq = st.input_seq
+        while seq < block_end:
+            line = self._held
+            if line is None:
+                line = next(lines, None)
+                if line is None:  # the input ends here for now: reopen next time
+                    self._input = None
+                    break
+            else:
+                self._held = None
+            # Claims are most of the input; only their diagnoses matter here (see claim_conditions).
+            if line.find(_CLAIM_TYPE, len(line) - tail) >= 0:
+                seq += 1
+                conds = claim_conditions(line)
+                if conds:
+                    pending[str(seq)] = conds
+                st.input_seq = seq
+            elif seq < upto:
+                seq += 1
+                apply(loads(line))
+            else:
+                self._held = line  # not a claim and past `upto`: its turn comes later
+                break
+
+    def apply(self, envelope: dict[str, Any]) -> None:
+        cause = envelope.get("cause")
+        if cause is not None and cause > self.state_obj.input_seq:
+            self._pull_input(cause)
+        self.state_obj.apply(envelope)
+
+    def state(self) -> Any:
+        return self.state_obj.state()
+
+    def restore(self, state: Any) -> None:
+        self.state_obj.restore(state)
+        self._input, self._held = None, None
+
+
+# An envelope line ends `"type":"claim.submitted","v":1,"prev":"<64 hex>","hash":"<64 hex>"}`:
+# looking for the type in the last 200 bytes finds the envelope's own (only a claim's data is
+# untrusted, and only a claim.submitted line carries one).
+_CLAIM_TYPE = b',"type":"claim.submitted","v":'
+READ_AHEAD = 1024
+_TAIL = 200
+
+
+def _raw_lines(directory: Path, from_seq: int) -> Iterator[bytes]:
+    """A log's raw lines from `from_seq` on (seqs are contiguous: the chain guarantees it); a torn
+    last line is not part of the log."""
+    segs = segments(directory)
+    for k, (first_seq, path) in enumerate(segs):
+        if k + 1 < len(segs) and segs[k + 1][0] <= from_seq:
+            continue
+        with open(path, "rb") as f:
+            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
+                if not line.endswith(b"\n"):
+                    return
+                yield line
+
+
+def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+    """A run's ledger as raw envelopes, from `from_seq` (the replay loop's reader: `events.log.read`
+    with one generator level less, which a million-event replay notices)."""
+    loads = orjson.loads
+    segs = segments(Path(run_dir) / "ledger")
+    for k, (first_seq, path) in enumerate(segs):
+        if k + 1 < len(segs) and segs[k + 1][0] <= from_seq:
+            continue
+        with open(path, "rb") as f:
+            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
+                if line[-1:] != b"\n":
+                    return
+                yield loads(line)

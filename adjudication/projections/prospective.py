@@ -1,0 +1,228 @@
+"""Prospective payments per payer x practice x month (DOMAIN.md §4), paid at each epoch boundary
+for the months of the coming epoch, and the true-up of earlier months when attribution or
+enrollment for them changed (a correction: recoup from one practice, pay the other).
+
+Each payment carries, in `detail`, its `basis` (the rates and inputs it was figured from) and
+`members` (cents per member), so an auditor can recompute it and a later true-up can recoup
+exactly what was paid. A member counts for a month if eligible and attributed on its first day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from claimsim.events.envelope import new_event
+from claimsim.events.ledger import ProspectivePayment
+from claimsim.events.money import BP_ONE, div_round_half_up, apply_rates
+from claimsim.events.programs import PaymentKind, ProgramKind, ProgramSettings
+
+from claimsim.adjudication.projections.risk import cmf_tier, risk_adjusted
+from claimsim.events.calendar import add_months, months_from
+from claimsim.adjudication.projections.status import is_active
+
+if TYPE_CHECKING:
+    from claimsim.adjudication.projections.state import PayerState
+
+KINDS: dict[ProgramKind, tuple[PaymentKind, ...]] = {
+    ProgramKind.FFS: (),
+    ProgramKind.CPCP_T1: (PaymentKind.CMF, PaymentKind.PBIP),
+    ProgramKind.CPCP_T2: (PaymentKind.CMF, PaymentKind.CPCP, PaymentKind.PBIP),
+    ProgramKind.PCF: (PaymentKind.PBP,),
+    ProgramKind.MCP_T1: (PaymentKind.ESP,),
+    ProgramKind.MCP_T2: (PaymentKind.ESP, PaymentKind.PPCP),
+    ProgramKind.MCP_T3: (PaymentKind.ESP, PaymentKind.PPCP),
+    ProgramKind.FULL_CAP: (PaymentKind.PPCP,),
+}
+
+
+def expected_ffs(state: PayerState, payer: str, practice: str, groups: frozenset[str],
+                 members: list[str], as_of: str) -> tuple[int, int]:
+    """(FFS the payer paid or owed — allowed less member cost share — on the program's capitated
+    services at this practice for these members, their member months), over the expected-FFS
+    lookback before `as_of`."""
+    months = months_from(add_months(as_of, -state.settings.expected_ffs_lookback_months)[:7],
+                         add_months(as_of, -1)[:7])
+    allowed = member_months = 0
+    first, last = months[0], months[-1]
+    for mid in members:
+        for p, month, group, amount in state.ffs.get(mid, ()):
+            if p == practice and first <= month <= last and group in groups:
+                allowed += amount
+        member_months += sum(state.enrolled_on(mid, payer, month + "-01") for month in months)
+    return allowed, member_months
+
+
+def leakage_bp(state: PayerState, practice: str, members: list[str], as_of: str) -> tuple[int, int, int]:
+    """PCF leakage rate: qualifying primary-care visits of the practice's attributed members at
+    other practices / all their qualifying visits, over the leakage lookback. (rate bp, other, all)"""
+    since = add_months(as_of, -state.settings.leakage_lookback_months)
+    other = total = 0
+    for mid in members:
+        for key, counts in state.visit_days(mid).items():
+            p, day = key.split("|")
+            if counts[0] > 0 and since <= day < as_of:
+                total += 1
+                other += p != practice
+    return (div_round_half_up(other * BP_ONE, total) if total else 0), other, total
+
+
+def performance_bp(state: PayerState, payer: str, practice: str, as_of: str) -> tuple[int, int | None]:
+    """PCF performance adjustment from the latest quality score reported for a performance year
+    up to `as_of`'s year, by the `pcf_performance_map` setting; 0 without a report."""
+    reports = state.quality.get(f"{payer}|{practice}", {})
+    years = [y for y in reports if int(y) <= int(as_of[:4])]
+    if not years:
+        return 0, None
+    quality = reports[max(years, key=int)][0]
+    adjustment = 0
+    for threshold, adj in state.settings.pcf_performance_map:
+        if quality >= threshold:
+            adjustment = adj
+    return adjustment, quality
+
+
+def payment_basis(state: PayerState, payer: str, practice: str, program: ProgramSettings,
+                  members: list[str], as_of: str, year: int) -> dict[str, dict[str, Any]]:
+    """Per payment kind of the program, the inputs a per-member amount is figured from."""
+    figures = program.figures_for(year)
+    out: dict[str, dict[str, Any]] = {}
+    groups = frozenset(g.value for g in program.capitated_groups)
+    for kind in KINDS[program.kind]:
+        if kind is PaymentKind.CMF:
+            out[kind] = {"cmf_by_tier": list(figures.cmf_by_tier),
+                         "track2": program.kind is ProgramKind.CPCP_T2}
+        elif kind is PaymentKind.PBIP:
+            out[kind] = {"pbpm": figures.pbip_pmpm}
+        elif kind in (PaymentKind.CPCP, PaymentKind.PPCP):
+            allowed, mm = expected_ffs(state, payer, practice, groups, members, as_of)
+            h = program.hybrid_bp
+            if kind is PaymentKind.CPCP:
+                # CPCP = expected FFS PBPM x h x (1 + enhancement), one rounding for the chain.
+                enh = BP_ONE + program.cpcp_enhancement_bp
+                pbpm = div_round_half_up(allowed * h * enh, mm * BP_ONE * BP_ONE) if mm else 0
+                out[kind] = {"expected_ffs": allowed, "member_months": mm, "hybrid_bp": h,
+                             "enhancement_bp": program.cpcp_enhancement_bp, "pbpm": pbpm}
+            else:
+                pbpm = div_round_half_up(allowed * h, mm * BP_ONE) if mm else 0
+                out[kind] = {"expected_ffs": allowed, "member_months": mm, "hybrid_bp": h,
+                             "pbpm": pbpm}
+        elif kind is PaymentKind.PBP:
+            entry = state.status_on(payer, practice, as_of)
+            group = (entry[3] if entry and entry[3] else 1)
+            table = figures.pbp_by_group
+            base = table[min(group, len(table)) - 1] if table else 0
+            leak, other, total = (leakage_bp(state, practice, members, as_of)
+                                  if program.leakage_adjustment else (0, 0, 0))
+            perf, quality = performance_bp(state, payer, practice, as_of)
+            # PBP x (1 - leakage rate) x (1 + performance adjustment), rounded once.
+            pbpm = apply_rates(base, BP_ONE - leak, BP_ONE + perf)
+            out[kind] = {"risk_group": group, "pbp": base, "leakage_bp": leak,
+                         "leakage_visits": other, "qualifying_visits": total,
+                         "performance_bp": perf, "quality_bp": quality, "pbpm": pbpm}
+        elif kind is PaymentKind.ESP:
+            out[kind] = {"esp_pmpm": figures.esp_pmpm, "cap_milli": program.risk_adjust_cap_milli}
+    return out
+
+
+def member_amount(kind: str, basis: dict[str, Any], fact: list[int] | None) -> int:
+    """One member's payment of `kind` for one month from its basis and the member's risk facts."""
+    if kind == PaymentKind.CMF:
+        table = basis["cmf_by_tier"]
+        tier = cmf_tier(fact, basis["track2"]) if fact else 1
+        return table[min(tier, len(table)) - 1] if table else 0
+    if kind == PaymentKind.ESP:
+        return risk_adjusted(basis["esp_pmpm"], fact[0] if fact else 1000, basis["cap_milli"])
+    return basis["pbpm"]
+
+
+def _members_on(state: PayerState, payer: str, practice: str, day: str) -> list[str]:
+    return [m for m in state.payer_members(payer)
+            if state.attributed_on(m, day) == practice and state.eligible_on(m, payer, day)]
+
+
+def _payment(payer: str, practice: str, month: str, kind: str, cents: dict[str, int],
+             basis: dict[str, Any] | None, at: str, cause: int | None,
+             adjusts: str | None = None) -> dict[str, Any] | None:
+    if not any(cents.values()):
+        return None
+    detail: dict[str, Any] = {"members": dict(sorted(cents.items()))}
+    if basis is not None:
+        detail["basis"] = basis
+    # Member months: on a true-up, members added less members recouped.
+    mm = len(cents) if adjusts is None else sum((v > 0) - (v < 0) for v in cents.values())
+    event = ProspectivePayment(payer_id=payer, practice_id=practice, month=month, kind=kind,
+                               amount=sum(cents.values()), member_months=mm,
+                               adjusts_month=adjusts, detail=detail)
+    return new_event(event, at=at, key=practice, cause=cause)
+
+
+def epoch_payments(state: PayerState, payer: str, as_of: str, months: list[str], *,
+                   cause: int | None = None) -> list[dict[str, Any]]:
+    """Every program practice's prospective payments for `months` (YYYY-MM), paid at `as_of`.
+
+    Nothing for a practice whose status is inactive (minimum volume) on the month's first day.
+    """
+    events = []
+    boundary_members: dict[str, list[str]] = {}
+    for practice in sorted(p.practice_id for p in state.reference.practices):
+        for month in months:
+            day1 = month + "-01"
+            contract = state.reference.contract_on(payer, practice, dt.date.fromisoformat(day1))
+            if contract is None or not KINDS[contract.program.kind]:
+                continue
+            if not is_active(state, payer, practice, day1):
+                continue
+            members = _members_on(state, payer, practice, day1)
+            if not members:
+                continue
+            if practice not in boundary_members:
+                boundary_members[practice] = _members_on(state, payer, practice, as_of)
+            basis = payment_basis(state, payer, practice, contract.program,
+                                  boundary_members[practice], as_of, int(month[:4]))
+            facts = state.facts_on(payer, day1)
+            for kind, b in basis.items():
+                cents = {m: member_amount(kind, b, facts.get(m)) for m in members}
+                event = _payment(payer, practice, month, kind, cents, b, as_of, cause)
+                if event is not None:
+                    events.append(event)
+    return events
+
+
+def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = None) -> list[dict[str, Any]]:
+    """Adjustments, paid in `as_of`'s month, for months already paid whose members changed (an
+    attribution correction or a late enrollment change, for the members the fold has marked):
+    each practice is recouped what it was paid for members it should not have had and paid, at
+    its own basis for that month, for members it should have had."""
+    paying_month = as_of[:7]
+    by_month: dict[str, list[str]] = {}
+    for key in sorted(state.paid_basis):
+        p, practice, month = key.split("|")
+        if p == payer and month + "-01" < as_of:
+            by_month.setdefault(month, []).append(practice)
+    diffs: dict[tuple[str, str, str], dict[str, int]] = {}
+    # The members marked at this boundary, and any marked since (corrections recorded at it), so
+    # a correction is settled at the first boundary that sees it.
+    for mid in sorted(set(state.trueup) | set(state.dirty)):
+        if state.members.get(mid, {}).get("payer") != payer and not any(
+                s[0] == payer for s in state.members.get(mid, {}).get("spans", ())):
+            continue
+        for month, practices in by_month.items():
+            day1 = month + "-01"
+            home = state.attributed_on(mid, day1) if state.eligible_on(mid, payer, day1) else None
+            fact = state.facts_on(payer, day1).get(mid)
+            for practice in practices:
+                key = f"{payer}|{practice}|{month}"
+                for kind, b in state.paid_basis[key].items():
+                    paid = state.paid.get(key, {}).get(kind, {}).get(mid, 0)
+                    due = (member_amount(kind, b, fact)
+                           if home == practice and is_active(state, payer, practice, day1) else 0)
+                    if due != paid:
+                        diffs.setdefault((practice, month, kind), {})[mid] = due - paid
+    events = []
+    for (practice, month, kind), cents in sorted(diffs.items()):
+        event = _payment(payer, practice, paying_month, kind, cents, None, as_of, cause,
+                         adjusts=month)
+        if event is not None:
+            events.append(event)
+    return events

@@ -1,0 +1,94 @@
+"""Year-end reconciliation (DOMAIN.md §7) per payer x practice x plan year, after the claims
+run-out window (setting, default 3 months): prospective paid (with adjustments) against shadow
+FFS, PBIP kept or recouped on the practice's quality score, leakage totals, and member cost share
+under the contract's basis.
+
+PBIP rule (DOMAIN.md leaves the map to a setting): kept in full when the practice's quality score
+for the year is at least `pbip_quality_threshold_bp` (default 50 %), recouped in full otherwise
+or when no score was reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from claimsim.events.calendar import add_months
+from claimsim.events.envelope import new_event
+from claimsim.events.ledger import ProspectivePayment
+from claimsim.events.programs import PaymentKind
+
+from claimsim.adjudication.projections.state import (
+    M_COST_SHARE, M_FFS_SERVICE, M_LEAK_COST, M_LEAK_VISITS, M_ALL_VISITS, M_OFFSETS, M_SHADOW)
+
+if TYPE_CHECKING:
+    from claimsim.adjudication.projections.state import PayerState
+
+PBIP = PaymentKind.PBIP.value
+
+
+def due(year: int, as_of: str, runout_months: int) -> bool:
+    """Whether the year's run-out window has closed by `as_of` (first day after it)."""
+    return as_of >= add_months(f"{year + 1}-01-01", runout_months)
+
+
+def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dict[str, Any]:
+    """The reconciliation of one practice's year with one payer (cents; basis as a string)."""
+    prefix = f"{payer}|{practice}|{year}-"
+    prospective: dict[str, int] = {}
+    for book in (state.paid_original, state.adjusted_for):
+        for key, kinds in book.items():
+            if key.startswith(prefix):
+                for kind, amount in kinds.items():
+                    prospective[kind] = prospective.get(kind, 0) + amount
+    totals = dict.fromkeys(("ffs_paid", "offsets", "cost_share", "shadow_ffs", "leakage_cost",
+                            "leakage_visits", "qualifying_visits"), 0)
+    for key, row in state.money.items():
+        if key.startswith(prefix):
+            totals["ffs_paid"] += row[M_FFS_SERVICE]
+            totals["offsets"] += row[M_OFFSETS]
+            totals["cost_share"] += row[M_COST_SHARE]
+            totals["shadow_ffs"] += row[M_SHADOW]
+            totals["leakage_cost"] += row[M_LEAK_COST]
+            totals["leakage_visits"] += row[M_LEAK_VISITS]
+            totals["qualifying_visits"] += row[M_ALL_VISITS]
+    contract = state.reference.contract_on(payer, practice, dt.date(year, 12, 31))
+    quality = state.quality.get(f"{payer}|{practice}", {}).get(str(year))
+    recorded = state.reconciled.get(f"{payer}|{practice}|{year}")  # a recoupment already made
+    pbip_paid = prospective.get(PBIP, 0) + (recorded or 0)
+    keep = quality is not None and quality[0] >= state.settings.pbip_quality_threshold_bp
+    recouped = recorded if recorded is not None else (0 if keep else pbip_paid)
+    prospective_total = sum(prospective.values())
+    return {
+        "payer_id": payer, "practice_id": practice, "year": year,
+        "program": contract.program.kind.value if contract else "ffs",
+        "cost_share_basis": contract.program.cost_share_basis.value if contract else "full",
+        "prospective": dict(sorted(prospective.items())),
+        "prospective_total": prospective_total,
+        **totals,
+        "prospective_minus_shadow_ffs": prospective_total - totals["shadow_ffs"],
+        "quality_bp": None if quality is None else quality[0],
+        "pbip_paid": pbip_paid,
+        "pbip_kept": pbip_paid - recouped,
+        "pbip_recouped": recouped,
+    }
+
+
+def reconcile(state: PayerState, year: int, as_of: str, *,
+              cause: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every practice-year with money in `year`: (figures, PBIP recoupment events paid in
+    `as_of`'s month, adjusting December of the year). Skips practice-years already reconciled."""
+    keys = sorted({tuple(k.split("|")[:2]) for book in (state.money, state.paid_original)
+                   for k in book if k.split("|")[2].startswith(f"{year}-")})
+    rows, events = [], []
+    for payer, practice in keys:
+        row = year_figures(state, payer, practice, year)
+        rows.append(row)
+        if row["pbip_recouped"] and f"{payer}|{practice}|{year}" not in state.reconciled:
+            event = ProspectivePayment(
+                payer_id=payer, practice_id=practice, month=as_of[:7], kind=PaymentKind.PBIP,
+                amount=-row["pbip_recouped"], member_months=0, adjusts_month=f"{year}-12",
+                detail={"reconciliation": year, "quality_bp": row["quality_bp"],
+                        "threshold_bp": state.settings.pbip_quality_threshold_bp})
+            events.append(new_event(event, at=as_of, key=practice, cause=cause))
+    return rows, events

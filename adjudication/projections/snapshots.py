@@ -1,0 +1,110 @@
+"""The monthly payment snapshot (DOMAIN.md §7) per payer x practice x month, as of a ledger seq or
+a simulation date: member months, each prospective payment type, FFS paid by service date and by
+paid date, capitation offsets, member cost share, shadow FFS, observed leakage, adjustments for
+earlier months and the net. A pure function of the PayerState at that position, so the same
+position reproduces it byte for byte; a later position shows the adjustments.
+
+Definitions we chose where DOMAIN.md leaves room (each is a figure's name in `figures`):
+- `shadow_ffs`: on capitated lines, plan paid + capitation offset + (shadow allowed − allowed when
+  positive, the PCF flat-fee gap): what FFS would have paid with the same cost share.
+- `claim_adjustments`: plan paid in the month on voids and replacements of claims serviced in an
+  earlier month (included in `ffs_paid_by_paid_date`).
+- `leakage_*`: qualifying primary-care lines (by primary-care clinicians) of members attributed to
+  the practice on the service date, and FFS plan paid elsewhere on the practice's capitated
+  services for them, by service month.
+- `net` = prospective paid for the month + prospective adjustments paid in it + FFS paid in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from claimsim.events.envelope import new_event
+from claimsim.events.ledger import PaymentSnapshot
+from claimsim.events.money import BP_ONE, div_round_half_up
+from claimsim.events.programs import PaymentKind
+
+from claimsim.adjudication.projections.state import (
+    M_ALL_VISITS, M_CLAIM_ADJ, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST,
+    M_LEAK_VISITS, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH)
+from claimsim.adjudication.projections.status import is_active
+
+if TYPE_CHECKING:
+    from claimsim.adjudication.projections.state import PayerState
+
+PAYMENT_KINDS = tuple(k.value for k in PaymentKind)
+
+
+def member_month_counts(state: PayerState, payer: str, month: str) -> dict[str, int]:
+    """Members eligible and attributed on the month's first day, counted per practice."""
+    day1, counts = month + "-01", {}
+    for m in state.payer_members(payer):
+        practice = state.attributed_on(m, day1)
+        if practice is not None and state.eligible_on(m, payer, day1):
+            counts[practice] = counts.get(practice, 0) + 1
+    return counts
+
+
+def figures(state: PayerState, payer: str, practice: str, month: str,
+            counts: dict[str, int] | None = None) -> dict[str, int]:
+    """The snapshot's figures (cents, counts, basis points), named as in DOMAIN.md §7."""
+    if counts is None:
+        counts = member_month_counts(state, payer, month)
+    key = f"{payer}|{practice}|{month}"
+    row = state.money.get(key, [0] * MONEY_WIDTH)
+    original = state.paid_original.get(key, {})
+    adjusted = state.adjusted_in.get(key, {})
+    out: dict[str, int] = {"member_months": counts.get(practice, 0)}
+    for kind in PAYMENT_KINDS:
+        out[kind] = original.get(kind, 0)
+    out["prospective_total"] = sum(original.values())
+    out["prospective_adjustments"] = sum(adjusted.values())
+    out["ffs_paid_by_service_date"] = row[M_FFS_SERVICE]
+    out["ffs_paid_by_paid_date"] = row[M_FFS_PAID]
+    out["capitation_offsets"] = row[M_OFFSETS]
+    out["member_cost_share"] = row[M_COST_SHARE]
+    out["sequestration"] = row[M_SEQUESTRATION]
+    out["shadow_ffs"] = row[M_SHADOW]
+    out["claim_adjustments"] = row[M_CLAIM_ADJ]
+    out["leakage_visits"] = row[M_LEAK_VISITS]
+    out["qualifying_visits"] = row[M_ALL_VISITS]
+    out["leakage_rate_bp"] = (div_round_half_up(row[M_LEAK_VISITS] * BP_ONE, row[M_ALL_VISITS])
+                              if row[M_ALL_VISITS] > 0 else 0)
+    out["leakage_cost"] = row[M_LEAK_COST]
+    status = state.status_on(payer, practice, month + "-01")
+    out["program_active"] = int(is_active(state, payer, practice, month + "-01"))
+    out["minimum_volume_fallback"] = int(status is not None and not status[1]
+                                         and str(status[4]).startswith("minimum volume"))
+    out["net"] = out["prospective_total"] + out["prospective_adjustments"] + row[M_FFS_PAID]
+    return out
+
+
+def snapshot_keys(state: PayerState) -> list[tuple[str, str, str]]:
+    """Every payer x practice x month with any money or payment, in order."""
+    keys = set(state.money) | set(state.paid_original) | set(state.adjusted_in)
+    return sorted(tuple(k.split("|")) for k in keys)  # type: ignore[misc]
+
+
+def snapshot_event(state: PayerState, payer: str, practice: str, month: str, *,
+                   cause: int | None = None, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    """A `snapshot.taken` event as of the state's position (its last ledger seq and date)."""
+    as_of_date = state.last_at or f"{month}-01"
+    event = PaymentSnapshot(payer_id=payer, practice_id=practice, month=month,
+                            as_of_seq=state.last_seq, as_of_date=dt.date.fromisoformat(as_of_date),
+                            figures=figures(state, payer, practice, month, counts))
+    return new_event(event, at=as_of_date, key=practice, cause=cause)
+
+
+def all_snapshots(state: PayerState, *, months: set[str] | None = None,
+                  cause: int | None = None) -> list[dict[str, Any]]:
+    """Snapshot events for every key (or only the given months), as of the state's position."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    out = []
+    for p, pr, m in snapshot_keys(state):
+        if months is not None and m not in months:
+            continue
+        if (p, m) not in counts:
+            counts[(p, m)] = member_month_counts(state, p, m)
+        out.append(snapshot_event(state, p, pr, m, cause=cause, counts=counts[(p, m)]))
+    return out

@@ -1,0 +1,210 @@
+"""The faust-streaming worker: one agent (at-least-once, concurrency 1) over the run's inbound
+topic that applies the same core as the embedded runtime, with one `family_state` table
+(in memory, recovered from its changelog) and reference data loaded from the run directory.
+
+Why it stays correct on kill -9 without exactly-once (DESIGN.md "Kafka"): faust flushes the
+producer (changelog and ledger messages) before it commits an offset, so the table may run ahead
+of the committed offset but never behind it. A redelivered input then finds its seq applied and
+re-emits its stored answer; one whose state write was lost with the process (while its answer got
+out) is adjudicated again from the older state, to the same answer, since the core is
+deterministic. Either way the sink drops what it already wrote. The processor writes a message's
+family states before any epoch fact that follows them, and all of a partition's writes go to one
+changelog partition in order, so whatever survives is a state the stream really passed through.
+
+Two faust 0.15 faults this module guards against (both seen in the kill tests): its producer
+buffer's flush can return with table writes still unsent, so a commit could pass inputs whose
+state was then lost (`commits_wait_for_table_writes`); and around a recovery it can drop inbound
+messages between the committed offset and what it had already fetched, so every message carries
+its position in the partition's stream and the processor refuses one past a gap (the worker
+exits with EXIT_GAP and a successor resumes from the committed offset).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import faust
+
+from claimsim.adjudication.engine.context import Settings
+from claimsim.events.encoding import canonical
+from claimsim.events.errors import UserError
+from claimsim.events.reference import ReferenceData
+
+from claimsim.adjudication.runtimes.streaming.processor import PartitionProcessor
+from claimsim.adjudication.runtimes.streaming.sink import recorded_settings
+from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
+from claimsim.adjudication.runtimes.streaming.wire import dead_letter, encode_ledger
+
+log = logging.getLogger(__name__)
+
+EXIT_CORE_ERROR = 70  # the worker stops rather than skip an input the core could not handle
+EXIT_GAP = 75  # the worker stops rather than apply inputs past missing ones; restart it
+PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max.bytes
+PRODUCER_BUFFER_MESSAGES = 20_000
+SESSION_TIMEOUT_S = 10.0
+FETCH_BYTES = 8 * 1024 * 1024
+
+
+def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: ReferenceData,
+              settings: Settings, *, commit_interval: float = 1.0, datadir: Path | None = None
+              ) -> faust.App:
+    """The faust app for one run: its agent, table and topics (nothing starts until a Worker runs it).
+
+    The table lives in memory; faust still creates a data directory (empty folders only), so
+    every worker on a host shares one under the temp directory rather than leave one per run.
+    """
+    if datadir is None:
+        datadir = Path(tempfile.gettempdir()) / "claimsim-faust"
+        datadir.mkdir(exist_ok=True)
+    app = faust.App(
+        topics.app_id,
+        broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",")],
+        store="memory://",
+        processing_guarantee="at_least_once",  # never exactly_once: open loss/duplicate reports
+        topic_partitions=partitions,
+        table_standby_replicas=0,  # a worker holds only its own partitions' state
+        web_enabled=False,  # several workers share a host in tests and benchmarks
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        broker_commit_interval=commit_interval,
+        # A worker killed with -9 holds its partitions until its session expires (faust's default
+        # 60 s); messages take milliseconds, so heartbeats are never starved at 10 s.
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=1.0,
+        # Family states are a few KB each and one is written per family per message: aiokafka's
+        # default 16 KB batches would send them almost one request each.
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
+        producer_linger_ms=5,
+        # faust fetches 1 MB per partition by default: a few 100 KB messages per round trip to a
+        # broker busy taking changelog writes, which halved throughput on one partition.
+        consumer_max_fetch_size=FETCH_BYTES,
+        datadir=datadir,
+    )
+    inbound = app.topic(topics.inbound, partitions=partitions, key_type=bytes, value_type=bytes)
+    ledger = app.topic(topics.ledger, partitions=partitions, key_type=bytes, value_type=bytes)
+    dead = app.topic(topics.dead_letter, partitions=1, key_type=bytes, value_type=bytes)
+    table = app.Table(TABLE, partitions=partitions, key_type=bytes, value_type=bytes)
+    processor = PartitionProcessor(reference, settings)
+    app.claimsim_processor = processor  # for tests (agent.test_context) and diagnostics
+    app.claimsim_table = table
+
+    install_commit_guard = commits_wait_for_table_writes(app, table)
+
+    @app.agent(inbound, concurrency=1, name="adjudicator")
+    async def adjudicator(stream):
+        # Before the first event: no offset can be committed until this agent acks one.
+        install_commit_guard()
+        widen_producer_buffer(app)
+        async for event in stream.events():
+            msg = event.message
+            try:
+                outcome = processor.process(msg.partition, event.value, table)
+            except Exception as e:
+                log.exception("adjudication failed on %s[%d]@%d; stopping the worker",
+                              msg.topic, msg.partition, msg.offset)
+                fut = await dead.send(value=canonical(dead_letter(
+                    f"adjudication failed: {type(e).__name__}: {e}", event.value,
+                    topic=msg.topic, partition=msg.partition, offset=msg.offset)))
+                await fut
+                os._exit(EXIT_CORE_ERROR)  # no commit: the message is redelivered on restart
+            if outcome.gap is not None:
+                applied, pos = outcome.gap
+                log.error("%s[%d]@%d starts at stream item %d but the partition has applied %d:"
+                          " messages went missing (faust can drop some around a recovery);"
+                          " stopping so a new worker resumes from the committed offset",
+                          msg.topic, msg.partition, msg.offset, pos, applied)
+                os._exit(EXIT_GAP)  # nothing of this message applied or acked
+            for value in encode_ledger(outcome.ledger):
+                await ledger.send(value=value, partition=msg.partition)
+            for reason, raw in outcome.dead:
+                log.warning("dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
+                await dead.send(value=canonical(dead_letter(
+                    reason, raw, topic=msg.topic, partition=msg.partition, offset=msg.offset)))
+
+    # A rebalance may hand a partition to another worker and back: drop every cache then, so
+    # state is always rebuilt from the table as recovered from its changelog.
+    @app.on_partitions_revoked.connect
+    async def _revoked(sender, revoked, **kwargs):
+        processor.reset()
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(sender, assigned, **kwargs):
+        processor.reset()
+
+    app.claimsim_agent = adjudicator
+    return app
+
+
+def widen_producer_buffer(app: faust.App) -> None:
+    """faust stalls every stream once 100 table writes wait in its producer buffer (flushing them
+    one by one); a message here writes up to one state per family it touches."""
+    app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
+
+
+def commits_wait_for_table_writes(app: faust.App, table):
+    """Make faust's pre-commit flush wait until every table write issued so far is on the broker.
+
+    Table writes go to the changelog through faust's producer buffer, and that buffer's `flush()`
+    gives up after 0.1 s without progress (a full aiokafka batch in flight is enough), so faust
+    could commit an input's offset while its family's state was still in process memory: after a
+    kill -9 the next worker skipped the input with the state from before it (caught by
+    test_worker_killed_mid_stream...). Every changelog future is tracked here and the flush that
+    precedes each commit waits for those issued before it began.
+    """
+    pending: set[asyncio.Future] = set()
+    send_changelog = table.send_changelog
+
+    def tracked_send_changelog(*args, **kwargs):
+        fut = send_changelog(*args, **kwargs)
+        pending.add(fut)
+        fut.add_done_callback(pending.discard)
+        return fut
+
+    table.send_changelog = tracked_send_changelog
+
+    def install() -> None:  # once the app has started (its producer exists); idempotent
+        buffer = app.producer.buffer
+        if getattr(buffer, "claimsim_flush", False):
+            return
+        faust_flush = buffer.flush
+
+        async def flush() -> None:
+            before = list(pending)
+            await faust_flush()
+            if before:
+                await asyncio.wait(before)
+                for fut in before:
+                    if not fut.cancelled() and fut.exception() is not None:
+                        raise fut.exception()  # no commit past a state write that failed
+
+        buffer.flush = flush
+        buffer.claimsim_flush = True
+
+    return install
+
+
+def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: int | None = None,
+               loglevel: str = "warning", commit_interval: float = 1.0) -> None:
+    """Run a worker until it is stopped (SIGTERM/SIGINT). Blocks; exits the process at the end."""
+    from claimsim.adjudication.runtimes.streaming.topics import partition_count
+
+    run_dir = Path(run_dir)
+    try:
+        reference = ReferenceData.load(run_dir)
+    except FileNotFoundError as e:
+        raise UserError(str(e)) from None
+    settings = recorded_settings(run_dir, reference)
+    topics = RunTopics(prefix)
+    if partitions is None:
+        partitions = asyncio.run(partition_count(bootstrap, topics.inbound))
+    app = build_app(topics, bootstrap, partitions, reference, settings,
+                    commit_interval=commit_interval)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    # aiokafka builds a debug record per message sent unless told otherwise (~4 % of a run).
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    worker.execute_from_commandline()

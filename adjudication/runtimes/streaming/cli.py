@@ -1,0 +1,31 @@
+"""`claimsim worker RUN_DIR --prefix P`: run one streaming adjudicator (a faust worker) for a run
+whose topics `claimsim adjudicate RUN_DIR --runtime kafka --workers 0 --prefix P` created."""
+
+from __future__ import annotations
+
+import argparse
+
+from claimsim.adjudication.runtimes.streaming.topics import BOOTSTRAP_ENV, bootstrap_from_env
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("worker", help="run a streaming adjudicator (faust worker) on Kafka")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the run directory (reference.json, ledger manifest)")
+    p.add_argument("--prefix", required=True, help="the run's topic prefix (names its topics and consumer group)")
+    p.add_argument("--bootstrap", default=None,
+                   help=f"Kafka bootstrap servers (default ${BOOTSTRAP_ENV} or 127.0.0.1:9092)")
+    p.add_argument("--partitions", type=int, default=None,
+                   help="inbound partitions (default: read from the inbound topic)")
+    p.add_argument("--commit-interval", type=float, default=1.0,
+                   help="seconds between offset commits (default 1)")
+    p.add_argument("--loglevel", default="warning", help="faust log level (default warning)")
+    p.set_defaults(func=cmd_worker)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.runtimes.streaming.app import run_worker  # faust is slow to import
+
+    run_worker(args.run_dir, bootstrap_from_env(args.bootstrap), args.prefix,
+               partitions=args.partitions, loglevel=args.loglevel,
+               commit_interval=args.commit_interval)
+    return 0

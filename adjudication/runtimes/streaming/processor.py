@@ -1,0 +1,148 @@
+"""One partition's adjudication, independent of faust: inbound items in, ledger events and dead
+letters out, family states and epoch facts kept in a key-value store (the faust `family_state`
+table in the worker, a dict in tests and in the benchmark's plain-aiokafka baseline).
+
+Store keys: `f:<subscriber>` -> the family's canonical state bytes; `e:<partition>/<ledger seq>`
+-> an epoch fact that partition has applied, so a worker that takes the partition over rebuilds
+the partition's Context exactly; `p:<partition>` -> how many stream items the partition has
+applied, so a message that starts past it (a gap: messages lost in transit) is refused. Epoch facts reach each partition at its own pace, so each
+partition has its own Context; a shared one would let one partition's facts leak into another's
+earlier inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from claimsim.adjudication.engine.context import Context, Settings
+from claimsim.adjudication.engine.core import adjudicate
+from claimsim.adjudication.engine.family import FamilyState
+from claimsim.events import vocabulary  # noqa: F401  (registers the ledger types the core emits)
+from claimsim.events.encoding import canonical
+from claimsim.events.reference import ReferenceData
+
+from claimsim.adjudication.runtimes.streaming.wire import Bad, Fact, decode_inbound
+
+
+class Store(Protocol):
+    def get(self, key: bytes, default: Any = None) -> bytes | None: ...
+    def __setitem__(self, key: bytes, value: bytes) -> None: ...
+    def items(self) -> Iterable[tuple[bytes, bytes]]: ...
+
+
+def family_key(subscriber: str) -> bytes:
+    return b"f:" + subscriber.encode("utf-8")
+
+
+def fact_key(partition: int, seq: int) -> bytes:
+    return b"e:%d/%012d" % (partition, seq)  # zero-padded: byte order is ledger order
+
+
+def position_key(partition: int) -> bytes:
+    return b"p:%d" % partition
+
+
+@dataclass
+class Outcome:
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    dead: list[tuple[str, Any]] = field(default_factory=list)  # (reason, raw payload)
+    gap: tuple[int, int] | None = None  # (items applied, message's position): nothing was done
+
+
+class _Partition:
+    __slots__ = ("context", "last_fact", "applied")
+
+    def __init__(self, context: Context, last_fact: int, applied: int):
+        self.context, self.last_fact, self.applied = context, last_fact, applied
+
+
+class PartitionProcessor:
+    """Applies the core to inbound messages, partition by partition.
+
+    Caches (each partition's Context, decoded family states) mirror the store; `reset()` drops
+    them, and the worker calls it on every rebalance, so a partition that comes back is rebuilt
+    from the store (the table, as recovered from its changelog) and never from a stale copy.
+    """
+
+    def __init__(self, reference: ReferenceData, settings: Settings):
+        self.reference, self.settings = reference, settings
+        self._partitions: dict[int, _Partition] = {}
+        self._families: dict[str, FamilyState] = {}
+
+    def reset(self) -> None:
+        self._partitions.clear()
+        self._families.clear()
+
+    def _partition(self, partition: int, store: Store) -> _Partition:
+        state = self._partitions.get(partition)
+        if state is None:
+            context, last = Context(self.reference, self.settings), -1
+            prefix = b"e:%d/" % partition
+            facts = sorted((k, v) for k, v in store.items() if _as_bytes(k).startswith(prefix))
+            for _, raw in facts:
+                fact = orjson.loads(raw)
+                context.apply_ledger_event(fact)
+                last = fact["seq"]
+            applied = int(store.get(position_key(partition)) or 0)
+            state = self._partitions[partition] = _Partition(context, last, applied)
+        return state
+
+    def process(self, partition: int, value: bytes | None, store: Store) -> Outcome:
+        """Apply one inbound message. Family states are written to the store once per message
+        (per family), and always before an epoch fact is: whatever prefix of these writes
+        survives a crash is a state the stream really passed through, so a redelivery resumes
+        it correctly (inputs at or below a family's last seq re-emit their stored result)."""
+        out = Outcome()
+        part = self._partition(partition, store)
+        pos, items = decode_inbound(value)
+        if pos is not None and pos > part.applied:
+            # Items between went missing (faust can drop messages around a recovery): apply
+            # nothing, so the worker can stop and be redelivered from its committed offset.
+            out.gap = (part.applied, pos)
+            return out
+        dirty: dict[str, FamilyState] = {}
+        families = self._families
+        for item in items:
+            if isinstance(item, Fact):
+                if item.seq > part.last_fact:
+                    self._flush(dirty, store)
+                    part.context.apply_ledger_event(item.envelope)
+                    store[fact_key(partition, item.seq)] = canonical(item.envelope)
+                    part.last_fact = item.seq
+                continue
+            if isinstance(item, Bad):
+                out.dead.append((item.reason, item.raw))
+                continue
+            key = item["key"]
+            family = families.get(key)
+            if family is None:
+                raw = store.get(family_key(key))
+                if raw is not None:
+                    family = FamilyState.from_dict(orjson.loads(raw))
+            applied = -1 if family is None else family.last_seq
+            # A core exception is a bug, not bad data (the core rejects bad data): it propagates
+            # and stops the worker, so the input is redelivered rather than skipped.
+            event, family = adjudicate(item, family, part.context)
+            families[key] = family
+            if item["seq"] > applied:
+                dirty[key] = family
+            out.ledger.append(event)
+        self._flush(dirty, store)
+        if pos is not None and pos + len(items) > part.applied:
+            part.applied = pos + len(items)  # written after the states it covers
+            store[position_key(partition)] = b"%d" % part.applied
+        return out
+
+    @staticmethod
+    def _flush(dirty: dict[str, FamilyState], store: Store) -> None:
+        for key, family in dirty.items():
+            store[family_key(key)] = family.to_bytes()
+        dirty.clear()
+
+
+def _as_bytes(key: bytes | str) -> bytes:
+    return key if isinstance(key, bytes) else key.encode("utf-8")

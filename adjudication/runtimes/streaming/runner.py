@@ -1,0 +1,214 @@
+"""`claimsim adjudicate RUN_DIR --runtime kafka`: create the run's topics, publish its input,
+run (or attach to) faust workers, and sink their answers into the ledger until it answers the
+last input; then stop the workers it started and delete the run's topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from claimsim.adjudication.engine.context import Settings
+from claimsim.adjudication.runtimes.embedded import RunStats
+from claimsim.events.errors import UserError
+from claimsim.events.log import read
+
+from claimsim.adjudication.runtimes.streaming.producer import DEFAULT_BATCH, last_input_seq, plan_stream, publish
+from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, drain
+from claimsim.adjudication.runtimes.streaming.topics import (
+    BrokerUnreachable, RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class KafkaRun:
+    """What one streaming run did."""
+
+    prefix: str
+    first_seq: int  # first input answered by this run
+    last_seq: int  # last input of the stream (-1: none)
+    stats: RunStats = field(default_factory=RunStats)
+    dropped: int = 0  # redelivered or already-answered answers the sink dropped
+    dead_letters: int = 0  # messages the workers could not read (each logged as a warning)
+    worker_logs: list[Path] = field(default_factory=list)
+
+
+def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
+                 commit_interval: float = 1.0, log_dir: Path | None = None
+                 ) -> tuple[subprocess.Popen, Path]:
+    """Start `claimsim worker` as a child process (own session, output in a log file in
+    `log_dir`, default the temp directory)."""
+    log_path = Path(log_dir or tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
+    with open(log_path, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "claimsim", "worker", str(run_dir), "--bootstrap", bootstrap,
+             "--prefix", prefix, "--partitions", str(partitions),
+             "--commit-interval", str(commit_interval),
+             "--loglevel", os.environ.get("CLAIMSIM_WORKER_LOGLEVEL", "warning")],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    return proc, log_path
+
+
+def restart_gapped_workers(procs: list[subprocess.Popen], spawn, restarted: list[int],
+                           limit: int = 20) -> None:
+    """Replace each worker that stopped on a gap in its input (EXIT_GAP) with a new one, which
+    resumes from the committed offset; `restarted` holds the count so far (at most `limit`)."""
+    from claimsim.adjudication.runtimes.streaming.app import EXIT_GAP
+
+    for i, proc in enumerate(procs):
+        if proc.poll() == EXIT_GAP and restarted[0] < limit:
+            log.warning("worker %d stopped on a gap in its input; starting a new one", proc.pid)
+            procs[i] = spawn(i)
+            restarted[0] += 1
+
+
+def stop_worker(proc: subprocess.Popen, timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _tail(path: Path) -> str:
+    """The log's last non-blank line (the CLI prints errors on one line)."""
+    try:
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1] if lines else "(empty log)"
+
+
+def adjudicate_kafka(
+    run_dir: Path | str,
+    *,
+    bootstrap: str | None = None,
+    partitions: int = 4,
+    workers: int = 1,
+    settings: Settings | None = None,
+    until_at: dt.date | str | None = None,
+    until_seq: int | None = None,
+    batch: int = DEFAULT_BATCH,
+    progress: bool = False,
+    prefix: str | None = None,
+    keep_topics: bool = False,
+) -> KafkaRun:
+    """Adjudicate the run's pending input on Kafka. `workers` 0 attaches to workers started
+    elsewhere (`claimsim worker RUN_DIR --prefix P`; pass the same `prefix`)."""
+    run_dir = Path(run_dir)
+    if partitions < 1:
+        raise UserError("--partitions must be at least 1")
+    if workers < 0:
+        raise UserError("--workers must be 0 (attach) or more")
+    bootstrap = bootstrap_from_env(bootstrap)
+    topics = RunTopics(prefix or new_prefix())
+    with LedgerSink(run_dir, settings=settings) as sink:
+        first = sink.last_cause + 1
+        last = last_input_seq(run_dir, until_at=until_at, until_seq=until_seq)
+        result = KafkaRun(topics.prefix, first, last)
+        if last < first:
+            return result  # nothing pending
+        ledger_from = sink.writer.next_seq
+        asyncio.run(_run(run_dir, sink, topics, bootstrap, partitions, workers, until_at,
+                         until_seq, batch, progress, keep_topics, result))
+        result.dropped = sink.dropped
+    for env in read(run_dir / "ledger", ledger_from):
+        if env["cause"] is not None and first <= env["cause"] <= last:
+            result.stats.count(env)
+    return result
+
+
+async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, until_seq,
+               batch, progress, keep_topics, result: KafkaRun) -> None:
+    procs: list[subprocess.Popen] = []
+    restarted = [0]
+    completed = created = False  # worker logs are kept when a run fails
+    try:
+        try:
+            await create_topics(bootstrap, topics, partitions)
+        except BrokerUnreachable as e:
+            raise UserError(f"--runtime kafka: {e}") from None
+        created = True
+        with tqdm(total=result.last_seq + 1, unit="input", desc="publish", file=sys.stderr,
+                  disable=not progress, mininterval=0.5) as bar:
+            await publish(bootstrap, topics.inbound, plan_stream(run_dir, until_at=until_at,
+                          until_seq=until_seq), partitions, batch, progress=bar)
+        for i in range(workers):
+            proc, log_path = spawn_worker(run_dir, bootstrap, topics.prefix, partitions, i)
+            procs.append(proc)
+            result.worker_logs.append(log_path)
+
+        def check_workers() -> None:
+            restart_gapped_workers(procs, lambda i: spawn_worker(
+                run_dir, bootstrap, topics.prefix, partitions, i)[0], restarted)
+            if procs and all(p.poll() is not None for p in procs):
+                raise UserError(f"every worker stopped before the ledger was complete (last"
+                                f" answered input {sink.last_cause} of {result.last_seq});"
+                                f" {result.worker_logs[0]} ends: {_tail(result.worker_logs[0])}")
+
+        with tqdm(total=result.last_seq - sink.last_cause, unit="input", desc="adjudicate",
+                  file=sys.stderr, disable=not progress, mininterval=0.5) as bar:
+            def dead_letter(record: dict) -> None:
+                result.dead_letters += 1
+                log.warning("dead letter from %s[%s]@%s: %s", record.get("topic"),
+                            record.get("partition"), record.get("offset"), record.get("reason"))
+
+            await drain(sink, bootstrap, topics.ledger, partitions, result.last_seq, progress=bar,
+                        idle_check=check_workers, dead_letters=topics.dead_letter,
+                        on_dead_letter=dead_letter)
+        completed = True
+    finally:
+        for proc in procs:
+            stop_worker(proc)
+        if created and not keep_topics:
+            await delete_topics(bootstrap, topics)
+        if completed and not keep_topics and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
+            for path in result.worker_logs:
+                path.unlink(missing_ok=True)
+
+
+def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None) -> int:
+    """`claimsim adjudicate RUN_DIR --runtime kafka`: the same summary line as the embedded runtime."""
+    from claimsim.events.money import dollars
+
+    if args.workers == 0 and not args.prefix:
+        raise UserError("--workers 0 attaches to workers you start yourself: give them and this"
+                        " command the same --prefix")
+    if args.workers == 0:
+        print(f"waiting for workers: claimsim worker {args.run_dir} --prefix {args.prefix}",
+              file=sys.stderr)
+    # Attached workers are the user's: deleting topics under running workers would only see
+    # them recreated (auto-create), so those topics stay until the user stops the workers.
+    r = adjudicate_kafka(args.run_dir, bootstrap=args.bootstrap, partitions=args.partitions,
+                         workers=args.workers, settings=settings, until_at=until,
+                         progress=not args.no_progress and sys.stderr.isatty(), prefix=args.prefix,
+                         keep_topics=args.workers == 0)
+    if args.workers == 0:
+        print(f"the run's topics ({r.prefix}-*) are kept: stop the workers, then delete them",
+              file=sys.stderr)
+    s = r.stats
+    print(
+        f"{args.run_dir}: adjudicated {s.inputs:,} inputs (seq {r.first_seq}..{max(r.last_seq, r.first_seq - 1)})"
+        f" on Kafka ({args.partitions} partition(s), topics {r.prefix}-*):"
+        f" {s.claims_adjudicated:,} claims paid, {s.claims_reversed:,} voided,"
+        f" {s.claims_rejected:,} rejected, {s.no_effect:,} no effect;"
+        f" plan paid {dollars(s.plan_paid)}"
+        + (f"; {r.dead_letters:,} dead letter(s), see the warnings" if r.dead_letters else "")
+    )
+    return 0

@@ -1,0 +1,216 @@
+"""The user's main commands: `claimsim run [SCENARIO]`, `claimsim scenarios` and
+`claimsim whatif SCENARIO --vary KEY=V1,V2 ...` (DESIGN.md "CLI"). Argument parsing and printing
+only; the work is in `run` and `whatif`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from claimsim.events.errors import UserError
+
+DEFAULT_RUNS = Path("runs")
+
+
+def add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="run a scenario: simulate, adjudicate, attribute and pay it epoch by epoch, report",
+        description="Run a scenario (a built-in name or a TOML file; none: the default region) on the"
+                    " run clock, print a summary per practice and payer, and write the three logs,"
+                    " CSV/Parquet tables and PNG charts. The flags below override the scenario.")
+    p.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO",
+                   help="built-in name (claimsim scenarios) or path to a .toml file")
+    p.add_argument("--out", default=None, metavar="RUN_DIR",
+                   help="a new or empty directory (default runs/<scenario>)")
+    p.add_argument("--runtime", choices=("embedded", "kafka"), default=None,
+                   help="adjudication runtime (default: the scenario's, embedded)")
+    p.add_argument("--partitions", type=int, default=1,
+                   help="Kafka runtime: partitions of the run's topics (default 1)")
+    p.add_argument("--bootstrap", default=None,
+                   help="Kafka runtime: bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS)")
+    p.add_argument("--members", type=int, default=None, help="initial members")
+    p.add_argument("--months", type=int, default=None, help="months of services")
+    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--start", default=None, help="first day, a month start (YYYY-MM-01)")
+    p.add_argument("--baseline-months", type=int, default=None,
+                   help="months paid as if nobody were attributed")
+    p.add_argument("--cadence-months", type=int, default=None,
+                   help="months between attribution runs (3: quarterly)")
+    p.add_argument("--minimum-attributed", type=int, default=None, metavar="N",
+                   help="every program's minimum volume")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+
+def add_scenarios(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scenarios", help="list the built-in scenarios (or print the file reference)")
+    p.add_argument("--reference", action="store_true",
+                   help="print the scenario file reference (markdown) instead")
+    p.add_argument("--show", metavar="NAME", default=None, help="print a built-in scenario's TOML")
+    p.set_defaults(func=cmd_scenarios)
+
+
+def add_whatif(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "whatif", help="run a scenario at every combination of --vary values, with replicates",
+        description="Each point is the scenario with the varied keys changed; replicate r uses"
+                    " seed + r at every point (common random numbers). Prints means (± half the"
+                    " 95 %% interval) and writes whatif.csv/.parquet, replicates.csv/.parquet and"
+                    " whatif.png.")
+    p.add_argument("scenario", metavar="SCENARIO", help="built-in name or path to a .toml file")
+    p.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2,...",
+                   help="a dotted path into the scenario and its values, e.g."
+                        " programs.cpcplus_t2.hybrid_bp=0,2500,4000,6500 (repeat for a grid)")
+    p.add_argument("--replicates", type=int, default=1, help="seeds per point (default 1)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="a new or empty directory (default runs/whatif-<scenario>)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel runs (default: every core)")
+    p.add_argument("--members", type=int, default=None, help="override the scenario's members")
+    p.add_argument("--months", type=int, default=None, help="override the scenario's months")
+    p.add_argument("--seed", type=int, default=None, help="base seed (replicate r: seed + r)")
+    p.add_argument("--keep-logs", action="store_true", help="keep each run's input/truth/ledger")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_whatif)
+
+
+# -- run -------------------------------------------------------------------------------------------
+def _scenario_data(name: str | None) -> tuple[dict[str, Any], str]:
+    from claimsim.scenarios.spec import load
+
+    if name is None:
+        return {}, "default region"
+    _, data, origin = load(name)
+    return data, origin
+
+
+def run_overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
+    """The scenario as written, with the command line's overrides (each checked with the flag's
+    name in the message)."""
+    from claimsim.events.programs import ProgramKind
+    from claimsim.scenarios.whatif import with_value
+
+    data = dict(data)
+    for name in ("members", "months", "seed"):
+        value = getattr(args, name)
+        if value is not None:
+            if name != "seed" and value < 1:
+                raise UserError(f"--{name} must be at least 1")
+            if name == "months" and value > 24:
+                raise UserError("--months must be between 1 and 24")
+            data[name] = value
+    if args.start is not None:
+        try:
+            start = dt.date.fromisoformat(args.start)
+        except ValueError:
+            raise UserError(f"--start: not an ISO date: {args.start!r}") from None
+        if start.day != 1:
+            raise UserError(f"--start must be the first day of a month, got {start}")
+        data["start"] = start
+    months = data.get("months", 12)
+    if args.baseline_months is not None:
+        if not 1 <= args.baseline_months < months:
+            raise UserError("--baseline-months must be at least 1 and less than --months")
+        data = with_value(data, "clock.baseline_months", args.baseline_months)
+    if args.cadence_months is not None:
+        if not 1 <= args.cadence_months <= 12:
+            raise UserError("--cadence-months must be between 1 and 12")
+        data = with_value(data, "clock.cadence_months", args.cadence_months)
+    if args.minimum_attributed is not None:
+        if args.minimum_attributed < 0:
+            raise UserError("--minimum-attributed must be at least 0")
+        for kind in ProgramKind:
+            data = with_value(data, f"region.programs.{kind.value}.minimum_attributed",
+                              args.minimum_attributed)
+    return data
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from claimsim.simulator.run_dir import check_empty_run_dir
+
+    from claimsim.scenarios.runclock_kafka import KafkaOptions
+    from claimsim.scenarios.run import run_scenario, summary_text
+    from claimsim.scenarios.spec import validate
+
+    data, origin = _scenario_data(args.scenario)
+    scenario = validate(run_overrides(args, data), origin)
+    if args.runtime is not None:
+        scenario = scenario.model_copy(update={"runtime": args.runtime})
+    out = Path(args.out) if args.out else DEFAULT_RUNS / scenario.scenario
+    check_empty_run_dir(out)
+    began = time.perf_counter()
+    print(f"claimsim run {scenario.scenario}: {scenario.members:,} members, {scenario.months} months"
+          f" from {scenario.start}, seed {scenario.seed}, {scenario.runtime} runtime -> {out}",
+          file=sys.stderr)
+    if args.partitions < 1:
+        raise UserError("--partitions must be at least 1")
+    kafka = KafkaOptions(bootstrap=args.bootstrap, partitions=args.partitions)
+    result = run_scenario(scenario, out, progress=not args.no_progress and sys.stderr.isatty(),
+                          kafka=kafka)
+    plan = result.clock.plan
+    print(summary_text(result))
+    print(f"\nepochs: baseline to {plan.boundaries[0]}, boundaries {', '.join(plan.boundaries)};"
+          f" ledger {result.clock.ledger_events:,} events; {time.perf_counter() - began:.1f} s")
+    print(f"reports: {out / 'reports'}/ ({', '.join(sorted(p.name for p in result.files))})")
+    return 0
+
+
+# -- scenarios --------------------------------------------------------------------------------------
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from claimsim.scenarios.spec import builtin_names, builtin_text, describe_builtins
+
+    if args.reference:
+        from claimsim.scenarios.reference_doc import reference_markdown
+
+        sys.stdout.write(reference_markdown())
+        return 0
+    if args.show:
+        if args.show not in builtin_names():
+            raise UserError(f"{args.show}: not a built-in scenario ({', '.join(builtin_names())})")
+        sys.stdout.write(builtin_text(args.show))
+        return 0
+    rows = describe_builtins()
+    width = max(len(n) for n, _ in rows)
+    for name, description in rows:
+        print(f"{name:<{width}}  {description}")
+    print("\nrun one: claimsim run NAME   |   see its file: claimsim scenarios --show NAME"
+          "   |   every key: claimsim scenarios --reference")
+    return 0
+
+
+# -- whatif ------------------------------------------------------------------------------------------
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from claimsim.scenarios import whatif, whatif_report
+    from claimsim.scenarios.spec import validate
+
+    data, origin = _scenario_data(args.scenario)
+    for name in ("members", "months"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UserError(f"--{name} must be at least 1")
+    data = {**data, **{k: getattr(args, k) for k in ("members", "months", "seed")
+                       if getattr(args, k) is not None}}
+    scenario = validate(data, origin)
+    axes = [whatif.parse_vary(v) for v in args.vary]
+    if len({a.path for a in axes}) != len(axes):
+        raise UserError("--vary: the same key is varied twice")
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError("--jobs must be at least 1")
+    out = Path(args.out) if args.out else DEFAULT_RUNS / f"whatif-{scenario.scenario}"
+    n = len(whatif.points(data, axes, origin)) * max(1, args.replicates)
+    print(f"claimsim whatif {scenario.scenario}: {n} runs ({args.replicates} replicate(s) per point)"
+          f" on {min(args.jobs or os.cpu_count() or 1, n)} process(es) -> {out}", file=sys.stderr)
+    began = time.perf_counter()
+    sweep = whatif.run_sweep(scenario, data, axes, out, origin=origin, replicates=args.replicates,
+                             jobs=args.jobs, progress=not args.no_progress and sys.stderr.isatty(),
+                             keep_logs=args.keep_logs)
+    files = sweep.files + whatif_report.write_charts(sweep, out, scenario.scenario)
+    print(whatif_report.text_table(sweep))
+    print(f"\n{n} runs in {time.perf_counter() - began:.1f} s; files: "
+          + ", ".join(str(f) for f in files))
+    return 0

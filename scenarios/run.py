@@ -1,0 +1,136 @@
+"""Running one scenario end to end, `claimsim run SCENARIO` as a library call: simulate its
+region, pay it epoch by epoch with the run clock, then write the reports (F4's CSVs, the
+practice x payer table as CSV and Parquet, the checks against the ledger, a PNG chart) and
+return the summary a user reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from claimsim.events.money import dollars
+from claimsim.events.calendar import add_months
+
+from claimsim.scenarios import charts, tables
+from claimsim.scenarios.report import REPORTS, write_reports
+from claimsim.scenarios.runclock import ClockResult, pay
+from claimsim.scenarios.runclock_kafka import KafkaOptions, pay_on_kafka
+from claimsim.scenarios.region import simulate_scenario
+from claimsim.scenarios.spec import Scenario
+
+
+@dataclass
+class ScenarioResult:
+    run_dir: Path
+    clock: ClockResult
+    rows: list[dict[str, Any]]  # practice x payer, over the window
+    checks: list[dict[str, Any]]  # report totals vs the ledger
+    files: list[Path]
+
+    @property
+    def window(self) -> tables.Window:
+        return tables.Window.of(self.clock.plan)
+
+
+def run_scenario(scenario: Scenario, out: Path | str, *, progress: bool = False,
+                 charts_too: bool = True, kafka: KafkaOptions | None = None) -> ScenarioResult:
+    """Simulate, pay (on the scenario's runtime) and report `scenario` into the fresh directory
+    `out`. `kafka`: broker and partitions for the Kafka runtime (default: the environment's)."""
+    out = Path(out)
+    simulate_scenario(scenario, out, progress=progress)
+    if scenario.runtime == "kafka":
+        clock = pay_on_kafka(out, settings=scenario.clock, months=scenario.months, kafka=kafka,
+                             progress=progress)
+    else:
+        clock = pay(out, settings=scenario.clock, months=scenario.months, progress=progress)
+    plan = clock.plan
+    window = tables.Window.of(plan)
+    years = list(range(int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4]) + 1))
+    _, files = write_reports(out, clock.state, accuracy_as_of=window.as_of, years=years)
+    rows = tables.practice_rows(out, clock.state, plan)
+    checks = tables.reconciliation(out, clock.state)
+    reports = out / REPORTS
+    files += tables.write_both(reports, "practices", rows)
+    files.append(tables.write_csv(reports / "checks.csv", checks))
+    if charts_too:
+        span = f"{window.months[0]}..{window.months[-1]}" if window.months else ""
+        files.append(charts.practice_revenue(reports / "practice_revenue.png", rows,
+                                             title=f"{scenario.scenario}: revenue by practice, {span}"))
+        files.append(charts.practice_leakage(reports / "practice_leakage.png", rows,
+                                             title=f"{scenario.scenario}: leakage cost by practice, {span}"))
+    return ScenarioResult(out, clock, rows, checks, files)
+
+
+# -- the readable summary ---------------------------------------------------------------------------
+def by_practice(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Primary-care practices with every payer added up (DOMAIN.md §8: what a practice receives
+    from all payers together), then one row for every other practice."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        key = r["practice_id"] if r["practice_kind"] == "primary_care" else "(other practices)"
+        groups.setdefault(key, []).append(r)
+    out = []
+    for key, members in sorted(groups.items(), key=lambda kv: (kv[0].startswith("("), kv[0])):
+        programs = sorted({r["program"] for r in members if r["member_months"]}) or ["ffs"]
+        out.append({"practice": key, "programs": "/".join(programs), **tables.total(members),
+                    **_risk(members)})
+    return out
+
+
+def by_payer(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["payer_id"], []).append(r)
+    return [{"payer": k, **tables.total(v), **_risk(v)} for k, v in sorted(groups.items())]
+
+
+def _risk(rows: list[dict[str, Any]]) -> dict[str, int]:
+    n = sum(r["attributed"] for r in rows)
+    return {name: (sum(r[name] * r["attributed"] for r in rows) // n if n else 0)
+            for name in ("risk_observed_milli", "risk_true_milli")}
+
+
+SUMMARY_COLUMNS = (
+    ("member_months", "member months", "n"), ("prospective", "prospective", "$"),
+    ("ffs_paid", "FFS paid", "$"), ("prospective_share_bp", "% prosp.", "%"),
+    ("avoidable_referrals", "leakage true (refs)", "n"),
+    ("leakage_rate_observed_bp", "leakage obs. %", "%"),
+    ("leakage_cost_true", "leak. cost true", "$"), ("leakage_cost_observed", "leak. cost obs.", "$"),
+    ("member_cost_share", "member cost share", "$"), ("attribution_accuracy_bp", "attr. acc. %", "%"),
+    ("risk_observed_milli", "risk obs.", "r"), ("risk_true_milli", "risk true", "r"),
+)
+
+
+def _cell(value: int, kind: str) -> str:
+    if kind == "$":
+        return dollars(value)
+    if kind == "%":
+        return f"{value / 100:.1f}"
+    if kind == "r":
+        return f"{value / 1000:.2f}"
+    return f"{value:,}"
+
+
+def text_table(rows: list[dict[str, Any]], first: tuple[str, ...]) -> str:
+    header = [*first, *(label for _, label, _ in SUMMARY_COLUMNS)]
+    body = [[str(r[c]) for c in first] + [_cell(r[name], kind) for name, _, kind in SUMMARY_COLUMNS]
+            for r in rows]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    n = len(first)
+    lines = ["  ".join(c.ljust(w) if i < n else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+             for row in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def summary_text(result: ScenarioResult) -> str:
+    w = result.window
+    span = f"{w.months[0]}..{w.months[-1]}" if w.months else "(no program months)"
+    bad = [c["check"] for c in result.checks if not c["ok"]]
+    text = [f"program period {span} (attribution and risk as of {w.as_of})", "",
+            text_table(by_practice(result.rows), ("practice", "programs")), "",
+            text_table(by_payer(result.rows), ("payer",)), "",
+            "checks against the ledger: " + ("all reconcile" if not bad else "MISMATCH: " + "; ".join(bad))]
+    return "\n".join(text)
