@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from claimsim.events.codes import Frequency, GroupCode, RejectReason
 from claimsim.events.money import Cents
@@ -32,6 +32,16 @@ class RunManifest(EventData):
     code_version: str
     reference_digest: str
     settings: dict[str, Any] = Field(default_factory=dict)
+    # The id of the Ed25519 key that signs this ledger's heads (events.signing); absent when the
+    # run is unsigned, so an unsigned manifest keeps the bytes it always had.
+    signing_key_id: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_key(self, handler):
+        data = handler(self)
+        if data.get("signing_key_id") is None:
+            data.pop("signing_key_id", None)
+        return data
 
 
 class Adjustment(_Shape):
@@ -184,6 +194,17 @@ class ProspectivePayment(EventData):
     member_months: int = 0
     adjusts_month: str | None = None  # set on recoupments/corrections of an earlier month
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+@event_type("ledger.signed")
+class LedgerSigned(EventData):
+    """An Ed25519 signature over the ledger's head at `signed_seq` (events.signing). Its `cause`
+    is the seq it signs; it answers no input, and replay skips it."""
+
+    key_id: str
+    signed_seq: int
+    signed_hash: str
+    signature: str  # hex
 
 
 @event_type("snapshot.taken")
