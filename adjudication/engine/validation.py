@@ -163,7 +163,7 @@ def _validate_slowly(raw: Any, key: str, ctx: Context) -> Claim:
     frequency = raw.get("frequency", "1")
     if type(frequency) is int:
         frequency = str(frequency)
-    if frequency not in FREQUENCIES:
+    if type(frequency) is not str or frequency not in FREQUENCIES:  # a list is unhashable
         raise Invalid(RejectReason.BAD_FREQUENCY, "frequency",
                       f"frequency must be 1, 7 or 8, got {frequency!r}")
     original = raw.get("original_claim_id")

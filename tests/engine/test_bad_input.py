@@ -31,6 +31,7 @@ def _rejected(ev):
     (dict(frequency="8", original_claim_id="NOPE"), "unknown_original", "original_claim_id", "16"),
     (dict(frequency="7", original_claim_id=None), "missing_field", "original_claim_id", "16"),
     (dict(frequency="5"), "bad_frequency", "frequency", "16"),
+    (dict(frequency=["1"]), "bad_frequency", "frequency", "16"),  # found by the fuzz suite
     (dict(subscriber_id="SOMEONE-ELSE"), "subscriber_mismatch", "subscriber_id", "16"),
     (dict(billing_tin="XX"), "unknown_provider", "billing_tin", "16"),
     (dict(rendering_npi="N404"), "unknown_provider", "rendering_npi", "16"),
