@@ -7,7 +7,7 @@ valid inputs. Three promises are checked on every generated run:
 3. valid neighbours are unaffected: the answers to the valid inputs are the same, byte for byte
    (but for seq and cause), with and without the garbage between them.
 
-The campaign size is `CLAIMSIM_FUZZ_EXAMPLES` (default 150 runs, a few seconds, for CI); the long
+The campaign size is `CLAIMSIM_FUZZ_EXAMPLES` (default 100 runs, seconds, for CI); the long
 campaign sets it to e.g. 100000 (`CLAIMSIM_FUZZ_EXAMPLES=100000 pytest tests/fuzz -m fuzz`).
 """
 
@@ -27,7 +27,7 @@ from claimsim.events.envelope import new_event
 
 from ..fixtures.adjudication import Harness, line
 
-EXAMPLES = int(os.environ.get("CLAIMSIM_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("CLAIMSIM_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 1000,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
