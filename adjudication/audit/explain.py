@@ -147,3 +147,49 @@ def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]
     if not out:
         out.append(f"{practice} {month}: no payments or claims in the ledger")
     return out
+
+
+def explain_member(run_dir: Path | str, member_id: str, as_of: str | None = None) -> list[str]:
+    """Why a member is attributed where they are as of a date (default: the end of the ledger):
+    the voluntary choice, the program pre-steps, the qualifying visits per practice in the
+    lookback window, and the tie-break that decided (DOMAIN.md §6)."""
+    from claimsim.adjudication.projections.attribution import decide, member_evidence, tie_break
+
+    run_dir = require_run(run_dir)
+    state: PayerState = fold(run_dir, until_date=as_of) if as_of else fold(run_dir)
+    member = state.members.get(member_id)
+    if member is None:
+        raise UserError(f"{run_dir}/input: no member {member_id!r}")
+    payer = member["payer"]
+    day = as_of or (state.boundaries[-1][1] if state.boundaries else state.last_at)
+    evidence = member_evidence(state, member_id, payer, day)
+    verdict = decide(evidence)
+    recorded = state.attributed_on(member_id, day)
+    out = [f"member {member_id} (subscriber {member['sub']}), payer {payer}, as of {day}:"
+           f" attributed to {recorded or 'no practice'} in the ledger"]
+    if not state.eligible_on(member_id, payer, day):
+        out.append("  not eligible for attribution on that day (not enrolled, or not eligible for"
+                   " the payer's programs, e.g. hospice): no practice")
+        return out
+    out.append(f"  rules as of {day}: {verdict.practice_id or 'no practice'} (basis {verdict.basis})"
+               + ("" if verdict.practice_id == recorded else
+                  f"; the ledger's attribution dates from the last boundary before {day}"))
+    out.append(f"  1. voluntary alignment: {evidence.voluntary or 'none declared'}"
+               + (" (overrides everything below)" if evidence.voluntary else ""))
+    steps = ", ".join(f"{kind.value} -> {step}" for kind, step in sorted(
+        state.settings.pre_steps.items(), key=lambda kv: kv[0].value)) or "none"
+    awv = f"{evidence.last_awv[1]} on {evidence.last_awv[0]}" if evidence.last_awv else "none"
+    ccm = f"{evidence.last_ccm[1]} on {evidence.last_ccm[0]}" if evidence.last_ccm else "none"
+    applied = (f"applies: {evidence.pre_step[0]} at {evidence.pre_step[1]}"
+               f" ({evidence.pre_step[2]})" if evidence.pre_step else "none applies")
+    out.append(f"  2. program pre-steps ({steps}): latest AWV/IPPE {awv}; latest CCM {ccm}; {applied}")
+    out.append(f"  3. plurality of qualifying primary-care visits by primary-care clinicians,"
+               f" {evidence.since} to {day} (exclusive):")
+    for pv in evidence.practices:
+        out.append(f"     {pv.practice_id}: {pv.visits} visit day(s), latest {pv.last_visit},"
+                   f" allowed {dollars(pv.allowed)}")
+    if not evidence.practices:
+        out.append("     no qualifying visits in the window")
+    if verdict.basis == "plurality":
+        out.append(f"     decided by: {tie_break(evidence)}")
+    return out

@@ -67,9 +67,35 @@ def _program_kind(state: PayerState, payer: str, practice: str, as_of: str) -> s
     return None if contract is None else contract.program.kind.value
 
 
-def attribute_member(state: PayerState, mid: str, payer: str, as_of: str) -> Attribution:
-    """One eligible member's attribution as of `as_of` (visits in [as_of − lookback, as_of))."""
-    practice = _voluntary(state, mid, payer, as_of)
+@dataclass(frozen=True)
+class PracticeVisits:
+    """A practice's qualifying primary-care visits by one member in the lookback window."""
+
+    practice_id: str
+    visits: int
+    last_visit: str
+    allowed: int  # cents, on the counted lines
+
+
+@dataclass(frozen=True)
+class AttributionEvidence:
+    """Everything one member's attribution is decided from, as of a date: what a practice
+    disputing an attribution asks to see (DOMAIN.md §6)."""
+
+    member_id: str
+    payer_id: str
+    as_of: str
+    since: str  # the lookback window is [since, as_of)
+    voluntary: str | None  # the member's latest stated choice, if any
+    practices: tuple[PracticeVisits, ...]  # ranked: most visits, latest visit, larger allowed, lower id
+    last_awv: tuple[str, str] | None  # (day, practice) of the latest AWV/IPPE in the window
+    last_ccm: tuple[str, str] | None  # (day, practice) of the latest chronic care management
+    pre_step: tuple[str, str, str] | None  # (step, practice, program) of the pre-step that applies
+
+
+def member_evidence(state: PayerState, mid: str, payer: str, as_of: str) -> AttributionEvidence:
+    """The member's visits per practice in [as_of - lookback, as_of), their latest AWV and CCM,
+    their voluntary choice and the program pre-step that applies, if any."""
     since = add_months(as_of, -state.settings.attribution_lookback_months)
     per_practice: dict[str, list] = {}  # practice -> [visits, last visit, allowed]
     last_awv: tuple[str, str] | None = None  # (date, practice)
@@ -87,26 +113,65 @@ def attribute_member(state: PayerState, mid: str, payer: str, as_of: str) -> Att
             last_awv = (day, p)
         if n_ccm > 0 and _later(day, p, last_ccm):
             last_ccm = (day, p)
+    pre_steps = {k.value: v for k, v in state.settings.pre_steps.items()}
+    pre_step = None
+    for step, last in (("awv", last_awv), ("ccm", last_ccm)):
+        program = last is not None and _program_kind(state, payer, last[1], as_of)
+        if program and pre_steps.get(program) == step:
+            pre_step = (step, last[1], program)
+            break
+    # Ranked by (visits, last visit, allowed) descending, then the lower practice id.
+    ranked = sorted(per_practice.items(), key=lambda kv: (-kv[1][0], _desc(kv[1][1]), -kv[1][2], kv[0]))
+    return AttributionEvidence(
+        member_id=mid, payer_id=payer, as_of=as_of, since=since,
+        voluntary=_voluntary(state, mid, payer, as_of),
+        practices=tuple(PracticeVisits(p, v, last, allowed) for p, (v, last, allowed) in ranked),
+        last_awv=last_awv, last_ccm=last_ccm, pre_step=pre_step)
+
+
+def _desc(day: str) -> tuple[int, ...]:
+    """A sort key that orders ISO dates latest first."""
+    return tuple(-ord(c) for c in day)
+
+
+def decide(evidence: AttributionEvidence) -> Attribution:
+    """The attribution the evidence gives: voluntary alignment, else the program pre-step, else
+    the plurality winner (the first of the ranked practices), else none."""
+    visits = {pv.practice_id: pv for pv in evidence.practices}
 
     def found(p: str, basis: str) -> Attribution:
-        agg = per_practice.get(p, [0, None, 0])
-        return Attribution(mid, p, basis, agg[0], agg[1] or None)
+        pv = visits.get(p)
+        return Attribution(evidence.member_id, p, basis, pv.visits if pv else 0,
+                           pv.last_visit if pv else None)
 
-    if practice is not None:
-        return found(practice, "voluntary")
-    pre_steps = {k.value: v for k, v in state.settings.pre_steps.items()}
-    for step, last in (("awv", last_awv), ("ccm", last_ccm)):
-        if last is not None and pre_steps.get(_program_kind(state, payer, last[1], as_of)) == step:
-            return found(last[1], step)
-    best: tuple | None = None
-    winner = None
-    for p in sorted(per_practice):  # strict > keeps the lower id on a full tie
-        visits, last, allowed = per_practice[p]
-        if best is None or (visits, last, allowed) > best:
-            best, winner = (visits, last, allowed), p
-    if winner is None:
-        return Attribution(mid, None, "none")
-    return found(winner, "plurality")
+    if evidence.voluntary is not None:
+        return found(evidence.voluntary, "voluntary")
+    if evidence.pre_step is not None:
+        return found(evidence.pre_step[1], evidence.pre_step[0])
+    if not evidence.practices:
+        return Attribution(evidence.member_id, None, "none")
+    return found(evidence.practices[0].practice_id, "plurality")
+
+
+def tie_break(evidence: AttributionEvidence) -> str:
+    """Which rule separated the plurality winner from the runner-up, in words."""
+    if len(evidence.practices) < 2:
+        return "only one practice had qualifying visits" if evidence.practices else "no qualifying visits"
+    first, second = evidence.practices[0], evidence.practices[1]
+    if first.visits != second.visits:
+        return f"most visits ({first.visits} vs {second.visits} at {second.practice_id})"
+    if first.last_visit != second.last_visit:
+        return (f"tied on {first.visits} visits with {second.practice_id}; the most recent visit "
+                f"({first.last_visit} vs {second.last_visit}) decided")
+    if first.allowed != second.allowed:
+        return (f"tied on visits and latest visit with {second.practice_id}; the larger allowed "
+                f"total decided ({first.allowed} vs {second.allowed} cents)")
+    return f"tied on visits, latest visit and allowed with {second.practice_id}; the lower practice id decided"
+
+
+def attribute_member(state: PayerState, mid: str, payer: str, as_of: str) -> Attribution:
+    """One eligible member's attribution as of `as_of` (visits in [as_of − lookback, as_of))."""
+    return decide(member_evidence(state, mid, payer, as_of))
 
 
 def _later(day: str, practice: str, last: tuple[str, str] | None) -> bool:

@@ -200,3 +200,29 @@ def test_a_member_who_moved_to_another_payer_is_left_to_that_payer():
     feed.record(aaa.changes)
     assert feed.state.attributed_on("M1", AS_OF) == "P1"
     assert attribute(feed.state, PAYER, AS_OF).changes == []
+
+
+def test_evidence_ranks_practices_and_names_the_tie_break_that_decided():
+    """The evidence a disputing practice sees, for the first example above: P2 and P1 both have
+    2 qualifying visit days (the specialist's three do not count); P2's latest (May 20) is after
+    P1's (Mar 5), so the most recent visit decided. The window is [2023-07-01, 2025-07-01)."""
+    from claimsim.adjudication.projections.attribution import decide, member_evidence, tie_break
+
+    feed = Feed(reference())
+    feed.enroll("M1")
+    for day in ("2025-01-10", "2025-03-05"):
+        feed.visit("M1", "P1", day)
+    for day in ("2025-02-01", "2025-05-20"):
+        feed.visit("M1", "P2", day)
+    for day in ("2025-04-01", "2025-04-02", "2025-04-03"):
+        feed.visit("M1", "P1", day, npi="S1")
+    ev = member_evidence(feed.state, "M1", PAYER, AS_OF)
+    assert ev.since == "2023-07-01" and ev.voluntary is None and ev.pre_step is None
+    assert [(p.practice_id, p.visits, p.last_visit) for p in ev.practices] == [
+        ("P2", 2, "2025-05-20"), ("P1", 2, "2025-03-05")]
+    assert decide(ev).practice_id == "P2"
+    assert tie_break(ev) == ("tied on 2 visits with P1; the most recent visit "
+                             "(2025-05-20 vs 2025-03-05) decided")
+    feed.visit("M1", "P1", "2025-06-01")
+    ev = member_evidence(feed.state, "M1", PAYER, AS_OF)
+    assert tie_break(ev) == "most visits (3 vs 2 at P2)" and decide(ev).practice_id == "P1"
