@@ -46,48 +46,10 @@ def line_story(line: dict[str, Any], reversal: bool = False) -> str:
 
 
 def explain_claim(run_dir: Path | str, claim_id: str) -> list[str]:
-    run_dir = require_run(run_dir)
-    seqs: dict[int, dict[str, Any]] = {}
-    ids = {claim_id}
-    for env in read(run_dir / "input"):
-        if env["type"] != "claim.submitted":
-            continue
-        claim = env["data"].get("claim")
-        if not isinstance(claim, dict):
-            continue
-        if claim.get("claim_id") in ids or claim.get("original_claim_id") in ids:
-            seqs[env["seq"]] = env
-            ids.add(claim.get("claim_id"))
-    out: list[str] = []
-    if not seqs:
-        raise UserError(f"{run_dir}/input: no claim {claim_id!r} (nor a replacement or void naming it)")
-    answers = {env["cause"]: env for env in read(run_dir / "ledger")
-               if env.get("cause") in seqs and env["type"] in
-               ("claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect")}
-    for seq, env in sorted(seqs.items()):
-        c = env["data"]["claim"]
-        out.append(f"input seq {seq} received {env['at']}: claim {c.get('claim_id')} frequency"
-                   f" {c.get('frequency', '1')}" + (f" of {c['original_claim_id']}" if c.get("original_claim_id") else "")
-                   + f", member {c.get('member_id')}, billed by {c.get('billing_tin')} (NPI"
-                   f" {c.get('rendering_npi')}), {len(c.get('lines') or [])} line(s)")
-        answer = answers.get(seq)
-        if answer is None:
-            out.append("  no ledger entry yet (not adjudicated)")
-            continue
-        d = answer["data"]
-        out.append(f"  ledger seq {answer['seq']}: {answer['type']}")
-        if answer["type"] == "claim.rejected":
-            out.append(f"    rejected: {d['reason']} at {d['field']} (CARC {d['carc']}): {d['message']}")
-            continue
-        if answer["type"] in ("claim.adjudicated", "claim.reversed"):
-            out.append(f"    payer {d['payer_id']}, practice {d['practice_id']}, paid {d['paid']}")
-            for line in d.get("reversed_lines", ()):
-                out.append("    " + line_story(line, reversal=True))
-            for line in d.get("lines", ()):
-                out.append("    " + line_story(line))
-            total = sum(line["plan_paid"] for f in ("lines", "reversed_lines") for line in d.get(f, ()))
-            out.append(f"    net plan paid by this entry: {dollars(total)}")
-    return out
+    """A claim's story with each line's arithmetic (see `claim_story`)."""
+    from claimsim.adjudication.audit.claim_story import explain_claim as story
+
+    return story(require_run(run_dir), claim_id)
 
 
 def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]:
@@ -156,7 +118,9 @@ def explain_member(run_dir: Path | str, member_id: str, as_of: str | None = None
     from claimsim.adjudication.projections.attribution import decide, member_evidence, tie_break
 
     run_dir = require_run(run_dir)
-    state: PayerState = fold(run_dir, until_date=as_of) if as_of else fold(run_dir)
+    # The whole ledger is folded; the rules are applied as of the date (claims received after it
+    # for earlier services count, so "rules as of" may differ from what the run decided then).
+    state: PayerState = fold(run_dir)
     member = state.members.get(member_id)
     if member is None:
         raise UserError(f"{run_dir}/input: no member {member_id!r}")

@@ -1,0 +1,301 @@
+"""`audit explain claim`: a claim's story as an auditor reads it — every input and ledger entry
+that touched it, and for each line the arithmetic of DOMAIN.md §3 with the run's own figures:
+fee schedule x units -> allowed (CO-45 the excess), each cost-share step with the accumulators
+before and after, the hybrid rate and cost-share basis -> capitation offset (CO-24),
+sequestration, the original behind an OA-18, reversal lines with their signs, the QMB crossover.
+
+Everything is recomputed from reference.json and the ledger as written, and each recomputed
+figure is checked against the ledger's (a mismatch is printed, never hidden).
+
+Choices where DOMAIN.md is silent:
+- Accumulators "before" a line are the sums of the deductible and cost share of every earlier
+  ledger line of the same family, payer and plan year (service year), reversals included: the
+  projection the engine's accumulators are (DOMAIN.md §5), so no engine state is needed.
+- A duplicate's original is the earlier line in force with the same member, rendering NPI,
+  service date, procedure and units; modifiers are not on ledger lines, so they are not compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from claimsim.events.codes import PROCEDURE_GROUPS, ProcedureGroup
+from claimsim.events.errors import UserError
+from claimsim.events.log import read
+from claimsim.events.money import BP_ONE, apply_rate, dollars
+from claimsim.events.reference import ReferenceData
+
+ANSWERS = ("claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect")
+_CLAIM_ANSWERS = ("claim.adjudicated", "claim.reversed")
+
+
+def _pct(bp: int) -> str:
+    return f"{bp / 100:g} %"
+
+
+@dataclass
+class Accumulators:
+    """Running deductible and out-of-pocket totals per (payer, year, member) and per family."""
+
+    member: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+    family: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def add(self, payer: str, line: dict[str, Any]) -> None:
+        year = str(line["service_date"])[:4]
+        for acc in (self.member.setdefault((payer, year, line["member_id"]), [0, 0]),
+                    self.family.setdefault((payer, year), [0, 0])):
+            acc[0] += line.get("deductible", 0)
+            acc[1] += line["cost_share"]
+
+    def of(self, payer: str, line: dict[str, Any]) -> tuple[int, int, int, int]:
+        year = str(line["service_date"])[:4]
+        m = self.member.get((payer, year, line["member_id"]), [0, 0])
+        f = self.family.get((payer, year), [0, 0])
+        return m[0], m[1], f[0], f[1]
+
+
+def _duplicate_key(line: dict[str, Any], npi: str) -> tuple:
+    return (line["member_id"], npi, str(line["service_date"]), line["procedure"], line["units"])
+
+
+@dataclass
+class ClaimStory:
+    """What the story is told from: the run's reference data, the family's enrollment (plans),
+    and the ledger walked in order up to each answer."""
+
+    ref: ReferenceData
+    plans: dict[str, list[tuple[str, str, str, str | None]]]  # member -> (payer, plan, start, end)
+    basis_of: dict[str, str] = field(default_factory=dict)
+
+    def design(self, member: str, payer: str, day: str):
+        for p, plan_id, start, end in self.plans.get(member, ()):
+            if p == payer and start <= day and (end is None or day <= end):
+                plan = self.ref.plan.get(plan_id)
+                return plan_id, (plan.benefits.get(int(day[:4])) if plan else None)
+        return None, None
+
+    def fee(self, payer: str, day: str, code: str) -> int | None:
+        schedule = self.ref.fee_schedule_of_payer.get(payer)
+        return None if schedule is None else schedule.allowed_for(int(day[:4]), code)
+
+    def program(self, payer: str, practice: str, day: str):
+        contract = self.ref.contract_on(payer, practice, dt.date.fromisoformat(day))
+        return None if contract is None else contract.program
+
+    def line_lines(self, d: dict[str, Any], line: dict[str, Any], acc: Accumulators,
+                   original: str | None, reversal: bool) -> list[str]:
+        """The arithmetic of one ledger line, one statement per output line."""
+        payer, practice, day = d["payer_id"], d["practice_id"], str(line["service_date"])
+        sign = -1 if reversal else 1
+        head = (f"line {line['line_no']} {line['procedure']} x{line['units']} on {day}"
+                f"{' — REVERSAL: every amount negated (835 claim status 22)' if reversal else ''}"
+                f" [{line.get('status', 'paid')}, program {line.get('program', 'ffs')}"
+                + "".join(f", {t}" for t in ("attributed", "capitated") if line.get(t)) + "]")
+        out = [head]
+        if reversal:
+            out.append(f"  billed {dollars(line['billed'])}, allowed {dollars(line['allowed'])},"
+                       f" plan paid {dollars(line['plan_paid'])}, cost share"
+                       f" {dollars(line['cost_share'])}, offset {dollars(line.get('cap_offset', 0))}")
+            return out
+        out.extend(self._allowed(payer, practice, day, line))
+        if line.get("status") != "denied":
+            out.extend(self._cost_share(payer, day, line, acc))
+            out.extend(self._offset(payer, practice, day, line))
+        if line.get("sequestration"):
+            base = line["allowed"] - line["cost_share"] - line.get("cap_offset", 0)
+            out.append(f"  sequestration (CO-253): {dollars(line['sequestration'])} of"
+                       f" {dollars(base)} after cost share and offset")
+        terms = [("allowed", line["allowed"]), ("cost share", line["cost_share"]),
+                 ("offset", line.get("cap_offset", 0)), ("sequestration", line.get("sequestration", 0))]
+        shown = " - ".join(f"{dollars(v)} {n}" for n, v in terms if v or n == "allowed")
+        total = terms[0][1] - sum(v for _, v in terms[1:])
+        mark = "" if total == line["plan_paid"] * sign else f"  !! the ledger says {dollars(line['plan_paid'])}"
+        out.append(f"  plan paid = {shown} = {dollars(line['plan_paid'])}{mark}")
+        if original is not None:
+            out.append(f"  OA-18 duplicate of {original}, still in force")
+        if line.get("medicaid_cost_share"):
+            owed = line["cost_share"] - line["medicaid_cost_share"]
+            out.append(f"  QMB crossover: Medicaid owes {dollars(line['medicaid_cost_share'])} of the"
+                       f" {dollars(line['cost_share'])} cost share; the member owes {dollars(owed)}")
+        if line.get("remarks"):
+            out.append(f"  remarks: {', '.join(line['remarks'])}")
+        adj = ", ".join(f"{a['group']}-{a['carc']} {dollars(a['amount'])}" for a in line.get("adjustments", ()))
+        if adj:
+            out.append(f"  adjustments: {adj}")
+        return out
+
+    def _allowed(self, payer: str, practice: str, day: str, line: dict[str, Any]) -> list[str]:
+        fee = self.fee(payer, day, line["procedure"])
+        if line.get("status") == "denied" and not line["allowed"]:
+            return [f"  denied: allowed $0.00 (billed {dollars(line['billed'])})"]
+        if fee is None:
+            return [f"  allowed {dollars(line['allowed'])} (no fee-schedule amount for"
+                    f" {line['procedure']} in {day[:4]})"]
+        scheduled = fee * line["units"]
+        program = self.program(payer, practice, day)
+        flat = program.figures_for(int(day[:4])).flat_visit_fee if (
+            program is not None and line.get("shadow_allowed") and program.flat_visit_fee_program) else 0
+        if flat:
+            expected = min(line["billed"], flat)
+            text = (f"  allowed = min(billed {dollars(line['billed'])}, flat visit fee {dollars(flat)})"
+                    f" = {dollars(expected)}; the fee schedule's {dollars(fee)} x {line['units']} ="
+                    f" {dollars(scheduled)} is kept as shadow allowed")
+        else:
+            expected = min(line["billed"], scheduled)
+            text = (f"  allowed = min(billed {dollars(line['billed'])}, fee {dollars(fee)} x"
+                    f" {line['units']} = {dollars(scheduled)}) = {dollars(expected)}")
+        if line["billed"] > line["allowed"]:
+            text += f"; CO-45 {dollars(line['billed'] - line['allowed'])} over the allowed"
+        if expected != line["allowed"]:
+            text += f"  !! the ledger says {dollars(line['allowed'])}"
+        return [text]
+
+    def _cost_share(self, payer: str, day: str, line: dict[str, Any], acc: Accumulators) -> list[str]:
+        plan_id, design = self.design(line["member_id"], payer, day)
+        m_ded, m_oop, f_ded, f_oop = acc.of(payer, line)
+        out = []
+        if design is None:
+            out.append(f"  cost share {dollars(line['cost_share'])} (plan not found in the input)")
+            return out
+        limits = (f"plan {plan_id} {day[:4]}: deductible {dollars(design.deductible_individual)}"
+                  f" / family {dollars(design.deductible_family)}, coinsurance"
+                  f" {_pct(design.coinsurance_bp)}, OOP max "
+                  + (f"{dollars(design.oop_individual)} / family {dollars(design.oop_family or 0)}"
+                     if design.oop_individual is not None else "none"))
+        out.append("  " + limits)
+        ded, coins, copay = line.get("deductible", 0), line.get("coinsurance", 0), line.get("copay", 0)
+        group = PROCEDURE_GROUPS.get(line["procedure"])
+        if not line["cost_share"] and group in (ProcedureGroup.PREVENTIVE, ProcedureGroup.AWV):
+            out.append(f"  {group.value} service: $0.00 cost share ("
+                       + ("Part B annual wellness visit / IPPE" if group is ProcedureGroup.AWV
+                          else "ACA preventive") + ")")
+        if copay:
+            out.append(f"  copay (PR-3): {dollars(copay)} for the visit, on its E&M line")
+        out.append(f"  deductible (PR-1): {dollars(ded)}; member met {dollars(m_ded)} ->"
+                   f" {dollars(m_ded + ded)}, family {dollars(f_ded)} -> {dollars(f_ded + ded)}")
+        if coins:
+            base = line["allowed"] - ded - copay
+            expected = apply_rate(base, design.coinsurance_bp)
+            note = "" if expected == coins else " (capped by the out-of-pocket maximum)"
+            out.append(f"  coinsurance (PR-2): {_pct(design.coinsurance_bp)} x {dollars(base)} ="
+                       f" {dollars(coins)}{note}")
+        share = line["cost_share"]
+        out.append(f"  cost share {dollars(share)}; out of pocket member {dollars(m_oop)} ->"
+                   f" {dollars(m_oop + share)}, family {dollars(f_oop)} -> {dollars(f_oop + share)}")
+        return out
+
+    def _offset(self, payer: str, practice: str, day: str, line: dict[str, Any]) -> list[str]:
+        offset = line.get("cap_offset", 0)
+        program = self.program(payer, practice, day)
+        if not offset:
+            return []
+        if program is None:
+            return [f"  capitation offset (CO-24) {dollars(offset)}"]
+        h, basis = program.hybrid_bp, program.cost_share_basis.value
+        allowed, share = line["allowed"], line["cost_share"]
+        if h >= BP_ONE:
+            expected, how = allowed - share, f"h = 100 %: a shadow line, offset = allowed - cost share"
+        elif basis == "reduced":
+            expected = apply_rate(allowed, h)
+            how = f"basis reduced: offset = {_pct(h)} x allowed {dollars(allowed)}"
+        else:
+            expected = apply_rate(allowed - share, h)
+            how = f"basis full: offset = {_pct(h)} x (allowed - cost share) = {_pct(h)} x {dollars(allowed - share)}"
+        check = "" if expected == offset else f"  !! recomputed {dollars(expected)}"
+        return [f"  capitation offset (CO-24): {how} = {dollars(offset)}{check}"]
+
+
+def explain_claim(run_dir: Path, claim_id: str) -> list[str]:
+    """The story of a claim and every replacement or void that names it."""
+    seqs: dict[int, dict[str, Any]] = {}
+    ids = {claim_id}
+    plans: dict[str, list[tuple[str, str, str, str | None]]] = {}
+    for env in read(run_dir / "input"):
+        if env["type"] == "member.enrolled":
+            d = env["data"]
+            plans.setdefault(d.get("member_id"), []).append(
+                (d.get("payer_id"), d.get("plan_id"), str(d.get("start")), d.get("end")))
+            continue
+        claim = env["data"].get("claim") if env["type"] == "claim.submitted" else None
+        if isinstance(claim, dict) and (claim.get("claim_id") in ids or claim.get("original_claim_id") in ids):
+            seqs[env["seq"]] = env
+            ids.add(claim.get("claim_id"))
+    if not seqs:
+        raise UserError(f"{run_dir}/input: no claim {claim_id!r} (nor a replacement or void naming it)")
+    story = ClaimStory(ReferenceData.load(run_dir), plans)
+    subscribers = {env["key"] for env in seqs.values()}
+    answers: dict[int, list[str]] = {}
+    walk = Walk()
+    for env in read(run_dir / "ledger"):
+        if env["type"] not in ANSWERS or env["key"] not in subscribers:
+            continue
+        if env["cause"] in seqs:
+            answers[env["cause"]] = _answer_lines(story, env, walk)
+        elif env["type"] in _CLAIM_ANSWERS:
+            walk.advance(env)
+    out: list[str] = []
+    for seq, env in sorted(seqs.items()):
+        c = env["data"]["claim"]
+        out.append(f"input seq {seq} received {env['at']}: claim {c.get('claim_id')} frequency"
+                   f" {c.get('frequency', '1')}" + (f" of {c['original_claim_id']}" if c.get("original_claim_id") else "")
+                   + f", member {c.get('member_id')}, billed by {c.get('billing_tin')} (NPI"
+                   f" {c.get('rendering_npi')}), {len(c.get('lines') or [])} line(s)")
+        out.extend(answers.get(seq, ["  no ledger entry yet (not adjudicated)"]))
+    return out
+
+
+@dataclass
+class Walk:
+    """The family's ledger walked in order: accumulators, the lines in force (for OA-18), and
+    each claim version's rendering NPI (a void's entry does not repeat it)."""
+
+    acc: Accumulators = field(default_factory=Accumulators)
+    in_force: dict[tuple, str] = field(default_factory=dict)
+    npi_of: dict[str, str] = field(default_factory=dict)
+
+    def reversed(self, d: dict[str, Any], line: dict[str, Any]) -> None:
+        npi = self.npi_of.get(d.get("reversed_claim_id") or "", d.get("rendering_npi", ""))
+        self.acc.add(d["payer_id"], line)
+        self.in_force.pop(_duplicate_key(line, npi), None)
+
+    def added(self, env: dict[str, Any], line: dict[str, Any]) -> None:
+        d = env["data"]
+        self.npi_of[d["claim_id"]] = d.get("rendering_npi", "")
+        self.acc.add(d["payer_id"], line)
+        if line.get("status") in ("paid", "shadow"):
+            self.in_force.setdefault(_duplicate_key(line, d.get("rendering_npi", "")),
+                                     f"claim {d['claim_id']} line {line['line_no']} (ledger seq {env['seq']})")
+
+    def advance(self, env: dict[str, Any]) -> None:
+        for line in env["data"].get("reversed_lines", ()):
+            self.reversed(env["data"], line)
+        for line in env["data"].get("lines", ()):
+            self.added(env, line)
+
+
+def _answer_lines(story: ClaimStory, env: dict[str, Any], walk: Walk) -> list[str]:
+    d = env["data"]
+    out = [f"  ledger seq {env['seq']}: {env['type']}"]
+    if env["type"] == "claim.rejected":
+        out.append(f"    rejected: {d['reason']} at {d['field']} (CARC {d['carc']}): {d['message']}")
+        return out
+    if env["type"] not in _CLAIM_ANSWERS:
+        out.append(f"    no effect: {d.get('note') or d.get('input_type')}")
+        return out
+    out.append(f"    payer {d['payer_id']}, practice {d['practice_id']}, received {d['received']},"
+               f" paid {d['paid']}")
+    for line in d.get("reversed_lines", ()):
+        out.extend("    " + s for s in story.line_lines(d, line, walk.acc, None, reversal=True))
+        walk.reversed(d, line)
+    for line in d.get("lines", ()):
+        is_dup = any(a["carc"] == "18" for a in line.get("adjustments", ()))
+        key = _duplicate_key(line, d.get("rendering_npi", ""))
+        original = walk.in_force.get(key) if is_dup else None
+        out.extend("    " + s for s in story.line_lines(d, line, walk.acc, original, reversal=False))
+        walk.added(env, line)
+    total = sum(line["plan_paid"] for f in ("lines", "reversed_lines") for line in d.get(f, ()))
+    out.append(f"    net plan paid by this entry: {dollars(total)}")
+    return out
