@@ -1,6 +1,7 @@
 """`audit explain`: a claim's story (every input and ledger entry that touched it, each line's
-arithmetic in words and cents) and a practice-month's payment (how the net was made, down to the
-members paid for and the claims paid). Text for people; the numbers come from the logs as written.
+arithmetic: `claim_story`), a practice-month's payment (how the net was made, down to the members
+paid for and the claims paid), and a member's attribution (the evidence and the rule that
+decided). Text for people; the numbers come from the logs as written.
 """
 
 from __future__ import annotations
@@ -15,34 +16,6 @@ from claimsim.events.money import dollars
 from claimsim.adjudication.audit.replay import fold, require_run
 from claimsim.adjudication.projections.snapshots import figures
 from claimsim.adjudication.projections.state import PayerState
-
-
-def _adjustments(line: dict[str, Any]) -> str:
-    return ", ".join(f"{a['group']}-{a['carc']} {dollars(a['amount'])}" for a in line.get("adjustments", ()))
-
-
-def line_story(line: dict[str, Any], reversal: bool = False) -> str:
-    """One line's arithmetic: allowed = plan paid + cost share + offset + sequestration."""
-    parts = [f"line {line['line_no']} {line['procedure']} x{line['units']} on {line['service_date']}"
-             f"{' (reversal)' if reversal else ''}: billed {dollars(line['billed'])}, allowed"
-             f" {dollars(line['allowed'])}"]
-    if line.get("shadow_allowed"):
-        parts.append(f"fee schedule (shadow) {dollars(line['shadow_allowed'])}")
-    parts.append(f"member cost share {dollars(line['cost_share'])} (deductible"
-                 f" {dollars(line.get('deductible', 0))}, coinsurance {dollars(line.get('coinsurance', 0))},"
-                 f" copay {dollars(line.get('copay', 0))})")
-    if line.get("cap_offset"):
-        parts.append(f"capitation offset {dollars(line['cap_offset'])}")
-    if line.get("sequestration"):
-        parts.append(f"sequestration {dollars(line['sequestration'])}")
-    terms = [line["allowed"], -line["cost_share"], -line.get("cap_offset", 0), -line.get("sequestration", 0)]
-    formula = " ".join(f"{'-' if t < 0 and i else ''}{dollars(abs(t) if i else t)}"
-                       for i, t in enumerate(terms) if t or not i)
-    parts.append(f"plan paid {dollars(line['plan_paid'])} = {formula.replace(' -', ' - ')}")
-    tags = [line.get("status", "paid"), f"program {line.get('program', 'ffs')}"]
-    tags += [t for t in ("attributed", "capitated") if line.get(t)]
-    adj = _adjustments(line)
-    return "; ".join(parts) + f" [{', '.join(tags)}]" + (f" adjustments: {adj}" if adj else "")
 
 
 def explain_claim(run_dir: Path | str, claim_id: str) -> list[str]:

@@ -71,8 +71,9 @@ def test_explain_claim_shows_each_line_adding_up(runs, capsys):
     assert main(["audit", "explain", "claim", str(runs["a"]), env["data"]["claim_id"]]) == 0
     out = capsys.readouterr().out
     assert f"ledger seq {env['seq']}: claim.adjudicated" in out
-    assert f"plan paid {dollars(line['plan_paid'])} = {dollars(line['allowed'])}" in out
-    assert f"member cost share {dollars(line['cost_share'])}" in out
+    assert (f"plan paid = {dollars(line['allowed'])} allowed - {dollars(line['cost_share'])} cost share"
+            in out) and f"= {dollars(line['plan_paid'])}" in out
+    assert f"cost share {dollars(line['cost_share'])}; out of pocket member" in out
 
 
 def test_explain_payment_net_matches_the_snapshot(runs, capsys):
