@@ -25,6 +25,41 @@ def explain_claim(run_dir: Path | str, claim_id: str) -> list[str]:
     return story(require_run(run_dir), claim_id)
 
 
+def _pct(bp: int) -> str:
+    return f"{bp / 100:g} %"
+
+
+def payment_formula(d: dict[str, Any]) -> str:
+    """A prospective payment's arithmetic in dollars and rates, from its recorded basis."""
+    basis = (d.get("detail") or {}).get("basis") or {}
+    kind, mm, amount = d["kind"], d.get("member_months", 0), d["amount"]
+    total = f"x {mm} member month(s) = {dollars(amount)}"
+    if kind in ("cpcp", "ppcp") and basis:
+        per = (f"expected FFS {dollars(basis['expected_ffs'])} over {basis['member_months']} member"
+               f" months, x h {_pct(basis['hybrid_bp'])}")
+        if kind == "cpcp":
+            per += f" x (1 + enhancement {_pct(basis['enhancement_bp'])})"
+        return f"{kind.upper()} PBPM = {per} = {dollars(basis['pbpm'])}; {total}"
+    if kind == "pbp" and basis:
+        leak = (f" x (1 - leakage {_pct(basis['leakage_bp'])}: {basis['leakage_visits']} of"
+                f" {basis['qualifying_visits']} qualifying visits elsewhere)")
+        perf = (f" x (1 + performance {_pct(basis['performance_bp'])}"
+                + (f", quality {_pct(basis['quality_bp'])}" if basis.get("quality_bp") is not None else "")
+                + ")")
+        return (f"PBP PBPM = risk group {basis['risk_group']} {dollars(basis['pbp'])}{leak}{perf}"
+                f" = {dollars(basis['pbpm'])}; {total}")
+    if kind == "cmf" and basis:
+        tiers = " / ".join(dollars(c) for c in basis["cmf_by_tier"])
+        return (f"CMF by member risk tier ({tiers}), summed over {mm} member month(s) ="
+                f" {dollars(amount)} (average {dollars(amount // mm if mm else 0)} PBPM)")
+    if kind == "esp" and basis:
+        return (f"ESP {dollars(basis['esp_pmpm'])} PBPM x each member's risk score (capped at"
+                f" {basis['cap_milli'] / 1000:g}), summed over {mm} member month(s) = {dollars(amount)}")
+    if kind == "pbip" and basis:
+        return f"PBIP PBPM = {dollars(basis['pbpm'])}; {total}"
+    return f"{kind.upper()} {dollars(amount)} over {mm} member month(s) (members added less members recouped)"
+
+
 def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]:
     """How a practice's net for a month was made, per payer, from the ledger as written."""
     run_dir = require_run(run_dir)
@@ -60,13 +95,15 @@ def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]
             if d["payer_id"] != payer:
                 continue
             members = (d.get("detail") or {}).get("members", {})
-            what = (f"adjusts {d['adjusts_month']}, paid in {d['month']}" if d.get("adjusts_month")
-                    else f"for {d['month']}")
+            if d.get("adjusts_month") == month:
+                what = f"adjusts {month}, booked in {d['month']} (it lands in {d['month']}'s net)"
+            elif d.get("adjusts_month"):
+                what = f"booked in {month} for {d['adjusts_month']} (part of this month's adjustments)"
+            else:
+                what = f"for {d['month']}"
             out.append(f"  ledger seq {env['seq']}: {d['kind']} {dollars(d['amount'])} {what},"
                        f" {len(members)} member(s)")
-            basis = (d.get("detail") or {}).get("basis")
-            if basis:
-                out.append("    basis: " + ", ".join(f"{k} {v}" for k, v in basis.items()))
+            out.append("    " + payment_formula(d))
             shown = sorted(members.items())[:10]
             if shown:
                 out.append("    members: " + ", ".join(f"{m} {dollars(c)}" for m, c in shown)

@@ -74,3 +74,26 @@ def test_explain_member_lays_out_the_evidence_and_agrees_with_the_ledger(run):
     assert any("2. program pre-steps" in t for t in text)
     assert any(t.strip().startswith(f"{member['practice_id']}: ") for t in text)
     assert any("decided by:" in t for t in text)
+
+
+def test_payment_formulas_show_the_rates_and_multiply_out_to_the_ledger_amount(run):
+    """Every per-member-flat payment (CPCP, PPCP, PBP, PBIP) is its PBPM x member months, and the
+    formula printed names the rates it came from; risk-weighted ones (CMF, ESP) name their table."""
+    from claimsim.adjudication.audit.explain import payment_formula
+
+    seen = set()
+    for env in read(run / "ledger"):
+        if env["type"] != "payment.prospective" or env["data"].get("adjusts_month"):
+            continue
+        d = env["data"]
+        text = payment_formula(d)
+        seen.add(d["kind"])
+        basis = d["detail"]["basis"]
+        if d["kind"] in ("cpcp", "ppcp", "pbp", "pbip"):
+            assert d["amount"] == basis["pbpm"] * d["member_months"]
+            assert f"= {dollars(basis['pbpm'])}; x {d['member_months']} member month(s) = {dollars(d['amount'])}" in text
+        if d["kind"] in ("cpcp", "ppcp"):
+            assert f"x h {basis['hybrid_bp'] / 100:g} %" in text
+        if d["kind"] == "pbp":
+            assert f"leakage {basis['leakage_bp'] / 100:g} %" in text
+    assert {"ppcp", "esp"} <= seen
