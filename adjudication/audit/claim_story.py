@@ -68,7 +68,7 @@ class ClaimStory:
 
     ref: ReferenceData
     plans: dict[str, list[tuple[str, str, str, str | None]]]  # member -> (payer, plan, start, end)
-    basis_of: dict[str, str] = field(default_factory=dict)
+    shown: set[tuple[str, str]] = field(default_factory=set)  # plan-years already described
 
     def design(self, member: str, payer: str, day: str):
         for p, plan_id, start, end in self.plans.get(member, ()):
@@ -165,7 +165,9 @@ class ClaimStory:
                   f" {_pct(design.coinsurance_bp)}, OOP max "
                   + (f"{dollars(design.oop_individual)} / family {dollars(design.oop_family or 0)}"
                      if design.oop_individual is not None else "none"))
-        out.append("  " + limits)
+        if (plan_id, day[:4]) not in self.shown:  # once per claim entry
+            self.shown.add((plan_id, day[:4]))
+            out.append("  " + limits)
         ded, coins, copay = line.get("deductible", 0), line.get("coinsurance", 0), line.get("copay", 0)
         group = PROCEDURE_GROUPS.get(line["procedure"])
         if not line["cost_share"] and group in (ProcedureGroup.PREVENTIVE, ProcedureGroup.AWV):
@@ -287,6 +289,7 @@ def _answer_lines(story: ClaimStory, env: dict[str, Any], walk: Walk) -> list[st
         return out
     out.append(f"    payer {d['payer_id']}, practice {d['practice_id']}, received {d['received']},"
                f" paid {d['paid']}")
+    story.shown.clear()
     for line in d.get("reversed_lines", ()):
         out.extend("    " + s for s in story.line_lines(d, line, walk.acc, None, reversal=True))
         walk.reversed(d, line)

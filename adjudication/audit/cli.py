@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("run_dir", metavar="RUN_DIR")
     r.set_defaults(func=cmd_replay)
     e = audit.add_parser("explain", help="explain a claim or a practice's monthly payment")
-    explain = e.add_subparsers(dest="explain_command", required=True, metavar="{claim,payment}")
+    explain = e.add_subparsers(dest="explain_command", required=True, metavar="{claim,payment,member}")
     c = explain.add_parser("claim", help="every event that touched a claim, each line's arithmetic")
     c.add_argument("run_dir", metavar="RUN_DIR")
     c.add_argument("claim_id", metavar="ID")
@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("practice", metavar="PRACTICE")
     m.add_argument("month", metavar="YYYY-MM")
     m.set_defaults(func=cmd_explain_payment)
+    w = explain.add_parser("member", help="why a member is attributed where they are: visits, pre-steps, tie-break")
+    w.add_argument("run_dir", metavar="RUN_DIR")
+    w.add_argument("member_id", metavar="MEMBER")
+    w.add_argument("--as-of", metavar="YYYY-MM-DD",
+                   help="the date the rules are applied on (default: the run's last boundary)")
+    w.set_defaults(func=cmd_explain_member)
     s = audit.add_parser("as-of", help="the monthly snapshots rebuilt as of a ledger seq or a date")
     s.add_argument("run_dir", metavar="RUN_DIR")
     s.add_argument("position", metavar="SEQ|DATE")
@@ -147,6 +153,14 @@ def cmd_explain_payment(args: argparse.Namespace) -> int:
         raise UserError(f"MONTH {args.month!r}: expected YYYY-MM")
     _date(args.month + "-01", "MONTH")
     print("\n".join(explain_payment(args.run_dir, args.practice, args.month)))
+    return 0
+
+
+def cmd_explain_member(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.audit.explain import explain_member
+
+    as_of = _date(args.as_of, "--as-of") if args.as_of else None
+    print("\n".join(explain_member(args.run_dir, args.member_id, as_of)))
     return 0
 
 
