@@ -10,13 +10,13 @@ practice's prospective payment month, and a member attributed by plurality.
 
 from __future__ import annotations
 
-import contextlib
-import io
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from claimsim.adjudication.audit.explain import explain_claim, explain_member, explain_payment
 from claimsim.events.log import read
 
 RUN_ARGS = ["run", "multipayer", "--members", "900", "--months", "9", "--seed", "5",
@@ -46,14 +46,15 @@ def _pick(run_dir: Path) -> dict[str, Any]:
 
 
 def _capture(argv: list[str]) -> str:
-    from claimsim.cli import main
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = main(argv)
-    if code != 0:
-        raise RuntimeError(f"claimsim {' '.join(argv)} exited {code}")
-    return buffer.getvalue().rstrip("\n")
+    """What `claimsim audit explain ...` prints (the commands print these functions' lines)."""
+    kind, run_dir, *rest = argv[2:]
+    if kind == "claim":
+        lines = explain_claim(run_dir, rest[0])
+    elif kind == "payment":
+        lines = explain_payment(run_dir, rest[0], rest[1])
+    else:
+        lines = explain_member(run_dir, rest[0], rest[2] if len(rest) > 2 else None)
+    return "\n".join(lines)
 
 
 SECTIONS = (
@@ -105,7 +106,8 @@ def examples_markdown(run_dir: Path) -> str:
 def build() -> str:
     with tempfile.TemporaryDirectory(prefix="claimsim-examples-") as tmp:
         run_dir = Path(tmp) / "run"
-        _capture([*RUN_ARGS, "--out", str(run_dir)])
+        subprocess.run([sys.executable, "-m", "claimsim", *RUN_ARGS, "--out", str(run_dir)],
+                       check=True, stdout=subprocess.DEVNULL)
         return examples_markdown(run_dir)
 
 
