@@ -19,10 +19,9 @@ def _run(feed: Feed):
     return attribute(feed.state, PAYER, AS_OF)
 
 
-def test_plurality_tie_broken_by_most_recent_visit():
-    """M1: two visits at P1 (Jan 10, Mar 5) and two at P2 (Feb 1, May 20): a 2-2 tie, and P2 has
-    the most recent visit (May 20 > Mar 5), so P2. Three E&M lines by the specialist S1 under P1
-    do not count (not a primary-care clinician), or P1 would win 5-2."""
+def _two_two_tie_with_specialist_visits() -> Feed:
+    """M1: P1 visits Jan 10 and Mar 5, P2 visits Feb 1 and May 20, and three E&M lines by the
+    specialist S1 billed under P1 (Apr 1-3), which are not primary-care clinician visits."""
     feed = Feed(reference())
     feed.enroll("M1")
     for day in ("2025-01-10", "2025-03-05"):
@@ -31,6 +30,14 @@ def test_plurality_tie_broken_by_most_recent_visit():
         feed.visit("M1", "P2", day)
     for day in ("2025-04-01", "2025-04-02", "2025-04-03"):
         feed.visit("M1", "P1", day, npi="S1")
+    return feed
+
+
+def test_plurality_tie_broken_by_most_recent_visit():
+    """M1: two visits at P1 (Jan 10, Mar 5) and two at P2 (Feb 1, May 20): a 2-2 tie, and P2 has
+    the most recent visit (May 20 > Mar 5), so P2. Three E&M lines by the specialist S1 under P1
+    do not count (not a primary-care clinician), or P1 would win 5-2."""
+    feed = _two_two_tie_with_specialist_visits()
     a = _run(feed).members["M1"]
     assert (a.practice_id, a.basis, a.visits, a.last_visit) == ("P2", "plurality", 2, "2025-05-20")
 
@@ -208,14 +215,7 @@ def test_evidence_ranks_practices_and_names_the_tie_break_that_decided():
     P1's (Mar 5), so the most recent visit decided. The window is [2023-07-01, 2025-07-01)."""
     from claimsim.adjudication.projections.attribution import decide, member_evidence, tie_break
 
-    feed = Feed(reference())
-    feed.enroll("M1")
-    for day in ("2025-01-10", "2025-03-05"):
-        feed.visit("M1", "P1", day)
-    for day in ("2025-02-01", "2025-05-20"):
-        feed.visit("M1", "P2", day)
-    for day in ("2025-04-01", "2025-04-02", "2025-04-03"):
-        feed.visit("M1", "P1", day, npi="S1")
+    feed = _two_two_tie_with_specialist_visits()
     ev = member_evidence(feed.state, "M1", PAYER, AS_OF)
     assert ev.since == "2023-07-01" and ev.voluntary is None and ev.pre_step is None
     assert [(p.practice_id, p.visits, p.last_visit) for p in ev.practices] == [
