@@ -279,34 +279,38 @@ def _reject(reason: RejectReason, field: str, message: str) -> Invalid:
     return Invalid(reason, field, message)
 
 
+def _root(claim: Claim, family: FamilyState) -> tuple[str, dict[str, Any] | None]:
+    """The claim's root id and, for a replacement or void, the record of the claim it changes;
+    raises `Invalid` for an unknown member, a reused claim id or an unknown or voided original."""
+    if claim.member_id not in family.members:
+        raise _reject(RejectReason.UNKNOWN_MEMBER, "member_id",
+                      f"member {claim.member_id!r} is not enrolled under subscriber {family.subscriber_id!r}")
+    if claim.frequency == "1":
+        if claim.claim_id in family.alias:
+            raise _reject(RejectReason.DUPLICATE_CLAIM_ID, "claim_id",
+                          f"claim id {claim.claim_id!r} was already submitted")
+        return claim.claim_id, None
+    root = family.alias.get(claim.original_claim_id)
+    if root is None:
+        raise _reject(RejectReason.UNKNOWN_ORIGINAL, "original_claim_id",
+                      f"no claim {claim.original_claim_id!r} under subscriber {family.subscriber_id!r}")
+    record = family.claims[root]
+    if record["void"] is not None:
+        raise _reject(RejectReason.UNKNOWN_ORIGINAL, "original_claim_id",
+                      f"claim {claim.original_claim_id!r} was voided")
+    owner = family.alias.get(claim.claim_id)
+    if owner is not None and owner != root:
+        raise _reject(RejectReason.DUPLICATE_CLAIM_ID, "claim_id",
+                      f"claim id {claim.claim_id!r} belongs to another claim ({owner!r})")
+    return root, record
+
+
 def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context) -> list[Any]:
     """Adjudicate a validated claim into the family; returns its stored-result pointer.
 
     Raises `Invalid` (nothing applied) for what only the family's state can reveal.
     """
-    if claim.member_id not in family.members:
-        raise _reject(RejectReason.UNKNOWN_MEMBER, "member_id",
-                      f"member {claim.member_id!r} is not enrolled under subscriber {family.subscriber_id!r}")
-    root = None
-    record = None
-    if claim.frequency == "1":
-        if claim.claim_id in family.alias:
-            raise _reject(RejectReason.DUPLICATE_CLAIM_ID, "claim_id",
-                          f"claim id {claim.claim_id!r} was already submitted")
-        root = claim.claim_id
-    else:
-        root = family.alias.get(claim.original_claim_id)
-        if root is None:
-            raise _reject(RejectReason.UNKNOWN_ORIGINAL, "original_claim_id",
-                          f"no claim {claim.original_claim_id!r} under subscriber {family.subscriber_id!r}")
-        record = family.claims[root]
-        if record["void"] is not None:
-            raise _reject(RejectReason.UNKNOWN_ORIGINAL, "original_claim_id",
-                          f"claim {claim.original_claim_id!r} was voided")
-        owner = family.alias.get(claim.claim_id)
-        if owner is not None and owner != root:
-            raise _reject(RejectReason.DUPLICATE_CLAIM_ID, "claim_id",
-                          f"claim id {claim.claim_id!r} belongs to another claim ({owner!r})")
+    root, record = _root(claim, family)
     paid_day = _paid_day(claim, ctx.payers[claim.payer_id].processing_days)
     planned = _plan_lines(claim, family, ctx) if claim.frequency != "8" else None
     # Nothing has changed so far; from here on nothing can reject the claim.

@@ -75,7 +75,8 @@ def member_cost_share(
     mine = members.get(member_id)
     if mine is None:
         mine = members[member_id] = [0, 0]
-    # min() and attribute reads spelled out: this runs for nearly every paid line.
+    # min() and attribute reads spelled out, in one function of ~65 lines: this runs for nearly
+    # every paid line, and the OOP and deductible limits share their individual/family reads.
     part_b = design.part_b
     individual = part_b or design.embedded or not multi_member
     family = not part_b
