@@ -1,6 +1,7 @@
 """The claim loop calls a rule function only where it has work to do, guarding the call with the
 function's own no-op case (`claims._adjudicate_lines`, `claims._cost_share`). Each guard must
-agree with the rule it skips, or a change to the rule would be silently ignored on the hot path."""
+agree with the rule it skips, and each rule the loop copies inline must give what the loop gives,
+or a change to the rule would be silently ignored on the hot path."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import itertools
 
 import pytest
 
+from ..fixtures.adjudication import FEES, Harness, line, only_line, plan, reference
 from claimsim.adjudication.engine.context import Design
 from claimsim.adjudication.engine.cost_share import (
     COPAY_GROUPS, ZERO_COST_GROUPS, is_zero_cost, visit_category,
@@ -56,3 +58,14 @@ def test_allowed_is_the_lesser_of_billed_and_fee_times_units():
     assert allowed_amount(300, 3, 1_200) == 900
     assert allowed_amount(300, 1, 200) == 200
     assert allowed_amount(300, 2, 600) == 600
+
+
+@pytest.mark.parametrize("code, units, billed", [
+    ("36415", 3, 1_200), ("36415", 3, 900), ("36415", 1, 200), ("99213", 1, 0), ("99214", 2, 40_000),
+])
+def test_the_claim_loop_prices_lines_as_allowed_amount_does(code, units, billed):
+    """The claim loop inlines `allowed_amount`: the line it adjudicates carries the same allowed."""
+    h = Harness(reference([plan(deductible_individual=0, deductible_family=0)]))
+    h.enroll("M1")
+    ln = only_line(h.claim("C1", "M1", [line(code, billed, units=units)]))
+    assert ln["allowed"] == allowed_amount(FEES[code], units, billed)
