@@ -166,7 +166,7 @@ def test_every_line_allowed_equals_paid_plus_cost_share_plus_offset_plus_sequest
 
 def _check_limits(h: Harness) -> None:
     state = h.families[SUB]  # the first input is always an enrollment
-    design = h.ctx.plans["P"][1][2025]
+    design = h.ctx.plans["P"].designs[2025]
     multi = len(state.members) > 1
     for key, (fam_ded, fam_oop, members) in state.acc.items():
         assert fam_ded >= 0 and fam_oop >= 0
