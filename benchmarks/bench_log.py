@@ -1,5 +1,5 @@
 """Log append and sequential read of 100k claim events, beside a raw orjson baseline writing and
-reading the same dicts to and from a plain file (issue F1)."""
+reading the same dicts to and from a plain file."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Replay a 1M-event ledger into all the payer-side projections (PayerState through the
 LedgerFollower, which also pulls the run's input log along), beside a raw baseline in the same
-run: an orjson read of every line of the same ledger. Issue 6 asks >= 100k events/s and >= 0.25x.
+run: an orjson read of every line of the same ledger. The target: >= 100k events/s and >= 0.25x.
 
 The run directory is built synthetically with the log writer (fast, deterministic): 20,000
 members of one Medicare payer, 20 primary-care practices under CPC+ Track 2, PCF and FFS, claims

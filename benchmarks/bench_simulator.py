@@ -3,7 +3,7 @@ input/ and truth/ logs), beside a raw SimPy baseline in the same run: one proces
 one `env.timeout` per visit, the same number of visits, no claim building and no log.
 
 Run: .venv/bin/pytest benchmarks/bench_simulator.py --benchmark-enable -p no:cacheprovider -s
-The ratio printed at the end is baseline time / our time (the issue asks for >= 0.3x and
+The ratio printed at the end is baseline time / our time (the target is >= 0.3x and
 >= 40k claims/s). CLAIMSIM_BENCH_MEMBERS changes the population.
 """
 

@@ -1,5 +1,5 @@
 """Benchmarks print a side-by-side ratio table at the end of the session (ours vs baseline,
-measured in the same run, as the issues ask)."""
+measured in the same run, so the machine's load cancels out)."""
 
 from __future__ import annotations
 

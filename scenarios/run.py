@@ -1,5 +1,5 @@
 """Running one scenario end to end, `claimsim run SCENARIO` as a library call: simulate its
-region, pay it epoch by epoch with the run clock, then write the reports (F4's CSVs, the
+region, pay it epoch by epoch with the run clock, then write the reports (the projections' CSVs, the
 practice x payer table as CSV and Parquet, the checks against the ledger, a PNG chart) and
 return the summary a user reads.
 """

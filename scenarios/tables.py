@@ -3,7 +3,7 @@
 (claims) and as it really was (the truth log's avoidable referrals), attribution accuracy and
 observed vs true risk; and the run's totals checked against the ledger. CSV and Parquet files.
 
-Figures come from F4's projections (PayerState, the snapshot money rows) plus two reads only a
+Figures come from the payer's projections (PayerState, the snapshot money rows) plus two reads only a
 report may make: the truth log and the ledger's referral claims. Nothing here writes to a log.
 """
 

@@ -1,6 +1,6 @@
 """The simulator's settings: pydantic v2 models whose defaults produce a sensible region and run.
 
-F6 puts TOML scenario files on top of these (unknown keys are errors); `--vary` reaches any field by
+Scenario files (TOML) go on top of these (unknown keys are errors); `--vary` reaches any field by
 its dotted path (`referrals.avoidable_base_bp`, `region.programs.cpcplus_t2.hybrid_bp`). Rates are
 integer basis points (per member, per month unless named otherwise), visit rates are visits per
 member-year x 1000 at a true risk score of 1.0.

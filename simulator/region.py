@@ -2,7 +2,7 @@
 
 `build_region` turns a `SimConfig` into the `ReferenceData` the payer side loads (reference.json)
 plus the simulator-only facts about each practice (charge multiplier, true quality, referral
-offset). Kept apart from the dynamics so a scenario (F6) can swap the region and keep the model.
+offset). Kept apart from the dynamics so a scenario file can swap the region and keep the model.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from claimsim.events.codes import PROCEDURE_GROUPS
 from claimsim.events.plans import LineOfBusiness
@@ -83,6 +83,13 @@ class Program:
     attributed_models: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+class PlanInfo(NamedTuple):
+    """A plan's payer and its benefit designs by plan year."""
+
+    payer_id: str
+    designs: dict[int, Design]
+
+
 @dataclass(frozen=True, slots=True)
 class PayerInfo:
     lob: str
@@ -144,7 +151,7 @@ class Context:
                 processing_days=p.processing_days,
                 fees={year: dict(table) for year, table in schedule.amounts.items()},
             )
-        self.plans: dict[str, tuple[str, dict[int, Design]]] = {}
+        self.plans: dict[str, PlanInfo] = {}
         for plan in ref.plans:
             designs = {
                 year: Design(
@@ -160,7 +167,7 @@ class Context:
                 )
                 for year, b in plan.benefits.items()
             }
-            self.plans[plan.plan_id] = (plan.payer_id, designs)
+            self.plans[plan.plan_id] = PlanInfo(plan.payer_id, designs)
         self.practice_kind: dict[str, str] = {p.practice_id: p.kind.value for p in ref.practices}
         self.clinician_role: dict[str, str] = {
             npi: c.role.value for npi, (_, c) in ref.clinician.items()
@@ -226,15 +233,8 @@ class Context:
             )
         return True
 
-    def attributed_practice(self, member_id: str, day: dt.date | str) -> str | None:
-        """The practice the member is attributed to on `day` (None: unattributed)."""
-        timeline = self._attribution.get(member_id)
-        if timeline is None:
-            return None
-        return timeline.at(day if isinstance(day, str) else day.isoformat(), None)
-
     def attributed_on(self, member_id: str, day: str) -> str | None:
-        """`attributed_practice` for an ISO day (the hot path's form)."""
+        """The practice the member is attributed to on an ISO day (None: unattributed)."""
         timeline = self._attribution.get(member_id)
         if timeline is None:
             return None

@@ -20,7 +20,9 @@ from claimsim.events.registry import current_version
 
 from claimsim.adjudication.engine.claims import adjudicate_claim, claim_event_data
 from claimsim.adjudication.engine.context import Context
-from claimsim.adjudication.engine.family import FamilyState
+from claimsim.adjudication.engine.family import (
+    ADJUDICATED, NO_EFFECT, REJECTED, REVERSED, SPAN_END, SPAN_PAYER, SPAN_START, FamilyState,
+)
 from claimsim.adjudication.engine.validation import Invalid, validate_claim
 
 # The ledger types that answer an input (one per input seq, `cause` = that seq).
@@ -45,11 +47,11 @@ def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Contex
     if kind == "claim.submitted":
         result = _claim(envelope, family, ctx)
     elif kind == "member.enrolled":
-        result = ["n", envelope["at"], kind, _enroll(envelope, family, ctx)]
+        result = [NO_EFFECT, envelope["at"], kind, _enroll(envelope, family, ctx)]
     elif kind == "member.terminated":
-        result = ["n", envelope["at"], kind, _terminate(envelope, family)]
+        result = [NO_EFFECT, envelope["at"], kind, _terminate(envelope, family)]
     else:
-        result = ["n", envelope["at"], kind, ""]
+        result = [NO_EFFECT, envelope["at"], kind, ""]
     family.results[seq] = result
     family.last_seq = seq
     return _event(seq, result, family), family
@@ -67,14 +69,16 @@ def replay(seq: int, family: FamilyState) -> dict[str, Any]:
 
 
 def _event(seq: int, result: list[Any], family: FamilyState) -> dict[str, Any]:
+    """The ledger entry a stored result stands for (its layouts: `family.ADJUDICATED` ...)."""
     tag = result[0]
-    if tag == "c" or tag == "v":
+    if tag == ADJUDICATED or tag == REVERSED:
         kind, at, data = claim_event_data(family, result)
-    elif tag == "r":
-        kind, at, data = "claim.rejected", result[1], result[2]
+    elif tag == REJECTED:
+        _, at, data = result
+        kind = "claim.rejected"
     else:
-        kind, at = "no_effect", result[1]
-        data = {"input_type": result[2], "note": result[3]}
+        _, at, input_type, note = result
+        kind, data = "no_effect", {"input_type": input_type, "note": note}
     # What `new_event` builds for a dict payload, without its per-call version lookup: one
     # ledger entry per input makes that add up.
     v = _VERSIONS.get(kind)
@@ -95,7 +99,7 @@ def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> list[
         claim = validate_claim(raw, envelope["key"], ctx)
         return adjudicate_claim(claim, envelope["seq"], family, ctx)
     except Invalid as bad:
-        return ["r", envelope["at"], _rejection(raw if raw is not None else data, bad, ctx)]
+        return [REJECTED, envelope["at"], _rejection(raw if raw is not None else data, bad, ctx)]
 
 
 def _rejection(raw: Any, bad: Invalid, ctx: Context) -> dict[str, Any]:
@@ -125,9 +129,9 @@ def _enroll(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> str:
     if e.subscriber_id != family.subscriber_id:
         return f"ignored: subscriber {e.subscriber_id} sent under key {family.subscriber_id}"
     plan = ctx.plans.get(e.plan_id)
-    if plan is None or plan[0] != e.payer_id:
+    if plan is None or plan.payer_id != e.payer_id:
         return f"ignored: plan {e.plan_id} is not a plan of payer {e.payer_id}"
-    family.members.setdefault(e.member_id, []).append(
+    family.members.setdefault(e.member_id, []).append(  # the layout SPAN_* names
         [e.payer_id, e.plan_id, e.start.isoformat(), e.end.isoformat() if e.end else None, e.qmb]
     )
     return ""
@@ -145,7 +149,8 @@ def _terminate(envelope: dict[str, Any], family: FamilyState) -> str:
         return f"ignored: member {t.member_id} is not enrolled"
     end = t.end.isoformat()
     for span in spans:
-        if span[0] == t.payer_id and span[2] <= end and (span[3] is None or span[3] > end):
-            span[3] = end
+        if span[SPAN_PAYER] == t.payer_id and span[SPAN_START] <= end and (
+                span[SPAN_END] is None or span[SPAN_END] > end):
+            span[SPAN_END] = end
     return ""
 

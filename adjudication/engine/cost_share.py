@@ -24,6 +24,9 @@ from typing import Any
 from claimsim.events.money import apply_rate
 
 from claimsim.adjudication.engine.context import Design
+from claimsim.adjudication.engine.family import (
+    ACC_FAMILY_DED, ACC_FAMILY_OOP, ACC_MEMBERS, MEMBER_DED, MEMBER_OOP,
+)
 
 NO_LIMIT = 1 << 62
 
@@ -62,16 +65,18 @@ def member_cost_share(
     copay: int | None,
 ) -> tuple[int, int, int]:
     """(deductible, coinsurance, copay) for a line whose cost share is figured on `base`, and the
-    accumulators in `entry` (`[family_ded, family_oop, {member: [ded, oop]}]`) updated in place.
+    accumulators in `entry` (`[family_ded, family_oop, {member: [ded, oop]}]`, the layout
+    `family.ACC_*` and `MEMBER_*` name) updated in place.
 
     `copay` is the visit copay when this line is the visit's E&M line and the copay is due, else
     None (deductible and coinsurance apply).
     """
-    members = entry[2]
+    members = entry[ACC_MEMBERS]
     mine = members.get(member_id)
     if mine is None:
         mine = members[member_id] = [0, 0]
-    # min() and attribute reads spelled out: this runs for nearly every paid line.
+    # min() and attribute reads spelled out, in one function of ~65 lines: this runs for nearly
+    # every paid line, and the OOP and deductible limits share their individual/family reads.
     part_b = design.part_b
     individual = part_b or design.embedded or not multi_member
     family = not part_b
@@ -79,9 +84,9 @@ def member_cost_share(
     oop_ind = design.oop_ind
     if oop_ind is not None:
         if individual:
-            oop_left = oop_ind - mine[1]
+            oop_left = oop_ind - mine[MEMBER_OOP]
         if family:
-            fam_left = design.oop_fam - entry[1]
+            fam_left = design.oop_fam - entry[ACC_FAMILY_OOP]
             if fam_left < oop_left:
                 oop_left = fam_left
         if oop_left < 0:
@@ -93,9 +98,9 @@ def member_cost_share(
         charged = 0
         ded_left = NO_LIMIT
         if individual:
-            ded_left = design.ded_ind - mine[0]
+            ded_left = design.ded_ind - mine[MEMBER_DED]
         if family:
-            fam_left = design.ded_fam - entry[0]
+            fam_left = design.ded_fam - entry[ACC_FAMILY_DED]
             if fam_left < ded_left:
                 ded_left = fam_left
         if ded_left < 0:
@@ -111,8 +116,8 @@ def member_cost_share(
             coins = oop_left - ded
     total = ded + coins + charged
     if total:
-        mine[0] += ded
-        mine[1] += total
-        entry[0] += ded
-        entry[1] += total
+        mine[MEMBER_DED] += ded
+        mine[MEMBER_OOP] += total
+        entry[ACC_FAMILY_DED] += ded
+        entry[ACC_FAMILY_OOP] += total
     return ded, coins, charged

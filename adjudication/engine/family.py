@@ -13,6 +13,19 @@ from typing import Any
 
 from claimsim.events.encoding import canonical
 
+# The state is stored as JSON lists (Kafka changelogs, byte comparisons), so its rows keep their
+# list layout on the wire; these name the positions.
+# An enrollment span: `[payer_id, plan_id, start, end | None, qmb]`.
+SPAN_PAYER, SPAN_PLAN, SPAN_START, SPAN_END, SPAN_QMB = range(5)
+# An accumulator entry: `[family_deductible, family_oop, {member: [deductible, oop]}]`.
+ACC_FAMILY_DED, ACC_FAMILY_OOP, ACC_MEMBERS = range(3)
+MEMBER_DED, MEMBER_OOP = range(2)
+# A stored result (input seq -> how to re-emit its ledger entry), by its first element:
+ADJUDICATED = "c"  # ["c", claim root, version index]: a claim.adjudicated
+REVERSED = "v"  # ["v", claim root]: a claim.reversed (a void)
+REJECTED = "r"  # ["r", at, rejection data]: a claim.rejected
+NO_EFFECT = "n"  # ["n", at, input type, note]: a no_effect
+
 
 class FamilyState:
     """Accumulators, enrollment spans, paid-line index, claim versions and stored results.
@@ -29,8 +42,8 @@ class FamilyState:
       holds its header, its line results and the index/visit keys it added, so a 7 or 8 can undo
       exactly its effects and a redelivered input can be re-emitted from it.
     - `alias`: every claim id seen (originals, replacements, voids) -> its root id.
-    - `results`: input seq -> how to re-emit its ledger entry (`["c", root, version]`,
-      `["v", root]`, `["r", at, rejection data]`, `["n", at, input type, note]`).
+    - `results`: input seq -> how to re-emit its ledger entry (`[ADJUDICATED, root, version]`,
+      `[REVERSED, root]`, `[REJECTED, at, rejection data]`, `[NO_EFFECT, at, input type, note]`).
     - `last_seq`: the last input seq applied (-1: none).
     """
 
@@ -95,9 +108,10 @@ class FamilyState:
         if entry is None:
             return {"family_deductible": 0, "family_oop": 0, "members": {}}
         return {
-            "family_deductible": entry[0],
-            "family_oop": entry[1],
-            "members": {m: {"deductible": v[0], "oop": v[1]} for m, v in sorted(entry[2].items())},
+            "family_deductible": entry[ACC_FAMILY_DED],
+            "family_oop": entry[ACC_FAMILY_OOP],
+            "members": {m: {"deductible": v[MEMBER_DED], "oop": v[MEMBER_OOP]}
+                        for m, v in sorted(entry[ACC_MEMBERS].items())},
         }
 
     def set_opening_balances(self, payer_id: str, year: int, *, family_deductible: int = 0,
@@ -116,8 +130,9 @@ class FamilyState:
             {m: [ded, oop] for m, (ded, oop) in sorted((members or {}).items())}]
 
     def span_on(self, member_id: str, payer_id: str, day: str) -> list[Any] | None:
-        """The member's enrollment span with the payer covering an ISO day, if any."""
+        """The member's enrollment span with the payer covering an ISO day (end inclusive), if any."""
         for span in self.members.get(member_id, ()):
-            if span[0] == payer_id and span[2] <= day and (span[3] is None or day <= span[3]):
+            if span[SPAN_PAYER] == payer_id and span[SPAN_START] <= day and (
+                    span[SPAN_END] is None or day <= span[SPAN_END]):
                 return span
         return None

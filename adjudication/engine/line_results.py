@@ -60,6 +60,26 @@ def line_result(  # positional in the hot path: keyword calls cost more per line
     }
 
 
+def paid_adjustments(billed: int, allowed: int, offset: int, ded: int, coins: int, copay: int,
+                 sequestration: int, qmb: bool) -> list[dict[str, Any]]:
+    """The paid line's CARC adjustments: CO-45 over the allowed, CO-24 capitation offset,
+    PR-1/2/3 cost share ($0 for a QMB member), CO-253 sequestration."""
+    adjustments = []
+    if billed > allowed:
+        adjustments.append({"group": "CO", "carc": "45", "amount": billed - allowed})
+    if offset:
+        adjustments.append({"group": "CO", "carc": "24", "amount": offset})
+    if ded:
+        adjustments.append({"group": "PR", "carc": "1", "amount": 0 if qmb else ded})
+    if coins:
+        adjustments.append({"group": "PR", "carc": "2", "amount": 0 if qmb else coins})
+    if copay:
+        adjustments.append({"group": "PR", "carc": "3", "amount": 0 if qmb else copay})
+    if sequestration:
+        adjustments.append({"group": "CO", "carc": "253", "amount": sequestration})
+    return adjustments
+
+
 def denied_line(
     line: Line,
     member_id: str,

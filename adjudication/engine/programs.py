@@ -37,19 +37,14 @@ _FFS = Model(FFS, False, 0, False, False, False, None)
 _FFS_ATTRIBUTED = Model(FFS, True, 0, False, False, False, None)
 
 
-def payment_model(ctx: Context, payer_id: str, practice_id: str, member_id: str, day: str,
-                  code: str, group: str | None) -> Model:
-    """The line's payment model. Offsets, flat fees and denials need all three of: a program
-    contract on the day, the member attributed to that practice on the day, and the practice's
-    program active (a `practice.status` inactive from a date means FFS from then)."""
-    program, attributed = program_in_force(ctx, payer_id, practice_id, member_id, day)
-    return line_model(program, attributed, code, group)
-
-
 def program_in_force(ctx: Context, payer_id: str, practice_id: str, member_id: str, day: str
                      ) -> tuple[Program | None, bool]:
     """(the active program of the practice's contract with the payer on the day or None, whether
-    the member is attributed to the practice on the day): the same for every line of that day."""
+    the member is attributed to the practice on the day): the same for every line of that day.
+
+    Offsets, flat fees and denials need all three of: a program contract on the day, the member
+    attributed to that practice on the day, and the practice's program active (a
+    `practice.status` inactive from a date means FFS from then)."""
     attributed = ctx.attributed_on(member_id, day) == practice_id
     program = ctx.program_on(payer_id, practice_id, day)
     if program is not None and not ctx.program_active(payer_id, practice_id, day):
@@ -58,6 +53,7 @@ def program_in_force(ctx: Context, payer_id: str, practice_id: str, member_id: s
 
 
 def line_model(program: Program | None, attributed: bool, code: str, group: str | None) -> Model:
+    """The line's payment model, from its day's `program_in_force` and its procedure."""
     if program is None:
         return _FFS_ATTRIBUTED if attributed else _FFS
     if not attributed:

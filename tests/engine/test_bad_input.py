@@ -1,4 +1,4 @@
-"""Bad input (issue 4): a malformed or inconsistent claim becomes a typed rejection with its
+"""Bad input: a malformed or inconsistent claim becomes a typed rejection with its
 reason, CARC, the dotted field and the raw claim (truncated), and the claims around it are
 adjudicated as if it were not there."""
 

@@ -23,15 +23,15 @@ def test_attribution_timeline_later_facts_supersede_from_their_date():
     h = Harness()
     h.attribute("M1", "PCP1", effective="2025-01-01")
     h.attribute("M1", "PCP2", effective="2025-07-01")
-    assert h.ctx.attributed_practice("M1", dt.date(2025, 6, 30)) == "PCP1"
-    assert h.ctx.attributed_practice("M1", "2025-07-01") == "PCP2"
+    assert h.ctx.attributed_on("M1", "2025-06-30") == "PCP1"
+    assert h.ctx.attributed_on("M1", "2025-07-01") == "PCP2"
     # A correction learned later, effective 2025-04-01, covers every date from then on.
     _correct(h, "M1", "PCP2", "2025-04-01")
-    assert h.ctx.attributed_practice("M1", "2025-03-31") == "PCP1"
-    assert h.ctx.attributed_practice("M1", "2025-04-01") == "PCP2"
+    assert h.ctx.attributed_on("M1", "2025-03-31") == "PCP1"
+    assert h.ctx.attributed_on("M1", "2025-04-01") == "PCP2"
     h.attribute("M1", None, effective="2025-09-01")
-    assert h.ctx.attributed_practice("M1", "2025-12-31") is None
-    assert h.ctx.attributed_practice("M2", "2025-12-31") is None
+    assert h.ctx.attributed_on("M1", "2025-12-31") is None
+    assert h.ctx.attributed_on("M2", "2025-12-31") is None
 
 
 def test_practice_status_toggles_offsets_by_service_date():

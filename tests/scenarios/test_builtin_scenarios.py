@@ -1,5 +1,5 @@
 """Every built-in scenario validates and runs (at a small size) to a report whose totals
-reconcile with the ledger, and the same seed gives the same report bytes (issue 8 "Must show")."""
+reconcile with the ledger, and the same seed gives the same report bytes."""
 
 from __future__ import annotations
 

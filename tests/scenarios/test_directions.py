@@ -104,14 +104,16 @@ def test_member_cost_share_unchanged_under_full_lower_under_reduced_and_payer_sh
     assert reduced["allowed"] == full["allowed"]
 
 
-def _pbp(run_dir: Path) -> dict[tuple[str, str, str], tuple[int, int]]:
-    """PBP per payer x practice x month as first paid: (amount, leakage bp in its basis)."""
+def _pbp(run_dir: Path) -> dict[tuple[str, str, str], tuple[int, int, int]]:
+    """PBP per payer x practice x month as first paid: (amount, leakage bp in its basis, member
+    months)."""
     out = {}
     for env in read(run_dir / "ledger"):
         d = env["data"]
         if env["type"] == "payment.prospective" and d["kind"] == "pbp" and not d.get("adjusts_month"):
             basis = (d.get("detail") or {}).get("basis") or {}
-            out[(d["payer_id"], d["practice_id"], d["month"])] = (d["amount"], basis.get("leakage_bp", 0))
+            out[(d["payer_id"], d["practice_id"], d["month"])] = (
+                d["amount"], basis.get("leakage_bp", 0), d["member_months"])
     return out
 
 
@@ -128,18 +130,19 @@ def test_pcf_leakage_adjustment_lowers_pbp_most_where_leakage_is_highest(tmp_pat
         off = _pbp(tmp_path / "runs" / f"p{runs[(away, False)]:02d}_r00")
         on = _pbp(tmp_path / "runs" / f"p{runs[(away, True)]:02d}_r00")
         assert off.keys() == on.keys() and off
-        for key, (amount_on, leak) in on.items():
-            amount_off = off[key][0]
-            assert amount_on <= amount_off
-            # PBP x (1 - leakage): within a cent per member of the unadjusted payment's share.
-            assert abs(amount_on * 10_000 - amount_off * (10_000 - leak)) <= 10_000 * max(1, amount_off // 100)
-        high = [k for k, (_, leak) in on.items() if leak >= 2000]
-        low = [k for k, (_, leak) in on.items() if 0 < leak < 1000]
+        for key, (amount_on, leak, members) in on.items():
+            amount_off, _, members_off = off[key]
+            assert amount_on <= amount_off and members == members_off
+            # PBP x (1 - leakage), rounded once per member in each run: each member's two
+            # roundings put it within a cent per member of the unadjusted payment's share.
+            assert abs(amount_on * 10_000 - amount_off * (10_000 - leak)) <= 10_000 * members
+        high = [k for k, (_, leak, _) in on.items() if leak >= 2000]
+        low = [k for k, (_, leak, _) in on.items() if 0 < leak < 1000]
         if high and low:
             share = lambda ks: 1 - sum(on[k][0] for k in ks) / sum(off[k][0] for k in ks)  # noqa: E731
             assert share(high) > share(low)
             compared += 1
-        taken[away] = 1 - sum(a for a, _ in on.values()) / sum(a for a, _ in off.values())
+        taken[away] = 1 - sum(a for a, _, _ in on.values()) / sum(a for a, _, _ in off.values())
     assert compared >= 1  # the high-away-visit run has practices on both sides
     assert taken[2500] > taken[300] > 0
 

@@ -1,7 +1,7 @@
-"""The run clock on a small `claimsim run` of the default region (DESIGN.md "The run clock",
-issue 6 "Must show"): offsets only where a program withholds for an attributed member, replay
-equals the live projections, snapshots add up to the ledger, and a void or replacement changes
-only the months it touches plus the month it is paid in."""
+"""The run clock on a small `claimsim run` of the default region (DESIGN.md "The run clock"):
+offsets only where a program withholds for an attributed member, replay equals the live
+projections, snapshots add up to the ledger, and a void or replacement changes only the months it
+touches plus the month it is paid in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario files (DESIGN.md "Config", issue 8): TOML validated by pydantic, errors naming the file
+"""Scenario files (DESIGN.md "Config"): TOML validated by pydantic, errors naming the file
 and the dotted key, ACA limits on commercial plans, sensible defaults, per-payer program
 settings that reach both the payer's contracts and the simulator's referral behaviour."""
 

@@ -1,4 +1,4 @@
-"""What-if sweeps (issue 8): every point is the scenario with only the varied key changed, and
+"""What-if sweeps: every point is the scenario with only the varied key changed, and
 replicate r runs with seed `seed + r` at every point (common random numbers); means and 95 %
 intervals over replicates; tables and a chart written."""
 

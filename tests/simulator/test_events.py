@@ -1,4 +1,4 @@
-"""The simulator's output as the payer side reads it: every event validates against the F1 models,
+"""The simulator's output as the payer side reads it: every event validates against the `events` models,
 the input log is in received-date order, claims name real clinicians of their billing practice,
 members are enrolled before their claims arrive, and both logs verify."""
 
