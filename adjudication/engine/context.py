@@ -214,7 +214,9 @@ class Context:
 
     def attributed_on(self, member_id: str, day: str) -> str | None:
         """`attributed_practice` for an ISO day (the hot path's form: `value_at` inlined, one
-        call fewer per claim; a test checks that the two agree)."""
+        call fewer per claim; a test checks that the two agree). Bisecting the (day, practice)
+        entries with a key measured ~0.85 us per lookup against ~0.5 us for the former parallel
+        list of days (timeit, 24-entry timelines, load ~12): kept for one timeline type."""
         timeline = self._attribution.get(member_id)
         if timeline is None:
             return None
