@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import Field, field_serializer, model_validator
 
 from claimsim.events.codes import DEFAULT_CAPITATED_GROUPS, ProcedureGroup
+from claimsim.events.timeline import span_on
 from claimsim.events.money import BasisPoints, Cents
 from claimsim.events.plans import Frozen
 
@@ -151,4 +152,4 @@ class Contract(Frozen):
     end: dt.date | None = None
 
     def covers(self, day: dt.date) -> bool:
-        return self.start <= day and (self.end is None or day <= self.end)
+        return span_on(((self.start, self.end, True),), day) is True

@@ -19,6 +19,7 @@ from claimsim.events.fee_schedule import FeeSchedule
 from claimsim.events.plans import Payer, Plan
 from claimsim.events.programs import Contract
 from claimsim.events.providers import Clinician, Practice
+from claimsim.events.timeline import contract_spans, span_on
 
 REFERENCE_FILE = "reference.json"
 
@@ -73,17 +74,12 @@ class ReferenceData(BaseModel):
         return {payer: by_id[fs] for payer, fs in self.payer_fee_schedule.items()}
 
     @cached_property
-    def _contracts_by_key(self) -> dict[tuple[str, str], tuple[Contract, ...]]:
-        out: dict[tuple[str, str], list[Contract]] = {}
-        for c in self.contracts:
-            out.setdefault((c.payer_id, c.practice_id), []).append(c)
-        return {k: tuple(sorted(v, key=lambda c: c.start)) for k, v in out.items()}
+    def _contracts_by_key(self) -> dict[tuple[str, str], list[tuple[dt.date, dt.date | None, Contract]]]:
+        """`events.timeline` spans of each payer x practice's contracts, ascending by start."""
+        return contract_spans(self.contracts, lambda c: c)
 
     def contract_on(self, payer_id: str, practice_id: str, day: dt.date) -> Contract | None:
-        for c in self._contracts_by_key.get((payer_id, practice_id), ()):
-            if c.covers(day):
-                return c
-        return None
+        return span_on(self._contracts_by_key.get((payer_id, practice_id), ()), day)
 
     # Persistence.
     def to_bytes(self) -> bytes:

@@ -23,9 +23,8 @@ from claimsim.events.money import BP_ONE, div_round_half_up
 from claimsim.adjudication.projections.epochs import Plan
 from claimsim.adjudication.audit.tables import true_pcps
 from claimsim.adjudication.projections.snapshots import member_month_counts
-from claimsim.adjudication.projections.state import (
-    M_ALL_VISITS, M_ALLOWED, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST, M_LEAK_VISITS,
-    M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH, PayerState)
+from claimsim.adjudication.projections.money import money_by_practice, money_totals
+from claimsim.adjudication.projections.state import PayerState
 from claimsim.events.calendar import months_from
 
 LINE_MONEY = ("allowed", "plan_paid", "cost_share", "cap_offset", "sequestration")
@@ -112,20 +111,17 @@ def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str
             r = rows[(payer, practice)] = dict.fromkeys(FIGURES, 0)
         return r
 
-    for key, money in sorted(state.money.items()):
-        payer, practice, month = key.split("|")
-        if month not in months:
-            continue
+    for (payer, practice), money in money_by_practice(state.money, months).items():
         r = row(payer, practice)
-        r["ffs_paid"] += money[M_FFS_SERVICE]
-        r["capitation_offsets"] += money[M_OFFSETS]
-        r["member_cost_share"] += money[M_COST_SHARE]
-        r["allowed"] += money[M_ALLOWED]
-        r["sequestration"] += money[M_SEQUESTRATION]
-        r["shadow_ffs"] += money[M_SHADOW]
-        r["leakage_visits"] += money[M_LEAK_VISITS]
-        r["qualifying_visits"] += money[M_ALL_VISITS]
-        r["leakage_cost_observed"] += money[M_LEAK_COST]
+        r["ffs_paid"] += money.ffs_by_service_date
+        r["capitation_offsets"] += money.offsets
+        r["member_cost_share"] += money.cost_share
+        r["allowed"] += money.allowed
+        r["sequestration"] += money.sequestration
+        r["shadow_ffs"] += money.shadow_ffs
+        r["leakage_visits"] += money.leakage_visits
+        r["qualifying_visits"] += money.qualifying_visits
+        r["leakage_cost_observed"] += money.leakage_cost
     # Adjustments for months after the window count in it: the year-end PBIP recoupment is
     # dated December even when the service window ends earlier.
     after = max(months) if months else ""
@@ -229,24 +225,21 @@ def reconciliation(run_dir: Path, state: PayerState) -> list[dict[str, Any]]:
     """Whole-run checks (every month, not just the window): the projections' totals against an
     independent read of the ledger. Each row: check, report figure, ledger figure, ok."""
     ledger, _ = ledger_scan(run_dir, set())
-    money = [0] * MONEY_WIDTH
-    for row in state.money.values():
-        for i, v in enumerate(row):
-            money[i] += v
+    money = money_totals(state.money)
     prospective = sum(sum(k.values()) for k in state.paid_original.values())
     adjustments = sum(sum(k.values()) for k in state.adjusted_in.values())
-    net = prospective + adjustments + money[M_FFS_PAID]
+    net = prospective + adjustments + money.ffs_by_paid_date
     parts = ledger["plan_paid"] + ledger["cost_share"] + ledger["cap_offset"] + ledger["sequestration"]
     checks = [
         ("practice net = prospective + FFS paid + adjustments", net,
          ledger["prospective"] + ledger["plan_paid"]),
-        ("FFS paid by paid date = plan paid on ledger lines", money[M_FFS_PAID], ledger["plan_paid"]),
-        ("FFS paid by service date = plan paid on ledger lines", money[M_FFS_SERVICE], ledger["plan_paid"]),
+        ("FFS paid by paid date = plan paid on ledger lines", money.ffs_by_paid_date, ledger["plan_paid"]),
+        ("FFS paid by service date = plan paid on ledger lines", money.ffs_by_service_date, ledger["plan_paid"]),
         ("prospective + adjustments = ledger payments", prospective + adjustments, ledger["prospective"]),
         ("allowed = plan paid + cost share + offset + sequestration", ledger["allowed"], parts),
-        ("allowed in snapshots = allowed on ledger lines", money[M_ALLOWED], ledger["allowed"]),
-        ("member cost share in snapshots = ledger", money[M_COST_SHARE], ledger["cost_share"]),
-        ("capitation offsets in snapshots = ledger", money[M_OFFSETS], ledger["cap_offset"]),
+        ("allowed in snapshots = allowed on ledger lines", money.allowed, ledger["allowed"]),
+        ("member cost share in snapshots = ledger", money.cost_share, ledger["cost_share"]),
+        ("capitation offsets in snapshots = ledger", money.offsets, ledger["cap_offset"]),
     ]
     return [{"check": c, "report": a, "ledger": b, "ok": a == b} for c, a, b in checks]
 

@@ -103,12 +103,12 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
 def state_with(state, rows, as_of):
     """The state with this attribution in force from `as_of` (for the accuracy figures only)."""
-    from claimsim.adjudication.projections.state import _timeline_set
+    from claimsim.events.timeline import set_from
 
     attributed = {r["member_id"]: r["practice_id"] for r in rows}
     for mid in state.members:
-        _timeline_set(state.attribution.setdefault(mid, []),
-                      [as_of, attributed.get(mid), "report"])
+        set_from(state.attribution.setdefault(mid, []),
+                 [as_of, attributed.get(mid), "report"])
     return state
 
 

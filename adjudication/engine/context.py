@@ -15,9 +15,10 @@ from typing import Any, NamedTuple
 
 from claimsim.events.codes import PROCEDURE_GROUPS
 from claimsim.events.plans import LineOfBusiness
-from claimsim.events.programs import ProgramKind
+from claimsim.events.programs import Contract, ProgramKind
 from claimsim.events.providers import ClinicianRole, PracticeKind
 from claimsim.events.reference import ReferenceData
+from claimsim.events.timeline import contract_spans, effective_of, set_from, span_on, value_at
 
 # Enum values read once: an Enum member's `.value` is a descriptor call, and these are per claim.
 _PRIMARY_CARE_ROLE = ClinicianRole.PRIMARY_CARE.value
@@ -99,22 +100,19 @@ class PayerInfo:
     fees: dict[int, dict[str, int]]  # year -> code -> cents for one unit
 
 
-@dataclass
-class _Timeline:
-    """Facts that take effect from a date on: a later fact replaces everything known from its date."""
-
-    days: list[str] = field(default_factory=list)  # ISO dates, ascending
-    values: list[Any] = field(default_factory=list)
-
-    def set_from(self, day: str, value: Any) -> None:
-        i = bisect.bisect_left(self.days, day)
-        del self.days[i:], self.values[i:]
-        self.days.append(day)
-        self.values.append(value)
-
-    def at(self, day: str, default: Any) -> Any:
-        i = bisect.bisect_right(self.days, day)
-        return self.values[i - 1] if i else default
+def _program(contract: Contract) -> Program:
+    s = contract.program
+    return Program(
+        kind=s.kind.value,
+        hybrid_bp=s.hybrid_bp,
+        reduced=s.cost_share_basis.value == "reduced",
+        capitated=frozenset(g.value for g in s.capitated_groups),
+        denied=frozenset(s.denied_codes),
+        flat_fee=(
+            {y: f.flat_visit_fee for y, f in s.figures.items()}
+            if s.kind is ProgramKind.PCF else {}
+        ),
+    )
 
 
 class Context:
@@ -131,8 +129,9 @@ class Context:
     def __init__(self, reference: ReferenceData, settings: Settings | None = None):
         self.reference = reference
         self.settings = settings or Settings()
-        self._attribution: dict[str, _Timeline] = {}
-        self._status: dict[tuple[str, str], _Timeline] = {}
+        # `events.timeline` timelines of (effective ISO day, value) entries.
+        self._attribution: dict[str, list[tuple[str, str | None]]] = {}
+        self._status: dict[tuple[str, str], list[tuple[str, bool]]] = {}
         self._build_lookups()
 
     # -- precomputed reference lookups ---------------------------------------------------
@@ -178,30 +177,13 @@ class Context:
             for table in schedule.amounts.values():
                 known.update(table)
         self.known_codes: frozenset[str] = frozenset(known)
-        self._contracts: dict[tuple[str, str], list[tuple[str, str | None, Program]]] = {}
-        for c in sorted(ref.contracts, key=lambda c: c.start):
-            s = c.program
-            program = Program(
-                kind=s.kind.value,
-                hybrid_bp=s.hybrid_bp,
-                reduced=s.cost_share_basis.value == "reduced",
-                capitated=frozenset(g.value for g in s.capitated_groups),
-                denied=frozenset(s.denied_codes),
-                flat_fee=(
-                    {y: f.flat_visit_fee for y, f in s.figures.items()}
-                    if s.kind is ProgramKind.PCF else {}
-                ),
-            )
-            self._contracts.setdefault((c.payer_id, c.practice_id), []).append(
-                (c.start.isoformat(), c.end.isoformat() if c.end else None, program)
-            )
+        # `events.timeline` spans (start, end or None, program) by (payer, practice), ISO days.
+        self._contracts: dict[tuple[str, str], list[tuple[str, str | None, Program]]] = \
+            contract_spans(ref.contracts, _program, iso=True)
 
     def program_on(self, payer_id: str, practice_id: str, day: str) -> Program | None:
         """The program of the practice's contract with the payer on an ISO day (None: FFS)."""
-        for start, end, program in self._contracts.get((payer_id, practice_id), ()):
-            if start <= day and (end is None or day <= end):
-                return program
-        return None
+        return span_on(self._contracts.get((payer_id, practice_id), ()), day)
 
     def is_primary_care(self, practice_id: str, npi: str) -> bool:
         role = self.clinician_role.get(npi)
@@ -220,32 +202,32 @@ class Context:
             return False
         d = env["data"]
         if kind == "attribution.assigned":
-            self._attribution.setdefault(d["member_id"], _Timeline()).set_from(
-                str(d["effective"]), d["practice_id"]
-            )
+            set_from(self._attribution.setdefault(d["member_id"], []),
+                     (str(d["effective"]), d["practice_id"]))
         elif kind == "attribution.corrected":
-            self._attribution.setdefault(d["member_id"], _Timeline()).set_from(
-                str(d["effective"]), d["to_practice"]
-            )
+            set_from(self._attribution.setdefault(d["member_id"], []),
+                     (str(d["effective"]), d["to_practice"]))
         else:
-            self._status.setdefault((d["payer_id"], d["practice_id"]), _Timeline()).set_from(
-                str(d["effective"]), bool(d["active"])
-            )
+            set_from(self._status.setdefault((d["payer_id"], d["practice_id"]), []),
+                     (str(d["effective"]), bool(d["active"])))
         return True
 
     def attributed_on(self, member_id: str, day: str) -> str | None:
-        """The practice the member is attributed to on an ISO day (None: unattributed)."""
+        """The practice the member is attributed to on an ISO day (None: unattributed):
+        `events.timeline.value_at` inlined for the hot path (one call fewer per claim; a test
+        checks that the two agree). Bisecting the (day, practice) entries with a key measured
+        ~0.85 us per lookup against ~0.5 us for the former parallel list of days (timeit,
+        24-entry timelines, load ~12): kept for one timeline type."""
         timeline = self._attribution.get(member_id)
         if timeline is None:
             return None
-        days = timeline.days
-        i = bisect.bisect_right(days, day)
-        return timeline.values[i - 1] if i else None
+        i = bisect.bisect_right(timeline, day, key=effective_of)
+        return timeline[i - 1][1] if i else None
 
     def program_active(self, payer_id: str, practice_id: str, day: dt.date | str) -> bool:
         """Whether the practice's program with the payer is in effect on `day` (default True)."""
         timeline = self._status.get((payer_id, practice_id))
         if timeline is None:
             return True
-        return timeline.at(day if isinstance(day, str) else day.isoformat(), True)
+        return value_at(timeline, day if isinstance(day, str) else day.isoformat(), True)
 

@@ -2,7 +2,10 @@
 the epoch-boundary computations made from them. Imports `events` only, never `engine`.
 
 Public API:
-- `PayerState`: the fold (`apply` each ledger event; `to_dict`/`from_dict` checkpoints).
+- `PayerState`: the fold (`apply` each input and ledger event; `state()`/`restore()` checkpoints),
+  its handlers by concern in `projections.fold`.
+- `MoneyTotals`, `money_totals`, `money_by_practice`: the money rows by name (payer x practice
+  x month sums of FFS, cost share, offsets, shadow FFS, leakage).
 - `ProjectionSettings`: lookback, cadence, member-month rule, run-out.
 - `attribute(state, payer, as_of) -> AttributionRun` (of `Attribution`s), `correction`.
 - `practice_statuses`, `is_active`: minimum volume and risk group per practice and epoch.
@@ -14,6 +17,7 @@ Public API:
 from claimsim.adjudication.projections.attribution import (Attribution, AttributionRun, attribute,
                                                            correction)
 from claimsim.adjudication.projections.epochs import Plan, epoch_steps
+from claimsim.adjudication.projections.money import MoneyTotals, money_by_practice, money_totals
 from claimsim.adjudication.projections.prospective import epoch_payments, true_up
 from claimsim.adjudication.projections.reconciliation import reconcile
 from claimsim.adjudication.projections.settings import ProjectionSettings
@@ -21,6 +25,7 @@ from claimsim.adjudication.projections.snapshots import all_snapshots
 from claimsim.adjudication.projections.state import PayerState
 from claimsim.adjudication.projections.status import is_active, practice_statuses
 
-__all__ = ["Attribution", "AttributionRun", "PayerState", "Plan", "ProjectionSettings",
-           "all_snapshots", "attribute", "correction", "epoch_payments", "epoch_steps",
-           "is_active", "practice_statuses", "reconcile", "true_up"]
+__all__ = ["Attribution", "AttributionRun", "MoneyTotals", "PayerState", "Plan",
+           "ProjectionSettings", "all_snapshots", "attribute", "correction", "epoch_payments",
+           "epoch_steps", "is_active", "money_by_practice", "money_totals", "practice_statuses",
+           "reconcile", "true_up"]

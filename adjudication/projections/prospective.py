@@ -17,7 +17,10 @@ from claimsim.events.ledger import ProspectivePayment
 from claimsim.events.money import BP_ONE, div_round_half_up, apply_rates
 from claimsim.events.programs import PaymentKind, ProgramKind, ProgramSettings
 
-from claimsim.adjudication.projections.risk import cmf_tier, risk_adjusted
+from claimsim.adjudication.projections.fold.claims import VD_QUALIFYING
+from claimsim.adjudication.projections.fold.membership import SPAN_PAYER
+from claimsim.adjudication.projections.fold.timelines import S_RISK_GROUP
+from claimsim.adjudication.projections.risk import FACT_RISK, cmf_tier, risk_adjusted
 from claimsim.events.calendar import add_months, months_from
 from claimsim.adjudication.projections.status import is_active
 
@@ -61,7 +64,7 @@ def leakage_bp(state: PayerState, practice: str, members: list[str], as_of: str)
     for mid in members:
         for key, counts in state.visit_days(mid).items():
             p, day = key.split("|")
-            if counts[0] > 0 and since <= day < as_of:
+            if counts[VD_QUALIFYING] > 0 and since <= day < as_of:
                 total += 1
                 other += p != practice
     return (div_round_half_up(other * BP_ONE, total) if total else 0), other, total
@@ -109,7 +112,7 @@ def payment_basis(state: PayerState, payer: str, practice: str, program: Program
                              "pbpm": pbpm}
         elif kind is PaymentKind.PBP:
             entry = state.status_on(payer, practice, as_of)
-            group = (entry[3] if entry and entry[3] else 1)
+            group = (entry[S_RISK_GROUP] if entry and entry[S_RISK_GROUP] else 1)
             table = figures.pbp_by_group
             base = table[min(group, len(table)) - 1] if table else 0
             leak, other, total = (leakage_bp(state, practice, members, as_of)
@@ -132,7 +135,7 @@ def member_amount(kind: str, basis: dict[str, Any], fact: list[int] | None) -> i
         tier = cmf_tier(fact, basis["track2"]) if fact else 1
         return table[min(tier, len(table)) - 1] if table else 0
     if kind == PaymentKind.ESP:
-        return risk_adjusted(basis["esp_pmpm"], fact[0] if fact else 1000, basis["cap_milli"])
+        return risk_adjusted(basis["esp_pmpm"], fact[FACT_RISK] if fact else 1000, basis["cap_milli"])
     return basis["pbpm"]
 
 
@@ -205,7 +208,7 @@ def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = No
     # a correction is settled at the first boundary that sees it.
     for mid in sorted(set(state.trueup) | set(state.dirty)):
         if state.members.get(mid, {}).get("payer") != payer and not any(
-                s[0] == payer for s in state.members.get(mid, {}).get("spans", ())):
+                s[SPAN_PAYER] == payer for s in state.members.get(mid, {}).get("spans", ())):
             continue
         for month, practices in by_month.items():
             day1 = month + "-01"

@@ -18,8 +18,7 @@ from claimsim.events.envelope import new_event
 from claimsim.events.ledger import ProspectivePayment
 from claimsim.events.programs import PaymentKind
 
-from claimsim.adjudication.projections.state import (
-    M_COST_SHARE, M_FFS_SERVICE, M_LEAK_COST, M_LEAK_VISITS, M_ALL_VISITS, M_OFFSETS, M_SHADOW)
+from claimsim.adjudication.projections.money import money_totals
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -41,17 +40,11 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
             if key.startswith(prefix):
                 for kind, amount in kinds.items():
                     prospective[kind] = prospective.get(kind, 0) + amount
-    totals = dict.fromkeys(("ffs_paid", "offsets", "cost_share", "shadow_ffs", "leakage_cost",
-                            "leakage_visits", "qualifying_visits"), 0)
-    for key, row in state.money.items():
-        if key.startswith(prefix):
-            totals["ffs_paid"] += row[M_FFS_SERVICE]
-            totals["offsets"] += row[M_OFFSETS]
-            totals["cost_share"] += row[M_COST_SHARE]
-            totals["shadow_ffs"] += row[M_SHADOW]
-            totals["leakage_cost"] += row[M_LEAK_COST]
-            totals["leakage_visits"] += row[M_LEAK_VISITS]
-            totals["qualifying_visits"] += row[M_ALL_VISITS]
+    money = money_totals(state.money, prefix=prefix)
+    totals = {"ffs_paid": money.ffs_by_service_date, "offsets": money.offsets,
+              "cost_share": money.cost_share, "shadow_ffs": money.shadow_ffs,
+              "leakage_cost": money.leakage_cost, "leakage_visits": money.leakage_visits,
+              "qualifying_visits": money.qualifying_visits}
     contract = state.reference.contract_on(payer, practice, dt.date(year, 12, 31))
     quality = state.quality.get(f"{payer}|{practice}", {}).get(str(year))
     recorded = state.reconciled.get(f"{payer}|{practice}|{year}")  # a recoupment already made

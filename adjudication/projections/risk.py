@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 _WEIGHT = {c.value: w for c, w in CONDITION_RISK_MILLI.items()}
 DEMENTIA = Condition.DEMENTIA.value
 COMPLEX_TIER = 5  # CPC+ Track 2's complex tier, after quartile tiers 1-4
+# Positions in a member's risk facts, [risk x 1000, CPC tier, complex (0/1)] (`member_facts`).
+FACT_RISK, FACT_TIER, FACT_COMPLEX = range(3)
 
 
 def normalise(raw: dict[str, int]) -> dict[str, int]:
@@ -89,7 +91,7 @@ def member_facts(state: PayerState, payer: str, as_of: str) -> dict[str, list[in
 
 def cmf_tier(fact: list[int], track2: bool) -> int:
     """The CMF tier a member is paid at: complex (5) on Track 2; Track 1 has no complex tier."""
-    return COMPLEX_TIER if (track2 and fact[2]) else fact[1]
+    return COMPLEX_TIER if (track2 and fact[FACT_COMPLEX]) else fact[FACT_TIER]
 
 
 def pcf_risk_group(average_milli: int, bounds: tuple[int, ...]) -> int:
@@ -98,7 +100,7 @@ def pcf_risk_group(average_milli: int, bounds: tuple[int, ...]) -> int:
 
 
 def average_risk(facts: dict[str, list[int]], members: list[str]) -> int:
-    scored = [facts[m][0] for m in members if m in facts]
+    scored = [facts[m][FACT_RISK] for m in members if m in facts]
     if not scored:
         return 1000
     return div_round_half_up(sum(scored), len(scored))

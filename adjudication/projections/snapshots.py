@@ -25,9 +25,8 @@ from claimsim.events.ledger import PaymentSnapshot
 from claimsim.events.money import BP_ONE, div_round_half_up
 from claimsim.events.programs import PaymentKind
 
-from claimsim.adjudication.projections.state import (
-    M_ALL_VISITS, M_CLAIM_ADJ, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST,
-    M_LEAK_VISITS, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH)
+from claimsim.adjudication.projections.fold.timelines import S_ACTIVE, S_REASON
+from claimsim.adjudication.projections.money import MoneyTotals
 from claimsim.adjudication.projections.status import is_active
 
 if TYPE_CHECKING:
@@ -52,7 +51,8 @@ def figures(state: PayerState, payer: str, practice: str, month: str,
     if counts is None:
         counts = member_month_counts(state, payer, month)
     key = f"{payer}|{practice}|{month}"
-    row = state.money.get(key, [0] * MONEY_WIDTH)
+    row = state.money.get(key)
+    money = MoneyTotals(*row) if row is not None else MoneyTotals()
     original = state.paid_original.get(key, {})
     adjusted = state.adjusted_in.get(key, {})
     out: dict[str, int] = {"member_months": counts.get(practice, 0)}
@@ -60,23 +60,23 @@ def figures(state: PayerState, payer: str, practice: str, month: str,
         out[kind] = original.get(kind, 0)
     out["prospective_total"] = sum(original.values())
     out["prospective_adjustments"] = sum(adjusted.values())
-    out["ffs_paid_by_service_date"] = row[M_FFS_SERVICE]
-    out["ffs_paid_by_paid_date"] = row[M_FFS_PAID]
-    out["capitation_offsets"] = row[M_OFFSETS]
-    out["member_cost_share"] = row[M_COST_SHARE]
-    out["sequestration"] = row[M_SEQUESTRATION]
-    out["shadow_ffs"] = row[M_SHADOW]
-    out["claim_adjustments"] = row[M_CLAIM_ADJ]
-    out["leakage_visits"] = row[M_LEAK_VISITS]
-    out["qualifying_visits"] = row[M_ALL_VISITS]
-    out["leakage_rate_bp"] = (div_round_half_up(row[M_LEAK_VISITS] * BP_ONE, row[M_ALL_VISITS])
-                              if row[M_ALL_VISITS] > 0 else 0)
-    out["leakage_cost"] = row[M_LEAK_COST]
+    out["ffs_paid_by_service_date"] = money.ffs_by_service_date
+    out["ffs_paid_by_paid_date"] = money.ffs_by_paid_date
+    out["capitation_offsets"] = money.offsets
+    out["member_cost_share"] = money.cost_share
+    out["sequestration"] = money.sequestration
+    out["shadow_ffs"] = money.shadow_ffs
+    out["claim_adjustments"] = money.claim_adjustments
+    out["leakage_visits"] = money.leakage_visits
+    out["qualifying_visits"] = money.qualifying_visits
+    out["leakage_rate_bp"] = (div_round_half_up(money.leakage_visits * BP_ONE, money.qualifying_visits)
+                              if money.qualifying_visits > 0 else 0)
+    out["leakage_cost"] = money.leakage_cost
     status = state.status_on(payer, practice, month + "-01")
     out["program_active"] = int(is_active(state, payer, practice, month + "-01"))
-    out["minimum_volume_fallback"] = int(status is not None and not status[1]
-                                         and str(status[4]).startswith("minimum volume"))
-    out["net"] = out["prospective_total"] + out["prospective_adjustments"] + row[M_FFS_PAID]
+    out["minimum_volume_fallback"] = int(status is not None and not status[S_ACTIVE]
+                                         and str(status[S_REASON]).startswith("minimum volume"))
+    out["net"] = out["prospective_total"] + out["prospective_adjustments"] + money.ffs_by_paid_date
     return out
 
 

@@ -14,6 +14,7 @@ from claimsim.events.envelope import new_event
 from claimsim.events.ledger import PracticeStatus
 from claimsim.events.programs import ProgramKind
 
+from claimsim.adjudication.projections.fold.timelines import S_ACTIVE
 from claimsim.adjudication.projections.risk import average_risk, pcf_risk_group
 
 if TYPE_CHECKING:
@@ -55,4 +56,4 @@ def is_active(state: PayerState, payer: str, practice: str, day: str) -> bool:
     """Whether the practice's program is in force on `day` (no status yet: active, as adjudication
     assumes; the baseline has no attributed members, so nothing is paid then anyway)."""
     entry = state.status_on(payer, practice, day)
-    return True if entry is None else bool(entry[1])
+    return True if entry is None else bool(entry[S_ACTIVE])

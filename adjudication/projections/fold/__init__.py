@@ -1,0 +1,14 @@
+"""The payer-state fold by concern: membership (input log), claims (visits and FFS), money,
+timelines (attribution, status, risk facts at boundaries) and payments. Each module names the
+state keys it owns (`KEYS`), resets them (`reset`) and handles its event types; `PayerState`
+puts them behind one apply/state/restore.
+"""
+
+from __future__ import annotations
+
+from claimsim.adjudication.projections.fold import claims, membership, money, payments, timelines
+
+CONCERNS = (membership, claims, money, timelines, payments)
+INPUT_HANDLERS = membership.INPUT_HANDLERS
+HANDLERS = {**membership.INPUT_HANDLERS, **claims.LEDGER_HANDLERS, **timelines.LEDGER_HANDLERS,
+            **payments.LEDGER_HANDLERS}

@@ -1,0 +1,181 @@
+"""The fold's visits-and-FFS concern (ledger claim entries): each adjudicated or reversed entry's
+lines, a service date at a time, become money (`fold.money`), the member's primary-care visit
+counters, expected-FFS amounts by procedure group, and the chronic conditions of its claim.
+
+Visits and FFS are appended per claim entry and day and summed when read (`PayerState.visit_days`,
+`prospective.expected_ffs`): an append costs the hot path less than updating a keyed counter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from claimsim.events.codes import ProcedureGroup
+
+from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
+
+if TYPE_CHECKING:
+    from claimsim.adjudication.projections.state import PayerState
+
+QUALIFYING = frozenset({ProcedureGroup.PC_EM.value, ProcedureGroup.AWV.value,
+                        ProcedureGroup.CARE_MGMT.value})
+AWV = ProcedureGroup.AWV.value
+CCM_CODES = frozenset({"99490", "99491", "99487", "99489"})
+
+# Positions in a visit row, visits[member][i] = [practice, day, qualifying lines by primary-care
+# clinicians, AWV lines, CCM lines, allowed on the counted lines] (negative on reversals).
+V_PRACTICE, V_DAY, V_QUALIFYING, V_AWV, V_CCM, V_ALLOWED = range(6)
+# Positions in `PayerState.visit_days`' sums per "practice|day".
+VD_QUALIFYING, VD_AWV, VD_CCM, VD_ALLOWED = range(4)
+# Positions in an FFS row, ffs[member][i] = [practice, service month, procedure group, amount].
+F_PRACTICE, F_MONTH, F_GROUP, F_AMOUNT = range(4)
+
+KEYS = ("visits", "ffs", "dx")
+
+
+def reset(state: PayerState) -> None:
+    state.visits: dict[str, list[list]] = {}  # member -> visit rows
+    state.ffs: dict[str, list[list]] = {}  # member -> FFS rows
+    state.dx: dict[str, dict[str, str]] = {}  # member -> condition -> last service date
+
+
+def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
+    d = env["data"]
+    cause = env["cause"]
+    dx = state.pending_dx.pop(str(cause), None) if cause is not None and state.pending_dx else None
+    paid_month = d["paid"][:7]
+    if d["reversed_lines"]:
+        lines_by_day(state, d, d["reversed_lines"], -1, paid_month, True, None)
+    lines = d["lines"]
+    if len(lines) == 1 and not dx:  # the common case, without the day grouping
+        day(state, d, lines[0]["service_date"], lines, 1, paid_month, d["frequency"] == "7")
+    else:
+        lines_by_day(state, d, lines, 1, paid_month, d["frequency"] == "7", dx)
+
+
+def reversed_(state: PayerState, env: dict[str, Any]) -> None:
+    d = env["data"]
+    state.pending_dx.pop(str(env["cause"]), None)
+    lines_by_day(state, d, d["reversed_lines"], -1, str(d["paid"])[:7], True, None)
+
+
+def drop_pending(state: PayerState, env: dict[str, Any]) -> None:
+    """A rejected claim or one with no effect: forget the conditions its submission carried."""
+    if env.get("cause") is not None:
+        state.pending_dx.pop(str(env["cause"]), None)
+
+
+def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: int,
+                 paid_month: str, adjustment: bool, conds: list[str] | None) -> None:
+    """Fold one claim entry's lines (sign -1 for reversal lines), a service date at a time
+    (a claim's lines nearly always share one, so the hot path touches each row once)."""
+    if not lines:
+        return
+    first = last = lines[0]["service_date"]
+    one_day = True
+    for line in lines:  # a loop, not all(<generator>): this path runs for most claims
+        if line["service_date"] != first:
+            one_day = False
+            break
+    if one_day:
+        day(state, d, first, lines, sign, paid_month, adjustment)
+    else:
+        for line in lines:
+            day(state, d, line["service_date"], (line,), sign, paid_month, adjustment)
+        last = max(line["service_date"] for line in lines)
+    if conds and sign > 0:
+        mdx = state.dx.get(d["member_id"])
+        if mdx is None:
+            mdx = state.dx[d["member_id"]] = {}
+        for cond in conds:
+            if mdx.get(cond, "") < last:
+                mdx[cond] = last
+
+
+def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_month: str,
+        adjustment: bool) -> None:
+    """The lines of one claim entry serviced on one day: money by service and paid month, and,
+    when any line is of a tracked procedure group, visits, expected FFS and leakage.
+
+    The per-line sums stay in locals in this one loop, not a NamedTuple per line: this runs for
+    every ledger claim entry and is the fold's hot path."""
+    groups, tracked = state._groups, state._tracked
+    plan = offsets = cost_share = allowed = sequestration = shadow = 0
+    qual = qual_allowed = awv = ccm = 0
+    by_group: dict[str, int] | None = None
+    capitated_plan: list[tuple[str, int]] | None = None  # (group, plan paid) of tracked lines
+    for line in lines:
+        p, a, o = line["plan_paid"], line["allowed"], line["cap_offset"]
+        plan += p
+        offsets += o
+        allowed += a
+        cost_share += line["cost_share"]
+        sequestration += line["sequestration"]
+        if line["capitated"]:
+            # Shadow FFS: what the line would have paid as FFS, plus the shadow price above
+            # allowed when that adds in the entry's direction (reversal amounts are negative).
+            extra = line["shadow_allowed"] - a
+            shadow += p + o + (extra if extra * sign > 0 else 0)
+        group = groups.get(line["procedure"])
+        if group is None or group not in tracked:
+            continue
+        denied = line["status"] == "denied"
+        if group in QUALIFYING:
+            if not denied:
+                qual += 1
+                qual_allowed += a
+            if group == AWV:
+                awv += sign
+            elif line["procedure"] in CCM_CODES:
+                ccm += sign
+        if not denied:
+            if by_group is None:
+                by_group = {}
+            # FFS the payer would owe for it: allowed less the member's cost share (plan paid +
+            # offset + sequestration). CPCP/PPCP replace that share (DOMAIN.md §4), so basing
+            # them on allowed would pay practices the members' cost share a second time.
+            by_group[group] = by_group.get(group, 0) + a - line["cost_share"]
+        if capitated_plan is None:
+            capitated_plan = []
+        capitated_plan.append((group, p))
+    payer, practice = d["payer_id"], d["practice_id"]
+    row = book_lines(state.money, f"{payer}|{practice}|", day[:7], paid_month, adjustment,
+                     plan, offsets, cost_share, allowed, sequestration, shadow)
+    if capitated_plan is None:
+        return
+    counted = 0
+    if qual or awv or ccm:
+        counted = _counted(state, d, practice, day, sign, qual)
+        visits = state.visits.get(d["member_id"])
+        if visits is None:
+            visits = state.visits[d["member_id"]] = []
+        visits.append([practice, day, counted, awv, ccm, qual_allowed if counted else 0])
+    if by_group is not None:
+        ffs = state.ffs.get(d["member_id"])
+        if ffs is None:
+            ffs = state.ffs[d["member_id"]] = []
+        month = day[:7]
+        for g, a in by_group.items():
+            ffs.append([practice, month, g, a])
+    book_leakage(state, payer, practice, d["member_id"], day, row, counted, capitated_plan)
+
+
+def _counted(state: PayerState, d: dict[str, Any], practice: str, day: str, sign: int,
+             qual: int) -> int:
+    """The qualifying lines that count as primary-care visits: those rendered by a primary-care
+    clinician; a void names no NPI, so it takes back what its original counted that day."""
+    npi = d.get("rendering_npi")
+    if npi is None:
+        if sign < 0 and qual:
+            return -min(qual, state.visit_days(d["member_id"]).get(practice + "|" + day,
+                                                                   (0,))[VD_QUALIFYING])
+        return 0
+    return sign * qual if npi in state._pc_npis else 0
+
+
+LEDGER_HANDLERS = {
+    "claim.adjudicated": adjudicated,
+    "claim.reversed": reversed_,
+    "claim.rejected": drop_pending,
+    "no_effect": drop_pending,
+}

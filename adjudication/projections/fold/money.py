@@ -1,0 +1,79 @@
+"""The fold's money concern (ledger): one claim entry's lines of one service date added to the
+money rows of their service month and their paid month, and leakage (qualifying visits and
+capitated services used elsewhere) added to the row of the practice the member is attributed to.
+The row layout and its read-only view are `projections.money`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import TYPE_CHECKING
+
+from claimsim.events.timeline import effective_of
+
+from claimsim.adjudication.projections.money import (
+    M_ALL_VISITS, M_ALLOWED, M_CLAIM_ADJ, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST,
+    M_LEAK_VISITS, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH, row_of)
+
+if TYPE_CHECKING:
+    from claimsim.adjudication.projections.state import PayerState
+
+KEYS = ("money",)
+
+
+def reset(state: PayerState) -> None:
+    state.money: dict[str, list[int]] = {}  # "payer|practice|month" -> money row
+
+
+def book_lines(money: dict[str, list[int]], prefix: str, month: str, paid_month: str,
+               adjustment: bool, plan: int, offsets: int, cost_share: int, allowed: int,
+               sequestration: int, shadow: int) -> list[int]:
+    """Add a day's sums to the service month's row of "payer|practice|" `prefix` and plan paid to
+    the paid month's row (a claim adjustment there when `adjustment` re-pays an earlier month).
+    Returns the service month's row."""
+    key = prefix + month
+    row = money.get(key)
+    if row is None:
+        row = money[key] = [0] * MONEY_WIDTH
+    row[M_FFS_SERVICE] += plan
+    row[M_OFFSETS] += offsets
+    row[M_COST_SHARE] += cost_share
+    row[M_ALLOWED] += allowed
+    row[M_SEQUESTRATION] += sequestration
+    row[M_SHADOW] += shadow
+    if month == paid_month:
+        row[M_FFS_PAID] += plan
+    else:
+        prow = money.get(prefix + paid_month)
+        if prow is None:
+            prow = money[prefix + paid_month] = [0] * MONEY_WIDTH
+        prow[M_FFS_PAID] += plan
+        if adjustment and month < paid_month:
+            prow[M_CLAIM_ADJ] += plan
+    return row
+
+
+def book_leakage(state: PayerState, payer: str, practice: str, member: str, day: str,
+                 row: list[int], counted: int, capitated_plan: list[tuple[str, int]]) -> None:
+    """Qualifying visits (`counted`, negative on reversals) count for the practice the member
+    is attributed to on the day, as leakage when billed by another practice, which also leaks
+    the plan paid for the groups the home practice's program capitates on that day."""
+    timeline = state.attribution.get(member)
+    if not timeline:
+        return
+    # `events.timeline.value_at` inlined (once per claim entry with tracked lines).
+    i = bisect_right(timeline, day, key=effective_of)
+    home = timeline[i - 1][1] if i else None
+    if home is None:
+        return
+    hrow = row if home == practice else row_of(state.money, payer, home, day[:7])
+    if counted:
+        hrow[M_ALL_VISITS] += counted
+        if home != practice:
+            hrow[M_LEAK_VISITS] += counted
+    if home != practice:
+        groups_home = state.capitated_groups(payer, home, day)
+        leak = sum(p for g, p in capitated_plan if g in groups_home)
+        if leak:
+            hrow[M_LEAK_COST] += leak
+
