@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 
-from claimsim.events.acyclic import cycle_gc_paused  # noqa: F401  (re-exported for callers)
 from claimsim.events.log import raw_lines, read
 from claimsim.events.registry import current_version
 
