@@ -290,6 +290,14 @@ def raw_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
                 yield line
 
 
+def envelope_of(line: bytes) -> dict[str, Any]:
+    """One raw log line decoded as `read` decodes it: upcast to the current version or refused."""
+    env = orjson.loads(line)
+    if env["v"] != current_versions().get(env["type"], env["v"]):
+        env = upcast_envelope(env)
+    return env
+
+
 def read(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
     """Stream raw envelopes (dicts) from `from_seq` on, segment by segment: every hot path's
     reader. An event of a known type stored at another version than the current one is upcast

@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from claimsim.events.log import raw_lines, read
+from claimsim.events.log import envelope_of, raw_lines, read
 from claimsim.events.registry import current_version
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
@@ -43,7 +41,8 @@ class LedgerFollower:
         if self._input is None:
             self._input = raw_lines(self.run_dir / "input", st.input_seq + 1)
             self._held = None
-        pending, apply, loads, lines = st.pending_dx, st.apply, orjson.loads, self._input
+        pending, apply, lines = st.pending_dx, st.apply, self._input
+        marker = claim_line_marker()
         block_end = (upto // READ_AHEAD + 1) * READ_AHEAD - 1
         seq = st.input_seq
         while seq < block_end:
@@ -56,7 +55,7 @@ class LedgerFollower:
             else:
                 self._held = None
             # Claims are most of the input; only their diagnoses matter here (see claim_conditions).
-            if is_current_claim_line(line):
+            if is_current_claim_line(line, marker):
                 seq += 1
                 conds = claim_conditions(line)
                 if conds:
@@ -64,7 +63,7 @@ class LedgerFollower:
                 st.input_seq = seq
             elif seq < upto:
                 seq += 1
-                apply(loads(line))
+                apply(envelope_of(line))
             else:
                 self._held = line  # not a claim and past `upto`: its turn comes later
                 break
@@ -86,22 +85,23 @@ class LedgerFollower:
 READ_AHEAD = 1024
 
 
-def _claim_marker() -> bytes:
+# The one place that reads an envelope's type from its bytes. A line ends
+# `"type":"claim.submitted","v":1,"prev":"<64 hex>","hash":"<64 hex>"}` (canonical key order:
+# sorted, then the chain fields); looking for the type in its last bytes finds the envelope's own
+# (only a claim's data is untrusted, and only a claim.submitted line carries one).
+_CHAIN_TAIL = 160  # the chain fields after the marker: 142 bytes
+
+
+def claim_line_marker() -> bytes:
+    """What ends a claim.submitted line at the current version, up to its chain fields."""
     return b',"type":"claim.submitted","v":%d,"prev":' % current_version("claim.submitted")
 
 
-# The one place that reads an envelope's type from its bytes. A line ends
-# `"type":"claim.submitted","v":1,"prev":"<64 hex>","hash":"<64 hex>"}` (canonical key order:
-# sorted, then the chain fields); looking for the type in its last 200 bytes finds the
-# envelope's own (only a claim's data is untrusted, and only a claim.submitted line carries one).
-_CLAIM_MARKER = _claim_marker()
-_TAIL = len(_CLAIM_MARKER) + 160  # the chain fields after it: 142 bytes
-
-
-def is_current_claim_line(line: bytes) -> bool:
-    """Whether a raw input line is a claim.submitted envelope at the current version. A claim at
-    any other version is not one: it takes the decoding path, which upcasts or refuses it."""
-    return line.find(_CLAIM_MARKER, len(line) - _TAIL) >= 0
+def is_current_claim_line(line: bytes, marker: bytes) -> bool:
+    """Whether a raw input line is a claim.submitted envelope at the version `marker` names (the
+    current one). A claim at any other version is not: it takes the decoding path, which upcasts
+    or refuses it, so the raw-bytes fast path never reads a layout it does not know."""
+    return line.find(marker, len(line) - len(marker) - _CHAIN_TAIL) >= 0
 
 
 def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
