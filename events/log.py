@@ -269,20 +269,14 @@ class LogWriter:
 
 
 # -- reading ------------------------------------------------------------------------------
-def _segments_from(directory: Path | str, from_seq: int) -> Iterator[tuple[int, Path]]:
-    """The segments holding seqs from `from_seq` on, as (first seq, path)."""
+def raw_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
+    """The one log reader: complete lines (bytes) from `from_seq` on; a torn last line (a writer
+    died mid-write) is not part of the log. Readers that look at bytes before decoding (the
+    ledger follower's claim fast path) check the version they expect."""
     segs = segments(require_dir(directory))
     for i, (first_seq, path) in enumerate(segs):
         if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
-            continue
-        yield first_seq, path
-
-
-def raw_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
-    """The log's complete lines (bytes) from `from_seq` on; a torn last line (a writer died
-    mid-write) is not part of the log. For readers that look at bytes before decoding (the
-    ledger follower's claim fast path); each such reader checks the version it expects."""
-    for first_seq, path in _segments_from(directory, from_seq):
+            continue  # every seq of this segment is before `from_seq`
         with open(path, "rb") as f:
             for line in itertools.islice(f, max(0, from_seq - first_seq), None):
                 if line[-1:] != b"\n":
@@ -299,23 +293,16 @@ def envelope_of(line: bytes) -> dict[str, Any]:
 
 
 def read(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
-    """Stream raw envelopes (dicts) from `from_seq` on, segment by segment: every hot path's
-    reader. An event of a known type stored at another version than the current one is upcast
-    (`registry.upcast_envelope`) or refused with `UnknownEventVersion`, never passed on as if
-    current; unknown types pass through (`verify` names them).
-
-    The loop over `raw_lines` is inlined (one generator level less, which a million-event replay
-    notices); the version check is one dict lookup per event."""
+    """Stream raw envelopes (dicts) from `from_seq` on: every hot path's reader. An event of a
+    known type stored at another version than the current one is upcast or refused
+    (`envelope_of`, inlined here: one dict lookup per event); unknown types pass through
+    (`verify` names them)."""
     loads, current = orjson.loads, current_versions()
-    for first_seq, path in _segments_from(directory, from_seq):
-        with open(path, "rb") as f:
-            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
-                if line[-1:] != b"\n":
-                    return
-                env = loads(line)
-                if env["v"] != current.get(env["type"], env["v"]):
-                    env = upcast_envelope(env)
-                yield env
+    for line in raw_lines(directory, from_seq):
+        env = loads(line)
+        if env["v"] != current.get(env["type"], env["v"]):
+            env = upcast_envelope(env)
+        yield env
 
 
 def read_decoded(directory: Path | str, from_seq: int = 0) -> Iterator[Envelope]:
