@@ -1,6 +1,8 @@
 """The embedded runtime: the partition processor the faust agent wraps, run in process over an
 in-memory store as the single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in
-input order). The run clock's epoch facts reach the processor's Context through `record`. On open
+input order). The store holds the epoch facts; family states stay in the processor's cache
+(`apply(flush=False)`: the ledger is the durable record). The run clock's epoch facts reach the
+processor's Context through `record`. On open
 it replays the existing ledger (`runtimes.replay`: re-adjudicating the inputs it answers, and
 checking each answer is reproduced), so a run killed at any point resumes where it stopped:
 nothing lost, nothing doubled.

@@ -120,7 +120,9 @@ class PartitionProcessor:
 
         `flush=False` keeps family states in the processor only (its cache is then the state):
         the embedded runtime's choice, whose durable record is the ledger it replays on opening.
-        Serializing each state per input would cost it more than the adjudication does."""
+        Writing each changed family state to the store once per 5,000-input batch made a
+        30,000-claim synthetic run take 59 s instead of 43 s (best of 3, load average ~15 on
+        2 cores); a disk-backed store would flush at its own commit points."""
         out = Outcome()
         part = self._partition(partition, store)
         if pos is not None and pos > part.applied:
