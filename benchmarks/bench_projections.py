@@ -30,7 +30,9 @@ from claimsim.events.programs import Contract, ProgramKind, ProgramSettings
 from claimsim.events.providers import Clinician, ClinicianRole, Practice, PracticeKind
 from claimsim.events.reference import ReferenceData
 
-from claimsim.adjudication.projections.follower import (LedgerFollower, cycle_gc_paused,
+from claimsim.adjudication.runtimes.manifest import manifest_envelope
+from claimsim.events.acyclic import cycle_gc_paused
+from claimsim.adjudication.projections.follower import (LedgerFollower,
                                                       ledger_envelopes)
 from claimsim.adjudication.projections.state import PayerState
 
@@ -81,9 +83,7 @@ def build_run(run_dir: Path, ledger_events: int = LEDGER_EVENTS) -> Path:
     members = sorted(home)
     with LogWriter(run_dir / "input", fsync=Fsync.NEVER) as inp, \
             LogWriter(run_dir / "ledger", fsync=Fsync.NEVER) as led:
-        led.append(new_event({"scenario": "bench", "seed": 0, "code_version": "bench",
-                              "reference_digest": ref.digest(), "settings": {}},
-                             type="run.manifest", at="2024-01-01", key="run"))
+        led.append(manifest_envelope(ref, {}, scenario="bench", seed=0, at="2024-01-01"))
         for m in members:
             s = inp.append(new_event({"member_id": m, "subscriber_id": m, "payer_id": PAYER,
                                       "plan_id": "MCR-B", "start": "2024-01-01", "end": None,

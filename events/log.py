@@ -25,7 +25,8 @@ from hashlib import sha256
 from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
 from claimsim.events.envelope import Envelope
 from claimsim.events.errors import UserError
-from claimsim.events.registry import EventError, check_known, decode
+from claimsim.events.registry import (EventError, check_known, current_versions, decode,
+                                      upcast_envelope)
 
 log = logging.getLogger(__name__)
 
@@ -268,23 +269,40 @@ class LogWriter:
 
 
 # -- reading ------------------------------------------------------------------------------
-def read(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
-    """Stream raw envelopes (dicts) from `from_seq` on, segment by segment.
-
-    A torn last line (a writer died mid-write) is not yielded: it is not part of the log.
-    """
-    directory = require_dir(directory)
-    segs = segments(directory)
+def raw_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
+    """The one log reader: complete lines (bytes) from `from_seq` on; a torn last line (a writer
+    died mid-write) is not part of the log. Readers that look at bytes before decoding (the
+    ledger follower's claim fast path) check the version they expect."""
+    segs = segments(require_dir(directory))
     for i, (first_seq, path) in enumerate(segs):
-        next_first = segs[i + 1][0] if i + 1 < len(segs) else None
-        if next_first is not None and next_first <= from_seq:
-            continue
+        if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
+            continue  # every seq of this segment is before `from_seq`
         with open(path, "rb") as f:
-            lines = itertools.islice(f, max(0, from_seq - first_seq), None)
-            for line in lines:
-                if not line.endswith(b"\n"):
+            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
+                if line[-1:] != b"\n":
                     return
-                yield orjson.loads(line)
+                yield line
+
+
+def envelope_of(line: bytes) -> dict[str, Any]:
+    """One raw log line decoded as `read` decodes it: upcast to the current version or refused."""
+    env = orjson.loads(line)
+    if env["v"] != current_versions().get(env["type"], env["v"]):
+        env = upcast_envelope(env)
+    return env
+
+
+def read(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+    """Stream raw envelopes (dicts) from `from_seq` on: every hot path's reader. An event of a
+    known type stored at another version than the current one is upcast or refused
+    (`envelope_of`, inlined here: one dict lookup per event); unknown types pass through
+    (`verify` names them)."""
+    loads, current = orjson.loads, current_versions()
+    for line in raw_lines(directory, from_seq):
+        env = loads(line)
+        if env["v"] != current.get(env["type"], env["v"]):
+            env = upcast_envelope(env)
+        yield env
 
 
 def read_decoded(directory: Path | str, from_seq: int = 0) -> Iterator[Envelope]:

@@ -82,6 +82,13 @@ def current_version(name: str) -> int:
         raise UnknownEventType(f"unknown event type {name!r}") from None
 
 
+def current_versions() -> dict[str, int]:
+    """type -> current version, for readers that check each raw envelope (the live mapping:
+    read-only for callers)."""
+    _ensure_vocabulary()
+    return _CURRENT
+
+
 def known_types() -> list[str]:
     _ensure_vocabulary()
     return sorted(_CURRENT)
@@ -126,6 +133,15 @@ def upcast(name: str, version: int, data: dict[str, Any], *, seq: int | None = N
         data = step(data)
         version += 1
     return data
+
+
+def upcast_envelope(envelope: dict[str, Any]) -> dict[str, Any]:
+    """A raw envelope at an older version, migrated to the current one (a new dict; the stored
+    `hash` still covers the stored bytes). Raises `UnknownEventVersion` for a version this code
+    cannot upcast (newer than the code, or no upcaster)."""
+    name, seq = envelope["type"], envelope.get("seq")
+    data = upcast(name, envelope["v"], envelope["data"], seq=seq)
+    return {**envelope, "v": _CURRENT[name], "data": data}
 
 
 def decode(envelope: dict[str, Any]) -> EventData:

@@ -133,7 +133,7 @@ def run_overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, A
 def cmd_run(args: argparse.Namespace) -> int:
     from claimsim.simulator.run_dir import check_empty_run_dir
 
-    from claimsim.scenarios.runclock_kafka import KafkaOptions
+    from claimsim.adjudication.runtimes.streaming.runtime import KafkaOptions
     from claimsim.scenarios.run import run_scenario, summary_text
     from claimsim.scenarios.spec import validate
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.money import dollars
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.events.calendar import add_months
 
 from claimsim.scenarios import charts, tables
 from claimsim.scenarios.report import REPORTS, write_reports
-from claimsim.scenarios.runclock import ClockResult, pay
-from claimsim.scenarios.runclock_kafka import KafkaOptions, pay_on_kafka
+from claimsim.scenarios.runclock import ClockResult, kafka_runtime, pay
 from claimsim.scenarios.region import simulate_scenario
 from claimsim.scenarios.spec import Scenario
 
@@ -35,16 +35,15 @@ class ScenarioResult:
 
 
 def run_scenario(scenario: Scenario, out: Path | str, *, progress: bool = False,
-                 charts_too: bool = True, kafka: KafkaOptions | None = None) -> ScenarioResult:
+                 charts_too: bool = True, kafka=None) -> ScenarioResult:
     """Simulate, pay (on the scenario's runtime) and report `scenario` into the fresh directory
-    `out`. `kafka`: broker and partitions for the Kafka runtime (default: the environment's)."""
+    `out`. `kafka`: a `streaming.runtime.KafkaOptions`, broker and partitions for the Kafka runtime
+    (default: the environment's)."""
     out = Path(out)
     simulate_scenario(scenario, out, progress=progress)
-    if scenario.runtime == "kafka":
-        clock = pay_on_kafka(out, settings=scenario.clock, months=scenario.months, kafka=kafka,
-                             progress=progress)
-    else:
-        clock = pay(out, settings=scenario.clock, months=scenario.months, progress=progress)
+    runtime = kafka_runtime(kafka) if scenario.runtime == "kafka" else EmbeddedAdjudicator
+    clock = pay(out, settings=scenario.clock, months=scenario.months, progress=progress,
+                runtime=runtime)
     plan = clock.plan
     window = tables.Window.of(plan)
     years = list(range(int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4]) + 1))

@@ -1,5 +1,6 @@
 """The run clock (DESIGN.md "The run clock"): simulate a region into a run directory, then pay it
-epoch by epoch on the embedded runtime. A baseline is paid as if nobody were attributed; at each
+epoch by epoch on a runtime (embedded by default; `kafka_runtime` builds the Kafka one, whose
+ledger is byte-identical). The clock knows a runtime only through the `Runtime` seam. A baseline is paid as if nobody were attributed; at each
 boundary B the clock adjudicates every claim received before B, records the boundary, then the
 epoch's facts and payments, computed from the projections of the ledger so far by
 `adjudication.projections.epochs.epoch_steps` (the one definition, which `audit replay` also
@@ -17,19 +18,24 @@ from typing import Any, Callable
 import orjson
 from tqdm import tqdm
 
+from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.errors import UserError
+from claimsim.events.log import last_envelope
 from claimsim.events.projection import ProjectionRunner
 
 from claimsim.adjudication.projections.epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings, Plan,
                                                       boundary_event, epoch_steps, plan_for)
 from claimsim.adjudication.audit.tables import write_csv
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.protocol import Runtime, Until
 from claimsim.adjudication.projections.snapshots import all_snapshots
-from claimsim.adjudication.projections.follower import LedgerFollower, cycle_gc_paused
+from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.state import PayerState
 
 __all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "epoch_steps",
-           "pay", "plan_for", "run"]
+           "kafka_runtime", "pay", "plan_for", "run"]
+
+OpenRuntime = Callable[[Path], Runtime]
 
 
 @dataclass
@@ -70,35 +76,51 @@ def close_epoch(run_dir: Path, state: PayerState, plan: Plan, epoch: int, bounda
 
 
 def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: int | None = None,
-        progress: bool = False) -> ClockResult:
-    """Pay a simulated run directory epoch by epoch (its run.json gives start, months, horizon)."""
+        progress: bool = False, runtime: OpenRuntime = EmbeddedAdjudicator) -> ClockResult:
+    """Pay a simulated run directory epoch by epoch (its run.json gives start, months, horizon)
+    on the runtime `runtime(run_dir)` opens."""
     run_dir = Path(run_dir)
     settings = settings or ClockSettings()
     plan = start_plan(run_dir, settings, months)
     bar = tqdm(total=len(plan.boundaries), unit="epoch", file=sys.stderr, disable=not progress)
-    with EmbeddedAdjudicator(run_dir) as adj, cycle_gc_paused():
-        state = PayerState(adj.reference, settings.projections)
+    with runtime(run_dir) as rt:
+        state = PayerState(rt.reference, settings.projections)
         follower = LedgerFollower(run_dir, state)
         # Checkpointed once, at the end: the live run folds every entry as it is written.
         runner = ProjectionRunner(run_dir / "ledger", follower)
 
         def record(events: list[dict[str, Any]]) -> None:
-            for env in adj.record(events):
+            for env in rt.record(events):
                 follower.apply(env)
                 runner.last_seq, runner.last_hash = env["seq"], env["hash"]
 
-        for epoch, boundary in enumerate(plan.boundaries, start=1):
-            adj.run(until_at=boundary, progress=False)
+        def fold_answers() -> int:
+            """Fold what the runtime wrote; the last input answered."""
             runner.run()
-            close_epoch(run_dir, state, plan, epoch, boundary, adj.next_input - 1, record)
+            return rt.progress().answered - 1
+
+        for epoch, boundary in enumerate(plan.boundaries, start=1):
+            rt.adjudicate(Until(at=boundary))
+            with cycle_gc_paused():
+                close_epoch(run_dir, state, plan, epoch, boundary, fold_answers(), record)
             bar.update(1)
-        adj.run(progress=False)  # anything received on or after the horizon (none normally)
-        runner.run()
-        record(all_snapshots(state, cause=adj.next_input - 1))
+        rt.adjudicate()  # anything received on or after the horizon (none normally)
+        with cycle_gc_paused():
+            record(all_snapshots(state, cause=fold_answers()))
         runner.checkpoint = run_dir / CHECKPOINT
         runner.save_checkpoint()
-        bar.close()
-        return ClockResult(run_dir, plan, state, adj.writer.next_seq)
+    bar.close()
+    last = last_envelope(run_dir / "ledger")
+    return ClockResult(run_dir, plan, state, 0 if last is None else last["seq"] + 1)
+
+
+def kafka_runtime(options=None) -> OpenRuntime:
+    """What `pay(runtime=...)` opens to adjudicate on Kafka (`claimsim run --runtime kafka`);
+    `options`: a `streaming.runtime.KafkaOptions` (default: the environment's broker, one
+    partition, one worker). Imported when used: faust is slow to import."""
+    from claimsim.adjudication.runtimes.streaming.runtime import KafkaRuntime
+
+    return lambda run_dir: KafkaRuntime(run_dir, options)
 
 
 def write_practice_lists(run_dir: Path, boundary: str, runs: list) -> Path:

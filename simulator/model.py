@@ -10,14 +10,13 @@ which is what keeps the model fast.
 from __future__ import annotations
 
 import datetime as dt
-import gc
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import simpy
 from tqdm import tqdm
 
+from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.simulator.care import VISIT_TYPES, CareModel
 from claimsim.simulator.claims import ClaimBuilder
 from claimsim.simulator.config import SimConfig
@@ -63,22 +62,6 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@contextmanager
-def _no_cyclic_gc():
-    """Claims, events and the population are acyclic (dicts, lists, tuples of plain values), so
-    the cyclic collector finds nothing in them, yet it rescans the in-flight claims and the whole
-    population over and over (a quarter to a third of the run time, growing with the run).
-    Reference counting still frees everything; the collector is back on when the run ends, in
-    whatever state the caller had it."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bool = False,
@@ -141,7 +124,7 @@ def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bo
     env.process(months(env))
     env.process(quality(env))
     env.process(submissions(env))
-    with _no_cyclic_gc():
+    with cycle_gc_paused():
         env.run(until=horizon_day + 1)
         queue.release_until(horizon_day - 1)
     bar.close()

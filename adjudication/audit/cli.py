@@ -64,7 +64,7 @@ def _date(value: str, what: str) -> str:
 
 def cmd_attribute(args: argparse.Namespace) -> int:
     from claimsim.adjudication.projections.epochs import CLOCK_FILE, Plan
-    from claimsim.adjudication.audit.replay import fold, require_run
+    from claimsim.adjudication.audit.run_dir import fold, require_run
     from claimsim.adjudication.audit.tables import (accuracy_rows, attribution_rows, table, true_pcps,
                                            write_csv)
 
@@ -113,7 +113,7 @@ def state_with(state, rows, as_of):
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from claimsim.adjudication.audit.replay import verify_run
+    from claimsim.adjudication.audit.verify import verify_run
 
     checks = verify_run(args.run_dir)
     for c in checks:
@@ -124,7 +124,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from claimsim.adjudication.audit.replay import replay, require_run
+    from claimsim.adjudication.audit.replay import replay
+    from claimsim.adjudication.audit.run_dir import require_run
     from claimsim.events.log import last_envelope
 
     run_dir = require_run(args.run_dir)
@@ -165,7 +166,7 @@ def cmd_explain_member(args: argparse.Namespace) -> int:
 
 
 def cmd_as_of(args: argparse.Namespace) -> int:
-    from claimsim.adjudication.audit.replay import fold, require_run
+    from claimsim.adjudication.audit.run_dir import fold, require_run
     from claimsim.adjudication.audit.tables import snapshot_rows, table, write_csv
 
     run_dir = require_run(args.run_dir)
@@ -192,7 +193,7 @@ def cmd_as_of(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from claimsim.adjudication.audit.replay import ledger_diff
+    from claimsim.adjudication.audit.diff import ledger_diff
 
     lines = ledger_diff(args.run_a, args.run_b)
     print("\n".join(lines))

@@ -13,7 +13,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.log import read
 from claimsim.events.money import dollars
 
-from claimsim.adjudication.audit.replay import fold, require_run
+from claimsim.adjudication.audit.run_dir import fold, require_run
 from claimsim.adjudication.projections.snapshots import figures
 from claimsim.adjudication.projections.state import PayerState
 

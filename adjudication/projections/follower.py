@@ -1,37 +1,19 @@
 """Reading a run's logs into the projections: the ledger entry by entry, the input log pulled
 along up to each entry's `cause` (so the state sees inputs exactly as the payer had them), fast
-paths for the million-event case, and the cyclic-GC pause the replay loops use.
+paths for the million-event case.
 """
 
 from __future__ import annotations
 
-import gc
-import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from claimsim.events.log import segments
+from claimsim.events.log import envelope_of, raw_lines, read
+from claimsim.events.registry import current_version
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
 from claimsim.adjudication.projections.state import PayerState
-
-
-@contextmanager
-def cycle_gc_paused():
-    """Pause Python's cyclic garbage collector while folding a log. The state is millions of
-    small acyclic lists and dicts; the collector would rescan them again and again (a third of
-    a replay's time) and never find a cycle. Reference counting still frees everything."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 class LedgerFollower:
@@ -57,10 +39,10 @@ class LedgerFollower:
         state resumes exactly as an uninterrupted one goes on."""
         st = self.state_obj
         if self._input is None:
-            self._input = _raw_lines(self.run_dir / "input", st.input_seq + 1)
+            self._input = raw_lines(self.run_dir / "input", st.input_seq + 1)
             self._held = None
-        pending, apply, loads, lines = st.pending_dx, st.apply, orjson.loads, self._input
-        tail = len(_CLAIM_TYPE) + _TAIL
+        pending, apply, lines = st.pending_dx, st.apply, self._input
+        marker = claim_line_marker()
         block_end = (upto // READ_AHEAD + 1) * READ_AHEAD - 1
         seq = st.input_seq
         while seq < block_end:
@@ -73,7 +55,7 @@ class LedgerFollower:
             else:
                 self._held = None
             # Claims are most of the input; only their diagnoses matter here (see claim_conditions).
-            if line.find(_CLAIM_TYPE, len(line) - tail) >= 0:
+            if is_current_claim_line(line, marker):
                 seq += 1
                 conds = claim_conditions(line)
                 if conds:
@@ -81,7 +63,7 @@ class LedgerFollower:
                 st.input_seq = seq
             elif seq < upto:
                 seq += 1
-                apply(loads(line))
+                apply(envelope_of(line))
             else:
                 self._held = line  # not a claim and past `upto`: its turn comes later
                 break
@@ -100,38 +82,28 @@ class LedgerFollower:
         self._input, self._held = None, None
 
 
-# An envelope line ends `"type":"claim.submitted","v":1,"prev":"<64 hex>","hash":"<64 hex>"}`:
-# looking for the type in the last 200 bytes finds the envelope's own (only a claim's data is
-# untrusted, and only a claim.submitted line carries one).
-_CLAIM_TYPE = b',"type":"claim.submitted","v":'
 READ_AHEAD = 1024
-_TAIL = 200
 
 
-def _raw_lines(directory: Path, from_seq: int) -> Iterator[bytes]:
-    """A log's raw lines from `from_seq` on (seqs are contiguous: the chain guarantees it); a torn
-    last line is not part of the log."""
-    segs = segments(directory)
-    for k, (first_seq, path) in enumerate(segs):
-        if k + 1 < len(segs) and segs[k + 1][0] <= from_seq:
-            continue
-        with open(path, "rb") as f:
-            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
-                if not line.endswith(b"\n"):
-                    return
-                yield line
+# The one place that reads an envelope's type from its bytes. A line ends
+# `"type":"claim.submitted","v":1,"prev":"<64 hex>","hash":"<64 hex>"}` (canonical key order:
+# sorted, then the chain fields); looking for the type in its last bytes finds the envelope's own
+# (only a claim's data is untrusted, and only a claim.submitted line carries one).
+_CHAIN_TAIL = 160  # the chain fields after the marker: 142 bytes
+
+
+def claim_line_marker() -> bytes:
+    """What ends a claim.submitted line at the current version, up to its chain fields."""
+    return b',"type":"claim.submitted","v":%d,"prev":' % current_version("claim.submitted")
+
+
+def is_current_claim_line(line: bytes, marker: bytes) -> bool:
+    """Whether a raw input line is a claim.submitted envelope at the version `marker` names (the
+    current one). A claim at any other version is not: it takes the decoding path, which upcasts
+    or refuses it, so the raw-bytes fast path never reads a layout it does not know."""
+    return line.find(marker, len(line) - len(marker) - _CHAIN_TAIL) >= 0
 
 
 def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
-    """A run's ledger as raw envelopes, from `from_seq` (the replay loop's reader: `events.log.read`
-    with one generator level less, which a million-event replay notices)."""
-    loads = orjson.loads
-    segs = segments(Path(run_dir) / "ledger")
-    for k, (first_seq, path) in enumerate(segs):
-        if k + 1 < len(segs) and segs[k + 1][0] <= from_seq:
-            continue
-        with open(path, "rb") as f:
-            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
-                if line[-1:] != b"\n":
-                    return
-                yield loads(line)
+    """A run's ledger as raw envelopes, from `from_seq` (`events.log.read`: upcast or refused)."""
+    return read(Path(run_dir) / "ledger", from_seq)

@@ -1,12 +1,22 @@
 """Runtimes: the engine run over a run directory's input log into its ledger.
 
-- `embedded`: in process (`EmbeddedAdjudicator`, `adjudicate_run`), resumable after kill -9.
-- `streaming/`: the same engine as a faust-streaming agent on Kafka, with a sink that writes the
-  ledger in cause order (imported only when used: faust is slow to import).
+- `protocol`: the `Runtime` seam the run clock knows (adjudicate up to a position, progress,
+  record epoch facts, close), with `Until` and `Progress`.
+- `processor`: the partition processor (core + a family-state `Store` + re-emit on redelivery)
+  both runtimes run, and the in-memory store.
+- `embedded`: the processor in process (`EmbeddedAdjudicator`, `adjudicate_run`), resumable after
+  kill -9; `replay`: the one loop that replays a ledger beside its input (recovery, `audit replay`).
+- `manifest`: the run manifest every ledger starts with, written and checked for every runtime.
+- `streaming/`: the same processor as a faust-streaming agent on Kafka, with a sink that writes
+  the ledger in cause order, and `streaming.runtime.KafkaRuntime` (imported only when used:
+  faust is slow to import).
 - `cli`: `claimsim adjudicate`.
 Imports `engine` and `events` (DESIGN.md "The two runtimes share one core").
 """
 
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator, RunStats, adjudicate_run
+from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
+from claimsim.adjudication.runtimes.protocol import Progress, Runtime, Until
 
-__all__ = ["EmbeddedAdjudicator", "RunStats", "adjudicate_run"]
+__all__ = ["EmbeddedAdjudicator", "MemoryStore", "PartitionProcessor", "Progress", "RunStats",
+           "Runtime", "Store", "Until", "adjudicate_run"]

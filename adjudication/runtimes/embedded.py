@@ -1,37 +1,36 @@
-"""The embedded runtime: the core run in process over a run directory, as the single writer of
-`RUN_DIR/ledger/`. Family states live in a dict; the Context gets the run clock's epoch facts
-through `record`. On open it replays the existing ledger (re-adjudicating the inputs it answers,
-and checking each answer is reproduced), so a run killed at any point resumes where it stopped:
+"""The embedded runtime: the partition processor the faust agent wraps, run in process over an
+in-memory store as the single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in
+input order). The store holds the epoch facts; family states stay in the processor's cache
+(`apply(flush=False)`: the ledger is the durable record). The run clock's epoch facts reach the
+processor's Context through `record`. On open
+it replays the existing ledger (`runtimes.replay`: re-adjudicating the inputs it answers, and
+checking each answer is reproduced), so a run killed at any point resumes where it stopped:
 nothing lost, nothing doubled.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 from tqdm import tqdm
 
-from claimsim import __version__
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
-from claimsim.events.encoding import canonical
-from claimsim.events.envelope import new_event
+from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.errors import UserError
-from claimsim.events.ledger import RunManifest
 from claimsim.events.log import Fsync, LogWriter, last_envelope, read
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Settings
-from claimsim.adjudication.engine.core import ANSWER_TYPES, adjudicate
-from claimsim.adjudication.engine.family import FamilyState
-
-RUN_FILE = "run.json"  # optional: {"scenario": ..., "seed": ...} for the manifest
-MANIFEST_KEY = "run"
+from claimsim.adjudication.engine.core import ANSWER_TYPES
+from claimsim.adjudication.runtimes.manifest import open_manifest
+from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
+from claimsim.adjudication.runtimes.protocol import Progress, Until
+from claimsim.adjudication.runtimes.replay import PARTITION, InputMismatch, replay_ledger
+from claimsim.adjudication.runtimes.streaming.wire import Fact
 
 
 @dataclass
@@ -72,24 +71,8 @@ class RunStats:
         return asdict(self)
 
 
-def _run_info(run_dir: Path) -> tuple[str, int]:
-    path = run_dir / RUN_FILE
-    if not path.exists():
-        return "unknown", 0
-    try:
-        info = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as e:
-        raise UserError(f"{path}: not JSON ({e})") from None
-    if not isinstance(info, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    scenario, seed = info.get("scenario", "unknown"), info.get("seed", 0)
-    if not isinstance(scenario, str) or type(seed) is not int:
-        raise UserError(f"{path}: scenario must be a string and seed an integer")
-    return scenario, seed
-
-
 class EmbeddedAdjudicator:
-    """Single writer of a run's ledger; adjudicates its input in process.
+    """Single writer of a run's ledger; adjudicates its input in process (a `Runtime`).
 
     `settings` None means: the ones recorded in the ledger's manifest (defaults for a new ledger).
     """
@@ -116,77 +99,41 @@ class EmbeddedAdjudicator:
         if batch_size < 1:
             raise UserError("batch size must be at least 1")
         self.batch_size = batch_size
-        self.families: dict[str, FamilyState] = {}
         self.stats = RunStats()
         self.next_input = 0
+        self.store = MemoryStore()
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
         try:
-            settings = self._open_manifest(settings)
-            self.context = Context(self.reference, settings)
+            settings = open_manifest(self.run_dir, self.writer, self.reference, settings)
+            self.processor = PartitionProcessor(self.reference, settings)
             self._rebuild(check_replay)
         except BaseException:
             self.writer.close()
             raise
 
-    # -- opening ---------------------------------------------------------------------------
-    def _open_manifest(self, settings: Settings | None) -> Settings:
-        digest = self.reference.digest()
-        if self.writer.next_seq == 0:
-            settings = settings or Settings()
-            scenario, seed = _run_info(self.run_dir)
-            first = next(read(self.input_dir), None)
-            manifest = RunManifest(scenario=scenario, seed=seed, code_version=__version__,
-                                   reference_digest=digest, settings=settings.to_dict())
-            at = first["at"] if first is not None else "0001-01-01"
-            self.writer.append(new_event(manifest, at=at, key=MANIFEST_KEY))
-            self.writer.commit()
-            return settings
-        manifest = next(read(self.writer.directory), None)
-        if manifest is None or manifest["type"] != "run.manifest":
-            raise UserError(f"{self.writer.directory}: the ledger does not start with a run manifest")
-        recorded = manifest["data"]
-        if recorded["reference_digest"] != digest:
-            raise UserError(
-                f"{self.run_dir / 'reference.json'}: reference data differs from the one the ledger"
-                f" was written with (digest {recorded['reference_digest'][:12]}..., now {digest[:12]}...)"
-            )
-        try:
-            kept = Settings.from_dict(recorded.get("settings") or {})
-        except (TypeError, ValueError) as e:
-            raise UserError(f"{self.writer.directory}: run manifest settings: {e}") from None
-        if settings is not None and settings != kept:
-            raise UserError(
-                f"{self.writer.directory}: the ledger was written with settings {kept.to_dict()};"
-                f" cannot resume with {settings.to_dict()}"
-            )
-        return kept
+    @property
+    def context(self) -> Context:
+        """The Context the next input is adjudicated with (the run clock's facts so far)."""
+        return self.processor.context(PARTITION, self.store)
 
     def _rebuild(self, check: bool) -> None:
         """Replay the ledger: epoch facts into the Context, answered inputs into family states."""
-        inputs = read(self.input_dir)
-        ctx, families = self.context, self.families
-        for env in read(self.writer.directory, 1):
-            kind = env["type"]
-            if kind in ANSWER_TYPES:
-                cause = env["cause"]
-                inp = next(inputs, None)
-                if inp is None or inp["seq"] != cause:
-                    raise UserError(
-                        f"{self.writer.directory}: ledger seq {env['seq']} answers input {cause},"
-                        f" but the input log has {None if inp is None else inp['seq']} there"
-                    )
-                event, state = adjudicate(inp, families.get(inp["key"]), ctx)
-                families[inp["key"]] = state
-                if check and canonical({**event, "seq": env["seq"]}) != canonical(
-                    {k: env[k] for k in ("type", "v", "at", "key", "cause", "data", "seq")}
-                ):
-                    raise UserError(
-                        f"{self.writer.directory}: ledger seq {env['seq']} (input {cause}) is not"
-                        " what this code and reference data produce; was it written by another version?"
-                    )
-                self.next_input = cause + 1
-            elif kind in CONTEXT_TYPES:
-                ctx.apply_ledger_event(env)
+        ledger = self.writer.directory
+        replayed = replay_ledger(read(ledger, 1), read(self.input_dir), self.processor, self.store)
+        try:
+            with cycle_gc_paused():
+                for r in replayed:
+                    if r.answer is None:
+                        continue
+                    if check and not r.reproduced:
+                        raise UserError(
+                            f"{ledger}: ledger seq {r.entry['seq']} (input {r.entry['cause']}) is"
+                            " not what this code and reference data produce; was it written by"
+                            " another version?")
+                    self.next_input = r.entry["cause"] + 1
+        except InputMismatch as e:
+            raise UserError(f"{ledger}: ledger seq {e.entry['seq']} answers input"
+                            f" {e.entry['cause']}, but the input log has {e.found} there") from None
 
     # -- running ---------------------------------------------------------------------------
     def pending(self) -> int:
@@ -194,50 +141,55 @@ class EmbeddedAdjudicator:
         last = last_envelope(self.input_dir)
         return 0 if last is None else max(0, last["seq"] + 1 - self.next_input)
 
+    def progress(self) -> Progress:
+        return Progress(self.next_input, self.pending())
+
+    def adjudicate(self, until: Until = Until(), *, progress: bool = False) -> int:
+        return self.run(until_at=until.at, until_seq=until.seq, progress=progress)
+
     def run(self, until_at: dt.date | str | None = None, until_seq: int | None = None,
             progress: bool = False) -> int:
         """Adjudicate input from the next unanswered seq up to, not including, the first input
-        with `at >= until_at` or `seq >= until_seq` (or to the end); returns how many."""
-        limit_at = until_at.isoformat() if isinstance(until_at, dt.date) else until_at
+        with `at >= until_at` or `seq >= until_seq` (or to the end); returns how many.
+
+        Inputs go to the processor a batch at a time, each batch's answers then written and
+        committed together. A core exception (a bug, not bad data) propagates with its batch
+        unwritten: close the runtime, and reopening resumes after the last batch written."""
+        limit_at = Until.of(until_at).at
         bar = tqdm(total=self.pending(), unit="input", file=sys.stderr, disable=not progress,
                    mininterval=0.5)
-        ctx, families, writer, stats = self.context, self.families, self.writer, self.stats
-        batch_size = self.batch_size
         expected = self.next_input
         n = 0
+        gap = None
         batch: list[dict[str, Any]] = []
-        # The family states are trees of dicts and lists (no reference cycles), and they grow
-        # with the run: the cyclic GC would rescan all of them every few thousand allocations,
-        # which cost more than half the run's time. Reference counting frees everything here.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with cycle_gc_paused():  # family states grow with the run; see events.acyclic
             for env in read(self.input_dir, expected):
                 seq = env["seq"]
-                if until_seq is not None and seq >= until_seq:
-                    break
-                if limit_at is not None and env["at"] >= limit_at:
+                if (until_seq is not None and seq >= until_seq) or (
+                        limit_at is not None and env["at"] >= limit_at):
                     break
                 if seq != expected:
-                    raise UserError(f"{self.input_dir}: input seq {seq} follows {expected - 1}")
-                key = env["key"]
-                event, state = adjudicate(env, families.get(key), ctx)
-                families[key] = state
-                batch.append(event)
+                    gap = UserError(f"{self.input_dir}: input seq {seq} follows {expected - 1}")
+                    break
+                batch.append(env)
                 expected = seq + 1
-                if len(batch) >= batch_size:
-                    n += self._write(batch)
-                    self.next_input = expected
-                    bar.update(len(batch))
+                if len(batch) >= self.batch_size:
+                    n += self._answer(batch, bar)
                     batch = []
-        finally:
-            n += self._write(batch)
-            self.next_input = expected
-            bar.update(len(batch))
-            bar.close()
-            if gc_was_enabled:
-                gc.enable()
+            if batch:
+                n += self._answer(batch, bar)
+        bar.close()
+        if gap is not None:
+            raise gap
         return n
+
+    def _answer(self, inputs: list[dict[str, Any]], bar: tqdm) -> int:
+        """Adjudicate consecutive inputs and write their answers."""
+        answers = self.processor.apply(PARTITION, None, inputs, self.store, flush=False).ledger
+        written = self._write(answers)
+        self.next_input = inputs[-1]["seq"] + 1
+        bar.update(len(inputs))
+        return written
 
     def _write(self, batch: list[dict[str, Any]]) -> int:
         """Append a batch of answers and commit it (one flush, and fsync per the log's policy)."""
@@ -257,7 +209,8 @@ class EmbeddedAdjudicator:
             if event["type"] in ANSWER_TYPES:
                 raise ValueError(f"{event['type']} answers an input: only run() writes those")
             env = self.writer.append(event)
-            self.context.apply_ledger_event(env)
+            if env["type"] in CONTEXT_TYPES:
+                self.processor.apply(PARTITION, None, [Fact(env["seq"], env)], self.store)
             out.append(env)
         self.writer.commit()
         return out

@@ -13,7 +13,7 @@ from claimsim.events.encoding import canonical
 from claimsim.events.log import read, segments
 from claimsim.events.money import dollars
 
-from claimsim.adjudication.audit.replay import fold
+from claimsim.adjudication.audit import fold
 from claimsim.adjudication.projections.snapshots import all_snapshots, figures
 
 ARGS = ["--members", "300", "--months", "6", "--minimum-attributed", "3", "--no-progress"]

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from claimsim.adjudication.engine import ANSWER_TYPES
-from claimsim.adjudication.runtimes.streaming.processor import PartitionProcessor
+from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.streaming.wire import encode_items
 from claimsim.events.errors import UserError
 from claimsim.scenarios.spec import load, validate

@@ -1,11 +1,13 @@
 """The runtime contract (DESIGN.md "The two runtimes share one core"): the same `input/` gives a
-byte-identical `ledger/` whichever runtime adjudicates it: embedded, Kafka with 1 partition, Kafka
-with 4 partitions. One suite, one fixture parametrised over runtimes (as eventsourcing runs one
-suite per recorder).
+byte-identical `ledger/` whichever runtime adjudicates it: embedded (the partition processor over
+an in-memory store), Kafka with 1 partition, Kafka with 4 partitions. One suite, one fixture
+parametrised over runtimes (as eventsourcing runs one suite per recorder); each runtime is driven
+only through the `Runtime` seam the run clock uses, and the expected ledger comes from the pure
+core in a plain loop, so no runtime is its own reference.
 
 The run is simulated with raised fault rates, so it holds voids, replacements, duplicates and
-malformed claims, and the run clock's epoch facts (attribution, practice status) are written into
-the ledger between runs, so the Kafka runtime must also broadcast them at the right position.
+malformed claims, and the run clock's epoch facts (attribution, practice status) are recorded
+into the ledger between adjudications, so a runtime must also apply them at the right position.
 """
 
 from __future__ import annotations
@@ -13,14 +15,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from claimsim.adjudication.engine.context import Context, Settings
+from claimsim.adjudication.engine.core import adjudicate
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.manifest import manifest_event
+from claimsim.adjudication.runtimes.protocol import Runtime, Until
 from claimsim.events.envelope import new_event
 from claimsim.events.ledger import AttributionAssigned, AttributionCorrected, PracticeStatus
-from claimsim.events.log import read
+from claimsim.events.log import LogWriter, last_envelope, read
 from claimsim.events.programs import ProgramKind
+from claimsim.events.reference import ReferenceData
 from claimsim.simulator.config import FaultConfig, SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
@@ -30,21 +38,13 @@ FIRST_EPOCH = "2025-05-01"
 SECOND_EPOCH = "2025-09-01"
 HYBRID_PRACTICES = ("PC003", "PC006", "PC007")  # CPC+ T2, MCP T2, MCP T3: they withhold FFS
 
-Runtime = Callable[..., None]  # (run_dir, until_at=None) -> adjudicate that far
+OpenRuntime = Callable[[Path], Runtime]
 
 
-def _embedded(run_dir: Path, until_at: str | None = None) -> None:
-    with EmbeddedAdjudicator(run_dir) as rt:
-        rt.run(until_at=until_at)
+def _kafka(partitions: int, bootstrap: str) -> OpenRuntime:
+    from claimsim.adjudication.runtimes.streaming.runtime import KafkaOptions, KafkaRuntime
 
-
-def _kafka(partitions: int, bootstrap: str) -> Runtime:
-    from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
-
-    def run(run_dir: Path, until_at: str | None = None) -> None:
-        adjudicate_kafka(run_dir, bootstrap=bootstrap, partitions=partitions, until_at=until_at)
-
-    return run
+    return lambda run_dir: KafkaRuntime(run_dir, KafkaOptions(bootstrap, partitions=partitions))
 
 
 @pytest.fixture(params=[
@@ -52,9 +52,9 @@ def _kafka(partitions: int, bootstrap: str) -> Runtime:
     pytest.param("kafka-1-partition", marks=pytest.mark.kafka),
     pytest.param("kafka-4-partitions", marks=pytest.mark.kafka),
 ])
-def runtime(request) -> Runtime:
+def runtime(request) -> OpenRuntime:
     if request.param == "embedded":
-        return _embedded
+        return EmbeddedAdjudicator
     partitions = 1 if request.param == "kafka-1-partition" else 4
     return _kafka(partitions, request.getfixturevalue("kafka_bootstrap"))
 
@@ -79,24 +79,22 @@ def _hybrid_members(run_dir: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
-def record_first_epoch(run_dir: Path) -> None:
+def first_epoch_facts(run_dir: Path) -> list[dict[str, Any]]:
     """The run clock at the first boundary: attribute hybrid-practice patients there."""
     members = _hybrid_members(run_dir)
-    events = [
+    return [
         new_event(AttributionAssigned(member_id=m, subscriber_id=s, payer_id=payer,
                                       practice_id=practice, effective=dt.date.fromisoformat(FIRST_EPOCH),
                                       basis="plurality", visits=1), at=FIRST_EPOCH, key=s)
         for m, (s, practice, payer) in sorted(members.items())
     ]
-    with EmbeddedAdjudicator(run_dir) as rt:
-        rt.record(events)
 
 
-def record_second_epoch(run_dir: Path) -> None:
+def second_epoch_facts(run_dir: Path) -> list[dict[str, Any]]:
     """At the second boundary: one correction and one practice dropped to FFS for a payer."""
     members = sorted(_hybrid_members(run_dir).items())
     m, (s, practice, payer) = members[0]
-    events = [
+    return [
         new_event(AttributionCorrected(member_id=m, subscriber_id=s, payer_id=payer,
                                        from_practice=practice, to_practice=None,
                                        effective=dt.date.fromisoformat(SECOND_EPOCH), reason="dispute"),
@@ -105,38 +103,62 @@ def record_second_epoch(run_dir: Path) -> None:
                                  effective=dt.date.fromisoformat(SECOND_EPOCH), active=False,
                                  attributed=3, reason="minimum volume"), at=SECOND_EPOCH, key="PC006"),
     ]
-    with EmbeddedAdjudicator(run_dir) as rt:  # opening replays and checks the runtime's answers
-        rt.record(events)
 
 
-def run_with_epochs(run_dir: Path, runtime: Runtime) -> bytes:
-    """Embedded to the first boundary, facts; `runtime` to the second, facts; `runtime` to the end."""
-    _embedded(run_dir, FIRST_EPOCH)
-    record_first_epoch(run_dir)
-    runtime(run_dir, SECOND_EPOCH)
-    record_second_epoch(run_dir)
-    runtime(run_dir)
+EPOCHS = ((FIRST_EPOCH, first_epoch_facts), (SECOND_EPOCH, second_epoch_facts))
+
+
+def run_with_epochs(run_dir: Path, runtime: OpenRuntime) -> bytes:
+    """To each boundary, then its facts, then to the end; each step in a newly opened runtime,
+    so every step also resumes the ledger the step before left."""
+    for until, facts in (*EPOCHS, (None, None)):
+        with runtime(run_dir) as rt:
+            rt.adjudicate(Until(at=until))
+            if facts is not None:
+                rt.record(facts(run_dir))
+    return ledger_bytes(run_dir)
+
+
+def core_loop(run_dir: Path, epochs=EPOCHS) -> bytes:
+    """The ledger the contract asks for, written by the pure core in a plain loop: the manifest,
+    then one answer per input in input order, each boundary's facts once every input received
+    before it is answered."""
+    reference = ReferenceData.load(run_dir)
+    context, families = Context(reference, Settings()), {}
+    pending = list(epochs)
+    with LogWriter(run_dir / "ledger") as ledger:
+        ledger.append(manifest_event(run_dir, reference, Settings()))
+
+        def record_due(at: str | None) -> None:
+            while pending and (at is None or at >= pending[0][0]):
+                for event in pending.pop(0)[1](run_dir):
+                    context.apply_ledger_event(ledger.append(event))
+
+        for inp in read(run_dir / "input"):
+            record_due(inp["at"])
+            event, families[inp["key"]] = adjudicate(inp, families.get(inp["key"]), context)
+            ledger.append(event)
+        record_due(None)
+        ledger.commit()
     return ledger_bytes(run_dir)
 
 
 @pytest.fixture(scope="module")
-def embedded_with_epochs(simulated, tmp_path_factory) -> bytes:
-    return run_with_epochs(fresh_copy(simulated, tmp_path_factory.mktemp("expected") / "run"), _embedded)
+def expected_with_epochs(simulated, tmp_path_factory) -> bytes:
+    return core_loop(fresh_copy(simulated, tmp_path_factory.mktemp("expected") / "run"))
 
 
 @pytest.fixture(scope="module")
-def embedded_fresh(simulated, tmp_path_factory) -> bytes:
-    run = fresh_copy(simulated, tmp_path_factory.mktemp("expected-fresh") / "run")
-    _embedded(run)
-    return ledger_bytes(run)
+def expected_fresh(simulated, tmp_path_factory) -> bytes:
+    return core_loop(fresh_copy(simulated, tmp_path_factory.mktemp("expected-fresh") / "run"), ())
 
 
 def test_the_simulated_run_exercises_voids_replacements_duplicates_malformed_and_epoch_facts(
-        embedded_with_epochs, embedded_fresh):
+        expected_with_epochs, expected_fresh):
     """Guards the suite itself: without these the contract below would prove little."""
     import orjson
 
-    events = [orjson.loads(line) for line in embedded_with_epochs.splitlines()]
+    events = [orjson.loads(line) for line in expected_with_epochs.splitlines()]
     kinds = [e["type"] for e in events]
     assert kinds.count("claim.reversed") > 0  # voids
     assert any(e["type"] == "claim.adjudicated" and e["data"]["reversed_lines"] for e in events)
@@ -146,17 +168,29 @@ def test_the_simulated_run_exercises_voids_replacements_duplicates_malformed_and
     assert kinds.count("attribution.assigned") > 0 and kinds.count("practice.status") == 1
     assert any(line["cap_offset"] > 0 for e in events if e["type"] == "claim.adjudicated"
                for line in e["data"]["lines"])  # the facts change payments...
-    assert embedded_with_epochs != embedded_fresh  # ...so a runtime that drops them would differ
+    assert expected_with_epochs != expected_fresh  # ...so a runtime that drops them would differ
 
 
 def test_same_input_gives_byte_identical_ledger_from_an_empty_ledger(
-        runtime, simulated, tmp_path, embedded_fresh):
+        runtime, simulated, tmp_path, expected_fresh):
     run = fresh_copy(simulated, tmp_path / "run")
-    runtime(run)
-    assert ledger_bytes(run) == embedded_fresh
+    with runtime(run) as rt:
+        rt.adjudicate()
+        assert rt.progress() == (last_envelope(run / "input")["seq"] + 1, 0)  # all answered
+    assert ledger_bytes(run) == expected_fresh
+
+
+def test_a_runtime_stops_before_the_first_input_received_on_the_boundary(runtime, simulated, tmp_path):
+    run = fresh_copy(simulated, tmp_path / "run")
+    inputs = list(read(run / "input"))
+    before = sum(1 for inp in inputs if inp["at"] < FIRST_EPOCH)  # input is in received order
+    assert 0 < before < len(inputs)
+    with runtime(run) as rt:
+        rt.adjudicate(Until(at=FIRST_EPOCH))
+        assert rt.progress() == (before, len(inputs) - before)
 
 
 def test_same_input_and_epoch_facts_give_byte_identical_ledger_across_resumed_runs(
-        runtime, simulated, tmp_path, embedded_with_epochs):
+        runtime, simulated, tmp_path, expected_with_epochs):
     run = fresh_copy(simulated, tmp_path / "run")
-    assert run_with_epochs(run, runtime) == embedded_with_epochs
+    assert run_with_epochs(run, runtime) == expected_with_epochs

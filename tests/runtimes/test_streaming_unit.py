@@ -21,7 +21,7 @@ from ..fixtures.adjudication import contract, line, reference
 from claimsim.adjudication.engine.context import Context, Settings
 from claimsim.adjudication.engine.core import adjudicate
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
-from claimsim.adjudication.runtimes.streaming.processor import PartitionProcessor, family_key
+from claimsim.adjudication.runtimes.processor import PartitionProcessor, family_key
 from claimsim.adjudication.runtimes.streaming.producer import (
     InboundBatcher, StreamItem, last_input_seq, plan_stream,
 )

@@ -15,7 +15,7 @@ from claimsim.events.encoding import canonical
 from claimsim.events.log import read
 from claimsim.events.programs import ProgramKind, ProgramSettings
 
-from claimsim.adjudication.audit.replay import fold, replay, verify_run
+from claimsim.adjudication.audit import fold, replay, verify_run
 from claimsim.adjudication.projections.snapshots import all_snapshots
 from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.state import PayerState

@@ -34,8 +34,8 @@ from claimsim.events.encoding import canonical
 from claimsim.events.errors import UserError
 from claimsim.events.reference import ReferenceData
 
-from claimsim.adjudication.runtimes.streaming.processor import PartitionProcessor
-from claimsim.adjudication.runtimes.streaming.sink import recorded_settings
+from claimsim.adjudication.runtimes.processor import PartitionProcessor
+from claimsim.adjudication.runtimes.manifest import recorded_settings
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
 from claimsim.adjudication.runtimes.streaming.wire import dead_letter, encode_ledger
 

@@ -3,7 +3,7 @@
 Workers publish answers as they finish them, partition by partition; the sink puts them back in
 `cause` (input seq) order through a reorder buffer, writes each cause once (anything at or below
 the last cause written is a redelivery and is dropped), and starts a new ledger with the same run
-manifest the embedded runtime writes, so the two ledgers are byte-identical. Restarted after a
+manifest (`runtimes.manifest`) as the embedded runtime, so the two ledgers are byte-identical. Restarted after a
 crash, it resumes from the ledger's last answered cause.
 """
 
@@ -15,43 +15,14 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from claimsim import __version__
 from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
-from claimsim.adjudication.runtimes.embedded import MANIFEST_KEY, _run_info
-from claimsim.events.envelope import new_event
+from claimsim.adjudication.runtimes.manifest import open_manifest
 from claimsim.events.errors import UserError
-from claimsim.events.ledger import RunManifest
 from claimsim.events.log import Fsync, LogWriter, last_envelope, read
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.runtimes.streaming.wire import decode_ledger
-
-
-def manifest_event(run_dir: Path, reference: ReferenceData, settings: Settings) -> dict[str, Any]:
-    """The run manifest exactly as the embedded runtime writes it first in a new ledger."""
-    scenario, seed = _run_info(run_dir)
-    first = next(read(run_dir / "input"), None)
-    manifest = RunManifest(scenario=scenario, seed=seed, code_version=__version__,
-                           reference_digest=reference.digest(), settings=settings.to_dict())
-    return new_event(manifest, at=first["at"] if first is not None else "0001-01-01", key=MANIFEST_KEY)
-
-
-def recorded_settings(run_dir: Path, reference: ReferenceData) -> Settings:
-    """The settings in the ledger's run manifest, after checking it matches the reference data."""
-    ledger = run_dir / "ledger"
-    manifest = next(read(ledger), None) if ledger.is_dir() else None
-    if manifest is None or manifest["type"] != "run.manifest":
-        raise UserError(f"{ledger}: no run manifest yet (`claimsim adjudicate --runtime kafka`"
-                        " writes it before starting workers)")
-    data = manifest["data"]
-    if data["reference_digest"] != reference.digest():
-        raise UserError(f"{run_dir / 'reference.json'}: reference data differs from the one the"
-                        " ledger was written with")
-    try:
-        return Settings.from_dict(data.get("settings") or {})
-    except (TypeError, ValueError) as e:
-        raise UserError(f"{ledger}: run manifest settings: {e}") from None
 
 
 def last_answered(ledger_dir: Path) -> int:
@@ -83,15 +54,7 @@ class LedgerSink:
             raise UserError(str(e)) from None
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
         try:
-            if self.writer.next_seq == 0:
-                self.settings = settings or Settings()
-                self.writer.append(manifest_event(self.run_dir, self.reference, self.settings))
-                self.writer.commit()
-            else:
-                self.settings = recorded_settings(self.run_dir, self.reference)
-                if settings is not None and settings != self.settings:
-                    raise UserError(f"{self.writer.directory}: the ledger was written with settings"
-                                    f" {self.settings.to_dict()}; cannot resume with {settings.to_dict()}")
+            self.settings = open_manifest(self.run_dir, self.writer, self.reference, settings)
             self.last_cause = last_answered(self.writer.directory)
         except BaseException:
             self.writer.close()

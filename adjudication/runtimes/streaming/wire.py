@@ -18,9 +18,11 @@ import orjson
 
 from claimsim.adjudication.engine.context import CONTEXT_TYPES
 from claimsim.events.encoding import canonical
+from claimsim.events.registry import EventError, current_versions, upcast_envelope
 
 INPUT_FIELDS = ("seq", "type", "key", "at", "data")
 RAW_LIMIT = 512  # characters of a dead letter's payload kept with its reason
+_CURRENT = current_versions()
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -132,4 +134,9 @@ def _item(item: Any) -> dict[str, Any] | Fact | Bad:
             return Bad(f"not an envelope: {name} must be a non-empty string", item)
     if not isinstance(item["key"], str):  # may be empty: a claim sent without a subscriber id
         return Bad("not an envelope: key must be a string", item)  # is the core's to reject
+    if "v" in item and item["v"] != _CURRENT.get(item["type"], item["v"]):
+        try:  # an input at another version than this code's: upcast it, or refuse it here
+            return upcast_envelope(item)
+        except (EventError, TypeError) as e:
+            return Bad(f"not readable: {e}", item)
     return item

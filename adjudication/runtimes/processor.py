@@ -1,6 +1,7 @@
-"""One partition's adjudication, independent of faust: inbound items in, ledger events and dead
-letters out, family states and epoch facts kept in a key-value store (the faust `family_state`
-table in the worker, a dict in tests and in the benchmark's plain-aiokafka baseline).
+"""One partition's adjudication, independent of any transport: inbound items in, ledger events
+and dead letters out, family states and epoch facts kept in a key-value `Store` (the faust
+`family_state` table in the streaming worker, a `MemoryStore` in the embedded runtime, a dict in
+tests and in the benchmark's plain-aiokafka baseline). Both runtimes run this one loop.
 
 Store keys: `f:<subscriber>` -> the family's canonical state bytes; `e:<partition>/<ledger seq>`
 -> an epoch fact that partition has applied, so a worker that takes the partition over rebuilds
@@ -25,13 +26,22 @@ from claimsim.events import vocabulary  # noqa: F401  (registers the ledger type
 from claimsim.events.encoding import canonical
 from claimsim.events.reference import ReferenceData
 
+# The wire module is a pure format translation (no faust): its item types are the processor's.
 from claimsim.adjudication.runtimes.streaming.wire import Bad, Fact, decode_inbound
 
 
 class Store(Protocol):
+    """What the processor keeps its state in: bytes keys (below) to bytes values. Three
+    operations, so a faust table, a dict or a disk-backed store can stand behind it."""
+
     def get(self, key: bytes, default: Any = None) -> bytes | None: ...
     def __setitem__(self, key: bytes, value: bytes) -> None: ...
     def items(self) -> Iterable[tuple[bytes, bytes]]: ...
+
+
+class MemoryStore(dict):
+    """The in-memory `Store`: a dict of bytes, gone with the process (the embedded runtime
+    rebuilds it by replaying the ledger)."""
 
 
 def family_key(subscriber: str) -> bytes:
@@ -91,14 +101,30 @@ class PartitionProcessor:
             state = self._partitions[partition] = _Partition(context, last, applied)
         return state
 
+    def context(self, partition: int, store: Store) -> Context:
+        """The Context the partition's next input is adjudicated with."""
+        return self._partition(partition, store).context
+
     def process(self, partition: int, value: bytes | None, store: Store) -> Outcome:
-        """Apply one inbound message. Family states are written to the store once per message
-        (per family), and always before an epoch fact is: whatever prefix of these writes
-        survives a crash is a state the stream really passed through, so a redelivery resumes
-        it correctly (inputs at or below a family's last seq re-emit their stored result)."""
+        """Apply one inbound message off the wire (`wire.decode_inbound`)."""
+        pos, items = decode_inbound(value)
+        return self.apply(partition, pos, items, store)
+
+    def apply(self, partition: int, pos: int | None, items: list[dict[str, Any] | Fact | Bad],
+              store: Store, *, flush: bool = True) -> Outcome:
+        """Apply a partition's next items (`pos`: how many items it carried before them, None
+        when unknown). Family states are written to the store once per call (per family), and
+        always before an epoch fact is: whatever prefix of these writes survives a crash is a
+        state the stream really passed through, so a redelivery resumes it correctly (inputs at
+        or below a family's last seq re-emit their stored result).
+
+        `flush=False` keeps family states in the processor only (its cache is then the state):
+        the embedded runtime's choice, whose durable record is the ledger it replays on opening.
+        Writing each changed family state to the store once per 5,000-input batch made a
+        30,000-claim synthetic run take 59 s instead of 43 s (best of 3, load average ~15 on
+        2 cores); a disk-backed store would flush at its own commit points."""
         out = Outcome()
         part = self._partition(partition, store)
-        pos, items = decode_inbound(value)
         if pos is not None and pos > part.applied:
             # Items between went missing (faust can drop messages around a recovery): apply
             # nothing, so the worker can stop and be redelivered from its committed offset.
@@ -128,7 +154,7 @@ class PartitionProcessor:
             # and stops the worker, so the input is redelivered rather than skipped.
             event, family = adjudicate(item, family, part.context)
             families[key] = family
-            if item["seq"] > applied:
+            if flush and item["seq"] > applied:
                 dirty[key] = family
             out.ledger.append(event)
         self._flush(dirty, store)

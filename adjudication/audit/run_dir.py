@@ -1,0 +1,60 @@
+"""Reading a run directory for an audit: check it is one, the projection settings the run clock
+used, and `fold`, the projections rebuilt from seq 0 up to a ledger seq or date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from claimsim.events.acyclic import cycle_gc_paused
+from claimsim.events.errors import UserError
+from claimsim.events.log import read, segments
+from claimsim.events.reference import ReferenceData
+
+from claimsim.adjudication.projections.epochs import CLOCK_FILE
+from claimsim.adjudication.projections.follower import LedgerFollower
+from claimsim.adjudication.projections.settings import ProjectionSettings
+from claimsim.adjudication.projections.state import PayerState
+
+LOGS = ("input", "truth", "ledger")
+
+
+def require_run(run_dir: Path | str) -> Path:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir}: no such run directory")
+    for name in ("input", "ledger"):
+        if not (run_dir / name).is_dir() or not segments(run_dir / name):
+            raise UserError(f"{run_dir / name}: missing or empty log (is this a run directory?)")
+    return run_dir
+
+
+def projection_settings(run_dir: Path) -> ProjectionSettings:
+    path = run_dir / CLOCK_FILE
+    if not path.exists():
+        return ProjectionSettings()
+    return ProjectionSettings.model_validate(orjson.loads(path.read_bytes())["settings"]["projections"])
+
+
+def fold(run_dir: Path | str, *, until_seq: int | None = None, until_date: str | None = None,
+         before_date: str | None = None, on_event: Callable[[dict], None] | None = None) -> PayerState:
+    """The projections rebuilt from seq 0, up to a ledger seq (inclusive), or over entries dated on
+    or before `until_date` (or strictly before `before_date`)."""
+    run_dir = require_run(run_dir)
+    state = PayerState(ReferenceData.load(run_dir), projection_settings(run_dir))
+    follower = LedgerFollower(run_dir, state)
+    with cycle_gc_paused():
+        for env in read(run_dir / "ledger"):
+            if until_seq is not None and env["seq"] > until_seq:
+                break
+            if until_date is not None and env["at"] > until_date:
+                break
+            if before_date is not None and env["at"] >= before_date:
+                break
+            follower.apply(env)
+            if on_event is not None:
+                on_event(env)
+    return state

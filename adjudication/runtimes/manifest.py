@@ -1,0 +1,97 @@
+"""The run manifest: the first entry of every ledger (scenario, seed, code version, reference
+data digest, engine settings), written and checked here for every runtime and the benchmarks,
+so the embedded and Kafka runtimes start byte-identical ledgers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from claimsim import __version__
+from claimsim.events.envelope import new_event
+from claimsim.events.errors import UserError
+from claimsim.events.ledger import RunManifest
+from claimsim.events.log import LogWriter, read
+from claimsim.events.reference import ReferenceData
+
+from claimsim.adjudication.engine.context import Settings
+
+RUN_FILE = "run.json"  # optional: {"scenario": ..., "seed": ...} for the manifest
+MANIFEST_KEY = "run"
+NO_INPUT_AT = "0001-01-01"  # the manifest's date when the input log is still empty
+
+
+def run_info(run_dir: Path) -> tuple[str, int]:
+    """(scenario, seed) from the run's run.json; ("unknown", 0) without one."""
+    path = run_dir / RUN_FILE
+    if not path.exists():
+        return "unknown", 0
+    try:
+        info = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as e:
+        raise UserError(f"{path}: not JSON ({e})") from None
+    if not isinstance(info, dict):
+        raise UserError(f"{path}: expected a JSON object")
+    scenario, seed = info.get("scenario", "unknown"), info.get("seed", 0)
+    if not isinstance(scenario, str) or type(seed) is not int:
+        raise UserError(f"{path}: scenario must be a string and seed an integer")
+    return scenario, seed
+
+
+def manifest_envelope(reference: ReferenceData, settings: Settings | dict[str, Any], *,
+                      scenario: str, seed: int, at: str) -> dict[str, Any]:
+    """A run manifest event, dated `at` (the first input's date)."""
+    settings = settings.to_dict() if isinstance(settings, Settings) else settings
+    manifest = RunManifest(scenario=scenario, seed=seed, code_version=__version__,
+                           reference_digest=reference.digest(), settings=settings)
+    return new_event(manifest, at=at, key=MANIFEST_KEY)
+
+
+def manifest_event(run_dir: Path, reference: ReferenceData, settings: Settings) -> dict[str, Any]:
+    """The manifest a new ledger of `run_dir` starts with."""
+    scenario, seed = run_info(run_dir)
+    first = next(read(run_dir / "input"), None)
+    return manifest_envelope(reference, settings, scenario=scenario, seed=seed,
+                             at=first["at"] if first is not None else NO_INPUT_AT)
+
+
+def recorded_settings(run_dir: Path, reference: ReferenceData) -> Settings:
+    """The settings in the ledger's run manifest, after checking it matches the reference data."""
+    ledger = run_dir / "ledger"
+    manifest = next(read(ledger), None) if ledger.is_dir() else None
+    if manifest is None or manifest["type"] != "run.manifest":
+        raise UserError(f"{ledger}: the ledger does not start with a run manifest (a runtime writes"
+                        " it when it first opens the ledger)")
+    recorded = manifest["data"]
+    digest = reference.digest()
+    if recorded["reference_digest"] != digest:
+        raise UserError(
+            f"{run_dir / 'reference.json'}: reference data differs from the one the ledger"
+            f" was written with (digest {recorded['reference_digest'][:12]}..., now {digest[:12]}...)"
+        )
+    try:
+        return Settings.from_dict(recorded.get("settings") or {})
+    except (TypeError, ValueError) as e:
+        raise UserError(f"{ledger}: run manifest settings: {e}") from None
+
+
+def open_manifest(run_dir: Path, writer: LogWriter, reference: ReferenceData,
+                  settings: Settings | None) -> Settings:
+    """Start a new ledger with its manifest, or check an existing one's; returns the run's
+    settings. `settings` None means: the recorded ones (defaults for a new ledger); given, they
+    must equal the recorded ones (a run does not change settings midway)."""
+    if writer.next_seq == 0:
+        settings = settings or Settings()
+        writer.append(manifest_event(run_dir, reference, settings))
+        writer.commit()
+        return settings
+    kept = recorded_settings(run_dir, reference)
+    if settings is not None and settings != kept:
+        raise UserError(
+            f"{writer.directory}: the ledger was written with settings {kept.to_dict()};"
+            f" cannot resume with {settings.to_dict()}"
+        )
+    return kept
