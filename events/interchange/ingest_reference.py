@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from claimsim.events.fee_schedule import FEE_SCHEDULE_YEAR_BP, FeeSchedule, pfs_amounts
 from claimsim.events.plans import (ACA_OOP_LIMITS, PART_B_DEDUCTIBLE, BenefitDesign,
-                                   LineOfBusiness, Payer, Plan)
+                                   LineOfBusiness, Plan)
 from claimsim.events.providers import Clinician, ClinicianRole, Practice, PracticeKind
 from claimsim.events.reference import ReferenceData
 
