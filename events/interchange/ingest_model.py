@@ -137,6 +137,10 @@ def day(value: Any, *, compact: bool = False) -> str:
 
 def cents(value: Any, *, allow_negative: bool = False) -> Cents:
     """Decimal dollars (text, int, float or Decimal) as integer cents."""
+    if type(value) is str:  # the common "123.45" first
+        whole, dot, frac = value.partition(".")
+        if whole.isdigit() and len(frac) == 2 and frac.isdigit():
+            return int(whole) * 100 + int(frac)
     raw = text(value).replace(",", "").replace("$", "")
     sign = 1
     if raw[:1] in "+-" and raw:

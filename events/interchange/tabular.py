@@ -1,5 +1,7 @@
-"""Reading a CSV or Parquet table in record batches with pyarrow, every cell as pyarrow gives it
-(CSV cells as text, so amounts and codes are never guessed into floats or integers).
+"""Reading a CSV or Parquet table in record batches with pyarrow, every cell as trimmed text or
+None (CSV cells are read as text, so amounts and codes are never guessed into floats or integers;
+Parquet's typed cells are cast to text by Arrow: dates as YYYY-MM-DD, numbers in their shortest
+decimal form).
 
 Memory stays flat in the file's size: one batch (about 64k rows) is in memory at a time.
 """
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -52,7 +55,7 @@ def batches(path: Path, what: str, wanted: list[str]) -> Iterator[tuple[int, dic
             names = {n.lower(): n for n in pf.schema_arrow.names}
             cols = [names[w] for w in wanted if w in names]
             for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=cols):
-                yield row, {c.lower(): batch.column(c).to_pylist() for c in cols}
+                yield row, {c.lower(): _text(batch.column(c)) for c in cols}
                 row += batch.num_rows
             return
         names = columns_of(path, what)
@@ -63,7 +66,13 @@ def batches(path: Path, what: str, wanted: list[str]) -> Iterator[tuple[int, dic
         read = pacsv.ReadOptions(block_size=1 << 22, column_names=names, skip_rows=1)
         reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
         for batch in reader:
-            yield row, {c: batch.column(c).to_pylist() for c in have}
+            yield row, {c: _text(batch.column(c)) for c in have}
             row += batch.num_rows
     except pa.ArrowInvalid as e:
         raise UserError(f"{path}: not a {what} (row {row} or after: {str(e).splitlines()[0]})") from None
+
+
+def _text(column: pa.Array) -> list[str | None]:
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    return pc.utf8_trim_whitespace(column).to_pylist()

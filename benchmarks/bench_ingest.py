@@ -1,0 +1,110 @@
+"""`claimsim ingest --format tuva` on a generated Tuva medical_claim table (1M claim lines by
+default; CLAIMSIM_BENCH_INGEST_LINES to change it), beside a raw pyarrow read of the same file.
+The files are generated in a temporary directory and deleted after.
+
+Peak memory is measured outside pytest (`/usr/bin/time -v`), on files written by
+`python -m claimsim.benchmarks.bench_ingest DIR [LINES]`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+
+LINES = int(os.environ.get("CLAIMSIM_BENCH_INGEST_LINES", "1000000"))
+CODES = np.array(["99213", "99214", "36415", "80053", "85025", "99215", "G0439", "83036"])
+PAYERS = np.array(["medicare", "acme"])
+PLANS = np.array(["part b", "Acme Silver PPO"])
+
+
+def generate(directory: Path, lines: int, seed: int = 7) -> tuple[Path, Path]:
+    """A Tuva medical_claim CSV of `lines` lines (two per claim) and its eligibility CSV."""
+    rng = np.random.default_rng(seed)
+    claims = (lines + 1) // 2
+    members = max(1, lines // 20)
+    claim_no = np.arange(lines) // 2
+    member = rng.integers(0, members, claims)[claim_no]
+    lob = member % 2
+    day = (np.datetime64("2025-01-01") + rng.integers(0, 365, claims)[claim_no])
+    paid = day + 14
+    tin = rng.integers(0, 200, claims)[claim_no]
+    claim_ids = np.char.add("C", claim_no.astype(str))
+    member_ids = np.char.add("M", member.astype(str))
+    table = pa.table({
+        "claim_id": claim_ids, "claim_line_number": (np.arange(lines) % 2 + 1).astype(str),
+        "claim_type": np.full(lines, "professional"), "member_id": member_ids,
+        "payer": PAYERS[lob], "plan": PLANS[lob],
+        "claim_start_date": day.astype(str), "claim_end_date": day.astype(str),
+        "claim_line_start_date": day.astype(str), "place_of_service_code": np.full(lines, "11"),
+        "hcpcs_code": CODES[rng.integers(0, len(CODES), lines)],
+        "service_unit_quantity": np.full(lines, "1"),
+        "rendering_npi": np.char.add("1", (tin * 4 + rng.integers(0, 4, claims)[claim_no]).astype(str)),
+        "billing_tin": np.char.add("9", tin.astype(str)), "paid_date": paid.astype(str),
+        "charge_amount": np.char.add(rng.integers(20, 400, lines).astype(str), ".00"),
+        "diagnosis_code_1": np.full(lines, "E119"), "diagnosis_code_2": np.full(lines, "I10"),
+    })
+    claims_path, eligibility_path = directory / "medical_claim.csv", directory / "eligibility.csv"
+    pacsv.write_csv(table, claims_path)
+    ids = np.arange(members)
+    pacsv.write_csv(pa.table({
+        "member_id": np.char.add("M", ids.astype(str)), "gender": np.full(members, "female"),
+        "birth_date": np.full(members, "1950-01-01"),
+        "enrollment_start_date": np.full(members, "2025-01-01"),
+        "enrollment_end_date": np.full(members, "2025-12-31"),
+        "payer": PAYERS[ids % 2], "payer_type": np.array(["medicare", "commercial"])[ids % 2],
+        "plan": PLANS[ids % 2],
+    }), eligibility_path)
+    return claims_path, eligibility_path
+
+
+@pytest.fixture(scope="module")
+def files():
+    d = Path(tempfile.mkdtemp(prefix="claimsim-bench-ingest-"))
+    try:
+        yield d, *generate(d, LINES)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_ingest_tuva(benchmark, files):
+    from claimsim.scenarios.ingest import Sources, ingest
+    from claimsim.scenarios.ingest_cli import _template
+
+    directory, claims, eligibility = files
+    scenario, template = _template(None)
+    run = directory / "run"
+
+    def setup():
+        shutil.rmtree(run, ignore_errors=True)
+        return (), {}
+
+    def once():
+        summary = ingest(Sources("tuva", [claims], [eligibility]), template, run, scenario=scenario)
+        assert summary.claim_lines == LINES and not summary.rejections
+
+    benchmark.extra_info.update(items=LINES, baseline="test_read_raw_pyarrow")
+    benchmark.pedantic(once, setup=setup, rounds=1, iterations=1)
+
+
+def test_read_raw_pyarrow(benchmark, files):
+    _, claims, _ = files
+
+    def once():
+        assert pacsv.read_csv(claims).num_rows == LINES
+
+    benchmark.extra_info.update(items=LINES)
+    benchmark.pedantic(once, rounds=3, iterations=1, warmup_rounds=1)
+
+
+if __name__ == "__main__":  # write the files for a peak-memory run under /usr/bin/time -v
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    print(*generate(out, int(sys.argv[2]) if len(sys.argv) > 2 else LINES))
