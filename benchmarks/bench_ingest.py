@@ -25,17 +25,22 @@ PAYERS = np.array(["medicare", "acme"])
 PLANS = np.array(["part b", "Acme Silver PPO"])
 
 
-def generate(directory: Path, lines: int, seed: int = 7) -> tuple[Path, Path]:
-    """A Tuva medical_claim CSV of `lines` lines (two per claim) and its eligibility CSV."""
+def generate(directory: Path, lines: int, *, seed: int = 7, tins: int = 200,
+             away_bp: int = 2000) -> tuple[Path, Path]:
+    """A Tuva medical_claim CSV of `lines` lines (two per claim, service dates in 2025) and its
+    eligibility CSV: one member per 20 lines, half Medicare and half commercial, each with a home
+    practice (TIN) that bills `10_000 - away_bp` basis points of their claims."""
     rng = np.random.default_rng(seed)
     claims = (lines + 1) // 2
     members = max(1, lines // 20)
     claim_no = np.arange(lines) // 2
-    member = rng.integers(0, members, claims)[claim_no]
+    member = rng.integers(0, members, claims)
+    away = rng.integers(0, 10_000, claims) < away_bp
+    tin = np.where(away, rng.integers(0, tins, claims), member % tins)[claim_no]
+    member = member[claim_no]
     lob = member % 2
     day = (np.datetime64("2025-01-01") + rng.integers(0, 365, claims)[claim_no])
     paid = day + 14
-    tin = rng.integers(0, 200, claims)[claim_no]
     claim_ids = np.char.add("C", claim_no.astype(str))
     member_ids = np.char.add("M", member.astype(str))
     table = pa.table({
