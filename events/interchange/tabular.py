@@ -3,7 +3,11 @@ None (CSV cells are read as text, so amounts and codes are never guessed into fl
 Parquet's typed cells are cast to text by Arrow: dates as YYYY-MM-DD, numbers in their shortest
 decimal form).
 
-Memory stays flat in the file's size: one batch (about 64k rows) is in memory at a time.
+Memory stays flat in the file's size: one batch (about 64k rows) is in memory at a time. CSV is
+cut into blocks at line ends and each block parsed on its own: Arrow's streaming CSV reader reads
+the raw file ahead of a slow consumer without bound (the whole file, when the consumer is Python
+turning rows into events). Values holding newlines are not supported, as Arrow's default
+(`newlines_in_values=False`) already assumes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pyarrow.parquet as pq
 from claimsim.events.errors import UserError
 
 BATCH_ROWS = 65_536
+CSV_BLOCK_BYTES = 8 << 20
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 
@@ -63,11 +68,12 @@ def batches(path: Path, what: str, wanted: list[str]) -> Iterator[tuple[int, dic
         convert = pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names}, include_columns=have,
             strings_can_be_null=True, quoted_strings_can_be_null=False)
-        read = pacsv.ReadOptions(block_size=1 << 22, column_names=names, skip_rows=1)
-        reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
-        for batch in reader:
-            yield row, {c: _text(batch.column(c)) for c in have}
-            row += batch.num_rows
+        read = pacsv.ReadOptions(column_names=names)
+        for block in _csv_blocks(path):
+            for batch in pacsv.read_csv(pa.py_buffer(block), read_options=read,
+                                        convert_options=convert).to_batches(BATCH_ROWS):
+                yield row, {c: _text(batch.column(c)) for c in have}
+                row += batch.num_rows
     except pa.ArrowInvalid as e:
         raise UserError(f"{path}: not a {what} (row {row} or after: {str(e).splitlines()[0]})") from None
 
@@ -76,3 +82,13 @@ def _text(column: pa.Array) -> list[str | None]:
     if not pa.types.is_string(column.type):
         column = pc.cast(column, pa.string())
     return pc.utf8_trim_whitespace(column).to_pylist()
+
+
+def _csv_blocks(path: Path) -> Iterator[bytes]:
+    """The file after its header line, in blocks of whole lines."""
+    with open(path, "rb") as f:
+        f.readline()
+        while block := f.read(CSV_BLOCK_BYTES):
+            if not block.endswith(b"\n"):
+                block += f.readline()
+            yield block
