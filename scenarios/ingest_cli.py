@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _template(name: str | None):
-    from claimsim.scenarios.scenario_region import scenario_region
+    from claimsim.scenarios.region import scenario_region
     from claimsim.scenarios.spec import load, validate
 
     if name is None:

@@ -5,24 +5,22 @@ simulated run, and the contracts follow the scenario's program cycle and payer c
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from ingest_helpers import claimsim  # noqa: E402
+from claimsim.events.programs import ProgramKind
+from claimsim.events.reference import ReferenceData
+from claimsim.scenarios import tables
+from claimsim.scenarios.history import history_reference, prepare_history
+from claimsim.scenarios.runclock import pay
+from claimsim.scenarios.spec import load, validate
+from claimsim.scenarios.tuva_sample import write_tuva_sample
+from claimsim.scenarios.whatif import with_value
 
-from claimsim.benchmarks.bench_ingest import generate  # noqa: E402
-from claimsim.events.programs import ProgramKind  # noqa: E402
-from claimsim.events.reference import ReferenceData  # noqa: E402
-from claimsim.scenarios import tables  # noqa: E402
-from claimsim.scenarios.history import history_reference, prepare_history  # noqa: E402
-from claimsim.scenarios.runclock import pay  # noqa: E402
-from claimsim.scenarios.spec import load, validate  # noqa: E402
-from claimsim.scenarios.whatif import with_value  # noqa: E402
+from ..fixtures.ingest import claimsim
 
 
 def pcf(minimum: int = 10, **changes):
@@ -36,7 +34,7 @@ def pcf(minimum: int = 10, **changes):
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("history")
-    claims, eligibility = generate(tmp, 6000, tins=6)
+    claims, eligibility = write_tuva_sample(tmp, 6000, tins=6)
     run = tmp / "ingested"
     assert claimsim("ingest", "--format", "tuva", claims, eligibility, "--out", run,
                     "--no-progress") == 0

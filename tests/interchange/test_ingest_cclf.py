@@ -1,22 +1,20 @@
 """`claimsim ingest --format cclf`: a CCLF5/CCLF8 pair built at the Information Packet's positions
-(cclf_fixture.py), ingested with its adjustment chains, adjudicated, attributed and paid, with
+(tests/fixtures/cclf_files.py), ingested with its adjustment chains, adjudicated, attributed and paid, with
 the figures worked by hand from DOMAIN.md, and every bad record rejected by name."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-import cclf_fixture as fx  # noqa: E402
-from ingest_helpers import (attribution, claim_answers, claimsim, events,  # noqa: E402
-                            lines_by_code, rejections)
+from claimsim.events.interchange import cclf
 
-from claimsim.events.interchange import cclf  # noqa: E402
+from ..fixtures import cclf_files as fx
+from ..fixtures.ingest import (TUVA_CLAIMS, attribution, claim_answers, claimsim, events,
+                               lines_by_code, rejections)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +99,7 @@ def test_enrollment_spans_come_from_cclf8(paid_run):
 @pytest.mark.parametrize("which", ["claims", "enrollment"])
 def test_a_file_that_is_not_cclf_says_so_in_one_line(tmp_path, capsys, which):
     cclf5, cclf8 = fx.write(tmp_path)
-    tuva = Path(__file__).parent / "data" / "tuva_medical_claim.csv"
+    tuva = TUVA_CLAIMS
     args = (tuva, cclf8) if which == "claims" else (cclf5, tuva)
     assert claimsim("ingest", "--format", "cclf", *args, "--out", tmp_path / "run") == 2
     err = capsys.readouterr().err.strip()

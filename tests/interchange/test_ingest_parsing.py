@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import sys
-from pathlib import Path
 
 import orjson
 import pyarrow as pa
@@ -17,12 +15,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from ingest_helpers import TUVA_CLAIMS, TUVA_ELIGIBILITY, claimsim, events  # noqa: E402
+from claimsim.events.interchange import ingest_model as m
+from claimsim.events.providers import ClinicianRole
 
-from claimsim.events.interchange import ingest_model as m  # noqa: E402
-from claimsim.events.providers import ClinicianRole  # noqa: E402
+from ..fixtures.ingest import TUVA_CLAIMS, TUVA_ELIGIBILITY, claimsim, events
 
 
 @given(st.integers(0, 10**9), st.integers(0, 99))

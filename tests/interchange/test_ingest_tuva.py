@@ -1,11 +1,10 @@
-"""`claimsim ingest --format tuva`: the hand-made Tuva Input Layer fixture (tests/interchange/data)
+"""`claimsim ingest --format tuva`: the hand-made Tuva Input Layer fixture (tests/fixtures/ingest_data)
 ingested, adjudicated, attributed and paid, with every figure worked by hand from DOMAIN.md, and
 every kind of bad row rejected by name (file, row, column, reason)."""
 
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import orjson
@@ -13,10 +12,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from ingest_helpers import (TUVA_CLAIMS, TUVA_ELIGIBILITY, attribution, claim_answers,  # noqa: E402
-                            claimsim, events, lines_by_code, rejections)
+from ..fixtures.ingest import (TUVA_CLAIMS, TUVA_ELIGIBILITY, attribution, claim_answers,
+                               claimsim, events, lines_by_code, rejections)
 
 C, E = TUVA_CLAIMS.name, TUVA_ELIGIBILITY.name
 
