@@ -5,8 +5,9 @@ the input, and the run clock pays them epoch by epoch exactly as it pays a simul
 
 Choices where DOMAIN.md is silent:
 - Programs go to the ingested primary-care practices in TIN order, taking the scenario's
-  `region.program_cycle` in turn (as the simulator deals them to its practices), unless the
-  caller names practices by TIN (`program_by_tin`), which wins; other practices are FFS.
+  `region.program_cycle` in turn (as the simulator deals them to its practices), except the
+  practices the scenario names by TIN (`region.program_by_tin`, or the caller's
+  `program_by_tin`, which wins); other practices are FFS.
 - Each ingested payer applies the scenario's settings for its line of business
   (`Scenario.program_for`); a line of business the scenario leaves out of programs stays FFS.
 - Contracts start on the history's first service month. Program figures are keyed by plan
@@ -63,7 +64,7 @@ def history_reference(scenario: Scenario, ingested: ReferenceData, start: dt.dat
     """The ingested reference data with the scenario's payer rules and program contracts."""
     cycle = scenario.region.program_cycle
     years = sorted(FEE_SCHEDULE_YEAR_BP)
-    named = program_by_tin or {}
+    named = {**scenario.region.program_by_tin, **(program_by_tin or {})}
     unknown = sorted(set(named) - {p.practice_id for p in ingested.practices})
     if unknown:
         raise UserError(f"practices named by TIN are not in the history: {', '.join(unknown)}")

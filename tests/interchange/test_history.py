@@ -80,3 +80,11 @@ def test_history_needs_an_ingested_run(tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(UserError, match="not a run directory"):
         prepare_history(pcf(), tmp_path / "plain", tmp_path / "out")
+
+
+def test_the_scenario_names_practices_by_tin(history):
+    scenario = pcf(region__program_by_tin={"95": "pcf", "90": "ffs"})
+    out = history_reference(scenario, ReferenceData.load(history), dt.date(2025, 1, 1))
+    by_tin = {c.practice_id: c.program.kind for c in out.contracts if c.payer_id == "medicare"}
+    assert by_tin == {"90": ProgramKind.FFS, "91": ProgramKind.PCF, "92": ProgramKind.FFS,
+                      "93": ProgramKind.PCF, "94": ProgramKind.PCF, "95": ProgramKind.PCF}
