@@ -26,18 +26,14 @@ import orjson
 
 from claimsim.events.errors import UserError
 from claimsim.events.fee_schedule import FEE_SCHEDULE_YEAR_BP
-from claimsim.events.log import LogWriter
 from claimsim.events.programs import Contract, ProgramKind, ProgramSettings
 from claimsim.events.reference import ReferenceData
-from claimsim.simulator.run_dir import INPUT_DIR, RUN_FILE, TRUTH_DIR, check_empty_run_dir
+from claimsim.simulator.run_dir import INPUT_DIR, RUN_FILE, check_empty_run_dir
 
+from claimsim.scenarios.region import SCENARIO_FILE
+from claimsim.scenarios.run import ScenarioResult, pay_and_report
+from claimsim.scenarios.runclock_kafka import KafkaOptions
 from claimsim.scenarios.spec import Scenario
-
-SCENARIO_FILE = "scenario.json"
-NOT_AVAILABLE = "not available for ingested runs"
-# Report columns that need the simulator's truth log.
-TRUTH_COLUMNS = ("avoidable_referrals", "avoidable_referrals_per_1000_mm", "leakage_cost_true",
-                 "true_panel", "true_panel_attributed", "attribution_accuracy_bp", "risk_true_milli")
 
 
 def read_history(history: Path) -> dict:
@@ -101,10 +97,6 @@ def prepare_history(scenario: Scenario, history: Path | str, out: Path | str,
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(history / INPUT_DIR, out / INPUT_DIR)
     reference.save(out)
-    # The report code reads a truth log; an empty one stands in, and the truth columns are
-    # replaced by NOT_AVAILABLE in what is printed and written.
-    with LogWriter(out / TRUTH_DIR):
-        pass
     config = orjson.loads(scenario.model_dump_json())
     run = {**info, "scenario": scenario.scenario, "seed": scenario.seed, "history": str(history),
            "reference_digest": reference.digest(), "truth": False}
@@ -113,3 +105,14 @@ def prepare_history(scenario: Scenario, history: Path | str, out: Path | str,
     (out / SCENARIO_FILE).write_bytes(orjson.dumps(config, option=option) + b"\n")
     return run
 
+
+
+def run_history(scenario: Scenario, history: Path | str, out: Path | str, *,
+                program_by_tin: dict[str, ProgramKind] | None = None, progress: bool = False,
+                charts_too: bool = True, kafka: KafkaOptions | None = None) -> ScenarioResult:
+    """`claimsim run SCENARIO --history RUN_DIR` as a library call: prepare `out`, pay it on the
+    scenario's runtime epoch by epoch, write the reports (truth measures: not available)."""
+    out = Path(out)
+    info = prepare_history(scenario, history, out, program_by_tin)
+    return pay_and_report(scenario, out, months=info["months"], progress=progress,
+                          charts_too=charts_too, kafka=kafka)
