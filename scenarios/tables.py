@@ -199,13 +199,15 @@ def _attribution_and_risk(state: PayerState, truth: Truth, as_of: str, row) -> N
                 r = row(payer, pcp)
                 r["true_panel"] += 1
                 r["true_panel_attributed"] += got == pcp
-            if got is not None and member in facts and member in truth.risk:
+            # Without a truth log (an ingested run) every attributed member counts, observed only.
+            if got is not None and member in facts and (member in truth.risk or not truth.risk):
                 r = row(payer, got)
                 r["attributed"] += 1
                 r["risk_observed_milli"] += facts[member][0]
-                # Integer milli: the true score relative to the payer's mean, rounded once.
-                r["risk_true_milli"] += div_round_half_up(truth.risk[member] * 1000 * len(scored),
-                                                          true_sum)
+                if truth.risk:
+                    # Integer milli: the true score relative to the payer's mean, rounded once.
+                    r["risk_true_milli"] += div_round_half_up(
+                        truth.risk[member] * 1000 * len(scored), true_sum)
 
 
 def _date(day: str) -> dt.date:

@@ -66,3 +66,15 @@ def test_whatif_on_history_compares_the_leakage_adjustment_on_the_same_claims(hi
     assert float(on["ffs_paid"]) == float(off["ffs_paid"])
     assert float(on["prospective"]) < float(off["prospective"])
     assert on["leakage_cost_true"] == "" and "n/a" in capsys.readouterr().out
+
+
+def test_observed_risk_and_attributed_counts_need_no_truth(history, tmp_path):
+    out = tmp_path / "cpc"
+    assert claimsim("run", "cpcplus", "--history", history, "--out", out, "--minimum-attributed",
+                    "10", "--no-progress") == 0
+    rows = [r for r in _csv(out / "reports" / "practices.csv") if r["practice_kind"] == "primary_care"]
+    assert sum(int(r["attributed"]) for r in rows) > 0
+    assert all(int(r["risk_observed_milli"]) > 0 for r in rows if int(r["attributed"]))
+    assert {r["risk_true_milli"] for r in rows} == {""}
+    # CPC+ Track 2 withholds 40 % of capitated FFS for attributed members: offsets appear
+    assert sum(int(r["capitation_offsets"]) for r in rows if r["program"] == "cpcplus_t2") > 0
