@@ -23,6 +23,7 @@ from claimsim.events.input import ClaimSubmitted, MemberEnrolled
 from claimsim.events.interchange.ingest_model import ClaimLine, Enrollment, Rejection, RowReason
 from claimsim.events.interchange.ingest_reference import (extended_schedule, line_of_business,
                                                           plan_id, priced_years)
+from claimsim.events.plans import LineOfBusiness
 from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
 
@@ -201,6 +202,7 @@ class Seen:
     plans: set[tuple[str, str]] = field(default_factory=set)
     practices: dict[str, dict[str, ClinicianRole | None]] = field(default_factory=dict)
     has_specialty: bool = False
+    lob: dict[str, LineOfBusiness] = field(default_factory=dict)  # payer -> line of business
 
 
 def stage_enrollments(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator],
@@ -284,7 +286,9 @@ def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator
 
 def _priceable(line: ClaimLine, seen: Seen, years: dict, schedules: dict,
                rejections: Rejections) -> bool:
-    lob = line_of_business(line.payer, seen.payers.get(line.payer))
+    lob = seen.lob.get(line.payer)
+    if lob is None:
+        lob = seen.lob[line.payer] = line_of_business(line.payer, seen.payers.get(line.payer))
     year = int(line.service_date[:4])
     if year not in years.get(lob, ()):
         rejections.reject(line, "service_date", RowReason.UNSUPPORTED_YEAR,
@@ -333,9 +337,9 @@ def _claims(stage: Stage, rejections: Rejections, summary: IngestSummary) -> Ite
             if adjustment == "2" and prev_adjustment == "1" and prev_at == at:
                 prev = prev2
             if prev is None:
-                kind = "cancellation" if adjustment == "1" else "adjustment"
+                kind = "a cancellation" if adjustment == "1" else "an adjustment"
                 rejections.add(Rejection(file, row, "CLM_ADJSMT_TYPE_CD", RowReason.ORPHAN_ADJUSTMENT,
-                                         f"claim {claim_id} ({len(claim['lines'])} lines) is a {kind}"
+                                         f"claim {claim_id} ({len(claim['lines'])} line(s)) is {kind}"
                                          " but no earlier version of its claim (same CLM_CNTL_NUM)"
                                          " is in the file"))
                 summary.claim_lines -= len(claim["lines"])

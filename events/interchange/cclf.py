@@ -147,7 +147,7 @@ def read_cclf5(path: Path | str) -> Iterator[ClaimLine | Rejection]:
 def _claim_line(name: str, row: int, r: str) -> ClaimLine:
     f = CCLF5
     claim_id = _value(r, f["CUR_CLM_UNIQ_ID"])
-    line_no = _value(r, f["CLM_LINE_NUM"], m.units)
+    line_no = _value(r, f["CLM_LINE_NUM"], m.line_number)
     member = _value(r, f["BENE_MBI_ID"])
     claim_type = _value(r, f["CLM_TYPE_CD"])
     if claim_type != "71":

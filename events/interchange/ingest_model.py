@@ -155,6 +155,13 @@ def cents(value: Any, *, allow_negative: bool = False) -> Cents:
     return amount
 
 
+def line_number(value: Any) -> int:
+    raw = text(value)
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadValue(RowReason.BAD_CODE, f"not a line number >= 1: {raw!r}")
+    return int(raw)
+
+
 def units(value: Any) -> int:
     raw = text(value)
     whole, _, frac = raw.partition(".")

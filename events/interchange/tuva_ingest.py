@@ -162,12 +162,6 @@ def _parse(cells: dict[str, str | None], column: str, parse, required: bool = Fa
         raise _Bad(column, e.reason, f"{column}: {e.message}") from None
 
 
-def _line_number(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise BadValue(RowReason.BAD_CODE, f"not a line number >= 1: {value!r}")
-    return int(value)
-
-
 def _claim_line(name: str, row: int, c: dict[str, str | None], present: _Present) -> ClaimLine:
     """One medical_claim row as a claim line; the checks run in column order, so the
     rejection names the first bad column. (The hottest function of an ingest.)"""
@@ -177,7 +171,7 @@ def _claim_line(name: str, row: int, c: dict[str, str | None], present: _Present
             raise _Bad("claim_type", RowReason.NOT_PROFESSIONAL,
                        f"claim_type {claim_type or '(empty)'!r}: only professional claims are adjudicated")
     claim_id = _get(c, "claim_id")
-    line_no = _parse(c, "claim_line_number", _line_number, required=True)
+    line_no = _parse(c, "claim_line_number", m.line_number, required=True)
     member_id = _get(c, "member_id", "person_id")
     payer, plan = _get(c, "payer"), _get(c, "plan")
     service = _day(c, "claim_line_start_date", "claim_start_date")
