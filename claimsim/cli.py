@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "claimsim.adjudication.runtimes.streaming.cli",
     "claimsim.scenarios.cli",
     "claimsim.scenarios.demo",
+    "claimsim.scenarios.ingest_cli",
     "claimsim.events.cli",
     "claimsim.benchmarks.cli",
 )

@@ -2,7 +2,9 @@
 
 The default is shaped like CMS's national Medicare physician fee schedule (non-facility, 2025
 conversion factor $32.35) and clinical laboratory fee schedule for the codes we use; 2026 applies
-the published 2026 update (about +3.3 % for the non-APM conversion factor). They are realistic
+the published 2026 update (about +3.3 % for the non-APM conversion factor), and 2023 and 2024
+(for re-pricing ingested history) scale 2025 by the ratio of those years' conversion factors
+($33.8872 for 2023; $33.2875 for 2024, the rate in force from March 2024). They are realistic
 shapes, not a copy of CMS's files: a scenario can supply its own.
 """
 
@@ -47,6 +49,14 @@ _PFS_2025: dict[str, Cents] = {
 }
 
 FEE_SCHEDULE_2026_UPDATE_BP: BasisPoints = 10_330  # +3.30 %
+# Each year's amounts relative to 2025 (conversion factor ratios, basis points).
+FEE_SCHEDULE_YEAR_BP: dict[int, BasisPoints] = {
+    2023: 10_476,  # 33.8872 / 32.3465
+    2024: 10_291,  # 33.2875 / 32.3465
+    2025: 10_000,
+    2026: FEE_SCHEDULE_2026_UPDATE_BP,
+}
+DEFAULT_YEARS: tuple[int, ...] = (2025, 2026)  # what a simulated region is priced with
 
 
 class FeeSchedule(Frozen):
@@ -64,13 +74,17 @@ class FeeSchedule(Frozen):
         return table.get(code)
 
 
-def default_fee_schedule() -> FeeSchedule:
+def pfs_amounts(year: int) -> dict[str, Cents]:
+    """The default schedule's amounts for one year (KeyError naming the years shipped)."""
+    if year not in FEE_SCHEDULE_YEAR_BP:
+        raise KeyError(f"the default fee schedule has no amounts for {year}"
+                       f" (shipped: {sorted(FEE_SCHEDULE_YEAR_BP)})")
+    if year == 2025:
+        return dict(_PFS_2025)
+    return {c: apply_rate(a, FEE_SCHEDULE_YEAR_BP[year]) for c, a in _PFS_2025.items()}
+
+
+def default_fee_schedule(years: tuple[int, ...] = DEFAULT_YEARS) -> FeeSchedule:
     missing = set(PROCEDURE_GROUPS) - set(_PFS_2025)
     assert not missing, f"default fee schedule lacks {sorted(missing)}"
-    return FeeSchedule(
-        fee_schedule_id="pfs-national",
-        amounts={
-            2025: dict(_PFS_2025),
-            2026: {c: apply_rate(a, FEE_SCHEDULE_2026_UPDATE_BP) for c, a in _PFS_2025.items()},
-        },
-    )
+    return FeeSchedule(fee_schedule_id="pfs-national", amounts={y: pfs_amounts(y) for y in years})

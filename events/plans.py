@@ -30,12 +30,14 @@ class Frozen(BaseModel):
 
 # ACA out-of-pocket limits (HHS Notice of Benefit and Payment Parameters): self-only, family.
 ACA_OOP_LIMITS: dict[int, tuple[Cents, Cents]] = {
+    2023: (910_000, 1_820_000),
+    2024: (945_000, 1_890_000),
     2025: (920_000, 1_840_000),
     2026: (1_060_000, 2_120_000),
 }
 
 # Medicare Part B deductible by year.
-PART_B_DEDUCTIBLE: dict[int, Cents] = {2025: 25_700, 2026: 28_300}
+PART_B_DEDUCTIBLE: dict[int, Cents] = {2023: 22_600, 2024: 24_000, 2025: 25_700, 2026: 28_300}
 
 
 class BenefitDesign(Frozen):

@@ -59,7 +59,7 @@ def practice_leakage(path: Path, rows: list[dict[str, Any]], *, title: str) -> P
         if r["practice_kind"] == "primary_care":
             t = totals.setdefault(r["practice_id"], [0, 0])
             t[0] += r["leakage_cost_observed"]
-            t[1] += r["leakage_cost_true"]
+            t[1] += r["leakage_cost_true"] or 0  # None: not available for ingested runs
     names = sorted(totals)
     xs = range(len(names))
     fig, ax = plt.subplots(figsize=(max(5, 0.5 * len(names) + 2), 3.5))

@@ -44,6 +44,9 @@ def add_run(sub: argparse._SubParsersAction) -> None:
                    help="months between attribution runs (3: quarterly)")
     p.add_argument("--minimum-attributed", type=int, default=None, metavar="N",
                    help="every program's minimum volume")
+    p.add_argument("--history", default=None, metavar="RUN_DIR",
+                   help="an ingested run (claimsim ingest): pay its claims under the scenario's"
+                        " payers and programs instead of simulating (practices by TIN)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
@@ -75,6 +78,8 @@ def add_whatif(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--months", type=int, default=None, help="override the scenario's months")
     p.add_argument("--seed", type=int, default=None, help="base seed (replicate r: seed + r)")
     p.add_argument("--keep-logs", action="store_true", help="keep each run's input/truth/ledger")
+    p.add_argument("--history", default=None, metavar="RUN_DIR",
+                   help="an ingested run: every point pays its claims instead of simulating")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_whatif)
 
@@ -138,26 +143,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     from claimsim.scenarios.spec import validate
 
     data, origin = _scenario_data(args.scenario)
+    if args.history is not None:
+        _no_simulation_flags(args, ("members", "months", "seed", "start"))
     scenario = validate(run_overrides(args, data), origin)
     if args.runtime is not None:
         scenario = scenario.model_copy(update={"runtime": args.runtime})
-    out = Path(args.out) if args.out else DEFAULT_RUNS / scenario.scenario
+    suffix = "-history" if args.history is not None else ""
+    out = Path(args.out) if args.out else DEFAULT_RUNS / (scenario.scenario + suffix)
     check_empty_run_dir(out)
     began = time.perf_counter()
-    print(f"claimsim run {scenario.scenario}: {scenario.members:,} members, {scenario.months} months"
-          f" from {scenario.start}, seed {scenario.seed}, {scenario.runtime} runtime -> {out}",
-          file=sys.stderr)
     if args.partitions < 1:
         raise UserError("--partitions must be at least 1")
     kafka = KafkaOptions(bootstrap=args.bootstrap, partitions=args.partitions)
-    result = run_scenario(scenario, out, progress=not args.no_progress and sys.stderr.isatty(),
-                          kafka=kafka)
+    progress = not args.no_progress and sys.stderr.isatty()
+    if args.history is not None:
+        from claimsim.scenarios.history import run_history
+
+        print(f"claimsim run {scenario.scenario} --history {args.history}: {scenario.runtime}"
+              f" runtime -> {out}", file=sys.stderr)
+        result = run_history(scenario, Path(args.history), out, progress=progress, kafka=kafka)
+    else:
+        print(f"claimsim run {scenario.scenario}: {scenario.members:,} members, {scenario.months}"
+              f" months from {scenario.start}, seed {scenario.seed}, {scenario.runtime} runtime"
+              f" -> {out}", file=sys.stderr)
+        result = run_scenario(scenario, out, progress=progress, kafka=kafka)
     plan = result.clock.plan
     print(summary_text(result))
     print(f"\nepochs: baseline to {plan.boundaries[0]}, boundaries {', '.join(plan.boundaries)};"
           f" ledger {result.clock.ledger_events:,} events; {time.perf_counter() - began:.1f} s")
     print(f"reports: {out / 'reports'}/ ({', '.join(sorted(p.name for p in result.files))})")
     return 0
+
+
+def _no_simulation_flags(args: argparse.Namespace, names: tuple[str, ...]) -> None:
+    """A history run simulates nothing: the flags that shape a simulation are errors with it."""
+    for name in names:
+        if getattr(args, name, None) is not None:
+            raise UserError(f"--{name} does not apply with --history (the history's claims are paid)")
 
 
 # -- scenarios --------------------------------------------------------------------------------------
@@ -189,6 +211,10 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     from claimsim.scenarios.spec import validate
 
     data, origin = _scenario_data(args.scenario)
+    if args.history is not None:
+        _no_simulation_flags(args, ("members", "months", "seed"))
+        if args.replicates != 1:
+            raise UserError("--replicates: a history run draws nothing at random; use 1")
     for name in ("members", "months"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -208,7 +234,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     sweep = whatif.run_sweep(scenario, data, axes, out, origin=origin, replicates=args.replicates,
                              jobs=args.jobs, progress=not args.no_progress and sys.stderr.isatty(),
-                             keep_logs=args.keep_logs)
+                             keep_logs=args.keep_logs,
+                             history=Path(args.history) if args.history else None)
     files = sweep.files + whatif_report.write_charts(sweep, out, scenario.scenario)
     print(whatif_report.text_table(sweep))
     print(f"\n{n} runs in {time.perf_counter() - began:.1f} s; files: "

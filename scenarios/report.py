@@ -83,9 +83,13 @@ def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any
             if d["avoidable"]:
                 agg["avoidable_referrals"] += 1
                 agg["avoidable_cost"] += paid.get(d.get("claim_id") or "", 0)
-    return [{"payer_id": p, "practice_id": pr, **v,
-             "leakage_rate_bp": (v["leakage_visits"] * 10_000 // v["qualifying_visits"])
-             if v["qualifying_visits"] else 0} for (p, pr), v in sorted(rows.items())]
+    out = [{"payer_id": p, "practice_id": pr, **v,
+            "leakage_rate_bp": (v["leakage_visits"] * 10_000 // v["qualifying_visits"])
+            if v["qualifying_visits"] else 0} for (p, pr), v in sorted(rows.items())]
+    if not truth_dir.is_dir():  # an ingested run: the simulator's referrals are unknown
+        for row in out:
+            row.update(dict.fromkeys(("referrals", "avoidable_referrals", "avoidable_cost")))
+    return out
 
 
 def write_reports(run_dir: Path, state: PayerState, *, accuracy_as_of: str,
@@ -94,16 +98,18 @@ def write_reports(run_dir: Path, state: PayerState, *, accuracy_as_of: str,
     out = Path(run_dir) / REPORTS
     snaps = snapshot_rows(state)
     summary = summary_rows(state, snaps)
-    accuracy = accuracy_rows(state, true_pcps(run_dir, accuracy_as_of), accuracy_as_of)
     files = [
         write_csv(out / "snapshots.csv", snaps),
         write_csv(out / "summary.csv", summary),
         write_csv(out / "attribution.csv", attribution_rows(state, accuracy_as_of)),
         write_csv(out / "reconciliation.csv", reconciliation_rows(state, years)),
-        write_csv(out / "attribution_accuracy.csv", accuracy),
         write_csv(out / "leakage.csv", leakage_rows(run_dir, state, snaps)),
     ]
     text = table(summary, ["payer_id", "program", *SUMMARY_FIGURES], set(SUMMARY_FIGURES) - {"member_months"})
+    if not (Path(run_dir) / "truth").is_dir():
+        return text + "\n\nattribution accuracy: not available for ingested runs", files
+    accuracy = accuracy_rows(state, true_pcps(run_dir, accuracy_as_of), accuracy_as_of)
+    files.insert(4, write_csv(out / "attribution_accuracy.csv", accuracy))
     text += "\n\nattribution accuracy as of " + accuracy_as_of + ": " + ", ".join(
         f"{r['payer_id']} {r['true_pcp']:,}/{r['members']:,} ({r['accuracy_bp'] / 100:.1f} %)"
         for r in accuracy)

@@ -41,9 +41,16 @@ def run_scenario(scenario: Scenario, out: Path | str, *, progress: bool = False,
     (default: the environment's)."""
     out = Path(out)
     simulate_scenario(scenario, out, progress=progress)
+    return pay_and_report(scenario, out, months=scenario.months, progress=progress,
+                          charts_too=charts_too, kafka=kafka)
+
+
+def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool = False,
+                   charts_too: bool = True, kafka=None) -> ScenarioResult:
+    """Pay a prepared run directory (simulated, or history under the scenario's programs) on the
+    scenario's runtime, epoch by epoch, and write its reports."""
     runtime = kafka_runtime(kafka) if scenario.runtime == "kafka" else EmbeddedAdjudicator
-    clock = pay(out, settings=scenario.clock, months=scenario.months, progress=progress,
-                runtime=runtime)
+    clock = pay(out, settings=scenario.clock, months=months, progress=progress, runtime=runtime)
     plan = clock.plan
     window = tables.Window.of(plan)
     years = list(range(int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4]) + 1))
@@ -85,9 +92,10 @@ def by_payer(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"payer": k, **tables.total(v), **_risk(v)} for k, v in sorted(groups.items())]
 
 
-def _risk(rows: list[dict[str, Any]]) -> dict[str, int]:
+def _risk(rows: list[dict[str, Any]]) -> dict[str, int | None]:
     n = sum(r["attributed"] for r in rows)
-    return {name: (sum(r[name] * r["attributed"] for r in rows) // n if n else 0)
+    return {name: None if any(r[name] is None for r in rows) else
+            (sum(r[name] * r["attributed"] for r in rows) // n if n else 0)
             for name in ("risk_observed_milli", "risk_true_milli")}
 
 
@@ -102,7 +110,9 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _cell(value: int, kind: str) -> str:
+def _cell(value: int | None, kind: str) -> str:
+    if value is None:
+        return "n/a"
     if kind == "$":
         return dollars(value)
     if kind == "%":
@@ -132,4 +142,6 @@ def summary_text(result: ScenarioResult) -> str:
             text_table(by_practice(result.rows), ("practice", "programs")), "",
             text_table(by_payer(result.rows), ("payer",)), "",
             "checks against the ledger: " + ("all reconcile" if not bad else "MISMATCH: " + "; ".join(bad))]
+    if not tables.has_truth(result.run_dir):
+        text.append(f"true leakage, attribution accuracy and true risk (n/a): {tables.NOT_AVAILABLE}")
     return "\n".join(text)

@@ -60,10 +60,23 @@ class Truth:
     avoidable: dict[str, tuple[str, str, str]]  # referral claim id -> (member, from practice, date)
 
 
+# Measures only the simulator's truth log can give; an ingested run has none (None in the
+# rows, "n/a" in print: not available for ingested runs).
+TRUTH_COLUMNS = ("avoidable_referrals", "avoidable_referrals_per_1000_mm", "leakage_cost_true",
+                 "true_panel", "true_panel_attributed", "attribution_accuracy_bp", "risk_true_milli")
+NOT_AVAILABLE = "not available for ingested runs"
+
+
+def has_truth(run_dir: Path) -> bool:
+    return (Path(run_dir) / "truth").is_dir()
+
+
 def read_truth(run_dir: Path, as_of: str) -> Truth:
     payer_of: dict[str, str] = {}
     risk: dict[str, int] = {}
     avoidable: dict[str, tuple[str, str, str]] = {}
+    if not has_truth(run_dir):
+        return Truth(payer_of, risk, {}, avoidable)
     for env in read(Path(run_dir) / "truth"):
         d = env["data"]
         if env["type"] == "truth.member":
@@ -160,6 +173,9 @@ def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str
                     "program": contract.program.kind.value if contract else "ffs",
                     "hybrid_bp": contract.program.hybrid_bp if contract else 0,
                     **{name: r[name] for name in COLUMNS}})
+    if not has_truth(run_dir):
+        for r in out:
+            r.update(dict.fromkeys(TRUTH_COLUMNS))
     return out
 
 
@@ -179,13 +195,15 @@ def _attribution_and_risk(state: PayerState, truth: Truth, as_of: str, row) -> N
                 r = row(payer, pcp)
                 r["true_panel"] += 1
                 r["true_panel_attributed"] += got == pcp
-            if got is not None and member in facts and member in truth.risk:
+            # Without a truth log (an ingested run) every attributed member counts, observed only.
+            if got is not None and member in facts and (member in truth.risk or not truth.risk):
                 r = row(payer, got)
                 r["attributed"] += 1
                 r["risk_observed_milli"] += facts[member][0]
-                # Integer milli: the true score relative to the payer's mean, rounded once.
-                r["risk_true_milli"] += div_round_half_up(truth.risk[member] * 1000 * len(scored),
-                                                          true_sum)
+                if truth.risk:
+                    # Integer milli: the true score relative to the payer's mean, rounded once.
+                    r["risk_true_milli"] += div_round_half_up(
+                        truth.risk[member] * 1000 * len(scored), true_sum)
 
 
 def _date(day: str) -> dt.date:
@@ -211,12 +229,16 @@ SUMMABLE = ("member_months", "prospective", "ffs_paid", "net_revenue", "capitati
             "leakage_cost_true", "true_panel", "true_panel_attributed")
 
 
-def total(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Sums of the additive columns, with the ratios recomputed from the sums."""
-    out = {name: sum(r[name] for r in rows) for name in SUMMABLE}
+def total(rows: list[dict[str, Any]]) -> dict[str, int | None]:
+    """Sums of the additive columns, with the ratios recomputed from the sums (a truth measure a
+    row lacks stays None: not available for ingested runs)."""
+    out: dict[str, int | None] = {
+        name: None if any(r[name] is None for r in rows) else sum(r[name] for r in rows)
+        for name in SUMMABLE}
     out["prospective_share_bp"] = ratio_bp(out["prospective"], out["net_revenue"])
     out["leakage_rate_observed_bp"] = ratio_bp(out["leakage_visits"], out["qualifying_visits"])
-    out["attribution_accuracy_bp"] = ratio_bp(out["true_panel_attributed"], out["true_panel"])
+    out["attribution_accuracy_bp"] = (None if out["true_panel"] is None else
+                                      ratio_bp(out["true_panel_attributed"], out["true_panel"]))
     return out
 
 

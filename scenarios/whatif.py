@@ -180,12 +180,19 @@ def metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return out
 
 
-def run_one(scenario_json: str, out: str, keep_logs: bool) -> dict[str, dict[str, int]]:
-    """One point x replicate, in a worker process: run, report, return its metrics."""
+def run_one(scenario_json: str, out: str, keep_logs: bool,
+            history: str | None = None) -> dict[str, dict[str, int]]:
+    """One point x replicate, in a worker process: run (or pay the history), report, return its
+    metrics (a history's has no truth measures: not available for ingested runs)."""
     from claimsim.scenarios.run import run_scenario
 
     scenario = Scenario.model_validate_json(scenario_json)
-    result = run_scenario(scenario, out, charts_too=False)
+    if history is not None:
+        from claimsim.scenarios.history import run_history
+
+        result = run_history(scenario, Path(history), out, charts_too=False)
+    else:
+        result = run_scenario(scenario, out, charts_too=False)
     bad = [c["check"] for c in result.checks if not c["ok"]]
     if bad:
         raise RuntimeError(f"{out}: report does not reconcile with the ledger: {bad}")
@@ -225,7 +232,7 @@ class Sweep:
 
 def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: Path | str, *,
               origin: str, replicates: int = 1, jobs: int | None = None, progress: bool = False,
-              keep_logs: bool = False) -> Sweep:
+              keep_logs: bool = False, history: Path | None = None) -> Sweep:
     if replicates < 1:
         raise UserError("--replicates must be at least 1")
     out = Path(out)
@@ -243,7 +250,8 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
                 # Common random numbers: replicate r has the same seed at every point.
                 s = point_scenario.model_copy(update={"seed": point_scenario.seed + r})
                 run_dir = out / "runs" / f"p{point.index:02d}_r{r:02d}"
-                tasks[pool.submit(run_one, s.model_dump_json(), str(run_dir), keep_logs)] = (point.index, r)
+                tasks[pool.submit(run_one, s.model_dump_json(), str(run_dir), keep_logs,
+                                  str(history) if history else None)] = (point.index, r)
         for future in as_completed(tasks):
             results[tasks[future]] = future.result()
             bar.update(1)
@@ -264,6 +272,10 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
             # the difference's interval is much narrower than either mean's.
             first = [results[(0, r)].get(group) for r in range(replicates)]
             for metric in per_rep[0]:
+                if any(m[metric] is None for m in per_rep):  # a history's truth measure:
+                    row.update(dict.fromkeys(  # not available for ingested runs
+                        metric + x for x in ("", "_lo", "_hi", "_diff", "_diff_lo", "_diff_hi")))
+                    continue
                 mean, lo, hi = interval([m[metric] for m in per_rep])
                 row[metric], row[metric + "_lo"], row[metric + "_hi"] = mean, lo, hi
                 if all(f is not None for f in first):

@@ -39,18 +39,22 @@ def write_charts(sweep: Sweep, out: Path, title: str) -> list[Path]:
                                        for v in sweep.axes[0].values):
         return []  # a chart needs one numeric axis; the tables hold every combination
     group, rows = focus_rows(sweep)
+    panels = [(name, [(k, label) for k, label in series if all(r[k] is not None for r in rows)])
+              for name, series in PANELS]  # a history has no truth series
     axis = sweep.axes[0].path
     label = axis.rsplit(".", 1)[-1]
     if label.endswith("_bp"):
         rows = [{**r, axis: r[axis] / 100} for r in rows]
         label = label.removesuffix("_bp") + " %"
-    path = charts.sweep(out / "whatif.png", rows, x_key=axis, x_label=label, panels=PANELS,
+    path = charts.sweep(out / "whatif.png", rows, x_key=axis, x_label=label, panels=panels,
                         title=f"{title}: {group} practices, {sweep.replicates} replicate(s),"
                         " means with 95 % intervals")
     return [path]
 
 
-def _fmt(value: float, kind: str) -> str:
+def _fmt(value: float | None, kind: str) -> str:
+    if value is None:
+        return "n/a"  # a truth measure of a history run: not available for ingested runs
     if kind == "$":
         return f"${value / 100:,.0f}"
     if kind == "%":
@@ -67,7 +71,7 @@ def text_table(sweep: Sweep) -> str:
         cells = [str(r[k]) for k in keys]
         for metric, _, kind in TABLE:
             cell = _fmt(r[metric], kind)
-            if sweep.replicates > 1:
+            if sweep.replicates > 1 and r[metric] is not None:
                 cell += " ±" + _fmt((r[metric + "_hi"] - r[metric + "_lo"]) / 2, kind).lstrip("$")
             cells.append(cell)
         body.append(cells)
@@ -99,8 +103,8 @@ def _diff_lines(sweep: Sweep, group: str, rows: list[dict[str, Any]], keys: list
         for metric, _, kind in (*DIFF_TABLE, ("payer_spend", "", "$")):
             src = spend[r["point"]] if metric == "payer_spend" else r
             value = src.get(metric + "_diff", 0)
-            cell = ("+" if value > 0 else "") + _fmt(value, kind).replace("$-", "-$")
-            if sweep.replicates > 1:
+            cell = ("+" if value and value > 0 else "") + _fmt(value, kind).replace("$-", "-$")
+            if sweep.replicates > 1 and value is not None:
                 cell += " ±" + _fmt((src[metric + "_diff_hi"] - src[metric + "_diff_lo"]) / 2, kind).lstrip("$")
             cells.append(cell)
         body.append(cells)

@@ -48,6 +48,7 @@ class RegionConfig(Settings):
     imaging_practices: int = Field(default=1, ge=1)
     charge_multiplier_bp: tuple[BasisPoints, BasisPoints] = (15_000, 30_000)  # billed / fee
     program_cycle: tuple[ProgramKind, ...] = DEFAULT_PROGRAM_CYCLE
+    program_by_tin: dict[str, ProgramKind] = Field(default_factory=dict)  # named practices' programs (billing TIN or practice id), before the cycle
     programs: dict[ProgramKind, ProgramSettings] = Field(default_factory=_default_programs)
     # Every payer contracts a primary-care practice under the same program (aligned payers),
     # except full capitation, which only these lines of business offer (managed care); the
@@ -59,7 +60,8 @@ class RegionConfig(Settings):
 
     @model_validator(mode="after")
     def _programs_complete(self) -> RegionConfig:
-        missing = [k.value for k in self.program_cycle if k not in self.programs]
+        missing = [k.value for k in (*self.program_cycle, *self.program_by_tin.values())
+                   if k not in self.programs]
         if missing:
             raise ValueError(f"programs: no settings for {missing}")
         for kind, settings in self.programs.items():

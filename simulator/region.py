@@ -189,7 +189,7 @@ def build_region(config: SimConfig) -> Region:
             ))
             program_by_payer: dict[str, ProgramKind] = {}
             hybrid_by_payer: dict[str, BasisPoints] = {}
-            track = (rc.program_cycle[i % len(rc.program_cycle)]
+            track = (rc.program_by_tin.get(practice_id, rc.program_cycle[i % len(rc.program_cycle)])
                      if kind is PracticeKind.PRIMARY_CARE else ProgramKind.FFS)
             for payer in payers:
                 program = _program_for(track, payer.lob, config)

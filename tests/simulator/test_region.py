@@ -103,3 +103,13 @@ def test_config_rejects_unknown_keys_and_mid_month_starts():
         SimConfig.model_validate({"members": 10, "memebrs": 5})
     with pytest.raises(ValidationError, match="first day of a month"):
         SimConfig(start=dt.date(2025, 1, 15))
+
+
+def test_a_practice_named_in_program_by_tin_takes_that_program_instead_of_the_cycle():
+    config = SimConfig(members=10_000, region={"program_cycle": ["ffs"],
+                                                "program_by_tin": {"PC002": "pcf"}})
+    ref = build_region(config).reference
+    programs = {c.practice_id: c.program.kind for c in ref.contracts
+                if ref.practice[c.practice_id].is_primary_care}
+    assert programs["PC002"] is ProgramKind.PCF
+    assert {k for p, k in programs.items() if p != "PC002"} == {ProgramKind.FFS}

@@ -1,0 +1,213 @@
+"""What the claim-file readers hand on: one `ClaimLine` or `Enrollment` per good row, one
+`Rejection` per bad row (naming file, row, column and reason), plus the field parsers they share.
+
+Readers (`tuva_ingest`, `cclf`) only translate rows; grouping lines into claims, ordering by
+received date and writing the input log happen downstream (`claimsim.scenarios.ingest`).
+
+Choices where DOMAIN.md is silent:
+- Amounts are decimal dollars; more than two decimals round half away from zero to the cent
+  through `money.div_round_half_up` (the project's one rounding rule); floats from Parquet are
+  read by their shortest decimal text, never by binary arithmetic.
+- Units must be a whole number >= 1 ("1.000" is 1; "1.5" is a rejection).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from claimsim.events.money import Cents, div_round_half_up
+from claimsim.events.providers import ClinicianRole
+
+
+class RowReason(StrEnum):
+    """Why an ingest row was rejected (the `reason` column of rejections.csv)."""
+
+    MISSING_VALUE = "missing_value"  # a required column is empty
+    BAD_DATE = "bad_date"
+    BAD_AMOUNT = "bad_amount"
+    NEGATIVE_AMOUNT = "negative_amount"
+    BAD_UNITS = "bad_units"
+    BAD_CODE = "bad_code"  # a value outside the column's code set (sex, adjustment type, POS)
+    DATES_REVERSED = "dates_reversed"  # an end before its start
+    NOT_PROFESSIONAL = "not_professional"  # institutional/dental/vision lines: not a 837P line
+    UNKNOWN_MEMBER = "unknown_member"  # a claim for a member with no eligibility row
+    DUPLICATE_LINE = "duplicate_line"  # the same claim id and line number again
+    CLAIM_CONFLICT = "claim_conflict"  # a claim-level value that differs from the claim's first line
+    UNPRICED_CODE = "unpriced_code"  # re-pricing: the code is not on the fee schedule that year
+    UNSUPPORTED_YEAR = "unsupported_year"  # re-pricing: no fee schedule or plan figures that year
+    ORPHAN_ADJUSTMENT = "orphan_adjustment"  # a cancel/adjustment whose original is not in the file
+    SHORT_RECORD = "short_record"  # a fixed-width record shorter than the layout
+
+
+class Rejection(NamedTuple):
+    file: str
+    row: int  # 1-based data row (CSV: the header is row 0; fixed width: the record number)
+    column: str
+    reason: RowReason
+    message: str
+
+
+class ClaimLine(NamedTuple):
+    """One professional claim line, as the file gave it (money in cents, dates ISO)."""
+
+    file: str
+    row: int
+    claim_id: str
+    line_no: int
+    member_id: str
+    payer: str
+    plan: str
+    billing_tin: str
+    rendering_npi: str
+    place_of_service: str
+    service_date: str
+    claim_end: str
+    procedure: str
+    modifiers: tuple[str, ...]
+    units: int
+    billed: Cents
+    allowed: Cents | None
+    paid: Cents | None
+    deductible: Cents | None
+    coinsurance: Cents | None
+    copay: Cents | None
+    diagnoses: tuple[str, ...]
+    received: str | None  # the file's received date, when it has one
+    paid_date: str | None
+    role: ClinicianRole | None  # from a specialty/taxonomy column, when the file has one
+    chain: str | None = None  # adjustment chain key (CCLF: the claim control number)
+    adjustment: str = "0"  # 0 original, 1 cancel, 2 adjustment (CCLF's CLM_ADJSMT_TYPE_CD)
+
+
+class Enrollment(NamedTuple):
+    """One eligibility span of one member with one payer and plan."""
+
+    file: str
+    row: int
+    member_id: str
+    subscriber_id: str
+    payer: str
+    payer_type: str | None
+    plan: str
+    start: str
+    end: str | None  # inclusive; None = open
+    birth_date: str
+    sex: str  # F, M or U
+    relationship: str  # self | spouse | child
+    qmb: bool
+
+
+class BadValue(Exception):
+    """A field that does not parse: the reason and a one-line message (the reader adds where)."""
+
+    def __init__(self, reason: RowReason, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def text(value: Any) -> str:
+    """A cell as stripped text ('' for null)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if value != value else repr(value)  # NaN is a null cell
+    return str(value).strip()
+
+
+def day(value: Any, *, compact: bool = False) -> str:
+    """An ISO date from a date cell, YYYY-MM-DD text, or (compact) YYYYMMDD text."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raw = text(value)
+    if compact and len(raw) == 8 and raw.isdigit():
+        raw = f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
+    if len(raw) >= 10 and raw[10:11] in ("", " ", "T"):
+        raw = raw[:10]  # a timestamp's date part
+    if len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
+        raise BadValue(RowReason.BAD_DATE, f"not a YYYY-MM-DD date: {raw!r}")
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise BadValue(RowReason.BAD_DATE, f"not a valid date: {raw!r}") from None
+
+
+def cents(value: Any, *, allow_negative: bool = False) -> Cents:
+    """Decimal dollars (text, int, float or Decimal) as integer cents."""
+    if type(value) is str:  # the common "123.45" first
+        whole, dot, frac = value.partition(".")
+        if whole.isdigit() and len(frac) == 2 and frac.isdigit():
+            return int(whole) * 100 + int(frac)
+    raw = text(value).replace(",", "").replace("$", "")
+    sign = 1
+    if raw[:1] in "+-" and raw:
+        sign, raw = (-1 if raw[0] == "-" else 1), raw[1:]
+    whole, _, frac = raw.partition(".")
+    if not raw or not (whole or frac) or not (whole + frac).isdigit():
+        raise BadValue(RowReason.BAD_AMOUNT, f"not an amount: {text(value)!r}")
+    scaled = int(whole or "0") * 10 ** len(frac) + int(frac or "0")
+    amount = sign * (scaled * 100 if not frac else div_round_half_up(scaled * 100, 10 ** len(frac)))
+    if amount < 0 and not allow_negative:
+        raise BadValue(RowReason.NEGATIVE_AMOUNT, f"negative amount: {text(value)!r}")
+    return amount
+
+
+def line_number(value: Any) -> int:
+    raw = text(value)
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadValue(RowReason.BAD_CODE, f"not a line number >= 1: {raw!r}")
+    return int(raw)
+
+
+def units(value: Any) -> int:
+    raw = text(value)
+    whole, _, frac = raw.partition(".")
+    if not whole.isdigit() or (frac and not frac.isdigit()) or (frac and int(frac)):
+        raise BadValue(RowReason.BAD_UNITS, f"units must be a whole number >= 1, got {raw!r}")
+    n = int(whole)
+    if n < 1:
+        raise BadValue(RowReason.BAD_UNITS, f"units must be a whole number >= 1, got {raw!r}")
+    return n
+
+
+# CMS provider specialty codes (CCLF's CLM_PRVDR_SPCLTY_CD, Medicare's "specialty code") that are
+# primary care for attribution: general practice, family practice, internal medicine, pediatric
+# medicine, geriatric medicine, preventive medicine, nurse practitioner, physician assistant,
+# clinical nurse specialist (as CMS's primary-care specialty lists for CPC+/PCF/MSSP use them).
+PRIMARY_CARE_SPECIALTIES = frozenset({"01", "08", "11", "37", "38", "84", "50", "97", "89"})
+EMERGENCY_SPECIALTIES = frozenset({"93"})
+# NUCC taxonomy prefixes: family medicine 207Q, internal medicine 207R (its subspecialties are
+# specialists: only the general 207R00000X counts), pediatrics 208000000X, geriatrics via 207QG,
+# general practice 208D, NP 363L, PA 363A; emergency medicine 207P.
+_PC_TAXONOMY_EXACT = frozenset({"207R00000X", "208000000X", "208D00000X", "207RG0300X"})
+_PC_TAXONOMY_PREFIX = ("207Q", "363L", "363A")
+
+
+def role_of_specialty(code: str) -> ClinicianRole | None:
+    """A clinician role from a CMS specialty code or an NUCC taxonomy code (None when empty)."""
+    code = code.strip().upper()
+    if not code:
+        return None
+    if len(code) == 10:  # an NUCC taxonomy code
+        if code in _PC_TAXONOMY_EXACT or code.startswith(_PC_TAXONOMY_PREFIX):
+            return ClinicianRole.PRIMARY_CARE
+        return ClinicianRole.EMERGENCY if code.startswith("207P") else ClinicianRole.SPECIALIST
+    code = code.zfill(2)
+    if code in PRIMARY_CARE_SPECIALTIES:
+        return ClinicianRole.PRIMARY_CARE
+    if code in EMERGENCY_SPECIALTIES:
+        return ClinicianRole.EMERGENCY
+    return ClinicianRole.SPECIALIST
+
+
+def sex_code(value: Any) -> str:
+    """F, M or U from Tuva's gender ('female', 'male', 'unknown') or CMS's 1/2/0."""
+    raw = text(value).lower()
+    mapped = {"female": "F", "f": "F", "2": "F", "male": "M", "m": "M", "1": "M",
+              "unknown": "U", "u": "U", "0": "U", "": "U"}.get(raw)
+    if mapped is None:
+        raise BadValue(RowReason.BAD_CODE, f"not a sex/gender code: {text(value)!r}")
+    return mapped

@@ -1,0 +1,357 @@
+"""The staging half of `claimsim ingest`: claim lines and enrollment spans from the readers are
+staged on disk (SQLite, so memory stays flat in the files' size), lines grouped by claim id into
+claims as submitted, and claims linked along their adjustment chains (void and replacement),
+then handed back in received-date order with the enrollments. `ingest` writes them out.
+
+The choices where DOMAIN.md is silent are listed in `claimsim.scenarios.ingest`.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import orjson
+
+from claimsim.events.envelope import new_event
+from claimsim.events.input import ClaimSubmitted, MemberEnrolled
+from claimsim.events.interchange.ingest_model import ClaimLine, Enrollment, Rejection, RowReason
+from claimsim.events.interchange.ingest_reference import (extended_schedule, line_of_business,
+                                                          plan_id, priced_years)
+from claimsim.events.plans import LineOfBusiness
+from claimsim.events.providers import ClinicianRole
+from claimsim.events.reference import ReferenceData
+
+CLAIM_TYPE, ENROLLED_TYPE = ClaimSubmitted.TYPE, MemberEnrolled.TYPE
+
+@dataclass
+class IngestSummary:
+    """What an ingest read and wrote (printed, and stored in run.json under `ingest`)."""
+
+    format: str
+    files: dict[str, int] = field(default_factory=dict)  # file -> rows read
+    rejections: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    members: int = 0
+    enrollments: int = 0
+    claims: int = 0
+    claim_lines: int = 0
+    claims_by_frequency: dict[str, int] = field(default_factory=dict)
+    payers: int = 0
+    plans: int = 0
+    practices: int = 0
+    clinicians: int = 0
+    roles: str = ""
+    received_from: dict[str, int] = field(default_factory=dict)  # source column -> claims
+    pricing: str = "re-priced with the scenario's fee schedule and plans"
+    start: str = ""
+    service_end: str = ""
+    horizon: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class Rejections:
+    """rejections.csv, written as rows are rejected, with counts per reason."""
+
+    def __init__(self, path: Path, column_of: dict[str, str]):
+        self.column_of = column_of  # ClaimLine field -> the file's column name
+        self._file = open(path, "w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(["file", "row", "column", "reason", "message"])
+        self.counts: Counter[str] = Counter()
+
+    def add(self, r: Rejection) -> None:
+        self._csv.writerow([r.file, r.row, r.column, r.reason.value, r.message])
+        self.counts[r.reason.value] += 1
+
+    def reject(self, line: ClaimLine, field: str, reason: RowReason, message: str) -> None:
+        self.add(Rejection(line.file, line.row, self.column_of.get(field, field), reason, message))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class Stage:
+    """The on-disk staging tables: enrollments, claim lines, then grouped claims."""
+
+    def __init__(self, path: Path):
+        self.payer_types: dict[str, str | None] = {}  # from the eligibility file
+        self.enrolled_plans: set[tuple[str, str]] = set()  # (payer, plan id) enrolled in
+        self.db = sqlite3.connect(path)
+        self.db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
+            "CREATE TABLE enrollments (at TEXT, n INTEGER, key TEXT, body BLOB);"
+            "CREATE TABLE lines (claim_id TEXT, line_no INTEGER, n INTEGER, body BLOB);"
+            "CREATE TABLE claims (claim_id TEXT, chain TEXT, adjustment TEXT, at TEXT, key TEXT,"
+            " file TEXT, row INTEGER, body BLOB);")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def group_claims(self, rejections: Rejections, summary: IngestSummary,
+                     members: dict[str, str], from_file: bool, seen: Seen) -> None:
+        """Lines -> claims (one row per claim id), checking claim-level agreement."""
+        rows = self.db.execute("SELECT body FROM lines ORDER BY claim_id, line_no, n")
+        batch: list[tuple] = []
+        current: list[ClaimLine] = []
+        for (body,) in rows:
+            line = ClaimLine(*orjson.loads(body))
+            if current and line.claim_id != current[0].claim_id:
+                batch.append(_claim_row(current, rejections, summary, members, from_file, seen))
+                current = []
+                if len(batch) >= 10_000:
+                    self.db.executemany("INSERT INTO claims VALUES (?,?,?,?,?,?,?,?)", batch)
+                    batch = []
+            current.append(line)
+        if current:
+            batch.append(_claim_row(current, rejections, summary, members, from_file, seen))
+        self.db.executemany("INSERT INTO claims VALUES (?,?,?,?,?,?,?,?)", batch)
+        self.db.commit()
+
+
+CLAIM_LEVEL = ("member_id", "payer", "plan", "billing_tin", "adjustment", "chain")
+
+
+def _claim_row(lines: list[ClaimLine], rejections: Rejections, summary: IngestSummary,
+               members: dict[str, str], from_file: bool, seen: Seen) -> tuple:
+    first, kept, numbers = lines[0], [lines[0]], {lines[0].line_no}
+    for line in lines[1:]:
+        if line.line_no in numbers:
+            rejections.reject(line, "claim_line_number", RowReason.DUPLICATE_LINE,
+                              f"claim {line.claim_id} line {line.line_no} appears again"
+                              f" (first at row {next(x.row for x in kept if x.line_no == line.line_no)})")
+            continue
+        conflict = next((attr for attr in CLAIM_LEVEL
+                         if getattr(line, attr) != getattr(first, attr)), None)
+        if conflict is not None:
+            column = rejections.column_of.get(conflict, conflict)
+            rejections.reject(line, conflict, RowReason.CLAIM_CONFLICT,
+                              f"claim {line.claim_id}: {column} {getattr(line, conflict)!r} differs"
+                              f" from line {first.line_no}'s {getattr(first, conflict)!r}")
+            continue
+        numbers.add(line.line_no)
+        kept.append(line)
+    seen.payers.setdefault(first.payer, None)
+    seen.plans.add((first.payer, first.plan))
+    npis = seen.practices.setdefault(first.billing_tin, {})
+    for x in kept:
+        role = ClinicianRole(x.role) if x.role else None
+        if npis.get(x.rendering_npi) is None:
+            npis[x.rendering_npi] = role
+        seen.has_specialty = seen.has_specialty or role is not None
+    received, source = _received(kept)
+    summary.received_from[source] = summary.received_from.get(source, 0) + 1
+    claim = {
+        "claim_id": first.claim_id, "frequency": "1", "original_claim_id": None,
+        "member_id": first.member_id, "subscriber_id": members[first.member_id], "payer_id": first.payer,
+        "billing_tin": first.billing_tin, "rendering_npi": first.rendering_npi,
+        "place_of_service": first.place_of_service, "received": received,
+        "lines": [_line(x, first, from_file) for x in kept],
+    }
+    summary.claim_lines += len(kept)
+    return (first.claim_id, first.chain or first.claim_id, first.adjustment, received,
+            members[first.member_id],
+            first.file, first.row, orjson.dumps(claim))
+
+
+def _received(lines: list[ClaimLine]) -> tuple[str, str]:
+    for attr, label in (("received", "received_date"), ("paid_date", "paid_date")):
+        values = [getattr(x, attr) for x in lines if getattr(x, attr)]
+        if values:
+            return max(values), label
+    return max(x.claim_end for x in lines), "claim_end_date"
+
+
+def _line(x: ClaimLine, first: ClaimLine, from_file: bool) -> dict[str, Any]:
+    line: dict[str, Any] = {"line_no": x.line_no, "service_date": x.service_date,
+                            "procedure": x.procedure, "modifiers": list(x.modifiers),
+                            "units": x.units, "billed": x.billed, "diagnoses": list(x.diagnoses)}
+    if x.rendering_npi != first.rendering_npi:
+        line["rendering_npi"] = x.rendering_npi
+    if x.place_of_service != first.place_of_service:
+        line["place_of_service"] = x.place_of_service
+    if from_file:
+        line["file_amounts"] = _file_amounts(x)
+    return line
+
+
+def _file_amounts(x: ClaimLine) -> dict[str, int]:
+    """The file's own pricing of a line: allowed, plan paid and the cost-share split (what the
+    file does not split is `cost_share`, allowed less plan paid)."""
+    allowed, paid = x.allowed if x.allowed is not None else x.billed, x.paid or 0
+    parts = {"deductible": x.deductible, "coinsurance": x.coinsurance, "copay": x.copay}
+    out = {"allowed": allowed, "plan_paid": paid}
+    if any(v is not None for v in parts.values()):
+        out.update({k: v or 0 for k, v in parts.items()})
+    else:
+        out["cost_share"] = allowed - paid
+    return out
+
+
+@dataclass
+class Seen:
+    """What the claim lines name: the reference data is built from it."""
+
+    payers: dict[str, str | None] = field(default_factory=dict)  # payer -> payer_type
+    plans: set[tuple[str, str]] = field(default_factory=set)
+    practices: dict[str, dict[str, ClinicianRole | None]] = field(default_factory=dict)
+    has_specialty: bool = False
+    lob: dict[str, LineOfBusiness] = field(default_factory=dict)  # payer -> line of business
+
+
+def stage_enrollments(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator],
+                       rejections: Rejections, summary: IngestSummary) -> dict[str, str]:
+    """Enrollment events staged by start date; returns member id -> subscriber id.
+
+    The map is the one structure that grows with the data (with members, not claim lines)."""
+    members: dict[str, str] = {}
+    payer_types: dict[str, str | None] = {}
+    n = 0
+    for path in paths:
+        rows = 0
+        batch = []
+        for item in read(path):
+            rows += 1
+            if isinstance(item, Rejection):
+                rejections.add(item)
+                continue
+            e: Enrollment = item
+            members.setdefault(e.member_id, e.subscriber_id)
+            payer_types.setdefault(e.payer, e.payer_type)
+            data = {"member_id": e.member_id, "subscriber_id": members[e.member_id],
+                    "payer_id": e.payer, "plan_id": plan_id(e.payer, e.plan), "start": e.start,
+                    "end": e.end, "birth_date": e.birth_date, "sex": e.sex,
+                    "relationship": e.relationship, "qmb": e.qmb, "hospice": False}
+            batch.append((e.start, n, members[e.member_id], orjson.dumps(data)))
+            n += 1
+            if len(batch) >= 10_000:
+                stage.db.executemany("INSERT INTO enrollments VALUES (?,?,?,?)", batch)
+                batch = []
+        stage.db.executemany("INSERT INTO enrollments VALUES (?,?,?,?)", batch)
+        summary.files[path.name] = rows
+    stage.db.commit()
+    stage.payer_types = payer_types
+    stage.enrolled_plans = set(stage.db.execute(
+        "SELECT DISTINCT json_extract(body, '$.payer_id'), json_extract(body, '$.plan_id')"
+        " FROM enrollments").fetchall())
+    summary.members, summary.enrollments = len(members), n
+    return members
+
+
+def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator],
+                 members: dict[str, str], template: ReferenceData, rejections: Rejections,
+                 summary: IngestSummary, from_file: bool,
+                 progress: Callable[[int], None] | None) -> Seen:
+    seen = Seen(payers=dict(stage.payer_types))
+    years = priced_years(template)
+    schedules = {lob: extended_schedule(template.fee_schedule_of_payer[p.payer_id])
+                 for p in reversed(template.payers) for lob in (p.lob,)}
+    n, batch = 0, []
+    for path in paths:
+        rows = 0
+        for item in read(path):
+            rows += 1
+            if progress is not None and rows % 10_000 == 0:
+                progress(10_000)
+            if isinstance(item, Rejection):
+                rejections.add(item)
+                continue
+            line: ClaimLine = item
+            if line.member_id not in members:
+                rejections.reject(line, "member_id", RowReason.UNKNOWN_MEMBER,
+                                  f"member {line.member_id!r} has no eligibility row")
+                continue
+            if not from_file and not _priceable(line, seen, years, schedules, rejections):
+                continue
+            batch.append((line.claim_id, line.line_no, n, orjson.dumps(tuple(line))))
+            n += 1
+            if len(batch) >= 10_000:
+                stage.db.executemany("INSERT INTO lines VALUES (?,?,?,?)", batch)
+                batch = []
+        summary.files[path.name] = rows
+        if progress is not None:
+            progress(rows % 10_000)
+    stage.db.executemany("INSERT INTO lines VALUES (?,?,?,?)", batch)
+    stage.db.commit()
+    for payer_id, plan in stage.enrolled_plans:
+        seen.plans.add((payer_id, plan.removeprefix(payer_id + ":")))
+    return seen
+
+
+def _priceable(line: ClaimLine, seen: Seen, years: dict, schedules: dict,
+               rejections: Rejections) -> bool:
+    lob = seen.lob.get(line.payer)
+    if lob is None:
+        lob = seen.lob[line.payer] = line_of_business(line.payer, seen.payers.get(line.payer))
+    year = int(line.service_date[:4])
+    if year not in years.get(lob, ()):
+        rejections.reject(line, "service_date", RowReason.UNSUPPORTED_YEAR,
+                          f"service year {year}: the scenario's fee schedule and plans have no"
+                          f" {year} figures (have {', '.join(map(str, sorted(years.get(lob, ()))))});"
+                          " re-price another year or use --price-from-file")
+        return False
+    if schedules[lob].amounts.get(year, {}).get(line.procedure) is None:
+        rejections.reject(line, "procedure", RowReason.UNPRICED_CODE,
+                          f"code {line.procedure} is not on the fee schedule for {year}")
+        return False
+    return True
+
+
+def input_events(stage: Stage, rejections: Rejections, summary: IngestSummary) -> Iterator[tuple]:
+    """(at, order, tie, event) for every enrollment and claim, each stream in date order."""
+    enrollments = (
+        (at, 0, (0, n), new_event(orjson.loads(body), at=at, key=key, type=ENROLLED_TYPE))
+        for at, n, key, body in stage.db.execute(
+            "SELECT at, n, key, body FROM enrollments ORDER BY at, n"))
+    return heapq.merge(enrollments, _claims(stage, rejections, summary), key=lambda t: t[:3])
+
+
+def _claims(stage: Stage, rejections: Rejections, summary: IngestSummary) -> Iterator[tuple]:
+    """Claims in received order, each linked to the previous version of its adjustment chain:
+    a cancellation becomes a void (8), an adjustment a replacement (7). A cancellation that an
+    adjustment of the same chain follows on the same day is the first half of that correction
+    (CMS sends both): it is folded into the replacement, which replaces the version before it."""
+    frequencies: Counter[str] = Counter()
+    rows = stage.db.execute(
+        "SELECT claim_id, adjustment, at, key, file, row, body, version,"
+        " prev, prev_adjustment, prev_at, prev2, next_adjustment, next_at FROM ("
+        "  SELECT *, ROW_NUMBER() OVER w AS version, LAG(claim_id) OVER w AS prev,"
+        "   LAG(adjustment) OVER w AS prev_adjustment, LAG(at) OVER w AS prev_at,"
+        "   LAG(claim_id, 2) OVER w AS prev2, LEAD(adjustment) OVER w AS next_adjustment,"
+        "   LEAD(at) OVER w AS next_at FROM claims"
+        "  WINDOW w AS (PARTITION BY chain ORDER BY at, adjustment, claim_id))"
+        " ORDER BY at, version, claim_id")
+    for (claim_id, adjustment, at, key, file, row, body, version, prev, prev_adjustment, prev_at,
+         prev2, next_adjustment, next_at) in rows:
+        if adjustment == "1" and next_adjustment == "2" and next_at == at and prev is not None:
+            frequencies["cancel+adjustment"] += 1
+            continue
+        claim = orjson.loads(body)
+        if adjustment != "0":
+            if adjustment == "2" and prev_adjustment == "1" and prev_at == at:
+                prev = prev2
+            if prev is None:
+                kind = "a cancellation" if adjustment == "1" else "an adjustment"
+                rejections.add(Rejection(file, row, "CLM_ADJSMT_TYPE_CD", RowReason.ORPHAN_ADJUSTMENT,
+                                         f"claim {claim_id} ({len(claim['lines'])} line(s)) is {kind}"
+                                         " but no earlier version of its claim (same CLM_CNTL_NUM)"
+                                         " is in the file"))
+                summary.claim_lines -= len(claim["lines"])
+                continue
+            claim["frequency"], claim["original_claim_id"] = ("8" if adjustment == "1" else "7"), prev
+            if adjustment == "1":
+                claim["lines"] = []  # a void reverses the version in force; its lines are not read
+        frequencies[claim["frequency"]] += 1
+        yield at, 1, (version, claim_id), {
+            "type": CLAIM_TYPE, "v": ClaimSubmitted.V, "at": at, "key": key, "cause": None,
+            "data": {"claim": claim}}
+    summary.claims = sum(v for k, v in frequencies.items() if k in ("1", "7", "8"))
+    summary.claims_by_frequency = dict(sorted(frequencies.items()))
+
+

@@ -1,0 +1,1 @@
+"""Tests of the external-format readers and `claimsim ingest` (events.interchange)."""

@@ -1,0 +1,80 @@
+"""`claimsim run SCENARIO --history RUN_DIR` and `claimsim whatif ... --history RUN_DIR` on an
+ingested run: the scenario's programs pay last year's claims on the run clock, the reports
+reconcile with the ledger like a simulated run's, and what needs the simulator's truth says it is
+not available for ingested runs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from claimsim.scenarios.tuva_sample import write_tuva_sample
+
+from ..fixtures.ingest import claimsim
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("history-cli")
+    claims, eligibility = write_tuva_sample(tmp, 6000, tins=6)
+    run = tmp / "ingested"
+    assert claimsim("ingest", "--format", "tuva", claims, eligibility, "--out", run,
+                    "--no-progress") == 0
+    return run
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_run_pcf_on_history_reconciles_and_says_truth_is_not_available(history, tmp_path, capsys):
+    out = tmp_path / "pcf"
+    assert claimsim("run", "pcf", "--history", history, "--out", out, "--minimum-attributed", "10",
+                    "--no-progress") == 0
+    printed = capsys.readouterr().out
+    assert "checks against the ledger: all reconcile" in printed
+    assert "not available for ingested runs" in printed
+    assert {r["ok"] for r in _csv(out / "reports" / "checks.csv")} == {"True"}
+    rows = _csv(out / "reports" / "practices.csv")
+    pcf = [r for r in rows if r["program"] == "pcf" and int(r["member_months"]) >= 100]
+    assert pcf and all(int(r["prospective"]) > 0 for r in pcf)
+    assert {r["leakage_cost_true"] for r in rows} == {""}  # not available: empty, never 0
+    assert not (out / "truth").exists()
+    assert not (out / "reports" / "attribution_accuracy.csv").exists()
+
+
+def test_history_runs_refuse_flags_that_shape_a_simulation(history, tmp_path, capsys):
+    assert claimsim("run", "pcf", "--history", history, "--members", "10", "--out",
+                    tmp_path / "x") == 2
+    assert "--members does not apply with --history" in capsys.readouterr().err
+
+
+def test_whatif_on_history_compares_the_leakage_adjustment_on_the_same_claims(history, tmp_path,
+                                                                              capsys):
+    out = tmp_path / "whatif"
+    assert claimsim("whatif", "pcf", "--history", history, "--vary",
+                    "programs.pcf.leakage_adjustment=false,true", "--vary",
+                    "programs.pcf.minimum_attributed=10", "--out", out, "--jobs", "1",
+                    "--no-progress") == 0
+    rows = {(r["region.programs.pcf.leakage_adjustment"], r["group"]): r
+            for r in _csv(out / "whatif.csv")}
+    off, on = rows[("False", "pcf")], rows[("True", "pcf")]
+    # the same claims both times: FFS is unchanged; the leakage adjustment only lowers PBP
+    assert float(on["ffs_paid"]) == float(off["ffs_paid"])
+    assert float(on["prospective"]) < float(off["prospective"])
+    assert on["leakage_cost_true"] == "" and "n/a" in capsys.readouterr().out
+
+
+def test_observed_risk_and_attributed_counts_need_no_truth(history, tmp_path):
+    out = tmp_path / "cpc"
+    assert claimsim("run", "cpcplus", "--history", history, "--out", out, "--minimum-attributed",
+                    "10", "--no-progress") == 0
+    rows = [r for r in _csv(out / "reports" / "practices.csv") if r["practice_kind"] == "primary_care"]
+    assert sum(int(r["attributed"]) for r in rows) > 0
+    assert all(int(r["risk_observed_milli"]) > 0 for r in rows if int(r["attributed"]))
+    assert {r["risk_true_milli"] for r in rows} == {""}
+    # CPC+ Track 2 withholds 40 % of capitated FFS for attributed members: offsets appear
+    assert sum(int(r["capitation_offsets"]) for r in rows if r["program"] == "cpcplus_t2") > 0
