@@ -7,6 +7,7 @@ from collections import Counter
 from decimal import Decimal
 
 import orjson
+import pytest
 from fhir.resources.R4B.explanationofbenefit import ExplanationOfBenefit
 
 from claimsim.events.interchange.fhir_eob import FILE_NAME, PROFILE
@@ -27,13 +28,22 @@ def amounts(adjudications: list[dict]) -> dict[str, int]:
             if "reason" not in a}
 
 
-def test_every_eob_resource_validates_as_r4b(any_run, exported):
-    eobs = resources(exported(any_run, "eob"))
+def _validate_every_resource(run_dir, exported) -> None:
+    eobs = resources(exported(run_dir, "eob"))
     assert len(eobs) > 1000
     for eob in eobs:
         ExplanationOfBenefit.model_validate(eob)  # raises on the first invalid resource
     assert {e["meta"]["profile"][0] for e in eobs} == {PROFILE}
     assert len({e["id"] for e in eobs}) == len(eobs)
+
+
+def test_every_eob_resource_of_the_demo_run_validates_as_r4b(demo_run, exported):
+    _validate_every_resource(demo_run, exported)
+
+
+@pytest.mark.slow
+def test_every_eob_resource_of_the_multipayer_run_validates_as_r4b(multipayer_run, exported):
+    _validate_every_resource(multipayer_run, exported)
 
 
 def test_eob_money_is_the_ledgers_and_items_balance(any_run, exported):
