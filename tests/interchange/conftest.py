@@ -4,13 +4,11 @@ prospective payments and year-end PBIP recoupments: the 835's PLB cases."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
 
 from claimsim.cli import main
-from claimsim.scenarios import export_cli
 
 RUN_ARGS = ("--members", "400", "--months", "12", "--minimum-attributed", "1", "--no-progress")
 
@@ -22,12 +20,8 @@ def _run(tmp_path_factory, scenario: str) -> Path:
 
 
 def export(run_dir: Path, fmt: str, out: Path) -> int:
-    """`claimsim export RUN_DIR --format FMT --out OUT` through the command's own parser."""
-    parser = argparse.ArgumentParser()
-    export_cli.register(parser.add_subparsers())
-    args = parser.parse_args(["export", str(run_dir), "--format", fmt, "--out", str(out),
-                              "--no-progress"])
-    return args.func(args)
+    """`claimsim export RUN_DIR --format FMT --out OUT` (its exit status)."""
+    return main(["export", str(run_dir), "--format", fmt, "--out", str(out), "--no-progress"])
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import csv
 
-import pytest
-
-from claimsim.events.errors import UserError
-
 
 def test_export_prints_a_summary_and_writes_it_beside_the_files(demo_run, tmp_path, capsys,
                                                                  run_export):
@@ -21,12 +17,13 @@ def test_export_prints_a_summary_and_writes_it_beside_the_files(demo_run, tmp_pa
     assert int(summary["ExplanationOfBenefit resources"]) > 1000
 
 
-def test_export_refuses_a_folder_that_is_not_empty(demo_run, tmp_path, run_export):
+def test_export_refuses_a_folder_that_is_not_empty(demo_run, tmp_path, run_export, capsys):
     (tmp_path / "old.835").write_text("x")
-    with pytest.raises(UserError, match="not a new or empty directory"):
-        run_export(demo_run, "835", tmp_path)
+    assert run_export(demo_run, "835", tmp_path) == 2
+    assert capsys.readouterr().err.strip().endswith("not a new or empty directory")
 
 
-def test_export_of_a_folder_that_is_no_run_is_a_user_error(tmp_path, run_export):
-    with pytest.raises(UserError):
-        run_export(tmp_path / "missing", "tuva", tmp_path / "out")
+def test_export_of_a_folder_that_is_no_run_is_a_one_line_error(tmp_path, run_export, capsys):
+    assert run_export(tmp_path / "missing", "tuva", tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a run directory" in err
