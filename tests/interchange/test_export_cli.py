@@ -1,4 +1,5 @@
-"""`claimsim export`: the summary table and file, the balance verdict, and one-line refusals."""
+"""`claimsim export`: the summary table and file, one-line refusals, and the same bytes for the
+same run (nothing in an export depends on the wall clock)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,12 @@ def test_export_of_a_folder_that_is_no_run_is_a_one_line_error(tmp_path, run_exp
     assert run_export(tmp_path / "missing", "tuva", tmp_path / "out") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a run directory" in err
+
+
+def test_same_run_exports_to_the_same_bytes(demo_run, exported, tmp_path, run_export):
+    first = exported(demo_run, "835")
+    assert run_export(demo_run, "835", tmp_path / "again") == 0
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "again").iterdir())
+    for name in names:
+        assert (first / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
