@@ -1,1 +1,1 @@
-"""Tests of the external-format readers and `claimsim ingest` (events.interchange)."""
+"""Tests of the external formats: the readers and `claimsim ingest` (Tuva, CCLF), and the exports (X12 835, FHIR ExplanationOfBenefit, Tuva Input Layer)."""

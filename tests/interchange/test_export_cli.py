@@ -1,0 +1,39 @@
+"""`claimsim export`: the summary table and file, one-line refusals, and the same bytes for the
+same run (nothing in an export depends on the wall clock)."""
+
+from __future__ import annotations
+
+import csv
+
+
+def test_export_prints_a_summary_and_writes_it_beside_the_files(demo_run, tmp_path, capsys,
+                                                                 run_export):
+    out = tmp_path / "eob"
+    assert run_export(demo_run, "eob", out) == 0
+    printed = capsys.readouterr().out
+    assert "balances: all hold" in printed and "claims/s" in printed
+    with open(out / "export_summary.csv", newline="") as f:
+        summary = {r["item"]: r["value"] for r in csv.DictReader(f)}
+    assert summary["total benefit"] == summary["ledger plan paid"]
+    assert int(summary["ExplanationOfBenefit resources"]) > 1000
+
+
+def test_export_refuses_a_folder_that_is_not_empty(demo_run, tmp_path, run_export, capsys):
+    (tmp_path / "old.835").write_text("x")
+    assert run_export(demo_run, "835", tmp_path) == 2
+    assert capsys.readouterr().err.strip().endswith("not a new or empty directory")
+
+
+def test_export_of_a_folder_that_is_no_run_is_a_one_line_error(tmp_path, run_export, capsys):
+    assert run_export(tmp_path / "missing", "tuva", tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a run directory" in err
+
+
+def test_same_run_exports_to_the_same_bytes(demo_run, exported, tmp_path, run_export):
+    first = exported(demo_run, "835")
+    assert run_export(demo_run, "835", tmp_path / "again") == 0
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "again").iterdir())
+    for name in names:
+        assert (first / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
