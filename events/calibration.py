@@ -2,8 +2,10 @@
 
 Reference data, like the fee schedule: the simulator's default visit rates are chosen so a run
 meets these targets (`claimsim calibrate SCENARIO` measures a run against them), and a reader can
-trace every target to a public figure. Values are in thousandths (16 claims per member-year =
-16_000; a share of 80 % = 800), so the table holds integers only.
+trace every target to a public figure. Values are in thousandths (14 claims per member-year =
+14_000; a share of 80 % = 800), so the table holds integers only. Children's cells have no target
+for the rarest services (hospital visits, specialist visits, referrals): a regional sample holds
+too few of them for a 10 % check to mean anything.
 
 Each target says how it was obtained: `read` (the figure is printed in the source for that group),
 `derived` (arithmetic on printed figures, shown in the note) or `judgement` (no public figure for
@@ -11,20 +13,26 @@ that exact group; the note says what anchors it). Age bands are the member's age
 the run: Medicare members are all 65+ in the simulator, Medicaid and commercial members under 65.
 
 Where sources disagree, and what we chose:
-- Medicare professional claims per member-year: the DE-SynPUF carrier file (CMS, 2008-2010
-  synthetic claims) gives about 16 carrier claims per beneficiary-year on *all* beneficiaries,
-  including months in Medicare Advantage with no FFS claims, so per FFS member-year it is higher
-  (about 20); but the carrier file also holds ambulance, anesthesia, ASC, pathology and supplier
-  claims that the simulator does not model. We take 16: the printed ratio, which the two
-  corrections roughly cancel. MEPS (survey, all office-based providers) and NAMCS (physician
-  offices only) disagree on office visits by about 1.5x for 65+: we use NAMCS 2018 for physician
-  E&M, because a payer's E&M lines come from physicians and NPs billing under them, and MEPS counts
-  therapists, chiropractors and others as "office-based visits".
-- ED visits: NHAMCS (visits per 100 persons, by payer) over HCUP NEDS (hospital-affiliated EDs
-  only); they agree within 10 % for 2019.
+- Medicare professional claims per member-year: the DE-SynPUF carrier file (CMS synthetic claims,
+  2008-2010; Sample 1 holds 4,741,335 carrier claims for 116,352 / 114,538 / 112,754 beneficiaries)
+  gives 13.8 carrier claims per beneficiary-year on *all* beneficiaries, including months in
+  Medicare Advantage or without Part B, which have no carrier claims, so per FFS member-year it
+  is higher (about 18); but the carrier file also holds ambulance, anesthesia, ASC, radiology and
+  pathology reads of hospital services, and supplier claims that the simulator does not model.
+  We take 14: the printed ratio, which the two corrections roughly cancel.
+- Office visits: MEPS (survey, all office-based providers) and NAMCS (physician offices only)
+  disagree by about 1.5x for 65+: we use NAMCS 2018 for physician E&M, because a payer's E&M lines
+  come from physicians and NPs billing under them, and MEPS counts therapists, chiropractors and
+  others as "office-based visits".
+- ED visits: NHAMCS (visits per 100 persons, by age and payer) rather than HCUP NEDS
+  (hospital-affiliated EDs only, by payer of the visit, not per enrollee).
 - Referrals: Barnett et al. (NAMCS 1999-2009) give 9.3 % of all office visits resulting in a
-  referral; PCP visits refer more than specialist ones, and the elderly and sicker more: we keep
-  9 % for adults, more for Medicare (sicker), about half for children.
+  referral, needed or discretionary. The simulator's discretionary referrals are the avoidable
+  ones the payment model moves (the what-if's subject), so the target is the needed part only:
+  about 60 % of the rate (judgement), more for Medicare (sicker).
+- Lines per claim and labs/imaging per visit have no printed figure we could verify for these
+  groups (the carrier files give up to 13 lines per claim; NAMCS gives order rates, not lines):
+  they are judgement, marked so, and the weakest rows of the table.
 
 Choices where DOMAIN.md is silent: the metrics' definitions (below, `Metric`), counted from what a
 payer sees: original claims (frequency 1, once per claim id) by service date, member-years from
@@ -77,9 +85,9 @@ class Source:
 
 
 SOURCES: dict[str, Source] = {s.key: s for s in (
-    Source("synpuf", "CMS, 2008-2010 Data Entrepreneurs' Synthetic Public Use File (DE-SynPUF):"
-           " carrier claims and beneficiary summary record counts (2,291,320 beneficiaries in"
-           " 2009); carrier claims carry up to 13 lines", 2009,
+    Source("synpuf", "CMS, 2008-2010 Data Entrepreneurs' Synthetic Public Use File (DE-SynPUF),"
+           " record counts of Sample 1: 4,741,335 carrier claims (up to 13 lines each) for"
+           " 116,352 / 114,538 / 112,754 beneficiaries in 2008 / 2009 / 2010", 2009,
            "https://www.cms.gov/data-research/statistics-trends-and-reports/"
            "medicare-claims-synthetic-public-use-files"),
     Source("bsa_carrier", "CMS, BSA Carrier Line Items PUF (5 % sample of carrier claim lines,"
@@ -148,9 +156,9 @@ _ROWS: dict[Metric, tuple[tuple[int | None, ...], tuple[str, ...], str, str]] = 
     Metric.CLAIMS: (
         (14_000, 12_600, 3_600, 7_000, 3_200, 5_500), ("synpuf", "meps2021", "hcci2021"),
         "derived",
-        "Medicare FFS: DE-SynPUF 2009 carrier claims / beneficiaries (about 16, see the module"
-        " docstring); MA 10 % below FFS (MedPAC: lower use in MA). Under 65: office visits (MEPS)"
-        " x about 1.4 claims per visit for labs, imaging and referred services billed apart"),
+        "Medicare FFS: DE-SynPUF Sample 1 carrier claims / beneficiary-years = 13.8 (see the"
+        " module docstring); MA 10 % below FFS (MedPAC: lower use in MA). Under 65: office"
+        " visits (MEPS) x about 1.4 claims per visit for labs, imaging and services billed apart"),
     Metric.PCP_EM: (
         (2_500, 2_600, 1_500, 2_100, 1_400, 1_600), ("namcs2018", "hcci2021"), "derived",
         "NAMCS 2018 office visits per person x the share to primary care (about 45 % at 65+,"

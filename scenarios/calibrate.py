@@ -8,8 +8,9 @@ default 10 %); the command exits 1 when any row fails, 2 on a user error.
 
 Choices where DOMAIN.md is silent: a scenario smaller than `MIN_MEMBERS` is simulated at that size
 with its own rates (a 3,000-member demo has ~400 Medicare Advantage members: sampling error alone
-would put ED visits 7 % off, and children's cells are smaller still), and the report says so; claims count once per claim id (duplicates,
-replacements and voids are the same service), by the member's age band at the run's start.
+would put ED visits 7 % off, and children's cells are smaller still), and the report says so;
+claims count once per claim id (duplicates, replacements and voids are the same service), by the
+member's age band at the run's start.
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ class Row:
         return (self.simulated - self.target.value) / self.target.value
 
     def ok(self, tolerance_bp: int) -> bool:
-        return abs(self.error) * 10_000 <= tolerance_bp
+        return round(abs(self.error) * 10_000, 6) <= tolerance_bp  # 10.0 % is within 10 %
 
 
 def rows(measured: Measurement) -> list[Row]:
@@ -241,8 +242,22 @@ def format_table(table: list[Row], tolerance_bp: int) -> str:
     for r in table:
         t = r.target
         out.append(f"{t.lob.value:<19} {t.band.value:<8} {t.metric.value:<27} {t.value:>8.3f}"
-                   f" {r.simulated:>9.3f} {r.error:>+7.1%}  {'ok' if r.ok(tolerance_bp) else 'OFF'}")
+                   f" {r.simulated:>9.3f} {r.error:>+7.1%}"
+                   f"  {'ok' if r.ok(tolerance_bp) else 'OFF'}")
     return "\n".join(out)
+
+
+def targets_markdown() -> str:
+    """The calibration table as markdown (docs/calibration.md embeds it; a test keeps it current)."""
+    out = ["| line of business | age band | metric | target | basis | sources |",
+           "| --- | --- | --- | ---: | --- | --- |"]
+    for t in TARGETS:
+        out.append(f"| {t.lob.value} | {t.band.value} | `{t.metric.value}` | {t.value:g} |"
+                   f" {t.basis} | {', '.join(t.sources)} |")
+    out += ["", "| source | data year | citation |", "| --- | --- | --- |"]
+    for s in SOURCES.values():
+        out.append(f"| `{s.key}` | {s.year} | [{s.citation}]({s.url}) |")
+    return "\n".join(out) + "\n"
 
 
 # -- the command ---------------------------------------------------------------------------------
@@ -289,5 +304,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 1
     return 0
 
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m claimsim.scenarios.calibrate SCENARIO ...`: the command without the CLI."""
+    parser = argparse.ArgumentParser(prog="claimsim")
+    register(parser.add_subparsers())
+    args = parser.parse_args(["calibrate", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"claimsim calibrate: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
 
 __all__ = ["CELLS", "Measurement", "Row", "measure_config", "measure_run_dir", "register", "rows"]

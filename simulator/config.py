@@ -150,6 +150,7 @@ class CareProfile(Settings):
     nursing_facility_visits_milli: int = Field(ge=0)
     therapy_visits_milli: int = Field(ge=0)  # PT/OT sessions
     lab_order_bp: BasisPoints = Field(ge=0, le=10_000)  # PCP and specialist visits with a draw
+    lab_tests_max: int = Field(ge=1, le=6)  # tests per draw: 1 .. this (children: fewer)
     imaging_order_bp: BasisPoints = Field(ge=0, le=10_000)  # specialist visits ordering imaging
     ed_imaging_bp: BasisPoints = Field(ge=0, le=10_000)  # ED visits with imaging
     # PCP visits needing a specialist referral (x the member's risk over the band's mean; sicker
@@ -158,12 +159,13 @@ class CareProfile(Settings):
     away_visit_bp: BasisPoints = Field(default=0, ge=0, le=10_000)  # on top of the region's
 
 
-def _profile(pcp, spec, urgent, ed, admit, nf, therapy, lab, imaging, ed_imaging, referral,
-             away) -> CareProfile:
+def _profile(pcp, spec, urgent, ed, admit, nf, therapy, lab, tests, imaging, ed_imaging,
+             referral, away) -> CareProfile:
     return CareProfile(
         pcp_visits_milli=pcp, specialist_visits_milli=spec, urgent_care_visits_milli=urgent,
         ed_visits_milli=ed, admissions_milli=admit, nursing_facility_visits_milli=nf,
-        therapy_visits_milli=therapy, lab_order_bp=lab, imaging_order_bp=imaging,
+        therapy_visits_milli=therapy, lab_order_bp=lab, lab_tests_max=tests,
+        imaging_order_bp=imaging,
         ed_imaging_bp=ed_imaging, referral_need_bp=referral, away_visit_bp=away,
     )
 
@@ -172,16 +174,17 @@ _MCR, _MA, _MCD, _COM = (LineOfBusiness.MEDICARE_FFS, LineOfBusiness.MEDICARE_AD
                          LineOfBusiness.MEDICAID, LineOfBusiness.COMMERCIAL)
 _KID, _ADULT, _SENIOR = AgeBand.UNDER_18, AgeBand.ADULT, AgeBand.SENIOR
 # Tuned against `events.calibration.TARGETS` (`claimsim calibrate`): pcp, specialist, urgent,
-# ED, admissions, nursing-facility and therapy visits per member-year x 1000; lab order, imaging
+# ED, admissions, nursing-facility and therapy visits per member-year x 1000; lab order chance
+# (bp) and the most tests per draw; imaging
 # order (specialist visits), ED imaging and specialist referral need (PCP visits) chances (bp);
 # extra away-from-PCP share (bp).
 DEFAULT_PROFILES: dict[LineOfBusiness, dict[AgeBand, CareProfile]] = {
-    _MCR: {_SENIOR: _profile(2500, 2650, 200, 600, 260, 900, 2400, 3000, 3100, 2500, 560, 650)},
-    _MA: {_SENIOR: _profile(2600, 2300, 200, 550, 210, 700, 2000, 3000, 3000, 2500, 560, 150)},
-    _MCD: {_KID: _profile(1500, 180, 300, 550, 30, 0, 100, 940, 1500, 0, 185, 1100),
-           _ADULT: _profile(2100, 1060, 300, 950, 100, 40, 400, 2100, 1400, 2500, 400, 1450)},
-    _COM: {_KID: _profile(1400, 195, 300, 250, 24, 0, 100, 920, 1000, 0, 185, 700),
-           _ADULT: _profile(1600, 950, 350, 230, 66, 10, 500, 2150, 2500, 2500, 400, 850)},
+    _MCR: {_SENIOR: _profile(2500, 2650, 200, 600, 260, 900, 2400, 3000, 4, 3100, 2500, 560, 650)},
+    _MA: {_SENIOR: _profile(2600, 2300, 200, 550, 210, 700, 2000, 3000, 4, 3000, 2500, 560, 150)},
+    _MCD: {_KID: _profile(1500, 180, 300, 550, 30, 0, 100, 1300, 2, 1500, 0, 185, 1100),
+           _ADULT: _profile(2100, 1060, 300, 950, 100, 40, 400, 2450, 3, 1400, 2500, 400, 1450)},
+    _COM: {_KID: _profile(1400, 195, 300, 250, 24, 0, 100, 1290, 2, 1000, 0, 185, 700),
+           _ADULT: _profile(1600, 950, 350, 230, 66, 10, 500, 2500, 3, 2500, 2500, 400, 850)},
 }
 
 
@@ -202,7 +205,6 @@ class UtilizationConfig(Settings):
     inpatient_consult_bp: BasisPoints = Field(default=4000, ge=0, le=10_000)  # stays
     # Nursing-facility visits billed by the member's own PCP practice (the rest: hospitalists).
     nf_by_pcp_bp: BasisPoints = Field(default=4000, ge=0, le=10_000)
-    lab_panel_tests: tuple[int, int] = (1, 4)  # tests per draw, inclusive range
     # Specialist visits with an in-office test or procedure (ECG, injection...) on the claim.
     specialist_procedure_bp: BasisPoints = Field(default=2500, ge=0, le=10_000)
     # Primary-care visits at a practice other than the member's PCP (plus the profile's).
@@ -219,9 +221,6 @@ class UtilizationConfig(Settings):
 
     @model_validator(mode="after")
     def _ranges(self) -> UtilizationConfig:
-        lo, hi = self.lab_panel_tests
-        if not 1 <= lo <= hi:
-            raise ValueError("lab_panel_tests must be 1 <= low <= high")
         if not self.profiles or not all(self.profiles.values()):
             raise ValueError("profiles: at least one line of business with one age band")
         return self

@@ -105,7 +105,6 @@ class VisitKinds:
         self.tcm_discharge = util.tcm_after_discharge_bp / 10_000
         self.consult = util.inpatient_consult_bp / 10_000
         self.nf_by_pcp = util.nf_by_pcp_bp / 10_000
-        self.panel_lo, self.panel_hi = util.lab_panel_tests
         self.spec_proc = util.specialist_procedure_bp / 10_000
         self.by_type = (self.pcp, self.preventive, self.ccm, self.specialist, self.urgent_care,
                         self.emergency, self.admission, self.nursing_facility, self.therapy)
@@ -118,8 +117,9 @@ class VisitKinds:
         npis = self.npis[practice]
         return npis[int(u * len(npis))]
 
-    def _n_tests(self, u: float) -> int:
-        return self.panel_lo + int(u * (self.panel_hi - self.panel_lo + 1))
+    @staticmethod
+    def _n_tests(u: float, most: int) -> int:
+        return 1 + int(u * most)
 
     def _profile(self, m: int):
         return self.care.profiles[self.care.cell_of[m]]
@@ -156,7 +156,7 @@ class VisitKinds:
         need = profile.referral_need_bp / 10_000 * self.care.relative_risk(m)
         lab_in, proc_in, refs = self.care.referrals.decide(
             row, practice, self.pop.payer_id[m], need, profile.lab_order_bp / 10_000,
-            self._n_tests(w.detail[j][0]))
+            self._n_tests(w.detail[j][0], profile.lab_tests_max))
         lines = [{"line_no": 1, "service_date": date, "procedure": code,
                   "modifiers": MODIFIER_25 if proc_in else (), "units": 1,
                   "billed": billed[code], "diagnoses": dx}]
@@ -219,11 +219,12 @@ class VisitKinds:
         code = SPECIALIST_EM_CODES[w.em_levels[j]]
         profile = self._profile(m)
         if u_lab < profile.lab_order_bp / 10_000:
-            tests = (VENIPUNCTURE, *lab_panel(u_away, self._n_tests(u_tests)))
+            n_tests = self._n_tests(u_tests, profile.lab_tests_max)
+            tests = (VENIPUNCTURE, *lab_panel(u_away, n_tests))
             self._order(w, j, "L", self.labs, m, day, tests, dx, u_pick, u_lag)
-        if u_img < profile.imaging_order_bp / 10_000:
-            img = IMAGING_CODES[int(u_img / (profile.imaging_order_bp / 10_000) * len(IMAGING_CODES))
-                                % len(IMAGING_CODES)]
+        chance = profile.imaging_order_bp / 10_000
+        if u_img < chance:
+            img = IMAGING_CODES[int(u_img / chance * len(IMAGING_CODES)) % len(IMAGING_CODES)]
             self._order(w, j, "I", self.imaging, m, day, (img,), dx, u_pick, u_lag)
         lines = [self.b.line(1, practice, day, code, dx[:2])]
         u_proc, u_which = w.cu[j][4], w.cu[j][5]  # the TCM columns, unused by this kind
@@ -252,7 +253,8 @@ class VisitKinds:
         _, u_pick, u_away, u_dx = w.uv[j]
         practice = self._pick(self.ed, u_pick)
         acute = (ACUTE_ICD10[int(u_dx * len(ACUTE_ICD10))],)
-        lines = [self.b.line(1, practice, day, ED_CODES[w.ed_levels[j]], acute + self.pop.dx[m][:2])]
+        code = ED_CODES[w.ed_levels[j]]
+        lines = [self.b.line(1, practice, day, code, acute + self.pop.dx[m][:2])]
         _, _, u_img, u_lag = w.detail[j]
         chance = self._profile(m).ed_imaging_bp / 10_000
         if u_img < chance:
