@@ -83,7 +83,9 @@ class CareModel:
         self.profiles: list[CareProfile] = []
         self._profile_index: dict[int, int] = {}  # id(profile) -> index
         self.cell_of: list[int] = []  # member -> profile index
-        self._risk_scale: np.ndarray | None = None  # per profile: 1000 / its mean true risk
+        # Per profile: 1000 / its mean true risk, fixed at the first month (a plain list: read
+        # once per PCP visit).
+        self.risk_scale: list[float] = []
         self.kinds = VisitKinds(self)
 
     # -- care profiles ---------------------------------------------------------------------------
@@ -97,6 +99,7 @@ class CareModel:
                 index = self._profile_index[id(profile)] = len(self.profiles)
                 self.profiles.append(profile)
             self.cell_of.append(index)
+        self.kinds.sync_profiles()
         return np.array(self.cell_of, dtype=np.int64)
 
     def _scales(self, cells: np.ndarray, risk_milli: np.ndarray) -> np.ndarray:
@@ -104,19 +107,17 @@ class CareModel:
         so a band's average rate is its profile's rate; later profiles use the overall mean."""
         n = len(self.profiles)
         overall = 1000 / max(1.0, float(risk_milli.mean()))
-        if self._risk_scale is None:
+        if not self.risk_scale:
             sums = np.bincount(cells, weights=risk_milli, minlength=n)
             counts = np.bincount(cells, minlength=n)
-            self._risk_scale = np.array(
-                [1000 / (sums[c] / counts[c]) if counts[c] else overall for c in range(n)])
-        if len(self._risk_scale) < n:
-            extra = np.full(n - len(self._risk_scale), overall)
-            self._risk_scale = np.concatenate([self._risk_scale, extra])
-        return self._risk_scale
+            self.risk_scale.extend(
+                float(1000 / (sums[c] / counts[c])) if counts[c] else overall for c in range(n))
+        self.risk_scale.extend([overall] * (n - len(self.risk_scale)))
+        return np.array(self.risk_scale)
 
     def relative_risk(self, m: int) -> float:
         """The member's true risk over their profile's mean (1.0 = the band's average)."""
-        return self.pop.risk_milli[m] * self._risk_scale[self.cell_of[m]] / 1000
+        return self.pop.risk_milli[m] * self.risk_scale[self.cell_of[m]] / 1000
 
     # -- a month -------------------------------------------------------------------------------
     def plan_month(self, index: int, d0: int, ndays: int) -> None:

@@ -53,6 +53,23 @@ def preventive_code(age: int, new: bool) -> str:
     return f"9938{band}" if new else f"9939{band}"
 
 
+class Chances(NamedTuple):
+    """A care profile's per-visit chances as fractions (read once per visit, so made once)."""
+
+    lab: float
+    tests_max: int
+    imaging: float
+    ed_imaging: float
+    referral_need: float
+    away: float  # the region's away share plus the profile's extra
+
+    @classmethod
+    def of(cls, profile, region_away: float) -> Chances:
+        return cls(profile.lab_order_bp / 10_000, profile.lab_tests_max,
+                   profile.imaging_order_bp / 10_000, profile.ed_imaging_bp / 10_000,
+                   profile.referral_need_bp / 10_000, region_away + profile.away_visit_bp / 10_000)
+
+
 class VisitClaim(NamedTuple):
     """A visit's own claim: who bills it, its lines, a place of service other than the
     practice's (None: the practice's), and the last service day (the lag counts from it)."""
@@ -106,6 +123,12 @@ class VisitKinds:
         self.consult = util.inpatient_consult_bp / 10_000
         self.nf_by_pcp = util.nf_by_pcp_bp / 10_000
         self.spec_proc = util.specialist_procedure_bp / 10_000
+        # Bound once: the builders run once per visit.
+        self.chances: list[Chances] = []
+        self.cell_of, self.risk_scale = care.cell_of, care.risk_scale
+        self.billed, self.iso, self.line = self.b.billed, self.b.iso, self.b.line
+        self.decide = care.referrals.decide
+        self.payer_of, self.risk_of = self.pop.payer_id, self.pop.risk_milli
         self.by_type = (self.pcp, self.preventive, self.ccm, self.specialist, self.urgent_care,
                         self.emergency, self.admission, self.nursing_facility, self.therapy)
 
@@ -121,8 +144,10 @@ class VisitKinds:
     def _n_tests(u: float, most: int) -> int:
         return 1 + int(u * most)
 
-    def _profile(self, m: int):
-        return self.care.profiles[self.care.cell_of[m]]
+    def sync_profiles(self) -> None:
+        """Chances for profiles the care model has added since the last call."""
+        for profile in self.care.profiles[len(self.chances):]:
+            self.chances.append(Chances.of(profile, self.away_bp))
 
     def _primary_care(self, m: int, u_pick: float, u_away: float,
                       away: float | None) -> tuple[int, str, bool]:
@@ -147,16 +172,17 @@ class VisitKinds:
         """An office E&M at primary care (maybe away from the PCP), with the in-house lab draw
         and procedure the visit needs, and the referrals it makes."""
         _, u_pick, u_away, _ = w.uv[j]
-        profile = self._profile(m)
-        practice, npi, new = self._primary_care(
-            m, u_pick, u_away, self.away_bp + profile.away_visit_bp / 10_000)
-        billed, date = self.b.billed[practice][w.year], self.b.iso[day]
+        cell = self.cell_of[m]
+        chances = self.chances[cell]
+        practice, npi, new = self._primary_care(m, u_pick, u_away, chances.away)
+        billed, date = self.billed[practice][w.year], self.iso[day]
         code = (E_AND_M_NEW if new else E_AND_M_ESTABLISHED[1:])[w.em_levels[j]]
         row = w.ref_rows[w.n_ref - w.ref_lo]
-        need = profile.referral_need_bp / 10_000 * self.care.relative_risk(m)
-        lab_in, proc_in, refs = self.care.referrals.decide(
-            row, practice, self.pop.payer_id[m], need, profile.lab_order_bp / 10_000,
-            self._n_tests(w.detail[j][0], profile.lab_tests_max))
+        # The need scales with the member's risk over the profile's mean (CareModel.relative_risk).
+        need = chances.referral_need * (self.risk_of[m] * self.risk_scale[cell] / 1000)
+        lab_in, proc_in, refs = self.decide(
+            row, practice, self.payer_of[m], need, chances.lab,
+            self._n_tests(w.detail[j][0], chances.tests_max))
         lines = [{"line_no": 1, "service_date": date, "procedure": code,
                   "modifiers": MODIFIER_25 if proc_in else (), "units": 1,
                   "billed": billed[code], "diagnoses": dx}]
@@ -217,16 +243,16 @@ class VisitKinds:
         u_tests, u_lab, u_img, u_lag = w.detail[j]
         practice = self._pick(self.specialists, u_pick)
         code = SPECIALIST_EM_CODES[w.em_levels[j]]
-        profile = self._profile(m)
-        if u_lab < profile.lab_order_bp / 10_000:
-            n_tests = self._n_tests(u_tests, profile.lab_tests_max)
+        chances = self.chances[self.cell_of[m]]
+        if u_lab < chances.lab:
+            n_tests = self._n_tests(u_tests, chances.tests_max)
             tests = (VENIPUNCTURE, *lab_panel(u_away, n_tests))
             self._order(w, j, "L", self.labs, m, day, tests, dx, u_pick, u_lag)
-        chance = profile.imaging_order_bp / 10_000
+        chance = chances.imaging
         if u_img < chance:
             img = IMAGING_CODES[int(u_img / chance * len(IMAGING_CODES)) % len(IMAGING_CODES)]
             self._order(w, j, "I", self.imaging, m, day, (img,), dx, u_pick, u_lag)
-        lines = [self.b.line(1, practice, day, code, dx[:2])]
+        lines = [self.line(1, practice, day, code, dx[:2])]
         u_proc, u_which = w.cu[j][4], w.cu[j][5]  # the TCM columns, unused by this kind
         if u_proc < self.spec_proc:
             proc = OFFICE_PROC_CODES[int(u_which * len(OFFICE_PROC_CODES))]
@@ -256,7 +282,7 @@ class VisitKinds:
         code = ED_CODES[w.ed_levels[j]]
         lines = [self.b.line(1, practice, day, code, acute + self.pop.dx[m][:2])]
         _, _, u_img, u_lag = w.detail[j]
-        chance = self._profile(m).ed_imaging_bp / 10_000
+        chance = self.chances[self.cell_of[m]].ed_imaging
         if u_img < chance:
             img = IMAGING_CODES[int(u_img / chance * len(IMAGING_CODES)) % len(IMAGING_CODES)]
             self._order(w, j, "I", self.imaging, m, day, (img,), acute, u_pick, u_lag)
