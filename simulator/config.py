@@ -9,6 +9,7 @@ member-year x 1000 at a true risk score of 1.0.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -210,6 +211,29 @@ class UtilizationConfig(Settings):
     # Primary-care visits at a practice other than the member's PCP (plus the profile's).
     away_visit_bp: BasisPoints = Field(default=800, ge=0, le=10_000)
     at_capacity_away_bp: BasisPoints = Field(default=2500, ge=0, le=10_000)  # extra when full
+
+    @model_validator(mode="before")
+    @classmethod
+    def _complete_profiles(cls, data: Any) -> Any:
+        """A scenario file (or `--vary`) may set one key of one profile: the rest of that
+        profile, and every other profile, keep their defaults."""
+        if not isinstance(data, dict) or not isinstance(data.get("profiles"), dict):
+            return data
+        merged: dict[Any, Any] = {lob.value: {b.value: p.model_dump() for b, p in bands.items()}
+                                  for lob, bands in DEFAULT_PROFILES.items()}
+        for lob, bands in data["profiles"].items():
+            lob = lob.value if isinstance(lob, LineOfBusiness) else lob
+            if not isinstance(bands, dict):
+                merged[lob] = bands  # let validation name the problem
+                continue
+            target = merged.setdefault(lob, {})
+            for band, given in bands.items():
+                band = band.value if isinstance(band, AgeBand) else band
+                if isinstance(given, CareProfile):
+                    given = given.model_dump()
+                base = target.get(band, {})
+                target[band] = {**base, **given} if isinstance(given, dict) else given
+        return {**data, "profiles": merged}
 
     def profile(self, lob: LineOfBusiness, band: AgeBand) -> CareProfile:
         """The band's profile, or the line of business's nearest band (Medicare is 65+ only)."""

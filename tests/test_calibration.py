@@ -160,3 +160,18 @@ def test_docs_embed_the_current_calibration_table():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "calibration.md").read_text()
     assert targets_markdown() in doc, (
         "docs/calibration.md is stale: paste claimsim.scenarios.calibrate.targets_markdown()")
+
+
+def test_a_scenario_may_set_one_key_of_one_care_profile_and_keep_the_other_defaults():
+    from claimsim.events.errors import UserError
+    from claimsim.scenarios.spec import parse
+
+    scenario, _ = parse("[utilization.profiles.medicare_ffs.65_plus]\npcp_visits_milli = 3500\n",
+                        "t.toml", "t")
+    profiles = scenario.utilization.profiles
+    senior = profiles[MCR][AgeBand.SENIOR]
+    assert senior.pcp_visits_milli == 3500
+    assert senior.specialist_visits_milli == DEFAULT_PROFILES[MCR][AgeBand.SENIOR].specialist_visits_milli
+    assert profiles[LineOfBusiness.COMMERCIAL] == DEFAULT_PROFILES[LineOfBusiness.COMMERCIAL]
+    with pytest.raises(UserError, match="65_plus.bogus: unknown key"):
+        parse("[utilization.profiles.medicare_ffs.65_plus]\nbogus = 1\n", "t.toml", "t")
