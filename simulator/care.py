@@ -115,10 +115,6 @@ class CareModel:
         self.risk_scale.extend([overall] * (n - len(self.risk_scale)))
         return np.array(self.risk_scale)
 
-    def relative_risk(self, m: int) -> float:
-        """The member's true risk over their profile's mean (1.0 = the band's average)."""
-        return self.pop.risk_milli[m] * self.risk_scale[self.cell_of[m]] / 1000
-
     # -- a month -------------------------------------------------------------------------------
     def plan_month(self, index: int, d0: int, ndays: int) -> None:
         """Draw every visit of month `index` (days d0 .. d0+ndays-1) for the active members.
@@ -138,7 +134,8 @@ class CareModel:
         cells = self._cells()[active]
         risk_milli = np.array(pop.risk_milli, dtype=np.int64)[active]
         scale = self._scales(cells, risk_milli)
-        rel = risk_milli * scale[cells] / 1000  # risk relative to the profile's mean
+        # Risk relative to the profile's mean (VisitKinds.pcp scales the referral need the same way).
+        rel = risk_milli * scale[cells] / 1000
         rates = np.array([[getattr(p, f) if f else 0 for f in _RATE_FIELDS]
                           for p in self.profiles], dtype=np.float64) / 12_000
         g = np_stream(seed, "visits", index)

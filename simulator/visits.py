@@ -178,7 +178,8 @@ class VisitKinds:
         billed, date = self.billed[practice][w.year], self.iso[day]
         code = (E_AND_M_NEW if new else E_AND_M_ESTABLISHED[1:])[w.em_levels[j]]
         row = w.ref_rows[w.n_ref - w.ref_lo]
-        # The need scales with the member's risk over the profile's mean (CareModel.relative_risk).
+        # The need scales with the member's risk over the profile's mean (as visit rates do in
+        # CareModel.plan_month).
         need = chances.referral_need * (self.risk_of[m] * self.risk_scale[cell] / 1000)
         lab_in, proc_in, refs = self.decide(
             row, practice, self.payer_of[m], need, chances.lab,
