@@ -305,19 +305,4 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m claimsim.scenarios.calibrate SCENARIO ...`: the command without the CLI."""
-    parser = argparse.ArgumentParser(prog="claimsim")
-    register(parser.add_subparsers())
-    args = parser.parse_args(["calibrate", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except UserError as e:
-        print(f"claimsim calibrate: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
 __all__ = ["CELLS", "Measurement", "Row", "measure_config", "measure_run_dir", "register", "rows"]

@@ -157,7 +157,7 @@ def test_docs_embed_the_current_calibration_table():
 
     from claimsim.scenarios.calibrate import targets_markdown
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "calibration.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "calibration.md").read_text()
     assert targets_markdown() in doc, (
         "docs/calibration.md is stale: paste claimsim.scenarios.calibrate.targets_markdown()")
 
@@ -175,3 +175,29 @@ def test_a_scenario_may_set_one_key_of_one_care_profile_and_keep_the_other_defau
     assert profiles[LineOfBusiness.COMMERCIAL] == DEFAULT_PROFILES[LineOfBusiness.COMMERCIAL]
     with pytest.raises(UserError, match="65_plus.bogus: unknown key"):
         parse("[utilization.profiles.medicare_ffs.65_plus]\nbogus = 1\n", "t.toml", "t")
+
+
+def test_calibrate_command_writes_every_row_and_exits_by_the_tolerance(tmp_path, capsys):
+    """A small run (2,000 members): with a huge tolerance every row passes (exit 0) and the CSV
+    holds every target; with a zero tolerance no simulated rate is exact (exit 1)."""
+    import csv
+
+    from claimsim.cli import main
+
+    out = tmp_path / "cal.csv"
+    args = ["calibrate", "demo", "--members", "2000", "--no-progress", "--out", str(out)]
+    assert main([*args, "--tolerance-bp", "1000000"]) == 0
+    rows_written = list(csv.DictReader(out.open()))
+    assert len(rows_written) == len(TARGETS)
+    assert {r["within_tolerance"] for r in rows_written} == {"True"}
+    assert "sources:" in capsys.readouterr().out
+    assert main([*args, "--tolerance-bp", "0"]) == 1
+
+
+def test_calibrate_command_rejects_bad_input_with_one_line(capsys):
+    from claimsim.cli import main
+
+    assert main(["calibrate", "no-such-scenario"]) == 2
+    assert main(["calibrate", "demo", "--tolerance-bp", "-5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("claimsim: error:") for line in err)
