@@ -23,6 +23,11 @@ class ProcedureGroup(StrEnum):
     IMAGING = "imaging"
     LAB = "lab"
     OFFICE_PROC = "office_proc"  # minor procedures a PCP can do (the "avoidable referral" set)
+    # Physician visits in a facility: hospital inpatient (initial, subsequent, discharge,
+    # consultation) and nursing facility. Not primary-care E&M for attribution or the hybrid
+    # programs' capitated services, whoever bills them; they carry deductible and coinsurance.
+    FACILITY_EM = "facility_em"
+    THERAPY = "therapy"  # outpatient physical/occupational therapy (timed codes, per unit)
 
 
 E_AND_M_NEW = ("99202", "99203", "99204", "99205")
@@ -35,7 +40,12 @@ ECONSULT_CODES = ("99451", "99452")
 SPECIALIST_EM_CODES = ("99242", "99243", "99244", "99245")
 ED_CODES = ("99281", "99282", "99283", "99284", "99285")
 IMAGING_CODES = ("71046", "73030", "73562", "70450", "72148", "76700", "77067")
-LAB_CODES = ("36415", "80053", "80061", "83036", "84443", "85025", "81002")
+LAB_CODES = ("36415", "80053", "80061", "83036", "84443", "85025", "81002",
+             "80048", "82306", "84153", "85610", "82570", "87086")
+INPATIENT_EM_CODES = ("99221", "99222", "99223", "99231", "99232", "99233", "99238", "99239")
+INPATIENT_CONSULT_CODES = ("99252", "99253", "99254")
+NURSING_FACILITY_CODES = ("99307", "99308", "99309", "99310")
+THERAPY_CODES = ("97161", "97162", "97110", "97112", "97140", "97530")
 OFFICE_PROC_CODES = ("93000", "69210", "11102", "20610", "17110", "11200")
 
 PROCEDURE_GROUPS: dict[str, ProcedureGroup] = {
@@ -49,6 +59,9 @@ PROCEDURE_GROUPS: dict[str, ProcedureGroup] = {
     **{c: ProcedureGroup.IMAGING for c in IMAGING_CODES},
     **{c: ProcedureGroup.LAB for c in LAB_CODES},
     **{c: ProcedureGroup.OFFICE_PROC for c in OFFICE_PROC_CODES},
+    **{c: ProcedureGroup.FACILITY_EM
+       for c in (*INPATIENT_EM_CODES, *INPATIENT_CONSULT_CODES, *NURSING_FACILITY_CODES)},
+    **{c: ProcedureGroup.THERAPY for c in THERAPY_CODES},
 }
 
 # Groups whose lines count as qualifying primary-care visits for attribution and for PCF's
@@ -80,6 +93,8 @@ class PlaceOfService(StrEnum):
     EMERGENCY_ROOM = "23"
     INDEPENDENT_LAB = "81"
     TELEHEALTH = "10"
+    INPATIENT_HOSPITAL = "21"
+    SKILLED_NURSING_FACILITY = "31"
 
 
 PLACES_OF_SERVICE = frozenset(p.value for p in PlaceOfService)

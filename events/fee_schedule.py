@@ -48,6 +48,23 @@ _PFS_2025: dict[str, Cents] = {
     "11200": 9_734,
 }
 
+# Codes added for facility physician visits, therapy and more lab tests (facility rates for the
+# hospital and nursing-facility visits, non-facility for therapy; CLFS for the labs), shaped like
+# the same 2025 schedules.
+_PFS_2025.update({
+    # Hospital inpatient: initial, subsequent, discharge day; inpatient consultations
+    "99221": 10_349, "99222": 13_695, "99223": 18_209, "99231": 4_303, "99232": 6_997,
+    "99233": 10_478, "99238": 7_004, "99239": 10_015,
+    "99252": 7_158, "99253": 10_301, "99254": 14_433,
+    # Nursing facility subsequent care
+    "99307": 4_553, "99308": 7_100, "99309": 10_019, "99310": 14_670,
+    # Physical/occupational therapy: evaluations and timed (15-minute) treatment units
+    "97161": 10_264, "97162": 10_264, "97110": 2_928, "97112": 3_365, "97140": 2_684,
+    "97530": 3_494,
+    # Lab (CLFS): BMP, vitamin D, PSA, PT/INR, creatinine, urine culture
+    "80048": 836, "82306": 2_959, "84153": 1_825, "85610": 429, "82570": 530, "87086": 804,
+})
+
 FEE_SCHEDULE_2026_UPDATE_BP: BasisPoints = 10_330  # +3.30 %
 # Each year's amounts relative to 2025 (conversion factor ratios, basis points).
 FEE_SCHEDULE_YEAR_BP: dict[int, BasisPoints] = {

@@ -1,7 +1,8 @@
 """Practices and their clinicians: who bills (TIN) and who renders (NPI).
 
 Attribution counts visits "by primary-care clinicians", so each clinician carries a role; the
-practice's kind says what it is (primary care, specialist, urgent care, ED, lab, imaging).
+practice's kind says what it is (primary care, specialist, urgent care, ED, lab, imaging,
+hospitalist group, therapy).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class PracticeKind(StrEnum):
     ED = "ed"
     LAB = "lab"
     IMAGING = "imaging"
+    HOSPITALIST = "hospitalist"  # physician group billing hospital and nursing-facility visits
+    THERAPY = "therapy"  # outpatient physical/occupational therapy practice
 
 
 class ClinicianRole(StrEnum):

@@ -1,12 +1,12 @@
 """The scenarios package's commands (DESIGN.md "CLI"): `claimsim run [SCENARIO]`, `claimsim
-scenarios` and `claimsim whatif`, defined in `commands`, and `claimsim export` (`export_cli`;
-`claimsim demo` is in `demo`)."""
+scenarios` and `claimsim whatif`, defined in `commands`; `claimsim export` (`export_cli`) and
+`claimsim calibrate` (`calibrate`). `claimsim demo` is in `demo`, `claimsim ingest` in `ingest_cli`."""
 
 from __future__ import annotations
 
 import argparse
 
-from claimsim.scenarios import commands, export_cli
+from claimsim.scenarios import calibrate, commands, export_cli
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,3 +14,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     commands.add_scenarios(sub)
     commands.add_whatif(sub)
     export_cli.register(sub)
+    calibrate.register(sub)

@@ -1,6 +1,8 @@
 """The simulator: a SimPy model of a multi-payer region (members, practices, visits, referrals,
 claims with their submission lag and injected faults) whose output is the payer's input log and
-a truth log only reports read (DESIGN.md "Layout").
+a truth log only reports read (DESIGN.md "Layout"). Visit volumes come from care profiles per
+line of business and age band, calibrated to `events.calibration`'s public benchmarks
+(`care.py` plans a month's visits; `visits.py` has one claim builder per kind of visit).
 
 Public API:
 - `SimConfig` (and its parts in `config`): pydantic settings with defaults for a sensible run.

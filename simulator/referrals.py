@@ -38,15 +38,19 @@ KIND_BASE = {kind: DECISION_COLUMNS + KIND_COLUMNS * i for i, kind in enumerate(
 BLOCK_COLUMNS = DECISION_COLUMNS + KIND_COLUMNS * len(REFERRAL_KINDS)
 
 
+def lab_panel(u: float, n_tests: int) -> tuple[str, ...]:
+    """`n_tests` different tests for one draw, starting from the test `u` picks."""
+    first = int(u * len(_LAB_TESTS))
+    return tuple(_LAB_TESTS[(first + k) % len(_LAB_TESTS)] for k in range(n_tests))
+
+
 class ReferralPolicy:
     """Per-practice, per-payer propensities and the referral decisions of one PCP visit."""
 
     def __init__(self, config: ReferralConfig, utilization: UtilizationConfig, region: Region):
         self.config = config
-        self.lab_need = utilization.lab_order_bp / 10_000
         self.proc_need = config.office_procedure_need_bp / 10_000
         self.consult_need = config.simple_consult_need_bp / 10_000
-        self.spec_need_milli = config.specialist_referral_bp / 10_000 / 1000  # x risk milli
         self.img_need = config.imaging_referral_bp / 10_000
         self.delay_lo, self.delay_hi = config.delay_days
         self.propensity: list[dict[str, float]] = [
@@ -72,20 +76,24 @@ class ReferralPolicy:
         options = self.targets[kind]
         return options[min(len(options) - 1, int(u * len(options)))]
 
-    def decide(self, row: list[float], practice: int, payer: str, risk_milli: int):
-        """What one PCP visit leads to: (in-house lab code, in-house procedure code, referrals).
+    def decide(self, row: list[float], practice: int, payer: str, specialist_need: float,
+               lab_need: float, n_tests: int):
+        """What one PCP visit leads to: (in-house lab tests, in-house procedure code, referrals).
 
-        Each referral is (kind, procedure codes, avoidable).
+        `specialist_need` and `lab_need` are the chances the visit needs a specialist or a draw
+        (from the member's care profile and risk), `n_tests` the size of its panel. Each
+        referral is (kind, procedure codes, avoidable).
         """
         out = self.propensity[practice][payer]
-        lab_in = proc_in = None
+        lab_in: tuple[str, ...] = ()
+        proc_in = None
         referrals: list[tuple[str, tuple[str, ...], bool]] = []
-        if row[COL_LAB_NEED] < self.lab_need:
-            test = _LAB_TESTS[int(row[COL_LAB_CODE] * len(_LAB_TESTS))]
+        if row[COL_LAB_NEED] < lab_need:
+            tests = lab_panel(row[COL_LAB_CODE], n_tests)
             if row[COL_LAB_OUT] < out:
-                referrals.append(("lab", (VENIPUNCTURE, test), True))
+                referrals.append(("lab", (VENIPUNCTURE, *tests), True))
             else:
-                lab_in = test
+                lab_in = tests
         if row[COL_PROC_NEED] < self.proc_need:
             proc = OFFICE_PROC_CODES[int(row[COL_PROC_CODE] * len(OFFICE_PROC_CODES))]
             if row[COL_PROC_OUT] < out:
@@ -94,7 +102,7 @@ class ReferralPolicy:
                 proc_in = proc
         if row[COL_CONSULT_NEED] < self.consult_need and row[COL_CONSULT_OUT] < out:
             referrals.append(("consult", ("99242",), True))
-        if row[COL_SPEC_NEED] < self.spec_need_milli * risk_milli:
+        if row[COL_SPEC_NEED] < specialist_need:
             level = ("99243", "99244", "99245")[min(2, int(row[COL_SPEC_LEVEL] * 3))]
             referrals.append(("specialist", (level,), False))
         if row[COL_IMG_NEED] < self.img_need:

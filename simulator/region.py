@@ -48,6 +48,8 @@ PLACE_OF_SERVICE: dict[PracticeKind, str] = {
     PracticeKind.ED: PlaceOfService.EMERGENCY_ROOM.value,
     PracticeKind.LAB: PlaceOfService.INDEPENDENT_LAB.value,
     PracticeKind.IMAGING: PlaceOfService.OUTPATIENT_HOSPITAL.value,
+    PracticeKind.HOSPITALIST: PlaceOfService.INPATIENT_HOSPITAL.value,
+    PracticeKind.THERAPY: PlaceOfService.OFFICE.value,
 }
 _ROLE: dict[PracticeKind, ClinicianRole] = {
     PracticeKind.PRIMARY_CARE: ClinicianRole.PRIMARY_CARE,
@@ -56,6 +58,8 @@ _ROLE: dict[PracticeKind, ClinicianRole] = {
     PracticeKind.ED: ClinicianRole.EMERGENCY,
     PracticeKind.LAB: ClinicianRole.OTHER,
     PracticeKind.IMAGING: ClinicianRole.OTHER,
+    PracticeKind.HOSPITALIST: ClinicianRole.SPECIALIST,
+    PracticeKind.THERAPY: ClinicianRole.OTHER,
 }
 _PREFIX: dict[PracticeKind, tuple[str, str]] = {
     PracticeKind.PRIMARY_CARE: ("PC", "Primary care"),
@@ -64,6 +68,8 @@ _PREFIX: dict[PracticeKind, tuple[str, str]] = {
     PracticeKind.ED: ("ED", "Emergency department"),
     PracticeKind.LAB: ("LAB", "Laboratory"),
     PracticeKind.IMAGING: ("IMG", "Imaging center"),
+    PracticeKind.HOSPITALIST: ("HSP", "Hospitalist group"),
+    PracticeKind.THERAPY: ("PT", "Therapy practice"),
 }
 
 
@@ -113,6 +119,8 @@ def _counts(config: SimConfig) -> dict[PracticeKind, int]:
         PracticeKind.ED: rc.ed_practices,
         PracticeKind.LAB: rc.lab_practices,
         PracticeKind.IMAGING: rc.imaging_practices,
+        PracticeKind.HOSPITALIST: rc.hospitalist_practices,
+        PracticeKind.THERAPY: rc.therapy_practices,
     }
 
 

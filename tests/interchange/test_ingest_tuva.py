@@ -42,7 +42,7 @@ def test_every_bad_row_is_rejected_naming_file_row_column_and_reason(paid_run):
         (C, 13, "hcpcs_code", "unpriced_code"),  # 90471 is not on the fee schedule
         (C, 14, "claim_line_number", "duplicate_line"),  # C1 line 1 again
         (C, 15, "billing_tin", "claim_conflict"),  # C2 line 2 under another TIN
-        (C, 16, "place_of_service_code", "bad_code"),  # 21, inpatient
+        (C, 16, "place_of_service_code", "bad_code"),  # 41, ambulance: not a place of service we price
         (C, 17, "claim_id", "missing_value"),
         (C, 18, "claim_end_date", "dates_reversed"),
         (C, 19, "charge_amount", "bad_amount"),  # '1x0.00'

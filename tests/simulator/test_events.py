@@ -70,7 +70,7 @@ def test_good_claims_validate_and_name_a_clinician_of_their_billing_practice(run
         practice, _clinician = reference.clinician[model.rendering_npi]
         assert practice.practice_id == model.billing_tin
         assert model.payer_id in plans_of_payer
-        assert model.place_of_service in {"11", "20", "22", "23", "81"}
+        assert model.place_of_service in {"11", "20", "21", "22", "23", "31", "81"}
         for line in model.lines:
             assert line.procedure in PROCEDURE_GROUPS
             assert line.service_date <= model.received

@@ -17,9 +17,21 @@ from claimsim.simulator.config import (
 )
 from claimsim.simulator.model import simulate
 
-NO_CARE = UtilizationConfig(pcp_visits_milli=0, specialist_visits_milli=0,
-                            urgent_care_visits_milli=0, ed_visits_milli=0,
-                            preventive_uptake_bp=0, ccm_monthly_bp=0)
+_NO_VISITS = {"pcp_visits_milli": 0, "specialist_visits_milli": 0, "urgent_care_visits_milli": 0,
+              "ed_visits_milli": 0, "admissions_milli": 0, "nursing_facility_visits_milli": 0,
+              "therapy_visits_milli": 0}
+NO_CARE = UtilizationConfig(
+    profiles={lob: {band: p.model_copy(update=_NO_VISITS) for band, p in bands.items()}
+              for lob, bands in UtilizationConfig().profiles.items()},
+    preventive_uptake_bp=0, ccm_monthly_bp=0)
+
+
+def _no_away(**settings) -> UtilizationConfig:
+    """Utilization with no random away-from-PCP visits: the region's share and every care
+    profile's extra set to 0."""
+    profiles = {lob: {band: p.model_copy(update={"away_visit_bp": 0}) for band, p in bands.items()}
+                for lob, bands in UtilizationConfig().profiles.items()}
+    return UtilizationConfig(profiles=profiles, away_visit_bp=0, **settings)
 
 
 def _run(config: SimConfig):
@@ -155,10 +167,8 @@ def test_members_see_other_practices_only_when_their_pcp_is_over_capacity():
                               monthly_pcp_switch_bp=0)
     common = dict(seed=15, members=3000, months=3, enrollment=stable)
     region_cfg = RegionConfig(capacity_bp=(6000, 12_000))
-    never = SimConfig(**common, region=region_cfg, utilization=UtilizationConfig(
-        away_visit_bp=0, at_capacity_away_bp=0))
-    full = SimConfig(**common, region=region_cfg, utilization=UtilizationConfig(
-        away_visit_bp=0, at_capacity_away_bp=5000))
+    never = SimConfig(**common, region=region_cfg, utilization=_no_away(at_capacity_away_bp=0))
+    full = SimConfig(**common, region=region_cfg, utilization=_no_away(at_capacity_away_bp=5000))
     inputs, truth, _ = _run(never)
     assert all(billed == pcp for _, billed, pcp in _pcp_visits(inputs, truth))
 
