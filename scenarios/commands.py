@@ -28,6 +28,8 @@ def add_run(sub: argparse._SubParsersAction) -> None:
                    help="built-in name (claimsim scenarios) or path to a .toml file")
     p.add_argument("--out", default=None, metavar="RUN_DIR",
                    help="a new or empty directory (default runs/<scenario>)")
+    p.add_argument("--signing-key", metavar="FILE", default=None,
+                   help="an Ed25519 private key (claimsim audit keygen): sign the ledger's heads")
     p.add_argument("--runtime", choices=("embedded", "kafka"), default=None,
                    help="adjudication runtime (default: the scenario's, embedded)")
     p.add_argument("--partitions", type=int, default=1,
@@ -135,6 +137,15 @@ def run_overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, A
     return data
 
 
+def _signer(path: str | None):
+    """The `--signing-key` file's signer (events.signing), or None for an unsigned run."""
+    if path is None:
+        return None
+    from claimsim.events.signing import Signer
+
+    return Signer.from_file(path)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from claimsim.simulator.run_dir import check_empty_run_dir
 
@@ -161,12 +172,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         print(f"claimsim run {scenario.scenario} --history {args.history}: {scenario.runtime}"
               f" runtime -> {out}", file=sys.stderr)
-        result = run_history(scenario, Path(args.history), out, progress=progress, kafka=kafka)
+        result = run_history(scenario, Path(args.history), out, progress=progress, kafka=kafka,
+                             signer=_signer(args.signing_key))
     else:
         print(f"claimsim run {scenario.scenario}: {scenario.members:,} members, {scenario.months}"
               f" months from {scenario.start}, seed {scenario.seed}, {scenario.runtime} runtime"
               f" -> {out}", file=sys.stderr)
-        result = run_scenario(scenario, out, progress=progress, kafka=kafka)
+        result = run_scenario(scenario, out, progress=progress, kafka=kafka,
+                              signer=_signer(args.signing_key))
     plan = result.clock.plan
     print(summary_text(result))
     print(f"\nepochs: baseline to {plan.boundaries[0]}, boundaries {', '.join(plan.boundaries)};"

@@ -108,10 +108,10 @@ def prepare_history(scenario: Scenario, history: Path | str, out: Path | str,
 
 def run_history(scenario: Scenario, history: Path | str, out: Path | str, *,
                 program_by_tin: dict[str, ProgramKind] | None = None, progress: bool = False,
-                charts_too: bool = True, kafka=None) -> ScenarioResult:
+                charts_too: bool = True, kafka=None, signer=None) -> ScenarioResult:
     """`claimsim run SCENARIO --history RUN_DIR` as a library call: prepare `out`, pay it on the
     scenario's runtime epoch by epoch, write the reports (truth measures: not available)."""
     out = Path(out)
     info = prepare_history(scenario, history, out, program_by_tin)
     return pay_and_report(scenario, out, months=info["months"], progress=progress,
-                          charts_too=charts_too, kafka=kafka)
+                          charts_too=charts_too, kafka=kafka, signer=signer)

@@ -35,22 +35,24 @@ class ScenarioResult:
 
 
 def run_scenario(scenario: Scenario, out: Path | str, *, progress: bool = False,
-                 charts_too: bool = True, kafka=None) -> ScenarioResult:
+                 charts_too: bool = True, kafka=None, signer=None) -> ScenarioResult:
     """Simulate, pay (on the scenario's runtime) and report `scenario` into the fresh directory
     `out`. `kafka`: a `streaming.runtime.KafkaOptions`, broker and partitions for the Kafka runtime
     (default: the environment's)."""
     out = Path(out)
     simulate_scenario(scenario, out, progress=progress)
     return pay_and_report(scenario, out, months=scenario.months, progress=progress,
-                          charts_too=charts_too, kafka=kafka)
+                          charts_too=charts_too, kafka=kafka, signer=signer)
 
 
 def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool = False,
-                   charts_too: bool = True, kafka=None) -> ScenarioResult:
+                   charts_too: bool = True, kafka=None, signer=None) -> ScenarioResult:
     """Pay a prepared run directory (simulated, or history under the scenario's programs) on the
-    scenario's runtime, epoch by epoch, and write its reports."""
+    scenario's runtime, epoch by epoch, and write its reports. `signer`: an
+    `events.signing.Signer` whose key signs the ledger's heads."""
     runtime = kafka_runtime(kafka) if scenario.runtime == "kafka" else EmbeddedAdjudicator
-    clock = pay(out, settings=scenario.clock, months=months, progress=progress, runtime=runtime)
+    clock = pay(out, settings=scenario.clock, months=months, progress=progress, runtime=runtime,
+                signer=signer)
     plan = clock.plan
     window = tables.Window.of(plan)
     years = list(range(int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4]) + 1))

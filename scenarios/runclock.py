@@ -22,6 +22,7 @@ from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.errors import UserError
 from claimsim.events.log import last_envelope
 from claimsim.events.projection import ProjectionRunner
+from claimsim.events.signing import Signer
 
 from claimsim.adjudication.projections.epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings, Plan,
                                                       boundary_event, epoch_steps, plan_for)
@@ -35,7 +36,7 @@ from claimsim.adjudication.projections.state import PayerState
 __all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "epoch_steps",
            "kafka_runtime", "pay", "plan_for", "run"]
 
-OpenRuntime = Callable[[Path], Runtime]
+OpenRuntime = Callable[..., Runtime]  # (run_dir, *, signer) -> a Runtime
 
 
 @dataclass
@@ -76,14 +77,17 @@ def close_epoch(run_dir: Path, state: PayerState, plan: Plan, epoch: int, bounda
 
 
 def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: int | None = None,
-        progress: bool = False, runtime: OpenRuntime = EmbeddedAdjudicator) -> ClockResult:
+        progress: bool = False, runtime: OpenRuntime = EmbeddedAdjudicator,
+        signer: Signer | None = None) -> ClockResult:
     """Pay a simulated run directory epoch by epoch (its run.json gives start, months, horizon)
-    on the runtime `runtime(run_dir)` opens."""
+    on the runtime `runtime(run_dir, signer=signer)` opens. With a `signer`, the ledger's head is
+    signed after the manifest (by the runtime), after each epoch's facts and payments, and at the
+    end (events.signing): the same positions whichever runtime adjudicates."""
     run_dir = Path(run_dir)
     settings = settings or ClockSettings()
     plan = start_plan(run_dir, settings, months)
     bar = tqdm(total=len(plan.boundaries), unit="epoch", file=sys.stderr, disable=not progress)
-    with runtime(run_dir) as rt:
+    with runtime(run_dir, signer=signer) as rt:
         state = PayerState(rt.reference, settings.projections)
         follower = LedgerFollower(run_dir, state)
         # Checkpointed once, at the end: the live run folds every entry as it is written.
@@ -103,10 +107,13 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
             rt.adjudicate(Until(at=boundary))
             with cycle_gc_paused():
                 close_epoch(run_dir, state, plan, epoch, boundary, fold_answers(), record)
+            rt.sign_head()
             bar.update(1)
         rt.adjudicate()  # anything received on or after the horizon (none normally)
         with cycle_gc_paused():
             record(all_snapshots(state, cause=fold_answers()))
+        rt.sign_head()
+        fold_answers()  # the signature too: the checkpoint covers the whole ledger
         runner.checkpoint = run_dir / CHECKPOINT
         runner.save_checkpoint()
     bar.close()
@@ -120,7 +127,7 @@ def kafka_runtime(options=None) -> OpenRuntime:
     partition, one worker). Imported when used: faust is slow to import."""
     from claimsim.adjudication.runtimes.streaming.runtime import KafkaRuntime
 
-    return lambda run_dir: KafkaRuntime(run_dir, options)
+    return lambda run_dir, signer=None: KafkaRuntime(run_dir, options, signer=signer)
 
 
 def write_practice_lists(run_dir: Path, boundary: str, runs: list) -> Path:

@@ -21,10 +21,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("audit", help="verify, replay, explain, rebuild as of, or diff runs")
     audit = p.add_subparsers(dest="audit_command", required=True,
-                             metavar="{verify,replay,explain,as-of,diff}")
+                             metavar="{verify,replay,explain,as-of,diff,keygen}")
     v = audit.add_parser("verify", help="every log's chain and the projection checkpoint")
     v.add_argument("run_dir", metavar="RUN_DIR")
+    v.add_argument("--public-key", metavar="FILE", default=None,
+                   help="check the ledger's signed heads against this Ed25519 public key")
     v.set_defaults(func=cmd_verify)
+    k = audit.add_parser("keygen", help="make an Ed25519 key pair for signing ledgers")
+    k.add_argument("prefix", metavar="PREFIX", help="writes PREFIX.key (private, 0600) and PREFIX.pub")
+    k.set_defaults(func=cmd_keygen)
     r = audit.add_parser("replay", help="rebuild everything from seq 0 and compare with the ledger")
     r.add_argument("run_dir", metavar="RUN_DIR")
     r.set_defaults(func=cmd_replay)
@@ -115,10 +120,19 @@ def state_with(state, rows, as_of):
 def cmd_verify(args: argparse.Namespace) -> int:
     from claimsim.adjudication.audit.verify import verify_run
 
-    checks = verify_run(args.run_dir)
+    checks = verify_run(args.run_dir, args.public_key)
     for c in checks:
         print(f"{'OK  ' if c.ok else 'FAIL'} {c.name}: {c.message}")
     return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from claimsim.events.signing import generate_keypair
+
+    private, public, key_id = generate_keypair(args.prefix)
+    print(f"key {key_id}: private key {private} (keep it secret; `--signing-key {private}` signs"
+          f" a run), public key {public} (give it to auditors: `audit verify --public-key`)")
+    return 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import orjson
 
 from claimsim.events.encoding import canonical
 from claimsim.events.log import read, verify
+from claimsim.events.signing import load_public_key, verify_heads
 
 from claimsim.adjudication.audit.diff import first_difference
 from claimsim.adjudication.audit.run_dir import LOGS, fold, require_run
@@ -24,9 +25,31 @@ class Check:
     message: str
 
 
-def verify_run(run_dir: Path | str) -> list[Check]:
+def signature_check(run_dir: Path, public_key: Path | str | None) -> Check:
+    """The ledger's signed heads (events.signing) against a public key: every signature must
+    hold, and the ledger must end in one. Without a key, says whether the run is signed."""
+    key = load_public_key(public_key) if public_key is not None else None
+    heads = verify_heads(read(run_dir / "ledger"), key)
+    name = "ledger signatures"
+    if not heads.signed:
+        return Check(name, key is None, "the run is unsigned (no key in its manifest): the chain"
+                     " shows the ledger was not edited without re-hashing, not who wrote it"
+                     + ("; a public key was given, so this fails" if key is not None else ""))
+    if key is None:
+        return Check(name, True, f"signed by key {heads.key_id}: give --public-key to check its"
+                     " signatures")
+    if heads.ok:
+        return Check(name, True, f"{heads.signatures} signed heads by key {heads.key_id} hold, the"
+                     f" last at seq {heads.last_valid_seq:,}")
+    return Check(name, False, f"{heads.problem}; entries from seq {heads.first_unproven_seq:,} on"
+                 " are not proven by a signature (edited and re-hashed, or appended by another"
+                 " writer)")
+
+
+def verify_run(run_dir: Path | str, public_key: Path | str | None = None) -> list[Check]:
     """Every log's hash chain, then the projection checkpoint: its position must be an entry of
-    the ledger, and replaying the ledger to it must give its state byte for byte."""
+    the ledger, and replaying the ledger to it must give its state byte for byte; then the
+    signed heads (checked against `public_key` when given)."""
     run_dir = require_run(run_dir)
     checks = []
     for name in LOGS:
@@ -47,4 +70,6 @@ def verify_run(run_dir: Path | str) -> list[Check]:
             same = canonical(rebuilt) == canonical(saved["state"])
             checks.append(Check(str(CHECKPOINT), same, f"state at seq {seq:,} reproduced by replay" if same
                                 else f"state at seq {seq} differs from a replay ({first_difference(saved['state'], rebuilt)})"))
+    if (run_dir / "ledger").is_dir():
+        checks.append(signature_check(run_dir, public_key))
     return checks

@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from pathlib import Path
 
 from claimsim.events.errors import UserError
 from claimsim.events.money import dollars
+from claimsim.events.signing import Signer
 
 from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.manifest import sign_ledger_head
 
 RUNTIMES = ("embedded", "kafka")
 
@@ -27,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="apply Medicare sequestration (2 %%) to Medicare FFS payers (new ledgers only)")
     p.add_argument("--timely-filing-days", type=int, metavar="DAYS",
                    help="filing limit for every payer instead of each payer's own (new ledgers only)")
+    p.add_argument("--signing-key", metavar="FILE", default=None,
+                   help="an Ed25519 private key (claimsim audit keygen): sign the ledger's heads")
     p.add_argument("--batch", type=int, default=5000, help="entries per ledger commit (default 5000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--partitions", type=int, default=4,
@@ -58,13 +63,20 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
             until = dt.date.fromisoformat(args.until)
         except ValueError:
             raise UserError(f"--until {args.until!r}: not a YYYY-MM-DD date") from None
+    signer = Signer.from_file(args.signing_key) if args.signing_key else None
     if args.runtime == "kafka":
         from claimsim.adjudication.runtimes.streaming.runner import cmd_adjudicate_kafka
 
-        return cmd_adjudicate_kafka(args, _settings(args), until)
-    with EmbeddedAdjudicator(args.run_dir, settings=_settings(args), batch_size=args.batch) as rt:
+        if signer is not None:  # the manifest and its signature, as the embedded runtime writes them
+            EmbeddedAdjudicator(args.run_dir, settings=_settings(args), signer=signer).close()
+        code = cmd_adjudicate_kafka(args, _settings(args), until)
+        sign_ledger_head(Path(args.run_dir), signer)
+        return code
+    with EmbeddedAdjudicator(args.run_dir, settings=_settings(args), batch_size=args.batch,
+                             signer=signer) as rt:
         start = rt.next_input
         rt.run(until_at=until, progress=not args.no_progress and sys.stderr.isatty())
+        rt.sign_head()
         s = rt.stats
         print(
             f"{args.run_dir}: adjudicated {s.inputs:,} inputs (seq {start}..{rt.next_input - 1}):"

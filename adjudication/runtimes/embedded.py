@@ -23,6 +23,7 @@ from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.errors import UserError
 from claimsim.events.log import Fsync, LogWriter, last_envelope, read
 from claimsim.events.reference import ReferenceData
+from claimsim.events.signing import SIGNATURE_TYPE, Signer, sign_head
 
 from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
@@ -85,8 +86,10 @@ class EmbeddedAdjudicator:
         batch_size: int = 5000,
         fsync: Fsync | str = Fsync.BATCH,
         check_replay: bool = True,
+        signer: Signer | None = None,
     ):
         self.run_dir = Path(run_dir)
+        self.signer = signer
         if not self.run_dir.is_dir():
             raise UserError(f"{self.run_dir}: no such run directory")
         self.input_dir = self.run_dir / "input"
@@ -104,7 +107,7 @@ class EmbeddedAdjudicator:
         self.store = MemoryStore()
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
         try:
-            settings = open_manifest(self.run_dir, self.writer, self.reference, settings)
+            settings = open_manifest(self.run_dir, self.writer, self.reference, settings, signer)
             self.processor = PartitionProcessor(self.reference, settings)
             self._rebuild(check_replay)
         except BaseException:
@@ -214,6 +217,16 @@ class EmbeddedAdjudicator:
             out.append(env)
         self.writer.commit()
         return out
+
+    def sign_head(self) -> None:
+        """Sign the ledger's head (events.signing): the run clock does at every epoch boundary
+        and at the end, `claimsim adjudicate` at the end. A no-op for an unsigned run, and when
+        the head is already a signature."""
+        if self.signer is None or self.writer.next_seq == 0:
+            return
+        last = next(read(self.writer.directory, self.writer.next_seq - 1), None)
+        if last is not None and last["type"] != SIGNATURE_TYPE:
+            sign_head(self.writer, self.signer, last["at"])
 
     def close(self) -> None:
         self.writer.close()

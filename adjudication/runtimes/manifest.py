@@ -16,6 +16,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.ledger import RunManifest
 from claimsim.events.log import LogWriter, read
 from claimsim.events.reference import ReferenceData
+from claimsim.events.signing import Signer, sign_head
 
 from claimsim.adjudication.engine.context import Settings
 
@@ -42,20 +43,54 @@ def run_info(run_dir: Path) -> tuple[str, int]:
 
 
 def manifest_envelope(reference: ReferenceData, settings: Settings | dict[str, Any], *,
-                      scenario: str, seed: int, at: str) -> dict[str, Any]:
-    """A run manifest event, dated `at` (the first input's date)."""
+                      scenario: str, seed: int, at: str,
+                      signing_key_id: str | None = None) -> dict[str, Any]:
+    """A run manifest event, dated `at` (the first input's date); `signing_key_id` names the key
+    that signs the ledger's heads (events.signing), None for an unsigned run."""
     settings = settings.to_dict() if isinstance(settings, Settings) else settings
     manifest = RunManifest(scenario=scenario, seed=seed, code_version=__version__,
-                           reference_digest=reference.digest(), settings=settings)
+                           reference_digest=reference.digest(), settings=settings,
+                           signing_key_id=signing_key_id)
     return new_event(manifest, at=at, key=MANIFEST_KEY)
 
 
-def manifest_event(run_dir: Path, reference: ReferenceData, settings: Settings) -> dict[str, Any]:
+def manifest_event(run_dir: Path, reference: ReferenceData, settings: Settings,
+                   signer: Signer | None = None) -> dict[str, Any]:
     """The manifest a new ledger of `run_dir` starts with."""
     scenario, seed = run_info(run_dir)
     first = next(read(run_dir / "input"), None)
     return manifest_envelope(reference, settings, scenario=scenario, seed=seed,
-                             at=first["at"] if first is not None else NO_INPUT_AT)
+                             at=first["at"] if first is not None else NO_INPUT_AT,
+                             signing_key_id=signer.key_id if signer else None)
+
+
+def check_signing_key(run_dir: Path, signer: Signer | None) -> None:
+    """A resumed ledger keeps the key it was started with: the same key, or none for an
+    unsigned ledger (a signature chain with a gap, or a second key, proves nothing)."""
+    manifest = next(read(run_dir / "ledger"), None)
+    recorded = (manifest or {}).get("data", {}).get("signing_key_id")
+    given = signer.key_id if signer else None
+    if recorded == given:
+        return
+    if recorded is None:
+        raise UserError(f"{run_dir / 'ledger'}: the ledger was started unsigned; it cannot be"
+                        " signed part-way (start a fresh run with --signing-key)")
+    if given is None:
+        raise UserError(f"{run_dir / 'ledger'}: the ledger is signed with key {recorded}; give"
+                        " that key's private file with --signing-key to continue it")
+    raise UserError(f"{run_dir / 'ledger'}: the ledger is signed with key {recorded}, not"
+                    f" {given}")
+
+
+def sign_ledger_head(run_dir: Path, signer: Signer | None) -> None:
+    """Sign the head of a ledger no writer holds (after a Kafka sink closed it): the close of a
+    `claimsim adjudicate` run. A no-op for an unsigned run."""
+    if signer is None:
+        return
+    with LogWriter(run_dir / "ledger") as writer:
+        last = next(read(run_dir / "ledger", writer.next_seq - 1), None)
+        if last is not None and last["type"] != "ledger.signed":
+            sign_head(writer, signer, last["at"])
 
 
 def recorded_settings(run_dir: Path, reference: ReferenceData) -> Settings:
@@ -79,15 +114,21 @@ def recorded_settings(run_dir: Path, reference: ReferenceData) -> Settings:
 
 
 def open_manifest(run_dir: Path, writer: LogWriter, reference: ReferenceData,
-                  settings: Settings | None) -> Settings:
-    """Start a new ledger with its manifest, or check an existing one's; returns the run's
-    settings. `settings` None means: the recorded ones (defaults for a new ledger); given, they
-    must equal the recorded ones (a run does not change settings midway)."""
+                  settings: Settings | None, signer: Signer | None = None, *,
+                  check_key: bool = True) -> Settings:
+    """Start a new ledger with its manifest (signed right after it when `signer` is given), or
+    check an existing one's; returns the run's settings. `settings` None means: the recorded
+    ones (defaults for a new ledger); given, they must equal the recorded ones (a run does not
+    change settings midway), and so must the signing key (`check_key` False: a writer that never
+    signs, the Kafka sink, whose driver signs)."""
     if writer.next_seq == 0:
         settings = settings or Settings()
-        writer.append(manifest_event(run_dir, reference, settings))
+        manifest = writer.append(manifest_event(run_dir, reference, settings, signer))
         writer.commit()
+        sign_head(writer, signer, manifest["at"])
         return settings
+    if check_key:
+        check_signing_key(run_dir, signer)
     kept = recorded_settings(run_dir, reference)
     if settings is not None and settings != kept:
         raise UserError(

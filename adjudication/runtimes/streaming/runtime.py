@@ -14,6 +14,7 @@ from typing import Any
 
 from claimsim.events.errors import UserError
 from claimsim.events.reference import ReferenceData
+from claimsim.events.signing import Signer
 
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.protocol import Progress, Until
@@ -29,10 +30,12 @@ class KafkaOptions:
 class KafkaRuntime:
     """A `Runtime` whose adjudication runs on Kafka; opening writes (or checks) the manifest."""
 
-    def __init__(self, run_dir: Path | str, options: KafkaOptions | None = None):
+    def __init__(self, run_dir: Path | str, options: KafkaOptions | None = None, *,
+                 signer: Signer | None = None):
         self.run_dir = Path(run_dir)
         self.options = options or KafkaOptions()
-        self._ledger: EmbeddedAdjudicator | None = EmbeddedAdjudicator(self.run_dir)
+        self.signer = signer
+        self._ledger: EmbeddedAdjudicator | None = EmbeddedAdjudicator(self.run_dir, signer=signer)
         self.reference: ReferenceData = self._ledger.reference
         self._answered = self._ledger.next_input
 
@@ -62,10 +65,13 @@ class KafkaRuntime:
     def record(self, ledger_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self._hold().record(ledger_events)
 
+    def sign_head(self) -> None:
+        self._hold().sign_head()
+
     def _hold(self) -> EmbeddedAdjudicator:
         """The ledger's writer, opened (and every answer checked) once after each adjudication."""
         if self._ledger is None:
-            self._ledger = EmbeddedAdjudicator(self.run_dir)
+            self._ledger = EmbeddedAdjudicator(self.run_dir, signer=self.signer)
             if self._ledger.next_input != self._answered:
                 raise UserError(f"{self.run_dir / 'ledger'}: answers inputs to"
                                 f" {self._ledger.next_input - 1}, expected {self._answered - 1}")

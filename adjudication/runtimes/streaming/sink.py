@@ -54,7 +54,8 @@ class LedgerSink:
             raise UserError(str(e)) from None
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
         try:
-            self.settings = open_manifest(self.run_dir, self.writer, self.reference, settings)
+            self.settings = open_manifest(self.run_dir, self.writer, self.reference, settings,
+                                          check_key=False)
             self.last_cause = last_answered(self.writer.directory)
         except BaseException:
             self.writer.close()
