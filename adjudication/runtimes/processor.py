@@ -150,6 +150,13 @@ class PartitionProcessor:
                 if raw is not None:
                     family = FamilyState.from_dict(orjson.loads(raw))
             applied = -1 if family is None else family.last_seq
+            if item["seq"] <= applied and item["seq"] not in family.results:
+                # Not a redelivery (that would find its stored answer) but a message from outside
+                # the run's stream: a dead letter, never a stopped worker.
+                out.dead.append((f"input seq {item['seq']} is at or before family {key!r}'s last"
+                                 f" applied seq {applied} but was never applied to it: not an"
+                                 " input of this run's stream", item))
+                continue
             # A core exception is a bug, not bad data (the core rejects bad data): it propagates
             # and stops the worker, so the input is redelivered rather than skipped.
             event, family = adjudicate(item, family, part.context)

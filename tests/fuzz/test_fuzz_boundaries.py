@@ -49,9 +49,6 @@ messages = st.one_of(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: an envelope whose seq is at or before its "
-                   "family's last applied seq, but was never applied, raises in the core and "
-                   "stops the worker instead of going to the dead-letter topic")
 @FUZZ
 @given(batch=st.lists(messages, min_size=1, max_size=6))
 def test_any_kafka_message_is_answered_or_dead_lettered_never_raised(batch):

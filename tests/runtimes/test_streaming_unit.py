@@ -415,3 +415,24 @@ def test_a_messages_answers_are_split_into_ledger_messages_under_the_size_limit(
     assert len(chunks) > 1 and all(len(c) <= 20_000 for c in chunks)
     assert [e for c in chunks for e in decode_ledger(c)] == embedded_answers
     assert encode_ledger([]) == []
+
+
+def test_a_foreign_message_with_a_stale_seq_is_a_dead_letter_and_the_worker_goes_on():
+    """Family M1 applied seqs 0 and 2; a message from outside the stream claims seq 1 for M1.
+    It was never applied, so it cannot be a redelivery: a dead letter naming the seqs, and the
+    next input (seq 3) is still answered. (Found by the fuzz suite: it used to raise.)"""
+    processor = PartitionProcessor(reference(), Settings())
+    store: dict = {}
+
+    def enrolled(seq: int) -> dict:
+        env = new_event({"member_id": "M1", "subscriber_id": "M1", "payer_id": "COM",
+                         "plan_id": "COM-P", "start": "2025-01-01", "birth_date": "1960-01-01",
+                         "sex": "F"}, at="2025-01-01", key="M1", type="member.enrolled")
+        env["seq"] = seq
+        return env
+
+    out = processor.apply(0, None, [enrolled(0), enrolled(2)], store)
+    assert [e["cause"] for e in out.ledger] == [0, 2] and out.dead == []
+    out = processor.apply(0, None, [enrolled(1), enrolled(3)], store)
+    assert [e["cause"] for e in out.ledger] == [3]
+    assert len(out.dead) == 1 and "input seq 1 is at or before family 'M1's last applied seq 2" in out.dead[0][0]
