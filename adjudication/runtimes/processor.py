@@ -153,7 +153,7 @@ class PartitionProcessor:
             if item["seq"] <= applied and item["seq"] not in family.results:
                 # Not a redelivery (that would find its stored answer) but a message from outside
                 # the run's stream: a dead letter, never a stopped worker.
-                out.dead.append((f"input seq {item['seq']} is at or before family {key!r}'s last"
+                out.dead.append((f"input seq {item['seq']} is at or before family {key}'s last"
                                  f" applied seq {applied} but was never applied to it: not an"
                                  " input of this run's stream", item))
                 continue

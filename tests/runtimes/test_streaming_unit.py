@@ -435,4 +435,4 @@ def test_a_foreign_message_with_a_stale_seq_is_a_dead_letter_and_the_worker_goes
     assert [e["cause"] for e in out.ledger] == [0, 2] and out.dead == []
     out = processor.apply(0, None, [enrolled(1), enrolled(3)], store)
     assert [e["cause"] for e in out.ledger] == [3]
-    assert len(out.dead) == 1 and "input seq 1 is at or before family 'M1's last applied seq 2" in out.dead[0][0]
+    assert len(out.dead) == 1 and "input seq 1 is at or before family M1's last applied seq 2" in out.dead[0][0]
