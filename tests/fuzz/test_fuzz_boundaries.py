@@ -21,6 +21,7 @@ from claimsim.scenarios.spec import load, validate
 
 from ..fixtures.adjudication import reference
 from claimsim.adjudication.engine import Settings
+from .conftest import COUNTS
 from .test_fuzz_core import FUZZ, broken_claims, json_values
 
 pytestmark = pytest.mark.fuzz
@@ -55,7 +56,10 @@ def test_any_kafka_message_is_answered_or_dead_lettered_never_raised(batch):
     processor = PartitionProcessor(reference(), Settings())
     store: dict[bytes, bytes] = {}
     for value in batch:
+        COUNTS["kafka: messages"] += 1
         out = processor.process(0, value, store)
+        COUNTS["kafka: dead letters"] += len(out.dead)
+        COUNTS["kafka: answers"] += len(out.ledger)
         assert out.gap is None or out.gap[1] > out.gap[0]
         for event in out.ledger:
             assert event["type"] in ANSWER_TYPES
@@ -92,6 +96,7 @@ def scenario_data(draw) -> dict:
 @FUZZ
 @given(data=scenario_data())
 def test_any_scenario_data_validates_or_is_a_one_line_user_error(data):
+    COUNTS["scenario: data"] += 1
     try:
         validate(data, "fuzz.toml")
     except UserError as e:
@@ -107,6 +112,7 @@ def test_any_scenario_data_validates_or_is_a_one_line_user_error(data):
 def test_any_scenario_file_loads_or_is_a_one_line_user_error(tmp_path_factory, content):
     path = tmp_path_factory.mktemp("fuzz") / "s.toml"
     path.write_bytes(content)
+    COUNTS["scenario: files"] += 1
     try:
         load(str(path))
     except UserError as e:

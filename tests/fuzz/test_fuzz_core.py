@@ -26,6 +26,7 @@ from claimsim.events.encoding import canonical
 from claimsim.events.envelope import new_event
 
 from ..fixtures.adjudication import Harness, line
+from .conftest import COUNTS
 
 EXAMPLES = int(os.environ.get("CLAIMSIM_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 1000,
@@ -152,6 +153,8 @@ def test_garbage_between_valid_inputs_gets_one_answer_each_and_changes_no_valid_
         mixed.insert(data.draw(st.integers(0, len(mixed))), (*item, False))
 
     answers = _run(mixed)  # (1) nothing raises
+    COUNTS["core: hostile inputs"] += len(garbage)
+    COUNTS["core: inputs adjudicated"] += len(mixed)
 
     for _, answer, seq in answers:  # (2) one answer of an answer type per input, caused by it
         assert answer["type"] in ANSWER_TYPES and answer["cause"] == seq
