@@ -1,0 +1,151 @@
+"""`audit verify` and `audit replay` never say OK falsely: a run killed part-way is reported
+incomplete with where it stopped, an edited reference.json fails against the manifest's digest,
+and a ledger edited and re-hashed fails verify's arithmetic and cause checks. Positions, dates
+and months outside the run are errors naming its range."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from claimsim.cli import main
+
+from ..fixtures.damaged_runs import copy, cut_log, entries, rewrite_log, run, simulate
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("audit") / "r")
+
+
+@pytest.fixture(scope="module")
+def adjudicated(tmp_path_factory):
+    """simulate + adjudicate (no run clock, no checkpoint)."""
+    run_dir = simulate(tmp_path_factory.mktemp("audit") / "s")
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    return run_dir
+
+
+def _killed(whole, dst):
+    """The run as `claimsim run` leaves it when killed mid-way: half its ledger, no checkpoint,
+    no reports."""
+    half = copy(whole, dst, skip=("projections", "reports"))
+    cut_log(half / "ledger", len(entries(whole / "ledger")) // 2)
+    return half
+
+
+def test_verify_reports_a_killed_run_incomplete_with_where_it_stopped(whole, tmp_path, capsys):
+    half = _killed(whole, tmp_path / "half")
+    ledger = entries(half / "ledger")
+    answered = max(e["cause"] for e in ledger if e["type"] in ("claim.adjudicated", "claim.rejected",
+                                                                "claim.reversed", "no_effect"))
+    inputs = len(entries(half / "input"))
+    boundaries = [e["data"]["boundary"] for e in ledger if e["type"] == "epoch.boundary"]
+    assert main(["audit", "verify", str(half)]) == 1
+    out = capsys.readouterr().out
+    assert "INCOMPLETE" in out
+    assert f"answers {answered + 1:,} of {inputs:,} inputs" in out
+    assert f"last boundary {boundaries[-1]}" in out
+
+
+def test_replay_reports_a_killed_run_incomplete(whole, tmp_path, capsys):
+    half = _killed(whole, tmp_path / "half")
+    assert main(["audit", "replay", str(half)]) == 1
+    captured = capsys.readouterr()
+    assert "incomplete" in (captured.out + captured.err)
+    assert "reproduces all" not in captured.out
+
+
+def test_verify_fails_when_reference_json_was_edited(whole, tmp_path, capsys):
+    edited = copy(whole, tmp_path / "e")
+    ref = orjson.loads((edited / "reference.json").read_bytes())
+    ref["payers"][0]["processing_days"] += 1
+    (edited / "reference.json").write_bytes(orjson.dumps(ref))
+    assert main(["audit", "verify", str(edited)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL reference.json" in out and "digest" in out
+
+
+def _rehash_with(run_dir, change):
+    rewrite_log(run_dir / "ledger", change)
+
+
+def _first_paid_line(bodies):
+    for e in bodies:
+        if e["type"] == "claim.adjudicated":
+            for line in e["data"]["lines"]:
+                if line["plan_paid"] > 0 and line["cost_share"] >= 100:
+                    return e, line
+    raise AssertionError("no paid line")
+
+
+def test_verify_fails_a_rehashed_ledger_whose_line_does_not_add_up(adjudicated, tmp_path, capsys):
+    edited = copy(adjudicated, tmp_path / "e")
+    seen = {}
+
+    def change(bodies):
+        e, line = _first_paid_line(bodies)
+        line["plan_paid"] += 100  # allowed no longer = plan paid + cost share + offset + seq.
+        seen["seq"] = bodies.index(e)
+        return bodies
+
+    _rehash_with(edited, change)
+    assert main(["audit", "verify", str(edited)]) == 1
+    out = capsys.readouterr().out
+    assert "OK   ledger/" in out  # the chain itself is intact: it was re-hashed
+    assert f"FAIL ledger arithmetic: seq {seen['seq']}" in out
+
+
+def test_verify_fails_a_rehashed_ledger_missing_an_answer(adjudicated, tmp_path, capsys):
+    edited = copy(adjudicated, tmp_path / "e")
+
+    def change(bodies):
+        k = next(i for i, e in enumerate(bodies) if e["type"] == "claim.adjudicated" and i > 50)
+        del bodies[k]
+        return bodies
+
+    _rehash_with(edited, change)
+    assert main(["audit", "verify", str(edited)]) == 1
+    assert "FAIL ledger causes" in capsys.readouterr().out
+
+
+def test_verify_says_what_only_replay_proves(adjudicated, tmp_path, capsys):
+    """A consistent edit (100 cents moved from cost share to plan paid) keeps the arithmetic:
+    verify passes it and says so plainly; replay finds it."""
+    edited = copy(adjudicated, tmp_path / "e")
+
+    def change(bodies):
+        _, line = _first_paid_line(bodies)
+        line["plan_paid"] += 100
+        line["cost_share"] -= 100
+        return bodies
+
+    _rehash_with(edited, change)
+    assert main(["audit", "verify", str(edited)]) == 0
+    out = capsys.readouterr().out
+    assert "only `claimsim audit replay`" in out
+    assert main(["audit", "replay", str(edited)]) == 1
+
+
+def test_as_of_a_seq_past_the_end_is_an_error_naming_the_range(whole, capsys):
+    last = len(entries(whole / "ledger")) - 1
+    assert main(["audit", "as-of", str(whole), "99999999"]) == 2
+    err = capsys.readouterr().err
+    assert f"0..{last}" in err and len(err.strip().splitlines()) == 1
+
+
+def test_as_of_a_date_outside_the_run_is_an_error_naming_the_range(whole, capsys):
+    ledger = entries(whole / "ledger")
+    assert main(["audit", "as-of", str(whole), "1990-01-01"]) == 2
+    err = capsys.readouterr().err
+    assert f"{ledger[0]['at']}..{ledger[-1]['at']}" in err
+
+
+def test_explain_payment_for_a_month_outside_the_run_is_an_error(whole, capsys):
+    assert main(["audit", "explain", "payment", str(whole), "PCP-01", "2031-01"]) == 2
+    assert "2025-01..2025-06" in capsys.readouterr().err
+
+
+def test_attribute_as_of_a_date_outside_the_run_is_an_error(whole, capsys):
+    assert main(["attribute", str(whole), "--as-of", "2040-01-01"]) == 2
+    assert "outside the run" in capsys.readouterr().err

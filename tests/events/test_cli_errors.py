@@ -1,0 +1,61 @@
+"""User errors print one line and exit 2, never a traceback: an empty or corrupt
+reference.json, a binary scenario file; a TOML file with a byte-order mark is read like any
+other; `claimsim log stats DIR | head` ends quietly when the reader goes away."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from claimsim.cli import main
+from claimsim.scenarios.spec import load
+
+from ..fixtures.damaged_runs import copy, simulate
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    return simulate(tmp_path_factory.mktemp("cli") / "s", members=60, months=2)
+
+
+@pytest.mark.parametrize("content", [b"", b"{\"payers\": [", b"\x00\x01\x02\xff", b"[]"])
+@pytest.mark.parametrize("command", [["adjudicate"], ["audit", "verify"], ["attribute"]])
+def test_bad_reference_json_is_one_line(sim, tmp_path, capsys, content, command):
+    run_dir = copy(sim, tmp_path / "r")
+    if command != ["adjudicate"]:
+        assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+        capsys.readouterr()
+    (run_dir / "reference.json").write_bytes(content)
+    assert main([*command, str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("claimsim: error: ") and "reference.json" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_binary_scenario_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "region.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "region.toml" in err and "UTF-8" in err and len(err.strip().splitlines()) == 1
+
+
+def test_scenario_file_with_a_byte_order_mark_reads_like_one_without(tmp_path):
+    text = 'description = "bom"\nmembers = 500\n[region.programs.cpcplus_t2]\nhybrid_bp = 5000\n'
+    plain, bom = tmp_path / "plain.toml", tmp_path / "bom.toml"
+    plain.write_text(text)
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    a, b = load(str(plain))[0], load(str(bom))[0]
+    assert b.members == 500 and b.description == "bom"
+    assert a.model_dump(exclude={"scenario"}) == b.model_dump(exclude={"scenario"})
+
+
+def test_log_stats_into_a_closed_pipe_ends_quietly(sim):
+    proc = subprocess.Popen([sys.executable, "-m", "claimsim", "log", "stats", str(sim / "input")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # `| head -0`: the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

@@ -1,0 +1,166 @@
+"""Hostile or damaged input logs on the embedded runtime: one bad input is one typed rejection
+naming its seq and field, the run goes on and every other input is answered as before; folders
+that are not whole (a partial simulate, a run the clock was paying, a broken chain) are refused
+with what is missing named."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from claimsim.cli import main
+from claimsim.events.log import verify
+
+from ..fixtures.damaged_runs import copy, cut_log, entries, replace_line, rewrite_log, simulate
+
+ANSWERS = ("claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect")
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """A simulated run (150 members, 4 months) and its ledger from `claimsim adjudicate`."""
+    base = tmp_path_factory.mktemp("hostile")
+    clean = simulate(base / "clean")
+    paid = copy(clean, base / "paid")
+    assert main(["adjudicate", str(paid), "--no-progress"]) == 0
+    return clean, paid
+
+
+def _answers(run_dir):
+    return [e for e in entries(run_dir / "ledger") if e["type"] in ANSWERS]
+
+
+def _body(e):
+    return {k: e[k] for k in ("type", "v", "at", "key", "data")}
+
+
+def _insert(run_dir, k, event):
+    rewrite_log(run_dir / "input", lambda bodies: [*bodies[:k], event, *bodies[k:]])
+
+
+def _claim_input(bodies_source, received):
+    """A claim for a real family of the run, copied from its first claim, with `received`."""
+    first = next(e for e in entries(bodies_source / "input") if e["type"] == "claim.submitted")
+    claim = {**first["data"]["claim"], "claim_id": "Y9999-CLAIM", "received": received}
+    return {"type": "claim.submitted", "v": first["v"], "at": first["at"], "key": first["key"],
+            "cause": None, "data": {"claim": claim}}
+
+
+def _same_answers_around(k, before, after):
+    """Every answer of the damaged run but the one for input k equals the clean run's answer to
+    the same input (inputs from k on moved one seq later)."""
+    assert len(after) == len(before) + 1
+    assert [_body(e) for e in after[:k]] == [_body(e) for e in before[:k]]
+    assert [_body(e) for e in after[k + 1:]] == [_body(e) for e in before[k:]]
+    assert [e["cause"] for e in after] == list(range(len(after)))
+
+
+def test_year_9999_claim_mid_run_is_rejected_and_every_other_input_answered_as_before(sim, tmp_path):
+    clean, paid = sim
+    run_dir = copy(clean, tmp_path / "r")
+    k = 200
+    _insert(run_dir, k, _claim_input(clean, "9999-12-31"))
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    after = _answers(run_dir)
+    rej = after[k]
+    assert (rej["type"], rej["cause"], rej["data"]["reason"], rej["data"]["field"]) == (
+        "claim.rejected", k, "bad_date", "received")
+    _same_answers_around(k, _answers(paid), after)
+
+
+def test_malformed_json_line_mid_input_is_a_rejection_naming_its_seq(sim, tmp_path):
+    clean, paid = sim
+    run_dir = copy(clean, tmp_path / "r")
+    k = 150
+    _insert(run_dir, k, _claim_input(clean, "2025-03-01"))
+    replace_line(run_dir / "input", k, b'{"seq": 150, "type": "claim.submitted", "data": {"claim": \n')
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    after = _answers(run_dir)
+    rej = after[k]
+    assert (rej["type"], rej["cause"], rej["data"]["reason"], rej["data"]["field"]) == (
+        "claim.rejected", k, "unreadable_input", "line")
+    assert f"seq {k}" in rej["data"]["message"]
+    _same_answers_around(k, _answers(paid), after)
+    # log verify names the same seq (it cannot vouch for the chain past an unreadable line).
+    assert verify(run_dir / "input").seq == k
+
+
+def test_unknown_event_type_is_a_rejection_naming_type_and_log_verify_agrees(sim, tmp_path):
+    clean, paid = sim
+    run_dir = copy(clean, tmp_path / "r")
+    k = 120
+    _insert(run_dir, k, {"type": "claim.teleported", "v": 1, "at": "2025-03-01", "key": "F1",
+                         "cause": None, "data": {}})
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    after = _answers(run_dir)
+    rej = after[k]
+    assert (rej["type"], rej["data"]["reason"], rej["data"]["field"]) == (
+        "claim.rejected", "unknown_input_type", "type")
+    assert "claim.teleported" in rej["data"]["message"]
+    _same_answers_around(k, _answers(paid), after)
+    check = verify(run_dir / "input")
+    assert (check.problem.value, check.seq) == ("unknown_type", k)
+
+
+def test_torn_last_input_line_is_answered_not_skipped(sim, tmp_path):
+    clean, paid = sim
+    run_dir = copy(clean, tmp_path / "r")
+    n = len(entries(clean / "input"))
+    with open(next((run_dir / "input").glob("*.jsonl")), "ab") as f:
+        f.write(b'{"at":"2025-07-30","cause":null,"data":{"claim":{"claim_id":"TOR')
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    after = _answers(run_dir)
+    assert len(after) == n + 1
+    last = after[-1]
+    assert (last["type"], last["cause"], last["data"]["reason"], last["data"]["field"]) == (
+        "claim.rejected", n, "unreadable_input", "line")
+    assert [_body(e) for e in after[:n]] == [_body(e) for e in _answers(paid)]
+
+
+def test_adjudicate_refuses_the_partial_input_of_an_interrupted_simulate(sim, tmp_path, capsys):
+    clean, _ = sim
+    run_dir = copy(clean, tmp_path / "r", skip=("run.json",))
+    cut_log(run_dir / "input", 300)
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "run.json" in err and "simulate" in err and len(err.strip().splitlines()) == 1
+    assert not (run_dir / "ledger").exists()
+
+
+def test_adjudicate_refuses_input_shorter_than_its_run_json_says(sim, tmp_path, capsys):
+    clean, _ = sim
+    run_dir = copy(clean, tmp_path / "r")
+    total = sum(orjson.loads((clean / "run.json").read_bytes())["summary"]["input_events"].values())
+    cut_log(run_dir / "input", 300)
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"300 of {total:,} inputs" in err
+    assert not (run_dir / "ledger").exists()
+
+
+def test_adjudicate_refuses_an_input_log_whose_chain_is_broken(sim, tmp_path, capsys):
+    clean, _ = sim
+    run_dir = copy(clean, tmp_path / "r")
+    (seg,) = (run_dir / "input").glob("*.jsonl")
+    lines = seg.read_bytes().splitlines(keepends=True)
+    k = next(i for i, line in enumerate(lines) if b'"billed":' in line and i > 100)
+    lines[k] = lines[k].replace(b'"billed":', b'"billed":9', 1)  # an edit, hash left stale
+    seg.write_bytes(b"".join(lines))
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"seq {k}" in err and "hash" in err
+    answered = _answers(run_dir) if (run_dir / "ledger").exists() else []
+    assert all(e["cause"] < k for e in answered)  # nothing past the broken link was adjudicated
+
+
+def test_adjudicate_refuses_a_run_the_run_clock_was_paying(tmp_path, capsys):
+    from ..fixtures.damaged_runs import run
+
+    run_dir = run(tmp_path / "r")
+    half = copy(run_dir, tmp_path / "half", skip=("projections", "reports"))
+    cut_log(half / "ledger", len(entries(run_dir / "ledger")) // 2)
+    before = (half / "ledger").read_bytes() if False else entries(half / "ledger")
+    assert main(["adjudicate", str(half), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "claimsim run" in err and "runclock.json" in err
+    assert entries(half / "ledger") == before

@@ -1,0 +1,97 @@
+"""`claimsim run` over a folder a killed run left: refused with what state the run is in and how
+to continue (`--resume`) or start over; `--resume` finishes it into the very ledger an
+uninterrupted run writes. Small practices below their program's minimum volume are named in the
+summary. The Kafka runtime has no silent broker default and checks its broker before simulating."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from claimsim.cli import main
+
+from ..fixtures.damaged_runs import RUN_ARGS, copy, cut_log, entries, run
+from ..fixtures.run_dirs import ledger_bytes
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("interrupted") / "r")
+
+
+def test_rerun_over_a_killed_run_says_it_is_incomplete_and_how_to_go_on(whole, tmp_path, capsys):
+    half = copy(whole, tmp_path / "half", skip=("projections", "reports"))
+    cut_log(half / "ledger", len(entries(whole / "ledger")) // 2)
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(half)]) == 2
+    err = capsys.readouterr().err
+    assert "incomplete run" in err and "--resume" in err
+    assert "directory is not empty" not in err
+
+
+def test_resume_finishes_a_killed_run_into_the_uninterrupted_ledger(whole, tmp_path, capsys):
+    half = copy(whole, tmp_path / "half", skip=("projections", "reports"))
+    cut_log(half / "ledger", len(entries(whole / "ledger")) // 2)
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(half), "--resume"]) == 0
+    assert ledger_bytes(half) == ledger_bytes(whole)
+    assert "all reconcile" in capsys.readouterr().out
+    assert main(["audit", "verify", str(half)]) == 0
+
+
+def test_resume_redoes_a_simulation_that_was_killed(whole, tmp_path, capsys):
+    partial = copy(whole, tmp_path / "sim", skip=("run.json", "ledger", "projections", "reports",
+                                                    "runclock.json", "scenario.json"))
+    cut_log(partial / "input", 100)
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(partial)]) == 2
+    assert "simulation did not finish" in capsys.readouterr().err
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(partial), "--resume"]) == 0
+    assert ledger_bytes(partial) == ledger_bytes(whole)
+
+
+def test_resume_refuses_a_run_of_another_scenario(whole, tmp_path, capsys):
+    half = copy(whole, tmp_path / "half", skip=("projections", "reports"))
+    cut_log(half / "ledger", 50)
+    assert main(["run", *RUN_ARGS, "--seed", "8", "--out", str(half), "--resume"]) == 2
+    assert "seed" in capsys.readouterr().err
+
+
+def test_practices_below_minimum_volume_are_named_in_the_summary_and_reports(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", "--members", "300", "--months", "6", "--seed", "7", "--no-progress",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "below minimum volume" in text and "minimum_attributed" in text
+    with open(out / "reports" / "practices.csv") as f:
+        rows = list(csv.DictReader(f))
+    below = [r for r in rows if r["below_minimum_volume"] == "true"]
+    assert below and all(r["program"] != "ffs" for r in below)
+    for r in below:
+        assert r["practice_id"] in text
+
+
+def test_kafka_run_with_no_broker_configured_fails_in_one_line_before_simulating(tmp_path, capsys,
+                                                                                   monkeypatch):
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    out = tmp_path / "k"
+    assert main(["run", *RUN_ARGS, "--out", str(out), "--runtime", "kafka"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "KAFKA_BOOTSTRAP_SERVERS" in err[-1] and "--bootstrap" in err[-1]
+    assert not (out / "input").exists()
+
+
+def test_kafka_run_with_an_unreachable_broker_fails_before_simulating(tmp_path, capsys):
+    out = tmp_path / "k"
+    assert main(["run", *RUN_ARGS, "--out", str(out), "--runtime", "kafka",
+                 "--bootstrap", "127.0.0.1:1"]) == 2
+    assert "127.0.0.1:1" in capsys.readouterr().err
+    assert not (out / "input").exists()
+
+
+@pytest.mark.parametrize("argv", [["adjudicate", "RUN", "--runtime", "kafka"], ["worker", "RUN", "--prefix", "p"]])
+def test_kafka_commands_with_no_broker_configured_say_how_to_set_one(argv, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    run_dir = tmp_path / "RUN"
+    run_dir.mkdir()
+    assert main([a if a != "RUN" else str(run_dir) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert "KAFKA_BOOTSTRAP_SERVERS" in err and "--bootstrap" in err
