@@ -152,6 +152,9 @@ class RejectReason(StrEnum):
     BAD_FREQUENCY = "bad_frequency"
     DUPLICATE_CLAIM_ID = "duplicate_claim_id"  # an original reusing a claim id already adjudicated
     UNSUPPORTED_YEAR = "unsupported_year"  # a plan year the plan, fee schedule or program lacks
+    OVER_LIMIT = "over_limit"  # units, billed, modifiers or diagnoses past the documented limits
+    TOO_MANY_LINES = "too_many_lines"  # more service lines than a claim may carry
+    FIELD_TOO_LONG = "field_too_long"  # an identifier or code longer than the limit
 
 
 REJECT_CARC: dict[RejectReason, str] = {
@@ -169,6 +172,9 @@ REJECT_CARC: dict[RejectReason, str] = {
     RejectReason.BAD_FREQUENCY: "16",
     RejectReason.DUPLICATE_CLAIM_ID: "18",
     RejectReason.UNSUPPORTED_YEAR: "16",
+    RejectReason.OVER_LIMIT: "16",
+    RejectReason.TOO_MANY_LINES: "16",
+    RejectReason.FIELD_TOO_LONG: "16",
 }
 
 

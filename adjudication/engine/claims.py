@@ -274,7 +274,12 @@ def _paid_day(claim: Claim, processing_days: int) -> str:
     key = (claim.received_iso, processing_days)
     paid = _PAID_DAYS.get(key)
     if paid is None:
-        paid = _PAID_DAYS[key] = (claim.received + dt.timedelta(days=processing_days)).isoformat()
+        try:
+            paid = _PAID_DAYS[key] = (claim.received + dt.timedelta(days=processing_days)).isoformat()
+        except OverflowError:  # past 9999-12-31: no paid date exists, so neither does a payment
+            raise Invalid(RejectReason.BAD_DATE, "received",
+                          f"received {claim.received_iso} + {processing_days} processing days"
+                          " is past the last representable date") from None
     return paid
 
 

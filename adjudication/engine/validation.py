@@ -4,6 +4,15 @@ tuples the rest of the pipeline reads, or into a typed rejection naming the fiel
 Field paths are dotted with 0-based list positions, as pydantic reports them: `lines.2.units` is
 the third line's units. Checks that need the family's state (unknown member, unknown original)
 are the core's; here only the claim itself and the reference data are consulted.
+
+Limits (`LIMITS`, documented in docs/user-guide.md): no real claim form carries more, and past
+them a claim is garbage that would bloat the ledger or overflow arithmetic, so it is rejected
+(`over_limit`, `too_many_lines`, `field_too_long`) naming the field.
+
+Choices where DOMAIN.md is silent: the limits follow the 837P where it has one (50 service
+lines, 4 modifiers of 2 characters, 12 diagnoses); units at most 9,999 and billed at most
+$10,000,000.00 per line are far beyond any professional service; identifiers at most 64
+characters (an 837 claim id has 38).
 """
 
 from __future__ import annotations
@@ -16,6 +25,20 @@ from claimsim.events.codes import PLACES_OF_SERVICE, RejectReason
 from claimsim.adjudication.engine.context import Context
 
 FREQUENCIES = frozenset({"1", "7", "8"})
+
+
+class Limits(NamedTuple):
+    lines: int = 50  # service lines per claim
+    units: int = 9_999  # per line
+    billed: int = 1_000_000_000  # cents per line ($10,000,000.00)
+    id_chars: int = 64  # claim, member and subscriber ids
+    modifiers: int = 4  # per line
+    modifier_chars: int = 2
+    diagnoses: int = 12  # per line
+    diagnosis_chars: int = 8  # an ICD-10-CM code with its dot
+
+
+LIMITS = Limits()
 
 
 class Line(NamedTuple):
@@ -55,6 +78,9 @@ def _text(claim: dict[str, Any], name: str) -> str:
     value = claim.get(name)
     if type(value) is not str or not value:
         raise Invalid(RejectReason.MISSING_FIELD, name, f"{name} is missing or not a string")
+    if len(value) > LIMITS.id_chars:
+        raise Invalid(RejectReason.FIELD_TOO_LONG, name,
+                      f"{name} is {len(value):,} characters, more than {LIMITS.id_chars}")
     return value
 
 
@@ -90,6 +116,21 @@ def _fast_day(value: Any) -> dt.date | None:
     return day
 
 
+ID_CHARS, MAX_UNITS, MAX_BILLED = LIMITS.id_chars, LIMITS.units, LIMITS.billed
+
+
+def _modifiers_ok(mods: list) -> bool:
+    if len(mods) > LIMITS.modifiers:
+        return False
+    return all(type(m) is str and len(m) <= LIMITS.modifier_chars for m in mods)
+
+
+def _diagnoses_ok(dx: Any) -> bool:
+    if type(dx) is not list or len(dx) > LIMITS.diagnoses:
+        return False
+    return all(type(d) is str and len(d) <= LIMITS.diagnosis_chars for d in dx)
+
+
 def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
     """The parsed claim, or `Invalid` naming the first problem found.
 
@@ -111,17 +152,19 @@ def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
     frequency, original = raw.get("frequency", "1"), raw.get("original_claim_id")
     received = _fast_day(received_iso)
     if not (
-        type(claim_id) is str and claim_id
-        and type(member_id) is str and member_id
+        type(claim_id) is str and claim_id and len(claim_id) <= ID_CHARS
+        and type(member_id) is str and member_id and len(member_id) <= ID_CHARS
         and type(frequency) is str and frequency in FREQUENCIES
-        and (original is None if frequency == "1" else type(original) is str and original)
-        and subscriber_id == key and type(key) is str and key
+        and (original is None if frequency == "1"
+             else type(original) is str and original and len(original) <= ID_CHARS)
+        and subscriber_id == key and type(key) is str and key and len(key) <= ID_CHARS
         and type(payer_id) is str and payer_id in ctx.payers
         and type(tin) is str and tin in ctx.practice_kind
         and type(npi) is str and npi in ctx.clinician_role
         and type(pos) is str and pos in PLACES_OF_SERVICE
         and received is not None
         and type(raw_lines) is list and (raw_lines or frequency == "8")
+        and len(raw_lines) <= LIMITS.lines
     ):
         return _validate_slowly(raw, key, ctx)
     lines = []
@@ -146,10 +189,13 @@ def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
             type(line_no) is int and line_no >= 1 and line_no not in seen
             and day is not None and day <= received
             and type(code) is str and code in known
-            and type(units) is int and units >= 1
-            and type(billed) is int and billed >= 0
-            and (mods == () or (type(mods) is list and (not mods or all(type(m) is str for m in mods))))
+            and type(units) is int and 1 <= units <= MAX_UNITS
+            and type(billed) is int and 0 <= billed <= MAX_BILLED
+            and (mods == () or (type(mods) is list and (not mods or _modifiers_ok(mods))))
         ):
+            return _validate_slowly(raw, key, ctx)
+        dx = rl.get("diagnoses")
+        if dx is not None and not _diagnoses_ok(dx):
             return _validate_slowly(raw, key, ctx)
         seen.add(line_no)
         lines.append(new_line(Line, (line_no, day, day_iso, code, ",".join(mods) if mods else "",
@@ -196,6 +242,9 @@ def _validate_slowly(raw: Any, key: str, ctx: Context) -> Claim:
         raw_lines = []  # a void needs no lines: it reverses the version in force
     if type(raw_lines) is not list or (not raw_lines and frequency != "8"):
         raise Invalid(RejectReason.MISSING_FIELD, "lines", "lines is missing or empty")
+    if len(raw_lines) > LIMITS.lines:
+        raise Invalid(RejectReason.TOO_MANY_LINES, "lines",
+                      f"{len(raw_lines):,} lines, more than a claim may carry ({LIMITS.lines})")
     seen: set[int] = set()
     lines = [_line_slowly(rl, f"lines.{i}", received_iso, received, seen, ctx.known_codes)
              for i, rl in enumerate(raw_lines)]
@@ -223,13 +272,47 @@ def _line_slowly(rl: Any, where: str, received_iso: str, received: dt.date, seen
     mods = rl.get("modifiers", ())
     if type(mods) is not list and mods != ():
         raise Invalid(RejectReason.MALFORMED, f"{where}.modifiers", f"{where}.modifiers is not a list")
-    for m in mods:
-        if type(m) is not str:
-            raise Invalid(RejectReason.MALFORMED, f"{where}.modifiers", f"modifier {m!r} is not a string")
+    _check_modifiers(mods, where)
     units = rl.get("units")
     if type(units) is not int or units < 1:
         raise Invalid(RejectReason.BAD_UNITS, f"{where}.units", f"units must be an integer >= 1, got {units!r}")
+    if units > LIMITS.units:
+        raise Invalid(RejectReason.OVER_LIMIT, f"{where}.units", f"{units:,} units, more than {LIMITS.units:,}")
     billed = _int(rl.get("billed"), f"{where}.billed", RejectReason.MALFORMED)
     if billed < 0:
         raise Invalid(RejectReason.NEGATIVE_AMOUNT, f"{where}.billed", f"billed amount {billed} is negative")
+    if billed > LIMITS.billed:
+        raise Invalid(RejectReason.OVER_LIMIT, f"{where}.billed",
+                      f"billed {billed:,} cents, more than {LIMITS.billed:,}")
+    _check_diagnoses(rl.get("diagnoses"), where)
     return Line(line_no, day, day_iso, code, ",".join(mods), units, billed)
+
+
+def _check_modifiers(mods: Any, where: str) -> None:
+    if len(mods) > LIMITS.modifiers:
+        raise Invalid(RejectReason.OVER_LIMIT, f"{where}.modifiers",
+                      f"{len(mods):,} modifiers, more than {LIMITS.modifiers}")
+    for i, m in enumerate(mods):
+        if type(m) is not str:
+            raise Invalid(RejectReason.MALFORMED, f"{where}.modifiers", f"modifier {m!r} is not a string")
+        if len(m) > LIMITS.modifier_chars:
+            raise Invalid(RejectReason.FIELD_TOO_LONG, f"{where}.modifiers.{i}",
+                          f"modifier of {len(m):,} characters, more than {LIMITS.modifier_chars}")
+
+
+def _check_diagnoses(dx: Any, where: str) -> None:
+    """Diagnoses are the projections' (observed risk), not pricing's, but a claim carrying
+    garbage there is rejected like any other field."""
+    if dx is None:
+        return
+    if type(dx) is not list:
+        raise Invalid(RejectReason.MALFORMED, f"{where}.diagnoses", f"{where}.diagnoses is not a list")
+    if len(dx) > LIMITS.diagnoses:
+        raise Invalid(RejectReason.OVER_LIMIT, f"{where}.diagnoses",
+                      f"{len(dx):,} diagnoses, more than {LIMITS.diagnoses}")
+    for i, d in enumerate(dx):
+        if type(d) is not str:
+            raise Invalid(RejectReason.MALFORMED, f"{where}.diagnoses.{i}", f"diagnosis {d!r} is not a string")
+        if len(d) > LIMITS.diagnosis_chars:
+            raise Invalid(RejectReason.FIELD_TOO_LONG, f"{where}.diagnoses.{i}",
+                          f"diagnosis code of {len(d):,} characters, more than {LIMITS.diagnosis_chars}")
