@@ -35,7 +35,7 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--partitions", type=int, default=1,
                    help="Kafka runtime: partitions of the run's topics (default 1)")
     p.add_argument("--bootstrap", default=None,
-                   help="Kafka runtime: bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS)")
+                   help="Kafka runtime: bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS; one of the two is required)")
     p.add_argument("--members", type=int, default=None, help="initial members")
     p.add_argument("--months", type=int, default=None, help="months of services")
     p.add_argument("--seed", type=int, default=None, help="random seed")
@@ -49,6 +49,9 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--history", default=None, metavar="RUN_DIR",
                    help="an ingested run (claimsim ingest): pay its claims under the scenario's"
                         " payers and programs instead of simulating (practices by TIN)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish a run that was interrupted in RUN_DIR (same scenario and flags):"
+                        " the steps that did not finish are redone")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
@@ -82,6 +85,9 @@ def add_whatif(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-logs", action="store_true", help="keep each run's input/truth/ledger")
     p.add_argument("--history", default=None, metavar="RUN_DIR",
                    help="an ingested run: every point pays its claims instead of simulating")
+    p.add_argument("--yes", action="store_true",
+                   help="start even a sweep past the size limits (more than"
+                        " 1,000 runs or 50 million member-months)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_whatif)
 
@@ -147,10 +153,11 @@ def _signer(path: str | None):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from claimsim.simulator.run_dir import check_empty_run_dir
+    import orjson
 
     from claimsim.adjudication.runtimes.streaming.runtime import KafkaOptions
     from claimsim.scenarios.run import run_scenario, summary_text
+    from claimsim.scenarios.run_state import Stage, inspect_run, prepare_resume, refuse_existing
     from claimsim.scenarios.spec import validate
 
     data, origin = _scenario_data(args.scenario)
@@ -161,11 +168,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenario = scenario.model_copy(update={"runtime": args.runtime})
     suffix = "-history" if args.history is not None else ""
     out = Path(args.out) if args.out else DEFAULT_RUNS / (scenario.scenario + suffix)
-    check_empty_run_dir(out)
-    began = time.perf_counter()
     if args.partitions < 1:
         raise UserError("--partitions must be at least 1")
     kafka = KafkaOptions(bootstrap=args.bootstrap, partitions=args.partitions)
+    if scenario.runtime == "kafka":
+        # Before anything is simulated: a run that cannot be paid should not write its input.
+        from claimsim.adjudication.runtimes.streaming.topics import bootstrap_from_env, require_broker
+
+        kafka = KafkaOptions(bootstrap=require_broker(bootstrap_from_env(args.bootstrap)),
+                             partitions=args.partitions)
+        print(f"claimsim run: Kafka broker {kafka.bootstrap}", file=sys.stderr)
+    if args.resume:
+        if args.history is not None:
+            raise UserError("--resume finishes a simulated run; run --history again into a new --out")
+        state = prepare_resume(out, orjson.loads(scenario.model_dump_json()))
+        if state.stage is Stage.COMPLETE:
+            raise UserError(f"{out}: the run is already complete; nothing to resume")
+    else:
+        state = inspect_run(out)
+        refuse_existing(state)
+    began = time.perf_counter()
     progress = not args.no_progress and sys.stderr.isatty()
     if args.history is not None:
         from claimsim.scenarios.history import run_history
@@ -175,11 +197,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_history(scenario, Path(args.history), out, progress=progress, kafka=kafka,
                              signer=_signer(args.signing_key))
     else:
+        resumed = " (resumed: simulation kept, paying again)" if state.stage is Stage.SIMULATED else ""
         print(f"claimsim run {scenario.scenario}: {scenario.members:,} members, {scenario.months}"
               f" months from {scenario.start}, seed {scenario.seed}, {scenario.runtime} runtime"
-              f" -> {out}", file=sys.stderr)
+              f" -> {out}{resumed}", file=sys.stderr)
         result = run_scenario(scenario, out, progress=progress, kafka=kafka,
-                              signer=_signer(args.signing_key))
+                              signer=_signer(args.signing_key), simulated=state.stage is Stage.SIMULATED)
     plan = result.clock.plan
     print(summary_text(result))
     print(f"\nepochs: baseline to {plan.boundaries[0]}, boundaries {', '.join(plan.boundaries)};"
@@ -241,9 +264,18 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UserError("--jobs must be at least 1")
     out = Path(args.out) if args.out else DEFAULT_RUNS / f"whatif-{scenario.scenario}"
-    n = len(whatif.points(data, axes, origin)) * max(1, args.replicates)
-    print(f"claimsim whatif {scenario.scenario}: {n} runs ({args.replicates} replicate(s) per point)"
+    if args.replicates < 1:
+        raise UserError("--replicates must be at least 1")
+    grid = whatif.points(data, axes, origin)
+    n = len(grid) * args.replicates
+    size = whatif.estimate(grid, args.replicates)
+    print(f"claimsim whatif {scenario.scenario}: {n:,} runs ({len(grid)} point(s) x {args.replicates:,}"
+          f" replicate(s)), about {size.member_months:,} member-months,"
           f" on {min(args.jobs or os.cpu_count() or 1, n)} process(es) -> {out}", file=sys.stderr)
+    if size.too_big and not args.yes:
+        raise UserError(f"{n:,} runs, {size.member_months:,} member-months: past the limits of"
+                        f" {whatif.MAX_RUNS:,} runs and {whatif.MAX_MEMBER_MONTHS:,} member-months;"
+                        " pass --yes to start it anyway")
     began = time.perf_counter()
     sweep = whatif.run_sweep(scenario, data, axes, out, origin=origin, replicates=args.replicates,
                              jobs=args.jobs, progress=not args.no_progress and sys.stderr.isatty(),

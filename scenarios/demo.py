@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--members", type=int, default=None, help="initial members (the scenario's: 3000)")
     p.add_argument("--months", type=int, default=None, help="months of care (the scenario's: 12)")
     p.add_argument("--seed", type=int, default=None, help="random seed (the scenario's: 7)")
-    p.add_argument("--force", action="store_true", help="replace an existing run directory")
+    p.add_argument("--force", action="store_true", help="replace an existing run directory (only ever a claimsim run: its run.json)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -105,11 +104,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from claimsim.scenarios.run import run_scenario
     from claimsim.scenarios.spec import load, with_overrides
 
+    from claimsim.scenarios.run_state import Stage, inspect_run, not_a_run, replace_run
+
     out: Path = args.out
-    if out.exists() and any(out.iterdir()):
+    state = inspect_run(out)
+    if state.stage is Stage.FOREIGN:
+        raise not_a_run(state)  # --force or not: only ever replace a claimsim run
+    if state.stage is not Stage.ABSENT:
         if not args.force:
             raise UserError(f"{out}: already holds a run; pass --force to replace it or --out elsewhere")
-        shutil.rmtree(out)
+        replace_run(out)
     # The built-in `demo` scenario (scenarios/builtin/demo.toml): every program, a minimum volume
     # scaled to the region's size; the flags override its size and seed.
     _, data, origin = load("demo")

@@ -35,12 +35,15 @@ class ScenarioResult:
 
 
 def run_scenario(scenario: Scenario, out: Path | str, *, progress: bool = False,
-                 charts_too: bool = True, kafka=None, signer=None) -> ScenarioResult:
+                 charts_too: bool = True, kafka=None, signer=None,
+                 simulated: bool = False) -> ScenarioResult:
     """Simulate, pay (on the scenario's runtime) and report `scenario` into the fresh directory
     `out`. `kafka`: a `streaming.runtime.KafkaOptions`, broker and partitions for the Kafka runtime
-    (default: the environment's)."""
+    (default: the environment's). `simulated`: `out` already holds this scenario's finished
+    simulation (a resumed run)."""
     out = Path(out)
-    simulate_scenario(scenario, out, progress=progress)
+    if not simulated:
+        simulate_scenario(scenario, out, progress=progress)
     return pay_and_report(scenario, out, months=scenario.months, progress=progress,
                           charts_too=charts_too, kafka=kafka, signer=signer)
 
@@ -136,6 +139,27 @@ def text_table(rows: list[dict[str, Any]], first: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def minimum_volume_warning(rows: list[dict[str, Any]], state: Any) -> str | None:
+    """One warning naming the practices whose program fell back to FFS for lack of attributed
+    members in some paid epoch, by program, with the setting that decides it (a hybrid % that
+    "does nothing" in a small run is usually this)."""
+    below: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if r.get("epochs_below_minimum"):
+            counts = below.setdefault(r["program"], {})
+            counts[r["practice_id"]] = max(counts.get(r["practice_id"], 0), r["epochs_below_minimum"])
+    if not below:
+        return None
+    minimum = {c.program.kind.value: c.program.minimum_attributed for c in state.reference.contracts}
+    parts = [f"{program} (minimum {minimum.get(program, '?')}): "
+             + ", ".join(f"{p} ({n} epoch{'s' if n > 1 else ''})" for p, n in sorted(counts.items()))
+             for program, counts in sorted(below.items())]
+    return ("warning: practices below minimum volume were paid FFS (no hybrid, no prospective"
+            " payments) in some epochs: " + "; ".join(parts) + ". The setting is"
+            " region.programs.<program>.minimum_attributed (or --minimum-attributed N);"
+            " reports/practices.csv marks them in epochs_below_minimum.")
+
+
 def summary_text(result: ScenarioResult) -> str:
     w = result.window
     span = f"{w.months[0]}..{w.months[-1]}" if w.months else "(no program months)"
@@ -146,4 +170,7 @@ def summary_text(result: ScenarioResult) -> str:
             "checks against the ledger: " + ("all reconcile" if not bad else "MISMATCH: " + "; ".join(bad))]
     if not tables.has_truth(result.run_dir):
         text.append(f"true leakage, attribution accuracy and true risk (n/a): {tables.NOT_AVAILABLE}")
+    warning = minimum_volume_warning(result.rows, result.clock.state)
+    if warning:
+        text += ["", warning]
     return "\n".join(text)

@@ -1,0 +1,167 @@
+"""What a run directory holds, read before anything writes into it: nothing, a finished run, a
+run that stopped part-way (simulated or not), or something that is not a claimsim run at all.
+`claimsim demo --force` replaces only a recognisable run; `claimsim run` refuses a stopped run
+unless told to `--resume` it, and then redoes only the steps that did not finish.
+
+A run's steps, each ending in a file it writes last: simulate (run.json, scenario.json), pay
+epoch by epoch (the projection checkpoint), report (reports/checks.csv).
+
+Choices where DOMAIN.md is silent: resuming a run whose payment stopped re-pays it from the
+simulated input (the ledger is rebuilt from seq 0; the ledger is a pure function of the input
+and reference data, so it comes out as an uninterrupted run's, byte for byte); a stopped
+simulation is simulated again (it is made from its seed and writes no partial state worth
+keeping).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from claimsim.events.errors import UserError
+from claimsim.events.log import last_envelope
+
+# Every entry a run directory may hold (the simulator's, the run clock's, the reports).
+RUN_ENTRIES = frozenset({"input", "truth", "ledger", "projections", "reports", "reference.json",
+                         "run.json", "runclock.json", "scenario.json"})
+PAY_ENTRIES = ("ledger", "projections", "reports", "runclock.json")
+CHECKPOINT = Path("projections") / "payer-state.json"
+REPORT_LAST = Path("reports") / "checks.csv"
+
+
+class Stage(StrEnum):
+    ABSENT = "absent"  # no directory, or an empty one
+    FOREIGN = "foreign"  # holds something that is not (only) a claimsim run
+    SIMULATING = "simulating"  # the simulation stopped before run.json
+    SIMULATED = "simulated"  # simulated, not paid (or payment stopped part-way)
+    PAID = "paid"  # paid, reports not written
+    COMPLETE = "complete"
+
+
+@dataclass
+class RunState:
+    path: Path
+    stage: Stage
+    entries: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    info: dict[str, Any] | None = None  # run.json
+
+    def describe(self) -> str:
+        """Where the run stopped, in words a user can act on."""
+        if self.stage is Stage.SIMULATING:
+            return "the simulation did not finish (no run.json)"
+        if self.stage is Stage.SIMULATED:
+            last = last_envelope(self.path / "ledger") if (self.path / "ledger").is_dir() else None
+            if last is None:
+                return "simulated, not yet paid"
+            return f"simulated; payment stopped at ledger seq {last['seq']:,} ({last['at']})"
+        if self.stage is Stage.PAID:
+            return "paid; the reports were not written"
+        return str(self.stage)
+
+
+def _listing(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def inspect_run(path: Path) -> RunState:
+    if not path.exists():
+        return RunState(path, Stage.ABSENT)
+    if not path.is_dir():
+        raise UserError(f"{path}: exists and is not a directory")
+    entries = sorted(p.name for p in path.iterdir())
+    if not entries:
+        return RunState(path, Stage.ABSENT)
+    foreign = [n for n in entries if n not in RUN_ENTRIES]
+    info = _run_json(path / "run.json")
+    if foreign or not (info is not None or (path / "reference.json").is_file() and (path / "input").is_dir()):
+        return RunState(path, Stage.FOREIGN, entries, foreign or entries, info)
+    if info is None:
+        stage = Stage.SIMULATING
+    elif not (path / CHECKPOINT).is_file():
+        stage = Stage.SIMULATED
+    elif not (path / REPORT_LAST).is_file():
+        stage = Stage.PAID
+    else:
+        stage = Stage.COMPLETE
+    return RunState(path, stage, entries, [], info)
+
+
+def _run_json(path: Path) -> dict[str, Any] | None:
+    """run.json as the simulator writes it (scenario, seed, summary), or None."""
+    try:
+        info = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if isinstance(info, dict) and {"scenario", "seed", "summary"} <= set(info):
+        return info
+    return None
+
+
+def not_a_run(state: RunState) -> UserError:
+    return UserError(f"{state.path}: not a claimsim run (holds {_listing(state.foreign)});"
+                     " choose another --out, or move those files yourself")
+
+
+def replace_run(path: Path) -> None:
+    """`--force`: remove a previous run at `path`, and nothing that is not one."""
+    state = inspect_run(path)
+    if state.stage is Stage.ABSENT:
+        return
+    if state.stage is Stage.FOREIGN:
+        raise not_a_run(state)
+    if path.resolve() == Path.cwd().resolve():
+        raise UserError(f"{path}: is the working folder; give --out a folder of its own")
+    shutil.rmtree(path)
+
+
+def prepare_resume(path: Path, scenario_config: dict[str, Any]) -> RunState:
+    """Make `path` ready to redo the steps of a stopped run of this scenario; returns its state
+    (ABSENT: start from scratch). Refuses a run of another scenario or seed."""
+    state = inspect_run(path)
+    if state.stage is Stage.FOREIGN:
+        raise not_a_run(state)
+    if state.stage in (Stage.ABSENT, Stage.COMPLETE):
+        return state
+    if state.info is not None:
+        recorded = {k: v for k, v in state.info.get("config", {}).items() if k != "runtime"}
+        wanted = {k: v for k, v in scenario_config.items() if k != "runtime"}
+        if recorded != wanted:
+            differ = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))
+            raise UserError(f"{path}: holds a run of another scenario (differs in {_listing(differ)});"
+                            " --resume continues the same scenario, seed and overrides")
+    if state.stage is Stage.SIMULATING:
+        for name in state.entries:
+            _remove(path / name)
+        return RunState(path, Stage.ABSENT)
+    for name in PAY_ENTRIES:
+        _remove(path / name)
+    return RunState(path, Stage.SIMULATED, info=state.info)
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir():
+        shutil.rmtree(p)
+    elif p.exists():
+        p.unlink()
+
+
+def refuse_existing(state: RunState) -> None:
+    """`claimsim run` without --resume: a non-empty folder is an error saying what it holds."""
+    if state.stage is Stage.ABSENT:
+        return
+    if state.stage is Stage.FOREIGN:
+        raise UserError(f"{state.path}: directory is not empty and not a claimsim run"
+                        f" (holds {_listing(state.foreign)}); choose a new --out")
+    if state.stage is Stage.COMPLETE:
+        raise UserError(f"{state.path}: already holds a finished run (audit it with `claimsim audit"
+                        " verify`, or choose a new --out)")
+    raise UserError(f"{state.path}: holds an incomplete run: {state.describe()}; rerun with --resume"
+                    " to finish it (steps that did not finish are redone), or choose a new --out"
+                    " to start over")
