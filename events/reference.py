@@ -12,9 +12,10 @@ import hashlib
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from claimsim.events.encoding import canonical, loads
+from claimsim.events.errors import UserError
 from claimsim.events.fee_schedule import FeeSchedule
 from claimsim.events.plans import Payer, Plan
 from claimsim.events.programs import Contract
@@ -99,4 +100,16 @@ class ReferenceData(BaseModel):
         path = Path(run_dir) / REFERENCE_FILE
         if not path.exists():
             raise FileNotFoundError(f"{path}: no reference data (is this a run directory?)")
-        return cls.model_validate(loads(path.read_bytes()))
+        raw = path.read_bytes()
+        if not raw.strip():
+            raise UserError(f"{path}: empty (the run's reference data is missing; simulate again)")
+        try:
+            data = loads(raw)
+        except ValueError as e:  # orjson's JSONDecodeError is a ValueError
+            raise UserError(f"{path}: not JSON ({e})") from None
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            raise UserError(f"{path}: not reference data: {where}: {first['msg']}") from None

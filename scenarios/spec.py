@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from claimsim.events.errors import UserError
 from claimsim.events.money import BasisPoints
 from claimsim.events.plans import BenefitDesign, LineOfBusiness, Plan
-from claimsim.events.programs import ProgramKind, ProgramSettings
+from claimsim.events.programs import HYBRID_PROGRAMS, ProgramKind, ProgramSettings
+from claimsim.events.ranges import PlanYear
 from claimsim.adjudication.projections.epochs import ClockSettings
 from claimsim.simulator.config import SimConfig
 
@@ -68,7 +69,7 @@ class PayerSettings(_Strict):
     timely_filing_days: int | None = Field(default=None, ge=1)
     processing_days: int | None = Field(default=None, ge=0)
     # plan key (bronze/silver/gold, partb, hmo, mc) -> plan year -> benefit design (replaces it)
-    plans: dict[str, dict[int, BenefitDesign]] = Field(default_factory=dict)
+    plans: dict[str, dict[PlanYear, BenefitDesign]] = Field(default_factory=dict)
 
 
 class Scenario(SimConfig):
@@ -99,6 +100,24 @@ class Scenario(SimConfig):
                     programs[kind.value] = {"kind": kind.value}
             data = {**data, "region": {**region, "programs": programs}}
         return data
+
+    @model_validator(mode="after")
+    def _clock_and_programs(self) -> Scenario:
+        """A baseline shorter than the run (else no epoch is ever paid under a program), and a
+        hybrid % only on a program that has a hybrid (elsewhere it would silently do nothing)."""
+        baseline = self.clock.baseline_months
+        if baseline is not None and baseline >= self.months:
+            raise ValueError(f"clock.baseline_months: {baseline} is not shorter than the run"
+                             f" ({self.months} months); use 1..{self.months - 1}")
+        overrides = [(f"region.programs.{k.value}", k, p.hybrid_bp, p.model_fields_set)
+                     for k, p in self.region.programs.items()]
+        overrides += [(f"payers.{lob.value}.programs.{k.value}", k, p.hybrid_bp, p.model_fields_set)
+                      for lob, payer in self.payers.items() for k, p in payer.programs.items()]
+        for where, kind, hybrid, given in overrides:
+            if "hybrid_bp" in given and hybrid not in (-1, 0) and kind not in HYBRID_PROGRAMS:
+                raise ValueError(f"{where}.hybrid_bp: {kind.value} has no hybrid (only "
+                                 + ", ".join(sorted(k.value for k in HYBRID_PROGRAMS)) + " withhold FFS)")
+        return self
 
     @model_validator(mode="after")
     def _plans_within_limits(self) -> Scenario:
@@ -161,9 +180,39 @@ def format_errors(origin: str, error: ValidationError) -> str:
 
 def validate(data: dict[str, Any], origin: str) -> Scenario:
     try:
-        return Scenario.model_validate(copy.deepcopy(data))
+        scenario = Scenario.model_validate(copy.deepcopy(data))
     except ValidationError as e:
         raise UserError(format_errors(origin, e)) from None
+    _same_types(data, scenario, origin, "")
+    return scenario
+
+
+def _same_types(raw: Any, value: Any, origin: str, path: str) -> None:
+    """No true/false or 300.0 where the model holds an integer: pydantic's lax mode would read
+    `hybrid_bp = true` as 1 bp and `members = 300.0` as 300, so each value as written is walked
+    beside the value the model made of it. (Strict mode would also refuse TOML's strings for
+    enums and dates, which are fine.)"""
+    if isinstance(raw, dict):
+        for key, sub in raw.items():
+            if isinstance(value, BaseModel):
+                child = getattr(value, str(key), None)
+            elif isinstance(value, dict):
+                child = value.get(key, value.get(_int_key(key)))
+            else:
+                continue
+            _same_types(sub, child, origin, f"{path}.{key}" if path else str(key))
+    elif isinstance(raw, (list, tuple)) and isinstance(value, (list, tuple)):
+        for i, (sub, child) in enumerate(zip(raw, value)):
+            _same_types(sub, child, origin, f"{path}.{i}")
+    elif type(raw) is bool and type(value) is not bool:
+        raise UserError(f"{origin}: {path}: expected an integer, got {str(raw).lower()}")
+    elif type(raw) is float and type(value) is not float:
+        raise UserError(f"{origin}: {path}: expected an integer, got {raw!r}")
+
+
+def _int_key(key: Any) -> Any:
+    """TOML table keys are strings; plan-year tables hold them as integers."""
+    return int(key) if isinstance(key, str) and key.isdigit() else key
 
 
 def parse(text: str, origin: str, name: str) -> tuple[Scenario, dict[str, Any]]:
@@ -182,13 +231,22 @@ def load(name_or_path: str) -> tuple[Scenario, dict[str, Any], str]:
     if path.suffix == ".toml" or path.is_file() or "/" in name_or_path:
         if not path.is_file():
             raise UserError(f"{name_or_path}: no such scenario file")
-        scenario, data = parse(path.read_text(), path.name, path.stem)
+        scenario, data = parse(_text(path), path.name, path.stem)
         return scenario, data, path.name
     names = builtin_names()
     if name_or_path not in names:
         raise UserError(f"{name_or_path}: not a built-in scenario ({', '.join(names)}) or a .toml file")
     scenario, data = parse(builtin_text(name_or_path), f"{name_or_path}.toml", name_or_path)
     return scenario, data, f"{name_or_path}.toml"
+
+
+def _text(path: Path) -> str:
+    """A scenario file's text: UTF-8, with or without the byte-order mark some editors write."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path.name}: not a text file (not UTF-8 at byte {e.start});"
+                        " a scenario is a TOML text file") from None
 
 
 def describe_builtins() -> list[tuple[str, str]]:
