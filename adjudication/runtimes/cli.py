@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prefix", default=None,
                    help="kafka runtime: topic prefix (default: a new unique one per run)")
     p.add_argument("--bootstrap", default=None,
-                   help="kafka runtime: bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092)")
+                   help="kafka runtime: bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS; one of the two is required)")
     p.set_defaults(func=cmd_adjudicate)
 
 

@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="the run directory (reference.json, ledger manifest)")
     p.add_argument("--prefix", required=True, help="the run's topic prefix (names its topics and consumer group)")
     p.add_argument("--bootstrap", default=None,
-                   help=f"Kafka bootstrap servers (default ${BOOTSTRAP_ENV} or 127.0.0.1:9092)")
+                   help=f"Kafka bootstrap servers (default ${BOOTSTRAP_ENV}; one of the two is required)")
     p.add_argument("--partitions", type=int, default=None,
                    help="inbound partitions (default: read from the inbound topic)")
     p.add_argument("--commit-interval", type=float, default=1.0,
@@ -25,7 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_worker(args: argparse.Namespace) -> int:
     from claimsim.adjudication.runtimes.streaming.app import run_worker  # faust is slow to import
 
-    run_worker(args.run_dir, bootstrap_from_env(args.bootstrap), args.prefix,
+    import sys
+
+    bootstrap = bootstrap_from_env(args.bootstrap)
+    print(f"claimsim worker: Kafka broker {bootstrap}", file=sys.stderr)
+    run_worker(args.run_dir, bootstrap, args.prefix,
                partitions=args.partitions, loglevel=args.loglevel,
                commit_interval=args.commit_interval)
     return 0

@@ -187,6 +187,10 @@ def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None)
     """`claimsim adjudicate RUN_DIR --runtime kafka`: the same summary line as the embedded runtime."""
     from claimsim.events.money import dollars
 
+    from claimsim.adjudication.runtimes.streaming.topics import bootstrap_from_env
+
+    args.bootstrap = bootstrap_from_env(args.bootstrap)  # before any work: none set is an error
+    print(f"Kafka broker: {args.bootstrap}", file=sys.stderr)
     if args.workers == 0 and not args.prefix:
         raise UserError("--workers 0 attaches to workers you start yourself: give them and this"
                         " command the same --prefix")

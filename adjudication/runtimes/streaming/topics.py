@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -15,12 +16,31 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from claimsim.events.errors import UserError
 
 BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
-DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 TABLE = "family_state"
 
 
 def bootstrap_from_env(value: str | None = None) -> str:
-    return value or os.environ.get(BOOTSTRAP_ENV) or DEFAULT_BOOTSTRAP
+    """The bootstrap servers given (a flag), else `KAFKA_BOOTSTRAP_SERVERS`; no silent default:
+    a client attached to whatever broker listens on a well-known port could be someone else's."""
+    bootstrap = value or os.environ.get(BOOTSTRAP_ENV)
+    if not bootstrap:
+        raise UserError(f"no Kafka broker configured: set {BOOTSTRAP_ENV}=HOST:PORT or pass"
+                        f" --bootstrap HOST:PORT (a local one: eval \"$(scripts/kafka/start.sh)\"")
+    return bootstrap
+
+
+def require_broker(bootstrap: str, timeout: float = 5.0) -> str:
+    """`bootstrap` if one of its servers accepts a connection, else a one-line error naming it."""
+    problems = []
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+                return bootstrap
+        except (OSError, ValueError) as e:
+            problems.append(f"{server.strip()}: {e}")
+    raise UserError(f"no Kafka broker answers at {bootstrap} ({'; '.join(problems)}); start one"
+                    f" or point {BOOTSTRAP_ENV} / --bootstrap at yours")
 
 
 def new_prefix(label: str = "claimsim") -> str:
