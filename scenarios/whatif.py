@@ -14,6 +14,9 @@ import copy
 from enum import Enum
 import itertools
 import math
+import signal
+import threading
+import time
 import os
 import shutil
 import sys
@@ -180,6 +183,58 @@ def metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return out
 
 
+# A sweep past either limit needs `--yes`: at a few seconds per small run, 1,000 runs already
+# take hours on a laptop, and a typo in --replicates should not start days of work.
+MAX_RUNS = 1_000
+MAX_MEMBER_MONTHS = 50_000_000
+
+
+@dataclass(frozen=True)
+class SweepSize:
+    runs: int
+    member_months: int  # initial members x months summed over runs (enrollment churn aside)
+
+    @property
+    def too_big(self) -> bool:
+        return self.runs > MAX_RUNS or self.member_months > MAX_MEMBER_MONTHS
+
+
+def estimate(grid: list[tuple[Point, Scenario, dict]], replicates: int) -> SweepSize:
+    return SweepSize(len(grid) * replicates,
+                     sum(s.members * s.months for _, s, _ in grid) * replicates)
+
+
+def _worker_init(parent: int) -> None:
+    """Each pool process: leave SIGINT to the parent (it stops the pool), and end when the parent
+    is gone, even after a kill -9 that ran no cleanup (Linux's parent-death signal, and a
+    watchdog for the moment between fork and that call or where it does not exist)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool now: cancel what has not started and terminate the processes running runs
+    (`shutdown` alone would wait for every submitted run)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.join(5)
+
+
 def run_one(scenario_json: str, out: str, keep_logs: bool,
             history: str | None = None) -> dict[str, dict[str, int]]:
     """One point x replicate, in a worker process: run (or pay the history), report, return its
@@ -244,7 +299,8 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
     results: dict[tuple[int, int], dict[str, dict[str, int]]] = {}
     bar = tqdm(total=len(grid) * replicates, unit="run", file=sys.stderr, disable=not progress,
                desc="whatif")
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
+    try:
         for point, point_scenario, _ in grid:
             for r in range(replicates):
                 # Common random numbers: replicate r has the same seed at every point.
@@ -255,6 +311,10 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
         for future in as_completed(tasks):
             results[tasks[future]] = future.result()
             bar.update(1)
+    except BaseException:  # SIGINT, or a run that failed: stop the others now
+        _stop(pool)
+        raise
+    pool.shutdown()
     bar.close()
     raw, summary = [], []
     for point, _, _ in grid:
