@@ -25,6 +25,8 @@ from claimsim.adjudication.audit.tables import true_pcps
 from claimsim.adjudication.projections.snapshots import member_month_counts
 from claimsim.adjudication.projections.money import money_by_practice, money_totals
 from claimsim.adjudication.projections.state import PayerState
+from claimsim.adjudication.projections.fold.timelines import S_ACTIVE, S_EFFECTIVE, S_REASON
+from claimsim.adjudication.projections.status import MINIMUM_VOLUME
 from claimsim.events.calendar import months_from
 
 LINE_MONEY = ("allowed", "plan_paid", "cost_share", "cap_offset", "sequestration")
@@ -172,11 +174,26 @@ def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str
                     "practice_kind": practice_kind.get(practice, ""),
                     "program": contract.program.kind.value if contract else "ffs",
                     "hybrid_bp": contract.program.hybrid_bp if contract else 0,
-                    **{name: r[name] for name in COLUMNS}})
+                    **{name: r[name] for name in COLUMNS},
+                    "epochs_below_minimum": epochs_below_minimum(state, plan, payer, practice)})
     if not has_truth(run_dir):
         for r in out:
             r.update(dict.fromkeys(TRUTH_COLUMNS))
     return out
+
+
+def epochs_below_minimum(state: PayerState, plan: Plan, payer: str, practice: str) -> int:
+    """Paid epochs in which the practice's program was not in force for this payer because it
+    had fewer attributed members than the program's minimum volume (paid FFS instead)."""
+    n = 0
+    for boundary in plan.boundaries:
+        if boundary >= plan.service_end:
+            break
+        entry = state.status_on(payer, practice, boundary)
+        if entry is None or entry[S_EFFECTIVE] != boundary:
+            continue
+        n += not entry[S_ACTIVE] and entry[S_REASON].startswith(MINIMUM_VOLUME)
+    return n
 
 
 def _attribution_and_risk(state: PayerState, truth: Truth, as_of: str, row) -> None:
