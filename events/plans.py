@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from claimsim.events.codes import VisitCategory
 from claimsim.events.money import BasisPoints, Cents
+from claimsim.events.ranges import NonNegativeCents
 
 
 class LineOfBusiness(StrEnum):
@@ -52,7 +53,7 @@ class BenefitDesign(Frozen):
     oop_individual: Cents | None = Field(default=None, ge=0)
     oop_family: Cents | None = Field(default=None, ge=0)
     embedded: bool = True  # individual limits apply inside family coverage
-    copays: dict[VisitCategory, Cents] = Field(default_factory=dict)
+    copays: dict[VisitCategory, NonNegativeCents] = Field(default_factory=dict)
     preventive_zero: bool = True  # ACA: in-network preventive at $0
     part_b_style: bool = False  # AWV/IPPE $0; routine physicals 99381-99397 not covered
 

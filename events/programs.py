@@ -16,6 +16,7 @@ from pydantic import Field, field_serializer, model_validator
 from claimsim.events.codes import DEFAULT_CAPITATED_GROUPS, ProcedureGroup
 from claimsim.events.timeline import span_on
 from claimsim.events.money import BasisPoints, Cents
+from claimsim.events.ranges import NonNegativeCents, PlanYear
 from claimsim.events.plans import Frozen
 
 
@@ -49,7 +50,8 @@ class PaymentKind(StrEnum):
 # CCM codes a CPC+ practice may not bill for its attributed members (DOMAIN.md §3 step 5).
 CPC_PLUS_DENIED_CODES = frozenset({"99490", "99487", "99489"})
 
-# Default hybrid share of FFS withheld on capitated services, by program.
+# Default hybrid share of FFS withheld on capitated services, by program; the programs with a
+# positive default are the ones that have a hybrid at all.
 DEFAULT_HYBRID_BP: dict[ProgramKind, BasisPoints] = {
     ProgramKind.FFS: 0,
     ProgramKind.CPCP_T1: 0,
@@ -62,14 +64,17 @@ DEFAULT_HYBRID_BP: dict[ProgramKind, BasisPoints] = {
 }
 
 
+HYBRID_PROGRAMS = frozenset(k for k, bp in DEFAULT_HYBRID_BP.items() if bp > 0)
+
+
 class YearFigures(Frozen):
     """One plan year's dollar figures for a program (cents per member per month unless noted)."""
 
-    cmf_by_tier: tuple[Cents, ...] = ()  # CPC+ tiers 1-4 (+ complex tier for Track 2)
-    pbip_pmpm: Cents = 0
-    pbp_by_group: tuple[Cents, ...] = ()  # PCF practice risk groups
-    flat_visit_fee: Cents = 0  # PCF flat primary care visit fee, per visit
-    esp_pmpm: Cents = 0  # MCP enhanced services payment, before risk adjustment
+    cmf_by_tier: tuple[NonNegativeCents, ...] = ()  # CPC+ tiers 1-4 (+ complex tier for Track 2)
+    pbip_pmpm: Cents = Field(default=0, ge=0)
+    pbp_by_group: tuple[NonNegativeCents, ...] = ()  # PCF practice risk groups
+    flat_visit_fee: Cents = Field(default=0, ge=0)  # PCF flat primary care visit fee, per visit
+    esp_pmpm: Cents = Field(default=0, ge=0)  # MCP enhanced services payment, before risk adjustment
 
 
 CPCP_T1_FIGURES = YearFigures(cmf_by_tier=(600, 800, 1600, 3000), pbip_pmpm=250)
@@ -99,11 +104,11 @@ class ProgramSettings(Frozen):
     cost_share_basis: CostShareBasis = CostShareBasis.FULL
     capitated_groups: frozenset[ProcedureGroup] = DEFAULT_CAPITATED_GROUPS
     denied_codes: frozenset[str] = frozenset()  # lines denied CO-96 for attributed members
-    cpcp_enhancement_bp: BasisPoints = 1000  # CPCP = expected E&M FFS x h x (1 + 10 %)
+    cpcp_enhancement_bp: BasisPoints = Field(default=1000, ge=0, le=10_000)  # CPCP = expected E&M FFS x h x (1 + 10 %)
     minimum_attributed: int = Field(default=125, ge=0)
     leakage_adjustment: bool = True  # PCF: PBP x (1 - leakage rate)
-    risk_adjust_cap_milli: int = 3000  # cap on a member's score in risk-adjusted payments
-    figures: dict[int, YearFigures] = Field(default_factory=dict)
+    risk_adjust_cap_milli: int = Field(default=3000, ge=0, le=100_000)  # cap on a member's score in risk-adjusted payments
+    figures: dict[PlanYear, YearFigures] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> ProgramSettings:

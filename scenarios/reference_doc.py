@@ -86,14 +86,48 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def _limits(info: Any) -> str:
+def _bounds(metadata: Any) -> list[str]:
     parts = []
-    for m in info.metadata:
+    # `Annotated[int, Field(ge=0)]` carries a FieldInfo whose own metadata holds the bounds.
+    expanded = [x for m in metadata for x in (getattr(m, "metadata", None) or [m])]
+    for m in expanded:
         for name, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             v = getattr(m, name, None)
             if v is not None:
                 parts.append(f"{sym} {v}")
-    return ", ".join(parts)
+    return parts
+
+
+def _inner_limits(annotation: Any, role: str) -> list[str]:
+    """Limits inside a type: a table's keys and values, an array's items (`each >= 0`)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        base, *metadata = typing.get_args(annotation)
+        found = _bounds(metadata)
+        out = [f"{role} {', '.join(found)}"] if found and role else found
+        return out + _inner_limits(base, role)
+    if origin in (typing.Union, types.UnionType):
+        return [x for a in typing.get_args(annotation) for x in _inner_limits(a, role)]
+    if origin is dict:
+        key, value = typing.get_args(annotation)
+        return _inner_limits(key, "keys") + _inner_limits(value, "values")
+    if origin in (tuple, list, frozenset):
+        seen: list[str] = []
+        for a in typing.get_args(annotation):
+            for x in _inner_limits(a, "each"):
+                if x not in seen:
+                    seen.append(x)
+        return seen
+    return []
+
+
+def _limits(info: Any) -> str:
+    own = ", ".join(_bounds(info.metadata))
+    return "; ".join(_unique([own, *_inner_limits(info.annotation, "")]))
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(i for i in items if i))
 
 
 def _unwrap_model(annotation: Any) -> tuple[type[BaseModel] | None, str | None]:
@@ -107,6 +141,8 @@ def _unwrap_model(annotation: Any) -> tuple[type[BaseModel] | None, str | None]:
         return None, None
     if origin is dict:
         key, value = typing.get_args(annotation)
+        if typing.get_origin(key) is typing.Annotated:
+            key = typing.get_args(key)[0]
         model, inner = _unwrap_model(value)
         if model is not None:
             if key is int:

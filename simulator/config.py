@@ -9,13 +9,14 @@ member-year x 1000 at a true risk score of 1.0.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from claimsim.events.calibration import AgeBand
 from claimsim.events.codes import Condition
 from claimsim.events.money import BasisPoints
+from claimsim.events.ranges import Share, ordered_pair
 from claimsim.events.plans import LineOfBusiness
 from claimsim.events.programs import ProgramKind, ProgramSettings
 from claimsim.events.providers import PracticeKind
@@ -23,6 +24,20 @@ from claimsim.events.providers import PracticeKind
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _low_high(value: tuple[int, int]) -> tuple[int, int]:
+    """A (low, high) range setting, checked where it is read so the error names its key."""
+    ordered_pair(value, "range")
+    return value
+
+
+# Ranges of the settings below that are pairs or tables of integers (each element's limits).
+Clinicians = Annotated[int, Field(ge=1, le=100)]
+Capacity = Annotated[int, Field(ge=1000, le=100_000)]  # 10 %..10x a fair share
+Multiplier = Annotated[int, Field(ge=0, le=100_000)]  # billed up to 10x the fee
+Days = Annotated[int, Field(ge=0, le=365)]
+Utilization = Annotated[int, Field(ge=0, le=20_000)]  # as a quality report's utilization_bp
 
 
 def _default_programs() -> dict[ProgramKind, ProgramSettings]:
@@ -39,10 +54,10 @@ class RegionConfig(Settings):
 
     members_per_primary_care_practice: int = Field(default=1250, ge=50)
     min_primary_care_practices: int = Field(default=len(DEFAULT_PROGRAM_CYCLE), ge=1)
-    clinicians_per_practice: tuple[int, int] = (2, 8)  # inclusive range
+    clinicians_per_practice: tuple[Clinicians, Clinicians] = (2, 8)  # inclusive range
     # Panel capacity = the practice's fair share of members (by clinicians) x a draw from this
     # range: members choose practices by clinicians, so the small-capacity ones fill up.
-    capacity_bp: tuple[BasisPoints, BasisPoints] = (8500, 13_000)
+    capacity_bp: tuple[Capacity, Capacity] = (8500, 13_000)
     members_per_specialist_practice: int = Field(default=4000, ge=100)
     urgent_care_practices: int = Field(default=2, ge=1)
     ed_practices: int = Field(default=1, ge=1)
@@ -50,7 +65,7 @@ class RegionConfig(Settings):
     imaging_practices: int = Field(default=1, ge=1)
     hospitalist_practices: int = Field(default=1, ge=1)
     therapy_practices: int = Field(default=1, ge=1)
-    charge_multiplier_bp: tuple[BasisPoints, BasisPoints] = (15_000, 30_000)  # billed / fee
+    charge_multiplier_bp: tuple[Multiplier, Multiplier] = (15_000, 30_000)  # billed / fee
     program_cycle: tuple[ProgramKind, ...] = DEFAULT_PROGRAM_CYCLE
     program_by_tin: dict[str, ProgramKind] = Field(default_factory=dict)  # named practices' programs (billing TIN or practice id), before the cycle
     programs: dict[ProgramKind, ProgramSettings] = Field(default_factory=_default_programs)
@@ -60,7 +75,16 @@ class RegionConfig(Settings):
     full_cap_lobs: tuple[LineOfBusiness, ...] = (
         LineOfBusiness.MEDICARE_ADVANTAGE, LineOfBusiness.MEDICAID,
     )
-    commercial_plan_mix_bp: tuple[BasisPoints, BasisPoints, BasisPoints] = (3000, 4500, 2500)
+    commercial_plan_mix_bp: tuple[Share, Share, Share] = (3000, 4500, 2500)
+
+    _ranges = field_validator("clinicians_per_practice", "capacity_bp", "charge_multiplier_bp")(_low_high)
+
+    @field_validator("commercial_plan_mix_bp")
+    @classmethod
+    def _mix_positive(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
+        if sum(value) <= 0:
+            raise ValueError("the commercial plan mix must have a positive total")
+        return value
 
     @model_validator(mode="after")
     def _programs_complete(self) -> RegionConfig:
@@ -108,12 +132,12 @@ DEFAULT_PREVALENCE_BP: dict[Condition, tuple[int, int, int, int]] = {
 class PopulationConfig(Settings):
     """Families, demographics, conditions and true risk."""
 
-    lob_mix_bp: dict[LineOfBusiness, BasisPoints] = Field(default_factory=_default_lob_mix)
-    spouse_bp: BasisPoints = 5000  # commercial subscribers with a covered spouse
+    lob_mix_bp: dict[LineOfBusiness, Share] = Field(default_factory=_default_lob_mix)
+    spouse_bp: Share = 5000  # commercial subscribers with a covered spouse
     max_children: int = Field(default=3, ge=0)
-    children_bp: BasisPoints = 5500  # families (commercial/Medicaid) with children
-    qmb_bp: BasisPoints = 1200  # Medicare FFS members who are dual-eligible QMB
-    prevalence_bp: dict[Condition, tuple[int, int, int, int]] = Field(
+    children_bp: Share = 5500  # families (commercial/Medicaid) with children
+    qmb_bp: Share = 1200  # Medicare FFS members who are dual-eligible QMB
+    prevalence_bp: dict[Condition, tuple[Share, Share, Share, Share]] = Field(
         default_factory=lambda: dict(DEFAULT_PREVALENCE_BP)
     )
     # True risk = (demographic base + condition weights) x a lognormal multiplier with mean 1.
@@ -267,7 +291,8 @@ class ReferralConfig(Settings):
     avoidable_base_bp: BasisPoints = Field(default=1500, ge=0, le=10_000)
     avoidable_slope_bp: BasisPoints = Field(default=3000, ge=0, le=10_000)
     avoidable_spread_bp: BasisPoints = Field(default=500, ge=0, le=10_000)  # per-practice +/-
-    delay_days: tuple[int, int] = (3, 30)  # referral to referred service
+    delay_days: tuple[Days, Days] = (3, 30)  # referral to referred service
+    _ranges = field_validator("delay_days")(_low_high)
 
 
 class FaultConfig(Settings):
@@ -278,7 +303,8 @@ class FaultConfig(Settings):
     void_bp: BasisPoints = Field(default=50, ge=0, le=10_000)
     malformed_bp: BasisPoints = Field(default=50, ge=0, le=10_000)
     late_bp: BasisPoints = Field(default=20, ge=0, le=10_000)  # past the timely filing limit
-    resubmit_days: tuple[int, int] = (10, 60)  # original received -> duplicate/7/8 received
+    resubmit_days: tuple[Days, Days] = (10, 60)  # original received -> duplicate/7/8 received
+    _ranges = field_validator("resubmit_days")(_low_high)
 
     @model_validator(mode="after")
     def _total(self) -> FaultConfig:
@@ -317,15 +343,16 @@ def _default_lags() -> dict[PracticeKind, LagConfig]:
 
 
 class QualityConfig(Settings):
-    quality_range_bp: tuple[BasisPoints, BasisPoints] = (5000, 9500)  # practices' true quality
-    utilization_range_bp: tuple[BasisPoints, BasisPoints] = (8000, 12_000)
+    quality_range_bp: tuple[Share, Share] = (5000, 9500)  # practices' true quality
+    utilization_range_bp: tuple[Utilization, Utilization] = (8000, 12_000)
+    _ranges = field_validator("quality_range_bp", "utilization_range_bp")(_low_high)
     noise_bp: BasisPoints = Field(default=400, ge=0)  # reported = truth +/- noise
     report_day: int = Field(default=31, ge=1, le=365)  # day of the next year the report arrives
 
 
 class SimConfig(Settings):
     scenario: str = "default"
-    seed: int = 1
+    seed: int = Field(default=1, ge=0, le=2**63 - 1)
     members: int = Field(default=10_000, ge=1)
     months: int = Field(default=12, ge=1, le=24)
     start: dt.date = dt.date(2025, 1, 1)

@@ -5,10 +5,17 @@ run clock plan) so a replay uses the same ones.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from claimsim.events.money import BasisPoints
+from claimsim.events.ranges import Share
 from claimsim.events.programs import ProgramKind
+
+
+RiskMilli = Annotated[int, Field(ge=0, le=100_000)]  # a risk score in thousandths
+Adjustment = Annotated[int, Field(ge=-10_000, le=10_000)]  # a payment adjustment, -100 %..+100 %
 
 
 class ProjectionSettings(BaseModel):
@@ -31,10 +38,17 @@ class ProjectionSettings(BaseModel):
     complex_dementia: bool = True  # members with dementia join the complex tier
     # PCF practice risk group bounds on the practice's average observed risk (thousandths):
     # group 1 below the first bound, group k+1 at or above the k-th.
-    pcf_group_bounds_milli: tuple[int, ...] = (1000, 1200, 1500)
+    pcf_group_bounds_milli: tuple[RiskMilli, ...] = (1000, 1200, 1500)
     # PCF quarterly performance adjustment from the practice's latest quality score: pairs of
     # (minimum quality_bp, adjustment_bp), -10 %..+50 % (DOMAIN.md §4: a setting).
-    pcf_performance_map: tuple[tuple[BasisPoints, BasisPoints], ...] = (
+    pcf_performance_map: tuple[tuple[Share, Adjustment], ...] = (
         (0, -1000), (3000, 0), (5000, 1000), (7000, 2500), (9000, 5000))
-    pbip_quality_threshold_bp: BasisPoints = 5000  # PBIP kept at or above, recouped below
+    pbip_quality_threshold_bp: BasisPoints = Field(default=5000, ge=0, le=10_000)  # PBIP kept at or above, recouped below
     runout_months: int = Field(default=3, ge=0)  # claims run-out before year-end reconciliation
+
+    @field_validator("pcf_group_bounds_milli")
+    @classmethod
+    def _increasing(cls, bounds: tuple[int, ...]) -> tuple[int, ...]:
+        if any(a >= b for a, b in zip(bounds, bounds[1:])):
+            raise ValueError(f"bounds must increase, got {list(bounds)}")
+        return bounds
