@@ -103,8 +103,6 @@ def test_any_scenario_data_validates_or_is_a_one_line_user_error(data):
         assert "fuzz.toml" in str(e)
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: a binary (non-UTF-8) scenario file raises "
-                   "UnicodeDecodeError instead of a one-line user error")
 @FUZZ
 @given(content=st.one_of(st.binary(max_size=300),
                          st.text(max_size=300).map(lambda t: t.encode("utf-8")),
