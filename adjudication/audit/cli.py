@@ -73,9 +73,11 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     from claimsim.adjudication.audit.tables import (accuracy_rows, attribution_rows, table, true_pcps,
                                            write_csv)
 
+    from claimsim.adjudication.audit.positions import LedgerSpan
+
     run_dir = require_run(args.run_dir)
     if args.as_of:
-        as_of = _date(args.as_of, "--as-of")
+        as_of = LedgerSpan.of(run_dir).check_date(_date(args.as_of, "--as-of"), "--as-of")
     elif (run_dir / CLOCK_FILE).exists():
         plan = Plan.load(run_dir)
         paid = [b for b in plan.boundaries if b < plan.service_end]
@@ -167,6 +169,10 @@ def cmd_explain_payment(args: argparse.Namespace) -> int:
     if len(args.month) != 7 or args.month[4] != "-":
         raise UserError(f"MONTH {args.month!r}: expected YYYY-MM")
     _date(args.month + "-01", "MONTH")
+    from claimsim.adjudication.audit.positions import LedgerSpan
+    from claimsim.adjudication.audit.replay import require_run
+
+    LedgerSpan.of(require_run(args.run_dir)).check_month(args.month)
     print("\n".join(explain_payment(args.run_dir, args.practice, args.month)))
     return 0
 
@@ -183,11 +189,15 @@ def cmd_as_of(args: argparse.Namespace) -> int:
     from claimsim.adjudication.audit.run_dir import fold, require_run
     from claimsim.adjudication.audit.tables import snapshot_rows, table, write_csv
 
+    from claimsim.adjudication.audit.positions import LedgerSpan
+
     run_dir = require_run(args.run_dir)
+    span = LedgerSpan.of(run_dir)
     if args.position.isdigit():
-        state, label = fold(run_dir, until_seq=int(args.position)), f"seq{int(args.position)}"
+        seq = span.check_seq(int(args.position))
+        state, label = fold(run_dir, until_seq=seq), f"seq{seq}"
     else:
-        day = _date(args.position, "SEQ|DATE")
+        day = span.check_date(_date(args.position, "SEQ|DATE"))
         state, label = fold(run_dir, until_date=day), day
     rows = snapshot_rows(state)
     by_month: dict[str, dict[str, int]] = {}
