@@ -155,6 +155,8 @@ class RejectReason(StrEnum):
     OVER_LIMIT = "over_limit"  # units, billed, modifiers or diagnoses past the documented limits
     TOO_MANY_LINES = "too_many_lines"  # more service lines than a claim may carry
     FIELD_TOO_LONG = "field_too_long"  # an identifier or code longer than the limit
+    UNREADABLE_INPUT = "unreadable_input"  # an input log line that is not a JSON envelope
+    UNKNOWN_INPUT_TYPE = "unknown_input_type"  # an input event type or version this code cannot read
 
 
 REJECT_CARC: dict[RejectReason, str] = {
@@ -175,6 +177,8 @@ REJECT_CARC: dict[RejectReason, str] = {
     RejectReason.OVER_LIMIT: "16",
     RejectReason.TOO_MANY_LINES: "16",
     RejectReason.FIELD_TOO_LONG: "16",
+    RejectReason.UNREADABLE_INPUT: "16",
+    RejectReason.UNKNOWN_INPUT_TYPE: "16",
 }
 
 

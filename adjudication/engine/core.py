@@ -1,8 +1,9 @@
 """The pure core both runtimes call: one input envelope + its family's state -> exactly one ledger
 entry + the family's new state (DESIGN.md "The two runtimes share one core"). No I/O, no clock.
 
-Claims go through `claims.py`; enrollment changes the family's spans; every other input is
-recorded as `no_effect`. An input whose seq the family already applied re-emits its stored result,
+Claims go through `claims.py`; enrollment changes the family's spans; an input line that could
+not be read, or whose type this code does not know, is a typed rejection naming the seq and the
+field; every other input is recorded as `no_effect`. An input whose seq the family already applied re-emits its stored result,
 byte for byte, and changes nothing (at-least-once delivery on Kafka).
 """
 
@@ -13,10 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from claimsim.events.codes import REJECT_CARC
+from claimsim.events.codes import REJECT_CARC, RejectReason
 from claimsim.events.encoding import canonical
 from claimsim.events.input import MemberEnrolled, MemberTerminated
-from claimsim.events.registry import current_version
+from claimsim.events.input_reader import UNREADABLE
+from claimsim.events.registry import EventError, check_known, current_version, known_types
 
 from claimsim.adjudication.engine.claims import adjudicate_claim, claim_event_data
 from claimsim.adjudication.engine.context import Context
@@ -50,6 +52,8 @@ def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Contex
         result = [NO_EFFECT, envelope["at"], kind, _enroll(envelope, family, ctx)]
     elif kind == "member.terminated":
         result = [NO_EFFECT, envelope["at"], kind, _terminate(envelope, family)]
+    elif kind == UNREADABLE or not _known(kind, envelope["v"]):
+        result = [REJECTED, envelope["at"], _unusable(envelope, ctx)]
     else:
         result = [NO_EFFECT, envelope["at"], kind, ""]
     family.results[seq] = result
@@ -100,6 +104,37 @@ def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> list[
         return adjudicate_claim(claim, envelope["seq"], family, ctx)
     except Invalid as bad:
         return [REJECTED, envelope["at"], _rejection(raw if raw is not None else data, bad, ctx)]
+
+
+_KNOWN: dict[tuple[Any, Any], bool] = {}  # (type, v) -> readable by this code
+
+
+def _known(kind: Any, v: Any) -> bool:
+    found = _KNOWN.get((kind, v)) if isinstance(kind, str) and isinstance(v, int) else False
+    if found is None:
+        try:
+            check_known(kind, v)
+            found = True
+        except EventError:
+            found = False
+        _KNOWN[(kind, v)] = found
+    return found
+
+
+def _unusable(envelope: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The rejection of an input the core cannot read at all: a line that is not an envelope,
+    or an event type (or version) this code does not know."""
+    seq, kind = envelope["seq"], envelope["type"]
+    if kind == UNREADABLE:
+        data = envelope["data"]
+        bad = Invalid(RejectReason.UNREADABLE_INPUT, "line", f"input seq {seq}: {data['problem']}")
+        return _rejection(data["raw"], bad, ctx)
+    if isinstance(kind, str) and kind in known_types():
+        field, message = "v", f"input seq {seq}: event type {kind!r} has no version {envelope['v']!r}"
+    else:
+        field, message = "type", f"input seq {seq}: unknown event type {kind!r}"
+    bad = Invalid(RejectReason.UNKNOWN_INPUT_TYPE, field, message)
+    return _rejection(envelope.get("data"), bad, ctx)
 
 
 def _rejection(raw: Any, bad: Invalid, ctx: Context) -> dict[str, Any]:

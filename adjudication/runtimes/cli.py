@@ -63,6 +63,9 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
             until = dt.date.fromisoformat(args.until)
         except ValueError:
             raise UserError(f"--until {args.until!r}: not a YYYY-MM-DD date") from None
+    from claimsim.adjudication.runtimes.whole_run import require_whole_input
+
+    require_whole_input(args.run_dir)
     signer = Signer.from_file(args.signing_key) if args.signing_key else None
     if args.runtime == "kafka":
         from claimsim.adjudication.runtimes.streaming.runner import cmd_adjudicate_kafka

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
 from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.errors import UserError
+from claimsim.events.input_reader import ChainPosition, read_checked
 from claimsim.events.log import Fsync, LogWriter, last_envelope, read
 from claimsim.events.reference import ReferenceData
 from claimsim.events.signing import SIGNATURE_TYPE, Signer, sign_head
@@ -104,6 +105,7 @@ class EmbeddedAdjudicator:
         self.batch_size = batch_size
         self.stats = RunStats()
         self.next_input = 0
+        self.input_position = ChainPosition()  # the input chain is checked as it is read
         self.store = MemoryStore()
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
         try:
@@ -122,7 +124,7 @@ class EmbeddedAdjudicator:
     def _rebuild(self, check: bool) -> None:
         """Replay the ledger: epoch facts into the Context, answered inputs into family states."""
         ledger = self.writer.directory
-        replayed = replay_ledger(read(ledger, 1), read(self.input_dir), self.processor, self.store)
+        replayed = replay_ledger(read(ledger, 1), self._accepted_inputs(), self.processor, self.store)
         try:
             with cycle_gc_paused():
                 for r in replayed:
@@ -137,6 +139,13 @@ class EmbeddedAdjudicator:
         except InputMismatch as e:
             raise UserError(f"{ledger}: ledger seq {e.entry['seq']} answers input"
                             f" {e.entry['cause']}, but the input log has {e.found} there") from None
+
+    def _accepted_inputs(self):
+        """The input log from the start, chain checked, each entry accepted as the replay takes
+        it (the replay loop takes exactly the inputs the ledger answers)."""
+        for env in read_checked(self.input_dir, self.input_position):
+            self.input_position.accept(env)
+            yield env
 
     # -- running ---------------------------------------------------------------------------
     def pending(self) -> int:
@@ -166,7 +175,7 @@ class EmbeddedAdjudicator:
         gap = None
         batch: list[dict[str, Any]] = []
         with cycle_gc_paused():  # family states grow with the run; see events.acyclic
-            for env in read(self.input_dir, expected):
+            for env in read_checked(self.input_dir, self.input_position):
                 seq = env["seq"]
                 if (until_seq is not None and seq >= until_seq) or (
                         limit_at is not None and env["at"] >= limit_at):
@@ -174,6 +183,7 @@ class EmbeddedAdjudicator:
                 if seq != expected:
                     gap = UserError(f"{self.input_dir}: input seq {seq} follows {expected - 1}")
                     break
+                self.input_position.accept(env)
                 batch.append(env)
                 expected = seq + 1
                 if len(batch) >= self.batch_size:

@@ -189,11 +189,15 @@ def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None)
 
     from claimsim.adjudication.runtimes.streaming.topics import bootstrap_from_env
 
-    args.bootstrap = bootstrap_from_env(args.bootstrap)  # before any work: none set is an error
-    print(f"Kafka broker: {args.bootstrap}", file=sys.stderr)
+    if args.partitions < 1:
+        raise UserError("--partitions must be at least 1")
+    if args.workers < 0:
+        raise UserError("--workers must be 0 (attach) or more")
     if args.workers == 0 and not args.prefix:
         raise UserError("--workers 0 attaches to workers you start yourself: give them and this"
                         " command the same --prefix")
+    args.bootstrap = bootstrap_from_env(args.bootstrap)  # before any work: none set is an error
+    print(f"Kafka broker: {args.bootstrap}", file=sys.stderr)
     if args.workers == 0:
         print(f"waiting for workers: claimsim worker {args.run_dir} --prefix {args.prefix}",
               file=sys.stderr)
