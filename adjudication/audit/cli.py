@@ -122,9 +122,12 @@ def state_with(state, rows, as_of):
 def cmd_verify(args: argparse.Namespace) -> int:
     from claimsim.adjudication.audit.verify import verify_run
 
+    from claimsim.adjudication.audit.completeness import ONLY_REPLAY
+
     checks = verify_run(args.run_dir, args.public_key)
     for c in checks:
         print(f"{'OK  ' if c.ok else 'FAIL'} {c.name}: {c.message}")
+    print(f"note: {ONLY_REPLAY}")
     return 0 if all(c.ok for c in checks) else 1
 
 
@@ -149,11 +152,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     with tqdm(total=total, unit="event", file=sys.stderr, disable=not sys.stderr.isatty(),
               mininterval=0.5) as bar:
         result = replay(run_dir, on_event=lambda env: bar.update(1))
-    if result.ok:
-        print(f"{run_dir}: replay from seq 0 reproduces all {result.events:,} ledger entries")
-        return 0
-    print(f"{run_dir}: replay differs: {result.difference}", file=sys.stderr)
-    return 1
+    if not result.ok:
+        print(f"{run_dir}: replay differs: {result.difference}", file=sys.stderr)
+        return 1
+    from claimsim.adjudication.audit.completeness import completeness, scan
+
+    whole = completeness(run_dir, scan(run_dir))
+    if not whole.ok:
+        print(f"{run_dir}: replay reproduces the {result.events:,} ledger entries written, but the run"
+              f" is incomplete: {whole.message.removeprefix('INCOMPLETE: ')}")
+        return 1
+    print(f"{run_dir}: replay from seq 0 reproduces all {result.events:,} ledger entries")
+    return 0
 
 
 def cmd_explain_claim(args: argparse.Namespace) -> int:

@@ -1,5 +1,7 @@
-"""`audit verify`: every log's hash chain, then the projection checkpoint, which replaying the
-ledger to its position must reproduce byte for byte.
+"""`audit verify`: every log's hash chain; then, on an intact ledger, reference.json against the
+manifest's digest, every line's arithmetic, every input answered once in order, the run whole
+(`completeness`); then the projection checkpoint, which replaying the ledger to its position
+must reproduce byte for byte. What only `audit replay` proves: `completeness.ONLY_REPLAY`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from claimsim.events.encoding import canonical
 from claimsim.events.log import read, verify
 from claimsim.events.signing import load_public_key, verify_heads
 
+from claimsim.adjudication.audit.completeness import ledger_findings, reference_finding, scan
 from claimsim.adjudication.audit.diff import first_difference
 from claimsim.adjudication.audit.run_dir import LOGS, fold, require_run
 from claimsim.adjudication.projections.epochs import CHECKPOINT
@@ -58,6 +61,10 @@ def verify_run(run_dir: Path | str, public_key: Path | str | None = None) -> lis
         r = verify(run_dir / name)
         checks.append(Check(f"{name}/", r.ok, f"{r.count:,} events, chain intact" if r.ok else
                             f"broken at seq {r.seq}: {r.problem.value}: {r.message} ({r.location})"))
+    if checks and checks[-1].name == "ledger/" and checks[-1].ok:  # the ledger checks read a whole chain
+        scanned = scan(run_dir)
+        findings = [reference_finding(run_dir, scanned), *ledger_findings(run_dir, scanned)]
+        checks += [Check(f.name, f.ok, f.message) for f in findings]
     path = run_dir / CHECKPOINT
     if path.exists():
         saved = orjson.loads(path.read_bytes())
