@@ -68,7 +68,7 @@ def test_year_9999_claim_mid_run_is_rejected_and_every_other_input_answered_as_b
     _same_answers_around(k, _answers(paid), after)
 
 
-def test_malformed_json_line_mid_input_is_a_rejection_naming_its_seq(sim, tmp_path):
+def test_malformed_json_line_mid_input_is_a_rejection_naming_its_seq(sim, tmp_path, capsys):
     clean, paid = sim
     run_dir = copy(clean, tmp_path / "r")
     k = 150
@@ -81,8 +81,12 @@ def test_malformed_json_line_mid_input_is_a_rejection_naming_its_seq(sim, tmp_pa
         "claim.rejected", k, "unreadable_input", "line")
     assert f"seq {k}" in rej["data"]["message"]
     _same_answers_around(k, _answers(paid), after)
-    # log verify names the same seq (it cannot vouch for the chain past an unreadable line).
+    # log verify names the same seq (it cannot vouch for the chain past an unreadable line) ...
     assert verify(run_dir / "input").seq == k
+    # ... and replay reads the input as the runtime did: it reproduces every answer.
+    assert main(["audit", "replay", str(run_dir)]) == 0
+    assert main(["audit", "verify", str(run_dir)]) == 1
+    assert f"FAIL input/: broken at seq {k}" in capsys.readouterr().out
 
 
 def test_unknown_event_type_is_a_rejection_naming_type_and_log_verify_agrees(sim, tmp_path):
