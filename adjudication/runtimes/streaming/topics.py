@@ -39,8 +39,9 @@ def require_broker(bootstrap: str, timeout: float = 5.0) -> str:
                 return bootstrap
         except (OSError, ValueError) as e:
             problems.append(f"{server.strip()}: {e}")
-    raise UserError(f"no Kafka broker answers at {bootstrap} ({'; '.join(problems)}); start one"
-                    f" or point {BOOTSTRAP_ENV} / --bootstrap at yours")
+    raise UserError(f"--runtime kafka: no Kafka broker at {bootstrap} ({'; '.join(problems)});"
+                    " start one with `eval \"$(scripts/kafka/start.sh)\"` or point"
+                    f" {BOOTSTRAP_ENV} / --bootstrap at yours")
 
 
 def new_prefix(label: str = "claimsim") -> str:
