@@ -117,6 +117,7 @@ def _fast_day(value: Any) -> dt.date | None:
 
 
 ID_CHARS, MAX_UNITS, MAX_BILLED = LIMITS.id_chars, LIMITS.units, LIMITS.billed
+MAX_DIAGNOSES, DIAGNOSIS_CHARS = LIMITS.diagnoses, LIMITS.diagnosis_chars
 
 
 def _modifiers_ok(mods: list) -> bool:
@@ -195,8 +196,12 @@ def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
         ):
             return _validate_slowly(raw, key, ctx)
         dx = rl.get("diagnoses")
-        if dx is not None and not _diagnoses_ok(dx):
-            return _validate_slowly(raw, key, ctx)
+        if dx is not None:  # `_diagnoses_ok` inline (every line carries some)
+            if type(dx) is not list or len(dx) > MAX_DIAGNOSES:
+                return _validate_slowly(raw, key, ctx)
+            for d in dx:
+                if type(d) is not str or len(d) > DIAGNOSIS_CHARS:
+                    return _validate_slowly(raw, key, ctx)
         seen.add(line_no)
         lines.append(new_line(Line, (line_no, day, day_iso, code, ",".join(mods) if mods else "",
                                      units, billed)))

@@ -11,9 +11,11 @@ most 8 characters (an ICD-10-CM code with its dot), and a received date whose pa
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ..fixtures.adjudication import Harness, line, only_line
-from claimsim.adjudication.engine.validation import LIMITS
+from claimsim.adjudication.engine.validation import LIMITS, Invalid, _diagnoses_ok, validate_claim
 from claimsim.events.ledger import ClaimRejected
 
 GOOD = [line("99213", 10_000)]
@@ -87,3 +89,20 @@ def test_year_9999_claim_is_rejected_and_the_family_keeps_being_paid():
     assert (rej["data"]["reason"], rej["data"]["field"]) == ("bad_date", "received")
     assert "9999-12-31" in rej["data"]["message"]
     assert only_line(h.claim("C1", "M1", GOOD))["deductible"] == 10_000
+
+
+@given(dx=st.one_of(st.none(), st.text(max_size=3),
+                    st.lists(st.one_of(st.text(max_size=10), st.integers()), max_size=14)))
+@settings(max_examples=200, deadline=None)
+def test_the_inline_diagnoses_check_agrees_with_its_rule(dx):
+    """validate_claim's hot loop inlines `_diagnoses_ok`: a claim is accepted exactly when the
+    rule accepts its diagnoses (the slow path names the field otherwise)."""
+    h = Harness()
+    ln = {**line("99213", 10_000), "diagnoses": dx}
+    try:
+        validate_claim(_claim(lines=[ln]), "M1", h.ctx)
+        accepted = True
+    except Invalid as bad:
+        accepted = False
+        assert bad.field.startswith("lines.0.diagnoses")
+    assert accepted == (dx is None or _diagnoses_ok(dx))
