@@ -16,6 +16,7 @@ from typing import Any
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
 from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.encoding import canonical
+from claimsim.events.input_reader import read_checked
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
 from claimsim.events.signing import SIGNATURE_TYPE
@@ -91,7 +92,8 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayRes
     clock = ClockSteps(state, plan)
     n, last_cause = 1, -1
     try:
-        for r in replay_ledger(ledger, read(run_dir / "input"), processor, MemoryStore()):
+        # The input as the runtime read it: chain checked, unreadable lines as pseudo-envelopes.
+        for r in replay_ledger(ledger, read_checked(run_dir / "input"), processor, MemoryStore()):
             n += 1
             problem = _check(r, clock, last_cause, run_dir)
             if problem is not None:

@@ -9,10 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from claimsim.events.log import envelope_of, raw_lines, read
-from claimsim.events.registry import current_version
+from claimsim.events.registry import EventError, current_version
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
+from claimsim.adjudication.projections.fold import INPUT_HANDLERS
 from claimsim.adjudication.projections.state import PayerState
 
 
@@ -63,7 +66,11 @@ class LedgerFollower:
                 st.input_seq = seq
             elif seq < upto:
                 seq += 1
-                apply(envelope_of(line))
+                env = _input_envelope(line)
+                if env is not None and env.get("type") in INPUT_HANDLERS:
+                    apply(env)
+                else:  # unreadable or of an unknown type: answered by a rejection, nothing to fold
+                    st.input_seq = seq
             else:
                 self._held = line  # not a claim and past `upto`: its turn comes later
                 break
@@ -107,3 +114,13 @@ def is_current_claim_line(line: bytes, marker: bytes) -> bool:
 def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
     """A run's ledger as raw envelopes, from `from_seq` (`events.log.read`: upcast or refused)."""
     return read(Path(run_dir) / "ledger", from_seq)
+
+
+def _input_envelope(line: bytes) -> dict[str, Any] | None:
+    """An input line decoded as `read` decodes it, or None for one the core answers with a
+    rejection (not JSON, not an envelope, a version this code cannot read)."""
+    try:
+        env = envelope_of(line)
+    except (orjson.JSONDecodeError, EventError, KeyError, TypeError):
+        return None
+    return env if isinstance(env, dict) else None

@@ -14,6 +14,7 @@ from claimsim import __version__
 from claimsim.events.envelope import new_event
 from claimsim.events.errors import UserError
 from claimsim.events.ledger import RunManifest
+from claimsim.events.input_reader import read_checked
 from claimsim.events.log import LogWriter, read
 from claimsim.events.reference import ReferenceData
 from claimsim.events.signing import Signer, sign_head
@@ -58,7 +59,7 @@ def manifest_event(run_dir: Path, reference: ReferenceData, settings: Settings,
                    signer: Signer | None = None) -> dict[str, Any]:
     """The manifest a new ledger of `run_dir` starts with."""
     scenario, seed = run_info(run_dir)
-    first = next(read(run_dir / "input"), None)
+    first = next(read_checked(run_dir / "input"), None)
     return manifest_envelope(reference, settings, scenario=scenario, seed=seed,
                              at=first["at"] if first is not None else NO_INPUT_AT,
                              signing_key_id=signer.key_id if signer else None)
