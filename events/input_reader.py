@@ -2,7 +2,7 @@
 (DESIGN.md "Errors": every bad input becomes a typed rejection; nothing valid is lost because a
 neighbour was bad).
 
-Three kinds of damage, three answers:
+Damage, and the answer to each:
 - a line whose bytes do not hash to its stored hash, or whose `prev` is not the chain's: the log
   was altered after it was written; `ChainBroken` names the seq and nothing past it is read;
 - a line that is not a JSON envelope (in the middle, or a torn last line whose writer is gone):
@@ -28,7 +28,7 @@ import orjson
 
 from claimsim.events.encoding import GENESIS_HASH
 from claimsim.events.log import LOCK_FILE, LogError, require_dir, segments
-from claimsim.events.registry import EventError, current_versions, upcast_envelope
+from claimsim.events.registry import current_versions, upcast_envelope
 
 UNREADABLE = "input.unreadable"  # the pseudo type of a line that is not an envelope
 UNREADABLE_KEY = "(unreadable)"
@@ -124,11 +124,10 @@ def _checked(directory: Path, line: bytes, seq: int, pos: ChainPosition) -> dict
         raise ChainBroken(directory, seq, "prev does not match the preceding entry's hash")
     if sha256(env["prev"].encode("ascii") + body).hexdigest() != env["hash"]:
         raise ChainBroken(directory, seq, "content does not match its hash")
-    # As `events.log.read`: a known type at an older version is upcast; one this code cannot
-    # read passes through for the core to reject (naming `v`).
+    # As `events.log.read`: a known type at an older version is upcast, and one at a version this
+    # code cannot read is refused (`UnknownEventVersion`: written by newer code, so rejecting it
+    # would record a decision this code is not fit to make). An unknown type passes through and
+    # the core rejects it.
     if env["v"] != current_versions().get(env["type"], env["v"]):
-        try:
-            env = upcast_envelope(env)
-        except EventError:
-            pass
+        env = upcast_envelope(env)
     return env

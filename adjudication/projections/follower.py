@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from claimsim.events.log import envelope_of, raw_lines, read
-from claimsim.events.registry import EventError, current_version
+from claimsim.events.registry import current_version
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
 from claimsim.adjudication.projections.fold import INPUT_HANDLERS
@@ -117,10 +117,11 @@ def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[st
 
 
 def _input_envelope(line: bytes) -> dict[str, Any] | None:
-    """An input line decoded as `read` decodes it, or None for one the core answers with a
-    rejection (not JSON, not an envelope, a version this code cannot read)."""
+    """An input line decoded as `read` decodes it (a known type at a version newer than this code
+    is refused, as everywhere), or None for a line the core answers with a rejection (not JSON,
+    not an envelope)."""
     try:
         env = envelope_of(line)
-    except (orjson.JSONDecodeError, EventError, KeyError, TypeError):
+    except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
     return env if isinstance(env, dict) else None
