@@ -77,7 +77,8 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
     run_dir = require_run(args.run_dir)
     if args.as_of:
-        as_of = LedgerSpan.of(run_dir).check_date(_date(args.as_of, "--as-of"), "--as-of")
+        # Before the ledger's first date nothing is known; after its last, the lists stand.
+        as_of = LedgerSpan.of(run_dir).check_not_before(_date(args.as_of, "--as-of"), "--as-of")
     elif (run_dir / CLOCK_FILE).exists():
         plan = Plan.load(run_dir)
         paid = [b for b in plan.boundaries if b < plan.service_end]

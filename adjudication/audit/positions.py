@@ -36,6 +36,12 @@ class LedgerSpan:
             raise UserError(f"{what} {day} is outside the run ({self.first_at}..{self.last_at})")
         return day
 
+    def check_not_before(self, day: str, what: str = "date") -> str:
+        if day < self.first_at:
+            raise UserError(f"{what} {day} is outside the run (it begins {self.first_at};"
+                            f" its ledger runs {self.first_at}..{self.last_at})")
+        return day
+
     def check_month(self, month: str) -> str:
         first, last = self.first_at[:7], self.last_at[:7]
         if not first <= month <= last:

@@ -148,5 +148,5 @@ def test_explain_payment_for_a_month_outside_the_run_is_an_error(whole, capsys):
 
 
 def test_attribute_as_of_a_date_outside_the_run_is_an_error(whole, capsys):
-    assert main(["attribute", str(whole), "--as-of", "2040-01-01"]) == 2
+    assert main(["attribute", str(whole), "--as-of", "1990-01-01"]) == 2
     assert "outside the run" in capsys.readouterr().err

@@ -5,6 +5,8 @@ byte-identical to the signed embedded run (Ed25519 is deterministic)."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from claimsim.cli import main
@@ -70,7 +72,14 @@ def test_a_rehashed_edit_is_caught_and_located_after_the_last_valid_signature(si
 
 
 def test_a_signed_ledger_cannot_be_continued_without_its_key(signed, tmp_path, capsys):
+    # A run-clock run is refused by `adjudicate` whatever its key (it is `claimsim run`'s) ...
     assert main(["adjudicate", str(signed / "run"), "--no-progress"]) == 2
+    assert "runclock.json" in capsys.readouterr().err
+    # ... so the key check is shown on a copy without the run clock's plan.
+    bare = tmp_path / "bare"
+    shutil.copytree(signed / "run", bare)
+    (bare / "runclock.json").unlink()
+    assert main(["adjudicate", str(bare), "--no-progress"]) == 2
     assert "signed with key" in capsys.readouterr().err
 
 
