@@ -249,7 +249,9 @@ def cmd_whatif(args: argparse.Namespace) -> int:
                              jobs=args.jobs, progress=not args.no_progress and sys.stderr.isatty(),
                              keep_logs=args.keep_logs,
                              history=Path(args.history) if args.history else None)
-    files = sweep.files + whatif_report.write_charts(sweep, out, scenario.scenario)
+    chart_files = whatif_report.write_charts(sweep, out, scenario.scenario)
+    files = [*sweep.files, *chart_files,
+             whatif_report.write_html(sweep, out, scenario.scenario, chart_files)]
     print(whatif_report.text_table(sweep))
     print(f"\n{n} runs in {time.perf_counter() - began:.1f} s; files: "
           + ", ".join(str(f) for f in files))
