@@ -67,6 +67,13 @@ def sequestration_bp(payer: Payer, settings: Settings) -> int:
     return payer.sequestration_bp or settings.sequestration_bp
 
 
+def sequestration_rates(reference: ReferenceData, settings: Settings) -> dict[str, int]:
+    """Payer id -> the sequestration rate a run applies (only payers with one), as the run
+    manifest records it."""
+    rates = {p.payer_id: sequestration_bp(p, settings) for p in reference.payers}
+    return {payer: bp for payer, bp in sorted(rates.items()) if bp}
+
+
 @dataclass(frozen=True, slots=True)
 class Design:
     """One plan year's benefit design, flattened (ints, None = no limit)."""
