@@ -133,6 +133,6 @@ def _sweep_panels(axes, points, xs, x_label, panels) -> None:
 
 
 # Metrics measured in cents (charted in dollars); the rest are counts or ratios.
-_CENTS = frozenset({"prospective", "ffs_paid", "net_revenue", "leakage_cost_true",
+_CENTS = frozenset({"prospective", "ffs_paid", "net_revenue", "leakage_cost_true", "medicaid_cost_share",
                     "leakage_cost_observed", "member_cost_share", "payer_spend",
                     "capitation_offsets", "plan_paid_plus_offset"})

@@ -132,7 +132,9 @@ SUMMARY_COLUMNS = (
     ("avoidable_referrals", "leakage true (refs)", "n"),
     ("leakage_rate_observed_bp", "leakage obs. %", "%"),
     ("leakage_cost_true", "leak. cost true", "$"), ("leakage_cost_observed", "leak. cost obs.", "$"),
-    ("member_cost_share", "member cost share", "$"), ("attribution_accuracy_bp", "attr. acc. %", "%"),
+    ("member_cost_share", "member cost share", "$"),
+    ("medicaid_cost_share", "Medicaid (QMB) cost share", "$"),
+    ("attribution_accuracy_bp", "attr. acc. %", "%"),
     ("risk_observed_milli", "risk obs.", "r"), ("risk_true_milli", "risk true", "r"),
 )
 

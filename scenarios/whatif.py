@@ -162,7 +162,8 @@ def focus_program(axes: list[Axis]) -> str | None:
 
 
 METRICS = ("member_months", "prospective", "ffs_paid", "net_revenue", "prospective_share_bp",
-           "capitation_offsets", "member_cost_share", "allowed", "avoidable_referrals",
+           "capitation_offsets", "member_cost_share", "medicaid_cost_share", "allowed",
+           "avoidable_referrals",
            "leakage_cost_true", "leakage_cost_observed", "leakage_rate_observed_bp",
            "attribution_accuracy_bp")
 

@@ -23,6 +23,7 @@ TABLE = (("prospective_share_bp", "% prosp.", "%"), ("prospective", "prospective
          ("avoidable_referrals", "avoidable refs", "n"), ("leakage_cost_true", "leak. cost true", "$"),
          ("leakage_cost_observed", "leak. cost obs.", "$"),
          ("member_cost_share", "member cost share", "$"),
+         ("medicaid_cost_share", "Medicaid (QMB) cost share", "$"),
          ("attribution_accuracy_bp", "attr. acc. %", "%"))
 
 
