@@ -185,6 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"\nepochs: baseline to {plan.boundaries[0]}, boundaries {', '.join(plan.boundaries)};"
           f" ledger {result.clock.ledger_events:,} events; {time.perf_counter() - began:.1f} s")
     print(f"reports: {out / 'reports'}/ ({', '.join(sorted(p.name for p in result.files))})")
+    if (out / "reports" / "index.html").exists():
+        print(f"open the report (charts, and what each figure means): {out / 'reports' / 'index.html'}")
     return 0
 
 
@@ -255,4 +257,5 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     print(whatif_report.text_table(sweep))
     print(f"\n{n} runs in {time.perf_counter() - began:.1f} s; files: "
           + ", ".join(str(f) for f in files))
+    print(f"open the report (charts, and what each figure means): {out / 'index.html'}")
     return 0
