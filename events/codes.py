@@ -8,6 +8,7 @@ classifies them with the same table, so the two can never disagree about what a 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class ProcedureGroup(StrEnum):
@@ -63,6 +64,43 @@ PROCEDURE_GROUPS: dict[str, ProcedureGroup] = {
        for c in (*INPATIENT_EM_CODES, *INPATIENT_CONSULT_CODES, *NURSING_FACILITY_CODES)},
     **{c: ProcedureGroup.THERAPY for c in THERAPY_CODES},
 }
+
+
+
+class CodeValidity(NamedTuple):
+    """A code that is valid only for a span of service dates (ISO, inclusive; None: open)."""
+
+    group: ProcedureGroup
+    valid_from: str | None
+    valid_to: str | None
+
+
+# Codes CMS added or deleted, with the service dates they are valid for. Claims for years when a
+# code was valid are real (public CMS claims files before 2021 carry 99201) and count as their
+# group for those dates; outside its span a code is "invalid on the date of service" (CARC 181).
+# Every code in PROCEDURE_GROUPS is valid on every date.
+DATED_CODES: dict[str, CodeValidity] = {
+    "99201": CodeValidity(ProcedureGroup.PC_EM, None, "2020-12-31"),  # deleted from CPT 2021
+}
+
+
+def valid_on(code: str, day: str) -> bool:
+    """Whether a dated code is valid on an ISO service date (undated codes: always)."""
+    span = DATED_CODES.get(code)
+    if span is None:
+        return True
+    return (span.valid_from is None or span.valid_from <= day) and (
+        span.valid_to is None or day <= span.valid_to)
+
+
+def procedure_group_on(code: str, day: str) -> ProcedureGroup | None:
+    """The code's group on an ISO service date: None for a code unknown or not valid that day."""
+    group = PROCEDURE_GROUPS.get(code)
+    if group is not None:
+        return group
+    span = DATED_CODES.get(code)
+    return span.group if span is not None and valid_on(code, day) else None
+
 
 # Groups whose lines count as qualifying primary-care visits for attribution and for PCF's
 # leakage rate (DOMAIN.md §4, §6): E&M, AWV/IPPE, TCM/CCM, when billed by a primary-care clinician.
@@ -130,6 +168,13 @@ CARC: dict[str, str] = {
 # Remark codes that go with CARC 96 (which X12 requires to carry a remark).
 REMARK_NOT_COVERED_BY_PROGRAM = "N20"  # "Service not payable with other service rendered on the same date"
 REMARK_ROUTINE_PHYSICAL = "N130"  # "Consult plan benefit documents for information about restrictions"
+# Remark codes on a QMB member's PR adjustments (CMS CR 9911): the amount may not be collected from
+# the member, who is a Medicaid/Qualified Medicare Beneficiary; keyed by the PR adjustment's CARC.
+QMB_REMARKS: dict[str, str] = {
+    "1": "N781",  # no deductible may be collected: QMB
+    "2": "N782",  # no coinsurance may be collected: QMB
+    "3": "N783",  # no copayment may be collected: QMB
+}
 
 
 class RejectReason(StrEnum):
@@ -272,4 +317,5 @@ def demographic_risk_milli(age: int, sex: str) -> int:
 
 
 def procedure_group(code: str) -> ProcedureGroup | None:
+    """The group of a code valid on every date (dated codes: `procedure_group_on`)."""
     return PROCEDURE_GROUPS.get(code)

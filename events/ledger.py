@@ -32,6 +32,9 @@ class RunManifest(EventData):
     code_version: str
     reference_digest: str
     settings: dict[str, Any] = Field(default_factory=dict)
+    # The sequestration rate applied to each payer's plan paid (basis points; payers without
+    # sequestration are absent): the payers' reference data, or the settings' explicit override.
+    sequestration_bp: dict[str, int] = Field(default_factory=dict)
     # The id of the Ed25519 key that signs this ledger's heads (events.signing); absent when the
     # run is unsigned, so an unsigned manifest keeps the bytes it always had.
     signing_key_id: str | None = None

@@ -65,3 +65,11 @@ def dollars(cents: Cents) -> str:
     sign = "-" if cents < 0 else ""
     whole, frac = divmod(abs(cents), 100)
     return f"{sign}${whole:,}.{frac:02d}"
+
+
+def nearest_cent(value: float) -> Cents:
+    """A statistic in cents (a mean, an interval bound) rounded half away from zero to a whole
+    cent, as `div_round_half_up` rounds: via its shortest decimal form, so 0.5 rounds up."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return int(Decimal(repr(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))

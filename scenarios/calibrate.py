@@ -16,7 +16,6 @@ member's age band at the run's start.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import sys
 from bisect import bisect_right
@@ -224,15 +223,19 @@ def measure_run_dir(run_dir: Path, start: dt.date, service_end: dt.date) -> Meas
 
 
 def write_csv(path: Path, table: list[Row], tolerance_bp: int) -> None:
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["line_of_business", "age_band", "metric", "target", "simulated",
-                    "relative_error", "within_tolerance", "member_years", "basis", "sources"])
-        for r in table:
-            t = r.target
-            w.writerow([t.lob.value, t.band.value, t.metric.value, f"{t.value:.3f}",
-                        f"{r.simulated:.3f}", f"{r.error:+.4f}", r.ok(tolerance_bp),
-                        f"{r.member_years:.0f}", t.basis, ";".join(t.sources)])
+    """The calibration table through the reports' one CSV writer (LF, a header always)."""
+    from claimsim.adjudication.audit.tables import write_csv as write_table
+
+    columns = ["line_of_business", "age_band", "metric", "target", "simulated", "relative_error",
+               "within_tolerance", "member_years", "basis", "sources"]
+    rows = []
+    for r in table:
+        t = r.target
+        rows.append(dict(zip(columns, [
+            t.lob.value, t.band.value, t.metric.value, f"{t.value:.3f}", f"{r.simulated:.3f}",
+            f"{r.error:+.4f}", r.ok(tolerance_bp), f"{r.member_years:.0f}", t.basis,
+            ";".join(t.sources)])))
+    write_table(path, rows, columns=columns)
 
 
 def format_table(table: list[Row], tolerance_bp: int) -> str:

@@ -208,6 +208,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"\nepochs: baseline to {plan.boundaries[0]}, boundaries {', '.join(plan.boundaries)};"
           f" ledger {result.clock.ledger_events:,} events; {time.perf_counter() - began:.1f} s")
     print(f"reports: {out / 'reports'}/ ({', '.join(sorted(p.name for p in result.files))})")
+    if (out / "reports" / "index.html").exists():
+        print(f"open the report (charts, and what each figure means): {out / 'reports' / 'index.html'}")
     return 0
 
 
@@ -281,8 +283,11 @@ def cmd_whatif(args: argparse.Namespace) -> int:
                              jobs=args.jobs, progress=not args.no_progress and sys.stderr.isatty(),
                              keep_logs=args.keep_logs,
                              history=Path(args.history) if args.history else None)
-    files = sweep.files + whatif_report.write_charts(sweep, out, scenario.scenario)
+    chart_files = whatif_report.write_charts(sweep, out, scenario.scenario)
+    files = [*sweep.files, *chart_files,
+             whatif_report.write_html(sweep, out, scenario.scenario, chart_files)]
     print(whatif_report.text_table(sweep))
     print(f"\n{n} runs in {time.perf_counter() - began:.1f} s; files: "
           + ", ".join(str(f) for f in files))
+    print(f"open the report (charts, and what each figure means): {out / 'index.html'}")
     return 0

@@ -9,7 +9,6 @@ prospective payments, snapshots), and the table below is a projection of the led
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import sys
 from dataclasses import dataclass, field
@@ -24,9 +23,14 @@ from claimsim.events.money import dollars
 from claimsim.events.projection import ProjectionRunner
 from claimsim.events.reference import ReferenceData
 
+from claimsim.adjudication.audit.tables import write_csv
+
 DEFAULT_OUT = Path("runs/demo")
 LOGS = ("input", "truth", "ledger")
-MONEY = ("allowed", "plan_paid", "cost_share", "cap_offset", "sequestration")
+# Line money summed per payer x program: member cost share is what members owe (the lines' cost
+# share less the QMB part Medicaid pays, DOMAIN.md §5), with Medicaid's part beside it.
+MONEY = ("allowed", "plan_paid", "member_cost_share", "medicaid_cost_share", "cap_offset",
+         "sequestration")
 
 
 @dataclass
@@ -39,13 +43,12 @@ class ProgramTotals:
 
 
 class LedgerSummary:
-    """Totals per line of business x program over adjudicated lines (reversals net out)."""
+    """Totals per payer x program over adjudicated lines (reversals net out)."""
 
     name = "demo_summary"
 
     def __init__(self, reference: ReferenceData):
         self.reference = reference
-        self.lob = {p.payer_id: p.lob.value for p in reference.payers}
         self.totals: dict[tuple[str, str], ProgramTotals] = {}
         self.rejections: dict[str, int] = {}
         self.counts: dict[str, int] = {}
@@ -57,23 +60,28 @@ class LedgerSummary:
         if kind == "claim.rejected":
             self.rejections[data["reason"]] = self.rejections.get(data["reason"], 0) + 1
             return
-        lob = self.lob.get(data.get("payer_id"), data.get("payer_id"))
+        payer = data.get("payer_id")
         if kind == "payment.prospective":
             first_day = dt.date.fromisoformat(data["month"] + "-01")
             contract = self.reference.contract_on(data["payer_id"], data["practice_id"], first_day)
             program = contract.program.kind.value if contract else "ffs"
-            self.totals.setdefault((lob, program), ProgramTotals()).prospective += data["amount"]
+            self.totals.setdefault((payer, program), ProgramTotals()).prospective += data["amount"]
             return
         if kind not in ("claim.adjudicated", "claim.reversed"):
             return
         for sign, lines in ((1, data.get("lines", ())), (-1, data.get("reversed_lines", ()))):
             for line in lines:
-                totals = self.totals.setdefault((lob, line["program"]), ProgramTotals())
+                totals = self.totals.setdefault((payer, line["program"]), ProgramTotals())
                 totals.lines += sign
                 totals.shadow_lines += sign * (line["status"] == "shadow")
                 totals.denied_lines += sign * (line["status"] == "denied")
-                for name in MONEY:
-                    totals.money[name] += line[name]
+                money = totals.money
+                money["allowed"] += line["allowed"]
+                money["plan_paid"] += line["plan_paid"]
+                money["member_cost_share"] += line["cost_share"] - line["medicaid_cost_share"]
+                money["medicaid_cost_share"] += line["medicaid_cost_share"]
+                money["cap_offset"] += line["cap_offset"]
+                money["sequestration"] += line["sequestration"]
 
     def state(self) -> Any:  # the demo never checkpoints; the Projection protocol asks for it
         return None
@@ -83,8 +91,8 @@ class LedgerSummary:
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
-        for (lob, program), t in sorted(self.totals.items()):
-            out.append({"line_of_business": lob, "program": program, "lines": t.lines,
+        for (payer, program), t in sorted(self.totals.items()):
+            out.append({"payer_id": payer, "program": program, "lines": t.lines,
                         "shadow_lines": t.shadow_lines, "denied_lines": t.denied_lines, **t.money,
                         "prospective": t.prospective})
         return out
@@ -133,7 +141,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ProjectionRunner(out / "ledger", projection).run()
     rows = projection.rows()
     reports = out / "reports"
-    _write_csv(reports / "demo_summary.csv", rows)
+    write_csv(reports / "demo_summary.csv", rows, columns=["payer_id", "program", "lines"])
 
     summary = orjson.loads((out / "run.json").read_bytes())["summary"]
     claims = projection.counts.get("claim.adjudicated", 0)
@@ -155,6 +163,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  reports: {', '.join(str(f) for f in [*files, reports / 'demo_summary.csv'])}")
     print(f"  next: claimsim audit explain payment {out} PRACTICE MONTH   |   claimsim log stats {out}/ledger")
     print("  what-if: claimsim scenarios   |   claimsim whatif cpcplus --vary programs.cpcplus_t2.hybrid_bp=0,4000,6500")
+    print(f"  open the report (charts, and what each figure means): {reports / 'index.html'}")
     return 0
 
 
@@ -162,20 +171,12 @@ def _reasons(rejections: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(rejections.items(), key=lambda kv: -kv[1])) or "none"
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    with open(path, "w", newline="") as f:
-        if not rows:
-            return
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    money = ("allowed", "plan_paid", "cost_share", "cap_offset", "prospective")
-    header = ("line of business", "program", "lines", "shadow", "allowed", "FFS plan paid",
-              "member cost share", "capitation offset", "prospective")
-    body = [(r["line_of_business"], r["program"], f"{r['lines']:,}", f"{r['shadow_lines']:,}",
+    money = ("allowed", "plan_paid", "member_cost_share", "medicaid_cost_share", "cap_offset",
+             "prospective")
+    header = ("payer", "program", "lines", "shadow", "allowed", "FFS plan paid",
+              "member cost share", "Medicaid (QMB) cost share", "capitation offset", "prospective")
+    body = [(r["payer_id"], r["program"], f"{r['lines']:,}", f"{r['shadow_lines']:,}",
              *(dollars(r[k]) for k in money)) for r in rows]
     totals = ("total", "", f"{sum(r['lines'] for r in rows):,}", f"{sum(r['shadow_lines'] for r in rows):,}",
               *(dollars(sum(r[k] for r in rows)) for k in money))

@@ -62,7 +62,7 @@ class Rejections:
     def __init__(self, path: Path, column_of: dict[str, str]):
         self.column_of = column_of  # ClaimLine field -> the file's column name
         self._file = open(path, "w", newline="", encoding="utf-8")
-        self._csv = csv.writer(self._file)
+        self._csv = csv.writer(self._file, lineterminator="\n")  # LF, as every report (streamed)
         self._csv.writerow(["file", "row", "column", "reason", "message"])
         self.counts: Counter[str] = Counter()
 

@@ -8,20 +8,23 @@ Everything here reads projections (PayerState) and the truth log; nothing is wri
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from claimsim.events.log import read
 
-from claimsim.adjudication.audit.tables import (accuracy_rows, attribution_rows, snapshot_rows,
-                                                table, true_pcps, write_csv)
+from claimsim.adjudication.audit.tables import (ATTRIBUTION_COLUMNS, accuracy_rows,
+                                                attribution_rows, snapshot_rows, table, true_pcps,
+                                                write_csv)
 from claimsim.adjudication.projections.reconciliation import year_figures
 from claimsim.adjudication.projections.state import PayerState
 
 REPORTS = "reports"
 SUMMARY_FIGURES = ("member_months", "prospective_total", "prospective_adjustments",
                    "ffs_paid_by_service_date", "capitation_offsets", "member_cost_share",
-                   "shadow_ffs", "leakage_cost", "net")
+                   "medicaid_cost_share", "shadow_ffs", "leakage_cost", "net")
+IDS = ["payer_id", "practice_id"]
 
 
 def _program(state: PayerState, payer: str, practice: str, month: str) -> str:
@@ -92,25 +95,36 @@ def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any
     return out
 
 
+@dataclass
+class Written:
+    text: str  # the summary to print
+    files: list[Path]
+    accuracy: list[dict[str, Any]]  # attribution accuracy per payer
+    reconciliation: list[dict[str, Any]]  # year-end reconciliation per payer x practice x year
+
+
 def write_reports(run_dir: Path, state: PayerState, *, accuracy_as_of: str,
-                  years: list[int]) -> tuple[str, list[Path]]:
-    """Write every report; returns (the summary text to print, the files written)."""
+                  years: list[int]) -> Written:
+    """Write every CSV report; returns what the caller prints and puts in the HTML report."""
     out = Path(run_dir) / REPORTS
     snaps = snapshot_rows(state)
     summary = summary_rows(state, snaps)
+    reconciliation = reconciliation_rows(state, years)
     files = [
-        write_csv(out / "snapshots.csv", snaps),
-        write_csv(out / "summary.csv", summary),
-        write_csv(out / "attribution.csv", attribution_rows(state, accuracy_as_of)),
-        write_csv(out / "reconciliation.csv", reconciliation_rows(state, years)),
-        write_csv(out / "leakage.csv", leakage_rows(run_dir, state, snaps)),
+        write_csv(out / "snapshots.csv", snaps, columns=[*IDS, "month"]),
+        write_csv(out / "summary.csv", summary, columns=["payer_id", "program", *SUMMARY_FIGURES]),
+        write_csv(out / "attribution.csv", attribution_rows(state, accuracy_as_of),
+                  columns=ATTRIBUTION_COLUMNS),
+        write_csv(out / "reconciliation.csv", reconciliation, columns=[*IDS, "year"]),
+        write_csv(out / "leakage.csv", leakage_rows(run_dir, state, snaps), columns=IDS),
     ]
     text = table(summary, ["payer_id", "program", *SUMMARY_FIGURES], set(SUMMARY_FIGURES) - {"member_months"})
     if not (Path(run_dir) / "truth").is_dir():
-        return text + "\n\nattribution accuracy: not available for ingested runs", files
+        return Written(text + "\n\nattribution accuracy: not available for ingested runs", files, [],
+                       reconciliation)
     accuracy = accuracy_rows(state, true_pcps(run_dir, accuracy_as_of), accuracy_as_of)
-    files.insert(4, write_csv(out / "attribution_accuracy.csv", accuracy))
+    files.insert(4, write_csv(out / "attribution_accuracy.csv", accuracy, columns=["payer_id", "as_of"]))
     text += "\n\nattribution accuracy as of " + accuracy_as_of + ": " + ", ".join(
         f"{r['payer_id']} {r['true_pcp']:,}/{r['members']:,} ({r['accuracy_bp'] / 100:.1f} %)"
         for r in accuracy)
-    return text, files
+    return Written(text, files, accuracy, reconciliation)

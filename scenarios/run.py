@@ -14,7 +14,7 @@ from claimsim.events.money import dollars
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.events.calendar import add_months
 
-from claimsim.scenarios import charts, tables
+from claimsim.scenarios import charts, html_report, tables
 from claimsim.scenarios.report import REPORTS, write_reports
 from claimsim.scenarios.runclock import ClockResult, kafka_runtime, pay
 from claimsim.scenarios.region import simulate_scenario
@@ -59,7 +59,8 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
     plan = clock.plan
     window = tables.Window.of(plan)
     years = list(range(int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4]) + 1))
-    _, files = write_reports(out, clock.state, accuracy_as_of=window.as_of, years=years)
+    written = write_reports(out, clock.state, accuracy_as_of=window.as_of, years=years)
+    files = written.files
     rows = tables.practice_rows(out, clock.state, plan)
     checks = tables.reconciliation(out, clock.state)
     reports = out / REPORTS
@@ -67,11 +68,35 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
     files.append(tables.write_csv(reports / "checks.csv", checks))
     if charts_too:
         span = f"{window.months[0]}..{window.months[-1]}" if window.months else ""
-        files.append(charts.practice_revenue(reports / "practice_revenue.png", rows,
-                                             title=f"{scenario.scenario}: revenue by practice, {span}"))
-        files.append(charts.practice_leakage(reports / "practice_leakage.png", rows,
-                                             title=f"{scenario.scenario}: leakage cost by practice, {span}"))
+        made = [
+            (charts.practice_revenue(reports / "practice_revenue.png", rows,
+                                     title=f"{scenario.scenario}: revenue by practice, {span}"),
+             "Revenue of each primary-care practice from all payers over the program period:"
+             " FFS paid and prospective payments, with the practice's programs under its id."),
+            (charts.practice_leakage(reports / "practice_leakage.png", rows,
+                                     title=f"{scenario.scenario}: leakage cost by practice, {span}"),
+             "Leakage cost per primary-care practice: observed in claims (capitated services paid"
+             " elsewhere) beside the true cost of its avoidable referrals (simulator truth)."),
+        ]
+        files += [path for path, _ in made]
+        files.append(html_report.run_report(
+            reports, scenario=scenario.scenario, span=span or "(no program months)",
+            as_of=window.as_of, payers=by_payer(rows),
+            practices=[{**r, "status": practice_status(clock.state, r, window.as_of)} for r in rows],
+            accuracy=written.accuracy, checks=checks, reconciliation=written.reconciliation,
+            charts=made))
     return ScenarioResult(out, clock, rows, checks, files)
+
+
+def practice_status(state, row: dict[str, Any], as_of: str) -> str:
+    """A practice's status with a payer at `as_of`: its program in force, an FFS fallback under
+    the program's minimum volume (DOMAIN.md §4), or FFS (no program)."""
+    if row["program"] == "ffs":
+        return "FFS"
+    entry = state.status_on(row["payer_id"], row["practice_id"], as_of)
+    if entry is None or entry[1]:
+        return "active"
+    return f"FFS fallback ({entry[4]})" if entry[4] else "FFS fallback"
 
 
 # -- the readable summary ---------------------------------------------------------------------------
@@ -110,7 +135,9 @@ SUMMARY_COLUMNS = (
     ("avoidable_referrals", "leakage true (refs)", "n"),
     ("leakage_rate_observed_bp", "leakage obs. %", "%"),
     ("leakage_cost_true", "leak. cost true", "$"), ("leakage_cost_observed", "leak. cost obs.", "$"),
-    ("member_cost_share", "member cost share", "$"), ("attribution_accuracy_bp", "attr. acc. %", "%"),
+    ("member_cost_share", "member cost share", "$"),
+    ("medicaid_cost_share", "Medicaid (QMB) cost share", "$"),
+    ("attribution_accuracy_bp", "attr. acc. %", "%"),
     ("risk_observed_milli", "risk obs.", "r"), ("risk_true_milli", "risk true", "r"),
 )
 

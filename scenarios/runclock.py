@@ -26,7 +26,7 @@ from claimsim.events.signing import Signer
 
 from claimsim.adjudication.projections.epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings, Plan,
                                                       boundary_event, epoch_steps, plan_for)
-from claimsim.adjudication.audit.tables import write_csv
+from claimsim.adjudication.audit.tables import ATTRIBUTION_COLUMNS, write_csv
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.protocol import Runtime, Until
 from claimsim.adjudication.projections.snapshots import all_snapshots
@@ -138,7 +138,8 @@ def write_practice_lists(run_dir: Path, boundary: str, runs: list) -> Path:
              "basis": a.basis, "visits": a.visits, "last_visit": a.last_visit or ""}
             for r in runs for practice, members in r.practice_lists().items() for a in members]
     return write_csv(run_dir / "reports" / f"attribution_{boundary}.csv",
-                     sorted(rows, key=lambda r: (r["payer_id"], r["practice_id"], r["member_id"])))
+                     sorted(rows, key=lambda r: (r["payer_id"], r["practice_id"], r["member_id"])),
+                     columns=ATTRIBUTION_COLUMNS)
 
 
 def run(sim_config, run_dir: Path | str, *, settings: ClockSettings | None = None,

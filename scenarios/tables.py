@@ -9,7 +9,6 @@ report may make: the truth log and the ledger's referral claims. Nothing here wr
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import pyarrow.parquet as pq
 from claimsim.events.log import read
 from claimsim.events.money import BP_ONE, div_round_half_up
 from claimsim.adjudication.projections.epochs import Plan
-from claimsim.adjudication.audit.tables import true_pcps
+from claimsim.adjudication.audit.tables import report_rows, true_pcps, write_csv  # noqa: F401
 from claimsim.adjudication.projections.snapshots import member_month_counts
 from claimsim.adjudication.projections.money import money_by_practice, money_totals
 from claimsim.adjudication.projections.state import PayerState
@@ -29,7 +28,8 @@ from claimsim.adjudication.projections.fold.timelines import S_ACTIVE, S_EFFECTI
 from claimsim.adjudication.projections.status import MINIMUM_VOLUME
 from claimsim.events.calendar import months_from
 
-LINE_MONEY = ("allowed", "plan_paid", "cost_share", "cap_offset", "sequestration")
+LINE_MONEY = ("allowed", "plan_paid", "cost_share", "medicaid_cost_share", "cap_offset",
+              "sequestration")
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,7 @@ def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str
         r["ffs_paid"] += money.ffs_by_service_date
         r["capitation_offsets"] += money.offsets
         r["member_cost_share"] += money.cost_share
+        r["medicaid_cost_share"] += money.medicaid_cost_share
         r["allowed"] += money.allowed
         r["sequestration"] += money.sequestration
         r["shadow_ffs"] += money.shadow_ffs
@@ -228,21 +229,23 @@ def _date(day: str) -> dt.date:
 
 
 FIGURES = ("member_months", "prospective", "ffs_paid", "capitation_offsets", "member_cost_share",
-           "allowed", "sequestration", "shadow_ffs", "leakage_visits", "qualifying_visits",
-           "leakage_cost_observed", "avoidable_referrals", "leakage_cost_true", "true_panel",
-           "true_panel_attributed", "attributed", "risk_observed_milli", "risk_true_milli")
+           "medicaid_cost_share", "allowed", "sequestration", "shadow_ffs", "leakage_visits",
+           "qualifying_visits", "leakage_cost_observed", "avoidable_referrals", "leakage_cost_true",
+           "true_panel", "true_panel_attributed", "attributed", "risk_observed_milli",
+           "risk_true_milli")
 COLUMNS = ("member_months", "prospective", "ffs_paid", "net_revenue", "prospective_share_bp",
-           "capitation_offsets", "member_cost_share", "allowed", "sequestration", "shadow_ffs",
-           "leakage_visits", "qualifying_visits", "leakage_rate_observed_bp",
-           "leakage_cost_observed", "avoidable_referrals", "avoidable_referrals_per_1000_mm",
-           "leakage_cost_true", "true_panel", "true_panel_attributed", "attribution_accuracy_bp",
-           "attributed", "risk_observed_milli", "risk_true_milli")
+           "capitation_offsets", "member_cost_share", "medicaid_cost_share", "allowed",
+           "sequestration", "shadow_ffs", "leakage_visits", "qualifying_visits",
+           "leakage_rate_observed_bp", "leakage_cost_observed", "avoidable_referrals",
+           "avoidable_referrals_per_1000_mm", "leakage_cost_true", "true_panel",
+           "true_panel_attributed", "attribution_accuracy_bp", "attributed", "risk_observed_milli",
+           "risk_true_milli")
 MONEY_COLUMNS = frozenset({"prospective", "ffs_paid", "net_revenue", "capitation_offsets",
-                           "member_cost_share", "allowed", "sequestration", "shadow_ffs",
-                           "leakage_cost_observed", "leakage_cost_true"})
+                           "member_cost_share", "medicaid_cost_share", "allowed", "sequestration",
+                           "shadow_ffs", "leakage_cost_observed", "leakage_cost_true"})
 SUMMABLE = ("member_months", "prospective", "ffs_paid", "net_revenue", "capitation_offsets",
-            "member_cost_share", "allowed", "sequestration", "shadow_ffs", "leakage_visits",
-            "qualifying_visits", "leakage_cost_observed", "avoidable_referrals",
+            "member_cost_share", "medicaid_cost_share", "allowed", "sequestration", "shadow_ffs",
+            "leakage_visits", "qualifying_visits", "leakage_cost_observed", "avoidable_referrals",
             "leakage_cost_true", "true_panel", "true_panel_attributed")
 
 
@@ -277,28 +280,20 @@ def reconciliation(run_dir: Path, state: PayerState) -> list[dict[str, Any]]:
         ("prospective + adjustments = ledger payments", prospective + adjustments, ledger["prospective"]),
         ("allowed = plan paid + cost share + offset + sequestration", ledger["allowed"], parts),
         ("allowed in snapshots = allowed on ledger lines", money.allowed, ledger["allowed"]),
-        ("member cost share in snapshots = ledger", money.cost_share, ledger["cost_share"]),
+        ("member cost share + Medicaid (QMB) cost share in snapshots = cost share on ledger lines",
+         money.cost_share + money.medicaid_cost_share, ledger["cost_share"]),
+        ("Medicaid (QMB) cost share in snapshots = ledger", money.medicaid_cost_share,
+         ledger["medicaid_cost_share"]),
         ("capitation offsets in snapshots = ledger", money.offsets, ledger["cap_offset"]),
     ]
-    return [{"check": c, "report": a, "ledger": b, "ok": a == b} for c, a, b in checks]
+    return [{"check": c, "report_cents": a, "ledger_cents": b, "ok": a == b} for c, a, b in checks]
 
 
 # -- files ----------------------------------------------------------------------------------------
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fields: list[str] = []
-    for r in rows:
-        fields += [k for k in r if k not in fields]
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields or ["empty"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """The same table as `write_csv` writes, with the same column names."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), path)
+    pq.write_table(pa.Table.from_pylist(report_rows(rows)), path)
     return path
 
 

@@ -31,6 +31,9 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from claimsim.events.errors import UserError
+from claimsim.events.money import nearest_cent
+
+from claimsim.adjudication.audit.tables import column_name
 
 from claimsim.scenarios import tables
 from claimsim.scenarios.spec import Scenario, validate
@@ -162,7 +165,8 @@ def focus_program(axes: list[Axis]) -> str | None:
 
 
 METRICS = ("member_months", "prospective", "ffs_paid", "net_revenue", "prospective_share_bp",
-           "capitation_offsets", "member_cost_share", "allowed", "avoidable_referrals",
+           "capitation_offsets", "member_cost_share", "medicaid_cost_share", "allowed",
+           "avoidable_referrals",
            "leakage_cost_true", "leakage_cost_observed", "leakage_rate_observed_bp",
            "attribution_accuracy_bp")
 
@@ -336,11 +340,14 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
                     row.update(dict.fromkeys(  # not available for ingested runs
                         metric + x for x in ("", "_lo", "_hi", "_diff", "_diff_lo", "_diff_hi")))
                     continue
+                # Money stays integer cents in the tables: means and bounds to the nearest cent.
+                unit = nearest_cent if column_name(metric).endswith("_cents") else float
                 mean, lo, hi = interval([m[metric] for m in per_rep])
-                row[metric], row[metric + "_lo"], row[metric + "_hi"] = mean, lo, hi
+                row[metric], row[metric + "_lo"], row[metric + "_hi"] = unit(mean), unit(lo), unit(hi)
                 if all(f is not None for f in first):
                     d, dlo, dhi = interval([m[metric] - f[metric] for m, f in zip(per_rep, first)])
-                    row[metric + "_diff"], row[metric + "_diff_lo"], row[metric + "_diff_hi"] = d, dlo, dhi
+                    row[metric + "_diff"], row[metric + "_diff_lo"], row[metric + "_diff_hi"] = (
+                        unit(d), unit(dlo), unit(dhi))
             summary.append(row)
     files = [*tables.write_both(out, "whatif", summary), *tables.write_both(out, "replicates", raw)]
     return Sweep(axes, replicates, scenario.seed, raw, summary, focus_program(axes), files)

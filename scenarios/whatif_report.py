@@ -23,6 +23,7 @@ TABLE = (("prospective_share_bp", "% prosp.", "%"), ("prospective", "prospective
          ("avoidable_referrals", "avoidable refs", "n"), ("leakage_cost_true", "leak. cost true", "$"),
          ("leakage_cost_observed", "leak. cost obs.", "$"),
          ("member_cost_share", "member cost share", "$"),
+         ("medicaid_cost_share", "Medicaid (QMB) cost share", "$"),
          ("attribution_accuracy_bp", "attr. acc. %", "%"))
 
 
@@ -113,3 +114,44 @@ def _diff_lines(sweep: Sweep, group: str, rows: list[dict[str, Any]], keys: list
     out += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *body]]
     out.insert(3, "  ".join("-" * w for w in widths))
     return out
+
+
+def write_html(sweep: Sweep, out: Path, title: str, charts: list[Path]) -> Path:
+    """The sweep's self-contained page, OUT/index.html: the means per point (± half the 95 %
+    interval), the paired differences from the first point, the chart, and what each means."""
+    from claimsim.scenarios import html_report
+
+    group, rows = focus_rows(sweep)
+    keys = [a.path for a in sweep.axes]
+    header = [k.rsplit(".", 1)[-1] for k in keys] + [label for _, label, _ in TABLE]
+    body = []
+    for r in rows:
+        cells = [str(r[k]) for k in keys]
+        for metric, _, kind in TABLE:
+            cell = _fmt(r[metric], kind)
+            if sweep.replicates > 1:
+                cell += " ±" + _fmt((r[metric + "_hi"] - r[metric + "_lo"]) / 2, kind).lstrip("$")
+            cells.append(cell)
+        body.append(cells)
+    diff = _diff_lines(sweep, group, rows, keys)
+    note = (f"{group} practices (all payers) over the program period; mean over"
+            f" {sweep.replicates} replicate(s), seeds {sweep.base_seed}.."
+            f"{sweep.base_seed + sweep.replicates - 1} at every point (common random numbers)")
+    sections = [
+        '<h2 id="summary">Summary</h2><p>' + html_report._e(note) + ".</p>"
+        + html_report.table(header, body, text_columns=len(keys)),
+        ('<h2 id="differences">Difference from the first point</h2><pre>'
+         + html_report._e("\n".join(diff[1:])) + "</pre>") if diff else "",
+        '<h2 id="charts">Charts</h2>' + "".join(
+            html_report.image(p, "Each metric's mean against the varied value, with its 95 %"
+                                 " interval over replicates as error bars.") for p in charts),
+        html_report.definitions((
+            ("replicates, intervals", "each point is run once per replicate with the same seeds"
+             " as every other point, so a difference between points is the setting, not noise;"
+             " ± is half the 95 % t-interval of the mean over replicates."),
+            ("practice revenue", "prospective + FFS paid for the focus practices."),
+            ("payer spend (all)", "everything the payers paid for the window's services: FFS and"
+             " prospective, all practices."))),
+    ]
+    return html_report.write(Path(out) / html_report.INDEX, html_report.page(
+        f"claimsim what-if: {title}", note, sections))

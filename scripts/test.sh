@@ -15,6 +15,17 @@ echo "test.sh: installing claimsim and test dependencies (pinned by constraints.
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
 
+# The browser test of the HTML report needs Debian's chromium (no browser downloads here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing chromium for the browser test (apt-get)" >&2
+    apt-get update -qq >&2 && apt-get install -y -qq chromium >&2 \
+      || echo "test.sh: could not install chromium; the browser test will say so" >&2
+  else
+    echo "test.sh: no chromium and no root apt-get; the browser test will say so" >&2
+  fi
+fi
+
 started_broker=0
 if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
   echo "test.sh: starting the local Kafka broker (scripts/kafka/start.sh)" >&2

@@ -1,5 +1,9 @@
-"""`claimsim attribute RUN_DIR [--as-of DATE]` and `claimsim audit {verify,replay,explain,as-of,
-diff}`: read-only views of a run directory rebuilt from its logs (DESIGN.md "CLI")."""
+"""`claimsim attribute RUN_DIR [--as-of DATE] [--out FILE]` and `claimsim audit {verify,replay,
+explain,as-of,diff}`: read-only views of a run directory rebuilt from its logs (DESIGN.md "CLI").
+
+Read-only means it: none of these commands writes into the run directory; a file is written only
+where `--out` names one.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,14 @@ from claimsim.events.money import dollars
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    a = sub.add_parser("attribute", help="attribute a run's members as of a date; print and write the lists")
+    a = sub.add_parser("attribute", help="attribute a run's members as of a date: the per-practice"
+                                         " summary, and the per-member list to --out")
     a.add_argument("run_dir", metavar="RUN_DIR")
     a.add_argument("--as-of", metavar="YYYY-MM-DD",
-                   help="attribution date (default: the run's last paid boundary, else its last date)")
+                   help="attribution date: what the payer had decided by then in the run clock's"
+                        " terms (default: the run's last paid boundary, else its last date)")
+    a.add_argument("--out", metavar="FILE", type=Path,
+                   help="write the per-member list (payer_id,practice_id,member_id,basis) to FILE")
     a.set_defaults(func=cmd_attribute)
 
     p = sub.add_parser("audit", help="verify, replay, explain, rebuild as of, or diff runs")
@@ -52,7 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=cmd_explain_member)
     s = audit.add_parser("as-of", help="the monthly snapshots rebuilt as of a ledger seq or a date")
     s.add_argument("run_dir", metavar="RUN_DIR")
-    s.add_argument("position", metavar="SEQ|DATE")
+    s.add_argument("position", metavar="SEQ|DATE",
+                   help="a ledger seq, or a date: the run clock's position on it (inputs received"
+                        " before it, epoch facts of boundaries on or before it)")
+    s.add_argument("--out", metavar="FILE", type=Path, help="write the snapshots to FILE (CSV)")
     s.set_defaults(func=cmd_as_of)
     d = audit.add_parser("diff", help="where two runs' ledgers diverge and which snapshots differ")
     d.add_argument("run_a", metavar="RUN_A")
@@ -69,9 +80,10 @@ def _date(value: str, what: str) -> str:
 
 def cmd_attribute(args: argparse.Namespace) -> int:
     from claimsim.adjudication.projections.epochs import CLOCK_FILE, Plan
+    from claimsim.adjudication.audit.as_of import ledger_position
     from claimsim.adjudication.audit.run_dir import fold, require_run
     from claimsim.adjudication.audit.tables import (accuracy_rows, attribution_rows, table, true_pcps,
-                                           write_csv)
+                                                    write_csv)
 
     from claimsim.adjudication.audit.positions import LedgerSpan
 
@@ -87,7 +99,8 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         from claimsim.events.log import last_envelope
 
         as_of = last_envelope(run_dir / "ledger")["at"]
-    state = fold(run_dir, before_date=as_of)  # what the payer knew before the boundary
+    # The run clock's position on the date: what the payer had decided by then.
+    state = fold(run_dir, until_seq=ledger_position(run_dir, as_of))
     rows = attribution_rows(state, as_of)
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for r in rows:
@@ -99,13 +112,17 @@ def cmd_attribute(args: argparse.Namespace) -> int:
                 **{b: c.get(b, 0) for b in bases}} for (p, pr), c in sorted(counts.items())]
     print(f"attribution as of {as_of}")
     print(table(summary, ["payer_id", "practice_id", "members", *bases], set()))
-    path = write_csv(run_dir / "reports" / f"attribution_{as_of}.csv", rows)
     accuracy = accuracy_rows(state_with(state, rows, as_of), true_pcps(run_dir, as_of), as_of)
     if any(r["members"] for r in accuracy):
         print("accuracy (simulator truth): " + ", ".join(
             f"{r['payer_id']} {r['true_pcp']:,}/{r['members']:,} ({r['accuracy_bp'] / 100:.1f} %)"
             for r in accuracy))
-    print(f"wrote {path} ({len(rows):,} members)")
+    if args.out is not None:
+        columns = ["payer_id", "practice_id", "member_id", "basis"]
+        path = write_csv(args.out, [{c: r[c] for c in columns} for r in rows], columns=columns)
+        print(f"wrote {path} ({len(rows):,} members)")
+    else:
+        print(f"{len(rows):,} members attributed (--out FILE writes the list)")
     return 0
 
 
@@ -197,6 +214,7 @@ def cmd_explain_member(args: argparse.Namespace) -> int:
 
 
 def cmd_as_of(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.audit.as_of import ledger_position
     from claimsim.adjudication.audit.run_dir import fold, require_run
     from claimsim.adjudication.audit.tables import snapshot_rows, table, write_csv
 
@@ -205,11 +223,10 @@ def cmd_as_of(args: argparse.Namespace) -> int:
     run_dir = require_run(args.run_dir)
     span = LedgerSpan.of(run_dir)
     if args.position.isdigit():
-        seq = span.check_seq(int(args.position))
-        state, label = fold(run_dir, until_seq=seq), f"seq{seq}"
+        state = fold(run_dir, until_seq=span.check_seq(int(args.position)))
     else:
         day = span.check_date(_date(args.position, "SEQ|DATE"))
-        state, label = fold(run_dir, until_date=day), day
+        state = fold(run_dir, until_seq=ledger_position(run_dir, day))
     rows = snapshot_rows(state)
     by_month: dict[str, dict[str, int]] = {}
     names = ["member_months", "prospective_total", "prospective_adjustments",
@@ -221,9 +238,12 @@ def cmd_as_of(args: argparse.Namespace) -> int:
     print(f"{run_dir} as of ledger seq {state.last_seq:,} ({state.last_at})")
     print(table([{"month": m, **v} for m, v in sorted(by_month.items())],
                 ["month", *names], set(names) - {"member_months"}))
-    path = write_csv(Path(run_dir) / "reports" / f"as_of_{label}.csv", rows)
-    print(f"wrote {path} ({len(rows):,} payer x practice x month snapshots;"
-          f" net {dollars(sum(r['net'] for r in rows))})")
+    note = f"{len(rows):,} payer x practice x month snapshots; net {dollars(sum(r['net'] for r in rows))}"
+    if args.out is not None:
+        path = write_csv(args.out, rows, columns=["payer_id", "practice_id", "month"])
+        print(f"wrote {path} ({note})")
+    else:
+        print(f"{note} (--out FILE writes them)")
     return 0
 
 

@@ -111,7 +111,9 @@ def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]
         rows = claims.get(payer, [])
         out.append(f"  FFS: {len(rows)} claim entr(ies) paid in {month}, plan paid"
                    f" {dollars(sum(r[2] for r in rows))}; offsets on services in the month"
-                   f" {dollars(f['capitation_offsets'])}, member cost share {dollars(f['member_cost_share'])}")
+                   f" {dollars(f['capitation_offsets'])}, member cost share (what members owe)"
+                   f" {dollars(f['member_cost_share'])}, Medicaid (QMB) cost share"
+                   f" {dollars(f['medicaid_cost_share'])}")
         for claim_id, member, paid in rows[:10]:
             out.append(f"    claim {claim_id} member {member}: {dollars(paid)}")
         if len(rows) > 10:

@@ -39,20 +39,17 @@ def projection_settings(run_dir: Path) -> ProjectionSettings:
     return ProjectionSettings.model_validate(orjson.loads(path.read_bytes())["settings"]["projections"])
 
 
-def fold(run_dir: Path | str, *, until_seq: int | None = None, until_date: str | None = None,
-         before_date: str | None = None, on_event: Callable[[dict], None] | None = None) -> PayerState:
-    """The projections rebuilt from seq 0, up to a ledger seq (inclusive), or over entries dated on
-    or before `until_date` (or strictly before `before_date`)."""
+def fold(run_dir: Path | str, *, until_seq: int | None = None,
+         on_event: Callable[[dict], None] | None = None) -> PayerState:
+    """The projections rebuilt from seq 0, up to a ledger seq (inclusive). "As of a date" is a
+    ledger position too (`audit.as_of.ledger_position`), never a filter on ledger dates: those are
+    paid dates, not in log order."""
     run_dir = require_run(run_dir)
     state = PayerState(ReferenceData.load(run_dir), projection_settings(run_dir))
     follower = LedgerFollower(run_dir, state)
     with cycle_gc_paused():
         for env in read(run_dir / "ledger"):
             if until_seq is not None and env["seq"] > until_seq:
-                break
-            if until_date is not None and env["at"] > until_date:
-                break
-            if before_date is not None and env["at"] >= before_date:
                 break
             follower.apply(env)
             if on_event is not None:

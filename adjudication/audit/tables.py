@@ -62,6 +62,9 @@ def accuracy_rows(state: PayerState, truth: dict[str, str | None], as_of: str) -
     return rows
 
 
+ATTRIBUTION_COLUMNS = ["payer_id", "practice_id", "member_id", "basis", "visits", "last_visit"]
+
+
 def attribution_rows(state: PayerState, as_of: str) -> list[dict[str, Any]]:
     rows = []
     for payer in sorted(p.payer_id for p in state.reference.payers):
@@ -72,15 +75,60 @@ def attribution_rows(state: PayerState, as_of: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["payer_id"], r["practice_id"], r["member_id"]))
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+# -- the one CSV writer, and the names its columns carry ----------------------------------------
+# Report columns use DOMAIN.md's words, one name per concept, and say their unit: money is integer
+# cents (`_cents`), rates basis points (`_bp`), risk scores thousandths (`_milli`); the rest are
+# ids, dates, counts and flags. Ledger event fields keep their own names; only reports rename.
+SAME_CONCEPT = {
+    "cap_offset": "capitation_offset", "capitation_offsets": "capitation_offset",
+    "offsets": "capitation_offset", "leakage_cost": "leakage_cost_observed",
+    "prospective_total": "prospective", "avoidable_cost": "leakage_cost_true",
+    "leakage_rate_bp": "leakage_rate_observed_bp", "accuracy_bp": "attribution_accuracy_bp",
+}
+MONEY_FIGURES = frozenset({
+    "billed", "allowed", "plan_paid", "member_cost_share", "medicaid_cost_share",
+    "capitation_offset", "sequestration", "shadow_ffs", "prospective", "prospective_adjustments",
+    "ffs_paid", "ffs_paid_by_service_date", "ffs_paid_by_paid_date", "claim_adjustments",
+    "leakage_cost_observed", "leakage_cost_true", "avoidable_cost", "net", "net_revenue",
+    "payer_spend", "cmf", "cpcp", "pbp", "esp", "ppcp", "pbip", "pbip_paid", "pbip_kept",
+    "pbip_recouped", "prospective_minus_shadow_ffs", "plan_paid_plus_offset", "amount",
+})
+# Suffixes of derived columns (what-if intervals and paired differences): the unit goes last.
+_VARIANTS = ("_diff_lo", "_diff_hi", "_diff", "_lo", "_hi")
+
+
+def column_name(key: str) -> str:
+    """The report column for a figure: its one name, with `_cents` on money."""
+    base, variant = key, ""
+    for suffix in _VARIANTS:
+        if key.endswith(suffix) and key.removesuffix(suffix) in MONEY_FIGURES | set(SAME_CONCEPT):
+            base, variant = key.removesuffix(suffix), suffix
+            break
+    if base.startswith("paid_") and base.removeprefix("paid_") in MONEY_FIGURES:
+        base = base.removeprefix("paid_")  # reconciliation's prospective paid by kind
+    base = SAME_CONCEPT.get(base, base)
+    return base + variant + ("_cents" if base in MONEY_FIGURES else "")
+
+
+def report_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their report column names (for CSV and Parquet alike)."""
+    return [{column_name(k): v for k, v in row.items()} for row in rows]
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], *, columns: list[str] | None = None) -> Path:
+    """The one CSV writer of every report: LF line endings, and always a header, so an empty table
+    is still a table (its `columns` name the header when there are no rows to take it from)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fields: list[str] = []
-    for row in rows:
+    out = report_rows(rows)
+    fields: list[str] = [column_name(c) for c in columns or ()]
+    for row in out:
         fields += [k for k in row if k not in fields]
+    if not fields:
+        raise ValueError(f"{path}: an empty table needs its columns for the header")
     with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields or ["empty"])
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(out)
     return path
 
 

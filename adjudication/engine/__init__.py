@@ -6,15 +6,17 @@ Public API:
 - `adjudicate(envelope, family, ctx) -> (ledger event dict, FamilyState)`: one input, one answer.
 - `Context(reference, settings)`: reference data indexed for the rules, plus epoch facts
   (`Context.apply(ledger event)` for attribution and practice status).
-- `Settings`: run settings the manifest records (cost share basis, processing days, ...).
+- `Settings`: run settings the manifest records (cost share basis, processing days, ...);
+  `sequestration_rates(reference, settings)`: the per-payer rates a run applies and records.
 - `FamilyState`: one subscriber's accumulators, enrollment, claim versions and stored answers;
   `FamilyState.set_opening_balances` loads what a family met before go-live.
 - `ANSWER_TYPES`, `CONTEXT_TYPES`: the ledger types that answer an input, and those that carry
   epoch facts the engine reads.
 """
 
-from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Settings
+from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Settings, sequestration_rates
 from claimsim.adjudication.engine.core import ANSWER_TYPES, adjudicate
 from claimsim.adjudication.engine.family import FamilyState
 
-__all__ = ["ANSWER_TYPES", "CONTEXT_TYPES", "Context", "FamilyState", "Settings", "adjudicate"]
+__all__ = ["ANSWER_TYPES", "CONTEXT_TYPES", "Context", "FamilyState", "Settings", "adjudicate",
+           "sequestration_rates"]

@@ -25,7 +25,7 @@ from claimsim.adjudication.engine.family import (
     SPAN_END, SPAN_PAYER, SPAN_PLAN, SPAN_QMB, FamilyState,
 )
 from claimsim.adjudication.engine.line_results import (
-    denied_line, line_result, negated, paid_adjustments,
+    denied_line, line_result, negated, paid_adjustments, qmb_remarks,
 )
 from claimsim.adjudication.engine.pricing import PREVENTIVE, not_covered_remark
 from claimsim.adjudication.engine.programs import (
@@ -227,13 +227,14 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         shadow_line = capitated and h >= BP_ONE
         if shadow_line:
             shadow = allowed
-        # QMB: the member owes nothing; the cost share is shown as PR $0 and moved to Medicaid.
+        # PR amounts as a Medicare remittance shows them (billed − ΣCAS = plan paid); a QMB
+        # member owes none of them: remarks say so and Medicaid pays them (DOMAIN.md §5).
         qmb = span[SPAN_QMB]
         out.append(line_result(
             line, member, allowed, paid, ded, coins, copay, offset, sequestration, shadow,
             share if qmb else 0, "shadow" if shadow_line else "paid", program, attributed,
-            capitated, paid_adjustments(billed, allowed, offset, ded, coins, copay, sequestration, qmb),
-            [],
+            capitated, paid_adjustments(billed, allowed, offset, ded, coins, copay, sequestration),
+            qmb_remarks(ded, coins, copay) if qmb else [],
         ))
         paid_index[dup] = root
         dups.append(dup)

@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
-from claimsim.events.codes import PROCEDURE_GROUPS
-from claimsim.events.plans import LineOfBusiness
+from claimsim.events.codes import DATED_CODES, PROCEDURE_GROUPS
+from claimsim.events.plans import LineOfBusiness, Payer
 from claimsim.events.programs import Contract, ProgramKind
 from claimsim.events.providers import ClinicianRole, PracticeKind
 from claimsim.events.reference import ReferenceData
@@ -33,12 +33,15 @@ CONTEXT_TYPES = ATTRIBUTION_TYPES | {"practice.status"}
 class Settings:
     """Run settings the rules read (DOMAIN.md §3). Recorded in the run manifest.
 
-    `timely_filing_days` None means each payer's own `timely_filing_days` (default 365);
-    `sequestration_bp` is used for a Medicare FFS payer whose own `sequestration_bp` is 0.
+    `timely_filing_days` None means each payer's own `timely_filing_days` (default 365).
+    Sequestration: the payer's reference data is the one source of truth (a Medicare FFS payer's
+    `sequestration_bp`, 0 = off); `sequestration` None follows it, and only an explicit override
+    changes it: True turns it on for Medicare FFS payers (their own rate, or `sequestration_bp`
+    where theirs is 0), False turns it off.
     `raw_limit` is how many characters of a rejected claim's raw payload the rejection keeps.
     """
 
-    sequestration: bool = False
+    sequestration: bool | None = None
     sequestration_bp: int = 200
     timely_filing_days: int | None = None
     raw_limit: int = 512
@@ -52,6 +55,23 @@ class Settings:
         if unknown:
             raise ValueError(f"unknown adjudication setting(s): {sorted(unknown)}")
         return cls(**data)
+
+
+def sequestration_bp(payer: Payer, settings: Settings) -> int:
+    """The sequestration rate a run applies to a payer's plan paid (DOMAIN.md §3.8): Medicare FFS
+    payers only; their reference data unless the settings override it explicitly."""
+    if payer.lob is not LineOfBusiness.MEDICARE_FFS or settings.sequestration is False:
+        return 0
+    if settings.sequestration is None:
+        return payer.sequestration_bp
+    return payer.sequestration_bp or settings.sequestration_bp
+
+
+def sequestration_rates(reference: ReferenceData, settings: Settings) -> dict[str, int]:
+    """Payer id -> the sequestration rate a run applies (only payers with one), as the run
+    manifest records it."""
+    rates = {p.payer_id: sequestration_bp(p, settings) for p in reference.payers}
+    return {payer: bp for payer, bp in sorted(rates.items()) if bp}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +159,10 @@ class Context:
         ref, settings = self.reference, self.settings
         self.payers: dict[str, PayerInfo] = {}
         for p in ref.payers:
-            seq_bp = 0
-            if settings.sequestration and p.lob is LineOfBusiness.MEDICARE_FFS:
-                seq_bp = p.sequestration_bp or settings.sequestration_bp
             schedule = ref.fee_schedule_of_payer[p.payer_id]
             self.payers[p.payer_id] = PayerInfo(
                 lob=p.lob.value,
-                sequestration_bp=seq_bp,
+                sequestration_bp=sequestration_bp(p, settings),
                 timely_days=settings.timely_filing_days or p.timely_filing_days,
                 processing_days=p.processing_days,
                 fees={year: dict(table) for year, table in schedule.amounts.items()},
@@ -171,8 +188,10 @@ class Context:
         self.clinician_role: dict[str, str] = {
             npi: c.role.value for npi, (_, c) in ref.clinician.items()
         }
+        # Dated codes reach pricing only on dates they are valid (validation rejects the rest).
         self.code_group: dict[str, str] = {c: g.value for c, g in PROCEDURE_GROUPS.items()}
-        known = set(PROCEDURE_GROUPS)
+        self.code_group.update({c: v.group.value for c, v in DATED_CODES.items()})
+        known = set(PROCEDURE_GROUPS) | set(DATED_CODES)
         for schedule in ref.fee_schedules:
             for table in schedule.amounts.values():
                 known.update(table)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from claimsim.events.codes import QMB_REMARKS
+
 from claimsim.adjudication.engine.validation import Line
 
 _AMOUNTS = ("billed", "allowed", "plan_paid", "cost_share", "deductible", "coinsurance", "copay",
@@ -61,23 +63,30 @@ def line_result(  # positional in the hot path: keyword calls cost more per line
 
 
 def paid_adjustments(billed: int, allowed: int, offset: int, ded: int, coins: int, copay: int,
-                 sequestration: int, qmb: bool) -> list[dict[str, Any]]:
+                     sequestration: int) -> list[dict[str, Any]]:
     """The paid line's CARC adjustments: CO-45 over the allowed, CO-24 capitation offset,
-    PR-1/2/3 cost share ($0 for a QMB member), CO-253 sequestration."""
+    PR-1/2/3 cost share, CO-253 sequestration; billed − their sum = plan paid. A QMB member's PR
+    amounts stay (as a Medicare remittance shows them): `qmb_remarks` says the member owes none."""
     adjustments = []
     if billed > allowed:
         adjustments.append({"group": "CO", "carc": "45", "amount": billed - allowed})
     if offset:
         adjustments.append({"group": "CO", "carc": "24", "amount": offset})
     if ded:
-        adjustments.append({"group": "PR", "carc": "1", "amount": 0 if qmb else ded})
+        adjustments.append({"group": "PR", "carc": "1", "amount": ded})
     if coins:
-        adjustments.append({"group": "PR", "carc": "2", "amount": 0 if qmb else coins})
+        adjustments.append({"group": "PR", "carc": "2", "amount": coins})
     if copay:
-        adjustments.append({"group": "PR", "carc": "3", "amount": 0 if qmb else copay})
+        adjustments.append({"group": "PR", "carc": "3", "amount": copay})
     if sequestration:
         adjustments.append({"group": "CO", "carc": "253", "amount": sequestration})
     return adjustments
+
+
+def qmb_remarks(ded: int, coins: int, copay: int) -> list[str]:
+    """A QMB member's line: one remark per PR adjustment it carries (N781 deductible, N782
+    coinsurance, N783 copay), saying the amount may not be collected from the member."""
+    return [QMB_REMARKS[carc] for carc, amount in (("1", ded), ("2", coins), ("3", copay)) if amount]
 
 
 def denied_line(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
-from claimsim.events.codes import PLACES_OF_SERVICE, RejectReason
+from claimsim.events.codes import DATED_CODES, PLACES_OF_SERVICE, RejectReason, valid_on
 
 from claimsim.adjudication.engine.context import Context
 
@@ -190,6 +190,7 @@ def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
             type(line_no) is int and line_no >= 1 and line_no not in seen
             and day is not None and day <= received
             and type(code) is str and code in known
+            and (code not in DATED_CODES or valid_on(code, day_iso))
             and type(units) is int and 1 <= units <= MAX_UNITS
             and type(billed) is int and 0 <= billed <= MAX_BILLED
             and (mods == () or (type(mods) is list and (not mods or _modifiers_ok(mods))))
@@ -274,6 +275,9 @@ def _line_slowly(rl: Any, where: str, received_iso: str, received: dt.date, seen
     code = rl.get("procedure")
     if type(code) is not str or code not in known:
         raise Invalid(RejectReason.UNKNOWN_CODE, f"{where}.procedure", f"unknown procedure code {code!r}")
+    if not valid_on(code, day_iso):
+        raise Invalid(RejectReason.UNKNOWN_CODE, f"{where}.procedure",
+                      f"procedure code {code!r} was not valid on {day_iso}")
     mods = rl.get("modifiers", ())
     if type(mods) is not list and mods != ():
         raise Invalid(RejectReason.MALFORMED, f"{where}.modifiers", f"{where}.modifiers is not a list")

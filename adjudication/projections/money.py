@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-# Positions in a money row.
+# Positions in a money row. M_COST_SHARE is what members owe (the lines' cost share less the
+# part Medicaid pays for QMB members, DOMAIN.md §5); M_MEDICAID_COST_SHARE is that part.
 M_FFS_SERVICE, M_FFS_PAID, M_OFFSETS, M_COST_SHARE, M_SHADOW, M_CLAIM_ADJ = range(6)
 M_LEAK_VISITS, M_ALL_VISITS, M_LEAK_COST, M_ALLOWED, M_SEQUESTRATION = range(6, 11)
-MONEY_WIDTH = 11
+M_MEDICAID_COST_SHARE = 11
+MONEY_WIDTH = 12
 
 
 class MoneyTotals(NamedTuple):
@@ -24,7 +26,7 @@ class MoneyTotals(NamedTuple):
     ffs_by_service_date: int = 0  # plan paid on lines serviced in the month
     ffs_by_paid_date: int = 0  # plan paid on lines paid in the month
     offsets: int = 0  # capitation offsets
-    cost_share: int = 0  # member cost share
+    cost_share: int = 0  # member cost share: what members owe
     shadow_ffs: int = 0  # what capitated lines would have paid as FFS
     claim_adjustments: int = 0  # plan paid in the month for lines serviced in an earlier month
     leakage_visits: int = 0  # the practice's attributed members' qualifying visits elsewhere
@@ -32,6 +34,7 @@ class MoneyTotals(NamedTuple):
     leakage_cost: int = 0  # plan paid elsewhere for services the practice's program capitates
     allowed: int = 0
     sequestration: int = 0
+    medicaid_cost_share: int = 0  # QMB members' cost share, which Medicaid pays
 
 
 def new_row() -> list[int]:

@@ -41,8 +41,9 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
                 for kind, amount in kinds.items():
                     prospective[kind] = prospective.get(kind, 0) + amount
     money = money_totals(state.money, prefix=prefix)
-    totals = {"ffs_paid": money.ffs_by_service_date, "offsets": money.offsets,
-              "cost_share": money.cost_share, "shadow_ffs": money.shadow_ffs,
+    totals = {"ffs_paid": money.ffs_by_service_date, "capitation_offsets": money.offsets,
+              "member_cost_share": money.cost_share,
+              "medicaid_cost_share": money.medicaid_cost_share, "shadow_ffs": money.shadow_ffs,
               "leakage_cost": money.leakage_cost, "leakage_visits": money.leakage_visits,
               "qualifying_visits": money.qualifying_visits}
     contract = state.reference.contract_on(payer, practice, dt.date(year, 12, 31))

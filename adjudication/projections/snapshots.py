@@ -12,6 +12,8 @@ Definitions we chose where DOMAIN.md leaves room (each is a figure's name in `fi
 - `leakage_*`: qualifying primary-care lines (by primary-care clinicians) of members attributed to
   the practice on the service date, and FFS plan paid elsewhere on the practice's capitated
   services for them, by service month.
+- `member_cost_share`: what members owe (cost share less the QMB part Medicaid pays), and
+  `medicaid_cost_share` beside it, so the two add up to the lines' PR amounts.
 - `net` = prospective paid for the month + prospective adjustments paid in it + FFS paid in it.
 """
 
@@ -63,7 +65,8 @@ def figures(state: PayerState, payer: str, practice: str, month: str,
     out["ffs_paid_by_service_date"] = money.ffs_by_service_date
     out["ffs_paid_by_paid_date"] = money.ffs_by_paid_date
     out["capitation_offsets"] = money.offsets
-    out["member_cost_share"] = money.cost_share
+    out["member_cost_share"] = money.cost_share  # what members owe
+    out["medicaid_cost_share"] = money.medicaid_cost_share  # what Medicaid pays for QMB members
     out["sequestration"] = money.sequestration
     out["shadow_ffs"] = money.shadow_ffs
     out["claim_adjustments"] = money.claim_adjustments

@@ -28,7 +28,7 @@ from claimsim.adjudication.projections.settings import ProjectionSettings
 # The money row layout moved to `projections.money`; these names stay importable from here.
 from claimsim.adjudication.projections.money import (  # noqa: F401
     M_ALL_VISITS, M_ALLOWED, M_CLAIM_ADJ, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST,
-    M_LEAK_VISITS, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH)
+    M_LEAK_VISITS, M_MEDICAID_COST_SHARE, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH)
 
 
 class PayerState:

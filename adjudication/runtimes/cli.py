@@ -26,8 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"where the core runs: {', '.join(RUNTIMES)} (default embedded)")
     p.add_argument("--until", metavar="YYYY-MM-DD",
                    help="stop before the first input dated on or after this day")
-    p.add_argument("--sequestration", action="store_true",
-                   help="apply Medicare sequestration (2 %%) to Medicare FFS payers (new ledgers only)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--sequestration", dest="sequestration", action="store_const", const=True,
+                       help="override the payers' reference data: apply Medicare sequestration to"
+                            " Medicare FFS payers (their sequestration_bp, or 2 %% where it is 0;"
+                            " new ledgers only)")
+    group.add_argument("--no-sequestration", dest="sequestration", action="store_const", const=False,
+                       help="override the payers' reference data: no sequestration (new ledgers only);"
+                            " by default each Medicare FFS payer's sequestration_bp decides")
     p.add_argument("--timely-filing-days", type=int, metavar="DAYS",
                    help="filing limit for every payer instead of each payer's own (new ledgers only)")
     p.add_argument("--signing-key", metavar="FILE", default=None,
@@ -47,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings | None:
-    if not args.sequestration and args.timely_filing_days is None:
+    if args.sequestration is None and args.timely_filing_days is None:
         return None  # a new ledger gets the defaults, a resumed one keeps its manifest's
     if args.timely_filing_days is not None and args.timely_filing_days < 1:
         raise UserError("--timely-filing-days must be at least 1")

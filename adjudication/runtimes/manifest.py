@@ -19,7 +19,7 @@ from claimsim.events.log import LogWriter, read
 from claimsim.events.reference import ReferenceData
 from claimsim.events.signing import Signer, sign_head
 
-from claimsim.adjudication.engine.context import Settings
+from claimsim.adjudication.engine.context import Settings, sequestration_rates
 
 RUN_FILE = "run.json"  # optional: {"scenario": ..., "seed": ...} for the manifest
 MANIFEST_KEY = "run"
@@ -47,10 +47,13 @@ def manifest_envelope(reference: ReferenceData, settings: Settings | dict[str, A
                       scenario: str, seed: int, at: str,
                       signing_key_id: str | None = None) -> dict[str, Any]:
     """A run manifest event, dated `at` (the first input's date); `signing_key_id` names the key
-    that signs the ledger's heads (events.signing), None for an unsigned run."""
-    settings = settings.to_dict() if isinstance(settings, Settings) else settings
+    that signs the ledger's heads (events.signing), None for an unsigned run. It records the
+    sequestration rate each payer's plan paid gets (the payers' reference data unless the settings
+    override it explicitly), so an auditor reads it without recomputing the rule."""
+    settings = settings if isinstance(settings, Settings) else Settings.from_dict(settings)
     manifest = RunManifest(scenario=scenario, seed=seed, code_version=__version__,
-                           reference_digest=reference.digest(), settings=settings,
+                           reference_digest=reference.digest(), settings=settings.to_dict(),
+                           sequestration_bp=sequestration_rates(reference, settings),
                            signing_key_id=signing_key_id)
     return new_event(manifest, at=at, key=MANIFEST_KEY)
 

@@ -96,17 +96,19 @@ def test_as_of_the_same_position_reproduces_the_snapshots(runs, capsys):
     seq = next(e["seq"] for e in read(runs["a"] / "ledger") if e["type"] == "epoch.boundary")
     once, twice = (canonical(all_snapshots(fold(runs["a"], until_seq=seq))) for _ in range(2))
     assert once == twice
-    assert main(["audit", "as-of", str(runs["a"]), str(seq)]) == 0
-    assert (runs["a"] / "reports" / f"as_of_seq{seq}.csv").exists()
+    out = runs["a"].parent / f"as_of_seq{seq}.csv"  # read-only: written only where --out says
+    assert main(["audit", "as-of", str(runs["a"]), str(seq), "--out", str(out)]) == 0
+    assert out.read_text().startswith("payer_id,practice_id,month,")
     capsys.readouterr()
 
 
 def test_attribute_prints_and_writes_the_practice_lists(runs, capsys):
-    assert main(["attribute", str(runs["a"]), "--as-of", "2025-04-01"]) == 0
+    path = runs["a"].parent / "attribution_2025-04-01.csv"
+    assert main(["attribute", str(runs["a"]), "--as-of", "2025-04-01", "--out", str(path)]) == 0
     out = capsys.readouterr().out
     assert "attribution as of 2025-04-01" in out and "plurality" in out
-    csv = (runs["a"] / "reports" / "attribution_2025-04-01.csv").read_text().splitlines()
-    assert csv[0] == "payer_id,practice_id,member_id,basis,visits,last_visit"
+    csv = path.read_text().splitlines()
+    assert csv[0] == "payer_id,practice_id,member_id,basis"
     assert len(csv) > 10
 
 

@@ -167,14 +167,37 @@ def test_part_b_deductible_differs_by_plan_year():
 
 
 def test_qmb_member_owes_nothing_and_the_cost_share_moves_to_medicaid():
-    """A QMB dual under Part B: 99213 $100 -> deductible 10000 counted, but the member owes $0:
-    PR-1 shows 0, and medicaid_cost_share carries 10000 (allowed = P + C + O still holds with
-    cost_share the amount Medicaid pays)."""
+    """A QMB dual under Part B: 99213 $100 -> deductible 10000 counted. The line keeps its PR
+    amounts, as a Medicare remittance does (PR-1 10000, so billed − ΣCAS = 10000 − 10000 = 0 =
+    plan paid), with remark N781 (no deductible may be collected: QMB), and medicaid_cost_share
+    says Medicaid pays all 10000: the member owes cost share − Medicaid cost share = 0."""
     h = Harness(reference([PART_B]))
     h.enroll("M1", payer="MCR", plan_id="MCR-B", qmb=True)
     ln = only_line(h.claim("C1", "M1", [line("99213", 10_000)], payer="MCR"))
     assert (ln["deductible"], ln["medicaid_cost_share"], ln["plan_paid"]) == (10_000, 10_000, 0)
-    assert adjustment_codes(ln) == [("PR", "1", 0)]
+    assert adjustment_codes(ln) == [("PR", "1", 10_000)]
+    assert ln["remarks"] == ["N781"]
+    assert ln["billed"] - sum(a["amount"] for a in ln["adjustments"]) == ln["plan_paid"]
+
+
+def test_qmb_coinsurance_and_copay_carry_their_own_remarks_and_the_remittance_balances():
+    """QMB under a plan with a $25 PCP copay and 20 % coinsurance, deductible met: one visit,
+    99213 billed $120 (allowed 10000, CO-45 2000) with copay 2500, and 80053 $10 with coinsurance
+    20 % x 1000 = 200. PR-3 2500 (N783) and PR-2 200 (N782); billed − ΣCAS = plan paid on each
+    line; Medicaid pays the 2700 the member would have owed."""
+    design_ = plan("MCR-Q", "MCR", deductible_individual=0, deductible_family=0,
+                   copays=PCP_COPAY)
+    h = Harness(reference([design_]))
+    h.enroll("M1", payer="MCR", plan_id="MCR-Q", qmb=True)
+    event = h.claim("C1", "M1", [line("99213", 12_000), line("80053", 1_000, line_no=2)],
+                    payer="MCR")
+    em, lab = event["data"]["lines"]
+    assert adjustment_codes(em) == [("CO", "45", 2_000), ("PR", "3", 2_500)]
+    assert adjustment_codes(lab) == [("PR", "2", 200)]
+    assert (em["remarks"], lab["remarks"]) == (["N783"], ["N782"])
+    assert (em["medicaid_cost_share"], lab["medicaid_cost_share"]) == (2_500, 200)
+    for ln in (em, lab):
+        assert ln["billed"] - sum(a["amount"] for a in ln["adjustments"]) == ln["plan_paid"]
 
 
 def test_non_embedded_family_plan_uses_only_the_family_deductible():

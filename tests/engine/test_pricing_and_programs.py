@@ -159,6 +159,32 @@ def test_sequestration_takes_2_percent_of_medicare_ffs_plan_paid():
     assert only_line(off.claim("C1", "M1", [line("G0439", 17_000)], payer="MCR"))["plan_paid"] == 17_000
 
 
+def _medicare_with_sequestration(bp: int):
+    ref = reference([PART_B])
+    payers = tuple(p.model_copy(update={"sequestration_bp": bp}) if p.payer_id == "MCR" else p
+                   for p in ref.payers)
+    return ref.model_copy(update={"payers": payers})
+
+
+def test_a_medicare_payers_own_sequestration_bp_turns_it_on_with_no_setting():
+    """The payer's reference data is the one source of truth: MCR with sequestration_bp 200 and
+    default settings takes 2 % of the G0439 plan paid (13007 -> S = 260, P = 12747)."""
+    h = Harness(_medicare_with_sequestration(200))
+    h.enroll("M1", payer="MCR", plan_id="MCR-B")
+    ln = only_line(h.claim("C1", "M1", [line("G0439", 13_007)], payer="MCR"))
+    assert parts(ln) == (13_007, 12_747, 0, 0, 260)
+    assert adjustment_codes(ln) == [("CO", "253", 260)]
+
+
+def test_an_explicit_setting_overrides_the_payers_sequestration_off():
+    """`Settings(sequestration=False)` (the CLI's explicit override) turns off what the payer's
+    data turns on."""
+    h = Harness(_medicare_with_sequestration(200), Settings(sequestration=False))
+    h.enroll("M1", payer="MCR", plan_id="MCR-B")
+    ln = only_line(h.claim("C1", "M1", [line("G0439", 13_007)], payer="MCR"))
+    assert parts(ln) == (13_007, 13_007, 0, 0, 0)
+
+
 def test_sequestration_does_not_apply_to_commercial_payers():
     h = Harness(reference([plan(**NO_DEDUCTIBLE, coinsurance_bp=0)]), Settings(sequestration=True))
     h.enroll("M1")

@@ -40,8 +40,8 @@ def test_run_pcf_on_history_reconciles_and_says_truth_is_not_available(history, 
     assert {r["ok"] for r in _csv(out / "reports" / "checks.csv")} == {"True"}
     rows = _csv(out / "reports" / "practices.csv")
     pcf = [r for r in rows if r["program"] == "pcf" and int(r["member_months"]) >= 100]
-    assert pcf and all(int(r["prospective"]) > 0 for r in pcf)
-    assert {r["leakage_cost_true"] for r in rows} == {""}  # not available: empty, never 0
+    assert pcf and all(int(r["prospective_cents"]) > 0 for r in pcf)
+    assert {r["leakage_cost_true_cents"] for r in rows} == {""}  # not available: empty, never 0
     assert not (out / "truth").exists()
     assert not (out / "reports" / "attribution_accuracy.csv").exists()
 
@@ -63,9 +63,9 @@ def test_whatif_on_history_compares_the_leakage_adjustment_on_the_same_claims(hi
             for r in _csv(out / "whatif.csv")}
     off, on = rows[("False", "pcf")], rows[("True", "pcf")]
     # the same claims both times: FFS is unchanged; the leakage adjustment only lowers PBP
-    assert float(on["ffs_paid"]) == float(off["ffs_paid"])
-    assert float(on["prospective"]) < float(off["prospective"])
-    assert on["leakage_cost_true"] == "" and "n/a" in capsys.readouterr().out
+    assert float(on["ffs_paid_cents"]) == float(off["ffs_paid_cents"])
+    assert float(on["prospective_cents"]) < float(off["prospective_cents"])
+    assert on["leakage_cost_true_cents"] == "" and "n/a" in capsys.readouterr().out
 
 
 def test_observed_risk_and_attributed_counts_need_no_truth(history, tmp_path):
@@ -77,4 +77,4 @@ def test_observed_risk_and_attributed_counts_need_no_truth(history, tmp_path):
     assert all(int(r["risk_observed_milli"]) > 0 for r in rows if int(r["attributed"]))
     assert {r["risk_true_milli"] for r in rows} == {""}
     # CPC+ Track 2 withholds 40 % of capitated FFS for attributed members: offsets appear
-    assert sum(int(r["capitation_offsets"]) for r in rows if r["program"] == "cpcplus_t2") > 0
+    assert sum(int(r["capitation_offset_cents"]) for r in rows if r["program"] == "cpcplus_t2") > 0

@@ -61,16 +61,16 @@ def test_builtin_runs_small_and_its_report_reconciles(name, tmp_path):
                                  + ledger["sequestration"])
     # Sum of practice net over every snapshot month = prospective + FFS paid + adjustments.
     snaps = _csv(tmp_path / name / "reports" / "snapshots.csv")
-    net = sum(int(r["net"]) for r in snaps)
+    net = sum(int(r["net_cents"]) for r in snaps)
     assert net == ledger["prospective"] + ledger["plan_paid"]
-    assert sum(int(r["prospective_total"]) + int(r["prospective_adjustments"]) for r in snaps) == ledger["prospective"]
+    assert sum(int(r["prospective_cents"]) + int(r["prospective_adjustments_cents"]) for r in snaps) == ledger["prospective"]
     # The practice table's window is part of the run: its figures are within the totals.
     rows = _csv(tmp_path / name / "reports" / "practices.csv")
-    assert rows and all(int(r["net_revenue"]) == int(r["prospective"]) + int(r["ffs_paid"]) for r in rows)
-    assert 0 < sum(int(r["ffs_paid"]) for r in rows) <= ledger["plan_paid"]
-    assert sum(int(r["prospective"]) for r in rows) <= ledger["prospective"]
+    assert rows and all(int(r["net_revenue_cents"]) == int(r["prospective_cents"]) + int(r["ffs_paid_cents"]) for r in rows)
+    assert 0 < sum(int(r["ffs_paid_cents"]) for r in rows) <= ledger["plan_paid"]
+    assert sum(int(r["prospective_cents"]) for r in rows) <= ledger["prospective"]
     if name != "demo":  # every built-in but the all-programs demo is about prospective payment
-        assert sum(int(r["prospective"]) for r in rows) > 0
+        assert sum(int(r["prospective_cents"]) for r in rows) > 0
     for suffix in ("practices.parquet", "practice_revenue.png", "checks.csv"):
         assert (tmp_path / name / "reports" / suffix).stat().st_size > 0
 

@@ -22,16 +22,19 @@ def test_demo_reconciles_with_its_ledger_and_is_deterministic(tmp_path, capsys):
     with open(a / "reports" / "demo_summary.csv") as f:
         rows = list(csv.DictReader(f))
     assert rows
-    for row in rows:  # the line invariant, in aggregate per program
-        assert int(row["allowed"]) == (int(row["plan_paid"]) + int(row["cost_share"])
-                                       + int(row["cap_offset"]) + int(row["sequestration"]))
+    for row in rows:  # the line invariant, in aggregate per program (cost share = what members
+        # owe + what Medicaid pays for QMB members)
+        assert int(row["allowed_cents"]) == (
+            int(row["plan_paid_cents"]) + int(row["member_cost_share_cents"])
+            + int(row["medicaid_cost_share_cents"]) + int(row["capitation_offset_cents"])
+            + int(row["sequestration_cents"]))
     paid = 0
     for env in read(a / "ledger"):
         for line in env["data"].get("lines", ()) if env["type"] == "claim.adjudicated" else ():
             paid += line["plan_paid"]
         for line in env["data"].get("reversed_lines", ()) if env["type"].startswith("claim.") else ():
             paid += line["plan_paid"]
-    assert sum(int(r["plan_paid"]) for r in rows) == paid
+    assert sum(int(r["plan_paid_cents"]) for r in rows) == paid
 
     assert main(["demo", "--out", str(b), *ARGS]) == 0
     assert ledger_bytes(a) == ledger_bytes(b)

@@ -92,13 +92,14 @@ def test_for_the_same_visits_hybrid_with_enhancement_raises_practice_revenue_and
 def test_member_cost_share_unchanged_under_full_lower_under_reduced_and_payer_share_the_other_way(same_visits):
     """Under `full` the member owes what FFS would charge (C from allowed); under `reduced` C comes
     from allowed - h x allowed, so it is lower, and the payer's part of allowed (plan paid +
-    capitation offset) is higher by exactly what members save (allowed is the same)."""
+    capitation offset) is higher by exactly what the cost share falls by (allowed is the same):
+    what members owe plus the QMB part Medicaid pays for them."""
     ffs = at(same_visits, "cpcplus_t2", hybrid_bp=0, cost_share_basis="full")
     full = at(same_visits, "cpcplus_t2", hybrid_bp=4000, cost_share_basis="full")
     reduced = at(same_visits, "cpcplus_t2", hybrid_bp=4000, cost_share_basis="reduced")
     assert full["member_cost_share"] == ffs["member_cost_share"]
     assert reduced["member_cost_share"] < full["member_cost_share"]
-    saved = full["member_cost_share"] - reduced["member_cost_share"]
+    saved = sum(full[k] - reduced[k] for k in ("member_cost_share", "medicaid_cost_share"))
     payer = {k: r["ffs_paid"] + r["capitation_offsets"] for k, r in (("full", full), ("reduced", reduced))}
     assert payer["reduced"] - payer["full"] == saved
     assert reduced["allowed"] == full["allowed"]

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from claimsim.events.errors import UserError
+from claimsim.events.money import nearest_cent
 from claimsim.events.programs import ProgramKind
 from claimsim.scenarios.spec import load, validate
 from claimsim.scenarios.whatif import interval, parse_vary, points, run_sweep, with_value
@@ -55,10 +56,11 @@ def test_sweep_points_differ_only_in_the_varied_key_and_replicates_share_seeds(t
     assert [int(r["region.programs.cpcplus_t2.hybrid_bp"]) for r in rows] == [0, 6500]
     with open(tmp_path / "w" / "replicates.csv") as f:
         reps = [r for r in csv.DictReader(f) if r["group"] == "all" and r["point"] == "1"]
-    values = [int(r["net_revenue"]) for r in reps]
-    mean, lo, hi = interval(values)
-    assert float(rows[1]["net_revenue"]) == pytest.approx(mean)
-    assert float(rows[1]["net_revenue_lo"]) == pytest.approx(lo) and float(rows[1]["net_revenue_hi"]) == pytest.approx(hi)
+    values = [int(r["net_revenue_cents"]) for r in reps]
+    mean, lo, hi = interval(values)  # money in the tables: to the nearest whole cent
+    assert int(rows[1]["net_revenue_cents"]) == nearest_cent(mean)
+    assert (int(rows[1]["net_revenue_lo_cents"]), int(rows[1]["net_revenue_hi_cents"])) == (
+        nearest_cent(lo), nearest_cent(hi))
     assert (tmp_path / "w" / "whatif.parquet").stat().st_size > 0
     chart = write_charts(sw, tmp_path / "w", "demo")
     assert chart and 0 < chart[0].stat().st_size < 200_000

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from claimsim.events.codes import ProcedureGroup
+from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
 
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
 
@@ -100,7 +100,7 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
     The per-line sums stay in locals in this one loop, not a NamedTuple per line: this runs for
     every ledger claim entry and is the fold's hot path."""
     groups, tracked = state._groups, state._tracked
-    plan = offsets = cost_share = allowed = sequestration = shadow = 0
+    plan = offsets = cost_share = medicaid = allowed = sequestration = shadow = 0
     qual = qual_allowed = awv = ccm = 0
     by_group: dict[str, int] | None = None
     capitated_plan: list[tuple[str, int]] | None = None  # (group, plan paid) of tracked lines
@@ -110,6 +110,7 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
         offsets += o
         allowed += a
         cost_share += line["cost_share"]
+        medicaid += line["medicaid_cost_share"]
         sequestration += line["sequestration"]
         if line["capitated"]:
             # Shadow FFS: what the line would have paid as FFS, plus the shadow price above
@@ -117,13 +118,17 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
             extra = line["shadow_allowed"] - a
             shadow += p + o + (extra if extra * sign > 0 else 0)
         group = groups.get(line["procedure"])
+        if group is None and line["procedure"] in DATED_CODES:  # counts only while valid
+            dated = procedure_group_on(line["procedure"], day)
+            group = None if dated is None else dated.value
         if group is None or group not in tracked:
             continue
         denied = line["status"] == "denied"
-        if group in QUALIFYING:
-            if not denied:
-                qual += 1
-                qual_allowed += a
+        # Attribution counts only lines in force and not denied, in every step (DOMAIN.md §6):
+        # a CPC+ practice's denied CCM must not win the CCM pre-step.
+        if group in QUALIFYING and not denied:
+            qual += 1
+            qual_allowed += a
             if group == AWV:
                 awv += sign
             elif line["procedure"] in CCM_CODES:
@@ -140,7 +145,7 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
         capitated_plan.append((group, p))
     payer, practice = d["payer_id"], d["practice_id"]
     row = book_lines(state.money, f"{payer}|{practice}|", day[:7], paid_month, adjustment,
-                     plan, offsets, cost_share, allowed, sequestration, shadow)
+                     plan, offsets, cost_share, medicaid, allowed, sequestration, shadow)
     if capitated_plan is None:
         return
     counted = 0

@@ -13,7 +13,7 @@ from claimsim.events.timeline import effective_of
 
 from claimsim.adjudication.projections.money import (
     M_ALL_VISITS, M_ALLOWED, M_CLAIM_ADJ, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST,
-    M_LEAK_VISITS, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH, row_of)
+    M_LEAK_VISITS, M_MEDICAID_COST_SHARE, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH, row_of)
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -26,18 +26,20 @@ def reset(state: PayerState) -> None:
 
 
 def book_lines(money: dict[str, list[int]], prefix: str, month: str, paid_month: str,
-               adjustment: bool, plan: int, offsets: int, cost_share: int, allowed: int,
-               sequestration: int, shadow: int) -> list[int]:
+               adjustment: bool, plan: int, offsets: int, cost_share: int, medicaid: int,
+               allowed: int, sequestration: int, shadow: int) -> list[int]:
     """Add a day's sums to the service month's row of "payer|practice|" `prefix` and plan paid to
     the paid month's row (a claim adjustment there when `adjustment` re-pays an earlier month).
-    Returns the service month's row."""
+    `cost_share` is the lines' PR amounts and `medicaid` the QMB part of them Medicaid pays: the
+    row keeps what members owe and Medicaid's part apart. Returns the service month's row."""
     key = prefix + month
     row = money.get(key)
     if row is None:
         row = money[key] = [0] * MONEY_WIDTH
     row[M_FFS_SERVICE] += plan
     row[M_OFFSETS] += offsets
-    row[M_COST_SHARE] += cost_share
+    row[M_COST_SHARE] += cost_share - medicaid
+    row[M_MEDICAID_COST_SHARE] += medicaid
     row[M_ALLOWED] += allowed
     row[M_SEQUESTRATION] += sequestration
     row[M_SHADOW] += shadow
