@@ -205,6 +205,19 @@ async def _read_from(bootstrap: str, topic: str, starts: dict[int, int], want: i
     return events
 
 
+def _settled_end_offsets(bootstrap: str, topic: str, partitions: int, *, quiet: float = 3.0,
+                         limit: float = 90.0):
+    """A topic's end offsets once they have not moved for `quiet` seconds (at most `limit`)."""
+    offsets = asyncio.run(_end_offsets(bootstrap, topic, partitions))
+    still_since, deadline = time.monotonic(), time.monotonic() + limit
+    while time.monotonic() - still_since < quiet and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = asyncio.run(_end_offsets(bootstrap, topic, partitions))
+        if now != offsets:
+            offsets, still_since = now, time.monotonic()
+    return offsets
+
+
 def test_redelivering_processed_inputs_re_emits_the_same_answers_and_changes_nothing(
         stream_factory, expected):
     """After the run, the first 300 inputs arrive again: the worker re-emits exactly the answers
@@ -215,8 +228,9 @@ def test_redelivering_processed_inputs_re_emits_the_same_answers_and_changes_not
     s.start_worker()
     s.sink()
     assert ledger_bytes(s.run_dir) == expected
-    time.sleep(1.5)  # let the worker's last commit and changelog writes land
-    changelog_before = asyncio.run(_end_offsets(s.bootstrap, s.topics.changelog, s.partitions))
+    # The worker's last commit and changelog writes land after the sink has the ledger: wait
+    # until the changelog's end offsets hold still (a fixed sleep was too short under load).
+    changelog_before = _settled_end_offsets(s.bootstrap, s.topics.changelog, s.partitions)
     ledger_ends = asyncio.run(_end_offsets(s.bootstrap, s.topics.ledger, s.partitions))
 
     asyncio.run(publish(s.bootstrap, s.topics.inbound, plan_stream(s.run_dir, until_seq=300),
@@ -229,8 +243,7 @@ def test_redelivering_processed_inputs_re_emits_the_same_answers_and_changes_not
     assert by_cause == stored
     with LedgerSink(s.run_dir) as sink:
         assert sink.offer(again) == 0 and sink.dropped == len(again)
-    time.sleep(1.5)
-    assert asyncio.run(_end_offsets(s.bootstrap, s.topics.changelog, s.partitions)) == changelog_before
+    assert _settled_end_offsets(s.bootstrap, s.topics.changelog, s.partitions) == changelog_before
     assert ledger_bytes(s.run_dir) == expected
 
 
