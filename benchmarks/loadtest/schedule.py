@@ -34,10 +34,9 @@ def intended_offsets(rate: float, duration: float, limit: int, arrivals: Arrival
         raise ValueError("rate must be positive")
     out: list[float] = []
     if arrivals is Arrivals.FIXED:
-        gap = 1.0 / rate
         k = 0
-        while k < limit and k * gap < duration:
-            out.append(k * gap)
+        while k < limit and k / rate < duration:
+            out.append(k / rate)
             k += 1
         return out
     rng = random.Random(seed)
