@@ -77,6 +77,8 @@ async def run_plan(driver: Driver, plan: Plan, total: int, *, first_seq: int = 0
                 out.knee = step.index
                 if plan.stop_at_knee:
                     break
+    for name, at in pending_faults:  # said, not dropped: the test ended before their time
+        out.faults.append(Fault(name, at, "not injected: the test ended first"))
     out.offered = seq
     return out
 

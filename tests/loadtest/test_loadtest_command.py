@@ -72,8 +72,8 @@ def test_bad_options_are_one_line_user_errors(small_run, tmp_path, capsys, argv,
 @pytest.mark.kafka
 def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_path, capsys, kafka_bootstrap):
     out = tmp_path / "lt"
-    code = main(["loadtest", str(small_run), "--runtime", "kafka", "--rate", "300",
-                 "--duration", "25", "--partitions", "4", "--workers", "2",
+    code = main(["loadtest", str(small_run), "--runtime", "kafka", "--rate", "30",
+                 "--duration", "14", "--partitions", "4", "--workers", "2",
                  "--fault", "kill-worker@3s,add-worker@6s,kill-sink@9s",
                  "--bootstrap", kafka_bootstrap, "--out", str(out), "--json", "--no-progress"])
     printed = capsys.readouterr().out
@@ -81,3 +81,4 @@ def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_pat
     assert printed.rstrip().endswith("ledger byte-identical to embedded: yes")
     faults = json.loads((out / "summary.json").read_text())["faults"]
     assert [f["name"] for f in faults] == ["kill-worker", "add-worker", "kill-sink"]
+    assert all("not injected" not in f["detail"] for f in faults)
