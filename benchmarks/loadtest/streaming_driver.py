@@ -21,6 +21,7 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
 from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
@@ -90,7 +91,10 @@ class KafkaDriver:
         deadline = loop.time() + READY_TIMEOUT
         try:
             while loop.time() < deadline:
-                (group,) = (await admin.describe_consumer_groups([self.topics.app_id]))[0].groups
+                try:
+                    (group,) = (await admin.describe_consumer_groups([self.topics.app_id]))[0].groups
+                except KafkaError:  # no coordinator yet (a new broker's offsets topic)
+                    group = (None, self.topics.app_id, "", "", "", [])
                 if group[2] == "Stable" and len(group[5]) >= members:
                     return
                 if all(p.poll() is not None for p in self.workers):
