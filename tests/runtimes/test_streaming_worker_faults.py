@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from claimsim.adjudication.runtimes.streaming.app import (
     EXIT_GAP, EXIT_STOP_TIMEOUT, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
 )
+from claimsim.adjudication.runtimes.streaming.outages import QUIET_S
 from claimsim.adjudication.runtimes.streaming.producer import plan_stream
 from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
 from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
@@ -129,3 +130,27 @@ def test_a_worker_asked_to_stop_while_its_broker_is_down_exits_within_its_grace(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_broker_restart_is_one_line_on_stderr_and_the_detail_is_in_the_plain_log(simulated, tmp_path, broker):
+    run = fresh_copy(simulated, tmp_path / "run")
+    LedgerSink(run).close()
+    topics = RunTopics(new_prefix("outage"))
+    asyncio.run(create_topics(broker.bootstrap, topics, 2))
+    proc, log_path = spawn_worker(run, broker.bootstrap, topics.prefix, 2, log_dir=tmp_path)
+    try:
+        asyncio.run(_wait_stable(broker.bootstrap, topics.app_id))
+        broker.stop()
+        time.sleep(3)
+        broker.start()
+        asyncio.run(_wait_stable(broker.bootstrap, topics.app_id))
+        time.sleep(QUIET_S + 3)  # quiet long enough for the outage to be called over
+        stderr = log_path.read_text(errors="replace")
+        detail = log_path.with_suffix(".detail.log").read_text(errors="replace")
+        assert stderr.count("kafka: trouble reaching the broker since") == 1, stderr
+        assert stderr.count("kafka: broker trouble over after") == 1, stderr
+        assert "[ERROR]" not in stderr and "aiokafka" not in stderr.replace("kafka: ", "")
+        assert detail.count("[ERROR]") + detail.count("[WARNING]") >= 2  # the flood, kept here
+        assert "\x1b[" not in detail and "\x1b[" not in stderr
+    finally:
+        stop_worker(proc)

@@ -201,8 +201,12 @@ def commits_wait_for_table_writes(app: faust.App, table):
 
 
 def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: int | None = None,
-               loglevel: str = "warning", commit_interval: float = 1.0) -> None:
-    """Run a worker until it is stopped (SIGTERM/SIGINT). Blocks; exits the process at the end."""
+               loglevel: str = "warning", commit_interval: float = 1.0,
+               log_file: Path | str | None = None) -> None:
+    """Run a worker until it is stopped (SIGTERM/SIGINT). Blocks; exits the process at the end.
+    Every log record goes to `log_file` (plain text); stderr gets one line per Kafka outage and
+    the worker's own warnings (`outages.OutageReporter`)."""
+    from claimsim.adjudication.runtimes.streaming.outages import OutageReporter, default_log_path
     from claimsim.adjudication.runtimes.streaming.topics import partition_count
 
     run_dir = Path(run_dir)
@@ -217,7 +221,12 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     app = build_app(topics, bootstrap, partitions, reference, settings,
                     commit_interval=commit_interval)
     app.claimsim_restart_on_gap = True
-    worker = BoundedStopWorker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    log_file = Path(log_file) if log_file else default_log_path(prefix)
+    app.conf.loghandlers = [OutageReporter(log_file)]
+    worker = BoundedStopWorker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
+                               logfile=str(log_file))
+    if not sys.stdout.isatty():
+        worker.spinner = None  # its cursor codes would land in a log file
     # aiokafka builds a debug record per message sent unless told otherwise (~4 % of a run).
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     worker.execute_from_commandline()

@@ -48,14 +48,15 @@ class KafkaRun:
 def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
                  commit_interval: float = 1.0, log_dir: Path | None = None
                  ) -> tuple[subprocess.Popen, Path]:
-    """Start `claimsim worker` as a child process (own session, output in a log file in
-    `log_dir`, default the temp directory)."""
+    """Start `claimsim worker` as a child process (own session, its stderr in a log file in
+    `log_dir`, default the temp directory; every log record in the same name `.detail.log`)."""
     log_path = Path(log_dir or tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "claimsim", "worker", str(run_dir), "--bootstrap", bootstrap,
              "--prefix", prefix, "--partitions", str(partitions),
              "--commit-interval", str(commit_interval),
+             "--log-file", str(log_path.with_suffix(".detail.log")),
              "--loglevel", os.environ.get("CLAIMSIM_WORKER_LOGLEVEL", "warning")],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
@@ -181,6 +182,7 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
         if completed and not keep_topics and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
             for path in result.worker_logs:
                 path.unlink(missing_ok=True)
+                path.with_suffix(".detail.log").unlink(missing_ok=True)
 
 
 def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None) -> int:
