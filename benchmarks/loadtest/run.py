@@ -102,7 +102,10 @@ class LoadTest:
             from claimsim.benchmarks.loadtest.drivers import EmbeddedDriver
 
             return EmbeddedDriver(EmbeddedAdjudicator(work), timings, clock)
+        from claimsim.adjudication.runtimes.streaming.outages import route_client_logs
         from claimsim.benchmarks.loadtest.streaming_driver import KafkaDriver
+
+        route_client_logs(self.out / "kafka-clients.log")
 
         return await KafkaDriver.start(work, timings, clock, partitions=self.partitions,
                                        workers=self.workers, bootstrap=self.bootstrap,

@@ -79,3 +79,16 @@ def default_log_path(prefix: str) -> Path:
     import tempfile
 
     return Path(tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{os.getpid()}.detail.log"
+
+
+def route_client_logs(log_path: Path | str) -> OutageReporter:
+    """In a process that is not a faust worker (the load test, a sink): the Kafka clients' records
+    go to `log_path` in plain text and stderr gets one line per outage."""
+    detail = logging.FileHandler(log_path)
+    detail.setFormatter(logging.Formatter(DETAIL_FORMAT))
+    reporter = OutageReporter(log_path)
+    for name in CLIENT_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers = [detail, reporter]
+        logger.propagate = False
+    return reporter
