@@ -146,14 +146,18 @@ def per_second(timings: Timings, width: float = 1.0) -> list[Second]:
     return out
 
 
-def recovery_time(fault_at: float, seconds: list[Second], width: float = 1.0) -> float | None:
+def recovery_time(fault_at: float, seconds: list[Second], width: float = 1.0,
+                  until: float | None = None) -> float | None:
     """Seconds from the fault to the end of the first window after it in which the runtime keeps
-    up (achieved >= 90 % of offered) and has caught up (backlog back near its level before)."""
+    up (achieved >= 90 % of offered) and has caught up (backlog back near its level before);
+    None if that never happens before `until` (the next fault) or the end of the test."""
     before = [s for s in seconds if s.t + width <= fault_at]
     base = before[-1].backlog if before else 0
     for s in seconds:
         if s.t + width <= fault_at:
             continue
+        if until is not None and s.t + width > until:
+            return None
         if s.offered == 0:
             continue
         keeps_up = s.answered >= 0.9 * s.offered

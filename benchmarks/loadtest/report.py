@@ -33,7 +33,8 @@ def table(runtime: str, steps: list[StepFigures], faults: list[Fault], knee: int
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     for f in faults:
-        rec = "not recovered" if f.recovery_s is None else f"recovered in {f.recovery_s:.1f} s"
+        rec = ("not recovered before the next fault or the end" if f.recovery_s is None
+               else f"recovered in {f.recovery_s:.1f} s")
         lines.append(f"fault {f.name} at {f.at:.1f} s: {rec}" + (f" ({f.detail})" if f.detail else ""))
     return "\n".join(lines)
 

@@ -81,8 +81,10 @@ class LoadTest:
         figures = [step_figures(s, timings, driver.dead_letters if i == len(outcome.steps) - 1 else 0)
                    for i, s in enumerate(outcome.steps)]
         seconds = per_second(timings)
+        times = sorted(f.at for f in outcome.faults)
         for fault in outcome.faults:
-            fault.recovery_s = recovery_time(fault.at, seconds)
+            later = [t for t in times if t > fault.at]
+            fault.recovery_s = recovery_time(fault.at, seconds, until=later[0] if later else None)
         report.write_csv(self.out, figures, seconds)
         report.write_charts(self.out, self.runtime, figures, seconds, outcome.faults)
         table = report.table(self.runtime, figures, outcome.faults, outcome.knee)

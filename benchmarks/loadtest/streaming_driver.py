@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
 from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
+from claimsim.adjudication.runtimes.streaming.security import client_options
 from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
 from claimsim.adjudication.runtimes.streaming.topics import (
     RunTopics, _admin, bootstrap_from_env, create_topics, delete_topics, new_prefix,
@@ -72,6 +73,7 @@ class KafkaDriver:
         for _ in range(workers):
             self._spawn()
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1, acks="all",
+                                          **client_options(),
                                           max_batch_size=1 << 20, max_request_size=4 << 20)
         await self._producer.start()
         await self._wait_ready(workers)
@@ -135,6 +137,7 @@ class KafkaDriver:
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    **client_options(),
                                     auto_offset_reset="earliest", fetch_max_bytes=16 << 20,
                                     max_partition_fetch_bytes=8 << 20)
         await consumer.start()

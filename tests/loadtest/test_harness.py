@@ -117,3 +117,4 @@ def test_recovery_is_the_first_second_that_keeps_up_and_has_caught_up():
                s(5, 100, 150, 0), s(6, 100, 100, 0)]
     assert recovery_time(2.0, seconds) == pytest.approx(4.0)  # end of second 5
     assert recovery_time(2.5, seconds[:5]) is None
+    assert recovery_time(2.0, seconds, until=5.5) is None  # a second fault came first

@@ -41,6 +41,7 @@ from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.manifest import recorded_settings
+from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
 from claimsim.adjudication.runtimes.streaming.wire import dead_letter, encode_ledger
 
@@ -72,6 +73,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     app = faust.App(
         topics.app_id,
         broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",")],
+        broker_credentials=faust_credentials(),  # SASL/TLS from the environment
         store="memory://",
         processing_guarantee="at_least_once",  # never exactly_once: open loss/duplicate reports
         topic_partitions=partitions,
