@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--partitions", type=int, default=4, help="kafka: inbound partitions (default 4)")
     p.add_argument("--workers", type=int, default=1, help="kafka: workers to start (default 1)")
     p.add_argument("--bootstrap", help="kafka: bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS)")
+    p.add_argument("--broker-pid", type=int, default=None,
+                   help="kafka: the broker's pid, for its CPU per input (default: the pid file"
+                        " in $KAFKA_DATA_DIR, if set)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_loadtest)
 
@@ -81,7 +84,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         steps=[Step(i, r, args.duration) for i, r in enumerate(rates)],
         arrivals=Arrivals(args.arrivals), warmup=args.warmup, seed=args.seed, faults=faults,
         stop_at_knee=args.sweep, partitions=args.partitions, workers=args.workers,
-        bootstrap=args.bootstrap, progress=not args.no_progress and sys.stderr.isatty())
+        bootstrap=args.bootstrap, broker_pid=args.broker_pid, progress=not args.no_progress and sys.stderr.isatty())
     result = asyncio.run(test.run())
     print(result.table)
     print(f"results in {args.out}/ (steps.csv, seconds.csv, latency_vs_rate.png,"

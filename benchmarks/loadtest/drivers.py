@@ -27,6 +27,8 @@ class Driver(Protocol):
 
     async def offer(self, upto: int) -> None: ...
 
+    def processes(self) -> dict[str, int]: ...  # name -> pid, for CPU per process
+
     async def pump(self) -> None: ...
 
     async def fault(self, name: str) -> Fault: ...
@@ -54,6 +56,11 @@ class EmbeddedDriver:
 
     async def pump(self) -> None:
         return None
+
+    def processes(self) -> dict[str, int]:
+        import os
+
+        return {"embedded": os.getpid()}
 
     async def fault(self, name: str) -> Fault:
         from claimsim.events.errors import UserError

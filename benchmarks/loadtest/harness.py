@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from claimsim.events.acyclic import cycle_gc_paused
 
+from claimsim.benchmarks.loadtest import cpu
 from claimsim.benchmarks.loadtest.drivers import Driver
 from claimsim.benchmarks.loadtest.measure import Fault, StepRecord, step_figures
 from claimsim.benchmarks.loadtest.schedule import Arrivals, Step, intended_offsets
@@ -85,6 +86,8 @@ async def run_plan(driver: Driver, plan: Plan, total: int, *, first_seq: int = 0
 
 async def _run_step(driver: Driver, plan: Plan, step: Step, seq: int, total: int, clock, sleep,
                     pending_faults: list[tuple[str, float]], out: Outcome, bar) -> StepRecord:
+    cpu_before = cpu.sample(driver.processes())
+    answered_before = driver.answered
     start = clock()
     offsets = intended_offsets(step.rate, step.duration, total - seq, plan.arrivals,
                                seed=plan.seed * 1000 + step.index)
@@ -117,4 +120,6 @@ async def _run_step(driver: Driver, plan: Plan, step: Step, seq: int, total: int
         await driver.pump()
         record.max_backlog = max(record.max_backlog, seq + n - driver.answered)
         await sleep(TICK)
+    record.cpu_us = cpu.per_input_us(cpu_before, cpu.sample(driver.processes()),
+                                     driver.answered - answered_before)
     return record

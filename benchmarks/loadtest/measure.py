@@ -37,6 +37,7 @@ class StepRecord:
     count: int  # inputs offered in the step
     ended: str  # "duration" | "input exhausted"
     max_backlog: int = 0  # most inputs offered and not yet answered, sampled during the step
+    cpu_us: dict[str, float] = field(default_factory=dict)  # CPU per input answered, by process
 
 
 @dataclass(slots=True)
@@ -56,6 +57,7 @@ class StepFigures:
     rate: float
     duration_s: float
     unanswered: int = 0  # inputs of the step never answered (the verdict then says NO)
+    cpu_us: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -107,6 +109,7 @@ def step_figures(step: StepRecord, timings: Timings, dead_letters: int = 0) -> S
         max_backlog=step.max_backlog, dead_letters=dead_letters, ended=step.ended,
         rate=step.rate, duration_s=step.end - step.start,
         unanswered=int(np.count_nonzero(np.isnan(appended))),
+        cpu_us=dict(step.cpu_us),
     )
 
 

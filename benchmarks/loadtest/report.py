@@ -32,6 +32,11 @@ def table(runtime: str, steps: list[StepFigures], faults: list[Fault], knee: int
                                for i, (c, w) in enumerate(zip(row, widths))))
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
+    for s in steps:
+        if s.cpu_us:
+            parts = ", ".join(f"{name} {us:,.0f}" for name, us in s.cpu_us.items())
+            lines.append(f"step {s.index + 1} CPU per input (us): {parts};"
+                         f" total {sum(s.cpu_us.values()):,.0f}")
     for f in faults:
         rec = ("not recovered before the next fault or the end" if f.recovery_s is None
                else f"recovered in {f.recovery_s:.1f} s")

@@ -49,6 +49,7 @@ class LoadTest:
     partitions: int = 4
     workers: int = 1
     bootstrap: str | None = None
+    broker_pid: int | None = None
     progress: bool = False
 
     def _prepare(self) -> tuple[Path, int]:
@@ -108,7 +109,8 @@ class LoadTest:
         from claimsim.benchmarks.loadtest.streaming_driver import KafkaDriver
 
         route_client_logs(self.out / "kafka-clients.log")
-
-        return await KafkaDriver.start(work, timings, clock, partitions=self.partitions,
-                                       workers=self.workers, bootstrap=self.bootstrap,
-                                       log_dir=self.out)
+        driver = await KafkaDriver.start(work, timings, clock, partitions=self.partitions,
+                                         workers=self.workers, bootstrap=self.bootstrap,
+                                         log_dir=self.out)
+        driver.broker_pid = self.broker_pid
+        return driver

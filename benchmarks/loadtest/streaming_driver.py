@@ -49,6 +49,7 @@ class KafkaDriver:
         self.work, self.timings, self.clock = work, timings, clock
         self.topics, self.bootstrap, self.partitions = topics, bootstrap, partitions
         self.log_dir = log_dir
+        self.broker_pid: int | None = None  # --broker-pid (else KAFKA_DATA_DIR's pid file)
         self.answered = 0
         self.dead_letters = 0
         self.workers: list[subprocess.Popen] = []
@@ -122,6 +123,16 @@ class KafkaDriver:
                 await send(topic, value, key=key.encode() if key else None, partition=p)
         for p, key, value in self._batcher.flush():
             await send(topic, value, key=key.encode() if key else None, partition=p)
+
+    def processes(self) -> dict[str, int]:
+        from claimsim.benchmarks.loadtest.cpu import broker_pid
+
+        pids = {"producer+sink": os.getpid()}
+        pids.update({f"worker-{i}": p.pid for i, p in enumerate(self.workers) if p.poll() is None})
+        broker = broker_pid(self.broker_pid)
+        if broker:
+            pids["broker"] = broker
+        return pids
 
     async def pump(self) -> None:
         from claimsim.adjudication.runtimes.streaming.app import EXIT_GAP
