@@ -76,6 +76,32 @@ def restart_gapped_workers(procs: list[subprocess.Popen], spawn, restarted: list
             restarted[0] += 1
 
 
+class StallWatch:
+    """For a run attached to workers started elsewhere (which it cannot restart): one warning
+    each time no answer has arrived for `after_s` seconds, naming the command that starts one."""
+
+    def __init__(self, sink, prefix: str, run_dir: Path, after_s: float = 60.0):
+        import time
+
+        self.sink, self.prefix, self.run_dir, self.after_s = sink, prefix, run_dir, after_s
+        self.clock = time.monotonic
+        self.last_cause, self.since = sink.last_cause, self.clock()
+
+    def check(self) -> bool:
+        """True (and a warning) when the ledger has not moved for `after_s` since the last one."""
+        now = self.clock()
+        if self.sink.last_cause != self.last_cause:
+            self.last_cause, self.since = self.sink.last_cause, now
+            return False
+        if now - self.since < self.after_s:
+            return False
+        log.warning("no answer for %.0f s (last answered input %d): is a worker running?"
+                    " start one with: claimsim worker %s --prefix %s", now - self.since,
+                    self.last_cause, self.run_dir, self.prefix)
+        self.since = now
+        return True
+
+
 def stop_worker(proc: subprocess.Popen, timeout: float = 15) -> None:
     if proc.poll() is not None:
         return
@@ -155,7 +181,11 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
             procs.append(proc)
             result.worker_logs.append(log_path)
 
+        stalled = StallWatch(sink, topics.prefix, run_dir) if not procs else None
+
         def check_workers() -> None:
+            if stalled is not None:
+                stalled.check()  # attached workers are the user's: say when none answers
             restart_gapped_workers(procs, lambda i: spawn_worker(
                 run_dir, bootstrap, topics.prefix, partitions, i)[0], restarted)
             if procs and all(p.poll() is not None for p in procs):
