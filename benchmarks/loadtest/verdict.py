@@ -22,10 +22,14 @@ class Verdict:
     identical: bool
     lines: int  # ledger lines compared (the longer ledger's count)
     first_difference: int | None = None  # ledger seq of the first differing line
+    ours_ended: bool = False  # our ledger stops there (inputs never answered), not a different answer
 
     def line(self) -> str:
         if self.identical:
             return "ledger byte-identical to embedded: yes"
+        if self.ours_ended:
+            return (f"ledger byte-identical to embedded: NO (it ends at ledger seq"
+                    f" {self.first_difference}: later inputs were never answered)")
         return (f"ledger byte-identical to embedded: NO (first difference at ledger seq"
                 f" {self.first_difference})")
 
@@ -51,7 +55,7 @@ def compare_ledgers(ours: Path, reference: Path) -> Verdict:
     n = 0
     for n, (a, b) in enumerate(itertools.zip_longest(raw_lines(ours), raw_lines(reference)), 1):
         if a != b:
-            return Verdict(False, n, n - 1)  # ledger seqs run 0, 1, ... line by line
+            return Verdict(False, n, n - 1, a is None)  # ledger seqs run 0, 1, ... line by line
     return Verdict(True, n)
 
 

@@ -56,6 +56,9 @@ def test_a_ledger_that_differs_is_named_at_its_first_differing_seq(small_run, tm
     c = copy_run(small_run, tmp_path / "c")
     adjudicate_run(c, until_seq=40)
     assert compare_ledgers(a / "ledger", c / "ledger").first_difference == 41  # manifest + 40
+    assert compare_ledgers(c / "ledger", a / "ledger").line() == (
+        "ledger byte-identical to embedded: NO (it ends at ledger seq 41: later inputs were never"
+        " answered)")
 
 
 @pytest.mark.parametrize("argv, message", [
