@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "claimsim.scenarios.ingest_cli",
     "claimsim.events.cli",
     "claimsim.benchmarks.cli",
+    "claimsim.benchmarks.loadtest.cli",
 )
 
 

@@ -436,3 +436,25 @@ def test_a_foreign_message_with_a_stale_seq_is_a_dead_letter_and_the_worker_goes
     out = processor.apply(0, None, [enrolled(1), enrolled(3)], store)
     assert [e["cause"] for e in out.ledger] == [3]
     assert len(out.dead) == 1 and "input seq 1 is at or before family M1's last applied seq 2" in out.dead[0][0]
+
+
+def test_an_attached_run_says_when_no_worker_has_answered_for_a_minute(caplog):
+    from claimsim.adjudication.runtimes.streaming.runner import StallWatch
+
+    class Sink:
+        last_cause = 41
+
+    now = [100.0]
+    watch = StallWatch(Sink(), "myrun", Path("runs/x"), after_s=60)
+    watch.clock = lambda: now[0]
+    watch.since = now[0]
+    now[0] = 159.0
+    assert watch.check() is False  # 59 s: not yet
+    now[0] = 160.5
+    with caplog.at_level("WARNING"):
+        assert watch.check() is True
+    assert "no answer for 60 s (last answered input 41): is a worker running? start one with:" \
+           " claimsim worker runs/x --prefix myrun" in caplog.text
+    Sink.last_cause = 42  # an answer: the clock starts again
+    now[0] = 200.0
+    assert watch.check() is False and watch.since == 200.0

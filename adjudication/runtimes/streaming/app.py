@@ -16,7 +16,10 @@ buffer's flush can return with table writes still unsent, so a commit could pass
 state was then lost (`commits_wait_for_table_writes`); and around a recovery it can drop inbound
 messages between the committed offset and what it had already fetched, so every message carries
 its position in the partition's stream and the processor refuses one past a gap (the worker
-exits with EXIT_GAP and a successor resumes from the committed offset).
+starts again in its own process and resumes from the committed offset; see `restart_in_place`).
+
+Two of its shutdown and logging habits are bounded here too: a stop request ends the process
+within `STOP_GRACE_S` even with no group coordinator to leave (`BoundedStopWorker`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import faust
@@ -36,6 +41,7 @@ from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.manifest import recorded_settings
+from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
 from claimsim.adjudication.runtimes.streaming.wire import dead_letter, encode_ledger
 
@@ -43,6 +49,10 @@ log = logging.getLogger(__name__)
 
 EXIT_CORE_ERROR = 70  # the worker stops rather than skip an input the core could not handle
 EXIT_GAP = 75  # the worker stops rather than apply inputs past missing ones; restart it
+EXIT_STOP_TIMEOUT = 76  # a stop request outlived its grace period; the worker exited hard
+STOP_GRACE_S = 10.0
+GAP_RESTARTS_ENV = "CLAIMSIM_WORKER_GAP_RESTARTS"  # restarts so far, carried across exec
+MAX_GAP_RESTARTS = 20
 PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max.bytes
 PRODUCER_BUFFER_MESSAGES = 20_000
 SESSION_TIMEOUT_S = 10.0
@@ -63,6 +73,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     app = faust.App(
         topics.app_id,
         broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",")],
+        broker_credentials=faust_credentials(),  # SASL/TLS from the environment
         store="memory://",
         processing_guarantee="at_least_once",  # never exactly_once: open loss/duplicate reports
         topic_partitions=partitions,
@@ -92,6 +103,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     processor = PartitionProcessor(reference, settings)
     app.claimsim_processor = processor  # for tests (agent.test_context) and diagnostics
     app.claimsim_table = table
+    app.claimsim_restart_on_gap = False  # run_worker: a real process, restarted in place
 
     install_commit_guard = commits_wait_for_table_writes(app, table)
 
@@ -116,9 +128,11 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 applied, pos = outcome.gap
                 log.error("%s[%d]@%d starts at stream item %d but the partition has applied %d:"
                           " messages went missing (faust can drop some around a recovery);"
-                          " stopping so a new worker resumes from the committed offset",
+                          " starting again from the committed offset",
                           msg.topic, msg.partition, msg.offset, pos, applied)
-                os._exit(EXIT_GAP)  # nothing of this message applied or acked
+                if app.claimsim_restart_on_gap:
+                    restart_in_place()  # nothing of this message applied or acked
+                os._exit(EXIT_GAP)
             for value in encode_ledger(outcome.ledger):
                 await ledger.send(value=value, partition=msg.partition)
             for reason, raw in outcome.dead:
@@ -189,8 +203,12 @@ def commits_wait_for_table_writes(app: faust.App, table):
 
 
 def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: int | None = None,
-               loglevel: str = "warning", commit_interval: float = 1.0) -> None:
-    """Run a worker until it is stopped (SIGTERM/SIGINT). Blocks; exits the process at the end."""
+               loglevel: str = "warning", commit_interval: float = 1.0,
+               log_file: Path | str | None = None) -> None:
+    """Run a worker until it is stopped (SIGTERM/SIGINT). Blocks; exits the process at the end.
+    Every log record goes to `log_file` (plain text); stderr gets one line per Kafka outage and
+    the worker's own warnings (`outages.OutageReporter`)."""
+    from claimsim.adjudication.runtimes.streaming.outages import OutageReporter, default_log_path
     from claimsim.adjudication.runtimes.streaming.topics import partition_count
 
     run_dir = Path(run_dir)
@@ -204,7 +222,56 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
         partitions = asyncio.run(partition_count(bootstrap, topics.inbound))
     app = build_app(topics, bootstrap, partitions, reference, settings,
                     commit_interval=commit_interval)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    app.claimsim_restart_on_gap = True
+    log_file = Path(log_file) if log_file else default_log_path(prefix)
+    app.conf.loghandlers = [OutageReporter(log_file)]
+    worker = BoundedStopWorker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
+                               logfile=str(log_file))
+    if not sys.stdout.isatty():
+        worker.spinner = None  # its cursor codes would land in a log file
     # aiokafka builds a debug record per message sent unless told otherwise (~4 % of a run).
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     worker.execute_from_commandline()
+
+
+class BoundedStopWorker(faust.Worker):
+    """A faust worker whose stop (SIGTERM/SIGINT) takes at most `STOP_GRACE_S` seconds.
+
+    faust's shutdown commits offsets and leaves the consumer group; with the group coordinator
+    gone (a broker restarting) it retried GroupCoordinatorNotAvailableError ten times a second
+    for 80 s. Exiting hard is safe here: delivery is at least once, so whatever was not committed
+    is redelivered to the next worker, which re-emits the stored answers. A timer thread, not the
+    event loop (busy retrying), ends the process."""
+
+    stop_grace_s = STOP_GRACE_S
+
+    def _schedule_shutdown(self, signal) -> None:
+        if not self._signal_stop_time:
+            timer = threading.Timer(self.stop_grace_s, _exit_stop_timeout, args=(self.stop_grace_s,))
+            timer.daemon = True
+            timer.start()
+        super()._schedule_shutdown(signal)
+
+
+def _exit_stop_timeout(grace: float) -> None:
+    log.warning("the worker did not stop within %.0f s of being asked (faust's shutdown waits on"
+                " the broker); exiting: uncommitted inputs are redelivered", grace)
+    logging.shutdown()
+    os._exit(EXIT_STOP_TIMEOUT)
+
+
+def restart_in_place() -> None:
+    """Start this worker again in its own process (exec): a fresh faust app resumes each of its
+    partitions from the committed offset, before the missing messages, as a successor would. A
+    worker started by hand (`claimsim worker`) has no runner to start a successor; this is it,
+    and the pid stays the same for whoever supervises it. Returns only after `MAX_GAP_RESTARTS`
+    (then the caller exits with EXIT_GAP)."""
+    restarts = int(os.environ.get(GAP_RESTARTS_ENV, "0")) + 1
+    if restarts > MAX_GAP_RESTARTS:
+        log.error("%d restarts on gaps in the input; giving up", restarts - 1)
+        return
+    os.environ[GAP_RESTARTS_ENV] = str(restarts)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "claimsim", *sys.argv[1:]])

@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--commit-interval", type=float, default=1.0,
                    help="seconds between offset commits (default 1)")
     p.add_argument("--loglevel", default="warning", help="faust log level (default warning)")
+    p.add_argument("--log-file", default=None,
+                   help="where every log record goes, plain text (default: the temp directory);"
+                        " stderr gets one line per Kafka outage")
     p.set_defaults(func=cmd_worker)
 
 
@@ -31,5 +34,5 @@ def cmd_worker(args: argparse.Namespace) -> int:
     print(f"claimsim worker: Kafka broker {bootstrap}", file=sys.stderr)
     run_worker(args.run_dir, bootstrap, args.prefix,
                partitions=args.partitions, loglevel=args.loglevel,
-               commit_interval=args.commit_interval)
+               commit_interval=args.commit_interval, log_file=args.log_file)
     return 0

@@ -131,7 +131,9 @@ async def publish(bootstrap: str, topic: str, items: Iterator[StreamItem], parti
                   batch: int = DEFAULT_BATCH, progress=None) -> tuple[int, int]:
     """Send the stream to `topic`; returns (inputs, messages). Keys are the (first) subscriber of
     each message; the partition is always explicit, so producer and worker agree on it."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20,
+    from claimsim.adjudication.runtimes.streaming.security import client_options
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, **client_options(),
                                 max_batch_size=1 << 20, max_request_size=4 << 20, acks="all")
     await producer.start()
     batcher = InboundBatcher(partitions, batch)

@@ -48,14 +48,15 @@ class KafkaRun:
 def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
                  commit_interval: float = 1.0, log_dir: Path | None = None
                  ) -> tuple[subprocess.Popen, Path]:
-    """Start `claimsim worker` as a child process (own session, output in a log file in
-    `log_dir`, default the temp directory)."""
+    """Start `claimsim worker` as a child process (own session, its stderr in a log file in
+    `log_dir`, default the temp directory; every log record in the same name `.detail.log`)."""
     log_path = Path(log_dir or tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "claimsim", "worker", str(run_dir), "--bootstrap", bootstrap,
              "--prefix", prefix, "--partitions", str(partitions),
              "--commit-interval", str(commit_interval),
+             "--log-file", str(log_path.with_suffix(".detail.log")),
              "--loglevel", os.environ.get("CLAIMSIM_WORKER_LOGLEVEL", "warning")],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
@@ -73,6 +74,32 @@ def restart_gapped_workers(procs: list[subprocess.Popen], spawn, restarted: list
             log.warning("worker %d stopped on a gap in its input; starting a new one", proc.pid)
             procs[i] = spawn(i)
             restarted[0] += 1
+
+
+class StallWatch:
+    """For a run attached to workers started elsewhere (which it cannot restart): one warning
+    each time no answer has arrived for `after_s` seconds, naming the command that starts one."""
+
+    def __init__(self, sink, prefix: str, run_dir: Path, after_s: float = 60.0):
+        import time
+
+        self.sink, self.prefix, self.run_dir, self.after_s = sink, prefix, run_dir, after_s
+        self.clock = time.monotonic
+        self.last_cause, self.since = sink.last_cause, self.clock()
+
+    def check(self) -> bool:
+        """True (and a warning) when the ledger has not moved for `after_s` since the last one."""
+        now = self.clock()
+        if self.sink.last_cause != self.last_cause:
+            self.last_cause, self.since = self.sink.last_cause, now
+            return False
+        if now - self.since < self.after_s:
+            return False
+        log.warning("no answer for %.0f s (last answered input %d): is a worker running?"
+                    " start one with: claimsim worker %s --prefix %s", now - self.since,
+                    self.last_cause, self.run_dir, self.prefix)
+        self.since = now
+        return True
 
 
 def stop_worker(proc: subprocess.Popen, timeout: float = 15) -> None:
@@ -154,7 +181,11 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
             procs.append(proc)
             result.worker_logs.append(log_path)
 
+        stalled = StallWatch(sink, topics.prefix, run_dir) if not procs else None
+
         def check_workers() -> None:
+            if stalled is not None:
+                stalled.check()  # attached workers are the user's: say when none answers
             restart_gapped_workers(procs, lambda i: spawn_worker(
                 run_dir, bootstrap, topics.prefix, partitions, i)[0], restarted)
             if procs and all(p.poll() is not None for p in procs):
@@ -181,6 +212,7 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
         if completed and not keep_topics and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
             for path in result.worker_logs:
                 path.unlink(missing_ok=True)
+                path.with_suffix(".detail.log").unlink(missing_ok=True)
 
 
 def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None) -> int:

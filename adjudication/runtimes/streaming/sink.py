@@ -104,7 +104,9 @@ async def drain(sink: LedgerSink, bootstrap: str, topic: str, partitions: int, l
     leave its cause unanswered, and a user waiting on the progress bar should hear why."""
     if sink.last_cause >= last_seq:
         return
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    from claimsim.adjudication.runtimes.streaming.security import client_options
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options(),
                                 auto_offset_reset="earliest", fetch_max_bytes=16 << 20,
                                 max_partition_fetch_bytes=8 << 20)
     await consumer.start()

@@ -80,7 +80,10 @@ class BrokerUnreachable(UserError):
 
 async def _admin(bootstrap: str) -> AIOKafkaAdminClient:
     """A started admin client, or a one-line error saying how to get a broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    from claimsim.adjudication.runtimes.streaming.security import client_options
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000,
+                                **client_options())
     try:
         await admin.start()
     except KafkaError as e:

@@ -1,0 +1,236 @@
+"""The Kafka driver: the harness's producer and sink. Inputs are published to the run's inbound
+topic as they fall due (each partition's due inputs in one message), faust workers adjudicate
+them, and the ledger sink in this process stamps each answer with the time it appends it.
+
+Faults: `kill-worker` (SIGKILL the oldest live worker; its partitions move to the others when
+its session expires), `add-worker` (start one more), `kill-sink` (drop the sink with its reorder
+buffer unwritten and open a new one on the ledger, which resumes after the last answer written and
+re-reads the ledger topic from its start, as a restarted sink process does), `restart-broker`
+(stop and start the broker that `scripts/kafka/` manages for `KAFKA_DATA_DIR`: only a broker of
+your own, never a shared one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
+from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
+from claimsim.adjudication.runtimes.streaming.security import client_options
+from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
+from claimsim.adjudication.runtimes.streaming.topics import (
+    RunTopics, _admin, bootstrap_from_env, create_topics, delete_topics, new_prefix,
+)
+from claimsim.adjudication.runtimes.streaming.wire import decode_ledger
+from claimsim.events.errors import UserError
+
+from claimsim.benchmarks.loadtest.measure import Fault, Timings
+
+log = logging.getLogger(__name__)
+MESSAGE_ITEMS = 200  # inputs per inbound message at most (the runner's batch)
+READY_TIMEOUT = 90.0
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts" / "kafka"
+
+
+class KafkaDriver:
+    name = "kafka"
+
+    def __init__(self, work: Path, timings: Timings, clock, topics: RunTopics, bootstrap: str,
+                 partitions: int, log_dir: Path):
+        self.work, self.timings, self.clock = work, timings, clock
+        self.topics, self.bootstrap, self.partitions = topics, bootstrap, partitions
+        self.log_dir = log_dir
+        self.broker_pid: int | None = None  # --broker-pid (else KAFKA_DATA_DIR's pid file)
+        self.answered = 0
+        self.dead_letters = 0
+        self.workers: list[subprocess.Popen] = []
+        self._spawned = 0
+        self._items = plan_stream(work)
+        self._head = None
+        self._batcher = InboundBatcher(partitions, MESSAGE_ITEMS)
+        self._producer: AIOKafkaProducer | None = None
+        self._sink: LedgerSink | None = None
+        self._sink_task: asyncio.Task | None = None
+
+    @classmethod
+    async def start(cls, work: Path, timings: Timings, clock, *, partitions: int, workers: int,
+                    bootstrap: str | None, log_dir: Path) -> KafkaDriver:
+        if partitions < 1 or workers < 1:
+            raise UserError("--partitions and --workers must be at least 1")
+        bootstrap = bootstrap_from_env(bootstrap)
+        self = cls(work, timings, clock, RunTopics(new_prefix("loadtest")), bootstrap,
+                   partitions, log_dir)
+        self._sink = LedgerSink(work)  # writes the run manifest the workers read
+        await create_topics(bootstrap, self.topics, partitions)
+        for _ in range(workers):
+            self._spawn()
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1, acks="all",
+                                          **client_options(),
+                                          max_batch_size=1 << 20, max_request_size=4 << 20)
+        await self._producer.start()
+        await self._wait_ready(workers)
+        self._sink_task = asyncio.create_task(self._consume())
+        return self
+
+    def _spawn(self) -> None:
+        proc, _ = spawn_worker(self.work, self.bootstrap, self.topics.prefix, self.partitions,
+                               self._spawned, log_dir=self.log_dir)
+        self._spawned += 1
+        self.workers.append(proc)
+
+    async def _wait_ready(self, members: int) -> None:
+        """Until the workers' group is stable with every worker in it (the test starts then)."""
+        admin = await _admin(self.bootstrap)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READY_TIMEOUT
+        try:
+            while loop.time() < deadline:
+                try:
+                    (group,) = (await admin.describe_consumer_groups([self.topics.app_id]))[0].groups
+                except KafkaError:  # no coordinator yet (a new broker's offsets topic)
+                    group = (None, self.topics.app_id, "", "", "", [])
+                if group[2] == "Stable" and len(group[5]) >= members:
+                    return
+                if all(p.poll() is not None for p in self.workers):
+                    raise UserError(f"every worker stopped while starting; see {self.log_dir}")
+                await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+        raise UserError(f"the workers did not join their group within {READY_TIMEOUT:.0f} s")
+
+    async def offer(self, upto: int) -> None:
+        """Publish every input below `upto` not yet published (and the facts before them)."""
+        send = self._producer.send
+        topic = self.topics.inbound
+        while True:
+            item = self._head if self._head is not None else next(self._items, None)
+            if item is None:
+                break
+            if item.kind == "input" and item.envelope["seq"] >= upto:
+                self._head = item
+                break
+            self._head = None
+            for p, key, value in self._batcher.add(item):
+                await send(topic, value, key=key.encode() if key else None, partition=p)
+        for p, key, value in self._batcher.flush():
+            await send(topic, value, key=key.encode() if key else None, partition=p)
+
+    def processes(self) -> dict[str, int]:
+        from claimsim.benchmarks.loadtest.cpu import broker_pid
+
+        pids = {"producer+sink": os.getpid()}
+        pids.update({f"worker-{i}": p.pid for i, p in enumerate(self.workers) if p.poll() is None})
+        broker = broker_pid(self.broker_pid)
+        if broker:
+            pids["broker"] = broker
+        return pids
+
+    async def pump(self) -> None:
+        from claimsim.adjudication.runtimes.streaming.app import EXIT_GAP
+
+        for i, proc in enumerate(self.workers):
+            if proc.poll() == EXIT_GAP:  # resumes from the committed offset
+                log.warning("worker %d stopped on a gap in its input; starting a new one", proc.pid)
+                self.workers.pop(i)
+                self._spawn()
+                break
+        if self._sink_task is not None and self._sink_task.done():
+            self._sink_task.result()  # a sink that failed stops the test with its error
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    **client_options(),
+                                    auto_offset_reset="earliest", fetch_max_bytes=16 << 20,
+                                    max_partition_fetch_bytes=8 << 20)
+        await consumer.start()
+        try:
+            ledger = self.topics.ledger
+            tps = [TopicPartition(ledger, p) for p in range(self.partitions)]
+            consumer.assign(tps + [TopicPartition(self.topics.dead_letter, 0)])
+            await consumer.seek_to_beginning()
+            sink, appended = self._sink, self.timings.appended
+            while True:
+                batches = await consumer.getmany(timeout_ms=20, max_records=5000)
+                for tp, records in batches.items():
+                    if tp.topic != ledger:
+                        self.dead_letters += len(records)
+                        for r in records:
+                            log.warning("dead letter: %s", orjson.loads(r.value).get("reason"))
+                        continue
+                    before = sink.last_cause
+                    for record in records:
+                        sink.offer(decode_ledger(record.value))
+                    if sink.last_cause > before:
+                        appended[before + 1:sink.last_cause + 1] = self.clock()
+                        self.answered = sink.last_cause + 1
+        finally:
+            await consumer.stop()
+
+    async def fault(self, name: str) -> Fault:
+        at = self.clock()
+        if name == "kill-worker":
+            live = [p for p in self.workers if p.poll() is None]
+            if not live:
+                return Fault(name, at, "no live worker to kill")
+            live[0].send_signal(signal.SIGKILL)
+            self.workers.remove(live[0])
+            return Fault(name, at, f"SIGKILL worker pid {live[0].pid}")
+        if name == "add-worker":
+            self._spawn()
+            return Fault(name, at, f"started worker pid {self.workers[-1].pid}")
+        if name == "kill-sink":
+            await self._stop_sink()
+            self._sink = LedgerSink(self.work)  # resumes after the last answer written
+            self._sink_task = asyncio.create_task(self._consume())
+            return Fault(name, at, "sink dropped with its reorder buffer; a new one resumed")
+        if name == "restart-broker":
+            took = await asyncio.to_thread(restart_own_broker, self.bootstrap)
+            return Fault(name, at, f"broker stopped and started again in {took:.1f} s")
+        raise UserError(f"unknown fault {name!r}")
+
+    async def _stop_sink(self) -> None:
+        if self._sink_task is not None:
+            self._sink_task.cancel()
+            try:
+                await self._sink_task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._sink_task = None
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+    async def close(self) -> None:
+        await self._stop_sink()
+        for proc in self.workers:
+            stop_worker(proc)
+        if self._producer is not None:
+            await self._producer.stop()
+        await delete_topics(self.bootstrap, self.topics)
+
+
+def restart_own_broker(bootstrap: str) -> float:
+    """Stop and start the broker `scripts/kafka/` runs for `KAFKA_DATA_DIR` (which must be set,
+    and the broker must be the one at `bootstrap`): never the shared default broker."""
+    import time
+
+    data_dir, port = os.environ.get("KAFKA_DATA_DIR"), os.environ.get("KAFKA_PORT")
+    if not data_dir or not port or not bootstrap.endswith(f":{port}"):
+        raise UserError("restart-broker restarts a broker of your own: start one with"
+                        " KAFKA_DATA_DIR, KAFKA_PORT and KAFKA_CONTROLLER_PORT set"
+                        " (scripts/kafka/start.sh), and point --bootstrap at it")
+    t0 = time.monotonic()
+    for script in ("stop.sh", "start.sh"):
+        done = subprocess.run(["bash", str(SCRIPTS / script)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise UserError(f"scripts/kafka/{script} failed: {done.stderr.strip().splitlines()[-1:]}")
+    return time.monotonic() - t0

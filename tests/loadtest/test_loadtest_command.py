@@ -1,0 +1,87 @@
+"""`claimsim loadtest` end to end on a small simulated run: the embedded runtime's outputs and
+verdict, a ledger that differs named at its first differing seq, user errors in one line, and (on
+a broker) the Kafka runtime under kill-worker and add-worker faults still byte-identical."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from claimsim.benchmarks.loadtest.verdict import compare_ledgers, copy_run
+from claimsim.cli import main
+from claimsim.simulator.config import SimConfig
+from claimsim.simulator.run_dir import simulate_to_dir
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("loadtest") / "run"
+    simulate_to_dir(SimConfig(members=150, months=3, seed=5), run)
+    return run
+
+
+def test_embedded_loadtest_writes_its_results_and_says_the_ledger_is_identical(small_run, tmp_path, capsys):
+    out = tmp_path / "lt"
+    code = main(["loadtest", str(small_run), "--rate", "500,4000", "--duration", "0.5",
+                 "--out", str(out), "--json", "--no-progress"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert printed.rstrip().endswith("ledger byte-identical to embedded: yes")
+    for name in ("steps.csv", "seconds.csv", "latency_vs_rate.png", "latency_over_time.png"):
+        assert (out / name).stat().st_size > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ledger_identical"] is True
+    assert [round(s["rate"]) for s in summary["steps"]] == [500, 4000]
+    # 500/s for 0.5 s: inputs at 0, 2, .. 498 ms; the first 10 % (50 ms) is warm-up.
+    assert summary["steps"][0]["offered_rate"] == pytest.approx(500, rel=0.01)
+    assert summary["steps"][0]["measured"] == 225
+
+
+def test_a_ledger_that_differs_is_named_at_its_first_differing_seq(small_run, tmp_path):
+    from claimsim.adjudication.runtimes.embedded import adjudicate_run
+
+    a, b = copy_run(small_run, tmp_path / "a"), copy_run(small_run, tmp_path / "b")
+    adjudicate_run(a, until_seq=40)
+    adjudicate_run(b, until_seq=40)
+    assert compare_ledgers(a / "ledger", b / "ledger").line() == "ledger byte-identical to embedded: yes"
+    (seg,) = sorted((b / "ledger").glob("*.jsonl"))
+    lines = seg.read_bytes().splitlines(keepends=True)
+    lines[7] = lines[7].replace(b'"cause":', b'"cause" :', 1)
+    seg.write_bytes(b"".join(lines))
+    verdict = compare_ledgers(a / "ledger", b / "ledger")
+    assert verdict.line() == "ledger byte-identical to embedded: NO (first difference at ledger seq 7)"
+    adjudicate_run(a, until_seq=41)  # one more answer: the ledgers differ where the shorter ends
+    c = copy_run(small_run, tmp_path / "c")
+    adjudicate_run(c, until_seq=40)
+    assert compare_ledgers(a / "ledger", c / "ledger").first_difference == 41  # manifest + 40
+    assert compare_ledgers(c / "ledger", a / "ledger").line() == (
+        "ledger byte-identical to embedded: NO (it ends at ledger seq 41: later inputs were never"
+        " answered)")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--rate", "0"], "--rate '0': give one or more positive rates"),
+    (["--rate", "100", "--fault", "kill-worker@5s"], "--fault applies to --runtime kafka only"),
+    (["--rate", "100", "--runtime", "kafka", "--fault", "melt@5s"], "unknown fault 'melt'"),
+])
+def test_bad_options_are_one_line_user_errors(small_run, tmp_path, capsys, argv, message):
+    assert main(["loadtest", str(small_run), "--out", str(tmp_path / "x"), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.kafka
+def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_path, capsys, kafka_bootstrap):
+    out = tmp_path / "lt"
+    code = main(["loadtest", str(small_run), "--runtime", "kafka", "--rate", "30",
+                 "--duration", "14", "--partitions", "4", "--workers", "2",
+                 "--fault", "kill-worker@3s,add-worker@6s,kill-sink@9s",
+                 "--bootstrap", kafka_bootstrap, "--out", str(out), "--json", "--no-progress"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert printed.rstrip().endswith("ledger byte-identical to embedded: yes")
+    faults = json.loads((out / "summary.json").read_text())["faults"]
+    assert [f["name"] for f in faults] == ["kill-worker", "add-worker", "kill-sink"]
+    assert all("not injected" not in f["detail"] for f in faults)

@@ -1,0 +1,156 @@
+"""Worker faults seen in manual runs, each made to happen on purpose: a worker that meets a gap in
+its input starts again in its own process (same pid: nobody else need restart it), and a worker
+asked to stop while its broker is down exits within its grace period instead of retrying the
+group coordinator for over a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from claimsim.adjudication.runtimes.streaming.app import (
+    EXIT_GAP, EXIT_STOP_TIMEOUT, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
+)
+from claimsim.adjudication.runtimes.streaming.outages import QUIET_S
+from claimsim.adjudication.runtimes.streaming.producer import plan_stream
+from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
+from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
+from claimsim.adjudication.runtimes.streaming.topics import (
+    RunTopics, _admin, create_topics, delete_topics, new_prefix,
+)
+from claimsim.adjudication.runtimes.streaming.wire import encode_items, input_item
+from claimsim.events.encoding import canonical
+from claimsim.simulator.config import SimConfig
+from claimsim.simulator.run_dir import simulate_to_dir
+
+from ..fixtures.broker import own_broker
+from ..fixtures.run_dirs import fresh_copy
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("worker-faults") / "run"
+    simulate_to_dir(SimConfig(members=60, months=2, seed=3), run)
+    return run
+
+
+@pytest.fixture
+def broker(tmp_path):
+    yield from own_broker(tmp_path)
+
+
+async def _wait_stable(bootstrap: str, group: str, timeout: float = 90) -> None:
+    admin = await _admin(bootstrap)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                (g,) = (await admin.describe_consumer_groups([group]))[0].groups
+            except KafkaError:  # a new broker has no coordinator until its offsets topic exists
+                g = (None, group, "", "", "", [])
+            if g[2] == "Stable" and g[5]:
+                return
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"group {group} never became stable")
+    finally:
+        await admin.close()
+
+
+async def _send(bootstrap: str, topic: str, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, partition=0)
+    finally:
+        await producer.stop()
+
+
+def _wait_exit(proc: subprocess.Popen, timeout: float) -> int | None:
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def test_a_worker_that_meets_a_gap_starts_again_in_its_own_process(simulated, tmp_path, kafka_bootstrap):
+    # The partition has applied nothing, and the first message says it starts at stream item 5:
+    # items 0..4 went missing. The worker restarts in place (exec: same pid) and, the gap still
+    # there, meets it again; with one restart left before the limit, it then exits with EXIT_GAP.
+    run = fresh_copy(simulated, tmp_path / "run")
+    LedgerSink(run).close()  # the manifest the worker reads
+    topics = RunTopics(new_prefix("gap"))
+    asyncio.run(create_topics(kafka_bootstrap, topics, 1))
+    first = next(item for item in plan_stream(run) if item.kind == "input")
+    asyncio.run(_send(kafka_bootstrap, topics.inbound,
+                      encode_items([canonical(input_item(first.envelope))], 5)))
+    os.environ[GAP_RESTARTS_ENV] = str(MAX_GAP_RESTARTS - 1)
+    try:
+        proc, log_path = spawn_worker(run, kafka_bootstrap, topics.prefix, 1, log_dir=tmp_path)
+    finally:
+        del os.environ[GAP_RESTARTS_ENV]
+    try:
+        code = _wait_exit(proc, 120)
+        log_text = log_path.read_text(errors="replace")
+        assert code == EXIT_GAP, log_text[-3000:]
+        assert log_text.count("starts at stream item 5 but the partition has applied 0") == 2
+        assert f"{MAX_GAP_RESTARTS} restarts on gaps in the input; giving up" in log_text
+    finally:
+        stop_worker(proc)
+        asyncio.run(delete_topics(kafka_bootstrap, topics))
+
+
+def test_a_worker_asked_to_stop_while_its_broker_is_down_exits_within_its_grace(simulated, tmp_path, broker):
+    run = fresh_copy(simulated, tmp_path / "run")
+    LedgerSink(run).close()
+    topics = RunTopics(new_prefix("term"))
+    asyncio.run(create_topics(broker.bootstrap, topics, 2))
+    proc, log_path = spawn_worker(run, broker.bootstrap, topics.prefix, 2, log_dir=tmp_path)
+    try:
+        asyncio.run(_wait_stable(broker.bootstrap, topics.app_id))
+        broker.stop()
+        time.sleep(2)  # the worker notices: its coordinator is gone
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = _wait_exit(proc, STOP_GRACE_S + 10)
+        took = time.monotonic() - t0
+        assert code is not None, f"still running {took:.0f} s after SIGTERM"
+        assert code in (0, EXIT_STOP_TIMEOUT, -signal.SIGTERM), log_path.read_text(errors="replace")[-3000:]
+        assert took <= STOP_GRACE_S + 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_broker_restart_is_one_line_on_stderr_and_the_detail_is_in_the_plain_log(simulated, tmp_path, broker):
+    run = fresh_copy(simulated, tmp_path / "run")
+    LedgerSink(run).close()
+    topics = RunTopics(new_prefix("outage"))
+    asyncio.run(create_topics(broker.bootstrap, topics, 2))
+    proc, log_path = spawn_worker(run, broker.bootstrap, topics.prefix, 2, log_dir=tmp_path)
+    try:
+        asyncio.run(_wait_stable(broker.bootstrap, topics.app_id))
+        broker.stop()
+        time.sleep(3)
+        broker.start()
+        asyncio.run(_wait_stable(broker.bootstrap, topics.app_id))
+        time.sleep(QUIET_S + 3)  # quiet long enough for the outage to be called over
+        stderr = log_path.read_text(errors="replace")
+        detail = log_path.with_suffix(".detail.log").read_text(errors="replace")
+        assert stderr.count("kafka: trouble reaching the broker since") == 1, stderr
+        assert stderr.count("kafka: broker trouble over after") == 1, stderr
+        assert "[ERROR]" not in stderr and "aiokafka" not in stderr.replace("kafka: ", "")
+        assert detail.count("[ERROR]") + detail.count("[WARNING]") >= 2  # the flood, kept here
+        assert "\x1b[" not in detail and "\x1b[" not in stderr
+    finally:
+        stop_worker(proc)
