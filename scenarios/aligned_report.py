@@ -145,3 +145,51 @@ def text(found: dict[str, list[dict[str, Any]]]) -> str:
         vbp = f"{p['members_in_vbp_bp'] / 100:.1f} %" if p else "-"
         lines.append(f"  {r['payer_id']:<20} {r['primary_care_share_bp'] / 100:5.1f} %  {mix}  {vbp}")
     return "\n".join(lines)
+
+
+# -- what-if metrics -----------------------------------------------------------------------------
+ALIGNED_METRICS = ("primary_care_share_bp", "apm_1_bp", "apm_2a_bp", "apm_2c_bp", "apm_4a_bp",
+                   "apm_4b_bp", "members_in_vbp_bp")
+_APM = (("apm_1_bp", "cat_1"), ("apm_2a_bp", "cat_2A"), ("apm_2c_bp", "cat_2C"),
+        ("apm_4a_bp", "cat_4A"), ("apm_4b_bp", "cat_4B"))
+
+
+def aligned_metrics(found: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, int]]:
+    """Per payer ("payer:ID") and all payers ("all"): the primary-care share and the APM mix (by
+    payment) over every year of the run, and the share of members in value-based models."""
+    spend: dict[str, list[int]] = {}
+    for r in found["primary_care_spend"]:
+        s = spend.setdefault(r["payer_id"], [0, 0])
+        s[0] += r["primary_care_total"]
+        s[1] += r["total_medical_expense"]
+    apm: dict[str, dict[str, int]] = {}
+    for r in found["apm_adoption"]:
+        if r["convention"] == BY_PAYMENT:
+            a = apm.setdefault(r["payer_id"], dict.fromkeys(("total", *(c for _, c in _APM)), 0))
+            for k in a:
+                a[k] += r[k]
+    vbp = {r["payer_id"]: r["members_in_vbp_bp"] for r in found["vbp_participation"]}
+    out = {}
+    for payer, (pc, tme) in sorted(spend.items()):
+        a = apm.get(payer, {"total": 0})
+        out[payer] = {"primary_care_share_bp": share_bp(pc, tme), "members_in_vbp_bp": vbp.get(payer, 0),
+                      **{m: share_bp(a.get(c, 0), a["total"]) for m, c in _APM}}
+    return {("all" if p == "all" else f"payer:{p}"): v for p, v in out.items()}
+
+
+def sweep_text(summary: list[dict[str, Any]], keys: list[str]) -> str:
+    """The aligned-payer metrics of a what-if, one line per point x payer (means)."""
+    rows = [r for r in summary if (r["group"] == "all" or r["group"].startswith("payer:"))
+            and "primary_care_share_bp" in r]
+    if not rows:
+        return ""
+    header = [k.rsplit(".", 1)[-1] for k in keys] + ["payer", "PC share %", "APM 1 %", "2A %",
+                                                       "2C %", "4A %", "4B %", "members in VBP %"]
+    body = [[str(r[k]) for k in keys] + [r["group"].removeprefix("payer:")]
+            + [f"{r[m] / 100:.1f}" for m in ("primary_care_share_bp", "apm_1_bp", "apm_2a_bp",
+                                             "apm_2c_bp", "apm_4a_bp", "apm_4b_bp", "members_in_vbp_bp")]
+            for r in sorted(rows, key=lambda r: (r["group"], r["point"]))]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "aligned-payer measures (whole run, APM by payment; mean over replicates):\n" + "\n".join(lines)

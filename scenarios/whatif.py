@@ -33,6 +33,7 @@ from tqdm import tqdm
 from claimsim.events.errors import UserError
 
 from claimsim.scenarios import tables
+from claimsim.scenarios.aligned_report import aligned_metrics
 from claimsim.scenarios.spec import Scenario, validate
 
 ALIASES = {"programs": "region.programs"}
@@ -254,7 +255,10 @@ def run_one(scenario_json: str, out: str, keep_logs: bool,
     if not keep_logs:
         for name in LOGS:
             shutil.rmtree(Path(out) / name, ignore_errors=True)
-    return metrics(result.rows)
+    out = metrics(result.rows)
+    for group, values in aligned_metrics(result.aligned).items():
+        out.setdefault(group, {}).update(values)
+    return out
 
 
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
