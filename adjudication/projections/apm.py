@@ -19,6 +19,7 @@ Choices where DOMAIN.md is silent:
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from claimsim.events.programs import PaymentKind, ProgramKind
@@ -43,7 +44,6 @@ MCP_PROSPECTIVE_AIM_BP = (5000, 10_000)
 
 def _program_of(state: PayerState, payer: str, practice: str, year: str) -> str:
     """The program of the practice's contract in force on the year's last day it had one."""
-    import datetime as dt
     for day in (dt.date(int(year), 12, 31), dt.date(int(year), 1, 1)):
         c = state.reference.contract_on(payer, practice, day)
         if c is not None:
@@ -103,7 +103,6 @@ def participation_rows(state: PayerState, as_of: str) -> list[dict[str, Any]]:
     """Per payer (then all): primary-care practices and eligible members in value-based models."""
     pc_practices = sorted(p.practice_id for p in state.reference.practices
                           if p.kind is PracticeKind.PRIMARY_CARE)
-    import datetime as dt
     day = dt.date.fromisoformat(as_of)
     rows, all_in, all_members, all_attr = [], set(), 0, 0
     for payer in sorted(p.payer_id for p in state.reference.payers):

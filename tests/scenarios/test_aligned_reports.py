@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from claimsim.adjudication.audit.replay import fold, replay
+from claimsim.adjudication.audit.replay import replay
+from claimsim.adjudication.audit.run_dir import fold
 from claimsim.scenarios.aligned_report import write_aligned
 from claimsim.scenarios.run import run_scenario
 
