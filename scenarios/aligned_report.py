@@ -23,7 +23,7 @@ from claimsim.adjudication.projections.aligned_facts import (DEMOGRAPHICS, S_PAI
 from claimsim.adjudication.projections.apm import (BY_CONTRACT, BY_PAYMENT, apm_rows,
                                                    participation_rows, practice_share_rows)
 from claimsim.adjudication.projections.claims_quality import quality_rows
-from claimsim.adjudication.projections.primary_care_spend import (SpendSettings,
+from claimsim.adjudication.projections.primary_care_spend import (ALL, SpendSettings,
                                                                   primary_care_share_rows, share_bp)
 from claimsim.adjudication.projections.state import PayerState
 
@@ -76,7 +76,7 @@ EQUITY_SUMS = ("members", "known_pcp", "true_pcp", "attributed", "qualifying_vis
 
 def equity_rows(run_dir: Path, state: PayerState, facts: AlignedFacts, as_of: str,
                 settings: SpendSettings) -> list[dict[str, Any]]:
-    """Per dimension x group (members eligible on `as_of`, all payers): attribution accuracy,
+    """Per payer (and all payers) x dimension x group, members eligible on `as_of`: attribution accuracy,
     observed leakage (attributed members' qualifying visits elsewhere), true avoidable referrals
     per 1,000 members, and cost share and primary-care spend per member over the run."""
     truth, referrals = true_pcps(run_dir, as_of), _true_referrals(run_dir)
@@ -103,13 +103,15 @@ def equity_rows(run_dir: Path, state: PayerState, facts: AlignedFacts, as_of: st
         values = (1, pcp is not None, pcp is not None and got == pcp, got is not None, qual,
                   elsewhere, referrals.get(mid, [0, 0])[1], spend[2], spend[0], spend[1])
         for dim in DEMOGRAPHICS:
-            agg = sums.setdefault((dim, info.get(dim, "not_reported")), dict.fromkeys(EQUITY_SUMS, 0))
-            for name, v in zip(EQUITY_SUMS, values):
-                agg[name] += int(v)
+            for payer in (info["payer"], ALL):
+                agg = sums.setdefault((payer, dim, info.get(dim, "not_reported")),
+                                      dict.fromkeys(EQUITY_SUMS, 0))
+                for name, v in zip(EQUITY_SUMS, values):
+                    agg[name] += int(v)
     rows = []
-    for (dim, group), s in sorted(sums.items()):
+    for (payer, dim, group), s in sorted(sums.items()):
         n = s["members"]
-        rows.append({"dimension": dim, "group": group, "as_of": as_of, **s,
+        rows.append({"payer_id": payer, "dimension": dim, "group": group, "as_of": as_of, **s,
                      "attribution_accuracy_bp": share_bp(s["true_pcp"], s["known_pcp"]),
                      "observed_leakage_bp": share_bp(s["visits_elsewhere"], s["qualifying_visits"]),
                      "avoidable_referrals_per_1000": share_bp(s["avoidable_referrals"] * 1000, n) // 10_000 if n else 0,

@@ -25,7 +25,8 @@ def test_multipayer_reports_every_measure_per_payer_and_replay_reproduces_them(t
     assert {(r["payer_id"], r["convention"]) for r in found["apm_adoption"]} == {
         (p, c) for p in payers | {"all"} for c in ("payment", "contract")}
     assert {r["payer_id"] for r in found["vbp_participation"]} == payers | {"all"}
-    assert {r["dimension"] for r in found["equity"]} == {"race", "ethnicity", "language"}
+    assert {(r["payer_id"], r["dimension"]) for r in found["equity"]} == {
+        (p, d) for p in payers | {"all"} for d in ("race", "ethnicity", "language")}
     for r in found["apm_adoption"]:  # every dollar is in exactly one category
         assert r["total"] == sum(r[k] for k in ("cat_1", "cat_2A", "cat_2C", "cat_3A_3B", "cat_4A", "cat_4B"))
     assert replay(result.run_dir).ok
