@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.log import read
+from claimsim.events.money import div_round_half_up
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.audit.tables import true_pcps
@@ -108,15 +109,18 @@ def equity_rows(run_dir: Path, state: PayerState, facts: AlignedFacts, as_of: st
                                       dict.fromkeys(EQUITY_SUMS, 0))
                 for name, v in zip(EQUITY_SUMS, values):
                     agg[name] += int(v)
+    def per(total: int, n: int) -> int:
+        return div_round_half_up(total, n) if n else 0
+
     rows = []
     for (payer, dim, group), s in sorted(sums.items()):
         n = s["members"]
         rows.append({"payer_id": payer, "dimension": dim, "group": group, "as_of": as_of, **s,
                      "attribution_accuracy_bp": share_bp(s["true_pcp"], s["known_pcp"]),
                      "observed_leakage_bp": share_bp(s["visits_elsewhere"], s["qualifying_visits"]),
-                     "avoidable_referrals_per_1000": share_bp(s["avoidable_referrals"] * 1000, n) // 10_000 if n else 0,
-                     "cost_share_per_member": s["cost_share"] // n if n else 0,
-                     "primary_care_spend_per_member": s["primary_care_spend"] // n if n else 0})
+                     "avoidable_referrals_per_1000": per(s["avoidable_referrals"] * 1000, n),
+                     "cost_share_per_member": per(s["cost_share"], n),
+                     "primary_care_spend_per_member": per(s["primary_care_spend"], n)})
     return rows
 
 
@@ -136,14 +140,17 @@ def text(found: dict[str, list[dict[str, Any]]]) -> str:
     if not spend:
         return ""
     year = max(r["year"] for r in spend)
-    apm = {r["payer_id"]: r for r in found["apm_adoption"] if r["year"] == year and r["convention"] == BY_PAYMENT}
+    apm = {r["payer_id"]: r for r in found["apm_adoption"]
+           if r["year"] == year and r["convention"] == BY_PAYMENT}
     part = {r["payer_id"]: r for r in found["vbp_participation"]}
-    lines = [f"aligned-payer measures, {year}: payer  primary-care share  APM 1/2A/2C/4A/4B (by payment)  members in VBP"]
+    lines = [f"aligned-payer measures, {year}: payer  primary-care share"
+             "  APM 1/2A/2C/4A/4B (by payment)  members in VBP"]
     for r in spend:
         if r["year"] != year:
             continue
         a, p = apm.get(r["payer_id"]), part.get(r["payer_id"])
-        mix = "/".join(f"{a[c] / 100:.1f}" for c in ("cat_1_bp", "cat_2A_bp", "cat_2C_bp", "cat_4A_bp", "cat_4B_bp")) if a else "-"
+        mix = "/".join(f"{a[c] / 100:.1f}" for c in ("cat_1_bp", "cat_2A_bp", "cat_2C_bp", "cat_4A_bp",
+                                                     "cat_4B_bp")) if a else "-"
         vbp = f"{p['members_in_vbp_bp'] / 100:.1f} %" if p else "-"
         lines.append(f"  {r['payer_id']:<20} {r['primary_care_share_bp'] / 100:5.1f} %  {mix}  {vbp}")
     return "\n".join(lines)

@@ -51,7 +51,8 @@ def _program_of(state: PayerState, payer: str, practice: str, year: str) -> str:
     return ProgramKind.FFS.value
 
 
-def category_dollars(facts: AlignedFacts, state: PayerState, convention: str) -> dict[tuple[str, str], dict[str, int]]:
+def category_dollars(facts: AlignedFacts, state: PayerState,
+                     convention: str) -> dict[tuple[str, str], dict[str, int]]:
     """(payer, year) -> {category: cents paid}."""
     if convention not in (BY_PAYMENT, BY_CONTRACT):
         raise ValueError(f"APM convention must be {BY_PAYMENT!r} or {BY_CONTRACT!r}, got {convention!r}")
@@ -125,7 +126,8 @@ def participation_rows(state: PayerState, as_of: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _participation(payer: str, as_of: str, practices: int, of: int, members: int, of_members: int) -> dict[str, Any]:
+def _participation(payer: str, as_of: str, practices: int, of: int, members: int,
+                   of_members: int) -> dict[str, Any]:
     return {"payer_id": payer, "as_of": as_of, "practices_in_vbp": practices,
             "primary_care_practices": of, "practices_in_vbp_bp": share_bp(practices, of),
             "members_in_vbp": members, "eligible_members": of_members,

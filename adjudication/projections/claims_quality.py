@@ -29,7 +29,8 @@ def enrolled_in(member: dict[str, Any], year: int) -> bool:
     return any(start <= last and (end is None or end >= first) for start, end in member["spans"])
 
 
-def member_measures(facts: AlignedFacts, lob_of: dict[str, str], year: int) -> dict[str, tuple[int, int, int, int]]:
+def member_measures(facts: AlignedFacts, lob_of: dict[str, str],
+                    year: int) -> dict[str, tuple[int, int, int, int]]:
     """member -> (in AWV denominator, had AWV, in HbA1c denominator, had HbA1c test), 0/1 each."""
     out = {}
     for mid, m in sorted(facts.members.items()):
@@ -63,7 +64,8 @@ def quality_rows(facts: AlignedFacts, lob_of: dict[str, str], years: list[int],
                     if attributed and attributed.get(mid) else []):
                 for i, v in enumerate(values):
                     target[i] += v
-        rows += [_row({"payer_id": p, "practice_id": "", "year": year}, s) for p, s in sorted(by_payer.items())]
+        rows += [_row({"payer_id": p, "practice_id": "", "year": year}, s)
+                 for p, s in sorted(by_payer.items())]
         rows += [_row({"payer_id": p, "practice_id": pr, "year": year}, s)
                  for (p, pr), s in sorted(by_practice.items())]
     return rows
