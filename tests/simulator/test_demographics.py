@@ -56,7 +56,7 @@ def _inputs(run_dir: Path) -> list[dict]:
 
 
 def test_demographics_draw_on_their_own_stream(tmp_path):
-    on = small("multipayer", members=300, months=3)
+    on = small("multipayer", members=300, months=6)
     off = on.model_copy(update={"demographics": DemographicsConfig(enabled=False)})
     simulate_scenario(on, tmp_path / "on")
     simulate_scenario(off, tmp_path / "off")
