@@ -377,9 +377,9 @@ class DemographicsConfig(Settings):
     "dimension:group" (e.g. "language:spanish")."""
 
     enabled: bool = True
-    race_mix_bp: dict[str, BasisPoints] = Field(default_factory=_race_mix)
-    ethnicity_mix_bp: dict[str, BasisPoints] = Field(default_factory=_ethnicity_mix)
-    language_mix_bp: dict[str, BasisPoints] = Field(default_factory=_language_mix)
+    race_mix_bp: dict[str, Share] = Field(default_factory=_race_mix)
+    ethnicity_mix_bp: dict[str, Share] = Field(default_factory=_ethnicity_mix)
+    language_mix_bp: dict[str, Share] = Field(default_factory=_language_mix)
     group_effects: dict[str, GroupEffect] = Field(default_factory=dict)
 
     @model_validator(mode="after")
