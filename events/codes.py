@@ -102,6 +102,11 @@ def procedure_group_on(code: str, day: str) -> ProcedureGroup | None:
     return span.group if span is not None and valid_on(code, day) else None
 
 
+# HbA1c testing for the claims-based quality measure (DOMAIN.md §9): the lab tests 83036/83037 and
+# the CPT II result codes 3044F-3046F. Only 83036 is on the default fee schedule; the others are
+# the measure's code set, counted when a scenario's fee schedule lists them.
+HBA1C_CODES = frozenset({"83036", "83037", "3044F", "3045F", "3046F"})
+
 # Groups whose lines count as qualifying primary-care visits for attribution and for PCF's
 # leakage rate (DOMAIN.md §4, §6): E&M, AWV/IPPE, TCM/CCM, when billed by a primary-care clinician.
 QUALIFYING_PRIMARY_CARE = frozenset(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from claimsim.events.codes import Frequency
 from claimsim.events.money import BasisPoints, Cents
@@ -30,6 +30,19 @@ class MemberEnrolled(EventData):
     relationship: str = "self"  # self | spouse | child
     qmb: bool = False  # dual-eligible Qualified Medicare Beneficiary: owes no cost share
     hospice: bool = False
+    # Race, ethnicity and preferred language (DOMAIN.md §9), as the eligibility file states them;
+    # absent (omitted, not null) when unknown, so a log written without them keeps its bytes.
+    race: str | None = None
+    ethnicity: str | None = None
+    language: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_demographics(self, handler):
+        data = handler(self)
+        for name in ("race", "ethnicity", "language"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 @event_type("member.terminated")

@@ -246,6 +246,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 # -- whatif ------------------------------------------------------------------------------------------
 def cmd_whatif(args: argparse.Namespace) -> int:
     from claimsim.scenarios import whatif, whatif_report
+    from claimsim.scenarios.aligned_report import sweep_text as aligned_sweep_text
     from claimsim.scenarios.spec import validate
 
     data, origin = _scenario_data(args.scenario)
@@ -287,6 +288,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     files = [*sweep.files, *chart_files,
              whatif_report.write_html(sweep, out, scenario.scenario, chart_files)]
     print(whatif_report.text_table(sweep))
+    print("\n" + aligned_sweep_text(sweep.summary, [a.path for a in sweep.axes]))
     print(f"\n{n} runs in {time.perf_counter() - began:.1f} s; files: "
           + ", ".join(str(f) for f in files))
     print(f"open the report (charts, and what each figure means): {out / 'index.html'}")

@@ -14,7 +14,9 @@ from claimsim.events.money import dollars
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.events.calendar import add_months
 
-from claimsim.scenarios import charts, html_report, tables
+from claimsim.scenarios import aligned_charts, charts, html_report, tables
+from claimsim.scenarios.aligned_report import text as aligned_text
+from claimsim.scenarios.aligned_report import write_aligned
 from claimsim.scenarios.report import REPORTS, write_reports
 from claimsim.scenarios.runclock import ClockResult, kafka_runtime, pay
 from claimsim.scenarios.region import simulate_scenario
@@ -28,6 +30,7 @@ class ScenarioResult:
     rows: list[dict[str, Any]]  # practice x payer, over the window
     checks: list[dict[str, Any]]  # report totals vs the ledger
     files: list[Path]
+    aligned: dict[str, list[dict[str, Any]]]  # the aligned-payer tables (scenarios.aligned_report)
 
     @property
     def window(self) -> tables.Window:
@@ -66,6 +69,8 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
     reports = out / REPORTS
     files += tables.write_both(reports, "practices", rows)
     files.append(tables.write_csv(reports / "checks.csv", checks))
+    aligned_files, aligned = write_aligned(out, clock.state, window.as_of, years)
+    files += aligned_files
     if charts_too:
         span = f"{window.months[0]}..{window.months[-1]}" if window.months else ""
         made = [
@@ -77,6 +82,10 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
                                      title=f"{scenario.scenario}: leakage cost by practice, {span}"),
              "Leakage cost per primary-care practice: observed in claims (capitated services paid"
              " elsewhere) beside the true cost of its avoidable referrals (simulator truth)."),
+            (aligned_charts.aligned_measures(reports / "aligned_measures.png", aligned,
+                                             title=f"{scenario.scenario}: primary-care share and APM mix"),
+             "What aligned payers report (DOMAIN.md section 9): each payer's primary-care share of"
+             " total medical expense, and its dollars by LAN APM category."),
         ]
         files += [path for path, _ in made]
         files.append(html_report.run_report(
@@ -85,7 +94,7 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
             practices=[{**r, "status": practice_status(clock.state, r, window.as_of)} for r in rows],
             accuracy=written.accuracy, checks=checks, reconciliation=written.reconciliation,
             charts=made))
-    return ScenarioResult(out, clock, rows, checks, files)
+    return ScenarioResult(out, clock, rows, checks, files, aligned)
 
 
 def practice_status(state, row: dict[str, Any], as_of: str) -> str:
@@ -194,6 +203,7 @@ def summary_text(result: ScenarioResult) -> str:
     text = [f"program period {span} (attribution and risk as of {w.as_of})", "",
             text_table(by_practice(result.rows), ("practice", "programs")), "",
             text_table(by_payer(result.rows), ("payer",)), "",
+            aligned_text(result.aligned), "",
             "checks against the ledger: " + ("all reconcile" if not bad else "MISMATCH: " + "; ".join(bad))]
     if not tables.has_truth(result.run_dir):
         text.append(f"true leakage, attribution accuracy and true risk (n/a): {tables.NOT_AVAILABLE}")

@@ -14,7 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, create_model, model_serializer,
+                      model_validator)
 
 from claimsim.events.errors import UserError
 from claimsim.events.money import BasisPoints
@@ -51,10 +52,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Changes(_Strict):
+    """Only the keys given: a key not given dumps as absent, not null, so a scenario dumped to
+    JSON (a what-if point handed to its worker) validates again."""
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler):
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
 # A payer's changes to a program's settings: any `ProgramSettings` field, the rest inherited from
 # the region's settings for that program.
 ProgramOverride = create_model(
-    "ProgramOverride", __base__=_Strict, **_optional_fields(ProgramSettings, {"kind"}),
+    "ProgramOverride", __base__=_Changes, **_optional_fields(ProgramSettings, {"kind"}),
     __doc__="One payer's changes to a program: any key of `region.programs.<program_kind>` (same"
             " limits); keys not given keep the region's settings.")
 

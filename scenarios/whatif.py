@@ -36,6 +36,7 @@ from claimsim.events.money import nearest_cent
 from claimsim.adjudication.audit.tables import column_name
 
 from claimsim.scenarios import tables
+from claimsim.scenarios.aligned_report import aligned_metrics
 from claimsim.scenarios.spec import Scenario, validate
 
 ALIASES = {"programs": "region.programs"}
@@ -258,7 +259,10 @@ def run_one(scenario_json: str, out: str, keep_logs: bool,
     if not keep_logs:
         for name in LOGS:
             shutil.rmtree(Path(out) / name, ignore_errors=True)
-    return metrics(result.rows)
+    out = metrics(result.rows)
+    for group, values in aligned_metrics(result.aligned).items():
+        out.setdefault(group, {}).update(values)
+    return out
 
 
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,

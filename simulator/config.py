@@ -350,6 +350,53 @@ class QualityConfig(Settings):
     report_day: int = Field(default=31, ge=1, le=365)  # day of the next year the report arrives
 
 
+def _race_mix() -> dict[str, BasisPoints]:
+    # Roughly the U.S. population (Census 2020, race alone or in combination folded to one group).
+    return {"white": 6000, "black": 1250, "asian": 600, "american_indian_alaska_native": 100,
+            "native_hawaiian_pacific_islander": 50, "multiracial_other": 1500, "unknown": 500}
+
+
+def _ethnicity_mix() -> dict[str, BasisPoints]:
+    return {"hispanic_latino": 1900, "not_hispanic_latino": 7700, "unknown": 400}
+
+
+def _language_mix() -> dict[str, BasisPoints]:
+    # Language spoken at home (ACS): English, Spanish, then the rest together.
+    return {"english": 7800, "spanish": 1300, "chinese": 100, "vietnamese": 50, "other": 750}
+
+
+class GroupEffect(Settings):
+    """A difference the simulator gives one group's members (none by default, DOMAIN.md §9)."""
+
+    alignment_delta_bp: int = Field(default=0, ge=-10_000, le=10_000)  # voluntary alignment
+
+
+class DemographicsConfig(Settings):
+    """Race, ethnicity and preferred language on members (drawn on their own random stream, so
+    turning them off or changing the mix shifts no other draw). `group_effects` keys are
+    "dimension:group" (e.g. "language:spanish")."""
+
+    enabled: bool = True
+    race_mix_bp: dict[str, Share] = Field(default_factory=_race_mix)
+    ethnicity_mix_bp: dict[str, Share] = Field(default_factory=_ethnicity_mix)
+    language_mix_bp: dict[str, Share] = Field(default_factory=_language_mix)
+    group_effects: dict[str, GroupEffect] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _mixes(self) -> DemographicsConfig:
+        for name in ("race_mix_bp", "ethnicity_mix_bp", "language_mix_bp"):
+            mix = getattr(self, name)
+            if not mix or sum(mix.values()) <= 0 or min(mix.values()) < 0:
+                raise ValueError(f"{name} needs non-negative weights with a positive total")
+        for key in self.group_effects:
+            dim, _, group = key.partition(":")
+            mix = {"race": self.race_mix_bp, "ethnicity": self.ethnicity_mix_bp,
+                   "language": self.language_mix_bp}.get(dim)
+            if mix is None or group not in mix:
+                raise ValueError(f"group_effects: {key!r} is not dimension:group of the mixes")
+        return self
+
+
 class SimConfig(Settings):
     scenario: str = "default"
     seed: int = Field(default=1, ge=0, le=2**63 - 1)
@@ -365,6 +412,7 @@ class SimConfig(Settings):
     faults: FaultConfig = Field(default_factory=FaultConfig)
     lags: dict[PracticeKind, LagConfig] = Field(default_factory=_default_lags)
     quality: QualityConfig = Field(default_factory=QualityConfig)
+    demographics: DemographicsConfig = Field(default_factory=DemographicsConfig)
 
     @model_validator(mode="after")
     def _first_of_month(self) -> SimConfig:

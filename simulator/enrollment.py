@@ -13,6 +13,7 @@ from claimsim.events.envelope import new_event
 from claimsim.events.input import AlignmentDeclared, MemberEnrolled, MemberTerminated
 from claimsim.events.truth import TrueMember, TruePcpChanged
 from claimsim.simulator.config import SimConfig
+from claimsim.simulator.demographics import Demographics
 from claimsim.events.plans import LineOfBusiness
 from claimsim.simulator.population import Population
 from claimsim.simulator.region import Region
@@ -34,6 +35,7 @@ class EnrollmentModel:
         self.population_rng = py_stream(seed, "population")
         self.pcp_rng = py_stream(seed, "pcp")
         self.alignment_rng = py_stream(seed, "alignment")
+        self.demographics = Demographics(config.demographics, py_stream(seed, "demographics"))
         self.practice_id = [p.practice_id for p in region.practices]
         self.terminated_families = 0
         self.new_families = 0
@@ -52,11 +54,12 @@ class EnrollmentModel:
                and self.population_rng.random() * 10_000 < cfg.population.qmb_bp)
         for m, (_age, sex, relationship) in zip(members, people):
             sub, mid, payer = pop.subscriber_id[m], pop.member_id[m], pop.payer_id[m]
+            groups = self.demographics.draw()
             enrolled = _event(MemberEnrolled, {
                 "member_id": mid, "subscriber_id": sub, "payer_id": payer, "plan_id": plan,
                 "start": day_iso, "end": None, "birth_date": pop.birth_date[m].isoformat(),
                 "sex": sex, "relationship": relationship, "qmb": qmb,
-                "hospice": False,
+                "hospice": False, **groups,
             }, day_iso, sub)
             truth = _event(TrueMember, {
                 "member_id": mid, "subscriber_id": sub, "payer_id": payer,
@@ -64,7 +67,8 @@ class EnrollmentModel:
                 "risk_milli": pop.risk_milli[m],
             }, day_iso, sub)
             self.queue.push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
-            if self.alignment_rng.random() * 10_000 < cfg.enrollment.alignment_bp:
+            if (self.alignment_rng.random() * 10_000
+                    < cfg.enrollment.alignment_bp + self.demographics.alignment_delta_bp(groups)):
                 pop.aligned[m] = True
                 self._align(m, day, day_no)
         return len(members)

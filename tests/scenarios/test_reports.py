@@ -62,7 +62,8 @@ def test_every_csv_of_a_run_has_lf_line_endings_and_a_header(demo):
 _NOT_MONEY = re.compile(r"(_id|_bp|_milli|_cents|month|as_of|date|members|months|visits|lines|"
                         r"program|kind|basis|status|referrals|panel|attributed|check|ok|report|"
                         r"ledger|last_visit|unattributed|other_practice|true_pcp|year|epoch|"
-                        r"active|fallback|reason|mm|below_minimum)$")  # counts of epochs, too
+                        r"active|fallback|reason|mm|below_minimum|convention|lob|dimension|group|tested|"
+                        r"known_pcp|per_1000|practices|meets_[a-z0-9_]+|year|visits_elsewhere|in_vbp)$")  # counts of epochs, too
 
 
 def test_money_columns_say_their_unit(demo):

@@ -131,3 +131,14 @@ def test_vary_rejects_unknown_paths_with_the_valid_choices():
     axis = parse_vary("programs.cpcplus_t2.hybrid_bp=0,2500,4000,6500")
     assert axis.path == "region.programs.cpcplus_t2.hybrid_bp" and axis.values == (0, 2500, 4000, 6500)
     assert parse_vary("payers.commercial.programs.pcf.leakage_adjustment=true,false").values == (True, False)
+
+
+def test_every_builtin_survives_its_json_round_trip():
+    """A what-if hands each point to its worker as JSON: a payer's program changes must dump only
+    the keys given (not nulls), or the worker's validation rejects them."""
+    from claimsim.scenarios.spec import Scenario, builtin_names, load, validate
+
+    for name in builtin_names():
+        _, data, origin = load(name)
+        scenario = validate(data, origin)
+        assert Scenario.model_validate_json(scenario.model_dump_json()) == scenario, name

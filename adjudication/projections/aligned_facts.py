@@ -1,0 +1,171 @@
+"""The facts aligned-payer reports are made of (DOMAIN.md §9), folded in one pass over a run's input
+log and ledger: every paid claim line's dollars by payer x year, split by whether the line is
+primary care on each of OHCA's three criteria, by LAN category, and per member; every prospective
+payment by kind; members' demographics and diagnoses. Pure data: the measures in
+`primary_care_spend`, `apm` and `claims_quality` are functions of these facts and reference data.
+
+Choices where DOMAIN.md is silent:
+- A claim line's year is its service date's; a prospective payment's year is the month it is for
+  (`adjusts_month` when it corrects an earlier month).
+- Spend on the `allowed` basis is plan paid + member cost share (+ the QMB share Medicaid owes):
+  the capitation offset withheld on a line is not spent as FFS, it is paid prospectively, and
+  counting it twice would inflate both the numerator and the denominator.
+- A reversal line (negative amounts) counts against the year of the line it reverses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from claimsim.events.codes import ICD10_CONDITION, PROCEDURE_GROUPS, Condition
+from claimsim.events.money import div_round_half_up
+from claimsim.events.programs import ProgramKind
+from claimsim.events.providers import ClinicianRole
+from claimsim.events.reference import ReferenceData
+
+# Positions in a spend row (one per key): sums in cents.
+S_PAID, S_ALLOWED, S_PC_PAID, S_PC_ALLOWED = range(4)
+SPEND_WIDTH = 4
+
+DEMOGRAPHICS = ("race", "ethnicity", "language")
+
+
+@dataclass(slots=True)
+class LineCriteria:
+    """OHCA's three tests of a claims-based primary-care line (all must hold)."""
+
+    service: bool
+    place: bool
+    provider: bool
+
+    @property
+    def primary_care(self) -> bool:
+        return self.service and self.place and self.provider
+
+
+@dataclass(slots=True)
+class AlignedFacts:
+    """Folded facts. Keys are "payer|year" (spend, per kind), "payer|practice|year"
+    (practice revenue), "payer|member|year" (member spend); values are named-position rows."""
+
+    spend: dict[str, list[int]] = field(default_factory=dict)  # payer|year -> S_* row
+    member_spend: dict[str, list[int]] = field(default_factory=dict)  # payer|member|year -> S_* row
+    member_cost_share: dict[str, int] = field(default_factory=dict)  # payer|member|year -> cents
+    prospective: dict[str, int] = field(default_factory=dict)  # payer|practice|year|kind -> cents
+    performance: dict[str, int] = field(default_factory=dict)  # payer|practice|year -> PCF perf. part
+    contract_paid: dict[str, int] = field(default_factory=dict)  # payer|practice|year|program -> paid
+    practice_ffs: dict[str, int] = field(default_factory=dict)  # payer|practice|year -> FFS paid
+    procedures: dict[str, set[str]] = field(default_factory=dict)  # member|year -> procedures paid
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> payer, spans, demographics
+    diagnoses: dict[str, set[str]] = field(default_factory=dict)  # member|year -> conditions
+    claim_site: dict[str, list[str]] = field(default_factory=dict)  # claim id -> [POS, NPI] (input)
+
+
+def line_criteria(line: dict[str, Any], npi: str, pos: str, reference: ReferenceData,
+                  services: frozenset[str], places: frozenset[str]) -> LineCriteria:
+    group = PROCEDURE_GROUPS.get(line["procedure"])
+    found = reference.clinician.get(npi)
+    return LineCriteria(service=group is not None and group.value in services,
+                        place=pos in places,
+                        provider=found is not None and found[1].role is ClinicianRole.PRIMARY_CARE)
+
+
+def _add(table: dict[str, list[int]], key: str, paid: int, allowed: int, pc: bool) -> None:
+    row = table.get(key)
+    if row is None:
+        row = table[key] = [0] * SPEND_WIDTH
+    row[S_PAID] += paid
+    row[S_ALLOWED] += allowed
+    if pc:
+        row[S_PC_PAID] += paid
+        row[S_PC_ALLOWED] += allowed
+
+
+def _bump(table: dict[str, int], key: str, amount: int) -> None:
+    table[key] = table.get(key, 0) + amount
+
+
+class AlignedFold:
+    """Feeds `AlignedFacts` from raw envelopes of either log (`apply`), like `PayerState`."""
+
+    def __init__(self, reference: ReferenceData, services: frozenset[str], places: frozenset[str]):
+        self.reference, self.services, self.places = reference, services, places
+        self.facts = AlignedFacts()
+
+    def apply(self, env: dict[str, Any]) -> None:
+        handler = getattr(self, "_" + env["type"].replace(".", "_"), None)
+        if handler is not None:
+            handler(env["data"])
+
+    # -- input log ---------------------------------------------------------------------------
+    def _member_enrolled(self, d: dict[str, Any]) -> None:
+        m = self.facts.members.setdefault(d["member_id"], {"payer": d["payer_id"], "spans": []})
+        m["payer"] = d["payer_id"]
+        m["spans"].append([str(d["start"]), None if d.get("end") is None else str(d["end"])])
+        for name in DEMOGRAPHICS:
+            if d.get(name) is not None:
+                m[name] = d[name]
+
+    def _member_terminated(self, d: dict[str, Any]) -> None:
+        m = self.facts.members.get(d["member_id"])
+        if m and m["spans"]:
+            m["spans"][-1][1] = str(d["end"])
+
+    def _claim_submitted(self, d: dict[str, Any]) -> None:
+        claim = d.get("claim")
+        if not isinstance(claim, dict) or not isinstance(claim.get("claim_id"), str):
+            return  # malformed: the ledger rejects it, and it has no lines to count
+        pos, npi, member = claim.get("place_of_service"), claim.get("rendering_npi"), claim.get("member_id")
+        self.facts.claim_site[claim["claim_id"]] = [pos if isinstance(pos, str) else "",
+                                                    npi if isinstance(npi, str) else ""]
+        for line in claim.get("lines") or ():
+            if not isinstance(line, dict) or not isinstance(line.get("service_date"), str):
+                continue
+            for code in line.get("diagnoses") or ():
+                condition = ICD10_CONDITION.get(code) if isinstance(code, str) else None
+                if condition is not None and isinstance(member, str):
+                    self.facts.diagnoses.setdefault(
+                        f"{member}|{line['service_date'][:4]}", set()).add(condition.value)
+
+    # -- ledger --------------------------------------------------------------------------------
+    def _claim_adjudicated(self, d: dict[str, Any]) -> None:
+        if d["reversed_lines"]:
+            self._lines(d, d["reversed_lines"], d.get("reversed_claim_id") or d["claim_id"])
+        self._lines(d, d["lines"], d["claim_id"])
+
+    def _claim_reversed(self, d: dict[str, Any]) -> None:
+        self._lines(d, d["reversed_lines"], d["reversed_claim_id"])
+
+    def _lines(self, d: dict[str, Any], lines: list[dict[str, Any]], claim_id: str) -> None:
+        f, payer, practice = self.facts, d["payer_id"], d["practice_id"]
+        pos, npi = f.claim_site.get(claim_id, ("", ""))
+        for line in lines:
+            year = str(line["service_date"])[:4]
+            paid = line["plan_paid"]
+            allowed = paid + line["cost_share"] + line.get("medicaid_cost_share", 0)
+            pc = line_criteria(line, npi, pos, self.reference, self.services, self.places).primary_care
+            _add(f.spend, f"{payer}|{year}", paid, allowed, pc)
+            _add(f.member_spend, f"{payer}|{line['member_id']}|{year}", paid, allowed, pc)
+            _bump(f.member_cost_share, f"{payer}|{line['member_id']}|{year}", line["cost_share"])
+            _bump(f.practice_ffs, f"{payer}|{practice}|{year}", paid)
+            contract = self.reference.contract_on(payer, practice, _date(line["service_date"]))
+            program = contract.program.kind.value if contract else ProgramKind.FFS.value
+            _bump(f.contract_paid, f"{payer}|{practice}|{year}|{program}", paid)
+            if paid > 0 and line.get("status", "paid") != "denied":
+                f.procedures.setdefault(f"{line['member_id']}|{year}", set()).add(line["procedure"])
+
+    def _payment_prospective(self, d: dict[str, Any]) -> None:
+        year = (d.get("adjusts_month") or d["month"])[:4]
+        key = f"{d['payer_id']}|{d['practice_id']}|{year}"
+        _bump(self.facts.prospective, f"{key}|{d['kind']}", d["amount"])
+        perf = (d.get("detail") or {}).get("performance_bp") or 0
+        if perf:
+            # PBP x (1 - leakage) x (1 + perf): the part the performance adjustment moved.
+            base = div_round_half_up(d["amount"] * 10_000, 10_000 + perf)
+            _bump(self.facts.performance, key, d["amount"] - base)
+
+
+def _date(day: Any) -> dt.date:
+    return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
