@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from claimsim.events.errors import UserError
+from claimsim.events.signing import Signer
 from claimsim.events.log import read, verify
 from claimsim.events.money import dollars
 from claimsim.events.projection import ProjectionRunner
@@ -104,6 +105,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--members", type=int, default=None, help="initial members (the scenario's: 3000)")
     p.add_argument("--months", type=int, default=None, help="months of care (the scenario's: 12)")
     p.add_argument("--seed", type=int, default=None, help="random seed (the scenario's: 7)")
+    p.add_argument("--signing-key", metavar="FILE", default=None,
+                   help="an Ed25519 private key (claimsim audit keygen): sign the ledger's heads")
     p.add_argument("--force", action="store_true", help="replace an existing run directory (only ever a claimsim run: its run.json)")
     p.set_defaults(func=cmd_demo)
 
@@ -128,7 +131,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     scenario = with_overrides(data, origin, members=args.members, months=args.months, seed=args.seed)
     print(f"claimsim demo: {scenario.members:,} members, {scenario.months} months, seed {scenario.seed}"
           f" -> {out}", file=sys.stderr)
-    result = run_scenario(scenario, out, progress=sys.stderr.isatty())
+    signer = Signer.from_file(args.signing_key) if args.signing_key else None
+    result = run_scenario(scenario, out, progress=sys.stderr.isatty(), signer=signer)
     plan = result.clock.plan
     files = result.files
 
