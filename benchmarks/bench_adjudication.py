@@ -25,6 +25,9 @@ from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
 N_CLAIMS = int(os.environ.get("CLAIMSIM_BENCH_CLAIMS", "100000"))
 
 
+BASELINE = "test_baseline_read_and_append_prebuilt_results"
+
+
 @pytest.fixture(scope="module")
 def synthetic_run():
     root = Path(tempfile.mkdtemp(prefix="claimsim-bench-"))
@@ -32,6 +35,7 @@ def synthetic_run():
     run.mkdir()
     facts = write_synthetic_run(run, N_CLAIMS)
     facts["attribution"] = attribution_events(facts["members"])
+    facts["root"] = root
     yield run, facts
     shutil.rmtree(root, ignore_errors=True)
 
@@ -39,8 +43,17 @@ def synthetic_run():
 RESULTS: dict[str, float] = {}
 
 
-def _fresh_copy(run: Path) -> Path:
-    target = Path(tempfile.mkdtemp(prefix="claimsim-bench-run-")) / "run"
+def _scratch(facts: dict, name: str) -> Path:
+    """One round's scratch folder under the suite's root, the previous round's removed first
+    (each round writes a full ledger: kept, they would add up to gigabytes)."""
+    path = facts["root"] / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir()
+    return path
+
+
+def _fresh_copy(run: Path, facts: dict) -> Path:
+    target = _scratch(facts, "round") / "run"
     target.mkdir()
     shutil.copy(run / "reference.json", target / "reference.json")
     shutil.copy(run / "run.json", target / "run.json")
@@ -54,7 +67,7 @@ def test_adjudicate_100k_claims_end_to_end(benchmark, synthetic_run):
     run, facts = synthetic_run
 
     def setup():
-        target = _fresh_copy(run)
+        target = _fresh_copy(run, facts)
         rt = EmbeddedAdjudicator(target)
         rt.record([dict(e) for e in facts["attribution"]])  # the log owns what it appends
         return (rt,), {}
@@ -66,6 +79,7 @@ def test_adjudicate_100k_claims_end_to_end(benchmark, synthetic_run):
     benchmark.pedantic(body, setup=setup, rounds=3, iterations=1)
     mean = benchmark.stats.stats.mean
     RESULTS["ours"] = mean
+    benchmark.extra_info.update(items=facts["claims"], baseline=BASELINE)
     benchmark.extra_info["claims_per_s"] = round(facts["claims"] / mean)
     benchmark.extra_info["inputs_per_s"] = round(facts["inputs"] / mean)
     print(f"\nadjudicate: {facts['claims']:,} claims ({facts['inputs']:,} inputs) in {mean:.2f}s"
@@ -76,7 +90,7 @@ def test_baseline_read_and_append_prebuilt_results(benchmark, synthetic_run):
     from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 
     run, facts = synthetic_run
-    target = _fresh_copy(run)
+    target = _fresh_copy(run, facts)
     with EmbeddedAdjudicator(target) as rt:
         rt.record([dict(e) for e in facts["attribution"]])
         rt.run()
@@ -86,7 +100,7 @@ def test_baseline_read_and_append_prebuilt_results(benchmark, synthetic_run):
     ]
 
     def setup():
-        ledger = Path(tempfile.mkdtemp(prefix="claimsim-bench-base-")) / "ledger"
+        ledger = _scratch(facts, "base-round") / "ledger"
         # The log takes ownership of what it appends (it adds seq, prev, hash): fresh copies.
         return (LogWriter(ledger), [dict(e) for e in prebuilt]), {}
 
@@ -101,6 +115,7 @@ def test_baseline_read_and_append_prebuilt_results(benchmark, synthetic_run):
 
     benchmark.pedantic(body, setup=setup, rounds=3, iterations=1)
     mean = benchmark.stats.stats.mean
+    benchmark.extra_info.update(items=facts["claims"])
     benchmark.extra_info["claims_per_s"] = round(facts["claims"] / mean)
     print(f"\nbaseline: {facts['claims']:,} claims in {mean:.2f}s = {facts['claims'] / mean:,.0f} claims/s")
     if "ours" in RESULTS:

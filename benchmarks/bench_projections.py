@@ -186,12 +186,12 @@ def replay_projections(run_dir: Path) -> int:
 
 def test_raw_orjson_read_baseline(benchmark, run_dir):
     n = benchmark.pedantic(raw_read, args=(run_dir,), rounds=3, iterations=1)
-    benchmark.extra_info["events"] = n
+    benchmark.extra_info.update(events=n, items=n)
     benchmark.extra_info["events_per_s"] = round(n / benchmark.stats.stats.mean)
 
 
 def test_replay_ledger_into_all_projections(benchmark, run_dir):
     n = benchmark.pedantic(replay_projections, args=(run_dir,), rounds=3, iterations=1)
     assert n == _ledger_events(run_dir) and n >= LEDGER_EVENTS * 0.95
-    benchmark.extra_info["events"] = n
+    benchmark.extra_info.update(events=n, items=n, baseline="test_raw_orjson_read_baseline")
     benchmark.extra_info["events_per_s"] = round(n / benchmark.stats.stats.mean)

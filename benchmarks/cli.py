@@ -1,9 +1,12 @@
 """`claimsim bench [SUITE ...]`: run the pytest-benchmark suites shipped in this package, each
-beside its raw baseline in the same run, ending in the ratio table."""
+beside its raw baseline in the same run, ending in the ratio table. Everything the suites write
+goes under one scratch folder, removed when they end (pass or fail)."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 from pathlib import Path
 
 from claimsim.events.errors import UserError
@@ -30,8 +33,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if unknown:
         raise UserError(f"unknown benchmark suite {unknown[0]!r}; known: {', '.join(known)}")
     files = [str(HERE / f"bench_{s}.py") for s in (args.suite or known)]
+    scratch = Path(tempfile.mkdtemp(prefix="claimsim-bench-"))
     argv = [*files, "--benchmark-enable", "-p", "no:cacheprovider", "-q",
-            "--import-mode=importlib", "--rootdir", str(HERE)]
+            "--import-mode=importlib", "--rootdir", str(HERE), "--basetemp", str(scratch / "pytest")]
     if args.json:
         argv.append(f"--benchmark-json={args.json}")
-    return int(pytest.main(argv))
+    # The suites' own tempfile folders (mkdtemp) land in the scratch folder too.
+    saved, tempfile.tempdir = tempfile.tempdir, str(scratch)
+    try:
+        return int(pytest.main(argv))
+    finally:
+        tempfile.tempdir = saved
+        shutil.rmtree(scratch, ignore_errors=True)
