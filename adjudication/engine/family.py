@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import orjson
+
 from claimsim.events.encoding import canonical
 
 # The state is stored as JSON lists (Kafka changelogs, byte comparisons), so its rows keep their
@@ -78,7 +80,16 @@ class FamilyState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FamilyState:
-        data = copy.deepcopy(data)
+        return cls._from_own(copy.deepcopy(data))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> FamilyState:
+        """The state whose `to_bytes` these are (a store's value)."""
+        return cls._from_own(orjson.loads(raw))  # freshly decoded: no copy needed
+
+    @classmethod
+    def _from_own(cls, data: dict[str, Any]) -> FamilyState:
+        """A state over `data` itself (the caller hands it over)."""
         state = cls(data["subscriber_id"])
         state.last_seq = data["last_seq"]
         state.members = data["members"]
