@@ -8,6 +8,7 @@ Read-only: nothing here writes to a log.
 from __future__ import annotations
 
 from collections import deque
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,9 @@ from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.settings import ProjectionSettings
 from claimsim.adjudication.projections.snapshots import all_snapshots
 from claimsim.adjudication.projections.state import PayerState
-from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
+from claimsim.adjudication.runtimes.diskstore import RocksStore
+from claimsim.adjudication.runtimes.embedded import CACHE_FAMILIES
+from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.replay import InputMismatch, Replayed, body_of, replay_ledger
 
 
@@ -88,12 +91,17 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayRes
     if manifest is None or manifest["type"] != "run.manifest":
         return ReplayResult(0, "seq 0: the ledger does not start with a run manifest")
     follower.apply(manifest)
-    processor = PartitionProcessor(ref, Settings.from_dict(manifest["data"].get("settings") or {}))
+    # Family states beyond the cache go to a scratch store in the temp folder (the run directory
+    # may be read-only to an auditor); each input is replayed once, so results are not kept.
+    processor = PartitionProcessor(ref, Settings.from_dict(manifest["data"].get("settings") or {}),
+                                   cache_families=CACHE_FAMILIES, keep_results=False)
     clock = ClockSteps(state, plan)
     n, last_cause = 1, -1
+    scratch = tempfile.TemporaryDirectory(prefix="claimsim-replay-")
+    store = RocksStore(Path(scratch.name) / "families", scratch=True)
     try:
         # The input as the runtime read it: chain checked, unreadable lines as pseudo-envelopes.
-        for r in replay_ledger(ledger, read_checked(run_dir / "input"), processor, MemoryStore()):
+        for r in replay_ledger(ledger, read_checked(run_dir / "input"), processor, store):
             n += 1
             problem = _check(r, clock, last_cause, run_dir)
             if problem is not None:
@@ -107,6 +115,9 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayRes
                 on_event(r.entry)
     except InputMismatch as e:
         return ReplayResult(n + 1, str(e))
+    finally:
+        store.close()
+        scratch.cleanup()
     if clock.unfinished():
         return ReplayResult(n, "the ledger ends before events the replay expects"
                                f" ({(clock.queued[0] if clock.queued else {}).get('type', 'more')})")

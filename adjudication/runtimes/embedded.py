@@ -1,8 +1,12 @@
-"""The embedded runtime: the partition processor the faust agent wraps, run in process over an
-in-memory store as the single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in
-input order). The store holds the epoch facts; family states stay in the processor's cache
-(`apply(flush=False)`: the ledger is the durable record). The run clock's epoch facts reach the
-processor's Context through `record`. On open
+"""The embedded runtime: the partition processor the faust agent wraps, run in process as the
+single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in input order). Family
+states live in a bounded cache in the processor and, once they leave it, in a scratch RocksDB
+store (`RUN_DIR/.family-state/`, removed on close): memory stays flat in the population, and the
+ledger stays the durable record (`apply(flush=False)`; the store is rebuilt on every open). A
+family leaving the cache drops its stored results: the ledger holds those answers.
+`cache_families=None` keeps every family in memory over an in-memory store instead (the faster
+choice for small runs). The run clock's epoch facts reach the processor's Context through
+`record`. On open
 it replays the existing ledger (`runtimes.replay`: re-adjudicating the inputs it answers, and
 checking each answer is reproduced), so a run killed at any point resumes where it stopped:
 nothing lost, nothing doubled.
@@ -28,6 +32,7 @@ from claimsim.events.signing import SIGNATURE_TYPE, Signer, sign_head
 
 from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
+from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.manifest import open_manifest
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
 from claimsim.adjudication.runtimes.protocol import Progress, Until
@@ -73,6 +78,12 @@ class RunStats:
         return asdict(self)
 
 
+STATE_DIR = ".family-state"  # the scratch store, inside the run directory
+# Decoded family states kept in memory. A year's family state decodes to some 50 kB of Python
+# objects by December (simulated population), so this bounds the cache near 200 MB.
+CACHE_FAMILIES = 4096
+
+
 class EmbeddedAdjudicator:
     """Single writer of a run's ledger; adjudicates its input in process (a `Runtime`).
 
@@ -88,6 +99,7 @@ class EmbeddedAdjudicator:
         fsync: Fsync | str = Fsync.BATCH,
         check_replay: bool = True,
         signer: Signer | None = None,
+        cache_families: int | None = CACHE_FAMILIES,
     ):
         self.run_dir = Path(run_dir)
         self.signer = signer
@@ -106,14 +118,17 @@ class EmbeddedAdjudicator:
         self.stats = RunStats()
         self.next_input = 0
         self.input_position = ChainPosition()  # the input chain is checked as it is read
-        self.store = MemoryStore()
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
+        self.store: MemoryStore | RocksStore = MemoryStore()
         try:
+            if cache_families is not None:
+                self.store = RocksStore(self.run_dir / STATE_DIR, scratch=True)
             settings = open_manifest(self.run_dir, self.writer, self.reference, settings, signer)
-            self.processor = PartitionProcessor(self.reference, settings)
+            self.processor = PartitionProcessor(self.reference, settings,
+                                                cache_families=cache_families, keep_results=False)
             self._rebuild(check_replay)
         except BaseException:
-            self.writer.close()
+            self.close()
             raise
 
     @property
@@ -240,6 +255,8 @@ class EmbeddedAdjudicator:
 
     def close(self) -> None:
         self.writer.close()
+        if isinstance(self.store, RocksStore):
+            self.store.close()
 
     def __enter__(self) -> EmbeddedAdjudicator:
         return self

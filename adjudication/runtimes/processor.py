@@ -9,11 +9,17 @@ the partition's Context exactly; `p:<partition>` -> how many stream items the pa
 applied, so a message that starts past it (a gap: messages lost in transit) is refused. Epoch facts reach each partition at its own pace, so each
 partition has its own Context; a shared one would let one partition's facts leak into another's
 earlier inputs.
+
+A family's state value is `FamilyState.to_bytes()` (canonical JSON; its fields are documented on
+`engine.family.FamilyState`); the faust table and `diskstore.RocksStore` hold the same bytes.
+Decoded states are cached in the processor; `cache_families` bounds that cache (least recently
+used out first, written to the store on the way out when the store is not flushed per call), so
+memory stays flat in the population while the store holds every family.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -78,10 +84,18 @@ class PartitionProcessor:
     from the store (the table, as recovered from its changelog) and never from a stale copy.
     """
 
-    def __init__(self, reference: ReferenceData, settings: Settings):
+    def __init__(self, reference: ReferenceData, settings: Settings, *,
+                 cache_families: int | None = None, keep_results: bool = True):
+        """`cache_families`: at most this many decoded family states stay in memory (None: all).
+        `keep_results=False` drops a family's stored results (input seq -> its answer) when it
+        leaves the cache: for a runtime whose ledger already holds every answer and which never
+        sees an input twice (the embedded runtime), they are only a copy of the ledger."""
         self.reference, self.settings = reference, settings
         self._partitions: dict[int, _Partition] = {}
         self._families: dict[str, FamilyState] = {}
+        if cache_families is not None and cache_families < 1:
+            raise ValueError("cache_families must be at least 1")
+        self.cache_families, self.keep_results = cache_families, keep_results
 
     def reset(self) -> None:
         self._partitions.clear()
@@ -131,7 +145,7 @@ class PartitionProcessor:
             out.gap = (part.applied, pos)
             return out
         dirty: dict[str, FamilyState] = {}
-        families = self._families
+        families, bound = self._families, self.cache_families
         for item in items:
             if isinstance(item, Fact):
                 if item.seq > part.last_fact:
@@ -144,11 +158,13 @@ class PartitionProcessor:
                 out.dead.append((item.reason, item.raw))
                 continue
             key = item["key"]
-            family = families.get(key)
+            family = families.pop(key, None) if bound else families.get(key)
             if family is None:
-                raw = store.get(family_key(key))
-                if raw is not None:
-                    family = FamilyState.from_dict(orjson.loads(raw))
+                family = dirty.get(key)
+                if family is None:
+                    raw = store.get(family_key(key))
+                    if raw is not None:
+                        family = FamilyState.from_bytes(raw)
             applied = -1 if family is None else family.last_seq
             if item["seq"] <= applied and item["seq"] not in family.results:
                 # Not a redelivery (that would find its stored answer) but a message from outside
@@ -160,15 +176,45 @@ class PartitionProcessor:
             # A core exception is a bug, not bad data (the core rejects bad data): it propagates
             # and stops the worker, so the input is redelivered rather than skipped.
             event, family = adjudicate(item, family, part.context)
-            families[key] = family
+            families[key] = family  # popped and put back: the dict's order is recency of use
             if flush and item["seq"] > applied:
                 dirty[key] = family
+            if bound and len(families) > bound:
+                self._evict(store, write=not flush)
             out.ledger.append(event)
         self._flush(dirty, store)
         if pos is not None and pos + len(items) > part.applied:
             part.applied = pos + len(items)  # written after the states it covers
             store[position_key(partition)] = b"%d" % part.applied
         return out
+
+    def _evict(self, store: Store, *, write: bool) -> None:
+        """Drop the least recently used family state from the cache, writing it to the store
+        when the store does not already have it (or the call's `dirty` set will write it)."""
+        families = self._families
+        key = next(iter(families))
+        family = families.pop(key)
+        if write:
+            if not self.keep_results:
+                family.results.clear()
+            store[family_key(key)] = family.to_bytes()
+
+    def family(self, subscriber: str, store: Store) -> FamilyState | None:
+        """A family's current state (from the cache, else the store), or None if never seen."""
+        family = self._families.get(subscriber)
+        if family is None:
+            raw = store.get(family_key(subscriber))
+            family = None if raw is None else FamilyState.from_bytes(raw)
+        return family
+
+    def families(self, store: Store) -> Iterator[FamilyState]:
+        """Every family state the processor and its store hold, cached ones as they are now."""
+        cached = self._families
+        yield from cached.values()
+        for key, raw in store.items():
+            key = _as_bytes(key)
+            if key.startswith(b"f:") and key[2:].decode("utf-8") not in cached:
+                yield FamilyState.from_bytes(raw)
 
     @staticmethod
     def _flush(dirty: dict[str, FamilyState], store: Store) -> None:

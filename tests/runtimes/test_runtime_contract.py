@@ -1,6 +1,6 @@
 """The runtime contract (DESIGN.md "The two runtimes share one core"): the same `input/` gives a
 byte-identical `ledger/` whichever runtime adjudicates it: embedded (the partition processor over
-an in-memory store), Kafka with 1 partition, Kafka with 4 partitions. One suite, one fixture
+its disk store, with the default cache, a one-family cache, or every family in memory), Kafka with 1 partition, Kafka with 4 partitions. One suite, one fixture
 parametrised over runtimes (as eventsourcing runs one suite per recorder); each runtime is driven
 only through the `Runtime` seam the run clock uses, and the expected ledger comes from the pure
 core in a plain loop, so no runtime is its own reference.
@@ -49,12 +49,17 @@ def _kafka(partitions: int, bootstrap: str) -> OpenRuntime:
 
 @pytest.fixture(params=[
     "embedded",
+    "embedded-cache-1",  # one family in memory: every other one comes back from the disk store
+    "embedded-in-memory",  # no disk store: every family in the processor's cache
     pytest.param("kafka-1-partition", marks=pytest.mark.kafka),
     pytest.param("kafka-4-partitions", marks=pytest.mark.kafka),
 ])
 def runtime(request) -> OpenRuntime:
     if request.param == "embedded":
         return EmbeddedAdjudicator
+    if request.param.startswith("embedded-"):
+        cache = 1 if request.param == "embedded-cache-1" else None
+        return lambda run_dir: EmbeddedAdjudicator(run_dir, cache_families=cache)
     partitions = 1 if request.param == "kafka-1-partition" else 4
     return _kafka(partitions, request.getfixturevalue("kafka_bootstrap"))
 
