@@ -98,7 +98,7 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayRes
     clock = ClockSteps(state, plan)
     n, last_cause = 1, -1
     scratch = tempfile.TemporaryDirectory(prefix="claimsim-replay-")
-    store = RocksStore(Path(scratch.name) / "families", scratch=True)
+    store = RocksStore(Path(scratch.name) / "families", scratch=True, cache_mb=32)
     try:
         # The input as the runtime read it: chain checked, unreadable lines as pseudo-envelopes.
         for r in replay_ledger(ledger, read_checked(run_dir / "input"), processor, store):

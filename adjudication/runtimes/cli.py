@@ -13,7 +13,7 @@ from claimsim.events.money import dollars
 from claimsim.events.signing import Signer
 
 from claimsim.adjudication.engine.context import Settings
-from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.embedded import CACHE_FAMILIES, EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.manifest import sign_ledger_head
 
 RUNTIMES = ("embedded", "kafka")
@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="an Ed25519 private key (claimsim audit keygen): sign the ledger's heads")
     p.add_argument("--batch", type=int, default=5000, help="entries per ledger commit (default 5000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--cache-families", type=int, default=CACHE_FAMILIES, metavar="N",
+                   help=f"embedded runtime: family states kept decoded in memory (default"
+                        f" {CACHE_FAMILIES:,}; the rest wait in a scratch RocksDB store in RUN_DIR);"
+                        " 0: every family in memory, no disk store (faster, memory grows with"
+                        " the population)")
     p.add_argument("--partitions", type=int, default=4,
                    help="kafka runtime: inbound topic partitions (default 4: each has its own"
                         " changelog partition, so state writes go out in parallel)")
@@ -77,12 +82,16 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         from claimsim.adjudication.runtimes.streaming.runner import cmd_adjudicate_kafka
 
         if signer is not None:  # the manifest and its signature, as the embedded runtime writes them
-            EmbeddedAdjudicator(args.run_dir, settings=_settings(args), signer=signer).close()
+            EmbeddedAdjudicator(args.run_dir, settings=_settings(args), signer=signer,
+                                cache_families=None).close()
         code = cmd_adjudicate_kafka(args, _settings(args), until)
         sign_ledger_head(Path(args.run_dir), signer)
         return code
+    if args.cache_families < 0:
+        raise UserError("--cache-families must be 0 (all in memory) or more")
+    cache = args.cache_families or None
     with EmbeddedAdjudicator(args.run_dir, settings=_settings(args), batch_size=args.batch,
-                             signer=signer) as rt:
+                             signer=signer, cache_families=cache) as rt:
         start = rt.next_input
         rt.run(until_at=until, progress=not args.no_progress and sys.stderr.isatty())
         rt.sign_head()
