@@ -169,6 +169,7 @@ class PartitionProcessor:
             if item["seq"] <= applied and item["seq"] not in family.results:
                 # Not a redelivery (that would find its stored answer) but a message from outside
                 # the run's stream: a dead letter, never a stopped worker.
+                families[key] = family  # back in the cache (a bounded one popped it)
                 out.dead.append((f"input seq {item['seq']} is at or before family {key}'s last"
                                  f" applied seq {applied} but was never applied to it: not an"
                                  " input of this run's stream", item))
@@ -179,7 +180,7 @@ class PartitionProcessor:
             families[key] = family  # popped and put back: the dict's order is recency of use
             if flush and item["seq"] > applied:
                 dirty[key] = family
-            if bound and len(families) > bound:
+            while bound and len(families) > bound:
                 self._evict(store, write=not flush)
             out.ledger.append(event)
         self._flush(dirty, store)

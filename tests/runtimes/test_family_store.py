@@ -17,11 +17,13 @@ from claimsim.adjudication.engine.family import FamilyState
 from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.embedded import STATE_DIR, EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, family_key
+from claimsim.events.envelope import new_event
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
 from claimsim.simulator.config import FaultConfig, SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
+from ..fixtures.adjudication import reference
 from ..fixtures.run_dirs import fresh_copy
 
 
@@ -115,3 +117,27 @@ def test_the_embedded_runtime_over_its_scratch_store_matches_the_in_memory_one(s
         assert not (run / STATE_DIR).exists()
         ledgers.append([e["hash"] for e in read(run / "ledger")])
     assert len(ledgers[0]) > 900 and ledgers[0] == ledgers[1]
+
+
+@pytest.mark.parametrize("flush", [False, True])
+def test_a_stale_foreign_seq_for_a_family_out_of_the_cache_is_a_dead_letter_and_loses_nothing(flush):
+    """M1 applied seqs 0 and 2 and sits in a one-family cache; a foreign message claims seq 1
+    for M1: a dead letter. M2 then pushes M1 out of the cache, and M1's state (from the store)
+    still answers seq 4 with all it had."""
+    processor = PartitionProcessor(reference(), Settings(), cache_families=1)
+    store = MemoryStore()
+
+    def enrolled(seq: int, member: str) -> dict:
+        env = new_event({"member_id": member, "subscriber_id": member, "payer_id": "COM",
+                         "plan_id": "COM-P", "start": "2025-01-01", "birth_date": "1960-01-01",
+                         "sex": "F"}, at="2025-01-01", key=member, type="member.enrolled")
+        env["seq"] = seq
+        return env
+
+    out = processor.apply(0, None, [enrolled(0, "M1"), enrolled(2, "M1")], store, flush=flush)
+    assert [e["cause"] for e in out.ledger] == [0, 2] and list(processor._families) == ["M1"]
+    out = processor.apply(0, None, [enrolled(1, "M1"), enrolled(3, "M2"), enrolled(4, "M1")],
+                          store, flush=flush)
+    assert [e["cause"] for e in out.ledger] == [3, 4] and len(out.dead) == 1
+    m1 = processor.family("M1", store)
+    assert m1.last_seq == 4 and len(m1.members["M1"]) == 3  # enrolled at 0, 2 and 4
