@@ -31,7 +31,6 @@ from claimsim.adjudication.projections.settings import ProjectionSettings
 from claimsim.adjudication.projections.snapshots import all_snapshots
 from claimsim.adjudication.projections.state import PayerState
 from claimsim.adjudication.runtimes.diskstore import RocksStore
-from claimsim.adjudication.runtimes.embedded import CACHE_FAMILIES
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.replay import InputMismatch, Replayed, body_of, replay_ledger
 
@@ -91,10 +90,10 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayRes
     if manifest is None or manifest["type"] != "run.manifest":
         return ReplayResult(0, "seq 0: the ledger does not start with a run manifest")
     follower.apply(manifest)
-    # Family states beyond the cache go to a scratch store in the temp folder (the run directory
-    # may be read-only to an auditor); each input is replayed once, so results are not kept.
+    # Every family in memory, as the embedded runtime's default (a bounded cache over a scratch
+    # store costs several times the CPU today); each input is replayed once, so results are not kept.
     processor = PartitionProcessor(ref, Settings.from_dict(manifest["data"].get("settings") or {}),
-                                   cache_families=CACHE_FAMILIES, keep_results=False)
+                                   keep_results=False)
     clock = ClockSteps(state, plan)
     n, last_cause = 1, -1
     scratch = tempfile.TemporaryDirectory(prefix="claimsim-replay-")

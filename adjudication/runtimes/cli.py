@@ -40,11 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="an Ed25519 private key (claimsim audit keygen): sign the ledger's heads")
     p.add_argument("--batch", type=int, default=5000, help="entries per ledger commit (default 5000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--cache-families", type=int, default=CACHE_FAMILIES, metavar="N",
-                   help=f"embedded runtime: family states kept decoded in memory (default"
-                        f" {CACHE_FAMILIES:,}; the rest wait in a scratch RocksDB store in RUN_DIR);"
-                        " 0: every family in memory, no disk store (faster, memory grows with"
-                        " the population)")
+    p.add_argument("--cache-families", type=int, default=0, metavar="N",
+                   help=f"embedded runtime: keep at most N family states decoded in memory, the"
+                        f" rest in a scratch RocksDB store in RUN_DIR (bounded memory for large"
+                        f" populations, e.g. {CACHE_FAMILIES:,}; costs several times the CPU"
+                        " today); default 0: every family in memory, no disk store (fastest)")
     p.add_argument("--partitions", type=int, default=4,
                    help="kafka runtime: inbound topic partitions (default 4: each has its own"
                         " changelog partition, so state writes go out in parallel)")
