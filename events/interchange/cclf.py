@@ -126,22 +126,33 @@ def _looks_like(path: Path, record: str, layout: dict[str, Field], id_field: str
                         f" {date_field} at {layout[date_field].start})")
 
 
-def read_cclf5(path: Path | str) -> Iterator[ClaimLine | Rejection]:
+def _read_fixed(path: Path | str, layout, what: str, marks: tuple[str, str],
+                short: tuple[int, int, str], parse) -> Iterator:
+    """Each record of a fixed-width CCLF file parsed by `parse(name, row, record)`, or a
+    Rejection naming its row and column. `marks`: the id and date fields that show the first
+    record has the layout; `short`: (minimum length, full length, the column a short record
+    lacks)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
+    minimum, length, column = short
     name, first = path.name, True
     for row, record in _records(path):
         if first:
-            _looks_like(path, record, CCLF5, "CUR_CLM_UNIQ_ID", "CLM_FROM_DT", "CCLF5")
+            _looks_like(path, record, layout, marks[0], marks[1], what)
             first = False
         try:
-            if len(record) < CCLF5_MIN_LENGTH:
-                raise _Bad("CLM_LINE_SRVC_UNIT_QTY", RowReason.SHORT_RECORD,
-                           f"record is {len(record)} characters; the layout needs {CCLF5_MIN_LENGTH}")
-            yield _claim_line(name, row, record.ljust(CCLF5_LENGTH))
+            if len(record) < minimum:
+                raise _Bad(column, RowReason.SHORT_RECORD,
+                           f"record is {len(record)} characters; the layout needs {minimum}")
+            yield parse(name, row, record.ljust(length))
         except _Bad as bad:
             yield Rejection(name, row, bad.column, bad.reason, bad.message)
+
+
+def read_cclf5(path: Path | str) -> Iterator[ClaimLine | Rejection]:
+    return _read_fixed(path, CCLF5, "CCLF5", ("CUR_CLM_UNIQ_ID", "CLM_FROM_DT"),
+                       (CCLF5_MIN_LENGTH, CCLF5_LENGTH, "CLM_LINE_SRVC_UNIT_QTY"), _claim_line)
 
 
 def _claim_line(name: str, row: int, r: str) -> ClaimLine:
@@ -195,21 +206,8 @@ def _icd10(code: str) -> str:
 
 
 def read_cclf8(path: Path | str) -> Iterator[Enrollment | Rejection]:
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    name, first = path.name, True
-    for row, record in _records(path):
-        if first:
-            _looks_like(path, record, CCLF8, "BENE_MBI_ID", "BENE_DOB", "CCLF8")
-            first = False
-        try:
-            if len(record) < CCLF8_MIN_LENGTH:
-                raise _Bad("BENE_RNG_END_DT", RowReason.SHORT_RECORD,
-                           f"record is {len(record)} characters; the layout needs {CCLF8_MIN_LENGTH}")
-            yield _enrollment(name, row, record.ljust(CCLF8_LENGTH))
-        except _Bad as bad:
-            yield Rejection(name, row, bad.column, bad.reason, bad.message)
+    return _read_fixed(path, CCLF8, "CCLF8", ("BENE_MBI_ID", "BENE_DOB"),
+                       (CCLF8_MIN_LENGTH, CCLF8_LENGTH, "BENE_RNG_END_DT"), _enrollment)
 
 
 def _enrollment(name: str, row: int, r: str) -> Enrollment:
