@@ -11,6 +11,7 @@ reversed and the second pass (`_adjudicate_lines`) updates the family as it goes
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from typing import Any, NamedTuple
 
 from claimsim.events.codes import RejectReason
@@ -60,9 +61,10 @@ class PlannedLine(NamedTuple):
 
 # `NamedTuple(...)` without the generated `__new__`'s Python frame: these are built per line.
 _new = tuple.__new__
+crc32 = zlib.crc32  # `family.paid_fingerprint`, inlined in the line loop
 
 
-def _reverse(family: FamilyState, version: dict[str, Any]) -> None:
+def _reverse(family: FamilyState, root: str, version: dict[str, Any]) -> None:
     """Undo a version's effects: accumulators back, its paid lines and visit copays released."""
     payer_id = version["hdr"]["payer_id"]
     for line in version["lines"]:
@@ -75,7 +77,7 @@ def _reverse(family: FamilyState, version: dict[str, Any]) -> None:
             entry[ACC_FAMILY_DED] -= ded
             entry[ACC_FAMILY_OOP] -= share
     for key in version["dups"]:
-        del family.paid[key]
+        family.drop_paid_line(key, root)
     for key in version["visits"]:
         del family.visits[key]
 
@@ -146,11 +148,11 @@ def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[Planned
 class _Pass:
     """Pass 2's claim-wide values and the family's indexes it updates, read by every step."""
 
-    __slots__ = ("ctx", "root", "member", "practice", "npi", "pos", "seq_bp", "multi",
+    __slots__ = ("ctx", "family", "root", "member", "practice", "npi", "pos", "seq_bp", "multi",
                  "primary_care", "paid_index", "visit_index", "accumulators", "visits")
 
     def __init__(self, claim: Claim, family: FamilyState, ctx: Context, root: str):
-        self.ctx, self.root = ctx, root
+        self.ctx, self.family, self.root = ctx, family, root
         self.member, self.practice, self.npi = claim.member_id, claim.billing_tin, claim.rendering_npi
         self.pos = claim.place_of_service
         self.seq_bp = ctx.payers[claim.payer_id].sequestration_bp
@@ -185,9 +187,12 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             out.append(denied_line(line, member, "CO", denial))
             continue
         _, _, day, code, mods, units, billed = line  # `Line`'s fields, in order
-        # Duplicate of a line in force (OA-18), $0 encounter lines included.
+        # Duplicate of a line in force (OA-18), $0 encounter lines included: a fingerprint
+        # absent from the index settles it; a present one is confirmed (`family.paid_fingerprint`
+        # inlined: this runs for every line).
         dup = f"{member}|{npi}|{day}|{code}|{mods}|{units}"
-        if dup in paid_index:
+        fingerprint = crc32(dup.encode())
+        if fingerprint in paid_index and p.family.holds_paid_line(dup, fingerprint, root, dups):
             out.append(denied_line(line, member, "OA", "18"))
             continue
         span, year, design, fees, _, _, acc_key = facts  # `DayFacts`' fields, in order
@@ -236,7 +241,10 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             capitated, paid_adjustments(billed, allowed, offset, ded, coins, copay, sequestration),
             qmb_remarks(ded, coins, copay) if qmb else [],
         ))
-        paid_index[dup] = root
+        if fingerprint in paid_index:
+            p.family.add_paid_line(fingerprint, root)
+        else:
+            paid_index[fingerprint] = root
         dups.append(dup)
     return out, dups, p.visits
 
@@ -295,27 +303,28 @@ def _root(claim: Claim, family: FamilyState) -> tuple[str, dict[str, Any] | None
         raise _reject(RejectReason.UNKNOWN_MEMBER, "member_id",
                       f"member {claim.member_id!r} is not enrolled under subscriber {family.subscriber_id!r}")
     if claim.frequency == "1":
-        if claim.claim_id in family.alias:
+        if family.root_of(claim.claim_id) is not None:
             raise _reject(RejectReason.DUPLICATE_CLAIM_ID, "claim_id",
                           f"claim id {claim.claim_id!r} was already submitted")
         return claim.claim_id, None
-    root = family.alias.get(claim.original_claim_id)
+    root = family.root_of(claim.original_claim_id)
     if root is None:
         raise _reject(RejectReason.UNKNOWN_ORIGINAL, "original_claim_id",
                       f"no claim {claim.original_claim_id!r} under subscriber {family.subscriber_id!r}")
-    record = family.claims[root]
-    if record["void"] is not None:
+    if root in family.voided:
         raise _reject(RejectReason.UNKNOWN_ORIGINAL, "original_claim_id",
                       f"claim {claim.original_claim_id!r} was voided")
-    owner = family.alias.get(claim.claim_id)
+    owner = family.root_of(claim.claim_id)
     if owner is not None and owner != root:
         raise _reject(RejectReason.DUPLICATE_CLAIM_ID, "claim_id",
                       f"claim id {claim.claim_id!r} belongs to another claim ({owner!r})")
-    return root, record
+    return root, family.record(root)
 
 
-def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context) -> list[Any]:
-    """Adjudicate a validated claim into the family; returns its stored-result pointer.
+def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context
+                     ) -> tuple[list[Any], dict[str, Any]]:
+    """Adjudicate a validated claim into the family; returns its stored-result pointer and the
+    claim's record as it now stands (written to the family's records).
 
     Raises `Invalid` (nothing applied) for what only the family's state can reveal.
     """
@@ -324,13 +333,15 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context) 
     planned = _plan_lines(claim, family, ctx) if claim.frequency != "8" else None
     # Nothing has changed so far; from here on nothing can reject the claim.
     if record is not None:
-        _reverse(family, record["versions"][-1])
+        _reverse(family, root, record["versions"][-1])
+    if claim.claim_id != root:
+        family.alias[claim.claim_id] = root
     if planned is None:
         record["void"] = {"seq": seq, "claim_id": claim.claim_id,
                           "original_claim_id": claim.original_claim_id,
                           "received": claim.received_iso, "paid": paid_day}
-        family.alias[claim.claim_id] = root
-        return [REVERSED, root]
+        family.put_record(root, record)
+        return [REVERSED, root], record
     lines, dups, visits = _adjudicate_lines(claim, family, ctx, root, planned)
     version = {
         "seq": seq,
@@ -350,18 +361,22 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context) 
         "visits": visits,
     }
     if record is None:
-        record = family.claims[root] = {"versions": [], "void": None}
-    record["versions"].append(version)
-    family.alias[claim.claim_id] = root
-    return [ADJUDICATED, root, len(record["versions"]) - 1]
+        record = {"versions": [version], "void": None}
+    else:
+        record = {"versions": [*record["versions"], version], "void": None}
+    family.put_record(root, record)
+    return [ADJUDICATED, root, len(record["versions"]) - 1], record
 
 
-def claim_event_data(family: FamilyState, pointer: list[Any]) -> tuple[str, str, dict[str, Any]]:
+def claim_event_data(family: FamilyState, pointer: list[Any], record: dict[str, Any] | None = None
+                     ) -> tuple[str, str, dict[str, Any]]:
     """(type, at, data) of the ledger entry a stored claim result stands for:
-    `[ADJUDICATED, root, version index]` or `[REVERSED, root]`."""
+    `[ADJUDICATED, root, version index]` or `[REVERSED, root]`; `record`: the claim's record when
+    the caller holds it (else it is read from the family's records)."""
+    root = pointer[1]
+    if record is None:
+        record = family.record(root)
     if pointer[0] == REVERSED:
-        _, root = pointer
-        record = family.claims[root]
         void = record["void"]
         reversed_version = record["versions"][-1]
         hdr = reversed_version["hdr"]
@@ -377,8 +392,7 @@ def claim_event_data(family: FamilyState, pointer: list[Any]) -> tuple[str, str,
             "paid": void["paid"],
             "reversed_lines": [negated(line) for line in reversed_version["lines"]],
         }
-    _, root, index = pointer
-    record = family.claims[root]
+    index = pointer[2]
     version = record["versions"][index]
     data = dict(version["hdr"])
     data["subscriber_id"] = family.subscriber_id

@@ -46,8 +46,9 @@ def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Contex
     elif seq <= family.last_seq:
         return replay(seq, family), family
     kind = envelope["type"]
+    record = None  # the claim's record, for a claim adjudicated or reversed
     if kind == "claim.submitted":
-        result = _claim(envelope, family, ctx)
+        result, record = _claim(envelope, family, ctx)
     elif kind == "member.enrolled":
         result = [NO_EFFECT, envelope["at"], kind, _enroll(envelope, family, ctx)]
     elif kind == "member.terminated":
@@ -58,7 +59,7 @@ def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Contex
         result = [NO_EFFECT, envelope["at"], kind, ""]
     family.results[seq] = result
     family.last_seq = seq
-    return _event(seq, result, family), family
+    return _event(seq, result, family, record), family
 
 
 def replay(seq: int, family: FamilyState) -> dict[str, Any]:
@@ -72,11 +73,13 @@ def replay(seq: int, family: FamilyState) -> dict[str, Any]:
     return _event(seq, result, family)
 
 
-def _event(seq: int, result: list[Any], family: FamilyState) -> dict[str, Any]:
-    """The ledger entry a stored result stands for (its layouts: `family.ADJUDICATED` ...)."""
+def _event(seq: int, result: list[Any], family: FamilyState,
+           record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ledger entry a stored result stands for (its layouts: `family.ADJUDICATED` ...);
+    `record`: the claim's record when the caller holds it."""
     tag = result[0]
     if tag == ADJUDICATED or tag == REVERSED:
-        kind, at, data = claim_event_data(family, result)
+        kind, at, data = claim_event_data(family, result, record)
     elif tag == REJECTED:
         _, at, data = result
         kind = "claim.rejected"
@@ -96,14 +99,16 @@ def _event(seq: int, result: list[Any], family: FamilyState) -> dict[str, Any]:
 _VERSIONS: dict[str, int] = {}  # answer type -> its current version (the registry is fixed)
 
 
-def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> list[Any]:
+def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context
+           ) -> tuple[list[Any], dict[str, Any] | None]:
+    """The claim's stored result and, unless rejected, its record as it now stands."""
     data = envelope["data"]
     raw = data.get("claim") if isinstance(data, dict) else None
     try:
         claim = validate_claim(raw, envelope["key"], ctx)
         return adjudicate_claim(claim, envelope["seq"], family, ctx)
     except Invalid as bad:
-        return [REJECTED, envelope["at"], _rejection(raw if raw is not None else data, bad, ctx)]
+        return [REJECTED, envelope["at"], _rejection(raw if raw is not None else data, bad, ctx)], None
 
 
 _KNOWN: dict[tuple[Any, Any], bool] = {}  # (type, v) -> readable by this code

@@ -1,20 +1,35 @@
 """One partition's adjudication, independent of any transport: inbound items in, ledger events
 and dead letters out, family states and epoch facts kept in a key-value `Store` (the faust
-`family_state` table in the streaming worker, a `MemoryStore` in the embedded runtime, a dict in
-tests and in the benchmark's plain-aiokafka baseline). Both runtimes run this one loop.
+`family_state` table in the streaming worker, a `MemoryStore` or a `diskstore.RocksStore` in the
+embedded runtime, a dict in tests and in the benchmark's plain-aiokafka baseline). Both runtimes
+run this one loop.
 
-Store keys: `f:<subscriber>` -> the family's canonical state bytes; `e:<partition>/<ledger seq>`
--> an epoch fact that partition has applied, so a worker that takes the partition over rebuilds
-the partition's Context exactly; `p:<partition>` -> how many stream items the partition has
-applied, so a message that starts past it (a gap: messages lost in transit) is refused. Epoch facts reach each partition at its own pace, so each
-partition has its own Context; a shared one would let one partition's facts leak into another's
-earlier inputs.
+Store keys (bytes; values bytes):
+- `f:<subscriber>` -> the family's hot state, `FamilyState.hot_bytes()` (a compact JSON list,
+  fields `engine.family.HOT_FIELDS`: enrollment, accumulators, visit copays, claim ids and
+  version counts, paid-line fingerprints; about 1 kB), written once per input the family gets
+  (once per call in the Kafka runtime; on leaving the cache in the embedded one);
+- `c:<subscriber>/<claim root>` -> the claim's record (orjson: `{"versions": [...], "void": ...}`,
+  each version its header, line results and the paid-line and visit keys it added), written when
+  the claim is adjudicated, replaced or voided; read only for a void or replacement, a possible
+  duplicate (a paid-line fingerprint that matches), or a redelivered input's answer;
+- `r:<subscriber>/<input seq, 12 digits>` -> the input's stored result (how to re-emit its
+  ledger entry; `engine.family` names the layouts), kept only with `keep_results` (the Kafka
+  runtime, whose inputs can be redelivered); read only for a redelivered input;
+- `e:<partition>/<ledger seq>` -> an epoch fact that partition has applied, so a worker that
+  takes the partition over rebuilds the partition's Context exactly;
+- `p:<partition>` -> how many stream items the partition has applied, so a message that starts
+  past it (a gap: messages lost in transit) is refused.
+Epoch facts reach each partition at its own pace, so each partition has its own Context; a shared
+one would let one partition's facts leak into another's earlier inputs.
 
-A family's state value is `FamilyState.to_bytes()` (canonical JSON; its fields are documented on
-`engine.family.FamilyState`); the faust table and `diskstore.RocksStore` hold the same bytes.
-Decoded states are cached in the processor; `cache_families` bounds that cache (least recently
-used out first, written to the store on the way out when the store is not flushed per call), so
-memory stays flat in the population while the store holds every family.
+Writes of one call go out records and results first, then hot states, then the position: any
+prefix of them that survives a crash leaves each family's hot state at an input boundary, and a
+record written ahead of its hot state is trimmed on reading (`FamilyState.record`).
+
+Decoded hot states are cached in the processor; `cache_families` bounds that cache (least
+recently used out first, written to the store on the way out when the store is not flushed per
+call), so memory stays flat in the population while the store holds every family.
 """
 
 from __future__ import annotations
@@ -54,12 +69,62 @@ def family_key(subscriber: str) -> bytes:
     return b"f:" + subscriber.encode("utf-8")
 
 
+def record_key(subscriber: str, root: str) -> bytes:
+    return f"c:{subscriber}/{root}".encode("utf-8")
+
+
+def result_key(subscriber: str, seq: int) -> bytes:
+    return b"r:%s/%012d" % (subscriber.encode("utf-8"), seq)
+
+
 def fact_key(partition: int, seq: int) -> bytes:
     return b"e:%d/%012d" % (partition, seq)  # zero-padded: byte order is ledger order
 
 
 def position_key(partition: int) -> bytes:
     return b"p:%d" % partition
+
+
+class StoreRecords:
+    """Claim records (`engine.family.ClaimRecords`) in a `Store`, under `record_key`. `buffered`:
+    writes wait in `pending` for `flush()` (the Kafka runtime writes them just before the hot
+    states); otherwise each goes to the store at once, encoded. The last record read or written
+    is kept decoded: a claim's answer is built right after its record is written, and a
+    replacement reads the record its original just wrote."""
+
+    __slots__ = ("store", "pending", "_last_key", "_last")
+
+    def __init__(self, store: Store, *, buffered: bool):
+        self.store = store
+        self.pending: dict[bytes, dict[str, Any]] | None = {} if buffered else None
+        self._last_key: bytes | None = None
+        self._last: dict[str, Any] | None = None
+
+    def get(self, subscriber: str, root: str) -> dict[str, Any] | None:
+        key = record_key(subscriber, root)
+        if key == self._last_key:
+            return self._last
+        record = None if self.pending is None else self.pending.get(key)
+        if record is None:
+            raw = self.store.get(key)
+            record = None if raw is None else orjson.loads(raw)
+        self._last_key, self._last = key, record
+        return record
+
+    def put(self, subscriber: str, root: str, record: dict[str, Any]) -> None:
+        key = record_key(subscriber, root)
+        self._last_key, self._last = key, record
+        if self.pending is None:
+            self.store[key] = orjson.dumps(record)
+        else:
+            self.pending[key] = record
+
+    def flush(self) -> None:
+        if self.pending:
+            store = self.store
+            for key, record in self.pending.items():
+                store[key] = orjson.dumps(record)
+            self.pending.clear()
 
 
 @dataclass
@@ -87,9 +152,9 @@ class PartitionProcessor:
     def __init__(self, reference: ReferenceData, settings: Settings, *,
                  cache_families: int | None = None, keep_results: bool = True):
         """`cache_families`: at most this many decoded family states stay in memory (None: all).
-        `keep_results=False` drops a family's stored results (input seq -> its answer) when it
-        leaves the cache: for a runtime whose ledger already holds every answer and which never
-        sees an input twice (the embedded runtime), they are only a copy of the ledger."""
+        `keep_results=False` stores no results (input seq -> its answer): for a runtime whose
+        ledger already holds every answer and which never sees an input twice (the embedded
+        runtime), they are only a copy of the ledger."""
         self.reference, self.settings = reference, settings
         self._partitions: dict[int, _Partition] = {}
         self._families: dict[str, FamilyState] = {}
@@ -132,11 +197,15 @@ class PartitionProcessor:
         state the stream really passed through, so a redelivery resumes it correctly (inputs at
         or below a family's last seq re-emit their stored result).
 
-        `flush=False` keeps family states in the processor only (its cache is then the state):
-        the embedded runtime's choice, whose durable record is the ledger it replays on opening.
-        Writing each changed family state to the store once per 5,000-input batch made a
-        30,000-claim synthetic run take 59 s instead of 43 s (best of 3, load average ~15 on
-        2 cores); a disk-backed store would flush at its own commit points."""
+        `flush=False` keeps hot family states in the processor only (its cache is then the
+        state; claim records still go to the store as they are written): the embedded runtime's
+        choice, whose durable record is the ledger it replays on opening. Writing each changed
+        family state to the store once per 5,000-input batch made a 30,000-claim synthetic run
+        take 59 s instead of 43 s (best of 3, load average ~15 on 2 cores); a disk-backed store
+        would flush at its own commit points.
+
+        The loop is one function (~60 lines) because it runs once per input: the cache lookup,
+        the redelivery check and the write bookkeeping are inlined."""
         out = Outcome()
         part = self._partition(partition, store)
         if pos is not None and pos > part.applied:
@@ -144,12 +213,14 @@ class PartitionProcessor:
             # nothing, so the worker can stop and be redelivered from its committed offset.
             out.gap = (part.applied, pos)
             return out
+        records = StoreRecords(store, buffered=flush)
+        results: dict[bytes, bytes] = {}  # results written this call (before the hot states)
         dirty: dict[str, FamilyState] = {}
-        families, bound = self._families, self.cache_families
+        families, bound, keep = self._families, self.cache_families, self.keep_results
         for item in items:
             if isinstance(item, Fact):
                 if item.seq > part.last_fact:
-                    self._flush(dirty, store)
+                    self._flush(dirty, records, results, store)
                     part.context.apply_ledger_event(item.envelope)
                     store[fact_key(partition, item.seq)] = canonical(item.envelope)
                     part.last_fact = item.seq
@@ -157,70 +228,90 @@ class PartitionProcessor:
             if isinstance(item, Bad):
                 out.dead.append((item.reason, item.raw))
                 continue
-            key = item["key"]
+            key, seq = item["key"], item["seq"]
             family = families.pop(key, None) if bound else families.get(key)
             if family is None:
                 family = dirty.get(key)
                 if family is None:
                     raw = store.get(family_key(key))
-                    if raw is not None:
-                        family = FamilyState.from_bytes(raw)
-            applied = -1 if family is None else family.last_seq
-            if item["seq"] <= applied and item["seq"] not in family.results:
-                # Not a redelivery (that would find its stored answer) but a message from outside
-                # the run's stream: a dead letter, never a stopped worker.
-                families[key] = family  # back in the cache (a bounded one popped it)
-                out.dead.append((f"input seq {item['seq']} is at or before family {key}'s last"
-                                 f" applied seq {applied} but was never applied to it: not an"
-                                 " input of this run's stream", item))
-                continue
+                    family = (FamilyState(key, records) if raw is None
+                              else FamilyState.from_hot(raw, records))
+            family.records = records
+            if seq <= family.last_seq:
+                stored = results.get(result_key(key, seq)) or store.get(result_key(key, seq))
+                if stored is None:
+                    # Not a redelivery (that would find its stored answer) but a message from
+                    # outside the run's stream: a dead letter, never a stopped worker.
+                    families[key] = family  # back in the cache (a bounded one popped it)
+                    out.dead.append((f"input seq {seq} is at or before family {key}'s last"
+                                     f" applied seq {family.last_seq} but was never applied"
+                                     " to it: not an input of this run's stream", item))
+                    continue
+                family.results[seq] = orjson.loads(stored)
             # A core exception is a bug, not bad data (the core rejects bad data): it propagates
             # and stops the worker, so the input is redelivered rather than skipped.
+            applied = family.last_seq
             event, family = adjudicate(item, family, part.context)
+            result = family.results.pop(seq)
+            if seq > applied:
+                if keep:
+                    results[result_key(key, seq)] = orjson.dumps(result)
+                if flush:
+                    dirty[key] = family
             families[key] = family  # popped and put back: the dict's order is recency of use
-            if flush and item["seq"] > applied:
-                dirty[key] = family
             while bound and len(families) > bound:
                 self._evict(store, write=not flush)
             out.ledger.append(event)
-        self._flush(dirty, store)
+        self._flush(dirty, records, results, store)
         if pos is not None and pos + len(items) > part.applied:
             part.applied = pos + len(items)  # written after the states it covers
             store[position_key(partition)] = b"%d" % part.applied
         return out
 
     def _evict(self, store: Store, *, write: bool) -> None:
-        """Drop the least recently used family state from the cache, writing it to the store
-        when the store does not already have it (or the call's `dirty` set will write it)."""
+        """Drop the least recently used family state from the cache, writing its hot part to the
+        store when the store does not already have it (or the call's `dirty` set will write it)."""
         families = self._families
         key = next(iter(families))
         family = families.pop(key)
         if write:
-            if not self.keep_results:
-                family.results.clear()
-            store[family_key(key)] = family.to_bytes()
+            store[family_key(key)] = family.hot_bytes()
 
     def family(self, subscriber: str, store: Store) -> FamilyState | None:
         """A family's current state (from the cache, else the store), or None if never seen."""
         family = self._families.get(subscriber)
         if family is None:
             raw = store.get(family_key(subscriber))
-            family = None if raw is None else FamilyState.from_bytes(raw)
+            if raw is None:
+                return None
+            family = FamilyState.from_hot(raw, StoreRecords(store, buffered=False))
+        else:
+            family.records = StoreRecords(store, buffered=False)
         return family
 
     def families(self, store: Store) -> Iterator[FamilyState]:
         """Every family state the processor and its store hold, cached ones as they are now."""
         cached = self._families
-        yield from cached.values()
+        records = StoreRecords(store, buffered=False)
+        for family in cached.values():
+            family.records = records
+            yield family
         for key, raw in store.items():
             key = _as_bytes(key)
             if key.startswith(b"f:") and key[2:].decode("utf-8") not in cached:
-                yield FamilyState.from_bytes(raw)
+                yield FamilyState.from_hot(raw, records)
 
     @staticmethod
-    def _flush(dirty: dict[str, FamilyState], store: Store) -> None:
+    def _flush(dirty: dict[str, FamilyState], records: StoreRecords, results: dict[bytes, bytes],
+               store: Store) -> None:
+        """Write what the call changed: claim records and results, then the hot states that
+        point at them (the order the module docstring explains)."""
+        records.flush()
+        for key, value in results.items():
+            store[key] = value
+        results.clear()
         for key, family in dirty.items():
-            store[family_key(key)] = family.to_bytes()
+            store[family_key(key)] = family.hot_bytes()
         dirty.clear()
 
 

@@ -196,7 +196,7 @@ def test_voiding_every_claim_returns_all_accumulators_to_zero(scenario):
     steps = build_inputs(payer, ops)
     h = run(ref, run_settings, steps)
     state = h.families[SUB]  # the first input is always an enrollment
-    for root, record in list(state.claims.items()):
+    for root, record in state.to_dict()["claims"].items():
         if record["void"] is None:
             current = record["versions"][-1]["hdr"]
             claim = {"claim_id": f"VOID-{root}", "frequency": "8", "original_claim_id": root,
@@ -207,7 +207,7 @@ def test_voiding_every_claim_returns_all_accumulators_to_zero(scenario):
     for fam_ded, fam_oop, members in state.acc.values():
         assert (fam_ded, fam_oop) == (0, 0)
         assert all(v == [0, 0] for v in members.values())
-    assert state.paid == {} and state.visits == {}
+    assert state.to_dict()["paid"] == {} and state.paid == {} and state.visits == {}
     # Every payment was undone: plan paid sums to zero over the whole ledger.
     assert sum(ln["plan_paid"] for ev in h.ledger for ln, _ in _lines(ev)) == 0
 

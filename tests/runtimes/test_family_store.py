@@ -12,18 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from claimsim.adjudication.engine import claims as claims_module
+from claimsim.adjudication.engine import family as family_module
 from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.engine.family import FamilyState
 from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.embedded import STATE_DIR, EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, family_key
+from claimsim.events.encoding import canonical
 from claimsim.events.envelope import new_event
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
 from claimsim.simulator.config import FaultConfig, SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
-from ..fixtures.adjudication import reference
+from ..fixtures.adjudication import Harness, line, reference
 from ..fixtures.run_dirs import fresh_copy
 
 
@@ -76,32 +79,149 @@ def _without_results(state: FamilyState) -> dict:
     return {k: v for k, v in state.to_dict().items() if k != "results"}
 
 
-def test_a_one_family_cache_answers_every_input_as_an_unbounded_one(simulated):
-    everything = _processor(simulated)
-    expected = _run(simulated, everything, MemoryStore(), flush=False)
+def test_the_fixture_holds_voids_replacements_duplicates_and_rejections(simulated):
+    expected = _run(simulated, _processor(simulated), MemoryStore(), flush=False)
     kinds = {e["type"] for e in expected}
     assert {"claim.adjudicated", "claim.reversed", "claim.rejected"} <= kinds
+    assert any(e["data"]["reversed_lines"] for e in expected if e["type"] == "claim.adjudicated")
     assert any(r["carc"] == "18" for e in expected if e["type"] == "claim.adjudicated"
                for line in e["data"]["lines"] for r in line["adjustments"])  # duplicates met
+
+
+def test_a_one_family_cache_answers_every_input_as_an_unbounded_one(simulated):
+    everything, full = _processor(simulated), MemoryStore()
+    expected = _run(simulated, everything, full, flush=False)
 
     store = MemoryStore()
     bounded = _processor(simulated, cache_families=1, keep_results=False)
     assert _run(simulated, bounded, store, flush=False) == expected
     assert len(bounded._families) == 1
-    # Every family is in the store or the cache, whole but for the answers the ledger holds.
-    want = {s.subscriber_id: _without_results(s) for s in everything.families(MemoryStore())}
+    # Every family is in the store or the cache, whole (claim records, the full paid-line index)
+    # but for the answers the ledger holds.
+    want = {s.subscriber_id: _without_results(s) for s in everything.families(full)}
     got = {s.subscriber_id: s for s in bounded.families(store)}
     assert {k: _without_results(s) for k, s in got.items()} == want
     left = [s for k, s in got.items() if k not in bounded._families]
-    assert all(family_key(s.subscriber_id) in store for s in left)
-    assert left and all(s.results == {} for s in left)
+    assert left and all(family_key(s.subscriber_id) in store for s in left)
+    assert not any(k.startswith(b"r:") for k in store)  # no results kept
 
 
 def test_kafka_mode_with_a_bounded_cache_writes_the_same_states_to_the_store(simulated):
     full, small = MemoryStore(), MemoryStore()
     expected = _run(simulated, _processor(simulated), full, flush=True)
     assert _run(simulated, _processor(simulated, cache_families=2), small, flush=True) == expected
-    assert small == full  # results kept: a redelivered input is re-emitted from the state
+    assert small == full  # results kept: a redelivered input is re-emitted from the store
+    inputs = sum(1 for _ in read(simulated / "input"))
+    assert sum(1 for k in full if k.startswith(b"r:")) == inputs
+
+
+def test_the_store_holds_a_small_hot_state_per_family_and_claim_records_apart(simulated):
+    """The key layout (processor.py): `f:` hot state, `c:` one record per claim root, `r:` one
+    result per input; the hot state carries no line results and no paid-line keys."""
+    store = MemoryStore()
+    ledger = _run(simulated, _processor(simulated), store, flush=True)
+    hot = {k: v for k, v in store.items() if k.startswith(b"f:")}
+    records = {k: v for k, v in store.items() if k.startswith(b"c:")}
+    roots = {e["data"]["claim_id"] for e in ledger
+             if e["type"] == "claim.adjudicated" and e["data"]["frequency"] == "1"}
+    assert len(records) == len(roots)
+    assert len(hot) == len({e["key"] for e in ledger})
+    assert all(b'"lines"' not in v and b"|99" not in v for v in hot.values())
+    mean_hot = sum(map(len, hot.values())) / len(hot)
+    mean_records = sum(map(len, records.values())) / len(hot)
+    assert mean_hot * 4 < mean_records  # most of a family's bytes are read only when needed
+
+
+class Counting(MemoryStore):
+    """A store that counts reads of claim records."""
+
+    record_reads = 0
+
+    def get(self, key, default=None):
+        if key.startswith(b"c:"):
+            self.record_reads += 1
+        return super().get(key, default)
+
+
+def test_an_original_claim_reads_no_claim_record_and_a_replacement_reads_its_own():
+    """C1 and C2 are originals (no record read: their lines' fingerprints are new); C1R replaces
+    C1 (one read: C1's record); C3 repeats C2's line, a duplicate: its fingerprint matches, so
+    C2's record is read to confirm it (OA-18)."""
+    processor = PartitionProcessor(reference(), Settings(), cache_families=1)
+    store = Counting()
+    h = Harness()
+    h.enroll("M1")
+    h.enroll("M2")  # M2 pushes M1 out of the one-family cache: its state comes back from the store
+    first = [h.claim("C1", "M1", [line("99213", 10_000)]),
+             h.claim("C2", "M1", [line("99214", 15_000)])]
+    processor.apply(0, None, h.inputs, store, flush=False)
+    assert store.record_reads == 0 and [e["type"] for e in first] == ["claim.adjudicated"] * 2
+    before = len(h.inputs)
+    h.claim("C1R", "M1", [line("99213", 9_000)], frequency="7", original="C1")
+    out = processor.apply(0, None, h.inputs[before:], store, flush=False).ledger
+    assert store.record_reads == 1 and out[0]["data"]["reversed_claim_id"] == "C1"
+    before = len(h.inputs)
+    h.claim("C3", "M1", [line("99214", 15_000)])
+    out = processor.apply(0, None, h.inputs[before:], store, flush=False).ledger
+    assert store.record_reads == 2
+    assert [(a["group"], a["carc"]) for a in out[0]["data"]["lines"][0]["adjustments"]] == [("OA", "18")]
+    assert [canonical(e) for e in h.ledger[before:]] == [canonical(e) for e in out]
+
+
+def test_paid_lines_whose_fingerprints_collide_are_still_told_apart(simulated, monkeypatch):
+    """Every paid-line key given one fingerprint: each check must read the records to decide,
+    and the ledger is the one real fingerprints give."""
+    expected = _run(simulated, _processor(simulated), MemoryStore(), flush=False)
+    monkeypatch.setattr(claims_module, "crc32", lambda raw: 7)
+    monkeypatch.setattr(family_module, "paid_fingerprint", lambda key: 7)
+    assert _run(simulated, _processor(simulated), MemoryStore(), flush=False) == expected
+    assert _run(simulated, _processor(simulated, cache_families=1, keep_results=False),
+                MemoryStore(), flush=False) == expected
+
+
+def test_the_hot_loop_fingerprint_is_the_family_fingerprint():
+    key = "M1|N1|2025-03-01|99213||1"
+    assert claims_module.crc32(key.encode()) == family_module.paid_fingerprint(key)
+
+
+class WriteLog(MemoryStore):
+    """A store that remembers the order of its writes."""
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        self.writes: list[tuple[bytes, bytes]] = []
+
+    def __setitem__(self, key, value):
+        self.writes.append((key, value))
+        super().__setitem__(key, value)
+
+
+def test_any_prefix_of_a_calls_writes_then_a_redelivery_gives_the_same_answers(simulated):
+    """A Kafka worker killed part way through writing one call's state (records and results
+    first, hot states next, the position last): a new worker over whatever prefix survived,
+    fed the call's inputs again, answers exactly as the first worker did, and ends with the
+    same store. A replacement and a void in the call make records go out ahead of hot states."""
+    inputs = list(read(simulated / "input"))
+    kinds = [(env["data"].get("claim") or {}).get("frequency") if env["type"] == "claim.submitted"
+             else None for env in inputs]
+    at = next(i for i in range(len(inputs)) if kinds[i] == "7")
+    end = next(i for i in range(at, len(inputs)) if kinds[i] == "8") + 1
+    call = inputs[at:end]
+    base = MemoryStore()
+    processor = _processor(simulated)
+    processor.apply(0, 0, inputs[:at], base)
+    log = WriteLog(base)
+    answers = processor.apply(0, at, call, log).ledger
+    processor.apply(0, end, inputs[end:], log)
+    final = dict(log)
+    for cut in range(0, len(log.writes), max(1, len(log.writes) // 25)):
+        store = MemoryStore(base)
+        for key, value in log.writes[:cut]:
+            store[key] = value
+        again = _processor(simulated)
+        assert again.apply(0, at, call, store).ledger == answers, cut
+        again.apply(0, end, inputs[end:], store)
+        assert store == final, cut
 
 
 def test_the_embedded_runtime_over_its_scratch_store_matches_the_in_memory_one(simulated, tmp_path):
