@@ -169,12 +169,12 @@ class FamilyState:
     def hot_bytes(self) -> bytes:
         """The hot part as one compact JSON list (`HOT_FIELDS`), deterministic: what a store
         holds under the family's key. Results are not in it."""
-        paid = []
-        for fingerprint, owners in sorted(self.paid.items()):
+        paid = []  # flat: [fingerprint, owners, ...] in the index's (deterministic) order
+        for fingerprint, owners in self.paid.items():
             paid.append(fingerprint)
             paid.append(owners)
         return orjson.dumps((self.subscriber_id, self.last_seq, self.members, self.acc,
-                             self.visits, self.claims, sorted(self.voided), self.alias, paid))
+                             self.visits, self.claims, sorted(self.voided) if self.voided else (), self.alias, paid))
 
     @classmethod
     def from_hot(cls, raw: bytes, records: ClaimRecords) -> FamilyState:

@@ -62,7 +62,15 @@ class Store(Protocol):
 
 class MemoryStore(dict):
     """The in-memory `Store`: a dict of bytes, gone with the process (the embedded runtime
-    rebuilds it by replaying the ledger)."""
+    rebuilds it by replaying the ledger).
+
+    Values are kept as exact-size copies: `orjson.dumps` returns bytes whose memory block keeps
+    the encoder's whole working buffer (measured with orjson 3.13: 20,000 records of 829 bytes
+    held 157 MB; copied, 17 MB), so a store that keeps them as they come grows several times
+    faster than its data."""
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        dict.__setitem__(self, key, bytes(memoryview(value)))
 
 
 def family_key(subscriber: str) -> bytes:
