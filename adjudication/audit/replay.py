@@ -31,6 +31,7 @@ from claimsim.adjudication.projections.settings import ProjectionSettings
 from claimsim.adjudication.projections.snapshots import all_snapshots
 from claimsim.adjudication.projections.state import PayerState
 from claimsim.adjudication.runtimes.diskstore import RocksStore
+from claimsim.adjudication.runtimes.embedded import auto_cache_families
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.replay import InputMismatch, Replayed, body_of, replay_ledger
 
@@ -90,9 +91,11 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayRes
     if manifest is None or manifest["type"] != "run.manifest":
         return ReplayResult(0, "seq 0: the ledger does not start with a run manifest")
     follower.apply(manifest)
-    # Every family in memory, as the embedded runtime's default (a bounded cache over a scratch
-    # store costs several times the CPU today); each input is replayed once, so results are not kept.
+    # Family states as the embedded runtime keeps them by default (every one in memory for a
+    # small run, else a bounded cache over the scratch store); each input is replayed once, so
+    # results are not kept.
     processor = PartitionProcessor(ref, Settings.from_dict(manifest["data"].get("settings") or {}),
+                                   cache_families=auto_cache_families(run_dir / "input"),
                                    keep_results=False)
     clock = ClockSteps(state, plan)
     n, last_cause = 1, -1

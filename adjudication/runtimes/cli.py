@@ -13,7 +13,9 @@ from claimsim.events.money import dollars
 from claimsim.events.signing import Signer
 
 from claimsim.adjudication.engine.context import Settings
-from claimsim.adjudication.runtimes.embedded import CACHE_FAMILIES, EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.embedded import (
+    AUTO, CACHE_FAMILIES, IN_MEMORY_INPUTS, EmbeddedAdjudicator,
+)
 from claimsim.adjudication.runtimes.manifest import sign_ledger_head
 
 RUNTIMES = ("embedded", "kafka")
@@ -40,11 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="an Ed25519 private key (claimsim audit keygen): sign the ledger's heads")
     p.add_argument("--batch", type=int, default=5000, help="entries per ledger commit (default 5000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--cache-families", type=int, default=0, metavar="N",
+    p.add_argument("--cache-families", type=int, default=None, metavar="N",
                    help=f"embedded runtime: keep at most N family states decoded in memory, the"
-                        f" rest in a scratch RocksDB store in RUN_DIR (bounded memory for large"
-                        f" populations, e.g. {CACHE_FAMILIES:,}; costs several times the CPU"
-                        " today); default 0: every family in memory, no disk store (fastest)")
+                        f" rest in a scratch RocksDB store in RUN_DIR (memory flat in the"
+                        f" population); 0: every family in memory, no disk store. Default: every"
+                        f" family in memory for a run of up to {IN_MEMORY_INPUTS:,} inputs,"
+                        f" else {CACHE_FAMILIES:,} over the disk store")
     p.add_argument("--partitions", type=int, default=4,
                    help="kafka runtime: inbound topic partitions (default 4: each has its own"
                         " changelog partition, so state writes go out in parallel)")
@@ -87,9 +90,9 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         code = cmd_adjudicate_kafka(args, _settings(args), until)
         sign_ledger_head(Path(args.run_dir), signer)
         return code
-    if args.cache_families < 0:
+    if args.cache_families is not None and args.cache_families < 0:
         raise UserError("--cache-families must be 0 (all in memory) or more")
-    cache = args.cache_families or None
+    cache = AUTO if args.cache_families is None else args.cache_families or None
     with EmbeddedAdjudicator(args.run_dir, settings=_settings(args), batch_size=args.batch,
                              signer=signer, cache_families=cache) as rt:
         start = rt.next_input

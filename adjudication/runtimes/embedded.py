@@ -1,15 +1,16 @@
 """The embedded runtime: the partition processor the faust agent wraps, run in process as the
-single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in input order). By
-default every family state stays in memory (fast; memory grows with the population). With
-`cache_families=N` they live in a bounded cache in the processor and, once they leave it, in a
-scratch RocksDB store (`RUN_DIR/.family-state/`, removed on close): memory is bounded, at a
-measured 4-7x the CPU on large runs today (see CACHE_FAMILIES), and the ledger stays the durable
-record (`apply(flush=False)`; the store is rebuilt on every open). A family leaving the cache
-drops its stored results: the ledger holds those answers. The run clock's epoch facts reach the processor's Context through
-`record`. On open
-it replays the existing ledger (`runtimes.replay`: re-adjudicating the inputs it answers, and
-checking each answer is reproduced), so a run killed at any point resumes where it stopped:
-nothing lost, nothing doubled.
+single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in input order).
+
+Where family states live (`cache_families`): a run of up to `IN_MEMORY_INPUTS` inputs keeps every
+family's hot state decoded in memory and the claim records as bytes in a `MemoryStore`; a larger
+run (the default, `AUTO`) or any `cache_families=N` keeps at most N hot states decoded and
+everything else in a scratch RocksDB store (`RUN_DIR/.family-state/`, removed on close), so
+memory stays flat in the population. The ledger stays the durable record either way
+(`apply(flush=False)`; the store is rebuilt on every open) and no stored results are kept: the
+ledger holds those answers. The run clock's epoch facts reach the processor's Context through
+`record`. On open it replays the existing ledger (`runtimes.replay`: re-adjudicating the inputs
+it answers, and checking each answer is reproduced), so a run killed at any point resumes where
+it stopped: nothing lost, nothing doubled.
 """
 
 from __future__ import annotations
@@ -79,14 +80,23 @@ class RunStats:
 
 
 STATE_DIR = ".family-state"  # the scratch store, inside the run directory
-# Decoded family states kept in memory. A simulated family's state is some 40 kB of Python objects
-# by December, so this bounds the cache near 350 MB whatever the population. A family that misses
-# the cache costs a store read, a JSON decode and, on leaving, an encode and a write: more than
-# adjudicating its claim (measured: 30,000 members with a 4,096-family cache took 55 s of CPU
-# instead of 14 s, at 540 MB instead of 888 MB; 100,000 members with 8,192 took 373 s instead of
-# 55 s, at 902 MB instead of 2.80 GB). So the bounded cache is what a large run asks for
-# (`adjudicate --cache-families 8192`), not the default.
-CACHE_FAMILIES = 8192
+# Decoded hot family states kept in memory when the store is on disk: some 6 kB of Python objects
+# each by December (1.1 kB as stored), so about 200 MB whatever the population. A family that
+# misses the cache costs a RocksDB read, a decode and, on leaving, an encode and a write (about
+# 25 us together), against some 45 us to adjudicate an input.
+CACHE_FAMILIES = 32_768
+# Up to this many inputs (about 35,000 members over a year) every family stays in memory:
+# measured, that is at most ~300 MB and the fastest; past it the disk store's memory stays flat.
+IN_MEMORY_INPUTS = 250_000
+AUTO = "auto"  # `cache_families`: choose by the input's size (above)
+
+
+def auto_cache_families(input_dir: Path) -> int | None:
+    """The default rule: None (every family in memory) for a run of at most `IN_MEMORY_INPUTS`
+    inputs, else `CACHE_FAMILIES` over the disk store."""
+    last = last_envelope(input_dir)
+    inputs = 0 if last is None else last["seq"] + 1
+    return CACHE_FAMILIES if inputs > IN_MEMORY_INPUTS else None
 
 
 class EmbeddedAdjudicator:
@@ -104,8 +114,10 @@ class EmbeddedAdjudicator:
         fsync: Fsync | str = Fsync.BATCH,
         check_replay: bool = True,
         signer: Signer | None = None,
-        cache_families: int | None = None,
+        cache_families: int | str | None = AUTO,
     ):
+        """`cache_families`: None keeps every family in memory, N at most N decoded over the
+        scratch disk store, `AUTO` chooses by the input's size (`auto_cache_families`)."""
         self.run_dir = Path(run_dir)
         self.signer = signer
         if not self.run_dir.is_dir():
@@ -126,6 +138,9 @@ class EmbeddedAdjudicator:
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
         self.store: MemoryStore | RocksStore = MemoryStore()
         try:
+            if cache_families == AUTO:
+                cache_families = auto_cache_families(self.input_dir)
+            self.cache_families = cache_families
             if cache_families is not None:
                 self.store = RocksStore(self.run_dir / STATE_DIR, scratch=True, cache_mb=32)
             settings = open_manifest(self.run_dir, self.writer, self.reference, settings, signer)

@@ -261,3 +261,23 @@ def test_a_stale_foreign_seq_for_a_family_out_of_the_cache_is_a_dead_letter_and_
     assert [e["cause"] for e in out.ledger] == [3, 4] and len(out.dead) == 1
     m1 = processor.family("M1", store)
     assert m1.last_seq == 4 and len(m1.members["M1"]) == 3  # enrolled at 0, 2 and 4
+
+
+def test_by_default_a_small_run_stays_in_memory_and_a_large_one_goes_to_the_disk_store(
+        simulated, tmp_path, monkeypatch):
+    """The default rule (embedded.auto_cache_families): up to IN_MEMORY_INPUTS inputs every
+    family in memory; past it CACHE_FAMILIES decoded over the scratch RocksDB store. Same ledger."""
+    from claimsim.adjudication.runtimes import embedded
+
+    inputs = sum(1 for _ in read(simulated / "input"))
+    small = fresh_copy(simulated, tmp_path / "small")
+    with EmbeddedAdjudicator(small) as rt:
+        assert rt.cache_families is None and not (small / STATE_DIR).exists()
+        rt.run()
+    monkeypatch.setattr(embedded, "IN_MEMORY_INPUTS", inputs - 1)
+    monkeypatch.setattr(embedded, "CACHE_FAMILIES", 5)
+    large = fresh_copy(simulated, tmp_path / "large")
+    with EmbeddedAdjudicator(large) as rt:
+        assert rt.cache_families == 5 and (large / STATE_DIR).is_dir()
+        rt.run()
+    assert [e["hash"] for e in read(small / "ledger")] == [e["hash"] for e in read(large / "ledger")]
