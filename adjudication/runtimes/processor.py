@@ -62,15 +62,16 @@ class Store(Protocol):
 
 class MemoryStore(dict):
     """The in-memory `Store`: a dict of bytes, gone with the process (the embedded runtime
-    rebuilds it by replaying the ledger).
+    rebuilds it by replaying the ledger)."""
 
-    Values are kept as exact-size copies: `orjson.dumps` returns bytes whose memory block keeps
-    the encoder's whole working buffer (measured with orjson 3.13: 20,000 records of 829 bytes
-    held 157 MB; copied, 17 MB), so a store that keeps them as they come grows several times
-    faster than its data."""
 
-    def __setitem__(self, key: bytes, value: bytes) -> None:
-        dict.__setitem__(self, key, bytes(memoryview(value)))
+def exact(raw: bytes) -> bytes:
+    """An exact-size copy of encoder output, for every value the processor writes: `orjson.dumps`
+    returns bytes whose memory block keeps the encoder's whole working buffer (measured with
+    orjson 3.13: 20,000 records of 829 bytes held 157 MB; copied, 17 MB), so an in-memory store
+    (a `MemoryStore`, faust's `memory://` table) that kept them as they came would grow several
+    times faster than its data."""
+    return bytes(memoryview(raw))
 
 
 def family_key(subscriber: str) -> bytes:
@@ -123,7 +124,7 @@ class StoreRecords:
         key = record_key(subscriber, root)
         self._last_key, self._last = key, record
         if self.pending is None:
-            self.store[key] = orjson.dumps(record)
+            self.store[key] = exact(orjson.dumps(record))
         else:
             self.pending[key] = record
 
@@ -131,7 +132,7 @@ class StoreRecords:
         if self.pending:
             store = self.store
             for key, record in self.pending.items():
-                store[key] = orjson.dumps(record)
+                store[key] = exact(orjson.dumps(record))
             self.pending.clear()
 
 
@@ -230,7 +231,7 @@ class PartitionProcessor:
                 if item.seq > part.last_fact:
                     self._flush(dirty, records, results, store)
                     part.context.apply_ledger_event(item.envelope)
-                    store[fact_key(partition, item.seq)] = canonical(item.envelope)
+                    store[fact_key(partition, item.seq)] = exact(canonical(item.envelope))
                     part.last_fact = item.seq
                 continue
             if isinstance(item, Bad):
@@ -263,7 +264,7 @@ class PartitionProcessor:
             result = family.results.pop(seq)
             if seq > applied:
                 if keep:
-                    results[result_key(key, seq)] = orjson.dumps(result)
+                    results[result_key(key, seq)] = exact(orjson.dumps(result))
                 if flush:
                     dirty[key] = family
             families[key] = family  # popped and put back: the dict's order is recency of use
@@ -283,7 +284,7 @@ class PartitionProcessor:
         key = next(iter(families))
         family = families.pop(key)
         if write:
-            store[family_key(key)] = family.hot_bytes()
+            store[family_key(key)] = exact(family.hot_bytes())
 
     def family(self, subscriber: str, store: Store) -> FamilyState | None:
         """A family's current state (from the cache, else the store), or None if never seen."""
@@ -319,7 +320,7 @@ class PartitionProcessor:
             store[key] = value
         results.clear()
         for key, family in dirty.items():
-            store[family_key(key)] = family.hot_bytes()
+            store[family_key(key)] = exact(family.hot_bytes())
         dirty.clear()
 
 
