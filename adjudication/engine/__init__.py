@@ -8,7 +8,9 @@ Public API:
   (`Context.apply(ledger event)` for attribution and practice status).
 - `Settings`: run settings the manifest records (cost share basis, processing days, ...);
   `sequestration_rates(reference, settings)`: the per-payer rates a run applies and records.
-- `FamilyState`: one subscriber's accumulators, enrollment, claim versions and stored answers;
+- `FamilyState`: one subscriber's state: a small hot part (accumulators, enrollment, claim ids,
+  paid-line fingerprints; `hot_bytes()`) and its claim versions in `ClaimRecords` (read only for
+  voids, replacements, possible duplicates and redeliveries);
   `FamilyState.set_opening_balances` loads what a family met before go-live.
 - `ANSWER_TYPES`, `CONTEXT_TYPES`: the ledger types that answer an input, and those that carry
   epoch facts the engine reads.
