@@ -65,6 +65,12 @@ _PFS_2025.update({
     "80048": 836, "82306": 2_959, "84153": 1_825, "85610": 429, "82570": 530, "87086": 804,
 })
 
+# HbA1c codes of the claims-based quality measure (DOMAIN.md §9) that the default schedule lists
+# only when a region simulates HbA1c tests (`default_fee_schedule(hba1c=True)`), so default
+# regions keep their reference data digest: 83037 (point-of-care, paid at 83036's rate since
+# 2008) and the CPT II result codes, which are reporting codes billed and allowed at $0.
+HBA1C_2025: dict[str, Cents] = {"83037": 971, "3044F": 0, "3045F": 0, "3046F": 0}
+
 FEE_SCHEDULE_2026_UPDATE_BP: BasisPoints = 10_330  # +3.30 %
 # Each year's amounts relative to 2025 (conversion factor ratios, basis points).
 FEE_SCHEDULE_YEAR_BP: dict[int, BasisPoints] = {
@@ -101,7 +107,13 @@ def pfs_amounts(year: int) -> dict[str, Cents]:
     return {c: apply_rate(a, FEE_SCHEDULE_YEAR_BP[year]) for c, a in _PFS_2025.items()}
 
 
-def default_fee_schedule(years: tuple[int, ...] = DEFAULT_YEARS) -> FeeSchedule:
+def default_fee_schedule(years: tuple[int, ...] = DEFAULT_YEARS, *,
+                         hba1c: bool = False) -> FeeSchedule:
+    """The default schedule; `hba1c` adds `HBA1C_2025`'s codes (scaled by year like the rest)."""
     missing = set(PROCEDURE_GROUPS) - set(_PFS_2025)
     assert not missing, f"default fee schedule lacks {sorted(missing)}"
-    return FeeSchedule(fee_schedule_id="pfs-national", amounts={y: pfs_amounts(y) for y in years})
+    amounts = {y: pfs_amounts(y) for y in years}
+    if hba1c:
+        for y, table in amounts.items():
+            table.update({c: apply_rate(a, FEE_SCHEDULE_YEAR_BP[y]) for c, a in HBA1C_2025.items()})
+    return FeeSchedule(fee_schedule_id="pfs-national", amounts=amounts)

@@ -46,6 +46,10 @@ def add_run(sub: argparse._SubParsersAction) -> None:
                    help="months between attribution runs (3: quarterly)")
     p.add_argument("--minimum-attributed", type=int, default=None, metavar="N",
                    help="every program's minimum volume")
+    p.add_argument("--quality-source", choices=("drawn", "claims"), default=None,
+                   help="where PBIP retention and the PCF performance adjustment take the quality"
+                        " score from: the reported (drawn) score, or claims (AWV rate, HbA1c"
+                        " testing; adds simulated HbA1c tests)")
     p.add_argument("--history", default=None, metavar="RUN_DIR",
                    help="an ingested run (claimsim ingest): pay its claims under the scenario's"
                         " payers and programs instead of simulating (practices by TIN)")
@@ -134,6 +138,8 @@ def run_overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, A
         if not 1 <= args.cadence_months <= 12:
             raise UserError("--cadence-months must be between 1 and 12")
         data = with_value(data, "clock.cadence_months", args.cadence_months)
+    if getattr(args, "quality_source", None) is not None:
+        data = with_value(data, "clock.projections.quality_source", args.quality_source)
     if args.minimum_attributed is not None:
         if args.minimum_attributed < 0:
             raise UserError("--minimum-attributed must be at least 0")

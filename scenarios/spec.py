@@ -24,6 +24,7 @@ from claimsim.events.programs import HYBRID_PROGRAMS, ProgramKind, ProgramSettin
 from claimsim.events.ranges import PlanYear
 from claimsim.adjudication.projections.epochs import ClockSettings
 from claimsim.simulator.config import SimConfig
+from claimsim.simulator.hba1c import HBA1C_MONTHLY_BP_FOR_CLAIMS
 
 BUILTIN_PACKAGE = "claimsim.scenarios"
 BUILTIN_DIR = "builtin"
@@ -109,6 +110,25 @@ class Scenario(SimConfig):
                 if kind.value not in programs and kind not in programs:
                     programs[kind.value] = {"kind": kind.value}
             data = {**data, "region": {**region, "programs": programs}}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tests_for_claims_quality(cls, data: Any) -> Any:
+        """A scenario that scores quality from claims simulates HbA1c tests for its members with
+        diabetes (`simulator.hba1c`) unless it sets `quality.hba1c_monthly_bp` itself: the measure
+        needs the tests billed, and default scenarios stay as they were."""
+        if not isinstance(data, dict):
+            return data
+        clock = data.get("clock")
+        projections = clock.get("projections") if isinstance(clock, dict) else None
+        if not isinstance(projections, dict) or projections.get("quality_source") != "claims":
+            return data
+        quality = data.get("quality")
+        if quality is None:
+            quality = {}
+        if isinstance(quality, dict) and "hba1c_monthly_bp" not in quality:
+            data = {**data, "quality": {**quality, "hba1c_monthly_bp": HBA1C_MONTHLY_BP_FOR_CLAIMS}}
         return data
 
     @model_validator(mode="after")

@@ -348,6 +348,9 @@ class QualityConfig(Settings):
     _ranges = field_validator("quality_range_bp", "utilization_range_bp")(_low_high)
     noise_bp: BasisPoints = Field(default=400, ge=0)  # reported = truth +/- noise
     report_day: int = Field(default=31, ge=1, le=365)  # day of the next year the report arrives
+    # Chance a month that an enrolled member with diabetes has a point-of-care HbA1c test
+    # (`simulator.hba1c`); 0 (the default): none, and the fee schedule does not list the codes.
+    hba1c_monthly_bp: Share = 0
 
 
 def _race_mix() -> dict[str, BasisPoints]:

@@ -22,6 +22,7 @@ from claimsim.simulator.claims import ClaimBuilder
 from claimsim.simulator.config import SimConfig
 from claimsim.simulator.enrollment import EnrollmentModel
 from claimsim.simulator.faults import FaultInjector
+from claimsim.simulator.hba1c import HbA1cTests
 from claimsim.simulator.population import Population
 from claimsim.simulator.quality import queue_quality_reports, report_date
 from claimsim.simulator.referrals import ReferralPolicy
@@ -82,6 +83,8 @@ def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bo
     faults = FaultInjector(config.faults, builder, queue, timely)
     referrals = ReferralPolicy(config.referrals, config.utilization, region)
     care = CareModel(config, region, pop, builder, queue, faults, referrals)
+    tests = HbA1cTests(config.seed, config.quality.hba1c_monthly_bp, pop, builder,
+                       [p.npis for p in region.practices], queue)
 
     env = simpy.Environment()
     bar = tqdm(total=horizon_day, unit="day", disable=not progress, leave=False,
@@ -99,6 +102,7 @@ def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bo
             else:
                 enrollment.month(index, first, day_no, last - _ONE_DAY)
             care.plan_month(index, day_no, end_day - day_no)
+            tests.month(index, day_no, end_day - day_no)
             # A week of visits becomes claims at a time: the lag window, not the month, is
             # what the submission queue holds.
             for week in range(day_no, end_day, 7):

@@ -134,7 +134,7 @@ def _program_for(track: ProgramKind, lob: LineOfBusiness, config: SimConfig) -> 
 def build_region(config: SimConfig) -> Region:
     """The default region for `config` (deterministic in `config.seed`)."""
     years = tuple(service_years(config))
-    fee_schedule = default_fee_schedule()
+    fee_schedule = default_fee_schedule(hba1c=config.quality.hba1c_monthly_bp > 0)
     known = sorted(set(fee_schedule.amounts))
     unknown = [y for y in years if y not in fee_schedule.amounts]
     if unknown:

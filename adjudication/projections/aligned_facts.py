@@ -57,7 +57,8 @@ class AlignedFacts:
     performance: dict[str, int] = field(default_factory=dict)  # payer|practice|year -> PCF perf. part
     contract_paid: dict[str, int] = field(default_factory=dict)  # payer|practice|year|program -> paid
     practice_ffs: dict[str, int] = field(default_factory=dict)  # payer|practice|year -> FFS paid
-    procedures: dict[str, set[str]] = field(default_factory=dict)  # member|year -> procedures paid
+    # member|year -> procedure -> lines in force and not denied (reversals subtract)
+    procedures: dict[str, dict[str, int]] = field(default_factory=dict)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> payer, spans, demographics
     diagnoses: dict[str, set[str]] = field(default_factory=dict)  # member|year -> conditions
     claim_site: dict[str, list[str]] = field(default_factory=dict)  # claim id -> [POS, NPI] (input)
@@ -132,13 +133,14 @@ class AlignedFold:
     # -- ledger --------------------------------------------------------------------------------
     def _claim_adjudicated(self, d: dict[str, Any]) -> None:
         if d["reversed_lines"]:
-            self._lines(d, d["reversed_lines"], d.get("reversed_claim_id") or d["claim_id"])
-        self._lines(d, d["lines"], d["claim_id"])
+            self._lines(d, d["reversed_lines"], d.get("reversed_claim_id") or d["claim_id"], -1)
+        self._lines(d, d["lines"], d["claim_id"], 1)
 
     def _claim_reversed(self, d: dict[str, Any]) -> None:
-        self._lines(d, d["reversed_lines"], d["reversed_claim_id"])
+        self._lines(d, d["reversed_lines"], d["reversed_claim_id"], -1)
 
-    def _lines(self, d: dict[str, Any], lines: list[dict[str, Any]], claim_id: str) -> None:
+    def _lines(self, d: dict[str, Any], lines: list[dict[str, Any]], claim_id: str,
+               sign: int) -> None:
         f, payer, practice = self.facts, d["payer_id"], d["practice_id"]
         pos, npi = f.claim_site.get(claim_id, ("", ""))
         for line in lines:
@@ -153,8 +155,9 @@ class AlignedFold:
             contract = self.reference.contract_on(payer, practice, _date(line["service_date"]))
             program = contract.program.kind.value if contract else ProgramKind.FFS.value
             _bump(f.contract_paid, f"{payer}|{practice}|{year}|{program}", paid)
-            if paid > 0 and line.get("status", "paid") != "denied":
-                f.procedures.setdefault(f"{line['member_id']}|{year}", set()).add(line["procedure"])
+            if line.get("status", "paid") != "denied":
+                done = f.procedures.setdefault(f"{line['member_id']}|{year}", {})
+                done[line["procedure"]] = done.get(line["procedure"], 0) + sign
 
     def _payment_prospective(self, d: dict[str, Any]) -> None:
         year = (d.get("adjusts_month") or d["month"])[:4]

@@ -1,24 +1,54 @@
-"""Claims-based quality measures (DOMAIN.md §9), computed from the ledger's paid lines and the claims'
+"""Claims-based quality measures (DOMAIN.md §9), computed from the ledger's lines and the claims'
 diagnoses: the annual wellness visit rate among Medicare members, and HbA1c testing among members
-with diabetes, per payer x year and per practice (its attributed members) x year.
+with diabetes. Two uses:
 
-Choices where DOMAIN.md is silent:
+- the score PBIP retention and the PCF performance adjustment read when the projection setting
+  `quality_source` is "claims" (`practice_quality`, `score_for_year`, `score_before`): per practice,
+  over its attributed members, from the `PayerState` fold, so `audit replay` recomputes it;
+- the aligned-payer report (`quality_rows`): per payer x year and per practice x year, from
+  `AlignedFacts`, whatever the setting.
+
+Choices where DOMAIN.md is silent (the score):
+- A practice's members are those attributed to it and eligible on the period's last day (PBIP: the
+  performance year's 31 December; PCF: the boundary, as for its leakage rate). AWV counts among
+  them when the payer is Medicare FFS or Medicare Advantage; HbA1c testing among those whose
+  claims serviced in the period carried a diabetes diagnosis. The AWV or test may be at any
+  practice, in force and not denied, whatever it paid (`fold.quality`).
+- Periods: PBIP, the calendar performance year, settled at reconciliation; PCF, the
+  `quality_lookback_months` (default 12) before each quarterly boundary, as its leakage rate.
+- Score = the weighted mean (`claims_quality_weights_bp`, default 50/50) of the rates whose
+  denominator has at least `claims_quality_min_members` (default 20) members, rounded half-up to
+  a basis point; no such rate: no score, treated as a missing report (PBIP recouped, PCF
+  adjustment 0). The score then goes through the same map as a reported one
+  (`pbip_quality_threshold_bp` or `pbip_retained_map`, `pcf_performance_map`).
+
+Choices where DOMAIN.md is silent (the report):
 - Denominators: members enrolled with the payer on any day of the year (Medicare: the Medicare FFS
   and Medicare Advantage lines of business); diabetes = a diabetes diagnosis on any of the member's
-  claims serviced that year. A line counts when it was paid (plan paid > 0 net of reversals is not
-  required: a member's line paid once and voided still counts; the measure reads paid lines).
+  claims serviced that year. A line counts when it is in force (net of reversals) and not denied,
+  whatever it paid: a test inside the deductible, or a $0 CPT II result code, is still a test (the
+  score's rule, `fold.quality`).
 - A practice's rate reads the members attributed to it on the year's last covered day `as_of`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from claimsim.events.calendar import add_months
 from claimsim.events.codes import AWV_CODES, HBA1C_CODES, Condition
+from claimsim.events.money import div_round_half_up
 from claimsim.events.plans import LineOfBusiness
 
 from claimsim.adjudication.projections.aligned_facts import AlignedFacts
+from claimsim.adjudication.projections.fold.claims import V_AWV, V_DAY
+from claimsim.adjudication.projections.fold.quality import diabetic_between, tested_between
 from claimsim.adjudication.projections.primary_care_spend import share_bp
+
+if TYPE_CHECKING:
+    from claimsim.adjudication.projections.settings import ProjectionSettings
+    from claimsim.adjudication.projections.state import PayerState
 
 MEDICARE = frozenset({LineOfBusiness.MEDICARE_FFS.value, LineOfBusiness.MEDICARE_ADVANTAGE.value})
 AWV = frozenset(AWV_CODES)
@@ -36,7 +66,7 @@ def member_measures(facts: AlignedFacts, lob_of: dict[str, str],
     for mid, m in sorted(facts.members.items()):
         if not enrolled_in(m, year):
             continue
-        done = facts.procedures.get(f"{mid}|{year}", set())
+        done = {code for code, n in facts.procedures.get(f"{mid}|{year}", {}).items() if n > 0}
         medicare = lob_of.get(m["payer"]) in MEDICARE
         diabetic = Condition.DIABETES.value in facts.diagnoses.get(f"{mid}|{year}", set())
         out[mid] = (int(medicare), int(medicare and bool(done & AWV)),
@@ -69,3 +99,107 @@ def quality_rows(facts: AlignedFacts, lob_of: dict[str, str], years: list[int],
         rows += [_row({"payer_id": p, "practice_id": pr, "year": year}, s)
                  for (p, pr), s in sorted(by_practice.items())]
     return rows
+
+
+# -- the score PBIP and the PCF performance adjustment read -------------------------------------
+class PracticeQuality(NamedTuple):
+    """One practice's claims-based measures over a period, and the score they give."""
+
+    first: str  # the period, ISO dates inclusive
+    last: str
+    medicare_members: int
+    awv_members: int
+    diabetic_members: int
+    hba1c_tested: int
+    score_bp: int | None  # None: no rate had enough members
+
+    @property
+    def awv_rate_bp(self) -> int:
+        return share_bp(self.awv_members, self.medicare_members)
+
+    @property
+    def hba1c_rate_bp(self) -> int:
+        return share_bp(self.hba1c_tested, self.diabetic_members)
+
+    def detail(self) -> dict[str, Any]:
+        """What a payment's basis records, so an auditor sees the score's arithmetic."""
+        return {"quality_source": "claims", "quality_period": f"{self.first}..{self.last}",
+                "medicare_members": self.medicare_members, "awv_members": self.awv_members,
+                "awv_rate_bp": self.awv_rate_bp, "diabetic_members": self.diabetic_members,
+                "hba1c_tested": self.hba1c_tested, "hba1c_rate_bp": self.hba1c_rate_bp}
+
+
+def claims_score(settings: ProjectionSettings, medicare: int, awv_rate: int, diabetic: int,
+                 hba1c_rate: int) -> int | None:
+    """The weighted mean of the rates with enough members (None when neither has)."""
+    w_awv, w_hba1c = settings.claims_quality_weights_bp
+    least = settings.claims_quality_min_members
+    parts = [(w, rate) for w, n, rate in ((w_awv, medicare, awv_rate), (w_hba1c, diabetic, hba1c_rate))
+             if w > 0 and n >= least]
+    if not parts:
+        return None
+    return div_round_half_up(sum(w * rate for w, rate in parts), sum(w for w, _ in parts))
+
+
+def had_awv(state: PayerState, member: str, first: str, last: str) -> bool:
+    """An AWV/IPPE line in force, not denied, serviced from `first` to `last`, at any practice."""
+    return sum(row[V_AWV] for row in state.visits.get(member, ())
+               if first <= row[V_DAY] <= last) > 0
+
+
+def practice_quality(state: PayerState, payer: str, members: list[str], first: str,
+                     last: str) -> PracticeQuality:
+    """The measures over `members` (a practice's attributed members) from `first` to `last`."""
+    medicare = any(p.payer_id == payer and p.lob.value in MEDICARE for p in state.reference.payers)
+    n_medicare = n_awv = n_diabetic = n_tested = 0
+    for mid in members:
+        if medicare:
+            n_medicare += 1
+            n_awv += had_awv(state, mid, first, last)
+        if diabetic_between(state, mid, first, last):
+            n_diabetic += 1
+            n_tested += tested_between(state, mid, first, last)
+    score = claims_score(state.settings, n_medicare, share_bp(n_awv, n_medicare), n_diabetic,
+                         share_bp(n_tested, n_diabetic))
+    return PracticeQuality(first, last, n_medicare, n_awv, n_diabetic, n_tested, score)
+
+
+def members_on(state: PayerState, payer: str, practice: str, day: str) -> list[str]:
+    """The payer's members attributed to the practice and eligible on an ISO day, in id order."""
+    return [m for m in state.payer_members(payer)
+            if state.attributed_on(m, day) == practice and state.eligible_on(m, payer, day)]
+
+
+def score_for_year(state: PayerState, payer: str, practice: str, year: int) -> PracticeQuality:
+    """PBIP: the performance year, over the members attributed on its last day."""
+    last = f"{year}-12-31"
+    return practice_quality(state, payer, members_on(state, payer, practice, last),
+                            f"{year}-01-01", last)
+
+
+def score_before(state: PayerState, payer: str, members: list[str], as_of: str) -> PracticeQuality:
+    """PCF: the lookback before a boundary, over the members attributed on it."""
+    first = add_months(as_of, -state.settings.quality_lookback_months)
+    last = (_date(as_of) - _ONE_DAY).isoformat()
+    return practice_quality(state, payer, members, first, last)
+
+
+def pbip_retained_bp(settings: ProjectionSettings, score: int | None) -> int:
+    """The share of PBIP a practice keeps for its score: by `pbip_retained_map` when set, else in
+    full at `pbip_quality_threshold_bp` and none below it; none without a score."""
+    if score is None:
+        return 0
+    if not settings.pbip_retained_map:
+        return 10_000 if score >= settings.pbip_quality_threshold_bp else 0
+    retained = 0
+    for threshold, share in settings.pbip_retained_map:
+        if score >= threshold:
+            retained = share
+    return retained
+
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def _date(day: str) -> dt.date:
+    return dt.date.fromisoformat(day)

@@ -17,6 +17,7 @@ from claimsim.events.ledger import ProspectivePayment
 from claimsim.events.money import BP_ONE, div_round_half_up, apply_rates
 from claimsim.events.programs import PaymentKind, ProgramKind, ProgramSettings
 
+from claimsim.adjudication.projections.claims_quality import score_before
 from claimsim.adjudication.projections.fold.claims import VD_QUALIFYING
 from claimsim.adjudication.projections.fold.membership import SPAN_PAYER
 from claimsim.adjudication.projections.fold.timelines import S_RISK_GROUP
@@ -70,19 +71,28 @@ def leakage_bp(state: PayerState, practice: str, members: list[str], as_of: str)
     return (div_round_half_up(other * BP_ONE, total) if total else 0), other, total
 
 
-def performance_bp(state: PayerState, payer: str, practice: str, as_of: str) -> tuple[int, int | None]:
-    """PCF performance adjustment from the latest quality score reported for a performance year
-    up to `as_of`'s year, by the `pcf_performance_map` setting; 0 without a report."""
-    reports = state.quality.get(f"{payer}|{practice}", {})
-    years = [y for y in reports if int(y) <= int(as_of[:4])]
-    if not years:
-        return 0, None
-    quality = reports[max(years, key=int)][0]
+def performance_bp(state: PayerState, payer: str, practice: str, as_of: str,
+                   members: list[str] | None = None) -> tuple[int, int | None, dict[str, Any]]:
+    """PCF performance adjustment by the `pcf_performance_map` setting from the practice's quality
+    score: the latest reported for a performance year up to `as_of`'s year, or, when the setting
+    `quality_source` is "claims", the claims-based score of `members` over the lookback before
+    `as_of` (`claims_quality.score_before`); 0 without a score. Returns (adjustment, score, the
+    claims-based measures for the payment's basis: empty for a reported score)."""
+    extra: dict[str, Any] = {}
+    if state.settings.quality_source == "claims":
+        measured = score_before(state, payer, members or [], as_of)
+        quality, extra = measured.score_bp, measured.detail()
+    else:
+        reports = state.quality.get(f"{payer}|{practice}", {})
+        years = [y for y in reports if int(y) <= int(as_of[:4])]
+        quality = reports[max(years, key=int)][0] if years else None
+    if quality is None:
+        return 0, None, extra
     adjustment = 0
     for threshold, adj in state.settings.pcf_performance_map:
         if quality >= threshold:
             adjustment = adj
-    return adjustment, quality
+    return adjustment, quality, extra
 
 
 def payment_basis(state: PayerState, payer: str, practice: str, program: ProgramSettings,
@@ -117,12 +127,13 @@ def payment_basis(state: PayerState, payer: str, practice: str, program: Program
             base = table[min(group, len(table)) - 1] if table else 0
             leak, other, total = (leakage_bp(state, practice, members, as_of)
                                   if program.leakage_adjustment else (0, 0, 0))
-            perf, quality = performance_bp(state, payer, practice, as_of)
+            perf, quality, measured = performance_bp(state, payer, practice, as_of, members)
             # PBP x (1 - leakage rate) x (1 + performance adjustment), rounded once.
             pbpm = apply_rates(base, BP_ONE - leak, BP_ONE + perf)
             out[kind] = {"risk_group": group, "pbp": base, "leakage_bp": leak,
                          "leakage_visits": other, "qualifying_visits": total,
-                         "performance_bp": perf, "quality_bp": quality, "pbpm": pbpm}
+                         "performance_bp": perf, "quality_bp": quality, "pbpm": pbpm,
+                         **measured}
         elif kind is PaymentKind.ESP:
             out[kind] = {"esp_pmpm": figures.esp_pmpm, "cap_milli": program.risk_adjust_cap_milli}
     return out

@@ -5,7 +5,10 @@ under the contract's basis.
 
 PBIP rule (DOMAIN.md leaves the map to a setting): kept in full when the practice's quality score
 for the year is at least `pbip_quality_threshold_bp` (default 50 %), recouped in full otherwise
-or when no score was reported.
+or when there is no score; with `pbip_retained_map` set, the share kept is the map's for the
+score, and the rest is recouped. The score is the one reported for the year, or, when the setting
+`quality_source` is "claims", the claims-based score of the practice's members attributed on
+31 December (`claims_quality.score_for_year`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from claimsim.events.calendar import add_months
 from claimsim.events.envelope import new_event
 from claimsim.events.ledger import ProspectivePayment
+from claimsim.events.money import apply_rate
 from claimsim.events.programs import PaymentKind
 
+from claimsim.adjudication.projections.claims_quality import pbip_retained_bp, score_for_year
 from claimsim.adjudication.projections.money import money_totals
 
 if TYPE_CHECKING:
@@ -47,11 +52,11 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
               "leakage_cost": money.leakage_cost, "leakage_visits": money.leakage_visits,
               "qualifying_visits": money.qualifying_visits}
     contract = state.reference.contract_on(payer, practice, dt.date(year, 12, 31))
-    quality = state.quality.get(f"{payer}|{practice}", {}).get(str(year))
+    score, measured = year_score(state, payer, practice, year)
     recorded = state.reconciled.get(f"{payer}|{practice}|{year}")  # a recoupment already made
     pbip_paid = prospective.get(PBIP, 0) + (recorded or 0)
-    keep = quality is not None and quality[0] >= state.settings.pbip_quality_threshold_bp
-    recouped = recorded if recorded is not None else (0 if keep else pbip_paid)
+    retained = pbip_retained_bp(state.settings, score)
+    recouped = recorded if recorded is not None else pbip_paid - apply_rate(pbip_paid, retained)
     prospective_total = sum(prospective.values())
     return {
         "payer_id": payer, "practice_id": practice, "year": year,
@@ -61,11 +66,23 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
         "prospective_total": prospective_total,
         **totals,
         "prospective_minus_shadow_ffs": prospective_total - totals["shadow_ffs"],
-        "quality_bp": None if quality is None else quality[0],
+        "quality_bp": score,
         "pbip_paid": pbip_paid,
         "pbip_kept": pbip_paid - recouped,
         "pbip_recouped": recouped,
+        **measured,
     }
+
+
+def year_score(state: PayerState, payer: str, practice: str, year: int
+               ) -> tuple[int | None, dict[str, Any]]:
+    """(the practice's quality score for the year, the claims-based measures behind it: empty
+    for a reported score)."""
+    if state.settings.quality_source == "claims":
+        measured = score_for_year(state, payer, practice, year)
+        return measured.score_bp, measured.detail()
+    reported = state.quality.get(f"{payer}|{practice}", {}).get(str(year))
+    return (None if reported is None else reported[0]), {}
 
 
 def reconcile(state: PayerState, year: int, as_of: str, *,
@@ -82,7 +99,24 @@ def reconcile(state: PayerState, year: int, as_of: str, *,
             event = ProspectivePayment(
                 payer_id=payer, practice_id=practice, month=as_of[:7], kind=PaymentKind.PBIP,
                 amount=-row["pbip_recouped"], member_months=0, adjusts_month=f"{year}-12",
-                detail={"reconciliation": year, "quality_bp": row["quality_bp"],
-                        "threshold_bp": state.settings.pbip_quality_threshold_bp})
+                detail=_recoup_detail(state, year, row))
             events.append(new_event(event, at=as_of, key=practice, cause=cause))
     return rows, events
+
+
+def _recoup_detail(state: PayerState, year: int, row: dict[str, Any]) -> dict[str, Any]:
+    """A recoupment's evidence: the score and the rule; the claims-based measures when the score
+    came from claims, the retained share when a map (not the threshold) gave it."""
+    settings = state.settings
+    detail: dict[str, Any] = {"reconciliation": year, "quality_bp": row["quality_bp"],
+                              "threshold_bp": settings.pbip_quality_threshold_bp}
+    if settings.pbip_retained_map:
+        del detail["threshold_bp"]
+        detail["retained_bp"] = pbip_retained_bp(settings, row["quality_bp"])
+    if settings.quality_source == "claims":
+        detail.update({k: row[k] for k in CLAIMS_KEYS})
+    return detail
+
+
+CLAIMS_KEYS = ("quality_source", "quality_period", "medicare_members", "awv_members", "awv_rate_bp",
+               "diabetic_members", "hba1c_tested", "hba1c_rate_bp")

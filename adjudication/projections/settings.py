@@ -1,11 +1,12 @@
 """The projections' settings (DOMAIN.md §4, §6, §7): lookbacks, program pre-steps, CPC+ complex
-tier, PCF risk groups and performance map, PBIP threshold, run-out. Recorded with a run (its
-run clock plan) so a replay uses the same ones.
+tier, PCF risk groups and performance map, PBIP threshold, run-out, and where the quality score
+comes from (reported, or claims-based). Recorded with a run (its run clock plan) so a replay
+uses the same ones.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -44,7 +45,19 @@ class ProjectionSettings(BaseModel):
     pcf_performance_map: tuple[tuple[Share, Adjustment], ...] = (
         (0, -1000), (3000, 0), (5000, 1000), (7000, 2500), (9000, 5000))
     pbip_quality_threshold_bp: BasisPoints = Field(default=5000, ge=0, le=10_000)  # PBIP kept at or above, recouped below
+    # PBIP retained share by score: pairs of (minimum quality_bp, retained_bp); empty: kept in
+    # full at `pbip_quality_threshold_bp` and recouped in full below it.
+    pbip_retained_map: tuple[tuple[Share, Share], ...] = ()
     runout_months: int = Field(default=3, ge=0)  # claims run-out before year-end reconciliation
+    # Where PBIP retention and the PCF performance adjustment take the practice's quality score
+    # from: "drawn" (the reported score, an input event) or "claims" (`claims_quality`, computed
+    # from the ledger: AWV rate among Medicare members, HbA1c testing among members with diabetes).
+    quality_source: Literal["drawn", "claims"] = "drawn"
+    # Claims-based score = the weighted mean of the rates whose denominator has at least
+    # `claims_quality_min_members` members (weights: AWV rate, HbA1c testing rate).
+    claims_quality_weights_bp: tuple[Share, Share] = (5000, 5000)
+    claims_quality_min_members: int = Field(default=20, ge=1)
+    quality_lookback_months: int = Field(default=12, ge=1)  # PCF: claims measured on the prior year
 
     @field_validator("pcf_group_bounds_milli")
     @classmethod
@@ -52,3 +65,17 @@ class ProjectionSettings(BaseModel):
         if any(a >= b for a, b in zip(bounds, bounds[1:])):
             raise ValueError(f"bounds must increase, got {list(bounds)}")
         return bounds
+
+    @field_validator("pbip_retained_map")
+    @classmethod
+    def _thresholds_increase(cls, pairs: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        if any(a[0] >= b[0] for a, b in zip(pairs, pairs[1:])):
+            raise ValueError(f"thresholds must increase, got {[p[0] for p in pairs]}")
+        return pairs
+
+    @field_validator("claims_quality_weights_bp")
+    @classmethod
+    def _some_weight(cls, weights: tuple[int, int]) -> tuple[int, int]:
+        if not any(weights):
+            raise ValueError("at least one weight must be above 0")
+        return weights

@@ -20,7 +20,9 @@ from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
 from claimsim.events.timeline import contract_spans, entry_at, span_on, value_at
 
-from claimsim.adjudication.projections.fold import CONCERNS, HANDLERS, INPUT_HANDLERS
+from claimsim.adjudication.projections.fold import (CONCERNS, HANDLERS, INPUT_HANDLERS,
+                                                   QUALITY_HANDLERS)
+from claimsim.adjudication.projections.fold import quality as quality_concern
 from claimsim.adjudication.projections.fold.claims import QUALIFYING
 from claimsim.adjudication.projections.fold.membership import SPAN_PAYER, enrolled_on
 from claimsim.adjudication.projections.settings import ProjectionSettings
@@ -40,6 +42,11 @@ class PayerState:
     def __init__(self, reference: ReferenceData, settings: ProjectionSettings | None = None):
         self.reference = reference
         self.settings = settings or ProjectionSettings()
+        claims_quality = self.settings.quality_source == "claims"
+        self._handlers = QUALITY_HANDLERS if claims_quality else HANDLERS
+        # Checkpoints of runs scored on reported quality keep the keys they always had.
+        self._state_keys = self._KEYS if claims_quality else tuple(
+            k for k in self._KEYS if k not in quality_concern.KEYS)
         self._pc_npis = frozenset(npi for npi, (_, c) in reference.clinician.items()
                                   if c.role is ClinicianRole.PRIMARY_CARE)
         self._groups = {c: g.value for c, g in PROCEDURE_GROUPS.items()}
@@ -66,12 +73,13 @@ class PayerState:
     _KEYS = ("last_seq", "last_at", "input_seq", *(k for c in CONCERNS for k in c.KEYS))
 
     def state(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._KEYS}
+        return {k: getattr(self, k) for k in self._state_keys}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.reset()
         for k in self._KEYS:
-            setattr(self, k, state[k])
+            if k in state:  # a checkpoint from before a concern existed keeps its reset value
+                setattr(self, k, state[k])
 
     # -- the fold -----------------------------------------------------------------------------
     def apply(self, env: dict[str, Any]) -> None:
@@ -80,7 +88,7 @@ class PayerState:
             self.input_seq = env["seq"]
         else:
             self.last_seq, self.last_at = env["seq"], env["at"]
-        handler = HANDLERS.get(kind)
+        handler = self._handlers.get(kind)
         if handler is not None:
             handler(self, env)
 
