@@ -23,12 +23,13 @@ from claimsim.adjudication.projections.aligned_facts import (DEMOGRAPHICS, S_PAI
                                                              S_PC_PAID, AlignedFacts, AlignedFold)
 from claimsim.adjudication.projections.apm import (BY_CONTRACT, BY_PAYMENT, apm_rows,
                                                    participation_rows, practice_share_rows)
-from claimsim.adjudication.projections.claims_quality import quality_rows
+from claimsim.adjudication.projections.claims_quality import quality_rows, score_rows
 from claimsim.adjudication.projections.primary_care_spend import (ALL, SpendSettings,
                                                                   primary_care_share_rows, share_bp)
 from claimsim.adjudication.projections.state import PayerState
 
 from claimsim.scenarios import tables
+from claimsim.scenarios.report import reconciliation_rows
 
 
 def fold_facts(run_dir: Path, reference: ReferenceData, settings: SpendSettings) -> AlignedFacts:
@@ -54,6 +55,9 @@ def measures(run_dir: Path, state: PayerState, as_of: str, years: list[int],
         "practice_prospective_share": practice_share_rows(facts, state),
         "claims_quality": quality_rows(facts, lob_of, years, attributed),
         "equity": equity_rows(run_dir, state, facts, as_of, settings),
+        # Only where the run paid on claims-based quality, so other runs' reports stay as they were.
+        **({"quality_scores": score_rows(facts, reconciliation_rows(state, years))}
+           if state.settings.quality_source == "claims" else {}),
     }
 
 
@@ -139,7 +143,7 @@ def write_aligned(run_dir: Path, state: PayerState, as_of: str, years: list[int]
 MONEY = frozenset({"primary_care_claims", "primary_care_non_claims", "primary_care_total",
                    "total_medical_expense", "total", "cat_1", "cat_2A", "cat_2C", "cat_3A_3B",
                    "cat_4A", "cat_4B", "cost_share", "primary_care_spend", "total_spend",
-                   "cost_share_per_member", "primary_care_spend_per_member"})
+                   "cost_share_per_member", "primary_care_spend_per_member", "pbip_paid", "pbip_kept"})
 
 
 RENAMED = {"cost_share": "member_cost_share", "cost_share_per_member": "member_cost_share_per_member"}
@@ -173,14 +177,15 @@ def text(found: dict[str, list[dict[str, Any]]]) -> str:
 
 # -- what-if metrics -----------------------------------------------------------------------------
 ALIGNED_METRICS = ("primary_care_share_bp", "apm_1_bp", "apm_2a_bp", "apm_2c_bp", "apm_4a_bp",
-                   "apm_4b_bp", "members_in_vbp_bp")
+                   "apm_4b_bp", "members_in_vbp_bp", "awv_rate_bp", "hba1c_rate_bp")
 _APM = (("apm_1_bp", "cat_1"), ("apm_2a_bp", "cat_2A"), ("apm_2c_bp", "cat_2C"),
         ("apm_4a_bp", "cat_4A"), ("apm_4b_bp", "cat_4B"))
 
 
 def aligned_metrics(found: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, int]]:
     """Per payer ("payer:ID") and all payers ("all"): the primary-care share and the APM mix (by
-    payment) over every year of the run, and the share of members in value-based models."""
+    payment) over every year of the run, the share of members in value-based models, and the
+    claims-based quality rates (member-years over every year; none for "all")."""
     spend: dict[str, list[int]] = {}
     for r in found["primary_care_spend"]:
         s = spend.setdefault(r["payer_id"], [0, 0])
@@ -193,11 +198,20 @@ def aligned_metrics(found: dict[str, list[dict[str, Any]]]) -> dict[str, dict[st
             for k in a:
                 a[k] += r[k]
     vbp = {r["payer_id"]: r["members_in_vbp_bp"] for r in found["vbp_participation"]}
+    quality: dict[str, list[int]] = {}  # payer -> [Medicare members, AWV, diabetic, tested]
+    for r in found["claims_quality"]:
+        if not r["practice_id"]:
+            q = quality.setdefault(r["payer_id"], [0, 0, 0, 0])
+            for i, k in enumerate(("medicare_members", "awv_members", "diabetic_members",
+                                   "hba1c_tested")):
+                q[i] += r[k]
     out = {}
     for payer, (pc, tme) in sorted(spend.items()):
         a = apm.get(payer, {"total": 0})
+        q = quality.get(payer, [0, 0, 0, 0])
         out[payer] = {"primary_care_share_bp": share_bp(pc, tme), "members_in_vbp_bp": vbp.get(payer, 0),
-                      **{m: share_bp(a.get(c, 0), a["total"]) for m, c in _APM}}
+                      **{m: share_bp(a.get(c, 0), a["total"]) for m, c in _APM},
+                      "awv_rate_bp": share_bp(q[1], q[0]), "hba1c_rate_bp": share_bp(q[3], q[2])}
     return {("all" if p == "all" else f"payer:{p}"): v for p, v in out.items()}
 
 

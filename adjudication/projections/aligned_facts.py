@@ -62,6 +62,8 @@ class AlignedFacts:
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> payer, spans, demographics
     diagnoses: dict[str, set[str]] = field(default_factory=dict)  # member|year -> conditions
     claim_site: dict[str, list[str]] = field(default_factory=dict)  # claim id -> [POS, NPI] (input)
+    # payer|practice|period -> a PBP basis scored on claims-based quality (one per boundary)
+    pcf_scores: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def line_criteria(line: dict[str, Any], npi: str, pos: str, reference: ReferenceData,
@@ -163,6 +165,10 @@ class AlignedFold:
         year = (d.get("adjusts_month") or d["month"])[:4]
         key = f"{d['payer_id']}|{d['practice_id']}|{year}"
         _bump(self.facts.prospective, f"{key}|{d['kind']}", d["amount"])
+        basis = (d.get("detail") or {}).get("basis") or {}
+        if basis.get("quality_source") == "claims":
+            self.facts.pcf_scores.setdefault(
+                f"{d['payer_id']}|{d['practice_id']}|{basis['quality_period']}", basis)
         perf = (d.get("detail") or {}).get("performance_bp") or 0
         if perf:
             # PBP x (1 - leakage) x (1 + perf): the part the performance adjustment moved.

@@ -198,6 +198,28 @@ def pbip_retained_bp(settings: ProjectionSettings, score: int | None) -> int:
     return retained
 
 
+MEASURE_KEYS = ("quality_period", "medicare_members", "awv_members", "awv_rate_bp",
+                "diabetic_members", "hba1c_tested", "hba1c_rate_bp")
+
+
+def score_rows(facts: AlignedFacts, reconciled: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The claims-based scores a run paid on: each PCF boundary's (from the PBP payments' basis)
+    and each PBIP performance year's (from the reconciliation rows), with what each score did."""
+    rows = []
+    for key, b in sorted(facts.pcf_scores.items()):
+        payer, practice, _ = key.split("|")
+        rows.append({"payer_id": payer, "practice_id": practice, "use": "pcf_performance",
+                     **{k: b[k] for k in MEASURE_KEYS}, "score_bp": b["quality_bp"],
+                     "performance_bp": b["performance_bp"], "pbip_paid": None, "pbip_kept": None})
+    for r in reconciled:
+        if r.get("quality_source") == "claims" and r["pbip_paid"]:
+            rows.append({"payer_id": r["payer_id"], "practice_id": r["practice_id"], "use": "pbip",
+                         **{k: r[k] for k in MEASURE_KEYS}, "score_bp": r["quality_bp"],
+                         "performance_bp": None, "pbip_paid": r["pbip_paid"],
+                         "pbip_kept": r["pbip_kept"]})
+    return rows
+
+
 _ONE_DAY = dt.timedelta(days=1)
 
 

@@ -44,4 +44,12 @@ def test_pcf_on_claims_quality_pays_from_the_ledger_and_replays(tmp_path):
     assert any(b["diabetic_members"] > 0 for b in pbp)
     report = (run_dir / "reports" / "reconciliation.csv").read_text()
     assert "hba1c_rate_bp" in report.splitlines()[0]
+    scores = result.aligned["quality_scores"]
+    assert {r["use"] for r in scores} == {"pcf_performance"}  # PCF pays no PBIP
+    assert len(scores) == len(pbp_keys := {(r["payer_id"], r["practice_id"], r["quality_period"])
+                                           for r in scores})
+    assert pbp_keys == {(e["data"]["payer_id"], e["data"]["practice_id"],
+                         e["data"]["detail"]["basis"]["quality_period"])
+                        for e in read(run_dir / "ledger") if e["type"] == "payment.prospective"
+                        and "basis" in e["data"]["detail"] and e["data"]["kind"] == "pbp"}
     assert replay(run_dir).ok
