@@ -44,7 +44,7 @@ def _type_name(annotation: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(annotation))
     if origin is typing.Literal:
-        return " | ".join(repr(a) for a in typing.get_args(annotation))
+        return "one of " + ", ".join(str(a) for a in typing.get_args(annotation))
     if origin is dict:
         key, value = typing.get_args(annotation)
         return f"table ({_type_name(key)} -> {_type_name(value)})"

@@ -350,7 +350,7 @@ class QualityConfig(Settings):
     report_day: int = Field(default=31, ge=1, le=365)  # day of the next year the report arrives
     # Chance a month that an enrolled member with diabetes has a point-of-care HbA1c test
     # (`simulator.hba1c`); 0 (the default): none, and the fee schedule does not list the codes.
-    hba1c_monthly_bp: Share = 0
+    hba1c_monthly_bp: Share = 0  # HbA1c test chance a month per member with diabetes (claims quality: 1900)
 
 
 def _race_mix() -> dict[str, BasisPoints]:

@@ -29,6 +29,16 @@ def _pct(bp: int) -> str:
     return f"{bp / 100:g} %"
 
 
+def _claims_quality(basis: dict[str, Any]) -> str:
+    """A claims-based score's measures, as recorded in the payment's basis."""
+    if basis.get("quality_source") != "claims":
+        return ""
+    return (f" from claims {basis['quality_period']}: AWV {basis['awv_members']} of"
+            f" {basis['medicare_members']} Medicare members ({_pct(basis['awv_rate_bp'])}), HbA1c"
+            f" tested {basis['hba1c_tested']} of {basis['diabetic_members']} members with diabetes"
+            f" ({_pct(basis['hba1c_rate_bp'])})")
+
+
 def payment_formula(d: dict[str, Any]) -> str:
     """A prospective payment's arithmetic in dollars and rates, from its recorded basis."""
     basis = (d.get("detail") or {}).get("basis") or {}
@@ -45,7 +55,7 @@ def payment_formula(d: dict[str, Any]) -> str:
                 f" {basis['qualifying_visits']} qualifying visits elsewhere)")
         perf = (f" x (1 + performance {_pct(basis['performance_bp'])}"
                 + (f", quality {_pct(basis['quality_bp'])}" if basis.get("quality_bp") is not None else "")
-                + ")")
+                + _claims_quality(basis) + ")")
         return (f"PBP PBPM = risk group {basis['risk_group']} {dollars(basis['pbp'])}{leak}{perf}"
                 f" = {dollars(basis['pbpm'])}; {total}")
     if kind == "cmf" and basis:

@@ -47,16 +47,16 @@ class ProjectionSettings(BaseModel):
     pbip_quality_threshold_bp: BasisPoints = Field(default=5000, ge=0, le=10_000)  # PBIP kept at or above, recouped below
     # PBIP retained share by score: pairs of (minimum quality_bp, retained_bp); empty: kept in
     # full at `pbip_quality_threshold_bp` and recouped in full below it.
-    pbip_retained_map: tuple[tuple[Share, Share], ...] = ()
+    pbip_retained_map: tuple[tuple[Share, Share], ...] = ()  # (min score, PBIP kept); empty: the threshold
     runout_months: int = Field(default=3, ge=0)  # claims run-out before year-end reconciliation
     # Where PBIP retention and the PCF performance adjustment take the practice's quality score
     # from: "drawn" (the reported score, an input event) or "claims" (`claims_quality`, computed
     # from the ledger: AWV rate among Medicare members, HbA1c testing among members with diabetes).
-    quality_source: Literal["drawn", "claims"] = "drawn"
+    quality_source: Literal["drawn", "claims"] = "drawn"  # the score PBIP and PCF read: reported, or from claims
     # Claims-based score = the weighted mean of the rates whose denominator has at least
     # `claims_quality_min_members` members (weights: AWV rate, HbA1c testing rate).
-    claims_quality_weights_bp: tuple[Share, Share] = (5000, 5000)
-    claims_quality_min_members: int = Field(default=20, ge=1)
+    claims_quality_weights_bp: tuple[Share, Share] = (5000, 5000)  # AWV rate, HbA1c testing rate
+    claims_quality_min_members: int = Field(default=20, ge=1)  # a rate with fewer members is left out
     quality_lookback_months: int = Field(default=12, ge=1)  # PCF: claims measured on the prior year
 
     @field_validator("pcf_group_bounds_milli")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from claimsim.events.money import apply_rates
 from claimsim.events.programs import ProgramKind, ProgramSettings
 
+from claimsim.adjudication.audit.explain import payment_formula
 from claimsim.adjudication.projections.attribution import attribute
 from claimsim.adjudication.projections.claims_quality import (claims_score, pbip_retained_bp,
                                                               score_before, score_for_year)
@@ -132,6 +133,9 @@ def test_pcf_adjustment_reads_the_lookback_before_the_boundary():
     assert apply_rates(4500, 10_000, 11_000) == 4950
     assert payment["amount"] == 5 * 4950
     assert basis["quality_period"] == "2024-07-01..2025-06-30"
+    assert ("performance 10 %, quality 57.5 % from claims 2024-07-01..2025-06-30: AWV 2 of 5"
+            " Medicare members (40 %), HbA1c tested 3 of 4 members with diabetes (75 %))"
+            ) in payment_formula(payment)
 
 
 def test_a_drawn_score_run_ignores_the_claims_and_records_no_measures():
