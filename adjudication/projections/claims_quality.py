@@ -10,10 +10,13 @@ with diabetes. Two uses:
 
 Choices where DOMAIN.md is silent (the score):
 - A practice's members are those attributed to it and eligible on the period's last day (PBIP: the
-  performance year's 31 December; PCF: the boundary, as for its leakage rate). AWV counts among
-  them when the payer is Medicare FFS or Medicare Advantage; HbA1c testing among those whose
-  claims serviced in the period carried a diabetes diagnosis. The AWV or test may be at any
-  practice, in force and not denied, whatever it paid (`fold.quality`).
+  performance year's 31 December; PCF: the boundary, as for its leakage rate), with every payer
+  (`claims_quality_scope = "practice"`, the default: CPC+ and PCF measure quality per practice
+  across its patients, and one payer's panel is often too small to measure; every aligned payer
+  then pays on the same score) or with the paying payer only (`"payer"`). AWV counts among those
+  whose payer is Medicare FFS or Medicare Advantage; HbA1c testing among those whose claims
+  serviced in the period carried a diabetes diagnosis. The AWV or test may be at any practice, in
+  force and not denied, whatever it paid (`fold.quality`).
 - Periods: PBIP, the calendar performance year, settled at reconciliation; PCF, the
   `quality_lookback_months` (default 12) before each quarterly boundary, as its leakage rate.
 - Score = the weighted mean (`claims_quality_weights_bp`, default 50/50) of the rates whose
@@ -147,13 +150,14 @@ def had_awv(state: PayerState, member: str, first: str, last: str) -> bool:
                if first <= row[V_DAY] <= last) > 0
 
 
-def practice_quality(state: PayerState, payer: str, members: list[str], first: str,
+def practice_quality(state: PayerState, members: list[tuple[str, str]], first: str,
                      last: str) -> PracticeQuality:
-    """The measures over `members` (a practice's attributed members) from `first` to `last`."""
-    medicare = any(p.payer_id == payer and p.lob.value in MEDICARE for p in state.reference.payers)
+    """The measures over `members` ((member, payer) pairs: a practice's attributed members) from
+    `first` to `last`."""
+    medicare = {p.payer_id for p in state.reference.payers if p.lob.value in MEDICARE}
     n_medicare = n_awv = n_diabetic = n_tested = 0
-    for mid in members:
-        if medicare:
+    for mid, payer in members:
+        if payer in medicare:
             n_medicare += 1
             n_awv += had_awv(state, mid, first, last)
         if diabetic_between(state, mid, first, last):
@@ -164,24 +168,26 @@ def practice_quality(state: PayerState, payer: str, members: list[str], first: s
     return PracticeQuality(first, last, n_medicare, n_awv, n_diabetic, n_tested, score)
 
 
-def members_on(state: PayerState, payer: str, practice: str, day: str) -> list[str]:
-    """The payer's members attributed to the practice and eligible on an ISO day, in id order."""
-    return [m for m in state.payer_members(payer)
-            if state.attributed_on(m, day) == practice and state.eligible_on(m, payer, day)]
+def members_on(state: PayerState, payer: str, practice: str, day: str) -> list[tuple[str, str]]:
+    """(member, payer) of the members attributed to the practice and eligible on an ISO day: the
+    payer's, or every payer's under `claims_quality_scope = "practice"`; by payer, then id."""
+    payers = ([p.payer_id for p in sorted(state.reference.payers, key=lambda p: p.payer_id)]
+              if state.settings.claims_quality_scope == "practice" else [payer])
+    return [(m, p) for p in payers for m in state.payer_members(p)
+            if state.attributed_on(m, day) == practice and state.eligible_on(m, p, day)]
 
 
 def score_for_year(state: PayerState, payer: str, practice: str, year: int) -> PracticeQuality:
     """PBIP: the performance year, over the members attributed on its last day."""
     last = f"{year}-12-31"
-    return practice_quality(state, payer, members_on(state, payer, practice, last),
-                            f"{year}-01-01", last)
+    return practice_quality(state, members_on(state, payer, practice, last), f"{year}-01-01", last)
 
 
-def score_before(state: PayerState, payer: str, members: list[str], as_of: str) -> PracticeQuality:
+def score_before(state: PayerState, payer: str, practice: str, as_of: str) -> PracticeQuality:
     """PCF: the lookback before a boundary, over the members attributed on it."""
     first = add_months(as_of, -state.settings.quality_lookback_months)
     last = (_date(as_of) - _ONE_DAY).isoformat()
-    return practice_quality(state, payer, members, first, last)
+    return practice_quality(state, members_on(state, payer, practice, as_of), first, last)
 
 
 def pbip_retained_bp(settings: ProjectionSettings, score: int | None) -> int:

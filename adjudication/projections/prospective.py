@@ -71,16 +71,16 @@ def leakage_bp(state: PayerState, practice: str, members: list[str], as_of: str)
     return (div_round_half_up(other * BP_ONE, total) if total else 0), other, total
 
 
-def performance_bp(state: PayerState, payer: str, practice: str, as_of: str,
-                   members: list[str] | None = None) -> tuple[int, int | None, dict[str, Any]]:
+def performance_bp(state: PayerState, payer: str, practice: str,
+                   as_of: str) -> tuple[int, int | None, dict[str, Any]]:
     """PCF performance adjustment by the `pcf_performance_map` setting from the practice's quality
     score: the latest reported for a performance year up to `as_of`'s year, or, when the setting
-    `quality_source` is "claims", the claims-based score of `members` over the lookback before
-    `as_of` (`claims_quality.score_before`); 0 without a score. Returns (adjustment, score, the
-    claims-based measures for the payment's basis: empty for a reported score)."""
+    `quality_source` is "claims", the claims-based score of its members attributed on `as_of` over
+    the lookback before it (`claims_quality.score_before`); 0 without a score. Returns (adjustment,
+    score, the claims-based measures for the payment's basis: empty for a reported score)."""
     extra: dict[str, Any] = {}
     if state.settings.quality_source == "claims":
-        measured = score_before(state, payer, members or [], as_of)
+        measured = score_before(state, payer, practice, as_of)
         quality, extra = measured.score_bp, measured.detail()
     else:
         reports = state.quality.get(f"{payer}|{practice}", {})
@@ -127,7 +127,7 @@ def payment_basis(state: PayerState, payer: str, practice: str, program: Program
             base = table[min(group, len(table)) - 1] if table else 0
             leak, other, total = (leakage_bp(state, practice, members, as_of)
                                   if program.leakage_adjustment else (0, 0, 0))
-            perf, quality, measured = performance_bp(state, payer, practice, as_of, members)
+            perf, quality, measured = performance_bp(state, payer, practice, as_of)
             # PBP x (1 - leakage rate) x (1 + performance adjustment), rounded once.
             pbpm = apply_rates(base, BP_ONE - leak, BP_ONE + perf)
             out[kind] = {"risk_group": group, "pbp": base, "leakage_bp": leak,

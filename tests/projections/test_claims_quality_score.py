@@ -13,13 +13,18 @@ The claims (`_claims`), for members M1-M5 (all enrolled from 2024, none in hospi
 
 from __future__ import annotations
 
+from claimsim.events.envelope import new_event
+from claimsim.events.input import MemberEnrolled
+from claimsim.events.ledger import AttributionAssigned
 from claimsim.events.money import apply_rates
+from claimsim.events.plans import LineOfBusiness, Payer, medicaid_plan
 from claimsim.events.programs import ProgramKind, ProgramSettings
 
 from claimsim.adjudication.audit.explain import payment_formula
 from claimsim.adjudication.projections.attribution import attribute
 from claimsim.adjudication.projections.claims_quality import (claims_score, pbip_retained_bp,
-                                                              score_before, score_for_year)
+                                                              practice_quality, score_before,
+                                                              score_for_year)
 from claimsim.adjudication.projections.prospective import epoch_payments
 from claimsim.adjudication.projections.reconciliation import reconcile
 from claimsim.adjudication.projections.settings import ProjectionSettings
@@ -169,7 +174,45 @@ def test_score_weights_and_minimum_members():
 
 def test_score_before_counts_only_lines_in_force_in_the_window():
     feed = _feed(PCF, "2025-07-01", ["2025-07"], claims_quality_min_members=1)
-    q = score_before(feed.state, PAYER, ["M4"], "2025-07-01")
+    q = practice_quality(feed.state, [("M4", PAYER)], "2024-07-01", "2025-06-30")
     assert (q.medicare_members, q.awv_members) == (1, 0)  # the voided AWV
-    later = score_before(feed.state, PAYER, ["M1", "M2"], "2026-04-01")  # 2025-04-01..2026-03-31
+    later = practice_quality(feed.state, [("M1", PAYER), ("M2", PAYER)], "2025-04-01", "2026-03-31")
     assert (later.awv_members, later.diabetic_members, later.hba1c_tested) == (1, 1, 1)
+    # The boundary's members are the five attributed on it.
+    assert score_before(feed.state, PAYER, "P1", "2025-07-01").medicare_members == 5
+
+
+def test_practice_scope_pools_every_payers_members_and_payer_scope_does_not():
+    """M6, a Medicaid member attributed to P1 with diabetes and a 2025 test, joins P1's HbA1c
+    denominator under the default practice scope (not the AWV one: not Medicare): HbA1c 3 of 5 =
+    60 %, score (4000 + 6000) / 2 = 5000, the same score for both payers. Under payer scope
+    Medicare's stays 4500 and Medicaid's is M6 alone: 100 % (no Medicare members, so no AWV rate)."""
+    scores = {}
+    for scope in ("practice", "payer"):
+        feed = _feed(CPC1, "2025-01-01", ["2025-01"], claims_quality_min_members=1,
+                     claims_quality_scope=scope)
+        _medicaid_member(feed, "M6")
+        feed.visit("M6", "P1", "2025-06-01", "83037", allowed=971, dx=DM)
+        scores[scope] = {p: score_for_year(feed.state, p, "P1", 2025) for p in (PAYER, "MCD")}
+    pooled = scores["practice"][PAYER]
+    assert (pooled.medicare_members, pooled.diabetic_members, pooled.hba1c_tested) == (5, 5, 3)
+    assert pooled.score_bp == scores["practice"]["MCD"].score_bp == 5000
+    assert scores["payer"][PAYER].score_bp == 4500
+    alone = scores["payer"]["MCD"]
+    assert (alone.medicare_members, alone.diabetic_members, alone.score_bp) == (0, 1, 10_000)
+
+
+def _medicaid_member(feed: Feed, member: str) -> None:
+    """A Medicaid payer (MCD) joins the reference; `member` enrolls with it and is attributed to
+    P1 from 2025-01-01."""
+    ref = feed.state.reference
+    feed.state.reference = ref.model_copy(update={
+        "payers": (*ref.payers, Payer(payer_id="MCD", name="Medicaid", lob=LineOfBusiness.MEDICAID)),
+        "plans": (*ref.plans, medicaid_plan("MCD-MC", "MCD"))})
+    feed._input(MemberEnrolled(member_id=member, subscriber_id=member, payer_id="MCD",
+                               plan_id="MCD-MC", start="2024-01-01", end=None,
+                               birth_date="1980-01-01", sex="F"), "2024-01-01", member)
+    feed.record([new_event(AttributionAssigned(member_id=member, subscriber_id=member,
+                                               payer_id="MCD", practice_id="P1",
+                                               effective="2025-01-01", basis="plurality"),
+                           at="2025-01-01", key=member, cause=feed.input_seq)])
