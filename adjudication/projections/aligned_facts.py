@@ -169,7 +169,7 @@ class AlignedFold:
         if basis.get("quality_source") == "claims":
             self.facts.pcf_scores.setdefault(
                 f"{d['payer_id']}|{d['practice_id']}|{basis['quality_period']}", basis)
-        perf = (d.get("detail") or {}).get("performance_bp") or 0
+        perf = basis.get("performance_bp") or 0  # in the PBP payment's basis
         if perf:
             # PBP x (1 - leakage) x (1 + perf): the part the performance adjustment moved.
             base = div_round_half_up(d["amount"] * 10_000, 10_000 + perf)

@@ -164,7 +164,9 @@ def test_a_contracts_dollars_under_both_lan_conventions():
 def test_pcf_performance_adjustment_is_2c_and_full_capitation_is_4b():
     ref = _ref(P1=ProgramSettings(kind=ProgramKind.PCF), P2=ProgramSettings(kind=ProgramKind.FULL_CAP))
     run = Run(ref)
-    run.pay("P1", "pbp", 12_000, performance_bp=2_000)  # PBP x 1.20: 10,000 + 2,000 moved
+    # PBP x 1.20: 10,000 + 2,000 moved (the adjustment sits in the payment's basis, as
+    # `prospective.payment_basis` records it).
+    run.pay("P1", "pbp", 12_000, basis={"performance_bp": 2_000, "pbpm": 12_000})
     run.pay("P2", "ppcp", 7_000)
     row = _row(apm_rows(run.facts, PayerState(ref), BY_PAYMENT))
     assert (row["cat_4A"], row["cat_2C"], row["cat_4B"]) == (10_000, 2_000, 7_000)
