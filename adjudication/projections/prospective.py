@@ -96,8 +96,11 @@ def performance_bp(state: PayerState, payer: str, practice: str,
 
 
 def payment_basis(state: PayerState, payer: str, practice: str, program: ProgramSettings,
-                  members: list[str], as_of: str, year: int) -> dict[str, dict[str, Any]]:
-    """Per payment kind of the program, the inputs a per-member amount is figured from."""
+                  members: list[str], as_of: str, year: int,
+                  performance: dict[str, tuple] | None = None) -> dict[str, dict[str, Any]]:
+    """Per payment kind of the program, the inputs a per-member amount is figured from.
+    `performance` keeps each practice's PCF performance adjustment across the months paid at one
+    boundary (it depends on the boundary, not the month)."""
     figures = program.figures_for(year)
     out: dict[str, dict[str, Any]] = {}
     groups = frozenset(g.value for g in program.capitated_groups)
@@ -127,7 +130,11 @@ def payment_basis(state: PayerState, payer: str, practice: str, program: Program
             base = table[min(group, len(table)) - 1] if table else 0
             leak, other, total = (leakage_bp(state, practice, members, as_of)
                                   if program.leakage_adjustment else (0, 0, 0))
-            perf, quality, measured = performance_bp(state, payer, practice, as_of)
+            if performance is None:
+                performance = {}
+            if practice not in performance:
+                performance[practice] = performance_bp(state, payer, practice, as_of)
+            perf, quality, measured = performance[practice]
             # PBP x (1 - leakage rate) x (1 + performance adjustment), rounded once.
             pbpm = apply_rates(base, BP_ONE - leak, BP_ONE + perf)
             out[kind] = {"risk_group": group, "pbp": base, "leakage_bp": leak,
@@ -179,6 +186,7 @@ def epoch_payments(state: PayerState, payer: str, as_of: str, months: list[str],
     """
     events = []
     boundary_members: dict[str, list[str]] = {}
+    performance: dict[str, tuple] = {}
     for practice in sorted(p.practice_id for p in state.reference.practices):
         for month in months:
             day1 = month + "-01"
@@ -193,7 +201,7 @@ def epoch_payments(state: PayerState, payer: str, as_of: str, months: list[str],
             if practice not in boundary_members:
                 boundary_members[practice] = _members_on(state, payer, practice, as_of)
             basis = payment_basis(state, payer, practice, contract.program,
-                                  boundary_members[practice], as_of, int(month[:4]))
+                                  boundary_members[practice], as_of, int(month[:4]), performance)
             facts = state.facts_on(payer, day1)
             for kind, b in basis.items():
                 cents = {m: member_amount(kind, b, facts.get(m)) for m in members}

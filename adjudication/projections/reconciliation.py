@@ -52,9 +52,9 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
               "leakage_cost": money.leakage_cost, "leakage_visits": money.leakage_visits,
               "qualifying_visits": money.qualifying_visits}
     contract = state.reference.contract_on(payer, practice, dt.date(year, 12, 31))
-    score, measured = year_score(state, payer, practice, year)
     recorded = state.reconciled.get(f"{payer}|{practice}|{year}")  # a recoupment already made
     pbip_paid = prospective.get(PBIP, 0) + (recorded or 0)
+    score, measured = year_score(state, payer, practice, year, scored=bool(pbip_paid))
     retained = pbip_retained_bp(state.settings, score)
     recouped = recorded if recorded is not None else pbip_paid - apply_rate(pbip_paid, retained)
     prospective_total = sum(prospective.values())
@@ -74,11 +74,14 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
     }
 
 
-def year_score(state: PayerState, payer: str, practice: str, year: int
+def year_score(state: PayerState, payer: str, practice: str, year: int, scored: bool = True
                ) -> tuple[int | None, dict[str, Any]]:
     """(the practice's quality score for the year, the claims-based measures behind it: empty
-    for a reported score)."""
+    for a reported score). A claims-based score is figured only where `scored` (PBIP was paid:
+    nothing else reads it), else its measures are empty (None), so every row has the columns."""
     if state.settings.quality_source == "claims":
+        if not scored:
+            return None, {**dict.fromkeys(CLAIMS_KEYS), "quality_source": "claims"}
         measured = score_for_year(state, payer, practice, year)
         return measured.score_bp, measured.detail()
     reported = state.quality.get(f"{payer}|{practice}", {}).get(str(year))
