@@ -137,8 +137,8 @@ def claims_score(settings: ProjectionSettings, medicare: int, awv_rate: int, dia
     """The weighted mean of the rates with enough members (None when neither has)."""
     w_awv, w_hba1c = settings.claims_quality_weights_bp
     least = settings.claims_quality_min_members
-    parts = [(w, rate) for w, n, rate in ((w_awv, medicare, awv_rate), (w_hba1c, diabetic, hba1c_rate))
-             if w > 0 and n >= least]
+    rates = ((w_awv, medicare, awv_rate), (w_hba1c, diabetic, hba1c_rate))
+    parts = [(w, rate) for w, n, rate in rates if w > 0 and n >= least]
     if not parts:
         return None
     return div_round_half_up(sum(w * rate for w, rate in parts), sum(w for w, _ in parts))

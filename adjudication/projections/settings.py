@@ -57,7 +57,7 @@ class ProjectionSettings(BaseModel):
     # `claims_quality_min_members` members (weights: AWV rate, HbA1c testing rate).
     claims_quality_weights_bp: tuple[Share, Share] = (5000, 5000)  # AWV rate, HbA1c testing rate
     claims_quality_min_members: int = Field(default=20, ge=1)  # a rate with fewer members is left out
-    claims_quality_scope: Literal["practice", "payer"] = "practice"  # whose attributed members: every payer's, or the paying payer's
+    claims_quality_scope: Literal["practice", "payer"] = "practice"  # members of every payer, or the payer's
     quality_lookback_months: int = Field(default=12, ge=1)  # PCF: claims measured on the prior year
 
     @field_validator("pcf_group_bounds_milli")
