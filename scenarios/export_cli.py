@@ -39,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (ledger/, input/)")
     p.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
     p.add_argument("--out", required=True, metavar="DIR", help="a new or empty directory")
+    p.add_argument("--check-roundtrip", action="store_true",
+                   help="tuva only: ingest the tables again, pay them under the run's scenario"
+                        " (run --history) and compare every final-action line result with the"
+                        " run's (DIR/roundtrip/: the runs and differences.csv); exit 1 on a difference")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_export)
 
@@ -52,6 +56,8 @@ def _out_dir(path: str) -> Path:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.check_roundtrip and args.fmt != "tuva":
+        raise UserError("--check-roundtrip: only --format tuva can be ingested again")
     reader = RunReader(args.run_dir)
     out = _out_dir(args.out)
     started = time.perf_counter()
@@ -67,7 +73,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     rate = claims / seconds if seconds > 0 else 0.0
     print(f"  {claims:,} claim entries in {seconds:.1f} s ({rate:,.0f} claims/s) -> {out}")
     print("  balances: " + ("all hold" if ok else "FAILED (see the table)"))
+    if args.check_roundtrip and ok:
+        return _check_roundtrip(Path(args.run_dir), out, not args.no_progress)
     return 0 if ok else 1
+
+
+def _check_roundtrip(run_dir: Path, out: Path, progress: bool) -> int:
+    from claimsim.scenarios.roundtrip import round_trip
+
+    started = time.perf_counter()
+    print("round trip: ingest the tables, pay them under the run's scenario, compare line results")
+    trip = round_trip(run_dir, out, progress=progress)
+    print(_table(trip.diff.rows()))
+    print(f"  {time.perf_counter() - started:.1f} s; every differing field: {trip.differences}")
+    print("  round trip: " + ("same line results" if trip.diff.same else
+                              "DIFFERENT line results (see differences.csv)"))
+    return 0 if trip.diff.same else 1
 
 
 def _export(fmt: str, reader: RunReader, out: Path, bar: tqdm,
@@ -97,9 +118,11 @@ def _export(fmt: str, reader: RunReader, out: Path, bar: tqdm,
     manifest = reader.manifest()
     s = write_tuva(entries, reversed_claim_ids(read(reader.ledger_dir)), reader.enrollments(),
                    reader.reference(), out, last_day=last["at"] if last else "",
-                   data_source="claimsim:" + str(manifest.get("scenario", "run")))
+                   data_source="claimsim:" + str(manifest.get("scenario", "run")),
+                   alignments=reader.alignments())
     rows = [("files (*.csv)", s.files), ("medical_claim rows", s.claim_rows),
             ("claims in force", s.claims), ("eligibility rows", s.eligibility_rows),
+            ("alignment rows (not a Tuva table)", s.alignment_rows),
             ("paid_amount", dollars(s.paid)), ("allowed_amount", dollars(s.allowed)),
             ("ledger plan paid net of reversals", dollars(s.ledger_in_force_paid))]
     return rows, s.balances(), s.claims

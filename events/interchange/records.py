@@ -123,6 +123,12 @@ class RunReader:
             if env["type"] in ("member.enrolled", "member.terminated"):
                 yield env
 
+    def alignments(self) -> Iterator[dict[str, Any]]:
+        """The input log's `alignment.declared` envelopes (members' voluntary alignment), in order."""
+        for env in read(self.input_dir):
+            if env["type"] == "alignment.declared":
+                yield env
+
     def entries(self, progress: Callable[[int], None] | None = None
                 ) -> Iterator[ClaimRecord | PaymentRecord]:
         """Every claim entry and prospective payment of the ledger, in ledger order."""

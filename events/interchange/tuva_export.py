@@ -1,8 +1,12 @@
 """The Tuva Project's claims Input Layer from a run: `medical_claim.csv` (one row per claim line)
 and `eligibility.csv` (one row per enrollment span), with the Input Layer's column names, order
-and types, so Tuva's dbt marts can run on a simulated run. One extra column, `received_date`
-(the day the payer received the claim), follows Tuva's on `medical_claim`; Tuva ignores columns
-it does not know, and `claimsim ingest --format tuva` uses it to replay claims in arrival order.
+and types, so Tuva's dbt marts can run on a simulated run. Two extra columns follow Tuva's on
+`medical_claim`: `received_date` (the day the payer received the claim) and `rendering_specialty`
+(the rendering clinician's CMS specialty code). Tuva ignores columns it does not know;
+`claimsim ingest --format tuva` reads both, to replay claims in arrival order and to know which
+clinicians are primary care (attribution and the capitated services depend on it), so that an
+export ingested again and paid under the same scenario gives the same line results
+(`claimsim audit roundtrip`).
 
 Choices where DOMAIN.md is silent:
 - Final action: Tuva's marts expect each claim line once (its "population health" view of
@@ -17,6 +21,12 @@ Choices where DOMAIN.md is silent:
   the end of the input log ends on the ledger's last date (Tuva needs an end date). gender is
   female/male/unknown; payer_type medicare/medicaid/commercial; QMB members get dual_status_code
   01 ("QMB only"). Names, addresses and SSNs are not simulated and stay empty.
+- `payer` and `plan` are the payer's and the plan's names (the Input Layer's meaning; Tuva's
+  `payer_type` cannot tell Medicare Advantage from Medicare FFS, the payer's name can), or their
+  ids where two payers (or two plans of one payer) share a name.
+- `rendering_specialty`: primary care 08 (family practice), emergency 93 (emergency medicine),
+  specialists 99 (unknown physician specialty), other clinicians (labs, imaging, therapy, urgent
+  care) 88 (unknown supplier/provider specialty): the simulator has roles, not specialties.
 - `data_source` is `claimsim` + the scenario name; `ingest_datetime` and `file_date` stay empty
   (no wall clock in exports).
 """
@@ -25,13 +35,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from claimsim.events.interchange.alignment_file import alignment_rows, write_alignment
 from claimsim.events.interchange.records import ClaimRecord, MemberFacts, PaymentRecord
 from claimsim.events.plans import LineOfBusiness
+from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
 
 S, I, D, N = "string", "integer", "date", "numeric"
@@ -55,7 +68,7 @@ MEDICAL_CLAIM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("in_network_flag", I), ("data_source", S), ("file_name", S), ("file_date", D),
     ("ingest_datetime", "timestamp"),
 )
-EXTRA_MEDICAL_CLAIM_COLUMNS = (("received_date", D),)
+EXTRA_MEDICAL_CLAIM_COLUMNS = (("received_date", D), ("rendering_specialty", S))
 ELIGIBILITY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("person_id", S), ("member_id", S), ("subscriber_id", S), ("gender", S), ("race", S),
     ("birth_date", D), ("death_date", D), ("death_flag", I), ("enrollment_start_date", D),
@@ -70,6 +83,30 @@ PAYER_TYPE = {LineOfBusiness.MEDICARE_FFS: "medicare", LineOfBusiness.MEDICARE_A
               LineOfBusiness.MEDICAID: "medicaid", LineOfBusiness.COMMERCIAL: "commercial"}
 GENDER = {"F": "female", "M": "male"}
 QMB_DUAL_STATUS = "01"
+ALIGNMENT_FILE = "alignment.csv"
+# CMS provider specialty code written for each clinician role (read back by `ingest_model`).
+SPECIALTY_OF_ROLE = {ClinicianRole.PRIMARY_CARE: "08", ClinicianRole.EMERGENCY: "93",
+                     ClinicianRole.SPECIALIST: "99", ClinicianRole.OTHER: "88"}
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """What the export writes for ids the Input Layer names: payers, plans, clinicians."""
+
+    payer: dict[str, str]  # payer id -> the `payer` value
+    plan: dict[str, str]  # plan id -> the `plan` value
+    specialty: dict[str, str]  # rendering NPI -> CMS specialty code
+
+    @classmethod
+    def of(cls, reference: ReferenceData) -> Names:
+        payer_names = Counter(p.name for p in reference.payers)
+        plan_names = Counter((p.payer_id, p.name) for p in reference.plans)
+        return cls(
+            payer={p.payer_id: p.name if payer_names[p.name] == 1 and p.name else p.payer_id
+                   for p in reference.payers},
+            plan={p.plan_id: p.name if plan_names[p.payer_id, p.name] == 1 and p.name else p.plan_id
+                  for p in reference.plans},
+            specialty={npi: SPECIALTY_OF_ROLE[c.role] for npi, (_, c) in reference.clinician.items()})
 
 
 def numeric(cents: int) -> str:
@@ -90,7 +127,7 @@ def reversed_claim_ids(ledger: Iterable[dict[str, Any]]) -> set[str]:
     return out
 
 
-def claim_rows(rec: ClaimRecord, data_source: str) -> Iterator[dict[str, Any]]:
+def claim_rows(rec: ClaimRecord, names: Names, data_source: str) -> Iterator[dict[str, Any]]:
     d = rec.data
     lines = d["lines"]
     dates = sorted(ln["service_date"] for ln in lines)
@@ -98,8 +135,8 @@ def claim_rows(rec: ClaimRecord, data_source: str) -> Iterator[dict[str, Any]]:
                                    for c in rec.submitted.diagnoses.get(ln["line_no"], ())))[:25]
     header = {
         "claim_id": d["claim_id"], "claim_type": "professional", "person_id": d["member_id"],
-        "member_id": d["member_id"], "payer": d["payer_id"],
-        "plan": rec.member.plan_id if rec.member else "",
+        "member_id": d["member_id"], "payer": names.payer.get(d["payer_id"], d["payer_id"]),
+        "plan": names.plan.get(rec.member.plan_id, rec.member.plan_id) if rec.member else "",
         "claim_start_date": dates[0], "claim_end_date": dates[-1],
         "place_of_service_code": rec.submitted.place_of_service,
         "rendering_npi": d.get("rendering_npi", ""), "rendering_tin": d["practice_id"],
@@ -108,6 +145,7 @@ def claim_rows(rec: ClaimRecord, data_source: str) -> Iterator[dict[str, Any]]:
         **{f"diagnosis_code_{i}": code for i, code in enumerate(diagnoses, 1)},
         "in_network_flag": 1, "data_source": data_source, "file_name": "medical_claim.csv",
         "received_date": d["received"],
+        "rendering_specialty": names.specialty.get(d.get("rendering_npi", ""), ""),
     }
     for ln in lines:
         mods = rec.submitted.modifiers.get(ln["line_no"], ())[:5]
@@ -124,10 +162,12 @@ def claim_rows(rec: ClaimRecord, data_source: str) -> Iterator[dict[str, Any]]:
 
 
 def eligibility_rows(enrollments: Iterable[dict[str, Any]], reference: ReferenceData,
-                     last_day: str, data_source: str) -> Iterator[dict[str, Any]]:
+                     last_day: str, data_source: str, names: Names | None = None
+                     ) -> Iterator[dict[str, Any]]:
     """Enrollment spans from `member.enrolled`/`member.terminated` envelopes, in input order
     of their end (open spans last, by member id). Memory: the spans open at once."""
     open_spans: dict[str, tuple[MemberFacts, str, str | None]] = {}
+    names = names or Names.of(reference)
 
     def row(facts: MemberFacts, start: str, end: str | None) -> dict[str, Any]:
         payer = reference.payer.get(facts.payer_id)
@@ -135,8 +175,10 @@ def eligibility_rows(enrollments: Iterable[dict[str, Any]], reference: Reference
                 "subscriber_id": facts.subscriber_id, "gender": GENDER.get(facts.sex, "unknown"),
                 "birth_date": facts.birth_date, "death_flag": 0,
                 "enrollment_start_date": start, "enrollment_end_date": end or last_day,
-                "payer": facts.payer_id, "payer_type": PAYER_TYPE.get(payer.lob, "") if payer else "",
-                "plan": facts.plan_id, "dual_status_code": QMB_DUAL_STATUS if facts.qmb else "",
+                "payer": names.payer.get(facts.payer_id, facts.payer_id),
+                "payer_type": PAYER_TYPE.get(payer.lob, "") if payer else "",
+                "plan": names.plan.get(facts.plan_id, facts.plan_id),
+                "dual_status_code": QMB_DUAL_STATUS if facts.qmb else "",
                 "subscriber_relation": facts.relationship, "data_source": data_source,
                 "file_name": "eligibility.csv"}
 
@@ -162,6 +204,7 @@ class TuvaSummary:
     claim_rows: int = 0
     claims: int = 0
     eligibility_rows: int = 0
+    alignment_rows: int = 0
     paid: int = 0  # cents over medical_claim rows
     allowed: int = 0
     ledger_in_force_paid: int = 0  # the ledger's plan paid net of reversals, for the check
@@ -172,9 +215,13 @@ class TuvaSummary:
 
 def write_tuva(entries: Iterable[ClaimRecord | PaymentRecord], reversed_ids: set[str],
                enrollments: Iterable[dict[str, Any]], reference: ReferenceData, out_dir: Path,
-               *, last_day: str, data_source: str) -> TuvaSummary:
+               *, last_day: str, data_source: str,
+               alignments: Iterable[dict[str, Any]] = ()) -> TuvaSummary:
+    """`medical_claim.csv`, `eligibility.csv` and (not a Tuva table) `alignment.csv`, the
+    members' voluntary alignment from the `alignment.declared` input envelopes."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = TuvaSummary(files=2)
+    summary = TuvaSummary(files=3)
+    names = Names.of(reference)
     columns = [c for c, _ in MEDICAL_CLAIM_COLUMNS + EXTRA_MEDICAL_CLAIM_COLUMNS]
     with open(out_dir / "medical_claim.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
@@ -188,7 +235,7 @@ def write_tuva(entries: Iterable[ClaimRecord | PaymentRecord], reversed_ids: set
             if rec.type != "claim.adjudicated" or d["claim_id"] in reversed_ids:
                 continue
             summary.claims += 1
-            for r in claim_rows(rec, data_source):
+            for r in claim_rows(rec, names, data_source):
                 writer.writerow(r)
                 summary.claim_rows += 1
             summary.paid += sum(ln["plan_paid"] for ln in d["lines"])
@@ -197,7 +244,9 @@ def write_tuva(entries: Iterable[ClaimRecord | PaymentRecord], reversed_ids: set
         writer = csv.DictWriter(f, fieldnames=[c for c, _ in ELIGIBILITY_COLUMNS],
                                 lineterminator="\n")
         writer.writeheader()
-        for r in eligibility_rows(enrollments, reference, last_day, data_source):
+        for r in eligibility_rows(enrollments, reference, last_day, data_source, names):
             writer.writerow(r)
             summary.eligibility_rows += 1
+    summary.alignment_rows = write_alignment(out_dir / ALIGNMENT_FILE,
+                                             alignment_rows(alignments, names.payer))
     return summary

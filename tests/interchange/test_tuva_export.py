@@ -1,5 +1,5 @@
 """The Tuva Input Layer export: `medical_claim` and `eligibility` carry the Input Layer's columns in
-its order (plus `received_date`), every value parses as its column's type, the claim lines are the
+its order (plus `received_date` and `rendering_specialty`), every value parses as its column's type, the claim lines are the
 final action (no reversed version, each line once), and the money is the ledger's."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from claimsim.events.interchange.tuva_export import (
     ELIGIBILITY_COLUMNS, EXTRA_MEDICAL_CLAIM_COLUMNS, MEDICAL_CLAIM_COLUMNS, numeric)
 from claimsim.events.log import read
+from claimsim.events.reference import ReferenceData
 
 # The Tuva Input Layer dictionary's columns we must carry (from its medical_claim/eligibility
 # models), spelled out here so a rename in the code cannot silently pass.
@@ -46,9 +47,9 @@ def check_types(table: list[dict[str, str]], columns) -> None:
 
 def test_medical_claim_has_tuva_columns_in_order_and_typed_values(any_run, exported):
     header, table = rows(exported(any_run, "tuva") / "medical_claim.csv")
-    assert header == [c for c, _ in MEDICAL_CLAIM_COLUMNS] + ["received_date"]
+    assert header == [c for c, _ in MEDICAL_CLAIM_COLUMNS] + ["received_date", "rendering_specialty"]
     assert header[:len(TUVA_MEDICAL_CLAIM_HEAD)] == TUVA_MEDICAL_CLAIM_HEAD
-    assert all(m in header for m in TUVA_MONEY) and len(header) == 148 + 1
+    assert all(m in header for m in TUVA_MONEY) and len(header) == 148 + 2
     check_types(table, MEDICAL_CLAIM_COLUMNS + EXTRA_MEDICAL_CLAIM_COLUMNS)
     assert {r["claim_type"] for r in table} == {"professional"}
     for r in table:  # required by Tuva's marts
@@ -91,6 +92,35 @@ def test_eligibility_covers_every_claims_member_on_its_service_date(any_run, exp
         if r["paid_amount"] != "0.00":
             day = r["claim_line_start_date"]
             assert any(a <= day <= b for a, b in by_member[r["member_id"]]), r["claim_id"]
+
+
+def test_specialty_says_each_rendering_clinicians_role_and_payer_is_the_payers_name(any_run, exported):
+    """Primary care 08, emergency 93, specialist 99, other 88 (read back by ingest as primary
+    care, emergency and specialist); payer and plan hold the names, which say Medicare
+    Advantage where Tuva's payer_type cannot."""
+    reference = ReferenceData.load(any_run)
+    role = {npi: c.role.value for npi, (_, c) in reference.clinician.items()}
+    code = {"primary_care": "08", "emergency": "93", "specialist": "99", "other": "88"}
+    _, table = rows(exported(any_run, "tuva") / "medical_claim.csv")
+    for r in table:
+        assert r["rendering_specialty"] == code[role[r["rendering_npi"]]], r["claim_id"]
+    assert {"08", "99"} <= {r["rendering_specialty"] for r in table}
+    names = {p.name for p in reference.payers}
+    assert {r["payer"] for r in table} <= names and "Medicare Advantage plan" in names
+    plans = {p.name for p in reference.plans}
+    _, spans = rows(exported(any_run, "tuva") / "eligibility.csv")
+    assert {s["plan"] for s in spans} <= plans and {s["payer"] for s in spans} <= names
+
+
+def test_alignment_file_holds_every_voluntary_alignment_of_the_input(any_run, exported):
+    declared = [env for env in read(any_run / "input") if env["type"] == "alignment.declared"]
+    _, aligned = rows(exported(any_run, "tuva") / "alignment.csv")
+    assert declared and len(aligned) == len(declared)
+    name = {p.payer_id: p.name for p in ReferenceData.load(any_run).payers}
+    first, row = declared[0], aligned[0]
+    assert row == {"member_id": first["data"]["member_id"], "payer": name[first["data"]["payer_id"]],
+                   "practice_tin": first["data"]["practice_id"],
+                   "effective_date": first["data"]["effective"], "declared_date": first["at"]}
 
 
 def test_numeric_is_two_decimals_exactly():
