@@ -68,6 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = audit.add_parser("diff", help="where two runs' ledgers diverge and which snapshots differ")
     d.add_argument("run_a", metavar="RUN_A")
     d.add_argument("run_b", metavar="RUN_B")
+    d.add_argument("--lines", action="store_true",
+                   help="compare the runs' final-action line results claim by claim and line by"
+                        " line instead (e.g. a run and its Tuva round trip); claims with reversal"
+                        " history are counted apart")
+    d.add_argument("--out", metavar="FILE", type=Path,
+                   help="with --lines: every differing field to FILE (CSV)")
     d.set_defaults(func=cmd_diff)
 
 
@@ -250,6 +256,24 @@ def cmd_as_of(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from claimsim.adjudication.audit.diff import ledger_diff
 
+    if args.lines:
+        return _diff_lines(args)
+    if args.out is not None:
+        raise UserError("--out: only with --lines")
     lines = ledger_diff(args.run_a, args.run_b)
     print("\n".join(lines))
     return 0 if lines[0] == "ledgers identical" else 1
+
+
+def _diff_lines(args: argparse.Namespace) -> int:
+    from claimsim.adjudication.audit.line_diff import compare_lines, write_differences
+    from claimsim.adjudication.audit.run_dir import require_run
+
+    a, b = require_run(args.run_a), require_run(args.run_b)
+    diff = compare_lines(a, b)
+    width = max(len(k) for k, _ in diff.rows())
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in diff.rows()))
+    if args.out is not None:
+        print(f"every differing field: {write_differences(args.out, diff)}")
+    print("same line results" if diff.same else "DIFFERENT line results")
+    return 0 if diff.same else 1
