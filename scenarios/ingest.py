@@ -18,7 +18,8 @@ Choices where DOMAIN.md is silent:
   share in `file_amounts` and no year or code check is made. (The engine does not read
   `file_amounts` yet: adjudication still re-prices, so such lines need the scenario's figures.)
 - Enrollment events are dated their start; on one day enrollments come before claims, each in
-  file order; claims on one day in claim-id order.
+  file order; claims on one day in the files' order (that of each claim's first line), which
+  keeps a family's same-day claims in the order the payer received them.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from claimsim.events.reference import ReferenceData
 from claimsim.simulator.run_dir import INPUT_DIR, RUN_FILE, BatchSink, check_empty_run_dir
 
 from claimsim.scenarios.ingest_claims import (IngestSummary, Rejections, Stage, input_events,
-                                              stage_enrollments, stage_lines)
+                                              stage_alignments, stage_enrollments, stage_lines)
 
 REJECTIONS_FILE = "rejections.csv"
 FORMATS = ("tuva", "cclf")
@@ -55,6 +56,7 @@ class Sources:
     claims: list[Path]
     enrollment: list[Path]
     roster: Path | None = None
+    alignment: Path | None = None  # members' voluntary alignment (alignment.csv)
 
 
 def read_roster(path: Path) -> dict[str, ClinicianRole]:
@@ -115,6 +117,8 @@ def ingest(sources: Sources, template: ReferenceData, run_dir: Path | str, *, sc
         seen = stage_lines(stage, sources.claims, read_claims, members, template, rejections,
                             summary, price_from_file, progress)
         stage.group_claims(rejections, summary, members, price_from_file, seen)
+        if sources.alignment is not None:
+            stage_alignments(stage, sources.alignment, members, rejections, summary)
         reference, roles = build_reference(template, seen.payers, seen.plans, seen.practices, roster)
         summary.roles = roles.describe() + ("" if roster or seen.has_specialty else
                                             " (no roster given and the file has no specialty column)")

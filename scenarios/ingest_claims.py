@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterator
 import orjson
 
 from claimsim.events.envelope import new_event
-from claimsim.events.input import ClaimSubmitted, MemberEnrolled
+from claimsim.events.input import AlignmentDeclared, ClaimSubmitted, MemberEnrolled
+from claimsim.events.interchange.alignment_file import read_alignment
 from claimsim.events.interchange.ingest_model import ClaimLine, Enrollment, Rejection, RowReason
 from claimsim.events.interchange.ingest_reference import (extended_schedule, line_of_business,
                                                           plan_id, priced_years)
@@ -28,6 +29,7 @@ from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
 
 CLAIM_TYPE, ENROLLED_TYPE = ClaimSubmitted.TYPE, MemberEnrolled.TYPE
+ALIGNED_TYPE = AlignmentDeclared.TYPE
 
 @dataclass
 class IngestSummary:
@@ -38,6 +40,7 @@ class IngestSummary:
     rejections: dict[str, int] = field(default_factory=dict)  # reason -> rows
     members: int = 0
     enrollments: int = 0
+    alignments: int = 0  # voluntary alignment events (from --alignment)
     claims: int = 0
     claim_lines: int = 0
     claims_by_frequency: dict[str, int] = field(default_factory=dict)
@@ -87,6 +90,7 @@ class Stage:
         self.db.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
             "CREATE TABLE enrollments (at TEXT, n INTEGER, key TEXT, body BLOB);"
+            "CREATE TABLE alignments (at TEXT, n INTEGER, key TEXT, body BLOB);"
             "CREATE TABLE lines (claim_id TEXT, line_no INTEGER, n INTEGER, body BLOB);"
             "CREATE TABLE claims (claim_id TEXT, chain TEXT, adjustment TEXT, at TEXT, key TEXT,"
             " file TEXT, row INTEGER, body BLOB);")
@@ -244,6 +248,30 @@ def stage_enrollments(stage: Stage, paths: list[Path], read: Callable[[Path], It
     return members
 
 
+def stage_alignments(stage: Stage, path: Path, members: dict[str, str], rejections: Rejections,
+                     summary: IngestSummary) -> None:
+    """Voluntary alignment rows staged by declared date (a member with no eligibility row is
+    rejected `unknown_member`)."""
+    batch, rows = [], 0
+    for item in read_alignment(path):
+        rows += 1
+        if isinstance(item, Rejection):
+            rejections.add(item)
+            continue
+        subscriber = members.get(item.member_id)
+        if subscriber is None:
+            rejections.add(Rejection(item.file, item.row, "member_id", RowReason.UNKNOWN_MEMBER,
+                                     f"member {item.member_id!r} has no eligibility row"))
+            continue
+        data = {"member_id": item.member_id, "subscriber_id": subscriber, "payer_id": item.payer,
+                "practice_id": item.practice_id, "effective": item.effective}
+        batch.append((item.declared, len(batch), subscriber, orjson.dumps(data)))
+    stage.db.executemany("INSERT INTO alignments VALUES (?,?,?,?)", batch)
+    stage.db.commit()
+    summary.files[path.name] = rows
+    summary.alignments = len(batch)
+
+
 def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator],
                  members: dict[str, str], template: ReferenceData, rejections: Rejections,
                  summary: IngestSummary, from_file: bool,
@@ -309,7 +337,12 @@ def input_events(stage: Stage, rejections: Rejections, summary: IngestSummary) -
         (at, 0, (0, n), new_event(orjson.loads(body), at=at, key=key, type=ENROLLED_TYPE))
         for at, n, key, body in stage.db.execute(
             "SELECT at, n, key, body FROM enrollments ORDER BY at, n"))
-    return heapq.merge(enrollments, _claims(stage, rejections, summary), key=lambda t: t[:3])
+    alignments = (  # after the day's enrollments, before its claims
+        (at, 0, (1, n), new_event(orjson.loads(body), at=at, key=key, type=ALIGNED_TYPE))
+        for at, n, key, body in stage.db.execute(
+            "SELECT at, n, key, body FROM alignments ORDER BY at, n"))
+    return heapq.merge(enrollments, alignments, _claims(stage, rejections, summary),
+                       key=lambda t: t[:3])
 
 
 def _claims(stage: Stage, rejections: Rejections, summary: IngestSummary) -> Iterator[tuple]:
@@ -326,7 +359,7 @@ def _claims(stage: Stage, rejections: Rejections, summary: IngestSummary) -> Ite
         "   LAG(claim_id, 2) OVER w AS prev2, LEAD(adjustment) OVER w AS next_adjustment,"
         "   LEAD(at) OVER w AS next_at FROM claims"
         "  WINDOW w AS (PARTITION BY chain ORDER BY at, adjustment, claim_id))"
-        " ORDER BY at, version, claim_id")
+        " ORDER BY at, version, file, row, claim_id")
     for (claim_id, adjustment, at, key, file, row, body, version, prev, prev_adjustment, prev_at,
          prev2, next_adjustment, next_at) in rows:
         if adjustment == "1" and next_adjustment == "2" and next_at == at and prev is not None:

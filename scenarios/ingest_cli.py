@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CSV of clinicians: npi and role (primary_care, specialist, emergency,"
                         " other) or specialty/taxonomy; otherwise the file's specialty column,"
                         " else every clinician is primary care")
+    p.add_argument("--alignment", default=None, metavar="FILE",
+                   help="CSV of members' voluntary alignment (member_id, payer, practice_tin,"
+                        " effective_date, declared_date), as `export --format tuva` writes it")
     p.add_argument("--scenario", default=None, metavar="SCENARIO",
                    help="where plan and fee schedule figures come from (built-in name or TOML;"
                         " default: the built-in default region)")
@@ -57,7 +60,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     scenario, template = _template(args.scenario)
     sources = Sources(args.fmt, [Path(args.claims)], [Path(args.enrollment)],
-                      Path(args.roster) if args.roster else None)
+                      Path(args.roster) if args.roster else None,
+                      Path(args.alignment) if args.alignment else None)
     for path in (*sources.claims, *sources.enrollment):
         if not path.is_file():
             raise UserError(f"{path}: no such file")
@@ -80,6 +84,7 @@ def summary_text(s, out: Path) -> str:
         ("format", s.format),
         *((f"read {name}", f"{n:,} rows") for name, n in s.files.items()),
         ("members / enrollment spans", f"{s.members:,} / {s.enrollments:,}"),
+        *((("voluntary alignments", f"{s.alignments:,}"),) if s.alignments else ()),
         ("claims / lines", f"{s.claims:,} / {s.claim_lines:,}"),
         ("claims by frequency", ", ".join(f"{k}: {v:,}" for k, v in s.claims_by_frequency.items())),
         ("payers / plans", f"{s.payers} / {s.plans}"),

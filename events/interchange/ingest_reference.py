@@ -4,7 +4,8 @@ scenario's) payer of the same line of business.
 
 Choices where DOMAIN.md is silent:
 - A payer's line of business comes from the eligibility's `payer_type` when given, else from its
-  name: "...advantage..." is Medicare Advantage, "...medicare..." Medicare FFS,
+  name; Tuva's `payer_type` has no Medicare Advantage value, so a "medicare" payer whose name says
+  "advantage" is Medicare Advantage. By name: "...advantage..." is Medicare Advantage, "...medicare..." Medicare FFS,
   "...medicaid..." Medicaid, anything else commercial.
 - A commercial plan takes the template's bronze, silver or gold design when its name says so,
   else silver; other lines of business have one template plan each.
@@ -47,7 +48,7 @@ class RoleSource(NamedTuple):
 
 def line_of_business(payer: str, payer_type: str | None) -> LineOfBusiness:
     name = (payer_type or payer).lower()
-    if "advantage" in name:
+    if "advantage" in name or (name == "medicare" and "advantage" in payer.lower()):
         return LineOfBusiness.MEDICARE_ADVANTAGE
     if "medicare" in name:
         return LineOfBusiness.MEDICARE_FFS
