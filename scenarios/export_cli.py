@@ -84,7 +84,8 @@ def _check_roundtrip(run_dir: Path, out: Path, progress: bool) -> int:
     started = time.perf_counter()
     print("round trip: ingest the tables, pay them under the run's scenario, compare line results")
     trip = round_trip(run_dir, out, progress=progress)
-    print(_table(trip.diff.rows()))
+    width = max(len(k) for k, _ in trip.diff.rows())
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in trip.diff.rows()))
     print(f"  {time.perf_counter() - started:.1f} s; every differing field: {trip.differences}")
     print("  round trip: " + ("same line results" if trip.diff.same else
                               "DIFFERENT line results (see differences.csv)"))
