@@ -6,7 +6,7 @@ and types, so Tuva's dbt marts can run on a simulated run. Two extra columns fol
 `claimsim ingest --format tuva` reads both, to replay claims in arrival order and to know which
 clinicians are primary care (attribution and the capitated services depend on it), so that an
 export ingested again and paid under the same scenario gives the same line results
-(`claimsim audit roundtrip`).
+(`claimsim export --format tuva --check-roundtrip`).
 
 Choices where DOMAIN.md is silent:
 - Final action: Tuva's marts expect each claim line once (its "population health" view of
