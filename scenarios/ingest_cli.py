@@ -62,7 +62,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     sources = Sources(args.fmt, [Path(args.claims)], [Path(args.enrollment)],
                       Path(args.roster) if args.roster else None,
                       Path(args.alignment) if args.alignment else None)
-    for path in (*sources.claims, *sources.enrollment):
+    for path in (*sources.claims, *sources.enrollment, *filter(None, [sources.alignment])):
         if not path.is_file():
             raise UserError(f"{path}: no such file")
     began = time.perf_counter()
