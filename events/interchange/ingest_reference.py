@@ -4,9 +4,9 @@ scenario's) payer of the same line of business.
 
 Choices where DOMAIN.md is silent:
 - A payer's line of business comes from the eligibility's `payer_type` when given, else from its
-  name; Tuva's `payer_type` has no Medicare Advantage value, so a "medicare" payer whose name says
-  "advantage" is Medicare Advantage. By name: "...advantage..." is Medicare Advantage, "...medicare..." Medicare FFS,
-  "...medicaid..." Medicaid, anything else commercial.
+  name; Tuva's `payer_type` has no Medicare Advantage value, so a "medicare" payer whose name
+  says "advantage" is Medicare Advantage. By name: "...advantage..." is Medicare Advantage,
+  "...medicare..." Medicare FFS, "...medicaid..." Medicaid, anything else commercial.
 - A commercial plan takes the template's bronze, silver or gold design when its name says so,
   else silver; other lines of business have one template plan each.
 - Plan years the template lacks (ingested history before 2025) copy the nearest later year's
