@@ -20,6 +20,8 @@ Choices where DOMAIN.md is silent:
 - Enrollment events are dated their start; on one day enrollments come before claims, each in
   file order; claims on one day in the files' order (that of each claim's first line), which
   keeps a family's same-day claims in the order the payer received them.
+- Voluntary alignment rows (`--alignment`) become `alignment.declared` events dated their
+  declared date, after the day's enrollments and before its claims.
 """
 
 from __future__ import annotations
