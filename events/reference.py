@@ -3,6 +3,11 @@
 Written once per run directory (`reference.json`) by whoever builds the region; the adjudicator
 loads it at start, and the ledger's run manifest records its digest so an auditor knows which
 rules produced each payment.
+
+`price_from_file` (ingested runs only, `claimsim ingest --price-from-file`): the claim lines
+carry the file's own allowed, plan paid and cost-share split (`file_amounts`) and adjudication
+takes them instead of re-pricing. It is written only when true, so the reference data (and
+digest) of every other run is what it was before the setting existed.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class ReferenceData(BaseModel):
     payer_fee_schedule: dict[str, str]  # payer id -> fee schedule id
     practices: tuple[Practice, ...]
     contracts: tuple[Contract, ...] = ()
+    price_from_file: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> ReferenceData:
@@ -84,7 +90,8 @@ class ReferenceData(BaseModel):
 
     # Persistence.
     def to_bytes(self) -> bytes:
-        return canonical(self.model_dump(mode="json"))
+        return canonical(self.model_dump(mode="json", exclude=None if self.price_from_file
+                                         else {"price_from_file"}))
 
     def digest(self) -> str:
         return hashlib.sha256(self.to_bytes()).hexdigest()

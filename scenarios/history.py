@@ -12,6 +12,8 @@ Choices where DOMAIN.md is silent:
   (`Scenario.program_for`); a line of business the scenario leaves out of programs stays FFS.
 - Contracts start on the history's first service month. Program figures are keyed by plan
   year; years the scenario lacks (history before 2025) take the nearest later year's figures.
+- A history priced from its file (`claimsim ingest --price-from-file`) keeps that setting: the
+  scenario's programs apply on top of the file's amounts (`adjudication.engine.file_pricing`).
 - There is no truth log: measures that need it (true leakage, attribution accuracy, true risk)
   are reported as not available for ingested runs.
 """
@@ -55,10 +57,13 @@ def _with_years(settings: ProgramSettings, years: list[int]) -> ProgramSettings:
 
 
 def history_reference(scenario: Scenario, ingested: ReferenceData, start: dt.date,
-                      program_by_tin: dict[str, ProgramKind] | None = None) -> ReferenceData:
-    """The ingested reference data with the scenario's payer rules and program contracts."""
+                      program_by_tin: dict[str, ProgramKind] | None = None,
+                      end: dt.date | None = None) -> ReferenceData:
+    """The ingested reference data with the scenario's payer rules and program contracts, whose
+    figures cover every shipped year and every year from `start` to `end` (the history's
+    horizon: a history priced from its file may reach years nothing ships figures for)."""
     cycle = scenario.region.program_cycle
-    years = sorted(FEE_SCHEDULE_YEAR_BP)
+    years = sorted(set(FEE_SCHEDULE_YEAR_BP) | set(range(start.year, (end or start).year + 1)))
     named = {**scenario.region.program_by_tin, **(program_by_tin or {})}
     unknown = sorted(set(named) - {p.practice_id for p in ingested.practices})
     if unknown:
@@ -92,7 +97,8 @@ def prepare_history(scenario: Scenario, history: Path | str, out: Path | str,
     info = read_history(history)
     check_empty_run_dir(out)
     reference = history_reference(scenario, ReferenceData.load(history),
-                                  dt.date.fromisoformat(info["start"]), program_by_tin)
+                                  dt.date.fromisoformat(info["start"]), program_by_tin,
+                                  dt.date.fromisoformat(info["horizon"]))
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(history / INPUT_DIR, out / INPUT_DIR)
     reference.save(out)

@@ -14,9 +14,11 @@ Choices where DOMAIN.md is silent:
   line (`rendering_npi`, `place_of_service`), as professional claims do.
 - Re-pricing (the default) needs the scenario's fee schedule for the service year: a line in a
   year it lacks is rejected `unsupported_year` naming the year, and a code not on it that year
-  `unpriced_code`. With `price_from_file` every line keeps the file's allowed, plan paid and cost
-  share in `file_amounts` and no year or code check is made. (The engine does not read
-  `file_amounts` yet: adjudication still re-prices, so such lines need the scenario's figures.)
+  `unpriced_code`. With `price_from_file` every line keeps the file's allowed, plan paid and
+  cost-share split in `file_amounts` (`ingest_model.file_amounts`), the reference data says
+  `price_from_file` so adjudication takes them (`adjudication.engine.file_pricing`), and no year
+  or fee-schedule check is made; a line whose amounts are missing or do not add up is rejected
+  (`missing_value`, `inconsistent_amounts`) naming the amount's column.
 - Enrollment events are dated their start; on one day enrollments come before claims, each in
   file order; claims on one day in the files' order (that of each claim's first line), which
   keeps a family's same-day claims in the order the payer received them.
@@ -122,6 +124,8 @@ def ingest(sources: Sources, template: ReferenceData, run_dir: Path | str, *, sc
         if sources.alignment is not None:
             stage_alignments(stage, sources.alignment, members, rejections, summary)
         reference, roles = build_reference(template, seen.payers, seen.plans, seen.practices, roster)
+        if price_from_file:
+            reference = reference.model_copy(update={"price_from_file": True})
         summary.roles = roles.describe() + ("" if roster or seen.has_specialty else
                                             " (no roster given and the file has no specialty column)")
         _fill_reference_counts(summary, reference)

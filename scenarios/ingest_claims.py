@@ -21,7 +21,8 @@ import orjson
 from claimsim.events.envelope import new_event
 from claimsim.events.input import AlignmentDeclared, ClaimSubmitted, MemberEnrolled
 from claimsim.events.interchange.alignment_file import read_alignment
-from claimsim.events.interchange.ingest_model import ClaimLine, Enrollment, Rejection, RowReason
+from claimsim.events.interchange.ingest_model import (ClaimLine, Enrollment, Rejection, RowReason,
+                                                      file_amount_problem, file_amounts)
 from claimsim.events.interchange.ingest_reference import (extended_schedule, line_of_business,
                                                           plan_id, priced_years)
 from claimsim.events.plans import LineOfBusiness
@@ -181,21 +182,8 @@ def _line(x: ClaimLine, first: ClaimLine, from_file: bool) -> dict[str, Any]:
     if x.place_of_service != first.place_of_service:
         line["place_of_service"] = x.place_of_service
     if from_file:
-        line["file_amounts"] = _file_amounts(x)
+        line["file_amounts"] = file_amounts(x)
     return line
-
-
-def _file_amounts(x: ClaimLine) -> dict[str, int]:
-    """The file's own pricing of a line: allowed, plan paid and the cost-share split (what the
-    file does not split is `cost_share`, allowed less plan paid)."""
-    allowed, paid = x.allowed if x.allowed is not None else x.billed, x.paid or 0
-    parts = {"deductible": x.deductible, "coinsurance": x.coinsurance, "copay": x.copay}
-    out = {"allowed": allowed, "plan_paid": paid}
-    if any(v is not None for v in parts.values()):
-        out.update({k: v or 0 for k, v in parts.items()})
-    else:
-        out["cost_share"] = allowed - paid
-    return out
 
 
 @dataclass
@@ -295,7 +283,12 @@ def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator
                 rejections.reject(line, "member_id", RowReason.UNKNOWN_MEMBER,
                                   f"member {line.member_id!r} has no eligibility row")
                 continue
-            if not from_file and not _priceable(line, seen, years, schedules, rejections):
+            if from_file:
+                problem = file_amount_problem(line) if line.adjustment != "1" else None
+                if problem is not None:
+                    rejections.reject(line, *problem)
+                    continue
+            elif not _priceable(line, seen, years, schedules, rejections):
                 continue
             batch.append((line.claim_id, line.line_no, n, orjson.dumps(tuple(line))))
             n += 1

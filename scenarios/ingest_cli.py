@@ -35,8 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where plan and fee schedule figures come from (built-in name or TOML;"
                         " default: the built-in default region)")
     p.add_argument("--price-from-file", action="store_true",
-                   help="keep the file's allowed, paid and cost-share split on every line instead"
-                        " of checking each line can be re-priced")
+                   help="take allowed, plan paid and the cost-share split (deductible,"
+                        " coinsurance, copay) from the file instead of re-pricing: no fee schedule"
+                        " or plan figures are needed for the file's years; the scenario's payment"
+                        " model still applies on top")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 

@@ -131,6 +131,12 @@ class ClaimStory:
         fee = self.fee(payer, day, line["procedure"])
         if line.get("status") == "denied" and not line["allowed"]:
             return [f"  denied: allowed $0.00 (billed {dollars(line['billed'])})"]
+        if self.ref.price_from_file:  # engine.file_pricing: the claims file priced the line
+            shadow = line.get("shadow_allowed")
+            return [f"  allowed {dollars(line['allowed'])}: "
+                    + (f"the program's flat visit fee; the file's {dollars(shadow)} is kept as"
+                       " shadow allowed" if shadow and line.get("status") != "shadow"
+                       else "as the claims file priced it (price from file)")]
         if fee is None:
             return [f"  allowed {dollars(line['allowed'])} (no fee-schedule amount for"
                     f" {line['procedure']} in {day[:4]})"]
@@ -157,6 +163,13 @@ class ClaimStory:
         plan_id, design = self.design(line["member_id"], payer, day)
         m_ded, m_oop, f_ded, f_oop = acc.of(payer, line)
         out = []
+        if self.ref.price_from_file:
+            share = line["cost_share"]
+            return [f"  cost share {dollars(share)} from the claims file: deductible (PR-1)"
+                    f" {dollars(line.get('deductible', 0))}, coinsurance (PR-2)"
+                    f" {dollars(line.get('coinsurance', 0))}, copay (PR-3)"
+                    f" {dollars(line.get('copay', 0))}; out of pocket member {dollars(m_oop)} ->"
+                    f" {dollars(m_oop + share)}"]
         if design is None:
             out.append(f"  cost share {dollars(line['cost_share'])} (plan not found in the input)")
             return out

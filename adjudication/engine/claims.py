@@ -25,6 +25,7 @@ from claimsim.adjudication.engine.family import (
     ACC_FAMILY_DED, ACC_FAMILY_OOP, ACC_MEMBERS, ADJUDICATED, MEMBER_DED, MEMBER_OOP, REVERSED,
     SPAN_END, SPAN_PAYER, SPAN_PLAN, SPAN_QMB, FamilyState,
 )
+from claimsim.adjudication.engine.file_pricing import FileAmounts, adjudicate_file_lines
 from claimsim.adjudication.engine.line_results import (
     denied_line, line_result, negated, paid_adjustments, qmb_remarks,
 )
@@ -107,7 +108,7 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
     plan_id = span[SPAN_PLAN]
     design = ctx.plans[plan_id].designs.get(year)
     fees = payer.fees.get(year)
-    if design is None or fees is None:
+    if (design is None or fees is None) and not ctx.price_from_file:  # the file priced it
         what = f"plan {plan_id}" if design is None else f"the fee schedule of payer {payer_id}"
         raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                       f"{what} has no figures for plan year {year}")
@@ -321,10 +322,12 @@ def _root(claim: Claim, family: FamilyState) -> tuple[str, dict[str, Any] | None
     return root, family.record(root)
 
 
-def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context
+def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
+                     amounts: tuple[FileAmounts, ...] | None = None
                      ) -> tuple[list[Any], dict[str, Any]]:
     """Adjudicate a validated claim into the family; returns its stored-result pointer and the
-    claim's record as it now stands (written to the family's records).
+    claim's record as it now stands (written to the family's records). `amounts`: each line's
+    pricing from the file, in a run priced from it (`file_pricing`).
 
     Raises `Invalid` (nothing applied) for what only the family's state can reveal.
     """
@@ -342,7 +345,11 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context
                           "received": claim.received_iso, "paid": paid_day}
         family.put_record(root, record)
         return [REVERSED, root], record
-    lines, dups, visits = _adjudicate_lines(claim, family, ctx, root, planned)
+    if amounts is None:
+        lines, dups, visits = _adjudicate_lines(claim, family, ctx, root, planned)
+    else:
+        lines, dups, visits = adjudicate_file_lines(
+            claim, family, root, ctx.payers[claim.payer_id].sequestration_bp, planned, amounts)
     version = {
         "seq": seq,
         "hdr": {

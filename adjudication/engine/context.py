@@ -149,6 +149,8 @@ class Context:
     def __init__(self, reference: ReferenceData, settings: Settings | None = None):
         self.reference = reference
         self.settings = settings or Settings()
+        # Lines carry the file's own pricing (`engine.file_pricing`), not the fee schedule's.
+        self.price_from_file = reference.price_from_file
         # `events.timeline` timelines of (effective ISO day, value) entries.
         self._attribution: dict[str, list[tuple[str, str | None]]] = {}
         self._status: dict[tuple[str, str], list[tuple[str, bool]]] = {}

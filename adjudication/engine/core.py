@@ -22,6 +22,7 @@ from claimsim.events.registry import EventError, check_known, current_version, k
 
 from claimsim.adjudication.engine.claims import adjudicate_claim, claim_event_data
 from claimsim.adjudication.engine.context import Context
+from claimsim.adjudication.engine.file_pricing import file_amounts
 from claimsim.adjudication.engine.family import (
     ADJUDICATED, NO_EFFECT, REJECTED, REVERSED, SPAN_END, SPAN_PAYER, SPAN_START, FamilyState,
 )
@@ -106,6 +107,8 @@ def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context
     raw = data.get("claim") if isinstance(data, dict) else None
     try:
         claim = validate_claim(raw, envelope["key"], ctx)
+        if ctx.price_from_file:
+            return adjudicate_claim(claim, envelope["seq"], family, ctx, file_amounts(raw, claim))
         return adjudicate_claim(claim, envelope["seq"], family, ctx)
     except Invalid as bad:
         return [REJECTED, envelope["at"], _rejection(raw if raw is not None else data, bad, ctx)], None

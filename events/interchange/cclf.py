@@ -10,7 +10,8 @@ replacement (frequency 7) of the chain's previous version (`ClaimLine.chain`, `.
 Choices where DOMAIN.md is silent:
 - CCLF carries no received date: a claim is received on its CLM_EFCTV_DT (the date Medicare
   processed it, given as `paid_date`), else on CLM_THRU_DT.
-- CCLF carries no charge: billed = allowed (CLM_LINE_ALOWD_CHRG_AMT), as the issue says.
+- CCLF carries no charge: billed = allowed (CLM_LINE_ALOWD_CHRG_AMT). Nor does CCLF5 split the
+  cost share: priced from the file, a line's `allowed - paid` is coinsurance (PR-2).
 - Only CLM_TYPE_CD 71 (local carrier, non-DMEPOS) lines are physician claims here; 72 (DMEPOS)
   is a rejection `not_professional`.
 - The billing practice is the line's CLM_RNDRG_PRVDR_TAX_NUM (CCLF5 has no billing TIN), and the
@@ -83,7 +84,9 @@ QMB_DUAL_CODES = frozenset({"01", "02"})
 COLUMN_OF = {"claim_id": "CUR_CLM_UNIQ_ID", "line_no": "CLM_LINE_NUM", "member_id": "BENE_MBI_ID",
              "payer": "BENE_MBI_ID", "plan": "BENE_MBI_ID", "billing_tin": "CLM_RNDRG_PRVDR_TAX_NUM",
              "service_date": "CLM_LINE_FROM_DT", "procedure": "CLM_LINE_HCPCS_CD",
-             "adjustment": "CLM_ADJSMT_TYPE_CD", "chain": "CLM_CNTL_NUM"}
+             "adjustment": "CLM_ADJSMT_TYPE_CD", "chain": "CLM_CNTL_NUM",
+             "billed": "CLM_LINE_ALOWD_CHRG_AMT", "allowed": "CLM_LINE_ALOWD_CHRG_AMT",
+             "paid": "CLM_LINE_CVRD_PD_AMT"}
 POS_ALIASES = {"02": "10", "19": "22"}
 ADJUSTMENT_TYPES = frozenset({"0", "1", "2"})
 
@@ -194,10 +197,9 @@ def _claim_line(name: str, row: int, r: str) -> ClaimLine:
     dx = [f["CLM_LINE_DGNS_CD"].of(r)] + [f[f"CLM_DGNS_{i}_CD"].of(r) for i in range(1, 13)]
     diagnoses = tuple(dict.fromkeys(_icd10(d) for d in dx if d and d != "~"))
     role = m.role_of_specialty(f["CLM_PRVDR_SPCLTY_CD"].of(r))
-    cost_share = None if allowed is None or paid is None else allowed - paid
     return ClaimLine(name, row, claim_id, line_no, member, MEDICARE_PAYER, MEDICARE_PLAN, tin, npi,
                      pos, service, claim_end, code, mods, units, allowed, allowed, paid, None,
-                     cost_share, None, diagnoses, None, effective, role, chain, adjustment)
+                     None, None, diagnoses, None, effective, role, chain, adjustment)
 
 
 def _icd10(code: str) -> str:

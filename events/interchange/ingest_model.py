@@ -39,6 +39,7 @@ class RowReason(StrEnum):
     UNSUPPORTED_YEAR = "unsupported_year"  # re-pricing: no fee schedule or plan figures that year
     ORPHAN_ADJUSTMENT = "orphan_adjustment"  # a cancel/adjustment whose original is not in the file
     SHORT_RECORD = "short_record"  # a fixed-width record shorter than the layout
+    INCONSISTENT_AMOUNTS = "inconsistent_amounts"  # price-from-file: amounts that do not add up
 
 
 class Rejection(NamedTuple):
@@ -79,6 +80,52 @@ class ClaimLine(NamedTuple):
     role: ClinicianRole | None  # from a specialty/taxonomy column, when the file has one
     chain: str | None = None  # adjustment chain key (CCLF: the claim control number)
     adjustment: str = "0"  # 0 original, 1 cancel, 2 adjustment (CCLF's CLM_ADJSMT_TYPE_CD)
+
+
+def file_amounts(line: ClaimLine) -> dict[str, Cents]:
+    """A line's own pricing as adjudication takes it under price-from-file: allowed, plan paid
+    and the cost-share split, in cents. A file that gives no split (CCLF, or a Tuva table with
+    the three cost-share columns empty) puts the whole `allowed - paid` in coinsurance. Assumes
+    `file_amount_problem(line)` found nothing."""
+    allowed, paid = line.allowed or 0, line.paid or 0
+    parts = (line.deductible, line.coinsurance, line.copay)
+    if all(v is None for v in parts):
+        parts = (0, allowed - paid, 0)
+    ded, coins, copay = (v or 0 for v in parts)
+    return {"allowed": allowed, "plan_paid": paid, "deductible": ded, "coinsurance": coins,
+            "copay": copay}
+
+
+def money(cents: Cents) -> str:
+    """Cents as decimal dollars text (integer arithmetic: 12345 -> '123.45')."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def file_amount_problem(line: ClaimLine) -> tuple[str, RowReason, str] | None:
+    """Why a line's own amounts cannot price it ((`ClaimLine` field, reason, message)), or None.
+    Needed: allowed and paid; billed (the charge) not below allowed; and plan paid plus the
+    cost-share parts the file gives adding up to allowed (no split given: paid <= allowed)."""
+    if line.allowed is None:
+        return "allowed", RowReason.MISSING_VALUE, "no allowed amount: pricing from the file needs it"
+    if line.paid is None:
+        return "paid", RowReason.MISSING_VALUE, "no paid amount: pricing from the file needs it"
+    if line.billed < line.allowed:
+        return ("billed", RowReason.INCONSISTENT_AMOUNTS,
+                f"charge {money(line.billed)} is less than allowed {money(line.allowed)}")
+    parts = (line.deductible, line.coinsurance, line.copay)
+    if all(v is None for v in parts):
+        if line.paid > line.allowed:
+            return ("paid", RowReason.INCONSISTENT_AMOUNTS,
+                    f"paid {money(line.paid)} is more than allowed {money(line.allowed)}")
+        return None
+    total = line.paid + sum(v or 0 for v in parts)
+    if total != line.allowed:
+        return ("paid", RowReason.INCONSISTENT_AMOUNTS,
+                f"paid {money(line.paid)} + deductible {money(line.deductible or 0)} + coinsurance"
+                f" {money(line.coinsurance or 0)} + copay {money(line.copay or 0)} = {money(total)},"
+                f" not allowed {money(line.allowed)}")
+    return None
 
 
 class Enrollment(NamedTuple):

@@ -60,7 +60,8 @@ POS_ALIASES = {"02": "10", "19": "22"}
 COLUMN_OF = {"claim_id": "claim_id", "line_no": "claim_line_number", "member_id": "member_id",
              "payer": "payer", "plan": "plan", "billing_tin": "billing_tin",
              "service_date": "claim_line_start_date", "procedure": "hcpcs_code",
-             "adjustment": "claim_id", "chain": "claim_id"}
+             "adjustment": "claim_id", "chain": "claim_id", "billed": "charge_amount",
+             "allowed": "allowed_amount", "paid": "paid_amount"}
 # Medicare-Medicaid dual status codes for Qualified Medicare Beneficiaries (QMB only, QMB plus).
 QMB_DUAL_CODES = frozenset({"01", "02"})
 RELATIONSHIPS = {"self": "self", "subscriber": "self", "spouse": "spouse", "child": "child",

@@ -154,19 +154,6 @@ def test_received_date_column_is_preferred_to_paid_date(tmp_path):
     assert claim["at"] == claim["data"]["claim"]["received"] == "2024-03-12"
 
 
-def test_price_from_file_keeps_the_files_amounts_and_makes_no_year_check(tmp_path):
-    run = tmp_path / "run"
-    assert claimsim("ingest", "--format", "tuva", TUVA_CLAIMS, TUVA_ELIGIBILITY, "--out", run,
-                    "--price-from-file", "--no-progress") == 0
-    reasons = {r[3] for r in rejections(run)}
-    assert "unsupported_year" not in reasons and "unpriced_code" not in reasons
-    claims = {e["data"]["claim"]["claim_id"]: e["data"]["claim"] for e in events(run / "input")
-              if e["type"] == "claim.submitted"}
-    assert claims["C2"]["lines"][0]["file_amounts"] == {
-        "allowed": 13189, "plan_paid": 10189, "deductible": 0, "coinsurance": 0, "copay": 3000}
-    assert set(claims) == {"C1", "C2", "C3", "C4", "C11", "C12"}  # 2022 and 90471 kept
-
-
 def test_a_file_that_is_not_a_tuva_table_says_so_in_one_line(tmp_path, capsys):
     assert claimsim("ingest", "--format", "tuva", TUVA_ELIGIBILITY, TUVA_ELIGIBILITY,
                     "--out", tmp_path / "run") == 2
