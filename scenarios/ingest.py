@@ -39,8 +39,8 @@ from typing import Callable, Iterator
 import orjson
 
 from claimsim.events.errors import UserError
-from claimsim.events.interchange import cclf, tuva_ingest
-from claimsim.events.interchange.ingest_model import role_of_specialty
+from claimsim.events.interchange import cclf, cclf_assignment, tuva_ingest
+from claimsim.events.interchange.ingest_model import Rejection, role_of_specialty
 from claimsim.events.interchange.ingest_reference import build_reference
 from claimsim.events.log import LogWriter
 from claimsim.events.providers import ClinicianRole
@@ -58,9 +58,10 @@ FORMATS = ("tuva", "cclf")
 class Sources:
     format: str
     claims: list[Path]
-    enrollment: list[Path]
+    enrollment: list[Path]  # Tuva eligibility; CCLF8 (coverage, or with `assignment` demographics)
     roster: Path | None = None
     alignment: Path | None = None  # members' voluntary alignment (alignment.csv)
+    assignment: Path | None = None  # CCLF: coverage from a beneficiary assignment list
 
 
 def read_roster(path: Path) -> dict[str, ClinicianRole]:
@@ -96,6 +97,31 @@ def _readers(fmt: str) -> tuple[Callable[[Path], Iterator], Callable[[Path], Ite
     raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
 
 
+def _assignment(sources: Sources, rejections: Rejections, summary: IngestSummary
+                ) -> tuple[Callable[[Path], Iterator], list[Path]]:
+    """The reader of a CCLF assignment list (and its one file), with the demographics of any
+    CCLF8 file given beside it read first (its rows counted and its bad records rejected)."""
+    if sources.format != "cclf":
+        raise UserError("--assignment is a CCLF enrollment source: use it with --format cclf")
+    demographics: dict[str, cclf_assignment.Demographics] = {}
+    for path in sources.enrollment:
+        rows = 0
+        for item in cclf.read_cclf8(path):
+            rows += 1
+            if isinstance(item, Rejection):
+                rejections.add(item)
+            else:
+                demographics.setdefault(item.member_id, cclf_assignment.demographics_of(item))
+        summary.files[path.name] = rows
+    assigned: list[cclf_assignment.Assigned] = []
+
+    def read(path: Path) -> Iterator:
+        yield from cclf_assignment.read_assignment(path, demographics, assigned)
+        summary.assignment = cclf_assignment.describe(assigned)
+
+    return read, [sources.assignment]
+
+
 def _add_months(day: dt.date, months: int) -> dt.date:
     y, mo = divmod(day.month - 1 + months, 12)
     return dt.date(day.year + y, mo + 1, 1)
@@ -117,7 +143,10 @@ def ingest(sources: Sources, template: ReferenceData, run_dir: Path | str, *, sc
     rejections = Rejections(run_dir / REJECTIONS_FILE, column_of)
     try:
         stage = Stage(tmp / "stage.sqlite")
-        members = stage_enrollments(stage, sources.enrollment, read_enrollment, rejections, summary)
+        enrollment_files = sources.enrollment
+        if sources.assignment is not None:
+            read_enrollment, enrollment_files = _assignment(sources, rejections, summary)
+        members = stage_enrollments(stage, enrollment_files, read_enrollment, rejections, summary)
         seen = stage_lines(stage, sources.claims, read_claims, members, template, rejections,
                             summary, price_from_file, progress)
         stage.group_claims(rejections, summary, members, price_from_file, seen)

@@ -55,9 +55,13 @@ class IngestSummary:
     start: str = ""
     service_end: str = ""
     horizon: str = ""
+    assignment: str | None = None  # CCLF coverage from an assignment list: what it held
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """The fields, leaving out `assignment` when no list was read (so run.json is what it
+        was for every other ingest)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__
+                if k != "assignment" or self.assignment is not None}
 
 
 class Rejections:
@@ -212,6 +216,8 @@ def stage_enrollments(stage: Stage, paths: list[Path], read: Callable[[Path], It
             rows += 1
             if isinstance(item, Rejection):
                 rejections.add(item)
+                continue
+            if item is None:  # a row repeating a span already read (assignment lists)
                 continue
             e: Enrollment = item
             members.setdefault(e.member_id, e.subscriber_id)

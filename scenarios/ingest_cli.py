@@ -20,7 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                     " (CSV or Parquet). CCLF: a CCLF5 (Part B physician) and a CCLF8 (beneficiary"
                     " demographics) file, fixed width.")
     p.add_argument("claims", metavar="CLAIMS", help="Tuva medical_claim table, or a CCLF5 file")
-    p.add_argument("enrollment", metavar="ENROLLMENT", help="Tuva eligibility table, or a CCLF8 file")
+    p.add_argument("enrollment", metavar="ENROLLMENT", nargs="?", default=None,
+                   help="Tuva eligibility table, or a CCLF8 file (CCLF: optional with --assignment,"
+                        " which then takes only its birth date, sex and dual status)")
+    p.add_argument("--assignment", default=None, metavar="FILE",
+                   help="CCLF only: coverage from a beneficiary assignment list CSV instead of"
+                        " CCLF8: BENE_MBI_ID, ALGN_EFCTV_DT (coverage start), optional ALGN_END_DT,"
+                        " TIN, NPI, BENE_BRTH_DT, BENE_SEX_CD, BENE_DUAL_STUS_CD, BENE_DEATH_DT"
+                        " (MBI, COVERAGE_START, COVERAGE_END, START_DATE, END_DATE accepted too)")
     p.add_argument("--format", required=True, choices=("tuva", "cclf"), dest="fmt",
                    help="the files' format")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="a new or empty directory")
@@ -60,11 +67,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from claimsim.scenarios.ingest import Sources, ingest
 
+    if args.enrollment is None and not (args.fmt == "cclf" and args.assignment):
+        raise UserError("ENROLLMENT is missing: give the "
+                        + ("eligibility table" if args.fmt == "tuva" else "CCLF8 file, or --assignment FILE"))
+    if args.assignment and args.fmt != "cclf":
+        raise UserError("--assignment is a CCLF enrollment source: use it with --format cclf")
     scenario, template = _template(args.scenario)
-    sources = Sources(args.fmt, [Path(args.claims)], [Path(args.enrollment)],
+    sources = Sources(args.fmt, [Path(args.claims)],
+                      [Path(args.enrollment)] if args.enrollment else [],
                       Path(args.roster) if args.roster else None,
-                      Path(args.alignment) if args.alignment else None)
-    for path in (*sources.claims, *sources.enrollment, *filter(None, [sources.alignment])):
+                      Path(args.alignment) if args.alignment else None,
+                      Path(args.assignment) if args.assignment else None)
+    for path in (*sources.claims, *sources.enrollment,
+                 *filter(None, [sources.alignment, sources.assignment])):
         if not path.is_file():
             raise UserError(f"{path}: no such file")
     began = time.perf_counter()
@@ -93,6 +108,7 @@ def summary_text(s, out: Path) -> str:
         ("practices (billing TINs) / clinicians", f"{s.practices:,} / {s.clinicians:,}"),
         ("roles", s.roles.removeprefix("clinician roles: ")),
         ("received date from", received),
+        *((("assignment list", s.assignment),) if s.assignment else ()),
         ("pricing", s.pricing),
         ("service window", f"{s.start} to {s.service_end} (horizon {s.horizon})"),
         ("rows rejected", f"{rejected:,}" + (" (" + ", ".join(
