@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import heapq
+import operator
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
@@ -109,8 +110,9 @@ class Stage:
         rows = self.db.execute("SELECT body FROM lines ORDER BY claim_id, line_no, n")
         batch: list[tuple] = []
         current: list[ClaimLine] = []
+        new = tuple.__new__  # ClaimLine(...) without the namedtuple's Python-level __new__ frame
         for (body,) in rows:
-            line = ClaimLine(*orjson.loads(body))
+            line = new(ClaimLine, orjson.loads(body))
             if current and line.claim_id != current[0].claim_id:
                 batch.append(_claim_row(current, rejections, summary, members, from_file, seen))
                 current = []
@@ -127,25 +129,18 @@ class Stage:
 CLAIM_LEVEL = ("member_id", "payer", "plan", "billing_tin", "adjustment", "chain")
 
 
+_CLAIM_LEVEL_OF = operator.itemgetter(*(ClaimLine._fields.index(f) for f in CLAIM_LEVEL))
+
+
 def _claim_row(lines: list[ClaimLine], rejections: Rejections, summary: IngestSummary,
                members: dict[str, str], from_file: bool, seen: Seen) -> tuple:
-    first, kept, numbers = lines[0], [lines[0]], {lines[0].line_no}
-    for line in lines[1:]:
-        if line.line_no in numbers:
-            rejections.reject(line, "claim_line_number", RowReason.DUPLICATE_LINE,
-                              f"claim {line.claim_id} line {line.line_no} appears again"
-                              f" (first at row {next(x.row for x in kept if x.line_no == line.line_no)})")
-            continue
-        conflict = next((attr for attr in CLAIM_LEVEL
-                         if getattr(line, attr) != getattr(first, attr)), None)
-        if conflict is not None:
-            column = rejections.column_of.get(conflict, conflict)
-            rejections.reject(line, conflict, RowReason.CLAIM_CONFLICT,
-                              f"claim {line.claim_id}: {column} {getattr(line, conflict)!r} differs"
-                              f" from line {first.line_no}'s {getattr(first, conflict)!r}")
-            continue
-        numbers.add(line.line_no)
-        kept.append(line)
+    first = lines[0]
+    kept = lines
+    if len(lines) > 1:  # `_agreeing_lines` only when a quick test finds a line it would reject
+        level = _CLAIM_LEVEL_OF(first)
+        if len({x.line_no for x in lines}) != len(lines) or any(
+                _CLAIM_LEVEL_OF(x) != level for x in lines):
+            kept = _agreeing_lines(lines, rejections)
     seen.payers.setdefault(first.payer, None)
     seen.plans.add((first.payer, first.plan))
     npis = seen.practices.setdefault(first.billing_tin, {})
@@ -169,12 +164,42 @@ def _claim_row(lines: list[ClaimLine], rejections: Rejections, summary: IngestSu
             first.file, first.row, orjson.dumps(claim))
 
 
+def _agreeing_lines(lines: list[ClaimLine], rejections: Rejections) -> list[ClaimLine]:
+    """The claim's lines less those rejected: a line number seen before (`duplicate_line`), or a
+    claim-level value that differs from the first line's (`claim_conflict`)."""
+    first, kept, numbers = lines[0], [lines[0]], {lines[0].line_no}
+    for line in lines[1:]:
+        if line.line_no in numbers:
+            rejections.reject(line, "claim_line_number", RowReason.DUPLICATE_LINE,
+                              f"claim {line.claim_id} line {line.line_no} appears again"
+                              f" (first at row {next(x.row for x in kept if x.line_no == line.line_no)})")
+            continue
+        conflict = next((attr for attr in CLAIM_LEVEL
+                         if getattr(line, attr) != getattr(first, attr)), None)
+        if conflict is not None:
+            column = rejections.column_of.get(conflict, conflict)
+            rejections.reject(line, conflict, RowReason.CLAIM_CONFLICT,
+                              f"claim {line.claim_id}: {column} {getattr(line, conflict)!r} differs"
+                              f" from line {first.line_no}'s {getattr(first, conflict)!r}")
+            continue
+        numbers.add(line.line_no)
+        kept.append(line)
+    return kept
+
+
 def _received(lines: list[ClaimLine]) -> tuple[str, str]:
-    for attr, label in (("received", "received_date"), ("paid_date", "paid_date")):
-        values = [getattr(x, attr) for x in lines if getattr(x, attr)]
-        if values:
-            return max(values), label
-    return max(x.claim_end for x in lines), "claim_end_date"
+    """The latest received date of the lines, else the latest paid date, else claim end."""
+    received = paid = end = ""
+    for x in lines:
+        if x.received and x.received > received:
+            received = x.received
+        if x.paid_date and x.paid_date > paid:
+            paid = x.paid_date
+        if x.claim_end > end:
+            end = x.claim_end
+    if received:
+        return received, "received_date"
+    return (paid, "paid_date") if paid else (end, "claim_end_date")
 
 
 def _line(x: ClaimLine, first: ClaimLine, from_file: bool) -> dict[str, Any]:
@@ -275,6 +300,7 @@ def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator
     schedules = {lob: extended_schedule(template.fee_schedule_of_payer[p.payer_id])
                  for p in reversed(template.payers) for lob in (p.lob,)}
     n, batch = 0, []
+    priceable: dict[tuple[str, str, str], tuple | None] = {}  # (payer, year, code) -> problem
     for path in paths:
         rows = 0
         for item in read(path):
@@ -294,8 +320,14 @@ def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator
                 if problem is not None:
                     rejections.reject(line, *problem)
                     continue
-            elif not _priceable(line, seen, years, schedules, rejections):
-                continue
+            else:
+                key = (line.payer, line.service_date[:4], line.procedure)
+                problem = priceable.get(key, False)
+                if problem is False:
+                    problem = priceable[key] = _price_problem(line, seen, years, schedules)
+                if problem is not None:
+                    rejections.reject(line, *problem)
+                    continue
             batch.append((line.claim_id, line.line_no, n, orjson.dumps(tuple(line))))
             n += 1
             if len(batch) >= 10_000:
@@ -311,23 +343,23 @@ def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator
     return seen
 
 
-def _priceable(line: ClaimLine, seen: Seen, years: dict, schedules: dict,
-               rejections: Rejections) -> bool:
+def _price_problem(line: ClaimLine, seen: Seen, years: dict, schedules: dict
+                   ) -> tuple[str, RowReason, str] | None:
+    """Why the line cannot be re-priced ((field, reason, message)), or None. It depends only on
+    the payer, the service year and the code, so the caller keeps the answers."""
     lob = seen.lob.get(line.payer)
     if lob is None:
         lob = seen.lob[line.payer] = line_of_business(line.payer, seen.payers.get(line.payer))
     year = int(line.service_date[:4])
     if year not in years.get(lob, ()):
-        rejections.reject(line, "service_date", RowReason.UNSUPPORTED_YEAR,
-                          f"service year {year}: the scenario's fee schedule and plans have no"
-                          f" {year} figures (have {', '.join(map(str, sorted(years.get(lob, ()))))});"
-                          " re-price another year or use --price-from-file")
-        return False
+        return ("service_date", RowReason.UNSUPPORTED_YEAR,
+                f"service year {year}: the scenario's fee schedule and plans have no"
+                f" {year} figures (have {', '.join(map(str, sorted(years.get(lob, ()))))});"
+                " re-price another year or use --price-from-file")
     if schedules[lob].amounts.get(year, {}).get(line.procedure) is None:
-        rejections.reject(line, "procedure", RowReason.UNPRICED_CODE,
-                          f"code {line.procedure} is not on the fee schedule for {year}")
-        return False
-    return True
+        return ("procedure", RowReason.UNPRICED_CODE,
+                f"code {line.procedure} is not on the fee schedule for {year}")
+    return None
 
 
 def input_events(stage: Stage, rejections: Rejections, summary: IngestSummary) -> Iterator[tuple]:

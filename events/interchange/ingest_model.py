@@ -220,6 +220,10 @@ def units(value: Any) -> int:
     return n
 
 
+# Places of service read as the engine's nearest: 02 (telehealth, other than home) as 10 and
+# 19 (off-campus outpatient hospital) as 22.
+POS_ALIASES = {"02": "10", "19": "22"}
+
 # CMS provider specialty codes (CCLF's CLM_PRVDR_SPCLTY_CD, Medicare's "specialty code") that are
 # primary care for attribution: general practice, family practice, internal medicine, pediatric
 # medicine, geriatric medicine, preventive medicine, nurse practitioner, physician assistant,

@@ -53,6 +53,12 @@ def batches(path: Path, what: str, wanted: list[str]) -> Iterator[tuple[int, dic
     """(first row number, {column: values}) per batch, for the wanted columns that exist.
 
     Row numbers are 1-based data rows (a CSV's header is row 0)."""
+    for row, cols in arrow_batches(path, what, wanted):
+        yield row, {c: v.to_pylist() for c, v in cols.items()}
+
+
+def arrow_batches(path: Path, what: str, wanted: list[str]) -> Iterator[tuple[int, dict[str, pa.Array]]]:
+    """`batches` as Arrow string arrays (trimmed; nulls for Parquet nulls and empty CSV cells)."""
     row = 1
     try:
         if is_parquet(path):
@@ -78,10 +84,10 @@ def batches(path: Path, what: str, wanted: list[str]) -> Iterator[tuple[int, dic
         raise UserError(f"{path}: not a {what} (row {row} or after: {str(e).splitlines()[0]})") from None
 
 
-def _text(column: pa.Array) -> list[str | None]:
+def _text(column: pa.Array) -> pa.Array:
     if not pa.types.is_string(column.type):
         column = pc.cast(column, pa.string())
-    return pc.utf8_trim_whitespace(column).to_pylist()
+    return pc.utf8_trim_whitespace(column)
 
 
 def _csv_blocks(path: Path) -> Iterator[bytes]:
