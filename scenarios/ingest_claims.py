@@ -97,7 +97,7 @@ class Stage:
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
             "CREATE TABLE enrollments (at TEXT, n INTEGER, key TEXT, body BLOB);"
             "CREATE TABLE alignments (at TEXT, n INTEGER, key TEXT, body BLOB);"
-            "CREATE TABLE lines (claim_id TEXT, line_no INTEGER, n INTEGER, body BLOB);"
+            "CREATE TABLE lines (claim_id TEXT, n INTEGER, body BLOB);"
             "CREATE TABLE claims (claim_id TEXT, chain TEXT, adjustment TEXT, at TEXT, key TEXT,"
             " file TEXT, row INTEGER, body BLOB);")
 
@@ -106,27 +106,63 @@ class Stage:
 
     def group_claims(self, rejections: Rejections, summary: IngestSummary,
                      members: dict[str, str], from_file: bool, seen: Seen) -> None:
-        """Lines -> claims (one row per claim id), checking claim-level agreement."""
-        rows = self.db.execute("SELECT body FROM lines ORDER BY claim_id, line_no, n")
+        """Lines -> claims (one row per claim id), checking claim-level agreement. A claim's
+        lines are its runs' lines in file order, sorted by line number (a stable sort: lines
+        with the same number stay in file order)."""
+        rows = self.db.execute("SELECT claim_id, body FROM lines ORDER BY claim_id, n")
         batch: list[tuple] = []
         current: list[ClaimLine] = []
+        current_id = None
         new = tuple.__new__  # ClaimLine(...) without the namedtuple's Python-level __new__ frame
-        for (body,) in rows:
-            line = new(ClaimLine, orjson.loads(body))
-            if current and line.claim_id != current[0].claim_id:
+        for claim_id, body in rows:
+            if claim_id != current_id and current:
+                if len(current) > 1:
+                    current.sort(key=_LINE_NO)
                 batch.append(_claim_row(current, rejections, summary, members, from_file, seen))
                 current = []
                 if len(batch) >= 10_000:
                     self.db.executemany("INSERT INTO claims VALUES (?,?,?,?,?,?,?,?)", batch)
                     batch = []
-            current.append(line)
+            current_id = claim_id
+            current.extend(new(ClaimLine, x) for x in orjson.loads(body))
         if current:
+            if len(current) > 1:
+                current.sort(key=_LINE_NO)
             batch.append(_claim_row(current, rejections, summary, members, from_file, seen))
         self.db.executemany("INSERT INTO claims VALUES (?,?,?,?,?,?,?,?)", batch)
         self.db.commit()
 
 
 CLAIM_LEVEL = ("member_id", "payer", "plan", "billing_tin", "adjustment", "chain")
+_LINE_NO = operator.itemgetter(ClaimLine._fields.index("line_no"))
+
+
+class _Runs:
+    """The `lines` table as it is written: one row per run of consecutive lines of one claim id
+    (files list a claim's lines together, so a row is usually a whole claim), numbered in file
+    order; half the rows a line per row would insert and sort."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db, self.batch, self.run, self.claim_id, self.n = db, [], [], None, 0
+
+    def add(self, line: ClaimLine) -> None:
+        if line.claim_id != self.claim_id:
+            self._close()
+            self.claim_id = line.claim_id
+        self.run.append(tuple(line))
+
+    def _close(self) -> None:
+        if self.run:
+            self.batch.append((self.claim_id, self.n, orjson.dumps(self.run)))
+            self.n, self.run = self.n + 1, []
+            if len(self.batch) >= 5_000:
+                self.db.executemany("INSERT INTO lines VALUES (?,?,?)", self.batch)
+                self.batch = []
+
+    def flush(self) -> None:
+        self._close()
+        self.db.executemany("INSERT INTO lines VALUES (?,?,?)", self.batch)
+        self.batch = []
 
 
 _CLAIM_LEVEL_OF = operator.itemgetter(*(ClaimLine._fields.index(f) for f in CLAIM_LEVEL))
@@ -299,7 +335,7 @@ def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator
     years = priced_years(template)
     schedules = {lob: extended_schedule(template.fee_schedule_of_payer[p.payer_id])
                  for p in reversed(template.payers) for lob in (p.lob,)}
-    n, batch = 0, []
+    runs = _Runs(stage.db)
     priceable: dict[tuple[str, str, str], tuple | None] = {}  # (payer, year, code) -> problem
     for path in paths:
         rows = 0
@@ -328,15 +364,11 @@ def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator
                 if problem is not None:
                     rejections.reject(line, *problem)
                     continue
-            batch.append((line.claim_id, line.line_no, n, orjson.dumps(tuple(line))))
-            n += 1
-            if len(batch) >= 10_000:
-                stage.db.executemany("INSERT INTO lines VALUES (?,?,?,?)", batch)
-                batch = []
+            runs.add(line)
         summary.files[path.name] = rows
         if progress is not None:
             progress(rows % 10_000)
-    stage.db.executemany("INSERT INTO lines VALUES (?,?,?,?)", batch)
+    runs.flush()
     stage.db.commit()
     for payer_id, plan in stage.enrolled_plans:
         seen.plans.add((payer_id, plan.removeprefix(payer_id + ":")))
@@ -382,7 +414,12 @@ def _claims(stage: Stage, rejections: Rejections, summary: IngestSummary) -> Ite
     adjustment of the same chain follows on the same day is the first half of that correction
     (CMS sends both): it is folded into the replacement, which replaces the version before it."""
     frequencies: Counter[str] = Counter()
+    chained = stage.db.execute("SELECT EXISTS (SELECT 1 FROM claims WHERE adjustment != '0')")
+    # Without cancellations or adjustments (every Tuva table) each claim is its chain's only
+    # version: the same rows, in the same order, without the window functions' two sorts.
     rows = stage.db.execute(
+        "SELECT claim_id, adjustment, at, key, file, row, body, 1, NULL, NULL, NULL, NULL, NULL,"
+        " NULL FROM claims ORDER BY at, file, row, claim_id") if not chained.fetchone()[0] else stage.db.execute(
         "SELECT claim_id, adjustment, at, key, file, row, body, version,"
         " prev, prev_adjustment, prev_at, prev2, next_adjustment, next_at FROM ("
         "  SELECT *, ROW_NUMBER() OVER w AS version, LAG(claim_id) OVER w AS prev,"
