@@ -47,7 +47,8 @@ from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
 from claimsim.simulator.run_dir import INPUT_DIR, RUN_FILE, BatchSink, check_empty_run_dir
 
-from claimsim.scenarios.ingest_claims import (IngestSummary, Rejections, Stage, input_events,
+from claimsim.scenarios.ingest_order import input_events
+from claimsim.scenarios.ingest_claims import (IngestSummary, Rejections, Stage,
                                               stage_alignments, stage_enrollments, stage_lines)
 
 REJECTIONS_FILE = "rejections.csv"
