@@ -17,23 +17,23 @@ from claimsim.scenarios.tuva_sample import write_tuva_sample
 
 from ..fixtures.ingest import DATA, TUVA_CLAIMS, TUVA_ELIGIBILITY, claimsim
 
-# sha256 of each file the row-by-row reader wrote (commit cff4a82), per fixture and mode.
+# sha256 of each file the row-by-row reader wrote (commit 4ea5406), per fixture and mode.
 BEFORE = {
     "fixture": {
         "input/000000000000.jsonl": "ca711531a659eb2250bf08fb38edf3afd0b287b054bba9b64c907efdc30f51f6",
         "reference.json": "eedd9fec5b4f82ed0d6a6e0763037e2cdf37b3e19f77ced2477c992f6bdb5b1b",
         "rejections.csv": "fac4c7a7e280cc2e55812a77549a097370ed2181f96753c2da44b08bc27f6bf7",
-        "run.json": "e9e60f9013bb114443b32dbdf598bb77598ed78aa063a9f032702f0893e0c9c8"},
+        "run.json": "c859bbf53374f174d53ba612e2a656218d0f110d59cd5a83398e81f4e5b17125"},
     "sample": {
-        "input/000000000000.jsonl": "9338ca12bbb4a6d2d323a1e74f84fec55643d0e7d0415d5ed9b0fb96d17c56b2",
+        "input/000000000000.jsonl": "606f7265eb07bf398fa062c3c4e1114212c12060c04e58ad1fe193802b7463ee",
         "reference.json": "368a528d61319a4f660531f25c46e524321c0d3b28c85e5be1e697000a54b841",
         "rejections.csv": "5905e5df265356f5628409233bb6919efdcc0923077dc753b608c46f7488063a",
-        "run.json": "b25fbf910b7f9f8f280586768cd47968fbb1fec0e6883a08c81edcee54057b39"},
+        "run.json": "6a595dabf86bab89e13d917a1adda9a2c7334b9632dce2bf44d7df6541d1af11"},
     "priced_from_file": {
         "input/000000000000.jsonl": "959d480c51ca860aeae7910e8cbc07b43be6b2fa163c2943788fb2d118fe3db6",
         "reference.json": "730917c466a9f7e725db20154afb01da3c7a4f57c33a27dd1c2e1c330605d760",
         "rejections.csv": "fb941e2b54144c9d93a287446cff7ffc4a4f0927fb618eb45b13efb2e2af60ca",
-        "run.json": "aa5b7c2abdf49afd22a15dea51808803ffae0ed270e60134fd1ccb5f6532152d"},
+        "run.json": "c3227befee00c737f34be37288692de01c07013f68d920d4da61fe4a618b1baa"},
 }
 
 
