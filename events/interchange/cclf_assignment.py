@@ -18,7 +18,8 @@ Dates are YYYY-MM-DD or YYYYMMDD.
 Choices where DOMAIN.md is silent:
 - The list gives coverage, not attribution: the TIN and NPI are checked and counted in the
   summary, and attribution is still computed from the claims (`claimsim attribute`), so the two
-  can be compared; they are not turned into voluntary alignment.
+  can be compared; they are not turned into voluntary alignment (members' own choices come in
+  with `claimsim ingest --alignment`).
 - Rows repeating a beneficiary's span (one per assigned TIN, say) are one enrollment span.
 - Coverage ends on the death date when it is earlier; dual status 01/02 (QMB) owes no cost share.
 """
