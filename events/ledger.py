@@ -4,6 +4,11 @@
 Every input event yields exactly one ledger entry (DESIGN.md "The three logs"): a claim's
 adjudication (with the reversal of the version it replaces), a void's reversal, a rejection, or
 `no_effect`. Amounts are integer cents; on reversal lines every amount is negated.
+
+Versions: `claim.adjudicated` and `claim.reversed` v2 carry each line's diagnoses as submitted
+(the projections' observed risk reads them from the ledger instead of the whole input log). A v1
+line did not record them; its upcaster says so with `diagnoses: None` (an upcaster cannot invent
+diagnoses: a reader that needs them reads the claim in the input log).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer
 from claimsim.events.codes import Frequency, GroupCode, RejectReason
 from claimsim.events.money import Cents
 from claimsim.events.programs import PaymentKind, ProgramKind
-from claimsim.events.registry import EventData, event_type
+from claimsim.events.registry import EventData, event_type, upcaster
 
 
 class _Shape(BaseModel):
@@ -79,9 +84,12 @@ class LineResult(_Shape):
     capitated: bool = False  # a capitated service of the practice's program
     adjustments: tuple[Adjustment, ...] = ()
     remarks: tuple[str, ...] = ()
+    # The line's ICD-10-CM codes as submitted (validated: at most 12 of at most 8 characters);
+    # None on a line recorded at v1, before ledgers carried them.
+    diagnoses: tuple[str, ...] | None = None
 
 
-@event_type("claim.adjudicated")
+@event_type("claim.adjudicated", 2)
 class ClaimAdjudicated(EventData):
     """An original (1) or replacement (7) claim's result. A replacement carries the negated lines
     of the version it replaces in `reversed_lines` (835 claim status 22), then its own lines."""
@@ -101,7 +109,7 @@ class ClaimAdjudicated(EventData):
     reversed_claim_id: str | None = None  # the claim id whose current version was reversed
 
 
-@event_type("claim.reversed")
+@event_type("claim.reversed", 2)
 class ClaimReversed(EventData):
     """A void (8): every effect of the current version of the original, negated."""
 
@@ -115,6 +123,20 @@ class ClaimReversed(EventData):
     received: dt.date
     paid: dt.date
     reversed_lines: tuple[LineResult, ...]
+
+
+def lines_without_diagnoses(data: dict[str, Any]) -> dict[str, Any]:
+    """A claim entry's data with every line's diagnoses unknown (None): what a v1 entry upcasts
+    to. Also how a replay compares a v1 entry with this code's v2 answer to the same input."""
+    out = dict(data)
+    for key in ("lines", "reversed_lines"):
+        if key in out:
+            out[key] = [{**line, "diagnoses": None} for line in out[key]]
+    return out
+
+
+upcaster("claim.adjudicated", 1)(lines_without_diagnoses)
+upcaster("claim.reversed", 1)(lines_without_diagnoses)
 
 
 @event_type("claim.rejected")

@@ -131,7 +131,7 @@ def _check(r: Replayed, clock: ClockSteps, last_cause: int, run_dir: Path) -> st
     env, kind = r.entry, r.entry["type"]
     if r.answer is not None:
         return None if r.reproduced else (
-            f" ({kind}, input {env['cause']}): {first_difference(body_of(env), r.answer)}")
+            f" ({kind}, input {env['cause']}): {first_difference(body_of(env), r.expected)}")
     if kind in ("run.manifest", SIGNATURE_TYPE):
         return None  # signatures prove who wrote the ledger (audit verify --public-key), not what
     if kind == "epoch.boundary":

@@ -187,7 +187,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         if denial is not None:
             out.append(denied_line(line, member, "CO", denial))
             continue
-        _, _, day, code, mods, units, billed = line  # `Line`'s fields, in order
+        _, _, day, code, mods, units, billed, _ = line  # `Line`'s fields, in order
         # Duplicate of a line in force (OA-18), $0 encounter lines included: a fingerprint
         # absent from the index settles it; a present one is confirmed (`family.paid_fingerprint`
         # inlined: this runs for every line).

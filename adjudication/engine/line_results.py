@@ -59,6 +59,7 @@ def line_result(  # positional in the hot path: keyword calls cost more per line
         "capitated": capitated,
         "adjustments": adjustments,
         "remarks": remarks,
+        "diagnoses": line.diagnoses,
     }
 
 

@@ -49,6 +49,24 @@ class Line(NamedTuple):
     modifiers: str  # joined with "," (the duplicate key's form)
     units: int
     billed: int
+    diagnoses: tuple[str, ...]  # as submitted; the ledger line carries them (projections' risk)
+
+
+def shared_diagnoses(dx: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """A line's diagnoses as one shared tuple per distinct list: claims repeat a few
+    combinations, and every family's stored results hold their lines."""
+    if not dx:
+        return ()
+    key = tuple(dx)
+    found = _DIAGNOSES.get(key)
+    if found is None:
+        found = key
+        if len(_DIAGNOSES) < 100_000:
+            _DIAGNOSES[key] = key
+    return found
+
+
+_DIAGNOSES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 class Claim(NamedTuple):
@@ -205,7 +223,7 @@ def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
                     return _validate_slowly(raw, key, ctx)
         seen.add(line_no)
         lines.append(new_line(Line, (line_no, day, day_iso, code, ",".join(mods) if mods else "",
-                                     units, billed)))
+                                     units, billed, shared_diagnoses(dx))))
     return Claim(claim_id, frequency, original, member_id, key, payer_id, tin, npi, pos,
                  received, received_iso, tuple(lines))
 
@@ -293,8 +311,9 @@ def _line_slowly(rl: Any, where: str, received_iso: str, received: dt.date, seen
     if billed > LIMITS.billed:
         raise Invalid(RejectReason.OVER_LIMIT, f"{where}.billed",
                       f"billed {billed:,} cents, more than {LIMITS.billed:,}")
-    _check_diagnoses(rl.get("diagnoses"), where)
-    return Line(line_no, day, day_iso, code, ",".join(mods), units, billed)
+    dx = rl.get("diagnoses")
+    _check_diagnoses(dx, where)
+    return Line(line_no, day, day_iso, code, ",".join(mods), units, billed, shared_diagnoses(dx))
 
 
 def _check_modifiers(mods: Any, where: str) -> None:

@@ -1,6 +1,10 @@
 """Reading a run's logs into the projections: the ledger entry by entry, the input log pulled
 along up to each entry's `cause` (so the state sees inputs exactly as the payer had them), fast
 paths for the million-event case.
+
+Claims are most of the input. A ledger whose claim entries carry their lines' diagnoses (v2) needs
+nothing from them: their lines are skipped unparsed. A v1 ledger's claim entries did not record
+diagnoses, so the claims' diagnoses are read from the input as before.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from claimsim.events.log import envelope_of, raw_lines, read
-from claimsim.events.registry import current_version
+from claimsim.events.log import envelope_of, raw_lines, read, segments
+from claimsim.events.registry import EventError, current_version
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
 from claimsim.adjudication.projections.fold import INPUT_HANDLERS
@@ -33,6 +37,10 @@ class LedgerFollower:
         self.name = state.name
         self._input: Iterator[bytes] | None = None  # input lines from st.input_seq + 1 on
         self._held: bytes | None = None  # the next input line, read but not yet applied
+        # Whether the ledger's claim entries carry diagnoses: a property of the ledger (its first
+        # claim entry's version; a ledger without one yet is being written by this code), fixed
+        # for the follower's life so that where it stops reading never depends on its history.
+        self.dx_on_ledger = ledger_records_diagnoses(self.run_dir / "ledger")
 
     def _pull_input(self, upto: int) -> None:
         """Apply the input through seq `upto`. Claims past it are read ahead to the end of its
@@ -45,7 +53,7 @@ class LedgerFollower:
             self._input = raw_lines(self.run_dir / "input", st.input_seq + 1)
             self._held = None
         pending, apply, lines = st.pending_dx, st.apply, self._input
-        marker = claim_line_marker()
+        marker, want_dx = claim_line_marker(), not self.dx_on_ledger
         block_end = (upto // READ_AHEAD + 1) * READ_AHEAD - 1
         seq = st.input_seq
         while seq < block_end:
@@ -60,9 +68,10 @@ class LedgerFollower:
             # Claims are most of the input; only their diagnoses matter here (see claim_conditions).
             if is_current_claim_line(line, marker):
                 seq += 1
-                conds = claim_conditions(line)
-                if conds:
-                    pending[str(seq)] = conds
+                if want_dx:
+                    conds = claim_conditions(line)
+                    if conds:
+                        pending[str(seq)] = conds
                 st.input_seq = seq
             elif seq < upto:
                 seq += 1
@@ -76,6 +85,9 @@ class LedgerFollower:
                 break
 
     def apply(self, envelope: dict[str, Any]) -> None:
+        if self.dx_on_ledger and envelope["type"] in CLAIM_TYPES and not carries_diagnoses(envelope):
+            raise EventError("a claim entry without diagnoses after the ledger's first claim entry"
+                             " carried them (ledger versions only go up)", seq=envelope.get("seq"))
         cause = envelope.get("cause")
         if cause is not None and cause > self.state_obj.input_seq:
             self._pull_input(cause)
@@ -90,6 +102,40 @@ class LedgerFollower:
 
 
 READ_AHEAD = 1024
+CLAIM_TYPES = frozenset({"claim.adjudicated", "claim.reversed"})
+
+
+def carries_diagnoses(envelope: dict[str, Any]) -> bool:
+    """Whether a claim entry records its lines' diagnoses (v2; upcast v1 lines hold None)."""
+    data = envelope["data"]
+    lines = data.get("lines") or data.get("reversed_lines")
+    return bool(lines) and lines[0].get("diagnoses") is not None
+
+
+# A claim entry's envelope ends `"type":"claim.adjudicated","v":N,"prev":...` (canonical order;
+# only data strings could hold such text, and there its quotes are escaped).
+_CLAIM_ENTRY = (b',"type":"claim.adjudicated","v":', b',"type":"claim.reversed","v":')
+_CHUNK = 1 << 20
+
+
+def ledger_records_diagnoses(ledger: Path) -> bool:
+    """Whether the ledger's first claim entry carries its lines' diagnoses (v2 on), or it has no
+    claim entry yet (this code writes them). A bytes search of the segments, then one decode: a
+    ledger opens with a manifest and one answer per enrollment before its first claim."""
+    if not ledger.is_dir():
+        return True
+    for _, path in segments(ledger):
+        with open(path, "rb") as f:
+            buf = b""
+            while chunk := f.read(_CHUNK):
+                buf += chunk
+                hits = [i for m in _CLAIM_ENTRY if (i := buf.find(m)) >= 0]
+                end = buf.find(b"\n", min(hits)) if hits else -1
+                if end >= 0:
+                    line = buf[buf.rfind(b"\n", 0, min(hits)) + 1:end + 1]
+                    return carries_diagnoses(envelope_of(line))
+                buf = buf[buf.rfind(b"\n") + 1:]  # the line in progress, if any
+    return True
 
 
 # The one place that reads an envelope's type from its bytes. A line ends

@@ -1,6 +1,7 @@
 """The fold's visits-and-FFS concern (ledger claim entries): each adjudicated or reversed entry's
 lines, a service date at a time, become money (`fold.money`), the member's primary-care visit
-counters, expected-FFS amounts by procedure group, and the chronic conditions of its claim.
+counters, expected-FFS amounts by procedure group, and the chronic conditions of its claim (from
+its lines' diagnoses on a v2 entry; from the submitted claim, waiting in `pending_dx`, on v1).
 
 Visits and FFS are appended per claim entry and day and summed when read (`PayerState.visit_days`,
 `prospective.expected_ffs`): an append costs the hot path less than updating a keyed counter.
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
 
+from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
 
 if TYPE_CHECKING:
@@ -43,10 +45,12 @@ def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
     d = env["data"]
     cause = env["cause"]
     dx = state.pending_dx.pop(str(cause), None) if cause is not None and state.pending_dx else None
+    lines = d["lines"]
+    if lines and lines[0].get("diagnoses") is not None:  # v2: the lines carry them
+        dx = line_conditions(lines)
     paid_month = d["paid"][:7]
     if d["reversed_lines"]:
         lines_by_day(state, d, d["reversed_lines"], -1, paid_month, True, None)
-    lines = d["lines"]
     if len(lines) == 1 and not dx:  # the common case, without the day grouping
         day(state, d, lines[0]["service_date"], lines, 1, paid_month, d["frequency"] == "7")
     else:
