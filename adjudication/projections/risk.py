@@ -86,7 +86,22 @@ def member_facts(state: PayerState, payer: str, as_of: str) -> dict[str, list[in
     raw, dementia = _scored(state, payer, as_of)
     risk = normalise(raw)
     tiers = cpc_tiers(risk, dementia if s.complex_dementia else set(), s.complex_top_bp)
-    return {m: [risk[m], tiers[m][0], int(tiers[m][1])] for m in sorted(risk)}
+    # Members share one list per distinct [risk, tier, complex] (read only): the fold keeps
+    # every boundary's facts, and most members repeat a few hundred combinations.
+    shared = _SHARED_FACTS
+    out = {}
+    for m in sorted(risk):
+        key = (risk[m], tiers[m][0], int(tiers[m][1]))
+        fact = shared.get(key)
+        if fact is None:
+            fact = list(key)
+            if len(shared) < 100_000:
+                shared[key] = fact
+        out[m] = fact
+    return out
+
+
+_SHARED_FACTS: dict[tuple[int, int, int], list[int]] = {}
 
 
 def cmf_tier(fact: list[int], track2: bool) -> int:

@@ -5,10 +5,13 @@ its lines' diagnoses on a v2 entry; from the submitted claim, waiting in `pendin
 
 Visits and FFS are appended per claim entry and day and summed when read (`PayerState.visit_days`,
 `prospective.expected_ffs`): an append costs the hot path less than updating a keyed counter.
+The practice, day and month strings a row holds are interned (`sys.intern`): rows are most of the
+fold's memory, and a few thousand distinct strings serve every member's rows.
 """
 
 from __future__ import annotations
 
+from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
@@ -90,7 +93,8 @@ def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: 
     if conds and sign > 0:
         mdx = state.dx.get(d["member_id"])
         if mdx is None:
-            mdx = state.dx[d["member_id"]] = {}
+            mdx = state.dx[intern(d["member_id"])] = {}
+        last = intern(last)
         for cond in conds:
             if mdx.get(cond, "") < last:
                 mdx[cond] = last
@@ -157,13 +161,15 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
         counted = _counted(state, d, practice, day, sign, qual)
         visits = state.visits.get(d["member_id"])
         if visits is None:
-            visits = state.visits[d["member_id"]] = []
-        visits.append([practice, day, counted, awv, ccm, qual_allowed if counted else 0])
+            visits = state.visits[intern(d["member_id"])] = []
+        visits.append([intern(practice), intern(day), counted, awv, ccm,
+                       qual_allowed if counted else 0])
     if by_group is not None:
         ffs = state.ffs.get(d["member_id"])
         if ffs is None:
-            ffs = state.ffs[d["member_id"]] = []
-        month = day[:7]
+            ffs = state.ffs[intern(d["member_id"])] = []
+        month = intern(day[:7])
+        practice = intern(practice)
         for g, a in by_group.items():
             ffs.append([practice, month, g, a])
     book_leakage(state, payer, practice, d["member_id"], day, row, counted, capitated_plan)

@@ -5,6 +5,7 @@ ledger entry.
 
 from __future__ import annotations
 
+from sys import intern
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,12 +33,16 @@ def reset(state: PayerState) -> None:
 def enrolled(state: PayerState, env: dict[str, Any]) -> None:
     d = env["data"]
     m = state.members.get(d["member_id"])
-    if m is None:
-        m = state.members[d["member_id"]] = {"spans": []}
-    m.update(sub=d["subscriber_id"], payer=d["payer_id"], plan=d["plan_id"],
-             birth=str(d["birth_date"]), sex=d["sex"], hospice=bool(d.get("hospice")),
+    if m is None:  # the member's id, interned: every concern's per-member dict shares the one key
+        m = state.members[intern(d["member_id"])] = {"spans": []}
+    # Every member holds these few payer, plan and date strings: one shared copy of each
+    # (`sys.intern`), not one per decoded event, keeps the fold's memory per member small.
+    payer = intern(d["payer_id"])
+    m.update(sub=d["subscriber_id"], payer=payer, plan=intern(d["plan_id"]),
+             birth=intern(str(d["birth_date"])), sex=intern(d["sex"]), hospice=bool(d.get("hospice")),
              qmb=bool(d.get("qmb")))
-    m["spans"].append([d["payer_id"], str(d["start"]), None if d.get("end") is None else str(d["end"])])
+    m["spans"].append([payer, intern(str(d["start"])),
+                       None if d.get("end") is None else intern(str(d["end"]))])
     state._payer_members.pop(d["payer_id"], None)
     state.dirty[d["member_id"]] = True
 

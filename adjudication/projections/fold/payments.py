@@ -5,6 +5,7 @@ PBIP recoupments made at reconciliation, and the snapshots already taken.
 
 from __future__ import annotations
 
+from sys import intern
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def payment(state: PayerState, env: dict[str, Any]) -> None:
     for member, cents in detail.get("members", {}).items():
         total = members.get(member, 0) + cents
         if total:
-            members[member] = total
+            members[intern(member)] = total  # one copy of each id across months and kinds
         else:
             members.pop(member, None)
     year = detail.get("reconciliation")

@@ -6,6 +6,7 @@ Timelines follow `events.timeline` (a later fact replaces what was known from it
 
 from __future__ import annotations
 
+from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from claimsim.events.timeline import set_from
@@ -35,8 +36,10 @@ def reset(state: PayerState) -> None:
 
 def assigned(state: PayerState, env: dict[str, Any]) -> None:
     d = env["data"]
-    set_from(state.attribution.setdefault(d["member_id"], []),
-             [str(d["effective"]), d["practice_id"], d["basis"]])
+    practice = d["practice_id"]  # interned: every member's entries name a few of each
+    set_from(state.attribution.setdefault(intern(d["member_id"]), []),
+             [intern(str(d["effective"])), practice if practice is None else intern(practice),
+              intern(d["basis"])])
 
 
 def corrected(state: PayerState, env: dict[str, Any]) -> None:
