@@ -59,6 +59,9 @@ class PayerState:
         # (payer, practice, ISO day) -> capitated groups: a cache, not state (keyed by the day,
         # so its answers cannot depend on which days the fold asked first).
         self._cap_cache: dict[tuple[str, str, str], frozenset[str]] = {}
+        # Set by a follower that skips the input's claims (their diagnoses are on the ledger's
+        # lines): a claim entry without them then cannot be folded right. Not state.
+        self.input_dx_skipped = False
         self.reset()
 
     def reset(self) -> None:

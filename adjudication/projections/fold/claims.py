@@ -15,6 +15,7 @@ from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
+from claimsim.events.registry import EventError
 
 from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
@@ -51,6 +52,9 @@ def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
     lines = d["lines"]
     if lines and lines[0].get("diagnoses") is not None:  # v2: the lines carry them
         dx = line_conditions(lines)
+    elif state.input_dx_skipped:
+        raise EventError("a claim entry without its lines' diagnoses after the ledger's first"
+                         " claim entry carried them (ledger versions only go up)", seq=env.get("seq"))
     paid_month = d["paid"][:7]
     if d["reversed_lines"]:
         lines_by_day(state, d, d["reversed_lines"], -1, paid_month, True, None)
