@@ -5,18 +5,22 @@ instead), replay and verify, explain, as-of, diff and export exactly as the v2 l
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from claimsim.cli import main
 from claimsim.events.codes import ICD10_CONDITION
 from claimsim.events.encoding import canonical
-from claimsim.events.log import raw_lines, read
+from claimsim.events.log import raw_lines, read, segments
+
+from claimsim.events.reference import ReferenceData
+from claimsim.events.registry import EventError
 
 from claimsim.adjudication.audit import fold
 from claimsim.adjudication.projections.follower import LedgerFollower, ledger_records_diagnoses
 from claimsim.adjudication.projections.snapshots import all_snapshots
 from claimsim.adjudication.projections.state import PayerState
-from claimsim.events.reference import ReferenceData
 
 from ..fixtures.ledger_versions import downgrade_run
 
@@ -45,19 +49,12 @@ def test_v2_claim_lines_carry_the_diagnoses_submitted_on_them(runs):
 
 
 def test_a_v1_ledger_reads_upcast_with_its_diagnoses_unknown(runs):
-    (v1,) = [orjson_line for orjson_line in _first_claim_lines(runs["v1"])]
+    v1 = next(line for line in raw_lines(runs["v1"] / "ledger") if b'"claim.adjudicated"' in line)
     assert b'"diagnoses"' not in v1 and b',"type":"claim.adjudicated","v":1,' in v1
     env = next(e for e in read(runs["v1"] / "ledger") if e["type"] == "claim.adjudicated")
     assert env["v"] == 2 and all(line["diagnoses"] is None for line in env["data"]["lines"])
     assert (ledger_records_diagnoses(runs["v1"] / "ledger"),
             ledger_records_diagnoses(runs["v2"] / "ledger")) == (False, True)
-
-
-def _first_claim_lines(run_dir):
-    for line in raw_lines(run_dir / "ledger"):
-        if b'"type":"claim.adjudicated"' in line:
-            return [line]
-    return []
 
 
 def test_projections_are_the_same_from_either_version(runs):
@@ -85,6 +82,26 @@ def test_a_v2_ledger_is_followed_without_parsing_claims_in_the_input(runs, monke
         assert bool(calls) is parsed, name
 
 
+def test_a_ledger_upgraded_mid_run_folds_as_either_version(runs, tmp_path):
+    """Written by the old code up to a point, then by this code (v1 claim entries, then v2):
+    the claims before the switch take their diagnoses from the input, the rest from the lines."""
+    half = sum(1 for _ in read(runs["v2"] / "ledger")) // 2
+    mixed = downgrade_run(runs["v2"], tmp_path / "mixed", range(half))
+    assert not ledger_records_diagnoses(mixed / "ledger")
+    assert canonical(fold(mixed).state()) == canonical(fold(runs["v2"]).state())
+
+
+def test_a_claim_entry_without_diagnoses_after_entries_with_them_is_refused(runs, tmp_path):
+    """Ledger versions only go up; once the input's claims are skipped, a v1 entry's diagnoses
+    are nowhere to be had, so the fold names it rather than under-count risk."""
+    n = sum(1 for _ in read(runs["v2"] / "ledger"))
+    odd = downgrade_run(runs["v2"], tmp_path / "odd", range(n // 2, n))
+    first_v1 = next(e["seq"] for e in read(odd / "ledger", n // 2)
+                    if e["type"] == "claim.adjudicated")
+    with pytest.raises(EventError, match=f"seq {first_v1}: a claim entry without"):
+        fold(odd)
+
+
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_audit_verify_and_replay_pass_on_either_version(runs, version, capsys):
     assert main(["audit", "verify", str(runs[version])]) == 0
@@ -95,8 +112,6 @@ def test_audit_verify_and_replay_pass_on_either_version(runs, version, capsys):
 
 
 def test_replay_of_a_v1_ledger_still_finds_a_changed_amount(runs, tmp_path, capsys):
-    import shutil
-    from claimsim.events.log import segments
     copy = tmp_path / "edited"
     shutil.copytree(runs["v1"], copy)
     (_, path), = segments(copy / "ledger")
