@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from claimsim.events.codes import HBA1C_CODES, Condition
 
+from claimsim.adjudication.projections.diagnoses import line_conditions
+
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
 
@@ -39,13 +41,17 @@ def _tests(state: PayerState, member: str, lines: list[dict[str, Any]], sign: in
 
 
 def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
-    """Runs before the claims concern's handler, which takes the claim's pending diagnoses."""
+    """Runs before the claims concern's handler, which takes a v1 claim's pending diagnoses."""
     d = env["data"]
     member = d["member_id"]
     _tests(state, member, d["reversed_lines"], -1)
     _tests(state, member, d["lines"], 1)
-    cause = env["cause"]
-    conds = state.pending_dx.get(str(cause)) if cause is not None else None
+    lines = d["lines"]
+    if lines and lines[0].get("diagnoses") is not None:  # a v2 entry: its lines carry them
+        conds = line_conditions(lines)
+    else:  # v1: the submitted claim's, pending until the claims concern's handler takes them
+        cause = env["cause"]
+        conds = state.pending_dx.get(str(cause)) if cause is not None else None
     if conds and DIABETES in conds and d["lines"]:
         day = max(line["service_date"] for line in d["lines"])
         days = state.diabetes_days.setdefault(member, [])
