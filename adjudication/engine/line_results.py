@@ -59,8 +59,23 @@ def line_result(  # positional in the hot path: keyword calls cost more per line
         "capitated": capitated,
         "adjustments": adjustments,
         "remarks": remarks,
-        "diagnoses": line.diagnoses,
+        "diagnoses": diagnoses_list(line.diagnoses),
     }
+
+
+def diagnoses_list(dx: tuple[str, ...]) -> list[str]:
+    """A line's diagnoses as the ledger line holds them: a list, as decoding gives it back (a
+    stored answer re-emitted from the family store equals the one first given), one shared
+    list per distinct combination (nobody mutates a line result)."""
+    found = _DX_LISTS.get(dx)
+    if found is None:
+        found = list(dx)
+        if len(_DX_LISTS) < 100_000:
+            _DX_LISTS[dx] = found
+    return found
+
+
+_DX_LISTS: dict[tuple[str, ...], list[str]] = {}
 
 
 def paid_adjustments(billed: int, allowed: int, offset: int, ded: int, coins: int, copay: int,
