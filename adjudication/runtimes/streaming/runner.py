@@ -24,7 +24,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.log import read
 
 from claimsim.adjudication.runtimes.streaming.producer import DEFAULT_BATCH, last_input_seq, plan_stream, publish
-from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, drain
+from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, ResumePoint, drain
 from claimsim.adjudication.runtimes.streaming.topics import (
     BrokerUnreachable, RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix,
 )
@@ -209,6 +209,7 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
             stop_worker(proc)
         if created and not keep_topics:
             await delete_topics(bootstrap, topics)
+            (run_dir / ResumePoint.FILE).unlink(missing_ok=True)  # it named those topics
         if completed and not keep_topics and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
             for path in result.worker_logs:
                 path.unlink(missing_ok=True)
