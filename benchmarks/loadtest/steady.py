@@ -54,6 +54,7 @@ class Row:
     sink_us: float
     broker_us: float | None
     identical: bool
+    worker_peak_rss_mb: float = 0.0  # the largest worker's peak resident memory (VmHWM)
 
 
 class _Clock:
@@ -78,16 +79,31 @@ class _Clock:
         return (cpu_seconds(pid) or 0.0) - self.cpu0[pid]
 
 
-def _claims(run_dir: Path) -> tuple[int, int]:
-    inputs = last_input_seq(run_dir) + 1
-    claims = sum(1 for item in plan_stream(run_dir) if item.envelope["type"] == "claim.submitted")
+def _claims(run_dir: Path, until_seq: int | None) -> tuple[int, int]:
+    inputs = last_input_seq(run_dir, until_seq=until_seq) + 1
+    claims = sum(1 for item in plan_stream(run_dir, until_seq=until_seq)
+                 if item.envelope["type"] == "claim.submitted")
     return inputs, claims
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+UNTIL: dict[str, int | None] = {"seq": None}  # --until-seq: the stream's end (None: the whole run)
 
 
 async def _publish(bootstrap: str, topics: RunTopics, work: Path, partitions: int) -> float:
     await create_topics(bootstrap, topics, partitions)
     t0 = time.process_time()
-    await publish(bootstrap, topics.inbound, plan_stream(work), partitions, DEFAULT_BATCH)
+    await publish(bootstrap, topics.inbound, plan_stream(work, until_seq=UNTIL["seq"]), partitions,
+                  DEFAULT_BATCH)
     return time.process_time() - t0
 
 
@@ -99,7 +115,8 @@ async def _sink(sink: LedgerSink, bootstrap: str, topics: RunTopics, partitions:
 
 
 def faust_row(run_dir: Path, out: Path, bootstrap: str, partitions: int, workers: int,
-              broker: int | None, reference: Path, counts: tuple[int, int]) -> list[Row]:
+              broker: int | None, reference: Path, counts: tuple[int, int],
+              worker_args: tuple[str, ...] = ()) -> list[Row]:
     inputs, claims = counts
     topics = RunTopics(new_prefix("steady"))
     work = copy_run(run_dir, out / f"run-faust-{partitions}p-{workers}w")
@@ -107,7 +124,8 @@ def faust_row(run_dir: Path, out: Path, bootstrap: str, partitions: int, workers
     try:
         with LedgerSink(work) as sink:  # writes the manifest the workers read
             producer_cpu = asyncio.run(_publish(bootstrap, topics, work, partitions))
-            procs = [spawn_worker(work, bootstrap, topics.prefix, partitions, i, log_dir=out)[0]
+            procs = [spawn_worker(work, bootstrap, topics.prefix, partitions, i, log_dir=out,
+                                  **({"extra_args": worker_args} if worker_args else {}))[0]
                      for i in range(workers)]
             clock = _Clock([p.pid for p in procs], broker)
 
@@ -118,11 +136,12 @@ def faust_row(run_dir: Path, out: Path, bootstrap: str, partitions: int, workers
             sink_cpu = asyncio.run(_sink(sink, bootstrap, topics, partitions, inputs - 1, clock, check))
             worker_cpu = sum(clock.spent(p.pid) or 0.0 for p in procs)
             broker_cpu = clock.spent(broker)
+            rss = max(peak_rss_mb(p.pid) for p in procs)
         row = Row("faust", partitions, workers, claims, inputs,
                   claims / max(clock.last - clock.first, 1e-3), producer_cpu * 1e6 / claims,
                   worker_cpu * 1e6 / claims, sink_cpu * 1e6 / claims,
                   None if broker_cpu is None else broker_cpu * 1e6 / claims,
-                  compare_ledgers(work / "ledger", reference).identical)
+                  compare_ledgers(work / "ledger", reference).identical, rss)
         for p in procs:
             stop_worker(p)
         procs = []
@@ -181,13 +200,14 @@ def _baseline(run_dir: str, prefix: str, want: int) -> None:
 
 def table(rows: list[Row]) -> str:
     out = [f"{'runtime':<15} {'parts':>5} {'workers':>7} {'claims/s':>9} {'producer':>9}"
-           f" {'workers':>8} {'sink':>6} {'broker':>7} {'w+s':>6}  identical",
+           f" {'workers':>8} {'sink':>6} {'broker':>7} {'w+s':>6} {'RSS MB':>7}  identical",
            "  (CPU in us per claim; claims/s between the first and the last answer)"]
     for r in rows:
         broker = "-" if r.broker_us is None else f"{r.broker_us:,.0f}"
         out.append(f"{r.runtime:<15} {r.partitions:>5} {r.workers:>7} {r.claims_per_s:>9,.0f}"
                    f" {r.producer_us:>9,.0f} {r.worker_us:>8,.0f} {r.sink_us:>6,.0f} {broker:>7}"
-                   f" {r.worker_us + r.sink_us:>6,.0f}  {'yes' if r.identical else 'NO'}")
+                   f" {r.worker_us + r.sink_us:>6,.0f} {r.worker_peak_rss_mb:>7,.0f}"
+                   f"  {'yes' if r.identical else 'NO'}")
     return "\n".join(out)
 
 
@@ -204,11 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bootstrap")
     p.add_argument("--broker-pid", type=int)
     p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--worker-args", default="", help="extra worker options, e.g. '--store memory'")
+    p.add_argument("--no-sink-alone", action="store_true")
+    p.add_argument("--until-seq", type=int, default=None, help="publish inputs before this seq only")
     args = p.parse_args(argv)
     bootstrap = bootstrap_from_env(args.bootstrap)
     args.out.mkdir(parents=True, exist_ok=True)
     broker = broker_pid(args.broker_pid)
-    counts = _claims(args.run_dir)
+    UNTIL["seq"] = args.until_seq
+    counts = _claims(args.run_dir, args.until_seq)
     reference = embedded_reference(args.run_dir, args.out / "embedded", until_seq=counts[0])
     rows: list[Row] = []
     for partitions in (int(x) for x in args.partitions.split(",")):
@@ -218,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
             print(table(rows[-1:]).splitlines()[-1], flush=True)
         for workers in (int(x) for x in args.workers.split(",")):
             for row in faust_row(args.run_dir, args.out, bootstrap, partitions, workers, broker,
-                                 reference, counts):
+                                 reference, counts, tuple(args.worker_args.split())):
+                if row.runtime == "sink-alone" and args.no_sink_alone:
+                    continue
                 rows.append(row)
                 print(table([row]).splitlines()[-1], f"(load {os.getloadavg()[0]:.1f})", flush=True)
     with open(args.out / "steady.csv", "w", newline="") as f:

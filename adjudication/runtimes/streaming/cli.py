@@ -18,12 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="inbound partitions (default: read from the inbound topic)")
     p.add_argument("--commit-interval", type=float, default=1.0,
                    help="seconds between offset commits (default 1)")
-    p.add_argument("--store", choices=("rocksdb", "memory"), default="rocksdb",
-                   help="where the family-state table lives: RocksDB files in a data directory of"
-                        " the worker's own (default), or memory")
+    p.add_argument("--store", choices=("memory", "rocksdb"), default="memory",
+                   help="where the family-state table lives: memory (default), or RocksDB files in"
+                        " a data directory of the worker's own (memory bounded by --cache-families"
+                        " instead of the population, at more CPU per claim)")
     p.add_argument("--cache-families", type=int, default=None, metavar="N",
-                   help="decoded family states kept in memory (default 16384; 0: every family):"
-                        " with --store rocksdb the worker's memory is bounded by N, not the population")
+                   help="decoded family states kept in memory (0: every family; default 0 with"
+                        " --store memory, 16384 with --store rocksdb)")
     p.add_argument("--loglevel", default="warning", help="faust log level (default warning)")
     p.add_argument("--log-file", default=None,
                    help="where every log record goes, plain text (default: the temp directory);"
@@ -38,10 +39,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     bootstrap = bootstrap_from_env(args.bootstrap)
     print(f"claimsim worker: Kafka broker {bootstrap}", file=sys.stderr)
-    from claimsim.adjudication.runtimes.streaming.app import DEFAULT_CACHE_FAMILIES
+    from claimsim.adjudication.runtimes.streaming.app import ROCKSDB_CACHE_FAMILIES
     from claimsim.events.errors import UserError
 
-    cache = DEFAULT_CACHE_FAMILIES if args.cache_families is None else args.cache_families
+    cache = args.cache_families
+    if cache is None:
+        cache = ROCKSDB_CACHE_FAMILIES if args.store == "rocksdb" else 0
     if cache < 0:
         raise UserError("--cache-families must be 0 (every family) or more")
     run_worker(args.run_dir, bootstrap, args.prefix,

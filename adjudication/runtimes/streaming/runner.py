@@ -46,10 +46,11 @@ class KafkaRun:
 
 
 def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
-                 commit_interval: float = 1.0, log_dir: Path | None = None
-                 ) -> tuple[subprocess.Popen, Path]:
+                 commit_interval: float = 1.0, log_dir: Path | None = None,
+                 extra_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, Path]:
     """Start `claimsim worker` as a child process (own session, its stderr in a log file in
-    `log_dir`, default the temp directory; every log record in the same name `.detail.log`)."""
+    `log_dir`, default the temp directory; every log record in the same name `.detail.log`).
+    `extra_args` go to the worker's command line (`--store memory`, `--cache-families N`)."""
     log_path = Path(log_dir or tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
@@ -57,7 +58,7 @@ def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, in
              "--prefix", prefix, "--partitions", str(partitions),
              "--commit-interval", str(commit_interval),
              "--log-file", str(log_path.with_suffix(".detail.log")),
-             "--loglevel", os.environ.get("CLAIMSIM_WORKER_LOGLEVEL", "warning")],
+             "--loglevel", os.environ.get("CLAIMSIM_WORKER_LOGLEVEL", "warning"), *extra_args],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     return proc, log_path
