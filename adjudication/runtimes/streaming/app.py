@@ -1,6 +1,9 @@
 """The faust-streaming worker: one agent (at-least-once, concurrency 1) over the run's inbound
 topic that applies the same core as the embedded runtime, with one `family_state` table
-(in memory, recovered from its changelog) and reference data loaded from the run directory.
+(in memory or RocksDB, recovered from its changelog) and reference data loaded from the run
+directory. A family's state is split over the table so each input writes only what it changed
+(`state.TableProcessor`), and a message's writes reach the changelog as one record
+(`changelog.TableWrites`).
 
 Why it stays correct on kill -9 without exactly-once (DESIGN.md "Kafka"): faust flushes the
 producer (changelog and ledger messages) before it commits an offset, so the table may run ahead

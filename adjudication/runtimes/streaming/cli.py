@@ -33,13 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from claimsim.adjudication.runtimes.streaming.app import run_worker  # faust is slow to import
-
     import sys
 
-    bootstrap = bootstrap_from_env(args.bootstrap)
-    print(f"claimsim worker: Kafka broker {bootstrap}", file=sys.stderr)
-    from claimsim.adjudication.runtimes.streaming.app import ROCKSDB_CACHE_FAMILIES
+    # faust is slow to import: here, not at the top
+    from claimsim.adjudication.runtimes.streaming.app import ROCKSDB_CACHE_FAMILIES, run_worker
     from claimsim.events.errors import UserError
 
     cache = args.cache_families
@@ -47,6 +44,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         cache = ROCKSDB_CACHE_FAMILIES if args.store == "rocksdb" else 0
     if cache < 0:
         raise UserError("--cache-families must be 0 (every family) or more")
+    bootstrap = bootstrap_from_env(args.bootstrap)
+    print(f"claimsim worker: Kafka broker {bootstrap}", file=sys.stderr)
     run_worker(args.run_dir, bootstrap, args.prefix,
                partitions=args.partitions, loglevel=args.loglevel,
                commit_interval=args.commit_interval, log_file=args.log_file,
