@@ -5,7 +5,8 @@ them, and the ledger sink in this process stamps each answer with the time it ap
 Faults: `kill-worker` (SIGKILL the oldest live worker; its partitions move to the others when
 its session expires), `add-worker` (start one more), `kill-sink` (drop the sink with its reorder
 buffer unwritten and open a new one on the ledger, which resumes after the last answer written and
-re-reads the ledger topic from its start, as a restarted sink process does), `restart-broker`
+re-reads the ledger topic from the position the old one saved after its last ledger write, as a
+restarted sink process does), `restart-broker`
 (stop and start the broker that `scripts/kafka/` manages for `KAFKA_DATA_DIR`: only a broker of
 your own, never a shared one).
 """
@@ -20,13 +21,13 @@ import subprocess
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
 from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
 from claimsim.adjudication.runtimes.streaming.security import client_options
-from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
+from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, ResumePoint, ledger_consumer
 from claimsim.adjudication.runtimes.streaming.topics import (
     RunTopics, _admin, bootstrap_from_env, create_topics, delete_topics, new_prefix,
 )
@@ -147,17 +148,18 @@ class KafkaDriver:
             self._sink_task.result()  # a sink that failed stops the test with its error
 
     async def _consume(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    **client_options(),
-                                    auto_offset_reset="earliest", fetch_max_bytes=16 << 20,
-                                    max_partition_fetch_bytes=8 << 20)
+        import time
+
+        consumer = ledger_consumer(self.bootstrap)
         await consumer.start()
         try:
             ledger = self.topics.ledger
             tps = [TopicPartition(ledger, p) for p in range(self.partitions)]
             consumer.assign(tps + [TopicPartition(self.topics.dead_letter, 0)])
-            await consumer.seek_to_beginning()
             sink, appended = self._sink, self.timings.appended
+            resume = ResumePoint(self.work, ledger)  # a restarted sink reads from here on
+            await resume.seek(consumer, self.partitions, sink.last_cause)
+            await consumer.seek_to_beginning(TopicPartition(self.topics.dead_letter, 0))
             while True:
                 batches = await consumer.getmany(timeout_ms=20, max_records=5000)
                 for tp, records in batches.items():
@@ -168,10 +170,13 @@ class KafkaDriver:
                         continue
                     before = sink.last_cause
                     for record in records:
-                        sink.offer(decode_ledger(record.value))
+                        events = decode_ledger(record.value)
+                        resume.read(tp.partition, record.offset, events)
+                        sink.offer(events)
                     if sink.last_cause > before:
                         appended[before + 1:sink.last_cause + 1] = self.clock()
                         self.answered = sink.last_cause + 1
+                resume.save(sink.last_cause, now=time.monotonic())
         finally:
             await consumer.stop()
 

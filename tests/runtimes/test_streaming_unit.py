@@ -391,6 +391,15 @@ def test_adjudicate_kafka_argument_errors_are_one_line(simulated, tmp_path, caps
     assert message in err and err.count("\n") == 1
 
 
+def test_a_negative_family_cache_is_a_one_line_error_before_any_broker_is_asked(simulated, capsys):
+    from claimsim.cli import main
+
+    assert main(["worker", str(simulated), "--prefix", "p", "--bootstrap", "127.0.0.1:1",
+                 "--cache-families", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--cache-families must be 0 (every family) or more" in err and err.count("\n") == 1
+
+
 def test_worker_runs_at_least_once_with_one_actor_and_no_standby_state(simulated, tmp_path):
     """DESIGN.md's faust hazards: exactly-once has open loss/duplicate reports, and concurrency > 1
     can commit past an unfinished message; both would break the ledger's guarantees."""

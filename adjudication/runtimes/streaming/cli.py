@@ -18,6 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="inbound partitions (default: read from the inbound topic)")
     p.add_argument("--commit-interval", type=float, default=1.0,
                    help="seconds between offset commits (default 1)")
+    p.add_argument("--store", choices=("memory", "rocksdb"), default="memory",
+                   help="where the family-state table lives: memory (default), or RocksDB files in"
+                        " a data directory of the worker's own (memory bounded by --cache-families"
+                        " instead of the population, at more CPU per claim)")
+    p.add_argument("--cache-families", type=int, default=None, metavar="N",
+                   help="decoded family states kept in memory (0: every family; default 0 with"
+                        " --store memory, 16384 with --store rocksdb)")
     p.add_argument("--loglevel", default="warning", help="faust log level (default warning)")
     p.add_argument("--log-file", default=None,
                    help="where every log record goes, plain text (default: the temp directory);"
@@ -26,13 +33,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from claimsim.adjudication.runtimes.streaming.app import run_worker  # faust is slow to import
-
     import sys
 
+    # faust is slow to import: here, not at the top
+    from claimsim.adjudication.runtimes.streaming.app import ROCKSDB_CACHE_FAMILIES, run_worker
+    from claimsim.events.errors import UserError
+
+    cache = args.cache_families
+    if cache is None:
+        cache = ROCKSDB_CACHE_FAMILIES if args.store == "rocksdb" else 0
+    if cache < 0:
+        raise UserError("--cache-families must be 0 (every family) or more")
     bootstrap = bootstrap_from_env(args.bootstrap)
     print(f"claimsim worker: Kafka broker {bootstrap}", file=sys.stderr)
     run_worker(args.run_dir, bootstrap, args.prefix,
                partitions=args.partitions, loglevel=args.loglevel,
-               commit_interval=args.commit_interval, log_file=args.log_file)
+               commit_interval=args.commit_interval, log_file=args.log_file,
+               store=args.store, cache_families=cache)
     return 0

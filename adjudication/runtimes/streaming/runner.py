@@ -24,7 +24,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.log import read
 
 from claimsim.adjudication.runtimes.streaming.producer import DEFAULT_BATCH, last_input_seq, plan_stream, publish
-from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, drain
+from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, ResumePoint, drain
 from claimsim.adjudication.runtimes.streaming.topics import (
     BrokerUnreachable, RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix,
 )
@@ -46,10 +46,11 @@ class KafkaRun:
 
 
 def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
-                 commit_interval: float = 1.0, log_dir: Path | None = None
-                 ) -> tuple[subprocess.Popen, Path]:
+                 commit_interval: float = 1.0, log_dir: Path | None = None,
+                 extra_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, Path]:
     """Start `claimsim worker` as a child process (own session, its stderr in a log file in
-    `log_dir`, default the temp directory; every log record in the same name `.detail.log`)."""
+    `log_dir`, default the temp directory; every log record in the same name `.detail.log`).
+    `extra_args` go to the worker's command line (`--store memory`, `--cache-families N`)."""
     log_path = Path(log_dir or tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
@@ -57,7 +58,7 @@ def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, in
              "--prefix", prefix, "--partitions", str(partitions),
              "--commit-interval", str(commit_interval),
              "--log-file", str(log_path.with_suffix(".detail.log")),
-             "--loglevel", os.environ.get("CLAIMSIM_WORKER_LOGLEVEL", "warning")],
+             "--loglevel", os.environ.get("CLAIMSIM_WORKER_LOGLEVEL", "warning"), *extra_args],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     return proc, log_path
@@ -209,6 +210,7 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
             stop_worker(proc)
         if created and not keep_topics:
             await delete_topics(bootstrap, topics)
+            (run_dir / ResumePoint.FILE).unlink(missing_ok=True)  # it named those topics
         if completed and not keep_topics and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
             for path in result.worker_logs:
                 path.unlink(missing_ok=True)

@@ -4,11 +4,13 @@ Workers publish answers as they finish them, partition by partition; the sink pu
 `cause` (input seq) order through a reorder buffer, writes each cause once (anything at or below
 the last cause written is a redelivery and is dropped), and starts a new ledger with the same run
 manifest (`runtimes.manifest`) as the embedded runtime, so the two ledgers are byte-identical. Restarted after a
-crash, it resumes from the ledger's last answered cause.
+crash, it resumes from the ledger's last answered cause, reading the ledger topic from the position
+it committed after its last ledger write (`ResumePoint`), not from the topic's start.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -94,28 +96,108 @@ class LedgerSink:
         self.close()
 
 
+class ResumePoint:
+    """Where a restarted sink must start reading each ledger partition: at the first record that
+    holds an answer the ledger does not have yet (still in the reorder buffer), else after the
+    last record read. Saved beside the ledger (`RUN_DIR/.kafka-sink.json`, with the topic and
+    the ledger's last cause then) only after the ledger write it follows, so a sink restarted
+    after a crash re-reads the few records its buffer lost instead of the whole topic (every
+    record before holds only answers at or below that last cause, which it would drop). A
+    ledger behind the saved last cause (another run directory, a fresh ledger) reads from the
+    start."""
+
+    SAVE_EVERY_S = 1.0
+    FILE = ".kafka-sink.json"
+
+    def __init__(self, run_dir: Path, topic: str):
+        self.path, self.topic = Path(run_dir) / self.FILE, topic
+        self._records: dict[int, deque[tuple[int, int]]] = {}  # partition -> (offset, last cause)
+        self._next: dict[int, int] = {}  # partition -> offset after the last record read
+        self._saved: dict[int, int] = {}
+        self._at = float("-inf")
+
+    def read(self, partition: int, offset: int, events: list[dict[str, Any]]) -> None:
+        if events:
+            records = self._records.setdefault(partition, deque())
+            records.append((offset, max(e["cause"] for e in events)))
+        self._next[partition] = offset + 1
+
+    def positions(self, last_cause: int) -> dict[int, int]:
+        out = dict(self._saved)
+        for partition, after in self._next.items():
+            records = self._records.get(partition)
+            while records and records[0][1] <= last_cause:
+                records.popleft()
+            out[partition] = records[0][0] if records else after
+        return out
+
+    def save(self, last_cause: int, *, now: float, force: bool = False) -> None:
+        if not force and now - self._at < self.SAVE_EVERY_S:
+            return
+        self._at = now
+        positions = self.positions(last_cause)
+        if positions == self._saved:
+            return
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps({"topic": self.topic, "last_cause": last_cause,
+                                      "positions": {str(p): o for p, o in positions.items()}}))
+        tmp.replace(self.path)
+        self._saved = positions
+
+    def start(self, last_cause: int) -> dict[int, int]:
+        """Saved positions to seek to (empty: read from the start)."""
+        try:
+            saved = orjson.loads(self.path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+        if saved.get("topic") != self.topic or saved.get("last_cause", 1 << 62) > last_cause:
+            return {}
+        self._saved = {int(p): o for p, o in saved["positions"].items()}
+        return dict(self._saved)
+
+    async def seek(self, consumer: AIOKafkaConsumer, partitions: int, last_cause: int) -> None:
+        saved = self.start(last_cause)
+        for p in range(partitions):
+            tp = TopicPartition(self.topic, p)
+            if p in saved:
+                consumer.seek(tp, saved[p])
+            else:
+                await consumer.seek_to_beginning(tp)
+
+
+def ledger_consumer(bootstrap: str) -> AIOKafkaConsumer:
+    """The sink's consumer: partitions assigned by hand, positions kept by `ResumePoint`."""
+    from claimsim.adjudication.runtimes.streaming.security import client_options
+
+    return AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options(),
+                            auto_offset_reset="earliest", fetch_max_bytes=16 << 20,
+                            max_partition_fetch_bytes=8 << 20)
+
+
 async def drain(sink: LedgerSink, bootstrap: str, topic: str, partitions: int, last_seq: int, *,
                 progress=None, idle_check=None, dead_letters: str | None = None,
                 on_dead_letter=None, poll_ms: int = 200) -> None:
-    """Consume the ledger topic from its start (it holds only this run's answers) until the
-    ledger answers `last_seq`. `idle_check()` is called between polls; it may raise to give up
-    (the runner raises when every worker has died). With `dead_letters` (the run's dead-letter
-    topic), each dead letter is passed to `on_dead_letter(record)`: one that held an input would
+    """Consume the ledger topic (it holds only this run's answers) from the sink's committed
+    position (`ResumePoint`; the start the first time) until the ledger answers `last_seq`.
+    `idle_check()` is called between polls; it may raise to give up (the runner raises when
+    every worker has died). With `dead_letters` (the run's dead-letter topic, read from its
+    start), each dead letter is passed to `on_dead_letter(record)`: one that held an input would
     leave its cause unanswered, and a user waiting on the progress bar should hear why."""
     if sink.last_cause >= last_seq:
         return
-    from claimsim.adjudication.runtimes.streaming.security import client_options
+    import time
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options(),
-                                auto_offset_reset="earliest", fetch_max_bytes=16 << 20,
-                                max_partition_fetch_bytes=8 << 20)
+    consumer = ledger_consumer(bootstrap)
     await consumer.start()
+    resume = ResumePoint(sink.run_dir, topic)
     try:
         assigned = [TopicPartition(topic, p) for p in range(partitions)]
         if dead_letters is not None:
             assigned.append(TopicPartition(dead_letters, 0))
         consumer.assign(assigned)
-        await consumer.seek_to_beginning()
+        await resume.seek(consumer, partitions, sink.last_cause)
+        if dead_letters is not None:
+            await consumer.seek_to_beginning(TopicPartition(dead_letters, 0))
         while sink.last_cause < last_seq:
             batches = await consumer.getmany(timeout_ms=poll_ms, max_records=2000)
             for tp, records in batches.items():
@@ -125,11 +207,15 @@ async def drain(sink: LedgerSink, bootstrap: str, topic: str, partitions: int, l
                             on_dead_letter(orjson.loads(record.value))
                     continue
                 for record in records:
-                    n = sink.offer(decode_ledger(record.value))
+                    events = decode_ledger(record.value)
+                    resume.read(tp.partition, record.offset, events)
+                    n = sink.offer(events)
                     if progress is not None and n:
                         progress.update(n)
+            resume.save(sink.last_cause, now=time.monotonic())
             if idle_check is not None:
                 idle_check()
+        resume.save(sink.last_cause, now=time.monotonic(), force=True)
     finally:
         await consumer.stop()
 
