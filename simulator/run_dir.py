@@ -25,7 +25,8 @@ BATCH_EVENTS = 50_000
 
 
 class BatchSink:
-    """A sink that appends to a log and commits every `batch` events."""
+    """A sink that appends to a log and commits every `batch` events; it takes events as dicts
+    or, a batch at a time, already encoded (`SubmissionQueue` hands it encoded days)."""
 
     def __init__(self, writer: LogWriter, batch: int = BATCH_EVENTS):
         self.writer, self.batch, self._pending = writer, batch, 0
@@ -34,6 +35,12 @@ class BatchSink:
     def __call__(self, event: dict[str, Any]) -> None:
         self._append(event)
         self._pending += 1
+        if self._pending >= self.batch:
+            self.writer.commit()
+            self._pending = 0
+
+    def write_encoded(self, bodies: list[bytes]) -> None:
+        self._pending += self.writer.write_encoded(bodies)
         if self._pending >= self.batch:
             self.writer.commit()
             self._pending = 0

@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from claimsim.events import vocabulary  # noqa: F401
+from claimsim.events.encoding import open_body
 from claimsim.events.envelope import new_event
 from claimsim.events.log import (
     LogLocked,
@@ -224,3 +225,35 @@ def test_fsync_policies_all_produce_the_same_bytes(tmp_path):
         write_log(tmp_path / policy, 4, fsync=policy)
     contents = {(tmp_path / p / "000000000000.jsonl").read_bytes() for p in ("always", "batch", "never")}
     assert len(contents) == 1
+
+
+def _log_bytes(directory: Path) -> bytes:
+    return b"".join(path.read_bytes() for _, path in segments(directory))
+
+
+def test_encoded_events_are_written_with_the_same_bytes_as_dicts(tmp_path):
+    """A producer that queues its events as `open_body` bytes gets the log `append` writes: the
+    same seq, body, chain and segment rotation, also across a reopened writer and whatever the
+    batch size or fsync policy."""
+    events = [claim_event(i) for i in range(9)]
+    events[4]["key"] = 'S"odd,"type":key'  # an escaped quote cannot fool the seq splice
+    with LogWriter(tmp_path / "dicts", segment_events=4) as w:
+        w.extend([dict(e) for e in events])
+    for policy in ("always", "batch", "never"):
+        directory = tmp_path / policy
+        with LogWriter(directory, segment_events=4, fsync=policy) as w:
+            assert w.write_encoded([open_body(e) for e in events[:5]]) == 5
+        with LogWriter(directory, segment_events=4, fsync=policy) as w:  # reopened: the chain goes on
+            w.write_encoded([open_body(e) for e in events[5:]])
+            assert w.next_seq == 9
+        assert _log_bytes(directory) == _log_bytes(tmp_path / "dicts")
+        assert [first for first, _ in segments(directory)] == [0, 4, 8]
+        assert verify(directory).ok
+
+
+def test_an_encoded_event_with_a_seq_or_not_canonical_is_refused(tmp_path):
+    with LogWriter(tmp_path) as w:
+        with pytest.raises(ValueError, match="not a canonical event"):
+            w.write_encoded([b'{"at":"2025-01-01","cause":null,"data":{},"key":"S1"'])
+        with pytest.raises(ValueError, match="not a canonical event"):
+            w.write_encoded([b'{"type":"claim.submitted","v":1'])

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from claimsim.events.encoding import open_body
 from claimsim.simulator.submission import SubmissionQueue
 
 sends = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3)), max_size=200)
@@ -44,3 +45,41 @@ def test_a_released_day_takes_no_more_events_but_the_open_day_does():
     queue.release_until(6)
     with pytest.raises(ValueError, match="already released"):
         queue.push(5, 0, {"type": "c"})
+
+
+class _EncodedSink:
+    """Takes batches of `open_body` bytes, as a log's BatchSink does."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    def __call__(self, event: dict) -> None:
+        raise AssertionError("an encoded sink is handed bytes, never dicts")
+
+    def write_encoded(self, bodies: list[bytes]) -> None:
+        self.bodies.extend(bodies)
+
+
+@given(sends=sends, horizon=st.integers(1, 45), step=st.integers(1, 10))
+def test_an_encoded_sink_gets_the_same_events_in_the_same_order_as_bytes(sends, horizon, step):
+    """The queue keeps events for an encoded sink as their canonical bytes (the lag window then
+    holds bytes, not dicts); what it hands over is `open_body` of what a dict sink gets."""
+    plain, plain_truth = [], []
+    encoded, encoded_truth = _EncodedSink(), _EncodedSink()
+    queues = (SubmissionQueue(horizon, plain.append, plain_truth.append),
+              SubmissionQueue(horizon, encoded, encoded_truth))
+    for n, (day, priority) in enumerate(sends):
+        for queue in queues:
+            if n % 3:
+                queue.push(day, priority, {"type": "x", "n": n}, {"type": "t", "n": n})
+            elif day < horizon:
+                queue.push_original(day, {"type": "claim.submitted", "n": n,
+                                          "data": {"claim": {"frequency": "1"}}})
+    for day in range(0, horizon, step):
+        for queue in queues:
+            queue.release_until(day)
+    for queue in queues:
+        queue.release_until(horizon - 1)
+    assert encoded.bodies == [open_body(e) for e in plain]
+    assert encoded_truth.bodies == [open_body(e) for e in plain_truth]
+    assert queues[0].counts() == queues[1].counts()
