@@ -10,6 +10,7 @@ independent of the others (common random numbers across what-if points).
 
 from __future__ import annotations
 
+from array import array
 from math import log
 
 import numpy as np
@@ -44,6 +45,11 @@ _RATE_FIELDS = ("pcp_visits_milli", None, None, "specialist_visits_milli",
                 "urgent_care_visits_milli", "ed_visits_milli", "admissions_milli",
                 "nursing_facility_visits_milli", "therapy_visits_milli")
 DETAIL_COLUMNS = 4  # per visit: lab panel size, lab order, imaging order / consult, extra lag
+
+
+def _column(values: array) -> np.ndarray:
+    """A population column (a typed array) as int64, without a Python int per member."""
+    return np.frombuffer(values, dtype=np.dtype(values.typecode)).astype(np.int64)
 
 
 class _MonthPlan:
@@ -82,7 +88,7 @@ class CareModel:
         # order (deterministic: members are created in a fixed order).
         self.profiles: list[CareProfile] = []
         self._profile_index: dict[int, int] = {}  # id(profile) -> index
-        self.cell_of: list[int] = []  # member -> profile index
+        self.cell_of = array("H")  # member -> profile index
         # Per profile: 1000 / its mean true risk, fixed at the first month (a plain list: read
         # once per PCP visit).
         self.risk_scale: list[float] = []
@@ -100,7 +106,7 @@ class CareModel:
                 self.profiles.append(profile)
             self.cell_of.append(index)
         self.kinds.sync_profiles()
-        return np.array(self.cell_of, dtype=np.int64)
+        return _column(self.cell_of)
 
     def _scales(self, cells: np.ndarray, risk_milli: np.ndarray) -> np.ndarray:
         """1000 / mean true risk per profile, fixed at the first month (the initial population),
@@ -126,13 +132,13 @@ class CareModel:
         cfg, pop, seed = self.config, self.pop, self.config.seed
         util = cfg.utilization
         year = self.builder.year[d0]
-        active = np.fromiter((m for m, a in enumerate(pop.active) if a), dtype=np.int64)
+        active = pop.active_members()
         n = len(active)
         self.member_months += n
         if n == 0:
             return
         cells = self._cells()[active]
-        risk_milli = np.array(pop.risk_milli, dtype=np.int64)[active]
+        risk_milli = _column(pop.risk_milli)[active]
         scale = self._scales(cells, risk_milli)
         # Risk relative to the profile's mean (VisitKinds.pcp scales the referral need the same way).
         rel = risk_milli * scale[cells] / 1000
@@ -142,11 +148,11 @@ class CareModel:
         counts = [g.poisson(rel * rates[cells, t]) if f else None
                   for t, f in enumerate(_RATE_FIELDS)]
         u_prev, u_ccm = g.random(n), g.random(n)
-        prev_year = np.array(pop.preventive_year, dtype=np.int64)[active]
+        prev_year = _column(pop.preventive_year)[active]
         # Preventive/AWV: a monthly chance of uptake/12 until done this year.
         due = (prev_year != year) & (u_prev < util.preventive_uptake_bp / 120_000)
         counts[PREVENTIVE] = due.astype(np.int64)
-        chronic = np.array(pop.chronic, dtype=np.int64)[active]
+        chronic = _column(pop.chronic)[active]
         ccm = (chronic >= util.ccm_min_conditions) & (u_ccm < util.ccm_monthly_bp / 10_000)
         counts[CCM] = ccm.astype(np.int64)
         members = np.concatenate([np.repeat(active, c) for c in counts])

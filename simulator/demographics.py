@@ -6,6 +6,7 @@ optional group effects (none by default) the rest of the simulator asks about.
 from __future__ import annotations
 
 import random
+from bisect import bisect_right
 from itertools import accumulate
 
 from claimsim.simulator.config import DemographicsConfig
@@ -29,7 +30,7 @@ class Demographics:
         got = {}
         for dim, groups, cum in self._tables:
             u = self.rng.random() * cum[-1]
-            got[dim] = groups[next(i for i, c in enumerate(cum) if u < c)]
+            got[dim] = groups[bisect_right(cum, u)]  # the first group whose cumulative weight > u
         return got
 
     def alignment_delta_bp(self, got: dict[str, str]) -> int:

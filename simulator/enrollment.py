@@ -28,6 +28,11 @@ def _event(model_cls, data: dict, day: dt.date | str, key: str) -> dict:
     return new_event(data, at=day, key=key, type=model_cls.TYPE, v=model_cls.V)
 
 
+# Enrollment builds its two events a member as literals (what `_event` returns), as claims do.
+_ENROLLED, _ENROLLED_V = MemberEnrolled.TYPE, MemberEnrolled.V
+_TRUE_MEMBER, _TRUE_MEMBER_V = TrueMember.TYPE, TrueMember.V
+
+
 class EnrollmentModel:
     def __init__(self, config: SimConfig, region: Region, pop: Population, queue: SubmissionQueue):
         self.config, self.region, self.pop, self.queue = config, region, pop, queue
@@ -46,29 +51,31 @@ class EnrollmentModel:
     def _enroll(self, day: dt.date, day_no: int, established: bool) -> int:
         pop, cfg = self.pop, self.config
         lob = pop.draw_lob(self.population_rng)
-        fam, members, people = pop.enroll_family(lob, day, self.population_rng, self.pcp_rng,
-                                                 established)
+        fam, members = pop.enroll_family(lob, day, self.population_rng, self.pcp_rng, established)
         plan = pop.family_plan[fam]
         day_iso = day.isoformat()
         qmb = (lob is LineOfBusiness.MEDICARE_FFS
                and self.population_rng.random() * 10_000 < cfg.population.qmb_bp)
-        for m, (_age, sex, relationship) in zip(members, people):
+        push, draw, alignment = self.queue.push, self.demographics.draw, self.alignment_rng.random
+        alignment_bp = cfg.enrollment.alignment_bp
+        for new in members:
+            m = new.member
             sub, mid, payer = pop.subscriber_id[m], pop.member_id[m], pop.payer_id[m]
-            groups = self.demographics.draw()
-            enrolled = _event(MemberEnrolled, {
-                "member_id": mid, "subscriber_id": sub, "payer_id": payer, "plan_id": plan,
-                "start": day_iso, "end": None, "birth_date": pop.birth_date[m].isoformat(),
-                "sex": sex, "relationship": relationship, "qmb": qmb,
-                "hospice": False, **groups,
-            }, day_iso, sub)
-            truth = _event(TrueMember, {
-                "member_id": mid, "subscriber_id": sub, "payer_id": payer,
-                "true_pcp": self.practice_id[pop.pcp[m]], "conditions": list(pop.conditions[m]),
-                "risk_milli": pop.risk_milli[m],
-            }, day_iso, sub)
-            self.queue.push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
-            if (self.alignment_rng.random() * 10_000
-                    < cfg.enrollment.alignment_bp + self.demographics.alignment_delta_bp(groups)):
+            groups = draw()
+            enrolled = {"type": _ENROLLED, "v": _ENROLLED_V, "at": day_iso, "key": sub,
+                        "cause": None, "data": {
+                            "member_id": mid, "subscriber_id": sub, "payer_id": payer,
+                            "plan_id": plan, "start": day_iso, "end": None,
+                            "birth_date": new.birth_date.isoformat(), "sex": new.sex,
+                            "relationship": new.relationship, "qmb": qmb, "hospice": False,
+                            **groups}}
+            truth = {"type": _TRUE_MEMBER, "v": _TRUE_MEMBER_V, "at": day_iso, "key": sub,
+                     "cause": None, "data": {
+                         "member_id": mid, "subscriber_id": sub, "payer_id": payer,
+                         "true_pcp": self.practice_id[pop.pcp[m]],
+                         "conditions": list(new.conditions), "risk_milli": pop.risk_milli[m]}}
+            push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
+            if alignment() * 10_000 < alignment_bp + self.demographics.alignment_delta_bp(groups):
                 pop.aligned[m] = True
                 self._align(m, day, day_no)
         return len(members)
@@ -121,7 +128,7 @@ class EnrollmentModel:
         pop = self.pop
         self._ending.append(fam)
         self.terminated_families += 1
-        for m in pop.family_members[fam]:
+        for m in pop.members_of(fam):
             sub = pop.subscriber_id[m]
             self.queue.push(day_no, PRIORITY_ENROLLMENT, _event(MemberTerminated, {
                 "member_id": pop.member_id[m], "subscriber_id": sub, "payer_id": pop.payer_id[m],
@@ -135,7 +142,7 @@ class EnrollmentModel:
             return
         old, new = moved
         self.pcp_switches += 1
-        for m in pop.family_members[fam]:
+        for m in pop.members_of(fam):
             sub = pop.subscriber_id[m]
             self.queue.push(day_no, PRIORITY_ENROLLMENT, None, _event(TruePcpChanged, {
                 "member_id": pop.member_id[m], "from_practice": self.practice_id[old],

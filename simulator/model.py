@@ -142,7 +142,7 @@ def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bo
         horizon=horizon_date.isoformat(),
         members=config.members,
         members_ever=len(pop.member_id),
-        families_ever=len(pop.family_members),
+        families_ever=pop.families,
         member_months=care.member_months,
         new_families=enrollment.new_families,
         terminated_families=enrollment.terminated_families,

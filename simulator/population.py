@@ -1,15 +1,22 @@
 """The population: families and members, their demographics, conditions, true risk and true PCP.
 
-Members live in columns (one list per attribute, indexed by member number) because the monthly
-care step reads a few attributes of every member; memory grows with members, never with claims.
+Members live in columns (one per attribute, indexed by member number) because the monthly care
+step reads a few attributes of every member; memory grows with members, never with claims. The
+numeric columns are typed arrays (`array.array`: 1-4 bytes a member instead of a pointer, often to
+an int object of its own), and what only the enrollment events need (birth date, conditions)
+is handed back by `enroll_family`, not kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from array import array
 from bisect import bisect_right
 from itertools import accumulate
+from typing import NamedTuple
+
+import numpy as np
 
 from claimsim.events.codes import (
     CONDITION_ICD10,
@@ -36,6 +43,18 @@ def _weighted(cumulative: list[int], u: float) -> int:
 
 def _sex(u: float) -> str:
     return "F" if u < 0.5 else "M"
+
+
+class NewMember(NamedTuple):
+    """A member as `enroll_family` made them: what the enrollment and truth events say and the
+    population does not keep."""
+
+    member: int  # member number
+    age: int
+    sex: str
+    relationship: str
+    birth_date: dt.date
+    conditions: tuple[str, ...]
 
 
 def _age_band(age: int) -> int:
@@ -66,31 +85,28 @@ class Population:
         self._lobs = tuple(lobs)
         self._lob_cum = list(accumulate(config.population.lob_mix_bp[l] for l in lobs))
         self._plan_cum = list(accumulate(config.region.commercial_plan_mix_bp))
-        # Member columns.
+        # Member columns (flags are 0/1 bytes).
         self.member_id: list[str] = []
-        self.subscriber_id: list[str] = []
-        self.family: list[int] = []
+        self.subscriber_id: list[str] = []  # one string per family, shared by its members
         self.payer_id: list[str] = []
         self.lob: list[LineOfBusiness] = []
-        self.age: list[int] = []
-        self.sex: list[str] = []
-        self.birth_date: list[dt.date] = []
-        self.conditions: list[tuple[str, ...]] = []
+        self.age = array("H")
         self.dx: list[tuple[str, ...]] = []  # the coded diagnoses claims carry
-        self.risk_milli: list[int] = []
-        self.chronic: list[int] = []  # number of chronic conditions
-        self.pcp: list[int] = []  # practice index of the true PCP
-        self.away: list[int] = []  # the other primary-care practice the member uses
-        self.aligned: list[bool] = []
+        self.risk_milli = array("i")
+        self.chronic = array("B")  # number of chronic conditions
+        self.pcp = array("H")  # practice index of the true PCP
+        self.away = array("H")  # the other primary-care practice the member uses
+        self.aligned = array("b")
         # Practices that have seen the member (new vs established patient), as a bit per
         # practice index: an int is a tenth of the memory of a set.
         self.seen: list[int] = []
-        self.awv_had: list[bool] = []
-        self.preventive_year: list[int] = []
-        self.active: list[bool] = []
+        self.awv_had = array("b")
+        self.preventive_year = array("H")
+        self.active = array("b")
         # Family columns.
-        self.family_members: list[list[int]] = []
-        self.family_active: list[bool] = []
+        # Family columns. A family's members are numbered consecutively (`members_of`).
+        self.family_first = array("i")
+        self.family_active = array("b")
         self.family_plan: list[str] = []
 
     # -- drawing a family ------------------------------------------------------------------
@@ -134,10 +150,10 @@ class Population:
     def enroll_family(
         self, lob: LineOfBusiness, day: dt.date, rng: random.Random, pcp_rng: random.Random,
         established: bool,
-    ) -> tuple[int, list[int], list[tuple[int, str, str]]]:
-        """Create a family: (family index, member indices, each (age, sex, relationship))."""
+    ) -> tuple[int, list[NewMember]]:
+        """Create a family: (family index, its members)."""
         pop = self.config.population
-        fam = len(self.family_members)
+        fam = len(self.family_first)
         subscriber = f"S{fam + 1:07d}"
         payer = self.region.payer_of_lob[lob]
         plans = self.region.plans_of_lob[lob]
@@ -153,8 +169,9 @@ class Population:
         if n_pc > 1:
             away = self.pc_index[(k + 1 + int(pcp_rng.random() * (n_pc - 1))) % n_pc]
         members = []
+        new_members = []
         sigma = pop.risk_sigma_milli / 1000
-        for k, (age, sex, _rel) in enumerate(people):
+        for k, (age, sex, relationship) in enumerate(people):
             m = len(self.member_id)
             rand = rng.random
             has = [row for row in self._condition_table[_age_band(age)] if rand() < row[1]]
@@ -166,13 +183,10 @@ class Population:
             risk = max(50, div_round_half_up(base * multiplier_milli, 1000))
             self.member_id.append(f"{subscriber}-{k + 1:02d}")
             self.subscriber_id.append(subscriber)
-            self.family.append(fam)
             self.payer_id.append(payer)
             self.lob.append(lob)
             self.age.append(age)
-            self.sex.append(sex)
-            self.birth_date.append(day - dt.timedelta(days=age * 365 + int(rand() * 365)))
-            self.conditions.append(conds)
+            birth_date = day - dt.timedelta(days=age * 365 + int(rand() * 365))
             self.dx.append(dx[:4])
             self.risk_milli.append(risk)
             self.chronic.append(sum(1 for row in has if row[4]))
@@ -185,23 +199,33 @@ class Population:
             self.preventive_year.append(0)
             self.active.append(True)
             members.append(m)
+            new_members.append(NewMember(m, age, sex, relationship, birth_date, conds))
         self.panel[pcp] += len(members)
-        self.family_members.append(members)
+        self.family_first.append(members[0])
         self.family_active.append(True)
         self.family_plan.append(plan)
-        return fam, members, people
+        return fam, new_members
+
+    @property
+    def families(self) -> int:
+        return len(self.family_first)
+
+    def members_of(self, fam: int) -> range:
+        first = self.family_first
+        return range(first[fam], first[fam + 1] if fam + 1 < len(first) else len(self.member_id))
 
     # -- changes ---------------------------------------------------------------------------
     def deactivate_family(self, fam: int) -> None:
         self.family_active[fam] = False
-        for m in self.family_members[fam]:
+        for m in self.members_of(fam):
             if self.active[m]:
                 self.active[m] = False
                 self.panel[self.pcp[m]] -= 1
 
     def switch_pcp(self, fam: int, pcp_rng: random.Random) -> tuple[int, int] | None:
         """Move a family to another primary-care practice; (old, new) or None if there is none."""
-        old = self.pcp[self.family_members[fam][0]]
+        members = self.members_of(fam)
+        old = self.pcp[members[0]]
         if len(self.pc_index) < 2:
             return None
         new = old
@@ -211,14 +235,18 @@ class Population:
                 break
         if new == old:
             return None
-        for m in self.family_members[fam]:
+        for m in members:
             self.pcp[m] = new
             if self.away[m] == new:
                 self.away[m] = old
-        n = len(self.family_members[fam])
+        n = len(members)
         self.panel[old] -= n
         self.panel[new] += n
         return old, new
 
     def active_families(self) -> list[int]:
-        return [f for f, a in enumerate(self.family_active) if a]
+        return np.flatnonzero(np.frombuffer(self.family_active, dtype=np.int8)).tolist()
+
+    def active_members(self) -> np.ndarray:
+        """The active members' numbers, in order (int64)."""
+        return np.flatnonzero(np.frombuffer(self.active, dtype=np.int8))
