@@ -264,7 +264,7 @@ class LogWriter:
         n = 0
         parts: list[bytes] = []
         seq, prev_bytes = self.next_seq, self._prev_bytes
-        hash_new, type_key = sha256, b',"type":'
+        hash_new, type_key, join = sha256, b',"type":', b"".join
         for body in bodies:
             if self._segment_count >= self.segment_events or len(parts) >= 2048:
                 self._write(b"".join(parts))
@@ -277,14 +277,12 @@ class LogWriter:
             cut = body.rfind(type_key)
             if cut < 0 or body[:6] != b'{"at":':
                 raise ValueError(f"not a canonical event without seq: {body[:80]!r}")
-            head = b'%b,"seq":%d' % (body[:cut], seq)
-            tail = body[cut:]
+            canonical_body = join((body[:cut], b',"seq":', b"%d" % seq, body[cut:], b"}"))
             hasher = hash_new(prev_bytes)
-            hasher.update(head)
-            hasher.update(tail)
-            hasher.update(b"}")
+            hasher.update(canonical_body)  # hash = sha256(prev || canonical body)
             digest_bytes = hasher.hexdigest().encode("ascii")
-            parts.append(b'%b%b,"prev":"%b","hash":"%b"}\n' % (head, tail, prev_bytes, digest_bytes))
+            parts.append(canonical_body[:-1])
+            parts.append(b',"prev":"%b","hash":"%b"}\n' % (prev_bytes, digest_bytes))
             seq, prev_bytes = seq + 1, digest_bytes
             self._segment_count += 1
             n += 1
