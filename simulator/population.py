@@ -94,12 +94,16 @@ class Population:
         self.dx: list[tuple[str, ...]] = []  # the coded diagnoses claims carry
         self.risk_milli = array("i")
         self.chronic = array("B")  # number of chronic conditions
-        self.pcp = array("H")  # practice index of the true PCP
-        self.away = array("H")  # the other primary-care practice the member uses
+        self.pcp = array("I")  # practice index of the true PCP
+        self.away = array("I")  # the other primary-care practice the member uses
         self.aligned = array("b")
-        # Practices that have seen the member (new vs established patient), as a bit per
-        # practice index: an int is a tenth of the memory of a set.
-        self.seen: list[int] = []
+        # Practices that have seen the member (new vs established patient): the first two as
+        # practice index + 1 (0: none), any more in `seen_more`. A member sees few practices (their
+        # PCP, the one they use away, a new PCP after a switch), and a region of a million
+        # members has ~800 practices, so a bit per practice index would be a ~100-byte int each.
+        self.seen_first = array("I")
+        self.seen_second = array("I")
+        self.seen_more: dict[int, set[int]] = {}
         self.awv_had = array("b")
         self.preventive_year = array("H")
         self.active = array("b")
@@ -193,7 +197,8 @@ class Population:
             self.pcp.append(pcp)
             self.away.append(away)
             self.aligned.append(False)
-            self.seen.append(1 << pcp if established and rand() < self._established else 0)
+            self.seen_first.append(pcp + 1 if established and rand() < self._established else 0)
+            self.seen_second.append(0)
             # Initial Medicare members mostly had an AWV before the run; new ones (65) have not.
             self.awv_had.append(lob in MEDICARE and established and age > 65 and rng.random() < 0.7)
             self.preventive_year.append(0)
@@ -205,6 +210,28 @@ class Population:
         self.family_active.append(True)
         self.family_plan.append(plan)
         return fam, new_members
+
+    def first_visit(self, m: int, practice: int) -> bool:
+        """Whether `practice` sees member `m` for the first time (a new patient); it has seen them
+        from now on."""
+        mark = practice + 1
+        first = self.seen_first[m]
+        if first == mark:
+            return False
+        if first == 0:
+            self.seen_first[m] = mark
+            return True
+        second = self.seen_second[m]
+        if second == mark:
+            return False
+        if second == 0:
+            self.seen_second[m] = mark
+            return True
+        more = self.seen_more.setdefault(m, set())
+        if mark in more:
+            return False
+        more.add(mark)
+        return True
 
     @property
     def families(self) -> int:

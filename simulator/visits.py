@@ -161,11 +161,7 @@ class VisitKinds:
             practice = pop.away[m]
         npis = self.npis[practice]
         npi = npis[m % len(npis)] if practice == pcp else npis[int(u_pick * len(npis))]
-        seen = pop.seen[m]
-        new = not (seen >> practice) & 1
-        if new:
-            pop.seen[m] = seen | (1 << practice)
-        return practice, npi, new
+        return practice, npi, pop.first_visit(m, practice)
 
     # -- primary care ----------------------------------------------------------------------------
     def pcp(self, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
