@@ -80,6 +80,8 @@ class Population:
             for band in range(4)
         ]
         self._coding = pop.condition_coding_bp / 10_000
+        # Members with the same coded diagnoses share one tuple (there are few combinations).
+        self._dx_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._established = config.enrollment.established_bp / 10_000
         lobs = sorted(config.population.lob_mix_bp)
         self._lobs = tuple(lobs)
@@ -191,7 +193,8 @@ class Population:
             self.lob.append(lob)
             self.age.append(age)
             birth_date = day - dt.timedelta(days=age * 365 + int(rand() * 365))
-            self.dx.append(dx[:4])
+            dx = dx[:4]
+            self.dx.append(self._dx_tuples.setdefault(dx, dx))
             self.risk_milli.append(risk)
             self.chronic.append(sum(1 for row in has if row[4]))
             self.pcp.append(pcp)
