@@ -8,7 +8,9 @@ Public API:
 - `SimConfig` (and its parts in `config`): pydantic settings with defaults for a sensible run.
 - `build_region(config) -> Region`: the default region's `ReferenceData` plus simulator facts.
 - `simulate(config, input_sink, truth_sink, progress=False) -> Summary`: sinks are callables
-  taking event dicts (the shape `events.envelope.new_event` makes), input in received order.
+  taking event dicts (the shape `events.envelope.new_event` makes), input in received order; a
+  sink that also has `write_encoded` (`run_dir.BatchSink`) is handed each day's events as
+  canonical bytes instead (`events.encoding.open_body`), which is how a run directory is written.
 - `simulate_to_dir(config, run_dir, progress=False) -> Summary`: writes reference.json, run.json,
   input/ and truth/ into a new or empty run directory.
 """
