@@ -3,8 +3,8 @@
 Members live in columns (one per attribute, indexed by member number) because the monthly care
 step reads a few attributes of every member; memory grows with members, never with claims. The
 numeric columns are typed arrays (`array.array`: 1-4 bytes a member instead of a pointer, often to
-an int object of its own), and what only the enrollment events need (birth date, conditions)
-is handed back by `enroll_family`, not kept.
+an int object of its own), tuples of codes are shared between members, and what only the
+enrollment events need (birth date, sex, relationship) is handed back by `enroll_family`.
 """
 
 from __future__ import annotations
@@ -80,8 +80,7 @@ class Population:
             for band in range(4)
         ]
         self._coding = pop.condition_coding_bp / 10_000
-        # Members with the same coded diagnoses share one tuple (there are few combinations).
-        self._dx_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._shared_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._established = config.enrollment.established_bp / 10_000
         lobs = sorted(config.population.lob_mix_bp)
         self._lobs = tuple(lobs)
@@ -93,7 +92,10 @@ class Population:
         self.payer_id: list[str] = []
         self.lob: list[LineOfBusiness] = []
         self.age = array("H")
-        self.dx: list[tuple[str, ...]] = []  # the coded diagnoses claims carry
+        # True conditions and the coded diagnoses claims carry; members with the same ones
+        # share one tuple (there are few combinations).
+        self.conditions: list[tuple[str, ...]] = []
+        self.dx: list[tuple[str, ...]] = []
         self.risk_milli = array("i")
         self.chronic = array("B")  # number of chronic conditions
         self.pcp = array("I")  # practice index of the true PCP
@@ -194,7 +196,8 @@ class Population:
             self.age.append(age)
             birth_date = day - dt.timedelta(days=age * 365 + int(rand() * 365))
             dx = dx[:4]
-            self.dx.append(self._dx_tuples.setdefault(dx, dx))
+            self.conditions.append(self._shared_tuples.setdefault(conds, conds))
+            self.dx.append(self._shared_tuples.setdefault(dx, dx))
             self.risk_milli.append(risk)
             self.chronic.append(sum(1 for row in has if row[4]))
             self.pcp.append(pcp)
