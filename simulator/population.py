@@ -46,8 +46,8 @@ def _sex(u: float) -> str:
 
 
 class NewMember(NamedTuple):
-    """A member as `enroll_family` made them: what the enrollment and truth events say and the
-    population does not keep."""
+    """A member as `enroll_family` made them, for the enrollment and truth events (the population
+    keeps no birth date, sex or relationship)."""
 
     member: int  # member number
     age: int
@@ -111,7 +111,6 @@ class Population:
         self.awv_had = array("b")
         self.preventive_year = array("H")
         self.active = array("b")
-        # Family columns.
         # Family columns. A family's members are numbered consecutively (`members_of`).
         self.family_first = array("i")
         self.family_active = array("b")
