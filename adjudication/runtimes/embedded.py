@@ -161,7 +161,7 @@ class EmbeddedAdjudicator:
         ledger = self.writer.directory
         replayed = replay_ledger(read(ledger, 1), self._accepted_inputs(), self.processor, self.store)
         try:
-            with cycle_gc_paused():
+            with cycle_gc_paused(freeze=True):
                 for r in replayed:
                     if r.answer is None:
                         continue
@@ -209,7 +209,7 @@ class EmbeddedAdjudicator:
         n = 0
         gap = None
         batch: list[dict[str, Any]] = []
-        with cycle_gc_paused():  # family states grow with the run; see events.acyclic
+        with cycle_gc_paused(freeze=True):  # family states grow with the run; see events.acyclic
             for env in read_checked(self.input_dir, self.input_position):
                 seq = env["seq"]
                 if (until_seq is not None and seq >= until_seq) or (
