@@ -17,6 +17,7 @@ it is answered in the same epoch), and the key `UNREADABLE_KEY` (its family is u
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,6 +59,19 @@ class ChainPosition:
         if isinstance(env.get("at"), str):
             self.last_at = env["at"]
 
+    def accept_all(self, envs: list[dict[str, Any]]) -> None:
+        """`accept` each of consecutive entries, in order (what the last one and the last
+        string `at` among them leave)."""
+        if not envs:
+            return
+        last = envs[-1]
+        self.next_seq, self.prev = last["seq"] + 1, last["hash"]
+        for env in reversed(envs):
+            at = env.get("at")
+            if isinstance(at, str):
+                self.last_at = at
+                return
+
     def copy(self) -> ChainPosition:
         return ChainPosition(self.next_seq, self.prev, self.last_at)
 
@@ -89,45 +103,55 @@ def read_checked(directory: Path | str, position: ChainPosition | None = None) -
     on later from there without re-reading (and re-hashing) the prefix."""
     directory = require_dir(directory)
     pos = position.copy() if position is not None else ChainPosition()
+    versions = current_versions()
     segs = segments(directory)
     for i, (first_seq, path) in enumerate(segs):
         next_first = segs[i + 1][0] if i + 1 < len(segs) else None
         if next_first is not None and next_first <= pos.next_seq:
             continue
         with open(path, "rb") as f:
-            for index, line in enumerate(f):
-                seq = first_seq + index
-                if seq < pos.next_seq:
-                    continue
-                if not line.endswith(b"\n"):
+            lines = f if pos.next_seq <= first_seq else itertools.islice(f, pos.next_seq - first_seq, None)
+            for seq, line in enumerate(lines, max(first_seq, pos.next_seq)):
+                if line[-1:] != b"\n":
                     if writer_alive(directory):
                         return  # still being written
                     yield unreadable(seq, pos.last_at, "incomplete last line (an interrupted write)", line)
                     return
-                env = _checked(directory, line, seq, pos)
-                pos.accept(env)
+                env = _checked(directory, line, seq, pos, versions)
+                # `pos.accept(env)`, inlined: it runs once per input line.
+                pos.next_seq, pos.prev = seq + 1, env["hash"]
+                at = env["at"]
+                if type(at) is str:
+                    pos.last_at = at
                 yield env
 
 
-def _checked(directory: Path, line: bytes, seq: int, pos: ChainPosition) -> dict[str, Any]:
+def _checked(directory: Path, line: bytes, seq: int, pos: ChainPosition,
+             versions: dict[str, int]) -> dict[str, Any]:
     try:
         env = orjson.loads(line)
     except orjson.JSONDecodeError as e:
         return unreadable(seq, pos.last_at, f"not JSON ({e})", line)
-    if not isinstance(env, dict) or set(env) != _ENVELOPE_KEYS or env["seq"] != seq \
-            or not isinstance(env["hash"], str) or not isinstance(env["prev"], str):
+    if type(env) is not dict or env.keys() != _ENVELOPE_KEYS or env["seq"] != seq:
         return unreadable(seq, pos.last_at, "not a log envelope (or not at its seq)", line)
-    cut = line.rfind(_PREV)
-    body = line[:cut] + b"}"
+    prev, digest = env["prev"], env["hash"]
+    if type(digest) is not str or type(prev) is not str:
+        return unreadable(seq, pos.last_at, "not a log envelope (or not at its seq)", line)
     # After an unreadable line the chain cannot be checked across it: the next `prev` is taken.
-    if env["prev"] != pos.prev and pos.prev is not None:
+    if prev != pos.prev and pos.prev is not None:
         raise ChainBroken(directory, seq, "prev does not match the preceding entry's hash")
-    if sha256(env["prev"].encode("ascii") + body).hexdigest() != env["hash"]:
+    # sha256(prev || body), the body being the line up to `,"prev":` closed by `}`, hashed in
+    # place (no copy of the line).
+    hasher = sha256(prev.encode("ascii"))
+    hasher.update(memoryview(line)[:line.rfind(_PREV)])
+    hasher.update(b"}")
+    if hasher.hexdigest() != digest:
         raise ChainBroken(directory, seq, "content does not match its hash")
     # As `events.log.read`: a known type at an older version is upcast, and one at a version this
     # code cannot read is refused (`UnknownEventVersion`: written by newer code, so rejecting it
     # would record a decision this code is not fit to make). An unknown type passes through and
     # the core rejects it.
-    if env["v"] != current_versions().get(env["type"], env["v"]):
+    v = env["v"]
+    if v != versions.get(env["type"], v):
         env = upcast_envelope(env)
     return env

@@ -218,8 +218,7 @@ class EmbeddedAdjudicator:
                 if seq != expected:
                     gap = UserError(f"{self.input_dir}: input seq {seq} follows {expected - 1}")
                     break
-                self.input_position.accept(env)
-                batch.append(env)
+                batch.append(env)  # accepted into `input_position` as its batch is answered
                 expected = seq + 1
                 if len(batch) >= self.batch_size:
                     n += self._answer(batch, bar)
@@ -235,6 +234,7 @@ class EmbeddedAdjudicator:
         """Adjudicate consecutive inputs and write their answers."""
         answers = self.processor.apply(PARTITION, None, inputs, self.store, flush=False).ledger
         written = self._write(answers)
+        self.input_position.accept_all(inputs)
         self.next_input = inputs[-1]["seq"] + 1
         bar.update(len(inputs))
         return written
