@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f" population); 0: every family in memory, no disk store. Default: every"
                         f" family in memory for a run of up to {IN_MEMORY_INPUTS:,} inputs,"
                         f" else {CACHE_FAMILIES:,} over the disk store")
+    p.add_argument("--processes", type=int, default=1, metavar="N",
+                   help="embedded runtime: adjudicate in N worker processes, families partitioned"
+                        " over them (every family in memory), this process writing the ledger in"
+                        " input order (the same bytes for any N; default 1: all in this process)")
     p.add_argument("--partitions", type=int, default=4,
                    help="kafka runtime: inbound topic partitions (default 4: each has its own"
                         " changelog partition, so state writes go out in parallel)")
@@ -82,6 +86,8 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
     require_whole_input(args.run_dir)
     signer = Signer.from_file(args.signing_key) if args.signing_key else None
     if args.runtime == "kafka":
+        if args.processes != 1:
+            raise UserError("--processes is the embedded runtime's; the kafka runtime has --workers")
         from claimsim.adjudication.runtimes.streaming.runner import cmd_adjudicate_kafka
 
         if signer is not None:  # the manifest and its signature, as the embedded runtime writes them
@@ -90,11 +96,13 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         code = cmd_adjudicate_kafka(args, _settings(args), until)
         sign_ledger_head(Path(args.run_dir), signer)
         return code
+    if args.processes < 1:
+        raise UserError("--processes must be at least 1")
     if args.cache_families is not None and args.cache_families < 0:
         raise UserError("--cache-families must be 0 (all in memory) or more")
     cache = AUTO if args.cache_families is None else args.cache_families or None
     with EmbeddedAdjudicator(args.run_dir, settings=_settings(args), batch_size=args.batch,
-                             signer=signer, cache_families=cache) as rt:
+                             signer=signer, cache_families=cache, processes=args.processes) as rt:
         start = rt.next_input
         rt.run(until_at=until, progress=not args.no_progress and sys.stderr.isatty())
         rt.sign_head()

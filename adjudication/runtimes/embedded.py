@@ -7,7 +7,10 @@ run (the default, `AUTO`) or any `cache_families=N` keeps at most N hot states d
 everything else in a scratch RocksDB store (`RUN_DIR/.family-state/`, removed on close), so
 memory stays flat in the population. The ledger stays the durable record either way
 (`apply(flush=False)`; the store is rebuilt on every open) and no stored results are kept: the
-ledger holds those answers. The run clock's epoch facts reach the processor's Context through
+ledger holds those answers. With `processes=N` (N > 1) the families are partitioned over N
+forked workers (`runtimes.parallel`), each keeping its families in memory, and this process, the
+ledger's one writer, merges their answers in input order: the ledger is the same bytes for any N.
+The run clock's epoch facts reach the processor's Context (and every worker's) through
 `record`. On open it replays the existing ledger (`runtimes.replay`: re-adjudicating the inputs
 it answers, and checking each answer is reproduced), so a run killed at any point resumes where
 it stopped: nothing lost, nothing doubled.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Setting
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.manifest import open_manifest
+from claimsim.adjudication.runtimes.parallel import PartitionWorkers
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
 from claimsim.adjudication.runtimes.protocol import Progress, Until
 from claimsim.adjudication.runtimes.replay import PARTITION, InputMismatch, replay_ledger
@@ -115,10 +120,21 @@ class EmbeddedAdjudicator:
         check_replay: bool = True,
         signer: Signer | None = None,
         cache_families: int | str | None = AUTO,
+        processes: int = 1,
     ):
         """`cache_families`: None keeps every family in memory, N at most N decoded over the
         scratch disk store, `AUTO` chooses by the input's size (`auto_cache_families`)."""
         self.run_dir = Path(run_dir)
+        self.workers: PartitionWorkers | None = None
+        if processes < 1:
+            raise UserError("processes must be at least 1")
+        if processes > 1:  # each worker keeps its share of the families in memory
+            if cache_families not in (None, AUTO):
+                raise UserError("several processes keep every family in memory: --processes and"
+                                " --cache-families cannot be combined yet")
+            cache_families = None
+        self.processes = processes
+        self._gap: UserError | None = None
         self.signer = signer
         if not self.run_dir.is_dir():
             raise UserError(f"{self.run_dir}: no such run directory")
@@ -199,40 +215,73 @@ class EmbeddedAdjudicator:
         """Adjudicate input from the next unanswered seq up to, not including, the first input
         with `at >= until_at` or `seq >= until_seq` (or to the end); returns how many.
 
-        Inputs go to the processor a batch at a time, each batch's answers then written and
-        committed together. A core exception (a bug, not bad data) propagates with its batch
-        unwritten: close the runtime, and reopening resumes after the last batch written."""
+        Inputs go to the processor (or the workers) a batch at a time, each batch's answers then
+        written and committed together. A core exception (a bug, not bad data) propagates with
+        its batch unwritten: close the runtime, and reopening resumes after the last batch
+        written."""
         limit_at = Until.of(until_at).at
         bar = tqdm(total=self.pending(), unit="input", file=sys.stderr, disable=not progress,
                    mininterval=0.5)
-        expected = self.next_input
+        self._gap = None
         n = 0
-        gap = None
-        batch: list[dict[str, Any]] = []
         with cycle_gc_paused(freeze=True):  # family states grow with the run; see events.acyclic
-            for env in read_checked(self.input_dir, self.input_position):
-                seq = env["seq"]
-                if (until_seq is not None and seq >= until_seq) or (
-                        limit_at is not None and env["at"] >= limit_at):
-                    break
-                if seq != expected:
-                    gap = UserError(f"{self.input_dir}: input seq {seq} follows {expected - 1}")
-                    break
-                batch.append(env)  # accepted into `input_position` as its batch is answered
-                expected = seq + 1
-                if len(batch) >= self.batch_size:
-                    n += self._answer(batch, bar)
-                    batch = []
-            if batch:
-                n += self._answer(batch, bar)
+            batches = self._batches(until_seq, limit_at)
+            if self.processes == 1:
+                for batch in batches:
+                    answers = self.processor.apply(PARTITION, None, batch, self.store,
+                                                   flush=False).ledger
+                    n += self._commit(batch, answers, bar)
+            else:
+                n = self._run_parallel(batches, bar)
         bar.close()
-        if gap is not None:
-            raise gap
+        if self._gap is not None:
+            raise self._gap
         return n
 
-    def _answer(self, inputs: list[dict[str, Any]], bar: tqdm) -> int:
-        """Adjudicate consecutive inputs and write their answers."""
-        answers = self.processor.apply(PARTITION, None, inputs, self.store, flush=False).ledger
+    def _batches(self, until_seq: int | None, limit_at: str | None
+                 ) -> Iterator[list[dict[str, Any]]]:
+        """The pending inputs, checked against the input chain, in batches; stops before the
+        first input past the limits, and at a gap in seq (kept in `_gap` for `run` to raise)."""
+        expected = self.next_input
+        batch: list[dict[str, Any]] = []
+        size = self.batch_size
+        for env in read_checked(self.input_dir, self.input_position):
+            seq = env["seq"]
+            if (until_seq is not None and seq >= until_seq) or (
+                    limit_at is not None and env["at"] >= limit_at):
+                break
+            if seq != expected:
+                self._gap = UserError(f"{self.input_dir}: input seq {seq} follows {expected - 1}")
+                break
+            batch.append(env)  # accepted into `input_position` when its answers are written
+            expected = seq + 1
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _run_parallel(self, batches: Iterator[list[dict[str, Any]]], bar: tqdm) -> int:
+        """`run` over the workers: batch k+1 is read and checked here while the workers
+        adjudicate batch k, and batch k is written while they adjudicate batch k+1."""
+        if self.workers is None:
+            self.workers = PartitionWorkers(self.processor, self.store, self.processes)
+        workers, n, sent = self.workers, 0, None
+        for batch in batches:
+            if sent is not None:
+                answers = workers.collect()
+                workers.submit(batch)
+                n += self._commit(sent, answers, bar)
+            else:
+                workers.submit(batch)
+            sent = batch
+        if sent is not None:
+            n += self._commit(sent, workers.collect(), bar)
+        return n
+
+    def _commit(self, inputs: list[dict[str, Any]], answers: list[dict[str, Any]], bar: tqdm
+                ) -> int:
+        """Write consecutive inputs' answers and move past those inputs."""
         written = self._write(answers)
         self.input_position.accept_all(inputs)
         self.next_input = inputs[-1]["seq"] + 1
@@ -259,6 +308,8 @@ class EmbeddedAdjudicator:
             env = self.writer.append(event)
             if env["type"] in CONTEXT_TYPES:
                 self.processor.apply(PARTITION, None, [Fact(env["seq"], env)], self.store)
+                if self.workers is not None:
+                    self.workers.fact(env)
             out.append(env)
         self.writer.commit()
         return out
@@ -274,6 +325,9 @@ class EmbeddedAdjudicator:
             sign_head(self.writer, self.signer, last["at"])
 
     def close(self) -> None:
+        if self.workers is not None:
+            self.workers.close()
+            self.workers = None
         self.writer.close()
         if isinstance(self.store, RocksStore):
             self.store.close()
