@@ -80,6 +80,11 @@ class RunStats:
         else:
             self.no_effect += 1
 
+    def add(self, other: RunStats) -> None:
+        """Add what another `RunStats` counted (a worker's, for one batch)."""
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
@@ -265,19 +270,32 @@ class EmbeddedAdjudicator:
         """`run` over the workers: batch k+1 is read and checked here while the workers
         adjudicate batch k, and batch k is written while they adjudicate batch k+1."""
         if self.workers is None:
-            self.workers = PartitionWorkers(self.processor, self.store, self.processes)
+            self.workers = PartitionWorkers(self.processor, self.store, self.processes, RunStats)
         workers, n, sent = self.workers, 0, None
         for batch in batches:
             if sent is not None:
                 answers = workers.collect()
                 workers.submit(batch)
-                n += self._commit(sent, answers, bar)
+                n += self._commit_encoded(sent, answers, bar)
             else:
                 workers.submit(batch)
             sent = batch
         if sent is not None:
-            n += self._commit(sent, workers.collect(), bar)
+            n += self._commit_encoded(sent, workers.collect(), bar)
         return n
+
+    def _commit_encoded(self, inputs: list[dict[str, Any]],
+                        answers: tuple[list[bytes], list[RunStats]], bar: tqdm) -> int:
+        """`_commit` for answers the workers encoded and counted."""
+        bodies, counted = answers
+        for stats in counted:
+            self.stats.add(stats)
+        written = self.writer.write_encoded(bodies)
+        self.writer.commit()
+        self.input_position.accept_all(inputs)
+        self.next_input = inputs[-1]["seq"] + 1
+        bar.update(len(inputs))
+        return written
 
     def _commit(self, inputs: list[dict[str, Any]], answers: list[dict[str, Any]], bar: tqdm
                 ) -> int:

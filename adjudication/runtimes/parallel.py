@@ -23,8 +23,11 @@ import gc
 import multiprocessing
 import traceback
 import zlib
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
+
+from claimsim.events.encoding import open_body
 
 from claimsim.adjudication.runtimes.processor import PartitionProcessor, Store
 from claimsim.adjudication.runtimes.streaming.wire import Fact
@@ -41,9 +44,12 @@ class WorkerFailed(RuntimeError):
     """A worker raised (a core bug, not bad data: the core rejects bad data) or died."""
 
 
-def _serve(conn: Connection, processor: PartitionProcessor, store: Store) -> None:
-    """A worker's loop: ("inputs", [envelope, ...]) -> ("ok", [ledger event, ...]) in the same
-    order; ("fact", envelope) applies an epoch fact; ("stop", None) ends it."""
+def _serve(conn: Connection, processor: PartitionProcessor, store: Store,
+           new_stats: Callable[[], Any]) -> None:
+    """A worker's loop: ("inputs", [envelope, ...]) -> ("ok", ([encoded answer, ...], stats)),
+    the answers in the same order, encoded here (`events.encoding.open_body`) so the writer only
+    chains them, and `stats` a `new_stats()` that counted them; ("fact", envelope) applies an
+    epoch fact; ("stop", None) ends it."""
     gc.disable()  # family states are acyclic trees (events.acyclic); this process only holds them
     apply = processor.apply
     while True:
@@ -61,7 +67,11 @@ def _serve(conn: Connection, processor: PartitionProcessor, store: Store) -> Non
             if len(out.ledger) != len(payload):  # every input has exactly one answer
                 raise WorkerFailed(f"{len(payload)} inputs gave {len(out.ledger)} answers:"
                                    f" {out.dead[:1]}")
-            conn.send(("ok", out.ledger))
+            stats = new_stats()
+            count = stats.count
+            for event in out.ledger:
+                count(event)
+            conn.send(("ok", ([open_body(event) for event in out.ledger], stats)))
         except BaseException:
             conn.send(("error", traceback.format_exc()))
             return
@@ -70,7 +80,8 @@ def _serve(conn: Connection, processor: PartitionProcessor, store: Store) -> Non
 class PartitionWorkers:
     """N forked workers, each a copy of `processor` (and `store`) as they are at creation."""
 
-    def __init__(self, processor: PartitionProcessor, store: Store, processes: int):
+    def __init__(self, processor: PartitionProcessor, store: Store, processes: int,
+                 new_stats: Callable[[], Any]):
         if processes < 2:
             raise ValueError("PartitionWorkers is for 2 or more processes")
         ctx = multiprocessing.get_context("fork")
@@ -80,7 +91,8 @@ class PartitionWorkers:
         self._owners: list[int] | None = None  # worker of each input of the batch in flight
         for _ in range(processes):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(child, processor, store), daemon=True)
+            proc = ctx.Process(target=_serve, args=(child, processor, store, new_stats),
+                               daemon=True)
             proc.start()
             child.close()
             self._conns.append(parent)
@@ -103,15 +115,16 @@ class PartitionWorkers:
             conn.send(("inputs", part))
         self._owners = owners
 
-    def collect(self) -> list[dict[str, Any]]:
-        """The batch in flight's answers, in its input order."""
+    def collect(self) -> tuple[list[bytes], list[Any]]:
+        """The batch in flight's encoded answers in its input order, and each worker's stats."""
         owners, self._owners = self._owners, None
         if owners is None:
-            return []
-        answers = [iter(self._receive(i)) for i in range(self.processes)]
-        return [next(answers[i]) for i in owners]
+            return [], []
+        received = [self._receive(i) for i in range(self.processes)]
+        answers = [iter(bodies) for bodies, _ in received]
+        return [next(answers[i]) for i in owners], [stats for _, stats in received]
 
-    def _receive(self, i: int) -> list[dict[str, Any]]:
+    def _receive(self, i: int) -> tuple[list[bytes], Any]:
         try:
             status, payload = self._conns[i].recv()
         except EOFError:
