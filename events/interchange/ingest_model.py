@@ -182,11 +182,18 @@ def day(value: Any, *, compact: bool = False) -> str:
         raise BadValue(RowReason.BAD_DATE, f"not a valid date: {raw!r}") from None
 
 
+# The largest whole numbers a file may carry: beyond them a value cannot be a claim line's (and
+# would not fit the staging table's 64-bit integers); within them, the engine's own limits
+# (units, billed) still reject what is implausible, with its reason codes.
+MAX_FILE_CENTS = 10**13  # $100,000,000,000.00
+MAX_FILE_COUNT = 10**9  # line numbers and units
+
+
 def cents(value: Any, *, allow_negative: bool = False) -> Cents:
     """Decimal dollars (text, int, float or Decimal) as integer cents."""
     if type(value) is str:  # the common "123.45" first
         whole, dot, frac = value.partition(".")
-        if whole.isdigit() and len(frac) == 2 and frac.isdigit():
+        if whole.isdigit() and len(frac) == 2 and frac.isdigit() and len(whole) < 12:
             return int(whole) * 100 + int(frac)
     raw = text(value).replace(",", "").replace("$", "")
     sign = 1
@@ -199,13 +206,15 @@ def cents(value: Any, *, allow_negative: bool = False) -> Cents:
     amount = sign * (scaled * 100 if not frac else div_round_half_up(scaled * 100, 10 ** len(frac)))
     if amount < 0 and not allow_negative:
         raise BadValue(RowReason.NEGATIVE_AMOUNT, f"negative amount: {text(value)!r}")
+    if abs(amount) > MAX_FILE_CENTS:
+        raise BadValue(RowReason.BAD_AMOUNT, f"amount out of range: {text(value)!r}")
     return amount
 
 
 def line_number(value: Any) -> int:
     raw = text(value)
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadValue(RowReason.BAD_CODE, f"not a line number >= 1: {raw!r}")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_FILE_COUNT:
+        raise BadValue(RowReason.BAD_CODE, f"not a line number from 1 to {MAX_FILE_COUNT:,}: {raw!r}")
     return int(raw)
 
 
@@ -213,10 +222,10 @@ def units(value: Any) -> int:
     raw = text(value)
     whole, _, frac = raw.partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()) or (frac and int(frac)):
-        raise BadValue(RowReason.BAD_UNITS, f"units must be a whole number >= 1, got {raw!r}")
+        raise BadValue(RowReason.BAD_UNITS, f"units must be a whole number from 1 to {MAX_FILE_COUNT:,}, got {raw!r}")
     n = int(whole)
-    if n < 1:
-        raise BadValue(RowReason.BAD_UNITS, f"units must be a whole number >= 1, got {raw!r}")
+    if not 1 <= n <= MAX_FILE_COUNT:
+        raise BadValue(RowReason.BAD_UNITS, f"units must be a whole number from 1 to {MAX_FILE_COUNT:,}, got {raw!r}")
     return n
 
 

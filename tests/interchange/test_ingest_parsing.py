@@ -43,7 +43,9 @@ def test_amount_examples(raw, cents):
 
 @pytest.mark.parametrize("raw,reason", [("-1.00", m.RowReason.NEGATIVE_AMOUNT),
                                         ("1x0", m.RowReason.BAD_AMOUNT), ("", m.RowReason.BAD_AMOUNT),
-                                        (".", m.RowReason.BAD_AMOUNT)])
+                                        (".", m.RowReason.BAD_AMOUNT),
+                                        ("100000000000.01", m.RowReason.BAD_AMOUNT),
+                                        ("99999999999999999999", m.RowReason.BAD_AMOUNT)])
 def test_bad_amounts_name_their_reason(raw, reason):
     with pytest.raises(m.BadValue) as e:
         m.cents(raw)
@@ -55,7 +57,11 @@ def test_whole_units(raw, units):
     assert m.units(raw) == units
 
 
-@pytest.mark.parametrize("raw", ["0", "1.5", "-1", "x", ""])
+def test_the_largest_amount_a_file_may_carry_is_read():
+    assert m.cents("100000000000.00") == m.MAX_FILE_CENTS == 10**13
+
+
+@pytest.mark.parametrize("raw", ["0", "1.5", "-1", "x", "", "1000000001", "99999999999999999999"])
 def test_units_that_are_not_whole_and_positive_are_rejected(raw):
     with pytest.raises(m.BadValue) as e:
         m.units(raw)

@@ -22,7 +22,7 @@ BEFORE = {
     "fixture": {
         "input/000000000000.jsonl": "ca711531a659eb2250bf08fb38edf3afd0b287b054bba9b64c907efdc30f51f6",
         "reference.json": "eedd9fec5b4f82ed0d6a6e0763037e2cdf37b3e19f77ced2477c992f6bdb5b1b",
-        "rejections.csv": "fac4c7a7e280cc2e55812a77549a097370ed2181f96753c2da44b08bc27f6bf7",
+        "rejections.csv": "fe1606845b8d02b65a3fb6efeab57c9c8d3d69038e2c1184bc55c25d7d1023ea",
         "run.json": "c859bbf53374f174d53ba612e2a656218d0f110d59cd5a83398e81f4e5b17125"},
     "sample": {
         "input/000000000000.jsonl": "606f7265eb07bf398fa062c3c4e1114212c12060c04e58ad1fe193802b7463ee",

@@ -4,6 +4,7 @@ every kind of bad row rejected by name (file, row, column, reason)."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -169,3 +170,23 @@ def test_ingest_twice_writes_identical_bytes(tmp_path, paid_run):
                     "--no-progress") == 0
     for name in ("reference.json", "run.json", "rejections.csv"):
         assert (run / name).read_bytes() == (paid_run / name).read_bytes(), name
+
+
+NUMERIC_COLUMNS = ("claim_line_number", "service_unit_quantity", "charge_amount", "allowed_amount",
+                   "paid_amount", "deductible_amount", "coinsurance_amount", "copayment_amount")
+
+
+def test_a_number_too_large_for_any_claim_line_is_a_named_rejection_not_a_crash(tmp_path):
+    """Twenty digits (beyond 64-bit integers) in each numeric column of the first data row: the
+    row is rejected naming that column; every other row still ingests."""
+    rows = list(csv.reader(TUVA_CLAIMS.open(newline="")))
+    for column in NUMERIC_COLUMNS:
+        edited = [list(r) for r in rows]
+        edited[1][rows[0].index(column)] = "99999999999999999999"
+        folder = tmp_path / column
+        folder.mkdir()
+        with (folder / "medical_claim.csv").open("w", newline="") as f:
+            csv.writer(f).writerows(edited)
+        assert claimsim("ingest", "--format", "tuva", folder / "medical_claim.csv", TUVA_ELIGIBILITY,
+                        "--out", folder / "run", "--no-progress") == 0
+        assert ("medical_claim.csv", 1, column) in {r[:3] for r in rejections(folder / "run")}, column
