@@ -17,7 +17,8 @@ from claimsim.scenarios.tuva_sample import write_tuva_sample
 
 from ..fixtures.ingest import DATA, TUVA_CLAIMS, TUVA_ELIGIBILITY, claimsim
 
-# sha256 of each file the row-by-row reader wrote (commit 4ea5406), per fixture and mode.
+# sha256 of each file the row-by-row reader wrote (commit 4ea5406), per fixture and mode; the
+# fixture's rejections.csv again after the units message named its range.
 BEFORE = {
     "fixture": {
         "input/000000000000.jsonl": "ca711531a659eb2250bf08fb38edf3afd0b287b054bba9b64c907efdc30f51f6",
