@@ -207,6 +207,18 @@ def _icd10(code: str) -> str:
     return code if "." in code or len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
+def coverage_end(start: str, end: str | None, death: str | None) -> str | None:
+    """A Medicare coverage span's last day (ISO dates): CCLF's open end (9999-12-31) is None, a
+    death date before the end ends it there, and an end before the start is `dates_reversed`."""
+    if end == OPEN_END:
+        end = None
+    if death is not None and (end is None or death < end):
+        end = death
+    if end is not None and end < start:
+        raise BadValue(RowReason.DATES_REVERSED, f"coverage ends {end}, before it starts {start}")
+    return end
+
+
 def read_cclf8(path: Path | str) -> Iterator[Enrollment | Rejection]:
     return _read_fixed(path, CCLF8, "CCLF8", ("BENE_MBI_ID", "BENE_DOB"),
                        (CCLF8_MIN_LENGTH, CCLF8_LENGTH, "BENE_RNG_END_DT"), _enrollment)
@@ -226,13 +238,10 @@ def _enrollment(name: str, row: int, r: str) -> Enrollment:
         start = part_b
     end = _value(r, f["BENE_RNG_END_DT"], m.day, required=False)
     death = _value(r, f["BENE_DEATH_DT"], m.day, required=False)
-    if end == OPEN_END:
-        end = None
-    if death is not None and (end is None or death < end):
-        end = death
-    if end is not None and end < start:
-        raise _Bad("BENE_RNG_END_DT", RowReason.DATES_REVERSED,
-                   f"coverage ends {end}, before it starts {start} (range, Part B start or death date)")
+    try:
+        end = coverage_end(start, end, death)
+    except BadValue as e:
+        raise _Bad("BENE_RNG_END_DT", e.reason, f"{e.message} (range, Part B start or death date)") from None
     qmb = f["BENE_DUAL_STUS_CD"].of(r).zfill(2) in QMB_DUAL_CODES
     return Enrollment(name, row, member, member, MEDICARE_PAYER, MEDICARE_PAYER_TYPE, MEDICARE_PLAN,
                       start, end, birth, sex, "self", qmb)

@@ -32,7 +32,7 @@ from typing import Any, Iterator, NamedTuple
 from claimsim.events.errors import UserError
 from claimsim.events.interchange import ingest_model as m
 from claimsim.events.interchange.cclf import (MEDICARE_PAYER, MEDICARE_PAYER_TYPE, MEDICARE_PLAN,
-                                              OPEN_END, QMB_DUAL_CODES)
+                                              QMB_DUAL_CODES, coverage_end)
 from claimsim.events.interchange.ingest_model import BadValue, Enrollment, Rejection, RowReason
 from claimsim.events.interchange.tabular import batches, columns_of
 
@@ -161,13 +161,10 @@ def _row(cells: dict[str, Any], demographics: dict[str, Demographics]
     death = _value(cells, "bene_death_dt", _date)
     dual = m.text(cells.get("bene_dual_stus_cd"))
     qmb = dual.zfill(2) in QMB_DUAL_CODES if dual else bool(known and known.qmb)
-    if end == OPEN_END:
-        end = None
-    if death is not None and (end is None or death < end):
-        end = death
-    if end is not None and end < start:
-        raise _Bad("ALGN_END_DT", RowReason.DATES_REVERSED,
-                   f"coverage ends {end}, before it starts {start} (end or death date)")
+    try:
+        end = coverage_end(start, end, death)
+    except BadValue as e:
+        raise _Bad("ALGN_END_DT", e.reason, f"{e.message} (end or death date)") from None
     return (Enrollment("", 0, member, member, MEDICARE_PAYER, MEDICARE_PAYER_TYPE, MEDICARE_PLAN,
                        start, end, birth, sex, "self", qmb), tin, npi)
 
