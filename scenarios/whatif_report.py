@@ -63,9 +63,9 @@ def _fmt(value: float | None, kind: str) -> str:
     return f"{value:,.1f}"
 
 
-def text_table(sweep: Sweep) -> str:
-    group, rows = focus_rows(sweep)
-    keys = [a.path for a in sweep.axes]
+def _summary_cells(sweep: Sweep, rows: list[dict[str, Any]], keys: list[str]) -> tuple[list[str], list[list[str]]]:
+    """The summary table's header and cells, one row per point: the varied values, then each
+    metric's mean (± half its 95 % interval with replicates; a metric without a value has none)."""
     header = [k.rsplit(".", 1)[-1] for k in keys] + [label for _, label, _ in TABLE]
     body = []
     for r in rows:
@@ -76,6 +76,13 @@ def text_table(sweep: Sweep) -> str:
                 cell += " ±" + _fmt((r[metric + "_hi"] - r[metric + "_lo"]) / 2, kind).lstrip("$")
             cells.append(cell)
         body.append(cells)
+    return header, body
+
+
+def text_table(sweep: Sweep) -> str:
+    group, rows = focus_rows(sweep)
+    keys = [a.path for a in sweep.axes]
+    header, body = _summary_cells(sweep, rows, keys)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -123,16 +130,7 @@ def write_html(sweep: Sweep, out: Path, title: str, charts: list[Path]) -> Path:
 
     group, rows = focus_rows(sweep)
     keys = [a.path for a in sweep.axes]
-    header = [k.rsplit(".", 1)[-1] for k in keys] + [label for _, label, _ in TABLE]
-    body = []
-    for r in rows:
-        cells = [str(r[k]) for k in keys]
-        for metric, _, kind in TABLE:
-            cell = _fmt(r[metric], kind)
-            if sweep.replicates > 1:
-                cell += " ±" + _fmt((r[metric + "_hi"] - r[metric + "_lo"]) / 2, kind).lstrip("$")
-            cells.append(cell)
-        body.append(cells)
+    header, body = _summary_cells(sweep, rows, keys)
     diff = _diff_lines(sweep, group, rows, keys)
     note = (f"{group} practices (all payers) over the program period; mean over"
             f" {sweep.replicates} replicate(s), seeds {sweep.base_seed}.."
