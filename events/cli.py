@@ -8,7 +8,8 @@ import sys
 import orjson
 
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
-from claimsim.events.log import read, require_dir, segments, verify
+from claimsim.events.log import read, require_dir, segments
+from claimsim.events.log_verify import verify
 from claimsim.events.errors import UserError
 
 

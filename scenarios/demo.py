@@ -19,7 +19,8 @@ import orjson
 
 from claimsim.events.errors import UserError
 from claimsim.events.signing import Signer
-from claimsim.events.log import read, verify
+from claimsim.events.log import read
+from claimsim.events.log_verify import verify
 from claimsim.events.money import dollars
 from claimsim.events.projection import ProjectionRunner
 from claimsim.events.reference import ReferenceData

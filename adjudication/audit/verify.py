@@ -12,7 +12,8 @@ from pathlib import Path
 import orjson
 
 from claimsim.events.encoding import canonical
-from claimsim.events.log import read, verify
+from claimsim.events.log import read
+from claimsim.events.log_verify import verify
 from claimsim.events.signing import load_public_key, verify_heads
 
 from claimsim.adjudication.audit.completeness import ledger_findings, reference_finding, scan

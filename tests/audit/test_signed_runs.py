@@ -10,7 +10,8 @@ import shutil
 import pytest
 
 from claimsim.cli import main
-from claimsim.events.log import LogWriter, read, segments, verify
+from claimsim.events.log import LogWriter, read, segments
+from claimsim.events.log_verify import verify
 
 ARGS = ["run", "demo", "--members", "300", "--months", "6", "--seed", "3", "--minimum-attributed",
         "3", "--no-progress"]

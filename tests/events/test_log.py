@@ -17,16 +17,8 @@ import pytest
 from claimsim.events import vocabulary  # noqa: F401
 from claimsim.events.encoding import open_body
 from claimsim.events.envelope import new_event
-from claimsim.events.log import (
-    LogLocked,
-    LogWriter,
-    Problem,
-    last_envelope,
-    read,
-    read_decoded,
-    segments,
-    verify,
-)
+from claimsim.events.log import LogLocked, LogWriter, last_envelope, read, read_decoded, segments
+from claimsim.events.log_verify import Problem, verify
 from claimsim.events.projection import ProjectionRunner, StaleCheckpoint
 
 from ..fixtures.events import CLAIM, EXAMPLES

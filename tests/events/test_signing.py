@@ -11,7 +11,8 @@ import pytest
 from claimsim.events.envelope import new_event
 from claimsim.events.errors import UserError
 from claimsim.events.ledger import LedgerSigned, NoEffect, RunManifest
-from claimsim.events.log import LogWriter, read, verify
+from claimsim.events.log import LogWriter, read
+from claimsim.events.log_verify import verify
 from claimsim.events.signing import (SigningError, Signer, generate_keypair, load_public_key,
                                      sign_head, verify_heads)
 

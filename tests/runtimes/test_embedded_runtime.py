@@ -21,7 +21,8 @@ from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator, adjudic
 from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
 from claimsim.cli import main
 from claimsim.events.errors import UserError
-from claimsim.events.log import read, segments, verify
+from claimsim.events.log import read, segments
+from claimsim.events.log_verify import verify
 
 from ..fixtures.run_dirs import ledger_bytes
 

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from claimsim.cli import main
-from claimsim.events.log import verify
+from claimsim.events.log_verify import verify
 
 from ..fixtures.damaged_runs import copy, cut_log, entries, replace_line, rewrite_log, simulate
 

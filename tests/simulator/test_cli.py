@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 
 from claimsim.cli import main
-from claimsim.events.log import verify
+from claimsim.events.log_verify import verify
 
 
 def test_simulate_writes_a_run_directory_and_prints_the_summary(tmp_path, capsys):

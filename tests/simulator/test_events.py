@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
 from claimsim.events.codes import PROCEDURE_GROUPS
 from claimsim.events.input import SubmittedClaim
-from claimsim.events.log import read, verify
+from claimsim.events.log import read
+from claimsim.events.log_verify import verify
 from claimsim.events.reference import ReferenceData
 from claimsim.events.registry import decode
 from claimsim.simulator.config import SimConfig
