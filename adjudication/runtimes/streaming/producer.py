@@ -4,7 +4,10 @@ at the position the ledger holds them, so each partition sees the facts and its 
 order the embedded runtime does. Consecutive items of a partition travel batched in one message.
 
 The stream always starts at input 0: the family states are rebuilt from all of a family's inputs,
-as the embedded runtime's replay does, and the sink drops the answers the ledger already has.
+as the embedded runtime's replay does, and the sink drops the answers the ledger already has. A
+run's topics outlive a call that stops early (`resume`): the next call's batcher is told how many
+items each partition already holds and publishes only the rest, continuing each partition's
+stream positions.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 
 from claimsim.adjudication.engine.context import CONTEXT_TYPES
@@ -26,6 +30,14 @@ from claimsim.adjudication.runtimes.streaming.wire import encode_items, fact_ite
 
 DEFAULT_BATCH = 200  # inputs per message; larger batches measured no faster (bench_streaming)
 MAX_MESSAGE_BYTES = 512 * 1024  # well under the broker's default 1 MB message limit
+
+
+class StreamMismatch(Exception):
+    """A resumed stream's topic holds an item the run's stream does not have at that place."""
+
+    def __init__(self, partition: int, position: int):
+        super().__init__(f"partition {partition} item {position} differs from the run's stream")
+        self.partition, self.position = partition, position
 
 
 @dataclass(frozen=True)
@@ -83,14 +95,24 @@ def last_input_seq(run_dir: Path | str, *, until_at: dt.date | str | None = None
 
 
 class InboundBatcher:
-    """Groups each partition's consecutive items into messages of up to `batch` items."""
+    """Groups each partition's consecutive items into messages of up to `batch` items.
 
-    def __init__(self, partitions: int, batch: int = DEFAULT_BATCH):
+    `published`: a resumed stream's partitions already hold this many items each (`resume`
+    reads them off the topic); those first items are skipped, and `last_published` (partition ->
+    its last item, decoded) is checked against the stream's item at that place, so a topic
+    that holds another stream is refused (`StreamMismatch`) rather than continued."""
+
+    def __init__(self, partitions: int, batch: int = DEFAULT_BATCH, *,
+                 published: dict[int, int] | None = None,
+                 last_published: dict[int, Any] | None = None):
         if partitions < 1 or batch < 1:
             raise ValueError("partitions and batch must be at least 1")
         self.partitions, self.batch = partitions, batch
         self._pending: list[list[bytes]] = [[] for _ in range(partitions)]
-        self._sent = [0] * partitions  # items already in messages, per partition
+        published = published or {}
+        self._sent = [published.get(p, 0) for p in range(partitions)]  # items in messages
+        self._skip = list(self._sent)  # items of the stream still to pass over, per partition
+        self._last = last_published or {}
         self._keys: list[str | None] = [None] * partitions
         self._sizes = [0] * partitions
 
@@ -106,6 +128,11 @@ class InboundBatcher:
                                  canonical(input_item(item.envelope)))
 
     def _add(self, p: int, key: str | None, encoded: bytes) -> Iterator[tuple[int, str | None, bytes]]:
+        if self._skip[p]:
+            self._skip[p] -= 1
+            if not self._skip[p] and p in self._last and orjson.loads(encoded) != self._last[p]:
+                raise StreamMismatch(p, self._sent[p] - 1)
+            return
         if self._pending[p] and self._sizes[p] + len(encoded) > MAX_MESSAGE_BYTES:
             yield self._take(p)
         if not self._pending[p]:
@@ -121,6 +148,10 @@ class InboundBatcher:
         self._sent[p] += len(parts)
         return p, key, encode_items(parts, pos)
 
+    def skipping(self) -> bool:
+        """Whether some partition's published items are still ahead in the stream."""
+        return any(self._skip)
+
     def flush(self) -> Iterator[tuple[int, str | None, bytes]]:
         for p in range(self.partitions):
             if self._pending[p]:
@@ -128,15 +159,17 @@ class InboundBatcher:
 
 
 async def publish(bootstrap: str, topic: str, items: Iterator[StreamItem], partitions: int,
-                  batch: int = DEFAULT_BATCH, progress=None) -> tuple[int, int]:
+                  batch: int = DEFAULT_BATCH, progress=None, *,
+                  batcher: InboundBatcher | None = None) -> tuple[int, int]:
     """Send the stream to `topic`; returns (inputs, messages). Keys are the (first) subscriber of
-    each message; the partition is always explicit, so producer and worker agree on it."""
+    each message; the partition is always explicit, so producer and worker agree on it. A
+    `batcher` made with what the topic already holds publishes only the rest."""
     from claimsim.adjudication.runtimes.streaming.security import client_options
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, **client_options(),
                                 max_batch_size=1 << 20, max_request_size=4 << 20, acks="all")
     await producer.start()
-    batcher = InboundBatcher(partitions, batch)
+    batcher = batcher or InboundBatcher(partitions, batch)
     inputs = messages = 0
     try:
         for item in items:

@@ -1,6 +1,8 @@
-"""`claimsim adjudicate RUN_DIR --runtime kafka`: create the run's topics, publish its input,
-run (or attach to) faust workers, and sink their answers into the ledger until it answers the
-last input; then stop the workers it started and delete the run's topics.
+"""`claimsim adjudicate RUN_DIR --runtime kafka`: create the run's topics (or reuse the ones a
+previous call left, `resume`), publish its input past what they hold, run (or attach to) faust
+workers, and sink their answers into the ledger until it answers the last input; then stop the
+workers it started and delete the run's topics. A call that fails or is interrupted keeps them,
+so the next call resumes on them; the run clock keeps them between epochs (`keep_topics`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from claimsim.adjudication.runtimes.embedded import RunStats
 from claimsim.events.errors import UserError
 from claimsim.events.log import read
 
-from claimsim.adjudication.runtimes.streaming.producer import DEFAULT_BATCH, last_input_seq, plan_stream, publish
+from claimsim.adjudication.runtimes.streaming.producer import (
+    DEFAULT_BATCH, InboundBatcher, StreamMismatch, last_input_seq, plan_stream, publish,
+)
+from claimsim.adjudication.runtimes.streaming.resume import RunState, published
 from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, ResumePoint, drain
 from claimsim.adjudication.runtimes.streaming.topics import (
     BrokerUnreachable, RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix,
@@ -138,22 +143,24 @@ def adjudicate_kafka(
     keep_topics: bool = False,
 ) -> KafkaRun:
     """Adjudicate the run's pending input on Kafka. `workers` 0 attaches to workers started
-    elsewhere (`claimsim worker RUN_DIR --prefix P`; pass the same `prefix`)."""
+    elsewhere (`claimsim worker RUN_DIR --prefix P`; pass the same `prefix`). Without a
+    `prefix` the run's own topics are used (`resume.RunState`): deleted once the call has
+    answered everything unless `keep_topics` (then `discard_topics` deletes them), kept when it
+    fails, so the next call resumes on them."""
     run_dir = Path(run_dir)
     if partitions < 1:
         raise UserError("--partitions must be at least 1")
     if workers < 0:
         raise UserError("--workers must be 0 (attach) or more")
     bootstrap = bootstrap_from_env(bootstrap)
-    topics = RunTopics(prefix or new_prefix())
     with LedgerSink(run_dir, settings=settings) as sink:
         first = sink.last_cause + 1
         last = last_input_seq(run_dir, until_at=until_at, until_seq=until_seq)
-        result = KafkaRun(topics.prefix, first, last)
+        result = KafkaRun(prefix or "", first, last)
         if last < first:
             return result  # nothing pending
         ledger_from = sink.writer.next_seq
-        asyncio.run(_run(run_dir, sink, topics, bootstrap, partitions, workers, until_at,
+        asyncio.run(_run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at,
                          until_seq, batch, progress, keep_topics, result))
         result.dropped = sink.dropped
     for env in read(run_dir / "ledger", ledger_from):
@@ -162,21 +169,87 @@ def adjudicate_kafka(
     return result
 
 
-async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, until_seq,
+async def _open_topics(run_dir: Path, bootstrap: str, prefix: str | None,
+                       partitions: int) -> RunTopics:
+    """The run's topics, created if missing: `prefix`'s (attached workers name them), else the
+    ones `RUN_DIR/.kafka-run.json` names when they have `partitions` partitions (a resumed run),
+    else new ones, which the file then names."""
+    if prefix:
+        topics = RunTopics(prefix)
+    else:
+        state = RunState.load(run_dir)
+        if state is not None and state.partitions != partitions:
+            log.warning("the run's topics %s-* have %d partition(s), not %d: starting afresh on"
+                        " new topics", state.prefix, state.partitions, partitions)
+            await delete_topics(bootstrap, RunTopics(state.prefix))
+            (run_dir / ResumePoint.FILE).unlink(missing_ok=True)
+            state = None
+        topics = RunTopics(state.prefix if state is not None else new_prefix())
+        RunState(topics.prefix, partitions).save(run_dir)
+    try:
+        await create_topics(bootstrap, topics, partitions)
+    except BrokerUnreachable as e:
+        raise UserError(f"--runtime kafka: {e}") from None
+    return topics
+
+
+async def _publish(run_dir: Path, bootstrap: str, topics: RunTopics, partitions: int, batch: int,
+                   stream, bar, *, attached: bool = False) -> RunTopics:
+    """Publish the run's stream past what its inbound topic already holds; on a topic that holds
+    another stream, start afresh on new topics (attached workers' topics are the user's: an
+    error). Returns the topics published to."""
+    held = await published(bootstrap, topics.inbound, partitions)
+    if held is not None:
+        if not held.empty:
+            log.info("the run's inbound topic holds %s items per partition: publishing the rest",
+                     held.counts)
+        batcher = InboundBatcher(partitions, batch, published=held.counts,
+                                 last_published=held.last)
+        try:
+            await publish(bootstrap, topics.inbound, stream(), partitions, batch, progress=bar,
+                          batcher=batcher)
+            return topics
+        except StreamMismatch as e:
+            if attached:
+                raise UserError(f"topics {topics.prefix}-* hold another run's input ({e})") from None
+            log.warning("the run's topics %s-* hold another input (%s): starting afresh on new"
+                        " topics", topics.prefix, e)
+    if held is None and attached:
+        raise UserError(f"topic {topics.inbound} holds messages without a stream position")
+    await delete_topics(bootstrap, topics)
+    (run_dir / ResumePoint.FILE).unlink(missing_ok=True)
+    topics = await _open_topics(run_dir, bootstrap, new_prefix(), partitions)
+    RunState(topics.prefix, partitions).save(run_dir)
+    bar.reset()
+    await publish(bootstrap, topics.inbound, stream(), partitions, batch, progress=bar)
+    return topics
+
+
+def discard_topics(run_dir: Path | str, bootstrap: str | None = None) -> list[str]:
+    """Delete the topics `RUN_DIR/.kafka-run.json` names and forget them (a finished run)."""
+    run_dir = Path(run_dir)
+    state = RunState.load(run_dir)
+    if state is None:
+        return []
+    names = asyncio.run(delete_topics(bootstrap_from_env(bootstrap), RunTopics(state.prefix)))
+    (run_dir / ResumePoint.FILE).unlink(missing_ok=True)
+    RunState.remove(run_dir)
+    return names
+
+
+async def _run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at, until_seq,
                batch, progress, keep_topics, result: KafkaRun) -> None:
     procs: list[subprocess.Popen] = []
     restarted = [0]
-    completed = created = False  # worker logs are kept when a run fails
+    completed = False  # worker logs are kept when a run fails
+    topics = None
     try:
-        try:
-            await create_topics(bootstrap, topics, partitions)
-        except BrokerUnreachable as e:
-            raise UserError(f"--runtime kafka: {e}") from None
-        created = True
+        topics = await _open_topics(run_dir, bootstrap, prefix, partitions)
         with tqdm(total=result.last_seq + 1, unit="input", desc="publish", file=sys.stderr,
                   disable=not progress, mininterval=0.5) as bar:
-            await publish(bootstrap, topics.inbound, plan_stream(run_dir, until_at=until_at,
-                          until_seq=until_seq), partitions, batch, progress=bar)
+            topics = await _publish(run_dir, bootstrap, topics, partitions, batch, lambda: plan_stream(
+                run_dir, until_at=until_at, until_seq=until_seq), bar, attached=bool(prefix))
+        result.prefix = topics.prefix
         for i in range(workers):
             proc, log_path = spawn_worker(run_dir, bootstrap, topics.prefix, partitions, i)
             procs.append(proc)
@@ -208,9 +281,14 @@ async def _run(run_dir, sink, topics, bootstrap, partitions, workers, until_at, 
     finally:
         for proc in procs:
             stop_worker(proc)
-        if created and not keep_topics:
+        if topics is not None and completed and not keep_topics:
             await delete_topics(bootstrap, topics)
             (run_dir / ResumePoint.FILE).unlink(missing_ok=True)  # it named those topics
+            if not prefix:
+                RunState.remove(run_dir)
+        elif topics is not None and not completed and not prefix:
+            log.warning("the run's topics (%s-*) are kept: the next call on %s resumes on them",
+                        topics.prefix, run_dir)
         if completed and not keep_topics and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
             for path in result.worker_logs:
                 path.unlink(missing_ok=True)

@@ -1,6 +1,9 @@
 """The Kafka runtime behind the `Runtime` seam: each `adjudicate` publishes the pending input
 (with the epoch facts already in the ledger, broadcast to every partition) to the run's own
 topics, runs faust workers, and sinks their answers into the ledger (`runner.adjudicate_kafka`).
+The topics last from one epoch's adjudication to the next (each publishes only what is new, and
+its workers resume from the committed offsets and the table's changelog) and are deleted when
+the runtime closes at the end of the run.
 Between adjudications the ledger's single-writer lock is held by an embedded runtime, opened once
 per epoch: opening replays the ledger and checks every answer the sink wrote, then `record`
 appends the run clock's epoch facts through it.
@@ -50,7 +53,8 @@ class KafkaRuntime:
         try:
             run = adjudicate_kafka(self.run_dir, bootstrap=kafka.bootstrap,
                                    partitions=kafka.partitions, workers=kafka.workers,
-                                   until_at=until.at, until_seq=until.seq, progress=progress)
+                                   until_at=until.at, until_seq=until.seq, progress=progress,
+                                   keep_topics=True)
         except KafkaConnectionError as e:
             raise UserError(
                 f"--runtime kafka: no Kafka broker at {bootstrap_from_env(kafka.bootstrap)} ({e});"
@@ -82,11 +86,17 @@ class KafkaRuntime:
             self._ledger.close()
             self._ledger = None
 
-    def close(self) -> None:
+    def close(self, *, finished: bool = True) -> None:
+        """Release the ledger; a `finished` run's topics are deleted too (one that stopped on an
+        error keeps them, so running it again resumes on them)."""
         self._release()
+        if finished:
+            from claimsim.adjudication.runtimes.streaming.runner import discard_topics
+
+            discard_topics(self.run_dir, self.options.bootstrap)
 
     def __enter__(self) -> KafkaRuntime:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self.close(finished=exc_type is None)
