@@ -19,7 +19,11 @@ Store keys (bytes; values bytes):
 - `e:<partition>/<ledger seq>` -> an epoch fact that partition has applied, so a worker that
   takes the partition over rebuilds the partition's Context exactly;
 - `p:<partition>` -> how many stream items the partition has applied, so a message that starts
-  past it (a gap: messages lost in transit) is refused.
+  past it (a gap: messages lost in transit) is refused;
+- `h:<partition>` -> the partition's horizon: the stream position below which its stored results
+  may have been deleted (`streaming.changelog.TableWrites.prune`, once those messages' offsets
+  are committed and can never be redelivered); items below it are skipped without an answer
+  (the ledger has theirs), never looked up.
 Epoch facts reach each partition at its own pace, so each partition has its own Context; a shared
 one would let one partition's facts leak into another's earlier inputs.
 
@@ -94,6 +98,10 @@ def position_key(partition: int) -> bytes:
     return b"p:%d" % partition
 
 
+def horizon_key(partition: int) -> bytes:
+    return b"h:%d" % partition
+
+
 class StoreRecords:
     """Claim records (`engine.family.ClaimRecords`) in a `Store`, under `record_key`. `buffered`:
     writes wait in `pending` for `flush()` (the Kafka runtime writes them just before the hot
@@ -141,6 +149,8 @@ class Outcome:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     dead: list[tuple[str, Any]] = field(default_factory=list)  # (reason, raw payload)
     gap: tuple[int, int] | None = None  # (items applied, message's position): nothing was done
+    end: int | None = None  # the partition's stream position after the message (None: unknown)
+    skipped: int = 0  # items below the partition's horizon: already answered and committed
 
 
 class _Partition:
@@ -222,6 +232,11 @@ class PartitionProcessor:
             # nothing, so the worker can stop and be redelivered from its committed offset.
             out.gap = (part.applied, pos)
             return out
+        if pos is not None:
+            out.end = pos + len(items)
+            if pos < part.applied:  # a redelivery, or a duplicate of a committed message
+                out.skipped = _below_horizon(partition, pos, len(items), store)
+                items, pos = items[out.skipped:], pos + out.skipped
         records = StoreRecords(store, buffered=flush)
         results: dict[bytes, bytes] = {}  # results written this call (before the hot states)
         dirty: dict[str, FamilyState] = {}
@@ -322,6 +337,13 @@ class PartitionProcessor:
         for key, family in dirty.items():
             store[family_key(key)] = exact(family.hot_bytes())
         dirty.clear()
+
+
+def _below_horizon(partition: int, pos: int, count: int, store: Store) -> int:
+    """How many of a message's `count` items, from stream position `pos`, lie below the
+    partition's horizon (their stored results may be gone; their answers are in the ledger)."""
+    horizon = int(store.get(horizon_key(partition)) or 0)
+    return max(0, min(horizon - pos, count))
 
 
 def _as_bytes(key: bytes | str) -> bytes:

@@ -3,7 +3,8 @@ topic that applies the same core as the embedded runtime, with one `family_state
 (in memory or RocksDB, recovered from its changelog) and reference data loaded from the run
 directory. A family's state is split over the table so each input writes only what it changed
 (`state.TableProcessor`), and a message's writes reach the changelog as one record
-(`changelog.TableWrites`).
+(`changelog.TableWrites`), which also deletes the stored answers of redelivered inputs once their
+messages' offsets are committed (`track_committed_offsets`).
 
 Why it stays correct on kill -9 without exactly-once (DESIGN.md "Kafka"): faust flushes the
 producer (changelog and ledger messages) before it commits an offset, so the table may run ahead
@@ -128,6 +129,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     app.claimsim_restart_on_gap = False  # run_worker: a real process, restarted in place
 
     install_commit_guard = commits_wait_for_table_writes(app, table)
+    committed = track_committed_offsets(app, topics.inbound)
 
     @app.agent(inbound, concurrency=1, name="adjudicator")
     async def adjudicator(stream):
@@ -136,6 +138,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         widen_producer_buffer(app)
         async for event in stream.events():
             msg = event.message
+            writes.prune(msg.partition, committed.get(msg.partition))
             try:
                 outcome = processor.process(msg.partition, event.value, writes)
             except Exception as e:
@@ -155,7 +158,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 if app.claimsim_restart_on_gap:
                     restart_in_place()  # nothing of this message applied or acked
                 os._exit(EXIT_GAP)
-            writes.send(msg.partition)
+            writes.send(msg.partition, msg.offset, outcome.end)
             for value in encode_ledger(outcome.ledger):
                 await ledger.send(value=value, partition=msg.partition)
             for reason, raw in outcome.dead:
@@ -168,13 +171,34 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     @app.on_partitions_revoked.connect
     async def _revoked(sender, revoked, **kwargs):
         processor.reset()
+        writes.forget()
+        committed.clear()
 
     @app.on_partitions_assigned.connect
     async def _assigned(sender, assigned, **kwargs):
         processor.reset()
+        writes.forget()
+        committed.clear()
 
     app.claimsim_agent = adjudicator
     return app
+
+
+def track_committed_offsets(app: faust.App, topic: str) -> dict[int, int]:
+    """partition -> the offset faust last committed for it on `topic` (the next message to read:
+    every message below it is done and never delivered again), updated after each commit that
+    succeeded (faust's `tables.on_commit` hook, which it calls only then)."""
+    committed: dict[int, int] = {}
+    tables_on_commit = app.tables.on_commit
+
+    def on_commit(offsets) -> None:
+        for tp, offset in offsets.items():
+            if tp.topic == topic and offset is not None:
+                committed[tp.partition] = max(offset, committed.get(tp.partition, offset))
+        tables_on_commit(offsets)
+
+    app.tables.on_commit = on_commit
+    return committed
 
 
 def widen_producer_buffer(app: faust.App) -> None:

@@ -16,32 +16,44 @@ from __future__ import annotations
 
 import secrets
 import struct
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 import faust
 
+from claimsim.adjudication.runtimes.processor import horizon_key
+
 BATCH_PREFIX = b"\x00batch/"
 _SIZES = struct.Struct(">II")
+DELETED = 0xFFFFFFFF  # a value length that marks a deletion (the write's value is None)
 
 
-def pack(writes: list[tuple[bytes, bytes]]) -> bytes:
-    """`writes` as one value: per write, key and value lengths (4 bytes each), key, value."""
+def pack(writes: list[tuple[bytes, bytes | None]]) -> bytes:
+    """`writes` as one value: per write, key and value lengths (4 bytes each), key, value; a
+    deletion (value None) has the length `DELETED` and no value bytes."""
     parts = []
     for key, value in writes:
+        if value is None:
+            parts.append(_SIZES.pack(len(key), DELETED))
+            parts.append(key)
+            continue
         parts.append(_SIZES.pack(len(key), len(value)))
         parts.append(key)
         parts.append(value)
     return b"".join(parts)
 
 
-def unpack(value: bytes) -> Iterator[tuple[bytes, bytes]]:
+def unpack(value: bytes) -> Iterator[tuple[bytes, bytes | None]]:
     view, at, end = memoryview(value), 0, len(value)
     while at < end:
         klen, vlen = _SIZES.unpack_from(view, at)
         at += _SIZES.size
         key = bytes(view[at:at + klen])
         at += klen
+        if vlen == DELETED:
+            yield key, None
+            continue
         yield key, bytes(view[at:at + vlen])
         at += vlen
 
@@ -84,13 +96,25 @@ class TableWrites:
     """The processor's `Store` over a faust table: reads and writes go to the table's local store
     at once; `send(partition)` then puts the message's writes on the changelog as one record.
     Call it once per message, inside the agent (the RocksDB store files writes under the current
-    event's partition, which is the partition of every family the message touches)."""
+    event's partition, which is the partition of every family the message touches).
+
+    It also keeps the stored answers of redelivered inputs (`r:` keys) only as long as a
+    redelivery can need them: `send` notes which message (its offset) wrote which, and
+    `prune(partition, committed)` deletes those of every message below the partition's committed
+    offset, which is never delivered again (a restarted or new owner starts at the committed
+    offset, and commits only move forward). The deletions travel in the next message's record,
+    with the partition's horizon (`processor.horizon_key`: the stream position those messages
+    end at), below which the processor skips anything that reaches it again (a producer's
+    duplicate) instead of looking for answers that are gone."""
 
     def __init__(self, table: faust.Table):
         self.table, self.data = table, table.data
-        self.pending: list[tuple[bytes, bytes]] = []
+        self.pending: list[tuple[bytes, bytes | None]] = []
         self._nonce = secrets.token_hex(4).encode()
         self._count = 0
+        self._results: list[bytes] = []  # `r:` keys the current message wrote
+        self._kept: dict[int, deque[tuple[int, int | None, list[bytes]]]] = {}
+        self.pruned = 0  # answers deleted so far (for tests and diagnostics)
 
     def get(self, key: bytes, default: Any = None) -> bytes | None:
         return self.data.get(key, default)
@@ -101,12 +125,51 @@ class TableWrites:
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self.data[key] = value
         self.pending.append((key, value))
+        if key[:2] == b"r:":
+            self._results.append(key)
 
-    def send(self, partition: int):
-        """The changelog future of this message's writes (None when it wrote nothing)."""
+    def send(self, partition: int, offset: int | None = None, end: int | None = None):
+        """The changelog future of this message's writes (None when it wrote nothing). With the
+        message's `offset` (and `end`, its stream position after it), the answers it stored are
+        kept until `prune` passes that offset."""
+        if self._results:
+            if offset is not None:
+                self._kept.setdefault(partition, deque()).append((offset, end, self._results))
+            self._results = []
         if not self.pending:
             return None
         self._count += 1
         key = BATCH_PREFIX + self._nonce + b"/%d" % self._count
         value, self.pending = pack(self.pending), []
         return self.table.send_changelog(partition, key, value)
+
+    def prune(self, partition: int, committed: int | None) -> int:
+        """Delete the stored answers of the partition's messages below `committed` (its committed
+        offset; None: nothing is committed yet). Returns how many were deleted."""
+        kept = self._kept.get(partition)
+        if committed is None or not kept or kept[0][0] >= committed:
+            return 0
+        deleted, horizon = 0, None
+        while kept and kept[0][0] < committed:
+            _, end, keys = kept.popleft()
+            for key in keys:
+                self._delete(key)
+            deleted += len(keys)
+            horizon = end if end is not None else horizon
+        if horizon is not None:
+            self[horizon_key(partition)] = b"%d" % horizon
+        self.pruned += deleted
+        return deleted
+
+    def _delete(self, key: bytes) -> None:
+        try:
+            del self.data[key]
+        except KeyError:
+            pass  # already gone (a previous owner pruned it)
+        self.pending.append((key, None))
+
+    def forget(self) -> None:
+        """Drop the notes of which message stored which answers (on a rebalance: the partitions
+        may move; a later owner keeps its own). The answers themselves stay in the table."""
+        self._kept.clear()
+        self._results = []
