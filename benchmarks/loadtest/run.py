@@ -113,4 +113,5 @@ class LoadTest:
                                          workers=self.workers, bootstrap=self.bootstrap,
                                          log_dir=self.out)
         driver.broker_pid = self.broker_pid
+        t0 = time.monotonic()  # the test starts once the workers are ready: faults at their time
         return driver

@@ -22,6 +22,9 @@ messages between the committed offset and what it had already fetched, so every 
 its position in the partition's stream and the processor refuses one past a gap (the worker
 starts again in its own process and resumes from the committed offset; see `restart_in_place`).
 
+A partition it leaves assigned but unconsumed after a rebalance (or whose last message it
+dropped) is caught by `watchdog.PartitionWatch`: the worker starts again in place.
+
 Two of its shutdown and logging habits are bounded here too: a stop request ends the process
 within `STOP_GRACE_S` even with no group coordinator to leave (`BoundedStopWorker`).
 """
@@ -48,6 +51,7 @@ from claimsim.adjudication.runtimes.manifest import recorded_settings
 from claimsim.adjudication.runtimes.streaming.changelog import BatchedTable, TableWrites
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
+from claimsim.adjudication.runtimes.streaming.watchdog import CHECK_S, STALL_S, PartitionWatch
 from claimsim.adjudication.runtimes.streaming.wire import dead_letter, encode_ledger
 
 log = logging.getLogger(__name__)
@@ -130,6 +134,8 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
 
     install_commit_guard = commits_wait_for_table_writes(app, table)
     committed = track_committed_offsets(app, topics.inbound)
+    watch = app.claimsim_watch = PartitionWatch(topics.inbound)
+    table.claimsim_on_restore = watch.moved  # a restored changelog batch is progress too
 
     @app.agent(inbound, concurrency=1, name="adjudicator")
     async def adjudicator(stream):
@@ -159,6 +165,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                     restart_in_place()  # nothing of this message applied or acked
                 os._exit(EXIT_GAP)
             writes.send(msg.partition, msg.offset, outcome.end)
+            watch.processed(msg.partition, msg.offset)
             for value in encode_ledger(outcome.ledger):
                 await ledger.send(value=value, partition=msg.partition)
             for reason, raw in outcome.dead:
@@ -173,12 +180,30 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         processor.reset()
         writes.forget()
         committed.clear()
+        watch.reassigned()
 
     @app.on_partitions_assigned.connect
     async def _assigned(sender, assigned, **kwargs):
         processor.reset()
         writes.forget()
         committed.clear()
+        watch.reassigned()
+
+    @app.timer(CHECK_S, name="claimsim.partition_watch")
+    async def _watch_partitions():
+        try:
+            waiting = await watch.check(app)
+        except Exception as e:  # a broker away: its outage is reported elsewhere
+            log.debug("partition watch skipped: %s", e)
+            return
+        if waiting:
+            log.error("%s partition(s) %s hold %s message(s) past what this worker processed and"
+                      " nothing has moved for %.0f s (faust can leave a partition unconsumed"
+                      " after a rebalance); starting again from the committed offset",
+                      topics.inbound, sorted(waiting), sorted(waiting.values()), STALL_S)
+            if app.claimsim_restart_on_gap:
+                restart_in_place()
+            os._exit(EXIT_GAP)
 
     app.claimsim_agent = adjudicator
     return app

@@ -88,8 +88,12 @@ def expand(batch: Iterable[Any]) -> Iterator[Any]:
 class BatchedTable(faust.Table):
     """A faust table whose changelog may hold packed records (`TableWrites.send`)."""
 
+    claimsim_on_restore = None  # called after each restored batch (the worker's progress watch)
+
     def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
         super().apply_changelog_batch(list(expand(batch)))
+        if self.claimsim_on_restore is not None:
+            self.claimsim_on_restore()
 
 
 class TableWrites:

@@ -1,0 +1,77 @@
+"""A worker's watch on its own inbound partitions: one that holds messages past what the worker
+has processed while nothing moves (no message processed, no changelog record restored, no
+rebalance) for `STALL_S` seconds is stalled, and the worker starts again in its own process
+(`app.restart_in_place`), which resumes every partition from the committed offset.
+
+Why: after a rebalance that moved a killed worker's partitions, faust 0.15 has left partitions
+assigned to a live worker and never consumed (the group stable, every member heartbeating, the
+partitions' messages waiting: seen in load tests on a busy broker, where the killed worker's
+partitions' changelog and ledger stopped at a tenth of the others'), and it can drop a message
+whose delivery a rebalance interrupts (`Consumer._drain_messages` abandons it when the flow is
+suspended and still advances its read offset); the processor's gap check catches the latter only
+when a later message reaches the partition, which never happens at the end of a stream.
+
+Choices where DESIGN.md is silent: a partition's position is the offset after the last message
+this worker processed on it, else the offset faust last committed or sought to for it, else its
+first offset; `STALL_S` (20 s) is twice the session timeout, so the restart is never the first
+answer to a worker that died (the group reassigns its partitions after 10 s) and long recoveries
+(each restored changelog batch counts as progress) are left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+STALL_S = 20.0
+CHECK_S = 5.0
+
+
+def stalled(positions: Mapping[int, int | None], ends: Mapping[int, int], idle_s: float,
+            stall_s: float = STALL_S) -> dict[int, int]:
+    """partition -> messages waiting, for each partition whose end is past its position, when
+    nothing has moved for `stall_s` (else none). A position of None counts from offset 0."""
+    if idle_s < stall_s:
+        return {}
+    return {p: end - (positions.get(p) or 0) for p, end in ends.items()
+            if end > (positions.get(p) or 0)}
+
+
+class PartitionWatch:
+    """What the agent and the table tell it (progress), and the check its timer runs."""
+
+    def __init__(self, topic: str, clock: Callable[[], float] = time.monotonic):
+        self.topic, self.clock = topic, clock
+        self.next_offset: dict[int, int] = {}  # partition -> offset after the last processed
+        self.moved_at = clock()
+
+    def processed(self, partition: int, offset: int) -> None:
+        self.next_offset[partition] = offset + 1
+        self.moved_at = self.clock()
+
+    def moved(self) -> None:
+        """Something else moved: a changelog batch restored, partitions assigned or revoked."""
+        self.moved_at = self.clock()
+
+    def reassigned(self) -> None:
+        self.next_offset.clear()
+        self.moved()
+
+    async def check(self, app: Any) -> dict[int, int]:
+        """The stalled partitions of `app`'s assignment (empty while rebalancing)."""
+        idle = self.clock() - self.moved_at
+        if idle < STALL_S or getattr(app, "rebalancing", False):
+            return {}
+        consumer = app.consumer
+        tps = [tp for tp in consumer.assignment() if tp.topic == self.topic]
+        if not tps:
+            return {}
+        ends = await consumer.highwaters(*tps)
+        known = getattr(consumer, "_committed_offset", {})  # faust's: set on commit and seek
+        positions = {tp.partition: self.next_offset.get(tp.partition, known.get(tp))
+                     for tp in tps}
+        return stalled(positions, {tp.partition: ends[tp] for tp in tps if tp in ends}, idle)

@@ -1,0 +1,54 @@
+"""The worker's partition watch: a partition with messages past the worker's position while
+nothing has moved for the stall time is stalled; one that is caught up, a worker that moved
+recently, or a group that is rebalancing is not."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from aiokafka import TopicPartition
+
+from claimsim.adjudication.runtimes.streaming.watchdog import STALL_S, PartitionWatch, stalled
+
+
+def test_only_partitions_with_waiting_messages_count_and_only_after_the_stall_time():
+    positions = {0: 12, 1: None, 2: 40}
+    ends = {0: 15, 1: 3, 2: 40}
+    assert stalled(positions, ends, idle_s=STALL_S - 0.1) == {}
+    # 0 has 3 messages waiting; 1 was never processed here (counted from offset 0); 2 is caught up.
+    assert stalled(positions, ends, idle_s=STALL_S) == {0: 3, 1: 3}
+
+
+class FakeConsumer:
+    def __init__(self, assigned, ends, committed):
+        self._assigned, self._ends, self._committed_offset = assigned, ends, committed
+
+    def assignment(self):
+        return set(self._assigned)
+
+    async def highwaters(self, *tps):
+        return {tp: self._ends[tp] for tp in tps}
+
+
+def test_the_watch_uses_what_the_worker_processed_else_what_faust_committed():
+    now = [100.0]
+    watch = PartitionWatch("run-inbound", clock=lambda: now[0])
+    inbound = [TopicPartition("run-inbound", p) for p in range(3)]
+    other = TopicPartition("run-family_state-changelog", 0)
+    consumer = FakeConsumer(inbound + [other], {**dict.fromkeys(inbound, 9), other: 500},
+                            {inbound[1]: 9, inbound[2]: 4})
+    app = SimpleNamespace(consumer=consumer, rebalancing=False)
+    watch.processed(0, 8)  # offset 8 processed: 9 is next, the end
+    assert asyncio.run(watch.check(app)) == {}  # it just moved
+    now[0] += STALL_S
+    # 0 caught up by processing, 1 by faust's committed offset; 2 committed at 4 with 5 waiting.
+    assert asyncio.run(watch.check(app)) == {2: 5}
+    app.rebalancing = True
+    assert asyncio.run(watch.check(app)) == {}
+    app.rebalancing = False
+    watch.moved()  # a restored changelog batch: progress
+    assert asyncio.run(watch.check(app)) == {}
+    now[0] += STALL_S
+    watch.reassigned()  # a rebalance forgets positions and restarts the clock
+    assert watch.next_offset == {} and asyncio.run(watch.check(app)) == {}
