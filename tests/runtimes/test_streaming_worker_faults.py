@@ -1,7 +1,7 @@
 """Worker faults seen in manual runs, each made to happen on purpose: a worker that meets a gap in
-its input starts again in its own process (same pid: nobody else need restart it), and a worker
-asked to stop while its broker is down exits within its grace period instead of retrying the
-group coordinator for over a minute."""
+its input starts again in its own process (same pid: nobody else need restart it), so does one
+that stops consuming a partition it holds, and a worker asked to stop while its broker is down
+exits within its grace period instead of retrying the group coordinator for over a minute."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming.app import (
-    EXIT_GAP, EXIT_STOP_TIMEOUT, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
+    EXIT_GAP, EXIT_STOP_TIMEOUT, FAULT_ENV, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
 )
 from claimsim.adjudication.runtimes.streaming.outages import QUIET_S
 from claimsim.adjudication.runtimes.streaming.producer import plan_stream
@@ -107,6 +107,31 @@ def test_a_worker_that_meets_a_gap_starts_again_in_its_own_process(simulated, tm
     finally:
         stop_worker(proc)
         asyncio.run(delete_topics(kafka_bootstrap, topics))
+
+
+def test_a_worker_that_stops_consuming_its_partitions_starts_again_and_the_ledger_completes(
+        simulated, tmp_path, kafka_bootstrap, monkeypatch):
+    # The worker takes its first message and never finishes it (as faust left a killed worker's
+    # partitions assigned and unconsumed): its partition watch sees messages waiting and nothing
+    # moving for STALL_S, it starts again in place, and the run ends with the embedded ledger.
+    from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+    from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
+    from claimsim.adjudication.runtimes.streaming.watchdog import STALL_S
+
+    from ..fixtures.run_dirs import ledger_bytes
+
+    expected = fresh_copy(simulated, tmp_path / "expected")
+    with EmbeddedAdjudicator(expected) as rt:
+        rt.run()
+    run = fresh_copy(simulated, tmp_path / "run")
+    monkeypatch.setenv(FAULT_ENV, "stall")
+    monkeypatch.setenv("CLAIMSIM_KEEP_WORKER_LOGS", "1")
+    t0 = time.monotonic()
+    result = adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=2, workers=1)
+    assert time.monotonic() - t0 > STALL_S  # it did stall
+    assert ledger_bytes(run) == ledger_bytes(expected)
+    (log_path,) = result.worker_logs
+    assert f"nothing has moved for {STALL_S:.0f} s" in log_path.read_text(errors="replace")
 
 
 def test_a_worker_asked_to_stop_while_its_broker_is_down_exits_within_its_grace(simulated, tmp_path, broker):

@@ -66,6 +66,9 @@ PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max
 PRODUCER_BUFFER_MESSAGES = 20_000
 SESSION_TIMEOUT_S = 10.0
 STORES = {"memory": "memory://", "rocksdb": "rocksdb://"}
+# Fault injection for tests: `stall` makes this worker process stop consuming at its first message
+# (the variable is cleared, so the process it starts again in place behaves).
+FAULT_ENV = "CLAIMSIM_WORKER_FAULT"
 # Memory by default: RocksDB measured about 100 us more CPU per claim on a 10,000-member run (its
 # writes, flushes and compactions), so a flat memory is opt-in, as in the embedded runtime.
 DEFAULT_STORE = "memory"
@@ -137,13 +140,19 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     watch = app.claimsim_watch = PartitionWatch(topics.inbound)
     table.claimsim_on_restore = watch.moved  # a restored changelog batch is progress too
 
+    stall = os.environ.pop(FAULT_ENV, None) == "stall"
+
     @app.agent(inbound, concurrency=1, name="adjudicator")
     async def adjudicator(stream):
+        nonlocal stall
         # Before the first event: no offset can be committed until this agent acks one.
         install_commit_guard()
         widen_producer_buffer(app)
         async for event in stream.events():
             msg = event.message
+            if stall:  # the injected fault: assigned, fetched, never consumed
+                stall = False
+                await asyncio.sleep(3600)
             writes.prune(msg.partition, committed.get(msg.partition))
             try:
                 outcome = processor.process(msg.partition, event.value, writes)
