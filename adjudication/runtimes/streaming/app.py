@@ -92,37 +92,13 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     between them). `cache_families` bounds the decoded family states the processor keeps (None:
     every family the worker has seen); with RocksDB the worker's memory is then bounded by it.
     """
+    # Long on purpose: the agent, the rebalance hook and the partition watch below close over
+    # one processor, its table writes, the committed offsets and the watch; apart, each would
+    # take all of them as arguments.
     if store not in STORES:
         raise UserError(f"--store {store!r}: one of {', '.join(STORES)}")
-    if datadir is None:
-        datadir = Path(tempfile.gettempdir()) / "claimsim-faust"
-        datadir.mkdir(exist_ok=True)
-    app = faust.App(
-        topics.app_id,
-        broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",")],
-        broker_credentials=faust_credentials(),  # SASL/TLS from the environment
-        store=STORES[store],
-        processing_guarantee="at_least_once",  # never exactly_once: open loss/duplicate reports
-        topic_partitions=partitions,
-        table_standby_replicas=0,  # a worker holds only its own partitions' state
-        web_enabled=False,  # several workers share a host in tests and benchmarks
-        consumer_auto_offset_reset="earliest",
-        key_serializer="raw",
-        value_serializer="raw",
-        broker_commit_interval=commit_interval,
-        # A worker killed with -9 holds its partitions until its session expires (faust's default
-        # 60 s); messages take milliseconds, so heartbeats are never starved at 10 s.
-        broker_session_timeout=SESSION_TIMEOUT_S,
-        broker_heartbeat_interval=1.0,
-        # Family states are a few KB each and one is written per family per message: aiokafka's
-        # default 16 KB batches would send them almost one request each.
-        producer_max_batch_size=PRODUCER_BATCH_BYTES,
-        producer_linger_ms=5,
-        # faust fetches 1 MB per partition by default: a few 100 KB messages per round trip to a
-        # broker busy taking changelog writes, which halved throughput on one partition.
-        consumer_max_fetch_size=FETCH_BYTES,
-        datadir=datadir,
-    )
+    app = _faust_app(topics, bootstrap, partitions, store=store,
+                     commit_interval=commit_interval, datadir=datadir)
     inbound = app.topic(topics.inbound, partitions=partitions, key_type=bytes, value_type=bytes)
     ledger = app.topic(topics.ledger, partitions=partitions, key_type=bytes, value_type=bytes)
     dead = app.topic(topics.dead_letter, partitions=1, key_type=bytes, value_type=bytes)
@@ -184,19 +160,14 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
 
     # A rebalance may hand a partition to another worker and back: drop every cache then, so
     # state is always rebuilt from the table as recovered from its changelog.
-    @app.on_partitions_revoked.connect
-    async def _revoked(sender, revoked, **kwargs):
+    async def _rebalanced(sender, *args, **kwargs):
         processor.reset()
         writes.forget()
         committed.clear()
         watch.reassigned()
 
-    @app.on_partitions_assigned.connect
-    async def _assigned(sender, assigned, **kwargs):
-        processor.reset()
-        writes.forget()
-        committed.clear()
-        watch.reassigned()
+    app.on_partitions_revoked.connect(_rebalanced)
+    app.on_partitions_assigned.connect(_rebalanced)
 
     @app.timer(CHECK_S, name="claimsim.partition_watch")
     async def _watch_partitions():
@@ -216,6 +187,40 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
 
     app.claimsim_agent = adjudicator
     return app
+
+
+def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str,
+               commit_interval: float, datadir: Path | None) -> faust.App:
+    """The faust app's settings for one run (its agent, table and topics are `build_app`'s)."""
+    if datadir is None:
+        datadir = Path(tempfile.gettempdir()) / "claimsim-faust"
+        datadir.mkdir(exist_ok=True)
+    return faust.App(
+        topics.app_id,
+        broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",")],
+        broker_credentials=faust_credentials(),  # SASL/TLS from the environment
+        store=STORES[store],
+        processing_guarantee="at_least_once",  # never exactly_once: open loss/duplicate reports
+        topic_partitions=partitions,
+        table_standby_replicas=0,  # a worker holds only its own partitions' state
+        web_enabled=False,  # several workers share a host in tests and benchmarks
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        broker_commit_interval=commit_interval,
+        # A worker killed with -9 holds its partitions until its session expires (faust's default
+        # 60 s); messages take milliseconds, so heartbeats are never starved at 10 s.
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=1.0,
+        # Family states are a few KB each and one is written per family per message: aiokafka's
+        # default 16 KB batches would send them almost one request each.
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
+        producer_linger_ms=5,
+        # faust fetches 1 MB per partition by default: a few 100 KB messages per round trip to a
+        # broker busy taking changelog writes, which halved throughput on one partition.
+        consumer_max_fetch_size=FETCH_BYTES,
+        datadir=datadir,
+    )
 
 
 def track_committed_offsets(app: faust.App, topic: str) -> dict[int, int]:
