@@ -5,3 +5,7 @@ The import namespace that the repository's root folders install into (`claimsim.
 """
 
 __version__ = "0.1.0"
+
+from claimsim import native as _native
+
+_native.install()  # the compiled engine, or its Python sources (claimsim/native.py says which)

@@ -1,4 +1,5 @@
-"""Shared pytest setup: the `kafka` marker's skip/require policy (DESIGN.md "Kafka").
+"""Shared pytest setup: the `kafka` marker's skip/require policy (DESIGN.md "Kafka"), and the
+engine the suite runs (the Python sources unless CLAIMSIM_PURE=0: claimsim/native.py).
 
 Tests marked `kafka` run when KAFKA_BOOTSTRAP_SERVERS is set. Without it they are skipped with a
 message saying how to start a broker, unless CLAIMSIM_REQUIRE_KAFKA=1 (CI), which fails them.
@@ -8,7 +9,12 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# The suite checks the reference engine, the Python sources: several tests patch module-level
+# functions, which a compiled module does not see. `CLAIMSIM_PURE=0 pytest ...` runs it on the
+# compiled engine instead; tests/engine/test_native_engine.py compares the two byte for byte.
+os.environ.setdefault("CLAIMSIM_PURE", "1")
+
+import pytest  # noqa: E402
 
 HOW_TO_START = (
     "no Kafka broker: run `eval \"$(scripts/kafka/start.sh)\"` (or set KAFKA_BOOTSTRAP_SERVERS "

@@ -122,9 +122,9 @@ def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[Planned
     code_group = ctx.code_group
     # Most claims have one service date: the facts of the last date seen are kept at hand, and
     # the by-date dict is only used across dates.
-    facts_by_day: dict[str, DayFacts | str] = {}
+    facts_by_day: dict[str, Any] = {}
     last_day: str | None = None
-    facts: DayFacts | str = ""
+    facts: Any = ""  # DayFacts, or the CARC denying the date
     planned = []
     for i, line in enumerate(claim.lines):
         day = line.day_iso
@@ -182,6 +182,8 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
     member, npi, paid_index, seq_bp = p.member, p.npi, p.paid_index, p.seq_bp
     out: list[dict[str, Any]] = []
     dups: list[str] = []
+    facts: Any  # `DayFacts` (None only when denied)
+    model: Any  # `Model` (None only when denied)
     for line, denial, facts, group, model in planned:
         # Eligibility on the service date (CARC 27 / 31) or timely filing (CO-29).
         if denial is not None:
@@ -204,6 +206,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             if remark is not None:
                 out.append(denied_line(line, member, "CO", "96", remark=remark))
                 continue
+            assert fee is not None  # a code off the schedule always has a remark
         scheduled = fee * units  # pricing.allowed_amount
         allowed = billed if billed < scheduled else scheduled
         program, attributed, h, reduced, capitated, denied, flat_fee = model  # `Model`'s fields
@@ -308,7 +311,7 @@ def _root(claim: Claim, family: FamilyState) -> tuple[str, dict[str, Any] | None
             raise _reject(RejectReason.DUPLICATE_CLAIM_ID, "claim_id",
                           f"claim id {claim.claim_id!r} was already submitted")
         return claim.claim_id, None
-    root = family.root_of(claim.original_claim_id)
+    root = family.root_of(claim.original_claim_id or "")  # a replacement or void names one
     if root is None:
         raise _reject(RejectReason.UNKNOWN_ORIGINAL, "original_claim_id",
                       f"no claim {claim.original_claim_id!r} under subscriber {family.subscriber_id!r}")
@@ -331,6 +334,7 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
 
     Raises `Invalid` (nothing applied) for what only the family's state can reveal.
     """
+    record: Any  # None for an original; a void's is never None
     root, record = _root(claim, family)
     paid_day = _paid_day(claim, ctx.payers[claim.payer_id].processing_days)
     planned = _plan_lines(claim, family, ctx) if claim.frequency != "8" else None

@@ -104,7 +104,7 @@ def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context
            ) -> tuple[list[Any], dict[str, Any] | None]:
     """The claim's stored result and, unless rejected, its record as it now stands."""
     data = envelope["data"]
-    raw = data.get("claim") if isinstance(data, dict) else None
+    raw: Any = data.get("claim") if isinstance(data, dict) else None
     try:
         claim = validate_claim(raw, envelope["key"], ctx)
         if ctx.price_from_file:

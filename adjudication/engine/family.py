@@ -120,7 +120,7 @@ class FamilyState:
 
     def record(self, root: str) -> dict[str, Any]:
         """A claim's record, trimmed to what the hot part knows (module docstring)."""
-        record = self.records.get(self.subscriber_id, root)
+        record: Any = self.records.get(self.subscriber_id, root)  # present: the root is known
         versions = self.claims[root]
         if len(record["versions"]) > versions or (record["void"] is not None
                                                   and root not in self.voided):
@@ -169,7 +169,7 @@ class FamilyState:
     def hot_bytes(self) -> bytes:
         """The hot part as one compact JSON list (`HOT_FIELDS`), deterministic: what a store
         holds under the family's key. Results are not in it."""
-        paid = []  # flat: [fingerprint, owners, ...] in the index's (deterministic) order
+        paid: list[Any] = []  # flat: [fingerprint, owners, ...] in the index's (deterministic) order
         for fingerprint, owners in self.paid.items():
             paid.append(fingerprint)
             paid.append(owners)

@@ -1,0 +1,91 @@
+"""The compiled engine (mypyc, built by `pip install`) against the reference, the Python sources:
+the same inputs give the same ledger bytes; and the loader's choice between them
+(`claimsim.native`): compiled only when built from exactly these sources and not told otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from claimsim import native
+
+ENGINE = Path(native.__file__).resolve().parent.parent / "adjudication" / "engine"
+BUILT = (ENGINE / native.MANIFEST).exists()
+
+# Adjudicates RUN_DIR (argv[1]) with its attribution (argv[2]) in a fresh process, whose engine
+# CLAIMSIM_PURE picks, and prints which engine ran.
+_CHILD = """
+import json, sys
+from pathlib import Path
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.native import engine_kind
+with EmbeddedAdjudicator(Path(sys.argv[1])) as rt:
+    rt.record(json.loads(Path(sys.argv[2]).read_text()))
+    rt.run()
+print(engine_kind())
+"""
+
+
+def _adjudicate(source: Path, attribution: Path, target: Path, pure: str) -> tuple[str, bytes]:
+    target.mkdir()
+    for name in ("reference.json", "run.json"):
+        (target / name).write_bytes((source / name).read_bytes())
+    (target / "input").symlink_to(source / "input")
+    env = {**os.environ, native.PURE_ENV: pure}
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(target), str(attribution)], env=env,
+                          capture_output=True, text=True, check=True)
+    ledger = b"".join(p.read_bytes() for p in sorted((target / "ledger").glob("*.jsonl")))
+    return done.stdout.strip().splitlines()[-1], ledger
+
+
+@pytest.mark.skipif(not BUILT, reason="no compiled engine built (mypyc or a C compiler missing)")
+def test_compiled_and_pure_engines_write_the_same_ledger_bytes(tmp_path):
+    """The synthetic benchmark's mix: two payers' plans, three programs, attributed members,
+    replacements, voids, duplicates and malformed claims."""
+    from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
+
+    source = tmp_path / "run"
+    source.mkdir()
+    facts = write_synthetic_run(source, 4000)
+    attribution = tmp_path / "attribution.json"
+    attribution.write_text(json.dumps(attribution_events(facts["members"])))
+    pure_kind, pure = _adjudicate(source, attribution, tmp_path / "pure", "1")
+    native_kind, compiled = _adjudicate(source, attribution, tmp_path / "native", "0")
+    assert (pure_kind, native_kind) == ("pure (CLAIMSIM_PURE is set)", "native")
+    assert pure.count(b'"type":"claim.adjudicated"') > 3000
+    assert b'"claim.rejected"' in pure and b'"claim.reversed"' in pure
+    assert hashlib.sha256(compiled).hexdigest() == hashlib.sha256(pure).hexdigest()
+
+
+def _fake_build(folder: Path, sources: dict[str, bytes]) -> None:
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    for name, text in sources.items():
+        (folder / f"{name}.py").write_bytes(text)
+        (folder / f"{name}{suffix}").write_bytes(b"")
+    manifest = {name: hashlib.sha256(text).hexdigest() for name, text in sources.items()}
+    (folder / native.MANIFEST).write_text(json.dumps({"sources": manifest}))
+
+
+def test_the_compiled_engine_runs_only_while_its_sources_are_unchanged(tmp_path, monkeypatch):
+    monkeypatch.delenv(native.PURE_ENV, raising=False)
+    assert native._decide(tmp_path) == "pure (no compiled engine built)"
+    _fake_build(tmp_path, {"core": b"x = 1\n", "claims": b"y = 2\n"})
+    assert native._decide(tmp_path) == "native"
+    (tmp_path / "claims.py").write_bytes(b"y = 3\n")  # edited after the build
+    assert native._decide(tmp_path).startswith("pure (the compiled engine is older than claims.py")
+
+
+def test_claimsim_pure_forces_the_python_sources(tmp_path, monkeypatch):
+    _fake_build(tmp_path, {"core": b"x = 1\n"})
+    monkeypatch.setenv(native.PURE_ENV, "1")
+    assert native._decide(tmp_path) == "pure (CLAIMSIM_PURE is set)"
+    monkeypatch.setenv(native.PURE_ENV, "0")
+    assert native._decide(tmp_path) == "native"
