@@ -29,6 +29,9 @@ GROUP = f"{PACKAGE}.native"  # the shared library: `native__mypyc` in the engine
 MANIFEST = "native.json"  # beside it: module -> sha256 of the source it was built from (`claimsim.native`)
 
 
+_DIGESTS: dict[str, str] = {}  # module -> sha256 of the source compiled (`_native_extensions`)
+
+
 def _stage() -> Path:
     """mypy names a module after its folders: a tree `build/mypyc-stage/claimsim/...` whose
     folders link to the root folders gives the engine its installed name."""
@@ -50,6 +53,10 @@ def _native_extensions() -> list:
         print("claimsim: mypyc not available, the engine stays pure Python", file=sys.stderr)
         return []
     stage = _stage()
+    # What the copies are built from, read before mypy reads it (a source edited during the
+    # build then makes them stale, as it should).
+    _DIGESTS.update({name: hashlib.sha256((ROOT / "adjudication/engine" / f"{name}.py").read_bytes()
+                                          ).hexdigest() for name in MODULES})
     paths = [str(stage / "claimsim/adjudication/engine" / f"{name}.py") for name in MODULES]
     cwd = os.getcwd()
     os.chdir(stage)  # mypy resolves `claimsim.*` from here
@@ -91,9 +98,7 @@ class BuildNative(build_ext):
         if not all(path.exists() for path in built):
             print("claimsim: the native engine did not build; it stays pure Python", file=sys.stderr)
             return
-        digests = {name: hashlib.sha256((ROOT / "adjudication/engine" / f"{name}.py").read_bytes()
-                                        ).hexdigest() for name in MODULES}
-        target.write_text(json.dumps({"group": GROUP, "sources": digests}, indent=1, sort_keys=True) + "\n")
+        target.write_text(json.dumps({"group": GROUP, "sources": _DIGESTS}, indent=1, sort_keys=True) + "\n")
 
 
 # A placeholder, so that setuptools runs build_ext (which swaps in the real extensions).

@@ -78,6 +78,7 @@ def _event(seq: int, result: list[Any], family: FamilyState,
            record: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ledger entry a stored result stands for (its layouts: `family.ADJUDICATED` ...);
     `record`: the claim's record when the caller holds it."""
+    at: Any  # an input's own `at` (rejections, no-effects) is untrusted: any JSON value
     tag = result[0]
     if tag == ADJUDICATED or tag == REVERSED:
         kind, at, data = claim_event_data(family, result, record)

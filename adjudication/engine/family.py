@@ -100,7 +100,9 @@ class FamilyState:
     __slots__ = ("subscriber_id", "last_seq", "members", "acc", "visits", "claims", "voided",
                  "alias", "paid", "results", "records")
 
-    def __init__(self, subscriber_id: str, records: ClaimRecords | None = None):
+    def __init__(self, subscriber_id: Any, records: ClaimRecords | None = None):
+        # Any: an input's key as it came (a hostile log can carry a non-string one, which the
+        # core answers with a rejection; a compiled engine would raise on a `str`).
         self.subscriber_id = subscriber_id
         self.last_seq = -1
         self.members: dict[str, list[list[Any]]] = {}

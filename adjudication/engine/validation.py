@@ -150,7 +150,7 @@ def _diagnoses_ok(dx: Any) -> bool:
     return all(type(d) is str and len(d) <= LIMITS.diagnosis_chars for d in dx)
 
 
-def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
+def validate_claim(raw: Any, key: Any, ctx: Context) -> Claim:
     """The parsed claim, or `Invalid` naming the first problem found.
 
     The hot path checks everything a well-formed claim needs in one pass, and hands anything
@@ -228,7 +228,7 @@ def validate_claim(raw: Any, key: str, ctx: Context) -> Claim:
                  received, received_iso, tuple(lines))
 
 
-def _validate_slowly(raw: Any, key: str, ctx: Context) -> Claim:
+def _validate_slowly(raw: Any, key: Any, ctx: Context) -> Claim:
     if not isinstance(raw, dict):
         raise Invalid(RejectReason.MALFORMED, "claim", "claim is not a JSON object")
     claim_id = _text(raw, "claim_id")

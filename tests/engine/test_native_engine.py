@@ -65,6 +65,38 @@ def test_compiled_and_pure_engines_write_the_same_ledger_bytes(tmp_path):
     assert hashlib.sha256(compiled).hexdigest() == hashlib.sha256(pure).hexdigest()
 
 
+# Envelopes a hand-edited input log can carry past the reader (it checks the chain, not the
+# types of key, type or at): the core answers each with a rejection or a no-effect.
+_HOSTILE = """
+import sys, orjson
+from claimsim.events import vocabulary  # noqa: F401
+from claimsim.scenarios.synthetic import synthetic_reference
+from claimsim.adjudication.engine import Context, Settings, adjudicate
+ctx = Context(synthetic_reference(), Settings())
+claim = {"claim_id": "c1", "member_id": "m1", "subscriber_id": "s1", "payer_id": "x", "lines": []}
+for seq, (kind, at, key, data) in enumerate([
+        ("claim.submitted", "2025-01-01", 123, {"claim": claim}),
+        ("claim.submitted", "2025-01-01", None, {"claim": dict(claim, subscriber_id=None)}),
+        ("member.enrolled", "2025-01-01", ["a"], 5),
+        (7, 3, "s1", None),
+        ("claim.submitted", None, "s1", [1])]):
+    env = {"seq": seq, "type": kind, "v": 1, "at": at, "key": key, "cause": None, "data": data}
+    sys.stdout.buffer.write(orjson.dumps(adjudicate(env, None, ctx)[0], option=orjson.OPT_SORT_KEYS) + b"\\n")
+"""
+
+
+@pytest.mark.skipif(not BUILT, reason="no compiled engine built (mypyc or a C compiler missing)")
+def test_compiled_engine_answers_hostile_envelopes_as_the_pure_one_does():
+    answers = {}
+    for pure in ("1", "0"):
+        done = subprocess.run([sys.executable, "-c", _HOSTILE], env={**os.environ, native.PURE_ENV: pure},
+                              capture_output=True, check=True)
+        answers[pure] = done.stdout.splitlines()
+    assert len(answers["1"]) == 5
+    assert [b'"type":"claim.rejected"' in a for a in answers["1"]] == [True, True, False, True, True]
+    assert answers["0"] == answers["1"]
+
+
 def _fake_build(folder: Path, sources: dict[str, bytes]) -> None:
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
     for name, text in sources.items():
