@@ -315,18 +315,15 @@ def raw_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
     """The one log reader: complete lines (bytes) from `from_seq` on; a torn last line (a writer
     died mid-write) is not part of the log. Readers that look at bytes before decoding (the
     ledger follower's claim fast path) check the version they expect."""
-    for first_seq, path in _segments_from(directory, from_seq):
+    segs = segments(require_dir(directory))
+    for i, (first_seq, path) in enumerate(segs):
+        if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
+            continue  # every seq of this segment is before `from_seq`
         with open(path, "rb") as f:
             for line in itertools.islice(f, max(0, from_seq - first_seq), None):
                 if line[-1:] != b"\n":
                     return
                 yield line
-
-
-def _segments_from(directory: Path | str, from_seq: int) -> list[tuple[int, Path]]:
-    """The segments (first seq, path) that hold seqs from `from_seq` on."""
-    segs = segments(require_dir(directory))
-    return [seg for i, seg in enumerate(segs) if i + 1 >= len(segs) or segs[i + 1][0] > from_seq]
 
 
 def envelope_of(line: bytes) -> dict[str, Any]:
@@ -343,18 +340,11 @@ def read(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
     (`envelope_of`, inlined here: one dict lookup per event); unknown types pass through
     (`verify` names them)."""
     loads, current = orjson.loads, current_versions()
-    for first_seq, path in _segments_from(directory, from_seq):
-        # `raw_lines` inlined (one generator, not two, per entry: this is every replay's reader)
-        with open(path, "rb") as f:
-            lines = itertools.islice(f, from_seq - first_seq, None) if from_seq > first_seq else f
-            for line in lines:
-                if line[-1] != 10:  # a torn last line (no newline) is not part of the log
-                    return
-                env = loads(line)
-                v = env["v"]
-                if v != current.get(env["type"], v):
-                    env = upcast_envelope(env)
-                yield env
+    for line in raw_lines(directory, from_seq):
+        env = loads(line)
+        if env["v"] != current.get(env["type"], env["v"]):
+            env = upcast_envelope(env)
+        yield env
 
 
 def read_decoded(directory: Path | str, from_seq: int = 0) -> Iterator[Envelope]:

@@ -11,7 +11,6 @@ fold's memory, and a few thousand distinct strings serve every member's rows.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from sys import intern
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +58,10 @@ def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
     paid_month = d["paid"][:7]
     if d["reversed_lines"]:
         lines_by_day(state, d, d["reversed_lines"], -1, paid_month, True, None)
-    lines_by_day(state, d, lines, 1, paid_month, d["frequency"] == "7", dx)
+    if len(lines) == 1 and not dx:  # the common case, without the day grouping
+        day(state, d, lines[0]["service_date"], lines, 1, paid_month, d["frequency"] == "7")
+    else:
+        lines_by_day(state, d, lines, 1, paid_month, d["frequency"] == "7", dx)
 
 
 def reversed_(state: PayerState, env: dict[str, Any]) -> None:
@@ -77,8 +79,7 @@ def drop_pending(state: PayerState, env: dict[str, Any]) -> None:
 def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: int,
                  paid_month: str, adjustment: bool, conds: list[str] | None) -> None:
     """Fold one claim entry's lines (sign -1 for reversal lines), a service date at a time
-    (a claim's lines nearly always share one, so the hot path touches each row once; lines of
-    a claim that spans days are folded one line at a time)."""
+    (a claim's lines nearly always share one, so the hot path touches each row once)."""
     if not lines:
         return
     first = last = lines[0]["service_date"]
@@ -103,11 +104,6 @@ def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: 
                 mdx[cond] = last
 
 
-# The fields `day` sums on every line, fetched in one call (the fold's hottest lookups).
-_LINE_MONEY = itemgetter("plan_paid", "allowed", "cap_offset", "cost_share", "medicaid_cost_share",
-                         "sequestration", "capitated", "procedure")
-
-
 def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_month: str,
         adjustment: bool) -> None:
     """The lines of one claim entry serviced on one day: money by service and paid month, and,
@@ -121,66 +117,66 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
     by_group: dict[str, int] | None = None
     capitated_plan: list[tuple[str, int]] | None = None  # (group, plan paid) of tracked lines
     for line in lines:
-        p, a, o, cs, med, seq, capitated, procedure = _LINE_MONEY(line)
+        p, a, o = line["plan_paid"], line["allowed"], line["cap_offset"]
         plan += p
         offsets += o
         allowed += a
-        cost_share += cs
-        medicaid += med
-        sequestration += seq
-        if capitated:
+        cost_share += line["cost_share"]
+        medicaid += line["medicaid_cost_share"]
+        sequestration += line["sequestration"]
+        if line["capitated"]:
             # Shadow FFS: what the line would have paid as FFS, plus the shadow price above
             # allowed when that adds in the entry's direction (reversal amounts are negative).
             extra = line["shadow_allowed"] - a
             shadow += p + o + (extra if extra * sign > 0 else 0)
-        group = groups.get(procedure)
-        if group is None and procedure in DATED_CODES:  # counts only while valid
-            dated = procedure_group_on(procedure, day)
+        group = groups.get(line["procedure"])
+        if group is None and line["procedure"] in DATED_CODES:  # counts only while valid
+            dated = procedure_group_on(line["procedure"], day)
             group = None if dated is None else dated.value
         if group is None or group not in tracked:
             continue
+        denied = line["status"] == "denied"
         # Attribution counts only lines in force and not denied, in every step (DOMAIN.md §6):
         # a CPC+ practice's denied CCM must not win the CCM pre-step.
-        if line["status"] != "denied":
-            if group in QUALIFYING:
-                qual += 1
-                qual_allowed += a
-                if group == AWV:
-                    awv += sign
-                elif procedure in CCM_CODES:
-                    ccm += sign
+        if group in QUALIFYING and not denied:
+            qual += 1
+            qual_allowed += a
+            if group == AWV:
+                awv += sign
+            elif line["procedure"] in CCM_CODES:
+                ccm += sign
+        if not denied:
             if by_group is None:
                 by_group = {}
             # FFS the payer would owe for it: allowed less the member's cost share (plan paid +
             # offset + sequestration). CPCP/PPCP replace that share (DOMAIN.md §4), so basing
             # them on allowed would pay practices the members' cost share a second time.
-            by_group[group] = by_group.get(group, 0) + a - cs
+            by_group[group] = by_group.get(group, 0) + a - line["cost_share"]
         if capitated_plan is None:
-            capitated_plan = [(group, p)]
-        else:
-            capitated_plan.append((group, p))
+            capitated_plan = []
+        capitated_plan.append((group, p))
     payer, practice = d["payer_id"], d["practice_id"]
     row = book_lines(state.money, f"{payer}|{practice}|", day[:7], paid_month, adjustment,
                      plan, offsets, cost_share, medicaid, allowed, sequestration, shadow)
     if capitated_plan is None:
         return
-    member = d["member_id"]
-    practice = intern(practice)
     counted = 0
     if qual or awv or ccm:
         counted = _counted(state, d, practice, day, sign, qual)
-        visits = state.visits.get(member)
+        visits = state.visits.get(d["member_id"])
         if visits is None:
-            visits = state.visits[intern(member)] = []
-        visits.append([practice, intern(day), counted, awv, ccm, qual_allowed if counted else 0])
+            visits = state.visits[intern(d["member_id"])] = []
+        visits.append([intern(practice), intern(day), counted, awv, ccm,
+                       qual_allowed if counted else 0])
     if by_group is not None:
-        ffs = state.ffs.get(member)
+        ffs = state.ffs.get(d["member_id"])
         if ffs is None:
-            ffs = state.ffs[intern(member)] = []
+            ffs = state.ffs[intern(d["member_id"])] = []
         month = intern(day[:7])
+        practice = intern(practice)
         for g, a in by_group.items():
             ffs.append([practice, month, g, a])
-    book_leakage(state, payer, practice, member, day, row, counted, capitated_plan)
+    book_leakage(state, payer, practice, d["member_id"], day, row, counted, capitated_plan)
 
 
 def _counted(state: PayerState, d: dict[str, Any], practice: str, day: str, sign: int,
