@@ -39,8 +39,8 @@ def _scored(state: PayerState, payer: str, as_of: str) -> tuple[dict[str, int], 
     """(raw score, members with dementia in the window) of every member eligible on `as_of`.
 
     Runs for every member at every boundary: `events.calendar.age_on` is inlined (the year and
-    day-of-year of `as_of` split once) and each member's demographic score is looked up per
-    (age, sex) in a table built as it goes; `tests/projections/test_risk_inline.py` keeps both
+    month-day of `as_of` split once) and each member's demographic score is looked up per
+    (age, sex) in a table built as it goes; `tests/projections/test_fold_fast_paths.py` keeps both
     equal to the functions they copy."""
     since = add_months(as_of, -state.settings.risk_lookback_months)
     raw: dict[str, int] = {}
