@@ -43,10 +43,13 @@ _LINES_SEEN: dict[tuple[str, ...], list[str]] = {}  # lines' codes -> conditions
 def line_conditions(lines: list[dict]) -> list[str]:
     """The chronic conditions (sorted) diagnosed on any of a claim entry's lines (v2 lines carry
     their diagnoses as submitted)."""
-    if len(lines) == 1:
-        key = tuple(lines[0]["diagnoses"])
-    else:
-        key = tuple(code for line in lines for code in line["diagnoses"])
+    first = lines[0]["diagnoses"]
+    for line in lines:  # most claims repeat the claim's diagnoses on every line
+        if line["diagnoses"] != first:
+            key = tuple(code for line in lines for code in line["diagnoses"])
+            break
+    else:  # every line's codes are the first's: their conditions are the first line's
+        key = tuple(first)
     found = _LINES_SEEN.get(key)
     if found is None:
         found = sorted({_ICD_TEXT[c] for c in key if c in _ICD_TEXT})

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from claimsim.events.codes import CONDITION_RISK_MILLI, Condition, demographic_risk_milli
 from claimsim.events.money import BP_ONE, div_round_half_up
 
-from claimsim.events.calendar import add_months, age_on
+from claimsim.events.calendar import add_months
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -30,25 +30,38 @@ def normalise(raw: dict[str, int]) -> dict[str, int]:
     if not raw or total <= 0:
         return dict(raw)
     n = len(raw)
-    return {m: div_round_half_up(r * 1000 * n, total) for m, r in raw.items()}
+    # Most members share a few hundred raw scores: each distinct score is scaled once.
+    scaled = {r: div_round_half_up(r * 1000 * n, total) for r in set(raw.values())}
+    return {m: scaled[r] for m, r in raw.items()}
 
 
 def _scored(state: PayerState, payer: str, as_of: str) -> tuple[dict[str, int], set[str]]:
-    """(raw score, members with dementia in the window) of every member eligible on `as_of`."""
+    """(raw score, members with dementia in the window) of every member eligible on `as_of`.
+
+    Runs for every member at every boundary: `events.calendar.age_on` is inlined (the year and
+    month-day of `as_of` split once) and each member's demographic score is looked up per
+    (age, sex) in a table built as it goes; `tests/projections/test_fold_fast_paths.py` keeps both
+    equal to the functions they copy."""
     since = add_months(as_of, -state.settings.risk_lookback_months)
     raw: dict[str, int] = {}
     dementia: set[str] = set()
-    dx_all = state.dx
+    dx_all, members, eligible_on, weight = state.dx, state.members, state.eligible_on, _WEIGHT
+    year, month_day = int(as_of[:4]), as_of[5:10]
+    demographic: dict[tuple[int, str], int] = {}
     for mid in state.payer_members(payer):
-        if not state.eligible_on(mid, payer, as_of):
+        if not eligible_on(mid, payer, as_of):
             continue
-        m = state.members[mid]
-        score = demographic_risk_milli(age_on(m["birth"], as_of), m["sex"])
+        m = members[mid]
+        birth = m["birth"]
+        key = (year - int(birth[:4]) - (month_day < birth[5:10]), m["sex"])  # age_on, sex
+        score = demographic.get(key)
+        if score is None:
+            score = demographic[key] = demographic_risk_milli(*key)
         dx = dx_all.get(mid)
         if dx:
             for cond, last in dx.items():
                 if since <= last < as_of:
-                    score += _WEIGHT[cond]
+                    score += weight[cond]
                     if cond == DEMENTIA:
                         dementia.add(mid)
         raw[mid] = score
@@ -70,7 +83,7 @@ def cpc_tiers(risk: dict[str, int], dementia: set[str], top_bp: int) -> dict[str
     takes the top ⌈n × top⌉ ranks.
     """
     n = len(risk)
-    ranked = sorted(risk, key=lambda m: (risk[m], m))
+    ranked = [m for _, m in sorted(zip(risk.values(), risk))]  # by (risk, member id)
     n_top = -(-n * top_bp // BP_ONE)
     return {m: (1 + 4 * rank // n, rank >= n - n_top or m in dementia)
             for rank, m in enumerate(ranked)}
@@ -91,7 +104,8 @@ def member_facts(state: PayerState, payer: str, as_of: str) -> dict[str, list[in
     shared = _SHARED_FACTS
     out = {}
     for m in sorted(risk):
-        key = (risk[m], tiers[m][0], int(tiers[m][1]))
+        tier, complex_ = tiers[m]
+        key = (risk[m], tier, int(complex_))
         fact = shared.get(key)
         if fact is None:
             fact = list(key)

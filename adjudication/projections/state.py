@@ -133,10 +133,15 @@ class PayerState:
     def payer_members(self, payer: str) -> list[str]:
         """Members ever enrolled with the payer, in id order (cached until an enrollment)."""
         cached = self._payer_members.get(payer)
-        if cached is None:
-            cached = self._payer_members[payer] = sorted(
-                mid for mid, m in self.members.items()
-                if any(s[SPAN_PAYER] == payer for s in m["spans"]))
+        if cached is None:  # one pass over the members refills every payer's list missing
+            found: dict[str, set[str]] = {payer: set()}
+            for mid, m in self.members.items():
+                for s in m["spans"]:
+                    found.setdefault(s[SPAN_PAYER], set()).add(mid)
+            for p, mids in found.items():
+                if p not in self._payer_members:
+                    self._payer_members[p] = sorted(mids)
+            cached = self._payer_members[payer]
         return cached
 
     def attributed_on(self, member: str, day: str) -> str | None:

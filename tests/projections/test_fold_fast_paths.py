@@ -1,0 +1,120 @@
+"""The projections replay's fast paths give what the rules they stand in for give: the risk
+scores at a boundary (age inlined, demographic scores shared per age and sex, each distinct raw
+score normalised once, tiers ranked by a tuple sort), the payer's member lists refilled in one
+pass, and a claim entry's conditions when every line repeats the claim's diagnoses."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+from claimsim.events.calendar import add_months, age_on
+from claimsim.events.codes import ICD10_CONDITION, demographic_risk_milli
+from claimsim.events.money import div_round_half_up
+
+from claimsim.adjudication.projections.diagnoses import line_conditions
+from claimsim.adjudication.projections.fold.membership import SPAN_PAYER
+from claimsim.adjudication.projections.risk import (_WEIGHT, DEMENTIA, _scored, cpc_tiers,
+                                                   normalise)
+
+from ..fixtures.projections import PAYER, Feed, reference
+
+_DX = sorted(ICD10_CONDITION) + ["J06.9", "Z00.00"]
+_DAYS = st.dates(min_value=__import__("datetime").date(2023, 1, 1),
+                 max_value=__import__("datetime").date(2025, 12, 31)).map(lambda d: d.isoformat())
+
+
+def _scored_by_the_rules(state, payer: str, as_of: str):
+    """`risk._scored` as the rules read: `age_on`, `demographic_risk_milli` and the window."""
+    since = add_months(as_of, -state.settings.risk_lookback_months)
+    raw, dementia = {}, set()
+    for mid in sorted(state.members):
+        if not state.eligible_on(mid, payer, as_of):
+            continue
+        m = state.members[mid]
+        score = demographic_risk_milli(age_on(m["birth"], as_of), m["sex"])
+        for cond, last in state.dx.get(mid, {}).items():
+            if since <= last < as_of:
+                score += _WEIGHT[cond]
+                if cond == DEMENTIA:
+                    dementia.add(mid)
+        raw[mid] = score
+    return raw, dementia
+
+
+def test_a_member_whose_birthday_is_the_boundary_is_a_year_older_that_day():
+    """Born 1960-07-01: 64 on 2025-06-30, 65 on 2025-07-01 (base 0.550 under 65, 0.420 from 65);
+    born 1960-07-02: still 64 on 2025-07-01. Raw scores, before normalising."""
+    feed = Feed(reference())
+    feed.enroll("A", birth="1960-07-01")
+    feed.enroll("B", birth="1960-07-02")
+    assert _scored(feed.state, PAYER, "2025-07-01") == ({"A": 420, "B": 550}, set())
+    assert _scored(feed.state, PAYER, "2025-06-30")[0] == {"A": 550, "B": 550}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.dates(min_value=__import__("datetime").date(1920, 1, 1),
+                                   max_value=__import__("datetime").date(2024, 12, 31)),
+                          st.sampled_from("FM"), st.booleans(),
+                          st.lists(st.tuples(st.sampled_from(_DX), _DAYS), max_size=3)),
+                min_size=1, max_size=12),
+       _DAYS)
+def test_scores_at_a_boundary_equal_the_rules_for_any_members(members, as_of):
+    feed = Feed(reference())
+    for i, (birth, sex, hospice, visits) in enumerate(members):
+        mid = f"M{i:02d}"
+        feed.enroll(mid, birth=birth.isoformat(), sex=sex, hospice=hospice)
+        for code, day in visits:
+            feed.visit(mid, "P1", day, dx=(code,))
+    assert _scored(feed.state, PAYER, as_of) == _scored_by_the_rules(feed.state, PAYER, as_of)
+
+
+@given(st.dictionaries(st.text("abcdef", min_size=1, max_size=4), st.integers(0, 3000),
+                       min_size=1, max_size=40))
+def test_normalising_each_distinct_score_once_equals_the_per_member_formula(raw):
+    total, n = sum(raw.values()), len(raw)
+    expected = raw if total <= 0 else {m: div_round_half_up(r * 1000 * n, total)
+                                       for m, r in raw.items()}
+    assert normalise(raw) == expected and list(normalise(raw)) == list(raw)
+
+
+@given(st.dictionaries(st.text("abcdef", min_size=1, max_size=4), st.integers(0, 30),
+                       min_size=1, max_size=40))
+def test_tiers_rank_members_by_risk_then_member_id(risk):
+    ranked = sorted(risk, key=lambda m: (risk[m], m))
+    tiers = cpc_tiers(risk, set(), 1000)
+    assert [tiers[m][0] for m in ranked] == [1 + 4 * r // len(risk) for r in range(len(risk))]
+
+
+def test_payer_member_lists_refill_in_one_pass_and_follow_new_enrollments():
+    """Members with two payers: each payer's list is its members in id order, and an
+    enrollment with one payer renews that payer's list only."""
+    feed = Feed(reference())
+    for mid in ("M3", "M1", "M2"):
+        feed.enroll(mid)
+    state = feed.state
+    state.members["M2"]["spans"].append(["OTHER", "2024-01-01", None])
+    state._payer_members.clear()
+    assert state.payer_members("OTHER") == ["M2"]
+    assert state.payer_members(PAYER) == ["M1", "M2", "M3"]
+    assert state.payer_members("NOBODY") == []
+    feed.enroll("M0")
+    assert state.payer_members(PAYER) == ["M0", "M1", "M2", "M3"]
+    assert state.payer_members("OTHER") == ["M2"]
+    naive = sorted(m for m, f in state.members.items() if any(s[SPAN_PAYER] == PAYER for s in f["spans"]))
+    assert state.payer_members(PAYER) == naive
+
+
+@given(st.lists(st.lists(st.sampled_from(_DX), max_size=3), min_size=1, max_size=4))
+def test_a_claims_conditions_are_those_of_every_line_s_diagnoses(dx_by_line):
+    lines = [{"diagnoses": dx} for dx in dx_by_line]
+    expected = sorted({ICD10_CONDITION[c].value for dx in dx_by_line for c in dx
+                       if c in ICD10_CONDITION})
+    assert line_conditions(lines) == expected
+
+
+def test_lines_repeating_the_claim_s_diagnoses_give_the_claim_s_conditions():
+    """Diabetes (E11.9) and CHF (I50.9) on both lines of a claim: two conditions, sorted."""
+    lines = [{"diagnoses": ["E11.9", "I50.9"]}, {"diagnoses": ["E11.9", "I50.9"]}]
+    assert line_conditions(lines) == sorted([ICD10_CONDITION["E11.9"].value,
+                                             ICD10_CONDITION["I50.9"].value])
+    assert len(line_conditions(lines)) == 2
