@@ -1,80 +1,139 @@
 """The disk-backed `Store`: the partition processor's keys and values (bytes to bytes) in a RocksDB
 database (`rocksdict`, in raw mode: the bytes go to disk as they are, readable by any RocksDB
 client, faust's `rocksdb://` tables among them). Memory stays bounded whatever the population:
-RocksDB keeps a fixed write buffer and block cache and everything else on disk.
+RocksDB keeps fixed write buffers and a block cache and everything else on disk.
 
 Why RocksDB: measured on this machine (60,000 keys of 6 kB, then 60,000 random read-modify-writes)
 `rocksdict` did 43k puts/s and 16k get+put/s on a 177 MB database; stdlib `sqlite3` (journal and
 sync off, one transaction) 37k and 7.3k on 503 MB. LMDB was not chosen: its map size must be
 fixed up front and it does not compress.
+
+Why the values are kept apart by kind: the processor's two big kinds of value are used in two
+ways (key layout in `processor.py`). Claim records (`c:`) are written once and read rarely; hot
+family states (`f:`) are overwritten on every cache miss. With RocksDB's defaults (one leveled
+LSM tree, values inside it) compaction rewrote every value again and again as the database grew:
+at 1,000,000 members about 100 GB written for 16 GB stored, and the CPU per input rose with the
+population. Here the records go to their own column family's blob files (values written once
+beside the tree, which holds only their keys and where they are), and the hot states to a
+`slotfile.SlotFile`, rewritten in place, the tree holding only each one's slot (a key rewritten
+only when its state outgrows the slot). Both trees use universal compaction (fewer rewrites;
+space is not what is short for a scratch store) and bloom filters (a family's first input reads
+a key that is nowhere). The figures are in the README's "Performance at scale".
 """
 
 from __future__ import annotations
 
+import heapq
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options, Rdict, WriteOptions
+from claimsim.adjudication.runtimes.slotfile import SlotFile, SlotRef
+from rocksdict import (BlockBasedOptions, Cache, DBCompactionStyle, DBCompressionType, Options,
+                       Rdict, WriteOptions)
 
 MB = 1 << 20
+RECORDS = "records"  # the column family of the keys under RECORD_PREFIX
+RECORD_PREFIX = b"c:"
+SLOT_PREFIX = b"f:"  # these keys' values are in the slot file, the tree holding their `SlotRef`
+SLOT_FILE = "hot.slots"
+
+
+def _options(cache: Cache, write_buffer_mb: int, *, blobs: bool) -> Options:
+    opts = Options(raw_mode=True)
+    opts.create_if_missing(True)
+    opts.create_missing_column_families(True)
+    opts.set_write_buffer_size(write_buffer_mb * MB)
+    opts.set_max_write_buffer_number(2)
+    opts.set_compression_type(DBCompressionType.lz4())
+    opts.set_compaction_style(DBCompactionStyle.universal())
+    table = BlockBasedOptions()
+    table.set_block_cache(cache)
+    table.set_bloom_filter(10, False)
+    opts.set_block_based_table_factory(table)
+    if blobs:  # every value beside the tree: only keys and blob references get compacted
+        opts.set_enable_blob_files(True)
+        opts.set_min_blob_size(0)
+        opts.set_blob_file_size(64 * MB)
+        opts.set_blob_compression_type(DBCompressionType.lz4())
+    return opts
 
 
 class RocksStore:
     """A `Store` in a RocksDB directory. `scratch=True`: the directory is this process's own
     (emptied on open, removed on close, no write-ahead log: a crash loses it, which is fine for a
     store the embedded runtime rebuilds from its ledger). `cache_mb` bounds RocksDB's own memory
-    (block cache; the write buffers are a quarter of it each, two of them)."""
+    (one block cache; each column family's write buffers are a quarter of it, two of them)."""
 
     def __init__(self, path: Path | str, *, scratch: bool = False, cache_mb: int = 64):
         self.path, self.scratch = Path(path), scratch
         if scratch and self.path.exists():
             shutil.rmtree(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        opts = Options(raw_mode=True)
-        opts.create_if_missing(True)
-        opts.set_write_buffer_size(max(1, cache_mb // 4) * MB)
-        opts.set_max_write_buffer_number(2)
-        opts.set_compression_type(DBCompressionType.lz4())
-        table = BlockBasedOptions()
-        table.set_block_cache(Cache(cache_mb * MB))
-        opts.set_block_based_table_factory(table)
-        self._db = Rdict(str(self.path), opts)
+        cache, buffer_mb = Cache(cache_mb * MB), max(1, cache_mb // 4)
+        records = _options(cache, buffer_mb, blobs=True)
+        self._db = Rdict(str(self.path), _options(cache, buffer_mb, blobs=False),
+                         column_families={RECORDS: records})
+        self._records = self._db.get_column_family(RECORDS)
+        self._slots = SlotFile(self.path / SLOT_FILE)
         if scratch:
             wo = WriteOptions()
             wo.disable_wal = True
             self._db.set_write_options(wo)
+            self._records.set_write_options(wo)
         self._closed = False
 
+    def _family(self, key: bytes) -> Rdict:
+        return self._records if key.startswith(RECORD_PREFIX) else self._db
+
     def get(self, key: bytes, default: Any = None) -> bytes | None:
-        value = self._db.get(key)
-        return default if value is None else value
+        value = self._family(key).get(key)
+        if value is None:
+            return default
+        return self._slots.read(SlotRef.unpack(value)) if key.startswith(SLOT_PREFIX) else value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
-        self._db[key] = value
+        if key.startswith(SLOT_PREFIX):
+            raw = self._db.get(key)
+            old = None if raw is None else SlotRef.unpack(raw)
+            ref = self._slots.write(value, old)
+            if ref != old:
+                self._db[key] = ref.pack()
+        else:
+            self._family(key)[key] = value
 
     def __getitem__(self, key: bytes) -> bytes:
-        return self._db[key]
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
 
     def __contains__(self, key: bytes) -> bool:
-        return self._db.get(key) is not None
+        return self._family(key).get(key) is not None
 
     def __delitem__(self, key: bytes) -> None:
-        del self._db[key]
+        del self._family(key)[key]
 
     def items(self, prefix: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
         """Every (key, value) in key order; with `prefix`, only the keys that start with it."""
-        for key, value in self._db.items(from_key=prefix):
-            if prefix and not key.startswith(prefix):
-                return
-            yield key, value
+        if prefix.startswith(RECORD_PREFIX):
+            return self._values(_scan(self._records, prefix))
+        if prefix and not RECORD_PREFIX.startswith(prefix):
+            return self._values(_scan(self._db, prefix))
+        return heapq.merge(self._values(_scan(self._db, prefix)), _scan(self._records, prefix))
+
+    def _values(self, items: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in items:
+            yield key, self._slots.read(SlotRef.unpack(value)) if key.startswith(SLOT_PREFIX) else value
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        del self._records  # a column family handle keeps the database open
         self._db.close()
+        self._slots.close()
         if self.scratch:
             shutil.rmtree(self.path, ignore_errors=True)
 
@@ -83,3 +142,10 @@ class RocksStore:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _scan(db: Rdict, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    for key, value in db.items(from_key=prefix):
+        if prefix and not key.startswith(prefix):
+            return
+        yield key, value
