@@ -60,6 +60,7 @@ class SlotFile:
         if ref is None or len(data) > ref.capacity:
             ref = SlotRef(self._end, slot_size(len(value)))
             self._end += ref.capacity
+            os.ftruncate(self._fd, self._end)  # the file's size is where the next slot goes
         os.pwrite(self._fd, data, ref.offset)
         return ref
 
