@@ -4,10 +4,10 @@ single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in inpu
 Where family states live (`cache_families`): a run of up to `IN_MEMORY_INPUTS` inputs keeps every
 family's hot state decoded in memory and the claim records as bytes in a `MemoryStore`; a larger
 run (the default, `AUTO`) or any `cache_families=N` keeps at most N hot states decoded and
-everything else in a scratch RocksDB store (`RUN_DIR/.family-state/`, removed on close), so
-memory stays flat in the population. The ledger stays the durable record either way
-(`apply(flush=False)`; the store is rebuilt on every open) and no stored results are kept: the
-ledger holds those answers. With `processes=N` (N > 1) the families are partitioned over N
+everything else in a scratch disk store (`diskstore.RocksStore` in `RUN_DIR/.family-state/`,
+removed on close), so memory stays flat in the population. The ledger stays the durable record
+either way (`apply(flush=False)`; the store is rebuilt on every open) and no stored results are
+kept: the ledger holds those answers. With `processes=N` (N > 1) the families are partitioned over N
 forked workers (`runtimes.parallel`), each keeping its families in memory, and this process, the
 ledger's one writer, merges their answers in input order: the ledger is the same bytes for any N.
 The run clock's epoch facts reach the processor's Context (and every worker's) through
@@ -92,8 +92,10 @@ class RunStats:
 STATE_DIR = ".family-state"  # the scratch store, inside the run directory
 # Decoded hot family states kept in memory when the store is on disk: some 6 kB of Python objects
 # each by December (1.1 kB as stored), so about 200 MB whatever the population. A family that
-# misses the cache costs a RocksDB read (measured alone: 6-13 us), a decode and, on leaving, an
-# encode and a write (3 us), against some 45 us to adjudicate an input.
+# misses the cache costs a read from the store's slot file (a RocksDB lookup of its slot, one
+# `pread`), a decode and, on leaving, an encode and a write in place (`diskstore`): measured
+# together on a store-only workload, some 30 us whatever the store's size, against some 45 us
+# to adjudicate an input.
 CACHE_FAMILIES = 32_768
 # Up to this many inputs (about 32,000 members over a year) every family stays in memory
 # (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat (395 MB

