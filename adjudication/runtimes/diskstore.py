@@ -29,9 +29,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from claimsim.adjudication.runtimes.slotfile import SlotFile, SlotRef
 from rocksdict import (BlockBasedOptions, Cache, DBCompactionStyle, DBCompressionType, Options,
                        Rdict, WriteOptions)
+
+from claimsim.adjudication.runtimes.slotfile import SlotFile, SlotRef
 
 MB = 1 << 20
 RECORDS = "records"  # the column family of the keys under RECORD_PREFIX
@@ -125,7 +126,9 @@ class RocksStore:
 
     def _values(self, items: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         for key, value in items:
-            yield key, self._slots.read(SlotRef.unpack(value)) if key.startswith(SLOT_PREFIX) else value
+            if key.startswith(SLOT_PREFIX):
+                value = self._slots.read(SlotRef.unpack(value))
+            yield key, value
 
     def close(self) -> None:
         if self._closed:
