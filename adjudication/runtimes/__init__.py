@@ -3,7 +3,9 @@
 - `protocol`: the `Runtime` seam the run clock knows (adjudicate up to a position, progress,
   record epoch facts, close), with `Until` and `Progress`.
 - `processor`: the partition processor (core + a family-state `Store` + re-emit on redelivery)
-  both runtimes run, and the in-memory store.
+  both runtimes run, and the in-memory store; `diskstore`: the disk-backed store (RocksDB, hot
+  family states in a `slotfile` rewritten in place) that keeps the embedded runtime's and
+  `audit replay`'s memory flat past their family cache.
 - `embedded`: the processor in process (`EmbeddedAdjudicator`, `adjudicate_run`), resumable after
   kill -9; `replay`: the one loop that replays a ledger beside its input (recovery, `audit replay`).
 - `manifest`: the run manifest every ledger starts with, written and checked for every runtime.
