@@ -3,14 +3,17 @@ reports (input log), primary-care visits, diagnoses, FFS by practice and month, 
 and practice-status timelines and the prospective payments made (ledger). Attribution, risk,
 prospective payments, snapshots and reconciliation are pure functions of this state.
 
-State is plain JSON data (ISO date strings, ints, lists, dicts) so `events.projection`'s runner can
-checkpoint it; `apply` takes raw envelopes of either log (their types do not overlap) and is the
+State is JSON data (ISO date strings, ints, lists, dicts) so `events.projection`'s runner can
+checkpoint it, held compactly where it grows with the members (`fold.packed`: visit, FFS and
+condition rows packed per member; `fold.membership.Member` records), which `state()` writes as the
+same JSON and `restore` reads back; `apply` takes raw envelopes of either log (their types do not overlap) and is the
 only thing that changes it, through the per-concern handlers of `projections.fold`.
 `follower.LedgerFollower` feeds it a run's logs.
 """
 
 from __future__ import annotations
 
+from sys import intern
 from typing import Any
 
 from claimsim.events.codes import PROCEDURE_GROUPS
@@ -24,13 +27,17 @@ from claimsim.adjudication.projections.fold import (CONCERNS, HANDLERS, INPUT_HA
                                                    QUALITY_HANDLERS)
 from claimsim.adjudication.projections.fold import quality as quality_concern
 from claimsim.adjudication.projections.fold.claims import QUALIFYING
-from claimsim.adjudication.projections.fold.membership import SPAN_PAYER, enrolled_on
+from claimsim.adjudication.projections.fold.membership import SPAN_PAYER, Member, enrolled_on
+from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
 from claimsim.adjudication.projections.settings import ProjectionSettings
 
 # The money row layout moved to `projections.money`; these names stay importable from here.
 from claimsim.adjudication.projections.money import (  # noqa: F401
     M_ALL_VISITS, M_ALLOWED, M_CLAIM_ADJ, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST,
     M_LEAK_VISITS, M_MEDICAID_COST_SHARE, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH)
+
+
+PACKED = (PackedRows, LatestDates)
 
 
 class PayerState:
@@ -66,6 +73,7 @@ class PayerState:
 
     def reset(self) -> None:
         self._payer_members: dict[str, list[str]] = {}  # a cache, not state
+        self._codes = Codes()  # the strings of the packed stores' rows, as small ints
         self.last_seq = -1  # last ledger seq applied
         self.last_at = ""  # its simulation date
         self.input_seq = -1  # last input seq applied
@@ -76,12 +84,26 @@ class PayerState:
     _KEYS = ("last_seq", "last_at", "input_seq", *(k for c in CONCERNS for k in c.KEYS))
 
     def state(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._state_keys}
+        """The checkpoint's JSON: packed stores as the dicts of lists they stand for; `Member`
+        records as they are (orjson writes them as dicts, with no copy made here)."""
+        out = {}
+        for k in self._state_keys:
+            v = getattr(self, k)
+            out[k] = v.to_json() if isinstance(v, PACKED) else v
+        return out
 
     def restore(self, state: dict[str, Any]) -> None:
         self.reset()
         for k in self._KEYS:
-            if k in state:  # a checkpoint from before a concern existed keeps its reset value
+            if k not in state:  # a checkpoint from before a concern existed keeps its reset value
+                continue
+            current = getattr(self, k)
+            if isinstance(current, PACKED):
+                current.load(state[k])
+            elif k == "members":
+                self.members = {intern(mid): m if isinstance(m, Member) else Member.of(m)
+                                for mid, m in state[k].items()}
+            else:
                 setattr(self, k, state[k])
 
     # -- the fold -----------------------------------------------------------------------------

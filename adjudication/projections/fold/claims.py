@@ -5,13 +5,13 @@ its lines' diagnoses on a v2 entry; from the submitted claim, waiting in `pendin
 
 Visits and FFS are appended per claim entry and day and summed when read (`PayerState.visit_days`,
 `prospective.expected_ffs`): an append costs the hot path less than updating a keyed counter.
-The practice, day and month strings a row holds are interned (`sys.intern`): rows are most of the
-fold's memory, and a few thousand distinct strings serve every member's rows.
+Rows are most of the fold's memory and are read only at boundaries and in reports, so they are
+kept packed (`fold.packed`: a member's rows one `bytes`, a few thousand distinct practice, day,
+month and group strings as small ints).
 """
 
 from __future__ import annotations
 
-from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
@@ -19,6 +19,7 @@ from claimsim.events.registry import EventError
 
 from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
+from claimsim.adjudication.projections.fold.packed import LatestDates, PackedRows
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -39,10 +40,16 @@ F_PRACTICE, F_MONTH, F_GROUP, F_AMOUNT = range(4)
 KEYS = ("visits", "ffs", "dx")
 
 
+# The packed layouts (`struct` formats) of a visit row and an FFS row; strings at V_PRACTICE,
+# V_DAY and F_PRACTICE, F_MONTH, F_GROUP.
+VISIT_ROW, FFS_ROW = "IIiiiq", "IIIq"
+
+
 def reset(state: PayerState) -> None:
-    state.visits: dict[str, list[list]] = {}  # member -> visit rows
-    state.ffs: dict[str, list[list]] = {}  # member -> FFS rows
-    state.dx: dict[str, dict[str, str]] = {}  # member -> condition -> last service date
+    codes = state._codes
+    state.visits = PackedRows(VISIT_ROW, (V_PRACTICE, V_DAY), codes)  # member -> visit rows
+    state.ffs = PackedRows(FFS_ROW, (F_PRACTICE, F_MONTH, F_GROUP), codes)  # member -> FFS rows
+    state.dx = LatestDates(codes)  # member -> condition -> last service date
 
 
 def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
@@ -95,13 +102,7 @@ def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: 
             day(state, d, line["service_date"], (line,), sign, paid_month, adjustment)
         last = max(line["service_date"] for line in lines)
     if conds and sign > 0:
-        mdx = state.dx.get(d["member_id"])
-        if mdx is None:
-            mdx = state.dx[intern(d["member_id"])] = {}
-        last = intern(last)
-        for cond in conds:
-            if mdx.get(cond, "") < last:
-                mdx[cond] = last
+        state.dx.note(d["member_id"], conds, last)
 
 
 def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_month: str,
@@ -163,19 +164,12 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
     counted = 0
     if qual or awv or ccm:
         counted = _counted(state, d, practice, day, sign, qual)
-        visits = state.visits.get(d["member_id"])
-        if visits is None:
-            visits = state.visits[intern(d["member_id"])] = []
-        visits.append([intern(practice), intern(day), counted, awv, ccm,
-                       qual_allowed if counted else 0])
+        state.visits.add(d["member_id"], (practice, day, counted, awv, ccm,
+                                          qual_allowed if counted else 0))
     if by_group is not None:
-        ffs = state.ffs.get(d["member_id"])
-        if ffs is None:
-            ffs = state.ffs[intern(d["member_id"])] = []
-        month = intern(day[:7])
-        practice = intern(practice)
+        month, add = day[:7], state.ffs.add
         for g, a in by_group.items():
-            ffs.append([practice, month, g, a])
+            add(d["member_id"], (practice, month, g, a))
     book_leakage(state, payer, practice, d["member_id"], day, row, counted, capitated_plan)
 
 

@@ -1,0 +1,183 @@
+"""Compact per-member storage for the fold's rows: each member's visit or FFS rows as one `bytes`
+of fixed-size packed records (`struct`), their strings (practice, day, month, procedure group,
+condition) as small ints in a table the state's stores share. The fold appends a row per claim
+entry and reads a member's rows only at epoch boundaries and in reports, so a row costs its
+packed bytes (20-28) instead of a list of Python objects (about 140 bytes), and a member one
+`bytes` object instead of a list of lists.
+
+Reads decode to the lists the state always held, and a checkpoint (`to_json`) is the same JSON:
+the packing is how the fold keeps its state in memory, never a second format of it.
+
+Choices where DOMAIN.md is silent (none of them reaches an output):
+- A string's code is the order the fold first met it, so codes differ between a live run and a
+  restored checkpoint; every read decodes them, so no output depends on them.
+- Money is a signed 64-bit integer of cents; counts and codes are 32-bit. A checkpoint value out
+  of range is refused on restore (`struct.error`), never wrapped.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from sys import intern
+from typing import Any
+
+
+class Codes:
+    """Strings as small ints, and back (one table per state, shared by its stores)."""
+
+    __slots__ = ("code", "text")
+
+    def __init__(self) -> None:
+        self.code: dict[str, int] = {}
+        self.text: list[str] = []
+
+    def of(self, text: str) -> int:
+        code = self.code.get(text)
+        if code is None:
+            code = self.code[text] = len(self.text)
+            self.text.append(text)
+        return code
+
+
+class PackedRows:
+    """member -> rows of one layout: `fmt` is the `struct` format of a row (little-endian, no
+    padding), `text_columns` the positions that hold strings (stored as `Codes`). Reads return
+    each row as a list, in the order the rows were added."""
+
+    __slots__ = ("_rows", "_struct", "_text", "_codes")
+
+    def __init__(self, fmt: str, text_columns: tuple[int, ...], codes: Codes):
+        self._rows: dict[str, bytes] = {}
+        self._struct = struct.Struct("<" + fmt)
+        self._text = text_columns
+        self._codes = codes
+
+    def add(self, member: str, row: tuple) -> None:
+        """Append a row (strings in the text columns)."""
+        of = self._codes.of
+        values = list(row)
+        for i in self._text:
+            values[i] = of(values[i])
+        packed = self._struct.pack(*values)
+        old = self._rows.get(member)
+        if old is None:  # the member's id, interned: one copy serves every store's key
+            self._rows[intern(member)] = packed
+        else:
+            self._rows[member] = old + packed
+
+    def get(self, member: str, default: Any = None) -> list[list] | Any:
+        raw = self._rows.get(member)
+        return default if raw is None else self._decode(raw)
+
+    def __getitem__(self, member: str) -> list[list]:
+        return self._decode(self._rows[member])
+
+    def _decode(self, raw: bytes) -> list[list]:
+        text, columns = self._codes.text, self._text
+        rows = []
+        for values in self._struct.iter_unpack(raw):
+            row = list(values)
+            for i in columns:
+                row[i] = text[row[i]]
+            rows.append(row)
+        return rows
+
+    def __contains__(self, member: object) -> bool:
+        return member in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def items(self) -> Iterator[tuple[str, list[list]]]:
+        for member, raw in self._rows.items():
+            yield member, self._decode(raw)
+
+    def values(self) -> Iterator[list[list]]:
+        for raw in self._rows.values():
+            yield self._decode(raw)
+
+    def rows_count(self) -> int:
+        return sum(len(raw) for raw in self._rows.values()) // self._struct.size
+
+    def nbytes(self) -> int:
+        """The packed rows' size (what the store adds per row, without the per-member keys)."""
+        return sum(len(raw) for raw in self._rows.values())
+
+    # -- checkpoints: the JSON the state always held ----------------------------------------------
+    def to_json(self) -> dict[str, list[list]]:
+        return {member: self._decode(raw) for member, raw in self._rows.items()}
+
+    def load(self, data: dict[str, list[list]]) -> None:
+        self._rows.clear()
+        for member, rows in data.items():
+            for row in rows:
+                self.add(member, row)
+
+
+class LatestDates:
+    """member -> {key: the latest ISO date seen with it} (a member's conditions and the last
+    service date that carried each), packed as (key code, date code) pairs in first-seen order."""
+
+    __slots__ = ("_rows", "_codes")
+    _PAIR = struct.Struct("<II")
+
+    def __init__(self, codes: Codes):
+        self._rows: dict[str, bytes] = {}
+        self._codes = codes
+
+    def note(self, member: str, keys, day: str) -> None:
+        """Each key was seen on `day`: keep the later of it and the date already held."""
+        known = self.get(member) or {}
+        changed = False
+        for key in keys:
+            if known.get(key, "") < day:
+                known[key] = day
+                changed = True
+        if changed:
+            self._put(member, known)
+
+    def _put(self, member: str, dates: dict[str, str]) -> None:
+        of, pack = self._codes.of, self._PAIR.pack
+        self._rows[member if member in self._rows else intern(member)] = b"".join(pack(of(k), of(d)) for k, d in dates.items())
+
+    def get(self, member: str, default: Any = None) -> dict[str, str] | Any:
+        raw = self._rows.get(member)
+        if raw is None:
+            return default
+        text = self._codes.text
+        return {text[k]: text[d] for k, d in self._PAIR.iter_unpack(raw)}
+
+    def __getitem__(self, member: str) -> dict[str, str]:
+        found = self.get(member)
+        if found is None:
+            raise KeyError(member)
+        return found
+
+    def __contains__(self, member: object) -> bool:
+        return member in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def items(self) -> Iterator[tuple[str, dict[str, str]]]:
+        for member in self._rows:
+            yield member, self[member]
+
+    def values(self) -> Iterator[dict[str, str]]:
+        for member in self._rows:
+            yield self[member]
+
+    def to_json(self) -> dict[str, dict[str, str]]:
+        return dict(self.items())
+
+    def load(self, data: dict[str, dict[str, str]]) -> None:
+        self._rows.clear()
+        for member, dates in data.items():
+            self._put(member, dict(dates))
