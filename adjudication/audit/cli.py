@@ -88,7 +88,8 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     from claimsim.adjudication.projections.epochs import CLOCK_FILE, Plan
     from claimsim.adjudication.audit.as_of import ledger_position
     from claimsim.adjudication.audit.run_dir import fold, require_run
-    from claimsim.adjudication.audit.tables import (accuracy_rows, attribution_rows, table, true_pcps,
+    from claimsim.adjudication.audit.tables import (accuracy_rows, attribution_runs,
+                                                    iter_attribution_rows, table, true_pcps,
                                                     write_csv)
 
     from claimsim.adjudication.audit.positions import LedgerSpan
@@ -107,40 +108,34 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         as_of = last_envelope(run_dir / "ledger")["at"]
     # The run clock's position on the date: what the payer had decided by then.
     state = fold(run_dir, until_seq=ledger_position(run_dir, as_of))
-    rows = attribution_rows(state, as_of)
+    # Each payer's practice lists, kept as Attribution records; their rows are made one at a time.
+    runs = attribution_runs(state, as_of)
     counts: dict[tuple[str, str], dict[str, int]] = {}
-    for r in rows:
+    attributed: dict[str, str] = {}  # member -> practice (a later payer's run wins, as in the list)
+    n_rows = 0
+    for r in iter_attribution_rows(runs):
         c = counts.setdefault((r["payer_id"], r["practice_id"]), {"members": 0})
         c["members"] += 1
         c[r["basis"]] = c.get(r["basis"], 0) + 1
+        attributed[r["member_id"]] = r["practice_id"]
+        n_rows += 1
     bases = ["voluntary", "awv", "ccm", "plurality"]
     summary = [{"payer_id": p, "practice_id": pr, "members": c["members"],
                 **{b: c.get(b, 0) for b in bases}} for (p, pr), c in sorted(counts.items())]
     print(f"attribution as of {as_of}")
     print(table(summary, ["payer_id", "practice_id", "members", *bases], set()))
-    accuracy = accuracy_rows(state_with(state, rows, as_of), true_pcps(run_dir, as_of), as_of)
+    accuracy = accuracy_rows(state, true_pcps(run_dir, as_of), as_of, attributed)
     if any(r["members"] for r in accuracy):
         print("accuracy (simulator truth): " + ", ".join(
             f"{r['payer_id']} {r['true_pcp']:,}/{r['members']:,} ({r['accuracy_bp'] / 100:.1f} %)"
             for r in accuracy))
     if args.out is not None:
         columns = ["payer_id", "practice_id", "member_id", "basis"]
-        path = write_csv(args.out, [{c: r[c] for c in columns} for r in rows], columns=columns)
-        print(f"wrote {path} ({len(rows):,} members)")
+        path = write_csv(args.out, iter_attribution_rows(runs), columns=columns, only_columns=True)
+        print(f"wrote {path} ({n_rows:,} members)")
     else:
-        print(f"{len(rows):,} members attributed (--out FILE writes the list)")
+        print(f"{n_rows:,} members attributed (--out FILE writes the list)")
     return 0
-
-
-def state_with(state, rows, as_of):
-    """The state with this attribution in force from `as_of` (for the accuracy figures only)."""
-    from claimsim.events.timeline import set_from
-
-    attributed = {r["member_id"]: r["practice_id"] for r in rows}
-    for mid in state.members:
-        set_from(state.attribution.setdefault(mid, []),
-                 [as_of, attributed.get(mid), "report"])
-    return state
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -6,13 +6,14 @@ audit and report view only: nothing the payer side decides ever reads the truth 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from claimsim.events.log import read
 from claimsim.events.money import dollars
 
-from claimsim.adjudication.projections.attribution import attribute
+from claimsim.adjudication.projections.attribution import AttributionRun, attribute
 from claimsim.adjudication.projections.snapshots import figures, member_month_counts, snapshot_keys
 from claimsim.adjudication.projections.state import PayerState
 
@@ -42,9 +43,11 @@ def true_pcps(run_dir: Path, as_of: str) -> dict[str, str | None]:
     return truth
 
 
-def accuracy_rows(state: PayerState, truth: dict[str, str | None], as_of: str) -> list[dict[str, Any]]:
+def accuracy_rows(state: PayerState, truth: dict[str, str | None], as_of: str,
+                  attributed: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Per payer: members eligible on `as_of` with a known true PCP, how many are attributed to it,
-    how many to another practice, and how many to none."""
+    how many to another practice, and how many to none. Attributed as the ledger says on `as_of`,
+    or as `attributed` says (member -> practice; a member not in it is attributed to none)."""
     rows = []
     for payer in sorted(p.payer_id for p in state.reference.payers):
         known = hits = other = 0
@@ -53,7 +56,7 @@ def accuracy_rows(state: PayerState, truth: dict[str, str | None], as_of: str) -
             if pcp is None or not state.eligible_on(mid, payer, as_of):
                 continue
             known += 1
-            got = state.attributed_on(mid, as_of)
+            got = state.attributed_on(mid, as_of) if attributed is None else attributed.get(mid)
             hits += got == pcp
             other += got is not None and got != pcp
         rows.append({"payer_id": payer, "as_of": as_of, "members": known, "true_pcp": hits,
@@ -65,14 +68,26 @@ def accuracy_rows(state: PayerState, truth: dict[str, str | None], as_of: str) -
 ATTRIBUTION_COLUMNS = ["payer_id", "practice_id", "member_id", "basis", "visits", "last_visit"]
 
 
+def attribution_runs(state: PayerState, as_of: str) -> list[AttributionRun]:
+    """Every payer's attribution of its members as of `as_of`, in payer id order (the changes a
+    run clock would record are not built: these are for reports)."""
+    return [attribute(state, payer, as_of, record_changes=False)
+            for payer in sorted(p.payer_id for p in state.reference.payers)]
+
+
+def iter_attribution_rows(runs: list[AttributionRun]) -> Iterator[dict[str, Any]]:
+    """The practice lists' rows in (payer, practice, member) order, made one at a time (a
+    million-member run's list is written without holding every row)."""
+    for run in runs:
+        lists = run.practice_lists()  # each list in member order
+        for practice in sorted(lists):
+            for a in lists[practice]:
+                yield {"payer_id": run.payer_id, "practice_id": practice, "member_id": a.member_id,
+                       "basis": a.basis, "visits": a.visits, "last_visit": a.last_visit or ""}
+
+
 def attribution_rows(state: PayerState, as_of: str) -> list[dict[str, Any]]:
-    rows = []
-    for payer in sorted(p.payer_id for p in state.reference.payers):
-        for practice, members in attribute(state, payer, as_of).practice_lists().items():
-            for a in members:
-                rows.append({"payer_id": payer, "practice_id": practice, "member_id": a.member_id,
-                             "basis": a.basis, "visits": a.visits, "last_visit": a.last_visit or ""})
-    return sorted(rows, key=lambda r: (r["payer_id"], r["practice_id"], r["member_id"]))
+    return list(iter_attribution_rows(attribution_runs(state, as_of)))
 
 
 # -- the one CSV writer, and the names its columns carry ----------------------------------------
@@ -115,20 +130,35 @@ def report_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{column_name(k): v for k, v in row.items()} for row in rows]
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]], *, columns: list[str] | None = None) -> Path:
+def write_csv(path: Path, rows: Iterable[dict[str, Any]], *, columns: list[str] | None = None,
+              only_columns: bool = False) -> Path:
     """The one CSV writer of every report: LF line endings, and always a header, so an empty table
-    is still a table (its `columns` name the header when there are no rows to take it from)."""
+    is still a table (its `columns` name the header when there are no rows to take it from).
+    Rows are a list, read twice (for the header, then the rows), and renamed a row at a time; with
+    `only_columns` the header is exactly `columns`, other keys are left out, and rows may be any
+    iterable, read once."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = report_rows(rows)
     fields: list[str] = [column_name(c) for c in columns or ()]
-    for row in out:
-        fields += [k for k in row if k not in fields]
+    if only_columns:
+        if not fields:
+            raise ValueError(f"{path}: only_columns needs its columns")
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(fields)
+            writer.writerows([row[c] for c in columns] for row in rows)
+        return path
+    names: dict[str, str] = {}  # row key -> its column (column_name, once per key)
+    for row in rows:
+        for k in row:
+            if k not in names:
+                names[k] = column_name(k)
+        fields += [names[k] for k in row if names[k] not in fields]
     if not fields:
         raise ValueError(f"{path}: an empty table needs its columns for the header")
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(out)
+        writer.writerows({names[k]: v for k, v in row.items()} for row in rows)
     return path
 
 

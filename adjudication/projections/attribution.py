@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attribution:
     member_id: str
     practice_id: str | None
@@ -179,11 +179,12 @@ def _later(day: str, practice: str, last: tuple[str, str] | None) -> bool:
     return last is None or day > last[0] or (day == last[0] and practice < last[1])
 
 
-def attribute(state: PayerState, payer: str, as_of: str, *, cause: int | None = None) -> AttributionRun:
+def attribute(state: PayerState, payer: str, as_of: str, *, cause: int | None = None,
+              record_changes: bool = True) -> AttributionRun:
     """Attribute every member eligible with the payer on `as_of`, effective from `as_of`.
 
     A member who is no longer eligible, or no longer has a practice, but is attributed now gets an
-    event with practice None.
+    event with practice None. Without `record_changes` (a report's view) no events are built.
     """
     members: dict[str, Attribution] = {}
     changes: list[dict[str, Any]] = []
@@ -196,8 +197,7 @@ def attribute(state: PayerState, payer: str, as_of: str, *, cause: int | None = 
             a = Attribution(mid, None, "none")
         if a.practice_id is not None:
             members[mid] = a
-        current = state.attributed_on(mid, as_of)
-        if current != a.practice_id:
+        if record_changes and state.attributed_on(mid, as_of) != a.practice_id:
             m = state.members[mid]
             event = AttributionAssigned(
                 member_id=mid, subscriber_id=m["sub"], payer_id=payer, practice_id=a.practice_id,

@@ -74,6 +74,7 @@ class PayerState:
     def reset(self) -> None:
         self._payer_members: dict[str, list[str]] = {}  # a cache, not state
         self._codes = Codes()  # the strings of the packed stores' rows, as small ints
+        self._shared: dict[tuple, tuple] = {}  # one copy of tuples many members hold (spans...)
         self.last_seq = -1  # last ledger seq applied
         self.last_at = ""  # its simulation date
         self.input_seq = -1  # last input seq applied

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
+from claimsim.adjudication.projections.fold.packed import shared
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -79,8 +80,8 @@ def enrolled(state: PayerState, env: dict[str, Any]) -> None:
     m.sub, m.payer, m.plan = intern(d["subscriber_id"]), payer, intern(d["plan_id"])
     m.birth, m.sex = intern(str(d["birth_date"])), intern(d["sex"])
     m.hospice, m.qmb = bool(d.get("hospice")), bool(d.get("qmb"))
-    m.spans = (*m.spans, (payer, intern(str(d["start"])),
-                          None if d.get("end") is None else intern(str(d["end"]))))
+    span = (payer, intern(str(d["start"])), None if d.get("end") is None else intern(str(d["end"])))
+    m.spans = shared(state, (*m.spans, shared(state, span)))
     state._payer_members.pop(d["payer_id"], None)
     state.dirty[d["member_id"]] = True
 
@@ -92,9 +93,10 @@ def terminated(state: PayerState, env: dict[str, Any]) -> None:
     if m is None:
         return
     end = intern(str(d["end"]))
-    m.spans = tuple((payer, start, end) if payer == d["payer_id"] and start <= end and (
-                        old is None or old > end) else (payer, start, old)
-                    for payer, start, old in m.spans)
+    m.spans = shared(state, tuple(
+        shared(state, (payer, start, end)) if payer == d["payer_id"] and start <= end and (
+            old is None or old > end) else (payer, start, old)
+        for payer, start, old in m.spans))
     state.dirty[d["member_id"]] = True
 
 

@@ -181,3 +181,18 @@ class LatestDates:
         self._rows.clear()
         for member, dates in data.items():
             self._put(member, dict(dates))
+
+
+def shared(state: Any, value: tuple) -> tuple:
+    """One copy of an immutable tuple that many members hold (most members' spans are the same
+    few: a payer, the run's first day, no end); bounded, so a run of unique values stops sharing."""
+    cache = state._shared
+    found = cache.get(value)
+    if found is None:
+        if len(cache) < SHARED_LIMIT:
+            cache[value] = value
+        return value
+    return found
+
+
+SHARED_LIMIT = 200_000

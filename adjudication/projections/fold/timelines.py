@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from claimsim.events.timeline import set_from
 
+from claimsim.adjudication.projections.fold.packed import shared
+
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
 
-# Positions in an attribution entry, attribution[member][i] = [effective, practice, basis].
+# Positions in an attribution entry, attribution[member][i] = (effective, practice, basis).
 A_EFFECTIVE, A_PRACTICE, A_BASIS = range(3)
 # Positions in a status entry, status["payer|practice"][i] =
 # [effective, active, attributed members, risk group, reason].
@@ -37,9 +39,11 @@ def reset(state: PayerState) -> None:
 def assigned(state: PayerState, env: dict[str, Any]) -> None:
     d = env["data"]
     practice = d["practice_id"]  # interned: every member's entries name a few of each
+    # An entry is a tuple, one copy for every member given the same practice on the same day on
+    # the same basis (a few thousand entries serve every member's timeline).
     set_from(state.attribution.setdefault(intern(d["member_id"]), []),
-             [intern(str(d["effective"])), practice if practice is None else intern(practice),
-              intern(d["basis"])])
+             shared(state, (intern(str(d["effective"])),
+                            practice if practice is None else intern(practice), intern(d["basis"]))))
 
 
 def corrected(state: PayerState, env: dict[str, Any]) -> None:
