@@ -7,6 +7,7 @@ so the same event always has the same bytes whatever process wrote it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -18,6 +19,21 @@ GENESIS_HASH = "0" * 64
 def canonical(obj: Any) -> bytes:
     """The canonical bytes of a JSON-able value (sorted keys, no whitespace, dates as ISO)."""
     return orjson.dumps(obj, option=_OPTIONS)
+
+
+def canonical_pieces(mapping: Mapping[str, Any], value_of: Callable[[Any], Any] | None = None,
+                     *, batch: int = 4096) -> Iterator[bytes]:
+    """`canonical(dict(mapping))` in pieces, a batch of keys at a time (`value_of` turns each of
+    `mapping`'s values into a JSON-able one, e.g. a packed row store's decoded rows): written one
+    after another they are the same bytes, but no more than a batch of values is ever decoded or
+    encoded at once. Keys are strings, taken in sorted order (as orjson sorts them)."""
+    keys = sorted(mapping)
+    yield b"{"
+    get = mapping.__getitem__ if value_of is None else (lambda k: value_of(mapping[k]))
+    for i in range(0, len(keys), batch):
+        part = canonical({k: get(k) for k in keys[i:i + batch]})
+        yield (b"," if i else b"") + part[1:-1]
+    yield b"}"
 
 
 def open_body(obj: dict[str, Any]) -> bytes:

@@ -70,18 +70,24 @@ class ProjectionRunner:
         self.last_seq, self.last_hash = seq, digest
 
     def save_checkpoint(self) -> None:
+        """Write the checkpoint: canonical JSON of projection, position and state. A projection
+        with `state_pieces()` (its state's canonical bytes in pieces) is written piece by piece,
+        the same bytes without the whole state in memory as objects and as bytes at once."""
         if self.checkpoint is None:
             return
-        payload = canonical({
-            "projection": self.projection.name,
-            "last_seq": self.last_seq,
-            "last_hash": self.last_hash,
-            "state": self.projection.state(),
-        })
+        head = {"projection": self.projection.name, "last_seq": self.last_seq,
+                "last_hash": self.last_hash}
+        pieces = getattr(self.projection, "state_pieces", None)
         tmp = self.checkpoint.with_suffix(self.checkpoint.suffix + ".tmp")
         tmp.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
-            f.write(payload)
+            if pieces is None:
+                f.write(canonical({**head, "state": self.projection.state()}))
+            else:  # "state" sorts after the head's keys: the head, then the state, then "}"
+                f.write(canonical(head)[:-1] + b',"state":')
+                for piece in pieces():
+                    f.write(piece)
+                f.write(b"}")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.checkpoint)

@@ -94,6 +94,9 @@ class LedgerFollower:
     def state(self) -> Any:
         return self.state_obj.state()
 
+    def state_pieces(self):
+        return self.state_obj.state_pieces()
+
     def restore(self, state: Any) -> None:
         self.state_obj.restore(state)
         self._input, self._held = None, None

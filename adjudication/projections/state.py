@@ -13,10 +13,12 @@ only thing that changes it, through the per-concern handlers of `projections.fol
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from sys import intern
 from typing import Any
 
 from claimsim.events.codes import PROCEDURE_GROUPS
+from claimsim.events.encoding import canonical, canonical_pieces
 from claimsim.events.plans import LineOfBusiness
 from claimsim.events.programs import ProgramKind
 from claimsim.events.providers import ClinicianRole
@@ -38,6 +40,7 @@ from claimsim.adjudication.projections.money import (  # noqa: F401
 
 
 PACKED = (PackedRows, LatestDates)
+PIECE_KEYS = 4096  # a state dict larger than this is written to a checkpoint in pieces
 
 
 class PayerState:
@@ -92,6 +95,20 @@ class PayerState:
             v = getattr(self, k)
             out[k] = v.to_json() if isinstance(v, PACKED) else v
         return out
+
+    def state_pieces(self) -> Iterator[bytes]:
+        """`canonical(self.state())` in pieces (`events.encoding.canonical_pieces`): the
+        per-member stores a batch of members at a time, so a checkpoint of a million members
+        never holds their rows decoded, nor the whole checkpoint's bytes."""
+        yield b"{"
+        for i, k in enumerate(sorted(self._state_keys)):
+            yield (b"," if i else b"") + canonical(k) + b":"
+            v = getattr(self, k)
+            if isinstance(v, PACKED) or (isinstance(v, dict) and len(v) > PIECE_KEYS):
+                yield from canonical_pieces(v)
+            else:
+                yield canonical(v)
+        yield b"}"
 
     def restore(self, state: dict[str, Any]) -> None:
         self.reset()

@@ -1,0 +1,157 @@
+"""The fold's compact storage (`fold.packed`, `fold.membership.Member`): a member's visit, FFS
+and condition rows packed in bytes read back as the lists the state always held, members read as
+the dicts they replaced, and a checkpoint written in pieces is the same bytes as one written
+whole (so checkpoints and `audit verify` are unchanged by the packing)."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from types import SimpleNamespace
+
+import orjson
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from claimsim.events.codes import PROCEDURE_GROUPS
+from claimsim.events.encoding import canonical, canonical_pieces
+from claimsim.events.projection import ProjectionRunner
+
+from claimsim.adjudication.projections.fold.claims import FFS_ROW, VISIT_ROW
+from claimsim.adjudication.projections.fold.membership import Member
+from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
+from claimsim.adjudication.projections.state import PayerState
+
+from ..fixtures.projections import FEES, PAYER, Feed, reference
+
+PC_EM = PROCEDURE_GROUPS["99213"].value
+
+
+def test_visit_rows_read_back_in_the_order_added_with_their_strings_and_signed_money():
+    codes = Codes()
+    visits = PackedRows(VISIT_ROW, (0, 1), codes)
+    visits.add("M1", ("P1", "2025-03-10", 1, 0, 0, 9070))
+    visits.add("M2", ("P2", "2025-03-11", 0, 1, 0, 17_500))
+    visits.add("M1", ("P1", "2025-03-10", -1, 0, 0, -9070))  # a void nets the day out
+    visits.add("M1", ("P2", "2025-04-01", 2, 0, 1, 5_000_000_000))  # past 32 bits of cents
+    assert visits.get("M1") == [["P1", "2025-03-10", 1, 0, 0, 9070],
+                                ["P1", "2025-03-10", -1, 0, 0, -9070],
+                                ["P2", "2025-04-01", 2, 0, 1, 5_000_000_000]]
+    assert visits["M2"] == [["P2", "2025-03-11", 0, 1, 0, 17_500]]
+    assert visits.get("M3", ()) == () and "M3" not in visits and len(visits) == 2
+    # Six fields in 28 bytes a row; "P1", "P2" and the three days are stored once, in `codes`.
+    assert visits.nbytes() == 4 * 28 and visits.rows_count() == 4
+    assert codes.text == ["P1", "2025-03-10", "P2", "2025-03-11", "2025-04-01"]
+
+
+def test_a_checkpoints_rows_load_back_to_the_same_json_whatever_codes_the_new_store_gives():
+    """A restored store meets its strings in another order (other codes): the JSON is the same."""
+    ffs = PackedRows(FFS_ROW, (0, 1, 2), Codes())
+    ffs.add("M2", ("P9", "2025-01", PC_EM, 100))
+    ffs.add("M1", ("P1", "2025-02", PC_EM, -250))
+    saved = orjson.loads(canonical(ffs.to_json()))
+    other = Codes()
+    other.of("something else first")
+    again = PackedRows(FFS_ROW, (0, 1, 2), other)
+    again.load(saved)
+    assert canonical(again.to_json()) == canonical(ffs.to_json()) == canonical(
+        {"M1": [["P1", "2025-02", PC_EM, -250]], "M2": [["P9", "2025-01", PC_EM, 100]]})
+
+
+def test_a_count_beyond_32_bits_is_refused_not_wrapped():
+    visits = PackedRows(VISIT_ROW, (0, 1), Codes())
+    with pytest.raises(struct.error):
+        visits.add("M1", ("P1", "2025-03-10", 2**31, 0, 0, 0))
+    assert "M1" not in visits
+
+
+def test_latest_dates_keep_each_conditions_latest_service_date_in_first_seen_order():
+    dx = LatestDates(Codes())
+    dx.note("M1", ["diabetes", "chf"], "2025-03-10")
+    dx.note("M1", ["diabetes"], "2025-02-01")  # earlier: ignored
+    dx.note("M1", ["copd", "chf"], "2025-05-20")
+    assert dx.get("M1") == {"diabetes": "2025-03-10", "chf": "2025-05-20", "copd": "2025-05-20"}
+    assert list(dx.get("M1")) == ["diabetes", "chf", "copd"]
+    assert dx.get("M2") is None and "M2" not in dx
+    with pytest.raises(KeyError):
+        dx["M2"]
+    restored = LatestDates(Codes())
+    restored.load(orjson.loads(canonical(dx.to_json())))
+    assert restored.to_json() == dx.to_json()
+
+
+def test_a_member_reads_and_writes_as_the_dict_it_replaced():
+    m = Member(birth="1950-06-15", hospice=False, payer=PAYER, plan="MCR-B", qmb=True, sex="F",
+               spans=((PAYER, "2024-01-01", None),), sub="S1")
+    as_dict = {"spans": [[PAYER, "2024-01-01", None]], "sub": "S1", "payer": PAYER,
+               "plan": "MCR-B", "birth": "1950-06-15", "sex": "F", "hospice": False, "qmb": True}
+    assert canonical(m) == canonical(as_dict)  # orjson writes the fields, declared sorted
+    assert (m["payer"], m.get("qmb"), m.get("nothing", 7)) == (PAYER, True, 7)
+    with pytest.raises(KeyError):
+        m["nothing"]
+    assert Member.of(orjson.loads(canonical(m))) == m
+
+
+def _folded() -> Feed:
+    """M1 at P1 (99213, 9070) on 03-10, voided; M2 at P2 on 03-11 with a diabetes diagnosis,
+    then again on 04-02."""
+    feed = Feed(reference())
+    for member in ("M1", "M2"):
+        feed.enroll(member)
+    claim = feed.visit("M1", "P1", "2025-03-10")
+    feed.void(claim, "2025-03-20")
+    feed.visit("M2", "P2", "2025-03-11", dx=("E11.9",))
+    feed.visit("M2", "P2", "2025-04-02", dx=("E11.9",))
+    return feed
+
+
+def test_the_fold_keeps_the_rows_it_always_kept():
+    """The state's JSON, by hand: a visit row [practice, day, counted, AWV, CCM, allowed] per
+    claim entry and day (the void's row takes back the count and the allowed), an FFS row
+    [practice, month, group, allowed less cost share], the latest date of each condition."""
+    state = _folded().state.state()
+    assert FEES["99213"] == 9070
+    assert state["visits"] == {
+        "M1": [["P1", "2025-03-10", 1, 0, 0, 9070], ["P1", "2025-03-10", -1, 0, 0, -9070]],
+        "M2": [["P2", "2025-03-11", 1, 0, 0, 9070], ["P2", "2025-04-02", 1, 0, 0, 9070]]}
+    assert state["ffs"] == {
+        "M1": [["P1", "2025-03", PC_EM, 9070], ["P1", "2025-03", PC_EM, -9070]],
+        "M2": [["P2", "2025-03", PC_EM, 9070], ["P2", "2025-04", PC_EM, 9070]]}
+    assert state["dx"] == {"M2": {"diabetes": "2025-04-02"}}
+    assert canonical(state["members"]["M1"]) == canonical(
+        {"birth": "1950-06-15", "hospice": False, "payer": PAYER, "plan": "MCR-B", "qmb": False,
+         "sex": "F", "spans": [[PAYER, "2024-01-01", None]], "sub": "M1"})
+    assert _folded().state.visit_days("M1") == {"P1|2025-03-10": [0, 0, 0, 0]}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.dictionaries(st.text("ab\u00e9\"\\", min_size=1, max_size=4), st.integers(-5, 5),
+                       max_size=30), st.integers(1, 7))
+def test_a_mapping_written_in_pieces_is_its_canonical_bytes(mapping, batch):
+    assert b"".join(canonical_pieces(mapping, batch=batch)) == canonical(mapping)
+
+
+def test_a_checkpoint_written_in_pieces_is_the_checkpoint_written_whole(tmp_path: Path):
+    """More members than a piece holds: the runner's file is canonical(projection, position,
+    state), byte for byte, and restores to the same state."""
+    feed = Feed(reference())
+    for i in range(30):
+        feed.enroll(f"M{i:02d}")
+        feed.visit(f"M{i:02d}", "P1" if i % 2 else "P2", f"2025-03-{1 + i % 28:02d}")
+    state = feed.state
+    assert b"".join(state.state_pieces()) == canonical(state.state())
+
+    # The same projection without pieces: the runner's plain path.
+    whole = SimpleNamespace(name=state.name, apply=state.apply, state=state.state,
+                            restore=state.restore)
+    written = []
+    for projection in (state, whole):
+        runner = ProjectionRunner(tmp_path, projection, tmp_path / f"ck{len(written)}.json")
+        runner.last_seq, runner.last_hash = 61, "ab" * 32
+        runner.save_checkpoint()
+        written.append((tmp_path / f"ck{len(written)}.json").read_bytes())
+    assert written[0] == written[1] == canonical(
+        {"projection": state.name, "last_seq": 61, "last_hash": "ab" * 32, "state": state.state()})
+    again = PayerState(state.reference)
+    again.restore(orjson.loads(written[0])["state"])
+    assert canonical(again.state()) == canonical(state.state())
