@@ -236,7 +236,7 @@ def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = No
             for practice in practices:
                 key = f"{payer}|{practice}|{month}"
                 for kind, b in state.paid_basis[key].items():
-                    paid = state.paid.get(key, {}).get(kind, {}).get(mid, 0)
+                    paid = state.paid.cents(key, kind, mid)
                     due = (member_amount(kind, b, fact)
                            if home == practice and is_active(state, payer, practice, day1) else 0)
                     if due != paid:

@@ -31,6 +31,7 @@ from claimsim.adjudication.projections.fold import quality as quality_concern
 from claimsim.adjudication.projections.fold.claims import QUALIFYING
 from claimsim.adjudication.projections.fold.membership import SPAN_PAYER, Member, enrolled_on
 from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
+from claimsim.adjudication.projections.fold.payments import MemberPayments
 from claimsim.adjudication.projections.settings import ProjectionSettings
 
 # The money row layout moved to `projections.money`; these names stay importable from here.
@@ -39,7 +40,7 @@ from claimsim.adjudication.projections.money import (  # noqa: F401
     M_LEAK_VISITS, M_MEDICAID_COST_SHARE, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH)
 
 
-PACKED = (PackedRows, LatestDates)
+PACKED = (PackedRows, LatestDates, MemberPayments)
 PIECE_KEYS = 4096  # a state dict larger than this is written to a checkpoint in pieces
 
 

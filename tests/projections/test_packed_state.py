@@ -20,6 +20,7 @@ from claimsim.events.projection import ProjectionRunner
 from claimsim.adjudication.projections.fold.claims import FFS_ROW, VISIT_ROW
 from claimsim.adjudication.projections.fold.membership import Member
 from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
+from claimsim.adjudication.projections.fold.payments import MemberPayments
 from claimsim.adjudication.projections.state import PayerState
 
 from ..fixtures.projections import FEES, PAYER, Feed, reference
@@ -155,3 +156,19 @@ def test_a_checkpoint_written_in_pieces_is_the_checkpoint_written_whole(tmp_path
     again = PayerState(state.reference)
     again.restore(orjson.loads(written[0])["state"])
     assert canonical(again.state()) == canonical(state.state())
+
+
+def test_payments_by_member_sum_originals_and_adjustments_and_drop_members_netted_to_zero():
+    """P1's March CMF: 1500 for M1 and M2; a true-up recoups M1's 1500 and pays M3 900."""
+    paid = MemberPayments()
+    key = f"{PAYER}|P1|2025-03"
+    paid.add(key, "cmf", {"M2": 1500, "M1": 1500})
+    paid.add(key, "cmf", {"M1": -1500, "M3": 900})
+    paid.add(key, "pbip", {})  # a payment with no members still names its kind
+    assert [paid.cents(key, "cmf", m) for m in ("M1", "M2", "M3", "M4")] == [0, 1500, 900, 0]
+    assert paid.cents(key, "cpcp", "M2") == 0 and paid.cents("other", "cmf", "M2") == 0
+    assert paid[key] == {"cmf": {"M2": 1500, "M3": 900}, "pbip": {}}
+    again = MemberPayments()
+    again.load(orjson.loads(canonical(paid.to_json())))
+    assert canonical(again.to_json()) == canonical({key: {"cmf": {"M2": 1500, "M3": 900},
+                                                          "pbip": {}}})
