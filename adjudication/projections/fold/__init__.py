@@ -2,7 +2,8 @@
 timelines (attribution, status, risk facts at boundaries), payments and, when the quality score
 comes from claims, claims-based quality (`QUALITY_HANDLERS`). Each module names the
 state keys it owns (`KEYS`), resets them (`reset`) and handles its event types; `PayerState`
-puts them behind one apply/state/restore.
+puts them behind one apply/state/restore. `packed` is how the per-member rows are stored (packed
+bytes per member, read back as the lists a checkpoint holds).
 """
 
 from __future__ import annotations
