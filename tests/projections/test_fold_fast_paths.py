@@ -92,7 +92,7 @@ def test_payer_member_lists_refill_in_one_pass_and_follow_new_enrollments():
     for mid in ("M3", "M1", "M2"):
         feed.enroll(mid)
     state = feed.state
-    state.members["M2"]["spans"].append(["OTHER", "2024-01-01", None])
+    state.members["M2"].spans += (("OTHER", "2024-01-01", None),)  # spans are tuples, replaced
     state._payer_members.clear()
     assert state.payer_members("OTHER") == ["M2"]
     assert state.payer_members(PAYER) == ["M1", "M2", "M3"]
