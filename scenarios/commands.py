@@ -208,7 +208,8 @@ def cmd_run(args: argparse.Namespace) -> int:
               f" months from {scenario.start}, seed {scenario.seed}, {scenario.runtime} runtime"
               f" -> {out}{resumed}", file=sys.stderr)
         result = run_scenario(scenario, out, progress=progress, kafka=kafka,
-                              signer=_signer(args.signing_key), simulated=state.stage is Stage.SIMULATED)
+                              signer=_signer(args.signing_key), simulated=state.stage is Stage.SIMULATED,
+                              simulate_apart=True)
     plan = result.clock.plan
     print(summary_text(result))
     print(f"\nepochs: baseline to {plan.boundaries[0]}, boundaries {', '.join(plan.boundaries)};"
