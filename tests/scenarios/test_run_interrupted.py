@@ -38,6 +38,31 @@ def test_resume_finishes_a_killed_run_into_the_uninterrupted_ledger(whole, tmp_p
     assert main(["audit", "verify", str(half)]) == 0
 
 
+def test_resume_clears_the_working_files_a_run_killed_while_paying_leaves(whole, tmp_path, capsys):
+    """A run killed while paying leaves the embedded runtime's scratch family store (and, on
+    Kafka, its topics and sink position files): `--resume` knows them as the run's own, and
+    removes them with the partial ledger before paying again."""
+    half = copy(whole, tmp_path / "half", skip=("projections", "reports"))
+    cut_log(half / "ledger", len(entries(whole / "ledger")) // 2)
+    (half / ".family-state").mkdir()
+    (half / ".family-state" / "000001.sst").write_bytes(b"scratch")
+    (half / ".kafka-run.json").write_text("{}")
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(half)]) == 2
+    assert "incomplete run" in capsys.readouterr().err
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(half), "--resume"]) == 0
+    assert ledger_bytes(half) == ledger_bytes(whole)
+    assert not (half / ".kafka-run.json").exists()
+
+
+def test_the_payment_working_files_are_named_as_their_runtimes_name_them():
+    from claimsim.adjudication.runtimes.embedded import STATE_DIR
+    from claimsim.adjudication.runtimes.streaming.resume import RunState as TopicsFile
+    from claimsim.adjudication.runtimes.streaming.sink import ResumePoint
+    from claimsim.scenarios.run_state import PAY_WORK
+
+    assert set(PAY_WORK) == {STATE_DIR, TopicsFile.FILE, ResumePoint.FILE}
+
+
 def test_resume_redoes_a_simulation_that_was_killed(whole, tmp_path, capsys):
     partial = copy(whole, tmp_path / "sim", skip=("run.json", "ledger", "projections", "reports",
                                                     "runclock.json", "scenario.json"))
