@@ -40,18 +40,59 @@ class Codes:
         return code
 
 
-class PackedRows:
+class _ByMember:
+    """The read side both packed stores share: member -> one `bytes`, decoded on every read
+    (`_decode`) into the value the state always held."""
+
+    __slots__ = ("_rows", "_codes")
+
+    def __init__(self, codes: Codes):
+        self._rows: dict[str, bytes] = {}
+        self._codes = codes
+
+    def _decode(self, raw: bytes) -> Any:
+        raise NotImplementedError
+
+    def get(self, member: str, default: Any = None) -> Any:
+        raw = self._rows.get(member)
+        return default if raw is None else self._decode(raw)
+
+    def __getitem__(self, member: str) -> Any:
+        return self._decode(self._rows[member])
+
+    def __contains__(self, member: object) -> bool:
+        return member in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        for member, raw in self._rows.items():
+            yield member, self._decode(raw)
+
+    def values(self) -> Iterator[Any]:
+        for raw in self._rows.values():
+            yield self._decode(raw)
+
+    def to_json(self) -> dict[str, Any]:
+        """A checkpoint: the JSON the state always held."""
+        return dict(self.items())
+
+
+class PackedRows(_ByMember):
     """member -> rows of one layout: `fmt` is the `struct` format of a row (little-endian, no
     padding), `text_columns` the positions that hold strings (stored as `Codes`). Reads return
     each row as a list, in the order the rows were added."""
 
-    __slots__ = ("_rows", "_struct", "_text", "_codes")
+    __slots__ = ("_struct", "_text")
 
     def __init__(self, fmt: str, text_columns: tuple[int, ...], codes: Codes):
-        self._rows: dict[str, bytes] = {}
+        super().__init__(codes)
         self._struct = struct.Struct("<" + fmt)
         self._text = text_columns
-        self._codes = codes
 
     def add(self, member: str, row: tuple) -> None:
         """Append a row (strings in the text columns)."""
@@ -66,13 +107,6 @@ class PackedRows:
         else:
             self._rows[member] = old + packed
 
-    def get(self, member: str, default: Any = None) -> list[list] | Any:
-        raw = self._rows.get(member)
-        return default if raw is None else self._decode(raw)
-
-    def __getitem__(self, member: str) -> list[list]:
-        return self._decode(self._rows[member])
-
     def _decode(self, raw: bytes) -> list[list]:
         text, columns = self._codes.text, self._text
         rows = []
@@ -83,33 +117,12 @@ class PackedRows:
             rows.append(row)
         return rows
 
-    def __contains__(self, member: object) -> bool:
-        return member in self._rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
-
-    def items(self) -> Iterator[tuple[str, list[list]]]:
-        for member, raw in self._rows.items():
-            yield member, self._decode(raw)
-
-    def values(self) -> Iterator[list[list]]:
-        for raw in self._rows.values():
-            yield self._decode(raw)
-
     def rows_count(self) -> int:
         return sum(len(raw) for raw in self._rows.values()) // self._struct.size
 
     def nbytes(self) -> int:
         """The packed rows' size (what the store adds per row, without the per-member keys)."""
         return sum(len(raw) for raw in self._rows.values())
-
-    # -- checkpoints: the JSON the state always held ----------------------------------------------
-    def to_json(self) -> dict[str, list[list]]:
-        return {member: self._decode(raw) for member, raw in self._rows.items()}
 
     def load(self, data: dict[str, list[list]]) -> None:
         self._rows.clear()
@@ -118,16 +131,12 @@ class PackedRows:
                 self.add(member, row)
 
 
-class LatestDates:
+class LatestDates(_ByMember):
     """member -> {key: the latest ISO date seen with it} (a member's conditions and the last
     service date that carried each), packed as (key code, date code) pairs in first-seen order."""
 
-    __slots__ = ("_rows", "_codes")
+    __slots__ = ()
     _PAIR = struct.Struct("<II")
-
-    def __init__(self, codes: Codes):
-        self._rows: dict[str, bytes] = {}
-        self._codes = codes
 
     def note(self, member: str, keys, day: str) -> None:
         """Each key was seen on `day`: keep the later of it and the date already held."""
@@ -144,38 +153,9 @@ class LatestDates:
         of, pack = self._codes.of, self._PAIR.pack
         self._rows[member if member in self._rows else intern(member)] = b"".join(pack(of(k), of(d)) for k, d in dates.items())
 
-    def get(self, member: str, default: Any = None) -> dict[str, str] | Any:
-        raw = self._rows.get(member)
-        if raw is None:
-            return default
+    def _decode(self, raw: bytes) -> dict[str, str]:
         text = self._codes.text
         return {text[k]: text[d] for k, d in self._PAIR.iter_unpack(raw)}
-
-    def __getitem__(self, member: str) -> dict[str, str]:
-        found = self.get(member)
-        if found is None:
-            raise KeyError(member)
-        return found
-
-    def __contains__(self, member: object) -> bool:
-        return member in self._rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
-
-    def items(self) -> Iterator[tuple[str, dict[str, str]]]:
-        for member in self._rows:
-            yield member, self[member]
-
-    def values(self) -> Iterator[dict[str, str]]:
-        for member in self._rows:
-            yield self[member]
-
-    def to_json(self) -> dict[str, dict[str, str]]:
-        return dict(self.items())
 
     def load(self, data: dict[str, dict[str, str]]) -> None:
         self._rows.clear()
