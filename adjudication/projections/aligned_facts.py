@@ -61,18 +61,31 @@ class AlignedFacts:
     procedures: dict[str, dict[str, int]] = field(default_factory=dict)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> payer, spans, demographics
     diagnoses: dict[str, set[str]] = field(default_factory=dict)  # member|year -> conditions
-    claim_site: dict[str, list[str]] = field(default_factory=dict)  # claim id -> [POS, NPI] (input)
+    # Where each claim was done, as the two criteria it decides (SITE_PLACE | SITE_PROVIDER) + 1
+    # (0: not seen). By input seq, one byte a claim: a ledger entry's `cause` is its claim's seq.
+    # By claim id only where seqs are unknown (hand-fed envelopes) or where a later replacement
+    # or void will reverse the claim: a dict of every claim id would hold 6.4M strings at 1M members.
+    site_by_seq: bytearray = field(default_factory=bytearray)
+    site_by_claim: dict[str, int] = field(default_factory=dict)
+    reversible: set[str] = field(default_factory=set)  # originals a replacement or void names
     # payer|practice|period -> a PBP basis scored on claims-based quality (one per boundary)
     pcf_scores: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def line_criteria(line: dict[str, Any], npi: str, pos: str, reference: ReferenceData,
-                  services: frozenset[str], places: frozenset[str]) -> LineCriteria:
+SITE_PLACE, SITE_PROVIDER = 1, 2  # bits of a claim's site: the place and provider criteria
+
+
+def site_of(npi: Any, pos: Any, reference: ReferenceData, places: frozenset[str]) -> int:
+    """A claim's place and provider criteria as SITE_* bits (a malformed field fails its test)."""
+    found = reference.clinician.get(npi) if isinstance(npi, str) else None
+    return ((SITE_PLACE if isinstance(pos, str) and pos in places else 0)
+            | (SITE_PROVIDER if found is not None and found[1].role is ClinicianRole.PRIMARY_CARE else 0))
+
+
+def line_criteria(line: dict[str, Any], site: int, services: frozenset[str]) -> LineCriteria:
     group = PROCEDURE_GROUPS.get(line["procedure"])
-    found = reference.clinician.get(npi)
     return LineCriteria(service=group is not None and group.value in services,
-                        place=pos in places,
-                        provider=found is not None and found[1].role is ClinicianRole.PRIMARY_CARE)
+                        place=bool(site & SITE_PLACE), provider=bool(site & SITE_PROVIDER))
 
 
 def _add(table: dict[str, list[int]], key: str, paid: int, allowed: int, pc: bool) -> None:
@@ -98,9 +111,18 @@ class AlignedFold:
         self.facts = AlignedFacts()
 
     def apply(self, env: dict[str, Any]) -> None:
-        handler = getattr(self, "_" + env["type"].replace(".", "_"), None)
-        if handler is not None:
-            handler(env["data"])
+        """Fold one envelope. A run's whole input log goes before its ledger (`fold_facts`): a
+        claim's site is known by the time the ledger answers it, and every original that a
+        replacement or void names is known before the ledger pays it."""
+        kind = env["type"]
+        if kind == "claim.submitted":
+            self._claim_submitted(env["data"], env.get("seq"))
+        elif kind == "claim.adjudicated":
+            self._claim_adjudicated(env["data"], env.get("cause"))
+        else:
+            handler = getattr(self, "_" + kind.replace(".", "_"), None)
+            if handler is not None:
+                handler(env["data"])
 
     # -- input log ---------------------------------------------------------------------------
     def _member_enrolled(self, d: dict[str, Any]) -> None:
@@ -116,13 +138,23 @@ class AlignedFold:
         if m and m["spans"]:
             m["spans"][-1][1] = str(d["end"])
 
-    def _claim_submitted(self, d: dict[str, Any]) -> None:
+    def _claim_submitted(self, d: dict[str, Any], seq: int | None = None) -> None:
         claim = d.get("claim")
         if not isinstance(claim, dict) or not isinstance(claim.get("claim_id"), str):
             return  # malformed: the ledger rejects it, and it has no lines to count
-        pos, npi, member = claim.get("place_of_service"), claim.get("rendering_npi"), claim.get("member_id")
-        self.facts.claim_site[claim["claim_id"]] = [pos if isinstance(pos, str) else "",
-                                                    npi if isinstance(npi, str) else ""]
+        f, member = self.facts, claim.get("member_id")
+        site = site_of(claim.get("rendering_npi"), claim.get("place_of_service"), self.reference,
+                       self.places)
+        if isinstance(seq, int) and seq >= 0:
+            by_seq = f.site_by_seq
+            if seq >= len(by_seq):
+                by_seq.extend(bytes(max(seq + 1 - len(by_seq), len(by_seq) // 2)))
+            by_seq[seq] = site + 1
+        else:
+            f.site_by_claim[claim["claim_id"]] = site
+        original = claim.get("original_claim_id")
+        if isinstance(original, str):
+            f.reversible.add(original)
         for line in claim.get("lines") or ():
             if not isinstance(line, dict) or not isinstance(line.get("service_date"), str):
                 continue
@@ -133,23 +165,29 @@ class AlignedFold:
                         f"{member}|{line['service_date'][:4]}", set()).add(condition.value)
 
     # -- ledger --------------------------------------------------------------------------------
-    def _claim_adjudicated(self, d: dict[str, Any]) -> None:
+    def _claim_adjudicated(self, d: dict[str, Any], cause: int | None = None) -> None:
+        f, claim_id = self.facts, d["claim_id"]
+        site = f.site_by_claim.get(claim_id)
+        if site is None and isinstance(cause, int) and 0 <= cause < len(f.site_by_seq):
+            site = f.site_by_seq[cause] - 1 if f.site_by_seq[cause] else None
+        if site is not None and (claim_id in f.reversible or d.get("original_claim_id") in f.reversible):
+            f.site_by_claim[claim_id] = site  # a later version reverses this one's lines
         if d["reversed_lines"]:
-            self._lines(d, d["reversed_lines"], d.get("reversed_claim_id") or d["claim_id"], -1)
-        self._lines(d, d["lines"], d["claim_id"], 1)
+            reversed_id = d.get("reversed_claim_id") or claim_id
+            self._lines(d, d["reversed_lines"], f.site_by_claim.get(reversed_id, 0), -1)
+        self._lines(d, d["lines"], site or 0, 1)
 
     def _claim_reversed(self, d: dict[str, Any]) -> None:
-        self._lines(d, d["reversed_lines"], d["reversed_claim_id"], -1)
+        self._lines(d, d["reversed_lines"], self.facts.site_by_claim.get(d["reversed_claim_id"], 0), -1)
 
-    def _lines(self, d: dict[str, Any], lines: list[dict[str, Any]], claim_id: str,
-               sign: int) -> None:
+    def _lines(self, d: dict[str, Any], lines: list[dict[str, Any]], site: int, sign: int) -> None:
+        """Fold a claim's lines done at `site` (SITE_* bits; 0 when unknown: not primary care)."""
         f, payer, practice = self.facts, d["payer_id"], d["practice_id"]
-        pos, npi = f.claim_site.get(claim_id, ("", ""))
         for line in lines:
             year = str(line["service_date"])[:4]
             paid = line["plan_paid"]
             allowed = paid + line["cost_share"] + line.get("medicaid_cost_share", 0)
-            pc = line_criteria(line, npi, pos, self.reference, self.services, self.places).primary_care
+            pc = line_criteria(line, site, self.services).primary_care
             _add(f.spend, f"{payer}|{year}", paid, allowed, pc)
             _add(f.member_spend, f"{payer}|{line['member_id']}|{year}", paid, allowed, pc)
             _bump(f.member_cost_share, f"{payer}|{line['member_id']}|{year}", line["cost_share"])
