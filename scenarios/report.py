@@ -15,8 +15,8 @@ from typing import Any
 from claimsim.events.log import read
 
 from claimsim.adjudication.audit.tables import (ATTRIBUTION_COLUMNS, accuracy_rows,
-                                                attribution_rows, snapshot_rows, table, true_pcps,
-                                                write_csv)
+                                                attribution_runs, iter_attribution_rows,
+                                                snapshot_rows, table, true_pcps, write_csv)
 from claimsim.adjudication.projections.reconciliation import year_figures
 from claimsim.adjudication.projections.state import PayerState
 
@@ -58,10 +58,8 @@ def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any
     """Observed leakage (claims the payer sees) beside the truth (the simulator's referrals and
     whether each was avoidable), per payer x primary-care practice over the run. The cost of an
     avoidable referral is the plan paid on the claim it produced."""
-    paid: dict[str, int] = {}
-    for env in read(Path(run_dir) / "ledger"):
-        if env["type"] == "claim.adjudicated":
-            paid[env["data"]["claim_id"]] = sum(x["plan_paid"] for x in env["data"]["lines"])
+    truth_dir = Path(run_dir) / "truth"
+    paid = _plan_paid(run_dir, _avoidable_claims(truth_dir))
     rows: dict[tuple[str, str], dict[str, int]] = {}
     for r in snapshots:
         if r["qualifying_visits"] or r["leakage_cost"]:
@@ -70,7 +68,6 @@ def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any
                  "avoidable_referrals", "avoidable_cost"), 0))
             for k in ("qualifying_visits", "leakage_visits", "leakage_cost"):
                 agg[k] += r[k]
-    truth_dir = Path(run_dir) / "truth"
     if truth_dir.is_dir():
         for env in read(truth_dir):
             if env["type"] != "truth.referral":
@@ -95,6 +92,25 @@ def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any
     return out
 
 
+def _avoidable_claims(truth_dir: Path) -> set[str]:
+    """The claims avoidable referrals produced (the truth log's; none for an ingested run)."""
+    if not truth_dir.is_dir():
+        return set()
+    return {env["data"]["claim_id"] for env in read(truth_dir)
+            if env["type"] == "truth.referral" and env["data"]["avoidable"] and env["data"].get("claim_id")}
+
+
+def _plan_paid(run_dir: Path, claims: set[str]) -> dict[str, int]:
+    """What the plan paid on each of `claims` (its last adjudication in the ledger). Only those:
+    a dict of every claim would hold millions of entries at a payer's scale."""
+    paid: dict[str, int] = {}
+    if claims:
+        for env in read(Path(run_dir) / "ledger"):
+            if env["type"] == "claim.adjudicated" and env["data"]["claim_id"] in claims:
+                paid[env["data"]["claim_id"]] = sum(x["plan_paid"] for x in env["data"]["lines"])
+    return paid
+
+
 @dataclass
 class Written:
     text: str  # the summary to print
@@ -113,8 +129,8 @@ def write_reports(run_dir: Path, state: PayerState, *, accuracy_as_of: str,
     files = [
         write_csv(out / "snapshots.csv", snaps, columns=[*IDS, "month"]),
         write_csv(out / "summary.csv", summary, columns=["payer_id", "program", *SUMMARY_FIGURES]),
-        write_csv(out / "attribution.csv", attribution_rows(state, accuracy_as_of),
-                  columns=ATTRIBUTION_COLUMNS),
+        write_csv(out / "attribution.csv", iter_attribution_rows(attribution_runs(state, accuracy_as_of)),
+                  columns=ATTRIBUTION_COLUMNS, only_columns=True),
         write_csv(out / "reconciliation.csv", reconciliation, columns=[*IDS, "year"]),
         write_csv(out / "leakage.csv", leakage_rows(run_dir, state, snaps), columns=IDS),
     ]
