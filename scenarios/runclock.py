@@ -11,6 +11,8 @@ projection checkpoint and each boundary's practice lists; the CLI then writes re
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +28,8 @@ from claimsim.events.signing import Signer
 
 from claimsim.adjudication.projections.epochs import (CHECKPOINT, CLOCK_FILE, ClockSettings, Plan,
                                                       boundary_event, epoch_steps, plan_for)
-from claimsim.adjudication.audit.tables import ATTRIBUTION_COLUMNS, write_csv
+from claimsim.adjudication.audit.tables import ATTRIBUTION_COLUMNS, csv_batches, iter_attribution_rows
+from claimsim.adjudication.projections.attribution import AttributionRun
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.protocol import Runtime, Until
 from claimsim.adjudication.projections.snapshots import all_snapshots
@@ -69,11 +72,10 @@ def close_epoch(run_dir: Path, state: PayerState, plan: Plan, epoch: int, bounda
     (each computed after the previous is folded into `state`), and write the practice lists.
     Both runtimes' clocks close epochs with this one function."""
     record([boundary_event(epoch, boundary, cause)])
-    runs: list = []
-    for batch in epoch_steps(state, plan, boundary, cause, runs.append):
-        if batch:
-            record(batch)
-    write_practice_lists(run_dir, boundary, runs)
+    with practice_lists(run_dir, boundary) as publish:
+        for batch in epoch_steps(state, plan, boundary, cause, publish):
+            if batch:
+                record(batch)
 
 
 def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: int | None = None,
@@ -130,16 +132,14 @@ def kafka_runtime(options=None) -> OpenRuntime:
     return lambda run_dir, signer=None: KafkaRuntime(run_dir, options, signer=signer)
 
 
-def write_practice_lists(run_dir: Path, boundary: str, runs: list) -> Path:
+@contextmanager
+def practice_lists(run_dir: Path, boundary: str) -> Iterator[Callable[[AttributionRun], None]]:
     """The practice lists of one boundary (who, and why: basis, visits, last visit), as the LAN
     blueprint asks payers to share them: reports/attribution_<boundary>.csv (as `claimsim
-    attribute` names them)."""
-    rows = [{"payer_id": r.payer_id, "practice_id": practice, "member_id": a.member_id,
-             "basis": a.basis, "visits": a.visits, "last_visit": a.last_visit or ""}
-            for r in runs for practice, members in r.practice_lists().items() for a in members]
-    return write_csv(run_dir / "reports" / f"attribution_{boundary}.csv",
-                     sorted(rows, key=lambda r: (r["payer_id"], r["practice_id"], r["member_id"])),
-                     columns=ATTRIBUTION_COLUMNS)
+    attribute` names them), in (payer, practice, member) order. Each payer's attribution run is
+    written as it comes (payers come in id order), so no boundary holds every member's row."""
+    with csv_batches(run_dir / "reports" / f"attribution_{boundary}.csv", ATTRIBUTION_COLUMNS) as write:
+        yield lambda run: write(iter_attribution_rows([run]))
 
 
 def run(sim_config, run_dir: Path | str, *, settings: ClockSettings | None = None,

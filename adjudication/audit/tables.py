@@ -6,7 +6,9 @@ audit and report view only: nothing the payer side decides ever reads the truth 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,24 @@ def report_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{column_name(k): v for k, v in row.items()} for row in rows]
 
 
+@contextmanager
+def csv_batches(path: Path, columns: list[str]) -> Iterator[Callable[[Iterable[dict[str, Any]]], None]]:
+    """`write_csv(only_columns=True)` a batch of rows at a time, for a table made in parts (the
+    header, then each batch as it comes). Written beside `path` and moved there at the end, so
+    the table is whole or absent."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    try:
+        with open(part, "w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow([column_name(c) for c in columns])
+            yield lambda rows: writer.writerows([row[c] for c in columns] for row in rows)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, path)
+
+
 def write_csv(path: Path, rows: Iterable[dict[str, Any]], *, columns: list[str] | None = None,
               only_columns: bool = False) -> Path:
     """The one CSV writer of every report: LF line endings, and always a header, so an empty table
@@ -140,12 +160,10 @@ def write_csv(path: Path, rows: Iterable[dict[str, Any]], *, columns: list[str] 
     path.parent.mkdir(parents=True, exist_ok=True)
     fields: list[str] = [column_name(c) for c in columns or ()]
     if only_columns:
-        if not fields:
+        if not columns:
             raise ValueError(f"{path}: only_columns needs its columns")
-        with open(path, "w", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(fields)
-            writer.writerows([row[c] for c in columns] for row in rows)
+        with csv_batches(path, columns) as write:
+            write(rows)
         return path
     names: dict[str, str] = {}  # row key -> its column (column_name, once per key)
     for row in rows:

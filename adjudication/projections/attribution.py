@@ -9,6 +9,7 @@ then lower practice id. A run emits `attribution.assigned` for every member whos
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ from claimsim.events.envelope import new_event
 from claimsim.events.ledger import AttributionAssigned, AttributionCorrected
 
 from claimsim.events.calendar import add_months
+
+CHANGE_BATCH = 4096  # attribution events built and recorded at a time
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -38,7 +41,28 @@ class AttributionRun:
     payer_id: str
     as_of: str
     members: dict[str, Attribution]
-    changes: list[dict[str, Any]]  # attribution.assigned events, ready to append
+    # Each member whose practice changes, with their subscriber (the event's key). The events are
+    # built a batch at a time (`change_batches`): a first boundary changes every member, and a
+    # million events held at once would be most of a payer-scale run's memory.
+    moved: list[tuple[Attribution, str]]
+    cause: int | None = None
+
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        """Every attribution.assigned event of the run, ready to append."""
+        return [self.change_event(a, sub) for a, sub in self.moved]
+
+    def change_batches(self, size: int = CHANGE_BATCH) -> Iterator[list[dict[str, Any]]]:
+        """The same events as `changes`, `size` at a time, each batch built when asked for."""
+        for start in range(0, len(self.moved), size):
+            yield [self.change_event(a, sub) for a, sub in self.moved[start:start + size]]
+
+    def change_event(self, a: Attribution, subscriber: str) -> dict[str, Any]:
+        event = AttributionAssigned(
+            member_id=a.member_id, subscriber_id=subscriber, payer_id=self.payer_id,
+            practice_id=a.practice_id, effective=self.as_of, basis=a.basis, visits=a.visits,
+            last_visit=a.last_visit)
+        return new_event(event, at=self.as_of, key=subscriber, cause=self.cause)
 
     def practice_lists(self) -> dict[str, list[Attribution]]:
         lists: dict[str, list[Attribution]] = {}
@@ -187,7 +211,7 @@ def attribute(state: PayerState, payer: str, as_of: str, *, cause: int | None = 
     event with practice None. Without `record_changes` (a report's view) no events are built.
     """
     members: dict[str, Attribution] = {}
-    changes: list[dict[str, Any]] = []
+    moved: list[tuple[Attribution, str]] = []
     for mid in state.payer_members(payer):
         if state.eligible_on(mid, payer, as_of):
             a = attribute_member(state, mid, payer, as_of)
@@ -198,12 +222,8 @@ def attribute(state: PayerState, payer: str, as_of: str, *, cause: int | None = 
         if a.practice_id is not None:
             members[mid] = a
         if record_changes and state.attributed_on(mid, as_of) != a.practice_id:
-            m = state.members[mid]
-            event = AttributionAssigned(
-                member_id=mid, subscriber_id=m["sub"], payer_id=payer, practice_id=a.practice_id,
-                effective=as_of, basis=a.basis, visits=a.visits, last_visit=a.last_visit)
-            changes.append(new_event(event, at=as_of, key=m["sub"], cause=cause))
-    return AttributionRun(payer, as_of, members, changes)
+            moved.append((a, state.members[mid]["sub"]))
+    return AttributionRun(payer, as_of, members, moved, cause)
 
 
 def correction(state: PayerState, member_id: str, to_practice: str | None, effective: str,

@@ -110,7 +110,7 @@ def epoch_steps(state: PayerState, plan: Plan, boundary: str, cause: int,
         run = attribute(state, payer, boundary, cause=cause)
         if on_attribution is not None:
             on_attribution(run)
-        yield run.changes
+        yield from run.change_batches()
         yield practice_statuses(state, run, cause=cause)
     for payer in payers:
         yield true_up(state, payer, boundary, cause=cause)
