@@ -11,6 +11,7 @@ true leakage are measured against the simulator's truth, as the other accuracy r
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ from claimsim.events.money import div_round_half_up
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.audit.tables import true_pcps
-from claimsim.adjudication.projections.aligned_facts import (DEMOGRAPHICS, S_PAID, S_PC_ALLOWED,
-                                                             S_PC_PAID, AlignedFacts, AlignedFold)
+from claimsim.adjudication.projections.aligned_facts import (DEMOGRAPHICS, M_COST_SHARE, S_PAID,
+                                                             S_PC_ALLOWED, S_PC_PAID, AlignedFacts,
+                                                             AlignedFold)
 from claimsim.adjudication.projections.apm import (BY_CONTRACT, BY_PAYMENT, apm_rows,
                                                    participation_rows, practice_share_rows)
 from claimsim.adjudication.projections.claims_quality import quality_rows, score_rows
@@ -86,17 +88,10 @@ def equity_rows(run_dir: Path, state: PayerState, facts: AlignedFacts, as_of: st
     per 1,000 members, and cost share and primary-care spend per member over the run."""
     truth, referrals = true_pcps(run_dir, as_of), _true_referrals(run_dir)
     pc_col = S_PC_ALLOWED if settings.basis == "allowed" else S_PC_PAID
-    per_member: dict[str, list[int]] = {}
-    for key, row in facts.member_spend.items():
-        _, mid, _ = key.split("|")
-        m = per_member.setdefault(mid, [0, 0, 0])
-        m[0] += row[pc_col]
-        m[1] += row[S_PAID]
-    for key, cents in facts.member_cost_share.items():
-        per_member.setdefault(key.split("|")[1], [0, 0, 0])[2] += cents
+    none = array("q", bytes(8 * (M_COST_SHARE + 1)))
     sums: dict[tuple[str, str], dict[str, int]] = {}
     for mid, info in sorted(facts.members.items()):
-        if not state.eligible_on(mid, info["payer"], as_of):
+        if not state.eligible_on(mid, info.payer, as_of):
             continue
         got, pcp = state.attributed_on(mid, as_of), truth.get(mid)
         qual = elsewhere = 0
@@ -104,12 +99,13 @@ def equity_rows(run_dir: Path, state: PayerState, facts: AlignedFacts, as_of: st
             for key, v in state.visit_days(mid).items():
                 qual += v[0]
                 elsewhere += v[0] if key.split("|")[0] != got else 0
-        spend = per_member.get(mid, [0, 0, 0])
+        spend = facts.member_totals.get(mid, none)
         values = (1, pcp is not None, pcp is not None and got == pcp, got is not None, qual,
-                  elsewhere, referrals.get(mid, [0, 0])[1], spend[2], spend[0], spend[1])
+                  elsewhere, referrals.get(mid, [0, 0])[1], spend[M_COST_SHARE], spend[pc_col],
+                  spend[S_PAID])
         for dim in DEMOGRAPHICS:
-            for payer in (info["payer"], ALL):
-                agg = sums.setdefault((payer, dim, info.get(dim, "not_reported")),
+            for payer in (info.payer, ALL):
+                agg = sums.setdefault((payer, dim, info.demographic(dim)),
                                       dict.fromkeys(EQUITY_SUMS, 0))
                 for name, v in zip(EQUITY_SUMS, values):
                     agg[name] += int(v)

@@ -16,10 +16,11 @@ Choices where DOMAIN.md is silent:
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from claimsim.events.codes import ICD10_CONDITION, PROCEDURE_GROUPS, Condition
+from claimsim.events.codes import AWV_CODES, HBA1C_CODES, ICD10_CONDITION, PROCEDURE_GROUPS, Condition
 from claimsim.events.money import div_round_half_up
 from claimsim.events.programs import ProgramKind
 from claimsim.events.providers import ClinicianRole
@@ -45,21 +46,43 @@ class LineCriteria:
         return self.service and self.place and self.provider
 
 
+M_COST_SHARE = SPEND_WIDTH  # a member total's last position: what the member owed, in cents
+QUALITY_CODES = frozenset(AWV_CODES) | HBA1C_CODES
+
+
+@dataclass(slots=True)
+class MemberFacts:
+    """A member's payer (the latest enrollment's), enrollment spans ([start, end or None], ISO
+    dates) and demographics (None: not reported)."""
+
+    payer: str
+    spans: list[list[str | None]] = field(default_factory=list)
+    race: str | None = None
+    ethnicity: str | None = None
+    language: str | None = None
+
+    def demographic(self, name: str) -> str:
+        value = getattr(self, name)
+        return "not_reported" if value is None else value
+
+
 @dataclass(slots=True)
 class AlignedFacts:
     """Folded facts. Keys are "payer|year" (spend, per kind), "payer|practice|year"
     (practice revenue), "payer|member|year" (member spend); values are named-position rows."""
 
     spend: dict[str, list[int]] = field(default_factory=dict)  # payer|year -> S_* row
-    member_spend: dict[str, list[int]] = field(default_factory=dict)  # payer|member|year -> S_* row
-    member_cost_share: dict[str, int] = field(default_factory=dict)  # payer|member|year -> cents
+    # member -> S_* row + M_COST_SHARE, over the run (every payer and year: what the equity table
+    # reads), as an array: a list of five int objects per member was most of a payer-scale fold.
+    member_totals: dict[str, array] = field(default_factory=dict)
     prospective: dict[str, int] = field(default_factory=dict)  # payer|practice|year|kind -> cents
     performance: dict[str, int] = field(default_factory=dict)  # payer|practice|year -> PCF perf. part
     contract_paid: dict[str, int] = field(default_factory=dict)  # payer|practice|year|program -> paid
     practice_ffs: dict[str, int] = field(default_factory=dict)  # payer|practice|year -> FFS paid
-    # member|year -> procedure -> lines in force and not denied (reversals subtract)
+    # member|year -> procedure -> lines in force and not denied (reversals subtract), for the
+    # procedures the claims-based quality measures look for (QUALITY_CODES) only
     procedures: dict[str, dict[str, int]] = field(default_factory=dict)
-    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> payer, spans, demographics
+    members: dict[str, MemberFacts] = field(default_factory=dict)
     diagnoses: dict[str, set[str]] = field(default_factory=dict)  # member|year -> conditions
     # Where each claim was done, as the two criteria it decides (SITE_PLACE | SITE_PROVIDER) + 1
     # (0: not seen). By input seq, one byte a claim: a ledger entry's `cause` is its claim's seq.
@@ -109,6 +132,7 @@ class AlignedFold:
     def __init__(self, reference: ReferenceData, services: frozenset[str], places: frozenset[str]):
         self.reference, self.services, self.places = reference, services, places
         self.facts = AlignedFacts()
+        self._texts: dict[str, str] = {}
 
     def apply(self, env: dict[str, Any]) -> None:
         """Fold one envelope. A run's whole input log goes before its ledger (`fold_facts`): a
@@ -126,17 +150,25 @@ class AlignedFold:
 
     # -- input log ---------------------------------------------------------------------------
     def _member_enrolled(self, d: dict[str, Any]) -> None:
-        m = self.facts.members.setdefault(d["member_id"], {"payer": d["payer_id"], "spans": []})
-        m["payer"] = d["payer_id"]
-        m["spans"].append([str(d["start"]), None if d.get("end") is None else str(d["end"])])
+        m = self.facts.members.get(d["member_id"])
+        if m is None:
+            m = self.facts.members[d["member_id"]] = MemberFacts(d["payer_id"])
+        m.payer = d["payer_id"]
+        m.spans.append([self._shared(str(d["start"])),
+                        None if d.get("end") is None else self._shared(str(d["end"]))])
         for name in DEMOGRAPHICS:
             if d.get(name) is not None:
-                m[name] = d[name]
+                setattr(m, name, self._shared(d[name]))
 
     def _member_terminated(self, d: dict[str, Any]) -> None:
         m = self.facts.members.get(d["member_id"])
-        if m and m["spans"]:
-            m["spans"][-1][1] = str(d["end"])
+        if m and m.spans:
+            m.spans[-1][1] = self._shared(str(d["end"]))
+
+    def _shared(self, text: str) -> str:
+        """One str object per distinct date or demographic value (a million members share a few
+        hundred)."""
+        return self._texts.setdefault(text, text)
 
     def _claim_submitted(self, d: dict[str, Any], seq: int | None = None) -> None:
         claim = d.get("claim")
@@ -189,13 +221,20 @@ class AlignedFold:
             allowed = paid + line["cost_share"] + line.get("medicaid_cost_share", 0)
             pc = line_criteria(line, site, self.services).primary_care
             _add(f.spend, f"{payer}|{year}", paid, allowed, pc)
-            _add(f.member_spend, f"{payer}|{line['member_id']}|{year}", paid, allowed, pc)
-            _bump(f.member_cost_share, f"{payer}|{line['member_id']}|{year}", line["cost_share"])
+            totals = f.member_totals.get(line["member_id"])
+            if totals is None:
+                totals = f.member_totals[line["member_id"]] = array("q", bytes(8 * (SPEND_WIDTH + 1)))
+            totals[S_PAID] += paid
+            totals[S_ALLOWED] += allowed
+            if pc:
+                totals[S_PC_PAID] += paid
+                totals[S_PC_ALLOWED] += allowed
+            totals[M_COST_SHARE] += line["cost_share"]
             _bump(f.practice_ffs, f"{payer}|{practice}|{year}", paid)
             contract = self.reference.contract_on(payer, practice, _date(line["service_date"]))
             program = contract.program.kind.value if contract else ProgramKind.FFS.value
             _bump(f.contract_paid, f"{payer}|{practice}|{year}|{program}", paid)
-            if line.get("status", "paid") != "denied":
+            if line["procedure"] in QUALITY_CODES and line.get("status", "paid") != "denied":
                 done = f.procedures.setdefault(f"{line['member_id']}|{year}", {})
                 done[line["procedure"]] = done.get(line["procedure"], 0) + sign
 

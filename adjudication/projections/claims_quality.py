@@ -44,7 +44,7 @@ from claimsim.events.codes import AWV_CODES, HBA1C_CODES, Condition
 from claimsim.events.money import div_round_half_up
 from claimsim.events.plans import LineOfBusiness
 
-from claimsim.adjudication.projections.aligned_facts import AlignedFacts
+from claimsim.adjudication.projections.aligned_facts import AlignedFacts, MemberFacts
 from claimsim.adjudication.projections.fold.claims import V_AWV, V_DAY
 from claimsim.adjudication.projections.fold.quality import diabetic_between, tested_between
 from claimsim.adjudication.projections.primary_care_spend import share_bp
@@ -57,9 +57,9 @@ MEDICARE = frozenset({LineOfBusiness.MEDICARE_FFS.value, LineOfBusiness.MEDICARE
 AWV = frozenset(AWV_CODES)
 
 
-def enrolled_in(member: dict[str, Any], year: int) -> bool:
+def enrolled_in(member: MemberFacts, year: int) -> bool:
     first, last = f"{year}-01-01", f"{year}-12-31"
-    return any(start <= last and (end is None or end >= first) for start, end in member["spans"])
+    return any(start <= last and (end is None or end >= first) for start, end in member.spans)
 
 
 def member_measures(facts: AlignedFacts, lob_of: dict[str, str],
@@ -70,7 +70,7 @@ def member_measures(facts: AlignedFacts, lob_of: dict[str, str],
         if not enrolled_in(m, year):
             continue
         done = {code for code, n in facts.procedures.get(f"{mid}|{year}", {}).items() if n > 0}
-        medicare = lob_of.get(m["payer"]) in MEDICARE
+        medicare = lob_of.get(m.payer) in MEDICARE
         diabetic = Condition.DIABETES.value in facts.diagnoses.get(f"{mid}|{year}", set())
         out[mid] = (int(medicare), int(medicare and bool(done & AWV)),
                     int(diabetic), int(diabetic and bool(done & HBA1C_CODES)))
@@ -91,7 +91,7 @@ def quality_rows(facts: AlignedFacts, lob_of: dict[str, str], years: list[int],
         by_payer: dict[str, list[int]] = {}
         by_practice: dict[tuple[str, str], list[int]] = {}
         for mid, values in member_measures(facts, lob_of, year).items():
-            payer = facts.members[mid]["payer"]
+            payer = facts.members[mid].payer
             for target in [by_payer.setdefault(payer, [0] * 4)] + (
                     [by_practice.setdefault((payer, attributed[mid]), [0] * 4)]
                     if attributed and attributed.get(mid) else []):
