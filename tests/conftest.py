@@ -41,3 +41,13 @@ def kafka_bootstrap() -> str:
             pytest.fail("CLAIMSIM_REQUIRE_KAFKA=1 but KAFKA_BOOTSTRAP_SERVERS is not set")
         pytest.skip(HOW_TO_START)
     return servers
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_faust_data_directories_left():
+    """Workers remove their own faust data directory, and runners those of workers killed with
+    -9; this catches any a test's worker left all the same, once the session ends."""
+    yield
+    from claimsim.adjudication.runtimes.streaming import datadir
+
+    datadir.sweep()

@@ -27,7 +27,7 @@ class Driver(Protocol):
 
     async def offer(self, upto: int) -> None: ...
 
-    def processes(self) -> dict[str, int]: ...  # name -> pid, for CPU per process
+    def cpu_seconds(self) -> dict[str, float]: ...  # CPU seconds so far by process name
 
     async def pump(self) -> None: ...
 
@@ -57,10 +57,13 @@ class EmbeddedDriver:
     async def pump(self) -> None:
         return None
 
-    def processes(self) -> dict[str, int]:
+    def cpu_seconds(self) -> dict[str, float]:
         import os
 
-        return {"embedded": os.getpid()}
+        from claimsim.benchmarks.loadtest.cpu import cpu_seconds
+
+        seconds = cpu_seconds(os.getpid())
+        return {} if seconds is None else {"embedded": seconds}
 
     async def fault(self, name: str) -> Fault:
         from claimsim.events.errors import UserError

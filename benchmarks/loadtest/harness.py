@@ -86,7 +86,7 @@ async def run_plan(driver: Driver, plan: Plan, total: int, *, first_seq: int = 0
 
 async def _run_step(driver: Driver, plan: Plan, step: Step, seq: int, total: int, clock, sleep,
                     pending_faults: list[tuple[str, float]], out: Outcome, bar) -> StepRecord:
-    cpu_before = cpu.sample(driver.processes())
+    cpu_before = driver.cpu_seconds()
     answered_before = driver.answered
     start = clock()
     offsets = intended_offsets(step.rate, step.duration, total - seq, plan.arrivals,
@@ -120,6 +120,6 @@ async def _run_step(driver: Driver, plan: Plan, step: Step, seq: int, total: int
         await driver.pump()
         record.max_backlog = max(record.max_backlog, seq + n - driver.answered)
         await sleep(TICK)
-    record.cpu_us = cpu.per_input_us(cpu_before, cpu.sample(driver.processes()),
+    record.cpu_us = cpu.per_input_us(cpu_before, driver.cpu_seconds(),
                                      driver.answered - answered_before)
     return record

@@ -35,6 +35,9 @@ def table(runtime: str, steps: list[StepFigures], faults: list[Fault], knee: int
     for s in steps:
         if s.cpu_us:
             parts = ", ".join(f"{name} {us:,.0f}" for name, us in s.cpu_us.items())
+            workers = [us for name, us in s.cpu_us.items() if name.startswith("worker-")]
+            if len(workers) > 1:  # killed, added and replacement workers together
+                parts += f" (workers {sum(workers):,.0f})"
             lines.append(f"step {s.index + 1} CPU per input (us): {parts};"
                          f" total {sum(s.cpu_us.values()):,.0f}")
     for f in faults:

@@ -24,6 +24,7 @@ import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from claimsim.adjudication.runtimes.streaming import datadir
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
 from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
 from claimsim.adjudication.runtimes.streaming.security import client_options
@@ -34,6 +35,7 @@ from claimsim.adjudication.runtimes.streaming.topics import (
 from claimsim.adjudication.runtimes.streaming.wire import decode_ledger
 from claimsim.events.errors import UserError
 
+from claimsim.benchmarks.loadtest.cpu import CpuAccount, broker_pid, reap
 from claimsim.benchmarks.loadtest.measure import Fault, Timings
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,9 @@ class KafkaDriver:
         self.dead_letters = 0
         self.workers: list[subprocess.Popen] = []
         self._spawned = 0
+        self._names: dict[int, str] = {}  # worker pid -> its name in the CPU breakdown
+        self.cpu = CpuAccount()
+        self.cpu.watch("producer+sink", os.getpid())
         self._items = plan_stream(work)
         self._head = None
         self._batcher = InboundBatcher(partitions, MESSAGE_ITEMS)
@@ -85,8 +90,17 @@ class KafkaDriver:
     def _spawn(self) -> None:
         proc, _ = spawn_worker(self.work, self.bootstrap, self.topics.prefix, self.partitions,
                                self._spawned, log_dir=self.log_dir)
+        self._names[proc.pid] = name = f"worker-{self._spawned}"  # never reused: its CPU is its own
+        self.cpu.watch(name, proc.pid)
         self._spawned += 1
         self.workers.append(proc)
+
+    def _reap(self, proc: subprocess.Popen, block: bool = False) -> int | None:
+        """`proc`'s exit status once it has ended (None while it runs), its CPU banked first."""
+        seconds = reap(proc, block)
+        if seconds is not None:
+            self.cpu.ended(self._names[proc.pid], seconds)
+        return proc.returncode
 
     async def _wait_ready(self, members: int) -> None:
         """Until the workers' group is stable with every worker in it (the test starts then)."""
@@ -101,7 +115,7 @@ class KafkaDriver:
                     group = (None, self.topics.app_id, "", "", "", [])
                 if group[2] == "Stable" and len(group[5]) >= members:
                     return
-                if all(p.poll() is not None for p in self.workers):
+                if all(self._reap(p) is not None for p in self.workers):
                     raise UserError(f"every worker stopped while starting; see {self.log_dir}")
                 await asyncio.sleep(0.2)
         finally:
@@ -125,21 +139,22 @@ class KafkaDriver:
         for p, key, value in self._batcher.flush():
             await send(topic, value, key=key.encode() if key else None, partition=p)
 
-    def processes(self) -> dict[str, int]:
-        from claimsim.benchmarks.loadtest.cpu import broker_pid
-
-        pids = {"producer+sink": os.getpid()}
-        pids.update({f"worker-{i}": p.pid for i, p in enumerate(self.workers) if p.poll() is None})
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far by process: this one (producer and sink), every worker started
+        (`worker-N` in start order; a killed one's up to its death), the broker (every pid it
+        had, when `restart-broker` restarted it)."""
+        for proc in self.workers:
+            self._reap(proc)
         broker = broker_pid(self.broker_pid)
         if broker:
-            pids["broker"] = broker
-        return pids
+            self.cpu.watch("broker", broker)
+        return self.cpu.seconds()
 
     async def pump(self) -> None:
         from claimsim.adjudication.runtimes.streaming.app import EXIT_GAP
 
         for i, proc in enumerate(self.workers):
-            if proc.poll() == EXIT_GAP:  # resumes from the committed offset
+            if self._reap(proc) == EXIT_GAP:  # resumes from the committed offset
                 log.warning("worker %d stopped on a gap in its input; starting a new one", proc.pid)
                 self.workers.pop(i)
                 self._spawn()
@@ -183,10 +198,12 @@ class KafkaDriver:
     async def fault(self, name: str) -> Fault:
         at = self.clock()
         if name == "kill-worker":
-            live = [p for p in self.workers if p.poll() is None]
+            live = [p for p in self.workers if self._reap(p) is None]
             if not live:
                 return Fault(name, at, "no live worker to kill")
             live[0].send_signal(signal.SIGKILL)
+            self._reap(live[0], block=True)  # its CPU up to its death
+            datadir.sweep()  # the faust data directory it could not remove
             self.workers.remove(live[0])
             return Fault(name, at, f"SIGKILL worker pid {live[0].pid}")
         if name == "add-worker":
@@ -198,7 +215,8 @@ class KafkaDriver:
             self._sink_task = asyncio.create_task(self._consume())
             return Fault(name, at, "sink dropped with its reorder buffer; a new one resumed")
         if name == "restart-broker":
-            took = await asyncio.to_thread(restart_own_broker, self.bootstrap)
+            self.cpu_seconds()  # the broker's CPU before the stop: kept under its name
+            took = await asyncio.to_thread(restart_own_broker, self.bootstrap, self.cpu.seconds)
             return Fault(name, at, f"broker stopped and started again in {took:.1f} s")
         raise UserError(f"unknown fault {name!r}")
 
@@ -223,9 +241,10 @@ class KafkaDriver:
         await delete_topics(self.bootstrap, self.topics)
 
 
-def restart_own_broker(bootstrap: str) -> float:
+def restart_own_broker(bootstrap: str, sample=None) -> float:
     """Stop and start the broker `scripts/kafka/` runs for `KAFKA_DATA_DIR` (which must be set,
-    and the broker must be the one at `bootstrap`): never the shared default broker."""
+    and the broker must be the one at `bootstrap`): never the shared default broker. `sample`
+    is called every 0.1 s while it stops (the CPU account sees the broker until it exits)."""
     import time
 
     data_dir, port = os.environ.get("KAFKA_DATA_DIR"), os.environ.get("KAFKA_PORT")
@@ -235,7 +254,12 @@ def restart_own_broker(bootstrap: str) -> float:
                         " (scripts/kafka/start.sh), and point --bootstrap at it")
     t0 = time.monotonic()
     for script in ("stop.sh", "start.sh"):
-        done = subprocess.run(["bash", str(SCRIPTS / script)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise UserError(f"scripts/kafka/{script} failed: {done.stderr.strip().splitlines()[-1:]}")
+        proc = subprocess.Popen(["bash", str(SCRIPTS / script)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        while sample is not None and script == "stop.sh" and proc.poll() is None:
+            sample()
+            time.sleep(0.1)
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise UserError(f"scripts/kafka/{script} failed: {err.strip().splitlines()[-1:]}")
     return time.monotonic() - t0

@@ -85,3 +85,9 @@ def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_pat
     faults = json.loads((out / "summary.json").read_text())["faults"]
     assert [f["name"] for f in faults] == ["kill-worker", "add-worker", "kill-sink"]
     assert all("not injected" not in f["detail"] for f in faults)
+    # The CPU breakdown keeps the killed worker (to its death), its partner and the added one,
+    # each under its own name, none negative.
+    (step,) = json.loads((out / "summary.json").read_text())["steps"]
+    workers = {name: us for name, us in step["cpu_us"].items() if name.startswith("worker-")}
+    assert sorted(workers) == ["worker-0", "worker-1", "worker-2"]
+    assert all(us >= 0 for us in step["cpu_us"].values()), step["cpu_us"]

@@ -35,7 +35,6 @@ import asyncio
 import logging
 import os
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -48,6 +47,7 @@ from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.manifest import recorded_settings
+from claimsim.adjudication.runtimes.streaming import datadir as datadirs
 from claimsim.adjudication.runtimes.streaming.changelog import BatchedTable, TableWrites
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
@@ -86,10 +86,9 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     """The faust app for one run: its agent, table and topics (nothing starts until a Worker runs it).
 
     `store="memory"` keeps the table in memory (faust still creates a data directory, empty
-    folders only, so by default every worker on a host shares one under the temp directory);
-    `store="rocksdb"` keeps it in RocksDB files under `datadir` (give each worker process its
-    own: two workers of a run would otherwise open the same partition's files as it moves
-    between them). `cache_families` bounds the decoded family states the processor keeps (None:
+    folders only); `store="rocksdb"` keeps it in RocksDB files under `datadir` (each worker
+    process has its own, default `datadir.for_process`: two workers of a run would otherwise
+    open the same partition's files as it moves between them). `cache_families` bounds the decoded family states the processor keeps (None:
     every family the worker has seen); with RocksDB the worker's memory is then bounded by it.
     """
     # Long on purpose: the agent, the rebalance hook and the partition watch below close over
@@ -139,7 +138,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                     f"adjudication failed: {type(e).__name__}: {e}", event.value,
                     topic=msg.topic, partition=msg.partition, offset=msg.offset)))
                 await fut
-                os._exit(EXIT_CORE_ERROR)  # no commit: the message is redelivered on restart
+                hard_exit(EXIT_CORE_ERROR)  # no commit: the message is redelivered on restart
             if outcome.gap is not None:
                 applied, pos = outcome.gap
                 log.error("%s[%d]@%d starts at stream item %d but the partition has applied %d:"
@@ -148,7 +147,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                           msg.topic, msg.partition, msg.offset, pos, applied)
                 if app.claimsim_restart_on_gap:
                     restart_in_place()  # nothing of this message applied or acked
-                os._exit(EXIT_GAP)
+                hard_exit(EXIT_GAP)
             writes.send(msg.partition, msg.offset, outcome.end)
             watch.processed(msg.partition, msg.offset)
             for value in encode_ledger(outcome.ledger):
@@ -183,7 +182,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                       topics.inbound, sorted(waiting), sorted(waiting.values()), STALL_S)
             if app.claimsim_restart_on_gap:
                 restart_in_place()
-            os._exit(EXIT_GAP)
+            hard_exit(EXIT_GAP)
 
     app.claimsim_agent = adjudicator
     return app
@@ -193,8 +192,8 @@ def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str
                commit_interval: float, datadir: Path | None) -> faust.App:
     """The faust app's settings for one run (its agent, table and topics are `build_app`'s)."""
     if datadir is None:
-        datadir = Path(tempfile.gettempdir()) / "claimsim-faust"
-        datadir.mkdir(exist_ok=True)
+        datadir = datadirs.for_process(topics.prefix)
+        datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         topics.app_id,
         broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",")],
@@ -294,11 +293,11 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
                cache_families: int | None = None) -> None:
     """Run a worker until it is stopped (SIGTERM/SIGINT). Blocks; exits the process at the end.
     Every log record goes to `log_file` (plain text); stderr gets one line per Kafka outage and
-    the worker's own warnings (`outages.OutageReporter`). A RocksDB table lives in a data
-    directory of this process's own under the temp directory, removed when the worker stops
-    (one killed with -9 leaves it behind: `claimsim-faust/<prefix>-<pid>`)."""
+    the worker's own warnings (`outages.OutageReporter`). faust's data directory (a RocksDB
+    table's files) is this process's own, `claimsim-faust/<prefix>-<pid>` under the temp
+    directory, removed when the worker exits; one a worker killed with -9 left is removed by
+    the next worker to start, or by the runner that started it (`datadir.sweep`)."""
     import atexit
-    import shutil
     from claimsim.adjudication.runtimes.streaming.outages import OutageReporter, default_log_path
     from claimsim.adjudication.runtimes.streaming.topics import partition_count
 
@@ -311,11 +310,11 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     topics = RunTopics(prefix)
     if partitions is None:
         partitions = asyncio.run(partition_count(bootstrap, topics.inbound))
-    datadir = None
-    if store == "rocksdb":
-        datadir = Path(tempfile.gettempdir()) / "claimsim-faust" / f"{prefix}-{os.getpid()}"
-        datadir.mkdir(parents=True, exist_ok=True)
-        atexit.register(shutil.rmtree, datadir, ignore_errors=True)
+    global _OWN_DATADIR
+    datadirs.sweep()  # what workers killed with -9 left behind
+    datadir = _OWN_DATADIR = datadirs.for_process(prefix)
+    datadir.mkdir(parents=True, exist_ok=True)
+    atexit.register(datadirs.remove, datadir)
     app = build_app(topics, bootstrap, partitions, reference, settings,
                     commit_interval=commit_interval, datadir=datadir, store=store,
                     cache_families=cache_families or None)
@@ -354,7 +353,17 @@ def _exit_stop_timeout(grace: float) -> None:
     log.warning("the worker did not stop within %.0f s of being asked (faust's shutdown waits on"
                 " the broker); exiting: uncommitted inputs are redelivered", grace)
     logging.shutdown()
-    os._exit(EXIT_STOP_TIMEOUT)
+    hard_exit(EXIT_STOP_TIMEOUT)
+
+
+_OWN_DATADIR: Path | None = None  # run_worker's data directory (atexit does not run on os._exit)
+
+
+def hard_exit(code: int) -> None:
+    """End the process at once (no faust shutdown, no commit), removing its data directory."""
+    if _OWN_DATADIR is not None:
+        datadirs.remove(_OWN_DATADIR)
+    os._exit(code)
 
 
 def restart_in_place() -> None:

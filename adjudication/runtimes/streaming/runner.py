@@ -109,14 +109,18 @@ class StallWatch:
 
 
 def stop_worker(proc: subprocess.Popen, timeout: float = 15) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    """Stop a worker (SIGTERM, then SIGKILL after `timeout`), then remove the faust data
+    directories of every worker that is gone (one killed with -9 could not remove its own)."""
+    from claimsim.adjudication.runtimes.streaming import datadir
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    datadir.sweep()
 
 
 def _tail(path: Path) -> str:
