@@ -32,7 +32,7 @@ from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, ResumePoin
 from claimsim.adjudication.runtimes.streaming.topics import (
     RunTopics, _admin, bootstrap_from_env, create_topics, delete_topics, new_prefix,
 )
-from claimsim.adjudication.runtimes.streaming.wire import decode_ledger
+from claimsim.adjudication.runtimes.streaming.wire import ledger_entries
 from claimsim.events.errors import UserError
 
 from claimsim.benchmarks.loadtest.cpu import CpuAccount, broker_pid, reap
@@ -185,9 +185,10 @@ class KafkaDriver:
                         continue
                     before = sink.last_cause
                     for record in records:
-                        events = decode_ledger(record.value)
-                        resume.read(tp.partition, record.offset, events)
-                        sink.offer(events)
+                        entries = ledger_entries(record.value, record.headers)
+                        resume.read_causes(tp.partition, record.offset,
+                                           max((c for c, _ in entries), default=None))
+                        sink.offer_encoded(entries)
                     if sink.last_cause > before:
                         appended[before + 1:sink.last_cause + 1] = self.clock()
                         self.answered = sink.last_cause + 1

@@ -49,10 +49,11 @@ from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.manifest import recorded_settings
 from claimsim.adjudication.runtimes.streaming import datadir as datadirs
 from claimsim.adjudication.runtimes.streaming.changelog import BatchedTable, TableWrites
+from claimsim.adjudication.runtimes.streaming.collector import Collector
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
 from claimsim.adjudication.runtimes.streaming.watchdog import CHECK_S, STALL_S, PartitionWatch
-from claimsim.adjudication.runtimes.streaming.wire import dead_letter, encode_ledger
+from claimsim.adjudication.runtimes.streaming.wire import LEDGER_INDEX, dead_letter, encode_ledger_indexed
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                                         options=dict(ROCKSDB_OPTIONS)))
     writes = TableWrites(table)  # the processor's store: one changelog record per message
     processor = PartitionProcessor(reference, settings, cache_families=cache_families)
+    collector = app.claimsim_collector = Collector()  # the cyclic GC off the family states
     app.claimsim_processor = processor  # for tests (agent.test_context) and diagnostics
     app.claimsim_table = table
     app.claimsim_restart_on_gap = False  # run_worker: a real process, restarted in place
@@ -130,7 +132,9 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 await asyncio.sleep(3600)
             writes.prune(msg.partition, committed.get(msg.partition))
             try:
-                outcome = processor.process(msg.partition, event.value, writes)
+                with collector.paused():
+                    outcome = processor.process(msg.partition, event.value, writes)
+                    ledger_values = encode_ledger_indexed(outcome.ledger)
             except Exception as e:
                 log.exception("adjudication failed on %s[%d]@%d; stopping the worker",
                               msg.topic, msg.partition, msg.offset)
@@ -150,8 +154,10 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 hard_exit(EXIT_GAP)
             writes.send(msg.partition, msg.offset, outcome.end)
             watch.processed(msg.partition, msg.offset)
-            for value in encode_ledger(outcome.ledger):
-                await ledger.send(value=value, partition=msg.partition)
+            for value, index in ledger_values:
+                await ledger.send(value=value, partition=msg.partition,
+                                  headers=[(LEDGER_INDEX, index)])
+            collector.answered(len(outcome.ledger))
             for reason, raw in outcome.dead:
                 log.warning("dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
                 await dead.send(value=canonical(dead_letter(
@@ -161,6 +167,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     # state is always rebuilt from the table as recovered from its changelog.
     async def _rebalanced(sender, *args, **kwargs):
         processor.reset()
+        collector.thaw()
         writes.forget()
         committed.clear()
         watch.reassigned()

@@ -24,7 +24,9 @@ from claimsim.events.errors import UserError
 from claimsim.events.log import Fsync, LogWriter, last_envelope, read
 from claimsim.events.reference import ReferenceData
 
-from claimsim.adjudication.runtimes.streaming.wire import decode_ledger
+from claimsim.events.encoding import open_body
+
+from claimsim.adjudication.runtimes.streaming.wire import ledger_entries
 
 
 def last_answered(ledger_dir: Path) -> int:
@@ -62,26 +64,31 @@ class LedgerSink:
         except BaseException:
             self.writer.close()
             raise
-        self.buffer: dict[int, dict[str, Any]] = {}
+        self.buffer: dict[int, bytes] = {}  # cause -> the event's `open_body` bytes
         self.written = 0
         self.dropped = 0
 
     def offer(self, events: list[dict[str, Any]]) -> int:
         """Take answers in any order; write every run of consecutive causes now complete.
         Returns how many were written."""
+        return self.offer_encoded([(event["cause"], open_body(event)) for event in events])
+
+    def offer_encoded(self, entries: list[tuple[int, bytes]]) -> int:
+        """`offer` for answers already encoded: (cause, `encoding.open_body(event)`) pairs, as
+        `wire.ledger_entries` takes them off a ledger message. The ledger gets the same bytes
+        (`LogWriter.write_encoded`)."""
         last, buffer = self.last_cause, self.buffer
-        for event in events:
-            cause = event["cause"]
+        for cause, body in entries:
             if cause <= last or cause in buffer:
                 self.dropped += 1  # a redelivery: the ledger (or the buffer) has it already
             else:
-                buffer[cause] = event
+                buffer[cause] = body
         ready = []
         while last + 1 in buffer:
             last += 1
             ready.append(buffer.pop(last))
         if ready:
-            self.writer.extend(ready)
+            self.writer.write_encoded(ready)
             self.last_cause = last
             self.written += len(ready)
         return len(ready)
@@ -117,9 +124,13 @@ class ResumePoint:
         self._at = float("-inf")
 
     def read(self, partition: int, offset: int, events: list[dict[str, Any]]) -> None:
-        if events:
+        self.read_causes(partition, offset, max((e["cause"] for e in events), default=None))
+
+    def read_causes(self, partition: int, offset: int, last: int | None) -> None:
+        """A record read at `offset`, whose answers' highest cause is `last` (None: none)."""
+        if last is not None:
             records = self._records.setdefault(partition, deque())
-            records.append((offset, max(e["cause"] for e in events)))
+            records.append((offset, last))
         self._next[partition] = offset + 1
 
     def positions(self, last_cause: int) -> dict[int, int]:
@@ -207,9 +218,10 @@ async def drain(sink: LedgerSink, bootstrap: str, topic: str, partitions: int, l
                             on_dead_letter(orjson.loads(record.value))
                     continue
                 for record in records:
-                    events = decode_ledger(record.value)
-                    resume.read(tp.partition, record.offset, events)
-                    n = sink.offer(events)
+                    entries = ledger_entries(record.value, record.headers)
+                    resume.read_causes(tp.partition, record.offset,
+                                       max((c for c, _ in entries), default=None))
+                    n = sink.offer_encoded(entries)
                     if progress is not None and n:
                         progress.update(n)
             resume.save(sink.last_cause, now=time.monotonic())

@@ -4,12 +4,15 @@ An inbound message is `{"items": [...], "pos": N}`: one partition's next items i
 N counting the items that partition carried before them (a bare item or array is accepted too,
 without a position). An item is an input envelope as the input log holds it, or `{"fact": {...}}`: an
 epoch fact from the ledger (attribution, practice status), broadcast to every partition. A ledger
-message is a JSON array of ledger events. Anything that is not JSON or not an envelope becomes a
+message is a JSON array of ledger events, each in its canonical bytes; the worker's also carry a
+header (`LEDGER_INDEX`: per event its cause and where its bytes end) with which the sink takes
+each event's bytes as they are, neither decoding nor encoding them again. Anything that is not JSON or not an envelope becomes a
 dead letter with a reason; business content is the core's to judge, not ours.
 """
 
 from __future__ import annotations
 
+import struct
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 import orjson
 
 from claimsim.adjudication.engine.context import CONTEXT_TYPES
-from claimsim.events.encoding import canonical
+from claimsim.events.encoding import canonical, open_body
 from claimsim.events.registry import EventError, current_versions, upcast_envelope
 
 INPUT_FIELDS = ("seq", "type", "key", "at", "data")
@@ -66,6 +69,45 @@ def encode_ledger(events: list[dict[str, Any]], limit: int = 512 * 1024) -> list
 
 def decode_ledger(value: bytes) -> list[dict[str, Any]]:
     return orjson.loads(value)
+
+
+LEDGER_INDEX = "claimsim-ledger-index"
+_INDEX_ENTRY = struct.Struct(">qI")  # an event's cause, the offset just past its bytes
+
+
+def encode_ledger_indexed(events: list[dict[str, Any]], limit: int = 512 * 1024
+                          ) -> list[tuple[bytes, bytes]]:
+    """`encode_ledger`'s messages, each with its `LEDGER_INDEX` header value."""
+    out: list[tuple[bytes, bytes]] = []
+    parts: list[bytes] = []
+    index: list[bytes] = []
+    size, pack = 1, _INDEX_ENTRY.pack  # the opening bracket
+    for event in events:
+        encoded = canonical(event)
+        if parts and size + len(encoded) > limit:
+            out.append((b"[" + b",".join(parts) + b"]", b"".join(index)))
+            parts, index, size = [], [], 1
+        parts.append(encoded)
+        size += len(encoded)
+        index.append(pack(event["cause"], size))
+        size += 1  # the comma after it
+    if parts:
+        out.append((b"[" + b",".join(parts) + b"]", b"".join(index)))
+    return out
+
+
+def ledger_entries(value: bytes, headers: Any = ()) -> list[tuple[int, bytes]]:
+    """A ledger message's events as (cause, `open_body` bytes), what `LogWriter.write_encoded`
+    takes: sliced out by the message's `LEDGER_INDEX` header, else (a message without one)
+    decoded and encoded again."""
+    for name, index in headers or ():
+        if name == LEDGER_INDEX:
+            view, start, out = memoryview(value), 1, []
+            for cause, end in _INDEX_ENTRY.iter_unpack(index):
+                out.append((cause, bytes(view[start:end - 1])))  # without its closing brace
+                start = end + 1
+            return out
+    return [(event["cause"], open_body(event)) for event in orjson.loads(value)]
 
 
 @dataclass(frozen=True, slots=True)
