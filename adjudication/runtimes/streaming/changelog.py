@@ -115,6 +115,9 @@ class TableWrites:
 
     def __init__(self, table: faust.Table):
         self.table, self.data = table, table.data
+        inner = getattr(self.data, "data", None)
+        if type(inner) is dict:  # faust's memory store wraps a dict (the same one for its life):
+            self.data = inner  # its mapping methods are Python calls on every read and write
         self.pending: list[tuple[bytes, bytes | None]] = []
         self._nonce = secrets.token_hex(4).encode()
         self._count = 0
