@@ -132,9 +132,8 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 await asyncio.sleep(3600)
             writes.prune(msg.partition, committed.get(msg.partition))
             try:
-                with collector.paused():
-                    outcome = processor.process(msg.partition, event.value, writes)
-                    ledger_values = encode_ledger_indexed(outcome.ledger)
+                outcome = processor.process(msg.partition, event.value, writes)
+                ledger_values = encode_ledger_indexed(outcome.ledger)
             except Exception as e:
                 log.exception("adjudication failed on %s[%d]@%d; stopping the worker",
                               msg.topic, msg.partition, msg.offset)
@@ -177,6 +176,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
 
     @app.timer(CHECK_S, name="claimsim.partition_watch")
     async def _watch_partitions():
+        collector.tick()  # an idle worker's cycles (run_worker's collector collects by itself)
         try:
             waiting = await watch.check(app)
         except Exception as e:  # a broker away: its outage is reported elsewhere
@@ -326,6 +326,7 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
                     commit_interval=commit_interval, datadir=datadir, store=store,
                     cache_families=cache_families or None)
     app.claimsim_restart_on_gap = True
+    app.claimsim_collector.start()  # this process collects cycles itself (collector.py)
     log_file = Path(log_file) if log_file else default_log_path(prefix)
     app.conf.loghandlers = [OutageReporter(log_file)]
     worker = BoundedStopWorker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
