@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--partitions", type=int, default=4, help="kafka: inbound partitions (default 4)")
     p.add_argument("--workers", type=int, default=1, help="kafka: workers to start (default 1)")
     p.add_argument("--bootstrap", help="kafka: bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS)")
+    p.add_argument("--linger-ms", type=float, default=20.0,
+                   help="kafka: longest an offered input waits for more of its partition's to"
+                        " share its message (default 20; 0: a message per partition per tick)")
     p.add_argument("--broker-pid", type=int, default=None,
                    help="kafka: the broker's pid, for its CPU per input (default: the pid file"
                         " in $KAFKA_DATA_DIR, if set)")
@@ -72,6 +75,8 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 
     if args.duration <= 0:
         raise UserError("--duration must be positive")
+    if not 0 <= args.linger_ms <= 10_000:
+        raise UserError("--linger-ms is milliseconds, from 0 to 10000")
     if not 0 <= args.warmup < 1:
         raise UserError("--warmup is a fraction of each step, from 0 up to (not including) 1")
     rates = (sweep_rates(args.sweep_start, args.sweep_factor, args.sweep_steps) if args.sweep
@@ -84,7 +89,8 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         steps=[Step(i, r, args.duration) for i, r in enumerate(rates)],
         arrivals=Arrivals(args.arrivals), warmup=args.warmup, seed=args.seed, faults=faults,
         stop_at_knee=args.sweep, partitions=args.partitions, workers=args.workers,
-        bootstrap=args.bootstrap, broker_pid=args.broker_pid, progress=not args.no_progress and sys.stderr.isatty())
+        bootstrap=args.bootstrap, broker_pid=args.broker_pid, linger_s=args.linger_ms / 1000.0,
+        progress=not args.no_progress and sys.stderr.isatty())
     result = asyncio.run(test.run())
     print(result.table)
     print(f"results in {args.out}/ (steps.csv, seconds.csv, latency_vs_rate.png,"

@@ -50,6 +50,7 @@ class LoadTest:
     workers: int = 1
     bootstrap: str | None = None
     broker_pid: int | None = None
+    linger_s: float = 0.02  # kafka: how long an offered input may wait to share a message
     progress: bool = False
 
     def _prepare(self) -> tuple[Path, int]:
@@ -92,7 +93,7 @@ class LoadTest:
         extra = {"inputs_offered": outcome.offered, "run_dir": str(self.run_dir),
                  "arrivals": str(self.arrivals), "warmup_fraction": self.warmup}
         if self.runtime == "kafka":
-            extra.update(partitions=self.partitions, workers=self.workers)
+            extra.update(partitions=self.partitions, workers=self.workers, linger_ms=self.linger_s * 1000)
         return Result(self.out, self.runtime, figures, outcome, verdict, table, extra)
 
     async def _driver(self, work: Path, timings: Timings):
@@ -113,5 +114,6 @@ class LoadTest:
                                          workers=self.workers, bootstrap=self.bootstrap,
                                          log_dir=self.out)
         driver.broker_pid = self.broker_pid
+        driver.linger_s = self.linger_s
         t0 = time.monotonic()  # the test starts once the workers are ready: faults at their time
         return driver

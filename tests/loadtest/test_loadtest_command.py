@@ -65,6 +65,7 @@ def test_a_ledger_that_differs_is_named_at_its_first_differing_seq(small_run, tm
     (["--rate", "0"], "--rate '0': give one or more positive rates"),
     (["--rate", "100", "--fault", "kill-worker@5s"], "--fault applies to --runtime kafka only"),
     (["--rate", "100", "--runtime", "kafka", "--fault", "melt@5s"], "unknown fault 'melt'"),
+    (["--rate", "100", "--runtime", "kafka", "--linger-ms", "-1"], "--linger-ms is milliseconds"),
 ])
 def test_bad_options_are_one_line_user_errors(small_run, tmp_path, capsys, argv, message):
     assert main(["loadtest", str(small_run), "--out", str(tmp_path / "x"), *argv]) == 2
@@ -91,3 +92,44 @@ def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_pat
     workers = {name: us for name, us in step["cpu_us"].items() if name.startswith("worker-")}
     assert sorted(workers) == ["worker-0", "worker-1", "worker-2"]
     assert all(us >= 0 for us in step["cpu_us"].values()), step["cpu_us"]
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, bytes]] = []
+
+    async def send(self, topic, value, key=None, partition=None):
+        self.sent.append((partition, value))
+
+
+def test_the_kafka_driver_holds_a_partial_message_until_its_first_input_has_lingered(small_run, tmp_path):
+    # Three inputs offered at 0 s wait (no message holds 200 yet); at 19 ms still; at 20 ms
+    # every partition's partial message goes out, and together they carry the three inputs.
+    import asyncio
+
+    from claimsim.benchmarks.loadtest.measure import Timings
+    from claimsim.benchmarks.loadtest.streaming_driver import KafkaDriver
+    from claimsim.adjudication.runtimes.streaming.topics import RunTopics
+
+    now = [0.0]
+    driver = KafkaDriver(small_run, Timings(10), lambda: now[0], RunTopics("t"), "127.0.0.1:1",
+                         2, tmp_path)
+    driver._producer = producer = FakeProducer()
+
+    def items() -> int:
+        return sum(len(json.loads(value)["items"]) for _, value in producer.sent)
+
+    async def go() -> None:
+        await driver.offer(3)
+        assert producer.sent == []
+        now[0] = 0.019
+        await driver._flush_lingered()
+        assert producer.sent == []
+        now[0] = 0.020
+        await driver._flush_lingered()
+        assert items() == 3 and {p for p, _ in producer.sent} <= {0, 1}
+        driver.linger_s = 0.0  # a message per partition per call
+        await driver.offer(5)
+        assert items() == 5
+
+    asyncio.run(go())

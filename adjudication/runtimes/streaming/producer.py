@@ -152,6 +152,10 @@ class InboundBatcher:
         """Whether some partition's published items are still ahead in the stream."""
         return any(self._skip)
 
+    def pending(self) -> bool:
+        """Whether some partition holds items not yet in a message."""
+        return any(self._pending)
+
     def flush(self) -> Iterator[tuple[int, str | None, bytes]]:
         for p in range(self.partitions):
             if self._pending[p]:
