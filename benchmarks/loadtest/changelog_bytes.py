@@ -94,9 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     m = measure(args.run_dir, args.partitions, args.items, args.lag)
     mb = 1e6
     print(f"{m['records']:,} changelog records, {m['bytes'] / mb:,.1f} MB")
-    print("written by key kind: " + ", ".join(f"{k} {v / mb:,.1f} MB" for k, v in sorted(m["by_kind"].items())))
+    kinds = sorted(m["by_kind"].items())
+    print("written by key kind: " + ", ".join(f"{k} {v / mb:,.1f} MB" for k, v in kinds))
+    dead = (m["bytes"] - m["live_record_bytes"]) / mb
     print(f"records still holding a key's latest write: {m['live_record_bytes'] / mb:,.1f} MB"
-          f" (a tombstone per dead record removes {(m['bytes'] - m['live_record_bytes']) / mb:,.1f} MB)")
+          f" (a tombstone per dead record removes {dead:,.1f} MB)")
     print(f"keys alive at the end: {m['live_keys']:,}, {m['live_key_bytes'] / mb:,.1f} MB"
           " (per-key records, compacted)")
     return 0

@@ -38,7 +38,8 @@ def broker_pid(explicit: int | None = None) -> int | None:
     return None
 
 
-def per_input_us(before: dict[str, float], after: dict[str, float], inputs: int) -> dict[str, float]:
+def per_input_us(before: dict[str, float], after: dict[str, float],
+                 inputs: int) -> dict[str, float]:
     """Microseconds of CPU per input answered, by process name (`CpuAccount.seconds` at a step's
     two ends): a name first seen at the end (a worker added during the step) spent all of its
     seconds in the step."""

@@ -93,7 +93,8 @@ class LoadTest:
         extra = {"inputs_offered": outcome.offered, "run_dir": str(self.run_dir),
                  "arrivals": str(self.arrivals), "warmup_fraction": self.warmup}
         if self.runtime == "kafka":
-            extra.update(partitions=self.partitions, workers=self.workers, linger_ms=self.linger_s * 1000)
+            extra.update(partitions=self.partitions, workers=self.workers,
+                         linger_ms=self.linger_s * 1000)
         return Result(self.out, self.runtime, figures, outcome, verdict, table, extra)
 
     async def _driver(self, work: Path, timings: Timings):

@@ -53,7 +53,9 @@ from claimsim.adjudication.runtimes.streaming.collector import Collector
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
 from claimsim.adjudication.runtimes.streaming.watchdog import CHECK_S, STALL_S, PartitionWatch
-from claimsim.adjudication.runtimes.streaming.wire import LEDGER_INDEX, dead_letter, encode_ledger_indexed
+from claimsim.adjudication.runtimes.streaming.wire import (
+    LEDGER_INDEX, dead_letter, encode_ledger_indexed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +91,8 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     `store="memory"` keeps the table in memory (faust still creates a data directory, empty
     folders only); `store="rocksdb"` keeps it in RocksDB files under `datadir` (each worker
     process has its own, default `datadir.for_process`: two workers of a run would otherwise
-    open the same partition's files as it moves between them). `cache_families` bounds the decoded family states the processor keeps (None:
-    every family the worker has seen); with RocksDB the worker's memory is then bounded by it.
+    open the same partition's files as it moves between them). `cache_families` bounds the
+    decoded family states the processor keeps (None: every family the worker has seen); with RocksDB the worker's memory is then bounded by it.
     """
     # Long on purpose: the agent, the rebalance hook and the partition watch below close over
     # one processor, its table writes, the committed offsets and the watch; apart, each would

@@ -9,8 +9,8 @@ unique (`\\x00batch/<worker nonce>/<counter>`), so log compaction never drops on
 one; the changelog is then an append-only log of the table's writes, which is what faust's
 recovery replays anyway (compaction could drop a record only once every key in it has a later
 write: measured, 0.3 % of a 10,000-member year's changelog, since nearly every message writes a
-new claim's record; README, "What the Kafka worker costs"). The writes are applied in the order made, so the processor's ordering
-rules (family states before the epoch fact that follows them, claim records before their hot
+new claim's record; README, "What the Kafka worker costs"). The writes are applied in the
+order made, so the processor's ordering rules (family states before the epoch fact that follows them, claim records before their hot
 part) hold inside a record, and a record is all or nothing.
 """
 

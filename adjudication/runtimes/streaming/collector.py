@@ -28,7 +28,8 @@ AT_LEAST_EVERY_S = 5.0  # an idle worker still collects faust's and aiokafka's c
 
 
 class Collector:
-    def __init__(self, freeze_every: int = FREEZE_EVERY, at_least_every_s: float = AT_LEAST_EVERY_S):
+    def __init__(self, freeze_every: int = FREEZE_EVERY,
+                 at_least_every_s: float = AT_LEAST_EVERY_S):
         self.freeze_every, self.at_least_every_s = freeze_every, at_least_every_s
         self.started = False
         self.since = 0

@@ -50,7 +50,8 @@ def _alive(pid: int) -> bool:
 
 
 def sweep() -> list[Path]:
-    """Remove every data directory whose process is gone (and the parent once empty); returns them."""
+    """Remove every data directory whose process is gone (and the parent once empty); returns
+    the ones removed."""
     base = root()
     try:
         entries = list(base.iterdir())

@@ -6,8 +6,8 @@ without a position). An item is an input envelope as the input log holds it, or 
 epoch fact from the ledger (attribution, practice status), broadcast to every partition. A ledger
 message is a JSON array of ledger events, each in its canonical bytes; the worker's also carry a
 header (`LEDGER_INDEX`: per event its cause and where its bytes end) with which the sink takes
-each event's bytes as they are, neither decoding nor encoding them again. Anything that is not JSON or not an envelope becomes a
-dead letter with a reason; business content is the core's to judge, not ours.
+each event's bytes as they are, neither decoding nor encoding them again. Anything that is not
+JSON or not an envelope becomes a dead letter with a reason; business content is the core's to judge, not ours.
 """
 
 from __future__ import annotations
