@@ -18,9 +18,17 @@ from claimsim.adjudication.runtimes.streaming.wire import (
 
 
 @pytest.fixture(scope="module")
-def answers(tmp_path_factory) -> list[dict]:
+def simulated(tmp_path_factory):
     run = tmp_path_factory.mktemp("wire") / "run"
     simulate_to_dir(SimConfig(members=40, months=2, seed=7), run)
+    return run
+
+
+@pytest.fixture(scope="module")
+def answers(simulated, tmp_path_factory) -> list[dict]:
+    from claimsim.benchmarks.loadtest.verdict import copy_run
+
+    run = copy_run(simulated, tmp_path_factory.mktemp("wire-embedded") / "run")
     with EmbeddedAdjudicator(run) as runtime:
         runtime.adjudicate()
     out = []
@@ -56,3 +64,17 @@ def test_the_sliced_bytes_write_the_same_ledger_as_the_answers(answers, tmp_path
     b = sorted((tmp_path / "b").glob("*.jsonl"))
     assert [p.name for p in a] == [p.name for p in b]
     assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b))
+
+
+def test_the_sink_makes_each_batch_of_sliced_answers_readable_and_durable_at_once(simulated, answers, tmp_path):
+    # A restarted sink resumes after what the ledger holds: every batch it writes must be on
+    # disk before it reads on, never left in a file buffer a kill -9 would lose.
+    from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
+    from claimsim.benchmarks.loadtest.verdict import copy_run
+
+    run = copy_run(simulated, tmp_path / "run")
+    (value, index), *_ = encode_ledger_indexed(answers[:30])
+    with LedgerSink(run) as sink:
+        assert sink.offer_encoded(ledger_entries(value, [(LEDGER_INDEX, index)])) == 30
+        on_disk = [env for env in read(run / "ledger") if env.get("cause") is not None]
+        assert [env["cause"] for env in on_disk] == list(range(30))

@@ -89,6 +89,7 @@ class LedgerSink:
             ready.append(buffer.pop(last))
         if ready:
             self.writer.write_encoded(ready)
+            self.writer.commit()  # durable before the resume point can name what follows it
             self.last_cause = last
             self.written += len(ready)
         return len(ready)
