@@ -162,15 +162,17 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
     if capitated_plan is None:
         return
     counted = 0
+    of, member = state._codes.of, d["member_id"]
+    where, when = of(practice), of(day)  # the visit and FFS rows' text columns, coded once
     if qual or awv or ccm:
         counted = _counted(state, d, practice, day, sign, qual)
-        state.visits.add(d["member_id"], (practice, day, counted, awv, ccm,
-                                          qual_allowed if counted else 0))
+        state.visits.add_coded(member, (where, when, counted, awv, ccm,
+                                        qual_allowed if counted else 0))
     if by_group is not None:
-        month, add = day[:7], state.ffs.add
+        month, add = of(day[:7]), state.ffs.add_coded
         for g, a in by_group.items():
-            add(d["member_id"], (practice, month, g, a))
-    book_leakage(state, payer, practice, d["member_id"], day, row, counted, capitated_plan)
+            add(member, (where, month, of(g), a))
+    book_leakage(state, payer, practice, member, day, row, counted, capitated_plan)
 
 
 def _counted(state: PayerState, d: dict[str, Any], practice: str, day: str, sign: int,

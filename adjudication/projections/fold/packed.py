@@ -100,12 +100,18 @@ class PackedRows(_ByMember):
         values = list(row)
         for i in self._text:
             values[i] = of(values[i])
+        self.add_coded(member, values)
+
+    def add_coded(self, member: str, values) -> None:
+        """Append a row whose text columns already hold their codes (`Codes.of`): the fold's hot
+        path codes a claim's practice and day once for its visit and FFS rows."""
         packed = self._struct.pack(*values)
-        old = self._rows.get(member)
+        rows = self._rows
+        old = rows.get(member)
         if old is None:  # the member's id, interned: one copy serves every store's key
-            self._rows[intern(member)] = packed
+            rows[intern(member)] = packed
         else:
-            self._rows[member] = old + packed
+            rows[member] = old + packed
 
     def _decode(self, raw: bytes) -> list[list]:
         text, columns = self._codes.text, self._text
@@ -128,7 +134,7 @@ class PackedRows(_ByMember):
         self._rows.clear()
         for member, rows in data.items():
             for row in rows:
-                self.add(member, row)
+                self.add(member, tuple(row))
 
 
 class LatestDates(_ByMember):
@@ -139,19 +145,33 @@ class LatestDates(_ByMember):
     _PAIR = struct.Struct("<II")
 
     def note(self, member: str, keys, day: str) -> None:
-        """Each key was seen on `day`: keep the later of it and the date already held."""
-        known = self.get(member) or {}
-        changed = False
+        """Each key was seen on `day`: keep the later of it and the date already held. Works on
+        the codes (a claim entry's hot path): only a date already held is read back as text."""
+        of = self._codes.of
+        when = of(day)
+        raw = self._rows.get(member)
+        if raw is None:
+            self._rows[intern(member)] = self._pack({of(k): when for k in keys})
+            return
+        known = dict(self._PAIR.iter_unpack(raw))  # key code -> date code, in first-seen order
+        text, changed = self._codes.text, False
         for key in keys:
-            if known.get(key, "") < day:
-                known[key] = day
+            k = of(key)
+            held = known.get(k)
+            if held is None or (held != when and text[held] < day):
+                known[k] = when
                 changed = True
         if changed:
-            self._put(member, known)
+            self._rows[member] = self._pack(known)
+
+    def _pack(self, known: dict[int, int]) -> bytes:
+        pack = self._PAIR.pack
+        return b"".join([pack(k, d) for k, d in known.items()])
 
     def _put(self, member: str, dates: dict[str, str]) -> None:
-        of, pack = self._codes.of, self._PAIR.pack
-        self._rows[member if member in self._rows else intern(member)] = b"".join(pack(of(k), of(d)) for k, d in dates.items())
+        of = self._codes.of
+        self._rows[member if member in self._rows else intern(member)] = self._pack(
+            {of(k): of(d) for k, d in dates.items()})
 
     def _decode(self, raw: bytes) -> dict[str, str]:
         text = self._codes.text
