@@ -1,8 +1,9 @@
-"""Build hook: compile the pure adjudication engine with mypyc, when it can, into native copies
-that `claimsim.native` loads in place of the Python sources (which stay the reference).
+"""Build hook: compile the pure adjudication engine and the projections' fold with mypyc, when it
+can, into native copies that `claimsim.native` loads in place of the Python sources (which stay
+the reference).
 
 `pip install -e .` (and a wheel build) runs this. If mypyc or a C compiler is missing, or the
-build fails, the install goes on without the native copies and claimsim runs the pure engine.
+build fails, the install goes on without the native copies and claimsim runs the pure Python.
 `CLAIMSIM_NO_MYPYC=1` at install time skips the compilation; `CLAIMSIM_PURE=1` at run time
 ignores native copies that were built.
 """
@@ -20,21 +21,33 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
-# The engine's modules compiled as one group (they call each other natively, so the loader takes
-# all of them or none); the package `__init__` stays Python. Names as installed.
-PACKAGE = "claimsim.adjudication.engine"
-MODULES = ("claims", "context", "core", "cost_share", "family", "file_pricing", "line_results",
-           "pricing", "programs", "validation")
-GROUP = f"{PACKAGE}.native"  # the shared library: `native__mypyc` in the engine's folder
-MANIFEST = "native.json"  # beside it: module -> sha256 of the source it was built from (`claimsim.native`)
+# package -> its modules compiled as one group (they call each other natively, so the loader takes
+# all of them or none); each package's `__init__` stays Python. Names as installed. The engine;
+# and the fold's hot path (a ledger claim entry's lines into money, visit, FFS and condition rows).
+GROUPS = {
+    "claimsim.adjudication.engine": ("claims", "context", "core", "cost_share", "family",
+                                     "file_pricing", "line_results", "pricing", "programs",
+                                     "validation"),
+    "claimsim.adjudication.projections.fold": ("claims", "money", "packed"),
+}
+MANIFEST = "native.json"  # in each package's folder: module -> sha256 of its source (`claimsim.native`)
 
 
-_DIGESTS: dict[str, str] = {}  # module -> sha256 of the source compiled (`_native_extensions`)
+_DIGESTS: dict[str, dict[str, str]] = {}  # package -> module -> sha256 of the source compiled
+
+
+def _folder(package: str) -> Path:
+    """The source folder of an installed package name (`claimsim.adjudication.x` -> adjudication/x)."""
+    return ROOT.joinpath(*package.split(".")[1:])
+
+
+def _group(package: str) -> str:
+    return f"{package}.native"  # the shared library: `native__mypyc` in the package's folder
 
 
 def _stage() -> Path:
     """mypy names a module after its folders: a tree `build/mypyc-stage/claimsim/...` whose
-    folders link to the root folders gives the engine its installed name."""
+    folders link to the root folders gives each group its installed name."""
     stage = ROOT / "build" / "mypyc-stage"
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "claimsim").mkdir(parents=True)
@@ -50,30 +63,41 @@ def _native_extensions() -> list:
     try:
         from mypyc.build import mypycify
     except ImportError:
-        print("claimsim: mypyc not available, the engine stays pure Python", file=sys.stderr)
+        print("claimsim: mypyc not available, the engine and fold stay pure Python", file=sys.stderr)
         return []
     stage = _stage()
+    extensions = []
+    for package, modules in GROUPS.items():
+        extensions += _compile(mypycify, stage, package, modules)
+    return extensions
+
+
+def _compile(mypycify, stage: Path, package: str, modules: tuple[str, ...]) -> list:
+    """One group's extensions, or none (it then stays pure Python)."""
     # What the copies are built from, read before mypy reads it (a source edited during the
     # build then makes them stale, as it should).
-    _DIGESTS.update({name: hashlib.sha256((ROOT / "adjudication/engine" / f"{name}.py").read_bytes()
-                                          ).hexdigest() for name in MODULES})
-    paths = [str(stage / "claimsim/adjudication/engine" / f"{name}.py") for name in MODULES]
+    _DIGESTS[package] = {name: hashlib.sha256((_folder(package) / f"{name}.py").read_bytes()
+                                              ).hexdigest() for name in modules}
+    inside = Path(*package.split("."))
+    paths = [str(stage / inside / f"{name}.py") for name in modules]
     cwd = os.getcwd()
     os.chdir(stage)  # mypy resolves `claimsim.*` from here
     try:
-        # The engine is checked as typed; what it imports (pydantic, the rest of `events`) is
-        # read only for its types, and may be absent from the build's own environment.
+        # Each group is checked as typed; what it imports (pydantic, the rest of `events`, the
+        # projections' other modules) is read only for its types, and may be absent from the
+        # build's own environment.
         options = ["--follow-imports=silent", "--ignore-missing-imports"]
-        extensions = mypycify(options + paths, group_name=GROUP, opt_level="3",
-                              target_dir=str(ROOT / "build" / "mypyc-c"))
+        extensions = mypycify(options + paths, group_name=_group(package), opt_level="3",
+                              target_dir=str(ROOT / "build" / "mypyc-c" / package))
     except BaseException as err:  # a type error or a mypy crash: stay pure  (mypy exits)
-        print(f"claimsim: mypyc could not compile the engine ({err!r}); it stays pure Python",
+        print(f"claimsim: mypyc could not compile {package} ({err!r}); it stays pure Python",
               file=sys.stderr)
+        _DIGESTS.pop(package)
         return []
     finally:
         os.chdir(cwd)
     for ext in extensions:
-        ext.optional = True  # a failed C build leaves the pure engine, not a failed install
+        ext.optional = True  # a failed C build leaves the pure Python, not a failed install
     return extensions
 
 
@@ -92,15 +116,21 @@ class BuildNative(build_ext):
         if not self.extensions:
             return
         super().run()
-        built = [Path(self.get_ext_fullpath(ext.name)) for ext in self.extensions]
-        target = Path(self.get_ext_fullpath(f"{GROUP}__mypyc")).parent / MANIFEST
-        target.unlink(missing_ok=True)
-        if not all(path.exists() for path in built):
-            print("claimsim: the native engine did not build; it stays pure Python", file=sys.stderr)
-            return
-        target.write_text(json.dumps({"group": GROUP, "sources": _DIGESTS}, indent=1, sort_keys=True) + "\n")
+        for package, sources in _DIGESTS.items():
+            group = _group(package)
+            mine = [ext for ext in self.extensions
+                    if ext.name.startswith(package + ".") and ext.name.count(".") == package.count(".") + 1]
+            built = [Path(self.get_ext_fullpath(ext.name)) for ext in mine]
+            target = Path(self.get_ext_fullpath(f"{group}__mypyc")).parent / MANIFEST
+            target.unlink(missing_ok=True)
+            if not built or not all(path.exists() for path in built):
+                print(f"claimsim: {package} did not build natively; it stays pure Python",
+                      file=sys.stderr)
+                continue
+            target.write_text(json.dumps({"group": group, "sources": sources}, indent=1,
+                                         sort_keys=True) + "\n")
 
 
 # A placeholder, so that setuptools runs build_ext (which swaps in the real extensions).
-setup(ext_modules=[Extension(f"{GROUP}__mypyc", sources=[], optional=True)],
+setup(ext_modules=[Extension("claimsim.adjudication.engine.native__mypyc", sources=[], optional=True)],
       cmdclass={"build_ext": BuildNative})

@@ -22,10 +22,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     tr.section("claimsim: ours vs baseline (medians, same run)")
-    from claimsim.native import engine_kind
+    from claimsim.native import engine_kind, fold_kind
 
-    # The compiled engine when one was built (setup.py); CLAIMSIM_PURE=1 measures the Python one.
+    # The compiled engine and fold when built (setup.py); CLAIMSIM_PURE=1 measures the Python ones.
     tr.write_line(f"adjudication engine: {engine_kind()}")
+    tr.write_line(f"projections fold: {fold_kind()}")
     tr.write_line(f"{'benchmark':<40} {'ours/s':>12} {'baseline/s':>12} {'ratio':>7}")
     for name, ours, base, ratio in rows:
         tr.write_line(f"{name:<40} {ours:>12,.0f} {base:>12,.0f} {ratio:>7.2f}x")

@@ -1,13 +1,14 @@
-"""Which adjudication engine runs: the mypyc-compiled copies of `claimsim.adjudication.engine`'s
-modules that `pip install` built (setup.py), or their Python sources, which stay the reference.
+"""Which adjudication engine and projections fold run: the mypyc-compiled copies of
+`claimsim.adjudication.engine`'s and `claimsim.adjudication.projections.fold`'s modules that
+`pip install` built (setup.py), or their Python sources, which stay the reference.
 
 The compiled copies sit beside the sources under the same module names, and Python would load
-them first. A finder placed ahead of the others decides once, at the engine's first import:
-compiled only if every module the build compiled is there and its source is byte for byte the
-one it was built from (`native.json`: module -> sha256 of the source), and `CLAIMSIM_PURE` is not
-set; otherwise every engine module loads from its `.py`. An edited source thus never runs as a
-stale compiled copy (`pip install -e .` compiles again), and the group is all or none (its
-modules call each other natively).
+them first. A finder placed ahead of the others decides once per package, at its first module's
+import: compiled only if every module the build compiled there is present and its source is byte
+for byte the one it was built from (`native.json`: module -> sha256 of the source), and
+`CLAIMSIM_PURE` is not set; otherwise every module of the package loads from its `.py`. An edited
+source thus never runs as a stale compiled copy (`pip install -e .` compiles again), and each
+package's group is all or none (its modules call each other natively).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from importlib.abc import MetaPathFinder
 from pathlib import Path
 
 PACKAGE = "claimsim.adjudication.engine"
+FOLD = "claimsim.adjudication.projections.fold"
+PACKAGES = (PACKAGE, FOLD)  # each a group compiled apart (setup.py's GROUPS)
 MANIFEST = "native.json"
 PURE_ENV = "CLAIMSIM_PURE"
 
@@ -33,7 +36,7 @@ def _decide(folder: Path) -> str:
     try:
         sources = json.loads((folder / MANIFEST).read_text())["sources"]
     except (OSError, ValueError, KeyError):
-        return "pure (no compiled engine built)"
+        return "pure (not compiled)"
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
     for name, digest in sources.items():
         try:
@@ -41,29 +44,31 @@ def _decide(folder: Path) -> str:
         except OSError:
             return f"pure ({name}.py missing)"
         if hashlib.sha256(source).hexdigest() != digest or not (folder / f"{name}{suffix}").exists():
-            return f"pure (the compiled engine is older than {name}.py: pip install -e . rebuilds it)"
+            return f"pure (the compiled copy is older than {name}.py: pip install -e . rebuilds it)"
     return "native"
 
 
-class _EngineFinder(MetaPathFinder):
-    """Loads the engine's modules from their sources unless the compiled group is to run."""
+class _NativeFinder(MetaPathFinder):
+    """Loads each package's modules from their sources unless its compiled group is to run."""
 
     def __init__(self) -> None:
-        self.engine: str | None = None  # `_decide`'s answer, once the engine's folder is known
+        self.kinds: dict[str, str] = {}  # package -> `_decide`'s answer, once its folder is known
 
     def find_spec(self, name, path, target=None):  # noqa: ANN001 (the MetaPathFinder protocol)
-        if not name.startswith(PACKAGE + ".") or not path:
+        package = name.rpartition(".")[0]
+        if package not in PACKAGES or not path:
             return None
         folder = Path(next(iter(path)))
-        if self.engine is None:
-            self.engine = _decide(folder)
-        if self.engine == "native":
+        kind = self.kinds.get(package)
+        if kind is None:
+            kind = self.kinds[package] = _decide(folder)
+        if kind == "native":
             return None  # the path finder picks the extension module
         source = folder / f"{name.rpartition('.')[2]}.py"
         return importlib.util.spec_from_file_location(name, source) if source.exists() else None
 
 
-_FINDER = _EngineFinder()
+_FINDER = _NativeFinder()
 
 
 def install() -> None:
@@ -76,4 +81,11 @@ def engine_kind() -> str:
     """'native' or 'pure (why)': the engine this process runs (importing it if need be)."""
     import claimsim.adjudication.engine.core  # noqa: F401  (decides)
 
-    return _FINDER.engine or "pure (no compiled engine built)"
+    return _FINDER.kinds.get(PACKAGE, "pure (not compiled)")
+
+
+def fold_kind() -> str:
+    """'native' or 'pure (why)': the projections' fold this process runs (importing it if need be)."""
+    import claimsim.adjudication.projections.fold.claims  # noqa: F401  (decides)
+
+    return _FINDER.kinds.get(FOLD, "pure (not compiled)")

@@ -50,6 +50,32 @@ class PayerState:
 
     name = "payer-state"
 
+    # The state's keys, set by each concern's `reset` (declared here so the compiled fold reads
+    # them as typed attributes; see the concern for what each holds).
+    members: dict[str, Member]
+    alignments: dict[str, list[list]]
+    quality: dict[str, dict[str, list[int]]]
+    pending_dx: dict[str, list[str]]
+    visits: PackedRows
+    ffs: PackedRows
+    dx: LatestDates
+    money: dict[str, list[int]]
+    attribution: dict[str, list]
+    status: dict[str, list[list]]
+    facts: dict[str, list[list]]
+    dirty: dict[str, bool]
+    trueup: list[str]
+    boundaries: list[list]
+    paid: MemberPayments
+    paid_original: dict[str, dict[str, int]]
+    paid_basis: dict[str, dict[str, dict]]
+    adjusted_in: dict[str, dict[str, int]]
+    adjusted_for: dict[str, dict[str, int]]
+    snapshots: dict[str, int]
+    reconciled: dict[str, int]
+    hba1c: dict[str, list[list]]
+    diabetes_days: dict[str, list[str]]
+
     def __init__(self, reference: ReferenceData, settings: ProjectionSettings | None = None):
         self.reference = reference
         self.settings = settings or ProjectionSettings()

@@ -108,11 +108,11 @@ def _fake_build(folder: Path, sources: dict[str, bytes]) -> None:
 
 def test_the_compiled_engine_runs_only_while_its_sources_are_unchanged(tmp_path, monkeypatch):
     monkeypatch.delenv(native.PURE_ENV, raising=False)
-    assert native._decide(tmp_path) == "pure (no compiled engine built)"
+    assert native._decide(tmp_path) == "pure (not compiled)"
     _fake_build(tmp_path, {"core": b"x = 1\n", "claims": b"y = 2\n"})
     assert native._decide(tmp_path) == "native"
     (tmp_path / "claims.py").write_bytes(b"y = 3\n")  # edited after the build
-    assert native._decide(tmp_path).startswith("pure (the compiled engine is older than claims.py")
+    assert native._decide(tmp_path).startswith("pure (the compiled copy is older than claims.py")
 
 
 def test_claimsim_pure_forces_the_python_sources(tmp_path, monkeypatch):

@@ -17,7 +17,8 @@ from claimsim.events.codes import PROCEDURE_GROUPS
 from claimsim.events.encoding import canonical, canonical_pieces
 from claimsim.events.projection import ProjectionRunner
 
-from claimsim.adjudication.projections.fold.claims import FFS_ROW, VISIT_ROW
+from claimsim.adjudication.projections.fold import packed
+from claimsim.adjudication.projections.fold.claims import FFS_ROW, VISIT_ROW, qualifying_on
 from claimsim.adjudication.projections.fold.membership import Member
 from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
 from claimsim.adjudication.projections.fold.payments import MemberPayments
@@ -172,3 +173,38 @@ def test_payments_by_member_sum_originals_and_adjustments_and_drop_members_nette
     again.load(orjson.loads(canonical(paid.to_json())))
     assert canonical(again.to_json()) == canonical({key: {"cmf": {"M2": 1500, "M3": 900},
                                                           "pbip": {}}})
+
+
+def test_condition_notes_merged_a_few_at_a_time_keep_the_same_latest_dates(monkeypatch):
+    """Notes wait until PENDING_LIMIT have gathered or a read comes: merged two at a time or all
+    at the read, M1 ends with diabetes from 03-10, chf and copd from 05-20, in first-seen order."""
+    notes = [("M1", ["diabetes", "chf"], "2025-03-10"), ("M2", ["copd"], "2025-01-05"),
+             ("M1", ["diabetes"], "2025-02-01"), ("M1", ["copd", "chf"], "2025-05-20"),
+             ("M2", ["copd"], "2025-01-04")]
+    held = {}
+    for limit in (2, 1_000):
+        monkeypatch.setattr(packed, "PENDING_LIMIT", limit)
+        dx = LatestDates(Codes())
+        for member, keys, day in notes:
+            dx.note(member, keys, day)
+        held[limit] = (list(dx.get("M1").items()), dx.to_json())
+    assert held[2] == held[1_000]
+    assert held[2][0] == [("diabetes", "2025-03-10"), ("chf", "2025-05-20"), ("copd", "2025-05-20")]
+    assert held[2][1]["M2"] == {"copd": "2025-01-05"}
+
+
+def test_a_voids_count_read_off_the_packed_rows_is_the_visit_days_count():
+    """`fold.claims.qualifying_on` (voids) against `PayerState.visit_days`, which it inlines: M1's
+    two visits at P1 on 03-10 net to 2 - 1 = 1; none at P2 that day, none on a day never seen."""
+    feed = Feed(reference())
+    feed.enroll("M1")
+    feed.visit("M1", "P1", "2025-03-10")
+    claim = feed.visit("M1", "P1", "2025-03-10")
+    feed.visit("M1", "P2", "2025-03-11")
+    feed.void(claim, "2025-03-20")
+    state = feed.state
+    for practice, day in (("P1", "2025-03-10"), ("P2", "2025-03-11"), ("P2", "2025-03-10"),
+                          ("P1", "2031-01-01")):
+        expected = state.visit_days("M1").get(f"{practice}|{day}", [0])[0]
+        assert qualifying_on(state, "M1", practice, day) == expected
+    assert qualifying_on(state, "M1", "P1", "2025-03-10") == 1

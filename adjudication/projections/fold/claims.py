@@ -12,6 +12,7 @@ month and group strings as small ints).
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, Any
 
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
@@ -43,6 +44,7 @@ KEYS = ("visits", "ffs", "dx")
 # The packed layouts (`struct` formats) of a visit row and an FFS row; strings at V_PRACTICE,
 # V_DAY and F_PRACTICE, F_MONTH, F_GROUP.
 VISIT_ROW, FFS_ROW = "IIiiiq", "IIIq"
+_VISIT, _FFS = struct.Struct("<" + VISIT_ROW), struct.Struct("<" + FFS_ROW)  # `day` packs rows itself
 
 
 def reset(state: PayerState) -> None:
@@ -99,40 +101,47 @@ def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: 
         day(state, d, first, lines, sign, paid_month, adjustment)
     else:
         for line in lines:
-            day(state, d, line["service_date"], (line,), sign, paid_month, adjustment)
+            day(state, d, line["service_date"], [line], sign, paid_month, adjustment)
         last = max(line["service_date"] for line in lines)
     if conds and sign > 0:
         state.dx.note(d["member_id"], conds, last)
 
 
-def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_month: str,
-        adjustment: bool) -> None:
+def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, Any]], sign: int,
+        paid_month: str, adjustment: bool) -> None:
     """The lines of one claim entry serviced on one day: money by service and paid month, and,
     when any line is of a tracked procedure group, visits, expected FFS and leakage.
 
-    The per-line sums stay in locals in this one loop, not a NamedTuple per line: this runs for
-    every ledger claim entry and is the fold's hot path."""
-    groups, tracked = state._groups, state._tracked
+    The per-line sums stay in typed locals in this one loop, not a NamedTuple per line: this runs
+    for every ledger claim entry and is the fold's hot path (compiled: setup.py)."""
+    groups: dict[str, str] = state._groups
+    tracked: frozenset[str] = state._tracked
     plan = offsets = cost_share = medicaid = allowed = sequestration = shadow = 0
     qual = qual_allowed = awv = ccm = 0
     by_group: dict[str, int] | None = None
     capitated_plan: list[tuple[str, int]] | None = None  # (group, plan paid) of tracked lines
     for line in lines:
-        p, a, o = line["plan_paid"], line["allowed"], line["cap_offset"]
+        p: int = line["plan_paid"]
+        a: int = line["allowed"]
+        o: int = line["cap_offset"]
+        share: int = line["cost_share"]
         plan += p
         offsets += o
         allowed += a
-        cost_share += line["cost_share"]
-        medicaid += line["medicaid_cost_share"]
-        sequestration += line["sequestration"]
+        cost_share += share
+        qmb: int = line["medicaid_cost_share"]
+        held: int = line["sequestration"]
+        medicaid += qmb
+        sequestration += held
         if line["capitated"]:
             # Shadow FFS: what the line would have paid as FFS, plus the shadow price above
             # allowed when that adds in the entry's direction (reversal amounts are negative).
-            extra = line["shadow_allowed"] - a
+            extra: int = line["shadow_allowed"] - a
             shadow += p + o + (extra if extra * sign > 0 else 0)
-        group = groups.get(line["procedure"])
-        if group is None and line["procedure"] in DATED_CODES:  # counts only while valid
-            dated = procedure_group_on(line["procedure"], day)
+        procedure: str = line["procedure"]
+        group = groups.get(procedure)
+        if group is None and procedure in DATED_CODES:  # counts only while valid
+            dated = procedure_group_on(procedure, day)
             group = None if dated is None else dated.value
         if group is None or group not in tracked:
             continue
@@ -144,7 +153,7 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
             qual_allowed += a
             if group == AWV:
                 awv += sign
-            elif line["procedure"] in CCM_CODES:
+            elif procedure in CCM_CODES:
                 ccm += sign
         if not denied:
             if by_group is None:
@@ -152,25 +161,29 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines, sign: int, paid_m
             # FFS the payer would owe for it: allowed less the member's cost share (plan paid +
             # offset + sequestration). CPCP/PPCP replace that share (DOMAIN.md §4), so basing
             # them on allowed would pay practices the members' cost share a second time.
-            by_group[group] = by_group.get(group, 0) + a - line["cost_share"]
+            by_group[group] = by_group.get(group, 0) + a - share
         if capitated_plan is None:
             capitated_plan = []
         capitated_plan.append((group, p))
-    payer, practice = d["payer_id"], d["practice_id"]
+    payer: str = d["payer_id"]
+    practice: str = d["practice_id"]
     row = book_lines(state.money, f"{payer}|{practice}|", day[:7], paid_month, adjustment,
                      plan, offsets, cost_share, medicaid, allowed, sequestration, shadow)
     if capitated_plan is None:
         return
     counted = 0
+    codes = state._codes
+    member: str = d["member_id"]
+    where, when = codes.of(practice), codes.of(day)  # the visit and FFS rows' text columns
     if qual or awv or ccm:
         counted = _counted(state, d, practice, day, sign, qual)
-        state.visits.add(d["member_id"], (practice, day, counted, awv, ccm,
-                                          qual_allowed if counted else 0))
+        state.visits.append(member, _VISIT.pack(where, when, counted, awv, ccm,
+                                                qual_allowed if counted else 0))
     if by_group is not None:
-        month, add = day[:7], state.ffs.add
-        for g, a in by_group.items():
-            add(d["member_id"], (practice, month, g, a))
-    book_leakage(state, payer, practice, d["member_id"], day, row, counted, capitated_plan)
+        month, ffs = codes.of(day[:7]), state.ffs
+        for g, amount in by_group.items():
+            ffs.append(member, _FFS.pack(where, month, codes.of(g), amount))
+    book_leakage(state, payer, practice, member, day, row, counted, capitated_plan)
 
 
 def _counted(state: PayerState, d: dict[str, Any], practice: str, day: str, sign: int,
@@ -180,10 +193,23 @@ def _counted(state: PayerState, d: dict[str, Any], practice: str, day: str, sign
     npi = d.get("rendering_npi")
     if npi is None:
         if sign < 0 and qual:
-            return -min(qual, state.visit_days(d["member_id"]).get(practice + "|" + day,
-                                                                   (0,))[VD_QUALIFYING])
+            return -min(qual, qualifying_on(state, d["member_id"], practice, day))
         return 0
     return sign * qual if npi in state._pc_npis else 0
+
+
+def qualifying_on(state: PayerState, member: str, practice: str, day: str) -> int:
+    """`state.visit_days(member)[practice|day][VD_QUALIFYING]` (0 for none), read off the packed
+    rows on their codes instead of decoding every row the member has (voids ask it)."""
+    code = state._codes.code
+    where, when = code.get(practice), code.get(day)
+    if where is None or when is None:
+        return 0
+    total = 0
+    for row in _VISIT.iter_unpack(state.visits.packed(member)):
+        if row[V_PRACTICE] == where and row[V_DAY] == when:
+            total += row[V_QUALIFYING]
+    return total
 
 
 LEDGER_HANDLERS = {

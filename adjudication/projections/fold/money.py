@@ -22,7 +22,7 @@ KEYS = ("money",)
 
 
 def reset(state: PayerState) -> None:
-    state.money: dict[str, list[int]] = {}  # "payer|practice|month" -> money row
+    state.money = {}  # "payer|practice|month" -> money row
 
 
 def book_lines(money: dict[str, list[int]], prefix: str, month: str, paid_month: str,
