@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from claimsim.events.log import read
 
@@ -59,7 +59,8 @@ def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any
     whether each was avoidable), per payer x primary-care practice over the run. The cost of an
     avoidable referral is the plan paid on the claim it produced."""
     truth_dir = Path(run_dir) / "truth"
-    paid = _plan_paid(run_dir, _avoidable_claims(truth_dir))
+    referrals = _referrals(truth_dir)
+    paid = _plan_paid(run_dir, {r.claim_id for r in referrals if r.avoidable and r.claim_id})
     rows: dict[tuple[str, str], dict[str, int]] = {}
     for r in snapshots:
         if r["qualifying_visits"] or r["leakage_cost"]:
@@ -68,21 +69,17 @@ def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any
                  "avoidable_referrals", "avoidable_cost"), 0))
             for k in ("qualifying_visits", "leakage_visits", "leakage_cost"):
                 agg[k] += r[k]
-    if truth_dir.is_dir():
-        for env in read(truth_dir):
-            if env["type"] != "truth.referral":
-                continue
-            d = env["data"]
-            member = state.members.get(d["member_id"])
-            if member is None:
-                continue
-            agg = rows.setdefault((member["payer"], d["from_practice"]), dict.fromkeys(
-                ("qualifying_visits", "leakage_visits", "leakage_cost", "referrals",
-                 "avoidable_referrals", "avoidable_cost"), 0))
-            agg["referrals"] += 1
-            if d["avoidable"]:
-                agg["avoidable_referrals"] += 1
-                agg["avoidable_cost"] += paid.get(d.get("claim_id") or "", 0)
+    for ref in referrals:
+        member = state.members.get(ref.member_id)
+        if member is None:
+            continue
+        agg = rows.setdefault((member["payer"], ref.from_practice), dict.fromkeys(
+            ("qualifying_visits", "leakage_visits", "leakage_cost", "referrals",
+             "avoidable_referrals", "avoidable_cost"), 0))
+        agg["referrals"] += 1
+        if ref.avoidable:
+            agg["avoidable_referrals"] += 1
+            agg["avoidable_cost"] += paid.get(ref.claim_id or "", 0)
     out = [{"payer_id": p, "practice_id": pr, **v,
             "leakage_rate_bp": (v["leakage_visits"] * 10_000 // v["qualifying_visits"])
             if v["qualifying_visits"] else 0} for (p, pr), v in sorted(rows.items())]
@@ -92,12 +89,22 @@ def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any
     return out
 
 
-def _avoidable_claims(truth_dir: Path) -> set[str]:
-    """The claims avoidable referrals produced (the truth log's; none for an ingested run)."""
+class Referral(NamedTuple):
+    """A referral as the truth log records it (simulator-only knowledge)."""
+
+    member_id: str
+    from_practice: str
+    avoidable: bool
+    claim_id: str | None  # the claim the referred visit produced
+
+
+def _referrals(truth_dir: Path) -> list[Referral]:
+    """Every referral of the truth log, in log order (none for an ingested run): read once, for
+    both the counts and the claims whose plan paid the avoidable ones cost."""
     if not truth_dir.is_dir():
-        return set()
-    return {env["data"]["claim_id"] for env in read(truth_dir)
-            if env["type"] == "truth.referral" and env["data"]["avoidable"] and env["data"].get("claim_id")}
+        return []
+    return [Referral(d["member_id"], d["from_practice"], bool(d["avoidable"]), d.get("claim_id"))
+            for env in read(truth_dir) if env["type"] == "truth.referral" for d in (env["data"],)]
 
 
 def _plan_paid(run_dir: Path, claims: set[str]) -> dict[str, int]:
