@@ -115,6 +115,11 @@ def _add(table: dict[str, list[int]], key: str, paid: int, allowed: int, pc: boo
     row = table.get(key)
     if row is None:
         row = table[key] = [0] * SPEND_WIDTH
+    _spent(row, paid, allowed, pc)
+
+
+def _spent(row: list[int] | array, paid: int, allowed: int, pc: bool) -> None:
+    """Add a line's dollars to an S_* row (a spend row, or a member's run totals)."""
     row[S_PAID] += paid
     row[S_ALLOWED] += allowed
     if pc:
@@ -224,11 +229,7 @@ class AlignedFold:
             totals = f.member_totals.get(line["member_id"])
             if totals is None:
                 totals = f.member_totals[line["member_id"]] = array("q", bytes(8 * (SPEND_WIDTH + 1)))
-            totals[S_PAID] += paid
-            totals[S_ALLOWED] += allowed
-            if pc:
-                totals[S_PC_PAID] += paid
-                totals[S_PC_ALLOWED] += allowed
+            _spent(totals, paid, allowed, pc)
             totals[M_COST_SHARE] += line["cost_share"]
             _bump(f.practice_ffs, f"{payer}|{practice}|{year}", paid)
             contract = self.reference.contract_on(payer, practice, _date(line["service_date"]))
