@@ -88,10 +88,6 @@ def iter_attribution_rows(runs: list[AttributionRun]) -> Iterator[dict[str, Any]
                        "basis": a.basis, "visits": a.visits, "last_visit": a.last_visit or ""}
 
 
-def attribution_rows(state: PayerState, as_of: str) -> list[dict[str, Any]]:
-    return list(iter_attribution_rows(attribution_runs(state, as_of)))
-
-
 # -- the one CSV writer, and the names its columns carry ----------------------------------------
 # Report columns use DOMAIN.md's words, one name per concept, and say their unit: money is integer
 # cents (`_cents`), rates basis points (`_bp`), risk scores thousandths (`_milli`); the rest are
