@@ -24,14 +24,15 @@ from claimsim.adjudication.projections.aligned_facts import (DEMOGRAPHICS, M_COS
                                                              S_PC_ALLOWED, S_PC_PAID, AlignedFacts,
                                                              AlignedFold)
 from claimsim.adjudication.projections.apm import (BY_CONTRACT, BY_PAYMENT, apm_rows,
-                                                   participation_rows, practice_share_rows)
+                                                   practice_share_rows)
 from claimsim.adjudication.projections.claims_quality import quality_rows, score_rows
 from claimsim.adjudication.projections.primary_care_spend import (ALL, SpendSettings,
                                                                   primary_care_share_rows, share_bp)
 from claimsim.adjudication.projections.state import PayerState
 
 from claimsim.scenarios import tables
-from claimsim.scenarios.report import reconciliation_rows
+from claimsim.scenarios.aligned_digest import StateDigest
+from claimsim.scenarios.child import in_child
 
 
 def fold_facts(run_dir: Path, reference: ReferenceData, settings: SpendSettings) -> AlignedFacts:
@@ -43,23 +44,24 @@ def fold_facts(run_dir: Path, reference: ReferenceData, settings: SpendSettings)
     return fold.facts
 
 
-def measures(run_dir: Path, state: PayerState, as_of: str, years: list[int],
-             settings: SpendSettings | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Every aligned-payer table of the run, by report name."""
+def digest_measures(run_dir: Path, digest: StateDigest, settings: SpendSettings | None = None, *,
+                    reference: ReferenceData | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The tables from the run's logs and what the payer state said on the report date
+    (`digest`); `reference` None reads the run directory's (a child process's case)."""
     settings = settings or SpendSettings()
-    facts = fold_facts(run_dir, state.reference, settings)
-    lob_of = {p.payer_id: p.lob.value for p in state.reference.payers}
-    attributed = {mid: state.attributed_on(mid, as_of) for mid in sorted(state.members)}
+    reference = reference or ReferenceData.load(Path(run_dir))
+    facts = fold_facts(run_dir, reference, settings)
+    lob_of = {p.payer_id: p.lob.value for p in reference.payers}
     return {
-        "primary_care_spend": primary_care_share_rows(facts, state.reference, settings),
-        "apm_adoption": apm_rows(facts, state, BY_PAYMENT) + apm_rows(facts, state, BY_CONTRACT),
-        "vbp_participation": participation_rows(state, as_of),
-        "practice_prospective_share": practice_share_rows(facts, state),
-        "claims_quality": quality_rows(facts, lob_of, years, attributed),
-        "equity": equity_rows(run_dir, state, facts, as_of, settings),
+        "primary_care_spend": primary_care_share_rows(facts, reference, settings),
+        "apm_adoption": apm_rows(facts, reference, BY_PAYMENT) + apm_rows(facts, reference, BY_CONTRACT),
+        "vbp_participation": digest.participation,
+        "practice_prospective_share": practice_share_rows(facts, reference),
+        "claims_quality": quality_rows(facts, lob_of, digest.years, digest.attributed_to()),
+        "equity": equity_rows(run_dir, digest, facts, settings),
         # Only where the run paid on claims-based quality, so other runs' reports stay as they were.
-        **({"quality_scores": score_rows(facts, reconciliation_rows(state, years))}
-           if state.settings.quality_source == "claims" else {}),
+        **({"quality_scores": score_rows(facts, digest.reconciled)}
+           if digest.quality_source == "claims" else {}),
     }
 
 
@@ -81,24 +83,24 @@ EQUITY_SUMS = ("members", "known_pcp", "true_pcp", "attributed", "qualifying_vis
                "total_spend")
 
 
-def equity_rows(run_dir: Path, state: PayerState, facts: AlignedFacts, as_of: str,
+def equity_rows(run_dir: Path, digest: StateDigest, facts: AlignedFacts,
                 settings: SpendSettings) -> list[dict[str, Any]]:
-    """Per payer (and all payers) x dimension x group, members eligible on `as_of`: attribution accuracy,
-    observed leakage (attributed members' qualifying visits elsewhere), true avoidable referrals
-    per 1,000 members, and cost share and primary-care spend per member over the run."""
+    """Per payer (and all payers) x dimension x group, members eligible on the digest's day:
+    attribution accuracy, observed leakage (attributed members' qualifying visits elsewhere), true
+    avoidable referrals per 1,000 members, and cost share and primary-care spend per member over
+    the run."""
+    as_of = digest.as_of
     truth, referrals = true_pcps(run_dir, as_of), _true_referrals(run_dir)
     pc_col = S_PC_ALLOWED if settings.basis == "allowed" else S_PC_PAID
     none = array("q", bytes(8 * (M_COST_SHARE + 1)))
+    at = digest.positions()
     sums: dict[tuple[str, str], dict[str, int]] = {}
     for mid, info in sorted(facts.members.items()):
-        if not state.eligible_on(mid, info.payer, as_of):
+        i = at.get(mid)
+        if i is None or info.payer not in digest.payer_sets[digest.eligible[i]]:
             continue
-        got, pcp = state.attributed_on(mid, as_of), truth.get(mid)
-        qual = elsewhere = 0
-        if got is not None:
-            for key, v in state.visit_days(mid).items():
-                qual += v[0]
-                elsewhere += v[0] if key.split("|")[0] != got else 0
+        got, pcp = digest.practices[digest.attributed[i]], truth.get(mid)
+        qual, elsewhere = digest.visits[2 * i], digest.visits[2 * i + 1]
         spend = facts.member_totals.get(mid, none)
         values = (1, pcp is not None, pcp is not None and got == pcp, got is not None, qual,
                   elsewhere, referrals.get(mid, [0, 0])[1], spend[M_COST_SHARE], spend[pc_col],
@@ -124,9 +126,25 @@ def equity_rows(run_dir: Path, state: PayerState, facts: AlignedFacts, as_of: st
     return rows
 
 
-def write_aligned(run_dir: Path, state: PayerState, as_of: str, years: list[int]) -> tuple[list[Path], dict]:
-    """Write every table as CSV and Parquet into RUN_DIR/reports/; returns (files, the tables)."""
-    found = measures(run_dir, state, as_of, years)
+# From this many members the facts are folded in a child process (`write_aligned`): below it the
+# child's start (a fresh interpreter importing claimsim, about a second) costs more than it saves.
+APART_MEMBERS = 200_000
+
+
+def write_aligned(run_dir: Path, state: PayerState, as_of: str, years: list[int], *,
+                  apart: bool | None = None) -> tuple[list[Path], dict]:
+    """Write every table as CSV and Parquet into RUN_DIR/reports/; returns (files, the tables).
+    `apart`: fold the facts and compute the tables in a child process that is handed the state's
+    digest (`scenarios.aligned_digest`), not the state; None: from `APART_MEMBERS` members. The
+    tables are the same either way."""
+    digest = StateDigest.of(state, as_of, years)
+    if apart is None:
+        apart = len(digest.ids) >= APART_MEMBERS
+    if apart:
+        found = in_child(digest_measures, Path(run_dir), digest)
+    else:
+        found = digest_measures(run_dir, digest, reference=state.reference)
+    del digest
     out = Path(run_dir) / "reports"
     files: list[Path] = []
     for name, rows in found.items():

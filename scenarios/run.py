@@ -6,10 +6,6 @@ return the summary a user reads.
 
 from __future__ import annotations
 
-import ctypes
-import multiprocessing
-import signal
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +17,7 @@ from claimsim.events.calendar import add_months
 from claimsim.scenarios import aligned_charts, charts, html_report, tables
 from claimsim.scenarios.aligned_report import text as aligned_text
 from claimsim.scenarios.aligned_report import write_aligned
+from claimsim.scenarios.child import in_child
 from claimsim.scenarios.report import REPORTS, write_reports
 from claimsim.scenarios.runclock import ClockResult, kafka_runtime, pay
 from claimsim.scenarios.region import simulate_scenario
@@ -109,16 +106,7 @@ def simulate_in_child(scenario: Scenario, out: Path, *, progress: bool = False) 
     then goes back to the operating system before the payer side starts, instead of staying in
     this process's heap under the adjudicator and the projections; the logs it writes are the
     same bytes. The child dies with this process (Linux's parent-death signal)."""
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_die_with_parent) as pool:
-        pool.submit(simulate_scenario, scenario, out, progress).result()
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the child still ends with its simulation
+    in_child(simulate_scenario, scenario, out, progress, method="fork")
 
 
 def practice_status(state, row: dict[str, Any], as_of: str) -> str:

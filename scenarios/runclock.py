@@ -107,11 +107,13 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
 
         for epoch, boundary in enumerate(plan.boundaries, start=1):
             rt.adjudicate(Until(at=boundary))
+            rt.rest()  # the boundary's attribution, risk and payments reuse the runtime's cache
             with cycle_gc_paused():
                 close_epoch(run_dir, state, plan, epoch, boundary, fold_answers(), record)
             rt.sign_head()
             bar.update(1)
         rt.adjudicate()  # anything received on or after the horizon (none normally)
+        rt.rest()
         with cycle_gc_paused():
             record(all_snapshots(state, cause=fold_answers()))
         rt.sign_head()

@@ -24,6 +24,7 @@ from typing import Any
 
 from claimsim.events.programs import PaymentKind, ProgramKind
 from claimsim.events.providers import PracticeKind
+from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.projections.aligned_facts import AlignedFacts
 from claimsim.adjudication.projections.fold.timelines import S_ACTIVE
@@ -42,16 +43,16 @@ CONTRACT_CATEGORY = {ProgramKind.FFS.value: "1", ProgramKind.CPCP_T1.value: "2C"
 MCP_PROSPECTIVE_AIM_BP = (5000, 10_000)
 
 
-def _program_of(state: PayerState, payer: str, practice: str, year: str) -> str:
+def _program_of(reference: ReferenceData, payer: str, practice: str, year: str) -> str:
     """The program of the practice's contract in force on the year's last day it had one."""
     for day in (dt.date(int(year), 12, 31), dt.date(int(year), 1, 1)):
-        c = state.reference.contract_on(payer, practice, day)
+        c = reference.contract_on(payer, practice, day)
         if c is not None:
             return c.program.kind.value
     return ProgramKind.FFS.value
 
 
-def category_dollars(facts: AlignedFacts, state: PayerState,
+def category_dollars(facts: AlignedFacts, reference: ReferenceData,
                      convention: str) -> dict[tuple[str, str], dict[str, int]]:
     """(payer, year) -> {category: cents paid}."""
     if convention not in (BY_PAYMENT, BY_CONTRACT):
@@ -67,7 +68,7 @@ def category_dollars(facts: AlignedFacts, state: PayerState,
         add(payer, year, "1" if convention == BY_PAYMENT else CONTRACT_CATEGORY[program], paid)
     for key, amount in facts.prospective.items():
         payer, practice, year, kind = key.split("|")
-        program = _program_of(state, payer, practice, year)
+        program = _program_of(reference, payer, practice, year)
         if convention == BY_CONTRACT:
             add(payer, year, CONTRACT_CATEGORY[program], amount)
             continue
@@ -79,9 +80,10 @@ def category_dollars(facts: AlignedFacts, state: PayerState,
     return out
 
 
-def apm_rows(facts: AlignedFacts, state: PayerState, convention: str = BY_PAYMENT) -> list[dict[str, Any]]:
+def apm_rows(facts: AlignedFacts, reference: ReferenceData,
+             convention: str = BY_PAYMENT) -> list[dict[str, Any]]:
     """Per payer x year (then all payers): dollars and % of total per LAN category."""
-    by_key = category_dollars(facts, state, convention)
+    by_key = category_dollars(facts, reference, convention)
     totals: dict[str, dict[str, int]] = {}
     for (_, year), cats in by_key.items():
         t = totals.setdefault(year, dict.fromkeys(CATEGORIES, 0))
@@ -134,9 +136,9 @@ def _participation(payer: str, as_of: str, practices: int, of: int, members: int
             "members_in_vbp_bp": share_bp(members, of_members)}
 
 
-def practice_share_rows(facts: AlignedFacts, state: PayerState) -> list[dict[str, Any]]:
+def practice_share_rows(facts: AlignedFacts, reference: ReferenceData) -> list[dict[str, Any]]:
     """Each primary-care practice x year: prospective ÷ (prospective + FFS paid) over all payers."""
-    pc = {p.practice_id for p in state.reference.practices if p.kind is PracticeKind.PRIMARY_CARE}
+    pc = {p.practice_id for p in reference.practices if p.kind is PracticeKind.PRIMARY_CARE}
     sums: dict[tuple[str, str], list[int]] = {}
     for key, paid in facts.practice_ffs.items():
         _, practice, year = key.split("|")

@@ -345,6 +345,14 @@ class EmbeddedAdjudicator:
         if last is not None and last["type"] != SIGNATURE_TYPE:
             sign_head(self.writer, self.signer, last["at"])
 
+    def rest(self) -> None:
+        """Give back the memory the runtime can rebuild before the caller's own heavy work (the
+        run clock's boundaries and snapshots): over the disk store, every decoded family state
+        goes back to the store (some 200 MB at a payer's scale), to be read back by its family's
+        next input. A no-op when every family lives in memory (a small run)."""
+        if self.workers is None:
+            self.processor.release(self.store)
+
     def close(self) -> None:
         if self.workers is not None:
             self.workers.close()

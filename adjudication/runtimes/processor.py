@@ -296,6 +296,17 @@ class PartitionProcessor:
             store[position_key(partition)] = b"%d" % part.applied
         return out
 
+    def release(self, store: Store) -> int:
+        """Write every decoded family state of a bounded cache to the store (their home past the
+        cache) and drop them from memory; returns how many. A family's next input reads it back,
+        as it reads back any family the cache evicted: the states and answers are the same."""
+        if not self.cache_families:
+            return 0
+        n = len(self._families)
+        while self._families:
+            self._evict(store, write=True)
+        return n
+
     def _evict(self, store: Store, *, write: bool) -> None:
         """Drop the least recently used family state from the cache, writing its hot part to the
         store when the store does not already have it (or the call's `dirty` set will write it)."""

@@ -46,4 +46,9 @@ class Runtime(Protocol):
         """Sign the ledger's head with the run's key (a no-op for an unsigned run)."""
         ...
 
+    def rest(self) -> None:
+        """Give back memory the runtime can rebuild (decoded caches) before the caller's own
+        heavy work; answers are unchanged."""
+        ...
+
     def close(self) -> None: ...

@@ -150,12 +150,12 @@ def test_a_contracts_dollars_under_both_lan_conventions():
     _four_lines(run)
     run.pay("P1", "pbip", 400)
     state = PayerState(ref)
-    by_payment = _row(apm_rows(run.facts, state, BY_PAYMENT))
+    by_payment = _row(apm_rows(run.facts, state.reference, BY_PAYMENT))
     # each payment by its kind: claims 18,000 FFS (cat 1), CMF 2A, PBIP 2C, CPCP 4A
     assert (by_payment["cat_1"], by_payment["cat_2A"], by_payment["cat_2C"],
             by_payment["cat_4A"], by_payment["total"]) == (18_000, 1_500, 400, 2_500, 22_400)
     assert by_payment["cat_4A_bp"] == 1_116  # 2,500 / 22,400 = 11.16 %
-    by_contract = _row(apm_rows(run.facts, state, BY_CONTRACT))
+    by_contract = _row(apm_rows(run.facts, state.reference, BY_CONTRACT))
     # P1's CPC+ Track 2 contract is 4A: its claims 13,000 and all 4,400 of payments; P2/P3 FFS
     assert (by_contract["cat_1"], by_contract["cat_4A"], by_contract["cat_2A"]) == (5_000, 17_400, 0)
     assert by_contract["cat_4A_bp"] == 7_768  # 17,400 / 22,400 = 77.68 %
@@ -168,7 +168,7 @@ def test_pcf_performance_adjustment_is_2c_and_full_capitation_is_4b():
     # `prospective.payment_basis` records it).
     run.pay("P1", "pbp", 12_000, basis={"performance_bp": 2_000, "pbpm": 12_000})
     run.pay("P2", "ppcp", 7_000)
-    row = _row(apm_rows(run.facts, PayerState(ref), BY_PAYMENT))
+    row = _row(apm_rows(run.facts, ref, BY_PAYMENT))
     assert (row["cat_4A"], row["cat_2C"], row["cat_4B"]) == (10_000, 2_000, 7_000)
 
 
@@ -200,11 +200,11 @@ def test_practice_prospective_share_beside_mcps_aim():
     ref = _ref()
     run = Run(ref)
     _four_lines(run)
-    rows = {r["practice_id"]: r for r in practice_share_rows(run.facts, PayerState(ref))}
+    rows = {r["practice_id"]: r for r in practice_share_rows(run.facts, ref)}
     # P1: 4,000 prospective of 13,000 + 4,000 = 23.53 %, below MCP's 50-100 %
     assert (rows["P1"]["prospective_share_bp"], rows["P1"]["meets_mcp_50_100"]) == (2_353, False)
     run.pay("P1", "cpcp", 9_000)
-    rows = {r["practice_id"]: r for r in practice_share_rows(run.facts, PayerState(ref))}
+    rows = {r["practice_id"]: r for r in practice_share_rows(run.facts, ref)}
     assert (rows["P1"]["prospective_share_bp"], rows["P1"]["meets_mcp_50_100"]) == (5_000, True)
 
 

@@ -239,6 +239,23 @@ def test_the_embedded_runtime_over_its_scratch_store_matches_the_in_memory_one(s
     assert len(ledgers[0]) > 900 and ledgers[0] == ledgers[1]
 
 
+def test_resting_between_runs_sends_the_cached_states_to_the_store_and_changes_no_answer(
+        simulated, tmp_path):
+    ledgers = []
+    for cache, rest_every in ((None, None), (50, 300)):
+        run = fresh_copy(simulated, tmp_path / f"rest-{rest_every}")
+        with EmbeddedAdjudicator(run, cache_families=cache) as rt:
+            if rest_every is not None:
+                while rt.pending():
+                    rt.run(until_seq=rt.next_input + rest_every)
+                    assert len(rt.processor._families) > 0
+                    rt.rest()  # what the run clock does before each boundary
+                    assert len(rt.processor._families) == 0
+            rt.run()
+        ledgers.append([e["hash"] for e in read(run / "ledger")])
+    assert len(ledgers[0]) > 900 and ledgers[0] == ledgers[1]
+
+
 @pytest.mark.parametrize("flush", [False, True])
 def test_a_stale_foreign_seq_for_a_family_out_of_the_cache_is_a_dead_letter_and_loses_nothing(flush):
     """M1 applied seqs 0 and 2 and sits in a one-family cache; a foreign message claims seq 1

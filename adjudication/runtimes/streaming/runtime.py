@@ -72,6 +72,10 @@ class KafkaRuntime:
     def sign_head(self) -> None:
         self._hold().sign_head()
 
+    def rest(self) -> None:
+        if self._ledger is not None:  # the writer's replayed family states (the workers hold theirs)
+            self._ledger.rest()
+
     def _hold(self) -> EmbeddedAdjudicator:
         """The ledger's writer, opened (and every answer checked) once after each adjudication."""
         if self._ledger is None:
