@@ -62,6 +62,32 @@ def test_verify_passes_and_fails_on_an_edited_ledger(runs, tmp_path, capsys):
     assert "FAIL ledger/" in capsys.readouterr().out
 
 
+def _checkpoint_line(run_dir, capsys) -> str:
+    main(["audit", "verify", str(run_dir)])
+    return next(l for l in capsys.readouterr().out.splitlines() if "payer-state.json" in l)
+
+
+def test_verify_replays_the_checkpoint_and_names_where_an_edited_one_differs(runs, tmp_path, capsys):
+    last = max(e["seq"] for e in read(runs["a"] / "ledger"))
+    assert _checkpoint_line(runs["a"], capsys).startswith("OK")
+    assert f"state at seq {last:,} reproduced by replay" in _checkpoint_line(runs["a"], capsys)
+    copy = tmp_path / "edited"
+    shutil.copytree(runs["a"], copy)
+    path = copy / "projections" / "payer-state.json"
+    raw = path.read_bytes()
+    i = raw.index(b'"boundaries":[[') + len(b'"boundaries":[[')  # the first boundary's epoch: 1
+    assert raw[i:i + 2] == b"1,"
+    path.write_bytes(raw[:i] + b"7" + raw[i + 1:])
+    line = _checkpoint_line(copy, capsys)
+    assert line.startswith("FAIL") and "differs from a replay (boundaries[0][0]" in line
+    # Same JSON, other bytes (not canonical): still the replay's state, and said so.
+    path.write_bytes(raw[:-1] + b" }")
+    assert "reproduced by replay (the file is not in canonical form)" in _checkpoint_line(copy, capsys)
+    # A head naming another ledger entry.
+    path.write_bytes(raw.replace(b'"last_seq":%d' % last, b'"last_seq":%d' % (last - 1), 1))
+    assert f"checkpoint at seq {last - 1} does not match the ledger" in _checkpoint_line(copy, capsys)
+
+
 def test_replay_succeeds_on_a_run(runs, capsys):
     assert main(["audit", "replay", str(runs["a"])]) == 0
     assert "reproduces all" in capsys.readouterr().out
