@@ -1,27 +1,51 @@
 """Running one call in a child process, its result or its error handed back: how `claimsim run`
 keeps the simulator's peak and the aligned-payer facts' out of the process that pays (each is
-large at a payer's scale, and a process's heap seldom goes back to the operating system)."""
+large at a payer's scale, and a process's heap seldom goes back to the operating system).
+
+A fresh interpreter is started as `python -m claimsim.scenarios.child CALL RESULT`, not by
+multiprocessing's "spawn", which imports the caller's main module again in the child: a user's
+script without a `__main__` guard would run twice.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import pickle
 import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def in_child(fn: Callable[..., T], *args: Any, method: str = "spawn") -> T:
-    """`fn(*args)` in a child process started by `method` ("spawn": a fresh interpreter that
-    holds nothing of this process's heap; "fork": a copy of this one, cheap to start, which
-    shares its pages until they are written). The child dies with this process (Linux's
-    parent-death signal)."""
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_die_with_parent) as pool:
-        return pool.submit(fn, *args).result()
+def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
+    """`fn(*args)` in a child process: a fresh interpreter that holds nothing of this process's
+    heap (`fresh`; `fn` and `args` are pickled to it, the result back), else a fork of this one,
+    cheap to start, sharing its pages until they are written. The child's exception is raised
+    here; the child dies with this process (Linux's parent-death signal)."""
+    if not fresh:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context,
+                                 initializer=_die_with_parent) as pool:
+            return pool.submit(fn, *args).result()
+    with tempfile.TemporaryDirectory(prefix="claimsim-child-") as tmp:
+        call, result = Path(tmp) / "call.pickle", Path(tmp) / "result.pickle"
+        call.write_bytes(pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL))
+        done = subprocess.run([sys.executable, "-m", __name__, str(call), str(result)],
+                              preexec_fn=_die_with_parent, check=False)
+        if not result.exists():
+            raise RuntimeError(f"the child process running {fn.__qualname__} ended with exit"
+                               f" code {done.returncode} and no result")
+        ok, value = pickle.loads(result.read_bytes())
+    if not ok:
+        raise value
+    return value
 
 
 def _die_with_parent() -> None:
@@ -29,3 +53,16 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: the child still ends with its call
+
+
+def _serve(call: Path, result: Path) -> None:
+    fn, args = pickle.loads(call.read_bytes())
+    try:
+        outcome = (True, fn(*args))
+    except Exception as e:  # handed back to the caller, which raises it
+        outcome = (False, e)
+    result.write_bytes(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":
+    _serve(Path(sys.argv[1]), Path(sys.argv[2]))

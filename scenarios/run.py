@@ -106,7 +106,7 @@ def simulate_in_child(scenario: Scenario, out: Path, *, progress: bool = False) 
     then goes back to the operating system before the payer side starts, instead of staying in
     this process's heap under the adjudicator and the projections; the logs it writes are the
     same bytes. The child dies with this process (Linux's parent-death signal)."""
-    in_child(simulate_scenario, scenario, out, progress, method="fork")
+    in_child(simulate_scenario, scenario, out, progress, fresh=False)
 
 
 def practice_status(state, row: dict[str, Any], as_of: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 import pyarrow as pa
@@ -81,11 +82,13 @@ def read_truth(run_dir: Path, as_of: str) -> Truth:
         return Truth(payer_of, risk, {}, avoidable)
     for env in read(Path(run_dir) / "truth"):
         d = env["data"]
-        if env["type"] == "truth.member":
-            payer_of.setdefault(d["member_id"], d["payer_id"])
-            risk[d["member_id"]] = d["risk_milli"]
+        if env["type"] == "truth.member":  # ids interned: shared with the payer state's
+            member = intern(d["member_id"])
+            payer_of.setdefault(member, intern(d["payer_id"]))
+            risk[member] = d["risk_milli"]
         elif env["type"] == "truth.referral" and d["avoidable"] and d.get("claim_id"):
-            avoidable[d["claim_id"]] = (d["member_id"], d["from_practice"], str(d["service_date"]))
+            avoidable[d["claim_id"]] = (intern(d["member_id"]), intern(d["from_practice"]),
+                                        intern(str(d["service_date"])))
     return Truth(payer_of, risk, true_pcps(run_dir, as_of), avoidable)
 
 

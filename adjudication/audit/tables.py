@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from claimsim.events.log import read
@@ -36,13 +37,19 @@ def true_pcps(run_dir: Path, as_of: str) -> dict[str, str | None]:
     truth_dir = Path(run_dir) / "truth"
     if not truth_dir.is_dir():
         return truth
+    # Ids interned: the keys are then the payer state's own member id strings (it interns them)
+    # and a practice's id one string, not one per decoded event (a million members' map).
     for env in read(truth_dir):
         d = env["data"]
         if env["type"] == "truth.member":
-            truth[d["member_id"]] = d["true_pcp"]
+            truth[intern(d["member_id"])] = _interned(d["true_pcp"])
         elif env["type"] == "truth.pcp_changed" and str(d["effective"]) <= as_of:
-            truth[d["member_id"]] = d["to_practice"]
+            truth[intern(d["member_id"])] = _interned(d["to_practice"])
     return truth
+
+
+def _interned(value: str | None) -> str | None:
+    return value if value is None else intern(value)
 
 
 def accuracy_rows(state: PayerState, truth: dict[str, str | None], as_of: str,

@@ -1,0 +1,39 @@
+"""`scenarios.child.in_child`: a call in a fresh interpreter gives back its result or raises its
+error here, and never runs the caller's script again (a script without a `__main__` guard)."""
+
+from __future__ import annotations
+
+import operator
+import subprocess
+import sys
+
+import pytest
+
+from claimsim.scenarios.child import in_child
+
+
+def test_a_call_in_a_fresh_interpreter_returns_its_result():
+    assert in_child(operator.add, 40, 2) == 42
+    assert in_child(sorted, {"b": 1, "a": 2}) == ["a", "b"]
+
+
+def test_the_childs_exception_is_raised_in_the_caller():
+    with pytest.raises(ZeroDivisionError):
+        in_child(operator.truediv, 1, 0)
+
+
+def test_a_forked_call_returns_its_result_too():
+    assert in_child(operator.mul, 6, 7, fresh=False) == 42
+
+
+def test_an_unguarded_script_that_calls_a_child_runs_once(tmp_path):
+    marks = tmp_path / "marks"
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        "import operator\n"
+        "from claimsim.scenarios.child import in_child\n"
+        f"open({str(marks)!r}, 'a').write('ran\\n')\n"
+        "print(in_child(operator.add, 1, 2))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "3"
+    assert marks.read_text() == "ran\n"
