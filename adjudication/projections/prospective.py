@@ -239,15 +239,23 @@ def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = No
     diffs: dict[tuple[str, str, str], dict[str, int]] = {}
     # The members marked at this boundary, and any marked since (corrections recorded at it), so
     # a correction is settled at the first boundary that sees it.
-    for mid in sorted(set(state.trueup) | set(state.dirty)):
+    marked = sorted(set(state.trueup) | set(state.dirty))
+    paid_at = _paid_practices(state, payer, by_month, set(marked))
+    month_practices = {month: set(practices) for month, practices in by_month.items()}
+    for mid in marked:
         if state.members.get(mid, {}).get("payer") != payer and not any(
                 s[SPAN_PAYER] == payer for s in state.members.get(mid, {}).get("spans", ())):
             continue
-        for month, practices in by_month.items():
+        for month in by_month:
             day1 = month + "-01"
             home = state.attributed_on(mid, day1) if state.eligible_on(mid, payer, day1) else None
             fact = state.facts_on(payer, day1).get(mid)
-            for practice in practices:
+            # Only a practice paid for the member that month or due for it (its home) can differ.
+            paid_by = paid_at.get((mid, month), ())
+            due_or_paid = {paid_by} if isinstance(paid_by, str) else set(paid_by)
+            if home in month_practices[month]:
+                due_or_paid.add(home)
+            for practice in sorted(due_or_paid):
                 key = f"{payer}|{practice}|{month}"
                 for kind, b in state.paid_basis[key].items():
                     paid = state.paid.cents(key, kind, mid)
@@ -262,3 +270,24 @@ def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = No
         if event is not None:
             events.append(event)
     return events
+
+
+def _paid_practices(state: PayerState, payer: str, by_month: dict[str, list[str]],
+                    marked: set[str]) -> dict[tuple[str, str], str | tuple[str, ...]]:
+    """(member, month) -> the practice paid anything for the member that month (a tuple of them
+    when several were), for the marked members: one pass over the payer's paid member lists.
+    Asking every practice of every paid month about every marked member was members x
+    practices: at a million members, some 100,000 marked members x 3 months x 800 practices held
+    one boundary for minutes."""
+    found: dict[tuple[str, str], str | tuple[str, ...]] = {}
+    for month, practices in by_month.items():
+        for practice in practices:
+            key = f"{payer}|{practice}|{month}"
+            for kind in state.paid_basis[key]:
+                for mid in state.paid.members(key, kind):
+                    if mid in marked:
+                        had = found.get((mid, month))
+                        found[(mid, month)] = (practice if had is None or had == practice else
+                                               (had, practice) if isinstance(had, str) else
+                                               had if practice in had else (*had, practice))
+    return found

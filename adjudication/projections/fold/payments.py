@@ -106,6 +106,11 @@ class MemberPayments:
         found = self._by_key.get(key, {}).get(kind)
         return 0 if found is None else found.get(member)
 
+    def members(self, key: str, kind: str) -> tuple[str, ...]:
+        """The members paid anything of `kind` in the practice-month `key`, in id order."""
+        found = self._by_key.get(key, {}).get(kind)
+        return () if found is None else found.ids
+
     def __getitem__(self, key: str) -> dict[str, dict[str, int]]:
         return {kind: mc.to_dict() for kind, mc in self._by_key[key].items()}
 
