@@ -20,6 +20,8 @@ from claimsim.adjudication.audit.tables import (ATTRIBUTION_COLUMNS, accuracy_ro
 from claimsim.adjudication.projections.reconciliation import year_figures
 from claimsim.adjudication.projections.state import PayerState
 
+from claimsim.scenarios.tables import ledger_scan
+
 REPORTS = "reports"
 SUMMARY_FIGURES = ("member_months", "prospective_total", "prospective_adjustments",
                    "ffs_paid_by_service_date", "capitation_offsets", "member_cost_share",
@@ -110,12 +112,7 @@ def _referrals(truth_dir: Path) -> list[Referral]:
 def _plan_paid(run_dir: Path, claims: set[str]) -> dict[str, int]:
     """What the plan paid on each of `claims` (its last adjudication in the ledger). Only those:
     a dict of every claim would hold millions of entries at a payer's scale."""
-    paid: dict[str, int] = {}
-    if claims:
-        for env in read(Path(run_dir) / "ledger"):
-            if env["type"] == "claim.adjudicated" and env["data"]["claim_id"] in claims:
-                paid[env["data"]["claim_id"]] = sum(x["plan_paid"] for x in env["data"]["lines"])
-    return paid
+    return ledger_scan(run_dir, claims).last_paid if claims else {}
 
 
 @dataclass

@@ -13,12 +13,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from sys import intern
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from claimsim.events.log import read
+from claimsim.events.log import last_envelope, read
 from claimsim.events.money import BP_ONE, div_round_half_up
 from claimsim.adjudication.projections.epochs import Plan
 from claimsim.adjudication.audit.tables import report_rows, true_pcps, write_csv  # noqa: F401
@@ -92,12 +92,38 @@ def read_truth(run_dir: Path, as_of: str) -> Truth:
     return Truth(payer_of, risk, true_pcps(run_dir, as_of), avoidable)
 
 
-def ledger_scan(run_dir: Path, claim_ids: set[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """(totals over every adjudicated line and prospective payment, plan paid per claim id in
-    `claim_ids` net of reversals and replacements)."""
+class LedgerScan(NamedTuple):
+    """What the reports read of a run's ledger apart from the projections, in one pass."""
+
+    totals: dict[str, int]  # every adjudicated line's money (LINE_MONEY) and prospective payment
+    net_paid: dict[str, int]  # per claim id asked for: plan paid net of reversals and replacements
+    last_paid: dict[str, int]  # per claim id asked for: plan paid on its last adjudication
+
+
+# The last scan, by (ledger folder, head seq, head hash) and the claim ids it was asked for: the
+# reports of one run ask three times (leakage, the practice table, the checks), and at a
+# payer's scale each read of the ledger is gigabytes decoded.
+_LAST_SCAN: list[tuple[tuple[Any, ...], frozenset[str], LedgerScan]] = []
+
+
+def ledger_scan(run_dir: Path, claim_ids: set[str]) -> LedgerScan:
+    """The ledger's totals and the plan paid on `claim_ids`, read once for a run's reports: a
+    later call on the same ledger (same head) for the same claims or fewer reuses the read."""
+    ledger = Path(run_dir) / "ledger"
+    head = last_envelope(ledger)
+    key = (ledger.resolve(), None if head is None else head["seq"], None if head is None else head["hash"])
+    if _LAST_SCAN and _LAST_SCAN[0][0] == key and claim_ids <= _LAST_SCAN[0][1]:
+        return _LAST_SCAN[0][2]
+    scan = _scan(ledger, claim_ids)
+    _LAST_SCAN[:] = [(key, frozenset(claim_ids), scan)]
+    return scan
+
+
+def _scan(ledger: Path, claim_ids: set[str]) -> LedgerScan:
     totals = dict.fromkeys((*LINE_MONEY, "prospective"), 0)
-    paid: dict[str, int] = {}
-    for env in read(Path(run_dir) / "ledger"):
+    net: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for env in read(ledger):
         kind, d = env["type"], env["data"]
         if kind == "payment.prospective":
             totals["prospective"] += d["amount"]
@@ -110,8 +136,10 @@ def ledger_scan(run_dir: Path, claim_ids: set[str]) -> tuple[dict[str, int], dic
                 totals[name] += line[name]
         claim = d.get("original_claim_id") or d["claim_id"]
         if claim in claim_ids:
-            paid[claim] = paid.get(claim, 0) + sum(line["plan_paid"] for line in lines)
-    return totals, paid
+            net[claim] = net.get(claim, 0) + sum(line["plan_paid"] for line in lines)
+        if kind == "claim.adjudicated" and d["claim_id"] in claim_ids:
+            last[d["claim_id"]] = sum(line["plan_paid"] for line in d["lines"])
+    return LedgerScan(totals, net, last)
 
 
 # -- the practice table --------------------------------------------------------------------------
@@ -120,7 +148,7 @@ def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str
     window = Window.of(plan)
     months, as_of = set(window.months), window.as_of
     truth = read_truth(run_dir, as_of)
-    _, referral_paid = ledger_scan(run_dir, set(truth.avoidable))
+    referral_paid = ledger_scan(run_dir, set(truth.avoidable)).net_paid
     rows: dict[tuple[str, str], dict[str, Any]] = {}
 
     def row(payer: str, practice: str) -> dict[str, Any]:
@@ -269,7 +297,7 @@ def total(rows: list[dict[str, Any]]) -> dict[str, int | None]:
 def reconciliation(run_dir: Path, state: PayerState) -> list[dict[str, Any]]:
     """Whole-run checks (every month, not just the window): the projections' totals against an
     independent read of the ledger. Each row: check, report figure, ledger figure, ok."""
-    ledger, _ = ledger_scan(run_dir, set())
+    ledger = ledger_scan(run_dir, set()).totals
     money = money_totals(state.money)
     prospective = sum(sum(k.values()) for k in state.paid_original.values())
     adjustments = sum(sum(k.values()) for k in state.adjusted_in.values())
