@@ -19,7 +19,6 @@ from claimsim.events.programs import PaymentKind, ProgramKind, ProgramSettings
 
 from claimsim.adjudication.projections.claims_quality import score_before
 from claimsim.adjudication.projections.fold.claims import VD_QUALIFYING
-from claimsim.adjudication.projections.fold.membership import SPAN_PAYER
 from claimsim.adjudication.projections.fold.timelines import S_RISK_GROUP
 from claimsim.adjudication.projections.risk import FACT_RISK, cmf_tier, risk_adjusted
 from claimsim.events.calendar import add_months, months_from
@@ -239,13 +238,12 @@ def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = No
     diffs: dict[tuple[str, str, str], dict[str, int]] = {}
     # The members marked at this boundary, and any marked since (corrections recorded at it), so
     # a correction is settled at the first boundary that sees it.
-    marked = sorted(set(state.trueup) | set(state.dirty))
-    paid_at = _paid_practices(state, payer, by_month, set(marked))
+    marked = set(state.trueup) | set(state.dirty)
+    paid_at = _paid_practices(state, payer, by_month, marked)
     month_practices = {month: set(practices) for month, practices in by_month.items()}
-    for mid in marked:
-        if state.members.get(mid, {}).get("payer") != payer and not any(
-                s[SPAN_PAYER] == payer for s in state.members.get(mid, {}).get("spans", ())):
-            continue
+    # The marked members ever enrolled with the payer, in id order (a first boundary marks every
+    # member of every payer).
+    for mid in [m for m in state.payer_members(payer) if m in marked]:
         for month in by_month:
             day1 = month + "-01"
             home = state.attributed_on(mid, day1) if state.eligible_on(mid, payer, day1) else None
