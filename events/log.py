@@ -219,15 +219,20 @@ class LogWriter:
         parts: list[bytes] = []
         dumps, sorted_keys, hash_new = _dumps, _SORTED, sha256
         seq, prev, prev_bytes = self.next_seq, self.last_hash, self._prev_bytes
+        # The segment's event count in a local (this loop runs once per ledger entry), stored
+        # back whenever the writer's state is.
+        in_segment, segment_events = self._segment_count, self.segment_events
         for event in events:
             if len(event) != 6:
                 raise ValueError(f"an event has exactly type, v, at, key, cause, data; got {sorted(event)}")
-            if self._segment_count >= self.segment_events or len(parts) >= 2048:
+            if in_segment >= segment_events or len(parts) >= 2048:
                 self._write(b"".join(parts))
                 parts.clear()
                 self.next_seq, self.last_hash, self._prev_bytes = seq, prev, prev_bytes
-                if self._segment_count >= self.segment_events:
+                self._segment_count = in_segment
+                if in_segment >= segment_events:
                     self._start_segment(seq)
+                    in_segment = 0
             event["seq"] = seq
             body = dumps(event, option=sorted_keys)
             hasher = hash_new(prev_bytes)
@@ -238,10 +243,11 @@ class LogWriter:
             parts.append(b',"prev":"%s","hash":"%s"}\n' % (prev_bytes, digest_bytes))
             event["prev"], event["hash"] = prev, digest
             seq, prev, prev_bytes = seq + 1, digest, digest_bytes
-            self._segment_count += 1
+            in_segment += 1
             n += 1
         self._write(b"".join(parts))
         self.next_seq, self.last_hash, self._prev_bytes = seq, prev, prev_bytes
+        self._segment_count = in_segment
         return n
 
     def write_encoded(self, bodies: Iterable[bytes]) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from claimsim.events.codes import RejectReason
 from claimsim.events.money import BP_ONE, apply_rate
@@ -61,8 +61,8 @@ class PlannedLine(NamedTuple):
 
 
 # `NamedTuple(...)` without the generated `__new__`'s Python frame: these are built per line.
-_new = tuple.__new__
-crc32 = zlib.crc32  # `family.paid_fingerprint`, inlined in the line loop
+_new: Final = tuple.__new__
+crc32: Final = zlib.crc32  # `family.paid_fingerprint`, inlined in the line loop
 
 
 def _reverse(family: FamilyState, root: str, version: dict[str, Any]) -> None:
@@ -279,7 +279,7 @@ def _cost_share(p: _Pass, day: str, design: Design, acc_key: str, group: str | N
     return shares
 
 
-_PAID_DAYS: dict[tuple[str, int], str] = {}  # (received, processing days) -> paid date
+_PAID_DAYS: Final[dict[tuple[str, int], str]] = {}  # (received, processing days) -> paid date
 
 
 def _paid_day(claim: Claim, processing_days: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from claimsim.events.codes import DATED_CODES, PROCEDURE_GROUPS
 from claimsim.events.plans import LineOfBusiness, Payer
@@ -21,12 +21,12 @@ from claimsim.events.reference import ReferenceData
 from claimsim.events.timeline import contract_spans, effective_of, set_from, span_on, value_at
 
 # Enum values read once: an Enum member's `.value` is a descriptor call, and these are per claim.
-_PRIMARY_CARE_ROLE = ClinicianRole.PRIMARY_CARE.value
-_PRIMARY_CARE_KIND = PracticeKind.PRIMARY_CARE.value
+_PRIMARY_CARE_ROLE: Final = ClinicianRole.PRIMARY_CARE.value
+_PRIMARY_CARE_KIND: Final = PracticeKind.PRIMARY_CARE.value
 
 # The ledger event types that are epoch facts the Context ingests.
-ATTRIBUTION_TYPES = frozenset({"attribution.assigned", "attribution.corrected"})
-CONTEXT_TYPES = ATTRIBUTION_TYPES | {"practice.status"}
+ATTRIBUTION_TYPES: Final = frozenset({"attribution.assigned", "attribution.corrected"})
+CONTEXT_TYPES: Final = ATTRIBUTION_TYPES | {"practice.status"}
 
 
 @dataclass(frozen=True)

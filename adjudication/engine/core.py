@@ -10,7 +10,7 @@ byte for byte, and changes nothing (at-least-once delivery on Kafka).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -29,7 +29,7 @@ from claimsim.adjudication.engine.family import (
 from claimsim.adjudication.engine.validation import Invalid, validate_claim
 
 # The ledger types that answer an input (one per input seq, `cause` = that seq).
-ANSWER_TYPES = frozenset({"claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect"})
+ANSWER_TYPES: Final = frozenset({"claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect"})
 
 
 def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Context
@@ -98,7 +98,7 @@ def _event(seq: int, result: list[Any], family: FamilyState,
     return {"type": kind, "v": v, "at": at, "key": family.subscriber_id, "cause": seq, "data": data}
 
 
-_VERSIONS: dict[str, int] = {}  # answer type -> its current version (the registry is fixed)
+_VERSIONS: Final[dict[str, int]] = {}  # answer type -> its current version (the registry is fixed)
 
 
 def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context
@@ -115,7 +115,7 @@ def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context
         return [REJECTED, envelope["at"], _rejection(raw if raw is not None else data, bad, ctx)], None
 
 
-_KNOWN: dict[tuple[Any, Any], bool] = {}  # (type, v) -> readable by this code
+_KNOWN: Final[dict[tuple[Any, Any], bool]] = {}  # (type, v) -> readable by this code
 
 
 def _known(kind: Any, v: Any) -> bool:

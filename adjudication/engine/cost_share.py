@@ -19,7 +19,7 @@ Choices where DOMAIN.md is silent (documented for the lead):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from claimsim.events.money import apply_rate
 
@@ -28,12 +28,12 @@ from claimsim.adjudication.engine.family import (
     ACC_FAMILY_DED, ACC_FAMILY_OOP, ACC_MEMBERS, MEMBER_DED, MEMBER_OOP,
 )
 
-NO_LIMIT = 1 << 62
+NO_LIMIT: Final = 1 << 62
 
 # Lines that are "the visit's E&M line" for a copay (DOMAIN.md §5).
-COPAY_GROUPS = frozenset({"pc_em", "specialist_em", "ed"})
+COPAY_GROUPS: Final = frozenset({"pc_em", "specialist_em", "ed"})
 # The only groups `is_zero_cost` can find $0 (a hot-path guard before calling it).
-ZERO_COST_GROUPS = frozenset({"awv", "preventive"})
+ZERO_COST_GROUPS: Final = frozenset({"awv", "preventive"})
 
 
 def visit_category(group: str | None, place_of_service: str, primary_care: bool) -> str | None:

@@ -27,24 +27,33 @@ from __future__ import annotations
 
 import copy
 import zlib
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import orjson
 
 from claimsim.events.encoding import canonical
 
 # The state is stored as JSON lists (Kafka changelogs, byte comparisons), so its rows keep their
-# list layout on the wire; these name the positions.
+# list layout on the wire; these name the positions. Every module constant the engine reads per
+# input is `Final`: the compiled engine then inlines it (or keeps it in a C static) instead of
+# looking it up in the module's dict at each use.
 # An enrollment span: `[payer_id, plan_id, start, end | None, qmb]`.
-SPAN_PAYER, SPAN_PLAN, SPAN_START, SPAN_END, SPAN_QMB = range(5)
+SPAN_PAYER: Final = 0
+SPAN_PLAN: Final = 1
+SPAN_START: Final = 2
+SPAN_END: Final = 3
+SPAN_QMB: Final = 4
 # An accumulator entry: `[family_deductible, family_oop, {member: [deductible, oop]}]`.
-ACC_FAMILY_DED, ACC_FAMILY_OOP, ACC_MEMBERS = range(3)
-MEMBER_DED, MEMBER_OOP = range(2)
+ACC_FAMILY_DED: Final = 0
+ACC_FAMILY_OOP: Final = 1
+ACC_MEMBERS: Final = 2
+MEMBER_DED: Final = 0
+MEMBER_OOP: Final = 1
 # A stored result (input seq -> how to re-emit its ledger entry), by its first element:
-ADJUDICATED = "c"  # ["c", claim root, version index]: a claim.adjudicated
-REVERSED = "v"  # ["v", claim root]: a claim.reversed (a void)
-REJECTED = "r"  # ["r", at, rejection data]: a claim.rejected
-NO_EFFECT = "n"  # ["n", at, input type, note]: a no_effect
+ADJUDICATED: Final = "c"  # ["c", claim root, version index]: a claim.adjudicated
+REVERSED: Final = "v"  # ["v", claim root]: a claim.reversed (a void)
+REJECTED: Final = "r"  # ["r", at, rejection data]: a claim.rejected
+NO_EFFECT: Final = "n"  # ["n", at, input type, note]: a no_effect
 # `hot_bytes()`: one JSON list, its fields in this order.
 HOT_FIELDS = ("subscriber_id", "last_seq", "members", "acc", "visits", "claims", "voided",
               "alias", "paid")

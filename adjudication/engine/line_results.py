@@ -7,13 +7,13 @@ same line numbers, codes and units, so summing a claim and its reversal gives ex
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from claimsim.events.codes import QMB_REMARKS
 
 from claimsim.adjudication.engine.validation import Line
 
-_AMOUNTS = ("billed", "allowed", "plan_paid", "cost_share", "deductible", "coinsurance", "copay",
+_AMOUNTS: Final = ("billed", "allowed", "plan_paid", "cost_share", "deductible", "coinsurance", "copay",
             "cap_offset", "sequestration", "shadow_allowed", "medicaid_cost_share")
 
 
@@ -75,7 +75,7 @@ def diagnoses_list(dx: tuple[str, ...]) -> list[str]:
     return found
 
 
-_DX_LISTS: dict[tuple[str, ...], list[str]] = {}
+_DX_LISTS: Final[dict[tuple[str, ...], list[str]]] = {}
 
 
 def paid_adjustments(billed: int, allowed: int, offset: int, ded: int, coins: int, copay: int,

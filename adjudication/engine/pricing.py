@@ -6,14 +6,16 @@ a routine physical under a Medicare Part B style plan, is not covered: CO-96 wit
 
 from __future__ import annotations
 
+from typing import Final
+
 from claimsim.events.codes import REMARK_ROUTINE_PHYSICAL
 
 # CO-96 must carry a remark (X12). N130 ("consult plan benefit documents for restrictions") is
 # used for both non-covered cases: a code off the payer's schedule and a Part B routine physical.
-REMARK_NOT_ON_SCHEDULE = "N130"
-REMARK_NOT_COVERED = REMARK_ROUTINE_PHYSICAL
+REMARK_NOT_ON_SCHEDULE: Final = "N130"
+REMARK_NOT_COVERED: Final = REMARK_ROUTINE_PHYSICAL
 
-PREVENTIVE = "preventive"
+PREVENTIVE: Final = "preventive"
 
 
 def allowed_amount(fee: int, units: int, billed: int) -> int:

@@ -10,15 +10,15 @@ h)` and `O = allowed − allowed'`. Both keep `allowed = P + C + O (+ S)`.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from claimsim.events.codes import REMARK_NOT_COVERED_BY_PROGRAM
 from claimsim.events.money import BP_ONE, apply_rate
 
 from claimsim.adjudication.engine.context import Context, Program
 
-PC_EM = "pc_em"
-FFS = "ffs"
+PC_EM: Final = "pc_em"
+FFS: Final = "ffs"
 
 
 class Model(NamedTuple):
@@ -31,10 +31,10 @@ class Model(NamedTuple):
     flat_fee: dict[int, int] | None  # PCF flat visit fee by year, for qualifying E&M lines
 
 
-DENIED_REMARK = REMARK_NOT_COVERED_BY_PROGRAM
+DENIED_REMARK: Final = REMARK_NOT_COVERED_BY_PROGRAM
 
-_FFS = Model(FFS, False, 0, False, False, False, None)
-_FFS_ATTRIBUTED = Model(FFS, True, 0, False, False, False, None)
+_FFS: Final = Model(FFS, False, 0, False, False, False, None)
+_FFS_ATTRIBUTED: Final = Model(FFS, True, 0, False, False, False, None)
 
 
 def program_in_force(ctx: Context, payer_id: str, practice_id: str, member_id: str, day: str

@@ -18,13 +18,17 @@ characters (an 837 claim id has 38).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from claimsim.events.codes import DATED_CODES, PLACES_OF_SERVICE, RejectReason, valid_on
 
 from claimsim.adjudication.engine.context import Context
 
-FREQUENCIES = frozenset({"1", "7", "8"})
+FREQUENCIES: Final = frozenset({"1", "7", "8"})
+# The code tables the fast path reads per claim and line, as `Final` names of this module (see
+# `family`'s constants).
+_PLACES: Final = PLACES_OF_SERVICE
+_DATED: Final = DATED_CODES
 
 
 class Limits(NamedTuple):
@@ -38,7 +42,7 @@ class Limits(NamedTuple):
     diagnosis_chars: int = 8  # an ICD-10-CM code with its dot
 
 
-LIMITS = Limits()
+LIMITS: Final = Limits()
 
 
 class Line(NamedTuple):
@@ -66,7 +70,7 @@ def shared_diagnoses(dx: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
     return found
 
 
-_DIAGNOSES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_DIAGNOSES: Final[dict[tuple[str, ...], tuple[str, ...]]] = {}
 
 
 class Claim(NamedTuple):
@@ -119,7 +123,7 @@ def _int(value: Any, field: str, reason: RejectReason) -> int:
     return value
 
 
-_DAYS: dict[str, dt.date] = {}  # valid YYYY-MM-DD strings seen, parsed once
+_DAYS: Final[dict[str, dt.date]] = {}  # valid YYYY-MM-DD strings seen, parsed once
 
 
 def _fast_day(value: Any) -> dt.date | None:
@@ -134,8 +138,11 @@ def _fast_day(value: Any) -> dt.date | None:
     return day
 
 
-ID_CHARS, MAX_UNITS, MAX_BILLED = LIMITS.id_chars, LIMITS.units, LIMITS.billed
-MAX_DIAGNOSES, DIAGNOSIS_CHARS = LIMITS.diagnoses, LIMITS.diagnosis_chars
+ID_CHARS: Final[int] = LIMITS.id_chars
+MAX_UNITS: Final[int] = LIMITS.units
+MAX_BILLED: Final[int] = LIMITS.billed
+MAX_DIAGNOSES: Final[int] = LIMITS.diagnoses
+DIAGNOSIS_CHARS: Final[int] = LIMITS.diagnosis_chars
 
 
 def _modifiers_ok(mods: list) -> bool:
@@ -180,7 +187,7 @@ def validate_claim(raw: Any, key: Any, ctx: Context) -> Claim:
         and type(payer_id) is str and payer_id in ctx.payers
         and type(tin) is str and tin in ctx.practice_kind
         and type(npi) is str and npi in ctx.clinician_role
-        and type(pos) is str and pos in PLACES_OF_SERVICE
+        and type(pos) is str and pos in _PLACES
         and received is not None
         and type(raw_lines) is list and (raw_lines or frequency == "8")
         and len(raw_lines) <= LIMITS.lines
@@ -190,7 +197,8 @@ def validate_claim(raw: Any, key: Any, ctx: Context) -> Claim:
     seen = set()
     known = ctx.known_codes
     days = _DAYS
-    new_line = tuple.__new__  # Line(...) without the namedtuple's Python-level __new__ frame
+    # Line(...) and Claim(...) without the namedtuple's Python-level __new__ frame
+    new_line = tuple.__new__
     for rl in raw_lines:
         if type(rl) is not dict:
             return _validate_slowly(raw, key, ctx)
@@ -208,7 +216,7 @@ def validate_claim(raw: Any, key: Any, ctx: Context) -> Claim:
             type(line_no) is int and line_no >= 1 and line_no not in seen
             and day is not None and day <= received
             and type(code) is str and code in known
-            and (code not in DATED_CODES or valid_on(code, day_iso))
+            and (code not in _DATED or valid_on(code, day_iso))
             and type(units) is int and 1 <= units <= MAX_UNITS
             and type(billed) is int and 0 <= billed <= MAX_BILLED
             and (mods == () or (type(mods) is list and (not mods or _modifiers_ok(mods))))
@@ -224,8 +232,8 @@ def validate_claim(raw: Any, key: Any, ctx: Context) -> Claim:
         seen.add(line_no)
         lines.append(new_line(Line, (line_no, day, day_iso, code, ",".join(mods) if mods else "",
                                      units, billed, shared_diagnoses(dx))))
-    return Claim(claim_id, frequency, original, member_id, key, payer_id, tin, npi, pos,
-                 received, received_iso, tuple(lines))
+    return new_line(Claim, (claim_id, frequency, original, member_id, key, payer_id, tin, npi,
+                            pos, received, received_iso, tuple(lines)))
 
 
 def _validate_slowly(raw: Any, key: Any, ctx: Context) -> Claim:
