@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from claimsim.benchmarks.cputime import cpu_timed, record_cpu
 from claimsim.events.log import LogWriter, read
 from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
 
@@ -49,19 +49,9 @@ def synthetic_run():
 RESULTS: dict[str, float] = {}
 
 
-def _cpu_timed(body, cpu: list[float]):
-    """`body` that also appends the CPU seconds each call takes to `cpu`."""
-    def timed(*args):
-        start = time.process_time()
-        body(*args)
-        cpu.append(time.process_time() - start)
-    return timed
-
-
 def _report(benchmark, name: str, items: int, cpu: list[float]) -> tuple[float, float]:
     """(wall median, CPU median) of the rounds, recorded in `extra_info` and printed."""
-    wall, cpu_s = benchmark.stats.stats.median, statistics.median(cpu)
-    benchmark.extra_info["cpu_s"] = round(cpu_s, 4)
+    wall, cpu_s = benchmark.stats.stats.median, record_cpu(benchmark, cpu)
     benchmark.extra_info["claims_per_s"] = round(items / wall)
     benchmark.extra_info["claims_per_cpu_s"] = round(items / cpu_s)
     print(f"\n{name}: {items:,} claims in {wall:.2f} s wall = {items / wall:,.0f} claims/s;"
@@ -103,7 +93,7 @@ def test_adjudicate_100k_claims_end_to_end(benchmark, synthetic_run):
         rt.close()
 
     cpu: list[float] = []
-    benchmark.pedantic(_cpu_timed(body, cpu), setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(cpu_timed(body, cpu), setup=setup, rounds=3, iterations=1)
     from claimsim.native import engine_kind
 
     benchmark.extra_info.update(items=facts["claims"], baseline=BASELINE, engine=engine_kind())
@@ -140,7 +130,7 @@ def test_baseline_read_and_append_prebuilt_results(benchmark, synthetic_run):
         writer.close()
 
     cpu: list[float] = []
-    benchmark.pedantic(_cpu_timed(body, cpu), setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(cpu_timed(body, cpu), setup=setup, rounds=3, iterations=1)
     benchmark.extra_info.update(items=facts["claims"])
     wall, cpu_s = _report(benchmark, "baseline", facts["claims"], cpu)
     if "ours" in RESULTS:  # the same medians the session's ratio table divides

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import simpy
 
+from claimsim.benchmarks.cputime import cpu_timed, record_cpu
 from claimsim.simulator.config import SimConfig
 from claimsim.simulator.model import simulate
 from claimsim.simulator.run_dir import simulate_to_dir
@@ -52,10 +53,11 @@ def test_simulate_10k_members_12_months(benchmark, shape, workdir):
         shutil.rmtree(run_dir)
 
     benchmark.extra_info.update(items=claims, visits=visits, baseline="test_raw_simpy_baseline")
-    benchmark.pedantic(run, setup=setup, rounds=5, iterations=1, warmup_rounds=1)
-    median = benchmark.stats.stats.median
+    cpu: list[float] = []
+    benchmark.pedantic(cpu_timed(run, cpu), setup=setup, rounds=5, iterations=1, warmup_rounds=1)
+    median, cpu_s = benchmark.stats.stats.median, record_cpu(benchmark, cpu, warmup=1)
     print(f"\nsimulator: {claims:,} claims ({visits:,} visits) in {median:.2f} s"
-          f" = {claims / median:,.0f} claims/s")
+          f" = {claims / median:,.0f} claims/s; {claims / cpu_s:,.0f} claims/CPU-s")
 
 
 def test_simulate_model_only_no_log(benchmark, shape):
@@ -70,9 +72,11 @@ def test_simulate_model_only_no_log(benchmark, shape):
         assert summary.claims == claims
 
     benchmark.extra_info.update(items=claims, visits=visits, baseline="test_raw_simpy_baseline")
-    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
-    median = benchmark.stats.stats.median
-    print(f"\nsimulator, no log: {claims:,} claims in {median:.2f} s = {claims / median:,.0f} claims/s")
+    cpu: list[float] = []
+    benchmark.pedantic(cpu_timed(run, cpu), rounds=5, iterations=1, warmup_rounds=1)
+    median, cpu_s = benchmark.stats.stats.median, record_cpu(benchmark, cpu, warmup=1)
+    print(f"\nsimulator, no log: {claims:,} claims in {median:.2f} s = {claims / median:,.0f} claims/s;"
+          f" {claims / cpu_s:,.0f} claims/CPU-s")
 
 
 class _Dropped:
@@ -102,6 +106,8 @@ def test_raw_simpy_baseline(benchmark, shape):
         env.run()
 
     benchmark.extra_info.update(items=claims, visits=visits)
-    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    cpu: list[float] = []
+    benchmark.pedantic(cpu_timed(run, cpu), rounds=5, iterations=1, warmup_rounds=1)
     median = benchmark.stats.stats.median
+    record_cpu(benchmark, cpu, warmup=1)
     print(f"\nraw SimPy: {visits:,} visits in {median:.2f} s = {visits / median:,.0f} visits/s")

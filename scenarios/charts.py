@@ -51,6 +51,23 @@ def _label(practice: str, programs: set[str]) -> str:
     return f"{practice}\n{'/'.join(sorted(programs)) or 'ffs'}"
 
 
+# At most this many practices get a bar: a payer's network has hundreds (800 primary-care
+# practices at a million members made a 60,000-pixel-wide PNG, 125 MB of pixels to draw it).
+MAX_BARS = 60
+
+
+def _charted(totals: dict[str, dict[str, Any]], figures: tuple[str, ...], title: str,
+             what: str) -> tuple[list[str], str]:
+    """The practices to chart and the title: every practice in id order, or past `MAX_BARS` the
+    ones with the largest sum of `figures`, largest first, the title saying so."""
+    names = sorted(totals)
+    if len(names) <= MAX_BARS:
+        return names, title
+    names = sorted(names, key=lambda n: (-sum(totals[n][f] for f in figures), n))[:MAX_BARS]
+    return names, (f"{title}\n(the {MAX_BARS} of {len(totals):,} practices with the most {what};"
+                   " every practice is in practices.csv)")
+
+
 def _bars_figure(n: int):
     with plt.rc_context(_FONT):
         fig, ax = plt.subplots(figsize=(max(8.0, 0.75 * n + 2.5), 5.2))
@@ -60,7 +77,7 @@ def _bars_figure(n: int):
 def practice_revenue(path: Path, rows: list[dict[str, Any]], *, title: str) -> Path:
     """Stacked bars per primary-care practice (all payers): prospective and FFS revenue, in $."""
     totals = _primary_care(rows, ("prospective", "ffs_paid"))
-    names = sorted(totals)
+    names, title = _charted(totals, ("prospective", "ffs_paid"), title, "revenue")
     with plt.rc_context(_FONT):
         fig, ax = _bars_figure(len(names))
         ffs = [totals[n]["ffs_paid"] / 100 for n in names]
@@ -82,7 +99,8 @@ def practice_leakage(path: Path, rows: list[dict[str, Any]], *, title: str) -> P
     """Grouped bars per primary-care practice (all payers): leakage cost as the payer observes it
     (capitated services paid elsewhere) beside the true cost of its avoidable referrals."""
     totals = _primary_care(rows, ("leakage_cost_observed", "leakage_cost_true"))
-    names = sorted(totals)
+    names, title = _charted(totals, ("leakage_cost_observed", "leakage_cost_true"), title,
+                            "leakage cost")
     xs = range(len(names))
     with plt.rc_context(_FONT):
         fig, ax = _bars_figure(len(names))

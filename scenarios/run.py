@@ -80,11 +80,13 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
             (charts.practice_revenue(reports / "practice_revenue.png", rows,
                                      title=f"{scenario.scenario}: revenue by practice, {span}"),
              "Revenue of each primary-care practice from all payers over the program period:"
-             " FFS paid and prospective payments, with the practice's programs under its id."),
+             " FFS paid and prospective payments, with the practice's programs under its id"
+             f" (past {charts.MAX_BARS} practices, those with the most revenue)."),
             (charts.practice_leakage(reports / "practice_leakage.png", rows,
                                      title=f"{scenario.scenario}: leakage cost by practice, {span}"),
              "Leakage cost per primary-care practice: observed in claims (capitated services paid"
-             " elsewhere) beside the true cost of its avoidable referrals (simulator truth)."),
+             " elsewhere) beside the true cost of its avoidable referrals (simulator truth; past"
+             f" {charts.MAX_BARS} practices, those with the most leakage cost)."),
             (aligned_charts.aligned_measures(reports / "aligned_measures.png", aligned,
                                              title=f"{scenario.scenario}: primary-care share and APM mix"),
              "What aligned payers report (DOMAIN.md section 9): each payer's primary-care share of"
