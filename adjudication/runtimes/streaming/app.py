@@ -20,7 +20,8 @@ buffer's flush can return with table writes still unsent, so a commit could pass
 state was then lost (`commits_wait_for_table_writes`); and around a recovery it can drop inbound
 messages between the committed offset and what it had already fetched, so every message carries
 its position in the partition's stream and the processor refuses one past a gap (the worker
-starts again in its own process and resumes from the committed offset; see `restart_in_place`).
+leaves its consumer group, so no partition waits out its session, starts again in its own
+process and resumes from the committed offset; see `leave_group`, `restart_in_place`).
 
 A partition it leaves assigned but unconsumed after a rebalance (or whose last message it
 dropped) is caught by `watchdog.PartitionWatch`: the worker starts again in place.
@@ -143,6 +144,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                     f"adjudication failed: {type(e).__name__}: {e}", event.value,
                     topic=msg.topic, partition=msg.partition, offset=msg.offset)))
                 await fut
+                await leave_group(app)
                 hard_exit(EXIT_CORE_ERROR)  # no commit: the message is redelivered on restart
             if outcome.gap is not None:
                 applied, pos = outcome.gap
@@ -150,8 +152,9 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                           " messages went missing (faust can drop some around a recovery);"
                           " starting again from the committed offset",
                           msg.topic, msg.partition, msg.offset, pos, applied)
+                await leave_group(app)  # nothing of this message applied or acked
                 if app.claimsim_restart_on_gap:
-                    restart_in_place()  # nothing of this message applied or acked
+                    restart_in_place()
                 hard_exit(EXIT_GAP)
             writes.send(msg.partition, msg.offset, outcome.end)
             watch.processed(msg.partition, msg.offset)
@@ -189,6 +192,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                       " nothing has moved for %.0f s (faust can leave a partition unconsumed"
                       " after a rebalance); starting again from the committed offset",
                       topics.inbound, sorted(waiting), sorted(waiting.values()), STALL_S)
+            await leave_group(app)
             if app.claimsim_restart_on_gap:
                 restart_in_place()
             hard_exit(EXIT_GAP)
@@ -374,6 +378,30 @@ def hard_exit(code: int) -> None:
     if _OWN_DATADIR is not None:
         datadirs.remove(_OWN_DATADIR)
     os._exit(code)
+
+
+LEAVE_GROUP_S = 3.0  # how long a worker about to exit waits for its LeaveGroup request
+
+
+async def leave_group(app: faust.App) -> None:
+    """Leave the consumer group now, before this process exits or starts again in place.
+
+    A member that just vanishes keeps its partitions until its session expires
+    (`SESSION_TIMEOUT_S`): the group's next rebalance, the one its successor (or, after
+    `restart_in_place`, its own new process) joins with, waits that long for it, and every
+    partition of the group stands still meanwhile. Measured on two workers sharing 4 partitions:
+    each restart on a gap stopped the whole run for 10 s. With the member gone the rebalance
+    starts at once. Nothing is committed here: what this worker acked since its last commit is
+    redelivered to the next owner, which re-emits the stored answers (at least once)."""
+    try:
+        thread = app.consumer._thread  # faust runs aiokafka's consumer in a thread of its own
+        coordinator = thread._ensure_consumer()._coordinator
+        fut = asyncio.run_coroutine_threadsafe(coordinator._maybe_leave_group(),
+                                               thread.thread_loop)
+        await asyncio.wait_for(asyncio.wrap_future(fut), LEAVE_GROUP_S)
+    except Exception as e:  # no group joined yet, a broker away: the session then expires
+        log.warning("could not leave the consumer group before exiting (%s: %s); its partitions"
+                    " wait for this member's session to expire", type(e).__name__, e)
 
 
 def restart_in_place() -> None:
