@@ -68,7 +68,12 @@ GAP_RESTARTS_ENV = "CLAIMSIM_WORKER_GAP_RESTARTS"  # restarts so far, carried ac
 MAX_GAP_RESTARTS = 20
 PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max.bytes
 PRODUCER_BUFFER_MESSAGES = 20_000
-SESSION_TIMEOUT_S = 10.0
+# How long a member that stopped heartbeating (killed with -9, its host gone) keeps its
+# partitions: every partition of the run waits that long, since the ledger is written in input
+# order. 6 s is the shortest a broker accepts by default (group.min.session.timeout.ms);
+# heartbeats go from aiokafka's own thread every second, so a busy worker does not miss six.
+SESSION_TIMEOUT_S = 6.0
+SESSION_TIMEOUT_ENV = "CLAIMSIM_WORKER_SESSION_TIMEOUT_S"  # a cluster that wants longer
 STORES = {"memory": "memory://", "rocksdb": "rocksdb://"}
 # Fault injection for tests: `stall` makes this worker process stop consuming at its first message
 # (the variable is cleared, so the process it starts again in place behaves).
@@ -220,9 +225,9 @@ def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str
         key_serializer="raw",
         value_serializer="raw",
         broker_commit_interval=commit_interval,
-        # A worker killed with -9 holds its partitions until its session expires (faust's default
-        # 60 s); messages take milliseconds, so heartbeats are never starved at 10 s.
-        broker_session_timeout=SESSION_TIMEOUT_S,
+        # A worker killed with -9 holds its partitions until its session expires (faust's
+        # default 60 s).
+        broker_session_timeout=session_timeout(),
         broker_heartbeat_interval=1.0,
         # Family states are a few KB each and one is written per family per message: aiokafka's
         # default 16 KB batches would send them almost one request each.
@@ -233,6 +238,20 @@ def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str
         consumer_max_fetch_size=FETCH_BYTES,
         datadir=datadir,
     )
+
+
+def session_timeout() -> float:
+    """`SESSION_TIMEOUT_S`, or the seconds `CLAIMSIM_WORKER_SESSION_TIMEOUT_S` sets."""
+    raw = os.environ.get(SESSION_TIMEOUT_ENV)
+    if not raw:
+        return SESSION_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UserError(f"{SESSION_TIMEOUT_ENV}={raw!r}: seconds, a number") from None
+    if value < 3.0:
+        raise UserError(f"{SESSION_TIMEOUT_ENV}={raw!r}: at least 3 s (heartbeats go every second)")
+    return value
 
 
 def track_committed_offsets(app: faust.App, topic: str) -> dict[int, int]:
@@ -390,8 +409,8 @@ async def leave_group(app: faust.App) -> None:
     (`SESSION_TIMEOUT_S`): the group's next rebalance, the one its successor (or, after
     `restart_in_place`, its own new process) joins with, waits that long for it, and every
     partition of the group stands still meanwhile. Measured on two workers sharing 4 partitions:
-    each restart on a gap stopped the whole run for 10 s. With the member gone the rebalance
-    starts at once. Nothing is committed here: what this worker acked since its last commit is
+    each restart on a gap stopped the whole run for the 10 s session it then had. With the
+    member gone the rebalance starts at once. Nothing is committed here: what this worker acked since its last commit is
     redelivered to the next owner, which re-emits the stored answers (at least once)."""
     try:
         thread = app.consumer._thread  # faust runs aiokafka's consumer in a thread of its own
