@@ -467,3 +467,19 @@ def test_an_attached_run_says_when_no_worker_has_answered_for_a_minute(caplog):
     Sink.last_cause = 42  # an answer: the clock starts again
     now[0] = 200.0
     assert watch.check() is False and watch.since == 200.0
+
+
+def test_a_worker_session_is_six_seconds_unless_the_environment_asks_for_longer(monkeypatch):
+    # 6 s: the shortest session a broker accepts by default (group.min.session.timeout.ms), so
+    # a worker killed with -9 holds its partitions (and with them the whole ledger) no longer.
+    from claimsim.adjudication.runtimes.streaming.app import SESSION_TIMEOUT_ENV, session_timeout
+    from claimsim.events.errors import UserError
+
+    monkeypatch.delenv(SESSION_TIMEOUT_ENV, raising=False)
+    assert session_timeout() == 6.0
+    monkeypatch.setenv(SESSION_TIMEOUT_ENV, "45")
+    assert session_timeout() == 45.0
+    for bad, says in (("2", "at least 3 s"), ("soon", "seconds, a number")):
+        monkeypatch.setenv(SESSION_TIMEOUT_ENV, bad)
+        with pytest.raises(UserError, match=f"{SESSION_TIMEOUT_ENV}={bad!r}: {says}"):
+            session_timeout()

@@ -13,8 +13,9 @@ when a later message reaches the partition, which never happens at the end of a 
 
 Choices where DESIGN.md is silent: a partition's position is the offset after the last message
 this worker processed on it, else the offset faust last committed or sought to for it, else its
-first offset; `STALL_S` (20 s) is twice the session timeout, so the restart is never the first
-answer to a worker that died (the group reassigns its partitions after 10 s) and long recoveries
+first offset; `STALL_S` (20 s) is over three times the session timeout, so the restart is never
+the first answer to a worker that died (the group reassigns its partitions after 6 s, or the
+session `CLAIMSIM_WORKER_SESSION_TIMEOUT_S` sets) and long recoveries
 (each restored changelog batch counts as progress) are left alone.
 """
 
