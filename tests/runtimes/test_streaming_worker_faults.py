@@ -152,7 +152,7 @@ def test_a_worker_that_stops_consuming_its_partitions_starts_again_and_the_ledge
     assert time.monotonic() - t0 > STALL_S  # it did stall
     assert ledger_bytes(run) == ledger_bytes(expected)
     (log_path,) = result.worker_logs
-    assert f"nothing has moved for {STALL_S:.0f} s" in log_path.read_text(errors="replace")
+    assert f"none of them has moved for {STALL_S:.0f} s" in log_path.read_text(errors="replace")
 
 
 def test_a_worker_asked_to_stop_while_its_broker_is_down_exits_within_its_grace(simulated, tmp_path, broker):

@@ -194,7 +194,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
             return
         if waiting:
             log.error("%s partition(s) %s hold %s message(s) past what this worker processed and"
-                      " nothing has moved for %.0f s (faust can leave a partition unconsumed"
+                      " none of them has moved for %.0f s (faust can leave a partition unconsumed"
                       " after a rebalance); starting again from the committed offset",
                       topics.inbound, sorted(waiting), sorted(waiting.values()), STALL_S)
             await leave_group(app)
