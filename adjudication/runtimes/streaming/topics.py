@@ -148,11 +148,12 @@ async def delete_topics(bootstrap: str, topics: RunTopics) -> list[str]:
 
 
 async def wait_for_members(bootstrap: str, topics: RunTopics, members: int,
-                           timeout: float = 60.0) -> bool:
+                           timeout: float = 60.0, give_up=None) -> bool:
     """Wait until the run's consumer group is stable with at least `members` members (False
-    after `timeout` s). Workers started before the input is published then share it from the
-    first message: a worker that joins later takes partitions another one has started on (a
-    rebalance, its changelog restored, the uncommitted messages redelivered)."""
+    after `timeout` s, or as soon as `give_up()` says so: every worker stopped). Workers started
+    before the input is published then share it from the first message: a worker that joins
+    later takes partitions another one has started on (a rebalance, its changelog restored, the
+    uncommitted messages redelivered)."""
     admin = await _admin(bootstrap)
     try:
         deadline = time.monotonic() + timeout
@@ -164,6 +165,8 @@ async def wait_for_members(bootstrap: str, topics: RunTopics, members: int,
                 state, joined = "", 0
             if state == "Stable" and joined >= members:
                 return True
+            if give_up is not None and give_up():
+                return False
             await asyncio.sleep(0.2)
         return False
     finally:
