@@ -27,9 +27,10 @@ from claimsim.events.errors import UserError
 from claimsim.events.log import last_envelope
 
 # The payment step's own working files, left behind by a run that was stopped while paying: the
-# embedded runtime's scratch family store, and the Kafka runtime's topics and sink position.
-# (Named here, not imported: the streaming modules load faust; a test holds the names equal.)
-PAY_WORK = (".family-state", ".kafka-run.json", ".kafka-sink.json")
+# embedded runtime's scratch family store, and the Kafka runtime's topics, sink position and
+# worker logs. (Named here, not imported: the streaming modules load faust; a test holds the
+# names equal.)
+PAY_WORK = (".family-state", ".kafka-run.json", ".kafka-sink.json", ".kafka-workers")
 # Every entry a run directory may hold (the simulator's, the run clock's, the reports).
 RUN_ENTRIES = frozenset({"input", "truth", "ledger", "projections", "reports", "reference.json",
                          "run.json", "runclock.json", "scenario.json", *PAY_WORK})

@@ -1,7 +1,8 @@
 """Steady-state throughput of the Kafka runtime, closed loop, in one sitting: for each
-(partitions, workers) the whole run is published first (the producer's CPU per input), then the
-workers adjudicate it and the sink writes the ledger (claims/s between the first and the last
-answer, and CPU per claim of each worker, the sink and the broker over that span); then the sink
+(partitions, workers) the workers are started and wait until all of them are in the consumer
+group, the whole run is published (the producer's CPU per input), the workers adjudicate it and
+the sink writes the ledger (claims/s between the first and the last answer, and CPU per claim of
+each worker, the sink and the broker over that span); then the sink
 alone re-reads the finished ledger topic into a fresh ledger (its own ceiling); and the same
 published input through the plain-aiokafka loop of `bench_streaming` (the same processor over a
 dict, no faust, no changelog) as the baseline. Every ledger is checked byte-identical to the
@@ -33,7 +34,7 @@ from claimsim.adjudication.runtimes.streaming.producer import (
 from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
 from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, drain
 from claimsim.adjudication.runtimes.streaming.topics import (
-    RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix,
+    RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix, wait_for_members,
 )
 from claimsim.events.log import read
 
@@ -86,6 +87,15 @@ def _claims(run_dir: Path, until_seq: int | None) -> tuple[int, int]:
     return inputs, claims
 
 
+def _fresh(path: Path) -> Path:
+    """`path`, or `path-2`, `path-3`, ... when a repeated row (`--workers 2,1,2`) made it."""
+    n, fresh = 1, path
+    while fresh.exists():
+        n += 1
+        fresh = path.with_name(f"{path.name}-{n}")
+    return fresh
+
+
 def peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -100,7 +110,7 @@ UNTIL: dict[str, int | None] = {"seq": None}  # --until-seq: the stream's end (N
 
 
 async def _publish(bootstrap: str, topics: RunTopics, work: Path, partitions: int) -> float:
-    await create_topics(bootstrap, topics, partitions)
+    await create_topics(bootstrap, topics, partitions)  # a no-op on topics that exist
     t0 = time.process_time()
     await publish(bootstrap, topics.inbound, plan_stream(work, until_seq=UNTIL["seq"]), partitions,
                   DEFAULT_BATCH)
@@ -119,14 +129,19 @@ def faust_row(run_dir: Path, out: Path, bootstrap: str, partitions: int, workers
               worker_args: tuple[str, ...] = ()) -> list[Row]:
     inputs, claims = counts
     topics = RunTopics(new_prefix("steady"))
-    work = copy_run(run_dir, out / f"run-faust-{partitions}p-{workers}w")
+    work = copy_run(run_dir, _fresh(out / f"run-faust-{partitions}p-{workers}w"))
     procs = []
     try:
         with LedgerSink(work) as sink:  # writes the manifest the workers read
-            producer_cpu = asyncio.run(_publish(bootstrap, topics, work, partitions))
+            # Every worker in the group before the first input: the steady state, not the
+            # rebalances of workers joining one by one while the others have started.
+            asyncio.run(create_topics(bootstrap, topics, partitions))
             procs = [spawn_worker(work, bootstrap, topics.prefix, partitions, i, log_dir=out,
                                   **({"extra_args": worker_args} if worker_args else {}))[0]
                      for i in range(workers)]
+            if not asyncio.run(wait_for_members(bootstrap, topics, workers)):
+                print(f"  ({workers} workers not all in the group after 60 s: publishing anyway)")
+            producer_cpu = asyncio.run(_publish(bootstrap, topics, work, partitions))
             clock = _Clock([p.pid for p in procs], broker)
 
             def check() -> None:
@@ -146,7 +161,7 @@ def faust_row(run_dir: Path, out: Path, bootstrap: str, partitions: int, workers
             stop_worker(p)
         procs = []
         if workers == 1:  # the sink alone, on the ledger topic this run filled
-            alone = copy_run(run_dir, out / f"run-sink-{partitions}p")
+            alone = copy_run(run_dir, _fresh(out / f"run-sink-{partitions}p"))
             with LedgerSink(alone) as sink:
                 clock2 = _Clock([], broker)
                 t0 = time.monotonic()
@@ -168,7 +183,7 @@ def plain_row(run_dir: Path, out: Path, bootstrap: str, partitions: int, broker:
     """The baseline in a process of its own (so its CPU is its own), beside the same sink."""
     inputs, claims = counts
     topics = RunTopics(new_prefix("steady-plain"))
-    work = copy_run(run_dir, out / f"run-plain-{partitions}p")
+    work = copy_run(run_dir, _fresh(out / f"run-plain-{partitions}p"))
     try:
         with LedgerSink(work) as sink:
             producer_cpu = asyncio.run(_publish(bootstrap, topics, work, partitions))

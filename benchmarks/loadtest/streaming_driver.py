@@ -22,7 +22,6 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming import datadir
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
@@ -30,7 +29,7 @@ from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_w
 from claimsim.adjudication.runtimes.streaming.security import client_options
 from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, ResumePoint, ledger_consumer
 from claimsim.adjudication.runtimes.streaming.topics import (
-    RunTopics, _admin, bootstrap_from_env, create_topics, delete_topics, new_prefix,
+    RunTopics, bootstrap_from_env, create_topics, delete_topics, new_prefix, wait_for_members,
 )
 from claimsim.adjudication.runtimes.streaming.wire import ledger_entries
 from claimsim.events.errors import UserError
@@ -112,22 +111,14 @@ class KafkaDriver:
 
     async def _wait_ready(self, members: int) -> None:
         """Until the workers' group is stable with every worker in it (the test starts then)."""
-        admin = await _admin(self.bootstrap)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + READY_TIMEOUT
-        try:
-            while loop.time() < deadline:
-                try:
-                    (group,) = (await admin.describe_consumer_groups([self.topics.app_id]))[0].groups
-                except KafkaError:  # no coordinator yet (a new broker's offsets topic)
-                    group = (None, self.topics.app_id, "", "", "", [])
-                if group[2] == "Stable" and len(group[5]) >= members:
-                    return
-                if all(self._reap(p) is not None for p in self.workers):
-                    raise UserError(f"every worker stopped while starting; see {self.log_dir}")
-                await asyncio.sleep(0.2)
-        finally:
-            await admin.close()
+        def all_stopped() -> bool:
+            return all(self._reap(p) is not None for p in self.workers)
+
+        if await wait_for_members(self.bootstrap, self.topics, members, READY_TIMEOUT,
+                                  give_up=all_stopped):
+            return
+        if all_stopped():
+            raise UserError(f"every worker stopped while starting; see {self.log_dir}")
         raise UserError(f"the workers did not join their group within {READY_TIMEOUT:.0f} s")
 
     async def offer(self, upto: int) -> None:

@@ -14,7 +14,9 @@ import pytest
 
 from claimsim.adjudication.runtimes.manifest import recorded_settings
 from claimsim.adjudication.runtimes.processor import PartitionProcessor, horizon_key
-from claimsim.adjudication.runtimes.streaming.changelog import TableWrites, expand, pack, unpack
+from claimsim.adjudication.runtimes.streaming.changelog import (
+    RECORD_BYTES, TableWrites, expand, pack, unpack,
+)
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
 from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
 from claimsim.events.encoding import canonical
@@ -109,3 +111,26 @@ def test_a_restarted_worker_replays_the_deletions_from_the_changelog(stream):
 def test_a_deletion_packs_and_unpacks_as_none():
     writes = [(b"r:S1/000000000001", None), (b"f:S1", b"{}"), (b"h:0", b"12")]
     assert list(unpack(pack(writes))) == writes
+
+
+def test_a_message_whose_writes_pass_the_record_limit_goes_out_as_several_records_in_order():
+    # 3,000 deletions of 40-byte keys and three 300 KB family states: 1.0 MB packed, over the
+    # 512 KB a record may hold (a 1.7 MB record of deletions once crashed a worker's producer).
+    table = FakeTable()
+    writes = TableWrites(table)
+    expected = []
+    for i in range(3):
+        key, value = b"f:family-%d" % i, bytes([i]) * 300_000
+        writes[key] = value
+        expected.append((key, value))
+    for i in range(3000):
+        key = b"r:family-%06d/%022d" % (i, i)
+        writes._delete(key)
+        expected.append((key, None))
+    writes.send(0)
+    sizes = [len(value) for _, _, value in table.changelog]
+    assert len(sizes) == 3 and all(size <= RECORD_BYTES for size in sizes)
+    assert len({key for _, key, _ in table.changelog}) == 3  # each its own key
+    events = [SimpleNamespace(message=SimpleNamespace(key=k, value=v, partition=p, tp=None, offset=0))
+              for p, k, v in table.changelog]
+    assert [(e.key, e.value) for e in expand(events)] == expected  # every write, in order

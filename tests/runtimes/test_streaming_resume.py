@@ -5,6 +5,7 @@ ledger is the embedded runtime's byte for byte; a topic holding another stream i
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from pathlib import Path
 
 import orjson
@@ -108,6 +109,7 @@ def test_calls_after_a_boundary_and_an_interruption_publish_only_what_the_topics
                              keep_topics=True)
     state = RunState.load(run)
     assert state == RunState(first.prefix, 3)
+    assert not (run / runner.WORKER_LOGS).exists()  # a call that finished removes its workers' logs
     # 2. The next is interrupted after publishing, its workers at work, before the sink writes.
     async def interrupted(sink, *args, **kwargs):
         await asyncio.sleep(3)
@@ -118,9 +120,15 @@ def test_calls_after_a_boundary_and_an_interruption_publish_only_what_the_topics
         adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=3)
     monkeypatch.undo()
     assert RunState.load(run) == state  # kept, to resume on
+    # ... and so are its worker's logs, in the run directory (never the temp directory).
+    kept = sorted(p.name for p in (run / runner.WORKER_LOGS).iterdir())
+    assert kept == [f"claimsim-worker-{state.prefix}-0.detail.log",
+                    f"claimsim-worker-{state.prefix}-0.log"]
+    assert not list(Path(tempfile.gettempdir()).glob(f"claimsim-worker-{state.prefix}-*"))
     # 3. The last call resumes on the same topics and finishes the ledger.
     done = adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=3, keep_topics=True)
     assert done.prefix == first.prefix and done.first_seq == first.last_seq + 1
+    assert not (run / runner.WORKER_LOGS).exists()
     assert ledger_bytes(run) == ledger_bytes(expected)
     # Every item of the run's stream is on the inbound topic exactly once, in order.
     on_topic = asyncio.run(_topic_items(kafka_bootstrap, RunTopics(state.prefix).inbound, 3))

@@ -467,3 +467,61 @@ def test_an_attached_run_says_when_no_worker_has_answered_for_a_minute(caplog):
     Sink.last_cause = 42  # an answer: the clock starts again
     now[0] = 200.0
     assert watch.check() is False and watch.since == 200.0
+
+
+def test_a_worker_session_is_six_seconds_unless_the_environment_asks_for_longer(monkeypatch):
+    # 6 s: the shortest session a broker accepts by default (group.min.session.timeout.ms), so
+    # a worker killed with -9 holds its partitions (and with them the whole ledger) no longer.
+    from claimsim.adjudication.runtimes.streaming.app import SESSION_TIMEOUT_ENV, session_timeout
+    from claimsim.events.errors import UserError
+
+    monkeypatch.delenv(SESSION_TIMEOUT_ENV, raising=False)
+    assert session_timeout() == 6.0
+    monkeypatch.setenv(SESSION_TIMEOUT_ENV, "45")
+    assert session_timeout() == 45.0
+    for bad, says in (("2", "at least 3 s"), ("soon", "seconds, a number")):
+        monkeypatch.setenv(SESSION_TIMEOUT_ENV, bad)
+        with pytest.raises(UserError, match=f"{SESSION_TIMEOUT_ENV}={bad!r}: {says}"):
+            session_timeout()
+
+
+def test_a_commit_waits_for_the_table_writes_issued_before_it_and_not_for_later_ones():
+    # faust's own buffer flush sends until the buffer is empty, which a busy agent never lets it
+    # be: commits waited for the whole run. The flush before a commit now waits exactly for the
+    # changelog writes issued before it began (those of the messages its offsets cover).
+    from types import SimpleNamespace
+
+    from claimsim.adjudication.runtimes.streaming.app import commits_wait_for_table_writes
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        sent: list[asyncio.Future] = []
+
+        def send_changelog(partition, key, value):
+            sent.append(loop.create_future())
+            return sent[-1]
+
+        async def faust_flush():  # the agent keeps its buffer full: it would never return
+            await asyncio.Event().wait()
+
+        table = SimpleNamespace(send_changelog=send_changelog)
+        app = SimpleNamespace(producer=SimpleNamespace(buffer=SimpleNamespace(flush=faust_flush)))
+        install = commits_wait_for_table_writes(app, table)
+        install()
+        table.send_changelog(0, b"k1", b"v1")
+        table.send_changelog(1, b"k2", b"v2")
+        flush = asyncio.ensure_future(app.producer.buffer.flush())
+        await asyncio.sleep(0.01)
+        table.send_changelog(0, b"k3", b"v3")  # after the flush began
+        sent[0].set_result(None)
+        await asyncio.sleep(0.01)
+        assert not flush.done()  # k2 is not on the broker yet
+        sent[1].set_result(None)
+        await asyncio.wait_for(flush, 1.0)  # done, with k3 still in flight
+        assert not sent[2].done()
+        failed = asyncio.ensure_future(app.producer.buffer.flush())
+        sent[2].set_exception(RuntimeError("broker refused the record"))
+        with pytest.raises(RuntimeError, match="broker refused"):
+            await asyncio.wait_for(failed, 1.0)  # no commit past a write that failed
+
+    asyncio.run(scenario())

@@ -1,6 +1,6 @@
-"""The worker's partition watch: a partition with messages past the worker's position while
-nothing has moved for the stall time is stalled; one that is caught up, a worker that moved
-recently, or a group that is rebalancing is not."""
+"""The worker's partition watch: a partition with messages past the worker's position that has
+not moved for the stall time is stalled, even while the worker's other partitions move; one that
+is caught up, one that moved recently, or a group that is rebalancing is not."""
 
 from __future__ import annotations
 
@@ -52,3 +52,22 @@ def test_the_watch_uses_what_the_worker_processed_else_what_faust_committed():
     now[0] += STALL_S
     watch.reassigned()  # a rebalance forgets positions and restarts the clock
     assert watch.next_offset == {} and asyncio.run(watch.check(app)) == {}
+
+
+def test_a_partition_left_unconsumed_is_stalled_while_the_others_keep_moving():
+    # As faust left a killed worker's partitions 2 and 3 on the survivor after a rebalance: the
+    # survivor kept processing its own 0 and 1, so a watch of the whole worker never fired.
+    now = [0.0]
+    watch = PartitionWatch("run-inbound", clock=lambda: now[0])
+    inbound = [TopicPartition("run-inbound", p) for p in range(4)]
+    consumer = FakeConsumer(inbound, dict.fromkeys(inbound, 50),
+                            {inbound[2]: 10, inbound[3]: 20})
+    app = SimpleNamespace(consumer=consumer, rebalancing=False)
+    watch.reassigned()
+    for second in range(int(STALL_S) + 1):  # 0 and 1 move every second, with messages waiting
+        now[0] = float(second)
+        watch.processed(0, second)
+        watch.processed(1, second)
+    assert asyncio.run(watch.check(app)) == {2: 40, 3: 30}
+    watch.processed(2, 10)  # 2 moves again: only 3 is left
+    assert asyncio.run(watch.check(app)) == {3: 30}

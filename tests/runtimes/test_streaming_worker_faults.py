@@ -17,7 +17,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming.app import (
-    EXIT_GAP, EXIT_STOP_TIMEOUT, FAULT_ENV, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
+    EXIT_GAP, EXIT_STOP_TIMEOUT, FAULT_ENV, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, SESSION_TIMEOUT_ENV,
+    STOP_GRACE_S,
 )
 from claimsim.adjudication.runtimes.streaming.outages import QUIET_S
 from claimsim.adjudication.runtimes.streaming.producer import plan_stream
@@ -82,10 +83,27 @@ def _wait_exit(proc: subprocess.Popen, timeout: float) -> int | None:
         return None
 
 
-def test_a_worker_that_meets_a_gap_starts_again_in_its_own_process(simulated, tmp_path, kafka_bootstrap):
+def _logged_at(detail_log: Path, text: str) -> list[float]:
+    """Seconds (epoch) of each detail-log record whose message contains `text`."""
+    import datetime as dt
+
+    times = []
+    for line in detail_log.read_text(errors="replace").splitlines():
+        if text in line:
+            stamp = line[1:line.index("]")]  # "[2026-11-30 22:05:42,983] [pid] ..."
+            times.append(dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp())
+    return times
+
+
+def test_a_worker_that_meets_a_gap_leaves_its_group_and_starts_again_in_its_own_process(
+        simulated, tmp_path, kafka_bootstrap, monkeypatch):
     # The partition has applied nothing, and the first message says it starts at stream item 5:
-    # items 0..4 went missing. The worker restarts in place (exec: same pid) and, the gap still
-    # there, meets it again; with one restart left before the limit, it then exits with EXIT_GAP.
+    # items 0..4 went missing. The worker leaves its group, restarts in place (exec: same pid)
+    # and, the gap still there, meets it again; with one restart left before the limit, it then
+    # exits with EXIT_GAP. Had it not left, its new process's first rebalance would have waited
+    # for the old member's session to expire before handing it the partition: a session of
+    # 30 s here, far longer than the worker takes to start again.
+    monkeypatch.setenv(SESSION_TIMEOUT_ENV, "30")
     run = fresh_copy(simulated, tmp_path / "run")
     LedgerSink(run).close()  # the manifest the worker reads
     topics = RunTopics(new_prefix("gap"))
@@ -104,6 +122,9 @@ def test_a_worker_that_meets_a_gap_starts_again_in_its_own_process(simulated, tm
         assert code == EXIT_GAP, log_text[-3000:]
         assert log_text.count("starts at stream item 5 but the partition has applied 0") == 2
         assert f"{MAX_GAP_RESTARTS} restarts on gaps in the input; giving up" in log_text
+        assert "could not leave the consumer group" not in log_text
+        first, second = _logged_at(log_path.with_suffix(".detail.log"), "starts at stream item 5")
+        assert second - first < 30, log_text[-3000:]
     finally:
         stop_worker(proc)
         asyncio.run(delete_topics(kafka_bootstrap, topics))
@@ -131,7 +152,7 @@ def test_a_worker_that_stops_consuming_its_partitions_starts_again_and_the_ledge
     assert time.monotonic() - t0 > STALL_S  # it did stall
     assert ledger_bytes(run) == ledger_bytes(expected)
     (log_path,) = result.worker_logs
-    assert f"nothing has moved for {STALL_S:.0f} s" in log_path.read_text(errors="replace")
+    assert f"none of them has moved for {STALL_S:.0f} s" in log_path.read_text(errors="replace")
 
 
 def test_a_worker_asked_to_stop_while_its_broker_is_down_exits_within_its_grace(simulated, tmp_path, broker):

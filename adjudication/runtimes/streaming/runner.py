@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,13 +49,19 @@ class KafkaRun:
     worker_logs: list[Path] = field(default_factory=list)
 
 
+WORKER_LOGS = ".kafka-workers"  # RUN_DIR's folder for the logs of the workers a call starts
+
+
 def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
                  commit_interval: float = 1.0, log_dir: Path | None = None,
                  extra_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, Path]:
     """Start `claimsim worker` as a child process (own session, its stderr in a log file in
-    `log_dir`, default the temp directory; every log record in the same name `.detail.log`).
+    `log_dir`, default `RUN_DIR/.kafka-workers/`, so a run's logs stay with the run (a test's in
+    its own temporary directory); every log record in the same name `.detail.log`).
     `extra_args` go to the worker's command line (`--store memory`, `--cache-families N`)."""
-    log_path = Path(log_dir or tempfile.gettempdir()) / f"claimsim-worker-{prefix}-{index}.log"
+    log_dir = Path(log_dir) if log_dir is not None else Path(run_dir) / WORKER_LOGS
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"claimsim-worker-{prefix}-{index}.log"
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "claimsim", "worker", str(run_dir), "--bootstrap", bootstrap,
@@ -293,10 +298,21 @@ async def _run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at, 
         elif topics is not None and not completed and not prefix:
             log.warning("the run's topics (%s-*) are kept: the next call on %s resumes on them",
                         topics.prefix, run_dir)
-        if completed and not keep_topics and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
-            for path in result.worker_logs:
-                path.unlink(missing_ok=True)
-                path.with_suffix(".detail.log").unlink(missing_ok=True)
+        if completed and os.environ.get("CLAIMSIM_KEEP_WORKER_LOGS") != "1":
+            remove_worker_logs(result.worker_logs)
+
+
+def remove_worker_logs(paths: list[Path]) -> None:
+    """Delete the logs of workers that have stopped (and their folder, once empty)."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+        path.with_suffix(".detail.log").unlink(missing_ok=True)
+    for folder in {path.parent for path in paths}:
+        if folder.name == WORKER_LOGS:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # another call's logs are still there
 
 
 def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None) -> int:

@@ -8,6 +8,7 @@ import asyncio
 import os
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -142,5 +143,31 @@ async def delete_topics(bootstrap: str, topics: RunTopics) -> list[str]:
         if names:
             await admin.delete_topics(names)
         return names
+    finally:
+        await admin.close()
+
+
+async def wait_for_members(bootstrap: str, topics: RunTopics, members: int,
+                           timeout: float = 60.0, give_up=None) -> bool:
+    """Wait until the run's consumer group is stable with at least `members` members (False
+    after `timeout` s, or as soon as `give_up()` says so: every worker stopped). Workers started
+    before the input is published then share it from the first message: a worker that joins
+    later takes partitions another one has started on (a rebalance, its changelog restored, the
+    uncommitted messages redelivered)."""
+    admin = await _admin(bootstrap)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                (group,) = (await admin.describe_consumer_groups([topics.app_id]))[0].groups
+                state, joined = group[2], len(group[5])  # (error, id, state, protocol type, ...)
+            except (KafkaError, ValueError):  # no coordinator yet on a new broker
+                state, joined = "", 0
+            if state == "Stable" and joined >= members:
+                return True
+            if give_up is not None and give_up():
+                return False
+            await asyncio.sleep(0.2)
+        return False
     finally:
         await admin.close()
