@@ -10,9 +10,11 @@ from hypothesis import given, settings, strategies as st
 from claimsim.events.calendar import add_months, age_on
 from claimsim.events.codes import ICD10_CONDITION, demographic_risk_milli
 from claimsim.events.money import div_round_half_up
+from claimsim.events.timeline import value_at
 
 from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.membership import SPAN_PAYER
+from claimsim.adjudication.projections.fold.money import practice_on
 from claimsim.adjudication.projections.risk import (_WEIGHT, DEMENTIA, _scored, cpc_tiers,
                                                    normalise)
 
@@ -118,3 +120,14 @@ def test_lines_repeating_the_claim_s_diagnoses_give_the_claim_s_conditions():
     assert line_conditions(lines) == sorted([ICD10_CONDITION["E11.9"].value,
                                              ICD10_CONDITION["I50.9"].value])
     assert len(line_conditions(lines)) == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_DAYS, max_size=6, unique=True), _DAYS)
+def test_the_practice_a_claim_finds_is_the_attribution_timelines_value_on_its_day(effective, day):
+    """`fold.money.practice_on` (the leakage's home practice, scanned from the newest entry) is
+    `events.timeline.value_at` on any sorted attribution timeline, before, on and after its
+    entries' days."""
+    timeline = [(e, f"P{i}", "plurality") for i, e in enumerate(sorted(effective))]
+    assert practice_on(timeline, day) == value_at(timeline, day)
+    assert practice_on([list(e) for e in timeline], day) == value_at(timeline, day)

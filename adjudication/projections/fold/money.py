@@ -6,14 +6,12 @@ The row layout and its read-only view are `projections.money`.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from typing import TYPE_CHECKING
-
-from claimsim.events.timeline import effective_of
 
 from claimsim.adjudication.projections.money import (
     M_ALL_VISITS, M_ALLOWED, M_CLAIM_ADJ, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST,
     M_LEAK_VISITS, M_MEDICAID_COST_SHARE, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH, row_of)
+from claimsim.adjudication.projections.fold.timelines import A_EFFECTIVE, A_PRACTICE
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -63,9 +61,7 @@ def book_leakage(state: PayerState, payer: str, practice: str, member: str, day:
     timeline = state.attribution.get(member)
     if not timeline:
         return
-    # `events.timeline.value_at` inlined (once per claim entry with tracked lines).
-    i = bisect_right(timeline, day, key=effective_of)
-    home = timeline[i - 1][1] if i else None
+    home = practice_on(timeline, day)
     if home is None:
         return
     hrow = row if home == practice else row_of(state.money, payer, home, day[:7])
@@ -79,3 +75,16 @@ def book_leakage(state: PayerState, payer: str, practice: str, member: str, day:
         if leak:
             hrow[M_LEAK_COST] += leak
 
+
+
+def practice_on(timeline: list, day: str) -> str | None:
+    """`events.timeline.value_at(timeline, day)` for an attribution timeline (entries in effective
+    order, `fold.timelines.A_*`): the practice of the latest entry effective on or before `day`.
+    Scanned from the newest entry, which is the one most claims find, instead of bisected
+    through a Python key function (once per claim entry with tracked lines)."""
+    for i in range(len(timeline) - 1, -1, -1):
+        entry = timeline[i]
+        if entry[A_EFFECTIVE] <= day:
+            practice: str | None = entry[A_PRACTICE]
+            return practice
+    return None
