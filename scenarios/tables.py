@@ -103,7 +103,13 @@ class LedgerScan(NamedTuple):
 # The last scan, by (ledger folder, head seq, head hash) and the claim ids it was asked for: the
 # reports of one run ask three times (leakage, the practice table, the checks), and at a
 # payer's scale each read of the ledger is gigabytes decoded.
-_LAST_SCAN: list[tuple[tuple[Any, ...], frozenset[str], LedgerScan]] = []
+class _Scanned(NamedTuple):
+    head: tuple[Any, ...]  # (ledger folder, head seq, head hash)
+    claims: frozenset[str]
+    scan: LedgerScan
+
+
+_LAST_SCAN: list[_Scanned] = []
 
 
 def ledger_scan(run_dir: Path, claim_ids: set[str]) -> LedgerScan:
@@ -112,10 +118,10 @@ def ledger_scan(run_dir: Path, claim_ids: set[str]) -> LedgerScan:
     ledger = Path(run_dir) / "ledger"
     head = last_envelope(ledger)
     key = (ledger.resolve(), None if head is None else head["seq"], None if head is None else head["hash"])
-    if _LAST_SCAN and _LAST_SCAN[0][0] == key and claim_ids <= _LAST_SCAN[0][1]:
-        return _LAST_SCAN[0][2]
+    if _LAST_SCAN and _LAST_SCAN[0].head == key and claim_ids <= _LAST_SCAN[0].claims:
+        return _LAST_SCAN[0].scan
     scan = _scan(ledger, claim_ids)
-    _LAST_SCAN[:] = [(key, frozenset(claim_ids), scan)]
+    _LAST_SCAN[:] = [_Scanned(key, frozenset(claim_ids), scan)]
     return scan
 
 
