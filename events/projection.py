@@ -35,6 +35,26 @@ class StaleCheckpoint(Exception):
     pass
 
 
+# A checkpoint is canonical JSON: its head's keys (last_hash, last_seq, projection), then the
+# state, whose key sorts last. `save_checkpoint` writes it so; `checkpoint_head` reads the head.
+STATE_KEY = b',"state":'
+
+
+def checkpoint_head(path: Path) -> tuple[dict[str, Any] | None, int]:
+    """A checkpoint's head (projection, last seq and hash) and the byte offset its state starts
+    at, without reading the state; (None, 0) for a file that does not start with a head."""
+    with open(path, "rb") as f:
+        start = f.read(1 << 16)
+    at = start.find(STATE_KEY)
+    if at < 0:
+        return None, 0
+    try:
+        head = orjson.loads(start[:at] + b"}")
+    except orjson.JSONDecodeError:
+        return None, 0
+    return (head if isinstance(head, dict) else None), at + len(STATE_KEY)
+
+
 class ProjectionRunner:
     def __init__(
         self,
@@ -84,7 +104,7 @@ class ProjectionRunner:
             if pieces is None:
                 f.write(canonical({**head, "state": self.projection.state()}))
             else:  # "state" sorts after the head's keys: the head, then the state, then "}"
-                f.write(canonical(head)[:-1] + b',"state":')
+                f.write(canonical(head)[:-1] + STATE_KEY)
                 for piece in pieces():
                     f.write(piece)
                 f.write(b"}")

@@ -14,6 +14,7 @@ import orjson
 from claimsim.events.encoding import canonical
 from claimsim.events.log import read
 from claimsim.events.log_verify import verify
+from claimsim.events.projection import checkpoint_head
 from claimsim.events.signing import load_public_key, verify_heads
 
 from claimsim.adjudication.audit.completeness import ledger_findings, reference_finding, scan
@@ -74,9 +75,6 @@ def verify_run(run_dir: Path | str, public_key: Path | str | None = None) -> lis
     return checks
 
 
-STATE_KEY = b',"state":'  # a checkpoint is its head's keys, then the state (its key sorts last)
-
-
 def checkpoint_check(run_dir: Path) -> Check | None:
     """The projections' checkpoint against a replay of the ledger to the entry it names: the
     replayed state's canonical bytes, piece by piece (`PayerState.state_pieces`), against the
@@ -86,7 +84,7 @@ def checkpoint_check(run_dir: Path) -> Check | None:
     path = run_dir / CHECKPOINT
     if not path.exists():
         return None
-    head, offset = _checkpoint_head(path)
+    head, offset = checkpoint_head(path)
     if head is None:
         return Check(str(CHECKPOINT), False, "not a checkpoint (no head before its state)")
     seq, digest = head.get("last_seq"), head.get("last_hash")
@@ -103,20 +101,6 @@ def checkpoint_check(run_dir: Path) -> Check | None:
                      " (the file is not in canonical form)")
     return Check(str(CHECKPOINT), False, f"state at seq {seq} differs from a replay"
                  f" ({first_difference(saved, replayed)})")
-
-
-def _checkpoint_head(path: Path) -> tuple[dict | None, int]:
-    """The checkpoint's head (projection, last seq and hash) and the offset its state starts at."""
-    with open(path, "rb") as f:
-        start = f.read(1 << 16)
-    at = start.find(STATE_KEY)
-    if at < 0:
-        return None, 0
-    try:
-        head = orjson.loads(start[:at] + b"}")
-    except orjson.JSONDecodeError:
-        return None, 0
-    return (head if isinstance(head, dict) else None), at + len(STATE_KEY)
 
 
 def _same_bytes(path: Path, offset: int, pieces) -> bool:
