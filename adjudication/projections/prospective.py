@@ -284,8 +284,18 @@ def _paid_practices(state: PayerState, payer: str, by_month: dict[str, list[str]
             for kind in state.paid_basis[key]:
                 for mid in state.paid.members(key, kind):
                     if mid in marked:
-                        had = found.get((mid, month))
-                        found[(mid, month)] = (practice if had is None or had == practice else
-                                               (had, practice) if isinstance(had, str) else
-                                               had if practice in had else (*had, practice))
+                        _add_practice(found, (mid, month), practice)
     return found
+
+
+def _add_practice(found: dict[tuple[str, str], str | tuple[str, ...]], key: tuple[str, str],
+                  practice: str) -> None:
+    """Add `practice` to `found[key]`: one practice is kept as its string (most members have
+    one a month), several as a tuple, each once."""
+    had = found.get(key)
+    if had is None or had == practice:
+        found[key] = practice
+    elif isinstance(had, str):
+        found[key] = (had, practice)
+    elif practice not in had:
+        found[key] = (*had, practice)
