@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.errors import UserError
+from claimsim.events.heap import give_back_free_memory
 from claimsim.events.log import last_envelope
 from claimsim.events.projection import ProjectionRunner
 from claimsim.events.signing import Signer
@@ -108,6 +109,7 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
         for epoch, boundary in enumerate(plan.boundaries, start=1):
             rt.adjudicate(Until(at=boundary))
             rt.rest()  # the boundary's attribution, risk and payments reuse the runtime's cache
+            give_back_free_memory()  # what the cache freed, where they cannot reuse it (events.heap)
             with cycle_gc_paused():
                 close_epoch(run_dir, state, plan, epoch, boundary, fold_answers(), record)
             rt.sign_head()
@@ -120,6 +122,7 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
         fold_answers()  # the signature too: the checkpoint covers the whole ledger
         runner.checkpoint = run_dir / CHECKPOINT
         runner.save_checkpoint()
+    give_back_free_memory()  # the closed runtime's pages, before the caller's reports
     bar.close()
     last = last_envelope(run_dir / "ledger")
     return ClockResult(run_dir, plan, state, 0 if last is None else last["seq"] + 1)
