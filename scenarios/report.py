@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from claimsim.events.log import read
 
 from claimsim.adjudication.audit.tables import (ATTRIBUTION_COLUMNS, accuracy_rows,
-                                                attribution_runs, iter_attribution_rows,
+                                                each_attribution_run, iter_attribution_rows,
                                                 snapshot_rows, table, true_pcps, write_csv)
 from claimsim.adjudication.projections.reconciliation import year_figures
 from claimsim.adjudication.projections.state import PayerState
@@ -133,7 +133,7 @@ def write_reports(run_dir: Path, state: PayerState, *, accuracy_as_of: str,
     files = [
         write_csv(out / "snapshots.csv", snaps, columns=[*IDS, "month"]),
         write_csv(out / "summary.csv", summary, columns=["payer_id", "program", *SUMMARY_FIGURES]),
-        write_csv(out / "attribution.csv", iter_attribution_rows(attribution_runs(state, accuracy_as_of)),
+        write_csv(out / "attribution.csv", iter_attribution_rows(each_attribution_run(state, accuracy_as_of)),
                   columns=ATTRIBUTION_COLUMNS, only_columns=True),
         write_csv(out / "reconciliation.csv", reconciliation, columns=[*IDS, "year"]),
         write_csv(out / "leakage.csv", leakage_rows(run_dir, state, snaps), columns=IDS),

@@ -80,11 +80,17 @@ ATTRIBUTION_COLUMNS = ["payer_id", "practice_id", "member_id", "basis", "visits"
 def attribution_runs(state: PayerState, as_of: str) -> list[AttributionRun]:
     """Every payer's attribution of its members as of `as_of`, in payer id order (the changes a
     run clock would record are not built: these are for reports)."""
-    return [attribute(state, payer, as_of, record_changes=False)
-            for payer in sorted(p.payer_id for p in state.reference.payers)]
+    return list(each_attribution_run(state, as_of))
 
 
-def iter_attribution_rows(runs: list[AttributionRun]) -> Iterator[dict[str, Any]]:
+def each_attribution_run(state: PayerState, as_of: str) -> Iterator[AttributionRun]:
+    """`attribution_runs` one payer at a time, each run made when the previous one has been
+    used: a reader that goes through them once holds one payer's members, not every payer's."""
+    for payer in sorted(p.payer_id for p in state.reference.payers):
+        yield attribute(state, payer, as_of, record_changes=False)
+
+
+def iter_attribution_rows(runs: Iterable[AttributionRun]) -> Iterator[dict[str, Any]]:
     """The practice lists' rows in (payer, practice, member) order, made one at a time (a
     million-member run's list is written without holding every row)."""
     for run in runs:
@@ -93,6 +99,7 @@ def iter_attribution_rows(runs: list[AttributionRun]) -> Iterator[dict[str, Any]
             for a in lists[practice]:
                 yield {"payer_id": run.payer_id, "practice_id": practice, "member_id": a.member_id,
                        "basis": a.basis, "visits": a.visits, "last_visit": a.last_visit or ""}
+        del run, lists  # before `runs` makes the next one (a generator's run is then freed first)
 
 
 # -- the one CSV writer, and the names its columns carry ----------------------------------------
