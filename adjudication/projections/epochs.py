@@ -22,7 +22,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.ledger import EpochBoundary
 
 from claimsim.adjudication.projections.attribution import AttributionRun, attribute, retroactive_alignments
-from claimsim.adjudication.projections.prospective import epoch_payments, true_up
+from claimsim.adjudication.projections.prospective import epoch_payment_batches, true_up
 from claimsim.adjudication.projections.reconciliation import due, reconcile
 from claimsim.events.calendar import add_months, months_from
 from claimsim.adjudication.projections.settings import ProjectionSettings
@@ -117,7 +117,7 @@ def epoch_steps(state: PayerState, plan: Plan, boundary: str, cause: int,
     months = plan.pay_months(boundary)
     if months:
         for payer in payers:
-            yield epoch_payments(state, payer, boundary, months, cause=cause)
+            yield from epoch_payment_batches(state, payer, boundary, months, cause=cause)
     first, last = int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4])
     for year in range(first, last + 1):
         if plan.final(boundary) or due(year, boundary, state.settings.runout_months):

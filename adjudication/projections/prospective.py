@@ -10,6 +10,7 @@ exactly what was paid. A member counts for a month if eligible and attributed on
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from claimsim.events.envelope import new_event
@@ -190,7 +191,18 @@ def epoch_payments(state: PayerState, payer: str, as_of: str, months: list[str],
 
     Nothing for a practice whose status is inactive (minimum volume) on the month's first day.
     """
-    events = []
+    return [e for batch in epoch_payment_batches(state, payer, as_of, months, cause=cause)
+            for e in batch]
+
+
+def epoch_payment_batches(state: PayerState, payer: str, as_of: str, months: list[str], *,
+                          cause: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    """`epoch_payments`, one practice's payments at a time (each made when asked for, none
+    empty). Each event carries its members' amounts, so a payer's whole batch at a payer's
+    scale held every attributed member several times over (the amounts, the event's model and
+    its JSON form) at once. The events are the same whether the caller folds each batch before
+    asking for the next: a practice's payments read the attribution, status and risk facts,
+    which payments do not change."""
     boundary_members: dict[str, list[str]] = {}
     performance: dict[str, tuple] = {}
     on_day: dict[str, dict[str, list[str]]] = {}  # day -> practice -> members (computed once)
@@ -201,6 +213,7 @@ def epoch_payments(state: PayerState, payer: str, as_of: str, months: list[str],
         return on_day[day].get(practice, [])
 
     for practice in sorted(p.practice_id for p in state.reference.practices):
+        events = []
         for month in months:
             day1 = month + "-01"
             contract = state.reference.contract_on(payer, practice, dt.date.fromisoformat(day1))
@@ -221,7 +234,8 @@ def epoch_payments(state: PayerState, payer: str, as_of: str, months: list[str],
                 event = _payment(payer, practice, month, kind, cents, b, as_of, cause)
                 if event is not None:
                     events.append(event)
-    return events
+        if events:
+            yield events
 
 
 def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = None) -> list[dict[str, Any]]:

@@ -267,3 +267,28 @@ def test_mcp_track2_month_risk_adjusted_esp_and_ppcp():
     esp = next(p["data"] for p in payments if p["data"]["kind"] == "esp" and p["data"]["month"] == "2025-01")
     assert esp["detail"]["members"] == {"M1": 1300, "M2": 700}
     assert _paid(payments, "P1", "2025-01") == {"esp": 2000, "ppcp": 2736}
+
+
+def test_payments_come_one_practice_at_a_time_and_folding_each_changes_none_of_the_next():
+    """The run clock records (folds) each practice's batch before asking for the next: the
+    events must be those computed all at once, before any was folded."""
+    from claimsim.adjudication.projections.prospective import epoch_payment_batches
+
+    feed = _two_cpc_t2_practices()
+    feed.boundary("2025-01-01", 1)
+    run = attribute(feed.state, PAYER, "2025-01-01")
+    feed.record(run.changes)
+    feed.record(practice_statuses(feed.state, run))
+    all_at_once = epoch_payments(feed.state, PAYER, "2025-01-01", Q1)
+    batches = []
+    for batch in epoch_payment_batches(feed.state, PAYER, "2025-01-01", Q1):
+        batches.append([(e["data"]["practice_id"], e["data"]["month"], e["data"]["kind"]) for e in batch])
+        feed.record(batch)
+    assert [{p for p, _, _ in b} for b in batches] == [{"P1"}, {"P2"}]
+    assert [k for b in batches for k in b] == [
+        (e["data"]["practice_id"], e["data"]["month"], e["data"]["kind"]) for e in all_at_once]
+    expected: dict[str, dict[str, int]] = {}
+    for e in all_at_once:
+        d = e["data"]
+        expected.setdefault(f"{PAYER}|{d['practice_id']}|{d['month']}", {})[d["kind"]] = d["amount"]
+    assert feed.state.paid_original == expected and len(expected) == 6  # 2 practices x 3 months
