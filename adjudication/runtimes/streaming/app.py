@@ -51,6 +51,7 @@ from claimsim.adjudication.runtimes.manifest import recorded_settings
 from claimsim.adjudication.runtimes.streaming import datadir as datadirs
 from claimsim.adjudication.runtimes.streaming.changelog import BatchedTable, TableWrites
 from claimsim.adjudication.runtimes.streaming.collector import Collector
+from claimsim.adjudication.runtimes.streaming.fetching import shorten_fetch_wait
 from claimsim.adjudication.runtimes.streaming.members import worker_client_id
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
@@ -365,6 +366,7 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
                     commit_interval=commit_interval, datadir=datadir, store=store,
                     cache_families=cache_families or None)
     app.claimsim_restart_on_gap = True
+    shorten_fetch_wait()  # this process's only app
     app.claimsim_collector.start()  # this process collects cycles itself (collector.py)
     log_file = Path(log_file) if log_file else default_log_path(prefix)
     app.conf.loghandlers = [OutageReporter(log_file)]
