@@ -5,6 +5,7 @@ and (with a broker) a killed worker's partitions reassigned well inside a 30 s s
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from pathlib import Path
@@ -25,26 +26,32 @@ from claimsim.simulator.run_dir import simulate_to_dir
 
 from ..fixtures.run_dirs import fresh_copy
 
-# Members as a 3.9 broker's DescribeGroups v2 lists them (a worker's, copied from a live group),
-# and in the v4+ shape, where the group instance id (None: dynamic member) precedes the client id.
-V2_MEMBER = ("claimsim-worker-12201-1a903998-c251-4944-9ef1-78d1b3952734", "claimsim-worker-12201",
-             "/127.0.0.1", b"\x00\x04", b"\x00\x04")
-V4_MEMBER = ("claimsim-worker-4711-0c7d", None, "claimsim-worker-4711", "/10.0.0.7", b"", b"")
+# Members as a 3.9 broker's DescribeGroups v2 lists them (a worker's, copied from a live group on
+# host "vm"), and in the v4+ shape, where the group instance id (None: dynamic member) precedes
+# the client id; a worker of another host with the same pid; another app's member.
+V2_MEMBER = ("claimsim-worker-vm-27869-f25eb50c-4122-4094-967a-14b4e36cf7a7",
+             "claimsim-worker-vm-27869", "/127.0.0.1", b"\x00\x04", b"\x00\x04")
+V4_MEMBER = ("claimsim-worker-vm-4711-0c7d", None, "claimsim-worker-vm-4711", "/127.0.0.1", b"", b"")
+OTHER_HOST = ("claimsim-worker-worker-b.example-12201-77aa", "claimsim-worker-worker-b.example-12201",
+              "/10.0.0.7", b"", b"")
 OTHER_APP = ("faust-0.15.3-79c752b4", "faust-0.15.3", "/127.0.0.1", b"", b"")
 
 
-def test_a_worker_names_itself_by_its_pid_and_only_our_workers_are_read_back():
-    assert worker_client_id(12201) == "claimsim-worker-12201"
-    assert worker_pid("claimsim-worker-12201") == 12201
-    assert worker_pid("faust-0.15.3") is None
-    assert worker_pid("claimsim-worker-12201-1a90") is None  # a member id is not a client id
+def test_a_worker_names_itself_by_its_host_and_pid_and_only_this_hosts_are_read_back():
+    assert worker_client_id(12201, "vm") == "claimsim-worker-vm-12201"
+    assert worker_pid("claimsim-worker-vm-12201", "vm") == 12201
+    assert worker_pid("claimsim-worker-my-host-7-12201", "my-host-7") == 12201  # dashes in a name
+    assert worker_pid("claimsim-worker-vm-12201", "other") is None  # another host's worker
+    assert worker_pid("faust-0.15.3", "vm") is None
+    assert worker_pid(worker_client_id(os.getpid())) == os.getpid()  # this host by default
 
 
-def test_only_the_members_of_dead_pids_are_picked_in_either_response_shape():
-    members = [V2_MEMBER, V4_MEMBER, OTHER_APP]
-    assert member_ids_by_pid(members, {12201}) == [V2_MEMBER[0]]
-    assert member_ids_by_pid(members, {4711, 12201}) == [V2_MEMBER[0], V4_MEMBER[0]]
-    assert member_ids_by_pid(members, {1}) == []  # a pid of no member: nothing removed
+def test_only_this_hosts_members_of_dead_pids_are_picked_in_either_response_shape():
+    members = [V2_MEMBER, V4_MEMBER, OTHER_HOST, OTHER_APP]
+    assert member_ids_by_pid(members, {27869}, "vm") == [V2_MEMBER[0]]
+    assert member_ids_by_pid(members, {4711, 27869}, "vm") == [V2_MEMBER[0], V4_MEMBER[0]]
+    assert member_ids_by_pid(members, {12201}, "vm") == []  # only the other host has a 12201
+    assert member_ids_by_pid(members, {1}, "vm") == []  # a pid of no member: nothing removed
 
 
 @pytest.fixture(scope="module")

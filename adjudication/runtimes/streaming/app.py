@@ -78,7 +78,7 @@ PRODUCER_BUFFER_MESSAGES = 20_000
 # HEARTBEAT_INTERVAL_S, so a busy worker does not miss a session's worth; the survivors of a
 # removal hear of the rebalance on their next one.
 SESSION_TIMEOUT_S = 6.0
-SESSION_TIMEOUT_ENV = "CLAIMSIM_WORKER_SESSION_TIMEOUT_S"  # a cluster that wants longer
+SESSION_TIMEOUT_ENV = "CLAIMSIM_WORKER_SESSION_TIMEOUT_S"  # longer, or shorter where a broker allows
 HEARTBEAT_INTERVAL_S = 0.5
 STORES = {"memory": "memory://", "rocksdb": "rocksdb://"}
 # Fault injection for tests: `stall` makes this worker process stop consuming at its first message

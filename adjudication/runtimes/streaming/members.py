@@ -10,10 +10,10 @@ meanwhile. The runner knows sooner: it is the dead process's parent and reaps it
 naming the dead member's id (any client may send one: the coordinator checks the member, not the
 connection) starts the rebalance at once; the survivors hear of it on their next heartbeat.
 
-Choices where DESIGN.md is silent: only members whose client id names a worker the caller saw
-die are removed, never one it cannot account for (workers on other hosts keep the session's
-judgement); a removal that fails (the broker away, the member already gone) is logged and left
-to the session.
+Choices where DESIGN.md is silent: only members whose client id names a worker on this host
+that the caller saw die are removed, never one it cannot account for (workers on other hosts,
+even with the same pid, keep the session's judgement); a removal that fails (the broker away,
+the member already gone) is logged and left to the session.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 from collections.abc import Iterable
 
 from aiokafka.errors import KafkaError
@@ -31,28 +32,34 @@ from claimsim.adjudication.runtimes.streaming.topics import RunTopics, _admin
 log = logging.getLogger(__name__)
 
 CLIENT_ID_PREFIX = "claimsim-worker-"
-_PID = re.compile(rf"^{CLIENT_ID_PREFIX}(\d+)$")
+_ID = re.compile(rf"^{CLIENT_ID_PREFIX}(?P<host>.+)-(?P<pid>\d+)$")
 
 
-def worker_client_id(pid: int) -> str:
-    """The client id a worker process gives its Kafka clients (its member's name in the group)."""
-    return f"{CLIENT_ID_PREFIX}{pid}"
+def worker_client_id(pid: int, host: str | None = None) -> str:
+    """The client id a worker process gives its Kafka clients (its member's name in the group):
+    its host's name and its pid, so a runner never takes another host's worker for its own."""
+    return f"{CLIENT_ID_PREFIX}{host or socket.gethostname()}-{pid}"
 
 
-def worker_pid(client_id: str) -> int | None:
-    """The pid `worker_client_id` put in a client id (None: not one of our workers)."""
-    match = _PID.match(client_id)
-    return int(match.group(1)) if match else None
+def worker_pid(client_id: str, host: str | None = None) -> int | None:
+    """The pid `worker_client_id` put in a client id, for a worker on `host` (default this
+    one); None for any other client."""
+    match = _ID.match(client_id)
+    if match is None or match.group("host") != (host or socket.gethostname()):
+        return None
+    return int(match.group("pid"))
 
 
-def member_ids_by_pid(members: Iterable[tuple], pids: set[int]) -> list[str]:
-    """The member ids, among a DescribeGroups response's members, of workers with those pids.
-    A member is (member_id, [group_instance_id,] client_id, client_host, metadata, assignment):
-    the client id is the first string after the member id that names a worker."""
+def member_ids_by_pid(members: Iterable[tuple], pids: set[int],
+                      host: str | None = None) -> list[str]:
+    """The member ids, among a DescribeGroups response's members, of this host's (`host`'s)
+    workers with those pids. A member is (member_id, [group_instance_id,] client_id,
+    client_host, metadata, assignment): the client id is the string after the member id that
+    names a worker."""
     found = []
     for member in members:
         for field in member[1:3]:
-            if isinstance(field, str) and worker_pid(field) in pids:
+            if isinstance(field, str) and worker_pid(field, host) in pids:
                 found.append(member[0])
                 break
     return found
