@@ -2,8 +2,9 @@
 topic as they fall due (each partition's due inputs in one message), faust workers adjudicate
 them, and the ledger sink in this process stamps each answer with the time it appends it.
 
-Faults: `kill-worker` (SIGKILL the oldest live worker; its partitions move to the others when
-its session expires), `add-worker` (start one more), `kill-sink` (drop the sink with its reorder
+Faults: `kill-worker` (SIGKILL the oldest live worker; the driver, which reaps it, removes it
+from the consumer group at once, as the runner does any worker it started that died, and its
+partitions move to the others), `add-worker` (start one more), `kill-sink` (drop the sink with its reorder
 buffer unwritten and open a new one on the ledger, which resumes after the last answer written and
 re-reads the ledger topic from the position the old one saved after its last ledger write, as a
 restarted sink process does), `restart-broker`
@@ -24,6 +25,7 @@ import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
 
 from claimsim.adjudication.runtimes.streaming import datadir
+from claimsim.adjudication.runtimes.streaming.members import evict_dead
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
 from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
 from claimsim.adjudication.runtimes.streaming.security import client_options
@@ -73,6 +75,7 @@ class KafkaDriver:
         self._producer: AIOKafkaProducer | None = None
         self._sink: LedgerSink | None = None
         self._sink_task: asyncio.Task | None = None
+        self._evictions: list[asyncio.Task] = []  # dead workers' removals from the group
 
     @classmethod
     async def start(cls, work: Path, timings: Timings, clock, *, partitions: int, workers: int,
@@ -164,12 +167,18 @@ class KafkaDriver:
         from claimsim.adjudication.runtimes.streaming.app import EXIT_GAP
 
         await self._flush_lingered()
-        for i, proc in enumerate(self.workers):
-            if self._reap(proc) == EXIT_GAP:  # resumes from the committed offset
+        for proc in list(self.workers):
+            code = self._reap(proc)
+            if code is None:
+                continue
+            # A worker that died cannot leave its group: remove it now, as the runner does,
+            # rather than hold every partition for its session (members.evict_dead).
+            self.workers.remove(proc)
+            self._evictions.append(asyncio.create_task(
+                evict_dead(self.bootstrap, self.topics, [proc.pid])))
+            if code == EXIT_GAP:  # resumes from the committed offset
                 log.warning("worker %d stopped on a gap in its input; starting a new one", proc.pid)
-                self.workers.pop(i)
                 self._spawn()
-                break
         if self._sink_task is not None and self._sink_task.done():
             self._sink_task.result()  # a sink that failed stops the test with its error
 
@@ -216,7 +225,7 @@ class KafkaDriver:
             live[0].send_signal(signal.SIGKILL)
             self._reap(live[0], block=True)  # its CPU up to its death
             datadir.sweep()  # the faust data directory it could not remove
-            self.workers.remove(live[0])
+            # pump() finds it dead, as it would any worker that died, and removes it.
             return Fault(name, at, f"SIGKILL worker pid {live[0].pid}")
         if name == "add-worker":
             self._spawn()
@@ -246,6 +255,7 @@ class KafkaDriver:
 
     async def close(self) -> None:
         await self._stop_sink()
+        await asyncio.gather(*self._evictions)
         for proc in self.workers:
             stop_worker(proc)
         if self._producer is not None:

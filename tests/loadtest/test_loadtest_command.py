@@ -94,6 +94,29 @@ def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_pat
     assert all(us >= 0 for us in step["cpu_us"].values()), step["cpu_us"]
 
 
+@pytest.mark.kafka
+def test_a_killed_worker_is_recovered_from_well_inside_its_session(small_run, tmp_path, capsys,
+                                                                   kafka_bootstrap, monkeypatch):
+    # Two workers with a 30 s session; one is killed 4 s in. The driver, which reaps it, removes
+    # it from the group at once (as the runner does a worker it started that died), so the
+    # survivor takes its partitions within a few seconds and the test sees the offered rate
+    # answered again long before the 30 s session (it ends 16 s after the kill) would have
+    # let the group notice on its own.
+    from claimsim.adjudication.runtimes.streaming.app import SESSION_TIMEOUT_ENV
+
+    monkeypatch.setenv(SESSION_TIMEOUT_ENV, "30")
+    out = tmp_path / "lt"
+    code = main(["loadtest", str(small_run), "--runtime", "kafka", "--rate", "40",
+                 "--duration", "20", "--partitions", "4", "--workers", "2",
+                 "--fault", "kill-worker@4s", "--bootstrap", kafka_bootstrap, "--out", str(out),
+                 "--json", "--no-progress"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert printed.rstrip().endswith("ledger byte-identical to embedded: yes")
+    (fault,) = json.loads((out / "summary.json").read_text())["faults"]
+    assert fault["recovery_s"] is not None and fault["recovery_s"] <= 10, printed
+
+
 class FakeProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[int, bytes]] = []

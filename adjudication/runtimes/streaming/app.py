@@ -51,6 +51,8 @@ from claimsim.adjudication.runtimes.manifest import recorded_settings
 from claimsim.adjudication.runtimes.streaming import datadir as datadirs
 from claimsim.adjudication.runtimes.streaming.changelog import BatchedTable, TableWrites
 from claimsim.adjudication.runtimes.streaming.collector import Collector
+from claimsim.adjudication.runtimes.streaming.fetching import shorten_fetch_wait
+from claimsim.adjudication.runtimes.streaming.members import worker_client_id
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
 from claimsim.adjudication.runtimes.streaming.watchdog import CHECK_S, STALL_S, PartitionWatch
@@ -70,10 +72,14 @@ PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max
 PRODUCER_BUFFER_MESSAGES = 20_000
 # How long a member that stopped heartbeating (killed with -9, its host gone) keeps its
 # partitions: every partition of the run waits that long, since the ledger is written in input
-# order. 6 s is the shortest a broker accepts by default (group.min.session.timeout.ms);
-# heartbeats go from aiokafka's own thread every second, so a busy worker does not miss six.
+# order. 6 s is the shortest a broker accepts by default (group.min.session.timeout.ms). A worker
+# the runner started is removed at once when it dies (`members.evict_dead`): the session is the
+# fallback for workers nobody supervises. Heartbeats go from aiokafka's own thread every
+# HEARTBEAT_INTERVAL_S, so a busy worker does not miss a session's worth; the survivors of a
+# removal hear of the rebalance on their next one.
 SESSION_TIMEOUT_S = 6.0
-SESSION_TIMEOUT_ENV = "CLAIMSIM_WORKER_SESSION_TIMEOUT_S"  # a cluster that wants longer
+SESSION_TIMEOUT_ENV = "CLAIMSIM_WORKER_SESSION_TIMEOUT_S"  # longer, or shorter where a broker allows
+HEARTBEAT_INTERVAL_S = 0.5
 STORES = {"memory": "memory://", "rocksdb": "rocksdb://"}
 # Fault injection for tests: `stall` makes this worker process stop consuming at its first message
 # (the variable is cleared, so the process it starts again in place behaves).
@@ -228,7 +234,10 @@ def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str
         # A worker killed with -9 holds its partitions until its session expires (faust's
         # default 60 s).
         broker_session_timeout=session_timeout(),
-        broker_heartbeat_interval=1.0,
+        # The runner removes a worker it saw die from the group at once (`members.evict_dead`);
+        # the survivors hear of the rebalance on their next heartbeat.
+        broker_heartbeat_interval=HEARTBEAT_INTERVAL_S,
+        broker_client_id=worker_client_id(os.getpid()),  # names this member in the group
         # Family states are a few KB each and one is written per family per message: aiokafka's
         # default 16 KB batches would send them almost one request each.
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
@@ -250,7 +259,7 @@ def session_timeout() -> float:
     except ValueError:
         raise UserError(f"{SESSION_TIMEOUT_ENV}={raw!r}: seconds, a number") from None
     if value < 3.0:
-        raise UserError(f"{SESSION_TIMEOUT_ENV}={raw!r}: at least 3 s (heartbeats go every second)")
+        raise UserError(f"{SESSION_TIMEOUT_ENV}={raw!r}: at least 3 s (several heartbeats)")
     return value
 
 
@@ -357,6 +366,7 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
                     commit_interval=commit_interval, datadir=datadir, store=store,
                     cache_families=cache_families or None)
     app.claimsim_restart_on_gap = True
+    shorten_fetch_wait()  # this process's only app
     app.claimsim_collector.start()  # this process collects cycles itself (collector.py)
     log_file = Path(log_file) if log_file else default_log_path(prefix)
     app.conf.loghandlers = [OutageReporter(log_file)]

@@ -3,10 +3,16 @@ trouble starts and one when it is over, with how long it lasted; every record in
 the worker's log file, plain text (no terminal colour codes). A broker restart otherwise makes
 aiokafka and faust print hundreds of ERROR lines, ten a second, into the user's terminal.
 
+Not every client warning is the broker away. A consumer group's own churn (a heartbeat or
+commit answered "rebalancing", "generation not current", "member unknown": a worker joined, left
+or died) and a timer that ran past its interval (faust's commit on a busy worker) are logged by
+the same clients at the same levels; they go to the log file only and neither start nor extend
+an outage (`group_notice`).
+
 Choices where DESIGN.md is silent: an outage starts at the first WARNING-or-worse record from
-aiokafka, faust or mode while none is open, and is over once `QUIET_S` seconds pass without one;
-its length is from its first such record to its last. The worker's own records (claimsim.*) at
-WARNING or worse still print, one line each.
+aiokafka, faust or mode, other than a group notice, while none is open, and is over once
+`QUIET_S` seconds pass without one; its length is from its first such record to its last. The
+worker's own records (claimsim.*) at WARNING or worse still print, one line each.
 """
 
 from __future__ import annotations
@@ -19,6 +25,15 @@ from pathlib import Path
 from typing import TextIO
 
 CLIENT_LOGGERS = ("aiokafka", "faust", "mode")
+# The clients' records (their unformatted messages, as the libraries pinned in constraints.txt
+# write them) that speak of the group's churn or of a slow timer, never of a broker away.
+GROUP_NOTICES = frozenset({
+    "Heartbeat failed for group %s because it is rebalancing",
+    "Heartbeat failed for group %s: generation id is not  current.",
+    "Heartbeat failed: local member_id was not recognized; resetting and re-joining group",
+    "OffsetCommit failed for group %s due to group error (%s), will rejoin",
+    "Timer %s is overlapping (interval=%r runtime=%r)",
+})
 QUIET_S = 5.0
 DETAIL_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
 
@@ -38,6 +53,8 @@ class OutageReporter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.split(".")[0] in CLIENT_LOGGERS:
+            if group_notice(record):
+                return  # the log file has it; the broker is not away
             with self._lock_outage:
                 self.last = record.created
                 self.records += 1
@@ -64,6 +81,11 @@ class OutageReporter(logging.Handler):
             self.stream.flush()
         except (OSError, ValueError):
             pass
+
+
+def group_notice(record: logging.LogRecord) -> bool:
+    """A client record about the consumer group's churn or a slow timer, not the broker away."""
+    return isinstance(record.msg, str) and record.msg in GROUP_NOTICES
 
 
 def _first_line(record: logging.LogRecord) -> str:

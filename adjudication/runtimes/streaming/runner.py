@@ -87,6 +87,30 @@ def restart_gapped_workers(procs: list[subprocess.Popen], spawn, restarted: list
             restarted[0] += 1
 
 
+class DeadWorkers:
+    """Each worker process this call started that has died (killed, crashed, stopped on a gap)
+    is removed from the run's consumer group as soon as the runner sees it gone
+    (`members.evict_dead`, in the background), so its partitions move to the others at once
+    rather than after its session (a dead process cannot leave the group itself)."""
+
+    def __init__(self, bootstrap: str, topics: RunTopics | None):
+        self.bootstrap, self.topics = bootstrap, topics
+        self.seen: set[int] = set()
+        self.tasks: list[asyncio.Task] = []
+
+    def evict(self, procs: list[subprocess.Popen]) -> None:
+        from claimsim.adjudication.runtimes.streaming.members import evict_dead
+
+        gone = [p.pid for p in procs if p.pid not in self.seen and p.poll() is not None]
+        if gone and self.topics is not None:
+            self.seen.update(gone)
+            self.tasks.append(asyncio.get_running_loop().create_task(
+                evict_dead(self.bootstrap, self.topics, gone)))
+
+    async def settle(self) -> None:
+        await asyncio.gather(*self.tasks)
+
+
 class StallWatch:
     """For a run attached to workers started elsewhere (which it cannot restart): one warning
     each time no answer has arrived for `after_s` seconds, naming the command that starts one."""
@@ -252,6 +276,7 @@ async def _run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at, 
     restarted = [0]
     completed = False  # worker logs are kept when a run fails
     topics = None
+    dead = DeadWorkers(bootstrap, None)
     try:
         topics = await _open_topics(run_dir, bootstrap, prefix, partitions)
         with tqdm(total=result.last_seq + 1, unit="input", desc="publish", file=sys.stderr,
@@ -265,10 +290,12 @@ async def _run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at, 
             result.worker_logs.append(log_path)
 
         stalled = StallWatch(sink, topics.prefix, run_dir) if not procs else None
+        dead = DeadWorkers(bootstrap, topics)
 
         def check_workers() -> None:
             if stalled is not None:
                 stalled.check()  # attached workers are the user's: say when none answers
+            dead.evict(procs)
             restart_gapped_workers(procs, lambda i: spawn_worker(
                 run_dir, bootstrap, topics.prefix, partitions, i)[0], restarted)
             if procs and all(p.poll() is not None for p in procs):
@@ -290,6 +317,7 @@ async def _run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at, 
     finally:
         for proc in procs:
             stop_worker(proc)
+        await dead.settle()
         if topics is not None and completed and not keep_topics:
             await delete_topics(bootstrap, topics)
             (run_dir / ResumePoint.FILE).unlink(missing_ok=True)  # it named those topics
