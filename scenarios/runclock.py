@@ -33,7 +33,7 @@ from claimsim.adjudication.audit.tables import ATTRIBUTION_COLUMNS, csv_batches,
 from claimsim.adjudication.projections.attribution import AttributionRun
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.protocol import Runtime, Until
-from claimsim.adjudication.projections.snapshots import all_snapshots
+from claimsim.adjudication.projections.snapshots import snapshot_batches
 from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.state import PayerState
 
@@ -117,7 +117,8 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
         rt.adjudicate()  # anything received on or after the horizon (none normally)
         rt.rest()
         with cycle_gc_paused():
-            record(all_snapshots(state, cause=fold_answers()))
+            for batch in snapshot_batches(state, cause=fold_answers()):
+                record(batch)
         rt.sign_head()
         fold_answers()  # the signature too: the checkpoint covers the whole ledger
         runner.checkpoint = run_dir / CHECKPOINT

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from claimsim.events.encoding import canonical
 
-from claimsim.adjudication.projections.snapshots import all_snapshots, figures
+from claimsim.adjudication.projections.snapshots import all_snapshots, figures, snapshot_batches
 from claimsim.adjudication.projections.state import PayerState
 
 
@@ -46,6 +46,29 @@ def test_snapshot_at_the_same_position_is_byte_identical():
     assert a == b
     feeds[0].visit("M1", "P1", "2025-01-20")
     assert canonical(all_snapshots(feeds[0].state)) != a
+
+
+def test_snapshots_recorded_in_batches_are_all_as_of_where_the_first_was_asked_for():
+    """The run clock folds each batch of snapshots before asking for the next; folding one moves
+    the state's position, but every snapshot of the set is as of the position before the first
+    (three months of P1 and P2, two at a time: batches of 2, 2, 2)."""
+    feeds = [Feed(reference()) for _ in range(2)]
+    for feed in feeds:
+        feed.enroll("M1")
+        for month in ("01", "02", "03"):
+            feed.visit("M1", "P1", f"2025-{month}-10")
+            feed.visit("M1", "P2", f"2025-{month}-12")
+    at_once = all_snapshots(feeds[0].state, cause=7)
+    position = (feeds[1].state.last_seq, feeds[1].state.last_at)
+    batches = []
+    for batch in snapshot_batches(feeds[1].state, cause=7, size=2):
+        batches.append(batch)
+        feeds[1].record(batch)
+        assert feeds[1].state.last_seq > position[0]  # the fold moved on
+    assert [len(b) for b in batches] == [2, 2, 2]
+    assert {(e["data"]["as_of_seq"], e["data"]["as_of_date"]) for b in batches for e in b} == {
+        (position[0], position[1])}
+    assert canonical([e for b in batches for e in b]) == canonical(at_once)
 
 
 _claims = st.lists(
