@@ -7,8 +7,8 @@ Read-only: nothing here writes to a log.
 
 from __future__ import annotations
 
-from collections import deque
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.projections.epochs import CLOCK_FILE, Plan, epoch_steps
 from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.settings import ProjectionSettings
-from claimsim.adjudication.projections.snapshots import all_snapshots
+from claimsim.adjudication.projections.snapshots import snapshot_batches
 from claimsim.adjudication.projections.state import PayerState
 from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.embedded import auto_cache_families
@@ -49,19 +49,29 @@ class ReplayResult:
 class ClockSteps:
     """What the run clock should have written that answers no input, one entry at a time: after
     each boundary, its batches of facts and payments (each batch computed only once the previous
-    one is folded into the projections, as the live clock did), and the snapshots at the end."""
+    one is folded into the projections, as the live clock did), and the snapshots at the end.
 
-    def __init__(self, state: PayerState, plan: Plan | None):
-        self.state, self.plan = state, plan
+    `rest` is called before each boundary's steps and before the snapshots, as the run clock
+    rests its runtime there (`EmbeddedAdjudicator.rest`): the replay's decoded family states go
+    back to the scratch store, so that heavy work reuses their memory instead of adding to it.
+    The snapshots are computed a batch at a time as the ledger's come (`snapshot_batches`, as of
+    the position where they start), not all at once."""
+
+    def __init__(self, state: PayerState, plan: Plan | None, rest: Callable[[], None] = lambda: None):
+        self.state, self.plan, self.rest = state, plan, rest
         self.queued: deque[dict[str, Any]] = deque()  # the current batch, not yet seen
         self.batches: Iterator[list[dict[str, Any]]] | None = None  # the boundary's later batches
+        self.snapshots: Iterator[list[dict[str, Any]]] | None = None  # closing snapshots' batches
 
     def unfinished(self) -> bool:
-        """Whether the last boundary still owes entries (consumes its remaining batches)."""
+        """Whether the last boundary or the snapshots still owe entries (consumes the boundary's
+        remaining batches; the next snapshot owed waits in `queued`)."""
+        self._next_snapshot()
         return bool(self.queued) or (self.batches is not None and any(self.batches))
 
     def boundary(self, env: dict[str, Any]) -> None:
         """A boundary was folded: its batches come next."""
+        self.rest()
         self.batches = epoch_steps(self.state, self.plan, str(env["data"]["boundary"]), env["cause"])
 
     def next_entry(self, kind: str, last_cause: int) -> dict[str, Any] | None:
@@ -70,9 +80,17 @@ class ClockSteps:
             self.queued.extend(next((batch for batch in self.batches if batch), []))
             if not self.queued:
                 self.batches = None
-        if not self.queued and kind == "snapshot.taken":
-            self.queued.extend(all_snapshots(self.state, cause=last_cause))
+        self._next_snapshot()
+        if not self.queued and kind == "snapshot.taken":  # a (new) set of snapshots starts
+            self.rest()
+            self.snapshots = snapshot_batches(self.state, cause=last_cause)
+            self._next_snapshot()
         return self.queued.popleft() if self.queued else None
+
+    def _next_snapshot(self) -> None:
+        """Queue the next batch of snapshots owed, if nothing else is queued and one is."""
+        if not self.queued and self.snapshots is not None:
+            self.queued.extend(next(self.snapshots, []))
 
 
 def replay(run_dir: Path | str, *, on_event: Callable[[dict], None] | None = None) -> ReplayResult:
@@ -97,10 +115,10 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayRes
     processor = PartitionProcessor(ref, Settings.from_dict(manifest["data"].get("settings") or {}),
                                    cache_families=auto_cache_families(run_dir / "input"),
                                    keep_results=False)
-    clock = ClockSteps(state, plan)
     n, last_cause = 1, -1
     scratch = tempfile.TemporaryDirectory(prefix="claimsim-replay-")
     store = RocksStore(Path(scratch.name) / "families", scratch=True, cache_mb=32)
+    clock = ClockSteps(state, plan, rest=lambda: processor.release(store))
     try:
         # The input as the runtime read it: chain checked, unreadable lines as pseudo-envelopes.
         for r in replay_ledger(ledger, read_checked(run_dir / "input"), processor, store):
