@@ -8,17 +8,16 @@ from __future__ import annotations
 import importlib
 import shutil
 
+import orjson
 import pytest
 
 from claimsim.cli import main
-from claimsim.events.encoding import canonical
 from claimsim.events.log import read, segments
+from claimsim.events.signing import SIGNATURE_TYPE
 
-from claimsim.adjudication.audit import fold
-from claimsim.adjudication.projections.follower import LedgerFollower
-from claimsim.adjudication.projections.snapshots import all_snapshots, iter_snapshots
+from claimsim.adjudication.engine.core import ANSWER_TYPES
+from claimsim.adjudication.projections.snapshots import snapshot_batches
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
-from claimsim.adjudication.runtimes.replay import body_of
 
 # The module, not the `replay` function the audit package exports under the same name.
 replay_module = importlib.import_module("claimsim.adjudication.audit.replay")
@@ -39,7 +38,8 @@ def bounded(monkeypatch):
     """The replay with a cache of CACHE families; returns what it saw: each `release` (how many
     families it wrote back) and the cache's size whenever a boundary's steps or the snapshots
     start."""
-    seen: dict[str, list[int]] = {"released": [], "cached_at_steps": [], "cached_at_snapshots": []}
+    seen: dict[str, list[int]] = {"released": [], "cached_at_steps": [], "cached_at_snapshots": [],
+                                  "given_back": []}
     processors: list[PartitionProcessor] = []
 
     class Watched(PartitionProcessor):
@@ -59,11 +59,13 @@ def bounded(monkeypatch):
         return call
 
     monkeypatch.setattr(replay_module, "PartitionProcessor", Watched)
+    monkeypatch.setattr(replay_module, "give_back_free_memory",
+                        lambda: seen["given_back"].append(len(seen["released"])))
     monkeypatch.setattr(replay_module, "auto_cache_families", lambda input_dir: CACHE)
     monkeypatch.setattr(replay_module, "epoch_steps",
                         watched(replay_module.epoch_steps, "cached_at_steps"))
-    monkeypatch.setattr(replay_module, "iter_snapshots",
-                        watched(replay_module.iter_snapshots, "cached_at_snapshots"))
+    monkeypatch.setattr(replay_module, "snapshot_batches",
+                        watched(replay_module.snapshot_batches, "cached_at_snapshots"))
     return seen
 
 
@@ -74,46 +76,36 @@ def test_replay_rests_a_full_cache_before_each_boundary_and_the_snapshots_and_re
     assert boundaries >= 2 and any(e["type"] == "snapshot.taken" for e in entries)
     result = replay_module.replay(run_dir)
     assert result.ok and result.events == len(entries)
-    # One rest per boundary, each writing back a full cache, and one before the snapshots (no
-    # input came after the last boundary here, so nothing was decoded since) ...
-    assert bounded["released"] == [CACHE] * boundaries + [0]
+    # Each boundary's rest writes back a full cache; the first answer after a boundary's steps
+    # settles them (the family just decoded to answer it goes back too); the last boundary is
+    # followed by the snapshots, whose rest finds nothing decoded since ...
+    assert bounded["released"] == [CACHE, 1] * (boundaries - 1) + [CACHE, 0]
+    # (after each, the C heap's free pages go back to the system)
+    assert bounded["given_back"] == list(range(1, len(bounded["released"]) + 1))
     # ... so each boundary's steps and the snapshots start with no family state decoded.
     assert bounded["cached_at_steps"] == [0] * boundaries
     assert bounded["cached_at_snapshots"] == [0]
 
 
-def test_replay_draws_each_closing_snapshot_only_when_the_ledger_reaches_it(run_dir, monkeypatch):
-    drawn, checked = [0], []
+def test_replay_draws_the_closing_snapshots_a_batch_at_a_time_as_the_ledger_reaches_them(
+        run_dir, monkeypatch):
+    drawn, checked, size = [0], [], 100
 
     def counting(*args, **kwargs):
-        for event in iter_snapshots(*args, **kwargs):
-            drawn[0] += 1
-            yield event
+        for batch in snapshot_batches(*args, size=size, **kwargs):
+            drawn[0] += len(batch)
+            yield batch
 
     def on_event(env):
         if env["type"] == "snapshot.taken":
             checked.append(drawn[0])
 
-    monkeypatch.setattr(replay_module, "iter_snapshots", counting)
+    monkeypatch.setattr(replay_module, "snapshot_batches", counting)
     assert replay_module.replay(run_dir, on_event=on_event).ok
-    # The k-th snapshot entry is checked once k snapshots were computed, not all of them.
-    assert len(checked) > 2 and checked == list(range(1, len(checked) + 1))
-
-
-def test_snapshots_taken_while_each_is_folded_equal_all_snapshots_at_once(run_dir):
-    """Folding a snapshot moves the state's position: the lazy ones stay as of where they began."""
-    entries = list(read(run_dir / "ledger"))
-    first = next(e["seq"] for e in entries if e["type"] == "snapshot.taken")
-    cause = entries[first]["cause"]  # the last input answered, as the run clock gave it
-    at_once = all_snapshots(fold(run_dir, until_seq=first - 1), cause=cause)
-    state = fold(run_dir, until_seq=first - 1)
-    follower, lazy = LedgerFollower(run_dir, state), []
-    for event, env in zip(iter_snapshots(state, cause=cause), entries[first:]):
-        lazy.append(event)
-        follower.apply(env)  # the ledger's own snapshot: same position fields as `event`
-    assert len(lazy) == len(at_once) > 2 and state.last_seq > first
-    assert canonical(lazy) == canonical(at_once)
-    assert canonical(lazy) == canonical([body_of(e) for e in entries[first:first + len(lazy)]])
+    # The k-th snapshot entry is checked once the batch holding it was computed, not all of them.
+    total = len(checked)
+    assert total > 2 * size
+    assert checked == [min(total, (k // size + 1) * size) for k in range(total)]
 
 
 def test_a_ledger_cut_inside_the_snapshots_fails_the_replay_with_the_snapshot_owed(
@@ -128,3 +120,58 @@ def test_a_ledger_cut_inside_the_snapshots_fails_the_replay_with_the_snapshot_ow
     assert result.difference == ("the ledger ends before events the replay expects"
                                  " (snapshot.taken)")
     assert result.events == first + 2
+
+
+def test_a_boundarys_steps_are_settled_and_dropped_when_the_ledger_answers_again(run_dir, monkeypatch):
+    """The steps' generator (it holds the last payer's attribution run) does not live through the
+    next epoch: it is gone by the first answer after its boundary."""
+    clocks, open_at_answers = [], []
+
+    class Watched(replay_module.ClockSteps):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            clocks.append(self)
+
+    def on_event(env):
+        if env["type"].startswith("claim."):
+            open_at_answers.append(clocks[0].batches is not None)
+
+    monkeypatch.setattr(replay_module, "ClockSteps", Watched)
+    assert replay_module.replay(run_dir, on_event=on_event).ok
+    assert len(open_at_answers) > 100 and not any(open_at_answers)
+
+
+def test_a_ledger_missing_the_last_entry_of_a_boundarys_steps_fails_at_the_next_boundary(run_dir, tmp_path):
+    copy = tmp_path / "short"
+    shutil.copytree(run_dir, copy)
+    (_, path), = segments(copy / "ledger")
+    lines = path.read_bytes().splitlines(keepends=True)
+    kinds = [orjson.loads(line)["type"] for line in lines]
+    first, second = (i for i, k in enumerate(kinds) if k == "epoch.boundary")
+    answer = next(i for i in range(first + 1, second) if kinds[i] in ANSWER_TYPES)
+    last = max(i for i in range(first, answer) if kinds[i] not in ("epoch.boundary", SIGNATURE_TYPE))
+    kept = [line for i, line in enumerate(lines) if i != last]  # the boundary's last entry
+    path.write_bytes(b"".join(kept))
+    result = replay_module.replay(copy)
+    assert result.difference == (f"seq {second}: the ledger lacks events the previous boundary"
+                                 " should have written")
+
+
+@pytest.mark.parametrize(("runtime_cache", "replay_cache"), [
+    (32_768, replay_module.REPLAY_CACHE), (1_000, 1_000), (None, None)])
+def test_replay_decodes_at_most_a_quarter_of_the_runtimes_family_cache(
+        run_dir, monkeypatch, runtime_cache, replay_cache):
+    """Where the runtime keeps 32,768 family states decoded, the replay keeps 8,192 (its payer
+    state grows between the cache's evictions); a smaller bound is kept; every family in memory
+    (a small run) stays so."""
+    caches = []
+
+    class Watched(PartitionProcessor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            caches.append(self.cache_families)
+
+    monkeypatch.setattr(replay_module, "PartitionProcessor", Watched)
+    monkeypatch.setattr(replay_module, "auto_cache_families", lambda input_dir: runtime_cache)
+    assert replay_module.REPLAY_CACHE == 8_192
+    assert replay_module.replay(run_dir).ok and caches == [replay_cache]
