@@ -18,13 +18,22 @@ case "${1:-}" in
 esac
 
 BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT"
+START_DIR="$PWD"  # where a relative $PYTHON is found
 CP="$KAFKA_JAR_DIR/*"
 LOG4J_OPTS=(-Dlog4j.configuration="file:$KAFKA_SCRIPT_DIR/log4j.properties" -Dkafka.logs.dir="$KAFKA_LOG_DIR")
 TOOLS_LOG4J_OPTS=(-Dlog4j.configuration="file:$KAFKA_SCRIPT_DIR/tools-log4j.properties")
 
+# The interpreter for wait_ready.py, as an absolute path: the launch below changes directory, and
+# a relative $PYTHON (say .venv/bin/python) would then not be found and every readiness probe would
+# start a JVM instead (a few seconds each under load; measured: ready 3.8 s after the broker had
+# started, against 0.3 s with the Python probe).
 pick_python() {
   if [[ -n "${PYTHON:-}" ]]; then
-    printf '%s\n' "$PYTHON"
+    if [[ "$PYTHON" == */* && "$PYTHON" != /* ]]; then
+      printf '%s\n' "$START_DIR/$PYTHON"
+    else
+      printf '%s\n' "$PYTHON"
+    fi
   elif [[ -x "$KAFKA_REPO_ROOT/.venv/bin/python" ]]; then
     printf '%s\n' "$KAFKA_REPO_ROOT/.venv/bin/python"
   else
@@ -40,6 +49,8 @@ wait_ready() {
     "$py" "$KAFKA_SCRIPT_DIR/wait_ready.py" "$BOOTSTRAP" "$timeout" ${pid:+"$pid"} || rc=$?
     [[ $rc -ne 3 ]] && return $rc
     log "aiokafka not importable by '$py'; probing with the Java admin tool instead"
+  else
+    log "no Python at '$py'; probing with the Java admin tool instead (slower)"
   fi
   # Fallback: Kafka's own BrokerApiVersionsCommand (one JVM per attempt, slower).
   local deadline=$((SECONDS + ${timeout%.*}))
