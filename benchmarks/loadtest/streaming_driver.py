@@ -76,6 +76,8 @@ class KafkaDriver:
         self._sink: LedgerSink | None = None
         self._sink_task: asyncio.Task | None = None
         self._evictions: list[asyncio.Task] = []  # dead workers' removals from the group
+        self._sink_marks: dict[str, float] = {}  # when the latest sink seeked, read, appended
+        self._sink_fault: tuple[Fault, float] | None = None  # a kill-sink awaiting its timings
 
     @classmethod
     async def start(cls, work: Path, timings: Timings, clock, *, partitions: int, workers: int,
@@ -195,8 +197,13 @@ class KafkaDriver:
             resume = ResumePoint(self.work, ledger)  # a restarted sink reads from here on
             await resume.seek(consumer, self.partitions, sink.last_cause)
             await consumer.seek_to_beginning(TopicPartition(self.topics.dead_letter, 0))
+            marks = self._sink_marks
+            marks["seeked"] = self.clock()
             while True:
                 batches = await consumer.getmany(timeout_ms=20, max_records=5000)
+                if batches and "first_read" not in marks:
+                    marks["first_read"] = self.clock()
+                    marks["records"] = sum(len(r) for r in batches.values())
                 for tp, records in batches.items():
                     if tp.topic != ledger:
                         self.dead_letters += len(records)
@@ -212,6 +219,8 @@ class KafkaDriver:
                     if sink.last_cause > before:
                         appended[before + 1:sink.last_cause + 1] = self.clock()
                         self.answered = sink.last_cause + 1
+                        marks.setdefault("first_append", self.clock())
+                        self._describe_sink_fault()
                 resume.save(sink.last_cause, now=time.monotonic())
         finally:
             await consumer.stop()
@@ -233,13 +242,34 @@ class KafkaDriver:
         if name == "kill-sink":
             await self._stop_sink()
             self._sink = LedgerSink(self.work)  # resumes after the last answer written
+            opened = self.clock() - at
+            self._sink_marks = {}
             self._sink_task = asyncio.create_task(self._consume())
-            return Fault(name, at, "sink dropped with its reorder buffer; a new one resumed")
+            fault = Fault(name, at, "sink dropped with its reorder buffer; a new one resumed"
+                                    " (and appended nothing since)")
+            self._sink_fault = (fault, opened)
+            return fault
         if name == "restart-broker":
             self.cpu_seconds()  # the broker's CPU before the stop: kept under its name
             took = await asyncio.to_thread(restart_own_broker, self.bootstrap, self.cpu.seconds)
             return Fault(name, at, f"broker stopped and started again in {took:.1f} s")
         raise UserError(f"unknown fault {name!r}")
+
+    def _describe_sink_fault(self) -> None:
+        """Once the new sink has appended: where its time went, from the fault (opening the
+        ledger, seeking to the resume point, the first ledger records read, the first append),
+        so a slow recovery says whether the sink or the workers upstream of it held it up."""
+        if self._sink_fault is None:
+            return
+        (fault, opened), m = self._sink_fault, self._sink_marks
+
+        def rel(key: str) -> str:
+            return f"{m[key] - fault.at:.2f} s" if key in m else "never"
+
+        fault.detail = (f"sink dropped with its reorder buffer; a new one opened in {opened:.2f} s,"
+                        f" seeked at {rel('seeked')}, first records read at {rel('first_read')}"
+                        f" ({m.get('records', 0)}), first answer appended at {rel('first_append')}")
+        self._sink_fault = None
 
     async def _stop_sink(self) -> None:
         if self._sink_task is not None:

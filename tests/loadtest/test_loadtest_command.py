@@ -5,6 +5,7 @@ a broker) the Kafka runtime under kill-worker and add-worker faults still byte-i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,11 @@ def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_pat
     faults = json.loads((out / "summary.json").read_text())["faults"]
     assert [f["name"] for f in faults] == ["kill-worker", "add-worker", "kill-sink"]
     assert all("not injected" not in f["detail"] for f in faults)
+    # The new sink says where its time went, each step at or after the one before.
+    sink = faults[2]["detail"]
+    times = [float(t) for t in
+             re.findall(r"(?:opened in|seeked at|read at|appended at) ([\d.]+) s", sink)]
+    assert len(times) == 4 and times == sorted(times), sink
     # The CPU breakdown keeps the killed worker (to its death), its partner and the added one,
     # each under its own name, none negative.
     (step,) = json.loads((out / "summary.json").read_text())["steps"]
