@@ -112,7 +112,14 @@ def test_calls_after_a_boundary_and_an_interruption_publish_only_what_the_topics
     assert not (run / runner.WORKER_LOGS).exists()  # a call that finished removes its workers' logs
     # 2. The next is interrupted after publishing, its workers at work, before the sink writes.
     async def interrupted(sink, *args, **kwargs):
-        await asyncio.sleep(3)
+        # Its worker at work: started, its logging open (a fixed 3 s was too short for a worker
+        # to import faust and start on a loaded machine, so the detail log did not exist yet).
+        logs = run / runner.WORKER_LOGS
+        for _ in range(600):
+            if any(logs.glob("*.detail.log")):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)
         raise Interrupted
 
     monkeypatch.setattr(runner, "drain", interrupted)
