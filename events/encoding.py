@@ -36,6 +36,32 @@ def canonical_pieces(mapping: Mapping[str, Any], value_of: Callable[[Any], Any] 
     yield b"}"
 
 
+def canonical_nested(value: Any, *, batch: int = 4096) -> Iterator[bytes]:
+    """`canonical(value)` in pieces for a value whose bulk is nested a level or two down (a few
+    payers, each a list of boundaries, each a dict of every member): dicts with string keys and
+    lists of containers are opened level by level, a dict of more than `batch` keys goes in
+    batches (`canonical_pieces`), anything else is encoded whole. Written one after another the
+    pieces are the same bytes; no more than a batch is encoded at once."""
+    if type(value) is dict and all(type(k) is str for k in value):
+        if len(value) > batch:
+            yield from canonical_pieces(value, batch=batch)
+            return
+        yield b"{"
+        for i, k in enumerate(sorted(value)):
+            yield (b"," if i else b"") + canonical(k) + b":"
+            yield from canonical_nested(value[k], batch=batch)
+        yield b"}"
+    elif type(value) is list and any(type(v) in (dict, list) for v in value):
+        yield b"["
+        for i, v in enumerate(value):
+            if i:
+                yield b","
+            yield from canonical_nested(v, batch=batch)
+        yield b"]"
+    else:
+        yield canonical(value)
+
+
 def open_body(obj: dict[str, Any]) -> bytes:
     """`canonical(obj)` without its closing brace: the form `LogWriter.write_encoded` takes, so
     the writer can append seq, prev and hash. The slice is also an exact-size copy (orjson's

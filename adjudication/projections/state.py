@@ -18,7 +18,7 @@ from sys import intern
 from typing import Any
 
 from claimsim.events.codes import PROCEDURE_GROUPS
-from claimsim.events.encoding import canonical, canonical_pieces
+from claimsim.events.encoding import canonical, canonical_nested, canonical_pieces
 from claimsim.events.plans import LineOfBusiness
 from claimsim.events.programs import ProgramKind
 from claimsim.events.providers import ClinicianRole
@@ -133,8 +133,8 @@ class PayerState:
             v = getattr(self, k)
             if isinstance(v, PACKED) or (isinstance(v, dict) and len(v) > PIECE_KEYS):
                 yield from canonical_pieces(v)
-            else:
-                yield canonical(v)
+            else:  # e.g. the risk facts: a few payers' boundaries, each a dict of every member
+                yield from canonical_nested(v, batch=PIECE_KEYS)
         yield b"}"
 
     def restore(self, state: dict[str, Any]) -> None:

@@ -117,3 +117,12 @@ def test_random_submitted_claims_round_trip_as_submitted(claim, seq, cause):
     back = loads(raw)
     assert back["data"]["claim"] == claim
     assert decode(back) == ClaimSubmitted(claim=claim)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text(max_size=3),
+                    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                    | st.dictionaries(st.text(max_size=3), inner, max_size=6), max_leaves=40))
+def test_canonical_nested_pieces_are_the_canonical_bytes(value):
+    from claimsim.events.encoding import canonical, canonical_nested
+
+    assert b"".join(canonical_nested(value, batch=2)) == canonical(value)
