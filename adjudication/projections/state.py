@@ -131,9 +131,9 @@ class PayerState:
         for i, k in enumerate(sorted(self._state_keys)):
             yield (b"," if i else b"") + canonical(k) + b":"
             v = getattr(self, k)
-            if isinstance(v, PACKED) or (isinstance(v, dict) and len(v) > PIECE_KEYS):
+            if isinstance(v, PACKED):
                 yield from canonical_pieces(v)
-            else:  # e.g. the risk facts: a few payers' boundaries, each a dict of every member
+            else:  # a large dict in batches, also one nested in a small value (the risk facts)
                 yield from canonical_nested(v, batch=PIECE_KEYS)
         yield b"}"
 
