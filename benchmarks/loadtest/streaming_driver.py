@@ -25,9 +25,8 @@ import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
 
 from claimsim.adjudication.runtimes.streaming import datadir
-from claimsim.adjudication.runtimes.streaming.members import evict_dead
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
-from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
+from claimsim.adjudication.runtimes.streaming.runner import DeadWorkers, spawn_worker, stop_worker
 from claimsim.adjudication.runtimes.streaming.security import client_options
 from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, ResumePoint, ledger_consumer
 from claimsim.adjudication.runtimes.streaming.topics import (
@@ -75,7 +74,7 @@ class KafkaDriver:
         self._producer: AIOKafkaProducer | None = None
         self._sink: LedgerSink | None = None
         self._sink_task: asyncio.Task | None = None
-        self._evictions: list[asyncio.Task] = []  # dead workers' removals from the group
+        self._dead = DeadWorkers(bootstrap, topics)  # dead workers' removals from the group
         self._sink_marks: dict[str, float] = {}  # when the latest sink seeked, read, appended
         self._sink_fault: tuple[Fault, float] | None = None  # a kill-sink awaiting its timings
 
@@ -176,8 +175,7 @@ class KafkaDriver:
             # A worker that died cannot leave its group: remove it now, as the runner does,
             # rather than hold every partition for its session (members.evict_dead).
             self.workers.remove(proc)
-            self._evictions.append(asyncio.create_task(
-                evict_dead(self.bootstrap, self.topics, [proc.pid])))
+            self._dead.evict([proc])
             if code == EXIT_GAP:  # resumes from the committed offset
                 log.warning("worker %d stopped on a gap in its input; starting a new one", proc.pid)
                 self._spawn()
@@ -285,7 +283,7 @@ class KafkaDriver:
 
     async def close(self) -> None:
         await self._stop_sink()
-        await asyncio.gather(*self._evictions)
+        await self._dead.settle()
         for proc in self.workers:
             stop_worker(proc)
         if self._producer is not None:
