@@ -132,7 +132,9 @@ class PayerState:
             yield (b"," if i else b"") + canonical(k) + b":"
             v = getattr(self, k)
             if isinstance(v, PACKED):
-                yield from canonical_pieces(v)
+                # per-member stores PIECE_KEYS members a piece; payments (a practice-month's
+                # members in each key) fewer keys, their own PIECE_KEYS
+                yield from canonical_pieces(v, batch=getattr(v, "PIECE_KEYS", PIECE_KEYS))
             else:  # a large dict in batches, also one nested in a small value (the risk facts)
                 yield from canonical_nested(v, batch=PIECE_KEYS)
         yield b"}"

@@ -159,6 +159,22 @@ def test_a_checkpoint_written_in_pieces_is_the_checkpoint_written_whole(tmp_path
     assert canonical(again.state()) == canonical(state.state())
 
 
+def test_a_checkpoint_encodes_payments_a_few_practice_months_at_a_time():
+    """Each practice-month of payments holds every member paid for it: 200 practice-months of
+    300 members go out MemberPayments.PIECE_KEYS practice-months a piece, not all at once (4,096
+    a piece held 3 million member amounts at a million members); the bytes are unchanged."""
+    feed = Feed(reference())
+    feed.enroll("M1")
+    state = feed.state
+    for practice in range(200):
+        state.paid.add(f"{PAYER}|P{practice:03d}|2025-03", "cmf",
+                       {f"M{m:04d}": 1500 + m for m in range(300)})
+    one_month = len(canonical(state.paid[f"{PAYER}|P000|2025-03"]))
+    pieces = list(state.state_pieces())
+    assert b"".join(pieces) == canonical(state.state())
+    assert max(len(p) for p in pieces) < 33 * one_month  # at most 32 practice-months a piece
+
+
 def test_payments_by_member_sum_originals_and_adjustments_and_drop_members_netted_to_zero():
     """P1's March CMF: 1500 for M1 and M2; a true-up recoups M1's 1500 and pays M3 900."""
     paid = MemberPayments()
