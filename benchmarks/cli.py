@@ -26,7 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    import pytest
+    try:  # the suites run under pytest-benchmark, which the test extras install
+        import pytest
+        import pytest_benchmark  # noqa: F401
+    except ImportError as e:
+        raise UserError(f"claimsim bench needs {e.name!r}, installed with the test extras:"
+                        " pip install -c constraints.txt -e \".[test]\"") from None
 
     known = suites()
     unknown = [s for s in args.suite if s not in known]

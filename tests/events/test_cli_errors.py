@@ -59,3 +59,13 @@ def test_log_stats_into_a_closed_pipe_ends_quietly(sim):
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_bench_without_the_test_extras_is_one_line_naming_them(monkeypatch, capsys):
+    """`claimsim bench` runs pytest-benchmark suites; an install without the test extras (the
+    README's first command) gets one line saying how to add them, not an ImportError."""
+    monkeypatch.setitem(sys.modules, "pytest_benchmark", None)  # import fails as if absent
+    assert main(["bench", "log"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("claimsim: error: ") and "'pytest_benchmark'" in err
+    assert '.[test]' in err and len(err.strip().splitlines()) == 1
