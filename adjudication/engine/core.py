@@ -95,7 +95,8 @@ def _event(seq: int, result: list[Any], family: FamilyState,
         v = _VERSIONS[kind] = current_version(kind)
     if isinstance(at, dt.date):
         at = at.isoformat()
-    return {"type": kind, "v": v, "at": at, "key": family.subscriber_id, "cause": seq, "data": data}
+    # Keys sorted (the writer appends `seq`, which sorts between "key" and "type").
+    return {"at": at, "cause": seq, "data": data, "key": family.subscriber_id, "type": kind, "v": v}
 
 
 _VERSIONS: Final[dict[str, int]] = {}  # answer type -> its current version (the registry is fixed)
@@ -151,15 +152,15 @@ def _rejection(raw: Any, bad: Invalid, ctx: Context) -> dict[str, Any]:
         value = raw.get(name) if isinstance(raw, dict) else None
         return value if isinstance(value, str) else None
 
-    return {
-        "claim_id": text("claim_id"),
-        "member_id": text("member_id"),
-        "subscriber_id": text("subscriber_id"),
-        "reason": bad.reason.value,
-        "field": bad.field,
+    return {  # keys sorted, as `line_results.line_result` says why
         "carc": REJECT_CARC[bad.reason],
+        "claim_id": text("claim_id"),
+        "field": bad.field,
+        "member_id": text("member_id"),
         "message": bad.message[:300],
         "raw": canonical(raw).decode()[: ctx.settings.raw_limit],
+        "reason": bad.reason.value,
+        "subscriber_id": text("subscriber_id"),
     }
 
 

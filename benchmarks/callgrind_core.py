@@ -1,0 +1,101 @@
+"""The embedded loop's cost per input in instructions, which do not move with the machine's load:
+one process adjudicates a synthetic run end to end (read input, adjudicate, append the
+hash-chained ledger) under `valgrind --tool=callgrind`, and the inclusive counts of its parts
+(the README's "Where the embedded loop's time goes") are printed per input.
+
+Run: .venv/bin/python -m claimsim.benchmarks.callgrind_core [CLAIMS] [--keep DIR]   (default 5000)
+The engine is the one `claimsim.native` loads (compiled after `pip install -e .`;
+CLAIMSIM_PURE=1 for the Python one, whose parts are then not named by C symbols).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+# Part -> the C symbols (compiled engine, orjson, the interpreter) whose inclusive counts it is.
+# A part listed with several symbols takes the first one the profile has.
+PARTS = (
+    ("the whole process", ("below main", "main")),
+    ("the run (EmbeddedAdjudicator.run)", ("CPyDef_embedded___EmbeddedAdjudicator___run",)),
+    ("the core (core.adjudicate)", ("CPyDef_core___adjudicate",)),
+    ("  validation (validate_claim)", ("CPyDef_validation___validate_claim",)),
+    ("  the date facts (_plan_lines)", ("CPyDef_claims____plan_lines",)),
+    ("  the line pass (_adjudicate_lines)", ("CPyDef_claims____adjudicate_lines",)),
+    ("    line results (line_result)", ("CPyDef_line_results___line_result",)),
+    ("  the ledger entry's data (claim_event_data)", ("CPyDef_claims___claim_event_data",)),
+    ("  the claim record's store write (put_record)", ("CPyDef_family___FamilyState___put_record",)),
+    ("orjson encode (all callers)", ("dumps",)),
+    ("orjson decode (all callers)", ("loads",)),
+    ("sha256 (ledger chain)", ("_sha256_sha256_update", "sha256_update")),
+)
+
+
+def _child(root: Path) -> None:
+    from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+
+    rt = EmbeddedAdjudicator(root / "run")
+    rt.record(json.loads((root / "attribution.json").read_text()))
+    rt.run()
+    rt.close()
+
+
+def _counts(out_file: Path) -> dict[str, int]:
+    """Inclusive instruction counts by function name, from callgrind_annotate."""
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out_file)],
+                          capture_output=True, text=True, check=True).stdout
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(?:\S+:)?(\S.*?)(?: \[.*\])?$", line)
+        if m:
+            name = m.group(2).strip()
+            counts.setdefault(name, int(m.group(1).replace(",", "")))
+    return counts
+
+
+def main(claims: int, keep: Path | None) -> int:
+    from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
+
+    root = keep or Path(tempfile.mkdtemp(prefix="claimsim-callgrind-"))
+    try:
+        shutil.rmtree(root / "run", ignore_errors=True)
+        (root / "run").mkdir(parents=True)
+        facts = write_synthetic_run(root / "run", claims)
+        (root / "attribution.json").write_text(json.dumps(attribution_events(facts["members"])))
+        out = root / "callgrind.out"
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                        sys.executable, "-m", "claimsim.benchmarks.callgrind_core", "--child", str(root)],
+                       check=True, capture_output=True, env=os.environ)
+        counts = _counts(out)
+        inputs = facts["inputs"]
+        print(f"{claims:,} synthetic claims ({inputs:,} inputs); instructions, inclusive")
+        print(f"{'part':<48} {'instructions':>14} {'per input':>10}")
+        for label, symbols in PARTS:
+            found = next((counts[s] for s in symbols if s in counts), None)
+            if found is None:
+                print(f"{label:<48} {'-':>14} {'-':>10}")
+            else:
+                print(f"{label:<48} {found / 1e6:>13,.1f}M {found / inputs / 1e3:>9.1f}k")
+        return 0
+    finally:
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        _child(Path(sys.argv[2]))
+    else:
+        args = sys.argv[1:]
+        keep_dir = None
+        if "--keep" in args:
+            i = args.index("--keep")
+            keep_dir = Path(args[i + 1])
+            del args[i:i + 2]
+        sys.exit(main(int(args[0]) if args else 5_000, keep_dir))
