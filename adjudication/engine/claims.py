@@ -344,9 +344,8 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
     if claim.claim_id != root:
         family.alias[claim.claim_id] = root
     if planned is None:
-        record["void"] = {"seq": seq, "claim_id": claim.claim_id,
-                          "original_claim_id": claim.original_claim_id,
-                          "received": claim.received_iso, "paid": paid_day}
+        record["void"] = {"claim_id": claim.claim_id, "original_claim_id": claim.original_claim_id,
+                          "paid": paid_day, "received": claim.received_iso, "seq": seq}
         family.put_record(root, record)
         return [REVERSED, root], record
     if amounts is None:
@@ -354,8 +353,8 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
     else:
         lines, dups, visits = adjudicate_file_lines(
             claim, family, root, ctx.payers[claim.payer_id].sequestration_bp, planned, amounts)
-    version = {
-        "seq": seq,
+    version = {  # keys in this order: `runtimes.processor.StoreRecords` finds "lines" by it
+        "dups": dups,
         "hdr": {  # keys sorted (`claim_event_data`)
             "claim_id": claim.claim_id,
             "frequency": claim.frequency,
@@ -368,7 +367,7 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
             "rendering_npi": claim.rendering_npi,
         },
         "lines": lines,
-        "dups": dups,
+        "seq": seq,
         "visits": visits,
     }
     if record is None:

@@ -235,10 +235,13 @@ class EmbeddedAdjudicator:
         with cycle_gc_paused(freeze=True):  # family states grow with the run; see events.acyclic
             batches = self._batches(until_seq, limit_at)
             if self.processes == 1:
+                count = self.stats.count
                 for batch in batches:
-                    answers = self.processor.apply(PARTITION, None, batch, self.store,
-                                                   flush=False).ledger
-                    n += self._commit(batch, answers, bar)
+                    out = self.processor.apply(PARTITION, None, batch, self.store,
+                                               flush=False, encode=True)
+                    for event in out.ledger:
+                        count(event)
+                    n += self._commit_encoded(batch, (out.encoded, []), bar)
             else:
                 n = self._run_parallel(batches, bar)
         bar.close()
@@ -289,7 +292,8 @@ class EmbeddedAdjudicator:
 
     def _commit_encoded(self, inputs: list[dict[str, Any]],
                         answers: tuple[list[bytes], list[RunStats]], bar: tqdm) -> int:
-        """`_commit` for answers the workers encoded and counted."""
+        """Write consecutive inputs' answers, encoded and counted (`PartitionProcessor.apply`'s
+        `encode=True`), and move past those inputs."""
         bodies, counted = answers
         for stats in counted:
             self.stats.add(stats)
@@ -299,22 +303,6 @@ class EmbeddedAdjudicator:
         self.next_input = inputs[-1]["seq"] + 1
         bar.update(len(inputs))
         return written
-
-    def _commit(self, inputs: list[dict[str, Any]], answers: list[dict[str, Any]], bar: tqdm
-                ) -> int:
-        """Write consecutive inputs' answers and move past those inputs."""
-        written = self._write(answers)
-        self.input_position.accept_all(inputs)
-        self.next_input = inputs[-1]["seq"] + 1
-        bar.update(len(inputs))
-        return written
-
-    def _write(self, batch: list[dict[str, Any]]) -> int:
-        """Append a batch of answers and commit it (one flush, and fsync per the log's policy)."""
-        count = self.stats.count
-        for event in batch:
-            count(event)
-        return self.writer.extend(batch)
 
     def record(self, ledger_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Append non-input ledger events (attribution, practice status, payments, snapshots)

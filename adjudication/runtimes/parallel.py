@@ -27,7 +27,6 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from claimsim.events.encoding import open_body
 
 from claimsim.adjudication.runtimes.processor import PartitionProcessor, Store
 from claimsim.adjudication.runtimes.streaming.wire import Fact
@@ -47,7 +46,7 @@ class WorkerFailed(RuntimeError):
 def _serve(conn: Connection, processor: PartitionProcessor, store: Store,
            new_stats: Callable[[], Any]) -> None:
     """A worker's loop: ("inputs", [envelope, ...]) -> ("ok", ([encoded answer, ...], stats)),
-    the answers in the same order, encoded here (`events.encoding.open_body`) so the writer only
+    the answers in the same order, encoded here (`PartitionProcessor.apply(encode=True)`) so the writer only
     chains them, and `stats` a `new_stats()` that counted them; ("fact", envelope) applies an
     epoch fact; ("stop", None) ends it."""
     gc.disable()  # family states are acyclic trees (events.acyclic); this process only holds them
@@ -63,7 +62,7 @@ def _serve(conn: Connection, processor: PartitionProcessor, store: Store,
             if kind == "fact":
                 apply(PARTITION, None, [Fact(payload["seq"], payload)], store)
                 continue
-            out = apply(PARTITION, None, payload, store, flush=False)
+            out = apply(PARTITION, None, payload, store, flush=False, encode=True)
             if len(out.ledger) != len(payload):  # every input has exactly one answer
                 raise WorkerFailed(f"{len(payload)} inputs gave {len(out.ledger)} answers:"
                                    f" {out.dead[:1]}")
@@ -71,7 +70,7 @@ def _serve(conn: Connection, processor: PartitionProcessor, store: Store,
             count = stats.count
             for event in out.ledger:
                 count(event)
-            conn.send(("ok", ([open_body(event) for event in out.ledger], stats)))
+            conn.send(("ok", (out.encoded, stats)))
         except BaseException:
             conn.send(("error", traceback.format_exc()))
             return

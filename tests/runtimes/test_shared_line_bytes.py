@@ -1,0 +1,89 @@
+"""A claim's lines are encoded once, for its claim record, and the same bytes go into its ledger
+entry (`processor.StoreRecords.fresh_lines`, `encode_answer`): that is only right while every
+line result is built with its keys in sorted order, so these tests hold the engine to it and
+compare each encoded answer with the canonical encoding of the same event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import orjson
+import pytest
+
+from claimsim.adjudication.engine.context import Settings
+from claimsim.adjudication.engine.line_results import denied_line, line_result, negated, paid_adjustments
+from claimsim.adjudication.engine.validation import Line
+from claimsim.adjudication.runtimes import processor as processor_module
+from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, StoreRecords
+from claimsim.events.encoding import canonical, open_body
+from claimsim.events.log import read
+from claimsim.events.reference import ReferenceData
+from claimsim.simulator.config import FaultConfig, SimConfig
+from claimsim.simulator.run_dir import simulate_to_dir
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("shared") / "run"
+    faults = FaultConfig(duplicate_bp=500, replacement_bp=400, void_bp=300, malformed_bp=300)
+    simulate_to_dir(SimConfig(members=120, months=12, seed=5, faults=faults), run)
+    return run
+
+
+def _line() -> Line:
+    return Line(1, dt.date(2025, 3, 4), "2025-03-04", "99213", "25", 1, 12_000, ("E11.9",))
+
+
+def _sorted_all_the_way(value) -> bool:
+    if isinstance(value, dict):
+        return list(value) == sorted(value) and all(_sorted_all_the_way(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_sorted_all_the_way(v) for v in value)
+    return True
+
+
+def test_line_results_and_their_adjustments_are_built_with_sorted_keys():
+    line = _line()
+    adjustments = paid_adjustments(12_000, 9_000, 100, 200, 300, 400, 50)
+    assert [a["carc"] for a in adjustments] == ["45", "24", "1", "2", "3", "253"]
+    paid = line_result(line, "M1", 9_000, 7_950, 200, 300, 400, 100, 50, 0, 900, "paid", "pcf",
+                       True, False, adjustments, ["N781"])
+    denied = denied_line(line, "M1", "CO", "96", remark="N20")
+    for result in (paid, denied, negated(paid), negated(denied)):
+        assert _sorted_all_the_way(result)
+    assert paid["cost_share"] == 900 and negated(paid)["plan_paid"] == -7_950
+
+
+def test_every_encoded_answer_is_the_canonical_encoding_of_its_event(simulated, monkeypatch):
+    fragments = []  # per encoding: whether the event's lines went in as the record's bytes
+    monkeypatch.setattr(processor_module, "open_body", lambda event: (
+        fragments.append(isinstance(event["data"].get("lines"), orjson.Fragment)), open_body(event))[1])
+    processor = PartitionProcessor(ReferenceData.load(simulated), Settings(), keep_results=False)
+    store, inputs = MemoryStore(), list(read(simulated / "input"))
+    seen: dict[str, int] = {}
+    for i in range(0, len(inputs), 50):
+        out = processor.apply(0, None, inputs[i:i + 50], store, flush=False, encode=True)
+        assert len(out.encoded) == len(out.ledger)
+        for event, body in zip(out.ledger, out.encoded):
+            assert body == open_body(event) == canonical(event)[:-1]
+            seen[event["type"]] = seen.get(event["type"], 0) + 1
+    assert set(seen) == {"claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect"}
+    # Every adjudication (originals and replacements) reused its record's line bytes.
+    assert sum(fragments) == seen["claim.adjudicated"] > 500 and len(fragments) == len(inputs)
+
+
+def test_a_record_write_keeps_its_last_versions_lines_as_their_canonical_bytes(simulated):
+    records = StoreRecords(MemoryStore(), buffered=False)
+    line = denied_line(_line(), "M1", "OA", "18")
+    first = {"dups": [], "hdr": {"claim_id": "C1"}, "lines": [line], "seq": 3, "visits": []}
+    second = {"dups": ['a","seq":1'], "hdr": {"claim_id": "C2"}, "lines": [line, line], "seq": 9,
+              "visits": []}
+    records.put("S1", "C1", {"versions": [first], "void": None})
+    assert records.fresh_lines is not None and records.fresh_lines[0] is first["lines"]
+    assert bytes(orjson.dumps(records.fresh_lines[1])) == canonical(first["lines"])
+    records.put("S1", "C1", {"versions": [first, second], "void": None})
+    assert records.fresh_lines is not None and records.fresh_lines[0] is second["lines"]
+    assert orjson.dumps(records.fresh_lines[1]) == canonical(second["lines"])
+    records.put("S1", "C1", {"versions": [first, second], "void": {"seq": 11}})
+    assert records.fresh_lines is None  # a void's answer has no lines of its own
