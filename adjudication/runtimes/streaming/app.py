@@ -19,12 +19,14 @@ Two faust 0.15 faults this module guards against (both seen in the kill tests): 
 buffer's flush can return with table writes still unsent, so a commit could pass inputs whose
 state was then lost (`commits_wait_for_table_writes`); and around a recovery it can drop inbound
 messages between the committed offset and what it had already fetched, so every message carries
-its position in the partition's stream and the processor refuses one past a gap (the worker
-leaves its consumer group, so no partition waits out its session, starts again in its own
-process and resumes from the committed offset; see `leave_group`, `restart_in_place`).
+its position in the partition's stream and the processor refuses one past a gap: the worker
+seeks that partition back to its committed offset in its own process (`reseek.Reseeks`), and only
+when that fails, or the same gap comes back, leaves its consumer group (so no partition waits
+out its session) and starts again in its own process (`leave_group`, `restart_in_place`).
 
 A partition it leaves assigned but unconsumed after a rebalance (or whose last message it
-dropped) is caught by `watchdog.PartitionWatch`: the worker starts again in place.
+dropped) is caught by `watchdog.PartitionWatch`: sought back the same way, and the worker starts
+again in place if it is still stalled a stall time later.
 
 Two of its shutdown and logging habits are bounded here too: a stop request ends the process
 within `STOP_GRACE_S` even with no group coordinator to leave (`BoundedStopWorker`).
@@ -53,6 +55,7 @@ from claimsim.adjudication.runtimes.streaming.changelog import BatchedTable, Tab
 from claimsim.adjudication.runtimes.streaming.collector import Collector
 from claimsim.adjudication.runtimes.streaming.fetching import shorten_fetch_wait
 from claimsim.adjudication.runtimes.streaming.members import worker_client_id
+from claimsim.adjudication.runtimes.streaming.reseek import Reseeks, drop_unacked
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
 from claimsim.adjudication.runtimes.streaming.watchdog import CHECK_S, STALL_S, PartitionWatch
@@ -131,11 +134,19 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     watch = app.claimsim_watch = PartitionWatch(topics.inbound)
     table.claimsim_on_restore = watch.moved  # a restored changelog batch is progress too
 
-    stall = os.environ.pop(FAULT_ENV, None) == "stall"
+    fault = os.environ.pop(FAULT_ENV, None)
+    stall = fault == "stall"
+    drop = fault == "drop"  # the injected fault: one message skipped, as faust can drop one
+
+    def _forget_partition_caches() -> None:  # after a seek: rebuilt from the table, as on a rebalance
+        processor.reset()
+        collector.thaw()
+
+    reseeks = app.claimsim_reseeks = Reseeks(topics.inbound, committed, _forget_partition_caches)
 
     @app.agent(inbound, concurrency=1, name="adjudicator")
     async def adjudicator(stream):
-        nonlocal stall
+        nonlocal stall, drop
         # Before the first event: no offset can be committed until this agent acks one.
         install_commit_guard()
         widen_producer_buffer(app)
@@ -144,6 +155,11 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
             if stall:  # the injected fault: assigned, fetched, never consumed
                 stall = False
                 await asyncio.sleep(3600)
+            if drop and msg.offset == 1:  # a partition's second message: the third finds a gap
+                drop = False
+                log.warning("fault injected: %s[%d]@%d dropped", msg.topic, msg.partition, msg.offset)
+                drop_unacked(app, msg)
+                continue
             writes.prune(msg.partition, committed.get(msg.partition))
             try:
                 outcome = processor.process(msg.partition, event.value, writes)
@@ -158,17 +174,17 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 await leave_group(app)
                 hard_exit(EXIT_CORE_ERROR)  # no commit: the message is redelivered on restart
             if outcome.gap is not None:
-                applied, pos = outcome.gap
-                log.error("%s[%d]@%d starts at stream item %d but the partition has applied %d:"
-                          " messages went missing (faust can drop some around a recovery);"
-                          " starting again from the committed offset",
-                          msg.topic, msg.partition, msg.offset, pos, applied)
-                await leave_group(app)  # nothing of this message applied or acked
+                # Nothing of this message applied or acked: seek its partition back, else start
+                # the worker again from the committed offset.
+                if await reseeks.gap(app, msg, *outcome.gap):
+                    continue
+                await leave_group(app)
                 if app.claimsim_restart_on_gap:
                     restart_in_place()
                 hard_exit(EXIT_GAP)
             writes.send(msg.partition, msg.offset, outcome.end)
             watch.processed(msg.partition, msg.offset)
+            reseeks.processed(msg.partition)
             for value, index in ledger_values:
                 await ledger.send(value=value, partition=msg.partition,
                                   headers=[(LEDGER_INDEX, index)])
@@ -186,6 +202,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         writes.forget()
         committed.clear()
         watch.reassigned()
+        reseeks.reassigned()
 
     app.on_partitions_revoked.connect(_rebalanced)
     app.on_partitions_assigned.connect(_rebalanced)
@@ -201,8 +218,11 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         if waiting:
             log.error("%s partition(s) %s hold %s message(s) past what this worker processed and"
                       " none of them has moved for %.0f s (faust can leave a partition unconsumed"
-                      " after a rebalance); starting again from the committed offset",
+                      " after a rebalance); seeking them back to the committed offset",
                       topics.inbound, sorted(waiting), sorted(waiting.values()), STALL_S)
+            if await reseeks.stalled(app, waiting):
+                watch.moved()  # judged again a whole stall time from now
+                return
             await leave_group(app)
             if app.claimsim_restart_on_gap:
                 restart_in_place()
@@ -450,6 +470,8 @@ def restart_in_place() -> None:
         log.error("%d restarts on gaps in the input; giving up", restarts - 1)
         return
     os.environ[GAP_RESTARTS_ENV] = str(restarts)
+    log.warning("starting the worker again in its own process (exec, pid %d; restart %d)",
+                os.getpid(), restarts)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
