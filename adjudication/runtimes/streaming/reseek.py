@@ -89,14 +89,27 @@ async def seek_partition(app: Any, topic: str, partition: int,
     consumer = app.consumer
     if committed is None:
         committed = getattr(consumer, "_committed_offset", {}).get(tp)
+    delivered = consumer._read_offset.get(tp)  # read before the seek begins (see `Reseeks.gap`)
+    _deliver_anything(consumer, tp)  # what aiokafka fetches once sought may come during the await
     offset = await _aiokafka_seek(app, tp, committed)
-    delivered = consumer._read_offset.get(tp)
-    # faust delivers a message only at or past its read offset for the partition (faust's own
-    # `Consumer.seek` sets it the same way, None for 0), and fetches only active partitions.
-    consumer._read_offset[tp] = offset or None
+    _deliver_anything(consumer, tp)  # and anything a stale fetch moved it to meanwhile
     if tp in getattr(consumer, "_paused_partitions", set()):
         consumer.resume_partitions({tp})
     return offset, -1 if delivered is None else delivered
+
+
+def _deliver_anything(consumer: Any, tp: Any) -> None:
+    """faust hands the stream only messages at or past its read offset for the partition (the
+    last it handed over): with none, every message fetched is handed over. Not the offset
+    sought to: a message fetched before the seek and handed over after it, far past that offset,
+    would look to faust like a jump over messages the topic no longer holds (compaction), and
+    it would count those as acknowledged (`Consumer._add_gap`), so a commit could pass the very
+    messages the seek is for. faust's own gaps of the partition are dropped for that reason too
+    (acknowledged messages of the inbound topic are contiguous: nothing is compacted away)."""
+    consumer._read_offset[tp] = None
+    gaps = getattr(consumer, "_gap", None)
+    if gaps is not None:
+        gaps.pop(tp, None)
 
 
 @dataclass(slots=True)
