@@ -61,24 +61,41 @@ def test_a_gap_seeks_its_partition_to_the_committed_offset_and_drops_the_message
 
     # Partition 1 committed at 40, messages handed to the stream up to 57; 50 found the gap.
     app, r, resets = _world(read_offset={1: 57}, committed={1: 40})
-    gapped = _msg(1, 50)
-    app.consumer._unacked_messages.add(gapped)
-    app.consumer._gap[TP(TOPIC, 1)] = "an interval tree"
-    assert asyncio.run(r.gap(app, gapped, applied=300, pos=320))
-    assert seeks == [(1, 40)] and resets == [1]
-    assert gapped.acked and gapped not in app.consumer._unacked_messages  # never committed past
-    assert app.consumer._read_offset[TP(TOPIC, 1)] is None  # faust hands over what comes next
-    assert TP(TOPIC, 1) not in app.consumer._gap
-    # 51..57 were queued before the seek: dropped, no seek. 58 was handed over after it (the
-    # fetch faust was draining): faust's read offset moved past the redelivery, so seek again.
-    for offset in (51, 57):
-        assert asyncio.run(r.gap(app, _msg(1, offset), applied=300, pos=325))
-    assert seeks == [(1, 40)]
-    assert asyncio.run(r.gap(app, _msg(1, 58), applied=300, pos=360))
-    assert seeks == [(1, 40), (1, 40)]
-    # The redelivery from 40 applies: the seek has done its work; a later gap is a new one.
-    r.processed(1)
-    assert r.sought == {} and r.seeks == 2
+    r.reseek_after_s = 0.05
+
+    async def scenario():
+        gapped = _msg(1, 50)
+        app.consumer._unacked_messages.add(gapped)
+        app.consumer._gap[TP(TOPIC, 1)] = "an interval tree"
+        assert await r.gap(app, gapped, applied=300, pos=320)
+        assert seeks == [(1, 40)] and resets == [1]
+        assert gapped.acked and gapped not in app.consumer._unacked_messages  # never committed
+        assert app.consumer._read_offset[TP(TOPIC, 1)] is None  # faust hands over what comes
+        assert TP(TOPIC, 1) not in app.consumer._gap
+        # 51..57 were queued before the seek: dropped, no seek. 58..90 were handed over after it
+        # (the fetch faust was draining): faust's read offset moved past the redelivery, so the
+        # partition is sought again, once, when they are through.
+        for offset in (51, 57):
+            assert await r.gap(app, _msg(1, offset), applied=300, pos=325)
+        await asyncio.sleep(0.1)
+        assert seeks == [(1, 40)]
+        for offset in range(58, 91):
+            assert await r.gap(app, _msg(1, offset), applied=300, pos=360)
+        assert seeks == [(1, 40)]
+        await asyncio.sleep(0.1)
+        assert seeks == [(1, 40), (1, 40)]
+        # The redelivery from 40 applies: the seek has done its work; a later gap is a new one.
+        r.processed(1)
+        assert r.sought == {} and r.seeks == 2
+        # A stale message after which the redelivery applied before the re-seek was due: none.
+        assert await r.gap(app, _msg(1, 95), applied=400, pos=420)
+        app.consumer._read_offset[TP(TOPIC, 1)] = 99
+        assert await r.gap(app, _msg(1, 100), applied=400, pos=430)
+        r.processed(1)
+        await asyncio.sleep(0.1)
+        assert seeks == [(1, 40)] * 3
+
+    asyncio.run(scenario())
 
 
 def test_without_a_commit_of_its_own_the_worker_seeks_to_fausts_committed_offset_else_the_brokers(seeks):

@@ -16,9 +16,10 @@ missing messages, and those after them, in order. Messages fetched before the se
 the agent after it (from faust's stream buffer, or from the fetch faust was draining when the seek
 happened): each is past the partition's position too, so it meets the same gap and is dropped
 unacknowledged. One that faust handed to its stream before the seek changes nothing; one handed
-over after it (the rest of the fetch faust was draining) moved faust's read offset past the
-redelivered ones, so the partition is sought again. Once they are used up, only redelivered
-messages arrive. A message at the offset
+over after it (the rest of the fetch faust was draining, up to megabytes) moved faust's read
+offset past the redelivered ones, so the partition is sought again `RESEEK_AFTER_S` later, once
+for all of them (a seek each would cost a consumer-thread round trip apiece). Once they are used
+up, only redelivered messages arrive. A message at the offset
 just sought to is redelivered (anything fetched before the seek lies past the missing messages),
 so a gap there is the gap itself again.
 
@@ -42,6 +43,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MAX_SEEKS = 5  # a gap met this often at the same place is not faust's: restart the process
+RESEEK_AFTER_S = 0.3  # a stale message handed over after a seek: seek again this much later
 SEEK_TIMEOUT_S = 5.0
 
 
@@ -127,6 +129,8 @@ class Reseeks:
     stall_sought: set[int] = field(default_factory=set)  # sought by the watch, until it moves
     episodes: Counter = field(default_factory=Counter)  # (partition, applied) -> seeks there
     seeks: int = 0  # every seek so far (for tests and diagnostics)
+    reseek_after_s: float = RESEEK_AFTER_S
+    _later: dict[int, Any] = field(default_factory=dict)  # partition -> its pending re-seek
 
     def processed(self, partition: int) -> None:
         """A message of the partition was applied: any seek of it has done its work."""
@@ -137,6 +141,9 @@ class Reseeks:
 
     def reassigned(self) -> None:
         """A rebalance: faust seeks every partition it assigns to its committed offset itself."""
+        for pending in self._later.values():
+            pending.cancel()
+        self._later.clear()
         self.sought.clear()
         self.delivered.clear()
         self.stall_sought.clear()
@@ -158,9 +165,21 @@ class Reseeks:
                         " messages went missing (faust can drop some around a rebalance); seeking"
                         " the partition back to its committed offset in process", self.topic,
                         partition, offset, pos, applied)
-        elif offset <= self.delivered.get(partition, -1):
-            return True  # queued before the seek: faust's position is still the one sought
+        else:  # fetched before the seek
+            if offset > self.delivered.get(partition, -1) and partition not in self._later:
+                # Handed over after it, so more of that fetch may follow, each moving faust's
+                # read offset past the redelivery: one seek once they are through, not one each.
+                self._later[partition] = asyncio.get_running_loop().call_later(
+                    self.reseek_after_s, self._seek_later, app, partition)
+            return True
         return await self._seek(app, partition, "gap")
+
+    def _seek_later(self, app: Any, partition: int) -> None:
+        self._later.pop(partition, None)
+        if partition in self.sought:  # else the redelivery has been applied meanwhile
+            task = asyncio.ensure_future(self._seek(app, partition, "gap"))
+            self._later[partition] = task  # kept (a task nobody holds can be collected)
+            task.add_done_callback(lambda _: self._later.pop(partition, None))
 
     async def stalled(self, app: Any, waiting: Mapping[int, int]) -> bool:
         """Recover the partitions the watch found stalled by seeking them; False when one of
