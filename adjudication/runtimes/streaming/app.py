@@ -451,12 +451,22 @@ async def leave_group(app: faust.App) -> None:
     try:
         thread = app.consumer._thread  # faust runs aiokafka's consumer in a thread of its own
         coordinator = thread._ensure_consumer()._coordinator
-        fut = asyncio.run_coroutine_threadsafe(coordinator._maybe_leave_group(),
-                                               thread.thread_loop)
+        fut = asyncio.run_coroutine_threadsafe(_leave_for_good(coordinator), thread.thread_loop)
         await asyncio.wait_for(asyncio.wrap_future(fut), LEAVE_GROUP_S)
     except Exception as e:  # no group joined yet, a broker away: the session then expires
         log.warning("could not leave the consumer group before exiting (%s: %s); its partitions"
                     " wait for this member's session to expire", type(e).__name__, e)
+
+
+async def _leave_for_good(coordinator) -> None:
+    """aiokafka's LeaveGroup, its coordination and heartbeat routines stopped first: left
+    running, the routine saw the member gone and joined the group again before the process
+    exec'd (seen as the new process's first rebalance waiting out the old member's session)."""
+    for name in ("_coordination_task", "_heartbeat_task"):
+        task = getattr(coordinator, name, None)
+        if task is not None and not task.done():
+            task.cancel()
+    await coordinator._maybe_leave_group()
 
 
 def restart_in_place() -> None:

@@ -71,8 +71,9 @@ async def _aiokafka_seek(app: Any, tp: Any, offset: int | None) -> int:
         if target is None:
             target = await consumer.committed(tp)
         if target is None:
-            await consumer.seek_to_beginning(tp)
-            return await consumer.position(tp)
+            # Not `seek_to_beginning`: it leaves the position unset until a reset completes, and
+            # faust's livelock check reads it meanwhile (an AssertionError that crashed a worker).
+            target = (await consumer.beginning_offsets([tp]))[tp]
         consumer.seek(tp, target)
         return target
 
