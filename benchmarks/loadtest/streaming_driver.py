@@ -276,7 +276,8 @@ class KafkaDriver:
                     state, members = "", []
                 if state == "Stable" and member_ids_by_pid(members, {pid}):
                     fault.landed = self.clock()
-                    fault.detail += f"; in a stable group with it {fault.landed - fault.at:.1f} s later"
+                    later = fault.landed - fault.at
+                    fault.detail += f"; in a stable group with it {later:.1f} s later"
                     return
                 await asyncio.sleep(0.1)
         finally:

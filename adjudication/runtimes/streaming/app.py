@@ -138,7 +138,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     stall = fault == "stall"
     drop = fault == "drop"  # the injected fault: one message skipped, as faust can drop one
 
-    def _forget_partition_caches() -> None:  # after a seek: rebuilt from the table, as on a rebalance
+    def _forget_partition_caches() -> None:  # after a seek: rebuilt from the table (a rebalance's)
         processor.reset()
         collector.thaw()
 
@@ -157,7 +157,8 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 await asyncio.sleep(3600)
             if drop and msg.offset == 1:  # a partition's second message: the third finds a gap
                 drop = False
-                log.warning("fault injected: %s[%d]@%d dropped", msg.topic, msg.partition, msg.offset)
+                log.warning("fault injected: %s[%d]@%d dropped", msg.topic, msg.partition,
+                            msg.offset)
                 drop_unacked(app, msg)
                 continue
             writes.prune(msg.partition, committed.get(msg.partition))
