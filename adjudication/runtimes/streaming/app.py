@@ -22,7 +22,8 @@ messages between the committed offset and what it had already fetched, so every 
 its position in the partition's stream and the processor refuses one past a gap: the worker
 seeks that partition back to its committed offset in its own process (`reseek.Reseeks`), and only
 when that fails, or the same gap comes back, leaves its consumer group (so no partition waits
-out its session) and starts again in its own process (`leave_group`, `restart_in_place`).
+out its session) and starts again in its own process (`exits.leave_group`,
+`exits.restart_in_place`).
 
 A partition it leaves assigned but unconsumed after a rebalance (or whose last message it
 dropped) is caught by `watchdog.PartitionWatch`: sought back the same way, and the worker starts
@@ -38,7 +39,6 @@ import asyncio
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
 
 import faust
@@ -53,6 +53,11 @@ from claimsim.adjudication.runtimes.manifest import recorded_settings
 from claimsim.adjudication.runtimes.streaming import datadir as datadirs
 from claimsim.adjudication.runtimes.streaming.changelog import BatchedTable, TableWrites
 from claimsim.adjudication.runtimes.streaming.collector import Collector
+from claimsim.adjudication.runtimes.streaming import exits
+from claimsim.adjudication.runtimes.streaming.exits import (  # noqa: F401 (tests, the runner)
+    EXIT_CORE_ERROR, EXIT_GAP, EXIT_STOP_TIMEOUT, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
+    BoundedStopWorker, hard_exit, leave_group, restart_in_place,
+)
 from claimsim.adjudication.runtimes.streaming.fetching import shorten_fetch_wait
 from claimsim.adjudication.runtimes.streaming.members import worker_client_id
 from claimsim.adjudication.runtimes.streaming.reseek import Reseeks, drop_unacked
@@ -65,12 +70,6 @@ from claimsim.adjudication.runtimes.streaming.wire import (
 
 log = logging.getLogger(__name__)
 
-EXIT_CORE_ERROR = 70  # the worker stops rather than skip an input the core could not handle
-EXIT_GAP = 75  # the worker stops rather than apply inputs past missing ones; restart it
-EXIT_STOP_TIMEOUT = 76  # a stop request outlived its grace period; the worker exited hard
-STOP_GRACE_S = 10.0
-GAP_RESTARTS_ENV = "CLAIMSIM_WORKER_GAP_RESTARTS"  # restarts so far, carried across exec
-MAX_GAP_RESTARTS = 20
 PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max.bytes
 PRODUCER_BUFFER_MESSAGES = 20_000
 # How long a member that stopped heartbeating (killed with -9, its host gone) keeps its
@@ -381,9 +380,8 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     topics = RunTopics(prefix)
     if partitions is None:
         partitions = asyncio.run(partition_count(bootstrap, topics.inbound))
-    global _OWN_DATADIR
     datadirs.sweep()  # what workers killed with -9 left behind
-    datadir = _OWN_DATADIR = datadirs.for_process(prefix)
+    datadir = exits.OWN_DATADIR = datadirs.for_process(prefix)
     datadir.mkdir(parents=True, exist_ok=True)
     atexit.register(datadirs.remove, datadir)
     app = build_app(topics, bootstrap, partitions, reference, settings,
@@ -401,92 +399,3 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     # aiokafka builds a debug record per message sent unless told otherwise (~4 % of a run).
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     worker.execute_from_commandline()
-
-
-class BoundedStopWorker(faust.Worker):
-    """A faust worker whose stop (SIGTERM/SIGINT) takes at most `STOP_GRACE_S` seconds.
-
-    faust's shutdown commits offsets and leaves the consumer group; with the group coordinator
-    gone (a broker restarting) it retried GroupCoordinatorNotAvailableError ten times a second
-    for 80 s. Exiting hard is safe here: delivery is at least once, so whatever was not committed
-    is redelivered to the next worker, which re-emits the stored answers. A timer thread, not the
-    event loop (busy retrying), ends the process."""
-
-    stop_grace_s = STOP_GRACE_S
-
-    def _schedule_shutdown(self, signal) -> None:
-        if not self._signal_stop_time:
-            timer = threading.Timer(self.stop_grace_s, _exit_stop_timeout, args=(self.stop_grace_s,))
-            timer.daemon = True
-            timer.start()
-        super()._schedule_shutdown(signal)
-
-
-def _exit_stop_timeout(grace: float) -> None:
-    log.warning("the worker did not stop within %.0f s of being asked (faust's shutdown waits on"
-                " the broker); exiting: uncommitted inputs are redelivered", grace)
-    logging.shutdown()
-    hard_exit(EXIT_STOP_TIMEOUT)
-
-
-_OWN_DATADIR: Path | None = None  # run_worker's data directory (atexit does not run on os._exit)
-
-
-def hard_exit(code: int) -> None:
-    """End the process at once (no faust shutdown, no commit), removing its data directory."""
-    if _OWN_DATADIR is not None:
-        datadirs.remove(_OWN_DATADIR)
-    os._exit(code)
-
-
-LEAVE_GROUP_S = 3.0  # how long a worker about to exit waits for its LeaveGroup request
-
-
-async def leave_group(app: faust.App) -> None:
-    """Leave the consumer group now, before this process exits or starts again in place.
-
-    A member that just vanishes keeps its partitions until its session expires
-    (`SESSION_TIMEOUT_S`): the group's next rebalance, the one its successor (or, after
-    `restart_in_place`, its own new process) joins with, waits that long for it, and every
-    partition of the group stands still meanwhile. Measured on two workers sharing 4 partitions:
-    each restart on a gap stopped the whole run for the 10 s session it then had. With the
-    member gone the rebalance starts at once. Nothing is committed here: what this worker acked since its last commit is
-    redelivered to the next owner, which re-emits the stored answers (at least once)."""
-    try:
-        thread = app.consumer._thread  # faust runs aiokafka's consumer in a thread of its own
-        coordinator = thread._ensure_consumer()._coordinator
-        fut = asyncio.run_coroutine_threadsafe(_leave_for_good(coordinator), thread.thread_loop)
-        await asyncio.wait_for(asyncio.wrap_future(fut), LEAVE_GROUP_S)
-    except Exception as e:  # no group joined yet, a broker away: the session then expires
-        log.warning("could not leave the consumer group before exiting (%s: %s); its partitions"
-                    " wait for this member's session to expire", type(e).__name__, e)
-
-
-async def _leave_for_good(coordinator) -> None:
-    """aiokafka's LeaveGroup, its coordination and heartbeat routines stopped first: left
-    running, the routine saw the member gone and joined the group again before the process
-    exec'd (seen as the new process's first rebalance waiting out the old member's session)."""
-    for name in ("_coordination_task", "_heartbeat_task"):
-        task = getattr(coordinator, name, None)
-        if task is not None and not task.done():
-            task.cancel()
-    await coordinator._maybe_leave_group()
-
-
-def restart_in_place() -> None:
-    """Start this worker again in its own process (exec): a fresh faust app resumes each of its
-    partitions from the committed offset, before the missing messages, as a successor would. A
-    worker started by hand (`claimsim worker`) has no runner to start a successor; this is it,
-    and the pid stays the same for whoever supervises it. Returns only after `MAX_GAP_RESTARTS`
-    (then the caller exits with EXIT_GAP)."""
-    restarts = int(os.environ.get(GAP_RESTARTS_ENV, "0")) + 1
-    if restarts > MAX_GAP_RESTARTS:
-        log.error("%d restarts on gaps in the input; giving up", restarts - 1)
-        return
-    os.environ[GAP_RESTARTS_ENV] = str(restarts)
-    log.warning("starting the worker again in its own process (exec, pid %d; restart %d)",
-                os.getpid(), restarts)
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "claimsim", *sys.argv[1:]])

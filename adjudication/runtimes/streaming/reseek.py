@@ -25,9 +25,9 @@ so a gap there is the gap itself again.
 
 Choices where DESIGN.md is silent: the committed offset is the last this worker committed for
 the partition, else faust's (the broker's, read at the assignment), else the broker's, asked now;
-a partition falls back to the restart (`app.restart_in_place`, or EXIT_GAP for a runner) when its
-gap comes again at the offset sought to `MAX_SEEKS` times, when `MAX_SEEKS` gap episodes meet the
-same stream position, when a seek fails (a broker away), or when a partition the watch found
+a partition falls back to the restart (`exits.restart_in_place`, or EXIT_GAP for a runner) when
+its gap comes again at the offset sought to, or new gaps meet the same stream position, more than
+`MAX_SEEKS` times in all; when a seek fails (a broker away); or when a partition the watch found
 stalled and sought is found stalled again with nothing processed in between.
 """
 
