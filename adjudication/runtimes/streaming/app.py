@@ -95,6 +95,7 @@ ROCKSDB_CACHE_FAMILIES = 16_384  # decoded family states a RocksDB worker keeps 
 ROCKSDB_OPTIONS = {"block_cache_size": 16 << 20, "block_cache_compressed_size": 0,
                    "write_buffer_size": 8 << 20, "max_write_buffer_number": 2}
 FETCH_BYTES = 8 * 1024 * 1024
+METADATA_MAX_AGE_MS = 10_000
 
 
 def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: ReferenceData,
@@ -268,6 +269,10 @@ def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str
         # faust fetches 1 MB per partition by default: a few 100 KB messages per round trip to a
         # broker busy taking changelog writes, which halved throughput on one partition.
         consumer_max_fetch_size=FETCH_BYTES,
+        # A group leader that assigns partitions while its metadata lacks the run's topics (a
+        # broker just restarted) assigns none of them; aiokafka rejoins once a refresh shows
+        # the topics, which faust's default (5 min) left to after a load test's end.
+        consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
         datadir=datadir,
     )
 
