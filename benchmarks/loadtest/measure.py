@@ -9,7 +9,8 @@ step's measured window / the window's length.
 Choices where DESIGN.md is silent: a step's measured window runs from the end of its warm-up to
 its last intended send (its duration, or the last input when the input ran out); answers that
 arrive after the window still count in its latencies (the harness waits for them) but not in its
-achieved rate. A fault's recovery time runs from the fault to the end of the first one-second
+achieved rate. A fault's recovery time runs from the fault (from its landing, for one that takes
+effect later: an added worker's rebalance) to the end of the first one-second
 window in which the achieved rate is at least 90 % of the offered rate and the backlog (offered,
 not yet answered) is no more than 10 % of a second's offered inputs above its level before the
 fault: the runtime keeps up again and has caught up.
@@ -69,6 +70,9 @@ class Fault:
     at: float  # seconds from the test's start
     detail: str = ""
     recovery_s: float | None = None  # None: not recovered before the test ended
+    # When the fault took effect, if later than `at` (add-worker: its rebalance landed, the
+    # group stable with the new worker); its recovery is measured from then.
+    landed: float | None = None
 
 
 @dataclass
@@ -150,14 +154,18 @@ def per_second(timings: Timings, width: float = 1.0) -> list[Second]:
 
 
 def recovery_time(fault_at: float, seconds: list[Second], width: float = 1.0,
-                  until: float | None = None) -> float | None:
-    """Seconds from the fault to the end of the first window after it in which the runtime keeps
-    up (achieved >= 90 % of offered) and has caught up (backlog back near its level before);
-    None if that never happens before `until` (the next fault) or the end of the test."""
+                  until: float | None = None, landed: float | None = None) -> float | None:
+    """Seconds from the fault (or from when it `landed`, if later) to the end of the first window
+    after it in which the runtime keeps up (achieved >= 90 % of offered) and has caught up
+    (backlog back near its level before the fault); None if that never happens before `until`
+    (the next fault) or the end of the test."""
     before = [s for s in seconds if s.t + width <= fault_at]
     base = before[-1].backlog if before else 0
+    start = fault_at if landed is None else max(fault_at, landed)
+    if until is not None and start >= until:
+        return None
     for s in seconds:
-        if s.t + width <= fault_at:
+        if s.t + width <= start:
             continue
         if until is not None and s.t + width > until:
             return None
@@ -166,5 +174,5 @@ def recovery_time(fault_at: float, seconds: list[Second], width: float = 1.0,
         keeps_up = s.answered >= 0.9 * s.offered
         caught_up = s.backlog <= base + 0.1 * s.offered
         if keeps_up and caught_up:
-            return max(0.0, s.t + width - fault_at)
+            return max(0.0, s.t + width - start)
     return None

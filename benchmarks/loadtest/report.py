@@ -43,6 +43,8 @@ def table(runtime: str, steps: list[StepFigures], faults: list[Fault], knee: int
     for f in faults:
         rec = ("not recovered before the next fault or the end" if f.recovery_s is None
                else f"recovered in {f.recovery_s:.1f} s")
+        if f.landed is not None:
+            rec += f" after it landed at {f.landed:.1f} s"
         lines.append(f"fault {f.name} at {f.at:.1f} s: {rec}" + (f" ({f.detail})" if f.detail else ""))
     return "\n".join(lines)
 
@@ -120,7 +122,8 @@ def write_json(out: Path, runtime: str, steps: list[StepFigures], faults: list[F
         "runtime": runtime,
         "steps": [s.as_dict() for s in steps],
         "knee_step": knee,
-        "faults": [{"name": f.name, "at_s": f.at, "recovery_s": f.recovery_s, "detail": f.detail}
+        "faults": [{"name": f.name, "at_s": f.at, "landed_s": f.landed,
+                    "recovery_s": f.recovery_s, "detail": f.detail}
                    for f in faults],
         "ledger_identical": verdict.identical,
         "first_difference": verdict.first_difference,

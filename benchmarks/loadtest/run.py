@@ -86,7 +86,8 @@ class LoadTest:
         times = sorted(f.at for f in outcome.faults)
         for fault in outcome.faults:
             later = [t for t in times if t > fault.at]
-            fault.recovery_s = recovery_time(fault.at, seconds, until=later[0] if later else None)
+            fault.recovery_s = recovery_time(fault.at, seconds, until=later[0] if later else None,
+                                             landed=fault.landed)
         report.write_csv(self.out, figures, seconds)
         report.write_charts(self.out, self.runtime, figures, seconds, outcome.faults)
         table = report.table(self.runtime, figures, outcome.faults, outcome.knee)

@@ -4,7 +4,8 @@ them, and the ledger sink in this process stamps each answer with the time it ap
 
 Faults: `kill-worker` (SIGKILL the oldest live worker; the driver, which reaps it, removes it
 from the consumer group at once, as the runner does any worker it started that died, and its
-partitions move to the others), `add-worker` (start one more), `kill-sink` (drop the sink with its reorder
+partitions move to the others), `add-worker` (start one more; its recovery counts from when the
+group is stable with it, `Fault.landed`), `kill-sink` (drop the sink with its reorder
 buffer unwritten and open a new one on the ledger, which resumes after the last answer written and
 re-reads the ledger topic from the position the old one saved after its last ledger write, as a
 restarted sink process does), `restart-broker`
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming import datadir
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
@@ -77,6 +79,7 @@ class KafkaDriver:
         self._dead = DeadWorkers(bootstrap, topics)  # dead workers' removals from the group
         self._sink_marks: dict[str, float] = {}  # when the latest sink seeked, read, appended
         self._sink_fault: tuple[Fault, float] | None = None  # a kill-sink awaiting its timings
+        self._joins: list[asyncio.Task] = []  # added workers' watches for their rebalance
 
     @classmethod
     async def start(cls, work: Path, timings: Timings, clock, *, partitions: int, workers: int,
@@ -236,7 +239,9 @@ class KafkaDriver:
             return Fault(name, at, f"SIGKILL worker pid {live[0].pid}")
         if name == "add-worker":
             self._spawn()
-            return Fault(name, at, f"started worker pid {self.workers[-1].pid}")
+            fault = Fault(name, at, f"started worker pid {self.workers[-1].pid}")
+            self._joins.append(asyncio.create_task(self._joined(fault, self.workers[-1].pid)))
+            return fault
         if name == "kill-sink":
             await self._stop_sink()
             self._sink = LedgerSink(self.work)  # resumes after the last answer written
@@ -252,6 +257,31 @@ class KafkaDriver:
             took = await asyncio.to_thread(restart_own_broker, self.bootstrap, self.cpu.seconds)
             return Fault(name, at, f"broker stopped and started again in {took:.1f} s")
         raise UserError(f"unknown fault {name!r}")
+
+    async def _joined(self, fault: Fault, pid: int) -> None:
+        """Mark when an added worker's rebalance landed: the group stable with it a member
+        (`Fault.landed`, from which its recovery is measured; the group is left as it was
+        until then, so a recovery counted from the start would only say the others kept up)."""
+        from claimsim.adjudication.runtimes.streaming.members import member_ids_by_pid
+        from claimsim.adjudication.runtimes.streaming.topics import _admin
+
+        admin = await _admin(self.bootstrap)
+        try:
+            while True:
+                try:
+                    (group,) = (await admin.describe_consumer_groups(
+                        [self.topics.app_id]))[0].groups
+                    state, members = group[2], group[5]
+                except (KafkaError, OSError, ValueError):  # the coordinator moving, a broker away
+                    state, members = "", []
+                if state == "Stable" and member_ids_by_pid(members, {pid}):
+                    fault.landed = self.clock()
+                    later = fault.landed - fault.at
+                    fault.detail += f"; in a stable group with it {later:.1f} s later"
+                    return
+                await asyncio.sleep(0.1)
+        finally:
+            await admin.close()
 
     def _describe_sink_fault(self) -> None:
         """Once the new sink has appended: where its time went, from the fault (opening the
@@ -282,6 +312,9 @@ class KafkaDriver:
             self._sink = None
 
     async def close(self) -> None:
+        for task in self._joins:  # an added worker that never joined: its fault says so
+            task.cancel()
+        await asyncio.gather(*self._joins, return_exceptions=True)
         await self._stop_sink()
         await self._dead.settle()
         for proc in self.workers:

@@ -118,3 +118,16 @@ def test_recovery_is_the_first_second_that_keeps_up_and_has_caught_up():
     assert recovery_time(2.0, seconds) == pytest.approx(4.0)  # end of second 5
     assert recovery_time(2.5, seconds[:5]) is None
     assert recovery_time(2.0, seconds, until=5.5) is None  # a second fault came first
+
+
+def test_an_added_worker_recovers_from_when_its_rebalance_landed_not_from_its_start():
+    # Added at 2.0 s, the others keep up until its rebalance lands at 5.0 s and stalls the
+    # group; from the start, the first second that keeps up (2-3) would say 1.0 s.
+    s = lambda t, offered, answered, backlog: Second(t, offered, answered, backlog, 0, 0, 0)  # noqa: E731
+    seconds = [s(0, 100, 100, 0), s(1, 100, 100, 0), s(2, 100, 100, 0), s(3, 100, 100, 0),
+               s(4, 100, 100, 0), s(5, 100, 0, 100), s(6, 100, 150, 50), s(7, 100, 150, 0),
+               s(8, 100, 100, 0)]
+    assert recovery_time(2.0, seconds) == pytest.approx(1.0)
+    # Windows from the landing on: second 5 stalls, 6 keeps up but is 50 behind, 7 has caught up.
+    assert recovery_time(2.0, seconds, landed=5.0) == pytest.approx(8.0 - 5.0)
+    assert recovery_time(2.0, seconds, landed=6.0, until=5.5) is None  # the next fault came first

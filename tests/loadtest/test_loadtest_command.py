@@ -87,6 +87,10 @@ def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_pat
     faults = json.loads((out / "summary.json").read_text())["faults"]
     assert [f["name"] for f in faults] == ["kill-worker", "add-worker", "kill-sink"]
     assert all("not injected" not in f["detail"] for f in faults)
+    # The added worker's recovery counts from when the group was stable with it in it.
+    added = faults[1]
+    assert added["landed_s"] is not None and added["landed_s"] > added["at_s"], added
+    assert "in a stable group with it" in added["detail"]
     # The new sink says where its time went, each step at or after the one before.
     sink = faults[2]["detail"]
     times = [float(t) for t in

@@ -525,3 +525,14 @@ def test_a_commit_waits_for_the_table_writes_issued_before_it_and_not_for_later_
             await asyncio.wait_for(failed, 1.0)  # no commit past a write that failed
 
     asyncio.run(scenario())
+
+
+def test_a_worker_refreshes_its_metadata_every_ten_seconds_not_five_minutes(tmp_path):
+    # A group leader that assigned partitions on a metadata without the run's topics (a broker
+    # just back) assigned none; aiokafka rejoins when a refresh shows them.
+    from claimsim.adjudication.runtimes.streaming.app import METADATA_MAX_AGE_MS, _faust_app
+    from claimsim.adjudication.runtimes.streaming.topics import RunTopics
+
+    app = _faust_app(RunTopics("unit"), "127.0.0.1:1", 1, store="memory", commit_interval=1.0,
+                     datadir=tmp_path)
+    assert app.conf.consumer_metadata_max_age_ms == METADATA_MAX_AGE_MS == 10_000

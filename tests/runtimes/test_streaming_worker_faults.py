@@ -1,6 +1,7 @@
 """Worker faults seen in manual runs, each made to happen on purpose: a worker that meets a gap in
-its input starts again in its own process (same pid: nobody else need restart it), so does one
-that stops consuming a partition it holds, and a worker asked to stop while its broker is down
+its input seeks the partition back in its own process, and starts again in its own process (same
+pid: nobody else need restart it) when the gap stays, so does one that stops consuming a
+partition it holds, and a worker asked to stop while its broker is down
 exits within its grace period instead of retrying the group coordinator for over a minute."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from claimsim.adjudication.runtimes.streaming.app import (
 )
 from claimsim.adjudication.runtimes.streaming.outages import QUIET_S
 from claimsim.adjudication.runtimes.streaming.producer import plan_stream
+from claimsim.adjudication.runtimes.streaming.reseek import MAX_SEEKS
 from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker
 from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
 from claimsim.adjudication.runtimes.streaming.topics import (
@@ -98,9 +100,10 @@ def _logged_at(detail_log: Path, text: str) -> list[float]:
 def test_a_worker_that_meets_a_gap_leaves_its_group_and_starts_again_in_its_own_process(
         simulated, tmp_path, kafka_bootstrap, monkeypatch):
     # The partition has applied nothing, and the first message says it starts at stream item 5:
-    # items 0..4 went missing. The worker leaves its group, restarts in place (exec: same pid)
-    # and, the gap still there, meets it again; with one restart left before the limit, it then
-    # exits with EXIT_GAP. Had it not left, its new process's first rebalance would have waited
+    # items 0..4 went missing for good. The worker seeks the partition back and meets the same
+    # gap again at the same offset, MAX_SEEKS times; then it leaves its group, restarts in place
+    # (exec: same pid) and, the gap still there, does the same; with one restart left before the
+    # limit, it then exits with EXIT_GAP. Had it not left, its new process's first rebalance would have waited
     # for the old member's session to expire before handing it the partition: a session of
     # 30 s here, far longer than the worker takes to start again.
     monkeypatch.setenv(SESSION_TIMEOUT_ENV, "30")
@@ -120,10 +123,12 @@ def test_a_worker_that_meets_a_gap_leaves_its_group_and_starts_again_in_its_own_
         code = _wait_exit(proc, 120)
         log_text = log_path.read_text(errors="replace")
         assert code == EXIT_GAP, log_text[-3000:]
-        assert log_text.count("starts at stream item 5 but the partition has applied 0") == 2
+        assert (log_text.count("starts at stream item 5 but the partition has applied 0")
+                == 2 * MAX_SEEKS)
+        assert log_text.count(f"came back after {MAX_SEEKS} seeks") == 2
         assert f"{MAX_GAP_RESTARTS} restarts on gaps in the input; giving up" in log_text
         assert "could not leave the consumer group" not in log_text
-        first, second = _logged_at(log_path.with_suffix(".detail.log"), "starts at stream item 5")
+        first, second = _logged_at(log_path.with_suffix(".detail.log"), "came back after")
         assert second - first < 30, log_text[-3000:]
     finally:
         stop_worker(proc)
@@ -153,6 +158,55 @@ def test_a_worker_that_stops_consuming_its_partitions_starts_again_and_the_ledge
     assert ledger_bytes(run) == ledger_bytes(expected)
     (log_path,) = result.worker_logs
     assert f"none of them has moved for {STALL_S:.0f} s" in log_path.read_text(errors="replace")
+
+
+def test_a_worker_that_meets_a_gap_seeks_back_in_its_own_process_and_the_ledger_completes(
+        simulated, tmp_path, kafka_bootstrap, monkeypatch):
+    # The worker skips a partition's second message unacknowledged (as faust can drop one around
+    # a rebalance), so the partition's third starts past what it has applied. The worker seeks
+    # that partition back to its committed offset without leaving its process (no exec, no
+    # second start, no rebalance), takes the skipped message again and ends with the embedded
+    # runtime's ledger.
+    import re
+
+    from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+    from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
+
+    from ..fixtures.run_dirs import ledger_bytes
+
+    expected = fresh_copy(simulated, tmp_path / "expected")
+    with EmbeddedAdjudicator(expected) as rt:
+        rt.run()
+    run = fresh_copy(simulated, tmp_path / "run")
+    monkeypatch.setenv(FAULT_ENV, "drop")
+    monkeypatch.setenv("CLAIMSIM_KEEP_WORKER_LOGS", "1")
+    monkeypatch.setenv("CLAIMSIM_WORKER_LOGLEVEL", "info")
+    # Five inputs a message: each partition gets a dozen or so, so the dropped one has successors.
+    result = adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=2, workers=1, batch=5)
+    assert ledger_bytes(run) == ledger_bytes(expected)
+    (log_path,) = result.worker_logs
+    detail = log_path.with_suffix(".detail.log").read_text(errors="replace")
+    dropped = re.findall(r"fault injected: \S+\[(\d)\]@1 dropped", detail)
+    assert len(dropped) == 1, detail[-3000:]
+    partition = dropped[0]
+    gap = re.search(rf"\[{partition}\]@(\d+) starts at stream item (\d+) but the partition has"
+                    rf" applied (\d+)", detail)
+    assert gap is not None, detail[-3000:]
+    offset, pos, applied = map(int, gap.groups())
+    assert offset >= 2 and pos > applied  # a later message, past the dropped one's items
+    assert re.search(rf"\[{partition}\] sought back to offset [01] in process \(gap", detail)
+    # One process from start to end: the same pid on every record, faust's worker started once,
+    # no restart (exec) and no exit on the gap.
+    assert set(re.findall(r"^\[[^]]+\] \[(\d+)\]", detail, re.M)) == {str(result_pid(detail))}
+    assert "starting the worker again" not in detail
+    assert detail.count("[^BoundedStopWorker]: Starting...") == 1
+
+
+def result_pid(detail: str) -> int:
+    """The pid on the detail log's first record."""
+    import re
+
+    return int(re.search(r"^\[[^]]+\] \[(\d+)\]", detail, re.M).group(1))
 
 
 def test_a_worker_asked_to_stop_while_its_broker_is_down_exits_within_its_grace(simulated, tmp_path, broker):

@@ -19,12 +19,15 @@ Two faust 0.15 faults this module guards against (both seen in the kill tests): 
 buffer's flush can return with table writes still unsent, so a commit could pass inputs whose
 state was then lost (`commits_wait_for_table_writes`); and around a recovery it can drop inbound
 messages between the committed offset and what it had already fetched, so every message carries
-its position in the partition's stream and the processor refuses one past a gap (the worker
-leaves its consumer group, so no partition waits out its session, starts again in its own
-process and resumes from the committed offset; see `leave_group`, `restart_in_place`).
+its position in the partition's stream and the processor refuses one past a gap: the worker
+seeks that partition back to its committed offset in its own process (`reseek.Reseeks`), and only
+when that fails, or the same gap comes back, leaves its consumer group (so no partition waits
+out its session) and starts again in its own process (`exits.leave_group`,
+`exits.restart_in_place`).
 
 A partition it leaves assigned but unconsumed after a rebalance (or whose last message it
-dropped) is caught by `watchdog.PartitionWatch`: the worker starts again in place.
+dropped) is caught by `watchdog.PartitionWatch`: sought back the same way, and the worker starts
+again in place if it is still stalled a stall time later.
 
 Two of its shutdown and logging habits are bounded here too: a stop request ends the process
 within `STOP_GRACE_S` even with no group coordinator to leave (`BoundedStopWorker`).
@@ -36,7 +39,6 @@ import asyncio
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
 
 import faust
@@ -51,8 +53,14 @@ from claimsim.adjudication.runtimes.manifest import recorded_settings
 from claimsim.adjudication.runtimes.streaming import datadir as datadirs
 from claimsim.adjudication.runtimes.streaming.changelog import BatchedTable, TableWrites
 from claimsim.adjudication.runtimes.streaming.collector import Collector
+from claimsim.adjudication.runtimes.streaming import exits
+from claimsim.adjudication.runtimes.streaming.exits import (  # noqa: F401 (tests, the runner)
+    EXIT_CORE_ERROR, EXIT_GAP, EXIT_STOP_TIMEOUT, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
+    BoundedStopWorker, hard_exit, leave_group, restart_in_place,
+)
 from claimsim.adjudication.runtimes.streaming.fetching import shorten_fetch_wait
 from claimsim.adjudication.runtimes.streaming.members import worker_client_id
+from claimsim.adjudication.runtimes.streaming.reseek import Reseeks, drop_unacked
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
 from claimsim.adjudication.runtimes.streaming.watchdog import CHECK_S, STALL_S, PartitionWatch
@@ -62,12 +70,6 @@ from claimsim.adjudication.runtimes.streaming.wire import (
 
 log = logging.getLogger(__name__)
 
-EXIT_CORE_ERROR = 70  # the worker stops rather than skip an input the core could not handle
-EXIT_GAP = 75  # the worker stops rather than apply inputs past missing ones; restart it
-EXIT_STOP_TIMEOUT = 76  # a stop request outlived its grace period; the worker exited hard
-STOP_GRACE_S = 10.0
-GAP_RESTARTS_ENV = "CLAIMSIM_WORKER_GAP_RESTARTS"  # restarts so far, carried across exec
-MAX_GAP_RESTARTS = 20
 PRODUCER_BATCH_BYTES = 512 * 1024  # under the broker's default 1 MB message.max.bytes
 PRODUCER_BUFFER_MESSAGES = 20_000
 # How long a member that stopped heartbeating (killed with -9, its host gone) keeps its
@@ -93,6 +95,7 @@ ROCKSDB_CACHE_FAMILIES = 16_384  # decoded family states a RocksDB worker keeps 
 ROCKSDB_OPTIONS = {"block_cache_size": 16 << 20, "block_cache_compressed_size": 0,
                    "write_buffer_size": 8 << 20, "max_write_buffer_number": 2}
 FETCH_BYTES = 8 * 1024 * 1024
+METADATA_MAX_AGE_MS = 10_000
 
 
 def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: ReferenceData,
@@ -131,11 +134,19 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     watch = app.claimsim_watch = PartitionWatch(topics.inbound)
     table.claimsim_on_restore = watch.moved  # a restored changelog batch is progress too
 
-    stall = os.environ.pop(FAULT_ENV, None) == "stall"
+    fault = os.environ.pop(FAULT_ENV, None)
+    stall = fault == "stall"
+    drop = fault == "drop"  # the injected fault: one message skipped, as faust can drop one
+
+    def _forget_partition_caches() -> None:  # after a seek: rebuilt from the table (a rebalance's)
+        processor.reset()
+        collector.thaw()
+
+    reseeks = app.claimsim_reseeks = Reseeks(topics.inbound, committed, _forget_partition_caches)
 
     @app.agent(inbound, concurrency=1, name="adjudicator")
     async def adjudicator(stream):
-        nonlocal stall
+        nonlocal stall, drop
         # Before the first event: no offset can be committed until this agent acks one.
         install_commit_guard()
         widen_producer_buffer(app)
@@ -144,6 +155,12 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
             if stall:  # the injected fault: assigned, fetched, never consumed
                 stall = False
                 await asyncio.sleep(3600)
+            if drop and msg.offset == 1:  # a partition's second message: the third finds a gap
+                drop = False
+                log.warning("fault injected: %s[%d]@%d dropped", msg.topic, msg.partition,
+                            msg.offset)
+                drop_unacked(app, msg)
+                continue
             writes.prune(msg.partition, committed.get(msg.partition))
             try:
                 outcome = processor.process(msg.partition, event.value, writes)
@@ -158,17 +175,17 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 await leave_group(app)
                 hard_exit(EXIT_CORE_ERROR)  # no commit: the message is redelivered on restart
             if outcome.gap is not None:
-                applied, pos = outcome.gap
-                log.error("%s[%d]@%d starts at stream item %d but the partition has applied %d:"
-                          " messages went missing (faust can drop some around a recovery);"
-                          " starting again from the committed offset",
-                          msg.topic, msg.partition, msg.offset, pos, applied)
-                await leave_group(app)  # nothing of this message applied or acked
+                # Nothing of this message applied or acked: seek its partition back, else start
+                # the worker again from the committed offset.
+                if await reseeks.gap(app, msg, *outcome.gap):
+                    continue
+                await leave_group(app)
                 if app.claimsim_restart_on_gap:
                     restart_in_place()
                 hard_exit(EXIT_GAP)
             writes.send(msg.partition, msg.offset, outcome.end)
             watch.processed(msg.partition, msg.offset)
+            reseeks.processed(msg.partition)
             for value, index in ledger_values:
                 await ledger.send(value=value, partition=msg.partition,
                                   headers=[(LEDGER_INDEX, index)])
@@ -186,6 +203,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         writes.forget()
         committed.clear()
         watch.reassigned()
+        reseeks.reassigned()
 
     app.on_partitions_revoked.connect(_rebalanced)
     app.on_partitions_assigned.connect(_rebalanced)
@@ -197,12 +215,18 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
             waiting = await watch.check(app)
         except Exception as e:  # a broker away: its outage is reported elsewhere
             log.debug("partition watch skipped: %s", e)
+            # Nothing can move while the broker is away: judge from its return, not from
+            # before (a load test's restart-broker made the watch fire the second it was back).
+            watch.moved()
             return
         if waiting:
             log.error("%s partition(s) %s hold %s message(s) past what this worker processed and"
                       " none of them has moved for %.0f s (faust can leave a partition unconsumed"
-                      " after a rebalance); starting again from the committed offset",
+                      " after a rebalance); seeking them back to the committed offset",
                       topics.inbound, sorted(waiting), sorted(waiting.values()), STALL_S)
+            if await reseeks.stalled(app, waiting):
+                watch.moved()  # judged again a whole stall time from now
+                return
             await leave_group(app)
             if app.claimsim_restart_on_gap:
                 restart_in_place()
@@ -245,6 +269,10 @@ def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str
         # faust fetches 1 MB per partition by default: a few 100 KB messages per round trip to a
         # broker busy taking changelog writes, which halved throughput on one partition.
         consumer_max_fetch_size=FETCH_BYTES,
+        # A group leader that assigns partitions while its metadata lacks the run's topics (a
+        # broker just restarted) assigns none of them; aiokafka rejoins once a refresh shows
+        # the topics, which faust's default (5 min) left to after a load test's end.
+        consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
         datadir=datadir,
     )
 
@@ -357,9 +385,8 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     topics = RunTopics(prefix)
     if partitions is None:
         partitions = asyncio.run(partition_count(bootstrap, topics.inbound))
-    global _OWN_DATADIR
     datadirs.sweep()  # what workers killed with -9 left behind
-    datadir = _OWN_DATADIR = datadirs.for_process(prefix)
+    datadir = exits.OWN_DATADIR = datadirs.for_process(prefix)
     datadir.mkdir(parents=True, exist_ok=True)
     atexit.register(datadirs.remove, datadir)
     app = build_app(topics, bootstrap, partitions, reference, settings,
@@ -377,80 +404,3 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     # aiokafka builds a debug record per message sent unless told otherwise (~4 % of a run).
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     worker.execute_from_commandline()
-
-
-class BoundedStopWorker(faust.Worker):
-    """A faust worker whose stop (SIGTERM/SIGINT) takes at most `STOP_GRACE_S` seconds.
-
-    faust's shutdown commits offsets and leaves the consumer group; with the group coordinator
-    gone (a broker restarting) it retried GroupCoordinatorNotAvailableError ten times a second
-    for 80 s. Exiting hard is safe here: delivery is at least once, so whatever was not committed
-    is redelivered to the next worker, which re-emits the stored answers. A timer thread, not the
-    event loop (busy retrying), ends the process."""
-
-    stop_grace_s = STOP_GRACE_S
-
-    def _schedule_shutdown(self, signal) -> None:
-        if not self._signal_stop_time:
-            timer = threading.Timer(self.stop_grace_s, _exit_stop_timeout, args=(self.stop_grace_s,))
-            timer.daemon = True
-            timer.start()
-        super()._schedule_shutdown(signal)
-
-
-def _exit_stop_timeout(grace: float) -> None:
-    log.warning("the worker did not stop within %.0f s of being asked (faust's shutdown waits on"
-                " the broker); exiting: uncommitted inputs are redelivered", grace)
-    logging.shutdown()
-    hard_exit(EXIT_STOP_TIMEOUT)
-
-
-_OWN_DATADIR: Path | None = None  # run_worker's data directory (atexit does not run on os._exit)
-
-
-def hard_exit(code: int) -> None:
-    """End the process at once (no faust shutdown, no commit), removing its data directory."""
-    if _OWN_DATADIR is not None:
-        datadirs.remove(_OWN_DATADIR)
-    os._exit(code)
-
-
-LEAVE_GROUP_S = 3.0  # how long a worker about to exit waits for its LeaveGroup request
-
-
-async def leave_group(app: faust.App) -> None:
-    """Leave the consumer group now, before this process exits or starts again in place.
-
-    A member that just vanishes keeps its partitions until its session expires
-    (`SESSION_TIMEOUT_S`): the group's next rebalance, the one its successor (or, after
-    `restart_in_place`, its own new process) joins with, waits that long for it, and every
-    partition of the group stands still meanwhile. Measured on two workers sharing 4 partitions:
-    each restart on a gap stopped the whole run for the 10 s session it then had. With the
-    member gone the rebalance starts at once. Nothing is committed here: what this worker acked since its last commit is
-    redelivered to the next owner, which re-emits the stored answers (at least once)."""
-    try:
-        thread = app.consumer._thread  # faust runs aiokafka's consumer in a thread of its own
-        coordinator = thread._ensure_consumer()._coordinator
-        fut = asyncio.run_coroutine_threadsafe(coordinator._maybe_leave_group(),
-                                               thread.thread_loop)
-        await asyncio.wait_for(asyncio.wrap_future(fut), LEAVE_GROUP_S)
-    except Exception as e:  # no group joined yet, a broker away: the session then expires
-        log.warning("could not leave the consumer group before exiting (%s: %s); its partitions"
-                    " wait for this member's session to expire", type(e).__name__, e)
-
-
-def restart_in_place() -> None:
-    """Start this worker again in its own process (exec): a fresh faust app resumes each of its
-    partitions from the committed offset, before the missing messages, as a successor would. A
-    worker started by hand (`claimsim worker`) has no runner to start a successor; this is it,
-    and the pid stays the same for whoever supervises it. Returns only after `MAX_GAP_RESTARTS`
-    (then the caller exits with EXIT_GAP)."""
-    restarts = int(os.environ.get(GAP_RESTARTS_ENV, "0")) + 1
-    if restarts > MAX_GAP_RESTARTS:
-        log.error("%d restarts on gaps in the input; giving up", restarts - 1)
-        return
-    os.environ[GAP_RESTARTS_ENV] = str(restarts)
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "claimsim", *sys.argv[1:]])

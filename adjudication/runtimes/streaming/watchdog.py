@@ -1,7 +1,9 @@
 """A worker's watch on its own inbound partitions: one that holds messages past what the worker
 has processed while it does not move (no message of it processed, no changelog record restored,
-no rebalance) for `STALL_S` seconds is stalled, and the worker starts again in its own process
-(`app.restart_in_place`), which resumes every partition from the committed offset. Each
+no rebalance) for `STALL_S` seconds is stalled: the worker seeks it back to its committed offset
+in its own process (`reseek.Reseeks.stalled`), and starts again in its own process
+(`exits.restart_in_place`, which resumes every partition from the committed offset) if it is
+still stalled `STALL_S` later. Each
 partition is judged on its own: the partitions faust leaves unconsumed after a rebalance sit
 beside ones the worker keeps consuming (measured: a killed worker's two partitions, moved to
 the survivor, waited until the next rebalance while the survivor's own two moved on, and the
