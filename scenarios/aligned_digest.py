@@ -24,15 +24,19 @@ from claimsim.scenarios.report import reconciliation_rows
 
 @dataclass(slots=True)
 class StateDigest:
-    """The payer state's answers on `as_of` for every member it knows (`ids`, in id order), by
+    """The payer state's answers on `as_of` for every member it knows (`ids()`, in id order), by
     position: `attributed[i]` indexes `practices` (0: attributed to none), `eligible[i]` indexes
     `payer_sets`, `visits[2i]` and `visits[2i + 1]` are the member's qualifying visits (netted of
-    voids) and those at another practice than the attributed one (0 and 0 when unattributed)."""
+    voids) and those at another practice than the attributed one (0 and 0 when unattributed).
+    The ids travel as one string of them all (`id_text`) and each one's length (`id_lengths`):
+    a list of a million strings pickled for the child cost the pickler's memo a million entries
+    (about 65 MiB), and orjson's array of them keeps a buffer some 15 times its size."""
 
     as_of: str
     years: list[int]
     quality_source: str
-    ids: list[str]
+    id_text: str
+    id_lengths: array
     practices: list[str | None]
     attributed: array
     payer_sets: list[frozenset[str]]
@@ -60,17 +64,30 @@ class StateDigest:
                     elsewhere += v[0] if key.split("|")[0] != got else 0
             visits.extend((qual, elsewhere))
         claims_quality = state.settings.quality_source == "claims"
-        return cls(as_of=as_of, years=list(years), quality_source=state.settings.quality_source, ids=ids,
+        return cls(as_of=as_of, years=list(years), quality_source=state.settings.quality_source,
+                   id_text="".join(ids), id_lengths=array("I", map(len, ids)),
                    practices=list(practice_codes), attributed=attributed,
                    payer_sets=list(set_codes), eligible=eligible, visits=visits,
                    participation=participation_rows(state, as_of),
                    reconciled=reconciliation_rows(state, years) if claims_quality else [])
 
+    def ids(self) -> list[str]:
+        """Every member's id, in id order (the arrays' positions)."""
+        text, ids, at = self.id_text, [], 0
+        for n in self.id_lengths:
+            ids.append(text[at:at + n])
+            at += n
+        return ids
+
+    @property
+    def members(self) -> int:
+        return len(self.id_lengths)
+
     def attributed_to(self) -> dict[str, str | None]:
         """member -> the practice attributed on `as_of` (None: none), every member."""
         practices = self.practices
-        return {mid: practices[code] for mid, code in zip(self.ids, self.attributed)}
+        return {mid: practices[code] for mid, code in zip(self.ids(), self.attributed)}
 
     def positions(self) -> dict[str, int]:
         """member -> its position in the digest's arrays."""
-        return {mid: i for i, mid in enumerate(self.ids)}
+        return {mid: i for i, mid in enumerate(self.ids())}

@@ -139,7 +139,7 @@ def write_aligned(run_dir: Path, state: PayerState, as_of: str, years: list[int]
     tables are the same either way."""
     digest = StateDigest.of(state, as_of, years)
     if apart is None:
-        apart = len(digest.ids) >= APART_MEMBERS
+        apart = digest.members >= APART_MEMBERS
     if apart:
         found = in_child(digest_measures, Path(run_dir), digest)
     else:

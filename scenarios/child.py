@@ -36,13 +36,15 @@ def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
             return pool.submit(fn, *args).result()
     with tempfile.TemporaryDirectory(prefix="claimsim-child-") as tmp:
         call, result = Path(tmp) / "call.pickle", Path(tmp) / "result.pickle"
-        call.write_bytes(pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL))
+        with open(call, "wb") as f:  # straight to the file: never the whole pickle in memory too
+            pickle.dump((fn, args), f, protocol=pickle.HIGHEST_PROTOCOL)
         done = subprocess.run([sys.executable, "-m", __name__, str(call), str(result)],
                               preexec_fn=_die_with_parent, check=False)
         if not result.exists():
             raise RuntimeError(f"the child process running {fn.__qualname__} ended with exit"
                                f" code {done.returncode} and no result")
-        ok, value = pickle.loads(result.read_bytes())
+        with open(result, "rb") as f:
+            ok, value = pickle.load(f)
     if not ok:
         raise value
     return value
@@ -56,12 +58,14 @@ def _die_with_parent() -> None:
 
 
 def _serve(call: Path, result: Path) -> None:
-    fn, args = pickle.loads(call.read_bytes())
+    with open(call, "rb") as f:
+        fn, args = pickle.load(f)
     try:
         outcome = (True, fn(*args))
     except Exception as e:  # handed back to the caller, which raises it
         outcome = (False, e)
-    result.write_bytes(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+    with open(result, "wb") as f:
+        pickle.dump(outcome, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 if __name__ == "__main__":

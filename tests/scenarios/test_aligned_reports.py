@@ -4,10 +4,14 @@ child process, as a payer-scale run computes them) are the written files byte fo
 
 from __future__ import annotations
 
+import pickle
+import pickletools
+from array import array
 from pathlib import Path
 
 from claimsim.adjudication.audit.replay import replay
 from claimsim.adjudication.audit.run_dir import fold
+from claimsim.scenarios.aligned_digest import StateDigest
 from claimsim.scenarios.aligned_report import write_aligned
 from claimsim.scenarios.run import run_scenario
 
@@ -42,3 +46,23 @@ def test_multipayer_reports_every_measure_per_payer_and_replay_reproduces_them(t
     for name in NAMES:
         written = (result.run_dir / "reports" / f"{name}.csv").read_bytes()
         assert written == (rebuilt / "reports" / f"{name}.csv").read_bytes(), name
+
+
+def test_the_digest_hands_a_child_its_member_ids_whole_and_without_a_memo_entry_each():
+    """The digest crosses to the child as a pickle: its ids travel as one string and their
+    lengths (any characters, a newline or a quote included) and come back in order, so positions and
+    attributions line up; pickling 10,000 members memoizes a few objects, not one per member."""
+    ids = ["A1", "M\n1", 'Z"2'] + [f"M{i:05d}" for i in range(10_000)]
+    digest = StateDigest(as_of="2025-12-31", years=[2025], quality_source="reported",
+                         id_text="".join(ids), id_lengths=array("I", map(len, ids)),
+                         practices=[None, "P1"],
+                         attributed=array("i", [1, 0, 1] + [0] * 10_000),
+                         payer_sets=[frozenset()], eligible=array("i", [0] * len(ids)),
+                         visits=array("q", [0] * 2 * len(ids)), participation=[], reconciled=[])
+    again = pickle.loads(pickle.dumps(digest, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again.ids() == ids and again.members == len(ids)
+    assert again.positions()["M\n1"] == 1 and again.positions()['Z"2'] == 2
+    assert again.attributed_to()["A1"] == "P1" and again.attributed_to()["M\n1"] is None
+    memoized = sum(op.name == "MEMOIZE" for op, _, _ in
+                   pickletools.genops(pickle.dumps(digest, protocol=pickle.HIGHEST_PROTOCOL)))
+    assert memoized < 50
