@@ -12,7 +12,6 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.streaming import runner
 from claimsim.adjudication.runtimes.streaming.producer import (
     InboundBatcher, StreamMismatch, last_input_seq, plan_stream,
@@ -23,7 +22,7 @@ from claimsim.adjudication.runtimes.streaming.topics import RunTopics
 from claimsim.simulator.config import SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
-from ..fixtures.run_dirs import fresh_copy, ledger_bytes
+from ..fixtures.run_dirs import embedded_ledger, fresh_copy, ledger_bytes
 
 
 class Interrupted(Exception):
@@ -99,9 +98,7 @@ async def _topic_items(bootstrap: str, topic: str, partitions: int) -> list[list
 @pytest.mark.kafka
 def test_calls_after_a_boundary_and_an_interruption_publish_only_what_the_topics_lack(
         simulated, tmp_path, kafka_bootstrap, monkeypatch):
-    expected = fresh_copy(simulated, tmp_path / "expected")
-    with EmbeddedAdjudicator(expected) as rt:
-        rt.run()
+    expected = embedded_ledger(simulated, tmp_path / "expected")
     run = fresh_copy(simulated, tmp_path / "run")
     last = last_input_seq(run)
     # 1. A first call stops at a boundary and keeps its topics (as the run clock does).
@@ -136,7 +133,7 @@ def test_calls_after_a_boundary_and_an_interruption_publish_only_what_the_topics
     done = adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=3, keep_topics=True)
     assert done.prefix == first.prefix and done.first_seq == first.last_seq + 1
     assert not (run / runner.WORKER_LOGS).exists()
-    assert ledger_bytes(run) == ledger_bytes(expected)
+    assert ledger_bytes(run) == expected
     # Every item of the run's stream is on the inbound topic exactly once, in order.
     on_topic = asyncio.run(_topic_items(kafka_bootstrap, RunTopics(state.prefix).inbound, 3))
     assert on_topic == _items(_messages(InboundBatcher(3), run), 3)

@@ -35,7 +35,7 @@ from claimsim.simulator.config import SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
 from ..fixtures.broker import own_broker
-from ..fixtures.run_dirs import fresh_copy
+from ..fixtures.run_dirs import embedded_ledger, fresh_copy, ledger_bytes
 
 pytestmark = pytest.mark.kafka
 
@@ -140,22 +140,17 @@ def test_a_worker_that_stops_consuming_its_partitions_starts_again_and_the_ledge
     # The worker takes its first message and never finishes it (as faust left a killed worker's
     # partitions assigned and unconsumed): its partition watch sees messages waiting and nothing
     # moving for STALL_S, it starts again in place, and the run ends with the embedded ledger.
-    from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
     from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
     from claimsim.adjudication.runtimes.streaming.watchdog import STALL_S
 
-    from ..fixtures.run_dirs import ledger_bytes
-
-    expected = fresh_copy(simulated, tmp_path / "expected")
-    with EmbeddedAdjudicator(expected) as rt:
-        rt.run()
+    expected = embedded_ledger(simulated, tmp_path / "expected")
     run = fresh_copy(simulated, tmp_path / "run")
     monkeypatch.setenv(FAULT_ENV, "stall")
     monkeypatch.setenv("CLAIMSIM_KEEP_WORKER_LOGS", "1")
     t0 = time.monotonic()
     result = adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=2, workers=1)
     assert time.monotonic() - t0 > STALL_S  # it did stall
-    assert ledger_bytes(run) == ledger_bytes(expected)
+    assert ledger_bytes(run) == expected
     (log_path,) = result.worker_logs
     assert f"none of them has moved for {STALL_S:.0f} s" in log_path.read_text(errors="replace")
 
@@ -169,21 +164,16 @@ def test_a_worker_that_meets_a_gap_seeks_back_in_its_own_process_and_the_ledger_
     # runtime's ledger.
     import re
 
-    from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
     from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
 
-    from ..fixtures.run_dirs import ledger_bytes
-
-    expected = fresh_copy(simulated, tmp_path / "expected")
-    with EmbeddedAdjudicator(expected) as rt:
-        rt.run()
+    expected = embedded_ledger(simulated, tmp_path / "expected")
     run = fresh_copy(simulated, tmp_path / "run")
     monkeypatch.setenv(FAULT_ENV, "drop")
     monkeypatch.setenv("CLAIMSIM_KEEP_WORKER_LOGS", "1")
     monkeypatch.setenv("CLAIMSIM_WORKER_LOGLEVEL", "info")
     # Five inputs a message: each partition gets a dozen or so, so the dropped one has successors.
     result = adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=2, workers=1, batch=5)
-    assert ledger_bytes(run) == ledger_bytes(expected)
+    assert ledger_bytes(run) == expected
     (log_path,) = result.worker_logs
     detail = log_path.with_suffix(".detail.log").read_text(errors="replace")
     dropped = re.findall(r"fault injected: \S+\[(\d)\]@1 dropped", detail)
