@@ -110,8 +110,8 @@ class StoreRecords:
     is kept decoded: a claim's answer is built right after its record is written, and a
     replacement reads the record its original just wrote.
 
-    Unbuffered, the bytes of a record's last version's `lines` are kept with that list
-    (`fresh_lines`) until the next write, so the claim's ledger entry, which holds the same list,
+    Unbuffered and asked to (`share_lines`: the caller encodes the answers), the bytes of a
+    record's last version's `lines` are kept with that list (`fresh_lines`) until the next write, so the claim's ledger entry, which holds the same list,
     reuses them (`encode_answer`) instead of encoding the lines a second time. They are the
     lines' canonical (sorted-key) encoding because the engine builds every line result, and each
     of its adjustments, with its keys in sorted order (`engine.line_results`; a test holds it
@@ -119,11 +119,12 @@ class StoreRecords:
     sorted keys instead costs more than encoding the lines twice (callgrind, 5,000 synthetic
     claims: +70M instructions in the record's encoding against -80M in the ledger's)."""
 
-    __slots__ = ("store", "pending", "_last_key", "_last", "fresh_lines")
+    __slots__ = ("store", "pending", "_last_key", "_last", "share_lines", "fresh_lines")
 
-    def __init__(self, store: Store, *, buffered: bool):
+    def __init__(self, store: Store, *, buffered: bool, share_lines: bool = False):
         self.store = store
         self.pending: dict[bytes, dict[str, Any]] | None = {} if buffered else None
+        self.share_lines = share_lines and not buffered
         self._last_key: bytes | None = None
         self._last: dict[str, Any] | None = None
         self.fresh_lines: tuple[list[Any], orjson.Fragment] | None = None
@@ -145,6 +146,8 @@ class StoreRecords:
         if self.pending is None:
             raw = orjson.dumps(record)
             self.store[key] = bytes(memoryview(raw))  # `exact`, inlined
+            if not self.share_lines:
+                return
             # A version's keys come "dups", "hdr", "lines", "seq", "visits" (`engine.claims`);
             # outside strings (where a quote is escaped) `,"seq":` and `"lines":` are those keys.
             # A voided record's answer is a reversal: no lines to share. An original's `"lines":`
@@ -284,7 +287,7 @@ class PartitionProcessor:
             if pos < part.applied:  # a redelivery, or a duplicate of a committed message
                 out.skipped = _below_horizon(partition, pos, len(items), store)
                 items, pos = items[out.skipped:], pos + out.skipped
-        records = StoreRecords(store, buffered=flush)
+        records = StoreRecords(store, buffered=flush, share_lines=encode)
         results: dict[bytes, bytes] = {}  # results written this call (before the hot states)
         dirty: dict[str, FamilyState] = {}
         families, bound, keep = self._families, self.cache_families, self.keep_results

@@ -74,7 +74,7 @@ def test_every_encoded_answer_is_the_canonical_encoding_of_its_event(simulated, 
 
 
 def test_a_record_write_keeps_its_last_versions_lines_as_their_canonical_bytes(simulated):
-    records = StoreRecords(MemoryStore(), buffered=False)
+    records = StoreRecords(MemoryStore(), buffered=False, share_lines=True)
     line = denied_line(_line(), "M1", "OA", "18")
     first = {"dups": [], "hdr": {"claim_id": "C1"}, "lines": [line], "seq": 3, "visits": []}
     second = {"dups": ['a","seq":1'], "hdr": {"claim_id": "C2"}, "lines": [line, line], "seq": 9,
@@ -87,3 +87,7 @@ def test_a_record_write_keeps_its_last_versions_lines_as_their_canonical_bytes(s
     assert orjson.dumps(records.fresh_lines[1]) == canonical(second["lines"])
     records.put("S1", "C1", {"versions": [first, second], "void": {"seq": 11}})
     assert records.fresh_lines is None  # a void's answer has no lines of its own
+    # A caller that does not encode its answers (the store's queries) keeps no bytes of them.
+    unshared = StoreRecords(MemoryStore(), buffered=False)
+    unshared.put("S1", "C1", {"versions": [first], "void": None})
+    assert unshared.fresh_lines is None and unshared.get("S1", "C1")["versions"] == [first]
