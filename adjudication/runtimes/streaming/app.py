@@ -198,8 +198,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     # A rebalance may hand a partition to another worker and back: drop every cache then, so
     # state is always rebuilt from the table as recovered from its changelog.
     async def _rebalanced(sender, *args, **kwargs):
-        processor.reset()
-        collector.thaw()
+        _forget_partition_caches()
         writes.forget()
         committed.clear()
         watch.reassigned()
