@@ -57,7 +57,7 @@ def ratio_bp(part: int, whole: int) -> int:
 # -- truth ---------------------------------------------------------------------------------------
 @dataclass
 class Truth:
-    payer_of: dict[str, str]  # member -> payer (as enrolled first)
+    payer_of: dict[str, str]  # member -> payer (as enrolled first), for members in `avoidable`
     risk: dict[str, int]  # member -> true risk x 1000
     pcp: dict[str, str | None]  # member -> true PCP on the report date
     avoidable: dict[str, tuple[str, str, str]]  # referral claim id -> (member, from practice, date)
@@ -75,20 +75,27 @@ def has_truth(run_dir: Path) -> bool:
 
 
 def read_truth(run_dir: Path, as_of: str) -> Truth:
+    """What the practice table needs of the truth log. Held for a million members at once beside
+    the payer state, so kept small: `payer_of` only for the members with an avoidable referral
+    (cut to them before the true PCPs are read), one int object per distinct true risk."""
     payer_of: dict[str, str] = {}
     risk: dict[str, int] = {}
     avoidable: dict[str, tuple[str, str, str]] = {}
     if not has_truth(run_dir):
         return Truth(payer_of, risk, {}, avoidable)
+    scores: dict[int, int] = {}  # one copy of each risk value (most repeat)
     for env in read(Path(run_dir) / "truth"):
         d = env["data"]
         if env["type"] == "truth.member":  # ids interned: shared with the payer state's
             member = intern(d["member_id"])
             payer_of.setdefault(member, intern(d["payer_id"]))
-            risk[member] = d["risk_milli"]
+            score = d["risk_milli"]
+            risk[member] = scores.setdefault(score, score)
         elif env["type"] == "truth.referral" and d["avoidable"] and d.get("claim_id"):
             avoidable[d["claim_id"]] = (intern(d["member_id"]), intern(d["from_practice"]),
                                         intern(str(d["service_date"])))
+    referring = {member for member, _, _ in avoidable.values()}
+    payer_of = {m: p for m, p in payer_of.items() if m in referring}
     return Truth(payer_of, risk, true_pcps(run_dir, as_of), avoidable)
 
 

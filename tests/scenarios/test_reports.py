@@ -149,3 +149,27 @@ def test_whatif_tables_hold_integer_cents_and_the_sweep_has_its_html_report(tmp_
     assert checked > 50 and "prospective_lo_cents" in rows[0]
     html = (out / "index.html").read_text()
     assert '<img src="data:image/png;base64,' in html and ">What each figure means" in html
+
+
+def test_the_practice_tables_truth_keeps_only_what_it_uses_and_each_risk_once(demo):
+    """`read_truth` is held beside a million members' payer state: the payer of only the members
+    with an avoidable referral (the one place the table asks), and each true risk value as one int
+    object however many members share it. Its answers are the truth log's own."""
+    from claimsim.scenarios.tables import read_truth
+
+    run, _ = demo
+    payer_of, risk, avoidable = {}, {}, {}
+    for env in read(run / "truth"):
+        d = env["data"]
+        if env["type"] == "truth.member":
+            payer_of.setdefault(d["member_id"], d["payer_id"])
+            risk[d["member_id"]] = d["risk_milli"]
+        elif env["type"] == "truth.referral" and d["avoidable"] and d.get("claim_id"):
+            avoidable[d["claim_id"]] = (d["member_id"], d["from_practice"], str(d["service_date"]))
+    truth = read_truth(run, "2025-08-31")
+    referring = {m for m, _, _ in avoidable.values()}
+    assert avoidable and len(referring) < len(payer_of)  # the cut is a real one here
+    assert truth.avoidable == avoidable and truth.risk == risk
+    assert truth.payer_of == {m: payer_of[m] for m in referring}
+    big = [v for v in risk.values() if v > 256]  # ints above 256 are not CPython's shared ones
+    assert len({id(truth.risk[m]) for m, v in risk.items() if v > 256}) == len(set(big)) < len(big)
