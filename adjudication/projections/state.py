@@ -93,9 +93,6 @@ class PayerState:
         self._capitated = contract_spans(reference.contracts, _capitated_groups, iso=True)
         self._tracked = frozenset(QUALIFYING).union(
             *(frozenset(g.value for g in c.program.capitated_groups) for c in reference.contracts))
-        # (payer, practice, ISO day) -> capitated groups: a cache, not state (keyed by the day,
-        # so its answers cannot depend on which days the fold asked first).
-        self._cap_cache: dict[tuple[str, str, str], frozenset[str]] = {}
         # Set by a follower that skips the input's claims (their diagnoses are on the ledger's
         # lines): a claim entry without them then cannot be folded right. Not state.
         self.input_dx_skipped = False
@@ -166,13 +163,11 @@ class PayerState:
 
     # -- queries the rules share ----------------------------------------------------------------
     def capitated_groups(self, payer: str, practice: str, day: str) -> frozenset[str]:
-        """The procedure groups the practice's program with the payer capitates on an ISO day."""
-        key = (payer, practice, day)
-        groups = self._cap_cache.get(key)
-        if groups is None:
-            groups = self._cap_cache[key] = span_on(
-                self._capitated.get((payer, practice), ()), day) or frozenset()
-        return groups
+        """The procedure groups the practice's program with the payer capitates on an ISO day.
+        Not cached by day: a practice has a contract span or two, and a cache by (payer,
+        practice, day) grew to about 200,000 keys (some 48 MB) at a million members."""
+        spans = self._capitated.get((payer, practice))
+        return (span_on(spans, day) or _NONE) if spans else _NONE
 
     def visit_days(self, member: str) -> dict[str, list[int]]:
         """The member's visits summed per "practice|day": [qualifying lines by primary-care
@@ -234,6 +229,9 @@ class PayerState:
             if effective <= day:
                 found = facts
         return found
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def _capitated_groups(contract) -> frozenset[str]:
