@@ -27,7 +27,10 @@ out its session) and starts again in its own process (`exits.leave_group`,
 
 A partition it leaves assigned but unconsumed after a rebalance (or whose last message it
 dropped) is caught by `watchdog.PartitionWatch`: sought back the same way, and the worker starts
-again in place if it is still stalled a stall time later.
+again in place if it is still stalled a stall time later. A partition with input waiting that no
+member of the group holds at all (a leader that assigned on a metadata without the run's topics,
+just after a broker restart) is caught by `orphans.OrphanWatch`, on the same timer: the worker
+asks the group to rebalance, and starts again in place after three rebalances that left it so.
 
 Two of its shutdown and logging habits are bounded here too: a stop request ends the process
 within `STOP_GRACE_S` even with no group coordinator to leave (`BoundedStopWorker`).
@@ -61,8 +64,10 @@ from claimsim.adjudication.runtimes.streaming.exits import (  # noqa: F401 (test
     EXIT_CORE_ERROR, EXIT_GAP, EXIT_STOP_TIMEOUT, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
     BoundedStopWorker, hard_exit, leave_group, restart_in_place,
 )
+from claimsim.adjudication.runtimes.streaming.faults import blind_fault, blind_first_assignment
 from claimsim.adjudication.runtimes.streaming.fetching import shorten_fetch_wait
 from claimsim.adjudication.runtimes.streaming.members import worker_client_id
+from claimsim.adjudication.runtimes.streaming.orphans import OrphanWatch
 from claimsim.adjudication.runtimes.streaming.reseek import Reseeks, drop_unacked
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
@@ -86,8 +91,10 @@ SESSION_TIMEOUT_S = 6.0
 SESSION_TIMEOUT_ENV = "CLAIMSIM_WORKER_SESSION_TIMEOUT_S"  # longer, or shorter where a broker allows
 HEARTBEAT_INTERVAL_S = 0.5
 STORES = {"memory": "memory://", "rocksdb": "rocksdb://"}
-# Fault injection for tests: `stall` makes this worker process stop consuming at its first message
-# (the variable is cleared, so the process it starts again in place behaves).
+# Fault injection for tests: `stall` makes this worker process stop consuming at its first message,
+# `drop` skips a partition's second message, `blind-assign[@N]`/`blind-metadata[@N]` (faults.py)
+# make its first assignment as leader (of N members) leave every partition unassigned (the
+# variable is cleared, so the process it starts again in place behaves).
 FAULT_ENV = "CLAIMSIM_WORKER_FAULT"
 # Memory by default: RocksDB measured about 100 us more CPU per claim on a 10,000-member run (its
 # writes, flushes and compactions), so a flat memory is opt-in, as in the embedded runtime.
@@ -138,6 +145,8 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     table.claimsim_on_restore = watch.moved  # a restored changelog batch is progress too
 
     fault = os.environ.pop(FAULT_ENV, None)
+    if blind_fault(fault):
+        blind_first_assignment(app, topics.prefix, *blind_fault(fault))
     stall = fault == "stall"
     drop = fault == "drop"  # the injected fault: one message skipped, as faust can drop one
 
@@ -146,6 +155,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         collector.thaw()
 
     reseeks = app.claimsim_reseeks = Reseeks(topics.inbound, committed, _forget_partition_caches)
+    orphans = app.claimsim_orphans = OrphanWatch(topics.inbound, partitions)
 
     @app.agent(inbound, concurrency=1, name="adjudicator")
     async def adjudicator(stream):
@@ -226,6 +236,8 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
             if await reseeks.stalled(app, waiting):
                 watch.moved()  # judged again a whole stall time from now
                 return
+            await exits.start_again(app)
+        elif not await orphans.check(app):  # partitions no member holds, rebalances failed
             await exits.start_again(app)
 
     app.claimsim_agent = adjudicator
