@@ -2,7 +2,7 @@
 group's committed offset while no member of the stable group holds it (an orphan) is consumed by
 nobody, ever, until something makes the group rebalance. The worker that sees one asks its
 group to rebalance (aiokafka's `request_rejoin`), and starts again in its own process
-(`exits.restart_in_place`) only when `MAX_REJOINS` rebalances in a row left orphans.
+(`exits.start_again`) only when `MAX_REJOINS` rebalances in a row left orphans.
 
 Why: after a broker restart a group leader computed the group's assignment from a metadata that
 did not yet hold the run's topics (faust's assignor: "Ignoring missing topic" for every one of
@@ -28,7 +28,8 @@ partition watch does not see):
    partition because the group has more members than partitions is not an orphan's sign.
 4. The same group generation showing orphans at two checks in a row (`CHECK_S` apart: a group
    just stabilised has had time to start) makes the worker refresh its metadata and request a
-   rejoin, logged once per episode; the count resets when a check finds no orphan.
+   rejoin: one warning naming the partitions, one more for each further request (at most
+   `MAX_REJOINS` in a row), and one when a check finds no orphan again (the count resets).
 
 Choices where DESIGN.md is silent: every worker runs the check (whichever sees the orphans first
 asks; two asking at once make one rebalance); a check the broker cannot answer is skipped, and
