@@ -46,7 +46,7 @@ def simulated(tmp_path_factory) -> Path:
 
 
 def _run_with_deadline(run: Path, bootstrap: str, partitions: int, workers: int,
-                       tmp_path: Path) -> list[Path]:
+                       tmp_path: Path, deadline: float = DEADLINE_S) -> list[Path]:
     """Start `workers` workers on new topics, wait until their group is stable with all of them
     (the faulty assignment made), then publish and answer the run's input (`adjudicate_kafka`
     attached to them); the worker logs. Fails when the ledger is not complete in DEADLINE_S (a
@@ -66,7 +66,7 @@ def _run_with_deadline(run: Path, bootstrap: str, partitions: int, workers: int,
             done.set()
 
         threading.Thread(target=answer, daemon=True).start()  # left behind if it never ends
-        assert done.wait(DEADLINE_S), f"the ledger was not complete after {DEADLINE_S:.0f} s"
+        assert done.wait(deadline), f"the ledger was not complete after {deadline:.0f} s"
     finally:
         for proc, _ in procs:
             stop_worker(proc)
@@ -104,6 +104,26 @@ def test_a_leader_blind_to_the_run_topics_leaves_nothing_assigned_and_the_watch_
     assert len(asked) <= workers  # one episode: each worker asks at most once
     assert "asking the group to rebalance again" not in detail
     assert "starting the worker again" not in detail  # the rejoin did it, not a restart
+
+
+def test_a_worker_whose_rebalances_keep_leaving_partitions_to_nobody_starts_again_in_place(
+        simulated, tmp_path, kafka_bootstrap, monkeypatch):
+    # Every assignment the leader makes is blind: the watch asks for MAX_REJOINS rebalances, each
+    # leaves the partitions to nobody, and the worker starts again in its own process (same
+    # pid: exec), whose new process (no fault) takes the partitions and completes the ledger.
+    from claimsim.adjudication.runtimes.streaming.orphans import MAX_REJOINS
+
+    expected = embedded_ledger(simulated, tmp_path / "expected")
+    run = fresh_copy(simulated, tmp_path / "run")
+    monkeypatch.setenv(FAULT_ENV, "blind-assign-every")
+    logs = _run_with_deadline(run, kafka_bootstrap, 2, 1, tmp_path, deadline=120)
+    assert ledger_bytes(run) == expected
+    detail = _detail(logs)
+    assert detail.count("fault injected (blind-assign-every)") >= MAX_REJOINS + 1, detail[-3000:]
+    assert len(re.findall(r"asking the group to rebalance\b", detail)) == MAX_REJOINS
+    assert f"still held by no member after {MAX_REJOINS} rebalances" in detail
+    assert "starting the worker again in its own process (exec" in detail
+    assert len(set(re.findall(r"^\[[^]]+\] \[(\d+)\]", detail, re.M))) == 1  # one pid
 
 
 def test_a_leader_whose_metadata_lacked_the_run_topics_rejoins_once_they_are_back(

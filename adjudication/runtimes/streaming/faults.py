@@ -13,9 +13,12 @@ unassigned while the group is stable.
   snapshot is taken from the real metadata, so no update ever looks like a change to it and the
   group stays stable with nothing assigned: what the worker's own orphan watch
   (`orphans.OrphanWatch`) must end.
+- `blind-assign-every`: the same on every assignment this process makes, so the rebalances the
+  watch asks for leave the partitions to nobody too, until its last resort (a restart in place,
+  whose new process has no fault).
 
-Only the group's leader runs the assignor; either fault acts once per process, on the first
-assignment of a group of at least N members with `FAULT@N` (default 1: the first assignment).
+Only the group's leader runs the assignor; a fault acts once per process (but the last), on the
+first assignment of a group of at least N members with `FAULT@N` (default 1).
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-BLIND_FAULTS = ("blind-metadata", "blind-assign")
+BLIND_FAULTS = ("blind-metadata", "blind-assign", "blind-assign-every")
 
 
 def blind_fault(fault: str | None) -> tuple[str, int] | None:
-    """(`blind-metadata` or `blind-assign`, members) for such a fault, else None."""
+    """(one of `BLIND_FAULTS`, members) for such a fault, else None."""
     name, _, members = (fault or "").partition("@")
     if name not in BLIND_FAULTS:
         return None
@@ -75,7 +78,8 @@ def blind_first_assignment(app: Any, prefix: str, fault: str, members: int = 1) 
     def blind(cluster, member_metadata):
         if len(member_metadata) < members:
             return assign(cluster, member_metadata)
-        del assignor.assign  # once
+        if fault != "blind-assign-every":
+            del assignor.assign  # once
         log.warning("fault injected (%s): assigning on a metadata without the run's topics", fault)
         if fault == "blind-metadata":
             _hide_until_next_update(cluster, prefix)
