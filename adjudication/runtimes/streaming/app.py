@@ -27,7 +27,10 @@ out its session) and starts again in its own process (`exits.leave_group`,
 
 A partition it leaves assigned but unconsumed after a rebalance (or whose last message it
 dropped) is caught by `watchdog.PartitionWatch`: sought back the same way, and the worker starts
-again in place if it is still stalled a stall time later.
+again in place if it is still stalled a stall time later. A partition with input waiting that no
+member of the group holds at all (a leader that assigned on a metadata without the run's topics,
+just after a broker restart) is caught by `orphans.OrphanWatch`, on the same timer: the worker
+asks the group to rebalance, and starts again in place after three rebalances that left it so.
 
 Two of its shutdown and logging habits are bounded here too: a stop request ends the process
 within `STOP_GRACE_S` even with no group coordinator to leave (`BoundedStopWorker`).
@@ -53,13 +56,18 @@ from claimsim.adjudication.runtimes.manifest import recorded_settings
 from claimsim.adjudication.runtimes.streaming import datadir as datadirs
 from claimsim.adjudication.runtimes.streaming.changelog import BatchedTable, TableWrites
 from claimsim.adjudication.runtimes.streaming.collector import Collector
+from claimsim.adjudication.runtimes.streaming.commits import (  # noqa: F401 (tests)
+    commits_wait_for_table_writes, track_committed_offsets,
+)
 from claimsim.adjudication.runtimes.streaming import exits
 from claimsim.adjudication.runtimes.streaming.exits import (  # noqa: F401 (tests, the runner)
     EXIT_CORE_ERROR, EXIT_GAP, EXIT_STOP_TIMEOUT, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
     BoundedStopWorker, hard_exit, leave_group, restart_in_place,
 )
+from claimsim.adjudication.runtimes.streaming.faults import blind_fault, blind_first_assignment
 from claimsim.adjudication.runtimes.streaming.fetching import shorten_fetch_wait
 from claimsim.adjudication.runtimes.streaming.members import worker_client_id
+from claimsim.adjudication.runtimes.streaming.orphans import OrphanWatch
 from claimsim.adjudication.runtimes.streaming.reseek import Reseeks, drop_unacked
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
@@ -83,8 +91,10 @@ SESSION_TIMEOUT_S = 6.0
 SESSION_TIMEOUT_ENV = "CLAIMSIM_WORKER_SESSION_TIMEOUT_S"  # longer, or shorter where a broker allows
 HEARTBEAT_INTERVAL_S = 0.5
 STORES = {"memory": "memory://", "rocksdb": "rocksdb://"}
-# Fault injection for tests: `stall` makes this worker process stop consuming at its first message
-# (the variable is cleared, so the process it starts again in place behaves).
+# Fault injection for tests: `stall` makes this worker process stop consuming at its first message,
+# `drop` skips a partition's second message, `blind-assign[@N]`/`blind-metadata[@N]` (faults.py)
+# make its first assignment as leader (of N members) leave every partition unassigned (the
+# variable is cleared, so the process it starts again in place behaves).
 FAULT_ENV = "CLAIMSIM_WORKER_FAULT"
 # Memory by default: RocksDB measured about 100 us more CPU per claim on a 10,000-member run (its
 # writes, flushes and compactions), so a flat memory is opt-in, as in the embedded runtime.
@@ -135,6 +145,8 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     table.claimsim_on_restore = watch.moved  # a restored changelog batch is progress too
 
     fault = os.environ.pop(FAULT_ENV, None)
+    if blind_fault(fault):
+        blind_first_assignment(app, topics.prefix, *blind_fault(fault))
     stall = fault == "stall"
     drop = fault == "drop"  # the injected fault: one message skipped, as faust can drop one
 
@@ -143,6 +155,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         collector.thaw()
 
     reseeks = app.claimsim_reseeks = Reseeks(topics.inbound, committed, _forget_partition_caches)
+    orphans = app.claimsim_orphans = OrphanWatch(topics.inbound, partitions)
 
     @app.agent(inbound, concurrency=1, name="adjudicator")
     async def adjudicator(stream):
@@ -179,10 +192,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 # the worker again from the committed offset.
                 if await reseeks.gap(app, msg, *outcome.gap):
                     continue
-                await leave_group(app)
-                if app.claimsim_restart_on_gap:
-                    restart_in_place()
-                hard_exit(EXIT_GAP)
+                await exits.start_again(app)
             writes.send(msg.partition, msg.offset, outcome.end)
             watch.processed(msg.partition, msg.offset)
             reseeks.processed(msg.partition)
@@ -226,10 +236,9 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
             if await reseeks.stalled(app, waiting):
                 watch.moved()  # judged again a whole stall time from now
                 return
-            await leave_group(app)
-            if app.claimsim_restart_on_gap:
-                restart_in_place()
-            hard_exit(EXIT_GAP)
+            await exits.start_again(app)
+        elif not await orphans.check(app):  # partitions no member holds, rebalances failed
+            await exits.start_again(app)
 
     app.claimsim_agent = adjudicator
     return app
@@ -290,75 +299,10 @@ def session_timeout() -> float:
     return value
 
 
-def track_committed_offsets(app: faust.App, topic: str) -> dict[int, int]:
-    """partition -> the offset faust last committed for it on `topic` (the next message to read:
-    every message below it is done and never delivered again), updated after each commit that
-    succeeded (faust's `tables.on_commit` hook, which it calls only then)."""
-    committed: dict[int, int] = {}
-    tables_on_commit = app.tables.on_commit
-
-    def on_commit(offsets) -> None:
-        for tp, offset in offsets.items():
-            if tp.topic == topic and offset is not None:
-                committed[tp.partition] = max(offset, committed.get(tp.partition, offset))
-        tables_on_commit(offsets)
-
-    app.tables.on_commit = on_commit
-    return committed
-
-
 def widen_producer_buffer(app: faust.App) -> None:
     """faust stalls every stream once 100 table writes wait in its producer buffer (flushing them
     one by one); a message here writes up to one state per family it touches."""
     app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
-
-
-def commits_wait_for_table_writes(app: faust.App, table):
-    """Make faust's pre-commit flush wait until every table write issued before it is on the
-    broker, and for nothing issued after.
-
-    Table writes go to the changelog through faust's producer buffer, and that buffer's `flush()`
-    gives up after 0.1 s without progress (a full aiokafka batch in flight is enough), so faust
-    could commit an input's offset while its family's state was still in process memory: after a
-    kill -9 the next worker skipped the input with the state from before it (caught by
-    test_worker_killed_mid_stream...). Every changelog future is tracked here and the flush that
-    precedes each commit waits for those issued before it began. It no longer runs faust's own
-    flush as well: that one sends until the buffer is empty, and a busy agent keeps refilling
-    it, so a commit waited for the stream to go idle (measured: "Timer commit is overlapping",
-    46 to 58 s, the whole of a steady run on RocksDB): no offset was committed meanwhile, a
-    killed worker's successor had all of it to redeliver, and the stored answers were pruned
-    only at the end, all at once. The writes issued before the flush are the ones the offsets
-    it precedes cover (the agent writes a message's state before faust acks the message), and
-    ledger messages go to aiokafka directly, whose own flush faust's commit then awaits.
-    """
-    pending: set[asyncio.Future] = set()
-    send_changelog = table.send_changelog
-
-    def tracked_send_changelog(*args, **kwargs):
-        fut = send_changelog(*args, **kwargs)
-        pending.add(fut)
-        fut.add_done_callback(pending.discard)
-        return fut
-
-    table.send_changelog = tracked_send_changelog
-
-    def install() -> None:  # once the app has started (its producer exists); idempotent
-        buffer = app.producer.buffer
-        if getattr(buffer, "claimsim_flush", False):
-            return
-
-        async def flush() -> None:
-            before = list(pending)
-            if before:
-                await asyncio.wait(before)
-                for fut in before:
-                    if not fut.cancelled() and fut.exception() is not None:
-                        raise fut.exception()  # no commit past a state write that failed
-
-        buffer.flush = flush
-        buffer.claimsim_flush = True
-
-    return install
 
 
 def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: int | None = None,

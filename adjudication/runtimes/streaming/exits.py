@@ -96,6 +96,15 @@ async def _leave_for_good(coordinator) -> None:
     await coordinator._maybe_leave_group()
 
 
+async def start_again(app: faust.App) -> None:
+    """Leave the consumer group, then start again in place (a worker `run_worker` runs: its
+    `claimsim_restart_on_gap`), else exit with EXIT_GAP for the runner to start a new one."""
+    await leave_group(app)
+    if getattr(app, "claimsim_restart_on_gap", False):
+        restart_in_place()
+    hard_exit(EXIT_GAP)
+
+
 def restart_in_place() -> None:
     """Start this worker again in its own process (exec): a fresh faust app resumes each of its
     partitions from the committed offset, before the missing messages, as a successor would. A
