@@ -38,6 +38,7 @@ from claimsim.events.signing import SIGNATURE_TYPE, Signer, sign_head
 from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.diskstore import RocksStore
+from claimsim.adjudication.runtimes.lookahead import WINDOW_PER_FAMILY, NextUse
 from claimsim.adjudication.runtimes.manifest import open_manifest
 from claimsim.adjudication.runtimes.parallel import PartitionWorkers
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
@@ -235,10 +236,10 @@ class EmbeddedAdjudicator:
         with cycle_gc_paused(freeze=True):  # family states grow with the run; see events.acyclic
             batches = self._batches(until_seq, limit_at)
             if self.processes == 1:
-                count = self.stats.count
+                count, ahead = self.stats.count, self._lookahead()
                 for batch in batches:
                     out = self.processor.apply(PARTITION, None, batch, self.store,
-                                               flush=False, encode=True)
+                                               flush=False, encode=True, next_use=ahead)
                     for event in out.ledger:
                         count(event)
                     n += self._commit_encoded(batch, (out.encoded, []), bar)
@@ -248,6 +249,13 @@ class EmbeddedAdjudicator:
         if self._gap is not None:
             raise self._gap
         return n
+
+    def _lookahead(self) -> NextUse | None:
+        """When each pending input's family comes back, for a bounded cache to evict the family
+        needed last (`runtimes.lookahead`); None when every family stays in memory."""
+        if self.cache_families is None:
+            return None
+        return NextUse(self.input_dir, self.next_input, WINDOW_PER_FAMILY * self.cache_families)
 
     def _batches(self, until_seq: int | None, limit_at: str | None
                  ) -> Iterator[list[dict[str, Any]]]:
