@@ -1,6 +1,7 @@
 """The bounded family cache evicts the family needed last (its next input furthest ahead, as read
 from the input log by `lookahead.NextUse`), which changes no answer but how often a family is read
-back from the store."""
+back from the store; and the disk store writes a family's state back without looking its slot up
+again."""
 
 from __future__ import annotations
 
@@ -156,3 +157,33 @@ def test_the_embedded_runtime_reads_fewer_families_back_with_its_lookahead(
         ledgers.append([e["hash"] for e in read(run / "ledger")])
     assert ledgers[0] == ledgers[1] and len(ledgers[0]) > 900
     assert reads[1] < 0.8 * reads[0], reads
+
+
+class _CountingDb:
+    """Stands for the store's RocksDB handle, counting its lookups."""
+
+    def __init__(self, db):
+        self.db, self.gets = db, 0
+
+    def get(self, key):
+        self.gets += 1
+        return self.db.get(key)
+
+    def __setitem__(self, key, value):
+        self.db[key] = value
+
+
+def test_the_disk_store_writes_back_a_state_it_read_without_looking_its_slot_up(tmp_path):
+    with RocksStore(tmp_path / "db") as store:
+        counting = store._db = _CountingDb(store._db)
+        try:
+            assert store.get(b"f:S1") is None  # absent: remembered as absent
+            store[b"f:S1"] = b"x" * 10
+            assert counting.gets == 1
+            assert store.get(b"f:S1") == b"x" * 10
+            store[b"f:S1"] = b"y" * 300  # outgrows its slot: a new one, written to the tree
+            assert counting.gets == 2
+            store[b"f:S1"] = b"z" * 200  # not read since its last write: looked up
+            assert counting.gets == 3 and store.get(b"f:S1") == b"z" * 200
+        finally:
+            store._db = counting.db
