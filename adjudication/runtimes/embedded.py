@@ -94,9 +94,10 @@ STATE_DIR = ".family-state"  # the scratch store, inside the run directory
 # Decoded hot family states kept in memory when the store is on disk: some 6 kB of Python objects
 # each by December (1.1 kB as stored), so about 200 MB whatever the population. A family that
 # misses the cache costs a read from the store's slot file (a RocksDB lookup of its slot, one
-# `pread`), a decode and, on leaving, an encode and a write in place (`diskstore`): measured
-# together on a store-only workload, some 30 us whatever the store's size, against some 45 us
-# to adjudicate an input.
+# `pread`), a decode and, on leaving, an encode and a write in place (`diskstore`): timed inside
+# whole runs, 33 us at 10,000 members (a cache of 1,024) and 46 us at 300,000, against some
+# 41 us to adjudicate an input; what grows with the population is mostly how many inputs miss
+# (the cache evicts the family needed last to keep that down: `familycache`).
 CACHE_FAMILIES = 32_768
 # Up to this many inputs (about 32,000 members over a year) every family stays in memory
 # (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat (395 MB

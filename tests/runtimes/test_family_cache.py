@@ -77,6 +77,14 @@ def test_the_cache_evicts_unknown_next_use_first_oldest_first_then_the_furthest_
     assert cache.pop_victim() == ("later", "later") and len(cache) == 0
 
 
+def test_a_due_given_twice_makes_the_second_family_one_of_unknown_next_use():
+    cache = FamilyCache()
+    cache.put("A", _family("A"), 7)
+    cache.put("B", _family("B"), 7)  # wrong: one input is one family's
+    cache.put("C", _family("C"), 3)
+    assert [cache.pop_victim()[0] for _ in range(3)] == ["B", "A", "C"]
+
+
 def test_the_cache_rebuilds_its_heap_and_keeps_its_order():
     cache = FamilyCache()
     for seq in range(5000):  # one family used again and again: its old heap entries pile up
