@@ -1,5 +1,5 @@
 """When each input's family comes back: for input seq s, the seq of the next input with the same key
-(`NextUse.take`), found by reading the input log's raw lines a window ahead of the inputs being
+(`NextUse.get`), found by reading the input log's raw lines a window ahead of the inputs being
 adjudicated. The bounded family cache (`runtimes.familycache`) uses it to evict the family needed
 last instead of the one used longest ago.
 
@@ -9,13 +9,15 @@ burst is over and drops ones about to come back. Replayed over the input keys of
 members (180,875 families, 2,310,801 inputs) with 32,768 cached families: 35.8 % of inputs found
 their family cached with least-recently-used, 64.3 % evicting the family needed last as seen
 262,144 inputs ahead (64.3 % too with the whole future known); a window of 16,384 gained nothing,
-65,536 gave 45.7 %, 131,072 gave 62.3 %. The window a cache needs scales with the cache, not
-the population: `WINDOW_PER_FAMILY` inputs per cached family.
+65,536 gave 45.7 %, 131,072 gave 62.3 %. At 1,000,000 members (602,647 families, 7,705,444
+inputs) 18.7 % against 43.2 % (with 65,536 cached: 26.3 % against 54.5 %). The window a cache
+needs scales with the cache, not the population: `WINDOW_PER_FAMILY` inputs per cached family.
 
-Only speed depends on these hints, never an answer: a line it cannot read (not an envelope in the
-log's canonical layout, an incomplete last line) gives no hint for that seq, and a wrong hint
-only keeps a family cached that is not needed. Memory: the window's keys (as bytes) and two maps
-over them, bounded by the window whatever the population (some 25 MB at 262,144).
+Only speed depends on these hints, never an answer: a line that is not an envelope in the log's
+canonical layout gives a wrong key or none, an incomplete last line ends the hints, and a wrong
+hint only keeps a family cached that is not needed. Memory: two maps over the window's keys,
+bounded by the window whatever the population (at 300,000 members, a window of 262,144: peak
+RSS 564 MiB against 504 without it).
 """
 
 from __future__ import annotations
