@@ -38,6 +38,7 @@ from claimsim.events.signing import SIGNATURE_TYPE, Signer, sign_head
 from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.diskstore import RocksStore
+from claimsim.adjudication.runtimes.lookahead import WINDOW_PER_FAMILY, NextUse
 from claimsim.adjudication.runtimes.manifest import open_manifest
 from claimsim.adjudication.runtimes.parallel import PartitionWorkers
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
@@ -93,9 +94,10 @@ STATE_DIR = ".family-state"  # the scratch store, inside the run directory
 # Decoded hot family states kept in memory when the store is on disk: some 6 kB of Python objects
 # each by December (1.1 kB as stored), so about 200 MB whatever the population. A family that
 # misses the cache costs a read from the store's slot file (a RocksDB lookup of its slot, one
-# `pread`), a decode and, on leaving, an encode and a write in place (`diskstore`): measured
-# together on a store-only workload, some 30 us whatever the store's size, against some 45 us
-# to adjudicate an input.
+# `pread`), a decode and, on leaving, an encode and a write in place (`diskstore`): timed inside
+# whole runs, 33 us at 10,000 members (a cache of 1,024) and 46 us at 300,000, against some
+# 41 us to adjudicate an input; what grows with the population is mostly how many inputs miss
+# (the cache evicts the family needed last to keep that down: `familycache`).
 CACHE_FAMILIES = 32_768
 # Up to this many inputs (about 32,000 members over a year) every family stays in memory
 # (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat (395 MB
@@ -235,10 +237,10 @@ class EmbeddedAdjudicator:
         with cycle_gc_paused(freeze=True):  # family states grow with the run; see events.acyclic
             batches = self._batches(until_seq, limit_at)
             if self.processes == 1:
-                count = self.stats.count
+                count, ahead = self.stats.count, self._lookahead()
                 for batch in batches:
                     out = self.processor.apply(PARTITION, None, batch, self.store,
-                                               flush=False, encode=True)
+                                               flush=False, encode=True, next_use=ahead)
                     for event in out.ledger:
                         count(event)
                     n += self._commit_encoded(batch, (out.encoded, []), bar)
@@ -248,6 +250,13 @@ class EmbeddedAdjudicator:
         if self._gap is not None:
             raise self._gap
         return n
+
+    def _lookahead(self) -> NextUse | None:
+        """When each pending input's family comes back, for a bounded cache to evict the family
+        needed last (`runtimes.lookahead`); None when every family stays in memory."""
+        if self.cache_families is None:
+            return None
+        return NextUse(self.input_dir, self.next_input, WINDOW_PER_FAMILY * self.cache_families)
 
     def _batches(self, until_seq: int | None, limit_at: str | None
                  ) -> Iterator[list[dict[str, Any]]]:

@@ -1,0 +1,197 @@
+"""The bounded family cache evicts the family needed last (its next input furthest ahead, as read
+from the input log by `lookahead.NextUse`), which changes no answer but how often a family is read
+back from the store; and the disk store writes a family's state back without looking its slot up
+again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from claimsim.adjudication.engine.context import Settings
+from claimsim.adjudication.runtimes.diskstore import RocksStore
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.familycache import FamilyCache
+from claimsim.adjudication.runtimes.lookahead import NextUse
+from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
+from claimsim.events.envelope import new_event
+from claimsim.events.log import read
+from claimsim.simulator.config import FaultConfig, SimConfig
+from claimsim.simulator.run_dir import simulate_to_dir
+
+from ..fixtures.adjudication import reference
+from ..fixtures.run_dirs import fresh_copy
+
+KEYS = ["A", "B", "A", "C", "B", "A", "D", "C", "A", "B"]
+
+
+def _line(seq: int, key: str) -> bytes:
+    # "key" inside the data too: the look-ahead takes the envelope's own, the last one
+    return (b'{"at":"2025-01-01","cause":null,"data":{"key":"X%d"},"key":"%s","seq":%d,'
+            b'"type":"member.enrolled","v":1,"prev":"p","hash":"h"}\n'
+            % (seq, key.encode(), seq))
+
+
+@pytest.fixture
+def log(tmp_path) -> Path:
+    """KEYS as an input log in two segments (seqs 0-3 and 4-9), its last line torn."""
+    directory = tmp_path / "input"
+    directory.mkdir()
+    lines = [_line(seq, key) for seq, key in enumerate(KEYS)]
+    (directory / "000000000000.jsonl").write_bytes(b"".join(lines[:4]))
+    (directory / "000000000004.jsonl").write_bytes(b"".join(lines[4:]) + b'{"at":"2025')
+    return directory
+
+
+def test_next_use_gives_each_inputs_next_seq_with_the_same_key(log):
+    ahead = NextUse(log, 0, window=100)
+    assert [ahead.get(seq) for seq in range(len(KEYS))] == [2, 4, 5, 7, 9, 8, None, None, None,
+                                                            None]
+
+
+def test_next_use_starts_anywhere_and_skips_the_seqs_not_asked_about(log):
+    ahead = NextUse(log, 3, window=100)
+    assert [ahead.get(3), ahead.get(5), ahead.get(6), ahead.get(8)] == [7, 8, None, None]
+    assert NextUse(log, 5, window=2).get(5) == 8  # a piece read is read whole (at least the window)
+    assert NextUse(log, 10, window=100).get(10) is None  # past the end: nothing, and no error
+
+
+def _family(key: str):
+    return key  # the cache holds whatever it is given; a string stands for a state here
+
+
+def test_the_cache_evicts_unknown_next_use_first_oldest_first_then_the_furthest_due():
+    cache = FamilyCache()
+    cache.put("near", _family("near"), 10)
+    cache.put("far1", _family("far1"))
+    cache.put("later", _family("later"), 30)
+    cache.put("far2", _family("far2"))
+    assert len(cache) == 4 and "later" in cache and sorted(cache) == ["far1", "far2", "later",
+                                                                      "near"]
+    assert cache.pop_victim() == ("far1", "far1")
+    assert cache.pop_victim() == ("far2", "far2")
+    cache.put("later", cache.pop("later"), 5)  # used again, now due before "near"
+    assert cache.pop_victim() == ("near", "near")
+    assert cache.get("later") == "later" and cache.pop("gone") is None
+    assert cache.pop_victim() == ("later", "later") and len(cache) == 0
+
+
+def test_a_due_given_twice_makes_the_second_family_one_of_unknown_next_use():
+    cache = FamilyCache()
+    cache.put("A", _family("A"), 7)
+    cache.put("B", _family("B"), 7)  # wrong: one input is one family's
+    cache.put("C", _family("C"), 3)
+    assert [cache.pop_victim()[0] for _ in range(3)] == ["B", "A", "C"]
+
+
+def test_the_cache_rebuilds_its_heap_and_keeps_its_order():
+    cache = FamilyCache()
+    for seq in range(5000):  # one family used again and again: its old heap entries pile up
+        cache.pop("A")
+        cache.put("A", _family("A"), seq + 1)
+    cache.put("B", _family("B"), 10)
+    assert len(cache._heap) <= 2 * 2 + 1024
+    assert cache.pop_victim() == ("A", "A") and cache.pop_victim() == ("B", "B")
+
+
+def _enrolled(seq: int, member: str) -> dict:
+    env = new_event({"member_id": member, "subscriber_id": member, "payer_id": "COM",
+                     "plan_id": "COM-P", "start": "2025-01-01", "birth_date": "1960-01-01",
+                     "sex": "F"}, at="2025-01-01", key=member, type="member.enrolled")
+    env["seq"] = seq
+    return env
+
+
+class _CountingStore(MemoryStore):
+    def __init__(self):
+        super().__init__()
+        self.reads: list[bytes] = []
+
+    def get(self, key, default=None):
+        if key.startswith(b"f:") and key in self:
+            self.reads.append(key)
+        return super().get(key, default)
+
+
+def test_with_next_uses_the_processor_keeps_the_family_coming_back_and_answers_the_same():
+    """Two cached families; A, B, C, A: least-recently-used evicts A for C and reads A back;
+    told that A comes back at seq 3 (and B and C never), the cache evicts B instead."""
+    inputs = [_enrolled(seq, key) for seq, key in enumerate(["A", "B", "C", "A"])]
+    answers, reads = [], []
+    for next_use in (None, {0: 3}):
+        processor = PartitionProcessor(reference(), Settings(), cache_families=2,
+                                       keep_results=False)
+        store = _CountingStore()
+        answers.append(processor.apply(0, None, inputs, store, flush=False,
+                                       next_use=next_use).ledger)
+        reads.append(store.reads)
+        assert sorted(processor._families) == (["A", "C"])
+    assert reads == [[b"f:A"], []]
+    assert answers[0] == answers[1]
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("cache") / "run"
+    faults = FaultConfig(duplicate_bp=500, replacement_bp=400, void_bp=300, malformed_bp=300)
+    simulate_to_dir(SimConfig(members=120, months=12, seed=5, faults=faults), run)
+    return run
+
+
+def test_the_embedded_runtime_reads_fewer_families_back_with_its_lookahead(
+        simulated, tmp_path, monkeypatch):
+    """A cache of 8 over the scratch store, with and without the look-ahead: the same ledger,
+    and fewer states read back from the store with it."""
+    reads, ledgers = [], []
+    real_get = RocksStore.get
+    for ahead in (False, True):
+        count: list[bytes] = []
+
+        def counted(self, key, default=None, count=count):
+            value = real_get(self, key, default)
+            if key.startswith(b"f:") and value is not None:
+                count.append(key)
+            return value
+
+        with monkeypatch.context() as patch:
+            if not ahead:  # the cache as it was: least recently used out first
+                patch.setattr(EmbeddedAdjudicator, "_lookahead", lambda self: None)
+            patch.setattr(RocksStore, "get", counted)
+            run = fresh_copy(simulated, tmp_path / f"ahead-{ahead}")
+            with EmbeddedAdjudicator(run, cache_families=8) as rt:
+                rt.run()
+        reads.append(len(count))
+        ledgers.append([e["hash"] for e in read(run / "ledger")])
+    assert ledgers[0] == ledgers[1] and len(ledgers[0]) > 900
+    assert reads[1] < 0.8 * reads[0], reads
+
+
+class _CountingDb:
+    """Stands for the store's RocksDB handle, counting its lookups."""
+
+    def __init__(self, db):
+        self.db, self.gets = db, 0
+
+    def get(self, key):
+        self.gets += 1
+        return self.db.get(key)
+
+    def __setitem__(self, key, value):
+        self.db[key] = value
+
+
+def test_the_disk_store_writes_back_a_state_it_read_without_looking_its_slot_up(tmp_path):
+    with RocksStore(tmp_path / "db") as store:
+        counting = store._db = _CountingDb(store._db)
+        try:
+            assert store.get(b"f:S1") is None  # absent: remembered as absent
+            store[b"f:S1"] = b"x" * 10
+            assert counting.gets == 1
+            assert store.get(b"f:S1") == b"x" * 10
+            store[b"f:S1"] = b"y" * 300  # outgrows its slot: a new one, written to the tree
+            assert counting.gets == 2
+            store[b"f:S1"] = b"z" * 200  # not read since its last write: looked up
+            assert counting.gets == 3 and store.get(b"f:S1") == b"z" * 200
+        finally:
+            store._db = counting.db
