@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.money import dollars
-from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.events.calendar import add_months
 
 from claimsim.scenarios import aligned_charts, charts, html_report, tables
@@ -19,7 +18,7 @@ from claimsim.scenarios.aligned_report import text as aligned_text
 from claimsim.scenarios.aligned_report import write_aligned
 from claimsim.scenarios.child import in_child
 from claimsim.scenarios.report import REPORTS, write_reports
-from claimsim.scenarios.runclock import ClockResult, kafka_runtime, pay
+from claimsim.scenarios.runclock import ClockResult, embedded_runtime, kafka_runtime, pay
 from claimsim.scenarios.region import simulate_scenario
 from claimsim.scenarios.spec import Scenario
 
@@ -59,7 +58,7 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
     """Pay a prepared run directory (simulated, or history under the scenario's programs) on the
     scenario's runtime, epoch by epoch, and write its reports. `signer`: an
     `events.signing.Signer` whose key signs the ledger's heads."""
-    runtime = kafka_runtime(kafka) if scenario.runtime == "kafka" else EmbeddedAdjudicator
+    runtime = kafka_runtime(kafka) if scenario.runtime == "kafka" else embedded_runtime
     clock = pay(out, settings=scenario.clock, months=months, progress=progress, runtime=runtime,
                 signer=signer)
     plan = clock.plan

@@ -37,8 +37,8 @@ from claimsim.adjudication.projections.snapshots import snapshot_batches
 from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.state import PayerState
 
-__all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "epoch_steps",
-           "kafka_runtime", "pay", "plan_for", "run"]
+__all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "embedded_runtime",
+           "epoch_steps", "kafka_runtime", "pay", "plan_for", "run"]
 
 OpenRuntime = Callable[..., Runtime]  # (run_dir, *, signer) -> a Runtime
 
@@ -79,8 +79,18 @@ def close_epoch(run_dir: Path, state: PayerState, plan: Plan, epoch: int, bounda
                 record(batch)
 
 
+def embedded_runtime(run_dir: Path | str, *, signer: Signer | None = None) -> EmbeddedAdjudicator:
+    """The clock's embedded runtime: `EmbeddedAdjudicator` without the family cache's look-ahead
+    (`runtimes.lookahead`). The clock folds a payer's whole population beside the cache, and the
+    look-ahead's maps, small objects made and dropped all through adjudication, leave the heap
+    the payer state grows in fragmented: at 1,000,000 members `claimsim run` peaked at
+    1,917,812 KiB with it against 1,864,700 without (same ledger and reports), for 6 % of its
+    CPU (1,169 s against 1,247). `claimsim adjudicate`, with no payer state, keeps it."""
+    return EmbeddedAdjudicator(run_dir, signer=signer, lookahead=False)
+
+
 def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: int | None = None,
-        progress: bool = False, runtime: OpenRuntime = EmbeddedAdjudicator,
+        progress: bool = False, runtime: OpenRuntime = embedded_runtime,
         signer: Signer | None = None) -> ClockResult:
     """Pay a simulated run directory epoch by epoch (its run.json gives start, months, horizon)
     on the runtime `runtime(run_dir, signer=signer)` opens. With a `signer`, the ledger's head is

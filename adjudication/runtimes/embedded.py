@@ -131,6 +131,7 @@ class EmbeddedAdjudicator:
         signer: Signer | None = None,
         cache_families: int | str | None = AUTO,
         processes: int = 1,
+        lookahead: bool = True,
     ):
         """`cache_families`: None keeps every family in memory, N at most N decoded over the
         scratch disk store, `AUTO` chooses by the input's size (`auto_cache_families`)."""
@@ -144,6 +145,7 @@ class EmbeddedAdjudicator:
                                 " --cache-families cannot be combined yet")
             cache_families = None
         self.processes = processes
+        self.lookahead = lookahead  # hints for a bounded cache (`_lookahead`)
         self._gap: UserError | None = None
         self.signer = signer
         if not self.run_dir.is_dir():
@@ -254,7 +256,7 @@ class EmbeddedAdjudicator:
     def _lookahead(self) -> NextUse | None:
         """When each pending input's family comes back, for a bounded cache to evict the family
         needed last (`runtimes.lookahead`); None when every family stays in memory."""
-        if self.cache_families is None:
+        if self.cache_families is None or not self.lookahead:
             return None
         return NextUse(self.input_dir, self.next_input, WINDOW_PER_FAMILY * self.cache_families)
 

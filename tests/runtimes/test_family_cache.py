@@ -155,16 +155,28 @@ def test_the_embedded_runtime_reads_fewer_families_back_with_its_lookahead(
             return value
 
         with monkeypatch.context() as patch:
-            if not ahead:  # the cache as it was: least recently used out first
-                patch.setattr(EmbeddedAdjudicator, "_lookahead", lambda self: None)
             patch.setattr(RocksStore, "get", counted)
             run = fresh_copy(simulated, tmp_path / f"ahead-{ahead}")
-            with EmbeddedAdjudicator(run, cache_families=8) as rt:
+            # without: the cache as it was, least recently used out first
+            with EmbeddedAdjudicator(run, cache_families=8, lookahead=ahead) as rt:
                 rt.run()
         reads.append(len(count))
         ledgers.append([e["hash"] for e in read(run / "ledger")])
     assert ledgers[0] == ledgers[1] and len(ledgers[0]) > 900
     assert reads[1] < 0.8 * reads[0], reads
+
+
+def test_the_run_clock_adjudicates_without_the_lookahead_and_adjudicate_with_it(simulated, tmp_path):
+    """`claimsim run` folds the payer state beside the cache, whose heap the look-ahead's maps
+    fragment (`runclock.embedded_runtime`); `claimsim adjudicate` keeps the look-ahead."""
+    from claimsim.scenarios.runclock import embedded_runtime
+
+    run = fresh_copy(simulated, tmp_path / "clock")
+    with embedded_runtime(run) as rt:
+        rt.cache_families = 8
+        assert rt._lookahead() is None
+    with EmbeddedAdjudicator(run, cache_families=8) as rt:
+        assert isinstance(rt._lookahead(), NextUse)
 
 
 class _CountingDb:
