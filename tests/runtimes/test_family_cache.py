@@ -15,12 +15,11 @@ from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.familycache import FamilyCache
 from claimsim.adjudication.runtimes.lookahead import NextUse
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
-from claimsim.events.envelope import new_event
 from claimsim.events.log import read
 from claimsim.simulator.config import FaultConfig, SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
-from ..fixtures.adjudication import reference
+from ..fixtures.adjudication import enrolled_input, reference
 from ..fixtures.run_dirs import fresh_copy
 
 KEYS = ["A", "B", "A", "C", "B", "A", "D", "C", "A", "B"]
@@ -95,14 +94,6 @@ def test_the_cache_rebuilds_its_heap_and_keeps_its_order():
     assert cache.pop_victim() == ("A", "A") and cache.pop_victim() == ("B", "B")
 
 
-def _enrolled(seq: int, member: str) -> dict:
-    env = new_event({"member_id": member, "subscriber_id": member, "payer_id": "COM",
-                     "plan_id": "COM-P", "start": "2025-01-01", "birth_date": "1960-01-01",
-                     "sex": "F"}, at="2025-01-01", key=member, type="member.enrolled")
-    env["seq"] = seq
-    return env
-
-
 class _CountingStore(MemoryStore):
     def __init__(self):
         super().__init__()
@@ -117,7 +108,7 @@ class _CountingStore(MemoryStore):
 def test_with_next_uses_the_processor_keeps_the_family_coming_back_and_answers_the_same():
     """Two cached families; A, B, C, A: least-recently-used evicts A for C and reads A back;
     told that A comes back at seq 3 (and B and C never), the cache evicts B instead."""
-    inputs = [_enrolled(seq, key) for seq, key in enumerate(["A", "B", "C", "A"])]
+    inputs = [enrolled_input(seq, key) for seq, key in enumerate(["A", "B", "C", "A"])]
     answers, reads = [], []
     for next_use in (None, {0: 3}):
         processor = PartitionProcessor(reference(), Settings(), cache_families=2,

@@ -20,13 +20,12 @@ from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.embedded import STATE_DIR, EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, family_key
 from claimsim.events.encoding import canonical
-from claimsim.events.envelope import new_event
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
 from claimsim.simulator.config import FaultConfig, SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
-from ..fixtures.adjudication import Harness, line, reference
+from ..fixtures.adjudication import Harness, enrolled_input, line, reference
 from ..fixtures.run_dirs import fresh_copy
 
 
@@ -264,13 +263,7 @@ def test_a_stale_foreign_seq_for_a_family_out_of_the_cache_is_a_dead_letter_and_
     processor = PartitionProcessor(reference(), Settings(), cache_families=1)
     store = MemoryStore()
 
-    def enrolled(seq: int, member: str) -> dict:
-        env = new_event({"member_id": member, "subscriber_id": member, "payer_id": "COM",
-                         "plan_id": "COM-P", "start": "2025-01-01", "birth_date": "1960-01-01",
-                         "sex": "F"}, at="2025-01-01", key=member, type="member.enrolled")
-        env["seq"] = seq
-        return env
-
+    enrolled = enrolled_input
     out = processor.apply(0, None, [enrolled(0, "M1"), enrolled(2, "M1")], store, flush=flush)
     assert [e["cause"] for e in out.ledger] == [0, 2] and list(processor._families) == ["M1"]
     out = processor.apply(0, None, [enrolled(1, "M1"), enrolled(3, "M2"), enrolled(4, "M1")],
