@@ -317,7 +317,7 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     the next worker to start, or by the runner that started it (`datadir.sweep`)."""
     import atexit
     from claimsim.adjudication.runtimes.streaming.outages import OutageReporter, default_log_path
-    from claimsim.adjudication.runtimes.streaming.topics import partition_count
+    from claimsim.adjudication.runtimes.streaming.topics import partition_count, wait_for_broker
 
     run_dir = Path(run_dir)
     try:
@@ -326,6 +326,10 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
         raise UserError(str(e)) from None
     settings = recorded_settings(run_dir, reference)
     topics = RunTopics(prefix)
+    waited = asyncio.run(wait_for_broker(bootstrap, say=lambda m: print(f"claimsim worker: {m}",
+                                                                          file=sys.stderr)))
+    if waited > 1:
+        print(f"claimsim worker: the broker answered after {waited:.1f} s", file=sys.stderr)
     if partitions is None:
         partitions = asyncio.run(partition_count(bootstrap, topics.inbound))
     datadirs.sweep()  # what workers killed with -9 left behind

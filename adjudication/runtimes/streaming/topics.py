@@ -94,6 +94,37 @@ async def _admin(bootstrap: str) -> AIOKafkaAdminClient:
     return admin
 
 
+BROKER_WAIT_S = 60.0  # how long a worker started while its broker is away waits for it
+
+
+async def wait_for_broker(bootstrap: str, timeout: float = BROKER_WAIT_S, say=None) -> float:
+    """Return (the seconds waited) once a broker of `bootstrap` answers an admin client's start.
+    A worker started while the broker is away (a restart script, a host rebooting, the load
+    test's replacement for a killed worker during a broker restart) waits for it, saying so once
+    through `say`, instead of dying in faust's bootstrap with a traceback; after `timeout` s a
+    one-line `BrokerUnreachable`."""
+    start = time.monotonic()
+    delay, said = 0.25, False
+    while True:
+        try:
+            admin = await _admin(bootstrap)
+        except BrokerUnreachable:
+            waited = time.monotonic() - start
+            if waited + delay > timeout:
+                raise BrokerUnreachable(f"no Kafka broker answered at {bootstrap} in {waited:.0f} s;"
+                                        " start one with `eval \"$(scripts/kafka/start.sh)\"` or set"
+                                        f" {BOOTSTRAP_ENV}") from None
+            if say is not None and not said:
+                say(f"no Kafka broker answers at {bootstrap} yet; waiting for it (up to"
+                    f" {timeout:.0f} s)")
+                said = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            continue
+        await admin.close()
+        return time.monotonic() - start
+
+
 async def create_topics(bootstrap: str, topics: RunTopics, partitions: int) -> None:
     """The inbound and ledger topics get `partitions` partitions; the dead-letter topic one."""
     admin = await _admin(bootstrap)
