@@ -84,8 +84,10 @@ def embedded_runtime(run_dir: Path | str, *, signer: Signer | None = None) -> Em
     (`runtimes.lookahead`). The clock folds a payer's whole population beside the cache, and the
     look-ahead's maps, small objects made and dropped all through adjudication, leave the heap
     the payer state grows in fragmented: at 1,000,000 members `claimsim run` peaked at
-    1,917,812 KiB with it against 1,864,700 without (same ledger and reports), for 6 % of its
-    CPU (1,169 s against 1,247). `claimsim adjudicate`, with no payer state, keeps it."""
+    1,917,812 KiB with it against 1,864,700 without (same ledger and reports; one run each, and
+    runs of one code have differed by 44 MiB), for 6 % of its CPU (1,169 s against 1,247). `run`
+    is the step with the least margin under 2 GB; `claimsim adjudicate`, with no payer state,
+    keeps the look-ahead."""
     return EmbeddedAdjudicator(run_dir, signer=signer, lookahead=False)
 
 
