@@ -51,9 +51,18 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+# `python -m claimsim`, with Python's SIGINT handler installed whatever SIGINT's disposition was
+# when the test run started: a process started in the background by a shell without job control
+# (`cmd &` in a script, under nohup) inherits SIGINT ignored, and Python then installs no handler,
+# so the SIGINT below would be lost and the sweep run to its end.
+CLAIMSIM_WITH_SIGINT = [sys.executable, "-c", "import runpy, signal;"
+                        " signal.signal(signal.SIGINT, signal.default_int_handler);"
+                        " runpy.run_module('claimsim', run_name='__main__', alter_sys=True)"]
+
+
 def _start(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "claimsim", "whatif", "demo", "--vary",
+        [*CLAIMSIM_WITH_SIGINT, "whatif", "demo", "--vary",
          "programs.cpcplus_t2.hybrid_bp=0,2500,4000,6500", "--replicates", "4", "--jobs", "2",
          "--members", "3000", "--months", "12", "--no-progress", "--out", str(tmp_path / "w")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
