@@ -114,8 +114,8 @@ class StoreRecords:
     replacement reads the record its original just wrote.
 
     Unbuffered and asked to (`share_lines`: the caller encodes the answers), the bytes of a
-    record's last version's `lines` are kept with that list (`fresh_lines`) until the next write, so the claim's ledger entry, which holds the same list,
-    reuses them (`encode_answer`) instead of encoding the lines a second time. They are the
+    record's last version's `lines` are kept with that list (`fresh_lines`) until the next
+    write, so the claim's ledger entry, which holds the same list, reuses them (`encode_answer`) instead of encoding the lines a second time. They are the
     lines' canonical (sorted-key) encoding because the engine builds every line result, and each
     of its adjustments, with its keys in sorted order (`engine.line_results`; a test holds it
     to that), and a version's lines are always the ones it just built. Encoding the record with
@@ -273,7 +273,8 @@ class PartitionProcessor:
         would flush at its own commit points.
 
         `next_use` (input seq -> the seq of its family's next input where known, asked in seq
-        order: the embedded runtime's `lookahead.NextUse`) lets a bounded cache evict the family needed last.
+        order: the embedded runtime's `lookahead.NextUse`) lets a bounded cache evict the
+        family needed last.
 
         `encode=True` also gives each answer encoded (`Outcome.encoded`, for
         `LogWriter.write_encoded`), a claim's lines encoded once for its record and its answer.
@@ -338,7 +339,7 @@ class PartitionProcessor:
                     results[result_key(key, seq)] = exact(orjson.dumps(result))
                 if flush:
                     dirty[key] = family
-            if bound:  # popped and put back: a FamilyCache's order is recency of use
+            if bound:  # popped and put back, with when it is next needed (`FamilyCache`)
                 families.put(key, family, None if next_use is None else next_use.get(seq))
                 while len(families) > bound:
                     self._evict(store, write=not flush)
@@ -365,8 +366,9 @@ class PartitionProcessor:
         return n
 
     def _evict(self, store: Store, *, write: bool) -> None:
-        """Drop the least recently used family state from the cache, writing its hot part to the
-        store when the store does not already have it (or the call's `dirty` set will write it)."""
+        """Drop the cache's victim (`FamilyCache.pop_victim`: the family needed last, else the
+        least recently used), writing its hot part to the store when the store does not already
+        have it (or the call's `dirty` set will write it)."""
         key, family = self._families.pop_victim()  # type: ignore[union-attr]
         if write:
             store[family_key(key)] = exact(family.hot_bytes())

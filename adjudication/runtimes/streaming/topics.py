@@ -111,9 +111,9 @@ async def wait_for_broker(bootstrap: str, timeout: float = BROKER_WAIT_S, say=No
         except BrokerUnreachable:
             waited = time.monotonic() - start
             if waited + delay > timeout:
-                raise BrokerUnreachable(f"no Kafka broker answered at {bootstrap} in {waited:.0f} s;"
-                                        " start one with `eval \"$(scripts/kafka/start.sh)\"` or set"
-                                        f" {BOOTSTRAP_ENV}") from None
+                raise BrokerUnreachable(
+                    f"no Kafka broker answered at {bootstrap} in {waited:.0f} s; start one with"
+                    f" `eval \"$(scripts/kafka/start.sh)\"` or set {BOOTSTRAP_ENV}") from None
             if say is not None and not said:
                 say(f"no Kafka broker answers at {bootstrap} yet; waiting for it (up to"
                     f" {timeout:.0f} s)")
