@@ -59,7 +59,7 @@ from claimsim.adjudication.runtimes.streaming.collector import Collector
 from claimsim.adjudication.runtimes.streaming.commits import (  # noqa: F401 (tests)
     commits_wait_for_table_writes, track_committed_offsets,
 )
-from claimsim.adjudication.runtimes.streaming import exits
+from claimsim.adjudication.runtimes.streaming import exits, heap
 from claimsim.adjudication.runtimes.streaming.exits import (  # noqa: F401 (tests, the runner)
     EXIT_CORE_ERROR, EXIT_GAP, EXIT_STOP_TIMEOUT, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
     BoundedStopWorker, hard_exit, leave_group, restart_in_place,
@@ -99,6 +99,11 @@ FAULT_ENV = "CLAIMSIM_WORKER_FAULT"
 # Memory by default: RocksDB measured about 100 us more CPU per claim on a 10,000-member run (its
 # writes, flushes and compactions), so a flat memory is opt-in, as in the embedded runtime.
 DEFAULT_STORE = "memory"
+# Changelog records faust gathers before applying them to the table in recovery (its default,
+# 1,000, was made for one small record per table write): a record here is a message's writes,
+# up to `changelog.RECORD_BYTES`, and 1,000 of them took a survivor that recovered a partition of
+# a 100,000-member run to 1.2 GB (README, "Worker memory").
+RECOVERY_RECORDS = 16
 ROCKSDB_CACHE_FAMILIES = 16_384  # decoded family states a RocksDB worker keeps by default
 # faust's RocksDB defaults (a 2 GB block cache and three 64 MB write buffers per partition) would
 # let a worker grow to gigabytes; these keep each partition's database to a few tens of MB.
@@ -131,7 +136,8 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     dead = app.topic(topics.dead_letter, partitions=1, key_type=bytes, value_type=bytes)
     table = app.tables.add(BatchedTable(app, name=TABLE, partitions=partitions, key_type=bytes,
                                         value_type=bytes, beacon=app.tables.beacon,
-                                        options=dict(ROCKSDB_OPTIONS)))
+                                        options=dict(ROCKSDB_OPTIONS),
+                                        recovery_buffer_size=RECOVERY_RECORDS))
     writes = TableWrites(table)  # the processor's store: one changelog record per message
     processor = PartitionProcessor(reference, settings, cache_families=cache_families)
     collector = app.claimsim_collector = Collector()  # the cyclic GC off the family states
@@ -204,6 +210,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                 log.warning("dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
                 await dead.send(value=canonical(dead_letter(
                     reason, raw, topic=msg.topic, partition=msg.partition, offset=msg.offset)))
+            await writes.ebb()  # the message's answers are out; its state may wait its turn
 
     # A rebalance may hand a partition to another worker and back: drop every cache then, so
     # state is always rebuilt from the table as recovered from its changelog.
@@ -220,6 +227,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     @app.timer(CHECK_S, name="claimsim.partition_watch")
     async def _watch_partitions():
         collector.tick()  # an idle worker's cycles (run_worker's collector collects by itself)
+        heap.trim()  # the free pages inside the C heap back to the system (heap.py)
         try:
             waiting = await watch.check(app)
         except Exception as e:  # a broker away: its outage is reported elsewhere
@@ -319,6 +327,7 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     from claimsim.adjudication.runtimes.streaming.outages import OutageReporter, default_log_path
     from claimsim.adjudication.runtimes.streaming.topics import partition_count, wait_for_broker
 
+    heap.fix_mmap_threshold()  # before anything large is allocated
     run_dir = Path(run_dir)
     try:
         reference = ReferenceData.load(run_dir)

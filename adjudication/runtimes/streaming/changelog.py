@@ -19,6 +19,7 @@ prefix of them, which those rules make a state the stream passed through.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import struct
 from collections import deque
@@ -37,6 +38,14 @@ DELETED = 0xFFFFFFFF  # a value length that marks a deletion (the write's value 
 # order. Measured on the 100,000-member run: a commit that took 58 s let a prune gather one
 # record of 1.7 MB of deletions, which the producer refused, and the worker crashed.
 RECORD_BYTES = 512 * 1024
+# The changelog bytes a worker lets wait for the broker before it takes the next message
+# (`TableWrites.ebb`). Unbounded, they were the growth of a RocksDB worker's memory with the
+# length of the run: the worker adjudicates faster than one changelog batch per partition at a
+# time reaches the broker, and the records waited in faust's producer buffer (whose bound is a
+# count, 20,000, made for one record per table write): at 100,000 members, 650 records of
+# about 340 KB were waiting at once, peak RSS 600 MB against 198 MB at 10,000 (README, "Worker
+# memory"). 16 MB is some 50 messages' records: far more than one aiokafka batch in flight.
+CHANGELOG_BACKLOG_BYTES = 16 << 20
 
 
 def pack(writes: list[tuple[bytes, bytes | None]]) -> bytes:
@@ -149,6 +158,8 @@ class TableWrites:
         self._results: list[bytes] = []  # `r:` keys the current message wrote
         self._kept: dict[int, deque[tuple[int, int | None, list[bytes]]]] = {}
         self.pruned = 0  # answers deleted so far (for tests and diagnostics)
+        self.unsent = 0  # bytes of changelog records sent, not yet seen acknowledged by `ebb`
+        self._in_flight: deque[tuple[asyncio.Future, int]] = deque()  # theirs, oldest first
 
     def get(self, key: bytes, default: Any = None) -> bytes | None:
         return self.data.get(key, default)
@@ -180,8 +191,28 @@ class TableWrites:
         for run in chunks(pending):
             self._count += 1
             key = BATCH_PREFIX + self._nonce + b"/%d" % self._count
-            fut = self.table.send_changelog(partition, key, pack(run))
+            value = pack(run)
+            fut = self.table.send_changelog(partition, key, value)
+            if fut is not None:
+                self._count_unsent(fut, len(value))
         return fut
+
+    def _count_unsent(self, fut: asyncio.Future, size: int) -> None:
+        self.unsent += size
+        self._in_flight.append((fut, size))
+
+    async def ebb(self, limit: int = CHANGELOG_BACKLOG_BYTES) -> None:
+        """Wait until at most `limit` bytes of changelog records are on their way to the broker
+        (the backpressure the worker's memory needs: faust's producer buffer has none in bytes),
+        oldest record first. A record that failed counts as gone: the commit that follows raises
+        its error (`commits.commits_wait_for_table_writes`)."""
+        flight = self._in_flight
+        while True:
+            while flight and flight[0][0].done():
+                self.unsent -= flight.popleft()[1]
+            if self.unsent <= limit or not flight:
+                return
+            await asyncio.wait((flight[0][0],))
 
     def prune(self, partition: int, committed: int | None) -> int:
         """Delete the stored answers of the partition's messages below `committed` (its committed
