@@ -13,6 +13,7 @@ from claimsim.events.money import div_round_half_up
 from claimsim.events.timeline import value_at
 
 from claimsim.adjudication.projections.diagnoses import line_conditions
+from claimsim.adjudication.projections.fold.claims import conditions_of
 from claimsim.adjudication.projections.fold.membership import SPAN_PAYER
 from claimsim.adjudication.projections.fold.money import practice_on
 from claimsim.adjudication.projections.risk import (_WEIGHT, DEMENTIA, _scored, cpc_tiers,
@@ -112,6 +113,43 @@ def test_a_claims_conditions_are_those_of_every_line_s_diagnoses(dx_by_line):
     expected = sorted({ICD10_CONDITION[c].value for dx in dx_by_line for c in dx
                        if c in ICD10_CONDITION})
     assert line_conditions(lines) == expected
+
+
+# Lines as a ledger holds them, and values one written by the engine never does (a bare string,
+# a dict, a number): the fold's fast path answers only lines that all carry one and the same code.
+_ODD = st.one_of(st.lists(st.sampled_from(_DX), max_size=3), st.sampled_from(_DX),
+                 st.sampled_from(["E", "", 7]).map(lambda v: [v]), st.just({"E11.9": 1}))
+
+
+@given(st.one_of(st.lists(st.sampled_from(_DX), min_size=1, max_size=2).flatmap(
+    lambda dx: st.integers(1, 4).map(lambda n: [list(dx) for _ in range(n)])),
+    st.lists(_ODD, min_size=1, max_size=4)))
+def test_the_folds_conditions_are_the_references_for_any_lines(dx_by_line):
+    """`fold.claims.conditions_of` (cached by the one code every line carries) answers what
+    `diagnoses.line_conditions` answers, or raises what it raises: one code on every line, lines
+    that differ in any one line, several codes, and odd values."""
+    lines = [{"diagnoses": dx} for dx in dx_by_line]
+    try:
+        expected: object = line_conditions(lines)
+    except Exception as e:  # noqa: BLE001 (the reference's error is the expected answer)
+        expected = type(e)
+    try:
+        got: object = conditions_of(lines)
+    except Exception as e:  # noqa: BLE001
+        got = type(e)
+    assert got == expected
+
+
+def test_a_claim_whose_lines_differ_is_not_answered_by_its_first_lines_code():
+    """The cache by code must not answer for a claim whose later line carries another code:
+    diabetes on the first line, CHF on the second, after a claim with diabetes alone."""
+    diabetes, chf = ICD10_CONDITION["E11.9"].value, ICD10_CONDITION["I50.9"].value
+    assert conditions_of([{"diagnoses": ["E11.9"]}]) == [diabetes]
+    assert conditions_of([{"diagnoses": ["E11.9"]}, {"diagnoses": ["I50.9"]}]) == sorted(
+        [diabetes, chf])
+    assert conditions_of([{"diagnoses": ["E11.9"]}, {"diagnoses": ["E11.9", "I50.9"]}]) == sorted(
+        [diabetes, chf])
+    assert conditions_of([{"diagnoses": ["E11.9"]}, {"diagnoses": ["E11.9"]}]) == [diabetes]
 
 
 def test_lines_repeating_the_claim_s_diagnoses_give_the_claim_s_conditions():

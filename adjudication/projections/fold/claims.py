@@ -13,7 +13,7 @@ month and group strings as small ints).
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
 from claimsim.events.registry import EventError
@@ -25,14 +25,21 @@ from claimsim.adjudication.projections.fold.packed import LatestDates, PackedRow
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
 
-QUALIFYING = frozenset({ProcedureGroup.PC_EM.value, ProcedureGroup.AWV.value,
+# Module constants are `Final`: compiled (mypyc), a Final name is a C static or an inlined literal,
+# where any other module-level name is a lookup in the module's globals on every use.
+QUALIFYING: Final = frozenset({ProcedureGroup.PC_EM.value, ProcedureGroup.AWV.value,
                         ProcedureGroup.CARE_MGMT.value})
-AWV = ProcedureGroup.AWV.value
-CCM_CODES = frozenset({"99490", "99491", "99487", "99489"})
+AWV: Final = ProcedureGroup.AWV.value
+CCM_CODES: Final = frozenset({"99490", "99491", "99487", "99489"})
 
 # Positions in a visit row, visits[member][i] = [practice, day, qualifying lines by primary-care
 # clinicians, AWV lines, CCM lines, allowed on the counted lines] (negative on reversals).
-V_PRACTICE, V_DAY, V_QUALIFYING, V_AWV, V_CCM, V_ALLOWED = range(6)
+V_PRACTICE: Final = 0
+V_DAY: Final = 1
+V_QUALIFYING: Final = 2
+V_AWV: Final = 3
+V_CCM: Final = 4
+V_ALLOWED: Final = 5
 # Positions in `PayerState.visit_days`' sums per "practice|day".
 VD_QUALIFYING, VD_AWV, VD_CCM, VD_ALLOWED = range(4)
 # Positions in an FFS row, ffs[member][i] = [practice, service month, procedure group, amount].
@@ -44,7 +51,8 @@ KEYS = ("visits", "ffs", "dx")
 # The packed layouts (`struct` formats) of a visit row and an FFS row; strings at V_PRACTICE,
 # V_DAY and F_PRACTICE, F_MONTH, F_GROUP.
 VISIT_ROW, FFS_ROW = "IIiiiq", "IIIq"
-_VISIT, _FFS = struct.Struct("<" + VISIT_ROW), struct.Struct("<" + FFS_ROW)  # `day` packs rows itself
+_VISIT: Final = struct.Struct("<" + VISIT_ROW)  # `day` packs rows itself
+_FFS: Final = struct.Struct("<" + FFS_ROW)
 
 
 def reset(state: PayerState) -> None:
@@ -60,7 +68,7 @@ def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
     dx = state.pending_dx.pop(str(cause), None) if cause is not None and state.pending_dx else None
     lines = d["lines"]
     if lines and lines[0].get("diagnoses") is not None:  # v2: the lines carry them
-        dx = line_conditions(lines)
+        dx = conditions_of(lines)
     elif state.input_dx_skipped:
         raise EventError("a claim entry without its lines' diagnoses after the ledger's first"
                          " claim entry carried them (ledger versions only go up)", seq=env.get("seq"))
@@ -71,6 +79,34 @@ def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
         day(state, d, lines[0]["service_date"], lines, 1, paid_month, d["frequency"] == "7")
     else:
         lines_by_day(state, d, lines, 1, paid_month, d["frequency"] == "7", dx)
+
+
+# A code -> the conditions of lines that all carry that one code and no other (`conditions_of`).
+_ONE_CODE: Final[dict[str, list[str]]] = {}
+
+
+def conditions_of(lines: list[dict[str, Any]]) -> list[str]:
+    """`diagnoses.line_conditions(lines)` (the reference), answered here for the common claim whose
+    every line carries the same single code: looked up by that code, without leaving the
+    compiled fold or building the tuple key the reference caches on. Anything else (several
+    codes, lines that differ, values a ledger written by the engine never holds) is the
+    reference's to answer, errors included."""
+    first: Any = lines[0]["diagnoses"]
+    if type(first) is not list or len(first) != 1:
+        return line_conditions(lines)
+    code: Any = first[0]
+    if type(code) is not str:
+        return line_conditions(lines)
+    for line in lines:
+        dx: Any = line["diagnoses"]
+        if type(dx) is not list or len(dx) != 1 or dx[0] != code:
+            return line_conditions(lines)
+    found = _ONE_CODE.get(code)
+    if found is None:
+        found = line_conditions(lines)
+        if len(_ONE_CODE) < 100_000:
+            _ONE_CODE[code] = found
+    return found
 
 
 def reversed_(state: PayerState, env: dict[str, Any]) -> None:
