@@ -110,6 +110,12 @@ ROCKSDB_CACHE_FAMILIES = 16_384  # decoded family states a RocksDB worker keeps 
 ROCKSDB_OPTIONS = {"block_cache_size": 16 << 20, "block_cache_compressed_size": 0,
                    "write_buffer_size": 8 << 20, "max_write_buffer_number": 2}
 FETCH_BYTES = 8 * 1024 * 1024
+# Inbound messages (of `producer.DEFAULT_BATCH` inputs, some 50 KB each) faust may hold fetched
+# and not yet processed. faust's default, 4,096, let a worker behind a backlog hold 200 MB and
+# more of them: the growth with the population of its peak RSS in a closed-loop run, whose
+# backlog is the whole year (562 MB at 300,000 members; README, "Worker memory"). 64 is 12,800
+# inputs read ahead, a second of a worker's work.
+STREAM_BUFFER_MESSAGES = 64
 METADATA_MAX_AGE_MS = 10_000
 
 
@@ -285,6 +291,7 @@ def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str
         # faust fetches 1 MB per partition by default: a few 100 KB messages per round trip to a
         # broker busy taking changelog writes, which halved throughput on one partition.
         consumer_max_fetch_size=FETCH_BYTES,
+        stream_buffer_maxsize=STREAM_BUFFER_MESSAGES,
         # A group leader that assigns partitions while its metadata lacks the run's topics (a
         # broker just restarted) assigns none of them; aiokafka rejoins once a refresh shows
         # the topics, which faust's default (5 min) left to after a load test's end.
