@@ -42,9 +42,10 @@ RECORD_BYTES = 512 * 1024
 # (`TableWrites.ebb`). Unbounded, they were the growth of a RocksDB worker's memory with the
 # length of the run: the worker adjudicates faster than one changelog batch per partition at a
 # time reaches the broker, and the records waited in faust's producer buffer (whose bound is a
-# count, 20,000, made for one record per table write): at 100,000 members, 650 records of
-# about 340 KB were waiting at once, peak RSS 600 MB against 198 MB at 10,000 (README, "Worker
-# memory"). 16 MB is some 50 messages' records: far more than one aiokafka batch in flight.
+# count, 20,000, made for one record per table write): at 100,000 members 103 records of about
+# 340 KB waited at once (650 in a slower, traced run); peak RSS 600 MB against 198 MB at 10,000
+# (README, "What the Kafka worker costs"). 16 MB is some 50 messages' records: far more than one
+# aiokafka batch in flight.
 CHANGELOG_BACKLOG_BYTES = 16 << 20
 
 
