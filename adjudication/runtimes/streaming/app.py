@@ -113,8 +113,8 @@ FETCH_BYTES = 8 * 1024 * 1024
 # Inbound messages (of `producer.DEFAULT_BATCH` inputs, some 50 KB each) faust may hold fetched
 # and not yet processed. faust's default, 4,096, let a worker behind a backlog hold 200 MB and
 # more of them: the growth with the population of its peak RSS in a closed-loop run, whose
-# backlog is the whole year (562 MB at 300,000 members; README, "What the Kafka worker costs"). 64 is 12,800
-# inputs read ahead, a second of a worker's work.
+# backlog is the whole year (562 MB at 300,000 members; README, "What the Kafka worker costs").
+# 64 is 12,800 inputs read ahead, a second of a worker's work.
 STREAM_BUFFER_MESSAGES = 64
 METADATA_MAX_AGE_MS = 10_000
 
