@@ -55,7 +55,6 @@ class LedgerFollower:
             self._held = None
         pending, apply, lines = st.pending_dx, st.apply, self._input
         marker, want_dx = claim_line_marker(), not self.dx_on_ledger
-        tail = len(marker) + _CHAIN_TAIL  # `is_current_claim_line`, inlined: one call less per input line
         block_end = (upto // READ_AHEAD + 1) * READ_AHEAD - 1
         seq = st.input_seq
         while seq < block_end:
@@ -68,7 +67,7 @@ class LedgerFollower:
             else:
                 self._held = None
             # Claims are most of the input; only their diagnoses matter here (see claim_conditions).
-            if line.find(marker, len(line) - tail) >= 0:
+            if is_current_claim_line(line, marker):
                 seq += 1
                 if want_dx:
                     conds = claim_conditions(line)
