@@ -114,13 +114,14 @@ class StoreRecords:
     replacement reads the record its original just wrote.
 
     Unbuffered and asked to (`share_lines`: the caller encodes the answers), the bytes of a
-    record's last version's `lines` are kept with that list (`fresh_lines`) until the next
-    write, so the claim's ledger entry, which holds the same list, reuses them (`encode_answer`) instead of encoding the lines a second time. They are the
-    lines' canonical (sorted-key) encoding because the engine builds every line result, and each
-    of its adjustments, with its keys in sorted order (`engine.line_results`; a test holds it
-    to that), and a version's lines are always the ones it just built. Encoding the record with
-    sorted keys instead costs more than encoding the lines twice (callgrind, 5,000 synthetic
-    claims: +70M instructions in the record's encoding against -80M in the ledger's)."""
+    record's last version's `lines` are kept with that list (`fresh_lines`) until the next write,
+    so the claim's ledger entry, which holds the same list, reuses them (`encode_answer`) instead
+    of encoding the lines a second time. They are the lines' canonical (sorted-key) encoding
+    because the engine builds every line result, and each of its adjustments, with its keys in
+    sorted order (`engine.line_results`; a test holds it to that), and a version's lines are always
+    the ones it just built. Encoding the record with sorted keys instead costs more than encoding
+    the lines twice (callgrind, 5,000 synthetic claims: +70M instructions in the record's encoding
+    against -80M in the ledger's)."""
 
     __slots__ = ("store", "pending", "_last_key", "_last", "share_lines", "fresh_lines")
 

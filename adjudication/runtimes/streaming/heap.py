@@ -3,13 +3,13 @@ free pages inside it given back every few seconds.
 
 glibc serves a block of 128 KB or more that no free chunk of the heap fits with its own mmap,
 returned to the system when freed, and then raises that threshold to the size of each such block
-freed (up to 32 MB): from then on the worker's large, short-lived blocks (its changelog records,
-up to 512 KB, and aiokafka's fetch and send buffers) come from the heap, are freed in between
-long-lived small objects, and the heap keeps the pages. Measured on the 100,000-member run (4 partitions, 2 workers, RocksDB store):
-peak worker RSS 407 MB with the threshold moving, 326 MB with it fixed at 128 KB
-(`MALLOC_MMAP_THRESHOLD_=131072`, which is what `fix_mmap_threshold` does from inside, so a
-worker started by hand on another host gets it too), for no measurable CPU (README, "What the
-Kafka worker costs").
+freed (up to 32 MB): from then on the worker's large, short-lived blocks (its changelog records, up
+to 512 KB, and aiokafka's fetch and send buffers) come from the heap, are freed in between
+long-lived small objects, and the heap keeps the pages. Measured on the 100,000-member run (4
+partitions, 2 workers, RocksDB store): peak worker RSS 407 MB with the threshold moving, 326 MB
+with it fixed at 128 KB (`MALLOC_MMAP_THRESHOLD_=131072`, which is what `fix_mmap_threshold` does
+from inside, so a worker started by hand on another host gets it too), for no measurable CPU
+(README, "What the Kafka worker costs").
 
 What stays is fragmentation of the main heap among small blocks (RocksDB's, and Python's larger
 objects): 90 to 140 MB of it free at a time in that run. `trim` (glibc's `malloc_trim`, which
