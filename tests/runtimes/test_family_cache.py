@@ -16,11 +16,9 @@ from claimsim.adjudication.runtimes.familycache import FamilyCache
 from claimsim.adjudication.runtimes.lookahead import NextUse
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
 from claimsim.events.log import read
-from claimsim.simulator.config import FaultConfig, SimConfig
-from claimsim.simulator.run_dir import simulate_to_dir
 
 from ..fixtures.adjudication import enrolled_input, reference
-from ..fixtures.run_dirs import fresh_copy
+from ..fixtures.run_dirs import fresh_copy, simulated_year
 
 KEYS = ["A", "B", "A", "C", "B", "A", "D", "C", "A", "B"]
 
@@ -124,10 +122,7 @@ def test_with_next_uses_the_processor_keeps_the_family_coming_back_and_answers_t
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("cache") / "run"
-    faults = FaultConfig(duplicate_bp=500, replacement_bp=400, void_bp=300, malformed_bp=300)
-    simulate_to_dir(SimConfig(members=120, months=12, seed=5, faults=faults), run)
-    return run
+    return simulated_year(tmp_path_factory.mktemp("cache") / "run", members=120, seed=5)
 
 
 def test_the_embedded_runtime_reads_fewer_families_back_with_its_lookahead(

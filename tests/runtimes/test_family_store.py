@@ -22,19 +22,14 @@ from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProce
 from claimsim.events.encoding import canonical
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
-from claimsim.simulator.config import FaultConfig, SimConfig
-from claimsim.simulator.run_dir import simulate_to_dir
 
 from ..fixtures.adjudication import Harness, enrolled_input, line, reference
-from ..fixtures.run_dirs import fresh_copy
+from ..fixtures.run_dirs import fresh_copy, simulated_year
 
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("store") / "run"
-    faults = FaultConfig(duplicate_bp=500, replacement_bp=400, void_bp=300, malformed_bp=300)
-    simulate_to_dir(SimConfig(members=120, months=12, seed=5, faults=faults), run)
-    return run
+    return simulated_year(tmp_path_factory.mktemp("store") / "run", members=120, seed=5)
 
 
 def test_rocks_store_gives_back_bytes_in_key_order_and_scans_one_prefix(tmp_path):

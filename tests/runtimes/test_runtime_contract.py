@@ -29,10 +29,8 @@ from claimsim.events.ledger import AttributionAssigned, AttributionCorrected, Pr
 from claimsim.events.log import LogWriter, last_envelope, read
 from claimsim.events.programs import ProgramKind
 from claimsim.events.reference import ReferenceData
-from claimsim.simulator.config import FaultConfig, SimConfig
-from claimsim.simulator.run_dir import simulate_to_dir
 
-from ..fixtures.run_dirs import fresh_copy, ledger_bytes
+from ..fixtures.run_dirs import fresh_copy, ledger_bytes, simulated_year
 
 FIRST_EPOCH = "2025-05-01"
 SECOND_EPOCH = "2025-09-01"
@@ -66,10 +64,7 @@ def runtime(request) -> OpenRuntime:
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("contract") / "run"
-    faults = FaultConfig(duplicate_bp=500, replacement_bp=400, void_bp=300, malformed_bp=300)
-    simulate_to_dir(SimConfig(members=250, months=12, seed=11, faults=faults), run)
-    return run
+    return simulated_year(tmp_path_factory.mktemp("contract") / "run", members=250, seed=11)
 
 
 def _hybrid_members(run_dir: Path) -> dict[str, tuple[str, str]]:

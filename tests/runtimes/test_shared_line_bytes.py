@@ -19,16 +19,13 @@ from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProce
 from claimsim.events.encoding import canonical, open_body
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
-from claimsim.simulator.config import FaultConfig, SimConfig
-from claimsim.simulator.run_dir import simulate_to_dir
+
+from ..fixtures.run_dirs import simulated_year
 
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("shared") / "run"
-    faults = FaultConfig(duplicate_bp=500, replacement_bp=400, void_bp=300, malformed_bp=300)
-    simulate_to_dir(SimConfig(members=120, months=12, seed=5, faults=faults), run)
-    return run
+    return simulated_year(tmp_path_factory.mktemp("shared") / "run", members=120, seed=5)
 
 
 def _line() -> Line:

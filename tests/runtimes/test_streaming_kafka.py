@@ -25,10 +25,9 @@ from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, drain
 from claimsim.adjudication.runtimes.streaming.topics import RunTopics, create_topics, delete_topics, new_prefix
 from claimsim.adjudication.runtimes.streaming.wire import decode_ledger
 from claimsim.events.log import last_envelope, read
-from claimsim.simulator.config import FaultConfig, SimConfig
-from claimsim.simulator.run_dir import simulate_to_dir
+from claimsim.simulator.config import FaultConfig
 
-from ..fixtures.run_dirs import fresh_copy, ledger_bytes
+from ..fixtures.run_dirs import fresh_copy, ledger_bytes, simulated_year
 
 pytestmark = pytest.mark.kafka
 
@@ -37,10 +36,7 @@ BATCH = 10  # small messages: more of them, so a kill lands between commits
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("kafka") / "run"
-    faults = FaultConfig(duplicate_bp=400, replacement_bp=300, void_bp=200, malformed_bp=200)
-    simulate_to_dir(SimConfig(members=700, months=12, seed=23, faults=faults), run)
-    return run
+    return simulated_year(tmp_path_factory.mktemp("kafka") / "run", members=700, seed=23, faults=FaultConfig(duplicate_bp=400, replacement_bp=300, void_bp=200, malformed_bp=200))
 
 
 @pytest.fixture(scope="module")

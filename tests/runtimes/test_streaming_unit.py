@@ -18,6 +18,7 @@ from hypothesis import given, settings, strategies as st
 
 
 from ..fixtures.adjudication import contract, line, reference
+from ..fixtures.run_dirs import simulated_year
 from claimsim.adjudication.engine.context import Context, Settings
 from claimsim.adjudication.engine.core import adjudicate
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
@@ -34,18 +35,13 @@ from claimsim.events.envelope import new_event
 from claimsim.events.ledger import AttributionAssigned
 from claimsim.events.log import read
 from claimsim.events.programs import ProgramKind
-from claimsim.simulator.config import FaultConfig, SimConfig
-from claimsim.simulator.run_dir import simulate_to_dir
 
 ANSWER_KEYS = ("type", "v", "at", "key", "cause", "data")
 
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("unit") / "run"
-    faults = FaultConfig(duplicate_bp=500, replacement_bp=400, void_bp=300, malformed_bp=300)
-    simulate_to_dir(SimConfig(members=150, months=12, seed=5, faults=faults), run)
-    return run
+    return simulated_year(tmp_path_factory.mktemp("unit") / "run", members=150, seed=5)
 
 
 @pytest.fixture(scope="module")
