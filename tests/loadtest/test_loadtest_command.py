@@ -16,6 +16,22 @@ from claimsim.simulator.config import SimConfig
 from claimsim.simulator.run_dir import simulate_to_dir
 
 
+def with_worker_logs(printed: str, out: Path, lines: int = 120) -> str:
+    """What the load test printed, then the end of each worker's logs (a Kafka test that fails
+    in CI keeps no temporary directory: its message is all there is to read)."""
+    tails = [printed]
+    for log in sorted(out.glob("*.log")):
+        text = log.read_text(errors="replace").splitlines()[-lines:]
+        tails.append(f"--- {log.name} (last {len(text)} lines)\n" + "\n".join(text))
+    return "\n".join(tails)
+
+
+@pytest.fixture
+def worker_info_logs(monkeypatch):
+    """Workers log at INFO (faust's rebalances and recoveries) into their detail logs."""
+    monkeypatch.setenv("CLAIMSIM_WORKER_LOGLEVEL", "info")
+
+
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("loadtest") / "run"
@@ -75,15 +91,17 @@ def test_bad_options_are_one_line_user_errors(small_run, tmp_path, capsys, argv,
 
 
 @pytest.mark.kafka
-def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_path, capsys, kafka_bootstrap):
+def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_path, capsys, kafka_bootstrap,
+                                                             worker_info_logs):
     out = tmp_path / "lt"
     code = main(["loadtest", str(small_run), "--runtime", "kafka", "--rate", "30",
                  "--duration", "14", "--partitions", "4", "--workers", "2",
                  "--fault", "kill-worker@3s,add-worker@6s,kill-sink@9s",
                  "--bootstrap", kafka_bootstrap, "--out", str(out), "--json", "--no-progress"])
     printed = capsys.readouterr().out
-    assert code == 0, printed
-    assert printed.rstrip().endswith("ledger byte-identical to embedded: yes")
+    assert code == 0, with_worker_logs(printed, out)
+    assert printed.rstrip().endswith("ledger byte-identical to embedded: yes"), \
+        with_worker_logs(printed, out)
     faults = json.loads((out / "summary.json").read_text())["faults"]
     assert [f["name"] for f in faults] == ["kill-worker", "add-worker", "kill-sink"]
     assert all("not injected" not in f["detail"] for f in faults)
@@ -106,7 +124,8 @@ def test_kafka_loadtest_survives_a_killed_and_an_added_worker(small_run, tmp_pat
 
 @pytest.mark.kafka
 def test_a_killed_worker_is_recovered_from_well_inside_its_session(small_run, tmp_path, capsys,
-                                                                   kafka_bootstrap, monkeypatch):
+                                                                   kafka_bootstrap, monkeypatch,
+                                                                   worker_info_logs):
     # Two workers with a 30 s session; one is killed 4 s in. The driver, which reaps it, removes
     # it from the group at once (as the runner does a worker it started that died), so the
     # survivor takes its partitions within a few seconds and the test sees the offered rate
@@ -121,10 +140,12 @@ def test_a_killed_worker_is_recovered_from_well_inside_its_session(small_run, tm
                  "--fault", "kill-worker@4s", "--bootstrap", kafka_bootstrap, "--out", str(out),
                  "--json", "--no-progress"])
     printed = capsys.readouterr().out
-    assert code == 0, printed
-    assert printed.rstrip().endswith("ledger byte-identical to embedded: yes")
+    assert code == 0, with_worker_logs(printed, out)
+    assert printed.rstrip().endswith("ledger byte-identical to embedded: yes"), \
+        with_worker_logs(printed, out)
     (fault,) = json.loads((out / "summary.json").read_text())["faults"]
-    assert fault["recovery_s"] is not None and fault["recovery_s"] <= 10, printed
+    assert fault["recovery_s"] is not None and fault["recovery_s"] <= 10, \
+        with_worker_logs(printed, out)
 
 
 class FakeProducer:
