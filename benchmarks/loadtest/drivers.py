@@ -29,7 +29,7 @@ class Driver(Protocol):
 
     def cpu_seconds(self) -> dict[str, float]: ...  # CPU seconds so far by process name
 
-    async def pump(self) -> None: ...
+    async def pump(self) -> list[Fault]: ...  # what happened unplanned (a worker that exited)
 
     async def fault(self, name: str) -> Fault: ...
 
@@ -54,8 +54,8 @@ class EmbeddedDriver:
             self.timings.appended[self.answered:stop] = self.clock()
             self.answered = stop
 
-    async def pump(self) -> None:
-        return None
+    async def pump(self) -> list[Fault]:
+        return []
 
     def cpu_seconds(self) -> dict[str, float]:
         import os

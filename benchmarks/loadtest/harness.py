@@ -111,13 +111,13 @@ async def _run_step(driver: Driver, plan: Plan, step: Step, seq: int, total: int
             await driver.offer(seq + due)
             bar.update(due - i)
             i = due
-        await driver.pump()
+        out.faults.extend(await driver.pump())
         wait = (intended[i] if i < n else end) - clock()
         if wait > 0:
             await sleep(min(wait, TICK))
     drain_until = clock() + plan.drain_timeout
     while driver.answered < seq + n and clock() < drain_until:
-        await driver.pump()
+        out.faults.extend(await driver.pump())
         record.max_backlog = max(record.max_backlog, seq + n - driver.answered)
         await sleep(TICK)
     record.cpu_us = cpu.per_input_us(cpu_before, driver.cpu_seconds(),

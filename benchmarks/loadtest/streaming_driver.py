@@ -28,7 +28,9 @@ from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming import datadir
 from claimsim.adjudication.runtimes.streaming.producer import InboundBatcher, plan_stream
-from claimsim.adjudication.runtimes.streaming.runner import DeadWorkers, spawn_worker, stop_worker
+from claimsim.adjudication.runtimes.streaming.runner import (
+    DeadWorkers, last_log_line, spawn_worker, stop_worker,
+)
 from claimsim.adjudication.runtimes.streaming.security import client_options
 from claimsim.adjudication.runtimes.streaming.sink import LedgerSink, ResumePoint, ledger_consumer
 from claimsim.adjudication.runtimes.streaming.topics import (
@@ -67,6 +69,8 @@ class KafkaDriver:
         self.workers: list[subprocess.Popen] = []
         self._spawned = 0
         self._names: dict[int, str] = {}  # worker pid -> its name in the CPU breakdown
+        self._logs: dict[int, Path] = {}  # worker pid -> its log (stderr; `.detail.log` beside it)
+        self._killed: set[int] = set()  # pids a kill-worker fault killed (not "exited by itself")
         self.cpu = CpuAccount()
         self.cpu.watch("producer+sink", os.getpid())
         self._items = plan_stream(work)
@@ -102,8 +106,9 @@ class KafkaDriver:
         return self
 
     def _spawn(self) -> None:
-        proc, _ = spawn_worker(self.work, self.bootstrap, self.topics.prefix, self.partitions,
-                               self._spawned, log_dir=self.log_dir)
+        proc, log_path = spawn_worker(self.work, self.bootstrap, self.topics.prefix,
+                                      self.partitions, self._spawned, log_dir=self.log_dir)
+        self._logs[proc.pid] = log_path
         self._names[proc.pid] = name = f"worker-{self._spawned}"  # never reused: its CPU is its own
         self.cpu.watch(name, proc.pid)
         self._spawned += 1
@@ -167,10 +172,14 @@ class KafkaDriver:
             self.cpu.watch("broker", broker)
         return self.cpu.seconds()
 
-    async def pump(self) -> None:
+    async def pump(self) -> list[Fault]:
+        """Send what has lingered, remove dead workers from the group, and say which workers
+        exited that no fault killed (a `worker-exited` event each: the load test's table and
+        summary show it beside the faults, with its recovery time)."""
         from claimsim.adjudication.runtimes.streaming.app import EXIT_GAP
 
         await self._flush_lingered()
+        exited = []
         for proc in list(self.workers):
             code = self._reap(proc)
             if code is None:
@@ -179,11 +188,24 @@ class KafkaDriver:
             # rather than hold every partition for its session (members.evict_dead).
             self.workers.remove(proc)
             self._dead.evict([proc])
+            if proc.pid in self._killed:
+                continue
+            name = self._names[proc.pid]
+            log_path = self._logs[proc.pid]
+            detail = (f"{name} (pid {proc.pid}) exited by itself with code {code}; {log_path.name}"
+                      f" ends: {last_log_line(log_path)} (detail in {log_path.stem}.detail.log)")
             if code == EXIT_GAP:  # resumes from the committed offset
-                log.warning("worker %d stopped on a gap in its input; starting a new one", proc.pid)
                 self._spawn()
+                successor = self._names[self.workers[-1].pid]
+                detail += f"; it stopped on a gap in its input, {successor} started"
+            log.warning("%s", detail)
+            exited.append(Fault("worker-exited", self.clock(), detail))
+        if exited and not self.workers:
+            raise UserError(f"every worker stopped (last answered input {self.answered - 1}): "
+                            + "; ".join(f.detail for f in exited))
         if self._sink_task is not None and self._sink_task.done():
             self._sink_task.result()  # a sink that failed stops the test with its error
+        return exited
 
     async def _consume(self) -> None:
         import time
@@ -232,6 +254,7 @@ class KafkaDriver:
             live = [p for p in self.workers if self._reap(p) is None]
             if not live:
                 return Fault(name, at, "no live worker to kill")
+            self._killed.add(live[0].pid)
             live[0].send_signal(signal.SIGKILL)
             self._reap(live[0], block=True)  # its CPU up to its death
             datadir.sweep()  # the faust data directory it could not remove

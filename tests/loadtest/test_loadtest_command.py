@@ -187,3 +187,55 @@ def test_the_kafka_driver_holds_a_partial_message_until_its_first_input_has_ling
         assert items() == 5
 
     asyncio.run(go())
+
+
+def test_the_kafka_driver_names_a_worker_that_exited_by_itself_and_stops_when_none_is_left(
+        small_run, tmp_path):
+    # Two stand-in workers: one exits by itself (code 70, its log's last line the error), one
+    # runs until a kill-worker fault kills it. pump() reports the first as a `worker-exited`
+    # event naming it, its code and its log's last line; the killed one is the fault's, not
+    # reported again. A driver whose last worker exits by itself stops the test with the reason.
+    import asyncio
+    import subprocess
+    import sys
+
+    from claimsim.adjudication.runtimes.streaming.runner import DeadWorkers
+    from claimsim.adjudication.runtimes.streaming.topics import RunTopics
+    from claimsim.benchmarks.loadtest.measure import Timings
+    from claimsim.benchmarks.loadtest.streaming_driver import KafkaDriver
+    from claimsim.events.errors import UserError
+
+    driver = KafkaDriver(small_run, Timings(10), lambda: 7.5, RunTopics("t"), "127.0.0.1:1", 2,
+                         tmp_path)
+    driver._dead = DeadWorkers("127.0.0.1:1", None)  # no broker to remove them from
+
+    def stand_in(index: int, code: str) -> subprocess.Popen:
+        log = tmp_path / f"w{index}.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen([sys.executable, "-c", code], stdout=out,
+                                    stderr=subprocess.STDOUT)
+        driver._names[proc.pid], driver._logs[proc.pid] = f"worker-{index}", log
+        driver.workers.append(proc)
+        return proc
+
+    failing = stand_in(0, "import sys; print('adjudication failed on t-inbound[1]@4'); sys.exit(70)")
+    stand_in(1, "import time; time.sleep(60)")
+    failing.wait()
+
+    async def go():
+        (event,) = await driver.pump()
+        assert event.name == "worker-exited" and event.at == 7.5
+        assert event.detail == (
+            f"worker-0 (pid {failing.pid}) exited by itself with code 70; w0.log ends:"
+            " adjudication failed on t-inbound[1]@4 (detail in w0.detail.log)")
+        assert len(driver.workers) == 1
+        fault = await driver.fault("kill-worker")
+        assert fault.name == "kill-worker"
+        assert await driver.pump() == [] and driver.workers == []
+        last = stand_in(2, "import sys; print('no broker'); sys.exit(1)")
+        last.wait()
+        with pytest.raises(UserError, match=r"every worker stopped \(last answered input -1\):"
+                                            r" worker-2 .* code 1; w2.log ends: no broker"):
+            await driver.pump()
+
+    asyncio.run(go())

@@ -152,7 +152,7 @@ def stop_worker(proc: subprocess.Popen, timeout: float = 15) -> None:
     datadir.sweep()
 
 
-def _tail(path: Path) -> str:
+def last_log_line(path: Path) -> str:
     """The log's last non-blank line (the CLI prints errors on one line)."""
     try:
         lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
@@ -301,7 +301,7 @@ async def _run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at, 
             if procs and all(p.poll() is not None for p in procs):
                 raise UserError(f"every worker stopped before the ledger was complete (last"
                                 f" answered input {sink.last_cause} of {result.last_seq});"
-                                f" {result.worker_logs[0]} ends: {_tail(result.worker_logs[0])}")
+                                f" {result.worker_logs[0]} ends: {last_log_line(result.worker_logs[0])}")
 
         with tqdm(total=result.last_seq - sink.last_cause, unit="input", desc="adjudicate",
                   file=sys.stderr, disable=not progress, mininterval=0.5) as bar:
