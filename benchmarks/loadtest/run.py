@@ -111,11 +111,12 @@ class LoadTest:
         from claimsim.adjudication.runtimes.streaming.outages import route_client_logs
         from claimsim.benchmarks.loadtest.streaming_driver import KafkaDriver
 
-        route_client_logs(self.out / "kafka-clients.log")
+        outages = route_client_logs(self.out / "kafka-clients.log")
         driver = await KafkaDriver.start(work, timings, clock, partitions=self.partitions,
                                          workers=self.workers, bootstrap=self.bootstrap,
                                          log_dir=self.out)
         driver.broker_pid = self.broker_pid
+        driver.outages = outages
         driver.linger_s = self.linger_s
         t0 = time.monotonic()  # the test starts once the workers are ready: faults at their time
         return driver

@@ -45,6 +45,7 @@ from claimsim.benchmarks.loadtest.measure import Fault, Timings
 log = logging.getLogger(__name__)
 MESSAGE_ITEMS = 200  # inputs per inbound message at most (the runner's batch)
 READY_TIMEOUT = 90.0
+BROKER_LOST_S = 120.0  # an outage this long stops the test (a restart takes seconds)
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts" / "kafka"
 
 
@@ -84,6 +85,7 @@ class KafkaDriver:
         self._sink_marks: dict[str, float] = {}  # when the latest sink seeked, read, appended
         self._sink_fault: tuple[Fault, float] | None = None  # a kill-sink awaiting its timings
         self._joins: list[asyncio.Task] = []  # added workers' watches for their rebalance
+        self.outages = None  # this process's OutageReporter (`route_client_logs`), when routed
 
     @classmethod
     async def start(cls, work: Path, timings: Timings, clock, *, partitions: int, workers: int,
@@ -200,6 +202,11 @@ class KafkaDriver:
                 detail += f"; it stopped on a gap in its input, {successor} started"
             log.warning("%s", detail)
             exited.append(Fault("worker-exited", self.clock(), detail))
+        lost = self.outages.open_for() if self.outages is not None else 0.0
+        if lost >= BROKER_LOST_S:
+            raise UserError(f"the broker at {self.bootstrap} has not answered for {lost:.0f} s"
+                            f" (last answered input {self.answered - 1}); the load test stops"
+                            f" (detail in {self.outages.log_path})")
         if exited and not self.workers:
             raise UserError(f"every worker stopped (last answered input {self.answered - 1}): "
                             + "; ".join(f.detail for f in exited))

@@ -239,3 +239,31 @@ def test_the_kafka_driver_names_a_worker_that_exited_by_itself_and_stops_when_no
             await driver.pump()
 
     asyncio.run(go())
+
+
+def test_the_kafka_driver_stops_the_test_when_the_broker_has_been_away_too_long(small_run, tmp_path):
+    # A broker that does not come back (its disk full, its host gone) would leave the test
+    # waiting out every drain: at BROKER_LOST_S of one outage, pump() stops it with the reason.
+    import asyncio
+
+    from claimsim.adjudication.runtimes.streaming.topics import RunTopics
+    from claimsim.benchmarks.loadtest.measure import Timings
+    from claimsim.benchmarks.loadtest.streaming_driver import BROKER_LOST_S, KafkaDriver
+    from claimsim.events.errors import UserError
+
+    class Outages:
+        log_path = "lt/kafka-clients.log"
+        lasted = BROKER_LOST_S - 1
+
+        def open_for(self):
+            return self.lasted
+
+    driver = KafkaDriver(small_run, Timings(10), lambda: 0.0, RunTopics("t"), "127.0.0.1:1", 2,
+                         tmp_path)
+    driver.outages = outages = Outages()
+    assert asyncio.run(driver.pump()) == []
+    outages.lasted = BROKER_LOST_S
+    with pytest.raises(UserError, match=r"the broker at 127.0.0.1:1 has not answered for 120 s"
+                                        r" \(last answered input -1\); the load test stops"
+                                        r" \(detail in lt/kafka-clients.log\)"):
+        asyncio.run(driver.pump())

@@ -91,3 +91,17 @@ def test_our_own_warnings_still_print_one_line_each(tmp_path):
     assert out.getvalue() == ("WARNING claimsim.adjudication.runtimes.streaming.app: could not"
                               " leave the consumer group before exiting (KafkaError: no"
                               " coordinator)\n")
+
+
+def test_an_open_outage_says_how_long_it_has_lasted(tmp_path):
+    # None open: 0. From the first broker-away record on, the time since it, however many
+    # records follow; a group notice alone opens none.
+    reporter, _ = _reporter(tmp_path)
+    now = time.time()
+    assert reporter.open_for(now) == 0.0
+    logger, level, msg, args = GROUP_CHURN[0]
+    reporter.emit(_record(logger, level, msg, args, now - 50))
+    assert reporter.open_for(now) == 0.0
+    for k, (logger, level, msg, args) in enumerate(BROKER_AWAY):
+        reporter.emit(_record(logger, level, msg, args, now - 130 + k))
+    assert reporter.open_for(now) == 130.0

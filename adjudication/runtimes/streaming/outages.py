@@ -66,6 +66,13 @@ class OutageReporter(logging.Handler):
             return
         self._say(f"{record.levelname} {record.name}: {_first_line(record)}")
 
+    def open_for(self, now: float | None = None) -> float:
+        """Seconds the open outage has lasted so far (0.0 when the broker is not away)."""
+        with self._lock_outage:
+            if self.started is None:
+                return 0.0
+            return (time.time() if now is None else now) - self.started
+
     def _watch_quiet(self) -> None:
         while True:
             time.sleep(min(1.0, self.quiet_s / 2))
