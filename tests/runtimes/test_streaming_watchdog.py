@@ -1,6 +1,7 @@
 """The worker's partition watch: a partition with messages past the worker's position that has
 not moved for the stall time is stalled, even while the worker's other partitions move; one that
-is caught up, one that moved recently, or a group that is rebalancing is not."""
+is caught up, one that moved recently, or a group that is rebalancing is not; a rebalance that
+itself never ends is caught on its own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from types import SimpleNamespace
 
 from aiokafka import TopicPartition
 
-from claimsim.adjudication.runtimes.streaming.watchdog import STALL_S, PartitionWatch, stalled
+from claimsim.adjudication.runtimes.streaming.watchdog import (
+    STALL_S, PartitionWatch, rebalance_limit_s, stalled,
+)
 
 
 def test_only_partitions_with_waiting_messages_count_and_only_after_the_stall_time():
@@ -71,3 +74,29 @@ def test_a_partition_left_unconsumed_is_stalled_while_the_others_keep_moving():
     assert asyncio.run(watch.check(app)) == {2: 40, 3: 30}
     watch.processed(2, 10)  # 2 moves again: only 3 is left
     assert asyncio.run(watch.check(app)) == {3: 30}
+
+
+def test_a_rebalance_with_nothing_moving_is_stalled_after_its_limit_but_not_while_the_broker_is_away():
+    # The limit with a 6 s session: 10 + 2 x 6 = 22 s; with the kill tests' 30 s, 70 s.
+    assert rebalance_limit_s(6.0) == 22.0 and rebalance_limit_s(30.0) == 70.0
+    now = [50.0]
+    watch = PartitionWatch("run-inbound", clock=lambda: now[0])
+    app = SimpleNamespace(rebalancing=False)
+    now[0] += 100
+    assert watch.rebalance_stalled(app, 22.0) == 0.0  # idle, but not rebalancing
+    app.rebalancing = True
+    assert watch.rebalance_stalled(app, 22.0) == 100.0
+    watch.reassigned()  # partitions assigned: the rebalance moved
+    now[0] += 21.5
+    assert watch.rebalance_stalled(app, 22.0) == 0.0
+    watch.moved()  # a changelog batch restored
+    now[0] += 21.5
+    assert watch.rebalance_stalled(app, 22.0) == 0.0
+    now[0] += 0.5
+    assert watch.rebalance_stalled(app, 22.0) == 22.0
+    # The broker away: nothing can move, and the clock starts again from its return.
+    assert watch.rebalance_stalled(app, 22.0, broker_away=True) == 0.0
+    now[0] += 21.9
+    assert watch.rebalance_stalled(app, 22.0) == 0.0
+    now[0] += 0.1
+    assert watch.rebalance_stalled(app, 22.0) == 22.0

@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -153,6 +154,38 @@ def test_a_worker_that_stops_consuming_its_partitions_starts_again_and_the_ledge
     assert ledger_bytes(run) == expected
     (log_path,) = result.worker_logs
     assert f"none of them has moved for {STALL_S:.0f} s" in log_path.read_text(errors="replace")
+
+
+def test_a_worker_whose_rebalance_never_ends_starts_again_and_the_ledger_completes(
+        simulated, tmp_path, kafka_bootstrap, monkeypatch):
+    # The worker takes its first message, never finishes it and keeps faust's rebalancing flag
+    # set (as a survivor of a kill-worker load test sat 120 s, no watch firing): the partition
+    # and orphan watches wait for a rebalance to end, so only the rebalance's own limit (10 s +
+    # two 6 s sessions) catches it; it starts again in place and the run ends as embedded.
+    from claimsim.adjudication.runtimes.streaming.app import SESSION_TIMEOUT_S
+    from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
+    from claimsim.adjudication.runtimes.streaming.watchdog import rebalance_limit_s
+
+    expected = embedded_ledger(simulated, tmp_path / "expected")
+    run = fresh_copy(simulated, tmp_path / "run")
+    monkeypatch.setenv(FAULT_ENV, "stuck-rebalance")
+    monkeypatch.setenv("CLAIMSIM_KEEP_WORKER_LOGS", "1")
+    # Without the limit the run would wait forever: at 120 s its workers are killed, and the
+    # runner then stops with "every worker stopped" (the test fails instead of hanging).
+    deadline = threading.Timer(120, subprocess.run,
+                               args=(["pkill", "-9", "-f", f"claimsim worker {run} "],))
+    deadline.daemon = True
+    deadline.start()
+    t0 = time.monotonic()
+    try:
+        result = adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=2, workers=1)
+    finally:
+        deadline.cancel()
+    assert time.monotonic() - t0 > rebalance_limit_s(SESSION_TIMEOUT_S)  # it did stall
+    assert ledger_bytes(run) == expected
+    (log_path,) = result.worker_logs
+    text = log_path.read_text(errors="replace")
+    assert "has been rebalancing for" in text and "none of them has moved" not in text
 
 
 def test_a_worker_that_meets_a_gap_seeks_back_in_its_own_process_and_the_ledger_completes(

@@ -27,10 +27,12 @@ out its session) and starts again in its own process (`exits.leave_group`,
 
 A partition it leaves assigned but unconsumed after a rebalance (or whose last message it
 dropped) is caught by `watchdog.PartitionWatch`: sought back the same way, and the worker starts
-again in place if it is still stalled a stall time later. A partition with input waiting that no
-member of the group holds at all (a leader that assigned on a metadata without the run's topics,
-just after a broker restart) is caught by `orphans.OrphanWatch`, on the same timer: the worker
-asks the group to rebalance, and starts again in place after three rebalances that left it so.
+again in place if it is still stalled a stall time later; a rebalance of its own that never ends
+(nothing assigned or restored for `watchdog.rebalance_limit_s`) starts it again in place too. A
+partition with input waiting that no member of the group holds at all (a leader that assigned on
+a metadata without the run's topics, just after a broker restart) is caught by
+`orphans.OrphanWatch`, on the same timer: the worker asks the group to rebalance, and starts
+again in place after three rebalances that left it so.
 
 Two of its shutdown and logging habits are bounded here too: a stop request ends the process
 within `STOP_GRACE_S` even with no group coordinator to leave (`BoundedStopWorker`).
@@ -71,7 +73,9 @@ from claimsim.adjudication.runtimes.streaming.orphans import OrphanWatch
 from claimsim.adjudication.runtimes.streaming.reseek import Reseeks, drop_unacked
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
-from claimsim.adjudication.runtimes.streaming.watchdog import CHECK_S, STALL_S, PartitionWatch
+from claimsim.adjudication.runtimes.streaming.watchdog import (
+    CHECK_S, STALL_S, PartitionWatch, rebalance_limit_s,
+)
 from claimsim.adjudication.runtimes.streaming.wire import (
     LEDGER_INDEX, dead_letter, encode_ledger_indexed,
 )
@@ -160,6 +164,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     if blind_fault(fault):
         blind_first_assignment(app, topics.prefix, *blind_fault(fault))
     stall = fault == "stall"
+    stuck = fault == "stuck-rebalance"  # as stall, with faust's rebalancing flag left set
     drop = fault == "drop"  # the injected fault: one message skipped, as faust can drop one
 
     def _forget_partition_caches() -> None:  # after a seek: rebuilt from the table (a rebalance's)
@@ -171,14 +176,15 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
 
     @app.agent(inbound, concurrency=1, name="adjudicator")
     async def adjudicator(stream):
-        nonlocal stall, drop
+        nonlocal stall, stuck, drop
         # Before the first event: no offset can be committed until this agent acks one.
         install_commit_guard()
         widen_producer_buffer(app)
         async for event in stream.events():
             msg = event.message
-            if stall:  # the injected fault: assigned, fetched, never consumed
-                stall = False
+            if stall or stuck:  # the injected faults: assigned, fetched, never consumed
+                app.rebalancing = app.rebalancing or stuck  # a rebalance that never ends
+                stall = stuck = False
                 await asyncio.sleep(3600)
             if drop and msg.offset == 1:  # a partition's second message: the third finds a gap
                 drop = False
@@ -230,10 +236,19 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     app.on_partitions_revoked.connect(_rebalanced)
     app.on_partitions_assigned.connect(_rebalanced)
 
+    rebalance_limit = rebalance_limit_s(session_timeout())
+
     @app.timer(CHECK_S, name="claimsim.partition_watch")
     async def _watch_partitions():
         collector.tick()  # an idle worker's cycles (run_worker's collector collects by itself)
         heap.trim()  # the free pages inside the C heap back to the system (heap.py)
+        outages = getattr(app, "claimsim_outages", None)
+        stuck = watch.rebalance_stalled(app, rebalance_limit,
+                                        broker_away=outages is not None and outages.open_for() > 0)
+        if stuck:
+            log.error("this worker has been rebalancing for %.0f s with no partition assigned and"
+                      " no changelog restored; starting it again", stuck)
+            await exits.start_again(app)
         try:
             waiting = await watch.check(app)
         except Exception as e:  # a broker away: its outage is reported elsewhere
@@ -359,7 +374,8 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     shorten_fetch_wait()  # this process's only app
     app.claimsim_collector.start()  # this process collects cycles itself (collector.py)
     log_file = Path(log_file) if log_file else default_log_path(prefix)
-    app.conf.loghandlers = [OutageReporter(log_file)]
+    app.claimsim_outages = OutageReporter(log_file)  # the partition watch asks it too
+    app.conf.loghandlers = [app.claimsim_outages]
     worker = BoundedStopWorker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
                                logfile=str(log_file))
     if not sys.stdout.isatty():

@@ -17,6 +17,13 @@ whose delivery a rebalance interrupts (`Consumer._drain_messages` abandons it wh
 suspended and still advances its read offset); the processor's gap check catches the latter only
 when a later message reaches the partition, which never happens at the end of a stream.
 
+A worker whose rebalance itself never ends (faust's `rebalancing` flag still set, nothing
+assigned or restored since: the partition watch and the orphan watch both wait for a rebalance to
+end, so neither ever judges it) starts again in place once that has lasted
+`rebalance_limit_s` (`rebalance_stalled`): the stall time plus two sessions, longer than the
+group can take to notice a member that died without leaving (kill-worker load tests, on a
+busy CI machine: a survivor sat 120 s with no partition consumed and no watch firing).
+
 Choices where DESIGN.md is silent: a partition's position is the offset after the last message
 this worker processed on it, else the offset faust last committed or sought to for it, else its
 first offset; `STALL_S` (10 s) is longer than the session timeout, so the restart is never the
@@ -36,6 +43,11 @@ log = logging.getLogger(__name__)
 
 STALL_S = 10.0
 CHECK_S = 5.0
+
+
+def rebalance_limit_s(session_s: float) -> float:
+    """How long a rebalance may go without anything moving before the worker starts again."""
+    return STALL_S + 2 * session_s
 
 
 def stalled(positions: Mapping[int, int | None], ends: Mapping[int, int],
@@ -73,6 +85,18 @@ class PartitionWatch:
     def idle(self, partition: int) -> float:
         """Seconds since the partition last moved."""
         return self.clock() - max(self.moved_at, self.processed_at.get(partition, self.moved_at))
+
+    def rebalance_stalled(self, app: Any, limit_s: float, broker_away: bool = False) -> float:
+        """Seconds this worker has been rebalancing with nothing moved (no assignment, no
+        changelog batch restored), once that reaches `limit_s`; else 0.0. While the broker is
+        away nothing can move: it is judged from the broker's return."""
+        if not getattr(app, "rebalancing", False):
+            return 0.0
+        if broker_away:
+            self.moved()
+            return 0.0
+        still = self.clock() - self.moved_at
+        return still if still >= limit_s else 0.0
 
     async def check(self, app: Any) -> dict[int, int]:
         """The stalled partitions of `app`'s assignment (empty while rebalancing)."""
