@@ -1,7 +1,7 @@
 """Worker faults seen in manual runs, each made to happen on purpose: a worker that meets a gap in
 its input seeks the partition back in its own process, and starts again in its own process (same
 pid: nobody else need restart it) when the gap stays, so does one that stops consuming a
-partition it holds, and a worker asked to stop while its broker is down
+partition it holds or whose rebalance never ends, and a worker asked to stop while its broker is down
 exits within its grace period instead of retrying the group coordinator for over a minute."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming.app import (
     EXIT_GAP, EXIT_STOP_TIMEOUT, FAULT_ENV, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, SESSION_TIMEOUT_ENV,
-    STOP_GRACE_S,
+    SESSION_TIMEOUT_S, STOP_GRACE_S,
 )
 from claimsim.adjudication.runtimes.streaming.outages import QUIET_S
 from claimsim.adjudication.runtimes.streaming.producer import plan_stream
@@ -30,6 +30,7 @@ from claimsim.adjudication.runtimes.streaming.sink import LedgerSink
 from claimsim.adjudication.runtimes.streaming.topics import (
     RunTopics, _admin, create_topics, delete_topics, new_prefix,
 )
+from claimsim.adjudication.runtimes.streaming.watchdog import STALL_S, rebalance_limit_s
 from claimsim.adjudication.runtimes.streaming.wire import encode_items, input_item
 from claimsim.events.encoding import canonical
 from claimsim.simulator.config import SimConfig
@@ -136,42 +137,32 @@ def test_a_worker_that_meets_a_gap_leaves_its_group_and_starts_again_in_its_own_
         asyncio.run(delete_topics(kafka_bootstrap, topics))
 
 
-def test_a_worker_that_stops_consuming_its_partitions_starts_again_and_the_ledger_completes(
-        simulated, tmp_path, kafka_bootstrap, monkeypatch):
+STALLS = {
     # The worker takes its first message and never finishes it (as faust left a killed worker's
     # partitions assigned and unconsumed): its partition watch sees messages waiting and nothing
-    # moving for STALL_S, it starts again in place, and the run ends with the embedded ledger.
-    from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
-    from claimsim.adjudication.runtimes.streaming.watchdog import STALL_S
+    # moving for STALL_S.
+    "stall": (STALL_S, f"none of them has moved for {STALL_S:.0f} s", "has been rebalancing"),
+    # The same, with faust's rebalancing flag left set (as a survivor of a kill-worker load test
+    # sat 120 s, no watch firing): the partition and orphan watches wait for a rebalance to end,
+    # so only the rebalance's own limit (10 s + two 6 s sessions) catches it.
+    "stuck-rebalance": (rebalance_limit_s(SESSION_TIMEOUT_S), "has been rebalancing for",
+                        "none of them has moved"),
+}
 
+
+@pytest.mark.parametrize("fault", sorted(STALLS))
+def test_a_worker_that_stops_consuming_starts_again_and_the_ledger_completes(
+        simulated, tmp_path, kafka_bootstrap, monkeypatch, fault):
+    # Either way it starts again in place and the run ends with the embedded ledger.
+    from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
+
+    stalled_s, said, not_said = STALLS[fault]
     expected = embedded_ledger(simulated, tmp_path / "expected")
     run = fresh_copy(simulated, tmp_path / "run")
-    monkeypatch.setenv(FAULT_ENV, "stall")
+    monkeypatch.setenv(FAULT_ENV, fault)
     monkeypatch.setenv("CLAIMSIM_KEEP_WORKER_LOGS", "1")
-    t0 = time.monotonic()
-    result = adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=2, workers=1)
-    assert time.monotonic() - t0 > STALL_S  # it did stall
-    assert ledger_bytes(run) == expected
-    (log_path,) = result.worker_logs
-    assert f"none of them has moved for {STALL_S:.0f} s" in log_path.read_text(errors="replace")
-
-
-def test_a_worker_whose_rebalance_never_ends_starts_again_and_the_ledger_completes(
-        simulated, tmp_path, kafka_bootstrap, monkeypatch):
-    # The worker takes its first message, never finishes it and keeps faust's rebalancing flag
-    # set (as a survivor of a kill-worker load test sat 120 s, no watch firing): the partition
-    # and orphan watches wait for a rebalance to end, so only the rebalance's own limit (10 s +
-    # two 6 s sessions) catches it; it starts again in place and the run ends as embedded.
-    from claimsim.adjudication.runtimes.streaming.app import SESSION_TIMEOUT_S
-    from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
-    from claimsim.adjudication.runtimes.streaming.watchdog import rebalance_limit_s
-
-    expected = embedded_ledger(simulated, tmp_path / "expected")
-    run = fresh_copy(simulated, tmp_path / "run")
-    monkeypatch.setenv(FAULT_ENV, "stuck-rebalance")
-    monkeypatch.setenv("CLAIMSIM_KEEP_WORKER_LOGS", "1")
-    # Without the limit the run would wait forever: at 120 s its workers are killed, and the
-    # runner then stops with "every worker stopped" (the test fails instead of hanging).
+    # Unwatched, the run would wait forever: at 120 s its workers are killed, and the runner
+    # then stops with "every worker stopped" (the test fails instead of hanging).
     deadline = threading.Timer(120, subprocess.run,
                                args=(["pkill", "-9", "-f", f"claimsim worker {run} "],))
     deadline.daemon = True
@@ -181,11 +172,11 @@ def test_a_worker_whose_rebalance_never_ends_starts_again_and_the_ledger_complet
         result = adjudicate_kafka(run, bootstrap=kafka_bootstrap, partitions=2, workers=1)
     finally:
         deadline.cancel()
-    assert time.monotonic() - t0 > rebalance_limit_s(SESSION_TIMEOUT_S)  # it did stall
+    assert time.monotonic() - t0 > stalled_s  # it did stall
     assert ledger_bytes(run) == expected
     (log_path,) = result.worker_logs
     text = log_path.read_text(errors="replace")
-    assert "has been rebalancing for" in text and "none of them has moved" not in text
+    assert said in text and not_said not in text
 
 
 def test_a_worker_that_meets_a_gap_seeks_back_in_its_own_process_and_the_ledger_completes(
