@@ -96,7 +96,11 @@ def member_cost_share(
         if oop_left < 0:
             oop_left = 0
     if copay is not None:
-        charged = min(copay, base, oop_left)
+        charged = copay  # min(copay, base, oop_left), spelled out (the builtin is a call)
+        if base < charged:
+            charged = base
+        if oop_left < charged:
+            charged = oop_left
         ded = coins = 0
     else:
         charged = 0
