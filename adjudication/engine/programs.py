@@ -63,7 +63,8 @@ def line_model(program: Program | None, attributed: bool, code: str, group: str 
     if not attributed:
         model = _UNATTRIBUTED.get(program.kind)
         if model is None:
-            model = _UNATTRIBUTED[program.kind] = Model(program.kind, False, 0, False, False, False, None)
+            model = Model(program.kind, False, 0, False, False, False, None)
+            _UNATTRIBUTED[program.kind] = model
         return model
     # Cached by code alone: `group` is always the code's own group (`Context.code_group`).
     model = program.attributed_models.get(code)

@@ -18,7 +18,8 @@ BASE = {
 }
 # Each a change to BASE (None as a value: the key removed); the model accepts some, not others.
 CHANGES = [
-    {}, {"end": "2025-12-31"}, {"end": None}, {"qmb": None}, {"hospice": None}, {"relationship": None},
+    {}, {"end": "2025-12-31"}, {"end": None}, {"qmb": None}, {"hospice": None},
+    {"relationship": None},
     {"end": None, "qmb": None, "hospice": None, "relationship": None},
     {"race": "white", "ethnicity": "not_hispanic", "language": "en"}, {"race": None},
     {"sex": "U"}, {"sex": "M"}, {"sex": "X"}, {"sex": "f"}, {"sex": "F\n"}, {"sex": ["F"]},

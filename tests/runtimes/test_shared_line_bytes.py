@@ -86,7 +86,8 @@ def test_a_record_write_keeps_its_last_versions_lines_as_their_canonical_bytes(s
     assert records.fresh_lines is not None and records.fresh_lines[0] is second["lines"]
     assert orjson.dumps(records.fresh_lines[1]) == canonical(second["lines"])
     # The record is stored as its plain encoding, whichever way its lines' bytes were made.
-    assert store[record_key("S1", "C1")] == orjson.dumps({"versions": [first, second], "void": None})
+    assert store[record_key("S1", "C1")] == orjson.dumps(
+        {"versions": [first, second], "void": None})
     records.put("S1", "C1", {"versions": [first, second], "void": {"seq": 11}})
     assert records.fresh_lines is None  # a void's answer has no lines of its own
     # A caller that does not encode its answers (the store's queries) keeps no bytes of them.
