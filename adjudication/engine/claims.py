@@ -15,7 +15,7 @@ import zlib
 from typing import Any, Final, NamedTuple
 
 from claimsim.events.codes import RejectReason
-from claimsim.events.money import BP_ONE, apply_rate
+from claimsim.events.money import BP_ONE
 
 from claimsim.adjudication.engine.context import Context, Design, Program
 from claimsim.adjudication.engine.cost_share import (
@@ -29,7 +29,7 @@ from claimsim.adjudication.engine.file_pricing import FileAmounts, adjudicate_fi
 from claimsim.adjudication.engine.line_results import (
     denied_line, line_result, negated, paid_adjustments, qmb_remarks,
 )
-from claimsim.adjudication.engine.pricing import PREVENTIVE, not_covered_remark
+from claimsim.adjudication.engine.pricing import PREVENTIVE, apply_rate, not_covered_remark
 from claimsim.adjudication.engine.programs import (
     DENIED_REMARK, Model, capitation_offset, cost_share_base, line_model, program_in_force,
 )
@@ -182,13 +182,15 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
     member, npi, paid_index, seq_bp = p.member, p.npi, p.paid_index, p.seq_bp
     out: list[dict[str, Any]] = []
     dups: list[str] = []
-    facts: Any  # `DayFacts` (None only when denied)
-    model: Any  # `Model` (None only when denied)
     for line, denial, facts, group, model in planned:
         # Eligibility on the service date (CARC 27 / 31) or timely filing (CO-29).
         if denial is not None:
             out.append(denied_line(line, member, "CO", denial))
             continue
+        # Typed from here (pass 1 sets both for a line it does not deny): the compiled loop then
+        # reads their fields by position and does integer arithmetic on them, where `Any` made
+        # every unpacking an iteration and every sum a generic object operation.
+        assert facts is not None and model is not None
         _, _, day, code, mods, units, billed, _ = line  # `Line`'s fields, in order
         # Duplicate of a line in force (OA-18), $0 encounter lines included: a fingerprint
         # absent from the index settles it; a present one is confirmed (`family.paid_fingerprint`
@@ -353,7 +355,7 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
     else:
         lines, dups, visits = adjudicate_file_lines(
             claim, family, root, ctx.payers[claim.payer_id].sequestration_bp, planned, amounts)
-    version = {  # keys in this order: `runtimes.processor.StoreRecords` finds "lines" by it
+    version = {  # keys sorted
         "dups": dups,
         "hdr": {  # keys sorted (`claim_event_data`)
             "claim_id": claim.claim_id,

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from claimsim.events.money import apply_rate
-
 from claimsim.adjudication.engine.context import Design
 from claimsim.adjudication.engine.family import (
     ACC_FAMILY_DED, ACC_FAMILY_OOP, ACC_MEMBERS, MEMBER_DED, MEMBER_OOP,
 )
+from claimsim.adjudication.engine.pricing import apply_rate
 
 NO_LIMIT: Final = 1 << 62
 
@@ -71,36 +70,45 @@ def member_cost_share(
     `copay` is the visit copay when this line is the visit's E&M line and the copay is due, else
     None (deductible and coinsurance apply).
     """
-    members = entry[ACC_MEMBERS]
+    members: dict[str, list[int]] = entry[ACC_MEMBERS]
     mine = members.get(member_id)
     if mine is None:
         mine = members[member_id] = [0, 0]
     # min() and attribute reads spelled out, in one function of ~65 lines: this runs for nearly
     # every paid line, and the OOP and deductible limits share their individual/family reads.
+    # The amounts met are read into typed locals once (the compiled engine then does integer
+    # arithmetic on them instead of generic object operations on the lists' items).
+    mine_ded, mine_oop = mine[MEMBER_DED], mine[MEMBER_OOP]
+    fam_ded: int = entry[ACC_FAMILY_DED]
+    fam_oop: int = entry[ACC_FAMILY_OOP]
     part_b = design.part_b
     individual = part_b or design.embedded or not multi_member
     family = not part_b
     oop_left = NO_LIMIT
-    oop_ind = design.oop_ind
-    if oop_ind is not None:
+    oop_ind, oop_fam = design.oop_ind, design.oop_fam
+    if oop_ind is not None and oop_fam is not None:  # both set or both None (`events.plans`)
         if individual:
-            oop_left = oop_ind - mine[MEMBER_OOP]
+            oop_left = oop_ind - mine_oop
         if family:
-            fam_left = design.oop_fam - entry[ACC_FAMILY_OOP]
+            fam_left = oop_fam - fam_oop
             if fam_left < oop_left:
                 oop_left = fam_left
         if oop_left < 0:
             oop_left = 0
     if copay is not None:
-        charged = min(copay, base, oop_left)
+        charged = copay  # min(copay, base, oop_left), spelled out (the builtin is a call)
+        if base < charged:
+            charged = base
+        if oop_left < charged:
+            charged = oop_left
         ded = coins = 0
     else:
         charged = 0
         ded_left = NO_LIMIT
         if individual:
-            ded_left = design.ded_ind - mine[MEMBER_DED]
+            ded_left = design.ded_ind - mine_ded
         if family:
-            fam_left = design.ded_fam - entry[ACC_FAMILY_DED]
+            fam_left = design.ded_fam - fam_ded
             if fam_left < ded_left:
                 ded_left = fam_left
         if ded_left < 0:
@@ -116,8 +124,8 @@ def member_cost_share(
             coins = oop_left - ded
     total = ded + coins + charged
     if total:
-        mine[MEMBER_DED] += ded
-        mine[MEMBER_OOP] += total
-        entry[ACC_FAMILY_DED] += ded
-        entry[ACC_FAMILY_OOP] += total
+        mine[MEMBER_DED] = mine_ded + ded
+        mine[MEMBER_OOP] = mine_oop + total
+        entry[ACC_FAMILY_DED] = fam_ded + ded
+        entry[ACC_FAMILY_OOP] = fam_oop + total
     return ded, coins, charged

@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from claimsim.events.codes import REMARK_NOT_COVERED_BY_PROGRAM
-from claimsim.events.money import BP_ONE, apply_rate
+from claimsim.events.money import BP_ONE
 
 from claimsim.adjudication.engine.context import Context, Program
+from claimsim.adjudication.engine.pricing import apply_rate
 
 PC_EM: Final = "pc_em"
 FFS: Final = "ffs"
@@ -35,6 +36,9 @@ DENIED_REMARK: Final = REMARK_NOT_COVERED_BY_PROGRAM
 
 _FFS: Final = Model(FFS, False, 0, False, False, False, None)
 _FFS_ATTRIBUTED: Final = Model(FFS, True, 0, False, False, False, None)
+# A program practice's line for a member not attributed to it, by program kind: built once (a
+# `Model` built per line cost some 2,700 instructions).
+_UNATTRIBUTED: Final[dict[str, Model]] = {}
 
 
 def program_in_force(ctx: Context, payer_id: str, practice_id: str, member_id: str, day: str
@@ -57,7 +61,11 @@ def line_model(program: Program | None, attributed: bool, code: str, group: str 
     if program is None:
         return _FFS_ATTRIBUTED if attributed else _FFS
     if not attributed:
-        return Model(program.kind, False, 0, False, False, False, None)
+        model = _UNATTRIBUTED.get(program.kind)
+        if model is None:
+            model = Model(program.kind, False, 0, False, False, False, None)
+            _UNATTRIBUTED[program.kind] = model
+        return model
     # Cached by code alone: `group` is always the code's own group (`Context.code_group`).
     model = program.attributed_models.get(code)
     if model is None:

@@ -67,9 +67,7 @@ def _serve(conn: Connection, processor: PartitionProcessor, store: Store,
                 raise WorkerFailed(f"{len(payload)} inputs gave {len(out.ledger)} answers:"
                                    f" {out.dead[:1]}")
             stats = new_stats()
-            count = stats.count
-            for event in out.ledger:
-                count(event)
+            stats.count_all(out.ledger)
             conn.send(("ok", (out.encoded, stats)))
         except BaseException:
             conn.send(("error", traceback.format_exc()))

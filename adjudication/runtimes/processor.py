@@ -148,23 +148,24 @@ class StoreRecords:
         key = f"c:{subscriber}/{root}".encode("utf-8")  # `record_key`, inlined: once per claim
         self._last_key, self._last = key, record
         if self.pending is None:
-            raw = orjson.dumps(record)
-            self.store[key] = bytes(memoryview(raw))  # `exact`, inlined
-            if not self.share_lines:
+            if not self.share_lines or record["void"] is not None:
+                # A voided record's answer is a reversal: no lines of its own to share.
+                self.store[key] = bytes(memoryview(orjson.dumps(record)))  # `exact`, inlined
+                self.fresh_lines = None
                 return
-            # A version's keys come "dups", "hdr", "lines", "seq", "visits" (`engine.claims`);
-            # outside strings (where a quote is escaped) `,"seq":` and `"lines":` are those keys.
-            # A voided record's answer is a reversal: no lines to share. An original's `"lines":`
-            # is found from the front (past its paid-line keys and header, not its lines).
-            end = raw.rfind(b',"seq":') if record["void"] is None else -1
-            if end < 0:
-                start = -1
-            elif len(record["versions"]) == 1:
-                start = raw.find(b'"lines":', 0, end)
-            else:
-                start = raw.rfind(b'"lines":', 0, end)
-            self.fresh_lines = None if start < 0 else (
-                record["versions"][-1]["lines"], orjson.Fragment(raw[start + 8:end]))
+            # The last version's lines are encoded first, on their own, and go into the record as
+            # those bytes: the same bytes the record's own encoding would hold there (no option
+            # changes how a nested list encodes), with no search of the record for them.
+            version = record["versions"][-1]
+            lines = version["lines"]
+            fragment = orjson.Fragment(orjson.dumps(lines))
+            version["lines"] = fragment
+            try:
+                raw = orjson.dumps(record)
+            finally:
+                version["lines"] = lines
+            self.store[key] = bytes(memoryview(raw))  # `exact`, inlined
+            self.fresh_lines = (lines, fragment)
         else:
             self.pending[key] = record
 

@@ -15,7 +15,9 @@ from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.engine.line_results import denied_line, line_result, negated, paid_adjustments
 from claimsim.adjudication.engine.validation import Line
 from claimsim.adjudication.runtimes import processor as processor_module
-from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, StoreRecords
+from claimsim.adjudication.runtimes.processor import (
+    MemoryStore, PartitionProcessor, StoreRecords, record_key,
+)
 from claimsim.events.encoding import canonical, open_body
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
@@ -71,7 +73,8 @@ def test_every_encoded_answer_is_the_canonical_encoding_of_its_event(simulated, 
 
 
 def test_a_record_write_keeps_its_last_versions_lines_as_their_canonical_bytes(simulated):
-    records = StoreRecords(MemoryStore(), buffered=False, share_lines=True)
+    store = MemoryStore()
+    records = StoreRecords(store, buffered=False, share_lines=True)
     line = denied_line(_line(), "M1", "OA", "18")
     first = {"dups": [], "hdr": {"claim_id": "C1"}, "lines": [line], "seq": 3, "visits": []}
     second = {"dups": ['a","seq":1'], "hdr": {"claim_id": "C2"}, "lines": [line, line], "seq": 9,
@@ -82,6 +85,9 @@ def test_a_record_write_keeps_its_last_versions_lines_as_their_canonical_bytes(s
     records.put("S1", "C1", {"versions": [first, second], "void": None})
     assert records.fresh_lines is not None and records.fresh_lines[0] is second["lines"]
     assert orjson.dumps(records.fresh_lines[1]) == canonical(second["lines"])
+    # The record is stored as its plain encoding, whichever way its lines' bytes were made.
+    assert store[record_key("S1", "C1")] == orjson.dumps(
+        {"versions": [first, second], "void": None})
     records.put("S1", "C1", {"versions": [first, second], "void": {"seq": 11}})
     assert records.fresh_lines is None  # a void's answer has no lines of its own
     # A caller that does not encode its answers (the store's queries) keeps no bytes of them.
