@@ -15,7 +15,7 @@ import zlib
 from typing import Any, Final, NamedTuple
 
 from claimsim.events.codes import RejectReason
-from claimsim.events.money import BP_ONE
+from claimsim.events.money import BP_ONE, apply_rate
 
 from claimsim.adjudication.engine.context import Context, Design, Program
 from claimsim.adjudication.engine.cost_share import (
@@ -29,7 +29,7 @@ from claimsim.adjudication.engine.file_pricing import FileAmounts, adjudicate_fi
 from claimsim.adjudication.engine.line_results import (
     denied_line, line_result, negated, paid_adjustments, qmb_remarks,
 )
-from claimsim.adjudication.engine.pricing import PREVENTIVE, apply_rate, not_covered_remark
+from claimsim.adjudication.engine.pricing import PREVENTIVE, not_covered_remark
 from claimsim.adjudication.engine.programs import (
     DENIED_REMARK, Model, capitation_offset, cost_share_base, line_model, program_in_force,
 )

@@ -26,7 +26,7 @@ from claimsim.adjudication.engine.file_pricing import file_amounts
 from claimsim.adjudication.engine.family import (
     ADJUDICATED, NO_EFFECT, REJECTED, REVERSED, SPAN_END, SPAN_PAYER, SPAN_START, FamilyState,
 )
-from claimsim.adjudication.engine.validation import Invalid, _fast_day, validate_claim
+from claimsim.adjudication.engine.validation import Invalid, fast_day, validate_claim
 
 # The ledger types that answer an input (one per input seq, `cause` = that seq).
 ANSWER_TYPES: Final = frozenset({"claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect"})
@@ -220,7 +220,7 @@ def plain_enrollment(data: Any) -> tuple[str, str, str, str, str, str | None, bo
 def _plain_day(value: Any) -> bool:
     """A valid date written YYYY-MM-DD in ASCII digits (a date the model reads as itself)."""
     return (type(value) is str and len(value) == 10 and value.isascii() and value[4] == "-"
-            and value[7] == "-" and _fast_day(value) is not None)
+            and value[7] == "-" and fast_day(value) is not None)
 
 
 def _terminate(envelope: dict[str, Any], family: FamilyState) -> str:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from claimsim.events.money import apply_rate
+
 from claimsim.adjudication.engine.context import Design
 from claimsim.adjudication.engine.family import (
     ACC_FAMILY_DED, ACC_FAMILY_OOP, ACC_MEMBERS, MEMBER_DED, MEMBER_OOP,
 )
-from claimsim.adjudication.engine.pricing import apply_rate
 
 NO_LIMIT: Final = 1 << 62
 

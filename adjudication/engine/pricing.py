@@ -9,9 +9,6 @@ from __future__ import annotations
 from typing import Final
 
 from claimsim.events.codes import REMARK_ROUTINE_PHYSICAL
-from claimsim.events.money import BP_ONE as _BP_ONE
-
-BP_ONE: Final = _BP_ONE  # 100 % in basis points (`events.money`), inlined where it is read
 
 # CO-96 must carry a remark (X12). N130 ("consult plan benefit documents for restrictions") is
 # used for both non-covered cases: a code off the payer's schedule and a Part B routine physical.
@@ -25,19 +22,6 @@ def allowed_amount(fee: int, units: int, billed: int) -> int:
     """`min(billed, fee × units)`: never more than was charged."""
     scheduled = fee * units
     return billed if billed < scheduled else scheduled
-
-
-def apply_rate(amount: int, rate: int) -> int:
-    """`events.money.apply_rate` (`amount × rate / 10 000`, rounded once, half away from zero),
-    compiled with the engine: the money module is not, and calling into it from the line loop
-    (coinsurance, sequestration, the hybrid offset) cost some 1,700 instructions a call.
-    tests/engine/test_hot_path_guards.py holds the two to the same answers."""
-    numerator = amount * rate
-    if numerator >= 0:
-        quotient, remainder = divmod(numerator, BP_ONE)
-        return quotient + 1 if 2 * remainder >= BP_ONE else quotient
-    quotient, remainder = divmod(-numerator, BP_ONE)
-    return -(quotient + 1) if 2 * remainder >= BP_ONE else -quotient
 
 
 def not_covered_remark(group: str | None, fee: int | None, part_b: bool) -> str | None:

@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from claimsim.events.codes import REMARK_NOT_COVERED_BY_PROGRAM
-from claimsim.events.money import BP_ONE
+from claimsim.events.money import BP_ONE, apply_rate
 
 from claimsim.adjudication.engine.context import Context, Program
-from claimsim.adjudication.engine.pricing import apply_rate
 
 PC_EM: Final = "pc_em"
 FFS: Final = "ffs"

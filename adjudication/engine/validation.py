@@ -126,7 +126,8 @@ def _int(value: Any, field: str, reason: RejectReason) -> int:
 _DAYS: Final[dict[str, dt.date]] = {}  # valid YYYY-MM-DD strings seen, parsed once
 
 
-def _fast_day(value: Any) -> dt.date | None:
+def fast_day(value: Any) -> dt.date | None:
+    """A YYYY-MM-DD string as its date (each parsed once, `_DAYS`); None for anything else."""
     if type(value) is not str:
         return None
     day = _DAYS.get(value)
@@ -176,7 +177,7 @@ def validate_claim(raw: Any, key: Any, ctx: Context) -> Claim:
     except KeyError:
         return _validate_slowly(raw, key, ctx)
     frequency, original = raw.get("frequency", "1"), raw.get("original_claim_id")
-    received = _fast_day(received_iso)
+    received = fast_day(received_iso)
     if not (
         type(claim_id) is str and claim_id and len(claim_id) <= ID_CHARS
         and type(member_id) is str and member_id and len(member_id) <= ID_CHARS
@@ -208,10 +209,10 @@ def validate_claim(raw: Any, key: Any, ctx: Context) -> Claim:
         except KeyError:
             return _validate_slowly(raw, key, ctx)
         mods = rl.get("modifiers", ())
-        # The parsed-day cache inline (a str is hashable; anything else takes `_fast_day`).
+        # The parsed-day cache inline (a str is hashable; anything else takes `fast_day`).
         day = days.get(day_iso) if type(day_iso) is str else None
         if day is None:
-            day = _fast_day(day_iso)
+            day = fast_day(day_iso)
         if not (
             type(line_no) is int and line_no >= 1 and line_no not in seen
             and day is not None and day <= received

@@ -69,18 +69,3 @@ def test_the_claim_loop_prices_lines_as_allowed_amount_does(code, units, billed)
     h.enroll("M1")
     ln = only_line(h.claim("C1", "M1", [line(code, billed, units=units)]))
     assert ln["allowed"] == allowed_amount(FEES[code], units, billed)
-
-
-def test_the_engines_apply_rate_agrees_with_the_money_module():
-    """`pricing.apply_rate` is `events.money.apply_rate` compiled with the engine: the same cents
-    for every sign, every rounding case (below, at and above a half cent) and the rates the rules
-    use (coinsurance, sequestration, a hybrid share, 0 % and 100 %)."""
-    from claimsim.adjudication.engine.pricing import apply_rate as engine_rate
-    from claimsim.events.money import apply_rate as money_rate
-
-    amounts = [0, 1, 2, 49, 50, 51, 99, 100, 101, 1_001, 4_999, 5_000, 5_001, 12_345, 10**12 + 7]
-    rates = [0, 1, 200, 2_000, 2_500, 3_333, 4_000, 5_000, 6_500, 9_999, 10_000, 12_345]
-    for amount, rate in itertools.product(amounts + [-a for a in amounts], rates):
-        assert engine_rate(amount, rate) == money_rate(amount, rate), (amount, rate)
-    assert engine_rate(1_001, 5_000) == 501 and engine_rate(-1_001, 5_000) == -501
-    assert engine_rate(14_999, 200) == 300 and engine_rate(14_974, 200) == 299
