@@ -100,3 +100,24 @@ def test_a_rebalance_with_nothing_moving_is_stalled_after_its_limit_but_not_whil
     assert watch.rebalance_stalled(app, 22.0) == 0.0
     now[0] += 0.1
     assert watch.rebalance_stalled(app, 22.0) == 22.0
+
+
+def test_task_stacks_names_each_task_and_the_chain_of_awaits_it_waits_in():
+    from claimsim.adjudication.runtimes.streaming.watchdog import task_stacks
+
+    async def inner():
+        await asyncio.sleep(10)
+
+    async def outer():
+        await inner()
+
+    async def main():
+        task = asyncio.create_task(outer(), name="stuck")
+        await asyncio.sleep(0)
+        report = task_stacks()
+        task.cancel()
+        return report
+
+    (line,) = [ln for ln in asyncio.run(main()).splitlines() if "stuck:" in ln]
+    assert line.startswith("  stuck: outer runtimes/test_streaming_watchdog.py:")
+    assert " -> inner runtimes/test_streaming_watchdog.py:" in line and " -> sleep asyncio/tasks.py:" in line

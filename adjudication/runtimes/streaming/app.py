@@ -74,7 +74,7 @@ from claimsim.adjudication.runtimes.streaming.reseek import Reseeks, drop_unacke
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
 from claimsim.adjudication.runtimes.streaming.watchdog import (
-    CHECK_S, STALL_S, PartitionWatch, rebalance_limit_s,
+    CHECK_S, STALL_S, PartitionWatch, rebalance_limit_s, task_stacks,
 )
 from claimsim.adjudication.runtimes.streaming.wire import (
     LEDGER_INDEX, dead_letter, encode_ledger_indexed,
@@ -247,7 +247,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
                                         broker_away=outages is not None and outages.open_for() > 0)
         if stuck:
             log.error("this worker has been rebalancing for %.0f s with no partition assigned and"
-                      " no changelog restored; starting it again", stuck)
+                      " no changelog restored; starting it again. %s", stuck, _stall_report(app))
             await exits.start_again(app)
         try:
             waiting = await watch.check(app)
@@ -271,6 +271,20 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
 
     app.claimsim_agent = adjudicator
     return app
+
+
+def _stall_report(app: faust.App) -> str:
+    """faust's rebalance and recovery state and where every task waits (this loop's, then the
+    consumer thread's), for a worker's log before it starts again."""
+    recovery = app.tables.recovery
+    state = (f"generation {app.consumer_generation_id}, in recovery {app.in_recovery},"
+             f" recovery completed {recovery.completed.is_set()}, flow active"
+             f" {app.consumer.flow_active}, assignment"
+             f" {sorted((tp.topic[-9:], tp.partition) for tp in app.consumer.assignment())}")
+    thread = getattr(app.consumer, "_thread", None)
+    loop = getattr(thread, "thread_loop", None)
+    consumer = task_stacks(loop=loop) if loop is not None else "  -"
+    return f"faust: {state}. Its tasks:\n{task_stacks()}\nconsumer thread's tasks:\n{consumer}"
 
 
 def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str,

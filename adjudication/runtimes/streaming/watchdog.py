@@ -45,6 +45,33 @@ STALL_S = 10.0
 CHECK_S = 5.0
 
 
+def task_stacks(limit: int = 80, depth: int = 8, loop: Any = None) -> str:
+    """Where each of this loop's tasks waits, one line a task: its chain of awaits from the
+    task's coroutine inward (function file:line -> ...). What a worker about to start again
+    leaves in its log, so the stall can be read later."""
+    import asyncio
+
+    lines = []
+    try:
+        tasks = sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name())[:limit]
+    except RuntimeError as e:  # another thread's loop changed its tasks meanwhile
+        return f"  (tasks not read: {e})"
+    for task in tasks:
+        chain, awaited = [], task.get_coro()
+        while awaited is not None and len(chain) < depth:
+            frame = (getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+                     or getattr(awaited, "ag_frame", None))
+            if frame is None:  # a future, or a coroutine that has not started
+                chain.append(type(awaited).__name__)
+                break
+            path = frame.f_code.co_filename.rsplit("/", 2)
+            chain.append(f"{frame.f_code.co_name} {'/'.join(path[-2:])}:{frame.f_lineno}")
+            awaited = (getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+                       or getattr(awaited, "ag_await", None))
+        lines.append(f"  {task.get_name()}: {' -> '.join(chain) or '-'}")
+    return "\n".join(lines)
+
+
 def rebalance_limit_s(session_s: float) -> float:
     """How long a rebalance may go without anything moving before the worker starts again."""
     return STALL_S + 2 * session_s
