@@ -77,8 +77,8 @@ def test_a_partition_left_unconsumed_is_stalled_while_the_others_keep_moving():
 
 
 def test_a_rebalance_with_nothing_moving_is_stalled_after_its_limit_but_not_while_the_broker_is_away():
-    # The limit with a 6 s session: 10 + 2 x 6 = 22 s; with the kill tests' 30 s, 70 s.
-    assert rebalance_limit_s(6.0) == 22.0 and rebalance_limit_s(30.0) == 70.0
+    # The limit with a 6 s session: 10 + 6 = 16 s; with the kill tests' 30 s, 40 s.
+    assert rebalance_limit_s(6.0) == 16.0 and rebalance_limit_s(30.0) == 40.0
     now = [50.0]
     watch = PartitionWatch("run-inbound", clock=lambda: now[0])
     app = SimpleNamespace(rebalancing=False)

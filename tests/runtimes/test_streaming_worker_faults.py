@@ -144,7 +144,7 @@ STALLS = {
     "stall": (STALL_S, f"none of them has moved for {STALL_S:.0f} s", "has been rebalancing"),
     # The same, with faust's rebalancing flag left set (as a survivor of a kill-worker load test
     # sat 120 s, no watch firing): the partition and orphan watches wait for a rebalance to end,
-    # so only the rebalance's own limit (10 s + two 6 s sessions) catches it.
+    # so only the rebalance's own limit (10 s + a 6 s session) catches it.
     "stuck-rebalance": (rebalance_limit_s(SESSION_TIMEOUT_S), "has been rebalancing for",
                         "none of them has moved"),
 }

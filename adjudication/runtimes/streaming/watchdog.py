@@ -19,10 +19,11 @@ when a later message reaches the partition, which never happens at the end of a 
 
 A worker whose rebalance itself never ends (faust's `rebalancing` flag still set, nothing
 assigned or restored since: the partition watch and the orphan watch both wait for a rebalance to
-end, so neither ever judges it) starts again in place once that has lasted
-`rebalance_limit_s` (`rebalance_stalled`): the stall time plus two sessions, longer than the
-group can take to notice a member that died without leaving (kill-worker load tests, on a
-busy CI machine: a survivor sat 120 s with no partition consumed and no watch firing).
+end, so neither ever judges it) starts again in place once that has lasted `rebalance_limit_s`
+(`rebalance_stalled`): the stall time plus a session, longer than a rebalance can wait for a
+member that died without leaving, which the coordinator drops when its session expires. Seen in
+kill-worker load tests: a survivor sat 120 s in CI with no partition consumed and no watch
+firing, and once here for 26 s.
 
 Choices where DESIGN.md is silent: a partition's position is the offset after the last message
 this worker processed on it, else the offset faust last committed or sought to for it, else its
@@ -74,7 +75,7 @@ def task_stacks(limit: int = 80, depth: int = 8, loop: Any = None) -> str:
 
 def rebalance_limit_s(session_s: float) -> float:
     """How long a rebalance may go without anything moving before the worker starts again."""
-    return STALL_S + 2 * session_s
+    return STALL_S + session_s
 
 
 def stalled(positions: Mapping[int, int | None], ends: Mapping[int, int],
