@@ -69,7 +69,7 @@ from claimsim.adjudication.runtimes.streaming.exits import (  # noqa: F401 (test
 from claimsim.adjudication.runtimes.streaming.faults import blind_fault, blind_first_assignment
 from claimsim.adjudication.runtimes.streaming.fetching import shorten_fetch_wait
 from claimsim.adjudication.runtimes.streaming.members import worker_client_id
-from claimsim.adjudication.runtimes.streaming.orphans import OrphanWatch
+from claimsim.adjudication.runtimes.streaming.orphans import OrphanWatch, broker_answers
 from claimsim.adjudication.runtimes.streaming.reseek import Reseeks, drop_unacked
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
@@ -242,10 +242,10 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     async def _watch_partitions():
         collector.tick()  # an idle worker's cycles (run_worker's collector collects by itself)
         heap.trim()  # the free pages inside the C heap back to the system (heap.py)
-        outages = getattr(app, "claimsim_outages", None)
-        stuck = watch.rebalance_stalled(app, rebalance_limit,
-                                        broker_away=outages is not None and outages.open_for() > 0)
-        if stuck:
+        stuck = watch.rebalance_stalled(app, rebalance_limit)
+        if stuck and not await broker_answers(app):  # nothing can move: judged from its return
+            watch.rebalance_stalled(app, rebalance_limit, broker_away=True)
+        elif stuck:
             log.error("this worker has been rebalancing for %.0f s with no partition assigned and"
                       " no changelog restored; starting it again. %s", stuck, _stall_report(app))
             await exits.start_again(app)
@@ -388,8 +388,7 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     shorten_fetch_wait()  # this process's only app
     app.claimsim_collector.start()  # this process collects cycles itself (collector.py)
     log_file = Path(log_file) if log_file else default_log_path(prefix)
-    app.claimsim_outages = OutageReporter(log_file)  # the partition watch asks it too
-    app.conf.loghandlers = [app.claimsim_outages]
+    app.conf.loghandlers = [OutageReporter(log_file)]
     worker = BoundedStopWorker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
                                logfile=str(log_file))
     if not sys.stdout.isatty():

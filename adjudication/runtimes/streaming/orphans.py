@@ -186,5 +186,16 @@ class OrphanWatch:
         return True
 
 
+async def broker_answers(app: Any) -> bool:
+    """Whether the broker answers a metadata request now (within `REQUEST_TIMEOUT_S`)."""
+    async def update(consumer: Any) -> bool:
+        return bool(await consumer._client.force_metadata_update())
+
+    try:
+        return await _in_consumer_thread(app, update)
+    except Exception:  # away, or the consumer not started
+        return False
+
+
 async def _known(consumer: Any, topic: str) -> bool:
     return bool(consumer._client.cluster.partitions_for_topic(topic))

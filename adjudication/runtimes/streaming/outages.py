@@ -34,6 +34,10 @@ GROUP_NOTICES = frozenset({
     "OffsetCommit failed for group %s due to group error (%s), will rejoin",
     "Timer %s is overlapping (interval=%r runtime=%r)",
 })
+# faust's recovery saying a changelog partition has sent nothing for a while (its message carries
+# the service's prefix, so it is matched by this part): a recovery stalled or slow, not the broker
+# away (a survivor's stalled recovery was reported as broker trouble for minutes).
+RECOVERY_NOTICES = ("No event received for active tp",)
 QUIET_S = 5.0
 DETAIL_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
 
@@ -91,8 +95,10 @@ class OutageReporter(logging.Handler):
 
 
 def group_notice(record: logging.LogRecord) -> bool:
-    """A client record about the consumer group's churn or a slow timer, not the broker away."""
-    return isinstance(record.msg, str) and record.msg in GROUP_NOTICES
+    """A client record about the consumer group's churn, a slow timer or a slow recovery, not
+    the broker away."""
+    return isinstance(record.msg, str) and (
+        record.msg in GROUP_NOTICES or any(notice in record.msg for notice in RECOVERY_NOTICES))
 
 
 def _first_line(record: logging.LogRecord) -> str:
