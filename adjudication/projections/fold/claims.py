@@ -15,6 +15,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
+
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
 from claimsim.events.registry import EventError
 
@@ -48,6 +50,42 @@ F_PRACTICE, F_MONTH, F_GROUP, F_AMOUNT = range(4)
 KEYS = ("visits", "ffs", "dx")
 
 
+def decoded_key(name: str) -> str:
+    """`name` as the one str object orjson hands out for it as a key (orjson keeps each short key
+    it decodes in a cache and gives every decoded dict that same object). A dict lookup finds a
+    key by identity before it compares strings, and a literal is another object (interned), so
+    looking a decoded entry's fields up with orjson's objects skips a string comparison per
+    field. Only the speed depends on it: should orjson's cache drop one, lookups compare again."""
+    for key in orjson.loads(orjson.dumps({name: 0})):
+        return str(key)
+    return name
+
+
+# The fields the fold reads, as the decoded entries' keys (`decoded_key`).
+K_DATA: Final = decoded_key("data")
+K_CAUSE: Final = decoded_key("cause")
+K_LINES: Final = decoded_key("lines")
+K_DIAGNOSES: Final = decoded_key("diagnoses")
+K_PAID: Final = decoded_key("paid")
+K_REVERSED_LINES: Final = decoded_key("reversed_lines")
+K_SERVICE_DATE: Final = decoded_key("service_date")
+K_FREQUENCY: Final = decoded_key("frequency")
+K_PLAN_PAID: Final = decoded_key("plan_paid")
+K_ALLOWED: Final = decoded_key("allowed")
+K_CAP_OFFSET: Final = decoded_key("cap_offset")
+K_COST_SHARE: Final = decoded_key("cost_share")
+K_MEDICAID_COST_SHARE: Final = decoded_key("medicaid_cost_share")
+K_SEQUESTRATION: Final = decoded_key("sequestration")
+K_CAPITATED: Final = decoded_key("capitated")
+K_SHADOW_ALLOWED: Final = decoded_key("shadow_allowed")
+K_PROCEDURE: Final = decoded_key("procedure")
+K_STATUS: Final = decoded_key("status")
+K_PAYER_ID: Final = decoded_key("payer_id")
+K_PRACTICE_ID: Final = decoded_key("practice_id")
+K_MEMBER_ID: Final = decoded_key("member_id")
+K_RENDERING_NPI: Final = decoded_key("rendering_npi")
+
+
 # The packed layouts (`struct` formats) of a visit row and an FFS row; strings at V_PRACTICE,
 # V_DAY and F_PRACTICE, F_MONTH, F_GROUP.
 VISIT_ROW, FFS_ROW = "IIiiiq", "IIIq"
@@ -63,22 +101,22 @@ def reset(state: PayerState) -> None:
 
 
 def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
-    d = env["data"]
-    cause = env["cause"]
+    d = env[K_DATA]
+    cause = env[K_CAUSE]
     dx = state.pending_dx.pop(str(cause), None) if cause is not None and state.pending_dx else None
-    lines = d["lines"]
-    if lines and lines[0].get("diagnoses") is not None:  # v2: the lines carry them
+    lines = d[K_LINES]
+    if lines and lines[0].get(K_DIAGNOSES) is not None:  # v2: the lines carry them
         dx = conditions_of(lines)
     elif state.input_dx_skipped:
         raise EventError("a claim entry without its lines' diagnoses after the ledger's first"
                          " claim entry carried them (ledger versions only go up)", seq=env.get("seq"))
-    paid_month = d["paid"][:7]
-    if d["reversed_lines"]:
-        lines_by_day(state, d, d["reversed_lines"], -1, paid_month, True, None)
+    paid_month = d[K_PAID][:7]
+    if d[K_REVERSED_LINES]:
+        lines_by_day(state, d, d[K_REVERSED_LINES], -1, paid_month, True, None)
     if len(lines) == 1 and not dx:  # the common case, without the day grouping
-        day(state, d, lines[0]["service_date"], lines, 1, paid_month, d["frequency"] == "7")
+        day(state, d, lines[0][K_SERVICE_DATE], lines, 1, paid_month, d[K_FREQUENCY] == "7")
     else:
-        lines_by_day(state, d, lines, 1, paid_month, d["frequency"] == "7", dx)
+        lines_by_day(state, d, lines, 1, paid_month, d[K_FREQUENCY] == "7", dx)
 
 
 # A code -> the conditions of lines that all carry that one code and no other (`conditions_of`).
@@ -91,14 +129,14 @@ def conditions_of(lines: list[dict[str, Any]]) -> list[str]:
     compiled fold or building the tuple key the reference caches on. Anything else (several
     codes, lines that differ, values a ledger written by the engine never holds) is the
     reference's to answer, errors included."""
-    first: Any = lines[0]["diagnoses"]
+    first: Any = lines[0][K_DIAGNOSES]
     if type(first) is not list or len(first) != 1:
         return line_conditions(lines)
     code: Any = first[0]
     if type(code) is not str:
         return line_conditions(lines)
     for line in lines:
-        dx: Any = line["diagnoses"]
+        dx: Any = line[K_DIAGNOSES]
         if type(dx) is not list or len(dx) != 1 or dx[0] != code:
             return line_conditions(lines)
     found = _ONE_CODE.get(code)
@@ -110,15 +148,15 @@ def conditions_of(lines: list[dict[str, Any]]) -> list[str]:
 
 
 def reversed_(state: PayerState, env: dict[str, Any]) -> None:
-    d = env["data"]
-    state.pending_dx.pop(str(env["cause"]), None)
-    lines_by_day(state, d, d["reversed_lines"], -1, str(d["paid"])[:7], True, None)
+    d = env[K_DATA]
+    state.pending_dx.pop(str(env[K_CAUSE]), None)
+    lines_by_day(state, d, d[K_REVERSED_LINES], -1, str(d[K_PAID])[:7], True, None)
 
 
 def drop_pending(state: PayerState, env: dict[str, Any]) -> None:
     """A rejected claim or one with no effect: forget the conditions its submission carried."""
-    if env.get("cause") is not None:
-        state.pending_dx.pop(str(env["cause"]), None)
+    if env.get(K_CAUSE) is not None:
+        state.pending_dx.pop(str(env[K_CAUSE]), None)
 
 
 def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: int,
@@ -127,20 +165,20 @@ def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: 
     (a claim's lines nearly always share one, so the hot path touches each row once)."""
     if not lines:
         return
-    first = last = lines[0]["service_date"]
+    first = last = lines[0][K_SERVICE_DATE]
     one_day = True
     for line in lines:  # a loop, not all(<generator>): this path runs for most claims
-        if line["service_date"] != first:
+        if line[K_SERVICE_DATE] != first:
             one_day = False
             break
     if one_day:
         day(state, d, first, lines, sign, paid_month, adjustment)
     else:
         for line in lines:
-            day(state, d, line["service_date"], [line], sign, paid_month, adjustment)
-        last = max(line["service_date"] for line in lines)
+            day(state, d, line[K_SERVICE_DATE], [line], sign, paid_month, adjustment)
+        last = max(line[K_SERVICE_DATE] for line in lines)
     if conds and sign > 0:
-        state.dx.note(d["member_id"], conds, last)
+        state.dx.note(d[K_MEMBER_ID], conds, last)
 
 
 def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, Any]], sign: int,
@@ -157,31 +195,31 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, An
     by_group: dict[str, int] | None = None
     capitated_plan: list[tuple[str, int]] | None = None  # (group, plan paid) of tracked lines
     for line in lines:
-        p: int = line["plan_paid"]
-        a: int = line["allowed"]
-        o: int = line["cap_offset"]
-        share: int = line["cost_share"]
+        p: int = line[K_PLAN_PAID]
+        a: int = line[K_ALLOWED]
+        o: int = line[K_CAP_OFFSET]
+        share: int = line[K_COST_SHARE]
         plan += p
         offsets += o
         allowed += a
         cost_share += share
-        qmb: int = line["medicaid_cost_share"]
-        held: int = line["sequestration"]
+        qmb: int = line[K_MEDICAID_COST_SHARE]
+        held: int = line[K_SEQUESTRATION]
         medicaid += qmb
         sequestration += held
-        if line["capitated"]:
+        if line[K_CAPITATED]:
             # Shadow FFS: what the line would have paid as FFS, plus the shadow price above
             # allowed when that adds in the entry's direction (reversal amounts are negative).
-            extra: int = line["shadow_allowed"] - a
+            extra: int = line[K_SHADOW_ALLOWED] - a
             shadow += p + o + (extra if extra * sign > 0 else 0)
-        procedure: str = line["procedure"]
+        procedure: str = line[K_PROCEDURE]
         group = groups.get(procedure)
         if group is None and procedure in DATED_CODES:  # counts only while valid
             dated = procedure_group_on(procedure, day)
             group = None if dated is None else dated.value
         if group is None or group not in tracked:
             continue
-        denied = line["status"] == "denied"
+        denied = line[K_STATUS] == "denied"
         # Attribution counts only lines in force and not denied, in every step (DOMAIN.md §6):
         # a CPC+ practice's denied CCM must not win the CCM pre-step.
         if group in QUALIFYING and not denied:
@@ -201,15 +239,15 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, An
         if capitated_plan is None:
             capitated_plan = []
         capitated_plan.append((group, p))
-    payer: str = d["payer_id"]
-    practice: str = d["practice_id"]
+    payer: str = d[K_PAYER_ID]
+    practice: str = d[K_PRACTICE_ID]
     row = book_lines(state.money, f"{payer}|{practice}|", day[:7], paid_month, adjustment,
                      plan, offsets, cost_share, medicaid, allowed, sequestration, shadow)
     if capitated_plan is None:
         return
     counted = 0
     codes = state._codes
-    member: str = d["member_id"]
+    member: str = d[K_MEMBER_ID]
     where, when = codes.of(practice), codes.of(day)  # the visit and FFS rows' text columns
     if qual or awv or ccm:
         counted = _counted(state, d, practice, day, sign, qual)
@@ -226,10 +264,10 @@ def _counted(state: PayerState, d: dict[str, Any], practice: str, day: str, sign
              qual: int) -> int:
     """The qualifying lines that count as primary-care visits: those rendered by a primary-care
     clinician; a void names no NPI, so it takes back what its original counted that day."""
-    npi = d.get("rendering_npi")
+    npi = d.get(K_RENDERING_NPI)
     if npi is None:
         if sign < 0 and qual:
-            return -min(qual, qualifying_on(state, d["member_id"], practice, day))
+            return -min(qual, qualifying_on(state, d[K_MEMBER_ID], practice, day))
         return 0
     return sign * qual if npi in state._pc_npis else 0
 

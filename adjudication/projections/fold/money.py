@@ -6,15 +6,51 @@ The row layout and its read-only view are `projections.money`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from claimsim.adjudication.projections.money import (
-    M_ALL_VISITS, M_ALLOWED, M_CLAIM_ADJ, M_COST_SHARE, M_FFS_PAID, M_FFS_SERVICE, M_LEAK_COST,
-    M_LEAK_VISITS, M_MEDICAID_COST_SHARE, M_OFFSETS, M_SEQUESTRATION, M_SHADOW, MONEY_WIDTH, row_of)
-from claimsim.adjudication.projections.fold.timelines import A_EFFECTIVE, A_PRACTICE
+from claimsim.adjudication.projections import money as layout
+from claimsim.adjudication.projections.money import row_of
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
+
+# `projections.money`'s row positions (its M_*) and `fold.timelines`' attribution entry positions,
+# restated as Final literals: compiled, a Final literal is a C constant, where a name imported
+# from a module that is not compiled is a lookup in this module's globals at every use (eight
+# per claim entry here). Checked against the originals when the module loads.
+M_FFS_SERVICE: Final = 0
+M_FFS_PAID: Final = 1
+M_OFFSETS: Final = 2
+M_COST_SHARE: Final = 3
+M_SHADOW: Final = 4
+M_CLAIM_ADJ: Final = 5
+M_LEAK_VISITS: Final = 6
+M_ALL_VISITS: Final = 7
+M_LEAK_COST: Final = 8
+M_ALLOWED: Final = 9
+M_SEQUESTRATION: Final = 10
+M_MEDICAID_COST_SHARE: Final = 11
+MONEY_WIDTH: Final = 12
+A_EFFECTIVE: Final = 0
+A_PRACTICE: Final = 1
+
+
+def _check_layout() -> None:
+    from claimsim.adjudication.projections.fold import timelines
+
+    mine = (M_FFS_SERVICE, M_FFS_PAID, M_OFFSETS, M_COST_SHARE, M_SHADOW, M_CLAIM_ADJ,
+            M_LEAK_VISITS, M_ALL_VISITS, M_LEAK_COST, M_ALLOWED, M_SEQUESTRATION,
+            M_MEDICAID_COST_SHARE, MONEY_WIDTH, A_EFFECTIVE, A_PRACTICE)
+    theirs = (layout.M_FFS_SERVICE, layout.M_FFS_PAID, layout.M_OFFSETS, layout.M_COST_SHARE,
+              layout.M_SHADOW, layout.M_CLAIM_ADJ, layout.M_LEAK_VISITS, layout.M_ALL_VISITS,
+              layout.M_LEAK_COST, layout.M_ALLOWED, layout.M_SEQUESTRATION,
+              layout.M_MEDICAID_COST_SHARE, layout.MONEY_WIDTH, timelines.A_EFFECTIVE,
+              timelines.A_PRACTICE)
+    if mine != theirs:
+        raise ImportError(f"fold.money's row positions {mine} are not the layout's {theirs}")
+
+
+_check_layout()
 
 KEYS = ("money",)
 
