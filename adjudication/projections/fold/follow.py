@@ -33,12 +33,20 @@ INPUT_TYPES: Final = frozenset(INPUT_HANDLERS)  # the input log's types the fold
 # order: sorted, then the chain fields); looking for the type in its last bytes finds the
 # envelope's own (only a claim's data is untrusted, and only a claim.submitted line carries one).
 CHAIN_TAIL: Final = 160  # the chain fields after the marker: 142 bytes
+# Where the marker ends in a line the log wrote, counted from the line's end: the chain fields
+# `"<64 hex>","hash":"<64 hex>"}` and the newline follow it.
+AT_END: Final = len('"') + 64 + len('","hash":"') + 64 + len('"}') + 1
 
 
 def is_current_claim_line(line: bytes, marker: bytes) -> bool:
     """Whether a raw input line is a claim.submitted envelope at the version `marker` names (the
     current one). A claim at any other version is not: it takes the decoding path, which upcasts
-    or refuses it, so the raw-bytes fast path never reads a layout it does not know."""
+    or refuses it, so the raw-bytes fast path never reads a layout it does not know.
+    The marker is looked for in the line's last bytes; first compared where a line the log wrote
+    holds it (one slice, where the search is a method call), which finds it in any such line."""
+    start = len(line) - len(marker) - AT_END
+    if start >= 0 and line[start:start + len(marker)] == marker:
+        return True  # then the search below would find it too: it starts before `start`
     return line.find(marker, len(line) - len(marker) - CHAIN_TAIL) >= 0
 
 

@@ -65,27 +65,29 @@ def book_lines(money: dict[str, list[int]], prefix: str, month: str, paid_month:
     """Add a day's sums to the service month's row of "payer|practice|" `prefix` and plan paid to
     the paid month's row (a claim adjustment there when `adjustment` re-pays an earlier month).
     `cost_share` is the lines' PR amounts and `medicaid` the QMB part of them Medicaid pays: the
-    row keeps what members owe and Medicaid's part apart. Returns the service month's row."""
+    row keeps what members owe and Medicaid's part apart. Returns the service month's row.
+    Sums are written `row[i] = row[i] + x`: compiled, `+=` on a list item is a generic Python
+    addition, this an int one."""
     key = prefix + month
     row = money.get(key)
     if row is None:
         row = money[key] = [0] * MONEY_WIDTH
-    row[M_FFS_SERVICE] += plan
-    row[M_OFFSETS] += offsets
-    row[M_COST_SHARE] += cost_share - medicaid
-    row[M_MEDICAID_COST_SHARE] += medicaid
-    row[M_ALLOWED] += allowed
-    row[M_SEQUESTRATION] += sequestration
-    row[M_SHADOW] += shadow
+    row[M_FFS_SERVICE] = row[M_FFS_SERVICE] + plan
+    row[M_OFFSETS] = row[M_OFFSETS] + offsets
+    row[M_COST_SHARE] = row[M_COST_SHARE] + cost_share - medicaid
+    row[M_MEDICAID_COST_SHARE] = row[M_MEDICAID_COST_SHARE] + medicaid
+    row[M_ALLOWED] = row[M_ALLOWED] + allowed
+    row[M_SEQUESTRATION] = row[M_SEQUESTRATION] + sequestration
+    row[M_SHADOW] = row[M_SHADOW] + shadow
     if month == paid_month:
-        row[M_FFS_PAID] += plan
+        row[M_FFS_PAID] = row[M_FFS_PAID] + plan
     else:
         prow = money.get(prefix + paid_month)
         if prow is None:
             prow = money[prefix + paid_month] = [0] * MONEY_WIDTH
-        prow[M_FFS_PAID] += plan
+        prow[M_FFS_PAID] = prow[M_FFS_PAID] + plan
         if adjustment and month < paid_month:
-            prow[M_CLAIM_ADJ] += plan
+            prow[M_CLAIM_ADJ] = prow[M_CLAIM_ADJ] + plan
     return row
 
 
@@ -102,14 +104,14 @@ def book_leakage(state: PayerState, payer: str, practice: str, member: str, day:
         return
     hrow = row if home == practice else row_of(state.money, payer, home, day[:7])
     if counted:
-        hrow[M_ALL_VISITS] += counted
+        hrow[M_ALL_VISITS] = hrow[M_ALL_VISITS] + counted
         if home != practice:
-            hrow[M_LEAK_VISITS] += counted
+            hrow[M_LEAK_VISITS] = hrow[M_LEAK_VISITS] + counted
     if home != practice:
         groups_home = state.capitated_groups(payer, home, day)
         leak = sum(p for g, p in capitated_plan if g in groups_home)
         if leak:
-            hrow[M_LEAK_COST] += leak
+            hrow[M_LEAK_COST] = hrow[M_LEAK_COST] + leak
 
 
 
