@@ -9,7 +9,8 @@ once per ledger entry and, for the input log pulled along, once per input line:
   rest: where the pass starts and stops);
 - `is_current_claim_line`: the one test of a raw input line for a current claim.
 
-Envelope fields are read with the decoded entries' own key objects (`fold.claims.decoded_key`).
+Envelope fields are read with the decoded entries' own key objects (`fold.claims.FIELDS`), which
+`follow` renews every `fold.claims.RENEW_EVERY` entries.
 """
 
 from __future__ import annotations
@@ -17,16 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
-from claimsim.adjudication.projections.fold.claims import adjudicated, decoded_key
+from claimsim.adjudication.projections.fold.claims import FIELDS, RENEW_EVERY, adjudicated
 from claimsim.adjudication.projections.fold.membership import INPUT_HANDLERS
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
 
-K_TYPE: Final = decoded_key("type")
-K_SEQ: Final = decoded_key("seq")
-K_AT: Final = decoded_key("at")
-K_CAUSE: Final = decoded_key("cause")
 INPUT_TYPES: Final = frozenset(INPUT_HANDLERS)  # the input log's types the fold handles
 
 # A line ends `"type":"claim.submitted","v":1,"prev":"<64 hex>","hash":"<64 hex>"}` (canonical key
@@ -53,11 +50,11 @@ def is_current_claim_line(line: bytes, marker: bytes) -> bool:
 def apply(state: PayerState, env: dict[str, Any], handlers: dict[str, Any]) -> None:
     """Fold one raw envelope of either log: the input or ledger position it moves to, then its
     handler in `handlers` (the state's), if any."""
-    kind = env[K_TYPE]
+    kind = env[FIELDS.type]
     if kind in INPUT_TYPES:
-        state.input_seq = env[K_SEQ]
+        state.input_seq = env[FIELDS.seq]
     else:
-        state.last_seq, state.last_at = env[K_SEQ], env[K_AT]
+        state.last_seq, state.last_at = env[FIELDS.seq], env[FIELDS.at]
     handler = handlers.get(kind)
     if handler is None:
         return
@@ -71,8 +68,13 @@ def follow(follower: Any, env: dict[str, Any]) -> None:
     """`LedgerFollower.apply`: the input through the entry's `cause` (`follower._pull_input`),
     then the entry: through `apply` here when the follower feeds a `PayerState` (its
     `fold_handlers`), else through its state's own `apply`."""
+    fields = FIELDS
+    fields.seen += 1
+    if fields.seen >= RENEW_EVERY:
+        fields.seen = 0
+        fields.renew()
     state: Any = follower.state_obj
-    cause = env.get(K_CAUSE)
+    cause = env.get(fields.cause)
     if cause is not None and cause > state.input_seq:
         follower._pull_input(cause)
     handlers: dict[str, Any] | None = follower.fold_handlers
@@ -120,7 +122,7 @@ def pass_input(state: PayerState, lines: Iterator[bytes], held: bytes | None, up
                 return False, line  # not a claim and past `upto`: its turn comes later
             seq += 1
             env = decode(line)
-            if env is not None and env.get(K_TYPE) in INPUT_TYPES:
+            if env is not None and env.get(FIELDS.type) in INPUT_TYPES:
                 state.apply(env)
             else:  # unreadable or of an unknown type: answered by a rejection, nothing to fold
                 state.input_seq = seq
