@@ -67,7 +67,7 @@ class LedgerFollower:
 
     def apply(self, envelope: dict[str, Any]) -> None:
         """The input through the entry's `cause`, then the entry (`fold.follow.follow`)."""
-        follow(self, envelope)
+        follow(self, self.state_obj, self.fold_handlers, envelope)
 
     def state(self) -> Any:
         return self.state_obj.state()
