@@ -28,7 +28,7 @@ GROUPS = {
     "claimsim.adjudication.engine": ("claims", "context", "core", "cost_share", "family",
                                      "file_pricing", "line_results", "pricing", "programs",
                                      "validation"),
-    "claimsim.adjudication.projections.fold": ("claims", "money", "packed"),
+    "claimsim.adjudication.projections.fold": ("claims", "follow", "money", "packed"),
 }
 MANIFEST = "native.json"  # in each package's folder: module -> sha256 of its source (`claimsim.native`)
 

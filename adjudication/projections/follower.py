@@ -19,7 +19,8 @@ from claimsim.events.log import envelope_of, raw_lines, read, segments
 from claimsim.events.registry import current_version
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
-from claimsim.adjudication.projections.fold import INPUT_HANDLERS
+from claimsim.adjudication.projections.fold.follow import (  # noqa: F401 (importable here)
+    follow, is_current_claim_line, pass_input)
 from claimsim.adjudication.projections.state import PayerState
 
 
@@ -42,54 +43,31 @@ class LedgerFollower:
         # for the follower's life so that where it stops reading never depends on its history.
         self.dx_on_ledger = ledger_records_diagnoses(self.run_dir / "ledger")
         state.input_dx_skipped = self.dx_on_ledger  # the fold refuses a claim entry without them
+        # A PayerState's handlers, for `fold.follow.follow` to apply entries with directly (the
+        # state's `apply` does the same, one Python call later); None for any other state.
+        self.fold_handlers = state._handlers if type(state).apply is PayerState.apply else None
 
     def _pull_input(self, upto: int) -> None:
         """Apply the input through seq `upto`. Claims past it are read ahead to the end of its
         block of READ_AHEAD seqs (their diagnoses wait by seq, so order does not matter for
         them), stopping before any other input past `upto`: one pull then serves many ledger
         entries. The stopping point depends only on the position and `upto`, so a checkpointed
-        state resumes exactly as an uninterrupted one goes on."""
+        state resumes exactly as an uninterrupted one goes on. The pass itself is
+        `fold.follow.pass_input` (compiled with the fold)."""
         st = self.state_obj
         if self._input is None:
             self._input = raw_lines(self.run_dir / "input", st.input_seq + 1)
             self._held = None
-        pending, apply, lines = st.pending_dx, st.apply, self._input
-        marker, want_dx = claim_line_marker(), not self.dx_on_ledger
         block_end = (upto // READ_AHEAD + 1) * READ_AHEAD - 1
-        seq = st.input_seq
-        while seq < block_end:
-            line = self._held
-            if line is None:
-                line = next(lines, None)
-                if line is None:  # the input ends here for now: reopen next time
-                    self._input = None
-                    break
-            else:
-                self._held = None
-            # Claims are most of the input; only their diagnoses matter here (see claim_conditions).
-            if is_current_claim_line(line, marker):
-                seq += 1
-                if want_dx:
-                    conds = claim_conditions(line)
-                    if conds:
-                        pending[str(seq)] = conds
-                st.input_seq = seq
-            elif seq < upto:
-                seq += 1
-                env = _input_envelope(line)
-                if env is not None and env.get("type") in INPUT_HANDLERS:
-                    apply(env)
-                else:  # unreadable or of an unknown type: answered by a rejection, nothing to fold
-                    st.input_seq = seq
-            else:
-                self._held = line  # not a claim and past `upto`: its turn comes later
-                break
+        conditions = None if self.dx_on_ledger else claim_conditions  # v1: from the input
+        ended, self._held = pass_input(st, self._input, self._held, upto, block_end,
+                                       claim_line_marker(), conditions, _input_envelope)
+        if ended:  # the input ends here for now: reopen next time
+            self._input = None
 
     def apply(self, envelope: dict[str, Any]) -> None:
-        cause = envelope.get("cause")
-        if cause is not None and cause > self.state_obj.input_seq:
-            self._pull_input(cause)
-        self.state_obj.apply(envelope)
+        """The input through the entry's `cause`, then the entry (`fold.follow.follow`)."""
+        follow(self, self.state_obj, self.fold_handlers, envelope)
 
     def state(self) -> Any:
         return self.state_obj.state()
@@ -138,23 +116,10 @@ def ledger_records_diagnoses(ledger: Path) -> bool:
     return True
 
 
-# The one place that reads an envelope's type from its bytes. A line ends
-# `"type":"claim.submitted","v":1,"prev":"<64 hex>","hash":"<64 hex>"}` (canonical key order:
-# sorted, then the chain fields); looking for the type in its last bytes finds the envelope's own
-# (only a claim's data is untrusted, and only a claim.submitted line carries one).
-_CHAIN_TAIL = 160  # the chain fields after the marker: 142 bytes
-
-
 def claim_line_marker() -> bytes:
-    """What ends a claim.submitted line at the current version, up to its chain fields."""
+    """What ends a claim.submitted line at the current version, up to its chain fields (the one
+    place that reads an envelope's type from its bytes is `fold.follow.is_current_claim_line`)."""
     return b',"type":"claim.submitted","v":%d,"prev":' % current_version("claim.submitted")
-
-
-def is_current_claim_line(line: bytes, marker: bytes) -> bool:
-    """Whether a raw input line is a claim.submitted envelope at the version `marker` names (the
-    current one). A claim at any other version is not: it takes the decoding path, which upcasts
-    or refuses it, so the raw-bytes fast path never reads a layout it does not know."""
-    return line.find(marker, len(line) - len(marker) - _CHAIN_TAIL) >= 0
 
 
 def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:

@@ -25,10 +25,10 @@ from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
 from claimsim.events.timeline import contract_spans, entry_at, span_on, value_at
 
-from claimsim.adjudication.projections.fold import (CONCERNS, HANDLERS, INPUT_HANDLERS,
-                                                   QUALITY_HANDLERS)
+from claimsim.adjudication.projections.fold import CONCERNS, HANDLERS, QUALITY_HANDLERS
 from claimsim.adjudication.projections.fold import quality as quality_concern
 from claimsim.adjudication.projections.fold.claims import QUALIFYING
+from claimsim.adjudication.projections.fold.follow import apply as apply_envelope
 from claimsim.adjudication.projections.fold.membership import SPAN_PAYER, Member, enrolled_on
 from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
 from claimsim.adjudication.projections.fold.payments import MemberPayments
@@ -75,6 +75,13 @@ class PayerState:
     reconciled: dict[str, int]
     hba1c: dict[str, list[list]]
     diabetes_days: dict[str, list[str]]
+    # Not state: what `__init__` and `reset` derive, declared for the compiled fold too (a typed
+    # attribute is a native call on a compiled class's methods, an untyped one a Python call).
+    _codes: Codes
+    _groups: dict[str, str]
+    _tracked: frozenset[str]
+    _pc_npis: frozenset[str]
+    _handlers: dict[str, Any]
 
     def __init__(self, reference: ReferenceData, settings: ProjectionSettings | None = None):
         self.reference = reference
@@ -152,14 +159,8 @@ class PayerState:
 
     # -- the fold -----------------------------------------------------------------------------
     def apply(self, env: dict[str, Any]) -> None:
-        kind = env["type"]
-        if kind in INPUT_HANDLERS:
-            self.input_seq = env["seq"]
-        else:
-            self.last_seq, self.last_at = env["seq"], env["at"]
-        handler = self._handlers.get(kind)
-        if handler is not None:
-            handler(self, env)
+        """Fold a raw envelope of either log (`fold.follow.apply`)."""
+        apply_envelope(self, env, self._handlers)
 
     # -- queries the rules share ----------------------------------------------------------------
     def capitated_groups(self, payer: str, practice: str, day: str) -> frozenset[str]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
+
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
 from claimsim.events.registry import EventError
 
@@ -48,11 +50,99 @@ F_PRACTICE, F_MONTH, F_GROUP, F_AMOUNT = range(4)
 KEYS = ("visits", "ffs", "dx")
 
 
+def decoded_key(name: str) -> str:
+    """`name` as the one str object orjson hands out for it as a key (orjson keeps each short key
+    it decodes in a cache and gives every decoded dict that same object). A dict lookup finds a
+    key by identity before it compares strings, and a literal is another object (interned), so
+    looking a decoded entry's fields up with orjson's objects skips a string comparison per
+    field. Only the speed depends on it: should orjson's cache drop one, lookups compare again."""
+    for key in orjson.loads(orjson.dumps({name: 0})):
+        return str(key)
+    return name
+
+
+# How many entries `fold.follow.follow` folds between two renewals of `FIELDS`.
+RENEW_EVERY: Final = 4096
+
+
+class Fields:
+    """The envelope and line fields the fold reads, as the decoded entries' key objects
+    (`decoded_key`). orjson's cache keeps one object per slot: a process that decodes many other
+    keys (a payment entry's member ids) puts new objects in their place, and lookups with the old
+    ones compare strings again (the same answers, only slower). So `fold.follow.follow` renews
+    them every RENEW_EVERY entries it folds (`renew`, some 50 us)."""
+
+    data: str
+    cause: str
+    lines: str
+    diagnoses: str
+    paid: str
+    reversed_lines: str
+    service_date: str
+    frequency: str
+    plan_paid: str
+    allowed: str
+    cap_offset: str
+    cost_share: str
+    medicaid_cost_share: str
+    sequestration: str
+    capitated: str
+    shadow_allowed: str
+    procedure: str
+    status: str
+    payer_id: str
+    practice_id: str
+    member_id: str
+    rendering_npi: str
+    type: str
+    seq: str
+    at: str
+    seen: int
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.renew()
+
+    def renew(self) -> None:
+        self.data = decoded_key("data")
+        self.cause = decoded_key("cause")
+        self.lines = decoded_key("lines")
+        self.diagnoses = decoded_key("diagnoses")
+        self.paid = decoded_key("paid")
+        self.reversed_lines = decoded_key("reversed_lines")
+        self.service_date = decoded_key("service_date")
+        self.frequency = decoded_key("frequency")
+        self.plan_paid = decoded_key("plan_paid")
+        self.allowed = decoded_key("allowed")
+        self.cap_offset = decoded_key("cap_offset")
+        self.cost_share = decoded_key("cost_share")
+        self.medicaid_cost_share = decoded_key("medicaid_cost_share")
+        self.sequestration = decoded_key("sequestration")
+        self.capitated = decoded_key("capitated")
+        self.shadow_allowed = decoded_key("shadow_allowed")
+        self.procedure = decoded_key("procedure")
+        self.status = decoded_key("status")
+        self.payer_id = decoded_key("payer_id")
+        self.practice_id = decoded_key("practice_id")
+        self.member_id = decoded_key("member_id")
+        self.rendering_npi = decoded_key("rendering_npi")
+        self.type = decoded_key("type")
+        self.seq = decoded_key("seq")
+        self.at = decoded_key("at")
+
+
+FIELDS: Final = Fields()
+
+
 # The packed layouts (`struct` formats) of a visit row and an FFS row; strings at V_PRACTICE,
 # V_DAY and F_PRACTICE, F_MONTH, F_GROUP.
 VISIT_ROW, FFS_ROW = "IIiiiq", "IIIq"
 _VISIT: Final = struct.Struct("<" + VISIT_ROW)  # `day` packs rows itself
 _FFS: Final = struct.Struct("<" + FFS_ROW)
+# Their bound `pack`s: compiled, a call of a bound method held in a static skips looking the
+# method up on every row.
+_PACK_VISIT: Final = _VISIT.pack
+_PACK_FFS: Final = _FFS.pack
 
 
 def reset(state: PayerState) -> None:
@@ -63,22 +153,24 @@ def reset(state: PayerState) -> None:
 
 
 def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
-    d = env["data"]
-    cause = env["cause"]
+    d = env[FIELDS.data]
+    cause = env[FIELDS.cause]
     dx = state.pending_dx.pop(str(cause), None) if cause is not None and state.pending_dx else None
-    lines = d["lines"]
-    if lines and lines[0].get("diagnoses") is not None:  # v2: the lines carry them
+    lines = d[FIELDS.lines]
+    if lines and lines[0].get(FIELDS.diagnoses) is not None:  # v2: the lines carry them
         dx = conditions_of(lines)
     elif state.input_dx_skipped:
         raise EventError("a claim entry without its lines' diagnoses after the ledger's first"
-                         " claim entry carried them (ledger versions only go up)", seq=env.get("seq"))
-    paid_month = d["paid"][:7]
-    if d["reversed_lines"]:
-        lines_by_day(state, d, d["reversed_lines"], -1, paid_month, True, None)
+                         " claim entry carried them (ledger versions only go up)",
+                         seq=env.get("seq"))
+    paid_month = d[FIELDS.paid][:7]
+    if d[FIELDS.reversed_lines]:
+        lines_by_day(state, d, d[FIELDS.reversed_lines], -1, paid_month, True, None)
     if len(lines) == 1 and not dx:  # the common case, without the day grouping
-        day(state, d, lines[0]["service_date"], lines, 1, paid_month, d["frequency"] == "7")
+        day(state, d, lines[0][FIELDS.service_date], lines, 1, paid_month,
+            d[FIELDS.frequency] == "7")
     else:
-        lines_by_day(state, d, lines, 1, paid_month, d["frequency"] == "7", dx)
+        lines_by_day(state, d, lines, 1, paid_month, d[FIELDS.frequency] == "7", dx)
 
 
 # A code -> the conditions of lines that all carry that one code and no other (`conditions_of`).
@@ -91,14 +183,14 @@ def conditions_of(lines: list[dict[str, Any]]) -> list[str]:
     compiled fold or building the tuple key the reference caches on. Anything else (several
     codes, lines that differ, values a ledger written by the engine never holds) is the
     reference's to answer, errors included."""
-    first: Any = lines[0]["diagnoses"]
+    first: Any = lines[0][FIELDS.diagnoses]
     if type(first) is not list or len(first) != 1:
         return line_conditions(lines)
     code: Any = first[0]
     if type(code) is not str:
         return line_conditions(lines)
     for line in lines:
-        dx: Any = line["diagnoses"]
+        dx: Any = line[FIELDS.diagnoses]
         if type(dx) is not list or len(dx) != 1 or dx[0] != code:
             return line_conditions(lines)
     found = _ONE_CODE.get(code)
@@ -110,15 +202,15 @@ def conditions_of(lines: list[dict[str, Any]]) -> list[str]:
 
 
 def reversed_(state: PayerState, env: dict[str, Any]) -> None:
-    d = env["data"]
-    state.pending_dx.pop(str(env["cause"]), None)
-    lines_by_day(state, d, d["reversed_lines"], -1, str(d["paid"])[:7], True, None)
+    d = env[FIELDS.data]
+    state.pending_dx.pop(str(env[FIELDS.cause]), None)
+    lines_by_day(state, d, d[FIELDS.reversed_lines], -1, str(d[FIELDS.paid])[:7], True, None)
 
 
 def drop_pending(state: PayerState, env: dict[str, Any]) -> None:
     """A rejected claim or one with no effect: forget the conditions its submission carried."""
-    if env.get("cause") is not None:
-        state.pending_dx.pop(str(env["cause"]), None)
+    if env.get(FIELDS.cause) is not None:
+        state.pending_dx.pop(str(env[FIELDS.cause]), None)
 
 
 def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: int,
@@ -127,20 +219,20 @@ def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: 
     (a claim's lines nearly always share one, so the hot path touches each row once)."""
     if not lines:
         return
-    first = last = lines[0]["service_date"]
+    first = last = lines[0][FIELDS.service_date]
     one_day = True
     for line in lines:  # a loop, not all(<generator>): this path runs for most claims
-        if line["service_date"] != first:
+        if line[FIELDS.service_date] != first:
             one_day = False
             break
     if one_day:
         day(state, d, first, lines, sign, paid_month, adjustment)
     else:
         for line in lines:
-            day(state, d, line["service_date"], [line], sign, paid_month, adjustment)
-        last = max(line["service_date"] for line in lines)
+            day(state, d, line[FIELDS.service_date], [line], sign, paid_month, adjustment)
+        last = max(line[FIELDS.service_date] for line in lines)
     if conds and sign > 0:
-        state.dx.note(d["member_id"], conds, last)
+        state.dx.note(d[FIELDS.member_id], conds, last)
 
 
 def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, Any]], sign: int,
@@ -157,31 +249,31 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, An
     by_group: dict[str, int] | None = None
     capitated_plan: list[tuple[str, int]] | None = None  # (group, plan paid) of tracked lines
     for line in lines:
-        p: int = line["plan_paid"]
-        a: int = line["allowed"]
-        o: int = line["cap_offset"]
-        share: int = line["cost_share"]
+        p: int = line[FIELDS.plan_paid]
+        a: int = line[FIELDS.allowed]
+        o: int = line[FIELDS.cap_offset]
+        share: int = line[FIELDS.cost_share]
         plan += p
         offsets += o
         allowed += a
         cost_share += share
-        qmb: int = line["medicaid_cost_share"]
-        held: int = line["sequestration"]
+        qmb: int = line[FIELDS.medicaid_cost_share]
+        held: int = line[FIELDS.sequestration]
         medicaid += qmb
         sequestration += held
-        if line["capitated"]:
+        if line[FIELDS.capitated]:
             # Shadow FFS: what the line would have paid as FFS, plus the shadow price above
             # allowed when that adds in the entry's direction (reversal amounts are negative).
-            extra: int = line["shadow_allowed"] - a
+            extra: int = line[FIELDS.shadow_allowed] - a
             shadow += p + o + (extra if extra * sign > 0 else 0)
-        procedure: str = line["procedure"]
+        procedure: str = line[FIELDS.procedure]
         group = groups.get(procedure)
         if group is None and procedure in DATED_CODES:  # counts only while valid
             dated = procedure_group_on(procedure, day)
             group = None if dated is None else dated.value
         if group is None or group not in tracked:
             continue
-        denied = line["status"] == "denied"
+        denied = line[FIELDS.status] == "denied"
         # Attribution counts only lines in force and not denied, in every step (DOMAIN.md §6):
         # a CPC+ practice's denied CCM must not win the CCM pre-step.
         if group in QUALIFYING and not denied:
@@ -201,24 +293,24 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, An
         if capitated_plan is None:
             capitated_plan = []
         capitated_plan.append((group, p))
-    payer: str = d["payer_id"]
-    practice: str = d["practice_id"]
+    payer: str = d[FIELDS.payer_id]
+    practice: str = d[FIELDS.practice_id]
     row = book_lines(state.money, f"{payer}|{practice}|", day[:7], paid_month, adjustment,
                      plan, offsets, cost_share, medicaid, allowed, sequestration, shadow)
     if capitated_plan is None:
         return
     counted = 0
     codes = state._codes
-    member: str = d["member_id"]
+    member: str = d[FIELDS.member_id]
     where, when = codes.of(practice), codes.of(day)  # the visit and FFS rows' text columns
     if qual or awv or ccm:
         counted = _counted(state, d, practice, day, sign, qual)
-        state.visits.append(member, _VISIT.pack(where, when, counted, awv, ccm,
+        state.visits.append(member, _PACK_VISIT(where, when, counted, awv, ccm,
                                                 qual_allowed if counted else 0))
     if by_group is not None:
         month, ffs = codes.of(day[:7]), state.ffs
         for g, amount in by_group.items():
-            ffs.append(member, _FFS.pack(where, month, codes.of(g), amount))
+            ffs.append(member, _PACK_FFS(where, month, codes.of(g), amount))
     book_leakage(state, payer, practice, member, day, row, counted, capitated_plan)
 
 
@@ -226,10 +318,10 @@ def _counted(state: PayerState, d: dict[str, Any], practice: str, day: str, sign
              qual: int) -> int:
     """The qualifying lines that count as primary-care visits: those rendered by a primary-care
     clinician; a void names no NPI, so it takes back what its original counted that day."""
-    npi = d.get("rendering_npi")
+    npi = d.get(FIELDS.rendering_npi)
     if npi is None:
         if sign < 0 and qual:
-            return -min(qual, qualifying_on(state, d["member_id"], practice, day))
+            return -min(qual, qualifying_on(state, d[FIELDS.member_id], practice, day))
         return 0
     return sign * qual if npi in state._pc_npis else 0
 
