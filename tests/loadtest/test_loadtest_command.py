@@ -129,8 +129,10 @@ def test_a_killed_worker_is_recovered_from_well_inside_its_session(small_run, tm
     # Two workers with a 30 s session; one is killed 4 s in. The driver, which reaps it, removes
     # it from the group at once (as the runner does a worker it started that died), so the
     # survivor takes its partitions within a few seconds and the test sees the offered rate
-    # answered again long before the 30 s session (it ends 16 s after the kill) would have
-    # let the group notice on its own.
+    # answered again before the 30 s session would have let the group notice on its own (the
+    # session's way: 30 s and more). Usually in 1-2 s; in about 1 run in 30 here faust's recovery
+    # on the survivor received no changelog record, and the worker's watch started it again
+    # after STALL_S (watchdog.rebalance_stalled): then 15-25 s, still inside the session.
     from claimsim.adjudication.runtimes.streaming.app import SESSION_TIMEOUT_ENV
 
     monkeypatch.setenv(SESSION_TIMEOUT_ENV, "30")
@@ -144,7 +146,7 @@ def test_a_killed_worker_is_recovered_from_well_inside_its_session(small_run, tm
     assert printed.rstrip().endswith("ledger byte-identical to embedded: yes"), \
         with_worker_logs(printed, out)
     (fault,) = json.loads((out / "summary.json").read_text())["faults"]
-    assert fault["recovery_s"] is not None and fault["recovery_s"] <= 10, \
+    assert fault["recovery_s"] is not None and fault["recovery_s"] <= 25, \
         with_worker_logs(printed, out)
 
 

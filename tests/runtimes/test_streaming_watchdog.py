@@ -100,6 +100,13 @@ def test_a_rebalance_with_nothing_moving_is_stalled_after_its_limit_but_not_whil
     assert watch.rebalance_stalled(app, 22.0) == 0.0
     now[0] += 0.1
     assert watch.rebalance_stalled(app, 22.0) == 22.0
+    # Once its recovery is restoring, the stall time with no batch restored is enough.
+    watch.moved()
+    app.in_recovery = True
+    now[0] += STALL_S - 0.5
+    assert watch.rebalance_stalled(app, 22.0) == 0.0
+    now[0] += 0.5
+    assert watch.rebalance_stalled(app, 22.0) == STALL_S
 
 
 def test_task_stacks_names_each_task_and_the_chain_of_awaits_it_waits_in():

@@ -70,6 +70,7 @@ from claimsim.adjudication.runtimes.streaming.faults import blind_fault, blind_f
 from claimsim.adjudication.runtimes.streaming.fetching import shorten_fetch_wait
 from claimsim.adjudication.runtimes.streaming.members import worker_client_id
 from claimsim.adjudication.runtimes.streaming.orphans import OrphanWatch, broker_answers
+from claimsim.adjudication.runtimes.streaming.queues import release_blocked_puts
 from claimsim.adjudication.runtimes.streaming.reseek import Reseeks, drop_unacked
 from claimsim.adjudication.runtimes.streaming.security import faust_credentials
 from claimsim.adjudication.runtimes.streaming.topics import TABLE, RunTopics
@@ -237,6 +238,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     app.on_partitions_assigned.connect(_rebalanced)
 
     rebalance_limit = rebalance_limit_s(session_timeout())
+    release_blocked_puts()  # faust's queues cleared on a rebalance release a waiting delivery
 
     @app.timer(CHECK_S, name="claimsim.partition_watch")
     async def _watch_partitions():
