@@ -278,11 +278,18 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
 def _stall_report(app: faust.App) -> str:
     """faust's rebalance and recovery state and where every task waits (this loop's, then the
     consumer thread's), for a worker's log before it starts again."""
-    recovery = app.tables.recovery
+    recovery, consumer = app.tables.recovery, app.consumer
+
+    def named(tps) -> list:
+        return sorted((tp.topic[-9:], tp.partition) for tp in tps or ())
+
     state = (f"generation {app.consumer_generation_id}, in recovery {app.in_recovery},"
              f" recovery completed {recovery.completed.is_set()}, flow active"
-             f" {app.consumer.flow_active}, assignment"
-             f" {sorted((tp.topic[-9:], tp.partition) for tp in app.consumer.assignment())}")
+             f" {consumer.flow_active}, assignment {named(consumer.assignment())}, fetching"
+             f" {named(getattr(consumer, '_active_partitions', None))}, paused"
+             f" {named(getattr(consumer, '_paused_partitions', None))}, held back (buffer full)"
+             f" {named(getattr(consumer, '_buffered_partitions', None))}, recovery's highwaters"
+             f" {dict(recovery.active_highwaters)} and offsets {dict(recovery.active_offsets)}")
     thread = getattr(app.consumer, "_thread", None)
     loop = getattr(thread, "thread_loop", None)
     consumer = task_stacks(loop=loop) if loop is not None else "  -"
