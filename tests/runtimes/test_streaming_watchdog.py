@@ -94,8 +94,10 @@ def test_a_rebalance_with_nothing_moving_is_stalled_after_its_limit_but_not_whil
     assert watch.rebalance_stalled(app, 22.0) == 0.0
     now[0] += 0.5
     assert watch.rebalance_stalled(app, 22.0) == 22.0
-    # The broker away: nothing can move, and the clock starts again from its return.
-    assert watch.rebalance_stalled(app, 22.0, broker_away=True) == 0.0
+    # The broker away: nothing can move, the worker says so (`moved`), and the clock starts
+    # again from its return.
+    watch.moved()
+    assert watch.rebalance_stalled(app, 22.0) == 0.0
     now[0] += 21.9
     assert watch.rebalance_stalled(app, 22.0) == 0.0
     now[0] += 0.1

@@ -246,7 +246,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
         heap.trim()  # the free pages inside the C heap back to the system (heap.py)
         stuck = watch.rebalance_stalled(app, rebalance_limit)
         if stuck and not await broker_answers(app):  # nothing can move: judged from its return
-            watch.rebalance_stalled(app, rebalance_limit, broker_away=True)
+            watch.moved()
         elif stuck:
             log.error("this worker has been rebalancing for %.0f s with no partition assigned and"
                       " no changelog restored; starting it again. %s", stuck, _stall_report(app))
@@ -290,10 +290,9 @@ def _stall_report(app: faust.App) -> str:
              f" {named(getattr(consumer, '_paused_partitions', None))}, held back (buffer full)"
              f" {named(getattr(consumer, '_buffered_partitions', None))}, recovery's highwaters"
              f" {dict(recovery.active_highwaters)} and offsets {dict(recovery.active_offsets)}")
-    thread = getattr(app.consumer, "_thread", None)
-    loop = getattr(thread, "thread_loop", None)
-    consumer = task_stacks(loop=loop) if loop is not None else "  -"
-    return f"faust: {state}. Its tasks:\n{task_stacks()}\nconsumer thread's tasks:\n{consumer}"
+    loop = getattr(getattr(consumer, "_thread", None), "thread_loop", None)
+    thread_tasks = task_stacks(loop=loop) if loop is not None else "  -"
+    return f"faust: {state}. Its tasks:\n{task_stacks()}\nconsumer thread's tasks:\n{thread_tasks}"
 
 
 def _faust_app(topics: RunTopics, bootstrap: str, partitions: int, *, store: str,

@@ -301,7 +301,8 @@ async def _run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at, 
             if procs and all(p.poll() is not None for p in procs):
                 raise UserError(f"every worker stopped before the ledger was complete (last"
                                 f" answered input {sink.last_cause} of {result.last_seq});"
-                                f" {result.worker_logs[0]} ends: {last_log_line(result.worker_logs[0])}")
+                                f" {result.worker_logs[0]} ends:"
+                                f" {last_log_line(result.worker_logs[0])}")
 
         with tqdm(total=result.last_seq - sink.last_cause, unit="input", desc="adjudicate",
                   file=sys.stderr, disable=not progress, mininterval=0.5) as bar:
