@@ -22,7 +22,8 @@ import orjson
 from claimsim.events.input import AlignmentDeclared, ClaimSubmitted, MemberEnrolled
 from claimsim.events.interchange.alignment_file import read_alignment
 from claimsim.events.interchange.ingest_model import (ClaimLine, Enrollment, Rejection, RowReason,
-                                                      file_amount_problem, file_amounts)
+                                                      date_problem, file_amount_problem,
+                                                      file_amounts)
 from claimsim.events.interchange.ingest_reference import (extended_schedule, line_of_business,
                                                           plan_id, priced_years)
 from claimsim.events.plans import LineOfBusiness
@@ -349,6 +350,10 @@ def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator
             if line.member_id not in members:
                 rejections.reject(line, "member_id", RowReason.UNKNOWN_MEMBER,
                                   f"member {line.member_id!r} has no eligibility row")
+                continue
+            problem = date_problem(line)
+            if problem is not None:
+                rejections.reject(line, *problem)
                 continue
             if from_file:
                 problem = file_amount_problem(line) if line.adjustment != "1" else None

@@ -128,6 +128,37 @@ def file_amount_problem(line: ClaimLine) -> tuple[str, RowReason, str] | None:
     return None
 
 
+# The service dates a claim line may carry. A run's calendar runs from the first service month to
+# a month past the last one and on to the last received date (`scenarios.ingest`): a year 9999
+# cell would take it past the last date there is, a year 1000 one make it a thousand years long.
+FIRST_SERVICE_DATE, LAST_SERVICE_DATE = "1900-01-01", "2199-12-31"
+# How long after its service date a line may say it was received or paid: past any plan's filing
+# limit (DOMAIN.md: 365 days by default; the engine denies later ones CO-29), so no real file is
+# refused, and near enough that one bad cell cannot stretch the run's calendar by centuries.
+MAX_RECEIVED_LAG_DAYS = 3_650
+
+
+def date_problem(line: ClaimLine) -> tuple[str, RowReason, str] | None:
+    """Why a line's dates cannot place it in a run's calendar ((`ClaimLine` field, reason,
+    message)), or None. Dates are ISO text, so they compare as text."""
+    service = line.service_date
+    if not FIRST_SERVICE_DATE <= service <= LAST_SERVICE_DATE:
+        return ("service_date", RowReason.BAD_DATE, f"service date {service} is outside"
+                f" {FIRST_SERVICE_DATE}..{LAST_SERVICE_DATE}")
+    if line.claim_end > LAST_SERVICE_DATE:
+        return ("claim_end", RowReason.BAD_DATE,
+                f"claim end {line.claim_end} is after {LAST_SERVICE_DATE}")
+    for field, day in (("received", line.received), ("paid_date", line.paid_date)):
+        # Only a date ten years on by its year can be: the exact test runs for those alone.
+        if day is not None and int(day[:4]) - int(service[:4]) >= MAX_RECEIVED_LAG_DAYS // 366:
+            lag = (dt.date.fromisoformat(day) - dt.date.fromisoformat(service)).days
+            if lag > MAX_RECEIVED_LAG_DAYS:
+                return (field, RowReason.BAD_DATE, f"{field.replace('_', ' ')} {day} is {lag:,}"
+                        f" days after the service date {service} (at most"
+                        f" {MAX_RECEIVED_LAG_DAYS:,})")
+    return None
+
+
 class Enrollment(NamedTuple):
     """One eligibility span of one member with one payer and plan."""
 

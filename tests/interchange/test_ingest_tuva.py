@@ -190,3 +190,44 @@ def test_a_number_too_large_for_any_claim_line_is_a_named_rejection_not_a_crash(
         assert claimsim("ingest", "--format", "tuva", folder / "medical_claim.csv", TUVA_ELIGIBILITY,
                         "--out", folder / "run", "--no-progress") == 0
         assert ("medical_claim.csv", 1, column) in {r[:3] for r in rejections(folder / "run")}, column
+
+
+@pytest.mark.parametrize(("cells", "column", "price_from_file"), [
+    # The last date there is: the run's calendar (a day past the last received date) cannot
+    # follow it. Found by the ingest fuzz test: an OverflowError before this rule.
+    ({"paid_date": "9999-12-31"}, "paid_date", False),
+    ({"paid_date": "2034-03-06"}, "paid_date", False),  # 3,653 days after 2024-03-05
+    # Priced from the file, the year is not checked against a fee schedule: the service month
+    # after December 9999 does not exist.
+    ({"claim_line_start_date": "9999-12-01", "claim_start_date": "9999-12-01",
+      "claim_end_date": "9999-12-31"}, "claim_line_start_date", True),
+    ({"claim_end_date": "9999-12-31"}, "claim_end_date", True),
+])
+def test_a_date_no_run_calendar_can_hold_is_a_named_rejection_not_a_crash(
+        tmp_path, cells, column, price_from_file):
+    rows = list(csv.reader(TUVA_CLAIMS.open(newline="")))
+    edited = [list(r) for r in rows]
+    for name, value in cells.items():
+        edited[1][rows[0].index(name)] = value
+    with (tmp_path / "medical_claim.csv").open("w", newline="") as f:
+        csv.writer(f).writerows(edited)
+    run = tmp_path / "run"
+    assert claimsim("ingest", "--format", "tuva", tmp_path / "medical_claim.csv", TUVA_ELIGIBILITY,
+                    "--out", run, "--no-progress", *(["--price-from-file"] * price_from_file)) == 0
+    assert ("medical_claim.csv", 1, column, "bad_date") in set(rejections(run))
+    # Within the rule, a year's lag is taken as the file gives it (the engine judges filing).
+    assert claimsim("adjudicate", run, "--no-progress") == 0
+
+
+def test_a_date_within_the_rules_is_not_refused_by_them():
+    from claimsim.events.interchange.ingest_model import date_problem, MAX_RECEIVED_LAG_DAYS
+    from claimsim.events.interchange.tuva_ingest import read_medical_claims
+
+    line = next(x for x in read_medical_claims(TUVA_CLAIMS) if hasattr(x, "service_date"))
+    assert line.service_date == "2024-03-05"
+    assert MAX_RECEIVED_LAG_DAYS == 3_650
+    assert date_problem(line._replace(paid_date="2034-03-03")) is None  # 3,650 days: the limit
+    assert date_problem(line._replace(paid_date="2034-03-04"))[0] == "paid_date"  # 3,651
+    assert date_problem(line._replace(received="2034-03-04"))[0] == "received"
+    assert date_problem(line._replace(service_date="1899-12-31"))[0] == "service_date"
+    assert date_problem(line._replace(service_date="2199-12-31", claim_end="2199-12-31")) is None
