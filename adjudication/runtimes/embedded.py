@@ -62,12 +62,12 @@ CACHE_FAMILIES = 32_768
 IN_MEMORY_INPUTS = 250_000
 AUTO = "auto"  # `cache_families`: choose by the input's size (above)
 # Inputs applied at a time within a batch (`_run_pieces`). 100,000 synthetic claims, CPU seconds of
-# the run alone, pieces tried alternately on a loaded machine (load 2.8-4, 2026-12-01): a piece of
-# 5,000 (the batch whole) 5.10-5.39 s, 1,024 5.32-5.38, 512 4.95-5.33, 256 3.24-5.52, 128
-# 3.64-4.35, 64 3.70-3.74. What a piece leaves behind (its input envelopes, its answers' dicts) is
-# freed before the next is read, so the memory is reused while it is still in the CPU's caches;
-# callgrind counts the same instructions at any piece.
-APPLY_PIECE = 128
+# the run alone, piece sizes tried in turn on a loaded machine (load 2.8-4, 2026-12-01 18:27-18:46):
+# the batch whole (5,000) 5.10-5.39 s; 1,024 5.32-5.38; 512 4.95-5.33; 128 3.64-4.35; 64
+# 3.40-3.74; 32 3.22-3.47 (once 4.23); 16 3.37-3.84; 8 3.28-3.69. What a piece leaves behind (its
+# input envelopes, its answers' dicts) is freed before the next is read, so the memory is reused
+# while it is still in the CPU's caches; callgrind, which counts instructions, sees no difference.
+APPLY_PIECE = 32
 
 
 def auto_cache_families(input_dir: Path) -> int | None:
