@@ -8,7 +8,8 @@
   `audit replay`'s memory flat past their family cache.
 - `embedded`: the processor in process (`EmbeddedAdjudicator`, `adjudicate_run`), resumable after
   kill -9; `replay`: the one loop that replays a ledger beside its input (recovery, `audit replay`).
-- `manifest`: the run manifest every ledger starts with, written and checked for every runtime.
+- `manifest`: the run manifest every ledger starts with, written and checked for every runtime;
+  `stats`: what a run did (`RunStats`), counted from its answers.
 - `streaming/`: the same processor as a faust-streaming agent on Kafka, with a sink that writes
   the ledger in cause order, and `streaming.runtime.KafkaRuntime` (imported only when used:
   faust is slow to import).
@@ -16,7 +17,8 @@
 Imports `engine` and `events` (DESIGN.md "The two runtimes share one core").
 """
 
-from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator, RunStats, adjudicate_run
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator, adjudicate_run
+from claimsim.adjudication.runtimes.stats import RunStats
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
 from claimsim.adjudication.runtimes.protocol import Progress, Runtime, Until
 

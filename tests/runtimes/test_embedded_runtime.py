@@ -17,6 +17,7 @@ import pytest
 
 from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
+from claimsim.adjudication.runtimes import embedded
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator, adjudicate_run
 from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
 from claimsim.cli import main
@@ -72,6 +73,38 @@ def test_same_input_gives_a_byte_identical_ledger(small_run, tmp_path):
     run, _, expected = small_run
     target = _copy_run(run, tmp_path / "r")
     adjudicate_run(target, batch_size=7)
+    assert ledger_bytes(target) == expected
+
+
+def test_a_batch_is_applied_a_piece_at_a_time_and_written_and_committed_whole(
+        small_run, tmp_path, monkeypatch):
+    """With pieces of 4 and batches of 10, each batch goes to the processor as 4 + 4 + 2 inputs
+    (a piece never spans two batches) and the ledger is committed once per batch, at its
+    boundary; the bytes are those of an uninterrupted run in one batch."""
+    run, facts, expected = small_run
+    monkeypatch.setattr(embedded, "APPLY_PIECE", 4)
+    target = _copy_run(run, tmp_path / "r")
+    applied, committed = [], []
+    with EmbeddedAdjudicator(target, batch_size=10) as rt:
+        apply, commit, start = rt.processor.apply, rt.writer.commit, rt.writer.next_seq
+
+        def counted_apply(partition, pos, items, store, **kwargs):
+            applied.append(len(items))
+            return apply(partition, pos, items, store, **kwargs)
+
+        def counted_commit():
+            committed.append(rt.writer.next_seq - start)
+            commit()
+
+        monkeypatch.setattr(rt.processor, "apply", counted_apply)
+        monkeypatch.setattr(rt.writer, "commit", counted_commit)
+        rt.run()
+        assert rt.next_input == facts["inputs"]
+        committed_by_run = list(committed)  # closing commits once more
+    inputs = facts["inputs"]
+    rest = inputs % 10
+    assert applied == [4, 4, 2] * (inputs // 10) + [4] * (rest // 4) + ([rest % 4] if rest % 4 else [])
+    assert committed_by_run == list(range(10, inputs, 10)) + [inputs]
     assert ledger_bytes(target) == expected
 
 

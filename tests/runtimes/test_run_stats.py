@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from claimsim.adjudication.runtimes.embedded import RunStats
+from claimsim.adjudication.runtimes.stats import RunStats
 
 
 def _answer(kind: str, lines: tuple[int, ...] = (), reversed_lines: tuple[int, ...] = ()) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from claimsim.adjudication.engine.context import Settings
-from claimsim.adjudication.runtimes.embedded import RunStats
+from claimsim.adjudication.runtimes.stats import RunStats
 from claimsim.events.errors import UserError
 from claimsim.events.log import read
 
