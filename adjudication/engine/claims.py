@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from claimsim.events.codes import RejectReason
 from claimsim.events.money import BP_ONE, apply_rate
@@ -36,32 +36,43 @@ from claimsim.adjudication.engine.programs import (
 from claimsim.adjudication.engine.validation import Claim, Invalid, Line
 
 
-class DayFacts(NamedTuple):
+class DayFacts:
     """What every line of a claim on one service date shares, once the member is covered that
-    day and the claim was filed in time."""
+    day and the claim was filed in time. A plain class, not a named tuple: compiled, it is built
+    and read natively (a `NamedTuple` built with `tuple.__new__` cost some 880 instructions, and
+    its fields were read through generic attribute lookups)."""
 
-    span: list[Any]  # the member's enrollment span with the payer covering the day (`SPAN_*`)
-    year: int  # the plan year
-    design: Design  # the plan's benefit design for the year
-    fees: dict[str, int]  # the payer's fee schedule for the year: code -> cents per unit
-    program: Program | None  # the billing practice's active program on the day (None: FFS)
-    attributed: bool  # the member is attributed to the billing practice on the day
-    acc_key: str  # the accumulators' key, "payer|year"
+    __slots__ = ("span", "year", "design", "fees", "program", "attributed", "acc_key")
+
+    def __init__(self, span: list[Any], year: int, design: Design | None,
+                 fees: dict[str, int] | None, program: Program | None, attributed: bool,
+                 acc_key: str):
+        self.span = span  # the member's enrollment span with the payer covering the day (`SPAN_*`)
+        self.year = year  # the plan year
+        # The plan's benefit design and the payer's fee schedule (code -> cents per unit) for
+        # the year: None only in a run priced from its file (`file_pricing`), which reads neither.
+        self.design = design
+        self.fees = fees
+        self.program = program  # the billing practice's active program on the day (None: FFS)
+        self.attributed = attributed  # the member is attributed to the billing practice on the day
+        self.acc_key = acc_key  # the accumulators' key, "payer|year"
 
 
-class PlannedLine(NamedTuple):
+class PlannedLine:
     """Pass 1's reading of one line: denied for its date, or its date's facts, procedure group
-    and payment model."""
+    and payment model (a plain class for the reason `DayFacts` is)."""
 
-    line: Line
-    denial: str | None  # CARC 27 / 31 (eligibility) or 29 (timely filing) for the line's date
-    facts: DayFacts | None  # None when denied
-    group: str | None  # procedure group (None: a code without one)
-    model: Model | None  # None when denied
+    __slots__ = ("line", "denial", "facts", "group", "model")
+
+    def __init__(self, line: Line, denial: str | None, facts: DayFacts | None, group: str | None,
+                 model: Model | None):
+        self.line = line
+        self.denial = denial  # CARC 27 / 31 (eligibility) or 29 (timely filing) for the line's date
+        self.facts = facts  # None when denied
+        self.group = group  # procedure group (None: a code without one)
+        self.model = model  # None when denied
 
 
-# `NamedTuple(...)` without the generated `__new__`'s Python frame: these are built per line.
-_new: Final = tuple.__new__
 crc32: Final = zlib.crc32  # `family.paid_fingerprint`, inlined in the line loop
 
 
@@ -113,7 +124,7 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
         raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                       f"{what} has no figures for plan year {year}")
     program, attributed = program_in_force(ctx, payer_id, claim.billing_tin, member, day)
-    return _new(DayFacts, (span, year, design, fees, program, attributed, f"{payer_id}|{year}"))
+    return DayFacts(span, year, design, fees, program, attributed, f"{payer_id}|{year}")
 
 
 def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[PlannedLine]:
@@ -122,19 +133,20 @@ def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[Planned
     code_group = ctx.code_group
     # Most claims have one service date: the facts of the last date seen are kept at hand, and
     # the by-date dict is only used across dates.
-    facts_by_day: dict[str, Any] = {}
+    facts_by_day: dict[str, DayFacts | str] = {}
     last_day: str | None = None
-    facts: Any = ""  # DayFacts, or the CARC denying the date
-    planned = []
+    facts: DayFacts | str = ""  # or the CARC denying the date
+    planned: list[PlannedLine] = []
     for i, line in enumerate(claim.lines):
         day = line.day_iso
         if day != last_day:
             last_day = day
-            facts = facts_by_day.get(day)
-            if facts is None:
-                facts = facts_by_day[day] = _day_facts(claim, family, ctx, i, day, line.day)
-        if type(facts) is str:
-            planned.append(_new(PlannedLine, (line, facts, None, None, None)))
+            found = facts_by_day.get(day)
+            if found is None:
+                found = facts_by_day[day] = _day_facts(claim, family, ctx, i, day, line.day)
+            facts = found
+        if isinstance(facts, str):
+            planned.append(PlannedLine(line, facts, None, None, None))
             continue
         code = line.procedure
         group = code_group.get(code)
@@ -142,7 +154,7 @@ def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[Planned
         if model.flat_fee is not None and facts.year not in model.flat_fee:
             raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                           f"program {model.program} has no flat visit fee for plan year {facts.year}")
-        planned.append(_new(PlannedLine, (line, None, facts, group, model)))
+        planned.append(PlannedLine(line, None, facts, group, model))
     return planned
 
 
@@ -182,14 +194,16 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
     member, npi, paid_index, seq_bp = p.member, p.npi, p.paid_index, p.seq_bp
     out: list[dict[str, Any]] = []
     dups: list[str] = []
-    for line, denial, facts, group, model in planned:
+    for planned_line in planned:
+        line, denial = planned_line.line, planned_line.denial
         # Eligibility on the service date (CARC 27 / 31) or timely filing (CO-29).
         if denial is not None:
             out.append(denied_line(line, member, "CO", denial))
             continue
         # Typed from here (pass 1 sets both for a line it does not deny): the compiled loop then
-        # reads their fields by position and does integer arithmetic on them, where `Any` made
+        # reads their fields natively and does integer arithmetic on them, where `Any` made
         # every unpacking an iteration and every sum a generic object operation.
+        facts, model = planned_line.facts, planned_line.model
         assert facts is not None and model is not None
         _, _, day, code, mods, units, billed, _ = line  # `Line`'s fields, in order
         # Duplicate of a line in force (OA-18), $0 encounter lines included: a fingerprint
@@ -200,7 +214,8 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         if fingerprint in paid_index and p.family.holds_paid_line(dup, fingerprint, root, dups):
             out.append(denied_line(line, member, "OA", "18"))
             continue
-        span, year, design, fees, _, _, acc_key = facts  # `DayFacts`' fields, in order
+        design, fees, group = facts.design, facts.fees, planned_line.group
+        assert design is not None and fees is not None  # set unless priced from the file
         # Price (CO-45 for the excess; CO-96 if not covered).
         fee = fees.get(code)
         if fee is None or group == PREVENTIVE:
@@ -219,7 +234,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             continue
         shadow = 0
         if flat_fee is not None:
-            flat = flat_fee[year]  # present: checked in pass 1
+            flat = flat_fee[facts.year]  # present: checked in pass 1
             shadow = allowed
             allowed = billed if billed < flat else flat  # pricing.allowed_amount(flat, 1, billed)
         base = cost_share_base(allowed, h, reduced) if h else allowed
@@ -227,7 +242,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         if group in ZERO_COST_GROUPS and is_zero_cost(group, design):
             ded = coins = copay = 0
         else:
-            ded, coins, copay = _cost_share(p, day, design, acc_key, group, base)
+            ded, coins, copay = _cost_share(p, day, design, facts.acc_key, group, base)
         share = ded + coins + copay
         offset = capitation_offset(allowed, base, share, h, reduced) if h else 0
         paid = allowed - share - offset
@@ -240,7 +255,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             shadow = allowed
         # PR amounts as a Medicare remittance shows them (billed − ΣCAS = plan paid); a QMB
         # member owes none of them: remarks say so and Medicaid pays them (DOMAIN.md §5).
-        qmb = span[SPAN_QMB]
+        qmb = facts.span[SPAN_QMB]
         out.append(line_result(
             line, member, allowed, paid, ded, coins, copay, offset, sequestration, shadow,
             share if qmb else 0, "shadow" if shadow_line else "paid", program, attributed,

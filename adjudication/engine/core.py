@@ -93,7 +93,7 @@ def _event(seq: int, result: list[Any], family: FamilyState,
     v = _VERSIONS.get(kind)
     if v is None:
         v = _VERSIONS[kind] = current_version(kind)
-    if isinstance(at, dt.date):
+    if type(at) is not str and isinstance(at, dt.date):  # a claim's `at` is always a str
         at = at.isoformat()
     # Keys sorted (the writer appends `seq`, which sorts between "key" and "type").
     return {"at": at, "cause": seq, "data": data, "key": family.subscriber_id, "type": kind, "v": v}
