@@ -211,7 +211,8 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         # inlined: this runs for every line).
         dup = f"{member}|{npi}|{day}|{code}|{mods}|{units}"
         fingerprint = crc32(dup.encode())
-        if fingerprint in paid_index and p.family.holds_paid_line(dup, fingerprint, root, dups):
+        taken = fingerprint in paid_index  # the index is not changed before this line's entry
+        if taken and p.family.holds_paid_line(dup, fingerprint, root, dups):
             out.append(denied_line(line, member, "OA", "18"))
             continue
         design, fees, group = facts.design, facts.fees, planned_line.group
@@ -262,7 +263,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             capitated, paid_adjustments(billed, allowed, offset, ded, coins, copay, sequestration),
             qmb_remarks(ded, coins, copay) if qmb else [],
         ))
-        if fingerprint in paid_index:
+        if taken:
             p.family.add_paid_line(fingerprint, root)
         else:
             paid_index[fingerprint] = root
@@ -296,20 +297,25 @@ def _cost_share(p: _Pass, day: str, design: Design, acc_key: str, group: str | N
     return shares
 
 
-_PAID_DAYS: Final[dict[tuple[str, int], str]] = {}  # (received, processing days) -> paid date
+# processing days -> received ISO day -> paid date (a run has few distinct pairs; by days first,
+# so a lookup needs no (received, days) tuple built, hashed and freed).
+_PAID_DAYS: Final[dict[int, dict[str, str]]] = {}
 
 
 def _paid_day(claim: Claim, processing_days: int) -> str:
-    """Received + the payer's processing days, as ISO (cached: a run has few distinct pairs)."""
-    key = (claim.received_iso, processing_days)
-    paid = _PAID_DAYS.get(key)
+    """Received + the payer's processing days, as ISO (cached)."""
+    by_received = _PAID_DAYS.get(processing_days)
+    if by_received is None:
+        by_received = _PAID_DAYS[processing_days] = {}
+    paid = by_received.get(claim.received_iso)
     if paid is None:
         try:
-            paid = _PAID_DAYS[key] = (claim.received + dt.timedelta(days=processing_days)).isoformat()
+            paid = (claim.received + dt.timedelta(days=processing_days)).isoformat()
         except OverflowError:  # past 9999-12-31: no paid date exists, so neither does a payment
             raise Invalid(RejectReason.BAD_DATE, "received",
                           f"received {claim.received_iso} + {processing_days} processing days"
                           " is past the last representable date") from None
+        by_received[claim.received_iso] = paid
     return paid
 
 
