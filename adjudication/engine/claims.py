@@ -205,7 +205,8 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         # every unpacking an iteration and every sum a generic object operation.
         facts, model = planned_line.facts, planned_line.model
         assert facts is not None and model is not None
-        _, _, day, code, mods, units, billed, _ = line  # `Line`'s fields, in order
+        day, code, mods, units, billed = (line.day_iso, line.procedure, line.modifiers, line.units,
+                                          line.billed)
         # Duplicate of a line in force (OA-18), $0 encounter lines included: a fingerprint
         # absent from the index settles it; a present one is confirmed (`family.paid_fingerprint`
         # inlined: this runs for every line).
