@@ -115,7 +115,7 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
     payer = ctx.payers[payer_id]
     if (claim.received - day_date).days > payer.timely_days:
         return "29"
-    year = int(day[:4])
+    year = day_date.year  # `day` is its ISO form
     plan_id = span[SPAN_PLAN]
     design = ctx.plans[plan_id].designs.get(year)
     fees = payer.fees.get(year)
