@@ -17,7 +17,7 @@ from typing import Any, Final
 from claimsim.events.codes import RejectReason
 from claimsim.events.money import BP_ONE, apply_rate
 
-from claimsim.adjudication.engine.context import Context, Design, Program
+from claimsim.adjudication.engine.context import Context, Design, PayerInfo, Program
 from claimsim.adjudication.engine.cost_share import (
     COPAY_GROUPS, ZERO_COST_GROUPS, is_zero_cost, member_cost_share, visit_category,
 )
@@ -103,8 +103,8 @@ def _eligibility_carc(family: FamilyState, member_id: str, payer_id: str, day: s
     return "31"
 
 
-def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str, day_date: dt.date
-               ) -> DayFacts | str:
+def _day_facts(claim: Claim, family: FamilyState, ctx: Context, payer: PayerInfo, i: int, day: str,
+               day_date: dt.date) -> DayFacts | str:
     """The facts every line on the claim's service date `day` shares, or the CARC that denies
     them all (27 / 31 not covered that day, 29 filed too late). Raises `Invalid` for a plan year
     the plan or the fee schedule has no figures for (`i`: the first line of that date)."""
@@ -112,7 +112,6 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
     span = family.span_on(member, payer_id, day)
     if span is None:
         return _eligibility_carc(family, member, payer_id, day)
-    payer = ctx.payers[payer_id]
     if (claim.received - day_date).days > payer.timely_days:
         return "29"
     year = day_date.year  # `day` is its ISO form
@@ -127,7 +126,8 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
     return DayFacts(span, year, design, fees, program, attributed, f"{payer_id}|{year}")
 
 
-def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[PlannedLine]:
+def _plan_lines(claim: Claim, family: FamilyState, ctx: Context, payer: PayerInfo
+                ) -> list[PlannedLine]:
     """Pass 1, which changes nothing: per line, its date's facts (`_day_facts`), its procedure
     group and its payment model; raises `Invalid` for a plan year without figures."""
     code_group = ctx.code_group
@@ -143,7 +143,7 @@ def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[Planned
             last_day = day
             found = facts_by_day.get(day)
             if found is None:
-                found = facts_by_day[day] = _day_facts(claim, family, ctx, i, day, line.day)
+                found = facts_by_day[day] = _day_facts(claim, family, ctx, payer, i, day, line.day)
             facts = found
         if isinstance(facts, str):
             planned.append(PlannedLine(line, facts, None, None, None))
@@ -164,11 +164,11 @@ class _Pass:
     __slots__ = ("ctx", "family", "root", "member", "practice", "npi", "pos", "seq_bp", "multi",
                  "primary_care", "paid_index", "visit_index", "accumulators", "visits")
 
-    def __init__(self, claim: Claim, family: FamilyState, ctx: Context, root: str):
+    def __init__(self, claim: Claim, family: FamilyState, ctx: Context, root: str, seq_bp: int):
         self.ctx, self.family, self.root = ctx, family, root
         self.member, self.practice, self.npi = claim.member_id, claim.billing_tin, claim.rendering_npi
         self.pos = claim.place_of_service
-        self.seq_bp = ctx.payers[claim.payer_id].sequestration_bp
+        self.seq_bp = seq_bp
         self.multi = len(family.members) > 1
         self.primary_care: bool | None = None  # looked up on the first E&M line that needs it
         self.paid_index, self.visit_index, self.accumulators = family.paid, family.visits, family.acc
@@ -176,7 +176,7 @@ class _Pass:
 
 
 def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str,
-                      planned: list[PlannedLine]
+                      planned: list[PlannedLine], seq_bp: int
                       ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Pass 2: duplicates, price, payment model, cost share (`_cost_share`), sequestration and
     plan paid, updating the family line by line (accumulators, paid-line index, visit copays).
@@ -190,7 +190,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
     round, 3 interleaved rounds, load 16-19 on 2 cores): the old all-inline loop over plain
     tuples 32.1k-34.6k inputs per CPU-second; this form 29.8k-30.8k; one function per step
     (price, payment model, cost share, settlement) 27.9k-31.6k."""
-    p = _Pass(claim, family, ctx, root)
+    p = _Pass(claim, family, ctx, root, seq_bp)
     member, npi, paid_index, seq_bp = p.member, p.npi, p.paid_index, p.seq_bp
     out: list[dict[str, Any]] = []
     dups: list[str] = []
@@ -360,8 +360,9 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
     """
     record: Any  # None for an original; a void's is never None
     root, record = _root(claim, family)
-    paid_day = _paid_day(claim, ctx.payers[claim.payer_id].processing_days)
-    planned = _plan_lines(claim, family, ctx) if claim.frequency != "8" else None
+    payer = ctx.payers[claim.payer_id]  # looked up once: every step below reads it
+    paid_day = _paid_day(claim, payer.processing_days)
+    planned = _plan_lines(claim, family, ctx, payer) if claim.frequency != "8" else None
     # Nothing has changed so far; from here on nothing can reject the claim.
     if record is not None:
         _reverse(family, root, record["versions"][-1])
@@ -373,10 +374,11 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
         family.put_record(root, record)
         return [REVERSED, root], record
     if amounts is None:
-        lines, dups, visits = _adjudicate_lines(claim, family, ctx, root, planned)
+        lines, dups, visits = _adjudicate_lines(claim, family, ctx, root, planned,
+                                                payer.sequestration_bp)
     else:
         lines, dups, visits = adjudicate_file_lines(
-            claim, family, root, ctx.payers[claim.payer_id].sequestration_bp, planned, amounts)
+            claim, family, root, payer.sequestration_bp, planned, amounts)
     version = {  # keys sorted
         "dups": dups,
         "hdr": {  # keys sorted (`claim_event_data`)
