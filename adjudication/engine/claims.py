@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from claimsim.events.codes import RejectReason
 from claimsim.events.money import BP_ONE, apply_rate
 
-from claimsim.adjudication.engine.context import Context, Design, Program
+from claimsim.adjudication.engine.context import Context, Design, PayerInfo, Program
 from claimsim.adjudication.engine.cost_share import (
     COPAY_GROUPS, ZERO_COST_GROUPS, is_zero_cost, member_cost_share, visit_category,
 )
@@ -36,32 +36,43 @@ from claimsim.adjudication.engine.programs import (
 from claimsim.adjudication.engine.validation import Claim, Invalid, Line
 
 
-class DayFacts(NamedTuple):
+class DayFacts:
     """What every line of a claim on one service date shares, once the member is covered that
-    day and the claim was filed in time."""
+    day and the claim was filed in time. A plain class, not a named tuple: compiled, it is built
+    and read natively (a `NamedTuple` built with `tuple.__new__` cost some 880 instructions, and
+    its fields were read through generic attribute lookups)."""
 
-    span: list[Any]  # the member's enrollment span with the payer covering the day (`SPAN_*`)
-    year: int  # the plan year
-    design: Design  # the plan's benefit design for the year
-    fees: dict[str, int]  # the payer's fee schedule for the year: code -> cents per unit
-    program: Program | None  # the billing practice's active program on the day (None: FFS)
-    attributed: bool  # the member is attributed to the billing practice on the day
-    acc_key: str  # the accumulators' key, "payer|year"
+    __slots__ = ("span", "year", "design", "fees", "program", "attributed", "acc_key")
+
+    def __init__(self, span: list[Any], year: int, design: Design | None,
+                 fees: dict[str, int] | None, program: Program | None, attributed: bool,
+                 acc_key: str):
+        self.span = span  # the member's enrollment span with the payer covering the day (`SPAN_*`)
+        self.year = year  # the plan year
+        # The plan's benefit design and the payer's fee schedule (code -> cents per unit) for
+        # the year: None only in a run priced from its file (`file_pricing`), which reads neither.
+        self.design = design
+        self.fees = fees
+        self.program = program  # the billing practice's active program on the day (None: FFS)
+        self.attributed = attributed  # the member is attributed to the billing practice on the day
+        self.acc_key = acc_key  # the accumulators' key, "payer|year"
 
 
-class PlannedLine(NamedTuple):
+class PlannedLine:
     """Pass 1's reading of one line: denied for its date, or its date's facts, procedure group
-    and payment model."""
+    and payment model (a plain class for the reason `DayFacts` is)."""
 
-    line: Line
-    denial: str | None  # CARC 27 / 31 (eligibility) or 29 (timely filing) for the line's date
-    facts: DayFacts | None  # None when denied
-    group: str | None  # procedure group (None: a code without one)
-    model: Model | None  # None when denied
+    __slots__ = ("line", "denial", "facts", "group", "model")
+
+    def __init__(self, line: Line, denial: str | None, facts: DayFacts | None, group: str | None,
+                 model: Model | None):
+        self.line = line
+        self.denial = denial  # CARC 27 / 31 (eligibility) or 29 (timely filing) for the line's date
+        self.facts = facts  # None when denied
+        self.group = group  # procedure group (None: a code without one)
+        self.model = model  # None when denied
 
 
-# `NamedTuple(...)` without the generated `__new__`'s Python frame: these are built per line.
-_new: Final = tuple.__new__
 crc32: Final = zlib.crc32  # `family.paid_fingerprint`, inlined in the line loop
 
 
@@ -92,8 +103,8 @@ def _eligibility_carc(family: FamilyState, member_id: str, payer_id: str, day: s
     return "31"
 
 
-def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str, day_date: dt.date
-               ) -> DayFacts | str:
+def _day_facts(claim: Claim, family: FamilyState, ctx: Context, payer: PayerInfo, i: int, day: str,
+               day_date: dt.date) -> DayFacts | str:
     """The facts every line on the claim's service date `day` shares, or the CARC that denies
     them all (27 / 31 not covered that day, 29 filed too late). Raises `Invalid` for a plan year
     the plan or the fee schedule has no figures for (`i`: the first line of that date)."""
@@ -101,10 +112,9 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
     span = family.span_on(member, payer_id, day)
     if span is None:
         return _eligibility_carc(family, member, payer_id, day)
-    payer = ctx.payers[payer_id]
     if (claim.received - day_date).days > payer.timely_days:
         return "29"
-    year = int(day[:4])
+    year = day_date.year  # `day` is its ISO form
     plan_id = span[SPAN_PLAN]
     design = ctx.plans[plan_id].designs.get(year)
     fees = payer.fees.get(year)
@@ -113,28 +123,30 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, i: int, day: str
         raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                       f"{what} has no figures for plan year {year}")
     program, attributed = program_in_force(ctx, payer_id, claim.billing_tin, member, day)
-    return _new(DayFacts, (span, year, design, fees, program, attributed, f"{payer_id}|{year}"))
+    return DayFacts(span, year, design, fees, program, attributed, f"{payer_id}|{year}")
 
 
-def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[PlannedLine]:
+def _plan_lines(claim: Claim, family: FamilyState, ctx: Context, payer: PayerInfo
+                ) -> list[PlannedLine]:
     """Pass 1, which changes nothing: per line, its date's facts (`_day_facts`), its procedure
     group and its payment model; raises `Invalid` for a plan year without figures."""
     code_group = ctx.code_group
     # Most claims have one service date: the facts of the last date seen are kept at hand, and
     # the by-date dict is only used across dates.
-    facts_by_day: dict[str, Any] = {}
+    facts_by_day: dict[str, DayFacts | str] = {}
     last_day: str | None = None
-    facts: Any = ""  # DayFacts, or the CARC denying the date
-    planned = []
+    facts: DayFacts | str = ""  # or the CARC denying the date
+    planned: list[PlannedLine] = []
     for i, line in enumerate(claim.lines):
         day = line.day_iso
         if day != last_day:
             last_day = day
-            facts = facts_by_day.get(day)
-            if facts is None:
-                facts = facts_by_day[day] = _day_facts(claim, family, ctx, i, day, line.day)
-        if type(facts) is str:
-            planned.append(_new(PlannedLine, (line, facts, None, None, None)))
+            found = facts_by_day.get(day)
+            if found is None:
+                found = facts_by_day[day] = _day_facts(claim, family, ctx, payer, i, day, line.day)
+            facts = found
+        if isinstance(facts, str):
+            planned.append(PlannedLine(line, facts, None, None, None))
             continue
         code = line.procedure
         group = code_group.get(code)
@@ -142,7 +154,7 @@ def _plan_lines(claim: Claim, family: FamilyState, ctx: Context) -> list[Planned
         if model.flat_fee is not None and facts.year not in model.flat_fee:
             raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                           f"program {model.program} has no flat visit fee for plan year {facts.year}")
-        planned.append(_new(PlannedLine, (line, None, facts, group, model)))
+        planned.append(PlannedLine(line, None, facts, group, model))
     return planned
 
 
@@ -152,11 +164,11 @@ class _Pass:
     __slots__ = ("ctx", "family", "root", "member", "practice", "npi", "pos", "seq_bp", "multi",
                  "primary_care", "paid_index", "visit_index", "accumulators", "visits")
 
-    def __init__(self, claim: Claim, family: FamilyState, ctx: Context, root: str):
+    def __init__(self, claim: Claim, family: FamilyState, ctx: Context, root: str, seq_bp: int):
         self.ctx, self.family, self.root = ctx, family, root
         self.member, self.practice, self.npi = claim.member_id, claim.billing_tin, claim.rendering_npi
         self.pos = claim.place_of_service
-        self.seq_bp = ctx.payers[claim.payer_id].sequestration_bp
+        self.seq_bp = seq_bp
         self.multi = len(family.members) > 1
         self.primary_care: bool | None = None  # looked up on the first E&M line that needs it
         self.paid_index, self.visit_index, self.accumulators = family.paid, family.visits, family.acc
@@ -164,7 +176,7 @@ class _Pass:
 
 
 def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str,
-                      planned: list[PlannedLine]
+                      planned: list[PlannedLine], seq_bp: int
                       ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Pass 2: duplicates, price, payment model, cost share (`_cost_share`), sequestration and
     plan paid, updating the family line by line (accumulators, paid-line index, visit copays).
@@ -178,29 +190,34 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
     round, 3 interleaved rounds, load 16-19 on 2 cores): the old all-inline loop over plain
     tuples 32.1k-34.6k inputs per CPU-second; this form 29.8k-30.8k; one function per step
     (price, payment model, cost share, settlement) 27.9k-31.6k."""
-    p = _Pass(claim, family, ctx, root)
+    p = _Pass(claim, family, ctx, root, seq_bp)
     member, npi, paid_index, seq_bp = p.member, p.npi, p.paid_index, p.seq_bp
     out: list[dict[str, Any]] = []
     dups: list[str] = []
-    for line, denial, facts, group, model in planned:
+    for planned_line in planned:
+        line, denial = planned_line.line, planned_line.denial
         # Eligibility on the service date (CARC 27 / 31) or timely filing (CO-29).
         if denial is not None:
             out.append(denied_line(line, member, "CO", denial))
             continue
         # Typed from here (pass 1 sets both for a line it does not deny): the compiled loop then
-        # reads their fields by position and does integer arithmetic on them, where `Any` made
+        # reads their fields natively and does integer arithmetic on them, where `Any` made
         # every unpacking an iteration and every sum a generic object operation.
+        facts, model = planned_line.facts, planned_line.model
         assert facts is not None and model is not None
-        _, _, day, code, mods, units, billed, _ = line  # `Line`'s fields, in order
+        day, code, mods, units, billed = (line.day_iso, line.procedure, line.modifiers, line.units,
+                                          line.billed)
         # Duplicate of a line in force (OA-18), $0 encounter lines included: a fingerprint
         # absent from the index settles it; a present one is confirmed (`family.paid_fingerprint`
         # inlined: this runs for every line).
         dup = f"{member}|{npi}|{day}|{code}|{mods}|{units}"
         fingerprint = crc32(dup.encode())
-        if fingerprint in paid_index and p.family.holds_paid_line(dup, fingerprint, root, dups):
+        taken = fingerprint in paid_index  # the index is not changed before this line's entry
+        if taken and p.family.holds_paid_line(dup, fingerprint, root, dups):
             out.append(denied_line(line, member, "OA", "18"))
             continue
-        span, year, design, fees, _, _, acc_key = facts  # `DayFacts`' fields, in order
+        design, fees, group = facts.design, facts.fees, planned_line.group
+        assert design is not None and fees is not None  # set unless priced from the file
         # Price (CO-45 for the excess; CO-96 if not covered).
         fee = fees.get(code)
         if fee is None or group == PREVENTIVE:
@@ -219,7 +236,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             continue
         shadow = 0
         if flat_fee is not None:
-            flat = flat_fee[year]  # present: checked in pass 1
+            flat = flat_fee[facts.year]  # present: checked in pass 1
             shadow = allowed
             allowed = billed if billed < flat else flat  # pricing.allowed_amount(flat, 1, billed)
         base = cost_share_base(allowed, h, reduced) if h else allowed
@@ -227,7 +244,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         if group in ZERO_COST_GROUPS and is_zero_cost(group, design):
             ded = coins = copay = 0
         else:
-            ded, coins, copay = _cost_share(p, day, design, acc_key, group, base)
+            ded, coins, copay = _cost_share(p, day, design, facts.acc_key, group, base)
         share = ded + coins + copay
         offset = capitation_offset(allowed, base, share, h, reduced) if h else 0
         paid = allowed - share - offset
@@ -240,14 +257,14 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             shadow = allowed
         # PR amounts as a Medicare remittance shows them (billed − ΣCAS = plan paid); a QMB
         # member owes none of them: remarks say so and Medicaid pays them (DOMAIN.md §5).
-        qmb = span[SPAN_QMB]
+        qmb = facts.span[SPAN_QMB]
         out.append(line_result(
             line, member, allowed, paid, ded, coins, copay, offset, sequestration, shadow,
             share if qmb else 0, "shadow" if shadow_line else "paid", program, attributed,
             capitated, paid_adjustments(billed, allowed, offset, ded, coins, copay, sequestration),
             qmb_remarks(ded, coins, copay) if qmb else [],
         ))
-        if fingerprint in paid_index:
+        if taken:
             p.family.add_paid_line(fingerprint, root)
         else:
             paid_index[fingerprint] = root
@@ -281,20 +298,25 @@ def _cost_share(p: _Pass, day: str, design: Design, acc_key: str, group: str | N
     return shares
 
 
-_PAID_DAYS: Final[dict[tuple[str, int], str]] = {}  # (received, processing days) -> paid date
+# processing days -> received ISO day -> paid date (a run has few distinct pairs; by days first,
+# so a lookup needs no (received, days) tuple built, hashed and freed).
+_PAID_DAYS: Final[dict[int, dict[str, str]]] = {}
 
 
 def _paid_day(claim: Claim, processing_days: int) -> str:
-    """Received + the payer's processing days, as ISO (cached: a run has few distinct pairs)."""
-    key = (claim.received_iso, processing_days)
-    paid = _PAID_DAYS.get(key)
+    """Received + the payer's processing days, as ISO (cached)."""
+    by_received = _PAID_DAYS.get(processing_days)
+    if by_received is None:
+        by_received = _PAID_DAYS[processing_days] = {}
+    paid = by_received.get(claim.received_iso)
     if paid is None:
         try:
-            paid = _PAID_DAYS[key] = (claim.received + dt.timedelta(days=processing_days)).isoformat()
+            paid = (claim.received + dt.timedelta(days=processing_days)).isoformat()
         except OverflowError:  # past 9999-12-31: no paid date exists, so neither does a payment
             raise Invalid(RejectReason.BAD_DATE, "received",
                           f"received {claim.received_iso} + {processing_days} processing days"
                           " is past the last representable date") from None
+        by_received[claim.received_iso] = paid
     return paid
 
 
@@ -338,8 +360,9 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
     """
     record: Any  # None for an original; a void's is never None
     root, record = _root(claim, family)
-    paid_day = _paid_day(claim, ctx.payers[claim.payer_id].processing_days)
-    planned = _plan_lines(claim, family, ctx) if claim.frequency != "8" else None
+    payer = ctx.payers[claim.payer_id]  # looked up once: every step below reads it
+    paid_day = _paid_day(claim, payer.processing_days)
+    planned = _plan_lines(claim, family, ctx, payer) if claim.frequency != "8" else None
     # Nothing has changed so far; from here on nothing can reject the claim.
     if record is not None:
         _reverse(family, root, record["versions"][-1])
@@ -351,10 +374,11 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
         family.put_record(root, record)
         return [REVERSED, root], record
     if amounts is None:
-        lines, dups, visits = _adjudicate_lines(claim, family, ctx, root, planned)
+        lines, dups, visits = _adjudicate_lines(claim, family, ctx, root, planned,
+                                                payer.sequestration_bp)
     else:
         lines, dups, visits = adjudicate_file_lines(
-            claim, family, root, ctx.payers[claim.payer_id].sequestration_bp, planned, amounts)
+            claim, family, root, payer.sequestration_bp, planned, amounts)
     version = {  # keys sorted
         "dups": dups,
         "hdr": {  # keys sorted (`claim_event_data`)

@@ -23,6 +23,7 @@ from claimsim.events.timeline import contract_spans, effective_of, set_from, spa
 # Enum values read once: an Enum member's `.value` is a descriptor call, and these are per claim.
 _PRIMARY_CARE_ROLE: Final = ClinicianRole.PRIMARY_CARE.value
 _PRIMARY_CARE_KIND: Final = PracticeKind.PRIMARY_CARE.value
+_SCAN_BACK: Final = 4  # `Context.attributed_on`: the last entries looked at before bisecting
 
 # The ledger event types that are epoch facts the Context ingests.
 ATTRIBUTION_TYPES: Final = frozenset({"attribution.assigned", "attribution.corrected"})
@@ -235,14 +236,27 @@ class Context:
 
     def attributed_on(self, member_id: str, day: str) -> str | None:
         """The practice the member is attributed to on an ISO day (None: unattributed):
-        `events.timeline.value_at` inlined for the hot path (one call fewer per claim; a test
-        checks that the two agree). Bisecting the (day, practice) entries with a key measured
-        ~0.85 us per lookup against ~0.5 us for the former parallel list of days (timeit,
-        24-entry timelines, load ~12): kept for one timeline type."""
+        `events.timeline.value_at` inlined for the hot path (a test checks that the two agree).
+        A timeline's effective days strictly increase (`set_from`), and a claim's day nearly
+        always falls in one of its last entries' periods (a member's first, often only, entry
+        included): those are looked at from the end, typed, before bisecting the rest with a
+        key, whose call (keyword argument, a key call per step) cost some 1,900 instructions a
+        claim. Bisecting the (day, practice) entries with a key measured ~0.85 us per lookup
+        against ~0.5 us for the former parallel list of days (timeit, 24-entry timelines,
+        load ~12): kept for one timeline type."""
         timeline = self._attribution.get(member_id)
         if timeline is None:
             return None
-        i = bisect.bisect_right(timeline, day, key=effective_of)
+        i = len(timeline)
+        stop = i - _SCAN_BACK if i > _SCAN_BACK else 0
+        while i > stop:
+            i -= 1
+            effective, practice = timeline[i]
+            if effective <= day:
+                return practice
+        if not i:
+            return None  # before the first entry
+        i = bisect.bisect_right(timeline, day, 0, i, key=effective_of)  # entries [i:] are later
         return timeline[i - 1][1] if i else None
 
     def program_active(self, payer_id: str, practice_id: str, day: dt.date | str) -> bool:

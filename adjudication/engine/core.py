@@ -93,7 +93,7 @@ def _event(seq: int, result: list[Any], family: FamilyState,
     v = _VERSIONS.get(kind)
     if v is None:
         v = _VERSIONS[kind] = current_version(kind)
-    if isinstance(at, dt.date):
+    if type(at) is not str and isinstance(at, dt.date):  # a claim's `at` is always a str
         at = at.isoformat()
     # Keys sorted (the writer appends `seq`, which sorts between "key" and "type").
     return {"at": at, "cause": seq, "data": data, "key": family.subscriber_id, "type": kind, "v": v}
@@ -197,8 +197,11 @@ def plain_enrollment(data: Any) -> tuple[str, str, str, str, str, str | None, bo
     which `MemberEnrolled` accepts as it stands, with the same values; None for anything else
     (the model then decides). Validating with the model cost some 28,000 instructions an
     enrollment; tests/engine/test_plain_enrollment.py holds the two to the same answers."""
-    if type(data) is not dict or not data.keys() <= _ENROLLED_FIELDS:
+    if type(data) is not dict:
         return None
+    for name in data:  # `data.keys() <= _ENROLLED_FIELDS`, whose set comparison cost ~3,100
+        if name not in _ENROLLED_FIELDS:
+            return None
     member_id, subscriber_id = data.get("member_id"), data.get("subscriber_id")
     payer_id, plan_id, sex = data.get("payer_id"), data.get("plan_id"), data.get("sex")
     start, end, qmb = data.get("start"), data.get("end"), data.get("qmb", False)

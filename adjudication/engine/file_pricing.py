@@ -138,7 +138,9 @@ def adjudicate_file_lines(claim: Claim, family: FamilyState, root: str, seq_bp: 
     member, npi = claim.member_id, claim.rendering_npi
     out: list[dict[str, Any]] = []
     dups: list[str] = []
-    for (line, denial, facts, _group, model), given in zip(planned, amounts):
+    for planned_line, given in zip(planned, amounts):
+        line, denial, facts, model = (planned_line.line, planned_line.denial, planned_line.facts,
+                                      planned_line.model)
         if denial is not None:  # eligibility (CARC 27 / 31) or timely filing (CO-29)
             out.append(denied_line(line, member, "CO", denial))
             continue

@@ -84,21 +84,53 @@ def paid_adjustments(billed: int, allowed: int, offset: int, ded: int, coins: in
                      sequestration: int) -> list[dict[str, Any]]:
     """The paid line's CARC adjustments: CO-45 over the allowed, CO-24 capitation offset,
     PR-1/2/3 cost share, CO-253 sequestration; billed − their sum = plan paid. A QMB member's PR
-    amounts stay (as a Medicare remittance shows them): `qmb_remarks` says the member owes none."""
+    amounts stay (as a Medicare remittance shows them): `qmb_remarks` says the member owes none.
+
+    Each adjustment is one shared dict per (CARC, amount) (`_shared`), as a line's diagnoses are
+    one shared list: amounts repeat (copays, deductibles, the excess over a fee), and a lookup
+    by amount costs a fraction of building the 3-key dict (and of freeing it after the answer is
+    encoded). Nobody mutates a line result: `negated` builds new adjustments."""
     adjustments = []
     if billed > allowed:
-        adjustments.append({"amount": billed - allowed, "carc": "45", "group": "CO"})
+        amount = billed - allowed
+        found = _CO45.get(amount)
+        adjustments.append(_shared(_CO45, amount, "45", "CO") if found is None else found)
     if offset:
-        adjustments.append({"amount": offset, "carc": "24", "group": "CO"})
+        found = _CO24.get(offset)
+        adjustments.append(_shared(_CO24, offset, "24", "CO") if found is None else found)
     if ded:
-        adjustments.append({"amount": ded, "carc": "1", "group": "PR"})
+        found = _PR1.get(ded)
+        adjustments.append(_shared(_PR1, ded, "1", "PR") if found is None else found)
     if coins:
-        adjustments.append({"amount": coins, "carc": "2", "group": "PR"})
+        found = _PR2.get(coins)
+        adjustments.append(_shared(_PR2, coins, "2", "PR") if found is None else found)
     if copay:
-        adjustments.append({"amount": copay, "carc": "3", "group": "PR"})
+        found = _PR3.get(copay)
+        adjustments.append(_shared(_PR3, copay, "3", "PR") if found is None else found)
     if sequestration:
-        adjustments.append({"amount": sequestration, "carc": "253", "group": "CO"})
+        found = _CO253.get(sequestration)
+        adjustments.append(_shared(_CO253, sequestration, "253", "CO") if found is None else found)
     return adjustments
+
+
+def _shared(cache: dict[int, dict[str, Any]], amount: int, carc: str, group: str
+            ) -> dict[str, Any]:
+    """A new adjustment (keys sorted, as `line_result` says why), kept in its CARC's cache while
+    that holds fewer than `_SHARED_PER_CARC` amounts."""
+    adjustment: dict[str, Any] = {"amount": amount, "carc": carc, "group": group}
+    if len(cache) < _SHARED_PER_CARC:
+        cache[amount] = adjustment
+    return adjustment
+
+
+# A paid line's adjustments by amount, one cache per CARC (`paid_adjustments`).
+_SHARED_PER_CARC: Final = 10_000
+_CO45: Final[dict[int, dict[str, Any]]] = {}
+_CO24: Final[dict[int, dict[str, Any]]] = {}
+_PR1: Final[dict[int, dict[str, Any]]] = {}
+_PR2: Final[dict[int, dict[str, Any]]] = {}
+_PR3: Final[dict[int, dict[str, Any]]] = {}
+_CO253: Final[dict[int, dict[str, Any]]] = {}
 
 
 def qmb_remarks(ded: int, coins: int, copay: int) -> list[str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import given, settings, strategies as st
 
 from ..fixtures.adjudication import Harness, contract, line, only_line, plan, reference
 from claimsim.events.envelope import new_event
 from claimsim.events.ledger import AttributionCorrected
 from claimsim.events.programs import ProgramKind
+from claimsim.events.timeline import value_at
 
 
 def _correct(h: Harness, member: str, to: str | None, effective: str) -> None:
@@ -53,3 +55,20 @@ def test_practice_status_toggles_offsets_by_service_date():
 def test_other_ledger_types_are_not_context_facts():
     h = Harness()
     assert h.ctx.apply_ledger_event({"type": "claim.adjudicated", "data": {}}) is False
+
+
+_DAYS = st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2025, 12, 31)).map(
+    lambda d: d.isoformat())
+_HARNESS = Harness()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DAYS, max_size=12, unique=True), st.lists(_DAYS, min_size=1, max_size=4))
+def test_attributed_on_is_the_timelines_value_on_the_day(effective, days):
+    """`Context.attributed_on` (the last entries scanned from the newest, the rest bisected) is
+    `events.timeline.value_at` on any attribution timeline, shorter and longer than the scan,
+    before, on, between and after its entries' days, None and practices alike."""
+    timeline = [(e, None if i % 3 == 2 else f"P{i}") for i, e in enumerate(sorted(effective))]
+    _HARNESS.ctx._attribution["M9"] = timeline
+    for day in days + list(effective):
+        assert _HARNESS.ctx.attributed_on("M9", day) == value_at(timeline, day)
