@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from array import array
 from math import log
+from typing import Any
 
 import numpy as np
 
@@ -53,14 +54,19 @@ def _column(values: array) -> np.ndarray:
 
 
 class _MonthPlan:
-    """A month's visits, drawn at its start, in day order; `next` is the first not yet claimed."""
+    """A month's visits, drawn at its start, in day order; `next` is the first not yet claimed.
+    Its columns are numpy arrays (`Any`: typed attributes, so a compiled build reads them as
+    fields)."""
 
     __slots__ = ("year", "members", "types", "days", "uv", "cu", "detail", "pcp_before",
                  "ref_block", "em_level", "ed_level", "next")
 
-    def __init__(self, **columns):
-        for name, value in columns.items():
-            setattr(self, name, value)
+    def __init__(self, year: int, members: Any, types: Any, days: Any, uv: Any, cu: Any,
+                 detail: Any, pcp_before: Any, ref_block: Any, em_level: Any,
+                 ed_level: Any) -> None:
+        self.year, self.members, self.types, self.days = year, members, types, days
+        self.uv, self.cu, self.detail, self.pcp_before = uv, cu, detail, pcp_before
+        self.ref_block, self.em_level, self.ed_level = ref_block, em_level, ed_level
         self.next = 0
 
 
@@ -145,7 +151,7 @@ class CareModel:
         rates = np.array([[getattr(p, f) if f else 0 for f in _RATE_FIELDS]
                           for p in self.profiles], dtype=np.float64) / 12_000
         g = np_stream(seed, "visits", index)
-        counts = [g.poisson(rel * rates[cells, t]) if f else None
+        counts: list[Any] = [g.poisson(rel * rates[cells, t]) if f else None
                   for t, f in enumerate(_RATE_FIELDS)]
         u_prev, u_ccm = g.random(n), g.random(n)
         prev_year = _column(pop.preventive_year)[active]
