@@ -56,7 +56,7 @@ class EnrollmentModel:
         day_iso = day.isoformat()
         qmb = (lob is LineOfBusiness.MEDICARE_FFS
                and self.population_rng.random() * 10_000 < cfg.population.qmb_bp)
-        push, draw, alignment = self.queue.push, self.demographics.draw, self.alignment_rng.random
+        queue, draw, alignment = self.queue, self.demographics.draw, self.alignment_rng.random
         alignment_bp = cfg.enrollment.alignment_bp
         for new in members:
             m = new.member
@@ -74,7 +74,7 @@ class EnrollmentModel:
                          "member_id": mid, "subscriber_id": sub, "payer_id": payer,
                          "true_pcp": self.practice_id[pop.pcp[m]],
                          "conditions": list(new.conditions), "risk_milli": pop.risk_milli[m]}}
-            push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
+            queue.push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
             if alignment() * 10_000 < alignment_bp + self.demographics.alignment_delta_bp(groups):
                 pop.aligned[m] = True
                 self._align(m, day, day_no)
