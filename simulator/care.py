@@ -224,8 +224,10 @@ class CareModel:
         Each visit's kind builds its claim (`VisitKinds`); the common case, an original claim
         with no fault, is then written out here because this runs once per claim."""
         w = self._week(plan, lo, hi)
-        members, types = plan.members[lo:hi].tolist(), plan.types[lo:hi].tolist()
-        days = plan.days[lo:hi].tolist()
+        # Typed, so a compiled build reads them as machine integers.
+        members: list[int] = plan.members[lo:hi].tolist()
+        types: list[int] = plan.types[lo:hi].tolist()
+        days: list[int] = plan.days[lo:hi].tolist()
         pop, b = self.pop, self.builder
         dx_of, iso = pop.dx, b.iso
         kinds, queue = self.kinds, self.queue

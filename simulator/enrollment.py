@@ -111,13 +111,16 @@ class EnrollmentModel:
         families = pop.active_families()
         self.active_family_months += len(families)
         g = np_stream(self.config.seed, "enrollment", index)
-        u_term = g.random(len(families)).tolist()
-        u_switch = g.random(len(families)).tolist()
+        # Typed and read once: these loops run per active family and month.
+        u_term: list[float] = g.random(len(families)).tolist()
+        u_switch: list[float] = g.random(len(families)).tolist()
+        termination_bp: int = cfg.monthly_termination_bp
+        switch_bp: int = cfg.monthly_pcp_switch_bp
         for fam, u in zip(families, u_term):
-            if u * 10_000 < cfg.monthly_termination_bp:
+            if u * 10_000 < termination_bp:
                 self._terminate(fam, day, day_no, month_end)
         for fam, u in zip(families, u_switch):
-            if u * 10_000 < cfg.monthly_pcp_switch_bp:
+            if u * 10_000 < switch_bp:
                 self._switch(fam, day, day_no)
         n_new = int(g.poisson(len(families) * cfg.monthly_new_enrollment_bp / 10_000))
         for _ in range(n_new):
