@@ -245,8 +245,10 @@ class CareModel:
             visits_by_type[t] += 1
             u_lag, u_fault, u_detail, u_delta, u_tcm, u_tcm_lag = w.cu[j]
             if u_fault < any_fault:
-                self._submit(f"{prefix}{i:06d}", m, practice, npi, last, lines, u_lag, u_fault,
-                             u_detail, u_delta, pos)
+                # Claim numbers are zfilled, not formatted (`{i:06d}`): a compiled build makes a
+                # format spec in an f-string two `str.format` calls.
+                self._submit(f"{prefix}{str(i).zfill(6)}", m, practice, npi, last, lines, u_lag,
+                             u_fault, u_detail, u_delta, pos)
             else:
                 lag_min, lag_mean, lag_max = lag_of[practice]
                 received = last + min(lag_max, lag_min + int(-lag_mean * log(1.0 - u_lag)))
@@ -255,7 +257,7 @@ class CareModel:
                     queue.push_original(received, {
                         "type": CLAIM_TYPE, "v": CLAIM_V, "at": at, "key": sub, "cause": None,
                         "data": {"claim": {
-                            "claim_id": f"{prefix}{i:06d}", "frequency": "1",
+                            "claim_id": f"{prefix}{str(i).zfill(6)}", "frequency": "1",
                             "original_claim_id": None, "member_id": member_of[m],
                             "subscriber_id": sub, "payer_id": payer_of[m],
                             "billing_tin": tin_of[practice], "rendering_npi": npi,

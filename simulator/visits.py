@@ -2,10 +2,10 @@
 and what it leads to (referrals, lab and imaging orders, inpatient consults, TCM follow-ups).
 
 `CareModel._loop` hands every planned visit to `VisitKinds.build`, which returns the visit's
-own claim (`VisitClaim`) from its kind's method; claims the visit leads to are submitted here, through the care
-model's `_submit`. The uniforms a visit reads come from the week's blocks (`Week`): `uv` (level,
-pick, away, diagnosis), `cu` (lag, faults, TCM) and `detail` (lab panel size, lab order, imaging
-order or consult, the lag of an ordered claim).
+own claim (`VisitClaim`) from its kind's method; claims the visit leads to are submitted here,
+through the care model's `_submit`. The uniforms a visit reads come from the week's blocks
+(`Week`): `uv` (level, pick, away, diagnosis), `cu` (lag, faults, TCM) and `detail` (lab panel
+size, lab order, imaging order or consult, the lag of an ordered claim).
 
 Choices where DOMAIN.md is silent: an inpatient stay is one hospitalist claim with a line per day
 (admission, daily visits, discharge), submitted after discharge; orders from a specialist visit
@@ -212,7 +212,7 @@ class VisitKinds:
                           "modifiers": (), "units": 1, "billed": billed[c], "diagnoses": dx})
         if refs:
             self._referrals(row, w.ref_block[w.n_ref].tolist(), refs, m, practice, day, dx,
-                            f"{w.ref_prefix}{w.lo + j:06d}")
+                            f"{w.ref_prefix}{str(w.lo + j).zfill(6)}")
         w.n_ref += 1
         return (practice, npi, lines, None, day)
 
@@ -285,7 +285,7 @@ class VisitKinds:
                codes: tuple[str, ...], dx: tuple[str, ...], u_pick: float, u_lag: float) -> None:
         target = self._pick(practices, u_pick)
         lines = [self.b.line(k + 1, target, day, c, dx[:2]) for k, c in enumerate(codes)]
-        self.care._submit(f"{w.order_prefix}{w.lo + j:06d}{tag}", m, target,
+        self.care._submit(f"{w.order_prefix}{str(w.lo + j).zfill(6)}{tag}", m, target,
                           self._npi(target, u_lag), day, lines, u_lag, 1.0, 0.0, 0.0)
 
     def urgent_care(self, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
@@ -327,8 +327,9 @@ class VisitKinds:
         if u_consult < self.consult and stay >= 2:
             spec = self._pick(self.specialists, u_away)
             code = ("99252", "99253", "99254", "99254")[level]
-            self.care._submit(f"{w.order_prefix}{w.lo + j:06d}H", m, spec, self._npi(spec, u_lag),
-                              day + 1, [self.b.line(1, spec, day + 1, code, dx[:2])],
+            self.care._submit(f"{w.order_prefix}{str(w.lo + j).zfill(6)}H", m, spec,
+                              self._npi(spec, u_lag), day + 1,
+                              [self.b.line(1, spec, day + 1, code, dx[:2])],
                               u_lag, 1.0, 0.0, 0.0, _INPATIENT_POS)
         return (practice, self._npi(practice, u_away), lines, None, day + len(codes) - 1)
 
@@ -372,5 +373,5 @@ class VisitKinds:
         pcp = self.pop.pcp[m]
         code = "99495" if u_tcm_lag < 0.6 else "99496"
         npis = self.npis[pcp]
-        self.care._submit(f"{w.tcm_prefix}{i:06d}", m, pcp, npis[m % len(npis)], tday,
+        self.care._submit(f"{w.tcm_prefix}{str(i).zfill(6)}", m, pcp, npis[m % len(npis)], tday,
                           [self.b.line(1, pcp, tday, code, dx)], u_tcm_lag, 1.0, 0.0, 0.0)
