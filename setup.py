@@ -29,6 +29,10 @@ GROUPS = {
                                      "file_pricing", "line_results", "pricing", "programs",
                                      "validation"),
     "claimsim.adjudication.projections.fold": ("claims", "follow", "money", "packed"),
+    # The simulator's per-visit and per-member code: claims built and queued, the population
+    # and its enrollment (not the SimPy processes, the region or the config).
+    "claimsim.simulator": ("care", "claims", "demographics", "enrollment", "faults", "hba1c",
+                           "population", "quality", "referrals", "submission", "visits"),
 }
 MANIFEST = "native.json"  # in each package's folder: module -> sha256 of its source (`claimsim.native`)
 
@@ -52,7 +56,7 @@ def _stage() -> Path:
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "claimsim").mkdir(parents=True)
     (stage / "claimsim" / "__init__.py").write_text("")
-    for folder in ("events", "adjudication"):
+    for folder in ("events", "adjudication", "simulator"):
         (stage / "claimsim" / folder).symlink_to(ROOT / folder, target_is_directory=True)
     return stage
 

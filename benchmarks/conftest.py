@@ -28,11 +28,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     tr.section("claimsim: ours vs baseline (medians, same run)")
-    from claimsim.native import engine_kind, fold_kind
+    from claimsim.native import engine_kind, fold_kind, simulator_kind
 
-    # The compiled engine and fold when built (setup.py); CLAIMSIM_PURE=1 measures the Python ones.
+    # The compiled engine, fold and simulator when built (setup.py); CLAIMSIM_PURE=1 measures the
+    # Python ones.
     tr.write_line(f"adjudication engine: {engine_kind()}")
     tr.write_line(f"projections fold: {fold_kind()}")
+    tr.write_line(f"simulator: {simulator_kind()}")
     tr.write_line(f"{'benchmark (wall, or CPU s)':<48} {'ours/s':>12} {'baseline/s':>12} {'ratio':>7}")
     for name, ours, base, ratio in rows:
         tr.write_line(f"{name:<48} {ours:>12,.0f} {base:>12,.0f} {ratio:>7.2f}x")

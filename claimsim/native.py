@@ -1,6 +1,7 @@
-"""Which adjudication engine and projections fold run: the mypyc-compiled copies of
-`claimsim.adjudication.engine`'s and `claimsim.adjudication.projections.fold`'s modules that
-`pip install` built (setup.py), or their Python sources, which stay the reference.
+"""Which adjudication engine, projections fold and simulator run: the mypyc-compiled copies of
+`claimsim.adjudication.engine`'s, `claimsim.adjudication.projections.fold`'s and
+`claimsim.simulator`'s modules that `pip install` built (setup.py), or their Python sources,
+which stay the reference.
 
 The compiled copies sit beside the sources under the same module names, and Python would load
 them first. A finder placed ahead of the others decides once per package, at its first module's
@@ -24,7 +25,8 @@ from pathlib import Path
 
 PACKAGE = "claimsim.adjudication.engine"
 FOLD = "claimsim.adjudication.projections.fold"
-PACKAGES = (PACKAGE, FOLD)  # each a group compiled apart (setup.py's GROUPS)
+SIMULATOR = "claimsim.simulator"
+PACKAGES = (PACKAGE, FOLD, SIMULATOR)  # each a group compiled apart (setup.py's GROUPS)
 MANIFEST = "native.json"
 PURE_ENV = "CLAIMSIM_PURE"
 
@@ -89,3 +91,11 @@ def fold_kind() -> str:
     import claimsim.adjudication.projections.fold.claims  # noqa: F401  (decides)
 
     return _FINDER.kinds.get(FOLD, "pure (not compiled)")
+
+
+def simulator_kind() -> str:
+    """'native' or 'pure (why)': the simulator's compiled modules (setup.py's GROUPS) or their
+    sources (importing them if need be)."""
+    import claimsim.simulator.care  # noqa: F401  (decides)
+
+    return _FINDER.kinds.get(SIMULATOR, "pure (not compiled)")

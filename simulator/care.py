@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from array import array
 from math import log
+from typing import Any
 
 import numpy as np
 
@@ -53,14 +54,19 @@ def _column(values: array) -> np.ndarray:
 
 
 class _MonthPlan:
-    """A month's visits, drawn at its start, in day order; `next` is the first not yet claimed."""
+    """A month's visits, drawn at its start, in day order; `next` is the first not yet claimed.
+    Its columns are numpy arrays (`Any`: typed attributes, so a compiled build reads them as
+    fields)."""
 
     __slots__ = ("year", "members", "types", "days", "uv", "cu", "detail", "pcp_before",
                  "ref_block", "em_level", "ed_level", "next")
 
-    def __init__(self, **columns):
-        for name, value in columns.items():
-            setattr(self, name, value)
+    def __init__(self, year: int, members: Any, types: Any, days: Any, uv: Any, cu: Any,
+                 detail: Any, pcp_before: Any, ref_block: Any, em_level: Any,
+                 ed_level: Any) -> None:
+        self.year, self.members, self.types, self.days = year, members, types, days
+        self.uv, self.cu, self.detail, self.pcp_before = uv, cu, detail, pcp_before
+        self.ref_block, self.em_level, self.ed_level = ref_block, em_level, ed_level
         self.next = 0
 
 
@@ -75,8 +81,6 @@ class CareModel:
         self.practice_id = [p.practice_id for p in region.practices]
         self.capacity = [p.capacity for p in region.practices]
         self.of_kind = {k: [p.index for p in region.of_kind(k)] for k in PracticeKind}
-        self.push = queue.push
-        self.push_original = queue.push_original
         self.horizon_day = queue.horizon_day
         # Services happen inside the service window only (the plan years the reference data
         # prices); a referral, order or TCM that would fall after it is not made.
@@ -145,7 +149,7 @@ class CareModel:
         rates = np.array([[getattr(p, f) if f else 0 for f in _RATE_FIELDS]
                           for p in self.profiles], dtype=np.float64) / 12_000
         g = np_stream(seed, "visits", index)
-        counts = [g.poisson(rel * rates[cells, t]) if f else None
+        counts: list[Any] = [g.poisson(rel * rates[cells, t]) if f else None
                   for t, f in enumerate(_RATE_FIELDS)]
         u_prev, u_ccm = g.random(n), g.random(n)
         prev_year = _column(pop.preventive_year)[active]
@@ -220,14 +224,15 @@ class CareModel:
         Each visit's kind builds its claim (`VisitKinds`); the common case, an original claim
         with no fault, is then written out here because this runs once per claim."""
         w = self._week(plan, lo, hi)
-        members, types = plan.members[lo:hi].tolist(), plan.types[lo:hi].tolist()
-        days = plan.days[lo:hi].tolist()
+        # Typed, so a compiled build reads them as machine integers.
+        members: list[int] = plan.members[lo:hi].tolist()
+        types: list[int] = plan.types[lo:hi].tolist()
+        days: list[int] = plan.days[lo:hi].tolist()
         pop, b = self.pop, self.builder
         dx_of, iso = pop.dx, b.iso
-        build = self.kinds.by_type
+        kinds, queue = self.kinds, self.queue
         visits_by_type = self.visits_by_type
         any_fault, horizon_day = self.faults.any_below, self.horizon_day
-        push_original, submit = self.push_original, self._submit
         lag_of, tin_of, pos_of = b.lag, b.practice_id, b.pos
         sub_of, member_of, payer_of = pop.subscriber_id, pop.member_id, pop.payer_id
         n_acute = len(ACUTE_ICD10)
@@ -236,36 +241,38 @@ class CareModel:
             i = lo + j
             m, t, day = members[j], types[j], days[j]
             dx = dx_of[m] or (ACUTE_ICD10[int(w.uv[j][3] * n_acute)],)
-            claim = build[t](w, j, m, day, dx)
+            practice, npi, lines, pos, last = kinds.build(t, w, j, m, day, dx)
             visits_by_type[t] += 1
             u_lag, u_fault, u_detail, u_delta, u_tcm, u_tcm_lag = w.cu[j]
-            practice, last = claim.practice, claim.last_day
             if u_fault < any_fault:
-                submit(f"{prefix}{i:06d}", m, practice, claim.npi, last, claim.lines, u_lag,
-                       u_fault, u_detail, u_delta, claim.pos)
+                # Claim numbers are zfilled, not formatted (`{i:06d}`): a compiled build makes a
+                # format spec in an f-string two `str.format` calls.
+                self._submit(f"{prefix}{str(i).zfill(6)}", m, practice, npi, last, lines, u_lag,
+                             u_fault, u_detail, u_delta, pos)
             else:
                 lag_min, lag_mean, lag_max = lag_of[practice]
                 received = last + min(lag_max, lag_min + int(-lag_mean * log(1.0 - u_lag)))
                 if received < horizon_day:
                     sub, at = sub_of[m], iso[received]
-                    push_original(received, {
+                    queue.push_original(received, {
                         "type": CLAIM_TYPE, "v": CLAIM_V, "at": at, "key": sub, "cause": None,
                         "data": {"claim": {
-                            "claim_id": f"{prefix}{i:06d}", "frequency": "1",
+                            "claim_id": f"{prefix}{str(i).zfill(6)}", "frequency": "1",
                             "original_claim_id": None, "member_id": member_of[m],
                             "subscriber_id": sub, "payer_id": payer_of[m],
-                            "billing_tin": tin_of[practice], "rendering_npi": claim.npi,
-                            "place_of_service": claim.pos or pos_of[practice],
-                            "received": at, "lines": claim.lines,
+                            "billing_tin": tin_of[practice], "rendering_npi": npi,
+                            "place_of_service": pos or pos_of[practice],
+                            "received": at, "lines": lines,
                         }},
                     })
                 else:
-                    self.queue.released.dropped_after_horizon += 1
+                    queue.released.dropped_after_horizon += 1
             if t == ED or t == ADMISSION:
-                self.kinds.tcm(w, i, t, m, last, dx, u_tcm, u_tcm_lag)
+                kinds.tcm(w, i, t, m, last, dx, u_tcm, u_tcm_lag)
 
-    def _submit(self, cid, m, practice, npi, day, lines, u_lag, u_fault, u_detail, u_delta,
-                pos: str | None = None) -> None:
+    def _submit(self, cid: str, m: int, practice: int, npi: str, day: int,
+                lines: list[dict[str, Any]], u_lag: float, u_fault: float, u_detail: float,
+                u_delta: float, pos: str | None = None) -> None:
         pop, b, faults = self.pop, self.builder, self.faults
         sub = pop.subscriber_id[m]
         kind = faults.kind(u_fault) if u_fault < faults.any_below else None
@@ -281,9 +288,9 @@ class CareModel:
         if pos:
             claim["place_of_service"] = pos
         if kind is None:
-            self.push_original(received, b.event(claim, received, sub))
+            self.queue.push_original(received, b.event(claim, received, sub))
             return
         truth = faults.late_truth(claim, received, sub) if kind is FaultKind.LATE else None
-        self.push(received, PRIORITY_CLAIM, b.event(claim, received, sub), truth)
+        self.queue.push(received, PRIORITY_CLAIM, b.event(claim, received, sub), truth)
         if kind is not FaultKind.LATE:
             faults.follow_up(kind, claim, received, sub, u_detail, u_delta)

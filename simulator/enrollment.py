@@ -56,7 +56,7 @@ class EnrollmentModel:
         day_iso = day.isoformat()
         qmb = (lob is LineOfBusiness.MEDICARE_FFS
                and self.population_rng.random() * 10_000 < cfg.population.qmb_bp)
-        push, draw, alignment = self.queue.push, self.demographics.draw, self.alignment_rng.random
+        queue, draw, alignment = self.queue, self.demographics.draw, self.alignment_rng.random
         alignment_bp = cfg.enrollment.alignment_bp
         for new in members:
             m = new.member
@@ -74,7 +74,7 @@ class EnrollmentModel:
                          "member_id": mid, "subscriber_id": sub, "payer_id": payer,
                          "true_pcp": self.practice_id[pop.pcp[m]],
                          "conditions": list(new.conditions), "risk_milli": pop.risk_milli[m]}}
-            push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
+            queue.push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
             if alignment() * 10_000 < alignment_bp + self.demographics.alignment_delta_bp(groups):
                 pop.aligned[m] = True
                 self._align(m, day, day_no)
@@ -111,13 +111,16 @@ class EnrollmentModel:
         families = pop.active_families()
         self.active_family_months += len(families)
         g = np_stream(self.config.seed, "enrollment", index)
-        u_term = g.random(len(families)).tolist()
-        u_switch = g.random(len(families)).tolist()
+        # Typed and read once: these loops run per active family and month.
+        u_term: list[float] = g.random(len(families)).tolist()
+        u_switch: list[float] = g.random(len(families)).tolist()
+        termination_bp: int = cfg.monthly_termination_bp
+        switch_bp: int = cfg.monthly_pcp_switch_bp
         for fam, u in zip(families, u_term):
-            if u * 10_000 < cfg.monthly_termination_bp:
+            if u * 10_000 < termination_bp:
                 self._terminate(fam, day, day_no, month_end)
         for fam, u in zip(families, u_switch):
-            if u * 10_000 < cfg.monthly_pcp_switch_bp:
+            if u * 10_000 < switch_bp:
                 self._switch(fam, day, day_no)
         n_new = int(g.poisson(len(families) * cfg.monthly_new_enrollment_bp / 10_000))
         for _ in range(n_new):

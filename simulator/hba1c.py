@@ -77,7 +77,7 @@ class HbA1cTests:
             lo, mean, hi = b.lag[practice]
             received = day + min(hi, lo + int(-mean * log(1.0 - u_lag)))
             sub = pop.subscriber_id[m]
-            claim = b.claim(f"Q{month}-{n:06d}", pop.member_id[m], sub, pop.payer_id[m], practice,
-                            npis[m % len(npis)], received, lines)
+            claim = b.claim(f"Q{month}-{str(n).zfill(6)}", pop.member_id[m], sub,
+                            pop.payer_id[m], practice, npis[m % len(npis)], received, lines)
             n += self.queue.push(received, PRIORITY_CLAIM, b.event(claim, received, sub))
         return n

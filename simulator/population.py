@@ -161,7 +161,7 @@ class Population:
         """Create a family: (family index, its members)."""
         pop = self.config.population
         fam = len(self.family_first)
-        subscriber = f"S{fam + 1:07d}"
+        subscriber = f"S{str(fam + 1).zfill(7)}"
         payer = self.region.payer_of_lob[lob]
         plans = self.region.plans_of_lob[lob]
         plan = plans[0] if len(plans) == 1 else plans[
@@ -188,7 +188,7 @@ class Population:
             # A skewed multiplier with mean 1: most members near their expected cost, a long tail.
             multiplier_milli = int(1000 * rng.lognormvariate(-sigma * sigma / 2, sigma))
             risk = max(50, div_round_half_up(base * multiplier_milli, 1000))
-            self.member_id.append(f"{subscriber}-{k + 1:02d}")
+            self.member_id.append(f"{subscriber}-{str(k + 1).zfill(2)}")
             self.subscriber_id.append(subscriber)
             self.payer_id.append(payer)
             self.lob.append(lob)

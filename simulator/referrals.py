@@ -36,6 +36,7 @@ REFERRAL_KINDS = ("lab", "procedure", "consult", "specialist", "imaging")
 KIND_COLUMNS = 6
 KIND_BASE = {kind: DECISION_COLUMNS + KIND_COLUMNS * i for i, kind in enumerate(REFERRAL_KINDS)}
 BLOCK_COLUMNS = DECISION_COLUMNS + KIND_COLUMNS * len(REFERRAL_KINDS)
+Referral = tuple[str, tuple[str, ...], bool]  # (kind, procedure codes, avoidable)
 
 
 def lab_panel(u: float, n_tests: int) -> tuple[str, ...]:
@@ -77,7 +78,8 @@ class ReferralPolicy:
         return options[min(len(options) - 1, int(u * len(options)))]
 
     def decide(self, row: list[float], practice: int, payer: str, specialist_need: float,
-               lab_need: float, n_tests: int):
+               lab_need: float, n_tests: int
+               ) -> tuple[tuple[str, ...], str | None, list[Referral]]:
         """What one PCP visit leads to: (in-house lab tests, in-house procedure code, referrals).
 
         `specialist_need` and `lab_need` are the chances the visit needs a specialist or a draw
@@ -86,8 +88,8 @@ class ReferralPolicy:
         """
         out = self.propensity[practice][payer]
         lab_in: tuple[str, ...] = ()
-        proc_in = None
-        referrals: list[tuple[str, tuple[str, ...], bool]] = []
+        proc_in: str | None = None
+        referrals: list[Referral] = []
         if row[COL_LAB_NEED] < lab_need:
             tests = lab_panel(row[COL_LAB_CODE], n_tests)
             if row[COL_LAB_OUT] < out:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import orjson
 
 Sink = Callable[[dict[str, Any]], Any]
 
 
-@runtime_checkable
 class EncodedSink(Protocol):
     """A sink that also takes a batch of events as canonical bytes without seq and without the
     closing brace (`events.encoding.open_body(event)`), in order."""
@@ -29,6 +28,12 @@ class EncodedSink(Protocol):
     def __call__(self, event: dict[str, Any]) -> Any: ...
 
     def write_encoded(self, bodies: list[bytes]) -> Any: ...
+
+
+def is_encoded_sink(sink: object) -> bool:
+    """Whether `sink` is an `EncodedSink` (what `runtime_checkable`'s isinstance asks, which a
+    compiled build cannot: it has both methods)."""
+    return hasattr(sink, "__call__") and hasattr(sink, "write_encoded")
 
 
 # `events.encoding.open_body`, inlined: dumps(...)[:-1] runs once per queued event.
@@ -79,8 +84,8 @@ class SubmissionQueue:
         self._input = input_sink
         self._truth = truth_sink
         # Encoded sinks get bytes made at push time; others get the dicts.
-        self._input_encoded = isinstance(input_sink, EncodedSink)
-        self._truth_encoded = isinstance(truth_sink, EncodedSink)
+        self._input_encoded = is_encoded_sink(input_sink)
+        self._truth_encoded = is_encoded_sink(truth_sink)
         self.released = Released()
 
     def __len__(self) -> int:
@@ -172,7 +177,7 @@ class SubmissionQueue:
         return n
 
 
-def _hand(sink: Sink, encoded: bool, events: list) -> None:
+def _hand(sink: Any, encoded: bool, events: list) -> None:
     if not events:
         return
     if encoded:

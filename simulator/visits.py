@@ -1,11 +1,11 @@
 """One claim builder per kind of visit: which practice bills it, which codes and how many lines,
 and what it leads to (referrals, lab and imaging orders, inpatient consults, TCM follow-ups).
 
-`CareModel._loop` hands every planned visit to `VisitKinds.by_type[kind]`, which returns the
-visit's own claim (`VisitClaim`); claims the visit leads to are submitted here, through the care
-model's `_submit`. The uniforms a visit reads come from the week's blocks (`Week`): `uv` (level,
-pick, away, diagnosis), `cu` (lag, faults, TCM) and `detail` (lab panel size, lab order, imaging
-order or consult, the lag of an ordered claim).
+`CareModel._loop` hands every planned visit to `VisitKinds.build`, which returns the visit's
+own claim (`VisitClaim`) from its kind's method; claims the visit leads to are submitted here,
+through the care model's `_submit`. The uniforms a visit reads come from the week's blocks
+(`Week`): `uv` (level, pick, away, diagnosis), `cu` (lag, faults, TCM) and `detail` (lab panel
+size, lab order, imaging order or consult, the lag of an ordered claim).
 
 Choices where DOMAIN.md is silent: an inpatient stay is one hospitalist claim with a line per day
 (admission, daily visits, discharge), submitted after discharge; orders from a specialist visit
@@ -33,7 +33,13 @@ from claimsim.events.codes import (
 from claimsim.events.providers import PracticeKind
 from claimsim.simulator.claims import MODIFIER_25
 from claimsim.simulator.population import MEDICARE
-from claimsim.simulator.referrals import KIND_BASE, KIND_COLUMNS, VENIPUNCTURE, lab_panel
+from claimsim.simulator.referrals import (
+    KIND_BASE,
+    KIND_COLUMNS,
+    VENIPUNCTURE,
+    Referral,
+    lab_panel,
+)
 from claimsim.simulator.submission import PRIORITY_TRUTH
 
 if TYPE_CHECKING:
@@ -70,15 +76,10 @@ class Chances(NamedTuple):
                    profile.referral_need_bp / 10_000, region_away + profile.away_visit_bp / 10_000)
 
 
-class VisitClaim(NamedTuple):
-    """A visit's own claim: who bills it, its lines, a place of service other than the
-    practice's (None: the practice's), and the last service day (the lag counts from it)."""
-
-    practice: int
-    npi: str
-    lines: list[dict[str, Any]]
-    pos: str | None
-    last_day: int
+# A visit's own claim: (practice billing it, clinician NPI, its lines, a place of service other than
+# the practice's (None: the practice's), the last service day (the lag counts from it)). A plain
+# tuple, not a NamedTuple: one is made per visit, and a compiled build keeps it unboxed.
+VisitClaim = tuple[int, str, list[dict[str, Any]], "str | None", int]
 
 
 @dataclass(slots=True)
@@ -129,8 +130,30 @@ class VisitKinds:
         self.billed, self.iso, self.line = self.b.billed, self.b.iso, self.b.line
         self.decide = care.referrals.decide
         self.payer_of, self.risk_of = self.pop.payer_id, self.pop.risk_milli
-        self.by_type = (self.pcp, self.preventive, self.ccm, self.specialist, self.urgent_care,
-                        self.emergency, self.admission, self.nursing_facility, self.therapy)
+
+    def build(self, t: int, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
+        """The claim of visit `j` of week `w`, by its kind `t`: a call of the kind's method (not
+        a table of bound methods, which a compiled build calls as Python objects), the most
+        frequent kinds first."""
+        if t == PCP:
+            return self.pcp(w, j, m, day, dx)
+        if t == SPECIALIST:
+            return self.specialist(w, j, m, day, dx)
+        if t == THERAPY:
+            return self.therapy(w, j, m, day, dx)
+        if t == PREVENTIVE:
+            return self.preventive(w, j, m, day, dx)
+        if t == URGENT:
+            return self.urgent_care(w, j, m, day, dx)
+        if t == ED:
+            return self.emergency(w, j, m, day, dx)
+        if t == CCM:
+            return self.ccm(w, j, m, day, dx)
+        if t == NURSING_FACILITY:
+            return self.nursing_facility(w, j, m, day, dx)
+        if t == ADMISSION:
+            return self.admission(w, j, m, day, dx)
+        raise ValueError(f"no visit kind {t}")
 
     # -- helpers ---------------------------------------------------------------------------------
     def _pick(self, options: list[int], u: float) -> int:
@@ -189,11 +212,12 @@ class VisitKinds:
                           "modifiers": (), "units": 1, "billed": billed[c], "diagnoses": dx})
         if refs:
             self._referrals(row, w.ref_block[w.n_ref].tolist(), refs, m, practice, day, dx,
-                            f"{w.ref_prefix}{w.lo + j:06d}")
+                            f"{w.ref_prefix}{str(w.lo + j).zfill(6)}")
         w.n_ref += 1
-        return VisitClaim(practice, npi, lines, None, day)
+        return (practice, npi, lines, None, day)
 
-    def _referrals(self, row, full_row, refs, m, practice, day, dx, claim_prefix) -> None:
+    def _referrals(self, row: list[float], full_row: list[float], refs: list[Referral], m: int,
+                   practice: int, day: int, dx: tuple[str, ...], claim_prefix: str) -> None:
         """The referred services of one PCP visit, each a claim of its target practice and a
         truth event saying whether it was avoidable."""
         care, pop, b, policy = self.care, self.pop, self.b, self.care.referrals
@@ -207,7 +231,7 @@ class VisitKinds:
             target = policy.target(kind, u_target)
             lines = [b.line(k + 1, target, sday, code, dx[:2]) for k, code in enumerate(codes)]
             cid = f"{claim_prefix}{kind[0].upper()}"
-            care.push(sday, PRIORITY_TRUTH, None, policy.truth(
+            care.queue.push(sday, PRIORITY_TRUTH, None, policy.truth(
                 pop.member_id[m], care.practice_id[practice], care.practice_id[target],
                 b.iso[sday], codes[-1], avoidable, cid, sub))
             care._submit(cid, m, target, self._npi(target, u_npi), sday, lines, u_lag, u_fault,
@@ -225,12 +249,12 @@ class VisitKinds:
         else:
             code = preventive_code(pop.age[m], new)
         lines = [self.b.line(1, practice, day, code, _WELLNESS_DX + pop.dx[m])]
-        return VisitClaim(practice, npi, lines, None, day)
+        return (practice, npi, lines, None, day)
 
     def ccm(self, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
         practice, npi, _ = self._primary_care(m, w.uv[j][1], 0.0, None)
         code = "99487" if self.pop.chronic[m] >= 3 and w.uv[j][0] < 0.3 else "99490"
-        return VisitClaim(practice, npi, [self.b.line(1, practice, day, code, dx)], None, day)
+        return (practice, npi, [self.b.line(1, practice, day, code, dx)], None, day)
 
     # -- elsewhere -------------------------------------------------------------------------------
     def specialist(self, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
@@ -255,13 +279,13 @@ class VisitKinds:
             proc = OFFICE_PROC_CODES[int(u_which * len(OFFICE_PROC_CODES))]
             lines[0]["modifiers"] = MODIFIER_25
             lines.append(self.b.line(2, practice, day, proc, dx[:2]))
-        return VisitClaim(practice, self._npi(practice, u_away), lines, None, day)
+        return (practice, self._npi(practice, u_away), lines, None, day)
 
     def _order(self, w: Week, j: int, tag: str, practices: list[int], m: int, day: int,
                codes: tuple[str, ...], dx: tuple[str, ...], u_pick: float, u_lag: float) -> None:
         target = self._pick(practices, u_pick)
         lines = [self.b.line(k + 1, target, day, c, dx[:2]) for k, c in enumerate(codes)]
-        self.care._submit(f"{w.order_prefix}{w.lo + j:06d}{tag}", m, target,
+        self.care._submit(f"{w.order_prefix}{str(w.lo + j).zfill(6)}{tag}", m, target,
                           self._npi(target, u_lag), day, lines, u_lag, 1.0, 0.0, 0.0)
 
     def urgent_care(self, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
@@ -270,7 +294,7 @@ class VisitKinds:
         code = E_AND_M_ESTABLISHED[1 + min(2, w.em_levels[j])]
         acute = (ACUTE_ICD10[int(u_dx * len(ACUTE_ICD10))],)
         lines = [self.b.line(1, practice, day, code, acute)]
-        return VisitClaim(practice, self._npi(practice, u_away), lines, None, day)
+        return (practice, self._npi(practice, u_away), lines, None, day)
 
     def emergency(self, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
         _, u_pick, u_away, u_dx = w.uv[j]
@@ -283,7 +307,7 @@ class VisitKinds:
         if u_img < chance:
             img = IMAGING_CODES[int(u_img / chance * len(IMAGING_CODES)) % len(IMAGING_CODES)]
             self._order(w, j, "I", self.imaging, m, day, (img,), acute, u_pick, u_lag)
-        return VisitClaim(practice, self._npi(practice, u_away), lines, None, day)
+        return (practice, self._npi(practice, u_away), lines, None, day)
 
     def admission(self, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
         """An inpatient stay of 2-6 days: the hospitalist's admission,
@@ -303,10 +327,11 @@ class VisitKinds:
         if u_consult < self.consult and stay >= 2:
             spec = self._pick(self.specialists, u_away)
             code = ("99252", "99253", "99254", "99254")[level]
-            self.care._submit(f"{w.order_prefix}{w.lo + j:06d}H", m, spec, self._npi(spec, u_lag),
-                              day + 1, [self.b.line(1, spec, day + 1, code, dx[:2])],
+            self.care._submit(f"{w.order_prefix}{str(w.lo + j).zfill(6)}H", m, spec,
+                              self._npi(spec, u_lag), day + 1,
+                              [self.b.line(1, spec, day + 1, code, dx[:2])],
                               u_lag, 1.0, 0.0, 0.0, _INPATIENT_POS)
-        return VisitClaim(practice, self._npi(practice, u_away), lines, None, day + len(codes) - 1)
+        return (practice, self._npi(practice, u_away), lines, None, day + len(codes) - 1)
 
     def nursing_facility(self, w: Week, j: int, m: int, day: int,
                          dx: tuple[str, ...]) -> VisitClaim:
@@ -319,7 +344,7 @@ class VisitKinds:
             practice = self._pick(self.hospitalists, u_pick)
             npi = self._npi(practice, u_away)
         code = NURSING_FACILITY_CODES[w.em_levels[j]]
-        return VisitClaim(practice, npi, [self.b.line(1, practice, day, code, dx[:3])], _NF_POS,
+        return (practice, npi, [self.b.line(1, practice, day, code, dx[:3])], _NF_POS,
                           day)
 
     def therapy(self, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
@@ -333,7 +358,7 @@ class VisitKinds:
                  b.line(2, practice, day, "97140", dx2)]
         if u_level > 0.3:
             lines.append(b.line(3, practice, day, "97530" if u_level > 0.65 else "97112", dx2))
-        return VisitClaim(practice, self._npi(practice, u_away), lines, None, day)
+        return (practice, self._npi(practice, u_away), lines, None, day)
 
     # -- follow-up -------------------------------------------------------------------------------
     def tcm(self, w: Week, i: int, t: int, m: int, day: int, dx: tuple[str, ...],
@@ -348,5 +373,5 @@ class VisitKinds:
         pcp = self.pop.pcp[m]
         code = "99495" if u_tcm_lag < 0.6 else "99496"
         npis = self.npis[pcp]
-        self.care._submit(f"{w.tcm_prefix}{i:06d}", m, pcp, npis[m % len(npis)], tday,
+        self.care._submit(f"{w.tcm_prefix}{str(i).zfill(6)}", m, pcp, npis[m % len(npis)], tday,
                           [self.b.line(1, pcp, tday, code, dx)], u_tcm_lag, 1.0, 0.0, 0.0)
