@@ -67,7 +67,10 @@ def _options(cache: Cache, write_buffer_mb: int, *, blobs: bool) -> Options:
         opts.set_enable_blob_files(True)
         opts.set_min_blob_size(0)
         opts.set_blob_file_size(64 * MB)
-        opts.set_blob_compression_type(DBCompressionType.lz4())
+        # Snappy, not LZ4: each blob is compressed on its own, and LZ4 clears a 16 kB table for
+        # every one (callgrind, 20,000 records of 400 bytes put: LZ4 2,132M instructions, Snappy
+        # 1,768M, none 1,659M; at 10,000 members LZ4 was 8.9 % of `adjudicate`'s instructions).
+        opts.set_blob_compression_type(DBCompressionType.snappy())
     return opts
 
 
