@@ -29,11 +29,12 @@ from claimsim.events.log import segments
 
 # The window, in inputs, per cached family (module docstring). 8: with next uses in a list rather
 # than a map, a window of 262,144 over the 100,000-member run's keys alone peaked 10 MB above one
-# of 131,072 and 15.6 % of inputs missed the cache against 13.6 % (16: 13.6 % too). Before, 4, with two
-# maps: at 300,000 members the window of 131,072 it gives the default cache kept 62.3 % of inputs cached against 64.3 % at
-# 262,144, for half the maps; at 1,000,000 members 8 took `adjudicate`'s peak from 567,700 KiB to
-# 675,944, and `claimsim run`, which holds a million members' payer state beside the cache, had
-# under 100 MB of its 2 GB to spare (the run clock adjudicates without the look-ahead, though).
+# of 131,072, and 13.6 % of inputs missed the cache against 15.6 % (16: 13.6 % too). It was 4
+# with two maps: at 300,000 members the window of 131,072 that gives the default cache kept
+# 62.3 % of inputs cached against 64.3 % at 262,144, for half the maps; at 1,000,000 members 8
+# took `adjudicate`'s peak from 567,700 KiB to 675,944, and `claimsim run`, which holds a million
+# members' payer state beside the cache, had under 100 MB of its 2 GB to spare (the run clock
+# adjudicates without the look-ahead, though: `scenarios.runclock`).
 WINDOW_PER_FAMILY = 8
 KEY = b'"key":'
 AFTER_KEY = b',"seq":'  # an envelope's fields are in sorted order: "key" is followed by "seq"
