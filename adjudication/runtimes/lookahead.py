@@ -75,8 +75,8 @@ class NextUse:
         self._window = window
         self._latest: dict[bytes, int] = {}  # key -> the last seq read with it
         # seq `_base + i` -> the next seq with its key (None: not read yet, or none), a list
-        # indexed by seq rather than a dict (a `get` is then one index, not a pop; 1.1 us an
-        # input at 100,000 members against 1.6, and an eighth of the memory)
+        # indexed by seq rather than a dict (a `get` is then one index, not a pop; 1.3-1.7 us an
+        # input at 100,000 members against 1.8-2.0, and some 8 bytes a seq instead of a map's)
         self._next: list[int | None] = []
         self._base = start
         self._prune_at = start + window
