@@ -11,12 +11,15 @@ inputs miss is what grows with the population (the figures are in `runtimes.look
 from __future__ import annotations
 
 import heapq
-import itertools
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, Protocol
 
 from claimsim.adjudication.engine.family import FamilyState
+
+# A family of unknown next use is given a due of its own above every input seq, `UNKNOWN` less the
+# number of such puts so far: those go first, and the oldest of them first (least recently used),
+# as the furthest due goes first among the rest, with one heap for both.
+UNKNOWN = 1 << 62
 
 
 class NextUses(Protocol):
@@ -27,78 +30,81 @@ class NextUses(Protocol):
 
 
 class FamilyCache:
-    __slots__ = ("_far", "_near", "_due", "_owner", "_heap")
+    __slots__ = ("_entries", "_owner", "_heap", "_unknown")
 
     def __init__(self) -> None:
-        # Next input unknown, least recently used first. An OrderedDict: a plain dict's first key
-        # is found by scanning past the slots its evictions emptied (measured: 17.6 us an eviction
-        # at 32,768 families, against 0.3 us).
-        self._far: OrderedDict[Any, FamilyState] = OrderedDict()
-        self._near: dict[Any, FamilyState] = {}  # next input known: its seq in `_due`
-        self._due: dict[Any, int] = {}
-        # A due is an input seq, so no two cached families share one: the heap holds dues alone
-        # (negated: the furthest on top), `_owner` whose each is. A due whose family has since been
-        # used again or evicted has no owner and is skipped. (Tuples of due and key in the heap
-        # cost 2.0 us an input at 100,000 members, against 0.6 for least-recently-used.)
+        # key -> (family, due). One dict, a due beside its family: a use of a cached family is a
+        # `pop` and a `put`, three dict operations and a heap push (against six in a cache keeping
+        # known and unknown dues apart; the cache alone over the 100,000-member run's keys: 1.9-2.2
+        # us an input against 2.0, within the noise of a loaded machine).
+        self._entries: dict[Any, tuple[FamilyState, int]] = {}
+        # A due is an input seq (or an unknown one's own), so no two cached families share one:
+        # the heap holds dues alone (negated: the furthest on top) and `_owner` whose each was.
+        # An owner is not forgotten when its family is used again or popped: a due popped off the
+        # heap is its family's only if the family is still cached with that due (else skipped).
+        # (Tuples of due and key in the heap cost 2.0 us an input at 100,000 members, against 0.6
+        # for least-recently-used.)
         self._owner: dict[int, Any] = {}
         self._heap: list[int] = []
+        self._unknown = UNKNOWN  # the next unknown due given
 
     def put(self, key: Any, family: FamilyState, due: int | None = None) -> None:
         """Cache `family` (not already cached), its next input at seq `due` (None: unknown)."""
-        if due is None or due in self._owner:  # (a due already taken: a hint that is wrong)
-            self._far[key] = family
-            return
-        self._near[key] = family
-        self._due[key] = due
-        self._owner[due] = key
+        owner = self._owner
+        if due is not None:
+            other = owner.get(due)
+            # a due already another cached family's: a hint that is wrong, taken as unknown
+            if other is not None and other != key and self._entries.get(other, (0, -1))[1] == due:
+                due = None
+        if due is None:
+            due = self._unknown = self._unknown - 1
+        self._entries[key] = (family, due)
+        owner[due] = key
         heap = self._heap
         heapq.heappush(heap, -due)
-        if len(heap) > 2 * len(self._owner) + 1024:  # mostly skipped entries: rebuild it
-            self._heap = [-d for d in self._owner]
-            heapq.heapify(self._heap)
+        if len(heap) > 2 * len(self._entries) + 1024:  # mostly skipped entries: rebuild it
+            self._rebuild()
 
     __setitem__ = put
 
+    def _rebuild(self) -> None:
+        self._owner = {due: key for key, (_, due) in self._entries.items()}
+        self._heap = [-due for due in self._owner]
+        heapq.heapify(self._heap)
+
     def pop(self, key: Any, default: Any = None) -> FamilyState | None:
-        family = self._far.pop(key, None)
-        if family is None:
-            family = self._near.pop(key, None)
-            if family is None:
-                return default
-            del self._owner[self._due.pop(key)]
-        return family
+        entry = self._entries.pop(key, None)
+        return default if entry is None else entry[0]
 
     def get(self, key: Any, default: Any = None) -> FamilyState | None:
-        family = self._far.get(key)
-        return family if family is not None else self._near.get(key, default)
+        entry = self._entries.get(key)
+        return default if entry is None else entry[0]
 
     def pop_victim(self) -> tuple[Any, FamilyState]:
         """Take out the family to evict (module docstring)."""
-        if self._far:
-            return self._far.popitem(last=False)
-        heap, owner = self._heap, self._owner
+        heap, owner, entries = self._heap, self._owner, self._entries
         while True:
             due = -heapq.heappop(heap)
             key = owner.pop(due, owner)  # `owner`: none
             if key is not owner:
-                del self._due[key]
-                return key, self._near.pop(key)
+                entry = entries.get(key)
+                if entry is not None and entry[1] == due:
+                    del entries[key]
+                    return key, entry[0]
 
     def __len__(self) -> int:
-        return len(self._far) + len(self._near)
+        return len(self._entries)
 
     def __contains__(self, key: Any) -> bool:
-        return key in self._far or key in self._near
+        return key in self._entries
 
     def __iter__(self) -> Iterator[Any]:
-        return itertools.chain(self._far, self._near)
+        return iter(self._entries)
 
     def values(self) -> Iterator[FamilyState]:
-        return itertools.chain(self._far.values(), self._near.values())
+        return (family for family, _ in self._entries.values())
 
     def clear(self) -> None:
-        self._far.clear()
-        self._near.clear()
-        self._due.clear()
+        self._entries.clear()
         self._owner.clear()
         self._heap.clear()

@@ -15,9 +15,9 @@ needs scales with the cache, not the population: `WINDOW_PER_FAMILY` inputs per 
 
 Only speed depends on these hints, never an answer: a line that is not an envelope in the log's
 canonical layout gives a wrong key or none, an incomplete last line ends the hints, and a wrong
-hint only keeps a family cached that is not needed. Memory: two maps over the window's keys,
-bounded by the window whatever the population (at 300,000 members, a window of 262,144: peak
-RSS 564 MiB against 504 without it).
+hint only keeps a family cached that is not needed. Memory: a map of the window's keys to their
+last seq and a list of next seqs by seq, bounded by the window whatever the population (at
+300,000 members, a window of 262,144 held in two maps: peak RSS 564 MiB against 504 without it).
 """
 
 from __future__ import annotations
@@ -27,12 +27,15 @@ from pathlib import Path
 
 from claimsim.events.log import segments
 
-# The window, in inputs, per cached family (module docstring). 4, not 8: at 300,000 members the
-# window of 131,072 this gives the default cache kept 62.3 % of inputs cached against 64.3 % at
-# 262,144, for half the maps; at 1,000,000 members 8 took `adjudicate`'s peak from 567,700 KiB to
-# 675,944, and `claimsim run`, which holds a million members' payer state beside the cache, had
-# under 100 MB of its 2 GB to spare.
-WINDOW_PER_FAMILY = 4
+# The window, in inputs, per cached family (module docstring). 8: with next uses in a list rather
+# than a map, a window of 262,144 over the 100,000-member run's keys alone peaked 10 MB above one
+# of 131,072, and 13.6 % of inputs missed the cache against 15.6 % (16: 13.6 % too). It was 4
+# with two maps: at 300,000 members the window of 131,072 that gives the default cache kept
+# 62.3 % of inputs cached against 64.3 % at 262,144, for half the maps; at 1,000,000 members 8
+# took `adjudicate`'s peak from 567,700 KiB to 675,944, and `claimsim run`, which holds a million
+# members' payer state beside the cache, had under 100 MB of its 2 GB to spare (the run clock
+# adjudicates without the look-ahead, though: `scenarios.runclock`).
+WINDOW_PER_FAMILY = 8
 KEY = b'"key":'
 AFTER_KEY = b',"seq":'  # an envelope's fields are in sorted order: "key" is followed by "seq"
 
@@ -64,14 +67,18 @@ class NextUse:
     """Next-use seqs for inputs from `start`, looking at least `window` inputs ahead of the one
     asked about (`get`, in increasing seq order: a seq not asked about is skipped)."""
 
-    __slots__ = ("_pieces", "_ahead", "_window", "_latest", "_next", "_prune_at")
+    __slots__ = ("_pieces", "_ahead", "_window", "_latest", "_next", "_base", "_prune_at")
 
     def __init__(self, directory: Path | str, start: int, window: int):
         self._pieces = raw_keys(Path(directory), start)
         self._ahead = start  # the next seq to read
         self._window = window
         self._latest: dict[bytes, int] = {}  # key -> the last seq read with it
-        self._next: dict[int, int] = {}  # seq -> the next seq with its key, once read
+        # seq `_base + i` -> the next seq with its key (None: not read yet, or none), a list
+        # indexed by seq rather than a dict (a `get` is then one index, not a pop; 1.3-1.7 us an
+        # input at 100,000 members against 1.8-2.0, and some 8 bytes a seq instead of a map's)
+        self._next: list[int | None] = []
+        self._base = start
         self._prune_at = start + window
 
     def get(self, seq: int) -> int | None:
@@ -79,23 +86,26 @@ class NextUse:
         window, or not known)."""
         while seq + self._window >= self._ahead:
             self._read(seq)
-        return self._next.pop(seq, None)
+        i = seq - self._base
+        return self._next[i] if 0 <= i < len(self._next) else None
 
     def _read(self, seq: int) -> None:
         """Read the next piece of keys; forget, once per window, what lies behind `seq`."""
         if seq >= self._prune_at:  # in bulk: per input it would cost more than the reading
             self._latest = {k: s for k, s in self._latest.items() if s >= seq}
-            self._next = {s: n for s, n in self._next.items() if s >= seq}
+            del self._next[:seq - self._base]
+            self._base = seq
             self._prune_at = seq + self._window
         keys = next(self._pieces, None)
         if keys is None:  # the end of what is written: nothing more to read
             self._ahead = 1 << 62
             return
-        latest, nxt, ahead = self._latest, self._next, self._ahead
+        latest, nxt, ahead, base = self._latest, self._next, self._ahead, self._base
+        nxt.extend([None] * len(keys))
         for key in keys:
             prev = latest.get(key)
-            if prev is not None:
-                nxt[prev] = ahead
+            if prev is not None:  # (never behind `base`: `_latest` is pruned with it)
+                nxt[prev - base] = ahead
             latest[key] = ahead
             ahead += 1
         self._ahead = ahead

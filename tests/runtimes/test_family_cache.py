@@ -82,6 +82,16 @@ def test_a_due_given_twice_makes_the_second_family_one_of_unknown_next_use():
     assert [cache.pop_victim()[0] for _ in range(3)] == ["B", "A", "C"]
 
 
+def test_a_due_left_behind_by_a_family_used_again_is_free_for_another():
+    cache = FamilyCache()
+    cache.put("A", _family("A"), 7)
+    cache.put("A", cache.pop("A"), 9)  # A's due of 7 is stale now, its heap entry skipped
+    cache.put("B", _family("B"), 7)  # not a wrong hint: B is due at 7
+    cache.put("C", _family("C"), 8)
+    cache.pop("C")  # gone: its due is skipped too
+    assert [cache.pop_victim()[0] for _ in range(2)] == ["A", "B"] and len(cache) == 0
+
+
 def test_the_cache_rebuilds_its_heap_and_keeps_its_order():
     cache = FamilyCache()
     for seq in range(5000):  # one family used again and again: its old heap entries pile up

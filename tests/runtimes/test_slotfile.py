@@ -30,6 +30,24 @@ def test_a_value_is_rewritten_in_place_until_it_outgrows_its_slot(tmp_path):
     slots.close()
 
 
+def test_a_reopened_slot_file_puts_new_slots_after_every_old_one(tmp_path):
+    # The last slot holds a short value: the file still ends at the slot's end, not the value's,
+    # so a new slot after reopening does not overlap it.
+    slots = SlotFile(tmp_path / "hot.slots")
+    first = slots.write(b"a" * 300, None)  # a 512-byte slot holding 304 bytes
+    last = slots.write(b"b" * 10, None)  # a 256-byte slot holding 14 bytes
+    slots.close()
+    assert (tmp_path / "hot.slots").stat().st_size == 512 + 256
+    slots = SlotFile(tmp_path / "hot.slots")
+    assert slots.size() == 768
+    new = slots.write(b"c" * 100, None)
+    assert new == SlotRef(768, 256)
+    assert slots.write(b"d" * 250, last) == last  # 254 bytes: fits its slot, overwrites nothing
+    assert (slots.read(first), slots.read(last), slots.read(new)) == (b"a" * 300, b"d" * 250,
+                                                                      b"c" * 100)
+    slots.close()
+
+
 def test_the_disk_store_keeps_hot_states_in_slots_and_the_tree_only_their_place(tmp_path):
     with RocksStore(tmp_path / "db") as store:
         store[b"f:S1"] = b"x" * 100
