@@ -86,40 +86,36 @@ def paid_adjustments(billed: int, allowed: int, offset: int, ded: int, coins: in
     PR-1/2/3 cost share, CO-253 sequestration; billed − their sum = plan paid. A QMB member's PR
     amounts stay (as a Medicare remittance shows them): `qmb_remarks` says the member owes none.
 
-    Each adjustment is one shared dict per (CARC, amount) (`_shared`), as a line's diagnoses are
+    Each adjustment is one shared dict per (CARC, amount) (`_adjustment`), as a line's diagnoses are
     one shared list: amounts repeat (copays, deductibles, the excess over a fee), and a lookup
     by amount costs a fraction of building the 3-key dict (and of freeing it after the answer is
     encoded). Nobody mutates a line result: `negated` builds new adjustments."""
     adjustments = []
     if billed > allowed:
-        amount = billed - allowed
-        found = _CO45.get(amount)
-        adjustments.append(_shared(_CO45, amount, "45", "CO") if found is None else found)
+        adjustments.append(_adjustment(_CO45, billed - allowed, "45", "CO"))
     if offset:
-        found = _CO24.get(offset)
-        adjustments.append(_shared(_CO24, offset, "24", "CO") if found is None else found)
+        adjustments.append(_adjustment(_CO24, offset, "24", "CO"))
     if ded:
-        found = _PR1.get(ded)
-        adjustments.append(_shared(_PR1, ded, "1", "PR") if found is None else found)
+        adjustments.append(_adjustment(_PR1, ded, "1", "PR"))
     if coins:
-        found = _PR2.get(coins)
-        adjustments.append(_shared(_PR2, coins, "2", "PR") if found is None else found)
+        adjustments.append(_adjustment(_PR2, coins, "2", "PR"))
     if copay:
-        found = _PR3.get(copay)
-        adjustments.append(_shared(_PR3, copay, "3", "PR") if found is None else found)
+        adjustments.append(_adjustment(_PR3, copay, "3", "PR"))
     if sequestration:
-        found = _CO253.get(sequestration)
-        adjustments.append(_shared(_CO253, sequestration, "253", "CO") if found is None else found)
+        adjustments.append(_adjustment(_CO253, sequestration, "253", "CO"))
     return adjustments
 
 
-def _shared(cache: dict[int, dict[str, Any]], amount: int, carc: str, group: str
-            ) -> dict[str, Any]:
-    """A new adjustment (keys sorted, as `line_result` says why), kept in its CARC's cache while
-    that holds fewer than `_SHARED_PER_CARC` amounts."""
-    adjustment: dict[str, Any] = {"amount": amount, "carc": carc, "group": group}
-    if len(cache) < _SHARED_PER_CARC:
-        cache[amount] = adjustment
+def _adjustment(cache: dict[int, dict[str, Any]], amount: int, carc: str, group: str
+                ) -> dict[str, Any]:
+    """The adjustment of `amount` under its CARC: the shared one from the CARC's cache, else a
+    new one (keys sorted, as `line_result` says why), kept there while the cache holds fewer
+    than `_SHARED_PER_CARC` amounts."""
+    adjustment = cache.get(amount)
+    if adjustment is None:
+        adjustment = {"amount": amount, "carc": carc, "group": group}
+        if len(cache) < _SHARED_PER_CARC:
+            cache[amount] = adjustment
     return adjustment
 
 
