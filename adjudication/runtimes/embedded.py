@@ -262,10 +262,10 @@ class EmbeddedAdjudicator:
             moved.accept_all(piece)
             held += len(piece)
             if held >= size:
-                n += self._commit_encoded(moved, held, (bodies, []), bar)
+                n += self._commit_encoded(moved, (bodies, []), bar)
                 moved, held, bodies = moved.copy(), 0, []
         if held:
-            n += self._commit_encoded(moved, held, (bodies, []), bar)
+            n += self._commit_encoded(moved, (bodies, []), bar)
         return n
 
     def _run_parallel(self, batches: Iterator[list[dict[str, Any]]], bar: tqdm) -> int:
@@ -278,12 +278,12 @@ class EmbeddedAdjudicator:
             if sent is not None:
                 answers = workers.collect()
                 workers.submit(batch)
-                n += self._commit_encoded(self._moved(sent), len(sent), answers, bar)
+                n += self._commit_encoded(self._moved(sent), answers, bar)
             else:
                 workers.submit(batch)
             sent = batch
         if sent is not None:
-            n += self._commit_encoded(self._moved(sent), len(sent), workers.collect(), bar)
+            n += self._commit_encoded(self._moved(sent), workers.collect(), bar)
         return n
 
     def _moved(self, inputs: list[dict[str, Any]]) -> ChainPosition:
@@ -292,19 +292,19 @@ class EmbeddedAdjudicator:
         moved.accept_all(inputs)
         return moved
 
-    def _commit_encoded(self, moved: ChainPosition, inputs: int,
+    def _commit_encoded(self, moved: ChainPosition,
                         answers: tuple[list[bytes], list[RunStats]], bar: tqdm) -> int:
-        """Write the answers of the next `inputs` inputs, encoded and counted
-        (`PartitionProcessor.apply`'s `encode=True`), and move past those inputs (`moved`: the
-        input chain's position after them)."""
+        """Write the answers of the next inputs, encoded and counted (`PartitionProcessor.apply`'s
+        `encode=True`), and move past those inputs (`moved`: the input chain's position after
+        them, which says how many they are)."""
         bodies, counted = answers
         for stats in counted:
             self.stats.add(stats)
         written = self.writer.write_encoded(bodies)
         self.writer.commit()
+        bar.update(moved.next_seq - self.next_input)
         self.input_position = moved
         self.next_input = moved.next_seq
-        bar.update(inputs)
         return written
 
     def record(self, ledger_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
