@@ -79,23 +79,24 @@ def install() -> None:
         sys.meta_path.insert(0, _FINDER)
 
 
+def _kind(package: str, module: str) -> str:
+    """'native' or 'pure (why)': how `package` runs in this process, decided when `module` (one
+    of its modules) is first imported, which this does if need be."""
+    importlib.import_module(module)
+    return _FINDER.kinds.get(package, "pure (not compiled)")
+
+
 def engine_kind() -> str:
     """'native' or 'pure (why)': the engine this process runs (importing it if need be)."""
-    import claimsim.adjudication.engine.core  # noqa: F401  (decides)
-
-    return _FINDER.kinds.get(PACKAGE, "pure (not compiled)")
+    return _kind(PACKAGE, "claimsim.adjudication.engine.core")
 
 
 def fold_kind() -> str:
     """'native' or 'pure (why)': the projections' fold this process runs (importing it if need be)."""
-    import claimsim.adjudication.projections.fold.claims  # noqa: F401  (decides)
-
-    return _FINDER.kinds.get(FOLD, "pure (not compiled)")
+    return _kind(FOLD, "claimsim.adjudication.projections.fold.claims")
 
 
 def simulator_kind() -> str:
     """'native' or 'pure (why)': the simulator's compiled modules (setup.py's GROUPS) or their
     sources (importing them if need be)."""
-    import claimsim.simulator.care  # noqa: F401  (decides)
-
-    return _FINDER.kinds.get(SIMULATOR, "pure (not compiled)")
+    return _kind(SIMULATOR, "claimsim.simulator.care")
