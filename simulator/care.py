@@ -150,7 +150,7 @@ class CareModel:
                           for p in self.profiles], dtype=np.float64) / 12_000
         g = np_stream(seed, "visits", index)
         counts: list[Any] = [g.poisson(rel * rates[cells, t]) if f else None
-                  for t, f in enumerate(_RATE_FIELDS)]
+                             for t, f in enumerate(_RATE_FIELDS)]
         u_prev, u_ccm = g.random(n), g.random(n)
         prev_year = _column(pop.preventive_year)[active]
         # Preventive/AWV: a monthly chance of uptake/12 until done this year.

@@ -344,8 +344,7 @@ class VisitKinds:
             practice = self._pick(self.hospitalists, u_pick)
             npi = self._npi(practice, u_away)
         code = NURSING_FACILITY_CODES[w.em_levels[j]]
-        return (practice, npi, [self.b.line(1, practice, day, code, dx[:3])], _NF_POS,
-                          day)
+        return (practice, npi, [self.b.line(1, practice, day, code, dx[:3])], _NF_POS, day)
 
     def therapy(self, w: Week, j: int, m: int, day: int, dx: tuple[str, ...]) -> VisitClaim:
         """A PT/OT session: an evaluation now and then, timed units of exercise and manual
