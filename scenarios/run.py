@@ -188,10 +188,15 @@ def text_table(rows: list[dict[str, Any]], first: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+NAMED_PER_PROGRAM = 6  # practices named in the warning per program; the rest are counted
+
+
 def minimum_volume_warning(rows: list[dict[str, Any]], state: Any) -> str | None:
     """One warning naming the practices whose program fell back to FFS for lack of attributed
     members in some paid epoch, by program, with the setting that decides it (a hybrid % that
-    "does nothing" in a small run is usually this)."""
+    "does nothing" in a small run is usually this). A program names its first
+    `NAMED_PER_PROGRAM` practices and counts the rest (a large region can have hundreds, one per
+    small payer panel); `reports/practices.csv` has them all."""
     below: dict[str, dict[str, int]] = {}
     for r in rows:
         if r.get("epochs_below_minimum"):
@@ -200,9 +205,13 @@ def minimum_volume_warning(rows: list[dict[str, Any]], state: Any) -> str | None
     if not below:
         return None
     minimum = {c.program.kind.value: c.program.minimum_attributed for c in state.reference.contracts}
-    parts = [f"{program} (minimum {minimum.get(program, '?')}): "
-             + ", ".join(f"{p} ({n} epoch{'s' if n > 1 else ''})" for p, n in sorted(counts.items()))
-             for program, counts in sorted(below.items())]
+    parts = []
+    for program, counts in sorted(below.items()):
+        named = sorted(counts.items())[:NAMED_PER_PROGRAM]
+        listed = ", ".join(f"{p} ({n} epoch{'s' if n > 1 else ''})" for p, n in named)
+        more = len(counts) - len(named)
+        parts.append(f"{program} (minimum {minimum.get(program, '?')}): {listed}"
+                     + (f" and {more:,} more ({len(counts):,} practices)" if more else ""))
     return ("warning: practices below minimum volume were paid FFS (no hybrid, no prospective"
             " payments) in some epochs: " + "; ".join(parts) + ". The setting is"
             " region.programs.<program>.minimum_attributed (or --minimum-attributed N);"

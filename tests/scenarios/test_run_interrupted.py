@@ -6,10 +6,12 @@ summary. The Kafka runtime has no silent broker default and checks its broker be
 from __future__ import annotations
 
 import csv
+from types import SimpleNamespace
 
 import pytest
 
 from claimsim.cli import main
+from claimsim.scenarios.run import NAMED_PER_PROGRAM, minimum_volume_warning
 
 from ..fixtures.damaged_runs import RUN_ARGS, copy, cut_log, entries, run
 from ..fixtures.run_dirs import ledger_bytes
@@ -91,8 +93,30 @@ def test_practices_below_minimum_volume_are_named_in_the_summary_and_reports(tmp
         rows = list(csv.DictReader(f))
     below = [r for r in rows if int(r["epochs_below_minimum"]) > 0]
     assert below and all(r["program"] != "ffs" for r in below)
-    for r in below:
-        assert r["practice_id"] in text
+    for program in {r["program"] for r in below}:
+        ids = sorted({r["practice_id"] for r in below if r["program"] == program})
+        assert all(p in text for p in ids[:NAMED_PER_PROGRAM])
+        if len(ids) > NAMED_PER_PROGRAM:
+            assert f"and {len(ids) - NAMED_PER_PROGRAM:,} more ({len(ids):,} practices)" in text
+
+
+def test_the_minimum_volume_warning_names_a_few_practices_a_program_and_counts_the_rest():
+    """A million-member region had some 800 practices below minimum (small Medicaid panels): the
+    warning named every one, a screenful. It names six a program and counts the rest."""
+    rows = [{"program": "pcf", "practice_id": f"PC{i:03d}", "epochs_below_minimum": 1 + i % 2}
+            for i in range(1, 101)] + [
+        {"program": "mcp_t1", "practice_id": "PC900", "epochs_below_minimum": 2},
+        {"program": "mcp_t1", "practice_id": "PC901", "epochs_below_minimum": 0}]
+    contracts = [SimpleNamespace(program=SimpleNamespace(kind=SimpleNamespace(value=kind),
+                                                         minimum_attributed=125))
+                 for kind in ("pcf", "mcp_t1")]
+    state = SimpleNamespace(reference=SimpleNamespace(contracts=contracts))
+    text = minimum_volume_warning(rows, state)
+    assert ("mcp_t1 (minimum 125): PC900 (2 epochs); pcf (minimum 125): PC001 (2 epochs),"
+            " PC002 (1 epoch), PC003 (2 epochs), PC004 (1 epoch), PC005 (2 epochs), PC006 (1 epoch)"
+            " and 94 more (100 practices). The setting") in text
+    assert "PC007" not in text and "PC901" not in text
+    assert minimum_volume_warning(rows[-1:], state) is None
 
 
 def test_kafka_run_with_no_broker_configured_fails_in_one_line_before_simulating(tmp_path, capsys,
