@@ -1,7 +1,7 @@
 """The embedded loop's cost per input in instructions, which do not move with the machine's load:
 one process adjudicates a synthetic run end to end (read input, adjudicate, append the
 hash-chained ledger) under `valgrind --tool=callgrind`, and the inclusive counts of its parts
-(the README's "Where the embedded loop's time goes") are printed per input.
+(docs/performance.md, "Where the embedded loop's time goes") are printed per input.
 
 Run: .venv/bin/python -m claimsim.benchmarks.callgrind_core [CLAIMS] [--keep DIR]   (default 5000)
 The whole process includes Python's start-up and imports, about 1,050M instructions (a 50-claim

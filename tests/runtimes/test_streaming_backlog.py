@@ -1,7 +1,7 @@
 """A worker's changelog backlog is bounded in bytes: `TableWrites.ebb` waits until at most the limit
 is on its way to the broker, oldest record first, and a record that failed counts as gone (the
 commit raises its error). Unbounded, the records waited in faust's producer buffer and were most of
-a RocksDB worker's growth over a 100,000-member year (README, "What the Kafka worker costs")."""
+a RocksDB worker's growth over a 100,000-member year (docs/performance.md, "What the Kafka worker costs")."""
 
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ DEFAULT_STORE = "memory"
 # Changelog records faust gathers before applying them to the table in recovery (its default,
 # 1,000, was made for one small record per table write): a record here is a message's writes,
 # up to `changelog.RECORD_BYTES`, and 1,000 of them took a survivor that recovered a partition of
-# a 100,000-member run to 1.2 GB (README, "What the Kafka worker costs").
+# a 100,000-member run to 1.2 GB (docs/performance.md, "What the Kafka worker costs").
 RECOVERY_RECORDS = 16
 ROCKSDB_CACHE_FAMILIES = 16_384  # decoded family states a RocksDB worker keeps by default
 # faust's RocksDB defaults (a 2 GB block cache and three 64 MB write buffers per partition) would
@@ -118,7 +118,7 @@ FETCH_BYTES = 8 * 1024 * 1024
 # Inbound messages (of `producer.DEFAULT_BATCH` inputs, some 50 KB each) faust may hold fetched
 # and not yet processed. faust's default, 4,096, let a worker behind a backlog hold 200 MB and
 # more of them: the growth with the population of its peak RSS in a closed-loop run, whose
-# backlog is the whole year (562 MB at 300,000 members; README, "What the Kafka worker costs").
+# backlog is the whole year (562 MB at 300,000 members; docs/performance.md, "What the Kafka worker costs").
 # 64 is 12,800 inputs read ahead, a second of a worker's work.
 STREAM_BUFFER_MESSAGES = 64
 METADATA_MAX_AGE_MS = 10_000

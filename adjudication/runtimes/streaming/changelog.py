@@ -10,7 +10,7 @@ unique (`\\x00batch/<worker nonce>/<counter>`), so log compaction never drops on
 one; the changelog is then an append-only log of the table's writes, which is what faust's
 recovery replays anyway (compaction could drop a record only once every key in it has a later
 write: measured, 0.3 % of a 10,000-member year's changelog, since nearly every message writes a
-new claim's record; README, "What the Kafka worker costs"). The writes are applied in the
+new claim's record; docs/performance.md, "What the Kafka worker costs"). The writes are applied in the
 order made, so the processor's ordering rules (family states before the epoch fact that follows
 them, claim records before their hot part, the partition's position last) hold inside a record,
 and a record is all or nothing; a message split over several records may survive a crash as a
@@ -44,7 +44,7 @@ RECORD_BYTES = 512 * 1024
 # time reaches the broker, and the records waited in faust's producer buffer (whose bound is a
 # count, 20,000, made for one record per table write): at 100,000 members 103 records of about
 # 340 KB waited at once (650 in a slower, traced run); peak RSS 600 MB against 198 MB at 10,000
-# (README, "What the Kafka worker costs"). 16 MB is some 50 messages' records: far more than one
+# (docs/performance.md, "What the Kafka worker costs"). 16 MB is some 50 messages' records: far more than one
 # aiokafka batch in flight.
 CHANGELOG_BACKLOG_BYTES = 16 << 20
 

@@ -9,7 +9,7 @@ long-lived small objects, and the heap keeps the pages. Measured on the 100,000-
 partitions, 2 workers, RocksDB store): peak worker RSS 407 MB with the threshold moving, 326 MB
 with it fixed at 128 KB (`MALLOC_MMAP_THRESHOLD_=131072`, which is what `fix_mmap_threshold` does
 from inside, so a worker started by hand on another host gets it too), for no measurable CPU
-(README, "What the Kafka worker costs").
+(docs/performance.md, "What the Kafka worker costs").
 
 What stays is fragmentation of the main heap among small blocks (RocksDB's, and Python's larger
 objects): 90 to 140 MB of it free at a time in that run. `trim` (glibc's `malloc_trim`, which
