@@ -64,6 +64,10 @@ CACHE_FAMILIES = 32_768
 # is 1,118 MiB, the look-ahead's window of 8 inputs a cached family (1,048,576 inputs) included,
 # and the cache's size no longer grows with the population past that.
 ADJUDICATE_CACHE_FAMILIES = 131_072
+# `claimsim adjudicate` keeps this many MB of the states past its cache encoded in memory, in the
+# disk store (`RocksStore`'s `warm_mb`), rather than in its slot file: some 1.1 kB a family by
+# December.
+ADJUDICATE_WARM_MB = 256
 # Up to this many inputs (about 32,000 members over a year) every family stays in memory
 # (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat (395 MB
 # peak at 100,000 members, the README's table).
@@ -142,13 +146,16 @@ class EmbeddedAdjudicator:
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
         self.store: MemoryStore | RocksStore = MemoryStore()
         try:
+            warm_mb = 0
             if cache_families == AUTO:
                 cache_families = auto_cache_families(self.input_dir)
             elif cache_families == LARGE:
                 cache_families = auto_cache_families(self.input_dir, ADJUDICATE_CACHE_FAMILIES)
+                warm_mb = ADJUDICATE_WARM_MB
             self.cache_families = cache_families
             if cache_families is not None:
-                self.store = RocksStore(self.run_dir / STATE_DIR, scratch=True, cache_mb=32)
+                self.store = RocksStore(self.run_dir / STATE_DIR, scratch=True, cache_mb=32,
+                                        warm_mb=warm_mb)
             settings = open_manifest(self.run_dir, self.writer, self.reference, settings, signer)
             self.processor = PartitionProcessor(self.reference, settings,
                                                 cache_families=cache_families, keep_results=False)
