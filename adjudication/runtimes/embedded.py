@@ -3,17 +3,18 @@ single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in inpu
 
 Where family states live (`cache_families`): a run of up to `IN_MEMORY_INPUTS` inputs keeps every
 family's hot state decoded in memory and the claim records as bytes in a `MemoryStore`; a larger
-run (the default, `AUTO`) or any `cache_families=N` keeps at most N hot states decoded and
-everything else in a scratch disk store (`diskstore.RocksStore` in `RUN_DIR/.family-state/`,
-removed on close), so memory stays flat in the population. The ledger stays the durable record
-either way (`apply(flush=False)`; the store is rebuilt on every open) and no stored results are
-kept: the ledger holds those answers. With `processes=N` (N > 1) the families are partitioned over N
-forked workers (`runtimes.parallel`), each keeping its families in memory, and this process, the
-ledger's one writer, merges their answers in input order: the ledger is the same bytes for any N.
-The run clock's epoch facts reach the processor's Context (and every worker's) through
-`record`. On open it replays the existing ledger (`runtimes.replay`: re-adjudicating the inputs
-it answers, and checking each answer is reproduced), so a run killed at any point resumes where
-it stopped: nothing lost, nothing doubled.
+run (`AUTO`, or `LARGE`: `claimsim adjudicate`'s, a larger cache and the states past it kept
+encoded in memory up to `ADJUDICATE_WARM_MB`) or any `cache_families=N` keeps at most N hot states
+decoded and everything else in a scratch disk store (`diskstore.RocksStore` in
+`RUN_DIR/.family-state/`, removed on close), so memory stays flat in the population. The ledger
+stays the durable record either way (`apply(flush=False)`; the store is rebuilt on every open)
+and no stored results are kept: the ledger holds those answers. With `processes=N` (N > 1) the
+families are partitioned over N forked workers (`runtimes.parallel`), each keeping its families
+in memory, and this process, the ledger's one writer, merges their answers in input order: the
+ledger is the same bytes for any N. The run clock's epoch facts reach the processor's Context
+(and every worker's) through `record`. On open it replays the existing ledger (`runtimes.replay`:
+re-adjudicating the inputs it answers, and checking each answer is reproduced), so a run killed
+at any point resumes where it stopped: nothing lost, nothing doubled.
 """
 
 from __future__ import annotations
@@ -64,9 +65,8 @@ CACHE_FAMILIES = 32_768
 # is 1,118 MiB, the look-ahead's window of 8 inputs a cached family (1,048,576 inputs) included,
 # and the cache's size no longer grows with the population past that.
 ADJUDICATE_CACHE_FAMILIES = 131_072
-# `claimsim adjudicate` keeps this many MB of the states past its cache encoded in memory, in the
-# disk store (`RocksStore`'s `warm_mb`), rather than in its slot file: some 1.1 kB a family by
-# December.
+# ... and keeps this many MB of the states past its cache encoded in memory rather than in the
+# slot file (`RocksStore`'s `warm_mb`; 1.1 kB a state by December): every one at 300,000 members.
 ADJUDICATE_WARM_MB = 256
 # Up to this many inputs (about 32,000 members over a year) every family stays in memory
 # (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat (395 MB

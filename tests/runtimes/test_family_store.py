@@ -303,11 +303,11 @@ def test_adjudicate_keeps_a_larger_cache_than_the_run_clock(simulated, tmp_path,
         run = fresh_copy(simulated, tmp_path / name)
         if name == "clock":
             with embedded_runtime(run) as rt:
-                assert rt.cache_families == 5
+                assert rt.cache_families == 5 and rt.store._warm_left == 0  # no warm values
                 rt.run()
         else:
             with EmbeddedAdjudicator(run, cache_families=embedded.LARGE) as rt:
-                assert rt.cache_families == 40
+                assert rt.cache_families == 40 and rt.store._warm_left == 256 * (1 << 20)
                 rt.run()
                 assert len(rt.processor._families) == 40
         ledgers.append(ledger_bytes(run))
