@@ -14,7 +14,7 @@ from claimsim.events.signing import Signer
 
 from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.runtimes.embedded import (
-    AUTO, CACHE_FAMILIES, IN_MEMORY_INPUTS, EmbeddedAdjudicator,
+    ADJUDICATE_CACHE_FAMILIES, IN_MEMORY_INPUTS, LARGE, EmbeddedAdjudicator,
 )
 from claimsim.adjudication.runtimes.manifest import sign_ledger_head
 
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f" rest in a scratch RocksDB store in RUN_DIR (memory flat in the"
                         f" population); 0: every family in memory, no disk store. Default: every"
                         f" family in memory for a run of up to {IN_MEMORY_INPUTS:,} inputs,"
-                        f" else {CACHE_FAMILIES:,} over the disk store")
+                        f" else {ADJUDICATE_CACHE_FAMILIES:,} over the disk store")
     p.add_argument("--processes", type=int, default=1, metavar="N",
                    help="embedded runtime: adjudicate in N worker processes, families partitioned"
                         " over them (every family in memory), this process writing the ledger in"
@@ -100,7 +100,7 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         raise UserError("--processes must be at least 1")
     if args.cache_families is not None and args.cache_families < 0:
         raise UserError("--cache-families must be 0 (all in memory) or more")
-    cache = AUTO if args.cache_families is None else args.cache_families or None
+    cache = LARGE if args.cache_families is None else args.cache_families or None
     with EmbeddedAdjudicator(args.run_dir, settings=_settings(args), batch_size=args.batch,
                              signer=signer, cache_families=cache, processes=args.processes) as rt:
         start = rt.next_input

@@ -3,17 +3,18 @@ single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in inpu
 
 Where family states live (`cache_families`): a run of up to `IN_MEMORY_INPUTS` inputs keeps every
 family's hot state decoded in memory and the claim records as bytes in a `MemoryStore`; a larger
-run (the default, `AUTO`) or any `cache_families=N` keeps at most N hot states decoded and
-everything else in a scratch disk store (`diskstore.RocksStore` in `RUN_DIR/.family-state/`,
-removed on close), so memory stays flat in the population. The ledger stays the durable record
-either way (`apply(flush=False)`; the store is rebuilt on every open) and no stored results are
-kept: the ledger holds those answers. With `processes=N` (N > 1) the families are partitioned over N
-forked workers (`runtimes.parallel`), each keeping its families in memory, and this process, the
-ledger's one writer, merges their answers in input order: the ledger is the same bytes for any N.
-The run clock's epoch facts reach the processor's Context (and every worker's) through
-`record`. On open it replays the existing ledger (`runtimes.replay`: re-adjudicating the inputs
-it answers, and checking each answer is reproduced), so a run killed at any point resumes where
-it stopped: nothing lost, nothing doubled.
+run (`AUTO`, or `LARGE`: `claimsim adjudicate`'s, a larger cache and the states past it kept
+encoded in memory up to `ADJUDICATE_WARM_MB`) or any `cache_families=N` keeps at most N hot states
+decoded and everything else in a scratch disk store (`diskstore.RocksStore` in
+`RUN_DIR/.family-state/`, removed on close), so memory stays flat in the population. The ledger
+stays the durable record either way (`apply(flush=False)`; the store is rebuilt on every open)
+and no stored results are kept: the ledger holds those answers. With `processes=N` (N > 1) the
+families are partitioned over N forked workers (`runtimes.parallel`), each keeping its families
+in memory, and this process, the ledger's one writer, merges their answers in input order: the
+ledger is the same bytes for any N. The run clock's epoch facts reach the processor's Context
+(and every worker's) through `record`. On open it replays the existing ledger (`runtimes.replay`:
+re-adjudicating the inputs it answers, and checking each answer is reproduced), so a run killed
+at any point resumes where it stopped: nothing lost, nothing doubled.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from claimsim.events.signing import SIGNATURE_TYPE, Signer, sign_head
 from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.diskstore import RocksStore
-from claimsim.adjudication.runtimes.lookahead import WINDOW_PER_FAMILY, NextUse
+from claimsim.adjudication.runtimes.lookahead import WINDOW_PER_FAMILY, WhenNeeded
 from claimsim.adjudication.runtimes.manifest import open_manifest
 from claimsim.adjudication.runtimes.parallel import PartitionWorkers
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
@@ -56,11 +57,23 @@ STATE_DIR = ".family-state"  # the scratch store, inside the run directory
 # 41 us to adjudicate an input; what grows with the population is mostly how many inputs miss
 # (the cache evicts the family needed last to keep that down: `familycache`).
 CACHE_FAMILIES = 32_768
+# `claimsim adjudicate`'s bound (`LARGE`): its process holds nothing but the adjudication, where
+# `claimsim run` folds a million members' payer state beside it and has under 100 MB of its 2 GB
+# to spare (`scenarios.runclock`, which keeps `CACHE_FAMILIES`). Some 7 kB a decoded family by
+# December with the cache's own bookkeeping: at 100,000 members (60,221 families) every family
+# fits, none is read back and the run peaks at 525 MiB; at 300,000 (180,875 families) the peak
+# is 1,118 MiB, the look-ahead's window of 8 inputs a cached family (1,048,576 inputs) included,
+# and the cache's size no longer grows with the population past that.
+ADJUDICATE_CACHE_FAMILIES = 131_072
+# ... and keeps this many MB of the states past its cache encoded in memory rather than in the
+# slot file (`RocksStore`'s `warm_mb`; 1.1 kB a state by December): every one at 300,000 members.
+ADJUDICATE_WARM_MB = 256
 # Up to this many inputs (about 32,000 members over a year) every family stays in memory
 # (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat (395 MB
 # peak at 100,000 members, the README's table).
 IN_MEMORY_INPUTS = 250_000
 AUTO = "auto"  # `cache_families`: choose by the input's size (above)
+LARGE = "large"  # as AUTO, with `ADJUDICATE_CACHE_FAMILIES` over the disk store
 # Inputs applied at a time within a batch (`_run_pieces`). 100,000 synthetic claims, CPU seconds of
 # the run alone, piece sizes tried in turn on a loaded machine (load 2.8-4, 2026-12-01 18:27-18:46):
 # the batch whole (5,000) 5.10-5.39 s; 1,024 5.32-5.38; 512 4.95-5.33; 128 3.64-4.35; 64
@@ -70,12 +83,14 @@ AUTO = "auto"  # `cache_families`: choose by the input's size (above)
 APPLY_PIECE = 32
 
 
-def auto_cache_families(input_dir: Path) -> int | None:
+def auto_cache_families(input_dir: Path, bound: int | None = None) -> int | None:
     """The default rule: None (every family in memory) for a run of at most `IN_MEMORY_INPUTS`
-    inputs, else `CACHE_FAMILIES` over the disk store."""
+    inputs, else `bound` (None: `CACHE_FAMILIES`) over the disk store."""
     last = last_envelope(input_dir)
     inputs = 0 if last is None else last["seq"] + 1
-    return CACHE_FAMILIES if inputs > IN_MEMORY_INPUTS else None
+    if inputs <= IN_MEMORY_INPUTS:
+        return None
+    return CACHE_FAMILIES if bound is None else bound
 
 
 class EmbeddedAdjudicator:
@@ -98,13 +113,14 @@ class EmbeddedAdjudicator:
         lookahead: bool = True,
     ):
         """`cache_families`: None keeps every family in memory, N at most N decoded over the
-        scratch disk store, `AUTO` chooses by the input's size (`auto_cache_families`)."""
+        scratch disk store, `AUTO` chooses by the input's size (`auto_cache_families`), `LARGE`
+        likewise with `ADJUDICATE_CACHE_FAMILIES` (`claimsim adjudicate`)."""
         self.run_dir = Path(run_dir)
         self.workers: PartitionWorkers | None = None
         if processes < 1:
             raise UserError("processes must be at least 1")
         if processes > 1:  # each worker keeps its share of the families in memory
-            if cache_families not in (None, AUTO):
+            if cache_families not in (None, AUTO, LARGE):
                 raise UserError("several processes keep every family in memory: --processes and"
                                 " --cache-families cannot be combined yet")
             cache_families = None
@@ -130,11 +146,16 @@ class EmbeddedAdjudicator:
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
         self.store: MemoryStore | RocksStore = MemoryStore()
         try:
+            warm_mb = 0
             if cache_families == AUTO:
                 cache_families = auto_cache_families(self.input_dir)
+            elif cache_families == LARGE:
+                cache_families = auto_cache_families(self.input_dir, ADJUDICATE_CACHE_FAMILIES)
+                warm_mb = ADJUDICATE_WARM_MB
             self.cache_families = cache_families
             if cache_families is not None:
-                self.store = RocksStore(self.run_dir / STATE_DIR, scratch=True, cache_mb=32)
+                self.store = RocksStore(self.run_dir / STATE_DIR, scratch=True, cache_mb=32,
+                                        warm_mb=warm_mb)
             settings = open_manifest(self.run_dir, self.writer, self.reference, settings, signer)
             self.processor = PartitionProcessor(self.reference, settings,
                                                 cache_families=cache_families, keep_results=False)
@@ -210,12 +231,16 @@ class EmbeddedAdjudicator:
             raise self._gap
         return n
 
-    def _lookahead(self) -> NextUse | None:
+    def _lookahead(self) -> WhenNeeded | None:
         """When each pending input's family comes back, for a bounded cache to evict the family
-        needed last (`runtimes.lookahead`); None when every family stays in memory."""
-        if self.cache_families is None or not self.lookahead:
+        needed last (`runtimes.lookahead`), read from when the cache is half full on; None when
+        every family stays in memory."""
+        bound = self.cache_families
+        if bound is None or not self.lookahead:
             return None
-        return NextUse(self.input_dir, self.next_input, WINDOW_PER_FAMILY * self.cache_families)
+        families = self.processor._families
+        return WhenNeeded(self.input_dir, WINDOW_PER_FAMILY * bound,
+                          lambda: 2 * len(families) >= bound)
 
     def _batches(self, until_seq: int | None, limit_at: str | None, piece: int | None = None
                  ) -> Iterator[list[dict[str, Any]]]:

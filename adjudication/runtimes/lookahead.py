@@ -22,7 +22,7 @@ last seq and a list of next seqs by seq, bounded by the window whatever the popu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from claimsim.events.log import segments
@@ -109,3 +109,32 @@ class NextUse:
             latest[key] = ahead
             ahead += 1
         self._ahead = ahead
+
+
+class WhenNeeded:
+    """A `NextUse` started only once `needed()` is true (the embedded runtime: once its cache is
+    half full), from the seq then asked about; until then every next use is unknown (None).
+
+    A cache that never fills needs no hints: a run whose families all fit (`claimsim adjudicate`
+    of 100,000 members, 60,221 families in a cache of 131,072) then neither reads the input log a
+    second time nor holds the window's maps (a window of 8 inputs per cached family is longer
+    than that whole run). Families cached before the start are of unknown next use, so they go
+    first, least recently used first, as without hints."""
+
+    __slots__ = ("_directory", "_window", "_needed", "_ahead")
+
+    def __init__(self, directory: Path | str, window: int, needed: Callable[[], bool]):
+        self._directory, self._window, self._needed = Path(directory), window, needed
+        self._ahead: NextUse | None = None
+
+    def get(self, seq: int) -> int | None:
+        ahead = self._ahead
+        if ahead is None:
+            if not self._needed():
+                return None
+            ahead = self._ahead = NextUse(self._directory, seq, self._window)
+        return ahead.get(seq)
+
+    @property
+    def started(self) -> bool:
+        return self._ahead is not None

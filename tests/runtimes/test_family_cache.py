@@ -13,7 +13,7 @@ from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.adjudication.runtimes.familycache import FamilyCache
-from claimsim.adjudication.runtimes.lookahead import NextUse
+from claimsim.adjudication.runtimes.lookahead import NextUse, WhenNeeded
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
 from claimsim.events.log import read
 
@@ -172,7 +172,42 @@ def test_the_run_clock_adjudicates_without_the_lookahead_and_adjudicate_with_it(
         rt.cache_families = 8
         assert rt._lookahead() is None
     with EmbeddedAdjudicator(run, cache_families=8) as rt:
-        assert isinstance(rt._lookahead(), NextUse)
+        assert isinstance(rt._lookahead(), WhenNeeded)
+
+
+def test_the_lookahead_starts_when_asked_from_the_seq_then_asked_about(log):
+    needed = []
+    ahead = WhenNeeded(log, 100, lambda: bool(needed))
+    assert [ahead.get(0), ahead.get(1)] == [None, None] and not ahead.started
+    needed.append(True)
+    assert [ahead.get(seq) for seq in range(3, len(KEYS))] == [7, 9, 8, None, None, None, None]
+    assert ahead.started
+
+
+def test_the_lookahead_reads_nothing_while_the_cache_is_under_half_full(simulated, tmp_path,
+                                                                      monkeypatch):
+    """A cache that holds every family needs no hints: the input log is not read a second time
+    (it was, from the first input, before the cache was half full). A smaller cache starts the
+    hints once half full, and reads fewer families back than it would without them."""
+    from claimsim.adjudication.runtimes import lookahead
+
+    families = len({e["key"] for e in read(simulated / "input")})
+    starts: list[int] = []
+    real = lookahead.NextUse.__init__
+
+    def counted(self, directory, start, window):
+        starts.append(start)
+        real(self, directory, start, window)
+
+    monkeypatch.setattr(lookahead.NextUse, "__init__", counted)
+    ledgers = []
+    for cache in (2 * families + 1, 8):
+        run = fresh_copy(simulated, tmp_path / f"half-{cache}")
+        with EmbeddedAdjudicator(run, cache_families=cache) as rt:
+            rt.run()
+        ledgers.append([e["hash"] for e in read(run / "ledger")])
+    assert len(starts) == 1 and starts[0] > 0, starts  # only the small cache's, not from seq 0
+    assert ledgers[0] == ledgers[1]
 
 
 class _CountingDb:

@@ -8,6 +8,7 @@ test_runtime_contract.py (`embedded-cache-1`).
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
 
 from ..fixtures.adjudication import Harness, enrolled_input, line, reference
-from ..fixtures.run_dirs import fresh_copy, simulated_year
+from ..fixtures.run_dirs import fresh_copy, ledger_bytes, simulated_year
 
 
 @pytest.fixture(scope="module")
@@ -286,3 +287,43 @@ def test_by_default_a_small_run_stays_in_memory_and_a_large_one_goes_to_the_disk
         assert rt.cache_families == 5 and (large / STATE_DIR).is_dir()
         rt.run()
     assert [e["hash"] for e in read(small / "ledger")] == [e["hash"] for e in read(large / "ledger")]
+
+
+def test_adjudicate_keeps_a_larger_cache_than_the_run_clock(simulated, tmp_path, monkeypatch):
+    """`claimsim adjudicate` (`LARGE`) bounds a large run's cache at ADJUDICATE_CACHE_FAMILIES,
+    the run clock (`AUTO`, beside its payer state) at CACHE_FAMILIES: the same ledger."""
+    from claimsim.adjudication.runtimes import embedded
+    from claimsim.scenarios.runclock import embedded_runtime
+
+    monkeypatch.setattr(embedded, "IN_MEMORY_INPUTS", 10)
+    monkeypatch.setattr(embedded, "CACHE_FAMILIES", 5)
+    monkeypatch.setattr(embedded, "ADJUDICATE_CACHE_FAMILIES", 40)
+    ledgers = []
+    for name in ("clock", "adjudicate"):
+        run = fresh_copy(simulated, tmp_path / name)
+        if name == "clock":
+            with embedded_runtime(run) as rt:
+                assert rt.cache_families == 5 and rt.store._warm_left == 0  # no warm values
+                rt.run()
+        else:
+            with EmbeddedAdjudicator(run, cache_families=embedded.LARGE) as rt:
+                assert rt.cache_families == 40 and rt.store._warm_left == 256 * (1 << 20)
+                rt.run()
+                assert len(rt.processor._families) == 40
+        ledgers.append(ledger_bytes(run))
+    assert len(ledgers[0]) > 100_000 and ledgers[0] == ledgers[1]
+
+
+def test_the_adjudicate_command_uses_the_larger_cache(simulated, tmp_path, monkeypatch):
+    from claimsim.adjudication.runtimes import cli, embedded
+
+    seen = []
+    real = embedded.auto_cache_families
+    monkeypatch.setattr(embedded, "auto_cache_families",
+                        lambda d, bound=None: seen.append(bound) or real(d, bound))
+    run = fresh_copy(simulated, tmp_path / "cmd")
+    args = argparse.Namespace(run_dir=str(run), runtime="embedded", until=None, sequestration=None,
+                              timely_filing_days=None, signing_key=None, batch=5000,
+                              no_progress=True, cache_families=None, processes=1)
+    assert cli.cmd_adjudicate(args) == 0
+    assert seen == [embedded.ADJUDICATE_CACHE_FAMILIES]
