@@ -61,16 +61,17 @@ CACHE_FAMILIES = 32_768
 # `claimsim run` folds a million members' payer state beside it and has under 100 MB of its 2 GB
 # to spare (`scenarios.runclock`, which keeps `CACHE_FAMILIES`). Some 7 kB a decoded family by
 # December with the cache's own bookkeeping: at 100,000 members (60,221 families) every family
-# fits, none is read back and the run peaks at 525 MiB; at 300,000 (180,875 families) the peak
-# is 1,118 MiB, the look-ahead's window of 8 inputs a cached family (1,048,576 inputs) included,
-# and the cache's size no longer grows with the population past that.
-ADJUDICATE_CACHE_FAMILIES = 131_072
+# fits and none is read back. 131,072 was tried first: 1,118 MiB peak at 300,000 members, but at
+# 1,000,000 (602,647 families) 1,910,056 KiB, 2 % under the 2 GB target, for 79.9 us of CPU an
+# input against 76-81 with 32,768 (2026-12-01, load 1.4; docs/performance.md). Half of it keeps
+# the whole of a 100,000-member run decoded with some 450 MB to spare at a million.
+ADJUDICATE_CACHE_FAMILIES = 65_536
 # ... and keeps this many MB of the states past its cache encoded in memory rather than in the
 # slot file (`RocksStore`'s `warm_mb`; 1.1 kB a state by December): every one at 300,000 members.
 ADJUDICATE_WARM_MB = 256
 # Up to this many inputs (about 32,000 members over a year) every family stays in memory
-# (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat (395 MB
-# peak at 100,000 members, the README's table).
+# (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat
+# (docs/performance.md, "Performance at scale").
 IN_MEMORY_INPUTS = 250_000
 AUTO = "auto"  # `cache_families`: choose by the input's size (above)
 LARGE = "large"  # as AUTO, with `ADJUDICATE_CACHE_FAMILIES` over the disk store
