@@ -115,11 +115,12 @@ class WhenNeeded:
     """A `NextUse` started only once `needed()` is true (the embedded runtime: once its cache is
     half full), from the seq then asked about; until then every next use is unknown (None).
 
-    A cache that never fills needs no hints: a run whose families all fit (`claimsim adjudicate`
-    of 100,000 members, 60,221 families in a cache of 65,536) then neither reads the input log a
+    A cache that never fills half way needs no hints: such a run neither reads the input log a
     second time nor holds the window's maps (a window of 8 inputs per cached family is longer
-    than that whole run). Families cached before the start are of unknown next use, so they go
-    first, least recently used first, as without hints."""
+    than the whole of a run that small). `claimsim adjudicate` of 100,000 members (60,221
+    families in a cache of 65,536) starts it part way through, and never evicts. Families cached
+    before the start are of unknown next use, so they go first, least recently used first, as
+    without hints."""
 
     __slots__ = ("_directory", "_window", "_needed", "_ahead")
 
