@@ -67,7 +67,8 @@ CACHE_FAMILIES = 32_768
 # the whole of a 100,000-member run decoded with some 450 MB to spare at a million.
 ADJUDICATE_CACHE_FAMILIES = 65_536
 # ... and keeps this many MB of the states past its cache encoded in memory rather than in the
-# slot file (`RocksStore`'s `warm_mb`; 1.1 kB a state by December): every one at 300,000 members.
+# slot file (`RocksStore`'s `warm_mb`; 1.1 kB a state by December): every one read back at
+# 300,000 members with the cache of 131,072 first tried (not measured with 65,536).
 ADJUDICATE_WARM_MB = 256
 # Up to this many inputs (about 32,000 members over a year) every family stays in memory
 # (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat
