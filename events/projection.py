@@ -20,7 +20,11 @@ from claimsim.events.log import read
 
 
 class Projection(Protocol):
-    """A fold over envelopes. `state()` must be JSON-able; `restore()` takes it back."""
+    """A fold over envelopes. `state()` must be JSON-able; `restore()` takes it back.
+
+    A projection may also read the log its own way: `envelopes(log_dir, from_seq)`, what
+    `ProjectionRunner.run` then folds instead of `log.read`'s envelopes (each with its `seq` and
+    `hash`, which the runner records); the projections' follower decodes only what it reads."""
 
     name: str
 
@@ -121,7 +125,8 @@ class ProjectionRunner:
         """Apply every event after the checkpoint (up to `until_seq` inclusive); returns how many."""
         applied = 0
         apply = self.projection.apply
-        for env in read(self.log_dir, self.last_seq + 1):
+        envelopes = getattr(self.projection, "envelopes", read)
+        for env in envelopes(self.log_dir, self.last_seq + 1):
             if until_seq is not None and env["seq"] > until_seq:
                 break
             apply(env)

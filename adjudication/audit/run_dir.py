@@ -47,8 +47,11 @@ def fold(run_dir: Path | str, *, until_seq: int | None = None,
     run_dir = require_run(run_dir)
     state = PayerState(ReferenceData.load(run_dir), projection_settings(run_dir))
     follower = LedgerFollower(run_dir, state)
+    # Only the fold reads the entries unless `on_event` is given (claim entries hold only the
+    # fields the fold reads: `projections.entries`).
+    envelopes = read if on_event is not None else follower.envelopes
     with cycle_gc_paused():
-        for env in read(run_dir / "ledger"):
+        for env in envelopes(run_dir / "ledger"):
             if until_seq is not None and env["seq"] > until_seq:
                 break
             follower.apply(env)

@@ -15,10 +15,11 @@ from typing import Any
 
 import orjson
 
-from claimsim.events.log import envelope_of, raw_lines, read, segments
+from claimsim.events.log import envelope_of, raw_lines, segments
 from claimsim.events.registry import current_version
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
+from claimsim.adjudication.projections.entries import fold_envelopes
 from claimsim.adjudication.projections.fold.follow import (  # noqa: F401 (importable here)
     follow, is_current_claim_line, pass_input)
 from claimsim.adjudication.projections.state import PayerState
@@ -68,6 +69,10 @@ class LedgerFollower:
     def apply(self, envelope: dict[str, Any]) -> None:
         """The input through the entry's `cause`, then the entry (`fold.follow.follow`)."""
         follow(self, self.state_obj, self.fold_handlers, envelope)
+
+    def envelopes(self, log_dir: Path, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+        """The ledger as the fold reads it (`entries.fold_envelopes`), for `ProjectionRunner`."""
+        return fold_envelopes(log_dir, from_seq)
 
     def state(self) -> Any:
         return self.state_obj.state()
@@ -123,8 +128,10 @@ def claim_line_marker() -> bytes:
 
 
 def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
-    """A run's ledger as raw envelopes, from `from_seq` (`events.log.read`: upcast or refused)."""
-    return read(Path(run_dir) / "ledger", from_seq)
+    """A run's ledger as the fold reads it, from `from_seq` (`entries.fold_envelopes`: raw
+    envelopes as `events.log.read` gives them, upcast or refused, claim entries holding only the
+    fields the fold reads). For the fold only: a reader of other fields takes `read`."""
+    return fold_envelopes(Path(run_dir) / "ledger", from_seq)
 
 
 def _input_envelope(line: bytes) -> dict[str, Any] | None:

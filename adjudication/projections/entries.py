@@ -1,0 +1,119 @@
+"""A ledger as the fold reads it: `fold_envelopes` streams the raw envelopes `events.log.read`
+gives, except that a claim entry (most of a ledger) holds only the fields the fold reads.
+
+A claim entry's lines are large (adjustments, billed, remarks, units ... and the chain's hashes)
+and the fold reads about half of their fields. orjson has no partial decode; msgspec decodes into
+`TypedDict`s and skips every field they do not name at C speed, checking the JSON's syntax all
+the same. The decoded entry is a plain dict with exactly the fields named here that the line
+holds, each value what orjson gives for it: the fold reads it unchanged.
+
+What is named here is what the fold reads of a claim entry (`fold.claims`, `fold.quality`,
+`fold.follow`, `diagnoses.line_conditions`); tests/projections/test_fold_entries.py replays runs
+both ways and compares every checkpoint byte for byte. Anything else takes `read`'s way (orjson,
+then upcast or refused): other entry types, a claim entry at another version than the current
+one (a v1 ledger), and a claim entry this decoder refuses (a field of another JSON type than a
+ledger written by the engine holds), so what the fold makes of it is what it always made.
+
+The keys are the fold's own key objects (`fold.claims.FIELDS`, renewed as orjson's key cache
+changes), so the fold's lookups find them by identity as they find orjson's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypedDict
+
+import msgspec
+import orjson
+
+from claimsim.events.log import require_dir, segments
+from claimsim.events.registry import current_version, current_versions, upcast_envelope
+
+from claimsim.adjudication.projections.fold.claims import FIELDS, RENEW_EVERY
+from claimsim.adjudication.projections.fold.follow import AT_END
+
+CLAIM_TYPES = ("claim.adjudicated", "claim.reversed")
+
+# The fields the fold reads, by level, with the JSON type a ledger written by the engine holds
+# (a value of another type is refused, and the line decoded in full instead).
+LINE = {"allowed": int, "cap_offset": int, "capitated": bool, "cost_share": int,
+        "diagnoses": list[str] | None, "medicaid_cost_share": int, "plan_paid": int,
+        "procedure": str, "sequestration": int, "service_date": str, "shadow_allowed": int,
+        "status": str}
+DATA = {"frequency": str, "member_id": str, "paid": str, "payer_id": str, "practice_id": str,
+        "rendering_npi": str | None}  # and "lines", "reversed_lines": lists of LINE
+ENVELOPE = {"at": str, "cause": int | None, "seq": int, "type": str}  # and "data": DATA
+NAMES = (*LINE, *DATA, "lines", "reversed_lines", *ENVELOPE, "data")
+# Read beside the fold: `events.projection.ProjectionRunner` records the position it folded to.
+CHAIN = {"hash": str}
+
+
+class ClaimDecoder:
+    """Decodes a claim entry's line into the fields the fold reads (`decode`), keyed by the
+    fold's key objects as they are now: `refresh` builds it anew once `FIELDS` holds other ones."""
+
+    def __init__(self) -> None:
+        self._keys: tuple[str, ...] = ()
+        self.decode: Any = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        keys = tuple(getattr(FIELDS, name) for name in NAMES)
+        if len(keys) == len(self._keys) and all(a is b for a, b in zip(keys, self._keys)):
+            return
+        key = dict(zip(NAMES, keys))
+        line = TypedDict("Line", {key[k]: t for k, t in LINE.items()}, total=False)  # type: ignore[misc]
+        data = TypedDict("Data", {**{key[k]: t for k, t in DATA.items()},  # type: ignore[misc]
+                                  key["lines"]: list[line], key["reversed_lines"]: list[line]},
+                         total=False)
+        envelope = TypedDict("Envelope", {**{key[k]: t for k, t in ENVELOPE.items()},  # type: ignore[misc]
+                                          key["data"]: data, **CHAIN}, total=False)
+        self.decode = msgspec.json.Decoder(envelope).decode
+        self._keys = keys
+
+
+def claim_markers() -> tuple[bytes, ...]:
+    """What ends a claim entry's line at the current version, up to its chain fields: canonical
+    key order puts the envelope's type and v last before `prev` (`events.log`)."""
+    return tuple(b',"type":"%s","v":%d,"prev":' % (t.encode(), current_version(t))
+                 for t in CLAIM_TYPES)
+
+
+def fold_envelopes(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+    """A log's complete lines from `from_seq` on (as `events.log.raw_lines` reads them: a torn
+    last line is not part of the log) decoded as `events.log.read` decodes them, claim entries at
+    the current version into only the fields the fold reads. One generator from the file to the
+    caller: this runs once per ledger entry."""
+    decoder = ClaimDecoder()
+    decode, refused = decoder.decode, msgspec.DecodeError
+    loads, current, markers, claim_types = orjson.loads, current_versions(), claim_markers(), CLAIM_TYPES
+    type_key = FIELDS.type
+    since_refresh = 0
+    segs = segments(require_dir(directory))
+    for i, (first_seq, path) in enumerate(segs):
+        if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
+            continue  # every seq of this segment is before `from_seq`
+        with open(path, "rb") as f:
+            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
+                if line[-1:] != b"\n":
+                    return
+                since_refresh += 1
+                if since_refresh >= RENEW_EVERY:  # the fold renews its keys as often
+                    since_refresh = 0
+                    decoder.refresh()
+                    decode, type_key = decoder.decode, FIELDS.type
+                end = len(line) - AT_END
+                if end > 0 and line.endswith(markers, 0, end):
+                    try:
+                        env = decode(line)
+                    except refused:
+                        env = None
+                    if env is not None and env.get(type_key) in claim_types:
+                        yield env
+                        continue
+                env = loads(line)
+                if env["v"] != current.get(env["type"], env["v"]):
+                    env = upcast_envelope(env)
+                yield env
