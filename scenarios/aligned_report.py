@@ -21,11 +21,11 @@ from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.audit.tables import true_pcps
 from claimsim.adjudication.projections.aligned_facts import (DEMOGRAPHICS, M_COST_SHARE, S_PAID,
-                                                             S_PC_ALLOWED, S_PC_PAID, AlignedFacts,
-                                                             AlignedFold)
+                                                             S_PC_ALLOWED, S_PC_PAID, AlignedFacts)
 from claimsim.adjudication.projections.apm import (BY_CONTRACT, BY_PAYMENT, apm_rows,
                                                    practice_share_rows)
 from claimsim.adjudication.projections.claims_quality import quality_rows, score_rows
+from claimsim.adjudication.projections.fold.aligned import AlignedFold
 from claimsim.adjudication.projections.primary_care_spend import (ALL, SpendSettings,
                                                                   primary_care_share_rows, share_bp)
 from claimsim.adjudication.projections.state import PayerState
