@@ -23,12 +23,13 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 # package -> its modules compiled as one group (they call each other natively, so the loader takes
 # all of them or none); each package's `__init__` stays Python. Names as installed. The engine;
-# and the fold's hot path (a ledger claim entry's lines into money, visit, FFS and condition rows).
+# and the fold's hot path (a ledger claim entry's lines into money, visit, FFS and condition rows;
+# both logs' claims into the aligned-payer facts).
 GROUPS = {
     "claimsim.adjudication.engine": ("claims", "context", "core", "cost_share", "family",
                                      "file_pricing", "line_results", "pricing", "programs",
                                      "validation"),
-    "claimsim.adjudication.projections.fold": ("claims", "follow", "money", "packed"),
+    "claimsim.adjudication.projections.fold": ("aligned", "claims", "follow", "money", "packed"),
     # The simulator's per-visit and per-member code: claims built and queued, the population
     # and its enrollment (not the SimPy processes, the region or the config).
     "claimsim.simulator": ("care", "claims", "demographics", "enrollment", "faults", "hba1c",

@@ -20,12 +20,13 @@ from claimsim.events.money import div_round_half_up
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.audit.tables import true_pcps
+from claimsim.adjudication.projections.aligned_entries import aligned_envelopes
 from claimsim.adjudication.projections.aligned_facts import (DEMOGRAPHICS, M_COST_SHARE, S_PAID,
-                                                             S_PC_ALLOWED, S_PC_PAID, AlignedFacts,
-                                                             AlignedFold)
+                                                             S_PC_ALLOWED, S_PC_PAID, AlignedFacts)
 from claimsim.adjudication.projections.apm import (BY_CONTRACT, BY_PAYMENT, apm_rows,
                                                    practice_share_rows)
 from claimsim.adjudication.projections.claims_quality import quality_rows, score_rows
+from claimsim.adjudication.projections.fold.aligned import AlignedFold
 from claimsim.adjudication.projections.primary_care_spend import (ALL, SpendSettings,
                                                                   primary_care_share_rows, share_bp)
 from claimsim.adjudication.projections.state import PayerState
@@ -36,10 +37,11 @@ from claimsim.scenarios.child import in_child
 
 
 def fold_facts(run_dir: Path, reference: ReferenceData, settings: SpendSettings) -> AlignedFacts:
-    """The aligned facts of a run: the whole input log, then the whole ledger."""
+    """The aligned facts of a run: the whole input log, then the whole ledger (each as the fold
+    reads it: `aligned_entries`)."""
     fold = AlignedFold(reference, settings.services, settings.places)
     for log in ("input", "ledger"):
-        for env in read(Path(run_dir) / log):
+        for env in aligned_envelopes(Path(run_dir) / log):
             fold.apply(env)
     return fold.facts
 

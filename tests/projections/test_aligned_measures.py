@@ -9,7 +9,7 @@ from typing import Any
 
 from claimsim.events.programs import ProgramKind, ProgramSettings
 
-from claimsim.adjudication.projections.aligned_facts import AlignedFold
+from claimsim.adjudication.projections.fold.aligned import AlignedFold
 from claimsim.adjudication.projections.apm import (BY_CONTRACT, BY_PAYMENT, apm_rows,
                                                    participation_rows, practice_share_rows)
 from claimsim.adjudication.projections.claims_quality import quality_rows
