@@ -60,15 +60,34 @@ def _counts(out_file: Path) -> dict[str, int]:
     return counts
 
 
-def main(claims: int, keep: Path | None) -> int:
+def synthetic_root(root: Path, claims: int) -> dict:
+    """Write `claims` synthetic claims as ROOT/run and their attribution as ROOT/attribution.json
+    (what a child's `rt.record` reads); returns the synthetic run's facts. Shared with
+    `perf_body`."""
     from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
 
+    shutil.rmtree(root / "run", ignore_errors=True)
+    (root / "run").mkdir(parents=True)
+    facts = write_synthetic_run(root / "run", claims)
+    (root / "attribution.json").write_text(json.dumps(attribution_events(facts["members"])))
+    return facts
+
+
+def claims_and_keep(args: list[str], default: int) -> tuple[int, Path | None]:
+    """`[CLAIMS] [--keep DIR]` from a tool's arguments (shared with `perf_body`)."""
+    args = list(args)
+    keep_dir = None
+    if "--keep" in args:
+        i = args.index("--keep")
+        keep_dir = Path(args[i + 1])
+        del args[i:i + 2]
+    return (int(args[0]) if args else default), keep_dir
+
+
+def main(claims: int, keep: Path | None) -> int:
     root = keep or Path(tempfile.mkdtemp(prefix="claimsim-callgrind-"))
     try:
-        shutil.rmtree(root / "run", ignore_errors=True)
-        (root / "run").mkdir(parents=True)
-        facts = write_synthetic_run(root / "run", claims)
-        (root / "attribution.json").write_text(json.dumps(attribution_events(facts["members"])))
+        facts = synthetic_root(root, claims)
         out = root / "callgrind.out"
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                         sys.executable, "-m", "claimsim.benchmarks.callgrind_core", "--child", str(root)],
@@ -93,10 +112,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         _child(Path(sys.argv[2]))
     else:
-        args = sys.argv[1:]
-        keep_dir = None
-        if "--keep" in args:
-            i = args.index("--keep")
-            keep_dir = Path(args[i + 1])
-            del args[i:i + 2]
-        sys.exit(main(int(args[0]) if args else 5_000, keep_dir))
+        sys.exit(main(*claims_and_keep(sys.argv[1:], 5_000)))

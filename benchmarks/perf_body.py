@@ -25,6 +25,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from claimsim.benchmarks.callgrind_core import claims_and_keep, synthetic_root
+
 # The core's parts, the first whose symbol is on a sample's stack (below `core.adjudicate`) wins:
 # nested parts come before the parts that call them.
 ENGINE_PARTS = (
@@ -121,14 +123,9 @@ def _child(root: Path, fifo: str) -> None:
 
 
 def main(claims: int, keep: Path | None) -> int:
-    from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
-
     root = keep or Path(tempfile.mkdtemp(prefix="claimsim-perf-"))
     try:
-        shutil.rmtree(root / "run", ignore_errors=True)
-        (root / "run").mkdir(parents=True)
-        facts = write_synthetic_run(root / "run", claims)
-        (root / "attribution.json").write_text(json.dumps(attribution_events(facts["members"])))
+        facts = synthetic_root(root, claims)
         fifo, data = root / "perf.ctl", root / "perf.data"
         fifo.unlink(missing_ok=True)
         os.mkfifo(fifo)
@@ -152,10 +149,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         _child(Path(sys.argv[2]), sys.argv[3])
     else:
-        args = sys.argv[1:]
-        keep_dir = None
-        if "--keep" in args:
-            i = args.index("--keep")
-            keep_dir = Path(args[i + 1])
-            del args[i:i + 2]
-        sys.exit(main(int(args[0]) if args else 100_000, keep_dir))
+        sys.exit(main(*claims_and_keep(sys.argv[1:], 100_000)))
