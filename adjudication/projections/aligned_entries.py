@@ -29,6 +29,7 @@ import msgspec
 from claimsim.events.log import envelope_of, raw_lines
 from claimsim.events.registry import current_versions
 
+from claimsim.adjudication.projections.entries import tail_marker
 from claimsim.adjudication.projections.fold.follow import AT_END
 
 # What the fold reads of each claim entry, with the JSON type the logs a run writes hold.
@@ -92,18 +93,14 @@ SHAPES: dict[str, Any] = {"claim.submitted": Submitted, "claim.adjudicated": Led
 FOLDED = ("member.enrolled", "member.terminated", "payment.prospective")
 
 
-def _marker(kind: str, version: int) -> bytes:
-    return b',"type":"%s","v":%d,"prev":' % (kind.encode(), version)
-
-
 def aligned_envelopes(directory: Path | str) -> Iterator[dict[str, Any]]:
     """A log's complete lines (`events.log.raw_lines`) as the aligned fold reads them, in order:
     claim entries at their current version partly decoded, entries of a type the fold ignores at
     their current version left out, every other line decoded as `read` decodes it."""
     current = current_versions()
-    decoders = [(_marker(kind, current[kind]), kind, current[kind], msgspec.json.Decoder(shape).decode)
+    decoders = [(tail_marker(kind, current[kind]), kind, current[kind], msgspec.json.Decoder(shape).decode)
                 for kind, shape in SHAPES.items()]
-    ignored = tuple(_marker(kind, v) for kind, v in current.items()
+    ignored = tuple(tail_marker(kind, v) for kind, v in current.items()
                     if kind not in SHAPES and kind not in FOLDED)
     refused = msgspec.DecodeError  # a ValidationError is one
     for line in raw_lines(directory):

@@ -74,11 +74,17 @@ class ClaimDecoder:
         self._keys = keys
 
 
+def tail_marker(kind: str, version: int | None = None) -> bytes:
+    """What ends a line of type `kind` at `version` (None: the current one), up to its chain
+    fields: canonical key order puts the envelope's type and v last before `prev` (`events.log`).
+    The one place that spells it; `fold.follow.AT_END` is how far from a line's end it stands."""
+    v = current_version(kind) if version is None else version
+    return b',"type":"%s","v":%d,"prev":' % (kind.encode(), v)
+
+
 def claim_markers() -> tuple[bytes, ...]:
-    """What ends a claim entry's line at the current version, up to its chain fields: canonical
-    key order puts the envelope's type and v last before `prev` (`events.log`)."""
-    return tuple(b',"type":"%s","v":%d,"prev":' % (t.encode(), current_version(t))
-                 for t in CLAIM_TYPES)
+    """What ends a claim entry's line at the current version (`tail_marker`)."""
+    return tuple(tail_marker(t) for t in CLAIM_TYPES)
 
 
 def fold_envelopes(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:

@@ -16,10 +16,9 @@ from typing import Any
 import orjson
 
 from claimsim.events.log import envelope_of, raw_lines, segments
-from claimsim.events.registry import current_version
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
-from claimsim.adjudication.projections.entries import fold_envelopes
+from claimsim.adjudication.projections.entries import fold_envelopes, tail_marker
 from claimsim.adjudication.projections.fold.follow import (  # noqa: F401 (importable here)
     follow, is_current_claim_line, pass_input)
 from claimsim.adjudication.projections.state import PayerState
@@ -124,7 +123,7 @@ def ledger_records_diagnoses(ledger: Path) -> bool:
 def claim_line_marker() -> bytes:
     """What ends a claim.submitted line at the current version, up to its chain fields (the one
     place that reads an envelope's type from its bytes is `fold.follow.is_current_claim_line`)."""
-    return b',"type":"claim.submitted","v":%d,"prev":' % current_version("claim.submitted")
+    return tail_marker("claim.submitted")
 
 
 def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
