@@ -29,7 +29,8 @@ GROUPS = {
     "claimsim.adjudication.engine": ("claims", "context", "core", "cost_share", "family",
                                      "file_pricing", "line_results", "pricing", "programs",
                                      "validation"),
-    "claimsim.adjudication.projections.fold": ("aligned", "claims", "follow", "money", "packed"),
+    "claimsim.adjudication.projections.fold": ("aligned", "claims", "follow", "money", "packed",
+                                                "stream"),
     # The simulator's per-visit and per-member code: claims built and queued, the population
     # and its enrollment (not the SimPy processes, the region or the config).
     "claimsim.simulator": ("care", "claims", "demographics", "enrollment", "faults", "hba1c",

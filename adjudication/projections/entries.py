@@ -20,21 +20,16 @@ changes), so the fold's lookups find them by identity as they find orjson's.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypedDict
 
 import msgspec
-import orjson
 
-from claimsim.events.log import require_dir, segments
-from claimsim.events.registry import current_version, current_versions, upcast_envelope
+from claimsim.events.registry import current_version
 
-from claimsim.adjudication.projections.fold.claims import FIELDS, RENEW_EVERY
-from claimsim.adjudication.projections.fold.follow import AT_END
-
-CLAIM_TYPES = ("claim.adjudicated", "claim.reversed")
+from claimsim.adjudication.projections.fold.claims import FIELDS
+from claimsim.adjudication.projections.fold.stream import CLAIM_TYPES, envelopes
 
 # The fields the fold reads, by level, with the JSON type a ledger written by the engine holds
 # (a value of another type is refused, and the line decoded in full instead).
@@ -90,36 +85,6 @@ def claim_markers() -> tuple[bytes, ...]:
 def fold_envelopes(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
     """A log's complete lines from `from_seq` on (as `events.log.raw_lines` reads them: a torn
     last line is not part of the log) decoded as `events.log.read` decodes them, claim entries at
-    the current version into only the fields the fold reads. One generator from the file to the
-    caller: this runs once per ledger entry."""
-    decoder = ClaimDecoder()
-    decode, refused = decoder.decode, msgspec.DecodeError
-    loads, current, markers, claim_types = orjson.loads, current_versions(), claim_markers(), CLAIM_TYPES
-    type_key = FIELDS.type
-    since_refresh = 0
-    segs = segments(require_dir(directory))
-    for i, (first_seq, path) in enumerate(segs):
-        if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
-            continue  # every seq of this segment is before `from_seq`
-        with open(path, "rb") as f:
-            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
-                if line[-1:] != b"\n":
-                    return
-                since_refresh += 1
-                if since_refresh >= RENEW_EVERY:  # the fold renews its keys as often
-                    since_refresh = 0
-                    decoder.refresh()
-                    decode, type_key = decoder.decode, FIELDS.type
-                end = len(line) - AT_END
-                if end > 0 and line.endswith(markers, 0, end):
-                    try:
-                        env = decode(line)
-                    except refused:
-                        env = None
-                    if env is not None and env.get(type_key) in claim_types:
-                        yield env
-                        continue
-                env = loads(line)
-                if env["v"] != current.get(env["type"], env["v"]):
-                    env = upcast_envelope(env)
-                yield env
+    the current version into only the fields the fold reads. The per-line loop is
+    `fold.stream.envelopes`, compiled with the fold: this runs once per ledger entry."""
+    return envelopes(directory, from_seq, ClaimDecoder(), claim_markers())

@@ -1,0 +1,64 @@
+"""`projections.entries.fold_envelopes`' loop over a ledger's lines, compiled with the fold
+(setup.py): it runs once per ledger entry, and interpreted its bookkeeping around each decode
+cost a replay of a million entries some tenths of a second. `entries` keeps what is set up once
+per ledger (the decoder, the markers, the segments); this is the per-line part, unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+import orjson
+
+from claimsim.events.log import require_dir, segments
+from claimsim.events.registry import current_versions, upcast_envelope
+
+from claimsim.adjudication.projections.fold.claims import FIELDS, RENEW_EVERY
+from claimsim.adjudication.projections.fold.follow import AT_END
+
+CLAIM_TYPES: Final = ("claim.adjudicated", "claim.reversed")
+
+
+def envelopes(directory: Path | str, from_seq: int, decoder: Any,
+              markers: tuple[bytes, ...]) -> Iterator[dict[str, Any]]:
+    """The complete lines of the log in `directory` from `from_seq` on, decoded:
+    a line ending in one of `markers` (a claim entry at the current version) by `decoder` (an
+    `entries.ClaimDecoder`, refreshed as often as the fold renews its keys), unless it refuses
+    it; every other line as `events.log.read` decodes it (orjson, then upcast)."""
+    decode: Any = decoder.decode
+    refused = msgspec.DecodeError
+    loads = orjson.loads
+    current = current_versions()
+    type_key = FIELDS.type
+    since_refresh = 0
+    segs = segments(require_dir(directory))
+    for i, (first_seq, path) in enumerate(segs):
+        if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
+            continue  # every seq of this segment is before `from_seq`
+        with open(path, "rb") as f:
+            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
+                if line[-1:] != b"\n":
+                    return  # a torn last line is not part of the log
+                since_refresh += 1
+                if since_refresh >= RENEW_EVERY:  # the fold renews its keys as often
+                    since_refresh = 0
+                    decoder.refresh()
+                    decode, type_key = decoder.decode, FIELDS.type
+                end = len(line) - AT_END
+                if end > 0 and line.endswith(markers, 0, end):
+                    env: Any
+                    try:
+                        env = decode(line)
+                    except refused:
+                        env = None
+                    if env is not None and env.get(type_key) in CLAIM_TYPES:
+                        yield env
+                        continue
+                env = loads(line)
+                if env["v"] != current.get(env["type"], env["v"]):
+                    env = upcast_envelope(env)
+                yield env
