@@ -35,6 +35,8 @@ def envelopes(directory: Path | str, from_seq: int, decoder: Any,
     current = current_versions()
     type_key = FIELDS.type
     since_refresh = 0
+    # `events.log.raw_lines`' loop, repeated here on purpose: one generator from the file to the
+    # fold, not a second (interpreted) one resumed per line.
     segs = segments(require_dir(directory))
     for i, (first_seq, path) in enumerate(segs):
         if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
