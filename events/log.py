@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from hashlib import sha256
@@ -317,19 +317,32 @@ class LogWriter:
 
 
 # -- reading ------------------------------------------------------------------------------
-def raw_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
-    """The one log reader: complete lines (bytes) from `from_seq` on; a torn last line (a writer
-    died mid-write) is not part of the log. Readers that look at bytes before decoding (the
-    ledger follower's claim fast path) check the version they expect."""
-    segs = segments(require_dir(directory))
+def segment_files(directory: Path, from_seq: int = 0) -> Iterator[BinaryIO]:
+    """Each segment file holding seqs from `from_seq` on, in order, open and positioned at its
+    first line at or after `from_seq`; a file is closed when the next one is asked for or its
+    reader stops. The one place that finds a seq across segments: `raw_lines`, the fold's own
+    reader (`projections.fold.stream`) and the input look-ahead read lines from these files,
+    each its own way."""
+    segs = segments(directory)
     for i, (first_seq, path) in enumerate(segs):
         if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
             continue  # every seq of this segment is before `from_seq`
         with open(path, "rb") as f:
-            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
-                if line[-1:] != b"\n":
-                    return
-                yield line
+            skip = from_seq - first_seq
+            if skip > 0:  # the lines before `from_seq`, consumed at C speed
+                next(itertools.islice(f, skip, skip), None)
+            yield f
+
+
+def raw_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
+    """The one log reader: complete lines (bytes) from `from_seq` on; a torn last line (a writer
+    died mid-write) is not part of the log. Readers that look at bytes before decoding (the
+    ledger follower's claim fast path) check the version they expect."""
+    for f in segment_files(require_dir(directory), from_seq):
+        for line in f:
+            if line[-1:] != b"\n":
+                return
+            yield line
 
 
 def envelope_of(line: bytes) -> dict[str, Any]:

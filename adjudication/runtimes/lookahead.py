@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from claimsim.events.log import segments
+from claimsim.events.log import segment_files
 
 # The window, in inputs, per cached family (module docstring). 8: with next uses in a list rather
 # than a map, a window of 262,144 over the 100,000-member run's keys alone peaked 10 MB above one
@@ -44,23 +44,16 @@ def raw_keys(directory: Path, start: int, chunk: int = 1 << 20) -> Iterator[list
     """The raw JSON of each input's key from seq `start` on, in seq order, a list per piece of
     about `chunk` bytes of the log (a line that is not an envelope in the canonical layout gives
     some other bytes, still one item per line); stops at the end of what is written."""
-    segs = segments(directory)
-    for i, (first, path) in enumerate(segs):
-        if i + 1 < len(segs) and segs[i + 1][0] <= start:
-            continue
-        with open(path, "rb") as f:
-            for _ in range(start - first):  # inputs before `start`: skipped
-                if not f.readline():
-                    break
-            while lines := f.readlines(chunk):
-                torn = lines[-1][-1:] != b"\n"  # being written (or torn): the hints stop there
-                if torn:
-                    lines.pop()
-                # "key" is the last field of an envelope holding a string of the input's
-                yield [line[(at := line.rfind(KEY)) + len(KEY):line.find(AFTER_KEY, at)]
-                       for line in lines]
-                if torn:
-                    return
+    for f in segment_files(directory, start):
+        while lines := f.readlines(chunk):
+            torn = lines[-1][-1:] != b"\n"  # being written (or torn): the hints stop there
+            if torn:
+                lines.pop()
+            # "key" is the last field of an envelope holding a string of the input's
+            yield [line[(at := line.rfind(KEY)) + len(KEY):line.find(AFTER_KEY, at)]
+                   for line in lines]
+            if torn:
+                return
 
 
 class NextUse:

@@ -7,7 +7,6 @@ unchanged.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -15,7 +14,7 @@ from typing import Any, Final
 import msgspec
 import orjson
 
-from claimsim.events.log import require_dir, segments
+from claimsim.events.log import require_dir, segment_files
 from claimsim.events.registry import current_versions, upcast_envelope
 
 from claimsim.adjudication.projections.fold.claims import FIELDS, RENEW_EVERY
@@ -36,32 +35,28 @@ def envelopes(directory: Path | str, from_seq: int, decoder: Any,
     current = current_versions()
     type_key = FIELDS.type
     since_refresh = 0
-    # `events.log.raw_lines`' loop, repeated here on purpose: one generator from the file to the
-    # fold, not a second (interpreted) one resumed per line.
-    segs = segments(require_dir(directory))
-    for i, (first_seq, path) in enumerate(segs):
-        if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
-            continue  # every seq of this segment is before `from_seq`
-        with open(path, "rb") as f:
-            for line in itertools.islice(f, max(0, from_seq - first_seq), None):
-                if line[-1:] != b"\n":
-                    return  # a torn last line is not part of the log
-                since_refresh += 1
-                if since_refresh >= RENEW_EVERY:  # the fold renews its keys as often
-                    since_refresh = 0
-                    decoder.refresh()
-                    decode, type_key = decoder.decode, FIELDS.type
-                end = len(line) - AT_END
-                if end > 0 and line.endswith(markers, 0, end):
-                    env: Any
-                    try:
-                        env = decode(line)
-                    except refused:
-                        env = None
-                    if env is not None and env.get(type_key) in CLAIM_TYPES:
-                        yield env
-                        continue
-                env = loads(line)
-                if env["v"] != current.get(env["type"], env["v"]):
-                    env = upcast_envelope(env)
-                yield env
+    # The segments' files as `events.log.raw_lines` reads them, but their lines read here: one
+    # generator from the file to the fold, not a second (interpreted) one resumed per line.
+    for f in segment_files(require_dir(directory), from_seq):
+        for line in f:
+            if line[-1:] != b"\n":
+                return  # a torn last line is not part of the log
+            since_refresh += 1
+            if since_refresh >= RENEW_EVERY:  # the fold renews its keys as often
+                since_refresh = 0
+                decoder.refresh()
+                decode, type_key = decoder.decode, FIELDS.type
+            end = len(line) - AT_END
+            if end > 0 and line.endswith(markers, 0, end):
+                env: Any
+                try:
+                    env = decode(line)
+                except refused:
+                    env = None
+                if env is not None and env.get(type_key) in CLAIM_TYPES:
+                    yield env
+                    continue
+            env = loads(line)
+            if env["v"] != current.get(env["type"], env["v"]):
+                env = upcast_envelope(env)
+            yield env
