@@ -191,22 +191,58 @@ def test_payments_by_member_sum_originals_and_adjustments_and_drop_members_nette
                                                           "pbip": {}}})
 
 
-def test_condition_notes_merged_a_few_at_a_time_keep_the_same_latest_dates(monkeypatch):
-    """Notes wait until PENDING_LIMIT have gathered or a read comes: merged two at a time or all
-    at the read, M1 ends with diabetes from 03-10, chf and copd from 05-20, in first-seen order."""
-    notes = [("M1", ["diabetes", "chf"], "2025-03-10"), ("M2", ["copd"], "2025-01-05"),
-             ("M1", ["diabetes"], "2025-02-01"), ("M1", ["copd", "chf"], "2025-05-20"),
-             ("M2", ["copd"], "2025-01-04")]
-    held = {}
-    for limit in (2, 1_000):
-        monkeypatch.setattr(packed, "PENDING_LIMIT", limit)
-        dx = LatestDates(Codes())
-        for member, keys, day in notes:
-            dx.note(member, keys, day)
-        held[limit] = (list(dx.get("M1").items()), dx.to_json())
-    assert held[2] == held[1_000]
-    assert held[2][0] == [("diabetes", "2025-03-10"), ("chf", "2025-05-20"), ("copd", "2025-05-20")]
-    assert held[2][1]["M2"] == {"copd": "2025-01-05"}
+def test_condition_notes_of_members_interleaved_keep_each_ones_latest_dates():
+    """Notes of two members interleaved: M1 ends with diabetes from 03-10, chf and copd from 05-20,
+    in first-seen order; M2's earlier note of copd does not move its later date."""
+    dx = LatestDates(Codes())
+    for member, keys, day in [("M1", ["diabetes", "chf"], "2025-03-10"),
+                              ("M2", ["copd"], "2025-01-05"), ("M1", ["diabetes"], "2025-02-01"),
+                              ("M1", ["copd", "chf"], "2025-05-20"), ("M2", ["copd"], "2025-01-04")]:
+        dx.note(member, keys, day)
+    assert list(dx.get("M1").items()) == [("diabetes", "2025-03-10"), ("chf", "2025-05-20"),
+                                          ("copd", "2025-05-20")]
+    assert dx.to_json()["M2"] == {"copd": "2025-01-05"}
+
+
+def test_a_conditions_code_found_among_date_codes_is_not_taken_for_its_pair():
+    """A member's pairs are searched as bytes for the key's code: where the same code is also a
+    date's (the table shares its codes) or spans two codes, that match is not the key's pair.
+    Codes: day1 0, k0 1, day2 2, k1 3; then k2's code 4 ... with a date coded 1 in M1's pairs."""
+    codes = Codes()
+    dx = LatestDates(codes)
+    dx.note("M1", ["k0"], "2025-01-01")  # M1: (k0=1, 2025-01-01=0)
+    codes.of("2025-02-01")  # code 2
+    dx.note("M2", ["k1"], "k0")  # an odd date whose code is k0's (1): M2 (k1=3, 1)
+    dx.note("M2", ["k0"], "2025-02-01")  # k0's code (1) is in M2's bytes as a date: a new pair
+    assert dx.get("M2") == {"k1": "k0", "k0": "2025-02-01"}
+    assert list(dx.get("M2")) == ["k1", "k0"]
+    dx.note("M2", ["k0"], "2025-03-01")
+    dx.note("M2", ["k1"], "2024-12-31")  # "2024-12-31" sorts before "k0": kept
+    assert dx.get("M2") == {"k1": "k0", "k0": "2025-03-01"}
+    assert dx.get("M1") == {"k0": "2025-01-01"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 600), st.lists(st.tuples(st.sampled_from(["M1", "M2", "M3"]),
+                                               st.lists(st.integers(0, 40), max_size=3),
+                                               st.integers(0, 60)), max_size=60))
+def test_condition_notes_keep_what_a_dict_of_latest_dates_keeps(before: int, notes: list) -> None:
+    """Against the plain reading (a dict per member, a key's date replaced by a later one, new
+    keys last), with the code table started `before` strings in: codes past one byte, keys and
+    dates sharing codes, so a key's bytes turn up where they are not its pair."""
+    codes = Codes()
+    for i in range(before):
+        codes.of(f"x{i}")
+    dx, expected = LatestDates(codes), {}
+    for member, keys, day in notes:
+        names, when = [f"k{k}" for k in keys], f"2025-{1 + day // 28:02d}-{1 + day % 28:02d}"
+        dx.note(member, names, when)
+        held = expected.setdefault(member, {}) if names else expected.get(member, {})
+        for name in names:
+            if name not in held or held[name] < when:
+                held[name] = when
+    expected = {m: held for m, held in expected.items() if held}
+    assert orjson.dumps(dx.to_json()) == orjson.dumps(expected)
 
 
 def test_a_voids_count_read_off_the_packed_rows_is_the_visit_days_count():

@@ -40,78 +40,40 @@ class Codes:
         return code
 
 
-# A condition note waits in its store's pending list until this many have gathered, or until any
-# read (epoch boundaries, reports): merging a member's pending notes at once decodes and packs its
-# pairs once per batch, not once per claim entry. Bounded so the list stays a few MB whatever the
-# population.
-PENDING_LIMIT = 65_536
-
-
 class _ByMember:
     """The read side both packed stores share: member -> one `bytes`, decoded on every read
-    (`_decode`) into the value the state always held. Every read first merges what is pending
-    (`_merge`; only `LatestDates` leaves appends pending), so no read can tell."""
+    (`_decode`) into the value the state always held."""
 
-    __slots__ = ("_rows", "_codes", "_who")
+    __slots__ = ("_rows", "_codes")
 
     def __init__(self, codes: Codes):
         self._rows: dict[str, bytes] = {}
         self._codes = codes
-        self._who: list[str] = []  # the member of each pending append, in order
 
     def _decode(self, raw: bytes) -> Any:
         raise NotImplementedError
 
-    def _merge(self) -> None:
-        raise NotImplementedError
-
-    def _pending_by_member(self) -> dict[str, list[int]]:
-        """The pending appends' positions, by member (members in first-pending order)."""
-        by_member: dict[str, list[int]] = {}
-        for i, member in enumerate(self._who):
-            found = by_member.get(member)
-            if found is None:
-                by_member[member] = [i]
-            else:
-                found.append(i)
-        self._who = []
-        return by_member
-
     def get(self, member: str, default: Any = None) -> Any:
-        if self._who:
-            self._merge()
         raw = self._rows.get(member)
         return default if raw is None else self._decode(raw)
 
     def __getitem__(self, member: str) -> Any:
-        if self._who:
-            self._merge()
         return self._decode(self._rows[member])
 
     def __contains__(self, member: object) -> bool:
-        if self._who:
-            self._merge()
         return member in self._rows
 
     def __len__(self) -> int:
-        if self._who:
-            self._merge()
         return len(self._rows)
 
     def __iter__(self) -> Iterator[str]:
-        if self._who:
-            self._merge()
         return iter(self._rows)
 
     def items(self) -> Iterator[tuple[str, Any]]:
-        if self._who:
-            self._merge()
         for member, raw in self._rows.items():
             yield member, self._decode(raw)
 
     def values(self) -> Iterator[Any]:
-        if self._who:
-            self._merge()
         for raw in self._rows.values():
             yield self._decode(raw)
 
@@ -143,7 +105,7 @@ class PackedRows(_ByMember):
     def append(self, member: str, packed: bytes) -> None:
         """Append one row already packed in this store's layout, text columns as their codes
         (`Codes.of`): the fold's hot path packs a claim's rows itself. Rows are read on voids
-        (`fold.claims`), so they are appended at once, not left pending."""
+        (`fold.claims`), so they are appended at once."""
         if len(packed) != self._struct.size:
             raise struct.error(f"{len(packed)} bytes are not one row of {self._struct.format!r}")
         rows = self._rows
@@ -156,9 +118,6 @@ class PackedRows(_ByMember):
     def packed(self, member: str) -> bytes:
         """The member's rows as stored (b"" for none): for scans on the codes (`Codes.code`)."""
         return self._rows.get(member, b"")
-
-    def _merge(self) -> None:
-        pass  # nothing is ever pending
 
     def _decode(self, raw: bytes) -> list[list]:
         text, columns = self._codes.text, self._text
@@ -175,8 +134,6 @@ class PackedRows(_ByMember):
 
     def nbytes(self) -> int:
         """The packed rows' size (what the store adds per row, without the per-member keys)."""
-        if self._who:
-            self._merge()
         return sum(len(raw) for raw in self._rows.values())
 
     def load(self, data: dict[str, list[list]]) -> None:
@@ -187,50 +144,39 @@ class PackedRows(_ByMember):
 
 
 _PAIR = struct.Struct("<II")  # a LatestDates pair: (key code, date code)
+_CODE = struct.Struct("<I")  # one code of a pair
 
 
 class LatestDates(_ByMember):
     """member -> {key: the latest ISO date seen with it} (a member's conditions and the last
     service date that carried each), packed as (key code, date code) pairs in first-seen order."""
 
-    __slots__ = ("_notes",)
-
-    def __init__(self, codes: Codes):
-        super().__init__(codes)
-        self._notes: list[tuple[list[str], str]] = []  # the pending notes: (keys, day), in order
+    __slots__ = ()
 
     def note(self, member: str, keys: list[str], day: str) -> None:
-        """Each key was seen on `day`: keep the later of it and the date already held (pending
-        until a read or `PENDING_LIMIT` notes, then merged in the order noted)."""
-        self._notes.append((keys, day))
-        self._who.append(member)
-        if len(self._who) >= PENDING_LIMIT:
-            self._merge()
-
-    def _merge(self) -> None:
-        """Each member's pending notes applied in order to its pairs, decoded once: key code ->
-        date code, a key first seen appended after the others; only a date already held is read
-        back as text to compare."""
-        notes, codes, rows = self._notes, self._codes, self._rows
-        self._notes = []
-        text = codes.text
-        for member, at in self._pending_by_member().items():
-            raw = rows.get(member)
-            known: dict[int, int] = {} if raw is None else dict(_PAIR.iter_unpack(raw))
-            for i in at:
-                keys, day = notes[i]
-                when = codes.of(day)
-                for key in keys:
-                    k = codes.of(key)
-                    held = known.get(k)
-                    if held is None or (held != when and text[held] < day):
-                        known[k] = when
-            new = b"".join([_PAIR.pack(k, d) for k, d in known.items()])
-            if raw is None:
-                if new:
-                    rows[intern(member)] = new
-            elif new != raw:
-                rows[member] = new
+        """Each key was seen on `day`: keep the later of it and the date already held. The
+        member's pairs are searched and changed as bytes, a key at a time: no decoding into a
+        dict and packing back, which cost twice as much (783,834 notes of the projections
+        bench's replay: 1.1-1.4 CPU s against 2.3-2.7, both uncompiled)."""
+        codes = self._codes
+        when = codes.of(day)
+        rows = self._rows
+        raw = rows.get(member)
+        pairs = raw
+        for key in keys:
+            k = codes.of(key)
+            if pairs is None:  # the member's first
+                pairs = _PAIR.pack(k, when)
+                continue
+            at = _find_key(pairs, k)
+            if at < 0:  # first seen: after the others
+                pairs += _PAIR.pack(k, when)
+                continue
+            held: int = _CODE.unpack_from(pairs, at + 4)[0]
+            if held != when and codes.text[held] < day:
+                pairs = b"".join((pairs[:at + 4], _CODE.pack(when), pairs[at + 8:]))
+        if pairs is not raw and pairs is not None:
+            rows[intern(member) if raw is None else member] = pairs
 
     def _put(self, member: str, dates: dict[str, str]) -> None:
         codes = self._codes
@@ -243,9 +189,18 @@ class LatestDates(_ByMember):
 
     def load(self, data: dict[str, dict[str, str]]) -> None:
         self._rows.clear()
-        self._who, self._notes = [], []
         for member, dates in data.items():
             self._put(member, dict(dates))
+
+
+def _find_key(pairs: bytes, key: int) -> int:
+    """Where the pair of key code `key` starts in a member's pairs (-1: none). A match of its
+    bytes elsewhere (a date code, or across two codes) is not at a pair's start: searched on."""
+    needle = _CODE.pack(key)
+    at = pairs.find(needle)
+    while at >= 0 and at % _PAIR.size:
+        at = pairs.find(needle, at + 1)
+    return at
 
 
 def shared(state: Any, value: tuple) -> tuple:
