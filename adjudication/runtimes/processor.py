@@ -215,6 +215,9 @@ class PartitionProcessor:
                     out.dead.append((item.reason, item.raw))
                     continue
             key, seq = item["key"], item["seq"]
+            if type(key) is not str:
+                _answer_keyless(item, part.context, records, out, encode)
+                continue
             family = families.pop(key, None) if bound else families.get(key)
             if family is None:
                 family = dirty.get(key)
@@ -314,6 +317,20 @@ class PartitionProcessor:
         for key, family in dirty.items():
             store[family_key(key)] = exact(family.hot_bytes())
         dirty.clear()
+
+
+def _answer_keyless(item: dict[str, Any], ctx: Any, records: StoreRecords, out: Outcome,
+                    encode: bool) -> None:
+    """Answer an input whose key is not a string (a hostile log's number, null, list or object):
+    it names no family the store can hold (the Kafka runtime dead-letters it at the wire,
+    `wire.decode_inbound`). The core answers it from a fresh state, which is all such a family
+    could ever hold: a claim not sent under its own subscriber id is rejected
+    (`subscriber_mismatch`), an enrollment or termination for another subscriber ignored; and
+    nothing of it is kept."""
+    event, _ = adjudicate(item, FamilyState(item["key"]), ctx)
+    out.ledger.append(event)
+    if encode:
+        out.encoded.append(encode_answer(event, records))
 
 
 def _below_horizon(partition: int, pos: int, count: int, store: Store) -> int:

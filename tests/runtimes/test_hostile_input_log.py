@@ -106,6 +106,48 @@ def test_unknown_event_type_is_a_rejection_naming_type_and_log_verify_agrees(sim
     assert (check.problem.value, check.seq) == ("unknown_type", k)
 
 
+KEYS_NOT_STRINGS = (123, None, ["S1"], {"S": 1}, True, 1.5)
+
+
+def test_inputs_whose_key_is_no_string_are_answered_and_the_run_goes_on(sim, tmp_path):
+    """A hostile log's key that is no string (a number, null, a list, an object, a boolean, a
+    float) names no family: each such claim is rejected as not sent under its own subscriber id,
+    each such enrollment ignored, and every other input answered as before; `--processes 2`
+    writes the same ledger, and `audit replay` reproduces every answer."""
+    clean, paid = sim
+    run_dir = copy(clean, tmp_path / "r")
+    claim = _claim_input(clean, "2025-03-01")
+    enrolled = next(e for e in entries(clean / "input") if e["type"] == "member.enrolled")
+    k, hostile = 180, []
+    for key in KEYS_NOT_STRINGS:
+        hostile.append({**claim, "key": key})
+        hostile.append({**{f: enrolled[f] for f in ("type", "v", "at", "data")}, "key": key,
+                        "cause": None})
+    rewrite_log(run_dir / "input", lambda bodies: [*bodies[:k], *hostile, *bodies[k:]])
+    two = copy(run_dir, tmp_path / "two")
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    after, before = _answers(run_dir), _answers(paid)
+    for i, key in enumerate(KEYS_NOT_STRINGS):
+        rej, ignored = after[k + 2 * i], after[k + 2 * i + 1]
+        assert (rej["type"], rej["cause"], rej["key"], rej["data"]["reason"],
+                rej["data"]["field"]) == ("claim.rejected", k + 2 * i, key,
+                                          "subscriber_mismatch", "subscriber_id")
+        assert f"not the subscriber {key!r}" in rej["data"]["message"]
+        assert (ignored["type"], ignored["key"], ignored["data"]["note"]) == (
+            "no_effect", key, f"ignored: subscriber {enrolled['data']['subscriber_id']}"
+                              f" sent under key {key}")
+    n = len(hostile)
+    assert [_body(e) for e in after[:k]] == [_body(e) for e in before[:k]]
+    assert [_body(e) for e in after[k + n:]] == [_body(e) for e in before[k:]]
+    assert main(["adjudicate", str(two), "--no-progress", "--processes", "2"]) == 0
+    assert _ledger_bytes(two) == _ledger_bytes(run_dir)
+    assert main(["audit", "replay", str(run_dir)]) == 0
+
+
+def _ledger_bytes(run_dir):
+    return b"".join(p.read_bytes() for p in sorted((run_dir / "ledger").glob("*.jsonl")))
+
+
 def test_torn_last_input_line_is_answered_not_skipped(sim, tmp_path):
     clean, paid = sim
     run_dir = copy(clean, tmp_path / "r")
