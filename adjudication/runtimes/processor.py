@@ -54,7 +54,7 @@ from claimsim.events.encoding import canonical
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.runtimes.familycache import FamilyCache, NextUses
-from claimsim.adjudication.runtimes.records import StoreRecords, encode_answer, exact, record_key
+from claimsim.adjudication.runtimes.records import StoreRecords, encode_answer, exact
 
 # The wire module is a pure format translation (no faust): its item types are the processor's.
 from claimsim.adjudication.runtimes.streaming.wire import Bad, Fact, decode_inbound
