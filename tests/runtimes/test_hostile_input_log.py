@@ -144,33 +144,41 @@ def test_inputs_whose_key_is_no_string_are_answered_and_the_run_goes_on(sim, tmp
     assert main(["audit", "replay", str(run_dir)]) == 0
 
 
-TYPES_AND_VERSIONS_NOT_NAMED = ({"type": ["claim.submitted"]}, {"type": 7}, {"type": None},
-                                {"v": "1"}, {"v": None}, {"v": 0}, {"v": -1}, {"v": 1.5},
-                                {"v": True})
+HEADERS_NOT_READABLE = ({"type": ["claim.submitted"]}, {"type": 7}, {"type": None}, {"v": "1"},
+                        {"v": None}, {"v": 0}, {"v": -1}, {"v": 1.5}, {"v": True},
+                        {"at": 20250301}, {"at": None}, {"at": ["2025-03-01"]})
 
 
-def test_inputs_with_no_nameable_type_or_version_are_unreadable_and_the_run_goes_on(sim, tmp_path):
-    """An input whose type is not text, or whose `v` is not a version number (text, null, 0 or
-    less, a fraction, a boolean), is on the chain but names nothing this code can read, upcast or
-    refuse by name: each is a rejection naming its seq, every other input is answered as before,
-    and `audit replay` (whose fold reads the input too) reproduces every answer."""
+def test_inputs_whose_type_version_or_date_is_unreadable_are_rejected_and_the_run_goes_on(
+        sim, tmp_path):
+    """An input whose type or `at` is not text, or whose `v` is not a version number (text, null,
+    0 or less, a fraction, a boolean), is on the chain but names nothing this code can read,
+    upcast, refuse by name or date: each is a rejection naming its seq and dated as the input
+    before it, every other input is answered as before, also under `--until`, and `audit replay`
+    (whose fold reads the input too) reproduces every answer."""
     clean, paid = sim
     run_dir = copy(clean, tmp_path / "r")
     claim = _claim_input(clean, "2025-03-01")
     k = 160
-    hostile = [{**claim, **change} for change in TYPES_AND_VERSIONS_NOT_NAMED]
+    hostile = [{**claim, **change} for change in HEADERS_NOT_READABLE]
     rewrite_log(run_dir / "input", lambda bodies: [*bodies[:k], *hostile, *bodies[k:]])
+    dated = entries(run_dir / "input")[k - 1]["at"]  # the input before them
+    until = copy(run_dir, tmp_path / "until")
     assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
     after, before, n = _answers(run_dir), _answers(paid), len(hostile)
     for i in range(n):
         rej = after[k + i]
         assert (rej["type"], rej["cause"], rej["data"]["reason"], rej["data"]["field"]) == (
             "claim.rejected", k + i, "unreadable_input", "line")
-        assert rej["data"]["message"] == (f"input seq {k + i}: not a log envelope (its type must"
-                                          " be a string and its v a version number from 1)")
+        assert rej["data"]["message"] == (f"input seq {k + i}: not a log envelope (its type and"
+                                          " at must be strings and its v a version number from 1)")
+        assert rej["at"] == dated
     assert [_body(e) for e in after[:k]] == [_body(e) for e in before[:k]]
     assert [_body(e) for e in after[k + n:]] == [_body(e) for e in before[k:]]
     assert main(["audit", "replay", str(run_dir)]) == 0
+    # `--until` compares each input's date: a line dated as its predecessor compares like it.
+    assert main(["adjudicate", str(until), "--no-progress", "--until", "2099-01-01"]) == 0
+    assert [_body(e) for e in _answers(until)] == [_body(e) for e in after]
 
 
 def _ledger_bytes(run_dir):
