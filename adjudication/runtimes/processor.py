@@ -322,11 +322,11 @@ class PartitionProcessor:
 def _answer_keyless(item: dict[str, Any], ctx: Any, records: StoreRecords, out: Outcome,
                     encode: bool) -> None:
     """Answer an input whose key is not a string (a hostile log's number, null, list or object):
-    it names no family the store can hold (the Kafka runtime dead-letters it at the wire,
-    `wire.decode_inbound`). The core answers it from a fresh state, which is all such a family
-    could ever hold: a claim not sent under its own subscriber id is rejected
+    it names no family the store can hold. The core answers it from a fresh state, which is all
+    such a family could ever hold: a claim not sent under its own subscriber id is rejected
     (`subscriber_mismatch`), an enrollment or termination for another subscriber ignored; and
-    nothing of it is kept."""
+    nothing of it is kept. Both runtimes come here (the Kafka producer sends it to a partition
+    by its JSON)."""
     event, _ = adjudicate(item, FamilyState(item["key"]), ctx)
     out.ledger.append(event)
     if encode:
