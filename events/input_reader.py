@@ -97,6 +97,17 @@ def unreadable(seq: int, at: str, problem: str, raw: bytes) -> dict[str, Any]:
             "prev": None, "hash": None}
 
 
+def readable_header(env: dict[str, Any]) -> bool:
+    """Whether an envelope's type and `at` are text and its `v` a version number (an int from 1):
+    what this code can read, upcast, or refuse by name, and date. Any other (a list as the type,
+    a version as text, 0 or less, a number as the date) makes its line unreadable wherever an
+    input is read: the runtimes answer it with a rejection, the projections' follower passes it
+    by."""
+    v = env.get("v")
+    return (type(env.get("type")) is str and type(v) is int and v >= 1
+            and type(env.get("at")) is str)
+
+
 def read_checked(directory: Path | str, position: ChainPosition | None = None) -> Iterator[dict[str, Any]]:
     """Envelopes from `position` on (default: seq 0 with the genesis hash), each checked against
     the chain. `position` is not changed: a caller `accept`s each entry it consumes, and can go
@@ -151,6 +162,10 @@ def _checked(directory: Path, line: bytes, seq: int, pos: ChainPosition,
     # code cannot read is refused (`UnknownEventVersion`: written by newer code, so rejecting it
     # would record a decision this code is not fit to make). An unknown type passes through and
     # the core rejects it.
+    if not readable_header(env):  # the line is unreadable, its chain still checked across it
+        return {**unreadable(seq, pos.last_at, "not a log envelope (its type and at must be"
+                             " strings and its v a version number from 1)", line),
+                "prev": prev, "hash": digest}
     v = env["v"]
     if v != versions.get(env["type"], v):
         env = upcast_envelope(env)

@@ -15,7 +15,9 @@ from typing import Any
 
 import orjson
 
+from claimsim.events.input_reader import readable_header
 from claimsim.events.log import envelope_of, raw_lines, segments
+from claimsim.events.registry import current_versions, upcast_envelope
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
 from claimsim.adjudication.projections.entries import fold_envelopes, tail_marker
@@ -136,9 +138,13 @@ def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[st
 def _input_envelope(line: bytes) -> dict[str, Any] | None:
     """An input line decoded as `read` decodes it (a known type at a version newer than this code
     is refused, as everywhere), or None for a line the core answers with a rejection (not JSON,
-    not an envelope)."""
+    not an envelope, no type or version this code can name: `input_reader.readable_header`)."""
     try:
-        env = envelope_of(line)
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+        env = orjson.loads(line)
+    except orjson.JSONDecodeError:
         return None
-    return env if isinstance(env, dict) else None
+    if type(env) is not dict or not readable_header(env):
+        return None
+    if env["v"] != current_versions().get(env["type"], env["v"]):  # as `envelope_of`
+        env = upcast_envelope(env)
+    return env

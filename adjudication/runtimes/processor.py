@@ -50,10 +50,11 @@ from claimsim.adjudication.engine.context import Context, Settings
 from claimsim.adjudication.engine.core import adjudicate
 from claimsim.adjudication.engine.family import FamilyState
 from claimsim.events import vocabulary  # noqa: F401  (registers the ledger types the core emits)
-from claimsim.events.encoding import canonical, open_body
+from claimsim.events.encoding import canonical
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.runtimes.familycache import FamilyCache, NextUses
+from claimsim.adjudication.runtimes.records import StoreRecords, encode_answer, exact
 
 # The wire module is a pure format translation (no faust): its item types are the processor's.
 from claimsim.adjudication.runtimes.streaming.wire import Bad, Fact, decode_inbound
@@ -73,21 +74,8 @@ class MemoryStore(dict):
     rebuilds it by replaying the ledger)."""
 
 
-def exact(raw: bytes) -> bytes:
-    """An exact-size copy of encoder output, for every value the processor writes: `orjson.dumps`
-    returns bytes whose memory block keeps the encoder's whole working buffer (measured with
-    orjson 3.13: 20,000 records of 829 bytes held 157 MB; copied, 17 MB), so an in-memory store
-    (a `MemoryStore`, faust's `memory://` table) that kept them as they came would grow several
-    times faster than its data."""
-    return bytes(memoryview(raw))
-
-
 def family_key(subscriber: str) -> bytes:
     return b"f:" + subscriber.encode("utf-8")
-
-
-def record_key(subscriber: str, root: str) -> bytes:
-    return f"c:{subscriber}/{root}".encode("utf-8")
 
 
 def result_key(subscriber: str, seq: int) -> bytes:
@@ -104,91 +92,6 @@ def position_key(partition: int) -> bytes:
 
 def horizon_key(partition: int) -> bytes:
     return b"h:%d" % partition
-
-
-class StoreRecords:
-    """Claim records (`engine.family.ClaimRecords`) in a `Store`, under `record_key`. `buffered`:
-    writes wait in `pending` for `flush()` (the Kafka runtime writes them just before the hot
-    states); otherwise each goes to the store at once, encoded. The last record read or written
-    is kept decoded: a claim's answer is built right after its record is written, and a
-    replacement reads the record its original just wrote.
-
-    Unbuffered and asked to (`share_lines`: the caller encodes the answers), the bytes of a
-    record's last version's `lines` are kept with that list (`fresh_lines`) until the next write,
-    so the claim's ledger entry, which holds the same list, reuses them (`encode_answer`) instead
-    of encoding the lines a second time. They are the lines' canonical (sorted-key) encoding
-    because the engine builds every line result, and each of its adjustments, with its keys in
-    sorted order (`engine.line_results`; a test holds it to that), and a version's lines are always
-    the ones it just built. Encoding the record with sorted keys instead costs more than encoding
-    the lines twice (callgrind, 5,000 synthetic claims: +70M instructions in the record's encoding
-    against -80M in the ledger's)."""
-
-    __slots__ = ("store", "pending", "_last_key", "_last", "share_lines", "fresh_lines")
-
-    def __init__(self, store: Store, *, buffered: bool, share_lines: bool = False):
-        self.store = store
-        self.pending: dict[bytes, dict[str, Any]] | None = {} if buffered else None
-        self.share_lines = share_lines and not buffered
-        self._last_key: bytes | None = None
-        self._last: dict[str, Any] | None = None
-        self.fresh_lines: tuple[list[Any], orjson.Fragment] | None = None
-
-    def get(self, subscriber: str, root: str) -> dict[str, Any] | None:
-        key = record_key(subscriber, root)
-        if key == self._last_key:
-            return self._last
-        record = None if self.pending is None else self.pending.get(key)
-        if record is None:
-            raw = self.store.get(key)
-            record = None if raw is None else orjson.loads(raw)
-        self._last_key, self._last = key, record
-        return record
-
-    def put(self, subscriber: str, root: str, record: dict[str, Any]) -> None:
-        key = f"c:{subscriber}/{root}".encode("utf-8")  # `record_key`, inlined: once per claim
-        self._last_key, self._last = key, record
-        if self.pending is None:
-            if not self.share_lines or record["void"] is not None:
-                # A voided record's answer is a reversal: no lines of its own to share.
-                self.store[key] = bytes(memoryview(orjson.dumps(record)))  # `exact`, inlined
-                self.fresh_lines = None
-                return
-            # The last version's lines are encoded first, on their own, and go into the record as
-            # those bytes: the same bytes the record's own encoding would hold there (no option
-            # changes how a nested list encodes), with no search of the record for them.
-            version = record["versions"][-1]
-            lines = version["lines"]
-            fragment = orjson.Fragment(orjson.dumps(lines))
-            version["lines"] = fragment
-            try:
-                raw = orjson.dumps(record)
-            finally:
-                version["lines"] = lines
-            self.store[key] = bytes(memoryview(raw))  # `exact`, inlined
-            self.fresh_lines = (lines, fragment)
-        else:
-            self.pending[key] = record
-
-    def flush(self) -> None:
-        if self.pending:
-            store = self.store
-            for key, record in self.pending.items():
-                store[key] = exact(orjson.dumps(record))
-            self.pending.clear()
-
-
-def encode_answer(event: dict[str, Any], records: StoreRecords) -> bytes:
-    """`encoding.open_body(event)` of an answer the core just gave, its lines' bytes reused from
-    the claim record just written when they are the same list (`StoreRecords.fresh_lines`)."""
-    fresh, records.fresh_lines = records.fresh_lines, None
-    if fresh is not None and event["type"] == "claim.adjudicated":
-        data = event["data"]
-        if data["lines"] is fresh[0]:
-            data["lines"] = fresh[1]
-            body = open_body(event)
-            data["lines"] = fresh[0]
-            return body
-    return open_body(event)
 
 
 @dataclass
@@ -312,6 +215,9 @@ class PartitionProcessor:
                     out.dead.append((item.reason, item.raw))
                     continue
             key, seq = item["key"], item["seq"]
+            if type(key) is not str:
+                _answer_keyless(item, part.context, records, out, encode)
+                continue
             family = families.pop(key, None) if bound else families.get(key)
             if family is None:
                 family = dirty.get(key)
@@ -411,6 +317,20 @@ class PartitionProcessor:
         for key, family in dirty.items():
             store[family_key(key)] = exact(family.hot_bytes())
         dirty.clear()
+
+
+def _answer_keyless(item: dict[str, Any], ctx: Any, records: StoreRecords, out: Outcome,
+                    encode: bool) -> None:
+    """Answer an input whose key is not a string (a hostile log's number, null, list or object):
+    it names no family the store can hold. The core answers it from a fresh state, which is all
+    such a family could ever hold: a claim not sent under its own subscriber id is rejected
+    (`subscriber_mismatch`), an enrollment or termination for another subscriber ignored; and
+    nothing of it is kept. Both runtimes come here (the Kafka producer sends it to a partition
+    by its JSON)."""
+    event, _ = adjudicate(item, FamilyState(item["key"]), ctx)
+    out.ledger.append(event)
+    if encode:
+        out.encoded.append(encode_answer(event, records))
 
 
 def _below_horizon(partition: int, pos: int, count: int, store: Store) -> int:

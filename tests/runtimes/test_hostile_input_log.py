@@ -106,6 +106,85 @@ def test_unknown_event_type_is_a_rejection_naming_type_and_log_verify_agrees(sim
     assert (check.problem.value, check.seq) == ("unknown_type", k)
 
 
+KEYS_NOT_STRINGS = (123, None, ["S1"], {"S": 1}, True, 1.5)
+
+
+def test_inputs_whose_key_is_no_string_are_answered_and_the_run_goes_on(sim, tmp_path):
+    """A hostile log's key that is no string (a number, null, a list, an object, a boolean, a
+    float) names no family: each such claim is rejected as not sent under its own subscriber id,
+    each such enrollment ignored, and every other input answered as before; `--processes 2`
+    writes the same ledger, and `audit replay` reproduces every answer."""
+    clean, paid = sim
+    run_dir = copy(clean, tmp_path / "r")
+    claim = _claim_input(clean, "2025-03-01")
+    enrolled = next(e for e in entries(clean / "input") if e["type"] == "member.enrolled")
+    k, hostile = 180, []
+    for key in KEYS_NOT_STRINGS:
+        hostile.append({**claim, "key": key})
+        hostile.append({**{f: enrolled[f] for f in ("type", "v", "at", "data")}, "key": key,
+                        "cause": None})
+    rewrite_log(run_dir / "input", lambda bodies: [*bodies[:k], *hostile, *bodies[k:]])
+    two = copy(run_dir, tmp_path / "two")
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    after, before = _answers(run_dir), _answers(paid)
+    for i, key in enumerate(KEYS_NOT_STRINGS):
+        rej, ignored = after[k + 2 * i], after[k + 2 * i + 1]
+        assert (rej["type"], rej["cause"], rej["key"], rej["data"]["reason"],
+                rej["data"]["field"]) == ("claim.rejected", k + 2 * i, key,
+                                          "subscriber_mismatch", "subscriber_id")
+        assert f"not the subscriber {key!r}" in rej["data"]["message"]
+        assert (ignored["type"], ignored["key"], ignored["data"]["note"]) == (
+            "no_effect", key, f"ignored: subscriber {enrolled['data']['subscriber_id']}"
+                              f" sent under key {key}")
+    n = len(hostile)
+    assert [_body(e) for e in after[:k]] == [_body(e) for e in before[:k]]
+    assert [_body(e) for e in after[k + n:]] == [_body(e) for e in before[k:]]
+    assert main(["adjudicate", str(two), "--no-progress", "--processes", "2"]) == 0
+    assert _ledger_bytes(two) == _ledger_bytes(run_dir)
+    assert main(["audit", "replay", str(run_dir)]) == 0
+
+
+HEADERS_NOT_READABLE = ({"type": ["claim.submitted"]}, {"type": 7}, {"type": None}, {"v": "1"},
+                        {"v": None}, {"v": 0}, {"v": -1}, {"v": 1.5}, {"v": True},
+                        {"at": 20250301}, {"at": None}, {"at": ["2025-03-01"]})
+
+
+def test_inputs_whose_type_version_or_date_is_unreadable_are_rejected_and_the_run_goes_on(
+        sim, tmp_path):
+    """An input whose type or `at` is not text, or whose `v` is not a version number (text, null,
+    0 or less, a fraction, a boolean), is on the chain but names nothing this code can read,
+    upcast, refuse by name or date: each is a rejection naming its seq and dated as the input
+    before it, every other input is answered as before, also under `--until`, and `audit replay`
+    (whose fold reads the input too) reproduces every answer."""
+    clean, paid = sim
+    run_dir = copy(clean, tmp_path / "r")
+    claim = _claim_input(clean, "2025-03-01")
+    k = 160
+    hostile = [{**claim, **change} for change in HEADERS_NOT_READABLE]
+    rewrite_log(run_dir / "input", lambda bodies: [*bodies[:k], *hostile, *bodies[k:]])
+    dated = entries(run_dir / "input")[k - 1]["at"]  # the input before them
+    until = copy(run_dir, tmp_path / "until")
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    after, before, n = _answers(run_dir), _answers(paid), len(hostile)
+    for i in range(n):
+        rej = after[k + i]
+        assert (rej["type"], rej["cause"], rej["data"]["reason"], rej["data"]["field"]) == (
+            "claim.rejected", k + i, "unreadable_input", "line")
+        assert rej["data"]["message"] == (f"input seq {k + i}: not a log envelope (its type and"
+                                          " at must be strings and its v a version number from 1)")
+        assert rej["at"] == dated
+    assert [_body(e) for e in after[:k]] == [_body(e) for e in before[:k]]
+    assert [_body(e) for e in after[k + n:]] == [_body(e) for e in before[k:]]
+    assert main(["audit", "replay", str(run_dir)]) == 0
+    # `--until` compares each input's date: a line dated as its predecessor compares like it.
+    assert main(["adjudicate", str(until), "--no-progress", "--until", "2099-01-01"]) == 0
+    assert [_body(e) for e in _answers(until)] == [_body(e) for e in after]
+
+
+def _ledger_bytes(run_dir):
+    return b"".join(p.read_bytes() for p in sorted((run_dir / "ledger").glob("*.jsonl")))
+
+
 def test_torn_last_input_line_is_answered_not_skipped(sim, tmp_path):
     clean, paid = sim
     run_dir = copy(clean, tmp_path / "r")

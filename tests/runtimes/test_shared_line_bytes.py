@@ -1,5 +1,5 @@
 """A claim's lines are encoded once, for its claim record, and the same bytes go into its ledger
-entry (`processor.StoreRecords.fresh_lines`, `encode_answer`): that is only right while every
+entry (`records.StoreRecords.fresh_lines`, `encode_answer`): that is only right while every
 line result is built with its keys in sorted order, so these tests hold the engine to it and
 compare each encoded answer with the canonical encoding of the same event."""
 
@@ -14,10 +14,9 @@ import pytest
 from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.engine.line_results import denied_line, line_result, negated, paid_adjustments
 from claimsim.adjudication.engine.validation import Line
-from claimsim.adjudication.runtimes import processor as processor_module
-from claimsim.adjudication.runtimes.processor import (
-    MemoryStore, PartitionProcessor, StoreRecords, record_key,
-)
+from claimsim.adjudication.runtimes import records as records_module
+from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
+from claimsim.adjudication.runtimes.records import StoreRecords, record_key
 from claimsim.events.encoding import canonical, open_body
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
@@ -56,7 +55,7 @@ def test_line_results_and_their_adjustments_are_built_with_sorted_keys():
 
 def test_every_encoded_answer_is_the_canonical_encoding_of_its_event(simulated, monkeypatch):
     fragments = []  # per encoding: whether the event's lines went in as the record's bytes
-    monkeypatch.setattr(processor_module, "open_body", lambda event: (
+    monkeypatch.setattr(records_module, "open_body", lambda event: (
         fragments.append(isinstance(event["data"].get("lines"), orjson.Fragment)), open_body(event))[1])
     processor = PartitionProcessor(ReferenceData.load(simulated), Settings(), keep_results=False)
     store, inputs = MemoryStore(), list(read(simulated / "input"))

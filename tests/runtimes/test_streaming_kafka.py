@@ -371,3 +371,32 @@ def test_claimsim_adjudicate_runtime_kafka_writes_the_embedded_ledger_and_cleans
             await consumer.stop()
 
     assert asyncio.run(leftovers()) == []
+
+
+def test_a_hostile_input_log_on_kafka_gives_the_embedded_ledger(kafka_bootstrap, simulated, tmp_path):
+    """Lines the embedded runtime answers with rejections (keys that are no string, a type or
+    version or date it cannot read, a line that is not JSON) are answered the same on Kafka:
+    the producer reads the input checked as the embedded runtime does, and the processor answers
+    a key that names no family. Both ledgers are the same bytes."""
+    from claimsim.cli import main
+
+    from ..fixtures.damaged_runs import entries, replace_line, rewrite_log
+
+    hostile_run = fresh_copy(simulated, tmp_path / "hostile")
+    inputs = entries(simulated / "input")
+    claim = next(e for e in inputs if e["type"] == "claim.submitted")
+    body = {k: claim[k] for k in ("type", "v", "at", "key", "cause", "data")}
+    hostile = [{**body, "key": key} for key in (7, None, ["S"], {"S": 1})]
+    hostile += [{**body, **change} for change in ({"type": ["x"]}, {"v": "1"}, {"at": 5})]
+    k = len(inputs) // 2
+    rewrite_log(hostile_run / "input", lambda bodies: [*bodies[:k], *hostile, *bodies[k:]])
+    replace_line(hostile_run / "input", k + len(hostile), b'{"not": "an envelope"\n')
+    embedded = fresh_copy(hostile_run, tmp_path / "embedded")
+    assert main(["adjudicate", str(embedded), "--no-progress"]) == 0
+    assert main(["adjudicate", str(hostile_run), "--runtime", "kafka", "--partitions", "3",
+                 "--bootstrap", kafka_bootstrap, "--no-progress"]) == 0
+    assert ledger_bytes(hostile_run) == ledger_bytes(embedded)
+    answers = [e for e in read(embedded / "ledger") if e["cause"] is not None
+               and k <= e["cause"] <= k + len(hostile)]
+    assert [(e["type"], e["data"].get("reason")) for e in answers] == (
+        [("claim.rejected", "subscriber_mismatch")] * 4 + [("claim.rejected", "unreadable_input")] * 4)

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 from claimsim.adjudication.engine.context import CONTEXT_TYPES
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.events.encoding import canonical
+from claimsim.events.input_reader import read_checked
 from claimsim.events.log import read
 
 from claimsim.adjudication.runtimes.streaming.wire import encode_items, fact_item, input_item, partition_for
@@ -72,7 +73,9 @@ def plan_stream(run_dir: Path | str, *, until_at: dt.date | str | None = None,
     limit_at = until_at.isoformat() if isinstance(until_at, dt.date) else until_at
     facts = ledger_facts(run_dir / "ledger")
     i = 0
-    for env in read(run_dir / "input"):
+    # Checked as the embedded runtime reads it: a line that is not a readable envelope becomes an
+    # unreadable input the core rejects (the same answer in both runtimes), a broken chain stops.
+    for env in read_checked(run_dir / "input"):
         seq = env["seq"]
         if until_seq is not None and seq >= until_seq:
             break
@@ -124,6 +127,10 @@ class InboundBatcher:
                 yield from self._add(p, None, encoded)
         else:
             key = item.envelope["key"]
+            if type(key) is not str:  # a hostile log's: the processor answers it, no family's
+                yield from self._add(partition_for(canonical(key).decode(), self.partitions),
+                                     None, canonical(input_item(item.envelope)))
+                return
             yield from self._add(partition_for(key, self.partitions), key,
                                  canonical(input_item(item.envelope)))
 

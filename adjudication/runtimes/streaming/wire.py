@@ -174,8 +174,6 @@ def _item(item: Any) -> dict[str, Any] | Fact | Bad:
     for name in ("type", "at"):
         if not isinstance(item[name], str) or not item[name]:
             return Bad(f"not an envelope: {name} must be a non-empty string", item)
-    if not isinstance(item["key"], str):  # may be empty: a claim sent without a subscriber id
-        return Bad("not an envelope: key must be a string", item)  # is the core's to reject
     if "v" in item and item["v"] != _CURRENT.get(item["type"], item["v"]):
         try:  # an input at another version than this code's: upcast it, or refuse it here
             return upcast_envelope(item)
