@@ -1,0 +1,94 @@
+"""A ledger claim entry's data as the payer-state fold reads it: `ClaimData` and its `ClaimLine`s,
+msgspec Structs holding only the fields the fold reads (`fold.claims`, `fold.quality`,
+`diagnoses.line_conditions`).
+
+`entries.ClaimDecoder` decodes a claim entry at the current version straight into them (msgspec
+skips every other field at C speed, checking the JSON's syntax all the same): a struct is smaller
+than the dict it replaces, cheaper to build and to free, and carries no key objects. `gc=False`:
+they hold only strings, ints, bools and lists of strings or lines, so they cannot be part of a
+cycle, and the collector need not track the million a replay makes.
+
+Every other claim entry (one the decoder refuses, an older version upcast, a test's dict, an
+audit replay's entry) reaches the fold with a dict as its data: the fold's handlers turn it into
+these structs at their door (`claim_data`), so the fold has one reading of a claim entry, the
+attribute one. A field is required here where every claim entry the engine writes holds it and
+the fold reads it unconditionally (so a decoded entry without it is refused and converted, where
+`claim_data` raises the KeyError the fold raised reading it); a field has a default where its
+absence is normal: a reversal has no `lines`, `frequency` or `rendering_npi`; `diagnoses` is read
+as absent = None, as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class ClaimLine(msgspec.Struct, gc=False):
+    """The fields of a claim entry's line the fold reads."""
+
+    allowed: int
+    cap_offset: int
+    capitated: bool
+    cost_share: int
+    medicaid_cost_share: int
+    plan_paid: int
+    procedure: str
+    sequestration: int
+    service_date: str
+    status: str
+    shadow_allowed: int
+    diagnoses: list[str] | None = None  # None: not recorded (a v1 line, upcast)
+
+
+class ClaimData(msgspec.Struct, gc=False):
+    """The fields of a claim entry's data the fold reads (adjudicated or reversed)."""
+
+    member_id: str
+    paid: str
+    payer_id: str
+    practice_id: str
+    reversed_lines: list[ClaimLine]
+    lines: list[ClaimLine] = []  # a reversal has none
+    frequency: str = ""  # a reversal has none
+    rendering_npi: str | None = None  # a reversal names none
+
+
+# The fields a line read by the fold always holds (the fold reads them from every line it folds);
+# `status` and `shadow_allowed` are read only on some lines (a tracked procedure, a capitated one).
+_LINE_REQUIRED = ("allowed", "cap_offset", "capitated", "cost_share", "medicaid_cost_share",
+                  "plan_paid", "procedure", "sequestration", "service_date")
+
+
+def claim_line(line: dict[str, Any]) -> ClaimLine:
+    """A line as a dict (`events.log.read`'s decoding) as the fold reads it: its values as they
+    are (not checked: the fold meets odd values as it always met them), a field every folded line
+    is read for missing raising KeyError as the fold's read of it did."""
+    for name in _LINE_REQUIRED:
+        if name not in line:
+            raise KeyError(name)
+    return ClaimLine(
+        allowed=line["allowed"], cap_offset=line["cap_offset"], capitated=line["capitated"],
+        cost_share=line["cost_share"], medicaid_cost_share=line["medicaid_cost_share"],
+        plan_paid=line["plan_paid"], procedure=line["procedure"],
+        sequestration=line["sequestration"], service_date=line["service_date"],
+        status=line.get("status", ""), shadow_allowed=line.get("shadow_allowed", 0),
+        diagnoses=line.get("diagnoses"))
+
+
+def claim_data(data: Any, adjudicated: bool) -> ClaimData:
+    """A claim entry's data as the fold reads it: a `ClaimData` as it is, a dict converted (its
+    lines by `claim_line`). The fields the fold read from every claim entry of the type (`paid`
+    and `reversed_lines`; an adjudicated entry's `lines` and `frequency` too) missing raise
+    KeyError as the fold's reads did; the rest default as in `ClaimData`."""
+    if isinstance(data, ClaimData):
+        return data
+    lines = data["lines"] if adjudicated else data.get("lines", ())
+    return ClaimData(
+        member_id=data.get("member_id", ""), paid=data["paid"],
+        payer_id=data.get("payer_id", ""), practice_id=data.get("practice_id", ""),
+        reversed_lines=[claim_line(line) for line in data["reversed_lines"]],
+        lines=[claim_line(line) for line in lines],
+        frequency=data["frequency"] if adjudicated else data.get("frequency", ""),
+        rendering_npi=data.get("rendering_npi"))
