@@ -15,12 +15,17 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
 import orjson
 
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
 from claimsim.events.registry import EventError
 
-from claimsim.adjudication.projections.claim_entry import ClaimData, claim_data
+from claimsim.adjudication.projections.claim_entry import (
+    D_FREQUENCY, D_LINES, D_MEMBER_ID, D_PAID, D_PAYER_ID, D_PRACTICE_ID, D_RENDERING_NPI,
+    D_REVERSED_LINES, L_ALLOWED, L_CAP_OFFSET, L_CAPITATED, L_COST_SHARE, L_DIAGNOSES,
+    L_MEDICAID_COST_SHARE, L_PLAN_PAID, L_PROCEDURE, L_SEQUESTRATION, L_SERVICE_DATE,
+    L_SHADOW_ALLOWED, L_STATUS, ClaimData, claim_data)
 from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
 from claimsim.adjudication.projections.fold.packed import LatestDates, PackedRows
@@ -68,10 +73,10 @@ RENEW_EVERY: Final = 4096
 
 class Fields:
     """The envelope fields the fold reads, as the decoded entries' key objects (`decoded_key`; a
-    claim entry's data is a `claim_entry.ClaimData`, read by attribute). orjson's cache keeps one object per slot: a process that decodes many other
-    keys (a payment entry's member ids) puts new objects in their place, and lookups with the old
-    ones compare strings again (the same answers, only slower). So `fold.follow.follow` renews
-    them every RENEW_EVERY entries it folds (`renew`, some 50 us)."""
+    claim entry's data is a `claim_entry.ClaimData`). orjson's cache keeps one object per slot: a
+    process that decodes many other keys (a payment entry's member ids) puts new objects in their
+    place, and lookups with the old ones compare strings again (the same answers, only slower).
+    So `fold.follow.follow` renews them every RENEW_EVERY entries it folds (`renew`, some 50 us)."""
 
     data: str
     cause: str
@@ -104,6 +109,10 @@ _FFS: Final = struct.Struct("<" + FFS_ROW)
 # method up on every row.
 _PACK_VISIT: Final = _VISIT.pack
 _PACK_FFS: Final = _FFS.pack
+# A claim entry's struct (`claim_entry.ClaimData`, `ClaimLine`) as the tuple of its fields, read by
+# position (`claim_entry.L_*`, `D_*`): compiled, reading a struct's attribute is a generic getattr
+# (type lookup, descriptor; some 200 instructions), one call of this and a tuple's item far less.
+_FIELDS_OF: Final = msgspec.structs.astuple
 
 
 def reset(state: PayerState) -> None:
@@ -114,45 +123,52 @@ def reset(state: PayerState) -> None:
 
 
 def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
-    d: Any = env[FIELDS.data]
-    if type(d) is not ClaimData:  # not decoded by `entries`: read as the fold reads one
-        d = claim_data(d, True)
+    data: Any = env[FIELDS.data]
+    if type(data) is not ClaimData:  # not decoded by `entries`: read as the fold reads one
+        data = claim_data(data, True)
+    d = _FIELDS_OF(data)
     cause = env[FIELDS.cause]
     dx = state.pending_dx.pop(str(cause), None) if cause is not None and state.pending_dx else None
-    lines: Any = d.lines
-    if lines and lines[0].diagnoses is not None:  # v2: the lines carry them
-        dx = conditions_of(lines)
+    lines: list[Any] = d[D_LINES]
+    rows = _rows(lines)
+    if rows and rows[0][L_DIAGNOSES] is not None:  # v2: the lines carry them
+        dx = conditions_of(rows, lines)
     elif state.input_dx_skipped:
         raise EventError("a claim entry without its lines' diagnoses after the ledger's first"
                          " claim entry carried them (ledger versions only go up)",
                          seq=env.get("seq"))
-    paid_month = d.paid[:7]
-    if d.reversed_lines:
-        lines_by_day(state, d, d.reversed_lines, -1, paid_month, True, None)
-    if len(lines) == 1 and not dx:  # the common case, without the day grouping
-        day(state, d, lines[0].service_date, lines, 1, paid_month, d.frequency == "7")
+    paid_month = d[D_PAID][:7]
+    if d[D_REVERSED_LINES]:
+        lines_by_day(state, d, _rows(d[D_REVERSED_LINES]), -1, paid_month, True, None)
+    if len(rows) == 1 and not dx:  # the common case, without the day grouping
+        day(state, d, rows[0][L_SERVICE_DATE], rows, 1, paid_month, d[D_FREQUENCY] == "7")
     else:
-        lines_by_day(state, d, lines, 1, paid_month, d.frequency == "7", dx)
+        lines_by_day(state, d, rows, 1, paid_month, d[D_FREQUENCY] == "7", dx)
+
+
+def _rows(lines: list[Any]) -> list[tuple[Any, ...]]:
+    """A claim entry's `ClaimLine`s as tuples of their fields (`_FIELDS_OF`)."""
+    return [_FIELDS_OF(line) for line in lines]
 
 
 # A code -> the conditions of lines that all carry that one code and no other (`conditions_of`).
 _ONE_CODE: Final[dict[str, list[str]]] = {}
 
 
-def conditions_of(lines: list[Any]) -> list[str]:
+def conditions_of(rows: list[tuple[Any, ...]], lines: list[Any]) -> list[str]:
     """`diagnoses.line_conditions(lines)` (the reference), answered here for the common claim whose
     every line carries the same single code: looked up by that code, without leaving the
     compiled fold or building the tuple key the reference caches on. Anything else (several
     codes, lines that differ, values a ledger written by the engine never holds) is the
-    reference's to answer, errors included."""
-    first: Any = lines[0].diagnoses
+    reference's to answer, errors included. `rows` are the `lines` as tuples (`_rows`)."""
+    first: Any = rows[0][L_DIAGNOSES]
     if type(first) is not list or len(first) != 1:
         return line_conditions(lines)
     code: Any = first[0]
     if type(code) is not str:
         return line_conditions(lines)
-    for line in lines:
-        dx: Any = line.diagnoses
+    for row in rows:
+        dx: Any = row[L_DIAGNOSES]
         if type(dx) is not list or len(dx) != 1 or dx[0] != code:
             return line_conditions(lines)
     found = _ONE_CODE.get(code)
@@ -164,11 +180,12 @@ def conditions_of(lines: list[Any]) -> list[str]:
 
 
 def reversed_(state: PayerState, env: dict[str, Any]) -> None:
-    d: Any = env[FIELDS.data]
-    if type(d) is not ClaimData:
-        d = claim_data(d, False)
+    data: Any = env[FIELDS.data]
+    if type(data) is not ClaimData:
+        data = claim_data(data, False)
+    d = _FIELDS_OF(data)
     state.pending_dx.pop(str(env[FIELDS.cause]), None)
-    lines_by_day(state, d, d.reversed_lines, -1, str(d.paid)[:7], True, None)
+    lines_by_day(state, d, _rows(d[D_REVERSED_LINES]), -1, str(d[D_PAID])[:7], True, None)
 
 
 def drop_pending(state: PayerState, env: dict[str, Any]) -> None:
@@ -177,35 +194,37 @@ def drop_pending(state: PayerState, env: dict[str, Any]) -> None:
         state.pending_dx.pop(str(env[FIELDS.cause]), None)
 
 
-def lines_by_day(state: PayerState, d: Any, lines: list[Any], sign: int,
-                 paid_month: str, adjustment: bool, conds: list[str] | None) -> None:
+def lines_by_day(state: PayerState, d: tuple[Any, ...], lines: list[tuple[Any, ...]],
+                 sign: int, paid_month: str, adjustment: bool, conds: list[str] | None) -> None:
     """Fold one claim entry's lines (sign -1 for reversal lines), a service date at a time
-    (a claim's lines nearly always share one, so the hot path touches each row once)."""
+    (a claim's lines nearly always share one, so the hot path touches each row once). `d` is the
+    entry's `ClaimData` and `lines` its `ClaimLine`s as tuples (`_FIELDS_OF`, `_rows`)."""
     if not lines:
         return
-    first = last = lines[0].service_date
+    first = last = lines[0][L_SERVICE_DATE]
     one_day = True
     for line in lines:  # a loop, not all(<generator>): this path runs for most claims
-        if line.service_date != first:
+        if line[L_SERVICE_DATE] != first:
             one_day = False
             break
     if one_day:
         day(state, d, first, lines, sign, paid_month, adjustment)
     else:
         for line in lines:
-            day(state, d, line.service_date, [line], sign, paid_month, adjustment)
-        last = max(line.service_date for line in lines)
+            day(state, d, line[L_SERVICE_DATE], [line], sign, paid_month, adjustment)
+        last = max(line[L_SERVICE_DATE] for line in lines)
     if conds and sign > 0:
-        state.dx.note(d.member_id, conds, last)
+        state.dx.note(d[D_MEMBER_ID], conds, last)
 
 
-def day(state: PayerState, d: Any, day: str, lines: list[Any], sign: int,
-        paid_month: str, adjustment: bool) -> None:
+def day(state: PayerState, d: tuple[Any, ...], day: str, lines: list[tuple[Any, ...]],
+        sign: int, paid_month: str, adjustment: bool) -> None:
     """The lines of one claim entry serviced on one day: money by service and paid month, and,
     when any line is of a tracked procedure group, visits, expected FFS and leakage.
 
     The per-line sums stay in typed locals in this one loop, not a NamedTuple per line: this runs
-    for every ledger claim entry and is the fold's hot path (compiled: setup.py)."""
+    for every ledger claim entry and is the fold's hot path (compiled: setup.py). The lines are
+    tuples of a `ClaimLine`'s fields (`_rows`), `d` the entry's `ClaimData`'s."""
     groups: dict[str, str] = state._groups
     tracked: frozenset[str] = state._tracked
     plan = offsets = cost_share = medicaid = allowed = sequestration = shadow = 0
@@ -213,31 +232,31 @@ def day(state: PayerState, d: Any, day: str, lines: list[Any], sign: int,
     by_group: dict[str, int] | None = None
     capitated_plan: list[tuple[str, int]] | None = None  # (group, plan paid) of tracked lines
     for line in lines:
-        p: int = line.plan_paid
-        a: int = line.allowed
-        o: int = line.cap_offset
-        share: int = line.cost_share
+        p: int = line[L_PLAN_PAID]
+        a: int = line[L_ALLOWED]
+        o: int = line[L_CAP_OFFSET]
+        share: int = line[L_COST_SHARE]
         plan += p
         offsets += o
         allowed += a
         cost_share += share
-        qmb: int = line.medicaid_cost_share
-        held: int = line.sequestration
+        qmb: int = line[L_MEDICAID_COST_SHARE]
+        held: int = line[L_SEQUESTRATION]
         medicaid += qmb
         sequestration += held
-        if line.capitated:
+        if line[L_CAPITATED]:
             # Shadow FFS: what the line would have paid as FFS, plus the shadow price above
             # allowed when that adds in the entry's direction (reversal amounts are negative).
-            extra: int = line.shadow_allowed - a
+            extra: int = line[L_SHADOW_ALLOWED] - a
             shadow += p + o + (extra if extra * sign > 0 else 0)
-        procedure: str = line.procedure
+        procedure: str = line[L_PROCEDURE]
         group = groups.get(procedure)
         if group is None and procedure in DATED_CODES:  # counts only while valid
             dated = procedure_group_on(procedure, day)
             group = None if dated is None else dated.value
         if group is None or group not in tracked:
             continue
-        denied = line.status == "denied"
+        denied = line[L_STATUS] == "denied"
         # Attribution counts only lines in force and not denied, in every step (DOMAIN.md §6):
         # a CPC+ practice's denied CCM must not win the CCM pre-step.
         if group in QUALIFYING and not denied:
@@ -257,15 +276,15 @@ def day(state: PayerState, d: Any, day: str, lines: list[Any], sign: int,
         if capitated_plan is None:
             capitated_plan = []
         capitated_plan.append((group, p))
-    payer: str = d.payer_id
-    practice: str = d.practice_id
+    payer: str = d[D_PAYER_ID]
+    practice: str = d[D_PRACTICE_ID]
     row = book_lines(state.money, f"{payer}|{practice}|", day[:7], paid_month, adjustment,
                      plan, offsets, cost_share, medicaid, allowed, sequestration, shadow)
     if capitated_plan is None:
         return
     counted = 0
     codes = state._codes
-    member: str = d.member_id
+    member: str = d[D_MEMBER_ID]
     where, when = codes.of(practice), codes.of(day)  # the visit and FFS rows' text columns
     if qual or awv or ccm:
         counted = _counted(state, d, practice, day, sign, qual)
@@ -278,14 +297,14 @@ def day(state: PayerState, d: Any, day: str, lines: list[Any], sign: int,
     book_leakage(state, payer, practice, member, day, row, counted, capitated_plan)
 
 
-def _counted(state: PayerState, d: Any, practice: str, day: str, sign: int,
+def _counted(state: PayerState, d: tuple[Any, ...], practice: str, day: str, sign: int,
              qual: int) -> int:
     """The qualifying lines that count as primary-care visits: those rendered by a primary-care
     clinician; a void names no NPI, so it takes back what its original counted that day."""
-    npi = d.rendering_npi
+    npi = d[D_RENDERING_NPI]
     if npi is None:
         if sign < 0 and qual:
-            return -min(qual, qualifying_on(state, d.member_id, practice, day))
+            return -min(qual, qualifying_on(state, d[D_MEMBER_ID], practice, day))
         return 0
     return sign * qual if npi in state._pc_npis else 0
 
