@@ -10,12 +10,11 @@ cycle, and the collector need not track the million a replay makes.
 
 Every other claim entry (one the decoder refuses, an older version upcast, a test's dict, an
 audit replay's entry) reaches the fold with a dict as its data: the fold's handlers turn it into
-these structs at their door (`claim_data`), so the fold has one reading of a claim entry, the
-attribute one. A field is required here where every claim entry the engine writes holds it and
-the fold reads it unconditionally (so a decoded entry without it is refused and converted, where
-`claim_data` raises the KeyError the fold raised reading it); a field has a default where its
-absence is normal: a reversal has no `lines`, `frequency` or `rendering_npi`; `diagnoses` is read
-as absent = None, as before.
+these structs at their door (`claim_data`), so the fold has one reading of a claim entry. A field
+is required here where every claim entry the engine writes holds it (a decoded entry without one
+is refused, decoded in full and converted: `claim_data` raises the KeyError the fold's read of
+the dict raised, see `Absent`); a field has a default where its absence is normal: a reversal has
+no `lines`, `frequency` or `rendering_npi`, and `diagnoses` is read as absent = None, as before.
 """
 
 from __future__ import annotations
@@ -97,10 +96,31 @@ _LINE_REQUIRED = ("allowed", "cap_offset", "capitated", "cost_share", "medicaid_
                   "plan_paid", "procedure", "sequestration", "service_date")
 
 
+class Absent:
+    """A field a converted line lacks and the fold reads only on some lines: reading it the way
+    the fold does (`status` compared, `shadow_allowed` subtracted) raises the KeyError the fold's
+    read of the dict raised; a line the fold does not read it on folds as before."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _missing(self, other: object) -> Any:
+        raise KeyError(self.name)
+
+    __eq__ = __ne__ = __sub__ = __rsub__ = __add__ = __radd__ = _missing
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Absent({self.name!r})"
+
+
 def claim_line(line: dict[str, Any]) -> ClaimLine:
     """A line as a dict (`events.log.read`'s decoding) as the fold reads it: its values as they
-    are (not checked: the fold meets odd values as it always met them), a field every folded line
-    is read for missing raising KeyError as the fold's read of it did."""
+    are (not checked: the fold meets odd values as it always met them); a field missing raises
+    KeyError as the fold's read of it did: at once for one read on every line, when read
+    (`Absent`) for one read on some."""
     for name in _LINE_REQUIRED:
         if name not in line:
             raise KeyError(name)
@@ -109,22 +129,31 @@ def claim_line(line: dict[str, Any]) -> ClaimLine:
         cost_share=line["cost_share"], medicaid_cost_share=line["medicaid_cost_share"],
         plan_paid=line["plan_paid"], procedure=line["procedure"],
         sequestration=line["sequestration"], service_date=line["service_date"],
-        status=line.get("status", ""), shadow_allowed=line.get("shadow_allowed", 0),
+        status=line["status"] if "status" in line else Absent("status"),  # type: ignore[arg-type]
+        shadow_allowed=(line["shadow_allowed"] if "shadow_allowed" in line
+                        else Absent("shadow_allowed")),  # type: ignore[arg-type]
         diagnoses=line.get("diagnoses"))
 
 
 def claim_data(data: Any, adjudicated: bool) -> ClaimData:
     """A claim entry's data as the fold reads it: a `ClaimData` as it is, a dict converted (its
-    lines by `claim_line`). The fields the fold read from every claim entry of the type (`paid`
-    and `reversed_lines`; an adjudicated entry's `lines` and `frequency` too) missing raise
-    KeyError as the fold's reads did; the rest default as in `ClaimData`."""
+    lines by `claim_line`). A field the fold read from every claim entry of the type (`paid`,
+    `reversed_lines`; an adjudicated entry's `lines` and `frequency`), or from every one with a
+    line (`payer_id`, `practice_id`, `member_id`), missing raises KeyError as the fold's read
+    did (a member id read only for some lines is asked of every entry with lines: no ledger
+    lacks it); `rendering_npi` and a line's `diagnoses` are read as absent = None, as before."""
     if isinstance(data, ClaimData):
         return data
     lines = data["lines"] if adjudicated else data.get("lines", ())
+    reversed_lines = data["reversed_lines"]
+    frequency = data["frequency"] if adjudicated else data.get("frequency", "")
+    if lines or reversed_lines:
+        for name in ("payer_id", "practice_id", "member_id"):
+            if name not in data:
+                raise KeyError(name)
     return ClaimData(
         member_id=data.get("member_id", ""), paid=data["paid"],
         payer_id=data.get("payer_id", ""), practice_id=data.get("practice_id", ""),
-        reversed_lines=[claim_line(line) for line in data["reversed_lines"]],
-        lines=[claim_line(line) for line in lines],
-        frequency=data["frequency"] if adjudicated else data.get("frequency", ""),
+        reversed_lines=[claim_line(line) for line in reversed_lines],
+        lines=[claim_line(line) for line in lines], frequency=frequency,
         rendering_npi=data.get("rendering_npi"))
