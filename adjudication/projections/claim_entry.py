@@ -19,75 +19,41 @@ no `lines`, `frequency` or `rendering_npi`, and `diagnoses` is read as absent = 
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 import msgspec
 
 
-class ClaimLine(msgspec.Struct, gc=False):
+# The fields in the order a ledger line holds them (canonical JSON: sorted), so msgspec, which looks
+# a key up from the field after the last one it matched, finds each at its first try.
+class ClaimLine(msgspec.Struct, gc=False, kw_only=True):
     """The fields of a claim entry's line the fold reads."""
 
     allowed: int
     cap_offset: int
     capitated: bool
     cost_share: int
+    diagnoses: list[str] | None = None  # None: not recorded (a v1 line, upcast)
     medicaid_cost_share: int
     plan_paid: int
     procedure: str
     sequestration: int
     service_date: str
-    status: str
     shadow_allowed: int
-    diagnoses: list[str] | None = None  # None: not recorded (a v1 line, upcast)
+    status: str
 
 
-class ClaimData(msgspec.Struct, gc=False):
+class ClaimData(msgspec.Struct, gc=False, kw_only=True):
     """The fields of a claim entry's data the fold reads (adjudicated or reversed)."""
 
+    frequency: str = ""  # a reversal has none
+    lines: list[ClaimLine] = []  # a reversal has none
     member_id: str
     paid: str
     payer_id: str
     practice_id: str
-    reversed_lines: list[ClaimLine]
-    lines: list[ClaimLine] = []  # a reversal has none
-    frequency: str = ""  # a reversal has none
     rendering_npi: str | None = None  # a reversal names none
-
-
-# A struct's fields by position, as `msgspec.structs.astuple` lists them (the compiled fold reads
-# a line's or a data's fields off that one tuple: an attribute read of a struct from compiled
-# code is a generic getattr, some 200 instructions, a tuple's item a few).
-L_ALLOWED: Final = 0
-L_CAP_OFFSET: Final = 1
-L_CAPITATED: Final = 2
-L_COST_SHARE: Final = 3
-L_MEDICAID_COST_SHARE: Final = 4
-L_PLAN_PAID: Final = 5
-L_PROCEDURE: Final = 6
-L_SEQUESTRATION: Final = 7
-L_SERVICE_DATE: Final = 8
-L_STATUS: Final = 9
-L_SHADOW_ALLOWED: Final = 10
-L_DIAGNOSES: Final = 11
-D_MEMBER_ID: Final = 0
-D_PAID: Final = 1
-D_PAYER_ID: Final = 2
-D_PRACTICE_ID: Final = 3
-D_REVERSED_LINES: Final = 4
-D_LINES: Final = 5
-D_FREQUENCY: Final = 6
-D_RENDERING_NPI: Final = 7
-
-
-def _check_positions() -> None:
-    """The positions above are the structs' own (checked once, at import)."""
-    for prefix, struct in (("L_", ClaimLine), ("D_", ClaimData)):
-        named = {name[2:].lower(): at for name, at in globals().items() if name.startswith(prefix)}
-        if named != {field: at for at, field in enumerate(struct.__struct_fields__)}:
-            raise ImportError(f"claim_entry: the {prefix}* positions are not {struct.__name__}'s")
-
-
-_check_positions()
+    reversed_lines: list[ClaimLine]
 
 
 # The fields a line read by the fold always holds (the fold reads them from every line it folds);

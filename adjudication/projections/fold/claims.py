@@ -21,11 +21,7 @@ import orjson
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
 from claimsim.events.registry import EventError
 
-from claimsim.adjudication.projections.claim_entry import (
-    D_FREQUENCY, D_LINES, D_MEMBER_ID, D_PAID, D_PAYER_ID, D_PRACTICE_ID, D_RENDERING_NPI,
-    D_REVERSED_LINES, L_ALLOWED, L_CAP_OFFSET, L_CAPITATED, L_COST_SHARE, L_DIAGNOSES,
-    L_MEDICAID_COST_SHARE, L_PLAN_PAID, L_PROCEDURE, L_SEQUESTRATION, L_SERVICE_DATE,
-    L_SHADOW_ALLOWED, L_STATUS, ClaimData, claim_data)
+from claimsim.adjudication.projections.claim_entry import ClaimData, ClaimLine, claim_data
 from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
 from claimsim.adjudication.projections.fold.packed import LatestDates, PackedRows
@@ -110,9 +106,33 @@ _FFS: Final = struct.Struct("<" + FFS_ROW)
 _PACK_VISIT: Final = _VISIT.pack
 _PACK_FFS: Final = _FFS.pack
 # A claim entry's struct (`claim_entry.ClaimData`, `ClaimLine`) as the tuple of its fields, read by
-# position (`claim_entry.L_*`, `D_*`): compiled, reading a struct's attribute is a generic getattr
+# position (`L_*`, `D_*`): compiled, reading a struct's attribute is a generic getattr
 # (type lookup, descriptor; some 200 instructions), one call of this and a tuple's item far less.
 _FIELDS_OF: Final = msgspec.structs.astuple
+# The positions of those fields, read off the structs at import (not literals: a compiled copy of
+# this module then always reads the structs as they are, even ones changed after it was built).
+_LINE: Final = ClaimLine.__struct_fields__
+L_ALLOWED: Final = _LINE.index("allowed")
+L_CAP_OFFSET: Final = _LINE.index("cap_offset")
+L_CAPITATED: Final = _LINE.index("capitated")
+L_COST_SHARE: Final = _LINE.index("cost_share")
+L_DIAGNOSES: Final = _LINE.index("diagnoses")
+L_MEDICAID_COST_SHARE: Final = _LINE.index("medicaid_cost_share")
+L_PLAN_PAID: Final = _LINE.index("plan_paid")
+L_PROCEDURE: Final = _LINE.index("procedure")
+L_SEQUESTRATION: Final = _LINE.index("sequestration")
+L_SERVICE_DATE: Final = _LINE.index("service_date")
+L_SHADOW_ALLOWED: Final = _LINE.index("shadow_allowed")
+L_STATUS: Final = _LINE.index("status")
+_DATA: Final = ClaimData.__struct_fields__
+D_FREQUENCY: Final = _DATA.index("frequency")
+D_LINES: Final = _DATA.index("lines")
+D_MEMBER_ID: Final = _DATA.index("member_id")
+D_PAID: Final = _DATA.index("paid")
+D_PAYER_ID: Final = _DATA.index("payer_id")
+D_PRACTICE_ID: Final = _DATA.index("practice_id")
+D_RENDERING_NPI: Final = _DATA.index("rendering_npi")
+D_REVERSED_LINES: Final = _DATA.index("reversed_lines")
 
 
 def reset(state: PayerState) -> None:
