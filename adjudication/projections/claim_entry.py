@@ -101,6 +101,9 @@ def claim_line(line: dict[str, Any]) -> ClaimLine:
         diagnoses=line.get("diagnoses"))
 
 
+_convert = msgspec.convert
+
+
 def claim_data(data: Any, adjudicated: bool) -> ClaimData:
     """A claim entry's data as the fold reads it: a `ClaimData` as it is, a dict converted (its
     lines by `claim_line`). A field the fold read from every claim entry of the type (`paid`,
@@ -110,6 +113,11 @@ def claim_data(data: Any, adjudicated: bool) -> ClaimData:
     lacks it); `rendering_npi` and a line's `diagnoses` are read as absent = None, as before."""
     if isinstance(data, ClaimData):
         return data
+    if not adjudicated or ("lines" in data and "frequency" in data):  # else: the KeyError below
+        try:  # a dict as the engine writes them: converted in C, the values as they are
+            return _convert(data, ClaimData)
+        except msgspec.ValidationError:
+            pass  # a field missing or of another type: read here, as the fold read it
     lines = data["lines"] if adjudicated else data.get("lines", ())
     reversed_lines = data["reversed_lines"]
     frequency = data["frequency"] if adjudicated else data.get("frequency", "")

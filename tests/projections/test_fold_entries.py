@@ -10,12 +10,14 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
 from claimsim.events.log import LogWriter, read
 from claimsim.events.reference import ReferenceData
 
+from claimsim.adjudication.projections import claim_entry
 from claimsim.adjudication.projections.claim_entry import (ClaimData, ClaimLine, claim_data,
                                                            claim_line)
 from claimsim.adjudication.projections.entries import CHAIN, ENVELOPE, fold_envelopes
@@ -131,7 +133,14 @@ class Recording(dict):
 
 
 @pytest.mark.parametrize("source", ["drawn", "claims"])
-def test_the_fold_reads_no_field_of_a_claim_entry_that_the_decoder_drops(whole_run, source):
+def test_the_fold_reads_no_field_of_a_claim_entry_that_the_decoder_drops(whole_run, source,
+                                                                       monkeypatch):
+    """The envelope fields the fold reads, and the data and line fields its conversion of a dict
+    reads (`claim_entry.claim_data`, its Python path: msgspec's convert reads no dict's keys
+    through the dict's methods), are among those the decoder keeps."""
+    def refused(*_):
+        raise msgspec.ValidationError("read key by key")
+    monkeypatch.setattr(claim_entry, "_convert", refused)
     read_keys: dict[str, set[str]] = {"envelope": set(), "data": set(), "line": set()}
     state = PayerState(ReferenceData.load(whole_run), ProjectionSettings(quality_source=source))
     follower = LedgerFollower(whole_run, state)
