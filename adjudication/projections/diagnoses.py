@@ -13,6 +13,8 @@ import re
 
 from claimsim.events.codes import ICD10_CONDITION
 
+from claimsim.adjudication.projections.claim_entry import ClaimLine
+
 # JSON escapes quotes inside strings, so these patterns only match real `"diagnoses": [...]`
 # arrays and the code strings in them, whatever else a claim as submitted holds.
 _DIAGNOSES = re.compile(rb'"diagnoses":\[([^\]]*)\]')
@@ -40,13 +42,13 @@ def claim_conditions(raw: bytes) -> list[str]:
 _LINES_SEEN: dict[tuple[str, ...], list[str]] = {}  # lines' codes -> conditions
 
 
-def line_conditions(lines: list[dict]) -> list[str]:
+def line_conditions(lines: list[ClaimLine]) -> list[str]:
     """The chronic conditions (sorted) diagnosed on any of a claim entry's lines (v2 lines carry
-    their diagnoses as submitted)."""
-    first = lines[0]["diagnoses"]
+    their diagnoses as submitted; `claim_entry.ClaimLine`s, as the fold reads them)."""
+    first = lines[0].diagnoses
     for line in lines:  # most claims repeat the claim's diagnoses on every line
-        if line["diagnoses"] != first:
-            key = tuple(code for line in lines for code in line["diagnoses"])
+        if line.diagnoses != first:
+            key = tuple(code for line in lines for code in line.diagnoses)
             break
     else:  # every line's codes are the first's: their conditions are the first line's
         key = tuple(first)

@@ -2,17 +2,20 @@
 gives, except that a claim entry (most of a ledger) holds only the fields the fold reads.
 
 A claim entry's lines are large (adjustments, billed, remarks, units ... and the chain's hashes)
-and the fold reads about half of their fields. orjson has no partial decode; msgspec decodes into
-`TypedDict`s and skips every field they do not name at C speed, checking the JSON's syntax all
-the same. The decoded entry is a plain dict with exactly the fields named here that the line
-holds, each value what orjson gives for it: the fold reads it unchanged.
+and the fold reads about half of their fields. orjson has no partial decode; msgspec decodes the
+envelope into a `TypedDict` and its data into `claim_entry.ClaimData` and `ClaimLine` structs,
+skipping every field they do not name at C speed and checking the JSON's syntax all the same.
+The decoded envelope is a plain dict with exactly the envelope fields named here that the line
+holds (the runner reads its `seq` and `hash`); the fold reads its data's attributes.
 
 What is named here is what the fold reads of a claim entry (`fold.claims`, `fold.quality`,
 `fold.follow`, `diagnoses.line_conditions`); tests/projections/test_fold_entries.py replays runs
 both ways and compares every checkpoint byte for byte. Anything else takes `read`'s way (orjson,
 then upcast or refused): other entry types, a claim entry at another version than the current
 one (a v1 ledger), and a claim entry this decoder refuses (a field of another JSON type than a
-ledger written by the engine holds), so what the fold makes of it is what it always made.
+ledger written by the engine holds, or one such a ledger always holds missing); the fold's
+handlers convert such an entry's dict data at their door (`claim_entry.claim_data`), so what the
+fold makes of it is what it always made.
 
 The keys are the fold's own key objects (`fold.claims.FIELDS`, renewed as orjson's key cache
 changes), so the fold's lookups find them by identity as they find orjson's.
@@ -28,26 +31,23 @@ import msgspec
 
 from claimsim.events.registry import current_version
 
+from claimsim.adjudication.projections.claim_entry import ClaimData
 from claimsim.adjudication.projections.fold.claims import FIELDS
 from claimsim.adjudication.projections.fold.stream import CLAIM_TYPES, envelopes
 
-# The fields the fold reads, by level, with the JSON type a ledger written by the engine holds
-# (a value of another type is refused, and the line decoded in full instead).
-LINE = {"allowed": int, "cap_offset": int, "capitated": bool, "cost_share": int,
-        "diagnoses": list[str] | None, "medicaid_cost_share": int, "plan_paid": int,
-        "procedure": str, "sequestration": int, "service_date": str, "shadow_allowed": int,
-        "status": str}
-DATA = {"frequency": str, "member_id": str, "paid": str, "payer_id": str, "practice_id": str,
-        "rendering_npi": str | None}  # and "lines", "reversed_lines": lists of LINE
-ENVELOPE = {"at": str, "cause": int | None, "seq": int, "type": str}  # and "data": DATA
-NAMES = (*LINE, *DATA, "lines", "reversed_lines", *ENVELOPE, "data")
+# The envelope's fields the fold reads, with the JSON type a ledger written by the engine holds
+# (a value of another type is refused, and the line decoded in full instead); its data is a
+# `claim_entry.ClaimData`, its lines `ClaimLine`s.
+ENVELOPE = {"at": str, "cause": int | None, "seq": int, "type": str}
+NAMES = (*ENVELOPE, "data")
 # Read beside the fold: `events.projection.ProjectionRunner` records the position it folded to.
 CHAIN = {"hash": str}
 
 
 class ClaimDecoder:
-    """Decodes a claim entry's line into the fields the fold reads (`decode`), keyed by the
-    fold's key objects as they are now: `refresh` builds it anew once `FIELDS` holds other ones."""
+    """Decodes a claim entry's line into the fields the fold reads (`decode`): the envelope a dict
+    keyed by the fold's key objects as they are now (`refresh` builds it anew once `FIELDS` holds
+    other ones), its data a `ClaimData`."""
 
     def __init__(self) -> None:
         self._keys: tuple[str, ...] = ()
@@ -59,12 +59,8 @@ class ClaimDecoder:
         if len(keys) == len(self._keys) and all(a is b for a, b in zip(keys, self._keys)):
             return
         key = dict(zip(NAMES, keys))
-        line = TypedDict("Line", {key[k]: t for k, t in LINE.items()}, total=False)  # type: ignore[misc]
-        data = TypedDict("Data", {**{key[k]: t for k, t in DATA.items()},  # type: ignore[misc]
-                                  key["lines"]: list[line], key["reversed_lines"]: list[line]},
-                         total=False)
         envelope = TypedDict("Envelope", {**{key[k]: t for k, t in ENVELOPE.items()},  # type: ignore[misc]
-                                          key["data"]: data, **CHAIN}, total=False)
+                                          key["data"]: ClaimData, **CHAIN}, total=False)
         self.decode = msgspec.json.Decoder(envelope).decode
         self._keys = keys
 

@@ -10,14 +10,17 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
 from claimsim.events.log import LogWriter, read
 from claimsim.events.reference import ReferenceData
 
-from claimsim.adjudication.projections.entries import (CHAIN, DATA, ENVELOPE, LINE,
-                                                      fold_envelopes)
+from claimsim.adjudication.projections import claim_entry
+from claimsim.adjudication.projections.claim_entry import (ClaimData, ClaimLine, claim_data,
+                                                           claim_line)
+from claimsim.adjudication.projections.entries import CHAIN, ENVELOPE, fold_envelopes
 from claimsim.adjudication.projections.fold.claims import FIELDS
 from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.settings import ProjectionSettings
@@ -89,18 +92,15 @@ def test_a_claim_entry_holds_the_named_fields_of_the_full_entry_with_the_folds_k
         assert partial == _named(full)
         assert all(any(k is getattr(FIELDS, n) for n in dir(FIELDS)) for k in partial
                    if k not in CHAIN)
-        assert all(k is getattr(FIELDS, k) for k in partial["data"])
+        assert type(partial["data"]) is ClaimData
     assert seen > 500
 
 
 def _named(full: dict[str, Any]) -> dict[str, Any]:
-    """A full claim entry cut to the fields `entries` names."""
-    data = full["data"]
+    """A full claim entry cut to the fields `entries` names, its data as the fold's handlers
+    convert a dict (`claim_entry.claim_data`): what the decoder gives must equal it."""
     out = {k: v for k, v in full.items() if k in ENVELOPE or k in CHAIN}
-    out["data"] = {k: v for k, v in data.items() if k in DATA}
-    for k in ("lines", "reversed_lines"):
-        if k in data:
-            out["data"][k] = [{f: v for f, v in line.items() if f in LINE} for line in data[k]]
+    out["data"] = claim_data(full["data"], full["type"] == "claim.adjudicated")
     return out
 
 
@@ -133,15 +133,23 @@ class Recording(dict):
 
 
 @pytest.mark.parametrize("source", ["drawn", "claims"])
-def test_the_fold_reads_no_field_of_a_claim_entry_that_the_decoder_drops(whole_run, source):
+def test_the_fold_reads_no_field_of_a_claim_entry_that_the_decoder_drops(whole_run, source,
+                                                                       monkeypatch):
+    """The envelope fields the fold reads, and the data and line fields its conversion of a dict
+    reads (`claim_entry.claim_data`, its Python path: msgspec's convert reads no dict's keys
+    through the dict's methods), are among those the decoder keeps."""
+    def refused(*_):
+        raise msgspec.ValidationError("read key by key")
+    monkeypatch.setattr(claim_entry, "_convert", refused)
     read_keys: dict[str, set[str]] = {"envelope": set(), "data": set(), "line": set()}
     state = PayerState(ReferenceData.load(whole_run), ProjectionSettings(quality_source=source))
     follower = LedgerFollower(whole_run, state)
     for env in read(whole_run / "ledger"):
         follower.apply(Recording(env, "envelope", read_keys) if env["type"] in CLAIMS else env)
     assert {"data", "cause", "type"} <= read_keys["envelope"] <= {*ENVELOPE, "data"}
-    assert {"lines", "paid", "member_id"} <= read_keys["data"] <= {*DATA, "lines", "reversed_lines"}
-    assert {"plan_paid", "diagnoses", "service_date"} <= read_keys["line"] <= set(LINE)
+    assert {"lines", "paid", "member_id"} <= read_keys["data"] <= set(ClaimData.__struct_fields__)
+    assert {"plan_paid", "diagnoses", "service_date"} <= read_keys["line"] <= set(
+        ClaimLine.__struct_fields__)
 
 
 def _write(log_dir: Path, events: list[dict[str, Any]], segment_events: int = 3) -> list[bytes]:
@@ -174,6 +182,7 @@ def test_entries_it_does_not_decode_partly_are_reads_own(tmp_path):
     got, want = list(fold_envelopes(tmp_path / "log")), list(read(tmp_path / "log"))
     assert [len(e) for e in got] == [6, 9, 9, 9, 6]  # the partial ones: 5 named fields and hash
     assert got[1:4] == want[1:4] and got[3]["data"]["lines"][0]["diagnoses"] is None
+    assert claim_line(got[3]["data"]["lines"][0]).diagnoses is None
     assert got[0] == _named(want[0]) and got[4] == _named(want[4])
     assert [e["seq"] for e in fold_envelopes(tmp_path / "log", 4)] == [4]
     assert [e["seq"] for e in fold_envelopes(tmp_path / "log", 2)] == [2, 3, 4]

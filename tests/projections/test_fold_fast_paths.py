@@ -5,6 +5,7 @@ pass, and a claim entry's conditions when every line repeats the claim's diagnos
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import given, settings, strategies as st
 
 from claimsim.events.calendar import add_months, age_on
@@ -12,6 +13,7 @@ from claimsim.events.codes import ICD10_CONDITION, demographic_risk_milli
 from claimsim.events.money import div_round_half_up
 from claimsim.events.timeline import value_at
 
+from claimsim.adjudication.projections.claim_entry import ClaimLine
 from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.claims import conditions_of
 from claimsim.adjudication.projections.fold.membership import SPAN_PAYER
@@ -20,6 +22,19 @@ from claimsim.adjudication.projections.risk import (_WEIGHT, DEMENTIA, _scored, 
                                                    normalise)
 
 from ..fixtures.projections import PAYER, Feed, reference
+
+def _lines(*dx_by_line) -> list[ClaimLine]:
+    """Claim lines as the fold reads them, carrying these diagnoses (the rest: any values)."""
+    return [ClaimLine(allowed=0, cap_offset=0, capitated=False, cost_share=0,
+                      medicaid_cost_share=0, plan_paid=0, procedure="99213", sequestration=0,
+                      service_date="2025-01-02", status="paid", shadow_allowed=0, diagnoses=dx)
+            for dx in dx_by_line]
+
+
+def _fold_conditions(lines: list[ClaimLine]) -> list[str]:
+    """`fold.claims.conditions_of` as the fold calls it: the lines and their fields' tuples."""
+    return conditions_of([msgspec.structs.astuple(line) for line in lines], lines)
+
 
 _DX = sorted(ICD10_CONDITION) + ["J06.9", "Z00.00"]
 _DAYS = st.dates(min_value=__import__("datetime").date(2023, 1, 1),
@@ -109,7 +124,7 @@ def test_payer_member_lists_refill_in_one_pass_and_follow_new_enrollments():
 
 @given(st.lists(st.lists(st.sampled_from(_DX), max_size=3), min_size=1, max_size=4))
 def test_a_claims_conditions_are_those_of_every_line_s_diagnoses(dx_by_line):
-    lines = [{"diagnoses": dx} for dx in dx_by_line]
+    lines = _lines(*dx_by_line)
     expected = sorted({ICD10_CONDITION[c].value for dx in dx_by_line for c in dx
                        if c in ICD10_CONDITION})
     assert line_conditions(lines) == expected
@@ -128,13 +143,13 @@ def test_the_folds_conditions_are_the_references_for_any_lines(dx_by_line):
     """`fold.claims.conditions_of` (cached by the one code every line carries) answers what
     `diagnoses.line_conditions` answers, or raises what it raises: one code on every line, lines
     that differ in any one line, several codes, and odd values."""
-    lines = [{"diagnoses": dx} for dx in dx_by_line]
+    lines = _lines(*dx_by_line)
     try:
         expected: object = line_conditions(lines)
     except Exception as e:  # noqa: BLE001 (the reference's error is the expected answer)
         expected = type(e)
     try:
-        got: object = conditions_of(lines)
+        got: object = _fold_conditions(lines)
     except Exception as e:  # noqa: BLE001
         got = type(e)
     assert got == expected
@@ -144,17 +159,17 @@ def test_a_claim_whose_lines_differ_is_not_answered_by_its_first_lines_code():
     """The cache by code must not answer for a claim whose later line carries another code:
     diabetes on the first line, CHF on the second, after a claim with diabetes alone."""
     diabetes, chf = ICD10_CONDITION["E11.9"].value, ICD10_CONDITION["I50.9"].value
-    assert conditions_of([{"diagnoses": ["E11.9"]}]) == [diabetes]
-    assert conditions_of([{"diagnoses": ["E11.9"]}, {"diagnoses": ["I50.9"]}]) == sorted(
+    assert _fold_conditions(_lines(["E11.9"])) == [diabetes]
+    assert _fold_conditions(_lines(["E11.9"], ["I50.9"])) == sorted(
         [diabetes, chf])
-    assert conditions_of([{"diagnoses": ["E11.9"]}, {"diagnoses": ["E11.9", "I50.9"]}]) == sorted(
+    assert _fold_conditions(_lines(["E11.9"], ["E11.9", "I50.9"])) == sorted(
         [diabetes, chf])
-    assert conditions_of([{"diagnoses": ["E11.9"]}, {"diagnoses": ["E11.9"]}]) == [diabetes]
+    assert _fold_conditions(_lines(["E11.9"], ["E11.9"])) == [diabetes]
 
 
 def test_lines_repeating_the_claim_s_diagnoses_give_the_claim_s_conditions():
     """Diabetes (E11.9) and CHF (I50.9) on both lines of a claim: two conditions, sorted."""
-    lines = [{"diagnoses": ["E11.9", "I50.9"]}, {"diagnoses": ["E11.9", "I50.9"]}]
+    lines = _lines(["E11.9", "I50.9"], ["E11.9", "I50.9"])
     assert line_conditions(lines) == sorted([ICD10_CONDITION["E11.9"].value,
                                              ICD10_CONDITION["I50.9"].value])
     assert len(line_conditions(lines)) == 2

@@ -15,11 +15,13 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
 import orjson
 
 from claimsim.events.codes import DATED_CODES, ProcedureGroup, procedure_group_on
 from claimsim.events.registry import EventError
 
+from claimsim.adjudication.projections.claim_entry import ClaimData, ClaimLine, claim_data
 from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
 from claimsim.adjudication.projections.fold.packed import LatestDates, PackedRows
@@ -66,34 +68,14 @@ RENEW_EVERY: Final = 4096
 
 
 class Fields:
-    """The envelope and line fields the fold reads, as the decoded entries' key objects
-    (`decoded_key`). orjson's cache keeps one object per slot: a process that decodes many other
-    keys (a payment entry's member ids) puts new objects in their place, and lookups with the old
-    ones compare strings again (the same answers, only slower). So `fold.follow.follow` renews
-    them every RENEW_EVERY entries it folds (`renew`, some 50 us)."""
+    """The envelope fields the fold reads, as the decoded entries' key objects (`decoded_key`; a
+    claim entry's data is a `claim_entry.ClaimData`). orjson's cache keeps one object per slot: a
+    process that decodes many other keys (a payment entry's member ids) puts new objects in their
+    place, and lookups with the old ones compare strings again (the same answers, only slower).
+    So `fold.follow.follow` renews them every RENEW_EVERY entries it folds (`renew`, some 50 us)."""
 
     data: str
     cause: str
-    lines: str
-    diagnoses: str
-    paid: str
-    reversed_lines: str
-    service_date: str
-    frequency: str
-    plan_paid: str
-    allowed: str
-    cap_offset: str
-    cost_share: str
-    medicaid_cost_share: str
-    sequestration: str
-    capitated: str
-    shadow_allowed: str
-    procedure: str
-    status: str
-    payer_id: str
-    practice_id: str
-    member_id: str
-    rendering_npi: str
     type: str
     seq: str
     at: str
@@ -106,26 +88,6 @@ class Fields:
     def renew(self) -> None:
         self.data = decoded_key("data")
         self.cause = decoded_key("cause")
-        self.lines = decoded_key("lines")
-        self.diagnoses = decoded_key("diagnoses")
-        self.paid = decoded_key("paid")
-        self.reversed_lines = decoded_key("reversed_lines")
-        self.service_date = decoded_key("service_date")
-        self.frequency = decoded_key("frequency")
-        self.plan_paid = decoded_key("plan_paid")
-        self.allowed = decoded_key("allowed")
-        self.cap_offset = decoded_key("cap_offset")
-        self.cost_share = decoded_key("cost_share")
-        self.medicaid_cost_share = decoded_key("medicaid_cost_share")
-        self.sequestration = decoded_key("sequestration")
-        self.capitated = decoded_key("capitated")
-        self.shadow_allowed = decoded_key("shadow_allowed")
-        self.procedure = decoded_key("procedure")
-        self.status = decoded_key("status")
-        self.payer_id = decoded_key("payer_id")
-        self.practice_id = decoded_key("practice_id")
-        self.member_id = decoded_key("member_id")
-        self.rendering_npi = decoded_key("rendering_npi")
         self.type = decoded_key("type")
         self.seq = decoded_key("seq")
         self.at = decoded_key("at")
@@ -143,6 +105,34 @@ _FFS: Final = struct.Struct("<" + FFS_ROW)
 # method up on every row.
 _PACK_VISIT: Final = _VISIT.pack
 _PACK_FFS: Final = _FFS.pack
+# A claim entry's struct (`claim_entry.ClaimData`, `ClaimLine`) as the tuple of its fields, read by
+# position (`L_*`, `D_*`): compiled, reading a struct's attribute is a generic getattr
+# (type lookup, descriptor; some 200 instructions), one call of this and a tuple's item far less.
+_FIELDS_OF: Final = msgspec.structs.astuple
+# The positions of those fields, read off the structs at import (not literals: a compiled copy of
+# this module then always reads the structs as they are, even ones changed after it was built).
+_LINE: Final = ClaimLine.__struct_fields__
+L_ALLOWED: Final = _LINE.index("allowed")
+L_CAP_OFFSET: Final = _LINE.index("cap_offset")
+L_CAPITATED: Final = _LINE.index("capitated")
+L_COST_SHARE: Final = _LINE.index("cost_share")
+L_DIAGNOSES: Final = _LINE.index("diagnoses")
+L_MEDICAID_COST_SHARE: Final = _LINE.index("medicaid_cost_share")
+L_PLAN_PAID: Final = _LINE.index("plan_paid")
+L_PROCEDURE: Final = _LINE.index("procedure")
+L_SEQUESTRATION: Final = _LINE.index("sequestration")
+L_SERVICE_DATE: Final = _LINE.index("service_date")
+L_SHADOW_ALLOWED: Final = _LINE.index("shadow_allowed")
+L_STATUS: Final = _LINE.index("status")
+_DATA: Final = ClaimData.__struct_fields__
+D_FREQUENCY: Final = _DATA.index("frequency")
+D_LINES: Final = _DATA.index("lines")
+D_MEMBER_ID: Final = _DATA.index("member_id")
+D_PAID: Final = _DATA.index("paid")
+D_PAYER_ID: Final = _DATA.index("payer_id")
+D_PRACTICE_ID: Final = _DATA.index("practice_id")
+D_RENDERING_NPI: Final = _DATA.index("rendering_npi")
+D_REVERSED_LINES: Final = _DATA.index("reversed_lines")
 
 
 def reset(state: PayerState) -> None:
@@ -153,44 +143,52 @@ def reset(state: PayerState) -> None:
 
 
 def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
-    d = env[FIELDS.data]
+    data: Any = env[FIELDS.data]
+    if type(data) is not ClaimData:  # not decoded by `entries`: read as the fold reads one
+        data = claim_data(data, True)
+    d = _FIELDS_OF(data)
     cause = env[FIELDS.cause]
     dx = state.pending_dx.pop(str(cause), None) if cause is not None and state.pending_dx else None
-    lines = d[FIELDS.lines]
-    if lines and lines[0].get(FIELDS.diagnoses) is not None:  # v2: the lines carry them
-        dx = conditions_of(lines)
+    lines: list[Any] = d[D_LINES]
+    rows = _rows(lines)
+    if rows and rows[0][L_DIAGNOSES] is not None:  # v2: the lines carry them
+        dx = conditions_of(rows, lines)
     elif state.input_dx_skipped:
         raise EventError("a claim entry without its lines' diagnoses after the ledger's first"
                          " claim entry carried them (ledger versions only go up)",
                          seq=env.get("seq"))
-    paid_month = d[FIELDS.paid][:7]
-    if d[FIELDS.reversed_lines]:
-        lines_by_day(state, d, d[FIELDS.reversed_lines], -1, paid_month, True, None)
-    if len(lines) == 1 and not dx:  # the common case, without the day grouping
-        day(state, d, lines[0][FIELDS.service_date], lines, 1, paid_month,
-            d[FIELDS.frequency] == "7")
+    paid_month = d[D_PAID][:7]
+    if d[D_REVERSED_LINES]:
+        lines_by_day(state, d, _rows(d[D_REVERSED_LINES]), -1, paid_month, True, None)
+    if len(rows) == 1 and not dx:  # the common case, without the day grouping
+        day(state, d, rows[0][L_SERVICE_DATE], rows, 1, paid_month, d[D_FREQUENCY] == "7")
     else:
-        lines_by_day(state, d, lines, 1, paid_month, d[FIELDS.frequency] == "7", dx)
+        lines_by_day(state, d, rows, 1, paid_month, d[D_FREQUENCY] == "7", dx)
+
+
+def _rows(lines: list[Any]) -> list[tuple[Any, ...]]:
+    """A claim entry's `ClaimLine`s as tuples of their fields (`_FIELDS_OF`)."""
+    return [_FIELDS_OF(line) for line in lines]
 
 
 # A code -> the conditions of lines that all carry that one code and no other (`conditions_of`).
 _ONE_CODE: Final[dict[str, list[str]]] = {}
 
 
-def conditions_of(lines: list[dict[str, Any]]) -> list[str]:
+def conditions_of(rows: list[tuple[Any, ...]], lines: list[Any]) -> list[str]:
     """`diagnoses.line_conditions(lines)` (the reference), answered here for the common claim whose
     every line carries the same single code: looked up by that code, without leaving the
     compiled fold or building the tuple key the reference caches on. Anything else (several
     codes, lines that differ, values a ledger written by the engine never holds) is the
-    reference's to answer, errors included."""
-    first: Any = lines[0][FIELDS.diagnoses]
+    reference's to answer, errors included. `rows` are the `lines` as tuples (`_rows`)."""
+    first: Any = rows[0][L_DIAGNOSES]
     if type(first) is not list or len(first) != 1:
         return line_conditions(lines)
     code: Any = first[0]
     if type(code) is not str:
         return line_conditions(lines)
-    for line in lines:
-        dx: Any = line[FIELDS.diagnoses]
+    for row in rows:
+        dx: Any = row[L_DIAGNOSES]
         if type(dx) is not list or len(dx) != 1 or dx[0] != code:
             return line_conditions(lines)
     found = _ONE_CODE.get(code)
@@ -202,9 +200,12 @@ def conditions_of(lines: list[dict[str, Any]]) -> list[str]:
 
 
 def reversed_(state: PayerState, env: dict[str, Any]) -> None:
-    d = env[FIELDS.data]
+    data: Any = env[FIELDS.data]
+    if type(data) is not ClaimData:
+        data = claim_data(data, False)
+    d = _FIELDS_OF(data)
     state.pending_dx.pop(str(env[FIELDS.cause]), None)
-    lines_by_day(state, d, d[FIELDS.reversed_lines], -1, str(d[FIELDS.paid])[:7], True, None)
+    lines_by_day(state, d, _rows(d[D_REVERSED_LINES]), -1, str(d[D_PAID])[:7], True, None)
 
 
 def drop_pending(state: PayerState, env: dict[str, Any]) -> None:
@@ -213,35 +214,37 @@ def drop_pending(state: PayerState, env: dict[str, Any]) -> None:
         state.pending_dx.pop(str(env[FIELDS.cause]), None)
 
 
-def lines_by_day(state: PayerState, d: dict[str, Any], lines: list[dict], sign: int,
-                 paid_month: str, adjustment: bool, conds: list[str] | None) -> None:
+def lines_by_day(state: PayerState, d: tuple[Any, ...], lines: list[tuple[Any, ...]],
+                 sign: int, paid_month: str, adjustment: bool, conds: list[str] | None) -> None:
     """Fold one claim entry's lines (sign -1 for reversal lines), a service date at a time
-    (a claim's lines nearly always share one, so the hot path touches each row once)."""
+    (a claim's lines nearly always share one, so the hot path touches each row once). `d` is the
+    entry's `ClaimData` and `lines` its `ClaimLine`s as tuples (`_FIELDS_OF`, `_rows`)."""
     if not lines:
         return
-    first = last = lines[0][FIELDS.service_date]
+    first = last = lines[0][L_SERVICE_DATE]
     one_day = True
     for line in lines:  # a loop, not all(<generator>): this path runs for most claims
-        if line[FIELDS.service_date] != first:
+        if line[L_SERVICE_DATE] != first:
             one_day = False
             break
     if one_day:
         day(state, d, first, lines, sign, paid_month, adjustment)
     else:
         for line in lines:
-            day(state, d, line[FIELDS.service_date], [line], sign, paid_month, adjustment)
-        last = max(line[FIELDS.service_date] for line in lines)
+            day(state, d, line[L_SERVICE_DATE], [line], sign, paid_month, adjustment)
+        last = max(line[L_SERVICE_DATE] for line in lines)
     if conds and sign > 0:
-        state.dx.note(d[FIELDS.member_id], conds, last)
+        state.dx.note(d[D_MEMBER_ID], conds, last)
 
 
-def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, Any]], sign: int,
-        paid_month: str, adjustment: bool) -> None:
+def day(state: PayerState, d: tuple[Any, ...], day: str, lines: list[tuple[Any, ...]],
+        sign: int, paid_month: str, adjustment: bool) -> None:
     """The lines of one claim entry serviced on one day: money by service and paid month, and,
     when any line is of a tracked procedure group, visits, expected FFS and leakage.
 
     The per-line sums stay in typed locals in this one loop, not a NamedTuple per line: this runs
-    for every ledger claim entry and is the fold's hot path (compiled: setup.py)."""
+    for every ledger claim entry and is the fold's hot path (compiled: setup.py). The lines are
+    tuples of a `ClaimLine`'s fields (`_rows`), `d` the entry's `ClaimData`'s."""
     groups: dict[str, str] = state._groups
     tracked: frozenset[str] = state._tracked
     plan = offsets = cost_share = medicaid = allowed = sequestration = shadow = 0
@@ -249,31 +252,31 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, An
     by_group: dict[str, int] | None = None
     capitated_plan: list[tuple[str, int]] | None = None  # (group, plan paid) of tracked lines
     for line in lines:
-        p: int = line[FIELDS.plan_paid]
-        a: int = line[FIELDS.allowed]
-        o: int = line[FIELDS.cap_offset]
-        share: int = line[FIELDS.cost_share]
+        p: int = line[L_PLAN_PAID]
+        a: int = line[L_ALLOWED]
+        o: int = line[L_CAP_OFFSET]
+        share: int = line[L_COST_SHARE]
         plan += p
         offsets += o
         allowed += a
         cost_share += share
-        qmb: int = line[FIELDS.medicaid_cost_share]
-        held: int = line[FIELDS.sequestration]
+        qmb: int = line[L_MEDICAID_COST_SHARE]
+        held: int = line[L_SEQUESTRATION]
         medicaid += qmb
         sequestration += held
-        if line[FIELDS.capitated]:
+        if line[L_CAPITATED]:
             # Shadow FFS: what the line would have paid as FFS, plus the shadow price above
             # allowed when that adds in the entry's direction (reversal amounts are negative).
-            extra: int = line[FIELDS.shadow_allowed] - a
+            extra: int = line[L_SHADOW_ALLOWED] - a
             shadow += p + o + (extra if extra * sign > 0 else 0)
-        procedure: str = line[FIELDS.procedure]
+        procedure: str = line[L_PROCEDURE]
         group = groups.get(procedure)
         if group is None and procedure in DATED_CODES:  # counts only while valid
             dated = procedure_group_on(procedure, day)
             group = None if dated is None else dated.value
         if group is None or group not in tracked:
             continue
-        denied = line[FIELDS.status] == "denied"
+        denied = line[L_STATUS] == "denied"
         # Attribution counts only lines in force and not denied, in every step (DOMAIN.md §6):
         # a CPC+ practice's denied CCM must not win the CCM pre-step.
         if group in QUALIFYING and not denied:
@@ -293,15 +296,15 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, An
         if capitated_plan is None:
             capitated_plan = []
         capitated_plan.append((group, p))
-    payer: str = d[FIELDS.payer_id]
-    practice: str = d[FIELDS.practice_id]
+    payer: str = d[D_PAYER_ID]
+    practice: str = d[D_PRACTICE_ID]
     row = book_lines(state.money, f"{payer}|{practice}|", day[:7], paid_month, adjustment,
                      plan, offsets, cost_share, medicaid, allowed, sequestration, shadow)
     if capitated_plan is None:
         return
     counted = 0
     codes = state._codes
-    member: str = d[FIELDS.member_id]
+    member: str = d[D_MEMBER_ID]
     where, when = codes.of(practice), codes.of(day)  # the visit and FFS rows' text columns
     if qual or awv or ccm:
         counted = _counted(state, d, practice, day, sign, qual)
@@ -314,14 +317,14 @@ def day(state: PayerState, d: dict[str, Any], day: str, lines: list[dict[str, An
     book_leakage(state, payer, practice, member, day, row, counted, capitated_plan)
 
 
-def _counted(state: PayerState, d: dict[str, Any], practice: str, day: str, sign: int,
+def _counted(state: PayerState, d: tuple[Any, ...], practice: str, day: str, sign: int,
              qual: int) -> int:
     """The qualifying lines that count as primary-care visits: those rendered by a primary-care
     clinician; a void names no NPI, so it takes back what its original counted that day."""
-    npi = d.get(FIELDS.rendering_npi)
+    npi = d[D_RENDERING_NPI]
     if npi is None:
         if sign < 0 and qual:
-            return -min(qual, qualifying_on(state, d[FIELDS.member_id], practice, day))
+            return -min(qual, qualifying_on(state, d[D_MEMBER_ID], practice, day))
         return 0
     return sign * qual if npi in state._pc_npis else 0
 

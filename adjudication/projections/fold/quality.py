@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from claimsim.events.codes import HBA1C_CODES, Condition
 
+from claimsim.adjudication.projections.claim_entry import ClaimLine, claim_data
 from claimsim.adjudication.projections.diagnoses import line_conditions
 
 if TYPE_CHECKING:
@@ -34,34 +35,34 @@ def reset(state: PayerState) -> None:
     state.diabetes_days: dict[str, list[str]] = {}  # member -> service dates (distinct)
 
 
-def _tests(state: PayerState, member: str, lines: list[dict[str, Any]], sign: int) -> None:
+def _tests(state: PayerState, member: str, lines: list[ClaimLine], sign: int) -> None:
     for line in lines:
-        if line["procedure"] in HBA1C_CODES and line["status"] != "denied":
-            state.hba1c.setdefault(member, []).append([line["service_date"], sign])
+        if line.procedure in HBA1C_CODES and line.status != "denied":
+            state.hba1c.setdefault(member, []).append([line.service_date, sign])
 
 
 def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
     """Runs before the claims concern's handler, which takes a v1 claim's pending diagnoses."""
-    d = env["data"]
-    member = d["member_id"]
-    _tests(state, member, d["reversed_lines"], -1)
-    _tests(state, member, d["lines"], 1)
-    lines = d["lines"]
-    if lines and lines[0].get("diagnoses") is not None:  # a v2 entry: its lines carry them
+    d = claim_data(env["data"], True)
+    member = d.member_id
+    _tests(state, member, d.reversed_lines, -1)
+    _tests(state, member, d.lines, 1)
+    lines = d.lines
+    if lines and lines[0].diagnoses is not None:  # a v2 entry: its lines carry them
         conds = line_conditions(lines)
     else:  # v1: the submitted claim's, pending until the claims concern's handler takes them
         cause = env["cause"]
         conds = state.pending_dx.get(str(cause)) if cause is not None else None
-    if conds and DIABETES in conds and d["lines"]:
-        day = max(line["service_date"] for line in d["lines"])
+    if conds and DIABETES in conds and d.lines:
+        day = max(line.service_date for line in d.lines)
         days = state.diabetes_days.setdefault(member, [])
         if day not in days:
             days.append(day)
 
 
 def reversed_(state: PayerState, env: dict[str, Any]) -> None:
-    d = env["data"]
-    _tests(state, d["member_id"], d["reversed_lines"], -1)
+    d = claim_data(env["data"], False)
+    _tests(state, d.member_id, d.reversed_lines, -1)
 
 
 def tested_between(state: PayerState, member: str, first: str, last: str) -> bool:
