@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from claimsim.events.claim_input import CLAIM_SUBMITTED, claim_marker, typed_envelope
 from claimsim.events.encoding import GENESIS_HASH
 from claimsim.events.log import LOCK_FILE, LogError, require_dir, segments
 from claimsim.events.registry import current_versions, upcast_envelope
@@ -97,13 +98,20 @@ def unreadable(seq: int, at: str, problem: str, raw: bytes) -> dict[str, Any]:
             "prev": None, "hash": None}
 
 
-def read_checked(directory: Path | str, position: ChainPosition | None = None) -> Iterator[dict[str, Any]]:
+def read_checked(directory: Path | str, position: ChainPosition | None = None, *,
+                 typed: bool = False) -> Iterator[dict[str, Any]]:
     """Envelopes from `position` on (default: seq 0 with the genesis hash), each checked against
     the chain. `position` is not changed: a caller `accept`s each entry it consumes, and can go
-    on later from there without re-reading (and re-hashing) the prefix."""
+    on later from there without re-reading (and re-hashing) the prefix.
+
+    `typed`: a plainly written `claim.submitted` line comes with its data typed
+    (`claim_input.typed_envelope`: the adjudication runtime's choice, whose engine reads either);
+    every other line, and any such line it refuses, as the dict it always was."""
     directory = require_dir(directory)
     pos = position.copy() if position is not None else ChainPosition()
     versions = current_versions()
+    version = versions.get(CLAIM_SUBMITTED)
+    marker, tail = claim_marker(version) if typed and version is not None else (b"\n", 0)
     segs = segments(directory)
     for i, (first_seq, path) in enumerate(segs):
         next_first = segs[i + 1][0] if i + 1 < len(segs) else None
@@ -117,7 +125,12 @@ def read_checked(directory: Path | str, position: ChainPosition | None = None) -
                         return  # still being written
                     yield unreadable(seq, pos.last_at, "incomplete last line (an interrupted write)", line)
                     return
-                env = _checked(directory, line, seq, pos, versions)
+                env = None
+                # A claim line's marker sits `tail` bytes from its end (never matches untyped).
+                if tail and line.startswith(marker, len(line) - tail) and pos.prev is not None:
+                    env = typed_envelope(line, seq, pos.prev, version)  # type: ignore[arg-type]
+                if env is None:
+                    env = _checked(directory, line, seq, pos, versions)
                 # `pos.accept(env)`, inlined: it runs once per input line.
                 pos.next_seq, pos.prev = seq + 1, env["hash"]
                 at = env["at"]

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from claimsim.events.claim_input import TypedClaim
 from claimsim.events.codes import REJECT_CARC, RejectReason
 from claimsim.events.encoding import canonical
 from claimsim.events.input import MemberEnrolled, MemberTerminated
@@ -26,6 +27,7 @@ from claimsim.adjudication.engine.file_pricing import file_amounts
 from claimsim.adjudication.engine.family import (
     ADJUDICATED, NO_EFFECT, REJECTED, REVERSED, SPAN_END, SPAN_PAYER, SPAN_START, FamilyState,
 )
+from claimsim.adjudication.engine.typed_claims import validate_typed
 from claimsim.adjudication.engine.validation import Invalid, fast_day, validate_claim
 
 # The ledger types that answer an input (one per input seq, `cause` = that seq).
@@ -106,6 +108,14 @@ def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context
            ) -> tuple[list[Any], dict[str, Any] | None]:
     """The claim's stored result and, unless rejected, its record as it now stands."""
     data = envelope["data"]
+    if type(data) is TypedClaim:  # `input_reader.read_checked(typed=True)`'s plain claim line
+        claim = None if ctx.price_from_file else validate_typed(data.claim, envelope["key"], ctx)
+        if claim is not None:
+            try:
+                return adjudicate_claim(claim, envelope["seq"], family, ctx)
+            except Invalid as bad:  # the family's own checks: worded from the claim as a dict
+                return [REJECTED, envelope["at"], _rejection(data.as_dict()["claim"], bad, ctx)], None
+        data = data.as_dict()  # anything the typed checks refuse: the dict reading decides
     raw: Any = data.get("claim") if isinstance(data, dict) else None
     try:
         claim = validate_claim(raw, envelope["key"], ctx)

@@ -1,0 +1,83 @@
+"""A claim decoded typed (`events.claim_input.ClaimIn`) checked and turned into the `Claim` the
+pipeline reads, or None: the dict reading (`validation.validate_claim`, the reference) then
+decides and words the rejection.
+
+It accepts only what `validate_claim`'s fast path accepts and builds the same `Claim`: msgspec
+has checked every field's JSON type, so what is left are the values (limits, codes, dates, the
+reference data), the same checks in the same terms. An integer is also held under 2**62: past
+64 bits orjson reads a number as a float, which the dict reading refuses, where msgspec gives an
+int (a line number has no other upper bound). tests/engine/test_typed_claims.py holds the two
+readings together.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from claimsim.events.claim_input import ClaimIn
+from claimsim.events.codes import DATED_CODES, PLACES_OF_SERVICE, valid_on
+
+from claimsim.adjudication.engine.context import Context
+from claimsim.adjudication.engine.validation import (
+    DIAGNOSIS_CHARS, FREQUENCIES, ID_CHARS, LIMITS, MAX_BILLED, MAX_DIAGNOSES, MAX_UNITS, Claim,
+    Line, _DAYS, _modifiers_ok, fast_day, shared_diagnoses,
+)
+
+_PLACES: Final = PLACES_OF_SERVICE
+_DATED: Final = DATED_CODES
+MAX_LINES: Final[int] = LIMITS.lines
+_BIG: Final[int] = 1 << 62  # past it, the dict reading may hold a float (see the docstring)
+
+
+def validate_typed(raw: ClaimIn, key: str, ctx: Context) -> Claim | None:
+    """The claim `validate_claim` makes of the same claim read as a dict, when its fast path
+    would take it; None otherwise. One function, as `validate_claim` is, for the same reason
+    (every claim and line passes here)."""
+    claim_id, member_id, frequency = raw.claim_id, raw.member_id, raw.frequency
+    original, payer_id, tin, npi = raw.original_claim_id, raw.payer_id, raw.billing_tin, raw.rendering_npi
+    pos, received_iso, raw_lines = raw.place_of_service, raw.received, raw.lines
+    received = fast_day(received_iso)
+    if not (
+        claim_id and len(claim_id) <= ID_CHARS
+        and member_id and len(member_id) <= ID_CHARS
+        and frequency in FREQUENCIES
+        and (original is None if frequency == "1"
+             else original is not None and original and len(original) <= ID_CHARS)
+        and raw.subscriber_id == key and key and len(key) <= ID_CHARS
+        and payer_id in ctx.payers and tin in ctx.practice_kind and npi in ctx.clinician_role
+        and pos in _PLACES
+        and received is not None
+        and (raw_lines or frequency == "8") and len(raw_lines) <= MAX_LINES
+    ):
+        return None
+    lines = []
+    seen = set()
+    known = ctx.known_codes
+    days = _DAYS
+    for rl in raw_lines:
+        line_no, day_iso, code, units, billed = rl.line_no, rl.service_date, rl.procedure, rl.units, rl.billed
+        mods, dx = rl.modifiers, rl.diagnoses
+        day = days.get(day_iso)
+        if day is None:
+            day = fast_day(day_iso)
+        if not (
+            1 <= line_no < _BIG and line_no not in seen
+            and day is not None and day <= received
+            and code in known
+            and (code not in _DATED or valid_on(code, day_iso))
+            and 1 <= units <= MAX_UNITS
+            and 0 <= billed <= MAX_BILLED
+            and (not mods or _modifiers_ok(mods))
+        ):
+            return None
+        if dx is not None:
+            if len(dx) > MAX_DIAGNOSES:
+                return None
+            for d in dx:
+                if len(d) > DIAGNOSIS_CHARS:
+                    return None
+        seen.add(line_no)
+        lines.append(Line(line_no, day, day_iso, code, ",".join(mods) if mods else "", units,
+                          billed, shared_diagnoses(dx)))
+    return Claim(claim_id, frequency, original, member_id, key, payer_id, tin, npi, pos, received,
+                 received_iso, tuple(lines))
