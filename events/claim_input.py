@@ -25,22 +25,26 @@ from hashlib import sha256
 from typing import Any, Literal
 
 import msgspec
+import msgspec.structs
 import orjson
 
 CLAIM_SUBMITTED = "claim.submitted"
-_FIELDS = dict(forbid_unknown_fields=True, gc=False)  # no cycles: nothing for the collector
+# No cycles (nothing for the collector); fields named, so declared in the JSON's key order.
+_FIELDS = dict(forbid_unknown_fields=True, gc=False, kw_only=True)
 
 
 class LineIn(msgspec.Struct, **_FIELDS):  # type: ignore[call-arg]
-    """A service line as submitted: the fields `validation` reads, of the JSON types it takes."""
+    """A service line as submitted: the fields `validation` reads, of the JSON types it takes,
+    in the order a canonical line holds them (msgspec looks for the next key where the last one
+    was found)."""
 
     billed: int
+    diagnoses: list[str] | None = None
     line_no: int
+    modifiers: list[str] = []
     procedure: str
     service_date: str
     units: int
-    diagnoses: list[str] | None = None
-    modifiers: list[str] = []
 
 
 class ClaimIn(msgspec.Struct, **_FIELDS):  # type: ignore[call-arg]
@@ -49,15 +53,21 @@ class ClaimIn(msgspec.Struct, **_FIELDS):  # type: ignore[call-arg]
 
     billing_tin: str
     claim_id: str
+    frequency: str = "1"
     lines: list[LineIn]
     member_id: str
+    original_claim_id: str | None = None
     payer_id: str
     place_of_service: str
     received: str
     rendering_npi: str
     subscriber_id: str
-    frequency: str = "1"
-    original_claim_id: str | None = None
+
+
+# A Struct's values in its fields' order (`astuple`), as the engine unpacks them.
+astuple = msgspec.structs.astuple
+LineFields = tuple[int, list[str] | None, int, list[str], str, str, int]
+ClaimFields = tuple[str, str, str, list[LineIn], str, str | None, str, str, str, str, str]
 
 
 class _DataIn(msgspec.Struct, **_FIELDS):  # type: ignore[call-arg]
