@@ -112,17 +112,20 @@ def claim_marker(version: int) -> tuple[bytes, int]:
     return marker, len(marker) + 64 + _HASH_TAIL
 
 
-def typed_envelope(line: bytes, seq: int, prev: str, version: int) -> dict[str, Any] | None:
+def typed_envelope(line: bytes, seq: int, prev: str | None, version: int) -> dict[str, Any] | None:
     """The envelope `_checked` would give for this line (at `seq`, after an entry hashed `prev`,
-    `claim.submitted` being at `version`), with typed data; None for anything else (the caller
-    reads it the dict way, which also raises or words what is wrong). The caller has checked the
-    line holds `claim_marker` at its place."""
+    None after an unreadable line: the line's own `prev` is taken; `claim.submitted` being at
+    `version`), with typed data; None for anything else (the caller reads it the dict way, which
+    also raises or words what is wrong). The caller has checked the line holds `claim_marker` at
+    its place."""
     if not line.isascii() or line.find(b"\\") >= 0:  # `in` would try the bytes as an int first
         return None
     try:
         e = _decode(line)
     except msgspec.MsgspecError:
         return None
+    if prev is None:
+        prev = e.prev
     if e.seq != seq or e.prev != prev or e.v != version:
         return None
     hasher = sha256(prev.encode("ascii"))

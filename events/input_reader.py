@@ -127,7 +127,7 @@ def read_checked(directory: Path | str, position: ChainPosition | None = None, *
                     return
                 env = None
                 # A claim line's marker sits `tail` bytes from its end (never matches untyped).
-                if tail and line.startswith(marker, len(line) - tail) and pos.prev is not None:
+                if tail and line.startswith(marker, len(line) - tail):
                     env = typed_envelope(line, seq, pos.prev, version)  # type: ignore[arg-type]
                 if env is None:
                     env = _checked(directory, line, seq, pos, versions)
