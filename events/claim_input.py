@@ -39,7 +39,7 @@ class LineIn(msgspec.Struct, **_FIELDS):  # type: ignore[call-arg]
     was found)."""
 
     billed: int
-    diagnoses: list[str] | None = None
+    diagnoses: tuple[str, ...] | None = None  # as `validation.shared_diagnoses` keeps them
     line_no: int
     modifiers: list[str] = []
     procedure: str
@@ -66,7 +66,7 @@ class ClaimIn(msgspec.Struct, **_FIELDS):  # type: ignore[call-arg]
 
 # A Struct's values in its fields' order (`astuple`), as the engine unpacks them.
 astuple = msgspec.structs.astuple
-LineFields = tuple[int, list[str] | None, int, list[str], str, str, int]
+LineFields = tuple[int, tuple[str, ...] | None, int, list[str], str, str, int]
 ClaimFields = tuple[str, str, str, list[LineIn], str, str | None, str, str, str, str, str]
 
 

@@ -4,10 +4,10 @@ decides and words the rejection.
 
 It accepts only what `validate_claim`'s fast path accepts and builds the same `Claim`: msgspec
 has checked every field's JSON type, so what is left are the values (limits, codes, dates, the
-reference data), the same checks in the same terms. An integer is also held under 2**62: past
-64 bits orjson reads a number as a float, which the dict reading refuses, where msgspec gives an
-int (a line number has no other upper bound). tests/engine/test_typed_claims.py holds the two
-readings together.
+reference data), the same checks in the same terms. Every integer it takes is bounded well
+inside 64 bits: past them orjson reads a number as a float, which the dict reading refuses, where
+msgspec gives an int (so line numbers are taken only as 1, 2, 3 ... in order, which also makes
+them unique without a set). tests/engine/test_typed_claims.py holds the two readings together.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from claimsim.adjudication.engine.validation import (
 _PLACES: Final = PLACES_OF_SERVICE
 _DATED: Final = DATED_CODES
 MAX_LINES: Final[int] = LIMITS.lines
-_BIG: Final[int] = 1 << 62  # past it, the dict reading may hold a float (see the docstring)
 
 
 def validate_typed(raw: ClaimIn, key: str, ctx: Context) -> Claim | None:
@@ -52,7 +51,7 @@ def validate_typed(raw: ClaimIn, key: str, ctx: Context) -> Claim | None:
     ):
         return None
     lines = []
-    seen = set()
+    line_no_next = 1  # lines numbered 1, 2, 3 ... in order are unique (other orders: the dict reading)
     known = ctx.known_codes
     days = _DAYS
     for rl in raw_lines:
@@ -61,7 +60,7 @@ def validate_typed(raw: ClaimIn, key: str, ctx: Context) -> Claim | None:
         if day is None:
             day = fast_day(day_iso)
         if not (
-            1 <= line_no < _BIG and line_no not in seen
+            line_no == line_no_next
             and day is not None and day <= received
             and code in known
             and (code not in _DATED or valid_on(code, day_iso))
@@ -76,7 +75,7 @@ def validate_typed(raw: ClaimIn, key: str, ctx: Context) -> Claim | None:
             for d in dx:
                 if len(d) > DIAGNOSIS_CHARS:
                     return None
-        seen.add(line_no)
+        line_no_next += 1
         lines.append(Line(line_no, day, day_iso, code, ",".join(mods) if mods else "", units,
                           billed, shared_diagnoses(dx)))
     return Claim(claim_id, frequency, original, member_id, key, payer_id, tin, npi, pos, received,
