@@ -27,7 +27,10 @@ from typing import Any
 
 import orjson
 
-from claimsim.events.claim_input import CLAIM_SUBMITTED, claim_marker, typed_envelope
+from claimsim.events.typed_input import (
+    CLAIM_SUBMITTED, MEMBER_ENROLLED, marker as typed_marker, typed_enrollment_envelope,
+    typed_envelope,
+)
 from claimsim.events.encoding import GENESIS_HASH
 from claimsim.events.log import LOCK_FILE, LogError, require_dir, segments
 from claimsim.events.registry import current_versions, upcast_envelope
@@ -104,14 +107,16 @@ def read_checked(directory: Path | str, position: ChainPosition | None = None, *
     the chain. `position` is not changed: a caller `accept`s each entry it consumes, and can go
     on later from there without re-reading (and re-hashing) the prefix.
 
-    `typed`: a plainly written `claim.submitted` line comes with its data typed
-    (`claim_input.typed_envelope`: the adjudication runtime's choice, whose engine reads either);
-    every other line, and any such line it refuses, as the dict it always was."""
+    `typed`: a plainly written `claim.submitted` or `member.enrolled` line comes with its data
+    typed (`typed_input`: the adjudication runtime's choice, whose engine reads either); every
+    other line, and any such line it refuses, as the dict it always was."""
     directory = require_dir(directory)
     pos = position.copy() if position is not None else ChainPosition()
     versions = current_versions()
-    version = versions.get(CLAIM_SUBMITTED)
-    marker, tail = claim_marker(version) if typed and version is not None else (b"\n", 0)
+    version, e_version = versions.get(CLAIM_SUBMITTED), versions.get(MEMBER_ENROLLED)
+    typed = typed and version is not None and e_version is not None
+    marker, tail = typed_marker(CLAIM_SUBMITTED, version) if typed else (b"\n", 0)  # type: ignore[arg-type]
+    e_marker, e_tail = typed_marker(MEMBER_ENROLLED, e_version) if typed else (b"\n", 0)  # type: ignore[arg-type]
     segs = segments(directory)
     for i, (first_seq, path) in enumerate(segs):
         next_first = segs[i + 1][0] if i + 1 < len(segs) else None
@@ -129,6 +134,8 @@ def read_checked(directory: Path | str, position: ChainPosition | None = None, *
                 # A claim line's marker sits `tail` bytes from its end (never matches untyped).
                 if tail and line.startswith(marker, len(line) - tail):
                     env = typed_envelope(line, seq, pos.prev, version)  # type: ignore[arg-type]
+                elif e_tail and line.startswith(e_marker, len(line) - e_tail):
+                    env = typed_enrollment_envelope(line, seq, pos.prev, e_version)  # type: ignore[arg-type]
                 if env is None:
                     env = _checked(directory, line, seq, pos, versions)
                 # `pos.accept(env)`, inlined: it runs once per input line.

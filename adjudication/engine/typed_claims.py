@@ -1,4 +1,4 @@
-"""A claim decoded typed (`events.claim_input.ClaimIn`) checked and turned into the `Claim` the
+"""A claim decoded typed (`events.typed_input.ClaimIn`) checked and turned into the `Claim` the
 pipeline reads, or None: the dict reading (`validation.validate_claim`, the reference) then
 decides and words the rejection.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Final, cast
 
-from claimsim.events.claim_input import ClaimFields, ClaimIn, LineFields, astuple
+from claimsim.events.typed_input import ClaimFields, ClaimIn, LineFields, astuple
 from claimsim.events.codes import DATED_CODES, PLACES_OF_SERVICE, valid_on
 
 from claimsim.adjudication.engine.context import Context

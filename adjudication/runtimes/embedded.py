@@ -254,7 +254,7 @@ class EmbeddedAdjudicator:
         batch: list[dict[str, Any]] = []
         size, in_batch = self.batch_size, 0
         cut = size if piece is None else min(piece, size)
-        # Typed claims in one process (`claim_input`); the forked workers take dicts (smaller
+        # Typed claims in one process (`typed_input`); the forked workers take dicts (smaller
         # to send).
         for env in read_checked(self.input_dir, self.input_position, typed=self.processes == 1):
             seq = env["seq"]

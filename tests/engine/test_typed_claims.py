@@ -1,4 +1,4 @@
-"""A claim read typed (`events.claim_input`) is checked by `typed_claims.validate_typed`, which
+"""A claim read typed (`events.typed_input`) is checked by `typed_claims.validate_typed`, which
 must accept only what `validate_claim`'s reading of the same line as a dict accepts, with the same
 `Claim`, and leave everything else to it (None); the core's answer to the line is then the same
 whichever reading the runtime used. tests/runtimes/test_typed_input.py holds the two readings
@@ -10,14 +10,19 @@ import copy
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 
-from ..fixtures.adjudication import Harness, line
+from ..fixtures.adjudication import Harness, line, plan, reference
+from .test_plain_enrollment import CHANGES, _with
 from .test_validation_paths import CTX, KEY, _base, raw_claims
-from claimsim.adjudication.engine.core import adjudicate
+from claimsim.adjudication.engine.core import plain_enrollment, typed_enrollment
 from claimsim.adjudication.engine.typed_claims import validate_typed
 from claimsim.adjudication.engine.validation import Invalid, validate_claim
-from claimsim.events.claim_input import TypedClaim, typed_envelope
+from claimsim.events.input import MemberEnrolled
+from claimsim.events.typed_input import (
+    EnrollmentIn, TypedClaim, typed_enrollment_envelope, typed_envelope,
+)
 from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
 
 
@@ -88,3 +93,44 @@ def test_a_claim_the_family_rejects_is_worded_from_the_claim_as_submitted():
     assert validate_typed(typed["data"].claim, KEY, CTX) is not None
     answer, _ = _answer(typed)
     assert answer == _answer(plain)[0] and b'"reason":"unknown_member"' in answer
+
+
+def _enrollment_line(data: dict[str, Any], patch: tuple[bytes, bytes] = (b"", b"")) -> bytes:
+    body = canonical({"at": "2025-01-01", "cause": None, "data": data, "key": "F000001",
+                      "seq": 0, "type": "member.enrolled", "v": 1}).replace(*patch)
+    digest = chain_hash(GENESIS_HASH, body)
+    return body[:-1] + b',"prev":"%s","hash":"%s"}\n' % (GENESIS_HASH.encode(), digest.encode())
+
+
+ENROLLMENT_PATCHES = [(b"", b""), (b'"sex":"F"', b'"sex":"\\u0046"'), (b'"sex":"F"', b'"sex":"F","sex":1'),
+                      (b'"sex":"F"', b'"sex":1,"sex":"F"'), (b'"qmb":true', b'"qmb":1'),
+                      (b'"start":"2025-01-01"', b'"start" : "2025-01-01" ')]
+
+
+def test_the_typed_enrollment_has_the_model_s_fields():
+    assert set(EnrollmentIn.__struct_fields__) == set(MemberEnrolled.model_fields)
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=[repr(c) for c in CHANGES])
+@pytest.mark.parametrize("patch", ENROLLMENT_PATCHES, ids=[repr(p[1]) for p in ENROLLMENT_PATCHES])
+def test_a_typed_enrollment_is_read_as_the_plain_one(change, patch):
+    """Each of `plain_enrollment`'s hostile forms, written as a line (some with an escape, a
+    duplicate key, spaces): read typed or not, the same fields or the same refusal, and the
+    core's note and the family's state the same."""
+    try:
+        raw = _enrollment_line(_with(change), patch)
+    except TypeError:
+        pytest.skip("not JSON (bytes)")
+    typed, plain = typed_enrollment_envelope(raw, 0, GENESIS_HASH, 1), orjson.loads(raw)
+    if typed is None:
+        return
+    assert typed["data"].as_dict() == plain["data"] and {**typed, "data": 0} == {**plain, "data": 0}
+    fields = typed_enrollment(typed["data"].enrollment)
+    if fields is not None:
+        assert fields == plain_enrollment(plain["data"])
+    answers = []
+    for env in (typed, plain):
+        h = Harness(reference([plan("MCR-B", "MCR")]))
+        event = h.apply(dict(env))
+        answers.append((canonical(event), h.families["F000001"].hot_bytes()))
+    assert answers[0] == answers[1]

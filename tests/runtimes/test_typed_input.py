@@ -1,5 +1,5 @@
-"""The embedded runtime reads plainly written claim lines typed (`read_checked(typed=True)`:
-`events.claim_input`, checked by `engine.typed_claims`) and everything else as dicts. The typed
+"""The embedded runtime reads plainly written claim (and enrollment) lines typed (`read_checked(typed=True)`:
+`events.typed_input`, checked by `engine.typed_claims`) and everything else as dicts. The typed
 reading must change nothing: every input line of a synthetic run, with a copy of a real claim
 written each of many hostile ways appended, reads as the same envelope, and the run's ledger is
 the same bytes whichever reading the runtime uses."""
@@ -15,7 +15,7 @@ import pytest
 from ..fixtures.typed_claims import BYTE_FORMS, CRASHES_THE_RUNTIME, append_hostile_claims
 from claimsim.adjudication.runtimes import embedded
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
-from claimsim.events.claim_input import TypedClaim
+from claimsim.events.typed_input import TypedClaim, TypedEnrollment
 from claimsim.events.input_reader import read_checked
 from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
 
@@ -60,15 +60,16 @@ def test_every_line_reads_as_the_same_envelope_typed_or_not(hostile_run):
     assert len(typed) == len(plain)
     taken = []
     for t, p in zip(typed, plain):
-        if type(t["data"]) is TypedClaim:
+        if type(t["data"]) in (TypedClaim, TypedEnrollment):
             assert t["data"].as_dict() == p["data"]
             assert {**t, "data": None} == {**p, "data": None}
             taken.append(t["seq"])
         else:
             assert t == p
     first_hostile = len(plain) - len(names)
-    assert set(range(first_hostile)) - set(taken) == {  # the synthetic run: claims, typed
-        p["seq"] for p in plain[:first_hostile] if p["type"] != "claim.submitted"}
+    assert set(range(first_hostile)) - set(taken) == {  # the synthetic run: typed but for
+        p["seq"] for p in plain[:first_hostile]          # what is not a claim or an enrollment
+        if p["type"] not in ("claim.submitted", "member.enrolled")}
     assert {names[s - first_hostile] for s in taken if s >= first_hostile} == TYPED_FORMS
 
 
