@@ -33,7 +33,8 @@ TYPED_FORMS = {
     "member unknown", "subscriber mismatch", "payer unknown", "billing TIN unknown",
     "rendering NPI unknown", "place of service unknown", "received not a date",
     "received a week date", "service after received", "service date short", "procedure unknown",
-    "lines empty", "key empty", "spaces between tokens", "duplicate payer, first unknown",
+    "lines empty", "key empty", "spaces between tokens", "carriage return between tokens",
+    "DEL in a string", "duplicate payer, first unknown",
     "51 lines", "50 lines", "a line number twice",
 }
 
