@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent
 GROUPS = {
     "claimsim.adjudication.engine": ("claims", "context", "core", "cost_share", "family",
                                      "file_pricing", "line_results", "pricing", "programs",
-                                     "validation"),
+                                     "typed_claims", "validation"),
     "claimsim.adjudication.projections.fold": ("aligned", "claims", "follow", "money", "packed",
                                                 "stream"),
     # The simulator's per-visit and per-member code: claims built and queued, the population

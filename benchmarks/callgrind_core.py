@@ -27,6 +27,7 @@ PARTS = (
     ("the whole process", ("below main", "main")),
     ("the core (core.adjudicate)", ("CPyDef_core___adjudicate",)),
     ("  validation (validate_claim)", ("CPyDef_validation___validate_claim",)),
+    ("  validation of a typed claim (validate_typed)", ("CPyDef_typed_claims___validate_typed",)),
     ("  the date facts (_plan_lines)", ("CPyDef_claims____plan_lines",)),
     ("  the line pass (_adjudicate_lines)", ("CPyDef_claims____adjudicate_lines",)),
     ("    line results (line_result)", ("CPyDef_line_results___line_result",)),
@@ -34,6 +35,7 @@ PARTS = (
     ("  the claim record's store write (put_record)", ("CPyDef_family___FamilyState___put_record",)),
     ("orjson encode (all callers)", ("dumps",)),
     ("orjson decode (all callers)", ("loads",)),
+    ("msgspec decode (typed claim input lines)", ("JSONDecoder_decode",)),
     ("sha256 (input and ledger chains; no SHA extensions under valgrind)", ("SHA256_Update",)),
 )
 

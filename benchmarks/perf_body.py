@@ -33,6 +33,7 @@ ENGINE_PARTS = (
     ("the claim record: build, encode, store (put_record)", "CPyDef_family___FamilyState___put_record"),
     ("the answer's data (claim_event_data)", "CPyDef_claims___claim_event_data"),
     ("validation (validate_claim)", "CPyDef_validation___validate_claim"),
+    ("validation of a typed claim (validate_typed)", "CPyDef_typed_claims___validate_typed"),
     ("line results and adjustments (line_results)", "CPyDef_line_results___"),
     ("cost share (_cost_share)", "CPyDef_claims____cost_share"),
     ("the rest of the line pass (_adjudicate_lines)", "CPyDef_claims____adjudicate_lines"),
@@ -59,6 +60,8 @@ def part_of(stack: list[str]) -> tuple[str, str]:
     if on("gen_iternext"):  # the chain-checked input reader is a generator
         if on("loads"):
             return "input read and check", "orjson decode"
+        if on("JSONDecoder_decode"):
+            return "input read and check", "msgspec decode (typed claims)"
         if hashing:
             return "input read and check", "sha256 of each line"
         return "input read and check", "reading lines, checks"

@@ -27,6 +27,10 @@ from typing import Any
 
 import orjson
 
+from claimsim.events.typed_input import (
+    CLAIM_SUBMITTED, MEMBER_ENROLLED, marker as typed_marker, typed_enrollment_envelope,
+    typed_envelope,
+)
 from claimsim.events.encoding import GENESIS_HASH
 from claimsim.events.log import LOCK_FILE, LogError, require_dir, segments
 from claimsim.events.registry import current_versions, upcast_envelope
@@ -108,13 +112,22 @@ def readable_header(env: dict[str, Any]) -> bool:
             and type(env.get("at")) is str)
 
 
-def read_checked(directory: Path | str, position: ChainPosition | None = None) -> Iterator[dict[str, Any]]:
+def read_checked(directory: Path | str, position: ChainPosition | None = None, *,
+                 typed: bool = False) -> Iterator[dict[str, Any]]:
     """Envelopes from `position` on (default: seq 0 with the genesis hash), each checked against
     the chain. `position` is not changed: a caller `accept`s each entry it consumes, and can go
-    on later from there without re-reading (and re-hashing) the prefix."""
+    on later from there without re-reading (and re-hashing) the prefix.
+
+    `typed`: a plainly written `claim.submitted` or `member.enrolled` line comes with its data
+    typed (`typed_input`: the adjudication runtime's choice, whose engine reads either); every
+    other line, and any such line it refuses, as the dict it always was."""
     directory = require_dir(directory)
     pos = position.copy() if position is not None else ChainPosition()
     versions = current_versions()
+    version, e_version = versions.get(CLAIM_SUBMITTED), versions.get(MEMBER_ENROLLED)
+    typed = typed and version is not None and e_version is not None
+    marker, tail = typed_marker(CLAIM_SUBMITTED, version) if typed else (b"\n", 0)  # type: ignore[arg-type]
+    e_marker, e_tail = typed_marker(MEMBER_ENROLLED, e_version) if typed else (b"\n", 0)  # type: ignore[arg-type]
     segs = segments(directory)
     for i, (first_seq, path) in enumerate(segs):
         next_first = segs[i + 1][0] if i + 1 < len(segs) else None
@@ -128,7 +141,14 @@ def read_checked(directory: Path | str, position: ChainPosition | None = None) -
                         return  # still being written
                     yield unreadable(seq, pos.last_at, "incomplete last line (an interrupted write)", line)
                     return
-                env = _checked(directory, line, seq, pos, versions)
+                env = None
+                # A claim line's marker sits `tail` bytes from its end (never matches untyped).
+                if tail and line.startswith(marker, len(line) - tail):
+                    env = typed_envelope(line, seq, pos.prev, version)  # type: ignore[arg-type]
+                elif e_tail and line.startswith(e_marker, len(line) - e_tail):
+                    env = typed_enrollment_envelope(line, seq, pos.prev, e_version)  # type: ignore[arg-type]
+                if env is None:
+                    env = _checked(directory, line, seq, pos, versions)
                 # `pos.accept(env)`, inlined: it runs once per input line.
                 pos.next_seq, pos.prev = seq + 1, env["hash"]
                 at = env["at"]

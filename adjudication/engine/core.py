@@ -10,10 +10,13 @@ byte for byte, and changes nothing (at-least-once delivery on Kafka).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pydantic import ValidationError
 
+from claimsim.events.typed_input import (
+    EnrollmentFields, EnrollmentIn, TypedClaim, TypedEnrollment, astuple,
+)
 from claimsim.events.codes import REJECT_CARC, RejectReason
 from claimsim.events.encoding import canonical
 from claimsim.events.input import MemberEnrolled, MemberTerminated
@@ -26,6 +29,7 @@ from claimsim.adjudication.engine.file_pricing import file_amounts
 from claimsim.adjudication.engine.family import (
     ADJUDICATED, NO_EFFECT, REJECTED, REVERSED, SPAN_END, SPAN_PAYER, SPAN_START, FamilyState,
 )
+from claimsim.adjudication.engine.typed_claims import validate_typed
 from claimsim.adjudication.engine.validation import Invalid, fast_day, validate_claim
 
 # The ledger types that answer an input (one per input seq, `cause` = that seq).
@@ -106,6 +110,14 @@ def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context
            ) -> tuple[list[Any], dict[str, Any] | None]:
     """The claim's stored result and, unless rejected, its record as it now stands."""
     data = envelope["data"]
+    if type(data) is TypedClaim:  # `input_reader.read_checked(typed=True)`'s plain claim line
+        claim = None if ctx.price_from_file else validate_typed(data.claim, envelope["key"], ctx)
+        if claim is not None:
+            try:
+                return adjudicate_claim(claim, envelope["seq"], family, ctx)
+            except Invalid as bad:  # the family's own checks: worded from the claim as a dict
+                return [REJECTED, envelope["at"], _rejection(data.as_dict()["claim"], bad, ctx)], None
+        data = data.as_dict()  # anything the typed checks refuse: the dict reading decides
     raw: Any = data.get("claim") if isinstance(data, dict) else None
     try:
         claim = validate_claim(raw, envelope["key"], ctx)
@@ -165,10 +177,17 @@ def _rejection(raw: Any, bad: Invalid, ctx: Context) -> dict[str, Any]:
 
 
 def _enroll(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> str:
-    fields = plain_enrollment(envelope["data"])
+    data = envelope["data"]
+    fields = None
+    if type(data) is TypedEnrollment:  # `input_reader.read_checked(typed=True)`'s plain line
+        fields = typed_enrollment(data.enrollment)
+        if fields is None:
+            data = data.as_dict()  # the dict reading decides
+    if fields is None:
+        fields = plain_enrollment(data)
     if fields is None:  # the model decides, and words what is wrong
         try:
-            e = MemberEnrolled.model_validate(envelope["data"])
+            e = MemberEnrolled.model_validate(data)
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -217,6 +236,18 @@ def plain_enrollment(data: Any) -> tuple[str, str, str, str, str, str | None, bo
         if value is not None and type(value) is not str:
             return None
     assert type(start) is str and (end is None or type(end) is str)
+    return member_id, subscriber_id, payer_id, plan_id, start, end, qmb
+
+
+def typed_enrollment(e: EnrollmentIn) -> tuple[str, str, str, str, str, str | None, bool] | None:
+    """`plain_enrollment` of an enrollment read typed (`events.typed_input`: its fields are
+    `MemberEnrolled`'s and of the JSON types `plain_enrollment` takes): the same values, or None
+    for what it would refuse. tests/runtimes/test_typed_input.py holds the two together."""
+    (birth_date, end, _, _, _, member_id, payer_id, plan_id, qmb, _, _, sex, start,
+     subscriber_id) = cast(EnrollmentFields, astuple(e))
+    if not (sex in _SEXES and _plain_day(start) and _plain_day(birth_date)
+            and (end is None or _plain_day(end))):
+        return None
     return member_id, subscriber_id, payer_id, plan_id, start, end, qmb
 
 

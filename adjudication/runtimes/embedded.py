@@ -193,7 +193,7 @@ class EmbeddedAdjudicator:
     def _accepted_inputs(self):
         """The input log from the start, chain checked, each entry accepted as the replay takes
         it (the replay loop takes exactly the inputs the ledger answers)."""
-        for env in read_checked(self.input_dir, self.input_position):
+        for env in read_checked(self.input_dir, self.input_position, typed=True):
             self.input_position.accept(env)
             yield env
 
@@ -254,7 +254,9 @@ class EmbeddedAdjudicator:
         batch: list[dict[str, Any]] = []
         size, in_batch = self.batch_size, 0
         cut = size if piece is None else min(piece, size)
-        for env in read_checked(self.input_dir, self.input_position):
+        # Typed claims in one process (`typed_input`); the forked workers take dicts (smaller
+        # to send).
+        for env in read_checked(self.input_dir, self.input_position, typed=self.processes == 1):
             seq = env["seq"]
             if (until_seq is not None and seq >= until_seq) or (
                     limit_at is not None and env["at"] >= limit_at):

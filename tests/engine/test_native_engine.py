@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ..fixtures.typed_claims import CRASHES_THE_RUNTIME, append_hostile_claims
 from claimsim import native
 
 ENGINE = Path(native.__file__).resolve().parent.parent / "adjudication" / "engine"
@@ -49,12 +50,14 @@ def _adjudicate(source: Path, attribution: Path, target: Path, pure: str) -> tup
 @pytest.mark.skipif(not BUILT, reason="no compiled engine built (mypyc or a C compiler missing)")
 def test_compiled_and_pure_engines_write_the_same_ledger_bytes(tmp_path):
     """The synthetic benchmark's mix: two payers' plans, three programs, attributed members,
-    replacements, voids, duplicates and malformed claims."""
+    replacements, voids, duplicates and malformed claims; and a claim written each of the ways
+    that hold the typed claim reading to the dict one (both engines read claims typed)."""
     from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
 
     source = tmp_path / "run"
     source.mkdir()
     facts = write_synthetic_run(source, 4000)
+    append_hostile_claims(source / "input", CRASHES_THE_RUNTIME)
     attribution = tmp_path / "attribution.json"
     attribution.write_text(json.dumps(attribution_events(facts["members"])))
     pure_kind, pure = _adjudicate(source, attribution, tmp_path / "pure", "1")

@@ -1,0 +1,82 @@
+"""A claim decoded typed (`events.typed_input.ClaimIn`) checked and turned into the `Claim` the
+pipeline reads, or None: the dict reading (`validation.validate_claim`, the reference) then
+decides and words the rejection.
+
+It accepts only what `validate_claim`'s fast path accepts and builds the same `Claim`: msgspec
+has checked every field's JSON type, so what is left are the values (limits, codes, dates, the
+reference data), the same checks in the same terms. Every integer it takes is bounded well
+inside 64 bits: past them orjson reads a number as a float, which the dict reading refuses, where
+msgspec gives an int (so line numbers are taken only as 1, 2, 3 ... in order, which also makes
+them unique without a set). tests/engine/test_typed_claims.py holds the two readings together.
+"""
+
+from __future__ import annotations
+
+from typing import Final, cast
+
+from claimsim.events.typed_input import ClaimFields, ClaimIn, LineFields, astuple
+from claimsim.events.codes import DATED_CODES, PLACES_OF_SERVICE, valid_on
+
+from claimsim.adjudication.engine.context import Context
+from claimsim.adjudication.engine.validation import (
+    DIAGNOSIS_CHARS, FREQUENCIES, ID_CHARS, LIMITS, MAX_BILLED, MAX_DIAGNOSES, MAX_UNITS, Claim,
+    Line, _DAYS, _modifiers_ok, fast_day, shared_diagnoses,
+)
+
+_PLACES: Final = PLACES_OF_SERVICE
+_DATED: Final = DATED_CODES
+MAX_LINES: Final[int] = LIMITS.lines
+
+
+def validate_typed(raw: ClaimIn, key: str, ctx: Context) -> Claim | None:
+    """The claim `validate_claim` makes of the same claim read as a dict, when its fast path
+    would take it; None otherwise. One function, as `validate_claim` is, for the same reason
+    (every claim and line passes here)."""
+    # The fields at once, as a tuple mypyc unpacks natively (an attribute read of a Struct is a
+    # generic `getattr`, some 160 instructions each).
+    (tin, claim_id, frequency, raw_lines, member_id, original, payer_id, pos, received_iso, npi,
+     subscriber_id) = cast(ClaimFields, astuple(raw))
+    received = fast_day(received_iso)
+    if not (
+        claim_id and len(claim_id) <= ID_CHARS
+        and member_id and len(member_id) <= ID_CHARS
+        and frequency in FREQUENCIES
+        and (original is None if frequency == "1"
+             else original is not None and original and len(original) <= ID_CHARS)
+        and subscriber_id == key and key and len(key) <= ID_CHARS
+        and payer_id in ctx.payers and tin in ctx.practice_kind and npi in ctx.clinician_role
+        and pos in _PLACES
+        and received is not None
+        and (raw_lines or frequency == "8") and len(raw_lines) <= MAX_LINES
+    ):
+        return None
+    lines = []
+    line_no_next = 1  # lines numbered 1, 2, 3 ... in order are unique (other orders: the dict reading)
+    known = ctx.known_codes
+    days = _DAYS
+    for rl in raw_lines:
+        billed, dx, line_no, mods, code, day_iso, units = cast(LineFields, astuple(rl))
+        day = days.get(day_iso)
+        if day is None:
+            day = fast_day(day_iso)
+        if not (
+            line_no == line_no_next
+            and day is not None and day <= received
+            and code in known
+            and (code not in _DATED or valid_on(code, day_iso))
+            and 1 <= units <= MAX_UNITS
+            and 0 <= billed <= MAX_BILLED
+            and (not mods or _modifiers_ok(mods))
+        ):
+            return None
+        if dx is not None:
+            if len(dx) > MAX_DIAGNOSES:
+                return None
+            for d in dx:
+                if len(d) > DIAGNOSIS_CHARS:
+                    return None
+        line_no_next += 1
+        lines.append(Line(line_no, day, day_iso, code, ",".join(mods) if mods else "", units,
+                          billed, shared_diagnoses(dx)))
+    return Claim(claim_id, frequency, original, member_id, key, payer_id, tin, npi, pos, received,
+                 received_iso, tuple(lines))
