@@ -33,7 +33,7 @@ from claimsim.events.typed_input import (
 )
 from claimsim.events.encoding import GENESIS_HASH
 from claimsim.events.log import LOCK_FILE, LogError, require_dir, segments
-from claimsim.events.registry import current_versions, upcast_envelope
+from claimsim.events.registry import current_versions, readable_header, upcast_envelope
 
 UNREADABLE = "input.unreadable"  # the pseudo type of a line that is not an envelope
 UNREADABLE_KEY = "(unreadable)"
@@ -99,17 +99,6 @@ def unreadable(seq: int, at: str, problem: str, raw: bytes) -> dict[str, Any]:
     return {"seq": seq, "type": UNREADABLE, "v": 1, "at": at, "key": UNREADABLE_KEY, "cause": None,
             "data": {"problem": problem, "raw": raw[:200].decode("utf-8", "replace")},
             "prev": None, "hash": None}
-
-
-def readable_header(env: dict[str, Any]) -> bool:
-    """Whether an envelope's type and `at` are text and its `v` a version number (an int from 1):
-    what this code can read, upcast, or refuse by name, and date. Any other (a list as the type,
-    a version as text, 0 or less, a number as the date) makes its line unreadable wherever an
-    input is read: the runtimes answer it with a rejection, the projections' follower passes it
-    by."""
-    v = env.get("v")
-    return (type(env.get("type")) is str and type(v) is int and v >= 1
-            and type(env.get("at")) is str)
 
 
 def read_checked(directory: Path | str, position: ChainPosition | None = None, *,

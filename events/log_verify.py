@@ -13,7 +13,7 @@ import orjson
 
 from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
 from claimsim.events.log import require_dir, segments
-from claimsim.events.registry import EventError, check_known
+from claimsim.events.registry import EventError, check_known, readable_header
 
 
 class Problem(StrEnum):
@@ -96,6 +96,9 @@ def verify(directory: Path | str, *, check_types: bool = True) -> VerifyResult:
                 body = canonical({k: env[k] for k in ("at", "cause", "data", "key", "seq", "type", "v")})
                 if chain_hash(prev, body) != env["hash"]:
                     return fail(Problem.EDITED, seq, "content does not match its hash", where)
+                if not readable_header(env):  # what `input_reader` reads as unreadable
+                    return fail(Problem.BAD_JSON, seq, "not an envelope: its type and at must be"
+                                " strings and its v a version number from 1", where)
                 if check_types:
                     try:
                         check_known(env["type"], env["v"], seq=seq)

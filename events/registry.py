@@ -106,6 +106,17 @@ def model_for(name: str, version: int | None = None) -> type[EventData]:
         raise UnknownEventVersion(f"event type {name!r} has no version {version}") from None
 
 
+def readable_header(env: dict[str, Any]) -> bool:
+    """Whether an envelope's type and `at` are text and its `v` a version number (an int from 1):
+    what this code can read, upcast, or refuse by name, and date. Any other (a list as the type,
+    a version as text, 0 or less, a number as the date) makes its line unreadable wherever an
+    input is read (the runtimes answer it with a rejection, the projections' follower passes it
+    by), and a log holding it broken for `log verify` (`bad_json`, not an envelope)."""
+    v = env.get("v")
+    return (type(env.get("type")) is str and type(v) is int and v >= 1
+            and type(env.get("at")) is str)
+
+
 def check_known(name: str, version: int, *, seq: int | None = None) -> None:
     """Raise a typed error unless `(name, version)` is readable (directly or by upcasting)."""
     _ensure_vocabulary()

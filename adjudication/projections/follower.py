@@ -15,9 +15,8 @@ from typing import Any
 
 import orjson
 
-from claimsim.events.input_reader import readable_header
 from claimsim.events.log import envelope_of, raw_lines, segments
-from claimsim.events.registry import current_versions, upcast_envelope
+from claimsim.events.registry import current_versions, readable_header, upcast_envelope
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
 from claimsim.adjudication.projections.entries import fold_envelopes, tail_marker
@@ -138,7 +137,7 @@ def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[st
 def _input_envelope(line: bytes) -> dict[str, Any] | None:
     """An input line decoded as `read` decodes it (a known type at a version newer than this code
     is refused, as everywhere), or None for a line the core answers with a rejection (not JSON,
-    not an envelope, no type or version this code can name: `input_reader.readable_header`)."""
+    not an envelope, no type or version this code can name: `registry.readable_header`)."""
     try:
         env = orjson.loads(line)
     except orjson.JSONDecodeError:

@@ -154,8 +154,8 @@ def test_inputs_whose_type_version_or_date_is_unreadable_are_rejected_and_the_ru
     """An input whose type or `at` is not text, or whose `v` is not a version number (text, null,
     0 or less, a fraction, a boolean), is on the chain but names nothing this code can read,
     upcast, refuse by name or date: each is a rejection naming its seq and dated as the input
-    before it, every other input is answered as before, also under `--until`, and `audit replay`
-    (whose fold reads the input too) reproduces every answer."""
+    before it, every other input is answered as before, also under `--until`, `audit replay`
+    (whose fold reads the input too) reproduces every answer, and `log verify` names the first."""
     clean, paid = sim
     run_dir = copy(clean, tmp_path / "r")
     claim = _claim_input(clean, "2025-03-01")
@@ -176,6 +176,8 @@ def test_inputs_whose_type_version_or_date_is_unreadable_are_rejected_and_the_ru
     assert [_body(e) for e in after[:k]] == [_body(e) for e in before[:k]]
     assert [_body(e) for e in after[k + n:]] == [_body(e) for e in before[k:]]
     assert main(["audit", "replay", str(run_dir)]) == 0
+    check = verify(run_dir / "input")  # `log verify` names the first of them, as for bad JSON
+    assert (check.problem.value, check.seq) == ("bad_json", k)
     # `--until` compares each input's date: a line dated as its predecessor compares like it.
     assert main(["adjudicate", str(until), "--no-progress", "--until", "2099-01-01"]) == 0
     assert [_body(e) for e in _answers(until)] == [_body(e) for e in after]
