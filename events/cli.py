@@ -8,7 +8,8 @@ import sys
 import orjson
 
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
-from claimsim.events.log import read, require_dir, segments
+from claimsim.events.log import envelope_of, raw_lines, require_dir, segments
+from claimsim.events.registry import EventError, readable_header
 from claimsim.events.log_verify import verify
 from claimsim.events.errors import UserError
 
@@ -54,12 +55,25 @@ def cmd_tail(args: argparse.Namespace) -> int:
         raise UserError("-n must be at least 1")
     from collections import deque
 
-    last = deque(read(args.dir), maxlen=args.n)
+    last = deque(raw_lines(args.dir), maxlen=args.n)
     out = sys.stdout.buffer
-    for env in last:
-        out.write(orjson.dumps(env, option=orjson.OPT_SORT_KEYS) + b"\n")
+    for line in last:
+        out.write(_shown(line))
     out.flush()
     return 0
+
+
+def _shown(line: bytes) -> bytes:
+    """A log line as `read` gives its event (upcast to the current version, keys sorted); a line
+    it cannot read (not JSON, not an envelope, a type, `at` or version it cannot name or read) as
+    it is stored: `tail` shows what is there, `verify` says what is wrong with it."""
+    try:
+        env = orjson.loads(line)
+        if type(env) is dict and readable_header(env):
+            return orjson.dumps(envelope_of(line), option=orjson.OPT_SORT_KEYS) + b"\n"
+    except (orjson.JSONDecodeError, EventError):
+        pass
+    return line
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -50,3 +50,19 @@ def test_stats_counts_by_type_and_dates(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "claim.submitted" in out and "5" in out
     assert "first date 2025-03-10, last date 2025-03-10" in out
+
+
+def test_tail_shows_a_line_it_cannot_read_as_it_is_stored(tmp_path, capsys):
+    """A line with a list as its type, one with v as text, one newer than the code, and one not
+    JSON: `tail` prints each as stored (it stopped with a traceback), the readable ones as
+    `read` gives them."""
+    write_log(tmp_path, 5)
+    lines = lines_of(tmp_path)
+    odd = [lines[1].replace(b'"type":"claim.submitted"', b'"type":["claim.submitted"]'),
+           lines[2].replace(b'"v":1', b'"v":"1"'), lines[3].replace(b'"v":1', b'"v":99'),
+           b'{"not json\n']
+    rewrite(tmp_path, [lines[0], *odd, lines[4]])
+    assert main(["log", "tail", str(tmp_path), "-n", "6"]) == 0
+    out = capsys.readouterr().out.encode().splitlines(keepends=True)
+    assert out[1:5] == odd
+    assert orjson.loads(out[0])["seq"] == 0 and orjson.loads(out[5])["seq"] == 4
