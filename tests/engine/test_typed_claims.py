@@ -111,16 +111,25 @@ def test_the_typed_enrollment_has_the_model_s_fields():
     assert set(EnrollmentIn.__struct_fields__) == set(MemberEnrolled.model_fields)
 
 
-@pytest.mark.parametrize("change", CHANGES, ids=[repr(c) for c in CHANGES])
+def _writable(change: dict[str, Any]) -> bool:
+    """Whether the form can be written as a JSON line at all (a bytes value cannot)."""
+    try:
+        _enrollment_line(_with(change))
+    except TypeError:
+        return False
+    return True
+
+
+LINE_CHANGES = [c for c in CHANGES if _writable(c)]
+
+
+@pytest.mark.parametrize("change", LINE_CHANGES, ids=[repr(c) for c in LINE_CHANGES])
 @pytest.mark.parametrize("patch", ENROLLMENT_PATCHES, ids=[repr(p[1]) for p in ENROLLMENT_PATCHES])
 def test_a_typed_enrollment_is_read_as_the_plain_one(change, patch):
     """Each of `plain_enrollment`'s hostile forms, written as a line (some with an escape, a
     duplicate key, spaces): read typed or not, the same fields or the same refusal, and the
     core's note and the family's state the same."""
-    try:
-        raw = _enrollment_line(_with(change), patch)
-    except TypeError:
-        pytest.skip("not JSON (bytes)")
+    raw = _enrollment_line(_with(change), patch)
     typed, plain = typed_enrollment_envelope(raw, 0, GENESIS_HASH, 1), orjson.loads(raw)
     if typed is None:
         return
