@@ -8,7 +8,7 @@ import sys
 import orjson
 
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
-from claimsim.events.log import envelope_of, raw_lines, require_dir, segments
+from claimsim.events.log import as_current, raw_lines, require_dir, segments
 from claimsim.events.registry import EventError, readable_header
 from claimsim.events.log_verify import verify
 from claimsim.events.errors import UserError
@@ -70,7 +70,7 @@ def _shown(line: bytes) -> bytes:
     try:
         env = orjson.loads(line)
         if type(env) is dict and readable_header(env):
-            return orjson.dumps(envelope_of(line), option=orjson.OPT_SORT_KEYS) + b"\n"
+            return orjson.dumps(as_current(env), option=orjson.OPT_SORT_KEYS) + b"\n"
     except (orjson.JSONDecodeError, EventError):
         pass
     return line

@@ -78,3 +78,15 @@ def chain_hash(prev: str, body: bytes) -> str:
     digest = hashlib.sha256(prev.encode("ascii"))
     digest.update(body)
     return digest.hexdigest()
+
+
+_PREV_KEY = b',"prev":"'
+
+
+def line_chain_hash(prev: str, line: bytes) -> str:
+    """`chain_hash(prev, body)` of a stored log line, whose body is the line up to `,"prev":`
+    closed by `}`: hashed in place, no copy of the line."""
+    digest = hashlib.sha256(prev.encode("ascii"))
+    digest.update(memoryview(line)[:line.rfind(_PREV_KEY)])
+    digest.update(b"}")
+    return digest.hexdigest()

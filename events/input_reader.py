@@ -21,7 +21,6 @@ import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +30,13 @@ from claimsim.events.typed_input import (
     CLAIM_SUBMITTED, MEMBER_ENROLLED, marker as typed_marker, typed_enrollment_envelope,
     typed_envelope,
 )
-from claimsim.events.encoding import GENESIS_HASH
+from claimsim.events.encoding import GENESIS_HASH, line_chain_hash
 from claimsim.events.log import LOCK_FILE, LogError, require_dir, segments
 from claimsim.events.registry import current_versions, readable_header, upcast_envelope
 
 UNREADABLE = "input.unreadable"  # the pseudo type of a line that is not an envelope
 UNREADABLE_KEY = "(unreadable)"
 _ENVELOPE_KEYS = frozenset(("at", "cause", "data", "key", "seq", "type", "v", "prev", "hash"))
-_PREV = b',"prev":"'
 
 
 class ChainBroken(LogError):
@@ -160,12 +158,7 @@ def _checked(directory: Path, line: bytes, seq: int, pos: ChainPosition,
     # After an unreadable line the chain cannot be checked across it: the next `prev` is taken.
     if prev != pos.prev and pos.prev is not None:
         raise ChainBroken(directory, seq, "prev does not match the preceding entry's hash")
-    # sha256(prev || body), the body being the line up to `,"prev":` closed by `}`, hashed in
-    # place (no copy of the line).
-    hasher = sha256(prev.encode("ascii"))
-    hasher.update(memoryview(line)[:line.rfind(_PREV)])
-    hasher.update(b"}")
-    if hasher.hexdigest() != digest:
+    if line_chain_hash(prev, line) != digest:
         raise ChainBroken(directory, seq, "content does not match its hash")
     # As `events.log.read`: a known type at an older version is upcast, and one at a version this
     # code cannot read is refused (`UnknownEventVersion`: written by newer code, so rejecting it

@@ -347,7 +347,12 @@ def raw_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
 
 def envelope_of(line: bytes) -> dict[str, Any]:
     """One raw log line decoded as `read` decodes it: upcast to the current version or refused."""
-    env = orjson.loads(line)
+    return as_current(orjson.loads(line))
+
+
+def as_current(env: dict[str, Any]) -> dict[str, Any]:
+    """A decoded envelope at the current version of its type: upcast, or refused
+    (`UnknownEventVersion`); `read` inlines it, once per line."""
     if env["v"] != current_versions().get(env["type"], env["v"]):
         env = upcast_envelope(env)
     return env

@@ -24,12 +24,13 @@ A `member.enrolled` line is read the same way (`EnrollmentIn`, `TypedEnrollment`
 
 from __future__ import annotations
 
-from hashlib import sha256
 from typing import Any, Literal
 
 import msgspec
 import msgspec.structs
 import orjson
+
+from claimsim.events.encoding import line_chain_hash
 
 CLAIM_SUBMITTED = "claim.submitted"
 MEMBER_ENROLLED = "member.enrolled"
@@ -92,6 +93,13 @@ class _EnvelopeIn(msgspec.Struct, **_FIELDS):  # type: ignore[call-arg]
     hash: str
 
 
+def _line_data(line: bytes) -> dict[str, Any]:
+    """A typed line's data as the dict reading gives it (the line is at the current version: no
+    upcast): what the typed data's `as_dict` gives."""
+    data: dict[str, Any] = orjson.loads(line)["data"]
+    return data
+
+
 class TypedClaim(msgspec.Struct, gc=False):
     """The `data` of a typed `claim.submitted` envelope: its claim, and the line it came from."""
 
@@ -99,9 +107,7 @@ class TypedClaim(msgspec.Struct, gc=False):
     line: bytes
 
     def as_dict(self) -> dict[str, Any]:
-        """The data as the dict reading gives it (the line is at the current version: no upcast)."""
-        data: dict[str, Any] = orjson.loads(self.line)["data"]
-        return data
+        return _line_data(self.line)
 
 
 class EnrollmentIn(msgspec.Struct, **_FIELDS):  # type: ignore[call-arg]
@@ -147,14 +153,11 @@ class TypedEnrollment(msgspec.Struct, gc=False):
     line: bytes
 
     def as_dict(self) -> dict[str, Any]:
-        """The data as the dict reading gives it (the line is at the current version: no upcast)."""
-        data: dict[str, Any] = orjson.loads(self.line)["data"]
-        return data
+        return _line_data(self.line)
 
 
 _decode = msgspec.json.Decoder(_EnvelopeIn).decode
 _decode_enrollment = msgspec.json.Decoder(_EnrollmentEnvelopeIn).decode
-_PREV = b',"prev":"'
 _HASH_TAIL = len(b'","hash":"') + 64 + len(b'"}\n')
 
 
@@ -165,27 +168,26 @@ def marker(kind: str, version: int) -> tuple[bytes, int]:
     return mark, len(mark) + 64 + _HASH_TAIL
 
 
-def _chained(line: bytes, seq: int, prev: str | None, version: int, e: Any) -> bool:
-    """Whether a decoded envelope is at `seq`, on the chain after `prev` (None: its own `prev`
-    is taken), at `version`, and its line hashes to its `hash`."""
+def _typed(line: bytes, seq: int, prev: str | None, version: int, decode: Any) -> Any:
+    """The line decoded by `decode` (one of the envelope structs), if it is plainly written, at
+    `seq`, on the chain after `prev` (None after an unreadable line: its own `prev` is taken) and
+    at `version`; else None."""
+    if not line.isascii() or line.find(b"\\") >= 0:  # `in` would try the bytes as an int first
+        return None
+    try:
+        e = decode(line)
+    except msgspec.MsgspecError:
+        return None
     if e.seq != seq or (prev is not None and e.prev != prev) or e.v != version:
-        return False
-    hasher = sha256(e.prev.encode("ascii"))
-    hasher.update(memoryview(line)[:line.rfind(_PREV)])
-    hasher.update(b"}")
-    return bool(hasher.hexdigest() == e.hash)
+        return None
+    return e if line_chain_hash(e.prev, line) == e.hash else None
 
 
 def typed_enrollment_envelope(line: bytes, seq: int, prev: str | None, version: int
                               ) -> dict[str, Any] | None:
     """`typed_envelope` for a `member.enrolled` line (`marker` at its place)."""
-    if not line.isascii() or line.find(b"\\") >= 0:
-        return None
-    try:
-        e = _decode_enrollment(line)
-    except msgspec.MsgspecError:
-        return None
-    if not _chained(line, seq, prev, version, e):
+    e = _typed(line, seq, prev, version, _decode_enrollment)
+    if e is None:
         return None
     return {"at": e.at, "cause": None, "data": TypedEnrollment(e.data, line), "key": e.key,
             "seq": seq, "type": MEMBER_ENROLLED, "v": version, "prev": e.prev, "hash": e.hash}
@@ -197,13 +199,8 @@ def typed_envelope(line: bytes, seq: int, prev: str | None, version: int) -> dic
     `version`), with typed data; None for anything else (the caller reads it the dict way, which
     also raises or words what is wrong). The caller has checked the line holds `marker` at
     its place (`marker`)."""
-    if not line.isascii() or line.find(b"\\") >= 0:  # `in` would try the bytes as an int first
-        return None
-    try:
-        e = _decode(line)
-    except msgspec.MsgspecError:
-        return None
-    if not _chained(line, seq, prev, version, e):
+    e = _typed(line, seq, prev, version, _decode)
+    if e is None:
         return None
     return {"at": e.at, "cause": None, "data": TypedClaim(e.data.claim, line), "key": e.key,
             "seq": seq, "type": CLAIM_SUBMITTED, "v": version, "prev": e.prev, "hash": e.hash}

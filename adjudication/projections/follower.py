@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from claimsim.events.log import envelope_of, raw_lines, segments
-from claimsim.events.registry import current_versions, readable_header, upcast_envelope
+from claimsim.events.log import as_current, envelope_of, raw_lines, segments
+from claimsim.events.registry import readable_header
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
 from claimsim.adjudication.projections.entries import fold_envelopes, tail_marker
@@ -144,6 +144,4 @@ def _input_envelope(line: bytes) -> dict[str, Any] | None:
         return None
     if type(env) is not dict or not readable_header(env):
         return None
-    if env["v"] != current_versions().get(env["type"], env["v"]):  # as `envelope_of`
-        env = upcast_envelope(env)
-    return env
+    return as_current(env)
