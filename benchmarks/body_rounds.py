@@ -1,0 +1,82 @@
+"""The adjudication bench's timed body (`rt.run()` and `close()`) round after round in one
+process, as `bench_adjudication` runs it (a fresh runtime over a fresh copy of the run each round,
+the previous one freed as the next is set up), with what each round cost: CPU seconds, system
+seconds and the minor page faults the process took during it.
+
+Run: .venv/bin/python -m claimsim.benchmarks.body_rounds [CLAIMS] [--rounds N] [--keep DIR]
+(default 100000 claims, 3 rounds). With `--keep DIR` the synthetic run is written there once and
+reused by later calls (another venv's too), so two installs can be timed alternately on the same
+input. On this machine (a VM whose freed memory goes back to its host) a page the process touches
+for the first time costs 2-15 us: the first round's faults are its heap's growth, the later
+rounds' the little the earlier ones did not leave behind (docs/performance.md, g6ab).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from claimsim.benchmarks.callgrind_core import synthetic_root
+
+
+def _fresh_copy(root: Path) -> Path:
+    """ROOT/round/run: the run's reference and manifest copied, its input linked (as the bench)."""
+    target = root / "round"
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "run").mkdir(parents=True)
+    for name in ("reference.json", "run.json"):
+        shutil.copy(root / "run" / name, target / "run" / name)
+    (target / "run" / "input").symlink_to((root / "run" / "input").resolve())
+    return target / "run"
+
+
+def rounds(root: Path, n: int) -> list[tuple[float, float, int]]:
+    """(CPU s, system s, minor faults) of each of `n` rounds of the timed body."""
+    from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+
+    attribution = json.loads((root / "attribution.json").read_text())
+    out, rt = [], None
+    for _ in range(n):
+        rt = EmbeddedAdjudicator(_fresh_copy(root))  # the previous runtime is freed here
+        rt.record([dict(e) for e in attribution])
+        before, cpu = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
+        rt.run()
+        rt.close()
+        cpu, after = time.process_time() - cpu, resource.getrusage(resource.RUSAGE_SELF)
+        out.append((cpu, after.ru_stime - before.ru_stime, after.ru_minflt - before.ru_minflt))
+    return out
+
+
+def main(args: list[str]) -> int:
+    args = list(args)
+    n, keep = 3, None
+    if "--rounds" in args:
+        i = args.index("--rounds")
+        n = int(args[i + 1])
+        del args[i:i + 2]
+    if "--keep" in args:
+        i = args.index("--keep")
+        keep = Path(args[i + 1])
+        del args[i:i + 2]
+    claims = int(args[0]) if args else 100_000
+    root = keep or Path(tempfile.mkdtemp(prefix="claimsim-rounds-"))
+    try:
+        if not (root / "attribution.json").exists():
+            synthetic_root(root, claims)
+        got = rounds(root, n)
+        print(" ".join(f"{cpu:.2f}s/{sys_s:.2f}sys/{faults}flt" for cpu, sys_s, faults in got),
+              f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+        return 0
+    finally:
+        shutil.rmtree(root / "round", ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
