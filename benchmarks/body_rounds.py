@@ -13,6 +13,7 @@ rounds' the little the earlier ones did not leave behind (docs/performance.md, g
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import shutil
@@ -53,28 +54,27 @@ def rounds(root: Path, n: int) -> list[tuple[float, float, int]]:
 
 
 def main(args: list[str]) -> int:
-    args = list(args)
-    n, keep = 3, None
-    if "--rounds" in args:
-        i = args.index("--rounds")
-        n = int(args[i + 1])
-        del args[i:i + 2]
-    if "--keep" in args:
-        i = args.index("--keep")
-        keep = Path(args[i + 1])
-        del args[i:i + 2]
-    claims = int(args[0]) if args else 100_000
-    root = keep or Path(tempfile.mkdtemp(prefix="claimsim-rounds-"))
+    parser = argparse.ArgumentParser(prog="python -m claimsim.benchmarks.body_rounds",
+                                     description="The adjudication bench's timed body, round after"
+                                                 " round in one process: CPU s, system s and minor"
+                                                 " page faults of each round.")
+    parser.add_argument("claims", nargs="?", type=int, default=100_000,
+                        help="synthetic claims (default 100000)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="write the synthetic run here once and reuse it on later calls")
+    a = parser.parse_args(args)
+    root = a.keep or Path(tempfile.mkdtemp(prefix="claimsim-rounds-"))
     try:
         if not (root / "attribution.json").exists():
-            synthetic_root(root, claims)
-        got = rounds(root, n)
+            synthetic_root(root, a.claims)
+        got = rounds(root, a.rounds)
         print(" ".join(f"{cpu:.2f}s/{sys_s:.2f}sys/{faults}flt" for cpu, sys_s, faults in got),
               f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
         return 0
     finally:
         shutil.rmtree(root / "round", ignore_errors=True)
-        if keep is None:
+        if a.keep is None:
             shutil.rmtree(root, ignore_errors=True)
 
 
