@@ -6,9 +6,16 @@ birth date, sex, QMB). Both logs are in input order and every claim entry's `cau
 seq it answers, so one forward merge join reads both streams side by side: memory holds the
 members seen so far (one small record each), never the claims.
 
-Choices where DOMAIN.md is silent: a member's facts are those of their latest `member.enrolled`
-before the claim (a plan change re-enrols); a ledger claim entry whose cause is not a submitted
-claim in the input log is a broken run directory, reported as an `InterchangeError`.
+Only what the payer applied is exported: an enrollment, termination or alignment counts when its
+ledger answer is a `no_effect` with an empty note (one the adjudication ignored, malformed or sent
+under another family's key, says why in its note and is left out, as the projections leave it
+out), and the input is read as the runtime read it (`read_checked`: a line it could not read is a
+pseudo-envelope, never a crash).
+
+Choices where DOMAIN.md is silent: a member's facts are those of their latest applied
+`member.enrolled` before the claim (a plan change re-enrols); a ledger claim entry whose cause is
+not a submitted claim in the input log is a broken run directory, reported as an
+`InterchangeError`.
 """
 
 from __future__ import annotations
@@ -19,12 +26,22 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.errors import UserError
+from claimsim.events.input_reader import read_checked
 from claimsim.events.log import last_envelope, read, require_dir
 from claimsim.events.reference import ReferenceData
 
 CLAIM_TYPES = frozenset({"claim.adjudicated", "claim.reversed"})
 PAYMENT_TYPE = "payment.prospective"
 PROGRESS_EVERY = 2_000  # ledger entries between progress callbacks
+MEMBERSHIP_TYPES = ("member.enrolled", "member.terminated")
+
+
+def applied(env: dict[str, Any], types: tuple[str, ...]) -> bool:
+    """Whether a ledger entry says the core applied the input it answers, one of `types`."""
+    if env["type"] != "no_effect":
+        return False
+    data = env["data"]
+    return data.get("input_type") in types and data.get("note") == ""
 
 
 class InterchangeError(UserError):
@@ -118,22 +135,32 @@ class RunReader:
         return 0 if last is None else last["seq"] + 1
 
     def enrollments(self) -> Iterator[dict[str, Any]]:
-        """The input log's `member.enrolled` and `member.terminated` envelopes, in order."""
-        for env in read(self.input_dir):
-            if env["type"] in ("member.enrolled", "member.terminated"):
-                yield env
+        """The input log's applied `member.enrolled` and `member.terminated` envelopes, in order."""
+        return self._applied(MEMBERSHIP_TYPES)
 
     def alignments(self) -> Iterator[dict[str, Any]]:
-        """The input log's `alignment.declared` envelopes (members' voluntary alignment), in order."""
-        for env in read(self.input_dir):
-            if env["type"] == "alignment.declared":
-                yield env
+        """The input log's applied `alignment.declared` envelopes (members' voluntary
+        alignment), in order."""
+        return self._applied(("alignment.declared",))
+
+    def _applied(self, types: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """The input's envelopes of `types` whose ledger answers say they were applied: both
+        logs in cause order, joined forward."""
+        inputs = read_checked(self.input_dir)
+        for env in read(self.ledger_dir):
+            if applied(env, types):
+                cause = env["cause"]
+                for inp in inputs:
+                    if inp["seq"] == cause:
+                        yield inp
+                        break
 
     def entries(self, progress: Callable[[int], None] | None = None
                 ) -> Iterator[ClaimRecord | PaymentRecord]:
         """Every claim entry and prospective payment of the ledger, in ledger order."""
         members: dict[str, MemberFacts] = {}
-        inputs = read(self.input_dir)
+        enrolled: set[int] = set()  # input seqs of applied enrollments not yet read from the input
+        inputs = read_checked(self.input_dir)
         position = -1  # the last input seq consumed
         pending = 0
         for env in read(self.ledger_dir):
@@ -142,6 +169,9 @@ class RunReader:
                 progress(pending)
                 pending = 0
             kind = env["type"]
+            if applied(env, ("member.enrolled",)):
+                enrolled.add(env["cause"])
+                continue
             if kind == PAYMENT_TYPE:
                 yield PaymentRecord(seq=env["seq"], at=env["at"], data=env["data"])
                 continue
@@ -154,7 +184,8 @@ class RunReader:
             submitted = None
             for inp in inputs:
                 position = inp["seq"]
-                if inp["type"] == "member.enrolled":
+                if position in enrolled:
+                    enrolled.discard(position)
                     facts = MemberFacts.of(inp["data"])
                     members[facts.member_id] = facts
                 if position == cause:

@@ -4,7 +4,8 @@ once per ledger entry and, for the input log pulled along, once per input line:
 - `apply`: `PayerState.apply` (which calls it: one implementation) — the positions the entry
   moves, then its concern's handler;
 - `follow`: a `follower.LedgerFollower` step (its `apply`): the input pulled up to the entry's
-  `cause`, then `apply`;
+  `cause` (the input it answers passed over unfolded when the answer says the core ignored it:
+  `ignored`), then `apply`;
 - `pass_input`: the follower's pass over the input log (`LedgerFollower._pull_input` is the
   rest: where the pass starts and stops);
 - `is_current_claim_line`: the one test of a raw input line for a current claim.
@@ -64,6 +65,15 @@ def apply(state: PayerState, env: dict[str, Any], handlers: dict[str, Any]) -> N
         handler(state, env)
 
 
+def ignored(data: Any) -> bool:
+    """Whether a `no_effect` answer's data says the core ignored its input (a malformed
+    enrollment, termination, alignment or quality report, or one sent under another family's
+    key): its note then says why (`engine.core`); the fold leaves such an input out, as the
+    adjudication did, where folding it would give the payer a member or a score the claims were
+    never paid by."""
+    return type(data) is dict and bool(data.get("note"))
+
+
 def follow(follower: Any, state: Any, handlers: dict[str, Any] | None,
            env: dict[str, Any]) -> None:
     """`LedgerFollower.apply`: the input through the entry's `cause` (`follower._pull_input`),
@@ -78,7 +88,10 @@ def follow(follower: Any, state: Any, handlers: dict[str, Any] | None,
         fields.renew()
     cause = env.get(fields.cause)
     if cause is not None and cause > state.input_seq:
-        follower._pull_input(cause)
+        if env[fields.type] == "no_effect" and ignored(env[fields.data]):
+            follower._pass_over(cause)  # the input it answers is not folded: the core ignored it
+        else:
+            follower._pull_input(cause)
     if handlers is None:
         state.apply(env)
     else:
