@@ -26,6 +26,7 @@ import orjson
 
 from claimsim.events.codes import PROCEDURE_GROUPS, ProcedureGroup
 from claimsim.events.errors import UserError
+from claimsim.events.ignored import ignored_inputs
 from claimsim.events.input_reader import read_checked
 from claimsim.events.log import read
 from claimsim.events.money import BP_ONE, apply_rate, dollars
@@ -234,11 +235,14 @@ def explain_claim(run_dir: Path, claim_id: str) -> list[str]:
     # The input as the runtime read it (`read_checked`): a line it could not read comes as a
     # pseudo-envelope; an input whose data is not an object names no claim or member, and a
     # key that is not text is compared as its JSON (its answers carry the same key).
+    ignored = ignored_inputs(run_dir / "ledger")  # enrollments the adjudication did not apply
     for env in read_checked(run_dir / "input"):
         d = env["data"]
         if not isinstance(d, dict):
             continue
         if env["type"] == "member.enrolled":
+            if env["seq"] in ignored:
+                continue
             plans.setdefault(_family(d.get("member_id")), []).append(
                 (d.get("payer_id"), d.get("plan_id"), str(d.get("start")), d.get("end")))
             continue

@@ -140,8 +140,9 @@ _CHECKED: Final[dict[str, tuple[Any, str]]] = {
 
 
 def _note(kind: str, envelope: dict[str, Any], family: FamilyState) -> str:
-    """"" for an input applied as it stands, else why it is ignored: one the model refuses, or
-    an alignment sent under another subscriber's key (as for an enrollment)."""
+    """"" for an input applied as it stands, else why it is ignored: one the model refuses or
+    accepts only by converting a value, or an alignment sent under another subscriber's key (as
+    for an enrollment)."""
     checked = _CHECKED.get(kind)
     if checked is None:
         return ""
@@ -151,6 +152,10 @@ def _note(kind: str, envelope: dict[str, Any], family: FamilyState) -> str:
     except ValidationError as err:
         first = err.errors()[0]
         return f"ignored: malformed {label} ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
+    if canonical(e.model_dump(mode="json")) != canonical(envelope["data"]):
+        # Accepted only by conversion (a number as text, a date as a timestamp): the fold reads
+        # the values as written, so the input is taken only as its model writes it.
+        return f"ignored: malformed {label} (its values are not written as their types)"
     if type(e) is AlignmentDeclared and e.subscriber_id != family.subscriber_id:
         return f"ignored: subscriber {e.subscriber_id} sent under key {family.subscriber_id}"
     return ""

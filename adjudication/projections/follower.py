@@ -72,13 +72,14 @@ class LedgerFollower:
         stops with it held or next to read."""
         self._pull_input(seq - 1)
         st = self.state_obj
-        if st.input_seq >= seq:
-            return
+        if st.input_seq != seq - 1:
+            return  # past it already, or the input ends before it (left as `_pull_input` leaves it)
         if self._held is None:
             if self._input is None:
                 self._input = raw_lines(self.run_dir / "input", st.input_seq + 1)
             if next(self._input, None) is None:
                 self._input = None
+                return  # the input ends before it
         self._held = None
         st.input_seq = seq
 

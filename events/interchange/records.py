@@ -6,11 +6,10 @@ birth date, sex, QMB). Both logs are in input order and every claim entry's `cau
 seq it answers, so one forward merge join reads both streams side by side: memory holds the
 members seen so far (one small record each), never the claims.
 
-Only what the payer applied is exported: an enrollment, termination or alignment counts when its
-ledger answer is a `no_effect` with an empty note (one the adjudication ignored, malformed or sent
-under another family's key, says why in its note and is left out, as the projections leave it
-out), and the input is read as the runtime read it (`read_checked`: a line it could not read is a
-pseudo-envelope, never a crash).
+Only what the payer applied is exported: an enrollment, termination or alignment the adjudication
+ignored (malformed, or sent under another family's key: its `no_effect` note says why,
+`events.ignored`) is left out, as the projections leave it out; and the input is read as the
+runtime read it (`read_checked`: a line it could not read is a pseudo-envelope, never a crash).
 
 Choices where DOMAIN.md is silent: a member's facts are those of their latest applied
 `member.enrolled` before the claim (a plan change re-enrols); a ledger claim entry whose cause is
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.errors import UserError
+from claimsim.events.ignored import ignored_inputs
 from claimsim.events.input_reader import read_checked
 from claimsim.events.log import last_envelope, read, require_dir
 from claimsim.events.reference import ReferenceData
@@ -34,14 +34,6 @@ CLAIM_TYPES = frozenset({"claim.adjudicated", "claim.reversed"})
 PAYMENT_TYPE = "payment.prospective"
 PROGRESS_EVERY = 2_000  # ledger entries between progress callbacks
 MEMBERSHIP_TYPES = ("member.enrolled", "member.terminated")
-
-
-def applied(env: dict[str, Any], types: tuple[str, ...]) -> bool:
-    """Whether a ledger entry says the core applied the input it answers, one of `types`."""
-    if env["type"] != "no_effect":
-        return False
-    data = env["data"]
-    return data.get("input_type") in types and data.get("note") == ""
 
 
 class InterchangeError(UserError):
@@ -121,6 +113,7 @@ class RunReader:
             raise InterchangeError(f"{self.run_dir}: not a run directory")
         self.ledger_dir = require_dir(self.run_dir / "ledger")
         self.input_dir = require_dir(self.run_dir / "input")
+        self._ignored: frozenset[int] | None = None
 
     def reference(self) -> ReferenceData:
         return ReferenceData.load(self.run_dir)
@@ -143,23 +136,23 @@ class RunReader:
         alignment), in order."""
         return self._applied(("alignment.declared",))
 
+    def ignored(self) -> frozenset[int]:
+        """The input seqs the adjudication ignored (read once: one pass of the ledger)."""
+        if self._ignored is None:
+            self._ignored = ignored_inputs(self.ledger_dir)
+        return self._ignored
+
     def _applied(self, types: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-        """The input's envelopes of `types` whose ledger answers say they were applied: both
-        logs in cause order, joined forward."""
-        inputs = read_checked(self.input_dir)
-        for env in read(self.ledger_dir):
-            if applied(env, types):
-                cause = env["cause"]
-                for inp in inputs:
-                    if inp["seq"] == cause:
-                        yield inp
-                        break
+        ignored = self.ignored()
+        for env in read_checked(self.input_dir):
+            if env["type"] in types and env["seq"] not in ignored:
+                yield env
 
     def entries(self, progress: Callable[[int], None] | None = None
                 ) -> Iterator[ClaimRecord | PaymentRecord]:
         """Every claim entry and prospective payment of the ledger, in ledger order."""
         members: dict[str, MemberFacts] = {}
-        enrolled: set[int] = set()  # input seqs of applied enrollments not yet read from the input
+        ignored = self.ignored()
         inputs = read_checked(self.input_dir)
         position = -1  # the last input seq consumed
         pending = 0
@@ -169,9 +162,6 @@ class RunReader:
                 progress(pending)
                 pending = 0
             kind = env["type"]
-            if applied(env, ("member.enrolled",)):
-                enrolled.add(env["cause"])
-                continue
             if kind == PAYMENT_TYPE:
                 yield PaymentRecord(seq=env["seq"], at=env["at"], data=env["data"])
                 continue
@@ -184,8 +174,7 @@ class RunReader:
             submitted = None
             for inp in inputs:
                 position = inp["seq"]
-                if position in enrolled:
-                    enrolled.discard(position)
+                if inp["type"] == "member.enrolled" and position not in ignored:
                     facts = MemberFacts.of(inp["data"])
                     members[facts.member_id] = facts
                 if position == cause:

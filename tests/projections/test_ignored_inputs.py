@@ -8,10 +8,14 @@ all the same (a member the claims were never paid by, an alignment to another pr
 
 from __future__ import annotations
 
+import re
+
 import orjson
 import pytest
 
 from claimsim.adjudication.audit.run_dir import fold
+from claimsim.adjudication.projections import follower
+from claimsim.adjudication.projections.state import PayerState
 from claimsim.cli import main
 
 from ..fixtures.damaged_runs import copy, entries, rewrite_log, simulate
@@ -36,21 +40,38 @@ def runs(tmp_path_factory):
     first = {kind: next(e for e in bodies if e["type"] == kind)
              for kind in ("member.enrolled", "member.terminated", "alignment.declared")}
     enrolled, terminated, aligned = first.values()
+    quality = {"type": "practice.quality_reported", "v": 1, "key": "PC001",
+               "data": {"practice_id": "PC001", "payer_id": "COMMERCIAL", "performance_year": 2025,
+                        "quality_bp": 8200, "utilization_bp": 9000}}
     other = next(e["key"] for e in bodies if e["type"] == "member.enrolled"
                  and e["key"] not in (aligned["key"], terminated["key"]))
-    practices = orjson.loads((clean / "reference.json").read_bytes())["practices"]
-    practice = next(p["practice_id"] if isinstance(p, dict) else p for p in practices
-                    if (p["practice_id"] if isinstance(p, dict) else p) != aligned["data"]["practice_id"])
-    bad = [{**_header(env, at), "data": data} for env in first.values() for data in FORMS]
+    reference = orjson.loads((clean / "reference.json").read_bytes())
+    practice = next(p["practice_id"] for p in reference["practices"]
+                    if p["practice_id"] != aligned["data"]["practice_id"])
+    # A claim after K, and its member's enrollment sent again on another plan of the payer under
+    # another family's key: ignored, so the claim's story tells the plan it was paid on.
+    own_of = {e["data"]["member_id"]: e for e in bodies if e["type"] == "member.enrolled"}
+    claim = next(e for e in bodies[K:] if e["type"] == "claim.submitted"
+                 and own_of[e["data"]["claim"]["member_id"]]["data"]["payer_id"] == "COMMERCIAL")
+    own = own_of[claim["data"]["claim"]["member_id"]]
+    plan = next(p["plan_id"] for p in reference["plans"] if p["payer_id"] == "COMMERCIAL"
+                and p["plan_id"] != own["data"]["plan_id"])
+    bad = [{**_header(env, at), "data": data} for env in (*first.values(), quality) for data in FORMS]
     bad += [  # well formed, and ignored all the same
         {**_header(enrolled, at), "data": {**enrolled["data"], "plan_id": "NO-SUCH-PLAN"}},
         {**_header(aligned, at), "key": other, "data": {**aligned["data"], "practice_id": practice}},
         {**_header(terminated, at), "key": other, "data": {**terminated["data"], "end": at}},
+        {**_header(own, at), "key": other if other != own["key"] else aligned["key"],
+         "data": {**own["data"], "plan_id": plan}},
+        # accepted by the model only by converting a value (the fold reads values as written)
+        {**_header(quality, at), "data": {**quality["data"], "quality_bp": "8200"}},
+        {**_header(quality, at), "data": {**quality["data"], "utilization_bp": 9000.0}},
+        {**_header(aligned, at), "data": {**aligned["data"], "effective": 1767225600}},
     ]
     rewrite_log(hostile / "input", lambda b: [*b[:K], *bad, *b[K:]])
     for run_dir in (clean, hostile):
         assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
-    return clean, hostile, bad
+    return clean, hostile, bad, claim["data"]["claim"]["claim_id"]
 
 
 def _answers(run_dir):
@@ -58,46 +79,68 @@ def _answers(run_dir):
 
 
 def test_each_ignored_input_is_answered_no_effect_with_why(runs):
-    _, hostile, bad = runs
+    _, hostile, bad, _ = runs
     answers = _answers(hostile)
     assert all(answers[K + i]["type"] == "no_effect" for i in range(len(bad)))
     notes = [answers[K + i]["data"]["note"] for i in range(len(bad))]
     for i, (label, model) in enumerate((("enrollment", "MemberEnrolled"),
                                         ("termination", "MemberTerminated"),
-                                        ("alignment", "AlignmentDeclared"))):
+                                        ("alignment", "AlignmentDeclared"),
+                                        ("quality report", "PracticeQualityReported"))):
         not_object = (f"ignored: malformed {label} (: Input should be a valid dictionary or"
                       f" instance of {model})")
         assert notes[4 * i:4 * i + 4] == [not_object, not_object,
-                                          f"ignored: malformed {label} (member_id: Field required)",
+                                          f"ignored: malformed {label} ({'practice_id' if i == 3 else 'member_id'}: Field required)",
                                           not_object]
-    assert notes[12] == (f"ignored: plan NO-SUCH-PLAN is not a plan of payer"
-                         f" {bad[12]['data']['payer_id']}")
-    assert notes[13] == (f"ignored: subscriber {bad[13]['data']['subscriber_id']} sent under key"
-                         f" {bad[13]['key']}")
-    assert notes[14] == f"ignored: member {bad[14]['data']['member_id']} is not enrolled"
+    assert notes[16] == (f"ignored: plan NO-SUCH-PLAN is not a plan of payer"
+                         f" {bad[16]['data']['payer_id']}")
+    for i in (17, 19):
+        assert notes[i] == (f"ignored: subscriber {bad[i]['data']['subscriber_id']} sent under key"
+                            f" {bad[i]['key']}")
+    assert notes[18] == f"ignored: member {bad[18]['data']['member_id']} is not enrolled"
+    assert notes[20:] == [
+        "ignored: malformed quality report (its values are not written as their types)",
+        "ignored: malformed quality report (its values are not written as their types)",
+        "ignored: malformed alignment (its values are not written as their types)"]
 
 
-def test_the_payer_state_leaves_ignored_inputs_out(runs):
-    clean, hostile, _ = runs
+@pytest.mark.parametrize("read_ahead", [follower.READ_AHEAD, 4, 1])
+def test_the_payer_state_leaves_ignored_inputs_out(runs, read_ahead, monkeypatch):
+    """Also where the input's read-ahead blocks (`follower.READ_AHEAD`) end among the ignored
+    inputs, and resumed from a checkpoint at every entry around them."""
+    clean, hostile, bad, _ = runs
+    monkeypatch.setattr(follower, "READ_AHEAD", read_ahead)
     want, got = fold(clean).state(), fold(hostile).state()
     for piece in STATE:
         assert got[piece] == want[piece], piece
-    assert got["input_seq"] == want["input_seq"] + 15  # every input passed, the 15 unfolded
+    assert want["alignments"] and want["members"]
+    assert got["input_seq"] == want["input_seq"] + len(bad)  # every input passed, these unfolded
+    around = [e["seq"] for e in entries(hostile / "ledger") if K - 2 <= (e.get("cause") or -9) < K + len(bad) + 2]
+    assert len(around) == len(bad) + 4
+    for seq in around[::3] if read_ahead != 4 else around:
+        half = fold(hostile, until_seq=seq)
+        resumed = PayerState(half.reference, half.settings)
+        resumed.restore(orjson.loads(orjson.dumps(half.state())))
+        f = follower.LedgerFollower(hostile, resumed)
+        for env in entries(hostile / "ledger")[seq + 1:]:
+            f.apply(env)
+        assert {k: resumed.state()[k] for k in STATE} == {k: got[k] for k in STATE}, seq
 
 
 def test_audit_replay_explain_and_as_of_read_the_run(runs, capsys):
-    clean, hostile, _ = runs
+    clean, hostile, bad, claim_id = runs
     assert main(["audit", "replay", str(hostile)]) == 0
-    claim = next(e for e in entries(clean / "input")[K:] if e["type"] == "claim.submitted")
-    claim_id = claim["data"]["claim"]["claim_id"]
     capsys.readouterr()
-    assert main(["audit", "explain", "claim", str(hostile), claim_id]) == 0
-    assert f"claim {claim_id} frequency" in capsys.readouterr().out
+    stories = []
+    for run_dir in (clean, hostile):  # the same story, its seqs moved by the inputs before it
+        assert main(["audit", "explain", "claim", str(run_dir), claim_id]) == 0
+        stories.append(re.sub(r"seq \d+", "seq N", capsys.readouterr().out))
+    assert f"claim {claim_id} frequency" in stories[0] and stories[1] == stories[0]
     for run_dir in (hostile, clean):  # the same snapshots as of a date after the inputs
         assert main(["audit", "as-of", str(run_dir), "2025-06-15"]) == 0
     hostile_out, clean_out = _halves(capsys.readouterr().out)
-    assert hostile_out[0].endswith(" as of ledger seq 492 (2025-06-27)")  # 15 answers more
-    assert clean_out[0].endswith(" as of ledger seq 477 (2025-06-27)")
+    seqs = [int(re.search(r"as of ledger seq (\d+)", out[0]).group(1)) for out in (hostile_out, clean_out)]
+    assert seqs[0] == seqs[1] + len(bad)  # their answers are before the date
     assert hostile_out[1:] == clean_out[1:] and len(clean_out) > 5
 
 
@@ -108,7 +151,7 @@ def _halves(text):
 
 
 def test_export_leaves_ignored_inputs_out(runs, tmp_path):
-    clean, hostile, _ = runs
+    clean, hostile, _, _ = runs
     for run_dir, out in ((clean, tmp_path / "clean"), (hostile, tmp_path / "hostile")):
         assert main(["export", str(run_dir), "--format", "tuva", "--out", str(out),
                      "--no-progress"]) == 0

@@ -5,7 +5,7 @@ once per ledger entry and, for the input log pulled along, once per input line:
   moves, then its concern's handler;
 - `follow`: a `follower.LedgerFollower` step (its `apply`): the input pulled up to the entry's
   `cause` (the input it answers passed over unfolded when the answer says the core ignored it:
-  `ignored`), then `apply`;
+  `events.ignored`), then `apply`;
 - `pass_input`: the follower's pass over the input log (`LedgerFollower._pull_input` is the
   rest: where the pass starts and stops);
 - `is_current_claim_line`: the one test of a raw input line for a current claim.
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
+
+from claimsim.events.ignored import is_ignored
 
 from claimsim.adjudication.projections.fold.claims import FIELDS, RENEW_EVERY, adjudicated
 from claimsim.adjudication.projections.fold.membership import INPUT_HANDLERS
@@ -65,15 +67,6 @@ def apply(state: PayerState, env: dict[str, Any], handlers: dict[str, Any]) -> N
         handler(state, env)
 
 
-def ignored(data: Any) -> bool:
-    """Whether a `no_effect` answer's data says the core ignored its input (a malformed
-    enrollment, termination, alignment or quality report, or one sent under another family's
-    key): its note then says why (`engine.core`); the fold leaves such an input out, as the
-    adjudication did, where folding it would give the payer a member or a score the claims were
-    never paid by."""
-    return type(data) is dict and bool(data.get("note"))
-
-
 def follow(follower: Any, state: Any, handlers: dict[str, Any] | None,
            env: dict[str, Any]) -> None:
     """`LedgerFollower.apply`: the input through the entry's `cause` (`follower._pull_input`),
@@ -88,7 +81,7 @@ def follow(follower: Any, state: Any, handlers: dict[str, Any] | None,
         fields.renew()
     cause = env.get(fields.cause)
     if cause is not None and cause > state.input_seq:
-        if env[fields.type] == "no_effect" and ignored(env[fields.data]):
+        if env[fields.type] == "no_effect" and is_ignored(env[fields.data]):
             follower._pass_over(cause)  # the input it answers is not folded: the core ignored it
         else:
             follower._pull_input(cause)
