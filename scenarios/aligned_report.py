@@ -15,6 +15,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
+from claimsim.events.ignored import ignored_inputs
 from claimsim.events.log import read
 from claimsim.events.money import div_round_half_up
 from claimsim.events.reference import ReferenceData
@@ -37,12 +38,15 @@ from claimsim.scenarios.child import in_child
 
 
 def fold_facts(run_dir: Path, reference: ReferenceData, settings: SpendSettings) -> AlignedFacts:
-    """The aligned facts of a run: the whole input log, then the whole ledger (each as the fold
-    reads it: `aligned_entries`)."""
+    """The aligned facts of a run: the whole input log but the inputs the adjudication ignored
+    (`events.ignored`), then the whole ledger (each as the fold reads it: `aligned_entries`)."""
     fold = AlignedFold(reference, settings.services, settings.places)
-    for log in ("input", "ledger"):
-        for env in aligned_envelopes(Path(run_dir) / log):
+    ignored = ignored_inputs(Path(run_dir) / "ledger")  # left out, as the payer state leaves them
+    for env in aligned_envelopes(Path(run_dir) / "input"):
+        if not ignored or env.get("seq") not in ignored:
             fold.apply(env)
+    for env in aligned_envelopes(Path(run_dir) / "ledger"):
+        fold.apply(env)
     return fold.facts
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from claimsim.events.input_reader import read_checked
 from claimsim.events.log import read
 
 # Ledger entries that answer one input each (their `cause` is that input's seq).
@@ -25,9 +26,11 @@ EPOCH_FACTS = frozenset({"epoch.boundary", "attribution.assigned", "attribution.
 
 def first_input_on_or_after(run_dir: Path | str, day: str) -> int:
     """The seq of the first input dated on or after `day` (one past the last input if none): the
-    run clock's cut for a boundary on `day`."""
+    run clock's cut for a boundary on `day`. The input is read as the runtime read it
+    (`read_checked`): a line it could not read is dated as the line before it, as the runtime
+    dated its rejection, so `--until` and this cut agree on it."""
     seq = 0
-    for env in read(Path(run_dir) / "input"):
+    for env in read_checked(Path(run_dir) / "input"):
         if env["at"] >= day:
             return env["seq"]
         seq = env["seq"] + 1

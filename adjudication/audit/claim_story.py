@@ -22,8 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from claimsim.events.codes import PROCEDURE_GROUPS, ProcedureGroup
 from claimsim.events.errors import UserError
+from claimsim.events.ignored import ignored_inputs
+from claimsim.events.input_reader import read_checked
 from claimsim.events.log import read
 from claimsim.events.money import BP_ONE, apply_rate, dollars
 from claimsim.events.reference import ReferenceData
@@ -228,24 +232,33 @@ def explain_claim(run_dir: Path, claim_id: str) -> list[str]:
     seqs: dict[int, dict[str, Any]] = {}
     ids = {claim_id}
     plans: dict[str, list[tuple[str, str, str, str | None]]] = {}
-    for env in read(run_dir / "input"):
+    # The input as the runtime read it (`read_checked`): a line it could not read comes as a
+    # pseudo-envelope; an input whose data is not an object names no claim or member, and a
+    # key that is not text is compared as its JSON (its answers carry the same key).
+    ignored = ignored_inputs(run_dir / "ledger")  # enrollments the adjudication did not apply
+    for env in read_checked(run_dir / "input"):
+        d = env["data"]
+        if not isinstance(d, dict):
+            continue
         if env["type"] == "member.enrolled":
-            d = env["data"]
-            plans.setdefault(d.get("member_id"), []).append(
+            if env["seq"] in ignored:
+                continue
+            plans.setdefault(_family(d.get("member_id")), []).append(
                 (d.get("payer_id"), d.get("plan_id"), str(d.get("start")), d.get("end")))
             continue
-        claim = env["data"].get("claim") if env["type"] == "claim.submitted" else None
-        if isinstance(claim, dict) and (claim.get("claim_id") in ids or claim.get("original_claim_id") in ids):
+        claim = d.get("claim") if env["type"] == "claim.submitted" else None
+        if isinstance(claim, dict) and (_family(claim.get("claim_id")) in ids
+                                        or _family(claim.get("original_claim_id")) in ids):
             seqs[env["seq"]] = env
-            ids.add(claim.get("claim_id"))
+            ids.add(_family(claim.get("claim_id")))
     if not seqs:
         raise UserError(f"{run_dir}/input: no claim {claim_id!r} (nor a replacement or void naming it)")
     story = ClaimStory(ReferenceData.load(run_dir), plans)
-    subscribers = {env["key"] for env in seqs.values()}
+    subscribers = {_family(env["key"]) for env in seqs.values()}
     answers: dict[int, list[str]] = {}
     walk = Walk()
     for env in read(run_dir / "ledger"):
-        if env["type"] not in ANSWERS or env["key"] not in subscribers:
+        if env["type"] not in ANSWERS or _family(env["key"]) not in subscribers:
             continue
         if env["cause"] in seqs:
             answers[env["cause"]] = _answer_lines(story, env, walk)
@@ -257,9 +270,15 @@ def explain_claim(run_dir: Path, claim_id: str) -> list[str]:
         out.append(f"input seq {seq} received {env['at']}: claim {c.get('claim_id')} frequency"
                    f" {c.get('frequency', '1')}" + (f" of {c['original_claim_id']}" if c.get("original_claim_id") else "")
                    + f", member {c.get('member_id')}, billed by {c.get('billing_tin')} (NPI"
-                   f" {c.get('rendering_npi')}), {len(c.get('lines') or [])} line(s)")
+                   f" {c.get('rendering_npi')}), {len(c['lines']) if isinstance(c.get('lines'), list) else 0} line(s)")
         out.extend(answers.get(seq, ["  no ledger entry yet (not adjudicated)"]))
     return out
+
+
+def _family(value: Any) -> Any:
+    """A key or id as a set member: itself if it can be one, else its JSON (a hostile input's
+    key may be a list or an object; its answers carry the same key)."""
+    return value if value is None or isinstance(value, (str, int, float)) else orjson.dumps(value)
 
 
 @dataclass

@@ -19,7 +19,9 @@ from claimsim.events.typed_input import (
 )
 from claimsim.events.codes import REJECT_CARC, RejectReason
 from claimsim.events.encoding import canonical
-from claimsim.events.input import MemberEnrolled, MemberTerminated
+from claimsim.events.input import (
+    AlignmentDeclared, MemberEnrolled, MemberTerminated, PracticeQualityReported,
+)
 from claimsim.events.input_reader import UNREADABLE
 from claimsim.events.registry import EventError, check_known, current_version, known_types
 
@@ -61,7 +63,7 @@ def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Contex
     elif kind == UNREADABLE or not _known(kind, envelope["v"]):
         result = [REJECTED, envelope["at"], _unusable(envelope, ctx)]
     else:
-        result = [NO_EFFECT, envelope["at"], kind, ""]
+        result = [NO_EFFECT, envelope["at"], kind, _note(kind, envelope, family)]
     family.results[seq] = result
     family.last_seq = seq
     return _event(seq, result, family, record), family
@@ -126,6 +128,37 @@ def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context
         return adjudicate_claim(claim, envelope["seq"], family, ctx)
     except Invalid as bad:
         return [REJECTED, envelope["at"], _rejection(raw if raw is not None else data, bad, ctx)], None
+
+
+# The input types the core checks and keeps nothing of: the projections fold them (a member's
+# chosen practice, a practice's quality scores), and fold only an input the core applied, which
+# its `no_effect` says with an empty note; an ignored one's note says why (`fold.follow`).
+_CHECKED: Final[dict[str, tuple[Any, str]]] = {
+    "alignment.declared": (AlignmentDeclared, "alignment"),
+    "practice.quality_reported": (PracticeQualityReported, "quality report"),
+}
+
+
+def _note(kind: str, envelope: dict[str, Any], family: FamilyState) -> str:
+    """"" for an input applied as it stands, else why it is ignored: one the model refuses or
+    accepts only by converting a value, or an alignment sent under another subscriber's key (as
+    for an enrollment)."""
+    checked = _CHECKED.get(kind)
+    if checked is None:
+        return ""
+    model, label = checked
+    try:
+        e = model.model_validate(envelope["data"])
+    except ValidationError as err:
+        first = err.errors()[0]
+        return f"ignored: malformed {label} ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
+    if canonical(e.model_dump(mode="json")) != canonical(envelope["data"]):
+        # Accepted only by conversion (a number as text, a date as a timestamp): the fold reads
+        # the values as written, so the input is taken only as its model writes it.
+        return f"ignored: malformed {label} (its values are not written as their types)"
+    if type(e) is AlignmentDeclared and e.subscriber_id != family.subscriber_id:
+        return f"ignored: subscriber {e.subscriber_id} sent under key {family.subscriber_id}"
+    return ""
 
 
 _KNOWN: Final[dict[tuple[Any, Any], bool]] = {}  # (type, v) -> readable by this code

@@ -66,6 +66,23 @@ class LedgerFollower:
         if ended:  # the input ends here for now: reopen next time
             self._input = None
 
+    def _pass_over(self, seq: int) -> None:
+        """Apply the input before seq `seq`, then move past `seq` without applying it: an input
+        the core ignored (its `no_effect` note says why), which is never a claim, so the pull
+        stops with it held or next to read."""
+        self._pull_input(seq - 1)
+        st = self.state_obj
+        if st.input_seq != seq - 1:
+            return  # past it already, or the input ends before it (left as `_pull_input` leaves it)
+        if self._held is None:
+            if self._input is None:
+                self._input = raw_lines(self.run_dir / "input", st.input_seq + 1)
+            if next(self._input, None) is None:
+                self._input = None
+                return  # the input ends before it
+        self._held = None
+        st.input_seq = seq
+
     def apply(self, envelope: dict[str, Any]) -> None:
         """The input through the entry's `cause`, then the entry (`fold.follow.follow`)."""
         follow(self, self.state_obj, self.fold_handlers, envelope)

@@ -6,9 +6,15 @@ birth date, sex, QMB). Both logs are in input order and every claim entry's `cau
 seq it answers, so one forward merge join reads both streams side by side: memory holds the
 members seen so far (one small record each), never the claims.
 
-Choices where DOMAIN.md is silent: a member's facts are those of their latest `member.enrolled`
-before the claim (a plan change re-enrols); a ledger claim entry whose cause is not a submitted
-claim in the input log is a broken run directory, reported as an `InterchangeError`.
+Only what the payer applied is exported: an enrollment, termination or alignment the adjudication
+ignored (malformed, or sent under another family's key: its `no_effect` note says why,
+`events.ignored`) is left out, as the projections leave it out; and the input is read as the
+runtime read it (`read_checked`: a line it could not read is a pseudo-envelope, never a crash).
+
+Choices where DOMAIN.md is silent: a member's facts are those of their latest applied
+`member.enrolled` before the claim (a plan change re-enrols); a ledger claim entry whose cause is
+not a submitted claim in the input log is a broken run directory, reported as an
+`InterchangeError`.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.errors import UserError
+from claimsim.events.ignored import ignored_inputs
+from claimsim.events.input_reader import read_checked
 from claimsim.events.log import last_envelope, read, require_dir
 from claimsim.events.reference import ReferenceData
 
 CLAIM_TYPES = frozenset({"claim.adjudicated", "claim.reversed"})
 PAYMENT_TYPE = "payment.prospective"
 PROGRESS_EVERY = 2_000  # ledger entries between progress callbacks
+MEMBERSHIP_TYPES = ("member.enrolled", "member.terminated")
 
 
 class InterchangeError(UserError):
@@ -104,6 +113,7 @@ class RunReader:
             raise InterchangeError(f"{self.run_dir}: not a run directory")
         self.ledger_dir = require_dir(self.run_dir / "ledger")
         self.input_dir = require_dir(self.run_dir / "input")
+        self._ignored: frozenset[int] | None = None
 
     def reference(self) -> ReferenceData:
         return ReferenceData.load(self.run_dir)
@@ -118,22 +128,32 @@ class RunReader:
         return 0 if last is None else last["seq"] + 1
 
     def enrollments(self) -> Iterator[dict[str, Any]]:
-        """The input log's `member.enrolled` and `member.terminated` envelopes, in order."""
-        for env in read(self.input_dir):
-            if env["type"] in ("member.enrolled", "member.terminated"):
-                yield env
+        """The input log's applied `member.enrolled` and `member.terminated` envelopes, in order."""
+        return self._applied(MEMBERSHIP_TYPES)
 
     def alignments(self) -> Iterator[dict[str, Any]]:
-        """The input log's `alignment.declared` envelopes (members' voluntary alignment), in order."""
-        for env in read(self.input_dir):
-            if env["type"] == "alignment.declared":
+        """The input log's applied `alignment.declared` envelopes (members' voluntary
+        alignment), in order."""
+        return self._applied(("alignment.declared",))
+
+    def ignored(self) -> frozenset[int]:
+        """The input seqs the adjudication ignored (read once: one pass of the ledger)."""
+        if self._ignored is None:
+            self._ignored = ignored_inputs(self.ledger_dir)
+        return self._ignored
+
+    def _applied(self, types: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        ignored = self.ignored()
+        for env in read_checked(self.input_dir):
+            if env["type"] in types and env["seq"] not in ignored:
                 yield env
 
     def entries(self, progress: Callable[[int], None] | None = None
                 ) -> Iterator[ClaimRecord | PaymentRecord]:
         """Every claim entry and prospective payment of the ledger, in ledger order."""
         members: dict[str, MemberFacts] = {}
-        inputs = read(self.input_dir)
+        ignored = self.ignored()
+        inputs = read_checked(self.input_dir)
         position = -1  # the last input seq consumed
         pending = 0
         for env in read(self.ledger_dir):
@@ -154,7 +174,7 @@ class RunReader:
             submitted = None
             for inp in inputs:
                 position = inp["seq"]
-                if inp["type"] == "member.enrolled":
+                if inp["type"] == "member.enrolled" and position not in ignored:
                     facts = MemberFacts.of(inp["data"])
                     members[facts.member_id] = facts
                 if position == cause:

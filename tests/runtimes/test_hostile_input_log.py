@@ -249,3 +249,27 @@ def test_adjudicate_refuses_a_run_the_run_clock_was_paying(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "claimsim run" in err and "runclock.json" in err
     assert entries(half / "ledger") == before
+
+
+def test_audit_and_export_read_a_run_whose_input_has_hostile_lines(sim, tmp_path, capsys):
+    """`audit explain claim`, `audit as-of DATE` and `export` read the input as the runtime did:
+    a key that is no string, an unreadable header, data that is not an object. Each stopped with
+    a TypeError (unhashable type) before."""
+    clean, _ = sim
+    run_dir = copy(clean, tmp_path / "r")
+    claim = _claim_input(clean, "2025-03-01")
+    hostile = [{**claim, "key": [1]}, {**claim, "key": {"a": 1}}, {**claim, "type": ["x"]},
+               {**claim, "at": 20250301}, {**claim, "data": [1, 2]}]
+    k = 160
+    rewrite_log(run_dir / "input", lambda bodies: [*bodies[:k], *hostile, *bodies[k:]])
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["audit", "explain", "claim", str(run_dir), "Y9999-CLAIM"]) == 0
+    story = capsys.readouterr().out
+    assert f"input seq {k} received {claim['at']}: claim Y9999-CLAIM" in story
+    assert "is not the subscriber [1] the claim was sent under" in story
+    assert "is not the subscriber {'a': 1} the claim was sent under" in story
+    assert main(["audit", "as-of", str(run_dir), "2025-03-15"]) == 0
+    for form in ("835", "tuva"):
+        assert main(["export", str(run_dir), "--format", form, "--out", str(tmp_path / form),
+                     "--no-progress"]) == 0

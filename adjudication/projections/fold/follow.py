@@ -4,7 +4,8 @@ once per ledger entry and, for the input log pulled along, once per input line:
 - `apply`: `PayerState.apply` (which calls it: one implementation) — the positions the entry
   moves, then its concern's handler;
 - `follow`: a `follower.LedgerFollower` step (its `apply`): the input pulled up to the entry's
-  `cause`, then `apply`;
+  `cause` (the input it answers passed over unfolded when the answer says the core ignored it:
+  `events.ignored`), then `apply`;
 - `pass_input`: the follower's pass over the input log (`LedgerFollower._pull_input` is the
   rest: where the pass starts and stops);
 - `is_current_claim_line`: the one test of a raw input line for a current claim.
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
+
+from claimsim.events.ignored import is_ignored
 
 from claimsim.adjudication.projections.fold.claims import FIELDS, RENEW_EVERY, adjudicated
 from claimsim.adjudication.projections.fold.membership import INPUT_HANDLERS
@@ -78,7 +81,10 @@ def follow(follower: Any, state: Any, handlers: dict[str, Any] | None,
         fields.renew()
     cause = env.get(fields.cause)
     if cause is not None and cause > state.input_seq:
-        follower._pull_input(cause)
+        if env[fields.type] == "no_effect" and is_ignored(env[fields.data]):
+            follower._pass_over(cause)  # the input it answers is not folded: the core ignored it
+        else:
+            follower._pull_input(cause)
     if handlers is None:
         state.apply(env)
     else:
