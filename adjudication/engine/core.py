@@ -139,6 +139,17 @@ _CHECKED: Final[dict[str, tuple[Any, str]]] = {
 }
 
 
+NOT_AS_WRITTEN: Final = "its values are not written as their types"
+
+
+def as_written(model: Any, data: Any) -> bool:
+    """Whether an input the model accepted holds its values as the model writes them: one it
+    accepts only by converting a value (a date as a timestamp or with a time, a flag as text, a
+    number as text or with a fraction) is ignored, since the projections read the values as
+    written and would read another (`"qmb": "false"` is False here and true there)."""
+    return canonical(model.model_dump(mode="json", exclude_unset=True)) == canonical(data)
+
+
 def _note(kind: str, envelope: dict[str, Any], family: FamilyState) -> str:
     """"" for an input applied as it stands, else why it is ignored: one the model refuses or
     accepts only by converting a value, or an alignment sent under another subscriber's key (as
@@ -152,10 +163,8 @@ def _note(kind: str, envelope: dict[str, Any], family: FamilyState) -> str:
     except ValidationError as err:
         first = err.errors()[0]
         return f"ignored: malformed {label} ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
-    if canonical(e.model_dump(mode="json")) != canonical(envelope["data"]):
-        # Accepted only by conversion (a number as text, a date as a timestamp): the fold reads
-        # the values as written, so the input is taken only as its model writes it.
-        return f"ignored: malformed {label} (its values are not written as their types)"
+    if not as_written(e, envelope["data"]):
+        return f"ignored: malformed {label} ({NOT_AS_WRITTEN})"
     if type(e) is AlignmentDeclared and e.subscriber_id != family.subscriber_id:
         return f"ignored: subscriber {e.subscriber_id} sent under key {family.subscriber_id}"
     return ""
@@ -225,6 +234,8 @@ def _enroll(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> str:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             return f"ignored: malformed enrollment ({where}: {first['msg']})"
+        if not as_written(e, data):
+            return f"ignored: malformed enrollment ({NOT_AS_WRITTEN})"
         fields = (e.member_id, e.subscriber_id, e.payer_id, e.plan_id, e.start.isoformat(),
                   e.end.isoformat() if e.end else None, e.qmb)
     member_id, subscriber_id, payer_id, plan_id, start, end, qmb = fields
@@ -297,6 +308,8 @@ def _terminate(envelope: dict[str, Any], family: FamilyState) -> str:
     except ValidationError as err:
         first = err.errors()[0]
         return f"ignored: malformed termination ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
+    if not as_written(t, envelope["data"]):
+        return f"ignored: malformed termination ({NOT_AS_WRITTEN})"
     spans = family.members.get(t.member_id)
     if not spans:
         return f"ignored: member {t.member_id} is not enrolled"

@@ -67,6 +67,9 @@ def runs(tmp_path_factory):
         {**_header(quality, at), "data": {**quality["data"], "quality_bp": "8200"}},
         {**_header(quality, at), "data": {**quality["data"], "utilization_bp": 9000.0}},
         {**_header(aligned, at), "data": {**aligned["data"], "effective": 1767225600}},
+        {**_header(enrolled, at), "data": {**enrolled["data"], "qmb": "false"}},
+        {**_header(terminated, at), "data": {**terminated["data"],
+                                             "end": terminated["data"]["end"] + "T00:00:00"}},
     ]
     rewrite_log(hostile / "input", lambda b: [*b[:K], *bad, *b[K:]])
     for run_dir in (clean, hostile):
@@ -101,7 +104,9 @@ def test_each_ignored_input_is_answered_no_effect_with_why(runs):
     assert notes[20:] == [
         "ignored: malformed quality report (its values are not written as their types)",
         "ignored: malformed quality report (its values are not written as their types)",
-        "ignored: malformed alignment (its values are not written as their types)"]
+        "ignored: malformed alignment (its values are not written as their types)",
+        "ignored: malformed enrollment (its values are not written as their types)",
+        "ignored: malformed termination (its values are not written as their types)"]
 
 
 @pytest.mark.parametrize("read_ahead", [follower.READ_AHEAD, 4, 1])
