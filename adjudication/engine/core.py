@@ -150,6 +150,19 @@ def as_written(model: Any, data: Any) -> bool:
     return canonical(model.model_dump(mode="json", exclude_unset=True)) == canonical(data)
 
 
+def _read_model(model: Any, label: str, data: Any) -> tuple[Any, str]:
+    """An input's data read by its model, and "", or None and why the input is ignored: the
+    model refuses it (the first error, where and what), or accepts it only by converting a value."""
+    try:
+        e = model.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        return None, f"ignored: malformed {label} ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
+    if not as_written(e, data):
+        return None, f"ignored: malformed {label} ({NOT_AS_WRITTEN})"
+    return e, ""
+
+
 def _note(kind: str, envelope: dict[str, Any], family: FamilyState) -> str:
     """"" for an input applied as it stands, else why it is ignored: one the model refuses or
     accepts only by converting a value, or an alignment sent under another subscriber's key (as
@@ -157,14 +170,9 @@ def _note(kind: str, envelope: dict[str, Any], family: FamilyState) -> str:
     checked = _CHECKED.get(kind)
     if checked is None:
         return ""
-    model, label = checked
-    try:
-        e = model.model_validate(envelope["data"])
-    except ValidationError as err:
-        first = err.errors()[0]
-        return f"ignored: malformed {label} ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
-    if not as_written(e, envelope["data"]):
-        return f"ignored: malformed {label} ({NOT_AS_WRITTEN})"
+    e, why = _read_model(*checked, envelope["data"])
+    if e is None:
+        return why
     if type(e) is AlignmentDeclared and e.subscriber_id != family.subscriber_id:
         return f"ignored: subscriber {e.subscriber_id} sent under key {family.subscriber_id}"
     return ""
@@ -228,14 +236,9 @@ def _enroll(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> str:
     if fields is None:
         fields = plain_enrollment(data)
     if fields is None:  # the model decides, and words what is wrong
-        try:
-            e = MemberEnrolled.model_validate(data)
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            return f"ignored: malformed enrollment ({where}: {first['msg']})"
-        if not as_written(e, data):
-            return f"ignored: malformed enrollment ({NOT_AS_WRITTEN})"
+        e, why = _read_model(MemberEnrolled, "enrollment", data)
+        if e is None:
+            return why
         fields = (e.member_id, e.subscriber_id, e.payer_id, e.plan_id, e.start.isoformat(),
                   e.end.isoformat() if e.end else None, e.qmb)
     member_id, subscriber_id, payer_id, plan_id, start, end, qmb = fields
@@ -303,13 +306,9 @@ def _plain_day(value: Any) -> bool:
 
 def _terminate(envelope: dict[str, Any], family: FamilyState) -> str:
     """Coverage with the payer ends on `end` (inclusive): spans running past it are cut there."""
-    try:
-        t = MemberTerminated.model_validate(envelope["data"])
-    except ValidationError as err:
-        first = err.errors()[0]
-        return f"ignored: malformed termination ({'.'.join(str(p) for p in first['loc'])}: {first['msg']})"
-    if not as_written(t, envelope["data"]):
-        return f"ignored: malformed termination ({NOT_AS_WRITTEN})"
+    t, why = _read_model(MemberTerminated, "termination", envelope["data"])
+    if t is None:
+        return why
     spans = family.members.get(t.member_id)
     if not spans:
         return f"ignored: member {t.member_id} is not enrolled"
