@@ -13,10 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from claimsim.events.log import as_current, envelope_of, raw_lines, segments
-from claimsim.events.registry import readable_header
+from claimsim.events.log import envelope_of, raw_lines, readable_envelope, segments
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
 from claimsim.adjudication.projections.entries import fold_envelopes, tail_marker
@@ -62,7 +59,7 @@ class LedgerFollower:
         block_end = (upto // READ_AHEAD + 1) * READ_AHEAD - 1
         conditions = None if self.dx_on_ledger else claim_conditions  # v1: from the input
         ended, self._held = pass_input(st, self._input, self._held, upto, block_end,
-                                       claim_line_marker(), conditions, _input_envelope)
+                                       claim_line_marker(), conditions, readable_envelope)
         if ended:  # the input ends here for now: reopen next time
             self._input = None
 
@@ -151,14 +148,3 @@ def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[st
     return fold_envelopes(Path(run_dir) / "ledger", from_seq)
 
 
-def _input_envelope(line: bytes) -> dict[str, Any] | None:
-    """An input line decoded as `read` decodes it (a known type at a version newer than this code
-    is refused, as everywhere), or None for a line the core answers with a rejection (not JSON,
-    not an envelope, no type or version this code can name: `registry.readable_header`)."""
-    try:
-        env = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    if type(env) is not dict or not readable_header(env):
-        return None
-    return as_current(env)
