@@ -34,6 +34,9 @@ from claimsim.adjudication.engine.family import (
 from claimsim.adjudication.engine.typed_claims import validate_typed
 from claimsim.adjudication.engine.validation import Invalid, fast_day, validate_claim
 
+# The longest rejection message or `no_effect` note the ledger records (a hostile input's ids or
+# field names go into them; the raw input a rejection quotes has its own `Settings.raw_limit`).
+MESSAGE_LIMIT: Final = 300
 # The ledger types that answer an input (one per input seq, `cause` = that seq).
 ANSWER_TYPES: Final = frozenset({"claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect"})
 
@@ -57,13 +60,13 @@ def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Contex
     if kind == "claim.submitted":
         result, record = _claim(envelope, family, ctx)
     elif kind == "member.enrolled":
-        result = [NO_EFFECT, envelope["at"], kind, _enroll(envelope, family, ctx)]
+        result = [NO_EFFECT, envelope["at"], kind, _enroll(envelope, family, ctx)[:MESSAGE_LIMIT]]
     elif kind == "member.terminated":
-        result = [NO_EFFECT, envelope["at"], kind, _terminate(envelope, family)]
+        result = [NO_EFFECT, envelope["at"], kind, _terminate(envelope, family)[:MESSAGE_LIMIT]]
     elif kind == UNREADABLE or not _known(kind, envelope["v"]):
         result = [REJECTED, envelope["at"], _unusable(envelope, ctx)]
     else:
-        result = [NO_EFFECT, envelope["at"], kind, _note(kind, envelope, family)]
+        result = [NO_EFFECT, envelope["at"], kind, _note(kind, envelope, family)[:MESSAGE_LIMIT]]
     family.results[seq] = result
     family.last_seq = seq
     return _event(seq, result, family, record), family
@@ -219,7 +222,7 @@ def _rejection(raw: Any, bad: Invalid, ctx: Context) -> dict[str, Any]:
         "claim_id": text("claim_id"),
         "field": bad.field,
         "member_id": text("member_id"),
-        "message": bad.message[:300],
+        "message": bad.message[:MESSAGE_LIMIT],
         "raw": canonical(raw).decode()[: ctx.settings.raw_limit],
         "reason": bad.reason.value,
         "subscriber_id": text("subscriber_id"),

@@ -70,6 +70,7 @@ def runs(tmp_path_factory):
         {**_header(enrolled, at), "data": {**enrolled["data"], "qmb": "false"}},
         {**_header(terminated, at), "data": {**terminated["data"],
                                              "end": terminated["data"]["end"] + "T00:00:00"}},
+        {**_header(enrolled, at), "data": {**enrolled["data"], "subscriber_id": "S" * 100_000}},
     ]
     rewrite_log(hostile / "input", lambda b: [*b[:K], *bad, *b[K:]])
     for run_dir in (clean, hostile):
@@ -106,7 +107,9 @@ def test_each_ignored_input_is_answered_no_effect_with_why(runs):
         "ignored: malformed quality report (its values are not written as their types)",
         "ignored: malformed alignment (its values are not written as their types)",
         "ignored: malformed enrollment (its values are not written as their types)",
-        "ignored: malformed termination (its values are not written as their types)"]
+        "ignored: malformed termination (its values are not written as their types)",
+        # a note is cut where a rejection's message is (`core.MESSAGE_LIMIT`), not the input's size
+        ("ignored: subscriber " + "S" * 100_000)[:300]]
 
 
 @pytest.mark.parametrize("read_ahead", [follower.READ_AHEAD, 4, 1])
