@@ -31,7 +31,7 @@ from claimsim.events.typed_input import (
     typed_envelope,
 )
 from claimsim.events.encoding import GENESIS_HASH, line_chain_hash
-from claimsim.events.log import LOCK_FILE, LogError, require_dir, segments
+from claimsim.events.log import LOCK_FILE, LogError, as_current, require_dir, segments
 from claimsim.events.registry import current_versions, readable_header, upcast_envelope
 
 UNREADABLE = "input.unreadable"  # the pseudo type of a line that is not an envelope
@@ -172,3 +172,17 @@ def _checked(directory: Path, line: bytes, seq: int, pos: ChainPosition,
     if v != versions.get(env["type"], v):
         env = upcast_envelope(env)
     return env
+
+
+def readable_envelope(line: bytes) -> dict[str, Any] | None:
+    """An input line decoded as `envelope_of` decodes it (a known type at a version newer than
+    this code is refused, as everywhere), or None for a line the core answers with a rejection
+    (not JSON, not an envelope, no type or version this code can name: `registry.readable_header`):
+    for the readers of an input log that fold what the core applied."""
+    try:
+        env = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(env) is not dict or not readable_header(env):
+        return None
+    return as_current(env)

@@ -24,7 +24,7 @@ from hashlib import sha256
 from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
 from claimsim.events.envelope import Envelope
 from claimsim.events.errors import UserError
-from claimsim.events.registry import current_versions, decode, readable_header, upcast_envelope
+from claimsim.events.registry import current_versions, decode, upcast_envelope
 
 log = logging.getLogger(__name__)
 
@@ -348,20 +348,6 @@ def raw_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
 def envelope_of(line: bytes) -> dict[str, Any]:
     """One raw log line decoded as `read` decodes it: upcast to the current version or refused."""
     return as_current(orjson.loads(line))
-
-
-def readable_envelope(line: bytes) -> dict[str, Any] | None:
-    """An input line decoded as `envelope_of` decodes it (a known type at a version newer than
-    this code is refused, as everywhere), or None for a line the core answers with a rejection
-    (not JSON, not an envelope, no type or version this code can name: `registry.readable_header`):
-    for the readers of an input log that fold what the core applied."""
-    try:
-        env = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    if type(env) is not dict or not readable_header(env):
-        return None
-    return as_current(env)
 
 
 def as_current(env: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,9 @@ plain dict with exactly the fields named here that the line holds, each value wh
 A line is taken this way only when its tail is a known type at its current version (canonical
 key order puts the envelope's type and v last before `prev`: `events.log`); the rest, a claim
 entry this decoder refuses (a field of another JSON type than the logs a run writes hold) and
-every line of another layout, are decoded by `events.log.readable_envelope`, as `read` decodes them
-(an input line the core answered with a rejection left out),
-so what the fold makes of them is what it always made. An entry the fold ignores (no effect,
+every line of another layout, are decoded as `read` decodes them
+(`events.input_reader.readable_envelope`: an input line the core answered with a rejection is
+left out), so what the fold makes of them is what it always made. An entry the fold ignores (no effect,
 attribution, snapshots ...) is skipped only at its current version, where `read` would have
 handed it over as it is. tests/projections/test_aligned_entries.py folds runs both ways.
 """
@@ -27,7 +27,8 @@ from typing import Any, TypedDict
 
 import msgspec
 
-from claimsim.events.log import raw_lines, readable_envelope
+from claimsim.events.input_reader import readable_envelope
+from claimsim.events.log import raw_lines
 from claimsim.events.registry import current_versions
 
 from claimsim.adjudication.projections.entries import tail_marker
@@ -97,8 +98,9 @@ FOLDED = ("member.enrolled", "member.terminated", "payment.prospective")
 def aligned_envelopes(directory: Path | str) -> Iterator[dict[str, Any]]:
     """A log's complete lines (`events.log.raw_lines`) as the aligned fold reads them, in order:
     claim entries at their current version partly decoded, entries of a type the fold ignores at
-    their current version left out, every other line decoded as `read` decodes it, but a line the
-    core answered with a rejection (`events.log.readable_envelope`: none in a ledger) left out."""
+    their current version left out, every other line decoded as `read` decodes it, but a line
+    the core answered with a rejection left out (`events.input_reader.readable_envelope`; none
+    in a ledger)."""
     current = current_versions()
     decoders = [(tail_marker(kind, current[kind]), kind, current[kind], msgspec.json.Decoder(shape).decode)
                 for kind, shape in SHAPES.items()]

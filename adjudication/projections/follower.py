@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from claimsim.events.log import envelope_of, raw_lines, readable_envelope, segments
+from claimsim.events.input_reader import readable_envelope
+from claimsim.events.log import envelope_of, raw_lines, segments
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
 from claimsim.adjudication.projections.entries import fold_envelopes, tail_marker
