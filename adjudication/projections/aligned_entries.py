@@ -12,9 +12,9 @@ plain dict with exactly the fields named here that the line holds, each value wh
 A line is taken this way only when its tail is a known type at its current version (canonical
 key order puts the envelope's type and v last before `prev`: `events.log`); the rest, a claim
 entry this decoder refuses (a field of another JSON type than the logs a run writes hold) and
-every line of another layout, are decoded as `read` decodes them
-(`events.input_reader.readable_envelope`: an input line the core answered with a rejection is
-left out), so what the fold makes of them is what it always made. An entry the fold ignores (no effect,
+every line of another layout, are decoded as `read` decodes them (`events.input_reader.
+readable_envelope`: an input line the core answered with a rejection is left out), so what the
+fold makes of them is what it always made. An entry the fold ignores (no effect,
 attribution, snapshots ...) is skipped only at its current version, where `read` would have
 handed it over as it is. tests/projections/test_aligned_entries.py folds runs both ways.
 """
