@@ -20,7 +20,8 @@ from claimsim.cli import main
 
 from ..fixtures.damaged_runs import copy, entries, rewrite_log, simulate
 
-K = 170  # where the hostile inputs go: after the first month's enrollments and alignments
+K = 170  # where most hostile inputs go: after the first month's enrollments and alignments
+AT = K + 1  # their first seq in the hostile run (one more goes before K)
 FORMS = ([1, 2], "text", {}, None)  # data that is not an input's object, or an empty one
 STATE = ("members", "alignments", "quality")
 
@@ -61,8 +62,6 @@ def runs(tmp_path_factory):
         {**_header(enrolled, at), "data": {**enrolled["data"], "plan_id": "NO-SUCH-PLAN"}},
         {**_header(aligned, at), "key": other, "data": {**aligned["data"], "practice_id": practice}},
         {**_header(terminated, at), "key": other, "data": {**terminated["data"], "end": at}},
-        {**_header(own, at), "key": other if other != own["key"] else aligned["key"],
-         "data": {**own["data"], "plan_id": plan}},
         # accepted by the model only by converting a value (the fold reads values as written)
         {**_header(quality, at), "data": {**quality["data"], "quality_bp": "8200"}},
         {**_header(quality, at), "data": {**quality["data"], "utilization_bp": 9000.0}},
@@ -72,10 +71,15 @@ def runs(tmp_path_factory):
                                              "end": terminated["data"]["end"] + "T00:00:00"}},
         {**_header(enrolled, at), "data": {**enrolled["data"], "subscriber_id": "S" * 100_000}},
     ]
-    rewrite_log(hostile / "input", lambda b: [*b[:K], *bad, *b[K:]])
+    # Just before the member's own enrollment, so a reader that took it would meet it first.
+    early = {**_header(own, own["at"]), "key": other if other != own["key"] else aligned["key"],
+             "data": {**own["data"], "plan_id": plan}}
+    j = bodies.index(own)
+    assert j < K
+    rewrite_log(hostile / "input", lambda b: [*b[:j], early, *b[j:K], *bad, *b[K:]])
     for run_dir in (clean, hostile):
         assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
-    return clean, hostile, bad, claim["data"]["claim"]["claim_id"]
+    return clean, hostile, [early, *bad], claim["data"]["claim"]["claim_id"]
 
 
 def _answers(run_dir):
@@ -83,10 +87,15 @@ def _answers(run_dir):
 
 
 def test_each_ignored_input_is_answered_no_effect_with_why(runs):
-    _, hostile, bad, _ = runs
+    _, hostile, (early, *bad), _ = runs
     answers = _answers(hostile)
-    assert all(answers[K + i]["type"] == "no_effect" for i in range(len(bad)))
-    notes = [answers[K + i]["data"]["note"] for i in range(len(bad))]
+    assert all(answers[AT + i]["type"] == "no_effect" for i in range(len(bad)))
+    notes = [answers[AT + i]["data"]["note"] for i in range(len(bad))]
+    ignored_early = next(e for e in answers.values() if e["type"] == "no_effect"
+                         and e["data"]["note"].startswith("ignored: subscriber " + early["data"]["subscriber_id"]))
+    assert ignored_early["data"]["note"] == (f"ignored: subscriber {early['data']['subscriber_id']}"
+                                             f" sent under key {early['key']}")
+    assert ignored_early["cause"] < K
     for i, (label, model) in enumerate((("enrollment", "MemberEnrolled"),
                                         ("termination", "MemberTerminated"),
                                         ("alignment", "AlignmentDeclared"),
@@ -98,11 +107,10 @@ def test_each_ignored_input_is_answered_no_effect_with_why(runs):
                                           not_object]
     assert notes[16] == (f"ignored: plan NO-SUCH-PLAN is not a plan of payer"
                          f" {bad[16]['data']['payer_id']}")
-    for i in (17, 19):
-        assert notes[i] == (f"ignored: subscriber {bad[i]['data']['subscriber_id']} sent under key"
-                            f" {bad[i]['key']}")
+    assert notes[17] == (f"ignored: subscriber {bad[17]['data']['subscriber_id']} sent under key"
+                         f" {bad[17]['key']}")
     assert notes[18] == f"ignored: member {bad[18]['data']['member_id']} is not enrolled"
-    assert notes[20:] == [
+    assert notes[19:] == [
         "ignored: malformed quality report (its values are not written as their types)",
         "ignored: malformed quality report (its values are not written as their types)",
         "ignored: malformed alignment (its values are not written as their types)",
@@ -115,7 +123,7 @@ def test_each_ignored_input_is_answered_no_effect_with_why(runs):
 @pytest.mark.parametrize("read_ahead", [follower.READ_AHEAD, 4, 1])
 def test_the_payer_state_leaves_ignored_inputs_out(runs, read_ahead, monkeypatch):
     """Also where the input's read-ahead blocks (`follower.READ_AHEAD`) end among the ignored
-    inputs, and resumed from a checkpoint at every entry around them."""
+    inputs, and resumed from a checkpoint at the entries around them (each one with blocks of 4)."""
     clean, hostile, bad, _ = runs
     monkeypatch.setattr(follower, "READ_AHEAD", read_ahead)
     want, got = fold(clean).state(), fold(hostile).state()
@@ -123,8 +131,10 @@ def test_the_payer_state_leaves_ignored_inputs_out(runs, read_ahead, monkeypatch
         assert got[piece] == want[piece], piece
     assert want["alignments"] and want["members"]
     assert got["input_seq"] == want["input_seq"] + len(bad)  # every input passed, these unfolded
-    around = [e["seq"] for e in entries(hostile / "ledger") if K - 2 <= (e.get("cause") or -9) < K + len(bad) + 2]
-    assert len(around) == len(bad) + 4
+    block = len(bad) - 1  # the inputs at AT (the early one is before K)
+    around = [e["seq"] for e in entries(hostile / "ledger")
+              if AT - 2 <= (e.get("cause") or -9) < AT + block + 2]
+    assert len(around) >= block + 4
     for seq in around[::3] if read_ahead != 4 else around:
         half = fold(hostile, until_seq=seq)
         resumed = PayerState(half.reference, half.settings)
