@@ -8,8 +8,9 @@ import sys
 import orjson
 
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
-from claimsim.events.log import as_current, raw_lines, require_dir, segments
-from claimsim.events.registry import EventError, readable_header
+from claimsim.events.input_reader import readable_envelope
+from claimsim.events.log import raw_lines, require_dir, segments
+from claimsim.events.registry import EventError
 from claimsim.events.log_verify import verify
 from claimsim.events.errors import UserError
 
@@ -68,12 +69,10 @@ def _shown(line: bytes) -> bytes:
     it cannot read (not JSON, not an envelope, a type, `at` or version it cannot name or read) as
     it is stored: `tail` shows what is there, `verify` says what is wrong with it."""
     try:
-        env = orjson.loads(line)
-        if type(env) is dict and readable_header(env):
-            return orjson.dumps(as_current(env), option=orjson.OPT_SORT_KEYS) + b"\n"
-    except (orjson.JSONDecodeError, EventError):
-        pass
-    return line
+        env = readable_envelope(line)
+    except EventError:  # a version newer than this code
+        return line
+    return line if env is None else orjson.dumps(env, option=orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.ignored import ignored_inputs
+from claimsim.events.input_reader import readable_envelope
 from claimsim.events.log import read
 from claimsim.events.money import div_round_half_up
 from claimsim.events.reference import ReferenceData
@@ -42,7 +43,7 @@ def fold_facts(run_dir: Path, reference: ReferenceData, settings: SpendSettings)
     (`events.ignored`), then the whole ledger (each as the fold reads it: `aligned_entries`)."""
     fold = AlignedFold(reference, settings.services, settings.places)
     ignored = ignored_inputs(Path(run_dir) / "ledger")  # left out, as the payer state leaves them
-    for env in aligned_envelopes(Path(run_dir) / "input"):
+    for env in aligned_envelopes(Path(run_dir) / "input", readable_envelope):
         if not ignored or env.get("seq") not in ignored:
             fold.apply(env)
     for env in aligned_envelopes(Path(run_dir) / "ledger"):

@@ -243,22 +243,22 @@ def explain_claim(run_dir: Path, claim_id: str) -> list[str]:
         if env["type"] == "member.enrolled":
             if env["seq"] in ignored:
                 continue
-            plans.setdefault(_family(d.get("member_id")), []).append(
+            plans.setdefault(_hashable(d.get("member_id")), []).append(
                 (d.get("payer_id"), d.get("plan_id"), str(d.get("start")), d.get("end")))
             continue
         claim = d.get("claim") if env["type"] == "claim.submitted" else None
-        if isinstance(claim, dict) and (_family(claim.get("claim_id")) in ids
-                                        or _family(claim.get("original_claim_id")) in ids):
+        if isinstance(claim, dict) and (_hashable(claim.get("claim_id")) in ids
+                                        or _hashable(claim.get("original_claim_id")) in ids):
             seqs[env["seq"]] = env
-            ids.add(_family(claim.get("claim_id")))
+            ids.add(_hashable(claim.get("claim_id")))
     if not seqs:
         raise UserError(f"{run_dir}/input: no claim {claim_id!r} (nor a replacement or void naming it)")
     story = ClaimStory(ReferenceData.load(run_dir), plans)
-    subscribers = {_family(env["key"]) for env in seqs.values()}
+    subscribers = {_hashable(env["key"]) for env in seqs.values()}
     answers: dict[int, list[str]] = {}
     walk = Walk()
     for env in read(run_dir / "ledger"):
-        if env["type"] not in ANSWERS or _family(env["key"]) not in subscribers:
+        if env["type"] not in ANSWERS or _hashable(env["key"]) not in subscribers:
             continue
         if env["cause"] in seqs:
             answers[env["cause"]] = _answer_lines(story, env, walk)
@@ -275,7 +275,7 @@ def explain_claim(run_dir: Path, claim_id: str) -> list[str]:
     return out
 
 
-def _family(value: Any) -> Any:
+def _hashable(value: Any) -> Any:
     """A key or id as a set member: itself if it can be one, else its JSON (a hostile input's
     key may be a list or an object; its answers carry the same key)."""
     return value if value is None or isinstance(value, (str, int, float)) else orjson.dumps(value)

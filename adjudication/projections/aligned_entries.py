@@ -12,23 +12,22 @@ plain dict with exactly the fields named here that the line holds, each value wh
 A line is taken this way only when its tail is a known type at its current version (canonical
 key order puts the envelope's type and v last before `prev`: `events.log`); the rest, a claim
 entry this decoder refuses (a field of another JSON type than the logs a run writes hold) and
-every line of another layout, are decoded as `read` decodes them (`events.input_reader.
-readable_envelope`: an input line the core answered with a rejection is left out), so what the
-fold makes of them is what it always made. An entry the fold ignores (no effect,
+every line of another layout, are decoded as `read` decodes them (`events.log.envelope_of`; an
+input log's by `events.input_reader.readable_envelope`, which leaves out a line the core answered
+with a rejection), so what the fold makes of them is what it always made. An entry the fold ignores (no effect,
 attribution, snapshots ...) is skipped only at its current version, where `read` would have
 handed it over as it is. tests/projections/test_aligned_entries.py folds runs both ways.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypedDict
 
 import msgspec
 
-from claimsim.events.input_reader import readable_envelope
-from claimsim.events.log import raw_lines
+from claimsim.events.log import envelope_of, raw_lines
 from claimsim.events.registry import current_versions
 
 from claimsim.adjudication.projections.entries import tail_marker
@@ -95,12 +94,14 @@ SHAPES: dict[str, Any] = {"claim.submitted": Submitted, "claim.adjudicated": Led
 FOLDED = ("member.enrolled", "member.terminated", "payment.prospective")
 
 
-def aligned_envelopes(directory: Path | str) -> Iterator[dict[str, Any]]:
+def aligned_envelopes(directory: Path | str,
+                      decode_rest: Callable[[bytes], dict[str, Any] | None] = envelope_of
+                      ) -> Iterator[dict[str, Any]]:
     """A log's complete lines (`events.log.raw_lines`) as the aligned fold reads them, in order:
     claim entries at their current version partly decoded, entries of a type the fold ignores at
-    their current version left out, every other line decoded as `read` decodes it, but a line
-    the core answered with a rejection left out (`events.input_reader.readable_envelope`; none
-    in a ledger)."""
+    their current version left out, every other line by `decode_rest` (as `read` decodes it; for
+    an input log `events.input_reader.readable_envelope`, whose None leaves out a line the core
+    answered with a rejection)."""
     current = current_versions()
     decoders = [(tail_marker(kind, current[kind]), kind, current[kind], msgspec.json.Decoder(shape).decode)
                 for kind, shape in SHAPES.items()]
@@ -121,8 +122,8 @@ def aligned_envelopes(directory: Path | str) -> Iterator[dict[str, Any]]:
                 if env is not None and (env.get("type") != kind or env.get("v") != version):
                     env = None  # another layout than the tail says: decoded in full
                 break
-        if env is None:  # decoded in full; a line the core answered with a rejection is skipped
-            env = readable_envelope(line)
+        if env is None:  # decoded in full
+            env = decode_rest(line)
             if env is None:
                 continue
         yield env
