@@ -142,15 +142,25 @@ def test_baseline_read_and_append_prebuilt_results(benchmark, synthetic_run):
 
 
 if __name__ == "__main__":  # quick look without pytest: python -m claimsim.benchmarks.bench_adjudication
+    import argparse
+
     from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 
+    parser = argparse.ArgumentParser(prog="python -m claimsim.benchmarks.bench_adjudication",
+                                     description="One embedded run of the bench's synthetic claims,"
+                                                 " without pytest (its folder removed after).")
+    parser.add_argument("claims", nargs="?", type=int, default=N_CLAIMS,
+                        help=f"synthetic claims (default {N_CLAIMS})")
+    claims = parser.parse_args().claims
     root = Path(tempfile.mkdtemp(prefix="claimsim-bench-"))
-    (root / "run").mkdir()
-    facts = write_synthetic_run(root / "run", N_CLAIMS)
-    with EmbeddedAdjudicator(root / "run") as rt:
-        rt.record(attribution_events(facts["members"]))
-        t0 = time.perf_counter()
-        rt.run()
-        took = time.perf_counter() - t0
-        print(rt.stats, f"{facts['claims'] / took:,.0f} claims/s")
-    print(root)
+    try:
+        (root / "run").mkdir()
+        facts = write_synthetic_run(root / "run", claims)
+        with EmbeddedAdjudicator(root / "run") as rt:
+            rt.record(attribution_events(facts["members"]))
+            t0 = time.perf_counter()
+            rt.run()
+            took = time.perf_counter() - t0
+            print(rt.stats, f"{facts['claims'] / took:,.0f} claims/s")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -8,9 +8,9 @@ Peak memory is measured outside pytest (`/usr/bin/time -v`), on files written by
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -60,6 +60,12 @@ def test_read_raw_pyarrow(benchmark, files):
 
 
 if __name__ == "__main__":  # write the files for a peak-memory run under /usr/bin/time -v
-    out = Path(sys.argv[1])
-    out.mkdir(parents=True, exist_ok=True)
-    print(*write_tuva_sample(out, int(sys.argv[2]) if len(sys.argv) > 2 else LINES))
+    parser = argparse.ArgumentParser(prog="python -m claimsim.benchmarks.bench_ingest",
+                                     description="Write a generated Tuva medical_claim and"
+                                                 " eligibility table into DIR.")
+    parser.add_argument("dir", type=Path, help="folder to write the files into (made if missing)")
+    parser.add_argument("lines", nargs="?", type=int, default=LINES,
+                        help=f"claim lines (default {LINES})")
+    a = parser.parse_args()
+    a.dir.mkdir(parents=True, exist_ok=True)
+    print(*write_tuva_sample(a.dir, a.lines))

@@ -12,6 +12,7 @@ whose parts are then not named by C symbols).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -75,15 +76,17 @@ def synthetic_root(root: Path, claims: int) -> dict:
     return facts
 
 
-def claims_and_keep(args: list[str], default: int) -> tuple[int, Path | None]:
-    """`[CLAIMS] [--keep DIR]` from a tool's arguments (shared with `perf_body`)."""
-    args = list(args)
-    keep_dir = None
-    if "--keep" in args:
-        i = args.index("--keep")
-        keep_dir = Path(args[i + 1])
-        del args[i:i + 2]
-    return (int(args[0]) if args else default), keep_dir
+def claims_and_keep(args: list[str], default: int, prog: str = "callgrind_core",
+                    what: str = "") -> tuple[int, Path | None]:
+    """`[CLAIMS] [--keep DIR]` from a tool's arguments (shared with `perf_body`); `--help` prints
+    the usage and a bad argument stops with argparse's message, not a traceback."""
+    parser = argparse.ArgumentParser(prog=f"python -m claimsim.benchmarks.{prog}", description=what)
+    parser.add_argument("claims", nargs="?", type=int, default=default,
+                        help=f"synthetic claims (default {default})")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the synthetic run and the profile here")
+    a = parser.parse_args(args)
+    return a.claims, a.keep
 
 
 def main(claims: int, keep: Path | None) -> int:
@@ -114,4 +117,5 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         _child(Path(sys.argv[2]))
     else:
-        sys.exit(main(*claims_and_keep(sys.argv[1:], 5_000)))
+        sys.exit(main(*claims_and_keep(sys.argv[1:], 5_000, "callgrind_core",
+                                       "Instructions of the embedded run, by part (callgrind).")))

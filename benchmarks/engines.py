@@ -9,6 +9,7 @@ Run: .venv/bin/python -m claimsim.benchmarks.engines [CLAIMS] [ROUNDS]   (defaul
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -100,5 +101,11 @@ if __name__ == "__main__":
         where, what = Path(sys.argv[2]), sys.argv[3]
         print(json.dumps(_baseline(where) if what == "baseline" else _ours(where, what)))
     else:
-        sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 30_000,
-                      int(sys.argv[2]) if len(sys.argv) > 2 else 3))
+        parser = argparse.ArgumentParser(prog="python -m claimsim.benchmarks.engines",
+                                         description="The Python and the compiled engine side by"
+                                                     " side in CPU seconds, beside the I/O baseline.")
+        parser.add_argument("claims", nargs="?", type=int, default=30_000,
+                            help="synthetic claims (default 30000)")
+        parser.add_argument("rounds", nargs="?", type=int, default=3, help="rounds (default 3)")
+        a = parser.parse_args()
+        sys.exit(main(a.claims, a.rounds))

@@ -152,4 +152,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         _child(Path(sys.argv[2]), sys.argv[3])
     else:
-        sys.exit(main(*claims_and_keep(sys.argv[1:], 100_000)))
+        sys.exit(main(*claims_and_keep(sys.argv[1:], 100_000, "perf_body",
+                                       "Where the adjudication bench's timed body spends its"
+                                       " CPU time, by part (perf).")))

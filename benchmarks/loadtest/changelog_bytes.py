@@ -85,7 +85,8 @@ def measure(run: Path, partitions: int, items: int, lag: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m claimsim.benchmarks.loadtest.changelog_bytes",
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--items", type=int, default=200, help="inputs per inbound message")
