@@ -41,8 +41,11 @@ _ENVELOPE_KEYS = frozenset(("at", "cause", "data", "key", "seq", "type", "v", "p
 
 class ChainBroken(LogError):
     def __init__(self, directory: Path, seq: int, why: str):
+        # Every reader of an input log raises it (adjudication, replay, explain, as-of, export):
+        # the message says what is true for each, that nothing from that seq on is read.
         super().__init__(f"{directory}: chain broken at seq {seq}: {why}; the log was altered after"
-                         " it was written (`claimsim log verify` shows it), so it is not adjudicated")
+                         " it was written (`claimsim log verify` shows it), so nothing from that"
+                         " line on is read or adjudicated")
         self.seq = seq
 
 

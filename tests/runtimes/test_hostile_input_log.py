@@ -273,3 +273,29 @@ def test_audit_and_export_read_a_run_whose_input_has_hostile_lines(sim, tmp_path
     for form in ("835", "tuva"):
         assert main(["export", str(run_dir), "--format", form, "--out", str(tmp_path / form),
                      "--no-progress"]) == 0
+
+
+def test_every_reader_of_an_input_edited_after_adjudication_names_the_seq_and_stops(sim, tmp_path,
+                                                                                 capsys):
+    """An input line edited after its run was adjudicated: `audit replay`, `audit explain`,
+    `audit as-of` and `export` stop with a user error naming the seq, and say what is true of
+    each (nothing from that line on is read), not only what `adjudicate` does."""
+    _, paid = sim
+    run_dir = copy(paid, tmp_path / "r")
+    (seg,) = (run_dir / "input").glob("*.jsonl")
+    lines = seg.read_bytes().splitlines(keepends=True)
+    k = next(i for i, line in enumerate(lines) if b'"billed":' in line and i > 100)
+    claim_id = orjson.loads(lines[k])["data"]["claim"]["claim_id"]
+    lines[k] = lines[k].replace(b'"billed":', b'"billed":9', 1)  # an edit, hash left stale
+    seg.write_bytes(b"".join(lines))
+    capsys.readouterr()
+    for args in (["audit", "replay", str(run_dir)],
+                 ["audit", "explain", "claim", str(run_dir), claim_id],
+                 ["audit", "as-of", str(run_dir), "2025-04-15"],
+                 ["export", str(run_dir), "--format", "835", "--out", str(tmp_path / "x"),
+                  "--no-progress"]):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert f"chain broken at seq {k}: content does not match its hash" in err, args
+        assert "nothing from that line on is read or adjudicated" in err, args
+        assert "Traceback" not in err
