@@ -6,9 +6,10 @@ birth date, sex, QMB). Both logs are in input order and every claim entry's `cau
 seq it answers, so one forward merge join reads both streams side by side: memory holds the
 members seen so far (one small record each), never the claims.
 
-Only what the payer applied is exported: an enrollment, termination or alignment the adjudication
-ignored (malformed, or sent under another family's key: its `no_effect` note says why,
-`events.ignored`) is left out, as the projections leave it out; and the input is read as the
+Only what the payer applied is exported: an input past the last one the ledger answers (a run
+adjudicated part way) is not applied yet, and an enrollment, termination or alignment the
+adjudication ignored (malformed, or sent under another family's key: its `no_effect` note says
+why, `events.ignored`) is left out, as the projections leave it out; and the input is read as the
 runtime read it (`read_checked`: a line it could not read is a pseudo-envelope, never a crash).
 
 Choices where DOMAIN.md is silent: a member's facts are those of their latest applied
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.errors import UserError
-from claimsim.events.ignored import ignored_inputs
+from claimsim.events.ignored import answered_inputs
 from claimsim.events.input_reader import read_checked
 from claimsim.events.log import last_envelope, read, require_dir
 from claimsim.events.reference import ReferenceData
@@ -113,7 +114,8 @@ class RunReader:
             raise InterchangeError(f"{self.run_dir}: not a run directory")
         self.ledger_dir = require_dir(self.run_dir / "ledger")
         self.input_dir = require_dir(self.run_dir / "input")
-        self._ignored: frozenset[int] | None = None
+        # (the inputs the adjudication ignored, the last input it answered): `answered_inputs`
+        self._answered: tuple[frozenset[int], int] | None = None
 
     def reference(self) -> ReferenceData:
         return ReferenceData.load(self.run_dir)
@@ -138,13 +140,20 @@ class RunReader:
 
     def ignored(self) -> frozenset[int]:
         """The input seqs the adjudication ignored (read once: one pass of the ledger)."""
-        if self._ignored is None:
-            self._ignored = ignored_inputs(self.ledger_dir)
-        return self._ignored
+        return self._answers()[0]
+
+    def _answers(self) -> tuple[frozenset[int], int]:
+        if self._answered is None:
+            self._answered = answered_inputs(self.ledger_dir)
+        return self._answered
 
     def _applied(self, types: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-        ignored = self.ignored()
+        """The input's envelopes of `types` the adjudication applied: answered (a run adjudicated
+        part way has not applied the inputs past its last answer) and not ignored."""
+        ignored, last = self._answers()
         for env in read_checked(self.input_dir):
+            if env["seq"] > last:
+                return
             if env["type"] in types and env["seq"] not in ignored:
                 yield env
 
