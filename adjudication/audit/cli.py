@@ -94,17 +94,20 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
     from claimsim.adjudication.audit.positions import LedgerSpan
 
+    from claimsim.events.log import last_envelope
+
     run_dir = require_run(args.run_dir)
+    span = None
     if args.as_of:
-        # Before the ledger's first date nothing is known; after its last, the lists stand.
-        as_of = LedgerSpan.of(run_dir).check_not_before(_date(args.as_of, "--as-of"), "--as-of")
+        # Before the ledger's first date nothing is known; after its last, the lists stand (a
+        # run adjudicated part way says so below: its later claims are not in them).
+        span = LedgerSpan.of(run_dir)
+        as_of = span.check_not_before(_date(args.as_of, "--as-of"), "--as-of")
     elif (run_dir / CLOCK_FILE).exists():
         plan = Plan.load(run_dir)
         paid = [b for b in plan.boundaries if b < plan.service_end]
         as_of = paid[-1] if paid else plan.boundaries[-1]
     else:
-        from claimsim.events.log import last_envelope
-
         as_of = last_envelope(run_dir / "ledger")["at"]
     # The run clock's position on the date: what the payer had decided by then.
     state = fold(run_dir, until_seq=ledger_position(run_dir, as_of))
@@ -129,6 +132,8 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         print("accuracy (simulator truth): " + ", ".join(
             f"{r['payer_id']} {r['true_pcp']:,}/{r['members']:,} ({r['accuracy_bp'] / 100:.1f} %)"
             for r in accuracy))
+    if span is not None and as_of > span.last_at:
+        _note_unadjudicated(run_dir, span.last_at)
     if args.out is not None:
         columns = ["payer_id", "practice_id", "member_id", "basis"]
         path = write_csv(args.out, iter_attribution_rows(runs), columns=columns, only_columns=True)
@@ -136,6 +141,21 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     else:
         print(f"{n_rows:,} members attributed (--out FILE writes the list)")
     return 0
+
+
+def _note_unadjudicated(run_dir: Path, ledger_end: str) -> None:
+    """Say so when a date past the ledger's end meets a run adjudicated part way: the lists are
+    the payer's as of its last entry, without the inputs after it (one more pass of the ledger,
+    only then)."""
+    from claimsim.events.ignored import answered_inputs
+    from claimsim.events.log import last_envelope
+
+    last_input = last_envelope(run_dir / "input")
+    answered = answered_inputs(run_dir / "ledger")[1]
+    if last_input is not None and answered < last_input["seq"]:
+        print(f"note: the run is adjudicated through input seq {answered:,} of"
+              f" 0..{last_input['seq']:,} (its ledger ends on {ledger_end}): these lists are the"
+              " payer's as of then, without the inputs after it")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

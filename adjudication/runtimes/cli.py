@@ -107,6 +107,11 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         rt.run(until_at=until, progress=not args.no_progress and sys.stderr.isatty())
         rt.sign_head()
         s = rt.stats
+        if not s.inputs:  # say why, not "seq 537..536"
+            why = (f"the next, seq {start:,}, is dated on or after {until}" if rt.pending()
+                   else f"the ledger answers every input (seq 0..{start - 1:,})")
+            print(f"{args.run_dir}: adjudicated 0 inputs: {why}")
+            return 0
         print(
             f"{args.run_dir}: adjudicated {s.inputs:,} inputs (seq {start}..{rt.next_input - 1}):"
             f" {s.claims_adjudicated:,} claims paid, {s.claims_reversed:,} voided,"

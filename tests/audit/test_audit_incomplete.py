@@ -150,3 +150,26 @@ def test_explain_payment_for_a_month_outside_the_run_is_an_error(whole, capsys):
 def test_attribute_as_of_a_date_outside_the_run_is_an_error(whole, capsys):
     assert main(["attribute", str(whole), "--as-of", "1990-01-01"]) == 2
     assert "outside the run" in capsys.readouterr().err
+
+
+def test_attribute_past_the_ledger_of_a_run_adjudicated_part_way_says_what_it_lacks(
+        tmp_path, capsys):
+    """A date past the ledger's end gives the payer's lists as of its last entry; for a run
+    adjudicated part way that is not the payer's list on that date, and the command says so
+    (naming the last input answered). A whole run's lists stand past its end, without a note."""
+    partial = simulate(tmp_path / "p")
+    assert main(["adjudicate", str(partial), "--until", "2025-02-15", "--no-progress"]) == 0
+    ledger, inputs = entries(partial / "ledger"), entries(partial / "input")
+    answered = max(e["cause"] for e in ledger if e["cause"] is not None)
+    assert answered < inputs[-1]["seq"]
+    capsys.readouterr()
+    assert main(["attribute", str(partial), "--as-of", "2025-06-01"]) == 0
+    assert (f"note: the run is adjudicated through input seq {answered:,} of"
+            f" 0..{inputs[-1]['seq']:,} (its ledger ends on {ledger[-1]['at']})"
+            in capsys.readouterr().out)
+    assert main(["attribute", str(partial), "--as-of", ledger[-1]["at"]]) == 0  # not past it
+    assert "note:" not in capsys.readouterr().out
+    assert main(["adjudicate", str(partial), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["attribute", str(partial), "--as-of", "2025-06-01"]) == 0
+    assert "note:" not in capsys.readouterr().out

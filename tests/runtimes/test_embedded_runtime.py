@@ -215,7 +215,18 @@ def test_cli_adjudicates_and_prints_a_one_line_summary(small_run, tmp_path, caps
     assert f"adjudicated {facts['inputs']:,} inputs" in out and "plan paid $" in out
     assert ledger_bytes(target) == expected
     assert main(["adjudicate", str(target), "--no-progress"]) == 0
-    assert "adjudicated 0 inputs" in capsys.readouterr().out
+    n = facts["inputs"]
+    assert capsys.readouterr().out == (f"{target}: adjudicated 0 inputs: the ledger answers every"
+                                       f" input (seq 0..{n - 1:,})\n")
+
+
+def test_cli_says_why_an_until_date_leaves_nothing_to_adjudicate(small_run, tmp_path, capsys):
+    run, _, _ = small_run
+    target = _copy_run(run, tmp_path / "r")
+    first_at = next(read(target / "input"))["at"]
+    assert main(["adjudicate", str(target), "--until", first_at, "--no-progress"]) == 0
+    assert capsys.readouterr().out == (f"{target}: adjudicated 0 inputs: the next, seq 0, is dated"
+                                       f" on or after {first_at}\n")
 
 
 @pytest.mark.parametrize("argv, message", [
