@@ -257,8 +257,12 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     from claimsim.scenarios.spec import validate
 
     data, origin = _scenario_data(args.scenario)
+    history = None
     if args.history is not None:
+        from claimsim.scenarios.history import read_history
+
         _no_simulation_flags(args, ("members", "months", "seed"))
+        history = read_history(Path(args.history))
         if args.replicates != 1:
             raise UserError("--replicates: a history run draws nothing at random; use 1")
     for name in ("members", "months"):
@@ -278,7 +282,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         raise UserError("--replicates must be at least 1")
     grid = whatif.points(data, axes, origin)
     n = len(grid) * args.replicates
-    size = whatif.estimate(grid, args.replicates)
+    size = whatif.estimate(grid, args.replicates, history)
     print(f"claimsim whatif {scenario.scenario}: {n:,} runs ({len(grid)} point(s) x {args.replicates:,}"
           f" replicate(s)), about {size.member_months:,} member-months,"
           f" on {min(args.jobs or os.cpu_count() or 1, n)} process(es) -> {out}", file=sys.stderr)

@@ -71,13 +71,18 @@ def _default(info: Any) -> str:
     if isinstance(value, dict):
         if value and all(isinstance(v, BaseModel) for v in value.values()):
             return "(table below)"
-        return "{" + ", ".join(f"{_plain(k)} = {_plain(v)}" for k, v in value.items()) + "}" if value else "{}"
+        return _plain(value)
     return _plain(value)
 
 
 def _plain(value: Any) -> str:
+    """A default as it would be written in TOML (an inline table for a table or a model)."""
     if isinstance(value, enum.Enum):
         return str(value.value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_plain(k)} = {_plain(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, BaseModel):
+        return "{" + ", ".join(f"{k} = {_plain(v)}" for k, v in value) + "}"
     if isinstance(value, (tuple, list, frozenset, set)):
         return "[" + ", ".join(sorted(_plain(v) for v in value) if isinstance(value, (set, frozenset))
                                else [_plain(v) for v in value]) + "]"
@@ -185,8 +190,8 @@ def reference_markdown() -> str:
         "# Scenario file reference",
         "",
         "Generated from the pydantic models by `claimsim scenarios --reference` (do not edit by hand;",
-        "`tests/test_scenario_docs.py` checks it is current). Every key below is a TOML key of a",
-        "scenario file, and its dotted path is what `claimsim whatif --vary PATH=V1,V2` takes",
+        "`tests/scenarios/test_scenario_docs.py` checks it is current). Every key below is a TOML key",
+        "of a scenario file, and its dotted path is what `claimsim whatif --vary PATH=V1,V2` takes",
         "(`programs.X` is short for `region.programs.X`). Money is integer cents, rates integer basis",
         "points (40 % = 4000). Unknown keys and bad values are errors naming the file and the key.",
         "",

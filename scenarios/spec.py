@@ -76,17 +76,18 @@ class PayerSettings(_Strict):
 
     join_programs: bool = True  # False: this payer contracts every practice FFS
     programs: dict[ProgramKind, ProgramOverride] = Field(default_factory=dict)  # changes by program
-    sequestration_bp: BasisPoints | None = Field(default=None, ge=0, le=10_000)
-    timely_filing_days: int | None = Field(default=None, ge=1)
-    processing_days: int | None = Field(default=None, ge=0)
+    sequestration_bp: BasisPoints | None = Field(default=None, ge=0, le=10_000)  # None: 0 (off); Medicare FFS only
+    timely_filing_days: int | None = Field(default=None, ge=1)  # None: 365
+    processing_days: int | None = Field(default=None, ge=0)  # None: 14 (paid date = received + this)
     # plan key (bronze/silver/gold, partb, hmo, mc) -> plan year -> benefit design (replaces it)
     plans: dict[str, dict[PlanYear, BenefitDesign]] = Field(default_factory=dict)
 
 
 class Scenario(SimConfig):
-    """A scenario file. Top-level keys are the simulator's (`members`, `months`, `seed`, `start`,
-    `region`, `population`, `enrollment`, `utilization`, `referrals`, `faults`, `lags`,
-    `quality`) plus `description`, `runtime`, `clock` and `payers`."""
+    """A scenario file. Top-level keys are the simulator's (`scenario`, `seed`, `members`,
+    `months`, `start`, `runout_months`, `region`, `population`, `enrollment`, `utilization`,
+    `referrals`, `faults`, `lags`, `quality`, `demographics`) plus `description`, `runtime`,
+    `clock` and `payers`."""
 
     description: str = ""
     runtime: Literal["embedded", "kafka"] = "embedded"

@@ -204,9 +204,14 @@ class SweepSize:
         return self.runs > MAX_RUNS or self.member_months > MAX_MEMBER_MONTHS
 
 
-def estimate(grid: list[tuple[Point, Scenario, dict]], replicates: int) -> SweepSize:
-    return SweepSize(len(grid) * replicates,
-                     sum(s.members * s.months for _, s, _ in grid) * replicates)
+def estimate(grid: list[tuple[Point, Scenario, dict]], replicates: int,
+             history: dict | None = None) -> SweepSize:
+    """The sweep's runs and member-months. With `history` (an ingested run's run.json) every
+    point pays that history's claims: its members and months, not the scenario's."""
+    runs = len(grid) * replicates
+    if history is not None:
+        return SweepSize(runs, runs * history["ingest"]["members"] * history["months"])
+    return SweepSize(runs, sum(s.members * s.months for _, s, _ in grid) * replicates)
 
 
 def _worker_init(parent: int) -> None:

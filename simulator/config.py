@@ -401,7 +401,7 @@ class DemographicsConfig(Settings):
 
 
 class SimConfig(Settings):
-    scenario: str = "default"
+    scenario: str = "default"  # the run's name (runs/<scenario>); a file's default: its file name
     seed: int = Field(default=1, ge=0, le=2**63 - 1)
     members: int = Field(default=10_000, ge=1)
     months: int = Field(default=12, ge=1, le=24)

@@ -6,6 +6,7 @@ not available for ingested runs."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,19 @@ def test_observed_risk_and_attributed_counts_need_no_truth(history, tmp_path):
     assert {r["risk_true_milli"] for r in rows} == {""}
     # CPC+ Track 2 withholds 40 % of capitated FFS for attributed members: offsets appear
     assert sum(int(r["capitation_offset_cents"]) for r in rows if r["program"] == "cpcplus_t2") > 0
+
+
+def test_whatif_on_history_sizes_the_sweep_by_the_history_not_the_scenario(history, tmp_path,
+                                                                           capsys):
+    """Every point pays the history's claims, so the printed size (and the limit that needs
+    `--yes`) counts the history's members and months, not the scenario's 9,000 x 12. 1,001
+    points are past the 1,000-run limit: refused before anything runs."""
+    info = json.loads((history / "run.json").read_text())
+    per_run = info["ingest"]["members"] * info["months"]
+    values = ",".join(str(n) for n in range(1001))
+    assert claimsim("whatif", "pcf", "--history", history, "--vary",
+                    f"programs.pcf.minimum_attributed={values}", "--out", tmp_path / "w") == 2
+    err = capsys.readouterr().err
+    assert f"about {per_run * 1001:,} member-months" in err
+    assert f"1,001 runs, {per_run * 1001:,} member-months: past the limits" in err
+    assert not (tmp_path / "w").exists()
