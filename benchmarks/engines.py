@@ -101,9 +101,10 @@ if __name__ == "__main__":
         where, what = Path(sys.argv[2]), sys.argv[3]
         print(json.dumps(_baseline(where) if what == "baseline" else _ours(where, what)))
     else:
-        parser = argparse.ArgumentParser(prog="python -m claimsim.benchmarks.engines",
-                                         description="The Python and the compiled engine side by"
-                                                     " side in CPU seconds, beside the I/O baseline.")
+        parser = argparse.ArgumentParser(
+            prog="python -m claimsim.benchmarks.engines",
+            description="The Python and the compiled engine side by side in CPU seconds, beside"
+                        " the I/O baseline.")
         parser.add_argument("claims", nargs="?", type=int, default=30_000,
                             help="synthetic claims (default 30000)")
         parser.add_argument("rounds", nargs="?", type=int, default=3, help="rounds (default 3)")

@@ -42,7 +42,8 @@ class ClockSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    baseline_months: int | None = Field(default=None, ge=1)  # None: min(12, months // 2); shorter than the run
+    # None: min(12, months // 2), shorter than the run
+    baseline_months: int | None = Field(default=None, ge=1)
     cadence_months: int = Field(default=3, ge=1, le=12)  # quarterly attribution
     projections: ProjectionSettings = Field(default_factory=ProjectionSettings)
 
