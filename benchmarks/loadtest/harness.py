@@ -23,7 +23,7 @@ from claimsim.events.acyclic import cycle_gc_paused
 
 from claimsim.benchmarks.loadtest import cpu
 from claimsim.benchmarks.loadtest.drivers import Driver
-from claimsim.benchmarks.loadtest.measure import Fault, StepRecord, step_figures
+from claimsim.benchmarks.loadtest.measure import EXHAUSTED, Fault, StepRecord, step_figures
 from claimsim.benchmarks.loadtest.schedule import Arrivals, Step, intended_offsets
 
 TICK = 0.005  # the loop's longest sleep: offering is at most this late on an idle runtime
@@ -74,7 +74,8 @@ async def run_plan(driver: Driver, plan: Plan, total: int, *, first_seq: int = 0
                 bar.write(f"step {step.index + 1}: offered {figures.offered_rate:,.0f}/s, achieved"
                           f" {figures.achieved_rate:,.0f}/s, p99 {figures.p99_ms:,.1f} ms"
                           f" ({record.ended})")
-            if figures.achieved_rate < 0.9 * figures.offered_rate and out.knee is None:
+            if (figures.achieved_rate < 0.9 * figures.offered_rate and out.knee is None
+                    and figures.judged()):
                 out.knee = step.index
                 if plan.stop_at_knee:
                     break
@@ -97,7 +98,7 @@ async def _run_step(driver: Driver, plan: Plan, step: Step, seq: int, total: int
     exhausted = seq + n >= total and (n == 0 or offsets[-1] + 1.0 / step.rate < step.duration)
     end = start + (offsets[-1] if exhausted and n else step.duration)
     record = StepRecord(step.index, step.rate, start, end, plan.warmup * (end - start), seq, n,
-                        "input exhausted" if exhausted else "duration")
+                        EXHAUSTED if exhausted else "duration")
     i = 0
     while i < n or clock() < end:
         now = clock()

@@ -23,7 +23,8 @@ def table(runtime: str, steps: list[StepFigures], faults: list[Fault], knee: int
     rows = [COLUMNS] + [
         (str(s.index + 1), f"{s.offered_rate:,.0f}", f"{s.achieved_rate:,.0f}", _ms(s.p50_ms),
          _ms(s.p90_ms), _ms(s.p99_ms), _ms(s.p999_ms), _ms(s.max_ms), f"{s.max_backlog:,}",
-         str(s.dead_letters), s.ended + (" (knee)" if knee == s.index else ""))
+         str(s.dead_letters), s.ended + (" (knee)" if knee == s.index else "")
+         + ("" if s.judged() else f" after {s.duration_s:.2f} s, too short to judge"))
         for s in steps]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     lines = [f"load test on the {runtime} runtime (inputs/s; latency = ledger append - intended send)"]

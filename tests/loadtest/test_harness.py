@@ -13,6 +13,7 @@ from claimsim.adjudication.runtimes.protocol import Until
 from claimsim.benchmarks.loadtest.drivers import EmbeddedDriver
 from claimsim.benchmarks.loadtest.harness import Plan, run_plan
 from claimsim.benchmarks.loadtest.measure import Second, Timings, recovery_time, step_figures
+from claimsim.benchmarks.loadtest.report import table
 from claimsim.benchmarks.loadtest.schedule import Arrivals, Step, intended_offsets
 
 
@@ -131,3 +132,22 @@ def test_an_added_worker_recovers_from_when_its_rebalance_landed_not_from_its_st
     # Windows from the landing on: second 5 stalls, 6 keeps up but is 50 behind, 7 has caught up.
     assert recovery_time(2.0, seconds, landed=5.0) == pytest.approx(8.0 - 5.0)
     assert recovery_time(2.0, seconds, landed=6.0, until=5.5) is None  # the next fault came first
+
+
+def test_a_step_the_input_cut_short_under_a_second_is_not_judged_for_the_knee():
+    # The input runs out 0.49 s into the step; a 5 s stall at input 10 leaves 10 answers inside
+    # that window (20/s against 100/s offered), which says nothing of the runtime's knee.
+    outcome, timings = run_stalled(total=50, rate=100, duration=2.0, stall_at=10, stall_s=5.0)
+    fig = step_figures(outcome.steps[0], timings)
+    assert (fig.ended, fig.achieved_rate) == ("input exhausted", pytest.approx(10 / 0.49))
+    assert not fig.judged() and outcome.knee is None
+    row = table("embedded", [fig], [], outcome.knee).splitlines()[3]
+    assert row.endswith("input exhausted after 0.49 s, too short to judge")
+
+
+def test_a_step_the_input_cut_short_after_a_second_or_more_is_judged():
+    outcome, timings = run_stalled(total=150, rate=100, duration=2.0, stall_at=10, stall_s=5.0)
+    fig = step_figures(outcome.steps[0], timings)
+    assert (fig.ended, fig.duration_s) == ("input exhausted", pytest.approx(1.49))
+    assert fig.judged() and outcome.knee == 0
+    assert table("embedded", [fig], [], 0).splitlines()[3].endswith("input exhausted (knee)")
