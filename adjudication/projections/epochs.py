@@ -42,8 +42,8 @@ class ClockSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # None: min(12, months // 2), shorter than the run
-    baseline_months: int | None = Field(default=None, ge=1)
+    # (The comment on the line below is the scenario reference's note: keep it on that line.)
+    baseline_months: int | None = Field(default=None, ge=1)  # None: min(12, months // 2); shorter than the run
     cadence_months: int = Field(default=3, ge=1, le=12)  # quarterly attribution
     projections: ProjectionSettings = Field(default_factory=ProjectionSettings)
 
