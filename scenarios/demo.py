@@ -151,7 +151,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = orjson.loads((out / "run.json").read_bytes())["summary"]
     claims = projection.counts.get("claim.adjudicated", 0)
     print()
-    print(f"Simulated {summary['members_ever']:,} members in {summary['families_ever']:,} families;"
+    # `--members` is the population on the first day (whole families, so it may pass by a few);
+    # families keep joining, so more members are simulated than asked for: say both
+    print(f"Simulated {summary['members_ever']:,} members in {summary['families_ever']:,} families"
+          f" ({summary['members']:,} members at the start, then {summary['new_families']:,}"
+          " families joining);"
           f" {summary['claims']:,} claims submitted ({sum(summary['faults_by_kind'].values()):,} with"
           f" injected faults); {summary['avoidable_referrals']:,} of {summary['referrals']:,}"
           " referrals avoidable.")

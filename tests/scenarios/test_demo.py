@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 
+import orjson
+
 from claimsim.cli import main
 from claimsim.events.log import read
 
@@ -18,6 +20,14 @@ def test_demo_reconciles_with_its_ledger_and_is_deterministic(tmp_path, capsys):
     assert main(["demo", "--out", str(a), *ARGS]) == 0
     out = capsys.readouterr().out
     assert "hash chain verified" in out and "total" in out
+    # `--members` is the population on the first day; the count simulated is everyone ever enrolled,
+    # and the first line says both, so 300 asked for and more simulated is not a surprise
+    summary = orjson.loads((a / "run.json").read_bytes())["summary"]
+    assert summary["members"] == 300 and summary["members_ever"] > 300
+    assert summary["new_families"] > 0
+    assert (f"Simulated {summary['members_ever']:,} members in {summary['families_ever']:,}"
+            f" families (300 members at the start, then {summary['new_families']:,} families"
+            " joining);") in out
 
     with open(a / "reports" / "demo_summary.csv") as f:
         rows = list(csv.DictReader(f))
