@@ -296,6 +296,10 @@ class Sweep:
     summary: list[dict[str, Any]]  # one row per point x group: mean, _lo, _hi per metric
     focus: str | None
     files: list[Path]
+    # A history sweep re-pays this ingested run at every point (no seeds drawn): its folder and
+    # its run.json (the ingest's member count among it).
+    history: Path | None = None
+    history_info: dict[str, Any] | None = None
 
 
 def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: Path | str, *,
@@ -307,6 +311,11 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out}: directory is not empty (choose a new --out or remove it)")
     grid = points(data, axes, origin)
+    info = None
+    if history is not None:
+        from claimsim.scenarios.history import read_history
+
+        info = read_history(history)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(grid) * replicates))
     tasks = {}
     results: dict[tuple[int, int], dict[str, dict[str, int]]] = {}
@@ -359,4 +368,5 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
                         unit(d), unit(dlo), unit(dhi))
             summary.append(row)
     files = [*tables.write_both(out, "whatif", summary), *tables.write_both(out, "replicates", raw)]
-    return Sweep(axes, replicates, scenario.seed, raw, summary, focus_program(axes), files)
+    return Sweep(axes, replicates, scenario.seed, raw, summary, focus_program(axes), files,
+                 history, info)

@@ -79,6 +79,15 @@ def _summary_cells(sweep: Sweep, rows: list[dict[str, Any]], keys: list[str]) ->
     return header, body
 
 
+def _history_source(sweep: Sweep) -> str:
+    """What every point of a history sweep ran on: the same recorded claims, re-paid under the
+    point's settings (a history draws no seeds: it is one run per point)."""
+    info = sweep.history_info or {}
+    return (f"one run per point, each re-paying the history {sweep.history}"
+            f" ({info['ingest']['members']:,} members, {info['months']} months) under that"
+            " point's settings")
+
+
 def text_table(sweep: Sweep) -> str:
     group, rows = focus_rows(sweep)
     keys = [a.path for a in sweep.axes]
@@ -87,9 +96,13 @@ def text_table(sweep: Sweep) -> str:
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines += _diff_lines(sweep, group, rows, keys)
-    note = (f"{group} practices (all payers), program period; mean over {sweep.replicates}"
-            f" replicate(s) (seeds {sweep.base_seed}..{sweep.base_seed + sweep.replicates - 1} at"
-            " every point)" + (", ± half the 95 % interval" if sweep.replicates > 1 else ""))
+    if sweep.history is not None:
+        note = f"{group} practices (all payers), program period; {_history_source(sweep)}"
+    else:
+        note = (f"{group} practices (all payers), program period; mean over {sweep.replicates}"
+                f" replicate(s) (seeds {sweep.base_seed}.."
+                f"{sweep.base_seed + sweep.replicates - 1} at every point)"
+                + (", ± half the 95 % interval" if sweep.replicates > 1 else ""))
     return note + "\n" + "\n".join(lines)
 
 
@@ -132,9 +145,12 @@ def write_html(sweep: Sweep, out: Path, title: str, charts: list[Path]) -> Path:
     keys = [a.path for a in sweep.axes]
     header, body = _summary_cells(sweep, rows, keys)
     diff = _diff_lines(sweep, group, rows, keys)
-    note = (f"{group} practices (all payers) over the program period; mean over"
-            f" {sweep.replicates} replicate(s), seeds {sweep.base_seed}.."
-            f"{sweep.base_seed + sweep.replicates - 1} at every point (common random numbers)")
+    if sweep.history is not None:
+        note = f"{group} practices (all payers) over the program period; {_history_source(sweep)}"
+    else:
+        note = (f"{group} practices (all payers) over the program period; mean over"
+                f" {sweep.replicates} replicate(s), seeds {sweep.base_seed}.."
+                f"{sweep.base_seed + sweep.replicates - 1} at every point (common random numbers)")
     sections = [
         '<h2 id="summary">Summary</h2><p>' + html_report._e(note) + ".</p>"
         + html_report.table(header, body, text_columns=len(keys)),
@@ -144,6 +160,9 @@ def write_html(sweep: Sweep, out: Path, title: str, charts: list[Path]) -> Path:
             html_report.image(p, "Each metric's mean against the varied value, with its 95 %"
                                  " interval over replicates as error bars.") for p in charts),
         html_report.definitions((
+            ("same claims at every point", "each point re-pays the history's claims, so a"
+             " difference between points is the setting, not noise.")
+            if sweep.history is not None else
             ("replicates, intervals", "each point is run once per replicate with the same seeds"
              " as every other point, so a difference between points is the setting, not noise;"
              " ± is half the 95 % t-interval of the mean over replicates."),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,22 @@ def test_whatif_on_history_sizes_the_sweep_by_the_history_not_the_scenario(histo
     assert f"about {per_run * 1001:,} member-months" in err
     assert f"1,001 runs, {per_run * 1001:,} member-months: past the limits" in err
     assert not (tmp_path / "w").exists()
+
+
+def test_whatif_on_history_names_the_history_it_re_paid_not_seeds(history, tmp_path, capsys):
+    """A history sweep draws nothing at random: its table and its page say which history every
+    point re-paid and how many members it holds, not the scenario's unused seed ('seeds
+    21..21')."""
+    info = json.loads((history / "run.json").read_text())
+    out = tmp_path / "w"
+    assert claimsim("whatif", "pcf", "--history", history, "--vary",
+                    "programs.pcf.minimum_attributed=10", "--out", out, "--jobs", "1",
+                    "--no-progress") == 0
+    printed = capsys.readouterr().out
+    source = (f"each re-paying the history {history} ({info['ingest']['members']:,} members,"
+              f" {info['months']} months)")
+    assert source in printed.splitlines()[0]
+    page = (out / "index.html").read_text()
+    assert source in page
+    for text in (printed, page):
+        assert not re.search(r"seeds \d", text) and "replicate(s)" not in text
