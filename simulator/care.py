@@ -20,13 +20,14 @@ from claimsim.events.calibration import age_band
 from claimsim.events.codes import ACUTE_ICD10
 from claimsim.events.providers import PracticeKind
 from claimsim.simulator.claims import CLAIM_TYPE, CLAIM_V, ClaimBuilder
-from claimsim.simulator.config import CareProfile, SimConfig
+from claimsim.simulator.config import SimConfig
 from claimsim.simulator.faults import FaultInjector, FaultKind
 from claimsim.simulator.population import Population
 from claimsim.simulator.referrals import BLOCK_COLUMNS, DECISION_COLUMNS, ReferralPolicy
 from claimsim.simulator.region import Region, month_start_plus
 from claimsim.simulator.streams import np_stream
 from claimsim.simulator.submission import PRIORITY_CLAIM, SubmissionQueue
+from claimsim.simulator.utilization import CareProfile
 from claimsim.simulator.visits import (
     ADMISSION,
     CCM,
