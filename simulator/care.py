@@ -133,6 +133,8 @@ class CareModel:
         The draws are made for the whole month at once, in day order; `run_until` turns them
         into claims a week at a time, so only a week of new claims joins the lag window at once.
         """
+        # Long: the month's draws in their streams' order, each array feeding the next; steps
+        # apart would pass a dozen arrays along and hide the order the seeds depend on.
         self._plan = None
         cfg, pop, seed = self.config, self.pop, self.config.seed
         util = cfg.utilization

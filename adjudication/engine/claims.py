@@ -78,16 +78,15 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
                       ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Pass 2: duplicates, price, payment model, cost share (`_cost_share`), sequestration and
     plan paid, updating the family line by line (accumulators, paid-line index, visit copays).
-    Returns the line results and the paid-line and visit keys this version added.
-
-    This loop runs for every line of every claim, so it is one function of ~70 lines: it unpacks
-    the named tuples into locals once, and inlines the short rules (`pricing.allowed_amount`,
-    the flat fee, `programs.cost_share_base` / `capitation_offset` behind their h = 0 no-op),
-    whose agreement with the rule functions tests/engine/test_hot_path_guards.py checks.
-    Measured (10k `scenarios.synthetic` inputs through `adjudicate`, no I/O, best of 3 per
-    round, 3 interleaved rounds, load 16-19 on 2 cores): the old all-inline loop over plain
-    tuples 32.1k-34.6k inputs per CPU-second; this form 29.8k-30.8k; one function per step
-    (price, payment model, cost share, settlement) 27.9k-31.6k."""
+    Returns the line results and the paid-line and visit keys this version added."""
+    # Long: this loop runs for every line of every claim, so it is one function: it unpacks
+    # the named tuples into locals once, and inlines the short rules (`pricing.allowed_amount`,
+    # the flat fee, `programs.cost_share_base` / `capitation_offset` behind their h = 0 no-op),
+    # whose agreement with the rule functions tests/engine/test_hot_path_guards.py checks.
+    # Measured (10k `scenarios.synthetic` inputs through `adjudicate`, no I/O, best of 3 per
+    # round, 3 interleaved rounds, load 16-19 on 2 cores): the old all-inline loop over plain
+    # tuples 32.1k-34.6k inputs per CPU-second; this form 29.8k-30.8k; one function per step
+    # (price, payment model, cost share, settlement) 27.9k-31.6k.
     p = _Pass(claim, family, ctx, root, seq_bp)
     member, npi, paid_index, seq_bp = p.member, p.npi, p.paid_index, p.seq_bp
     out: list[dict[str, Any]] = []

@@ -103,7 +103,7 @@ def build_app(topics: RunTopics, bootstrap: str, partitions: int, reference: Ref
     open the same partition's files as it moves between them). `cache_families` bounds the
     decoded family states the processor keeps (None: every family the worker has seen); with RocksDB the worker's memory is then bounded by it.
     """
-    # Long on purpose: the agent, the rebalance hook and the partition watch below close over
+    # Long: the agent, the rebalance hook and the partition watch below close over
     # one processor, its table writes, the committed offsets and the watch; apart, each would
     # take all of them as arguments.
     if store not in STORES:
