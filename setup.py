@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent
 # both logs' claims into the aligned-payer facts).
 GROUPS = {
     "claimsim.adjudication.engine": ("claims", "context", "core", "cost_share", "family",
-                                     "file_pricing", "line_results", "pricing", "programs",
-                                     "typed_claims", "validation"),
+                                     "file_pricing", "line_plan", "line_results", "pricing",
+                                     "programs", "typed_claims", "validation"),
     "claimsim.adjudication.projections.fold": ("aligned", "claims", "follow", "money", "packed",
                                                 "stream"),
     # The simulator's per-visit and per-member code: claims built and queued, the population

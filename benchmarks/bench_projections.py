@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -85,14 +86,7 @@ def build_run(run_dir: Path, ledger_events: int = LEDGER_EVENTS) -> Path:
     with LogWriter(run_dir / "input", fsync=Fsync.NEVER) as inp, \
             LogWriter(run_dir / "ledger", fsync=Fsync.NEVER) as led:
         led.append(manifest_envelope(ref, {}, scenario="bench", seed=0, at="2024-01-01"))
-        for m in members:
-            s = inp.append(new_event({"member_id": m, "subscriber_id": m, "payer_id": PAYER,
-                                      "plan_id": "MCR-B", "start": "2024-01-01", "end": None,
-                                      "birth_date": f"19{40 + rng.randrange(40)}-05-05", "sex": "F",
-                                      "relationship": "self", "qmb": False, "hospice": False},
-                                     type="member.enrolled", at="2024-01-01", key=m))
-            led.append(new_event({"input_type": "member.enrolled", "note": ""}, type="no_effect",
-                                 at="2024-01-01", key=m, cause=s["seq"]))
+        _enroll(rng, members, inp, led)
         day0 = dt.date(2024, 1, 1)
         boundaries = ["2024-07-01", "2024-10-01", "2025-01-01", "2025-04-01", "2025-07-01",
                       "2025-10-01"]
@@ -101,14 +95,7 @@ def build_run(run_dir: Path, ledger_events: int = LEDGER_EVENTS) -> Path:
         for d in range(730):
             day = (day0 + dt.timedelta(days=d)).isoformat()
             if boundaries and day >= boundaries[0]:
-                b = boundaries.pop(0)
-                led.append(new_event({"epoch": 1, "boundary": b, "last_input_seq": inp.next_seq - 1},
-                                     type="epoch.boundary", at=b, key="epoch", cause=inp.next_seq - 1))
-                for m in members[::7]:
-                    led.append(new_event({"member_id": m, "subscriber_id": m, "payer_id": PAYER,
-                                          "practice_id": home[m], "effective": b, "basis": "plurality",
-                                          "visits": 2, "last_visit": None},
-                                         type="attribution.assigned", at=b, key=m, cause=inp.next_seq - 1))
+                _boundary(boundaries.pop(0), members, home, inp, led)
             for _ in range(per_day):
                 m = members[rng.randrange(MEMBERS)]
                 practice = home[m] if rng.random() < 0.8 else f"PC{rng.randrange(PRACTICES):03d}"
@@ -134,24 +121,52 @@ def build_run(run_dir: Path, ledger_events: int = LEDGER_EVENTS) -> Path:
                 led.append(new_event(data, type="claim.adjudicated", at=day, key=m, cause=s["seq"]))
                 recent.append(data)
                 if rng.random() < 0.01 and recent:
-                    orig = recent[rng.randrange(len(recent))]
-                    s = inp.append(new_event({"claim": {"claim_id": f"V{n}", "frequency": "8",
-                                                        "original_claim_id": orig["claim_id"]}},
-                                             type="claim.submitted", at=day, key=orig["member_id"]))
-                    rev = [{**ln, **{k: -ln[k] for k in ("allowed", "billed", "coinsurance",
-                                                         "cost_share", "plan_paid")}}
-                           for ln in orig["lines"]]
-                    led.append(new_event({"claim_id": f"V{n}", "original_claim_id": orig["claim_id"],
-                                          "reversed_claim_id": orig["claim_id"],
-                                          "member_id": orig["member_id"],
-                                          "subscriber_id": orig["member_id"], "payer_id": PAYER,
-                                          "practice_id": orig["practice_id"], "received": day,
-                                          "paid": day, "reversed_lines": rev},
-                                         type="claim.reversed", at=day, key=orig["member_id"],
-                                         cause=s["seq"]))
+                    _void(recent[rng.randrange(len(recent))], f"V{n}", day, inp, led)
                 if len(recent) > 5000:
                     recent = recent[-1000:]
     return run_dir
+
+
+def _enroll(rng: random.Random, members: list[str], inp: LogWriter, led: LogWriter) -> None:
+    """Each member's enrollment, answered by a no-effect entry."""
+    for m in members:
+        s = inp.append(new_event({"member_id": m, "subscriber_id": m, "payer_id": PAYER,
+                                  "plan_id": "MCR-B", "start": "2024-01-01", "end": None,
+                                  "birth_date": f"19{40 + rng.randrange(40)}-05-05", "sex": "F",
+                                  "relationship": "self", "qmb": False, "hospice": False},
+                                 type="member.enrolled", at="2024-01-01", key=m))
+        led.append(new_event({"input_type": "member.enrolled", "note": ""}, type="no_effect",
+                             at="2024-01-01", key=m, cause=s["seq"]))
+
+
+def _boundary(b: str, members: list[str], home: dict[str, str], inp: LogWriter,
+              led: LogWriter) -> None:
+    """An epoch boundary and the attribution of every seventh member to their home practice."""
+    led.append(new_event({"epoch": 1, "boundary": b, "last_input_seq": inp.next_seq - 1},
+                         type="epoch.boundary", at=b, key="epoch", cause=inp.next_seq - 1))
+    for m in members[::7]:
+        led.append(new_event({"member_id": m, "subscriber_id": m, "payer_id": PAYER,
+                              "practice_id": home[m], "effective": b, "basis": "plurality",
+                              "visits": 2, "last_visit": None},
+                             type="attribution.assigned", at=b, key=m, cause=inp.next_seq - 1))
+
+
+def _void(orig: dict[str, Any], claim_id: str, day: str, inp: LogWriter, led: LogWriter) -> None:
+    """A void of an earlier claim, submitted and its reversal written."""
+    s = inp.append(new_event({"claim": {"claim_id": claim_id, "frequency": "8",
+                                        "original_claim_id": orig["claim_id"]}},
+                             type="claim.submitted", at=day, key=orig["member_id"]))
+    rev = [{**ln, **{k: -ln[k] for k in ("allowed", "billed", "coinsurance",
+                                         "cost_share", "plan_paid")}}
+           for ln in orig["lines"]]
+    led.append(new_event({"claim_id": claim_id, "original_claim_id": orig["claim_id"],
+                          "reversed_claim_id": orig["claim_id"],
+                          "member_id": orig["member_id"],
+                          "subscriber_id": orig["member_id"], "payer_id": PAYER,
+                          "practice_id": orig["practice_id"], "received": day,
+                          "paid": day, "reversed_lines": rev},
+                         type="claim.reversed", at=day, key=orig["member_id"],
+                         cause=s["seq"]))
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from claimsim.adjudication.engine.context import Settings
-from claimsim.adjudication.runtimes.streaming.app import FETCH_BYTES
+from claimsim.adjudication.runtimes.streaming.faust_settings import FETCH_BYTES
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.streaming.producer import last_input_seq, plan_stream, publish
 from claimsim.adjudication.runtimes.streaming.runner import spawn_worker, stop_worker

@@ -29,7 +29,7 @@ PARTS = (
     ("the core (core.adjudicate)", ("CPyDef_core___adjudicate",)),
     ("  validation (validate_claim)", ("CPyDef_validation___validate_claim",)),
     ("  validation of a typed claim (validate_typed)", ("CPyDef_typed_claims___validate_typed",)),
-    ("  the date facts (_plan_lines)", ("CPyDef_claims____plan_lines",)),
+    ("  the date facts (plan_lines)", ("CPyDef_line_plan___plan_lines",)),
     ("  the line pass (_adjudicate_lines)", ("CPyDef_claims____adjudicate_lines",)),
     ("    line results (line_result)", ("CPyDef_line_results___line_result",)),
     ("  the ledger entry's data (claim_event_data)", ("CPyDef_claims___claim_event_data",)),

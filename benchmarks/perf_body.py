@@ -37,7 +37,7 @@ ENGINE_PARTS = (
     ("line results and adjustments (line_results)", "CPyDef_line_results___"),
     ("cost share (_cost_share)", "CPyDef_claims____cost_share"),
     ("the rest of the line pass (_adjudicate_lines)", "CPyDef_claims____adjudicate_lines"),
-    ("the date facts (_plan_lines)", "CPyDef_claims____plan_lines"),
+    ("the date facts (plan_lines)", "CPyDef_line_plan___plan_lines"),
     ("root and record read (_root)", "CPyDef_claims____root"),
     ("an enrollment (_enroll)", "CPyDef_core____enroll"),
 )

@@ -46,6 +46,8 @@ _ENVELOPE_KEYS = frozenset(("at", "cause", "data", "key", "seq", "type", "v", "p
 
 def verify(directory: Path | str, *, check_types: bool = True) -> VerifyResult:
     """Walk the whole chain; stop at the first problem and say which seq and why."""
+    # Long: one walk with the checks in the order a problem is reported, each returning the
+    # first it finds; apart, every step would hand back the position and a verdict to test.
     directory = require_dir(directory)
     result = VerifyResult()
     expected, prev = 0, GENESIS_HASH

@@ -128,9 +128,35 @@ def run_report(out: Path, *, scenario: str, span: str, as_of: str, payers: list[
                charts: list[tuple[Path, str]]) -> Path:
     """reports/index.html of a run. `payers`: per-payer totals (tables.total + payer);
     `practices`: practice rows with `program` and `status`; the rest as the CSV files hold them."""
+    acc = table(["payer", "members with a known true PCP", "attributed to it", "to another practice",
+                 "unattributed", "accuracy"],
+                [[r["payer_id"], count(r["members"]), count(r["true_pcp"]), count(r["other_practice"]),
+                  count(r["unattributed"]), pct(r["accuracy_bp"])] for r in accuracy])
+    figures = "".join(image(p, caption) for p, caption in charts)
+    ok = all(c["ok"] for c in checks)
+    sections = [
+        '<h2 id="summary">Summary</h2><p>Program period ' + _e(span) + "; attribution and risk as of "
+        + _e(as_of) + ". Every total reconciles with the ledger: "
+        + ('<span class="ok">yes</span>' if ok else '<span class="bad">NO (see Reconciliation)</span>')
+        + ".</p>" + _payer_table(payers),
+        '<h2 id="practices">Payments by practice</h2><p>Per payer and practice over the program period,'
+        " with the practice's program with that payer and its status at the last boundary.</p>"
+        + _practice_table(practices),
+        '<h2 id="accuracy">Attribution accuracy</h2>' + acc,
+        '<h2 id="leakage">Leakage, true vs observed</h2>' + _leakage_table(practices),
+        '<h2 id="reconciliation">Reconciliation</h2>' + _reconciliation_tables(checks, reconciliation),
+        '<h2 id="charts">Charts</h2>' + figures,
+        definitions(),
+    ]
+    return write(Path(out) / INDEX, page(f"claimsim run: {scenario}",
+                                         f"{scenario}, program period {span}", sections))
+
+
+def _payer_table(payers: list[dict[str, Any]]) -> str:
+    """The summary: each payer's totals over the program period, and all payers'."""
     shown = ("prospective", "ffs_paid", "capitation_offsets", "member_cost_share",
              "medicaid_cost_share", "sequestration")
-    summary = table(
+    return table(
         ["payer", "member months", "prospective", "FFS paid", "% prospective", "capitation offset",
          "member cost share", "Medicaid (QMB) cost share", "sequestration"],
         [[r["payer"], count(r["member_months"]), *(money(r[m]) for m in shown[:2]),
@@ -138,7 +164,11 @@ def run_report(out: Path, *, scenario: str, span: str, as_of: str, payers: list[
         total=["all payers", count(sum(r['member_months'] for r in payers)),
                *(money(sum(r[m] for r in payers)) for m in shown[:2]),
                pct(_share(payers)), *(money(sum(r[m] for r in payers)) for m in shown[2:])])
-    by_practice = table(
+
+
+def _practice_table(practices: list[dict[str, Any]]) -> str:
+    """Payments by payer and practice, for practices with any money or member months."""
+    return table(
         ["payer", "practice", "kind", "program", "status", "member months", "prospective",
          "FFS paid", "% prospective", "capitation offset", "member cost share",
          "Medicaid (QMB) cost share"],
@@ -148,18 +178,23 @@ def run_report(out: Path, *, scenario: str, span: str, as_of: str, payers: list[
           money(r["member_cost_share"]), money(r["medicaid_cost_share"])]
          for r in practices if r["member_months"] or r["ffs_paid"] or r["prospective"]],
         text_columns=5)
-    acc = table(["payer", "members with a known true PCP", "attributed to it", "to another practice",
-                 "unattributed", "accuracy"],
-                [[r["payer_id"], count(r["members"]), count(r["true_pcp"]), count(r["other_practice"]),
-                  count(r["unattributed"]), pct(r["accuracy_bp"])] for r in accuracy])
+
+
+def _leakage_table(practices: list[dict[str, Any]]) -> str:
+    """Leakage of the primary-care practices with any qualifying visits or referrals out."""
     primary = [r for r in practices if r["practice_kind"] == "primary_care"
                and (r["qualifying_visits"] or r["avoidable_referrals"] or r["leakage_cost_observed"])]
-    leakage = table(["payer", "practice", "program", "leakage rate (observed)",
-                     "leakage cost (observed)", "avoidable referrals (true)", "leakage cost (true)"],
-                    [[r["payer_id"], r["practice_id"], r["program"],
-                      pct(r["leakage_rate_observed_bp"]), money(r["leakage_cost_observed"]),
-                      count(r["avoidable_referrals"]), money(r["leakage_cost_true"])]
-                     for r in primary], text_columns=3)
+    return table(["payer", "practice", "program", "leakage rate (observed)",
+                  "leakage cost (observed)", "avoidable referrals (true)", "leakage cost (true)"],
+                 [[r["payer_id"], r["practice_id"], r["program"],
+                   pct(r["leakage_rate_observed_bp"]), money(r["leakage_cost_observed"]),
+                   count(r["avoidable_referrals"]), money(r["leakage_cost_true"])]
+                  for r in primary], text_columns=3)
+
+
+def _reconciliation_tables(checks: list[dict[str, Any]],
+                           reconciliation: list[dict[str, Any]]) -> str:
+    """Each report total against the ledger's, then the year-end reconciliation (if any)."""
     check_rows = [[c["check"], _amount(c["report_cents"]), _amount(c["ledger_cents"]),
                    "matches" if c["ok"] else "MISMATCH"] for c in checks]
     recon = table(["check", "report", "ledger", "result"], check_rows)
@@ -170,24 +205,7 @@ def run_report(out: Path, *, scenario: str, span: str, as_of: str, payers: list[
                          money(r["prospective_total"]), money(r["shadow_ffs"]),
                          money(r["prospective_minus_shadow_ffs"]), money(r["pbip_kept"]),
                          money(r["pbip_recouped"])] for r in reconciliation], text_columns=4)
-    figures = "".join(image(p, caption) for p, caption in charts)
-    ok = all(c["ok"] for c in checks)
-    sections = [
-        '<h2 id="summary">Summary</h2><p>Program period ' + _e(span) + "; attribution and risk as of "
-        + _e(as_of) + ". Every total reconciles with the ledger: "
-        + ('<span class="ok">yes</span>' if ok else '<span class="bad">NO (see Reconciliation)</span>')
-        + ".</p>" + summary,
-        '<h2 id="practices">Payments by practice</h2><p>Per payer and practice over the program period,'
-        " with the practice's program with that payer and its status at the last boundary.</p>"
-        + by_practice,
-        '<h2 id="accuracy">Attribution accuracy</h2>' + acc,
-        '<h2 id="leakage">Leakage, true vs observed</h2>' + leakage,
-        '<h2 id="reconciliation">Reconciliation</h2>' + recon,
-        '<h2 id="charts">Charts</h2>' + figures,
-        definitions(),
-    ]
-    return write(Path(out) / INDEX, page(f"claimsim run: {scenario}",
-                                         f"{scenario}, program period {span}", sections))
+    return recon
 
 
 def _share(rows: list[dict[str, Any]]) -> int:

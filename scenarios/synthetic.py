@@ -98,8 +98,22 @@ def write_synthetic_run(run_dir: Path, n_claims: int, seed: int = 7) -> dict[str
     fees = default_fee_schedule().amounts[2025]
     pcps = [p for p in ref.practices if p.kind is PracticeKind.PRIMARY_CARE]
     specs = [p for p in ref.practices if p.kind is PracticeKind.SPECIALIST]
-    n_families = max(1, n_claims // 8)
-    members: list[tuple[str, str, str, Practice]] = []  # member, subscriber, payer, home practice
+    members, events = _enrollments(rng, max(1, n_claims // 8), pcps)
+    claims = _claims(rng, n_claims, members, fees, pcps, specs)
+    claims.sort(key=lambda rc: rc[0])
+    for received, claim in claims:
+        events.append(new_event({"claim": claim}, at=received, key=claim["subscriber_id"],
+                                type="claim.submitted"))
+    with LogWriter(run_dir / "input") as w:
+        w.extend(events)
+    return {"members": members, "reference": ref, "inputs": len(events), "claims": n_claims}
+
+
+def _enrollments(rng: random.Random, n_families: int, pcps: list[Practice]
+                 ) -> tuple[list[tuple[str, str, str, Practice]], list[dict[str, Any]]]:
+    """`n_families` families (40 % Medicare, one member; the rest commercial, one to four), each
+    with a home practice: (member, subscriber, payer, home practice) and their enrollments."""
+    members: list[tuple[str, str, str, Practice]] = []
     events = []
     for f in range(n_families):
         sub = f"F{f:06d}"
@@ -117,6 +131,14 @@ def write_synthetic_run(run_dir: Path, n_claims: int, seed: int = 7) -> dict[str
                 "sex": rng.choice("FM"), "relationship": "self" if m == 0 else "child",
                 "qmb": medicare and rng.random() < 0.1, "hospice": False,
             }, at="2025-01-01", key=sub, type="member.enrolled"))
+    return members, events
+
+
+def _claims(rng: random.Random, n_claims: int, members: list[tuple[str, str, str, Practice]],
+            fees: dict[str, int], pcps: list[Practice], specs: list[Practice]
+            ) -> list[tuple[str, dict]]:
+    """(received, claim) of `n_claims` claims: originals (a few malformed), and some voids,
+    replacements and duplicate submissions of earlier ones."""
     claims: list[tuple[str, dict]] = []
     submitted: list[dict] = []
     for c in range(n_claims):
@@ -150,13 +172,7 @@ def write_synthetic_run(run_dir: Path, n_claims: int, seed: int = 7) -> dict[str
                 claim["lines"][0]["units"] = 0
             submitted.append(claim)
         claims.append((claim["received"], claim))
-    claims.sort(key=lambda rc: rc[0])
-    for received, claim in claims:
-        events.append(new_event({"claim": claim}, at=received, key=claim["subscriber_id"],
-                                type="claim.submitted"))
-    with LogWriter(run_dir / "input") as w:
-        w.extend(events)
-    return {"members": members, "reference": ref, "inputs": len(events), "claims": n_claims}
+    return claims
 
 
 def attribution_events(members: list[tuple[str, str, str, Practice]], share: float = 0.7,

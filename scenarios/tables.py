@@ -202,7 +202,14 @@ def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str
         r["avoidable_referrals"] += 1
         r["leakage_cost_true"] += referral_paid.get(claim, 0)
     _attribution_and_risk(state, truth, as_of, row)
+    return _table_rows(run_dir, state, plan, rows, as_of)
 
+
+def _table_rows(run_dir: Path, state: PayerState, plan: Plan,
+                rows: dict[tuple[str, str], dict[str, Any]], as_of: str) -> list[dict[str, Any]]:
+    """The summed figures per payer x practice as the table shows them, in order: with their
+    ratios and averages, the practice's kind and program, and its epochs below the minimum; the
+    truth columns empty for a run with no truth log."""
     out = []
     practice_kind = {p.practice_id: p.kind.value for p in state.reference.practices}
     for (payer, practice), r in sorted(rows.items()):

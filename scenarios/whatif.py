@@ -338,6 +338,17 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
         raise
     pool.shutdown()
     bar.close()
+    raw, summary = _tabulate(grid, results, replicates, scenario.seed)
+    files = [*tables.write_both(out, "whatif", summary), *tables.write_both(out, "replicates", raw)]
+    return Sweep(axes, replicates, scenario.seed, raw, summary, focus_program(axes), files,
+                 history, info)
+
+
+def _tabulate(grid: list[tuple[Point, Scenario, dict]],
+              results: dict[tuple[int, int], dict[str, dict[str, int]]], replicates: int, seed: int
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(raw, summary): one row per point x replicate x group, and one per point x group with each
+    metric's mean and interval, and its paired difference from the first point."""
     raw, summary = [], []
     for point, _, _ in grid:
         keys = dict(point.values)
@@ -347,7 +358,7 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
             if any(m is None for m in per_rep):
                 continue
             for r, m in enumerate(per_rep):
-                raw.append({"point": point.index, **keys, "replicate": r, "seed": scenario.seed + r,
+                raw.append({"point": point.index, **keys, "replicate": r, "seed": seed + r,
                             "group": group, **m})
             row: dict[str, Any] = {"point": point.index, **keys, "group": group, "replicates": replicates}
             # Paired with the first point, replicate by replicate: under common random numbers
@@ -367,6 +378,4 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
                     row[metric + "_diff"], row[metric + "_diff_lo"], row[metric + "_diff_hi"] = (
                         unit(d), unit(dlo), unit(dhi))
             summary.append(row)
-    files = [*tables.write_both(out, "whatif", summary), *tables.write_both(out, "replicates", raw)]
-    return Sweep(axes, replicates, scenario.seed, raw, summary, focus_program(axes), files,
-                 history, info)
+    return raw, summary

@@ -5,7 +5,8 @@ line of business and age band, calibrated to `events.calibration`'s public bench
 (`care.py` plans a month's visits; `visits.py` has one claim builder per kind of visit).
 
 Public API:
-- `SimConfig` (and its parts in `config`): pydantic settings with defaults for a sensible run.
+- `SimConfig` (and its parts in `config` and `utilization`): pydantic settings with defaults for
+  a sensible run.
 - `build_region(config) -> Region`: the default region's `ReferenceData` plus simulator facts.
 - `simulate(config, input_sink, truth_sink, progress=False) -> Summary`: sinks are callables
   taking event dicts (the shape `events.envelope.new_event` makes), input in received order; a

@@ -20,13 +20,14 @@ from claimsim.events.calibration import age_band
 from claimsim.events.codes import ACUTE_ICD10
 from claimsim.events.providers import PracticeKind
 from claimsim.simulator.claims import CLAIM_TYPE, CLAIM_V, ClaimBuilder
-from claimsim.simulator.config import CareProfile, SimConfig
+from claimsim.simulator.config import SimConfig
 from claimsim.simulator.faults import FaultInjector, FaultKind
 from claimsim.simulator.population import Population
 from claimsim.simulator.referrals import BLOCK_COLUMNS, DECISION_COLUMNS, ReferralPolicy
 from claimsim.simulator.region import Region, month_start_plus
 from claimsim.simulator.streams import np_stream
 from claimsim.simulator.submission import PRIORITY_CLAIM, SubmissionQueue
+from claimsim.simulator.utilization import CareProfile
 from claimsim.simulator.visits import (
     ADMISSION,
     CCM,
@@ -132,6 +133,8 @@ class CareModel:
         The draws are made for the whole month at once, in day order; `run_until` turns them
         into claims a week at a time, so only a week of new claims joins the lag window at once.
         """
+        # Long: the month's draws in their streams' order, each array feeding the next; steps
+        # apart would pass a dozen arrays along and hide the order the seeds depend on.
         self._plan = None
         cfg, pop, seed = self.config, self.pop, self.config.seed
         util = cfg.utilization

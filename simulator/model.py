@@ -109,35 +109,45 @@ def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bo
                 yield env.timeout(week - env.now)
                 care.run_until(min(week + 7, end_day))
 
-    def quality(env: simpy.Environment):
-        for year in service_years(config):
-            day_no = (report_date(config, year) - start).days
-            if day_no >= horizon_day:
-                return
-            yield env.timeout(day_no - env.now)
-            queue_quality_reports(config, region, year, queue, day_no)
-
-    def submissions(env: simpy.Environment):
-        # Half a day after the other processes: what was sent today is in the queue by then.
-        yield env.timeout(0.5)
-        while env.now < horizon_day:
-            queue.release_until(int(env.now))
-            bar.update(1)
-            yield env.timeout(1)
-
     env.process(months(env))
-    env.process(quality(env))
-    env.process(submissions(env))
+    env.process(_quality(env, config, region, queue, horizon_day))
+    env.process(_submissions(env, queue, horizon_day, bar))
     with cycle_gc_paused():
         env.run(until=horizon_day + 1)
         queue.release_until(horizon_day - 1)
     bar.close()
+    return _summary(config, service_end, horizon_date, pop, enrollment, care, queue)
 
+
+def _quality(env: simpy.Environment, config: SimConfig, region: Region, queue: SubmissionQueue,
+             horizon_day: int):
+    """The quality process: each service year's reports, queued on their report date."""
+    for year in service_years(config):
+        day_no = (report_date(config, year) - config.start).days
+        if day_no >= horizon_day:
+            return
+        yield env.timeout(day_no - env.now)
+        queue_quality_reports(config, region, year, queue, day_no)
+
+
+def _submissions(env: simpy.Environment, queue: SubmissionQueue, horizon_day: int, bar: tqdm):
+    """The submission process: each day, what the payer received that day."""
+    # Half a day after the other processes: what was sent today is in the queue by then.
+    yield env.timeout(0.5)
+    while env.now < horizon_day:
+        queue.release_until(int(env.now))
+        bar.update(1)
+        yield env.timeout(1)
+
+
+def _summary(config: SimConfig, service_end: dt.date, horizon_date: dt.date, pop: Population,
+             enrollment: EnrollmentModel, care: CareModel, queue: SubmissionQueue) -> Summary:
+    """What the run produced, once every process is done."""
     released = queue.counts()
     return Summary(
         scenario=config.scenario,
         seed=config.seed,
-        start=start.isoformat(),
+        start=config.start.isoformat(),
         service_end=service_end.isoformat(),
         horizon=horizon_date.isoformat(),
         members=config.members,

@@ -159,6 +159,8 @@ class Population:
         established: bool,
     ) -> tuple[int, list[NewMember]]:
         """Create a family: (family index, its members)."""
+        # Long: a family's draws in the order of its streams, and each member's columns appended
+        # together so they stay aligned; compiled, and run for every family enrolled.
         pop = self.config.population
         fam = len(self.family_first)
         subscriber = f"S{str(fam + 1).zfill(7)}"

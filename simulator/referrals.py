@@ -14,7 +14,8 @@ from claimsim.events.codes import IMAGING_CODES, LAB_CODES, OFFICE_PROC_CODES
 from claimsim.events.envelope import new_event
 from claimsim.events.providers import PracticeKind
 from claimsim.events.truth import TrueReferral
-from claimsim.simulator.config import ReferralConfig, UtilizationConfig
+from claimsim.simulator.config import ReferralConfig
+from claimsim.simulator.utilization import UtilizationConfig
 from claimsim.simulator.region import Region
 
 REFERRAL_TYPE = TrueReferral.TYPE

@@ -17,6 +17,7 @@ from claimsim.events.money import BasisPoints
 from claimsim.events.plans import (
     LineOfBusiness,
     Payer,
+    Plan,
     commercial_plans,
     medicaid_plan,
     medicare_advantage_plan,
@@ -142,13 +143,30 @@ def build_region(config: SimConfig) -> Region:
             f"simulate: service years {unknown} have no fee schedule or plan figures"
             f" (defined: {known}); choose start/months within them"
         )
-    rng = py_stream(config.seed, "region")
-    rc = config.region
-
     payers = tuple(
         Payer(payer_id=PAYER_IDS[lob], name=PAYER_NAMES[lob], lob=lob) for lob in LineOfBusiness
     )
-    plan_years = tuple(sorted(set(known)))
+    plans, plans_of_lob = _plans(tuple(sorted(set(known))))
+    practices, facts, contracts = _practices(config, payers)
+    reference = ReferenceData(
+        payers=payers,
+        plans=plans,
+        fee_schedules=(fee_schedule,),
+        payer_fee_schedule={p.payer_id: fee_schedule.fee_schedule_id for p in payers},
+        practices=tuple(practices),
+        contracts=tuple(contracts),
+    )
+    return Region(
+        reference=reference,
+        practices=tuple(facts),
+        payer_of_lob=dict(PAYER_IDS),
+        plans_of_lob=plans_of_lob,
+    )
+
+
+def _plans(plan_years: tuple[int, ...]
+           ) -> tuple[tuple[Plan, ...], dict[LineOfBusiness, tuple[str, ...]]]:
+    """Each payer's plans, and the plan ids of each line of business."""
     mcr, ma, mcd, com = (PAYER_IDS[lob] for lob in LineOfBusiness)
     commercial = commercial_plans(com)
     plans = (
@@ -163,7 +181,15 @@ def build_region(config: SimConfig) -> Region:
         LineOfBusiness.MEDICAID: (plans[2].plan_id,),
         LineOfBusiness.COMMERCIAL: tuple(p.plan_id for p in commercial),
     }
+    return plans, plans_of_lob
 
+
+def _practices(config: SimConfig, payers: tuple[Payer, ...]
+               ) -> tuple[list[Practice], list[PracticeFacts], list[Contract]]:
+    """Every practice of every kind, with the simulator's facts about it and its contract with
+    each payer; the region stream's draws are all made here, in this order."""
+    rng = py_stream(config.seed, "region")
+    rc = config.region
     counts = _counts(config)
     n_pc = counts[PracticeKind.PRIMARY_CARE]
     # Each primary-care practice's fair share of members, by its clinicians.
@@ -195,19 +221,10 @@ def build_region(config: SimConfig) -> Region:
                 clinicians=tuple(Clinician(npi=n, role=_ROLE[kind]) for n in npis),
                 panel_capacity=capacity,
             ))
-            program_by_payer: dict[str, ProgramKind] = {}
-            hybrid_by_payer: dict[str, BasisPoints] = {}
             track = (rc.program_by_tin.get(practice_id, rc.program_cycle[i % len(rc.program_cycle)])
                      if kind is PracticeKind.PRIMARY_CARE else ProgramKind.FFS)
-            for payer in payers:
-                program = _program_for(track, payer.lob, config)
-                settings = rc.programs.get(program) or ProgramSettings(kind=program)
-                contracts.append(Contract(
-                    payer_id=payer.payer_id, practice_id=practice_id, program=settings,
-                    start=config.start,
-                ))
-                program_by_payer[payer.payer_id] = program
-                hybrid_by_payer[payer.payer_id] = settings.hybrid_bp
+            program_by_payer, hybrid_by_payer = _contract(config, practice_id, track, payers,
+                                                          contracts)
             facts.append(PracticeFacts(
                 index=len(facts),
                 practice_id=practice_id,
@@ -222,21 +239,25 @@ def build_region(config: SimConfig) -> Region:
                 program_by_payer=program_by_payer,
                 hybrid_by_payer=hybrid_by_payer,
             ))
+    return practices, facts, contracts
 
-    reference = ReferenceData(
-        payers=payers,
-        plans=plans,
-        fee_schedules=(fee_schedule,),
-        payer_fee_schedule={p.payer_id: fee_schedule.fee_schedule_id for p in payers},
-        practices=tuple(practices),
-        contracts=tuple(contracts),
-    )
-    return Region(
-        reference=reference,
-        practices=tuple(facts),
-        payer_of_lob=dict(PAYER_IDS),
-        plans_of_lob=plans_of_lob,
-    )
+
+def _contract(config: SimConfig, practice_id: str, track: ProgramKind, payers: tuple[Payer, ...],
+              contracts: list[Contract]) -> tuple[dict[str, ProgramKind], dict[str, BasisPoints]]:
+    """The practice's contract with each payer, appended to `contracts`; returns its program and
+    hybrid share by payer."""
+    program_by_payer: dict[str, ProgramKind] = {}
+    hybrid_by_payer: dict[str, BasisPoints] = {}
+    for payer in payers:
+        program = _program_for(track, payer.lob, config)
+        settings = config.region.programs.get(program) or ProgramSettings(kind=program)
+        contracts.append(Contract(
+            payer_id=payer.payer_id, practice_id=practice_id, program=settings,
+            start=config.start,
+        ))
+        program_by_payer[payer.payer_id] = program
+        hybrid_by_payer[payer.payer_id] = settings.hybrid_bp
+    return program_by_payer, hybrid_by_payer
 
 
 def horizon(config: SimConfig) -> tuple[dt.date, dt.date]:

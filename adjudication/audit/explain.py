@@ -101,23 +101,8 @@ def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]
         out.append(f"  member months {f['member_months']}; program active: {bool(f['program_active'])}"
                    + (" (minimum volume: paid as FFS)" if f["minimum_volume_fallback"] else ""))
         for env in payments:
-            d = env["data"]
-            if d["payer_id"] != payer:
-                continue
-            members = (d.get("detail") or {}).get("members", {})
-            if d.get("adjusts_month") == month:
-                what = f"adjusts {month}, booked in {d['month']} (it lands in {d['month']}'s net)"
-            elif d.get("adjusts_month"):
-                what = f"booked in {month} for {d['adjusts_month']} (part of this month's adjustments)"
-            else:
-                what = f"for {d['month']}"
-            out.append(f"  ledger seq {env['seq']}: {d['kind']} {dollars(d['amount'])} {what},"
-                       f" {len(members)} member(s)")
-            out.append("    " + payment_formula(d))
-            shown = sorted(members.items())[:10]
-            if shown:
-                out.append("    members: " + ", ".join(f"{m} {dollars(c)}" for m, c in shown)
-                           + (f", ... ({len(members) - 10} more)" if len(members) > 10 else ""))
+            if env["data"]["payer_id"] == payer:
+                out += _payment_lines(env, month)
         rows = claims.get(payer, [])
         out.append(f"  FFS: {len(rows)} claim entr(ies) paid in {month}, plan paid"
                    f" {dollars(sum(r[2] for r in rows))}; offsets on services in the month"
@@ -130,6 +115,27 @@ def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]
             out.append(f"    ... ({len(rows) - 10} more)")
     if not out:
         out.append(f"{practice} {month}: no payments or claims in the ledger")
+    return out
+
+
+def _payment_lines(env: dict[str, Any], month: str) -> list[str]:
+    """A prospective payment entry of the month (or adjusting it), its formula and its first
+    members."""
+    d = env["data"]
+    members = (d.get("detail") or {}).get("members", {})
+    if d.get("adjusts_month") == month:
+        what = f"adjusts {month}, booked in {d['month']} (it lands in {d['month']}'s net)"
+    elif d.get("adjusts_month"):
+        what = f"booked in {month} for {d['adjusts_month']} (part of this month's adjustments)"
+    else:
+        what = f"for {d['month']}"
+    out = [f"  ledger seq {env['seq']}: {d['kind']} {dollars(d['amount'])} {what},"
+           f" {len(members)} member(s)",
+           "    " + payment_formula(d)]
+    shown = sorted(members.items())[:10]
+    if shown:
+        out.append("    members: " + ", ".join(f"{m} {dollars(c)}" for m, c in shown)
+                   + (f", ... ({len(members) - 10} more)" if len(members) > 10 else ""))
     return out
 
 

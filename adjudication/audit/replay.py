@@ -32,7 +32,7 @@ from claimsim.adjudication.projections.settings import ProjectionSettings
 from claimsim.adjudication.projections.snapshots import snapshot_batches
 from claimsim.adjudication.projections.state import PayerState
 from claimsim.adjudication.runtimes.diskstore import RocksStore
-from claimsim.adjudication.runtimes.embedded import auto_cache_families
+from claimsim.adjudication.runtimes.family_storage import auto_cache_families
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
 from claimsim.adjudication.runtimes.replay import InputMismatch, Replayed, body_of, replay_ledger
 

@@ -3,9 +3,9 @@ version in force) -> eligibility and timely filing -> duplicate -> price -> paym
 cost share -> sequestration -> plan paid; and the ledger entry that records it.
 
 A claim is adjudicated in two passes so that a rejection never leaves half a claim applied:
-the first (`_plan_lines`) makes every check that can reject the claim (a plan year the plan, fee
-schedule or program has no figures for) and changes nothing; only then is the version in force
-reversed and the second pass (`_adjudicate_lines`) updates the family as it goes.
+the first (`line_plan.plan_lines`) makes every check that can reject the claim (a plan year
+the plan, fee schedule or program has no figures for) and changes nothing; only then is the
+version in force reversed and the second pass (`_adjudicate_lines`) updates the family as it goes.
 """
 
 from __future__ import annotations
@@ -17,60 +17,22 @@ from typing import Any, Final
 from claimsim.events.codes import RejectReason
 from claimsim.events.money import BP_ONE, apply_rate
 
-from claimsim.adjudication.engine.context import Context, Design, PayerInfo, Program
+from claimsim.adjudication.engine.context import Context, Design
 from claimsim.adjudication.engine.cost_share import (
     COPAY_GROUPS, ZERO_COST_GROUPS, is_zero_cost, member_cost_share, visit_category,
 )
 from claimsim.adjudication.engine.family import (
     ACC_FAMILY_DED, ACC_FAMILY_OOP, ACC_MEMBERS, ADJUDICATED, MEMBER_DED, MEMBER_OOP, REVERSED,
-    SPAN_END, SPAN_PAYER, SPAN_PLAN, SPAN_QMB, FamilyState,
+    SPAN_QMB, FamilyState,
 )
 from claimsim.adjudication.engine.file_pricing import FileAmounts, adjudicate_file_lines
 from claimsim.adjudication.engine.line_results import (
     denied_line, line_result, negated, paid_adjustments, qmb_remarks,
 )
+from claimsim.adjudication.engine.line_plan import PlannedLine, plan_lines
 from claimsim.adjudication.engine.pricing import PREVENTIVE, not_covered_remark
-from claimsim.adjudication.engine.programs import (
-    DENIED_REMARK, Model, capitation_offset, cost_share_base, line_model, program_in_force,
-)
-from claimsim.adjudication.engine.validation import Claim, Invalid, Line
-
-
-class DayFacts:
-    """What every line of a claim on one service date shares, once the member is covered that
-    day and the claim was filed in time. A plain class, not a named tuple: compiled, it is built
-    and read natively (a `NamedTuple` built with `tuple.__new__` cost some 880 instructions, and
-    its fields were read through generic attribute lookups)."""
-
-    __slots__ = ("span", "year", "design", "fees", "program", "attributed", "acc_key")
-
-    def __init__(self, span: list[Any], year: int, design: Design | None,
-                 fees: dict[str, int] | None, program: Program | None, attributed: bool,
-                 acc_key: str):
-        self.span = span  # the member's enrollment span with the payer covering the day (`SPAN_*`)
-        self.year = year  # the plan year
-        # The plan's benefit design and the payer's fee schedule (code -> cents per unit) for
-        # the year: None only in a run priced from its file (`file_pricing`), which reads neither.
-        self.design = design
-        self.fees = fees
-        self.program = program  # the billing practice's active program on the day (None: FFS)
-        self.attributed = attributed  # the member is attributed to the billing practice on the day
-        self.acc_key = acc_key  # the accumulators' key, "payer|year"
-
-
-class PlannedLine:
-    """Pass 1's reading of one line: denied for its date, or its date's facts, procedure group
-    and payment model (a plain class for the reason `DayFacts` is)."""
-
-    __slots__ = ("line", "denial", "facts", "group", "model")
-
-    def __init__(self, line: Line, denial: str | None, facts: DayFacts | None, group: str | None,
-                 model: Model | None):
-        self.line = line
-        self.denial = denial  # CARC 27 / 31 (eligibility) or 29 (timely filing) for the line's date
-        self.facts = facts  # None when denied
-        self.group = group  # procedure group (None: a code without one)
-        self.model = model  # None when denied
+from claimsim.adjudication.engine.programs import DENIED_REMARK, capitation_offset, cost_share_base
+from claimsim.adjudication.engine.validation import Claim, Invalid
 
 
 crc32: Final = zlib.crc32  # `family.paid_fingerprint`, inlined in the line loop
@@ -92,70 +54,6 @@ def _reverse(family: FamilyState, root: str, version: dict[str, Any]) -> None:
         family.drop_paid_line(key, root)
     for key in version["visits"]:
         del family.visits[key]
-
-
-def _eligibility_carc(family: FamilyState, member_id: str, payer_id: str, day: str) -> str:
-    """27 if the member's coverage with this payer ended before the day, else 31 (never covered
-    then: not yet enrolled, or enrolled only with another payer)."""
-    for span in family.members.get(member_id, ()):
-        if span[SPAN_PAYER] == payer_id and span[SPAN_END] is not None and span[SPAN_END] < day:
-            return "27"
-    return "31"
-
-
-def _day_facts(claim: Claim, family: FamilyState, ctx: Context, payer: PayerInfo, i: int, day: str,
-               day_date: dt.date) -> DayFacts | str:
-    """The facts every line on the claim's service date `day` shares, or the CARC that denies
-    them all (27 / 31 not covered that day, 29 filed too late). Raises `Invalid` for a plan year
-    the plan or the fee schedule has no figures for (`i`: the first line of that date)."""
-    payer_id, member = claim.payer_id, claim.member_id
-    span = family.span_on(member, payer_id, day)
-    if span is None:
-        return _eligibility_carc(family, member, payer_id, day)
-    if (claim.received - day_date).days > payer.timely_days:
-        return "29"
-    year = day_date.year  # `day` is its ISO form
-    plan_id = span[SPAN_PLAN]
-    design = ctx.plans[plan_id].designs.get(year)
-    fees = payer.fees.get(year)
-    if (design is None or fees is None) and not ctx.price_from_file:  # the file priced it
-        what = f"plan {plan_id}" if design is None else f"the fee schedule of payer {payer_id}"
-        raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
-                      f"{what} has no figures for plan year {year}")
-    program, attributed = program_in_force(ctx, payer_id, claim.billing_tin, member, day)
-    return DayFacts(span, year, design, fees, program, attributed, f"{payer_id}|{year}")
-
-
-def _plan_lines(claim: Claim, family: FamilyState, ctx: Context, payer: PayerInfo
-                ) -> list[PlannedLine]:
-    """Pass 1, which changes nothing: per line, its date's facts (`_day_facts`), its procedure
-    group and its payment model; raises `Invalid` for a plan year without figures."""
-    code_group = ctx.code_group
-    # Most claims have one service date: the facts of the last date seen are kept at hand, and
-    # the by-date dict is only used across dates.
-    facts_by_day: dict[str, DayFacts | str] = {}
-    last_day: str | None = None
-    facts: DayFacts | str = ""  # or the CARC denying the date
-    planned: list[PlannedLine] = []
-    for i, line in enumerate(claim.lines):
-        day = line.day_iso
-        if day != last_day:
-            last_day = day
-            found = facts_by_day.get(day)
-            if found is None:
-                found = facts_by_day[day] = _day_facts(claim, family, ctx, payer, i, day, line.day)
-            facts = found
-        if isinstance(facts, str):
-            planned.append(PlannedLine(line, facts, None, None, None))
-            continue
-        code = line.procedure
-        group = code_group.get(code)
-        model = line_model(facts.program, facts.attributed, code, group)
-        if model.flat_fee is not None and facts.year not in model.flat_fee:
-            raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
-                          f"program {model.program} has no flat visit fee for plan year {facts.year}")
-        planned.append(PlannedLine(line, None, facts, group, model))
-    return planned
 
 
 class _Pass:
@@ -180,16 +78,15 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
                       ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Pass 2: duplicates, price, payment model, cost share (`_cost_share`), sequestration and
     plan paid, updating the family line by line (accumulators, paid-line index, visit copays).
-    Returns the line results and the paid-line and visit keys this version added.
-
-    This loop runs for every line of every claim, so it is one function of ~70 lines: it unpacks
-    the named tuples into locals once, and inlines the short rules (`pricing.allowed_amount`,
-    the flat fee, `programs.cost_share_base` / `capitation_offset` behind their h = 0 no-op),
-    whose agreement with the rule functions tests/engine/test_hot_path_guards.py checks.
-    Measured (10k `scenarios.synthetic` inputs through `adjudicate`, no I/O, best of 3 per
-    round, 3 interleaved rounds, load 16-19 on 2 cores): the old all-inline loop over plain
-    tuples 32.1k-34.6k inputs per CPU-second; this form 29.8k-30.8k; one function per step
-    (price, payment model, cost share, settlement) 27.9k-31.6k."""
+    Returns the line results and the paid-line and visit keys this version added."""
+    # Long: this loop runs for every line of every claim, so it is one function: it unpacks
+    # the named tuples into locals once, and inlines the short rules (`pricing.allowed_amount`,
+    # the flat fee, `programs.cost_share_base` / `capitation_offset` behind their h = 0 no-op),
+    # whose agreement with the rule functions tests/engine/test_hot_path_guards.py checks.
+    # Measured (10k `scenarios.synthetic` inputs through `adjudicate`, no I/O, best of 3 per
+    # round, 3 interleaved rounds, load 16-19 on 2 cores): the old all-inline loop over plain
+    # tuples 32.1k-34.6k inputs per CPU-second; this form 29.8k-30.8k; one function per step
+    # (price, payment model, cost share, settlement) 27.9k-31.6k.
     p = _Pass(claim, family, ctx, root, seq_bp)
     member, npi, paid_index, seq_bp = p.member, p.npi, p.paid_index, p.seq_bp
     out: list[dict[str, Any]] = []
@@ -362,7 +259,7 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
     root, record = _root(claim, family)
     payer = ctx.payers[claim.payer_id]  # looked up once: every step below reads it
     paid_day = _paid_day(claim, payer.processing_days)
-    planned = _plan_lines(claim, family, ctx, payer) if claim.frequency != "8" else None
+    planned = plan_lines(claim, family, ctx, payer) if claim.frequency != "8" else None
     # Nothing has changed so far; from here on nothing can reject the claim.
     if record is not None:
         _reverse(family, root, record["versions"][-1])

@@ -71,12 +71,12 @@ def member_cost_share(
     `copay` is the visit copay when this line is the visit's E&M line and the copay is due, else
     None (deductible and coinsurance apply).
     """
+    # Long: min() and attribute reads spelled out, in one function: this runs for nearly every
+    # paid line, and the OOP and deductible limits share their individual/family reads.
     members: dict[str, list[int]] = entry[ACC_MEMBERS]
     mine = members.get(member_id)
     if mine is None:
         mine = members[member_id] = [0, 0]
-    # min() and attribute reads spelled out, in one function of ~65 lines: this runs for nearly
-    # every paid line, and the OOP and deductible limits share their individual/family reads.
     # The amounts met are read into typed locals once (the compiled engine then does integer
     # arithmetic on them instead of generic object operations on the lists' items).
     mine_ded, mine_oop = mine[MEMBER_DED], mine[MEMBER_OOP]

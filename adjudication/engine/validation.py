@@ -194,9 +194,9 @@ def validate_claim(raw: Any, key: Any, ctx: Context) -> Claim:
     The hot path checks everything a well-formed claim needs in one pass, and hands anything
     that fails any check to `_validate_slowly`, which walks the fields in order to name the
     first problem. The fast path only ever accepts what the slow one accepts (a Hypothesis
-    property in tests/engine checks both give the same verdict). It is one function of ~65
-    lines on purpose: every claim passes here, and splitting it adds calls per claim and line.
+    property in tests/engine checks both give the same verdict).
     """
+    # Long: every claim passes here, and splitting the fast path adds calls per claim and line.
     if type(raw) is not dict:
         return _validate_slowly(raw, key, ctx)
     # Required fields by subscript (cheaper than .get calls); a missing one is the slow path's.

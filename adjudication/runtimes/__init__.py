@@ -7,7 +7,8 @@
   family states in a `slotfile` rewritten in place) that keeps the embedded runtime's and
   `audit replay`'s memory flat past their family cache.
 - `embedded`: the processor in process (`EmbeddedAdjudicator`, `adjudicate_run`), resumable after
-  kill -9; `replay`: the one loop that replays a ledger beside its input (recovery, `audit replay`).
+  kill -9, its family states in memory or over the disk store as `family_storage` chooses;
+  `replay`: the one loop that replays a ledger beside its input (recovery, `audit replay`).
 - `manifest`: the run manifest every ledger starts with, written and checked for every runtime;
   `stats`: what a run did (`RunStats`), counted from its answers.
 - `streaming/`: the same processor as a faust-streaming agent on Kafka, with a sink that writes

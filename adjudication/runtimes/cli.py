@@ -13,8 +13,9 @@ from claimsim.events.money import dollars
 from claimsim.events.signing import Signer
 
 from claimsim.adjudication.engine.context import Settings
-from claimsim.adjudication.runtimes.embedded import (
-    ADJUDICATE_CACHE_FAMILIES, IN_MEMORY_INPUTS, LARGE, EmbeddedAdjudicator,
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.family_storage import (
+    ADJUDICATE_CACHE_FAMILIES, IN_MEMORY_INPUTS, LARGE,
 )
 from claimsim.adjudication.runtimes.manifest import sign_ledger_head
 

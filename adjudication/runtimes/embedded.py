@@ -1,13 +1,9 @@
 """The embedded runtime: the partition processor the faust agent wraps, run in process as the
 single writer of `RUN_DIR/ledger/` (one partition: the ledger is written in input order).
 
-Where family states live (`cache_families`): a run of up to `IN_MEMORY_INPUTS` inputs keeps every
-family's hot state decoded in memory and the claim records as bytes in a `MemoryStore`; a larger
-run (`AUTO`, or `LARGE`: `claimsim adjudicate`'s, a larger cache and the states past it kept
-encoded in memory up to `ADJUDICATE_WARM_MB`) or any `cache_families=N` keeps at most N hot states
-decoded and everything else in a scratch disk store (`diskstore.RocksStore` in
-`RUN_DIR/.family-state/`, removed on close), so memory stays flat in the population. The ledger
-stays the durable record either way (`apply(flush=False)`; the store is rebuilt on every open)
+Where family states live (`cache_families`) is `family_storage`'s choice: every family in memory
+for a small run, else a bounded cache over a scratch disk store. The ledger stays the durable
+record either way (`apply(flush=False)`; the store is rebuilt on every open)
 and no stored results are kept: the ledger holds those answers. With `processes=N` (N > 1) the
 families are partitioned over N forked workers (`runtimes.parallel`), each keeping its families
 in memory, and this process, the ledger's one writer, merges their answers in input order: the
@@ -38,6 +34,9 @@ from claimsim.events.signing import SIGNATURE_TYPE, Signer, sign_head
 from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.diskstore import RocksStore
+from claimsim.adjudication.runtimes.family_storage import (
+    AUTO, LARGE, CacheFamilies, open_family_store,
+)
 from claimsim.adjudication.runtimes.lookahead import WINDOW_PER_FAMILY, WhenNeeded
 from claimsim.adjudication.runtimes.manifest import open_manifest
 from claimsim.adjudication.runtimes.parallel import PartitionWorkers
@@ -48,34 +47,6 @@ from claimsim.adjudication.runtimes.stats import RunStats
 from claimsim.adjudication.runtimes.streaming.wire import Fact
 
 
-STATE_DIR = ".family-state"  # the scratch store, inside the run directory
-# Decoded hot family states kept in memory when the store is on disk: some 6 kB of Python objects
-# each by December (1.1 kB as stored), so about 200 MB whatever the population. A family that
-# misses the cache costs a read from the store's slot file (a RocksDB lookup of its slot, one
-# `pread`), a decode and, on leaving, an encode and a write in place (`diskstore`): timed inside
-# whole runs, 33 us at 10,000 members (a cache of 1,024) and 46 us at 300,000, against some
-# 41 us to adjudicate an input; what grows with the population is mostly how many inputs miss
-# (the cache evicts the family needed last to keep that down: `familycache`).
-CACHE_FAMILIES = 32_768
-# `claimsim adjudicate`'s bound (`LARGE`): its process holds nothing but the adjudication, where
-# `claimsim run` folds a million members' payer state beside it and has under 100 MB of its 2 GB
-# to spare (`scenarios.runclock`, which keeps `CACHE_FAMILIES`). Some 7 kB a decoded family by
-# December with the cache's own bookkeeping: at 100,000 members (60,221 families) every family
-# fits and none is read back. 131,072 was tried first: 1,118 MiB peak at 300,000 members, but at
-# 1,000,000 (602,647 families) 1,910,056 KiB, 2 % under the 2 GB target, for 79.9 us of CPU an
-# input against 76-81 with 32,768 (2026-12-01, load 1.4; docs/performance.md). Half of it keeps
-# the whole of a 100,000-member run decoded with some 450 MB to spare at a million.
-ADJUDICATE_CACHE_FAMILIES = 65_536
-# ... and keeps this many MB of the states past its cache encoded in memory rather than in the
-# slot file (`RocksStore`'s `warm_mb`; 1.1 kB a state by December): every one read back at
-# 300,000 members with the cache of 131,072 first tried (not measured with 65,536).
-ADJUDICATE_WARM_MB = 256
-# Up to this many inputs (about 32,000 members over a year) every family stays in memory
-# (measured: 423 MB peak at 30,000 members); past it the disk store keeps memory flat
-# (docs/performance.md, "Performance at scale").
-IN_MEMORY_INPUTS = 250_000
-AUTO = "auto"  # `cache_families`: choose by the input's size (above)
-LARGE = "large"  # as AUTO, with `ADJUDICATE_CACHE_FAMILIES` over the disk store
 # Inputs applied at a time within a batch (`_run_pieces`). 100,000 synthetic claims, CPU seconds of
 # the run alone, piece sizes tried in turn on a loaded machine (load 2.8-4, 2026-12-01 18:27-18:46):
 # the batch whole (5,000) 5.10-5.39 s; 1,024 5.32-5.38; 512 4.95-5.33; 128 3.64-4.35; 64
@@ -83,16 +54,6 @@ LARGE = "large"  # as AUTO, with `ADJUDICATE_CACHE_FAMILIES` over the disk store
 # input envelopes, its answers' dicts) is freed before the next is read, so the memory is reused
 # while it is still in the CPU's caches; callgrind, which counts instructions, sees no difference.
 APPLY_PIECE = 32
-
-
-def auto_cache_families(input_dir: Path, bound: int | None = None) -> int | None:
-    """The default rule: None (every family in memory) for a run of at most `IN_MEMORY_INPUTS`
-    inputs, else `bound` (None: `CACHE_FAMILIES`) over the disk store."""
-    last = last_envelope(input_dir)
-    inputs = 0 if last is None else last["seq"] + 1
-    if inputs <= IN_MEMORY_INPUTS:
-        return None
-    return CACHE_FAMILIES if bound is None else bound
 
 
 class EmbeddedAdjudicator:
@@ -110,12 +71,12 @@ class EmbeddedAdjudicator:
         fsync: Fsync | str = Fsync.BATCH,
         check_replay: bool = True,
         signer: Signer | None = None,
-        cache_families: int | str | None = AUTO,
+        cache_families: CacheFamilies = AUTO,
         processes: int = 1,
         lookahead: bool = True,
     ):
         """`cache_families`: None keeps every family in memory, N at most N decoded over the
-        scratch disk store, `AUTO` chooses by the input's size (`auto_cache_families`), `LARGE`
+        scratch disk store, `AUTO` chooses by the input's size (`family_storage`), `LARGE`
         likewise with `ADJUDICATE_CACHE_FAMILIES` (`claimsim adjudicate`)."""
         self.run_dir = Path(run_dir)
         self.workers: PartitionWorkers | None = None
@@ -148,19 +109,11 @@ class EmbeddedAdjudicator:
         self.writer = LogWriter(self.run_dir / "ledger", fsync=fsync)
         self.store: MemoryStore | RocksStore = MemoryStore()
         try:
-            warm_mb = 0
-            if cache_families == AUTO:
-                cache_families = auto_cache_families(self.input_dir)
-            elif cache_families == LARGE:
-                cache_families = auto_cache_families(self.input_dir, ADJUDICATE_CACHE_FAMILIES)
-                warm_mb = ADJUDICATE_WARM_MB
-            self.cache_families = cache_families
-            if cache_families is not None:
-                self.store = RocksStore(self.run_dir / STATE_DIR, scratch=True, cache_mb=32,
-                                        warm_mb=warm_mb)
+            self.cache_families, self.store = open_family_store(self.run_dir, cache_families)
             settings = open_manifest(self.run_dir, self.writer, self.reference, settings, signer)
             self.processor = PartitionProcessor(self.reference, settings,
-                                                cache_families=cache_families, keep_results=False)
+                                                cache_families=self.cache_families,
+                                                keep_results=False)
             self._rebuild(check_replay)
         except BaseException:
             self.close()

@@ -182,10 +182,9 @@ class PartitionProcessor:
         family needed last.
 
         `encode=True` also gives each answer encoded (`Outcome.encoded`, for
-        `LogWriter.write_encoded`), a claim's lines encoded once for its record and its answer.
-
-        The loop is one function (~60 lines) because it runs once per input: the cache lookup,
-        the redelivery check and the write bookkeeping are inlined."""
+        `LogWriter.write_encoded`), a claim's lines encoded once for its record and its answer."""
+        # Long: the loop runs once per input, so the cache lookup, the redelivery check and the
+        # write bookkeeping are inlined in it rather than called.
         out = Outcome()
         part = self._partition(partition, store)
         if pos is not None and pos > part.applied:

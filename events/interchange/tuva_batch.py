@@ -91,6 +91,9 @@ def claim_lines(name: str, first: int, text: dict[str, pa.Array], present,
                 slow: Callable[[int, dict[str, Any]], Any], icd10: Callable[[str], str]) -> list:
     """The batch's rows in order, each a `ClaimLine` or what `slow(row, cells)` (the row reader)
     makes of a row the fast checks refused. `text`: the batch's trimmed text columns."""
+    # Long: one columnar pass (parse every column, combine their validity masks, zip the rows,
+    # hand refused rows to `slow`); the two dozen parsed columns meet in one zip, and steps
+    # apart would pass them all between them.
     cols = {k: _blank_is_null(v) for k, v in text.items()}
     n = len(next(iter(cols.values())))
     required = []  # (Mapped or a plain column, must be non-null)

@@ -133,7 +133,7 @@ def test_a_killed_worker_is_recovered_from_well_inside_its_session(small_run, tm
     # session's way: 30 s and more). Usually in 1-2 s; in about 1 run in 30 here faust's recovery
     # on the survivor received no changelog record, and the worker's watch started it again
     # after STALL_S (watchdog.rebalance_stalled): then about 12 s, still inside the session.
-    from claimsim.adjudication.runtimes.streaming.app import SESSION_TIMEOUT_ENV
+    from claimsim.adjudication.runtimes.streaming.faust_settings import SESSION_TIMEOUT_ENV
 
     monkeypatch.setenv(SESSION_TIMEOUT_ENV, "30")
     out = tmp_path / "lt"

@@ -18,7 +18,8 @@ from claimsim.adjudication.engine import family as family_module
 from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.engine.family import FamilyState
 from claimsim.adjudication.runtimes.diskstore import RocksStore
-from claimsim.adjudication.runtimes.embedded import STATE_DIR, EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.family_storage import STATE_DIR
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, family_key
 from claimsim.events.encoding import canonical
 from claimsim.events.log import read
@@ -271,17 +272,17 @@ def test_a_stale_foreign_seq_for_a_family_out_of_the_cache_is_a_dead_letter_and_
 
 def test_by_default_a_small_run_stays_in_memory_and_a_large_one_goes_to_the_disk_store(
         simulated, tmp_path, monkeypatch):
-    """The default rule (embedded.auto_cache_families): up to IN_MEMORY_INPUTS inputs every
+    """The default rule (family_storage.auto_cache_families): up to IN_MEMORY_INPUTS inputs every
     family in memory; past it CACHE_FAMILIES decoded over the scratch RocksDB store. Same ledger."""
-    from claimsim.adjudication.runtimes import embedded
+    from claimsim.adjudication.runtimes import family_storage
 
     inputs = sum(1 for _ in read(simulated / "input"))
     small = fresh_copy(simulated, tmp_path / "small")
     with EmbeddedAdjudicator(small) as rt:
         assert rt.cache_families is None and not (small / STATE_DIR).exists()
         rt.run()
-    monkeypatch.setattr(embedded, "IN_MEMORY_INPUTS", inputs - 1)
-    monkeypatch.setattr(embedded, "CACHE_FAMILIES", 5)
+    monkeypatch.setattr(family_storage, "IN_MEMORY_INPUTS", inputs - 1)
+    monkeypatch.setattr(family_storage, "CACHE_FAMILIES", 5)
     large = fresh_copy(simulated, tmp_path / "large")
     with EmbeddedAdjudicator(large) as rt:
         assert rt.cache_families == 5 and (large / STATE_DIR).is_dir()
@@ -292,12 +293,12 @@ def test_by_default_a_small_run_stays_in_memory_and_a_large_one_goes_to_the_disk
 def test_adjudicate_keeps_a_larger_cache_than_the_run_clock(simulated, tmp_path, monkeypatch):
     """`claimsim adjudicate` (`LARGE`) bounds a large run's cache at ADJUDICATE_CACHE_FAMILIES,
     the run clock (`AUTO`, beside its payer state) at CACHE_FAMILIES: the same ledger."""
-    from claimsim.adjudication.runtimes import embedded
+    from claimsim.adjudication.runtimes import family_storage
     from claimsim.scenarios.runclock import embedded_runtime
 
-    monkeypatch.setattr(embedded, "IN_MEMORY_INPUTS", 10)
-    monkeypatch.setattr(embedded, "CACHE_FAMILIES", 5)
-    monkeypatch.setattr(embedded, "ADJUDICATE_CACHE_FAMILIES", 40)
+    monkeypatch.setattr(family_storage, "IN_MEMORY_INPUTS", 10)
+    monkeypatch.setattr(family_storage, "CACHE_FAMILIES", 5)
+    monkeypatch.setattr(family_storage, "ADJUDICATE_CACHE_FAMILIES", 40)
     ledgers = []
     for name in ("clock", "adjudicate"):
         run = fresh_copy(simulated, tmp_path / name)
@@ -306,7 +307,7 @@ def test_adjudicate_keeps_a_larger_cache_than_the_run_clock(simulated, tmp_path,
                 assert rt.cache_families == 5 and rt.store._warm_left == 0  # no warm values
                 rt.run()
         else:
-            with EmbeddedAdjudicator(run, cache_families=embedded.LARGE) as rt:
+            with EmbeddedAdjudicator(run, cache_families=family_storage.LARGE) as rt:
                 assert rt.cache_families == 40 and rt.store._warm_left == 256 * (1 << 20)
                 rt.run()
                 assert len(rt.processor._families) == 40
@@ -315,15 +316,15 @@ def test_adjudicate_keeps_a_larger_cache_than_the_run_clock(simulated, tmp_path,
 
 
 def test_the_adjudicate_command_uses_the_larger_cache(simulated, tmp_path, monkeypatch):
-    from claimsim.adjudication.runtimes import cli, embedded
+    from claimsim.adjudication.runtimes import cli, family_storage
 
     seen = []
-    real = embedded.auto_cache_families
-    monkeypatch.setattr(embedded, "auto_cache_families",
+    real = family_storage.auto_cache_families
+    monkeypatch.setattr(family_storage, "auto_cache_families",
                         lambda d, bound=None: seen.append(bound) or real(d, bound))
     run = fresh_copy(simulated, tmp_path / "cmd")
     args = argparse.Namespace(run_dir=str(run), runtime="embedded", until=None, sequestration=None,
                               timely_filing_days=None, signing_key=None, batch=5000,
                               no_progress=True, cache_families=None, processes=1)
     assert cli.cmd_adjudicate(args) == 0
-    assert seen == [embedded.ADJUDICATE_CACHE_FAMILIES]
+    assert seen == [family_storage.ADJUDICATE_CACHE_FAMILIES]

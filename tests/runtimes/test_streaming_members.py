@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from claimsim.adjudication.runtimes.streaming.app import SESSION_TIMEOUT_ENV
+from claimsim.adjudication.runtimes.streaming.faust_settings import SESSION_TIMEOUT_ENV
 from claimsim.adjudication.runtimes.streaming.members import (
     evict_dead, member_ids_by_pid, worker_client_id, worker_pid,
 )

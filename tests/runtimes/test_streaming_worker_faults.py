@@ -19,8 +19,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from claimsim.adjudication.runtimes.streaming.app import (
-    EXIT_GAP, EXIT_STOP_TIMEOUT, FAULT_ENV, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, SESSION_TIMEOUT_ENV,
-    SESSION_TIMEOUT_S, STOP_GRACE_S,
+    EXIT_GAP, EXIT_STOP_TIMEOUT, FAULT_ENV, GAP_RESTARTS_ENV, MAX_GAP_RESTARTS, STOP_GRACE_S,
+)
+from claimsim.adjudication.runtimes.streaming.faust_settings import (
+    SESSION_TIMEOUT_ENV, SESSION_TIMEOUT_S,
 )
 from claimsim.adjudication.runtimes.streaming.outages import QUIET_S
 from claimsim.adjudication.runtimes.streaming.producer import plan_stream

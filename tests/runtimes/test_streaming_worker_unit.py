@@ -205,7 +205,7 @@ def test_an_attached_run_says_when_no_worker_has_answered_for_a_minute(caplog):
 def test_a_worker_session_is_six_seconds_unless_the_environment_asks_for_longer(monkeypatch):
     # 6 s: the shortest session a broker accepts by default (group.min.session.timeout.ms), so
     # a worker killed with -9 holds its partitions (and with them the whole ledger) no longer.
-    from claimsim.adjudication.runtimes.streaming.app import SESSION_TIMEOUT_ENV, session_timeout
+    from claimsim.adjudication.runtimes.streaming.faust_settings import SESSION_TIMEOUT_ENV, session_timeout
     from claimsim.events.errors import UserError
 
     monkeypatch.delenv(SESSION_TIMEOUT_ENV, raising=False)
@@ -263,9 +263,9 @@ def test_a_commit_waits_for_the_table_writes_issued_before_it_and_not_for_later_
 def test_a_worker_refreshes_its_metadata_every_ten_seconds_not_five_minutes(tmp_path):
     # A group leader that assigned partitions on a metadata without the run's topics (a broker
     # just back) assigned none; aiokafka rejoins when a refresh shows them.
-    from claimsim.adjudication.runtimes.streaming.app import METADATA_MAX_AGE_MS, _faust_app
+    from claimsim.adjudication.runtimes.streaming.faust_settings import METADATA_MAX_AGE_MS, faust_app
     from claimsim.adjudication.runtimes.streaming.topics import RunTopics
 
-    app = _faust_app(RunTopics("unit"), "127.0.0.1:1", 1, store="memory", commit_interval=1.0,
-                     datadir=tmp_path)
+    app = faust_app(RunTopics("unit"), "127.0.0.1:1", 1, store="memory", commit_interval=1.0,
+                    datadir=tmp_path)
     assert app.conf.consumer_metadata_max_age_ms == METADATA_MAX_AGE_MS == 10_000

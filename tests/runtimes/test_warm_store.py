@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from claimsim.adjudication.runtimes import embedded
+from claimsim.adjudication.runtimes import family_storage
 from claimsim.adjudication.runtimes.diskstore import MB, WARM_ENTRY, RocksStore
-from claimsim.adjudication.runtimes.embedded import LARGE, STATE_DIR, EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.family_storage import LARGE, STATE_DIR
 from claimsim.adjudication.runtimes.slotfile import SlotFile
 
 from ..fixtures.run_dirs import fresh_copy, ledger_bytes, simulated_year
@@ -105,9 +106,9 @@ def test_adjudicate_over_warm_values_writes_the_ledger_every_family_in_memory_wr
     expected = fresh_copy(simulated, tmp_path / "memory")
     with EmbeddedAdjudicator(expected, cache_families=None) as rt:
         rt.run()
-    monkeypatch.setattr(embedded, "IN_MEMORY_INPUTS", 10)
-    monkeypatch.setattr(embedded, "ADJUDICATE_CACHE_FAMILIES", cache)
-    monkeypatch.setattr(embedded, "ADJUDICATE_WARM_MB", warm_kb / 1024)
+    monkeypatch.setattr(family_storage, "IN_MEMORY_INPUTS", 10)
+    monkeypatch.setattr(family_storage, "ADJUDICATE_CACHE_FAMILIES", cache)
+    monkeypatch.setattr(family_storage, "ADJUDICATE_WARM_MB", warm_kb / 1024)
     run = fresh_copy(simulated, tmp_path / "warm")
     with EmbeddedAdjudicator(run, cache_families=LARGE) as rt:
         rt.run(until_seq=500)

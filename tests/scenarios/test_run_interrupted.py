@@ -57,7 +57,7 @@ def test_resume_clears_the_working_files_a_run_killed_while_paying_leaves(whole,
 
 
 def test_the_payment_working_files_are_named_as_their_runtimes_name_them():
-    from claimsim.adjudication.runtimes.embedded import STATE_DIR
+    from claimsim.adjudication.runtimes.family_storage import STATE_DIR
     from claimsim.adjudication.runtimes.streaming.resume import RunState as TopicsFile
     from claimsim.adjudication.runtimes.streaming.runner import WORKER_LOGS
     from claimsim.adjudication.runtimes.streaming.sink import ResumePoint

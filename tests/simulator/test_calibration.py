@@ -27,7 +27,8 @@ from claimsim.scenarios.calibrate import (
     measure_config,
     rows,
 )
-from claimsim.simulator.config import DEFAULT_PROFILES, SimConfig
+from claimsim.simulator.config import SimConfig
+from claimsim.simulator.utilization import DEFAULT_PROFILES
 
 MCR = LineOfBusiness.MEDICARE_FFS
 

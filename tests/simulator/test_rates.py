@@ -13,9 +13,9 @@ from claimsim.simulator.config import (
     ReferralConfig,
     RegionConfig,
     SimConfig,
-    UtilizationConfig,
 )
 from claimsim.simulator.model import simulate
+from claimsim.simulator.utilization import UtilizationConfig
 
 _NO_VISITS = {"pcp_visits_milli": 0, "specialist_visits_milli": 0, "urgent_care_visits_milli": 0,
               "ed_visits_milli": 0, "admissions_milli": 0, "nursing_facility_visits_milli": 0,

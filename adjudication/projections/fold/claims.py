@@ -240,11 +240,10 @@ def lines_by_day(state: PayerState, d: tuple[Any, ...], lines: list[tuple[Any, .
 def day(state: PayerState, d: tuple[Any, ...], day: str, lines: list[tuple[Any, ...]],
         sign: int, paid_month: str, adjustment: bool) -> None:
     """The lines of one claim entry serviced on one day: money by service and paid month, and,
-    when any line is of a tracked procedure group, visits, expected FFS and leakage.
-
-    The per-line sums stay in typed locals in this one loop, not a NamedTuple per line: this runs
-    for every ledger claim entry and is the fold's hot path (compiled: setup.py). The lines are
-    tuples of a `ClaimLine`'s fields (`_rows`), `d` the entry's `ClaimData`'s."""
+    when any line is of a tracked procedure group, visits, expected FFS and leakage. The lines
+    are tuples of a `ClaimLine`'s fields (`_rows`), `d` the entry's `ClaimData`'s."""
+    # Long: the per-line sums stay in typed locals in this one loop, not a NamedTuple per line:
+    # this runs for every ledger claim entry and is the fold's hot path (compiled: setup.py).
     groups: dict[str, str] = state._groups
     tracked: frozenset[str] = state._tracked
     plan = offsets = cost_share = medicaid = allowed = sequestration = shadow = 0

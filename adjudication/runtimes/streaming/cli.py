@@ -36,7 +36,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import sys
 
     # faust is slow to import: here, not at the top
-    from claimsim.adjudication.runtimes.streaming.app import ROCKSDB_CACHE_FAMILIES, run_worker
+    from claimsim.adjudication.runtimes.streaming.app import run_worker
+    from claimsim.adjudication.runtimes.streaming.faust_settings import ROCKSDB_CACHE_FAMILIES
     from claimsim.events.errors import UserError
 
     cache = args.cache_families
