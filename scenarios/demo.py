@@ -9,6 +9,7 @@ prospective payments, snapshots), and the table below is a projection of the led
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import sys
 from dataclasses import dataclass, field
@@ -148,6 +149,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     reports = out / "reports"
     write_csv(reports / "demo_summary.csv", rows, columns=["payer_id", "program", "lines"])
 
+    _print_summary(out, plan.boundaries, projection, rows, checks, [*files, reports / "demo_summary.csv"])
+    return 0
+
+
+def _print_summary(out: Path, boundaries: list, projection: LedgerSummary, rows: list[dict[str, Any]],
+                   checks: dict, files: list[Path]) -> None:
+    """What the run did, its table, its logs' checks, its files, and what to try next."""
     summary = orjson.loads((out / "run.json").read_bytes())["summary"]
     claims = projection.counts.get("claim.adjudicated", 0)
     print()
@@ -159,7 +167,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f" {summary['claims']:,} claims submitted ({sum(summary['faults_by_kind'].values()):,} with"
           f" injected faults); {summary['avoidable_referrals']:,} of {summary['referrals']:,}"
           " referrals avoidable.")
-    print(f"Paid in {len(plan.boundaries)} epochs (baseline to {plan.boundaries[0]}): {claims:,} claims"
+    print(f"Paid in {len(boundaries)} epochs (baseline to {boundaries[0]}): {claims:,} claims"
           f" adjudicated, {projection.counts.get('claim.reversed', 0):,} voided,"
           f" {projection.counts.get('claim.rejected', 0):,} rejected ({_reasons(projection.rejections)}),"
           f" {projection.counts.get('payment.prospective', 0):,} prospective payments,"
@@ -169,11 +177,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     for name, check in checks.items():
         print(f"  {name + '/':<8} {check.count:>9,} events, hash chain verified")
-    print(f"  reports: {', '.join(str(f) for f in [*files, reports / 'demo_summary.csv'])}")
-    print(f"  next: claimsim audit explain payment {out} PRACTICE MONTH   |   claimsim log stats {out}/ledger")
+    print(f"  reports: {', '.join(str(f) for f in files)}")
+    practice = _example_practice(out / "reports" / "practices.csv")
+    month = str(boundaries[0])[:7]  # the program period's first month: prospective payments
+    print(f"  next: claimsim audit explain payment {out} {practice} {month}   |   claimsim log stats"
+          f" {out}/ledger")
     print("  what-if: claimsim scenarios   |   claimsim whatif cpcplus --vary programs.cpcplus_t2.hybrid_bp=0,4000,6500")
-    print(f"  open the report (charts, and what each figure means): {reports / 'index.html'}")
-    return 0
+    print(f"  open the report (charts, and what each figure means): {out / 'reports' / 'index.html'}")
+
+
+def _example_practice(practices_csv: Path) -> str:
+    """A primary-care practice in a payment program (one `audit explain payment` has most to say
+    about), from the report's practices table; `PRACTICE` if it has none."""
+    if not practices_csv.exists():
+        return "PRACTICE"
+    with open(practices_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            if row["practice_kind"] == "primary_care" and row["program"] != "ffs":
+                return row["practice_id"]
+    return "PRACTICE"
 
 
 def _reasons(rejections: dict[str, int]) -> str:

@@ -29,6 +29,14 @@ def test_demo_reconciles_with_its_ledger_and_is_deterministic(tmp_path, capsys):
             f" families (300 members at the start, then {summary['new_families']:,} families"
             " joining);") in out
 
+    # the "next:" line names a real practice and month, and the command it shows runs
+    next_line = next(line for line in out.splitlines() if line.strip().startswith("next:"))
+    command = next_line.split("next: claimsim ", 1)[1].split("   |")[0].split()
+    assert command[:3] == ["audit", "explain", "payment"] and "PRACTICE" not in command
+    capsys.readouterr()
+    assert main(command) == 0
+    assert f"/ {command[4]} / {command[5]}: net $" in capsys.readouterr().out
+
     with open(a / "reports" / "demo_summary.csv") as f:
         rows = list(csv.DictReader(f))
     assert rows
