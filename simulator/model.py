@@ -72,7 +72,6 @@ def simulate(config: SimConfig, input_sink: Sink, truth_sink: Sink, progress: bo
     region = region or build_region(config)
     start = config.start
     service_end, horizon_date = horizon(config)
-    service_days = (service_end - start).days
     horizon_day = (horizon_date - start).days
 
     queue = SubmissionQueue(horizon_day, input_sink, truth_sink)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.errors import UserError
-from claimsim.events.log import read
 from claimsim.events.money import dollars
 
 from claimsim.adjudication.audit.run_dir import fold, require_run
@@ -98,13 +97,15 @@ def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]
         out.append(f"{payer} / {practice} / {month}: net {dollars(f['net'])} = prospective"
                    f" {dollars(f['prospective_total'])} + adjustments {dollars(f['prospective_adjustments'])}"
                    f" + FFS paid in the month {dollars(f['ffs_paid_by_paid_date'])}")
-        out.append(f"  member months {f['member_months']}; program active: {bool(f['program_active'])}"
+        out.append(f"  member months {f['member_months']}; program active:"
+                   f" {'yes' if f['program_active'] else 'no'}"
                    + (" (minimum volume: paid as FFS)" if f["minimum_volume_fallback"] else ""))
         for env in payments:
             if env["data"]["payer_id"] == payer:
                 out += _payment_lines(env, month)
         rows = claims.get(payer, [])
-        out.append(f"  FFS: {len(rows)} claim entr(ies) paid in {month}, plan paid"
+        entries = "claim entry" if len(rows) == 1 else "claim entries"
+        out.append(f"  FFS: {len(rows)} {entries} paid in {month}, plan paid"
                    f" {dollars(sum(r[2] for r in rows))}; offsets on services in the month"
                    f" {dollars(f['capitation_offsets'])}, member cost share (what members owe)"
                    f" {dollars(f['member_cost_share'])}, Medicaid (QMB) cost share"

@@ -114,6 +114,9 @@ def test_explain_payment_net_matches_the_snapshot(runs, capsys):
     out = capsys.readouterr().out
     assert f"{payer} / {practice} / {month}: net {dollars(f['net'])}" in out
     assert f"{payment['kind']} {dollars(payment['amount'])} for {month}" in out
+    # plain words for a reader, not Python's: a paying month's program is active
+    assert f"member months {f['member_months']}; program active: yes" in out
+    assert "True" not in out and "entr(ies)" not in out
 
 
 def test_as_of_the_same_position_reproduces_the_snapshots(runs, capsys):
