@@ -113,11 +113,7 @@ def read_checked(directory: Path | str, position: ChainPosition | None = None, *
     other line, and any such line it refuses, as the dict it always was."""
     directory = require_dir(directory)
     pos = position.copy() if position is not None else ChainPosition()
-    versions = current_versions()
-    version, e_version = versions.get(CLAIM_SUBMITTED), versions.get(MEMBER_ENROLLED)
-    typed = typed and version is not None and e_version is not None
-    marker, tail = typed_marker(CLAIM_SUBMITTED, version) if typed else (b"\n", 0)  # type: ignore[arg-type]
-    e_marker, e_tail = typed_marker(MEMBER_ENROLLED, e_version) if typed else (b"\n", 0)  # type: ignore[arg-type]
+    check = LineCheck(directory, typed)
     segs = segments(directory)
     for i, (first_seq, path) in enumerate(segs):
         next_first = segs[i + 1][0] if i + 1 < len(segs) else None
@@ -131,20 +127,45 @@ def read_checked(directory: Path | str, position: ChainPosition | None = None, *
                         return  # still being written
                     yield unreadable(seq, pos.last_at, "incomplete last line (an interrupted write)", line)
                     return
-                env = None
-                # A claim line's marker sits `tail` bytes from its end (never matches untyped).
-                if tail and line.startswith(marker, len(line) - tail):
-                    env = typed_envelope(line, seq, pos.prev, version)  # type: ignore[arg-type]
-                elif e_tail and line.startswith(e_marker, len(line) - e_tail):
-                    env = typed_enrollment_envelope(line, seq, pos.prev, e_version)  # type: ignore[arg-type]
-                if env is None:
-                    env = _checked(directory, line, seq, pos, versions)
+                env = check.envelope(line, seq, pos)
                 # `pos.accept(env)`, inlined: it runs once per input line.
                 pos.next_seq, pos.prev = seq + 1, env["hash"]
                 at = env["at"]
                 if type(at) is str:
                     pos.last_at = at
                 yield env
+
+
+class LineCheck:
+    """One complete input line at `seq`, after the entry `pos.prev` names, as `read_checked`
+    yields it: checked against the chain (`ChainBroken`), typed where it can be, else
+    `_checked`'s dict (an `UNREADABLE` one for a line that is not an envelope). `pos` is read,
+    not moved. Shared by `read_checked` and the runtime's family passes
+    (`adjudication.runtimes.passes`), which read a run's lines out of order."""
+
+    __slots__ = ("directory", "versions", "version", "e_version", "marker", "tail", "e_marker",
+                 "e_tail")
+
+    def __init__(self, directory: Path, typed: bool):
+        self.directory = directory
+        self.versions = versions = current_versions()
+        self.version = version = versions.get(CLAIM_SUBMITTED)
+        self.e_version = e_version = versions.get(MEMBER_ENROLLED)
+        typed = typed and version is not None and e_version is not None
+        self.marker, self.tail = typed_marker(CLAIM_SUBMITTED, version) if typed else (b"\n", 0)  # type: ignore[arg-type]
+        self.e_marker, self.e_tail = typed_marker(MEMBER_ENROLLED, e_version) if typed else (b"\n", 0)  # type: ignore[arg-type]
+
+    def envelope(self, line: bytes, seq: int, pos: ChainPosition) -> dict[str, Any]:
+        env = None
+        # A claim line's marker sits `tail` bytes from its end (never matches untyped).
+        tail, e_tail = self.tail, self.e_tail
+        if tail and line.startswith(self.marker, len(line) - tail):
+            env = typed_envelope(line, seq, pos.prev, self.version)  # type: ignore[arg-type]
+        elif e_tail and line.startswith(self.e_marker, len(line) - e_tail):
+            env = typed_enrollment_envelope(line, seq, pos.prev, self.e_version)  # type: ignore[arg-type]
+        if env is None:
+            env = _checked(self.directory, line, seq, pos, self.versions)
+        return env
 
 
 def _checked(directory: Path, line: bytes, seq: int, pos: ChainPosition,

@@ -49,6 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f" population); 0: every family in memory, no disk store. Default: every"
                         f" family in memory for a run of up to {IN_MEMORY_INPUTS:,} inputs,"
                         f" else {ADJUDICATE_CACHE_FAMILIES:,} over the disk store")
+    p.add_argument("--no-passes", action="store_true",
+                   help="embedded runtime: adjudicate a new ledger too large for memory over the"
+                        " disk store in one pass, not in family passes (each a part of the"
+                        " families, all in memory, the answers merged in input order: the same"
+                        " bytes, faster; the default)")
     p.add_argument("--processes", type=int, default=1, metavar="N",
                    help="embedded runtime: adjudicate in N worker processes, families partitioned"
                         " over them (every family in memory), this process writing the ledger in"
@@ -103,7 +108,8 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         raise UserError("--cache-families must be 0 (all in memory) or more")
     cache = LARGE if args.cache_families is None else args.cache_families or None
     with EmbeddedAdjudicator(args.run_dir, settings=_settings(args), batch_size=args.batch,
-                             signer=signer, cache_families=cache, processes=args.processes) as rt:
+                             signer=signer, cache_families=cache, processes=args.processes,
+                             passes=cache == LARGE and not args.no_passes) as rt:
         start = rt.next_input
         rt.run(until_at=until, progress=not args.no_progress and sys.stderr.isatty())
         rt.sign_head()

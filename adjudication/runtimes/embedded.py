@@ -40,6 +40,7 @@ from claimsim.adjudication.runtimes.family_storage import (
 from claimsim.adjudication.runtimes.lookahead import WINDOW_PER_FAMILY, WhenNeeded
 from claimsim.adjudication.runtimes.manifest import open_manifest
 from claimsim.adjudication.runtimes.parallel import PartitionWorkers
+from claimsim.adjudication.runtimes.passes import run_in_passes
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
 from claimsim.adjudication.runtimes.protocol import Progress, Until
 from claimsim.adjudication.runtimes.replay import PARTITION, InputMismatch, replay_ledger
@@ -74,10 +75,13 @@ class EmbeddedAdjudicator:
         cache_families: CacheFamilies = AUTO,
         processes: int = 1,
         lookahead: bool = True,
+        passes: bool = False,
     ):
         """`cache_families`: None keeps every family in memory, N at most N decoded over the
         scratch disk store, `AUTO` chooses by the input's size (`family_storage`), `LARGE`
-        likewise with `ADJUDICATE_CACHE_FAMILIES` (`claimsim adjudicate`)."""
+        likewise with `ADJUDICATE_CACHE_FAMILIES` (`claimsim adjudicate`). `passes`: a new
+        ledger's whole input too large for memory goes in family passes (`runtimes.passes`)
+        instead of over the disk store."""
         self.run_dir = Path(run_dir)
         self.workers: PartitionWorkers | None = None
         if processes < 1:
@@ -89,6 +93,7 @@ class EmbeddedAdjudicator:
             cache_families = None
         self.processes = processes
         self.lookahead = lookahead  # hints for a bounded cache (`_lookahead`)
+        self.passes = passes and processes == 1
         self._gap: UserError | None = None
         self.signer = signer
         if not self.run_dir.is_dir():
@@ -177,7 +182,12 @@ class EmbeddedAdjudicator:
         self._gap = None
         n = 0
         with cycle_gc_paused(freeze=True):  # family states grow with the run; see events.acyclic
-            if self.processes == 1:
+            whole = until_seq is None and limit_at is None
+            done = run_in_passes(self, bar) if self.passes and whole and self.cache_families \
+                else None
+            if done is not None:
+                n = done
+            elif self.processes == 1:
                 n = self._run_pieces(self._batches(until_seq, limit_at, APPLY_PIECE), bar)
             else:
                 n = self._run_parallel(self._batches(until_seq, limit_at), bar)

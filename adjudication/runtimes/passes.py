@@ -1,0 +1,291 @@
+"""`claimsim adjudicate` of a large run in family passes: the input split by family into K parts,
+each part adjudicated whole in a forked child that keeps every one of its families in memory,
+and the answers merged back into input order by this process, the ledger's one writer. The
+ledger is the same bytes as one pass over the whole input (and as `--processes N`), for the
+reason `runtimes.parallel` gives: an answer depends only on its input, its family's state and
+the Context, never on another family.
+
+Why: over the disk store (`family_storage`) a family that left the bounded cache is read back,
+decoded, and later encoded and written again, and the more members a run has, the more of its
+inputs find their family out of the cache, so an input cost more the larger the run (72.7 us
+at 1,000,000 members against 32.9 at 10,000: docs/performance.md, "Performance at scale"). A
+pass of at most `PASS_INPUTS` inputs holds all its families decoded, as a small run does, and
+gives its memory back to the system when its child exits: the time an input costs and the peak
+memory no longer grow with the population. What it costs instead: the input's lines copied once
+into K files, and the answers written once to K files and read back for the merge (scratch
+files in `RUN_DIR/.family-passes/`, removed as they are used; at most the input's and the
+ledger's size on disk at once).
+
+When it applies (`plan`): a new ledger (no input answered yet), the whole input (no `--until`),
+one process, and more inputs than one pass holds. Anything the split does not understand (a
+line not in the log's canonical layout, a torn last line, a `prev` that is not the line
+before's `hash`, a key written with escapes) and anything a pass meets that the one-pass path
+would answer differently (a line that is not an envelope, a broken chain) stops the passes
+before a byte is written to the ledger, and the run goes the one-pass way over the disk store,
+which answers it as always: the passes are only ever a faster way to the same ledger.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import shutil
+import traceback
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import orjson
+
+from claimsim.events.input_reader import UNREADABLE, ChainBroken, ChainPosition, LineCheck
+from claimsim.events.log import segment_files
+
+from claimsim.adjudication.runtimes.parallel import PARTITION, WorkerFailed
+from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
+from claimsim.adjudication.runtimes.stats import RunStats
+
+if TYPE_CHECKING:
+    from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+
+SCRATCH = ".family-passes"  # the passes' scratch folder, inside the run directory
+# Inputs a pass holds (on average: a family's inputs all go to one part). A run of this many
+# keeps every family in memory in one process anyway (`family_storage.IN_MEMORY_INPUTS`: about
+# 32,000 members over a year, 423 MB at the peak).
+PASS_INPUTS = 250_000
+MAX_PASSES = 255  # a part's number is one byte of `Split.owner`
+APPLY_PIECE = 32  # inputs applied at a time (as `embedded.APPLY_PIECE`, and for the same reason)
+PROGRESS_EVERY = 8_192  # inputs between a pass's progress reports
+
+# The canonical tail of a log line: `,"prev":"<64 hex>","hash":"<64 hex>"}` and the newline.
+_TAIL = len(b',"prev":"') + 64 + len(b'","hash":"') + 64 + len(b'"}\n')
+_PREV_AT = len(b',"prev":"')
+_HASH_AT = _PREV_AT + 64 + len(b'","hash":"')
+_KEY = b'"key":'  # the last field before "prev" but "seq" (fields in sorted order)
+_AFTER_KEY = b',"seq":'
+
+
+class NoPasses(Exception):
+    """The input, or a pass, has something only the one-pass path answers (module docstring)."""
+
+
+@dataclass
+class Split:
+    """The pending input split by family: part `owner[i]` holds input `first + i`."""
+
+    first: int
+    owner: bytearray
+    parts: int
+    last_hash: str  # the last input's, for the input chain's position after the run
+    last_line: bytes
+
+
+def passes_for(inputs: int) -> int:
+    """How many parts a run of `inputs` is split into (1: no split)."""
+    return max(1, min(MAX_PASSES, -(-inputs // PASS_INPUTS)))
+
+
+def split_input(input_dir: Path, start: ChainPosition, parts: int, scratch: Path) -> Split:
+    """Copy each input line from `start` on into `scratch/in-P` for its family's part P: the
+    crc32 of its key, as `parallel.partition_of` (NoPasses for anything module docstring lists)."""
+    owner = bytearray()
+    prev = (start.prev or "").encode("ascii")
+    expected, last = start.next_seq, b""
+    files = [open(scratch / f"in-{p}", "wb") for p in range(parts)]
+    try:
+        for f in segment_files(input_dir, start.next_seq):
+            for line in f:
+                if line[-1:] != b"\n" or len(line) <= _TAIL:
+                    raise NoPasses(f"input seq {expected}: a torn or short line")
+                tail = line[-_TAIL:]
+                if not tail.startswith(b',"prev":"') or tail[_PREV_AT:_PREV_AT + 64] != prev:
+                    raise NoPasses(f"input seq {expected}: not on the chain as written")
+                at = line.rfind(_KEY)
+                key = line[at + len(_KEY):line.find(_AFTER_KEY, at)]
+                if at < 0 or len(key) < 2 or key[:1] != b'"' or key[-1:] != b'"' or b"\\" in key:
+                    raise NoPasses(f"input seq {expected}: a key not in the canonical layout")
+                p = zlib.crc32(key[1:-1]) % parts
+                files[p].write(line)
+                owner.append(p)
+                prev, last = tail[_HASH_AT:_HASH_AT + 64], line
+                expected += 1
+    finally:
+        for out in files:
+            out.close()
+    if not owner:
+        raise NoPasses("no input pending")
+    return Split(start.next_seq, owner, parts, prev.decode("ascii"), last)
+
+
+def _part_inputs(input_dir: Path, split: Split, part: int, path: Path
+                 ) -> Iterator[dict[str, Any]]:
+    """Part `part`'s inputs, each checked against the chain as `read_checked` checks it (the
+    split checked that each line's `prev` is the line before's `hash`)."""
+    check, mark, owner, first = LineCheck(input_dir, True), bytes((part,)), split.owner, split.first
+    i = -1
+    with open(path, "rb") as f:
+        for line in f:
+            i = owner.find(mark, i + 1)
+            seq = first + i
+            prev = line[-_TAIL + _PREV_AT:-_TAIL + _PREV_AT + 64].decode("ascii")
+            env = check.envelope(line, seq, ChainPosition(seq, prev))
+            if env["type"] == UNREADABLE:
+                raise NoPasses(f"input seq {seq}: {env['data']['problem']}")
+            yield env
+
+
+def _run_part(conn: Any, processor: PartitionProcessor, store: Store, input_dir: Path,
+              split: Split, part: int, scratch: Path) -> None:
+    """A child's pass: part `part`'s inputs adjudicated in order, every family in memory, each
+    answer encoded and written to `scratch/out-P` a line each. Reports ("progress", n) as it goes,
+    then ("done", stats), ("no", why) or ("error", traceback)."""
+    gc.disable()  # family states are acyclic trees (events.acyclic); this process only holds them
+    try:
+        stats, piece, done = RunStats(), [], 0
+        apply = processor.apply
+        with open(scratch / f"out-{part}", "wb") as out:
+            def flush() -> None:
+                result = apply(PARTITION, None, piece, store, flush=False, encode=True)
+                if len(result.encoded) != len(piece):  # every input has exactly one answer
+                    raise WorkerFailed(f"{len(piece)} inputs gave {len(result.encoded)} answers")
+                stats.count_all(result.ledger)
+                out.write(b"\n".join(result.encoded) + b"\n")
+            for env in _part_inputs(input_dir, split, part, scratch / f"in-{part}"):
+                piece.append(env)
+                if len(piece) >= APPLY_PIECE:
+                    flush()
+                    done += len(piece)
+                    piece = []
+                    if done % PROGRESS_EVERY == 0:
+                        conn.send(("progress", done))
+            if piece:
+                flush()
+        conn.send(("done", stats))
+    except (NoPasses, ChainBroken) as e:
+        conn.send(("no", str(e)))
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))
+
+
+def run_pass(processor: PartitionProcessor, store: Store, input_dir: Path, split: Split,
+             part: int, scratch: Path, progress: Callable[[int], None]) -> RunStats:
+    """Run one part's pass in a forked child (its memory goes back to the system when it ends);
+    `progress` gets how many more of the part's inputs were answered as the child reports."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_run_part,
+                       args=(child, processor, store, input_dir, split, part, scratch),
+                       daemon=True)
+    proc.start()
+    child.close()
+    shown = 0
+    try:
+        while True:
+            try:
+                kind, payload = parent.recv()
+            except EOFError:
+                raise WorkerFailed(f"pass {part + 1} died (exit code {proc.exitcode})") from None
+            if kind == "progress":
+                progress(payload - shown)
+                shown = payload
+                continue
+            if kind == "no":
+                raise NoPasses(payload)
+            if kind == "error":
+                raise WorkerFailed(f"pass {part + 1} failed:\n{payload}")
+            progress(payload.inputs - shown)
+            return payload
+    finally:
+        parent.close()
+        proc.join()
+        (scratch / f"in-{part}").unlink(missing_ok=True)
+
+
+def merged_answers(split: Split, scratch: Path) -> Iterator[bytes]:
+    """Every pass's answers, back in input order: input `first + i`'s is the next line of
+    `out-owner[i]`."""
+    files: list[BinaryIO] = [open(scratch / f"out-{p}", "rb") for p in range(split.parts)]
+    try:
+        readers = [f.readline for f in files]
+        for p in split.owner:
+            body = readers[p]()
+            if body[-1:] != b"\n":
+                raise WorkerFailed(f"pass {p + 1} wrote fewer answers than it had inputs")
+            yield body[:-1]
+        if any(f.read(1) for f in files):
+            raise WorkerFailed("a pass wrote more answers than it had inputs")
+    finally:
+        for f in files:
+            f.close()
+
+
+def new_scratch(run_dir: Path) -> Path:
+    """An empty scratch folder for the passes (what a killed run left there removed)."""
+    scratch = run_dir / SCRATCH
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    return scratch
+
+
+def fresh_processor(processor: PartitionProcessor, store: Store) -> tuple[PartitionProcessor,
+                                                                            MemoryStore]:
+    """A processor keeping every family in memory, and a store holding `store`'s epoch facts
+    (a new ledger's: no family yet), for the children to start from."""
+    facts = MemoryStore((k, v) for k, v in store.items())
+    return PartitionProcessor(processor.reference, processor.settings, cache_families=None,
+                              keep_results=False), facts
+
+
+def run_in_passes(rt: EmbeddedAdjudicator, bar: Any) -> int | None:
+    """`rt.run()` of a new ledger's whole input in family passes (module docstring); None,
+    having written nothing, when they do not apply or stop (`NoPasses`): then the caller goes
+    the one-pass way. An error while the merge writes leaves `rt` to be closed and reopened,
+    which resumes after the last batch written."""
+    parts = passes_for(rt.pending())
+    if parts < 2 or rt.next_input != 0:
+        return None
+    scratch = new_scratch(rt.run_dir)
+    try:
+        try:
+            bar.set_description(f"splitting the input into {parts} parts by family")
+            split = split_input(rt.input_dir, rt.input_position, parts, scratch)
+            processor, store = fresh_processor(rt.processor, rt.store)
+            stats = RunStats()
+            for part in range(parts):
+                bar.set_description(f"adjudicating, pass {part + 1} of {parts}")
+                stats.add(run_pass(processor, store, rt.input_dir, split, part, scratch,
+                                   bar.update))
+        except NoPasses as e:
+            bar.set_description(f"one pass ({e})")
+            bar.reset()
+            return None
+        bar.set_description("writing the ledger in input order")
+        bar.reset()
+        return _write_merged(rt, split, stats, scratch, bar)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_merged(rt: EmbeddedAdjudicator, split: Split, stats: RunStats, scratch: Path,
+                  bar: Any) -> int:
+    """The passes' answers written to the ledger in input order, `rt.batch_size` a commit, and
+    `rt` moved past every input."""
+    writer, size, written, bodies = rt.writer, rt.batch_size, 0, []
+    for body in merged_answers(split, scratch):
+        bodies.append(body)
+        if len(bodies) >= size:
+            written += writer.write_encoded(bodies)
+            writer.commit()
+            bar.update(len(bodies))
+            bodies = []
+    if bodies:
+        written += writer.write_encoded(bodies)
+        writer.commit()
+        bar.update(len(bodies))
+    rt.stats.add(stats)
+    last_seq = split.first + len(split.owner) - 1
+    rt.input_position = ChainPosition(last_seq + 1, split.last_hash,
+                                      orjson.loads(split.last_line)["at"])
+    rt.next_input = last_seq + 1
+    return written

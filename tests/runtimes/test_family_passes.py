@@ -1,0 +1,184 @@
+"""`claimsim adjudicate` of a large new ledger in family passes (`runtimes.passes`): the same
+ledger bytes and counts as one pass over the disk store, a resumable ledger after it, and
+every input the passes do not understand sent the one-pass way before a byte is written.
+
+The sizes are made small here (a "large" run of 480 inputs in passes of 100) so that a
+150-member run goes in several passes; a spy on `run_pass` proves the passes ran (or did not).
+"""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from claimsim.adjudication.runtimes import family_storage, passes
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.family_storage import LARGE
+from claimsim.adjudication.runtimes.parallel import WorkerFailed, partition_of
+from claimsim.adjudication.runtimes.processor import PartitionProcessor
+from claimsim.cli import main
+from claimsim.events.input_reader import ChainPosition
+
+from ..fixtures.damaged_runs import copy, entries, replace_line, rewrite_log, simulate
+from ..fixtures.run_dirs import ledger_bytes
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    return simulate(tmp_path_factory.mktemp("passes") / "clean")
+
+
+@pytest.fixture
+def small(monkeypatch):
+    """Passes of 100 inputs for any run over 50 inputs; returns the parts each pass ran."""
+    monkeypatch.setattr(family_storage, "IN_MEMORY_INPUTS", 50)
+    monkeypatch.setattr(passes, "PASS_INPUTS", 100)
+    ran: list[int] = []
+    real = passes.run_pass
+
+    def spy(*args, **kwargs):
+        ran.append(args[4])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(passes, "run_pass", spy)
+    return ran
+
+
+def _adjudicate(run_dir, capsys, *args):
+    code = main(["adjudicate", str(run_dir), "--no-progress", *args])
+    captured = capsys.readouterr()
+    return code, captured.out.replace(str(run_dir), "RUN"), captured.err.replace(str(run_dir), "RUN")
+
+
+def test_passes_write_the_one_pass_ledger_byte_for_byte(clean, small, tmp_path, capsys):
+    inputs = len(entries(clean / "input"))
+    one = copy(clean, tmp_path / "one")
+    assert _adjudicate(one, capsys, "--no-passes")[0] == 0
+    assert small == []
+    many = copy(clean, tmp_path / "many")
+    code, out, _ = _adjudicate(many, capsys)
+    assert code == 0
+    assert small == list(range(-(-inputs // 100))) and len(small) >= 4
+    assert ledger_bytes(many) == ledger_bytes(one)
+    assert out == _adjudicate(copy(clean, tmp_path / "again"), capsys, "--no-passes")[1]
+    assert f"adjudicated {inputs:,} inputs" in out and "claims paid" in out
+    assert not (many / passes.SCRATCH).exists()
+
+
+def test_after_passes_the_runtime_stands_where_one_pass_leaves_it(clean, small, tmp_path):
+    """The input chain's position after the merge is the one-pass run's, and a reopened ledger
+    replays to the end with nothing pending; `audit replay` reproduces every answer."""
+    positions = []
+    for name, use in (("one", False), ("many", True)):
+        run_dir = copy(clean, tmp_path / name)
+        with EmbeddedAdjudicator(run_dir, cache_families=LARGE, passes=use) as rt:
+            rt.run()
+            positions.append((rt.input_position, rt.next_input, rt.stats))
+        with EmbeddedAdjudicator(run_dir, cache_families=LARGE, passes=use) as rt:
+            assert (rt.pending(), rt.next_input, rt.input_position) == (
+                0, positions[-1][1], positions[-1][0])
+    assert positions[0] == positions[1]
+    assert len(small) >= 4
+    assert main(["audit", "replay", str(tmp_path / "many")]) == 0
+
+
+def test_the_split_gives_each_family_the_part_parallel_gives_it(clean, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    split = passes.split_input(clean / "input", ChainPosition(), 5, scratch)
+    keys = [e["key"] for e in entries(clean / "input")]
+    assert list(split.owner) == [partition_of(k, 5) for k in keys]
+    assert split.last_hash == entries(clean / "input")[-1]["hash"]
+    for part in range(5):
+        lines = (scratch / f"in-{part}").read_bytes().splitlines()
+        assert [orjson.loads(line)["key"] for line in lines] == [
+            k for k, p in zip(keys, split.owner) if p == part]
+
+
+def _malformed_line(run_dir):
+    replace_line(run_dir / "input", 150, b'{"seq": 150, "type": "claim.submitted", "data": \n')
+
+
+def _body_damaged_tail_intact(run_dir):
+    """Line 200's JSON broken before its chain fields: not an envelope, its tail as written."""
+    (seg,) = (run_dir / "input").glob("*.jsonl")
+    lines = seg.read_bytes().splitlines(keepends=True)
+    lines[200] = lines[200].replace(b'"data":{', b'"data":{{', 1)
+    seg.write_bytes(b"".join(lines))
+
+
+def _key_not_a_string(run_dir):
+    rewrite_log(run_dir / "input",
+                lambda bodies: [*bodies[:120], {**bodies[120], "key": 7}, *bodies[121:]])
+
+
+def _key_with_an_escape(run_dir):
+    rewrite_log(run_dir / "input",
+                lambda bodies: [*bodies[:120], {**bodies[120], "key": 'F"1'}, *bodies[121:]])
+
+
+def _torn_last_line(run_dir):
+    with open(next((run_dir / "input").glob("*.jsonl")), "ab") as f:
+        f.write(b'{"at":"2025-07-30","cause":null,"data":{"claim":{"claim_id":"TOR')
+
+
+DAMAGES = {"malformed line": _malformed_line, "broken body, intact tail": _body_damaged_tail_intact,
+           "key not a string": _key_not_a_string, "key with an escape": _key_with_an_escape,
+           "torn last line": _torn_last_line}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_an_input_the_passes_do_not_understand_goes_the_one_pass_way(clean, small, tmp_path,
+                                                                    capsys, damage):
+    """Each damage is answered as `--no-passes` answers it (a typed rejection, the run going
+    on): the same ledger bytes, the same summary, and no scratch left behind."""
+    damaged = copy(clean, tmp_path / "damaged")
+    DAMAGES[damage](damaged)
+    one = copy(damaged, tmp_path / "one")
+    expected = _adjudicate(one, capsys, "--no-passes")
+    got = _adjudicate(damaged, capsys)
+    assert expected[0] == 0 and got[:2] == expected[:2]
+    assert ledger_bytes(damaged) == ledger_bytes(one)
+    assert not (damaged / passes.SCRATCH).exists()
+    assert len(small) < -(-len(entries(clean / "input")) // 100)  # they stopped part-way
+
+
+def test_a_broken_input_chain_is_refused_as_one_pass_refuses_it(clean, small, tmp_path, capsys):
+    damaged = copy(clean, tmp_path / "damaged")
+    (seg,) = (damaged / "input").glob("*.jsonl")
+    lines = seg.read_bytes().splitlines(keepends=True)
+    lines[300] = lines[300].replace(b'"billed":', b'"billed":9', 1)  # an edit, hash left stale
+    seg.write_bytes(b"".join(lines))
+    one = copy(damaged, tmp_path / "one")
+    expected = _adjudicate(one, capsys, "--no-passes")
+    got = _adjudicate(damaged, capsys)
+    assert expected[0] == 2 and "seq 300" in expected[2]
+    assert got == expected
+    assert ledger_bytes(damaged) == ledger_bytes(one)
+    assert small  # the passes started, and stopped at the line
+
+
+def test_a_pass_that_fails_writes_nothing_and_says_which(clean, small, tmp_path, monkeypatch):
+    real = PartitionProcessor.apply
+
+    def failing(self, partition, pos, items, store, **kwargs):
+        if any(getattr(e, "get", lambda k: None)("seq") == 400 for e in items):
+            raise RuntimeError("a core bug at input 400")
+        return real(self, partition, pos, items, store, **kwargs)
+
+    monkeypatch.setattr(PartitionProcessor, "apply", failing)
+    run_dir = copy(clean, tmp_path / "r")
+    with pytest.raises(WorkerFailed, match="a core bug at input 400"):
+        with EmbeddedAdjudicator(run_dir, cache_families=LARGE, passes=True) as rt:
+            rt.run()
+    assert [e["type"] for e in entries(run_dir / "ledger")] == ["run.manifest"]
+    assert not (run_dir / passes.SCRATCH).exists()
+
+
+@pytest.mark.parametrize("args", [("--cache-families", "64"), ("--processes", "2"),
+                                  ("--until", "2025-03-01")])
+def test_passes_are_only_for_a_whole_input_in_one_process_over_the_default_store(
+        clean, small, tmp_path, capsys, args):
+    run_dir = copy(clean, tmp_path / "r")
+    assert _adjudicate(run_dir, capsys, *args)[0] == 0
+    assert small == []
