@@ -325,6 +325,7 @@ def test_the_adjudicate_command_uses_the_larger_cache(simulated, tmp_path, monke
     run = fresh_copy(simulated, tmp_path / "cmd")
     args = argparse.Namespace(run_dir=str(run), runtime="embedded", until=None, sequestration=None,
                               timely_filing_days=None, signing_key=None, batch=5000,
-                              no_progress=True, cache_families=None, processes=1)
+                              no_progress=True, cache_families=None, processes=1,
+                              no_passes=False)
     assert cli.cmd_adjudicate(args) == 0
     assert seen == [family_storage.ADJUDICATE_CACHE_FAMILIES]
