@@ -18,6 +18,7 @@ from claimsim.adjudication.runtimes.family_storage import (
     ADJUDICATE_CACHE_FAMILIES, IN_MEMORY_INPUTS, LARGE,
 )
 from claimsim.adjudication.runtimes.manifest import sign_ledger_head
+from claimsim.adjudication.runtimes.passes import PASS_INPUTS
 
 RUNTIMES = ("embedded", "kafka")
 
@@ -50,10 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f" family in memory for a run of up to {IN_MEMORY_INPUTS:,} inputs,"
                         f" else {ADJUDICATE_CACHE_FAMILIES:,} over the disk store")
     p.add_argument("--no-passes", action="store_true",
-                   help="embedded runtime: adjudicate a new ledger too large for memory over the"
-                        " disk store in one pass, not in family passes (each a part of the"
-                        " families, all in memory, the answers merged in input order: the same"
-                        " bytes, faster; the default)")
+                   help="embedded runtime: a new ledger of more inputs than one pass holds in"
+                        f" memory ({PASS_INPUTS:,}) goes in family passes by default (the input"
+                        " split by family, each part adjudicated with all its families in memory,"
+                        " --processes N parts at a time, the answers merged in input order: the"
+                        " same bytes); this goes over the disk store (or the --processes workers)"
+                        " instead")
     p.add_argument("--processes", type=int, default=1, metavar="N",
                    help="embedded runtime: adjudicate in N worker processes, families partitioned"
                         " over them (every family in memory), this process writing the ledger in"
@@ -109,7 +112,7 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
     cache = LARGE if args.cache_families is None else args.cache_families or None
     with EmbeddedAdjudicator(args.run_dir, settings=_settings(args), batch_size=args.batch,
                              signer=signer, cache_families=cache, processes=args.processes,
-                             passes=cache == LARGE and not args.no_passes) as rt:
+                             passes=args.cache_families is None and not args.no_passes) as rt:
         start = rt.next_input
         rt.run(until_at=until, progress=not args.no_progress and sys.stderr.isatty())
         rt.sign_head()

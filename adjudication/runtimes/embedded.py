@@ -80,8 +80,7 @@ class EmbeddedAdjudicator:
         """`cache_families`: None keeps every family in memory, N at most N decoded over the
         scratch disk store, `AUTO` chooses by the input's size (`family_storage`), `LARGE`
         likewise with `ADJUDICATE_CACHE_FAMILIES` (`claimsim adjudicate`). `passes`: a new
-        ledger's whole input too large for memory goes in family passes (`runtimes.passes`)
-        instead of over the disk store."""
+        ledger too large for one pass goes in family passes instead (`runtimes.passes`)."""
         self.run_dir = Path(run_dir)
         self.workers: PartitionWorkers | None = None
         if processes < 1:
@@ -93,7 +92,7 @@ class EmbeddedAdjudicator:
             cache_families = None
         self.processes = processes
         self.lookahead = lookahead  # hints for a bounded cache (`_lookahead`)
-        self.passes = passes and processes == 1
+        self.passes = passes
         self._gap: UserError | None = None
         self.signer = signer
         if not self.run_dir.is_dir():
@@ -183,8 +182,7 @@ class EmbeddedAdjudicator:
         n = 0
         with cycle_gc_paused(freeze=True):  # family states grow with the run; see events.acyclic
             whole = until_seq is None and limit_at is None
-            done = run_in_passes(self, bar) if self.passes and whole and self.cache_families \
-                else None
+            done = run_in_passes(self, bar) if self.passes and whole else None
             if done is not None:
                 n = done
             elif self.processes == 1:

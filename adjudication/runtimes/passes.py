@@ -16,8 +16,9 @@ into K files, and the answers written once to K files and read back for the merg
 files in `RUN_DIR/.family-passes/`, removed as they are used; at most the input's and the
 ledger's size on disk at once).
 
-When it applies (`plan`): a new ledger (no input answered yet), the whole input (no `--until`),
-one process, and more inputs than one pass holds. Anything the split does not understand (a
+When it applies (`run_in_passes`): a new ledger (no input answered yet), the whole input (no
+`--until`), and more inputs than one pass holds. With `--processes N`, N passes run at a time
+(each child its own part's families: N parts' memory at once). Anything the split does not understand (a
 line not in the log's canonical layout, a torn last line, a `prev` that is not the line
 before's `hash`, a key written with escapes) and anything a pass meets that the one-pass path
 would answer differently (a line that is not an envelope, a broken chain) stops the passes
@@ -35,6 +36,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
@@ -169,38 +171,70 @@ def _run_part(conn: Any, processor: PartitionProcessor, store: Store, input_dir:
         conn.send(("error", traceback.format_exc()))
 
 
-def run_pass(processor: PartitionProcessor, store: Store, input_dir: Path, split: Split,
-             part: int, scratch: Path, progress: Callable[[int], None]) -> RunStats:
-    """Run one part's pass in a forked child (its memory goes back to the system when it ends);
-    `progress` gets how many more of the part's inputs were answered as the child reports."""
+class _Child:
+    """A pass running in a forked child: its process, the pipe it reports on, and how many of
+    its inputs it has reported answered."""
+
+    __slots__ = ("part", "proc", "conn", "shown")
+
+    def __init__(self, ctx: Any, part: int, args: tuple):
+        self.part, self.shown = part, 0
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_run_part, args=(child, *args[:4], part, args[4]),
+                                daemon=True)
+        self.proc.start()
+        child.close()
+
+    def receive(self, progress: Callable[[int], None]) -> RunStats | None:
+        """The next report: None for progress (given to `progress`), the pass's stats when it
+        is done; NoPasses or WorkerFailed for the rest."""
+        try:
+            kind, payload = self.conn.recv()
+        except EOFError:
+            self.proc.join()
+            raise WorkerFailed(f"pass {self.part + 1} died (exit code {self.proc.exitcode})"
+                               ) from None
+        if kind == "no":
+            raise NoPasses(payload)
+        if kind == "error":
+            raise WorkerFailed(f"pass {self.part + 1} failed:\n{payload}")
+        answered = payload if kind == "progress" else payload.inputs
+        progress(answered - self.shown)
+        self.shown = answered
+        return None if kind == "progress" else payload
+
+    def end(self, kill: bool = False) -> None:
+        if kill:
+            self.proc.kill()
+        self.conn.close()
+        self.proc.join()
+
+
+def run_passes(processor: PartitionProcessor, store: Store, input_dir: Path, split: Split,
+               scratch: Path, at_once: int, progress: Callable[[int], None]) -> RunStats:
+    """Every part's pass, each in a forked child (its memory goes back to the system when it
+    ends), `at_once` at a time; `progress` gets how many more inputs were answered as the
+    children report. The first child to stop (NoPasses) or fail (WorkerFailed) ends the rest."""
     ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_run_part,
-                       args=(child, processor, store, input_dir, split, part, scratch),
-                       daemon=True)
-    proc.start()
-    child.close()
-    shown = 0
+    args = (processor, store, input_dir, split, scratch)
+    stats, waiting, running = RunStats(), list(range(split.parts)), {}
     try:
-        while True:
-            try:
-                kind, payload = parent.recv()
-            except EOFError:
-                raise WorkerFailed(f"pass {part + 1} died (exit code {proc.exitcode})") from None
-            if kind == "progress":
-                progress(payload - shown)
-                shown = payload
-                continue
-            if kind == "no":
-                raise NoPasses(payload)
-            if kind == "error":
-                raise WorkerFailed(f"pass {part + 1} failed:\n{payload}")
-            progress(payload.inputs - shown)
-            return payload
+        while waiting or running:
+            while waiting and len(running) < at_once:
+                child = _Child(ctx, waiting.pop(0), args)
+                running[child.conn] = child
+            for conn in wait(list(running)):
+                child = running[conn]
+                done = child.receive(progress)
+                if done is not None:
+                    stats.add(done)
+                    del running[conn]
+                    child.end()
+                    (scratch / f"in-{child.part}").unlink(missing_ok=True)
     finally:
-        parent.close()
-        proc.join()
-        (scratch / f"in-{part}").unlink(missing_ok=True)
+        for child in running.values():
+            child.end(kill=True)
+    return stats
 
 
 def merged_answers(split: Split, scratch: Path) -> Iterator[bytes]:
@@ -253,11 +287,10 @@ def run_in_passes(rt: EmbeddedAdjudicator, bar: Any) -> int | None:
             bar.set_description(f"splitting the input into {parts} parts by family")
             split = split_input(rt.input_dir, rt.input_position, parts, scratch)
             processor, store = fresh_processor(rt.processor, rt.store)
-            stats = RunStats()
-            for part in range(parts):
-                bar.set_description(f"adjudicating, pass {part + 1} of {parts}")
-                stats.add(run_pass(processor, store, rt.input_dir, split, part, scratch,
-                                   bar.update))
+            at_once = min(rt.processes, parts)
+            bar.set_description(f"adjudicating {parts} parts, {at_once} at a time")
+            stats = run_passes(processor, store, rt.input_dir, split, scratch, at_once,
+                               bar.update)
         except NoPasses as e:
             bar.set_description(f"one pass ({e})")
             bar.reset()

@@ -3,7 +3,7 @@ ledger bytes and counts as one pass over the disk store, a resumable ledger afte
 every input the passes do not understand sent the one-pass way before a byte is written.
 
 The sizes are made small here (a "large" run of 480 inputs in passes of 100) so that a
-150-member run goes in several passes; a spy on `run_pass` proves the passes ran (or did not).
+150-member run goes in several passes; a spy on the children proves the passes ran (or did not).
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ def small(monkeypatch):
     monkeypatch.setattr(family_storage, "IN_MEMORY_INPUTS", 50)
     monkeypatch.setattr(passes, "PASS_INPUTS", 100)
     ran: list[int] = []
-    real = passes.run_pass
 
-    def spy(*args, **kwargs):
-        ran.append(args[4])
-        return real(*args, **kwargs)
+    class Spy(passes._Child):
+        def __init__(self, ctx, part, args):
+            ran.append(part)
+            super().__init__(ctx, part, args)
 
-    monkeypatch.setattr(passes, "run_pass", spy)
+    monkeypatch.setattr(passes, "_Child", Spy)
     return ran
 
 
@@ -175,9 +175,19 @@ def test_a_pass_that_fails_writes_nothing_and_says_which(clean, small, tmp_path,
     assert not (run_dir / passes.SCRATCH).exists()
 
 
-@pytest.mark.parametrize("args", [("--cache-families", "64"), ("--processes", "2"),
-                                  ("--until", "2025-03-01")])
-def test_passes_are_only_for_a_whole_input_in_one_process_over_the_default_store(
+@pytest.mark.parametrize("processes", [2, 3])
+def test_n_passes_at_a_time_write_the_same_ledger(clean, small, tmp_path, capsys, processes):
+    one = copy(clean, tmp_path / "one")
+    assert _adjudicate(one, capsys, "--no-passes")[0] == 0
+    many = copy(clean, tmp_path / "many")
+    assert _adjudicate(many, capsys, "--processes", str(processes))[0] == 0
+    assert sorted(small) == list(range(-(-len(entries(clean / "input")) // 100)))
+    assert ledger_bytes(many) == ledger_bytes(one)
+
+
+@pytest.mark.parametrize("args", [("--cache-families", "64"), ("--until", "2025-03-01"),
+                                  ("--no-passes", "--processes", "2")])
+def test_passes_are_only_for_a_whole_input_over_the_default_store(
         clean, small, tmp_path, capsys, args):
     run_dir = copy(clean, tmp_path / "r")
     assert _adjudicate(run_dir, capsys, *args)[0] == 0
