@@ -338,17 +338,19 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
         raise
     pool.shutdown()
     bar.close()
-    raw, summary = _tabulate(grid, results, replicates, scenario.seed)
+    # A history sweep draws nothing at random: its rows have no seed.
+    raw, summary = _tabulate(grid, results, replicates, None if history else scenario.seed)
     files = [*tables.write_both(out, "whatif", summary), *tables.write_both(out, "replicates", raw)]
     return Sweep(axes, replicates, scenario.seed, raw, summary, focus_program(axes), files,
                  history, info)
 
 
 def _tabulate(grid: list[tuple[Point, Scenario, dict]],
-              results: dict[tuple[int, int], dict[str, dict[str, int]]], replicates: int, seed: int
-              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+              results: dict[tuple[int, int], dict[str, dict[str, int]]], replicates: int,
+              seed: int | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(raw, summary): one row per point x replicate x group, and one per point x group with each
-    metric's mean and interval, and its paired difference from the first point."""
+    metric's mean and interval, and its paired difference from the first point. `seed` None:
+    the runs drew nothing (a history sweep), so the rows' seed is empty."""
     raw, summary = [], []
     for point, _, _ in grid:
         keys = dict(point.values)
@@ -358,7 +360,8 @@ def _tabulate(grid: list[tuple[Point, Scenario, dict]],
             if any(m is None for m in per_rep):
                 continue
             for r, m in enumerate(per_rep):
-                raw.append({"point": point.index, **keys, "replicate": r, "seed": seed + r,
+                raw.append({"point": point.index, **keys, "replicate": r,
+                            "seed": None if seed is None else seed + r,
                             "group": group, **m})
             row: dict[str, Any] = {"point": point.index, **keys, "group": group, "replicates": replicates}
             # Paired with the first point, replicate by replicate: under common random numbers

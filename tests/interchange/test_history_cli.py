@@ -115,3 +115,5 @@ def test_whatif_on_history_names_the_history_it_re_paid_not_seeds(history, tmp_p
     assert source in page
     for text in (printed, page):
         assert not re.search(r"seeds \d", text) and "replicate(s)" not in text
+    rows = list(csv.DictReader((out / "replicates.csv").open()))
+    assert rows and all(row["seed"] == "" for row in rows)  # nothing was drawn
