@@ -97,8 +97,10 @@ def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]
         out.append(f"{payer} / {practice} / {month}: net {dollars(f['net'])} = prospective"
                    f" {dollars(f['prospective_total'])} + adjustments {dollars(f['prospective_adjustments'])}"
                    f" + FFS paid in the month {dollars(f['ffs_paid_by_paid_date'])}")
-        out.append(f"  member months {f['member_months']}; program active:"
-                   f" {'yes' if f['program_active'] else 'no'}"
+        out.append(f"  member months {f['member_months']}"
+                   + (_why_no_members(state, payer, practice, month) if not f["member_months"]
+                      else "")
+                   + f"; program active: {'yes' if f['program_active'] else 'no'}"
                    + (" (minimum volume: paid as FFS)" if f["minimum_volume_fallback"] else ""))
         for env in payments:
             if env["data"]["payer_id"] == payer:
@@ -117,6 +119,19 @@ def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]
     if not out:
         out.append(f"{practice} {month}: no payments or claims in the ledger")
     return out
+
+
+def _why_no_members(state: PayerState, payer: str, practice: str, month: str) -> str:
+    """Why a month has no member months: no member of the payer attributed to the practice yet
+    (the first attribution to it takes effect later: a baseline month), or none for that month."""
+    first = min((entry[0] for member, entries in state.attribution.items()
+                 if (m := state.members.get(member)) is not None and m["payer"] == payer
+                 for entry in entries if entry[1] == practice), default=None)
+    if first is None:
+        return f" (no {payer} member is attributed to {practice} in this run)"
+    if str(first) > f"{month}-01":
+        return f" (no member attributed yet: the first attribution to {practice} takes effect {first})"
+    return f" (no {payer} member attributed to {practice} for {month})"
 
 
 def _payment_lines(env: dict[str, Any], month: str) -> list[str]:

@@ -152,3 +152,21 @@ def test_user_errors_are_one_line(argv, message, runs, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_explain_payment_says_why_a_month_has_no_member_months(runs, capsys):
+    """A month before the practice's first attribution (the baseline) has no member months, and
+    the explanation says why: the date that first attribution takes effect."""
+    state = fold(runs["a"])
+    ledger = list(read(runs["a"] / "ledger"))
+    first = min(e["data"]["effective"] for e in ledger if e["type"] == "attribution.assigned")
+    practice = next(e["data"]["practice_id"] for e in ledger
+                    if e["type"] == "attribution.assigned" and e["data"]["effective"] == first)
+    claim = next(e["data"] for e in ledger if e["type"] == "claim.adjudicated"
+                 and e["data"]["practice_id"] == practice and str(e["data"]["paid"]) < first)
+    month = str(claim["paid"])[:7]
+    assert figures(state, claim["payer_id"], practice, month)["member_months"] == 0
+    assert main(["audit", "explain", "payment", str(runs["a"]), practice, month]) == 0
+    out = capsys.readouterr().out
+    assert (f"member months 0 (no member attributed yet: the first attribution to {practice}"
+            f" takes effect {first}); program active:") in out
