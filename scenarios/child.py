@@ -9,10 +9,8 @@ script without a `__main__` guard would run twice.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+from claimsim.events.processes import die_with_parent
 
 T = TypeVar("T")
 
@@ -32,14 +32,14 @@ def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
     if not fresh:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=1, mp_context=context,
-                                 initializer=_die_with_parent) as pool:
+                                 initializer=die_with_parent) as pool:
             return pool.submit(fn, *args).result()
     with tempfile.TemporaryDirectory(prefix="claimsim-child-") as tmp:
         call, result = Path(tmp) / "call.pickle", Path(tmp) / "result.pickle"
         with open(call, "wb") as f:  # straight to the file: never the whole pickle in memory too
             pickle.dump((fn, args), f, protocol=pickle.HIGHEST_PROTOCOL)
         done = subprocess.run([sys.executable, "-m", __name__, str(call), str(result)],
-                              preexec_fn=_die_with_parent, check=False)
+                              preexec_fn=die_with_parent, check=False)
         if not result.exists():
             raise RuntimeError(f"the child process running {fn.__qualname__} ended with exit"
                                f" code {done.returncode} and no result")
@@ -48,13 +48,6 @@ def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
     if not ok:
         raise value
     return value
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the child still ends with its call
 
 
 def _serve(call: Path, result: Path) -> None:

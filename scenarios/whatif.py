@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from claimsim.events.errors import UserError
 from claimsim.events.money import nearest_cent
+from claimsim.events.processes import die_with_parent
 
 from claimsim.adjudication.audit.tables import column_name
 
@@ -219,12 +220,7 @@ def _worker_init(parent: int) -> None:
     is gone, even after a kill -9 that ran no cleanup (Linux's parent-death signal, and a
     watchdog for the moment between fork and that call or where it does not exist)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    die_with_parent()
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -43,6 +43,7 @@ import orjson
 
 from claimsim.events.input_reader import UNREADABLE, ChainBroken, ChainPosition, LineCheck
 from claimsim.events.log import segment_files
+from claimsim.events.processes import die_with_parent
 
 from claimsim.adjudication.runtimes.parallel import PARTITION, WorkerFailed
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
@@ -143,6 +144,7 @@ def _run_part(conn: Any, processor: PartitionProcessor, store: Store, input_dir:
     """A child's pass: part `part`'s inputs adjudicated in order, every family in memory, each
     answer encoded and written to `scratch/out-P` a line each. Reports ("progress", n) as it goes,
     then ("done", stats), ("no", why) or ("error", traceback)."""
+    die_with_parent()  # a parent killed outright leaves no pass running for no one
     gc.disable()  # family states are acyclic trees (events.acyclic); this process only holds them
     try:
         stats, piece, done = RunStats(), [], 0

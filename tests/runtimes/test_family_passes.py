@@ -8,6 +8,11 @@ The sizes are made small here (a "large" run of 480 inputs in passes of 100) so 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import orjson
 import pytest
 
@@ -192,3 +197,42 @@ def test_passes_are_only_for_a_whole_input_over_the_default_store(
     run_dir = copy(clean, tmp_path / "r")
     assert _adjudicate(run_dir, capsys, *args)[0] == 0
     assert small == []
+
+
+SLOW_PASS = """
+import time
+from claimsim.adjudication.runtimes import family_storage, passes
+from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.adjudication.runtimes.family_storage import LARGE
+from claimsim.adjudication.runtimes.processor import PartitionProcessor
+family_storage.IN_MEMORY_INPUTS, passes.PASS_INPUTS = 50, 100
+PartitionProcessor.apply = lambda *args, **kwargs: time.sleep(600)  # a pass that never ends
+with EmbeddedAdjudicator(RUN, cache_families=LARGE, passes=True) as rt:
+    rt.run()
+"""
+
+
+def _gone(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"  # dead, not yet reaped
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads children from /proc")
+def test_a_pass_ends_when_its_parent_is_killed_outright(clean, tmp_path):
+    """kill -9 of `claimsim adjudicate` runs no cleanup: its running pass must not go on."""
+    run_dir = copy(clean, tmp_path / "r")
+    parent = subprocess.Popen([sys.executable, "-c", SLOW_PASS.replace("RUN", repr(str(run_dir)))])
+    children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
+    deadline, kids = time.monotonic() + 60, []
+    while not kids and time.monotonic() < deadline and parent.poll() is None:
+        kids = [int(pid) for pid in children.read_text().split()]
+        time.sleep(0.05)
+    assert kids, "the pass never started"
+    parent.kill()
+    parent.wait()
+    while not _gone(kids[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(kids[0])
