@@ -236,3 +236,30 @@ def test_a_pass_ends_when_its_parent_is_killed_outright(clean, tmp_path):
     while not _gone(kids[0]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(kids[0])
+
+
+def test_a_run_killed_while_the_merge_writes_resumes_to_the_same_ledger(clean, small, tmp_path,
+                                                                       monkeypatch, capsys):
+    """The merge commits a batch at a time; a run stopped after some batches leaves a ledger
+    prefix, and the next `adjudicate` (no passes: the ledger is not new) finishes it."""
+    one = copy(clean, tmp_path / "one")
+    assert _adjudicate(one, capsys, "--no-passes")[0] == 0
+    run_dir = copy(clean, tmp_path / "r")
+    real = passes.merged_answers
+
+    def killed(split, scratch):
+        for i, body in enumerate(real(split, scratch)):
+            if i == 250:
+                raise KeyboardInterrupt  # as Ctrl-C would, mid-merge
+            yield body
+
+    monkeypatch.setattr(passes, "merged_answers", killed)
+    assert _adjudicate(run_dir, capsys, "--batch", "100")[0] == 130
+    written = [e for e in entries(run_dir / "ledger") if e.get("cause") is not None]
+    assert [e["cause"] for e in written] == list(range(200))  # two whole batches
+    monkeypatch.setattr(passes, "merged_answers", real)
+    started = len(small)
+    assert _adjudicate(run_dir, capsys)[0] == 0
+    assert len(small) == started  # resumed in one pass
+    assert ledger_bytes(run_dir) == ledger_bytes(one)
+    assert not (run_dir / passes.SCRATCH).exists()
