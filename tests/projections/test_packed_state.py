@@ -60,6 +60,28 @@ def test_a_checkpoints_rows_load_back_to_the_same_json_whatever_codes_the_new_st
         {"M1": [["P1", "2025-02", PC_EM, -250]], "M2": [["P9", "2025-01", PC_EM, 100]]})
 
 
+def test_stores_sharing_a_members_table_each_hold_only_their_own_members():
+    """The stores of a state share one table of members (`Codes.slot_of`): a member one store
+    holds is not in another that holds nothing of it, and each store reads back only its own."""
+    codes = Codes()
+    visits, ffs, dx = (PackedRows(VISIT_ROW, (0, 1), codes), PackedRows(FFS_ROW, (0, 1, 2), codes),
+                       LatestDates(codes))
+    ffs.add("M2", ("P1", "2025-03", PC_EM, 7_000))
+    visits.add("M1", ("P1", "2025-03-10", 1, 0, 0, 9070))
+    dx.note("M3", [], "2025-03-10")  # nothing to note: M3 gets no slot
+    dx.note("M1", ["E11.9"], "2025-03-10")
+    visits.add("M2", ("P2", "2025-03-11", 0, 1, 0, 17_500))
+    assert codes.members == ["M2", "M1"] and codes.slot == {"M2": 0, "M1": 1}
+    assert list(visits) == ["M2", "M1"] and list(ffs) == ["M2"] and list(dx) == ["M1"]
+    assert (len(visits), len(ffs), len(dx)) == (2, 1, 1)
+    assert "M1" not in ffs and ffs.get("M1", ()) == () and "M2" not in dx and "M3" not in dx
+    with pytest.raises(KeyError):
+        ffs["M1"]
+    assert ffs.packed("M1") == b"" and ffs.nbytes() == 20 and visits.nbytes() == 2 * 28
+    assert dx.to_json() == {"M1": {"E11.9": "2025-03-10"}}
+    assert visits["M1"] == [["P1", "2025-03-10", 1, 0, 0, 9070]]
+
+
 def test_a_count_beyond_32_bits_is_refused_not_wrapped():
     visits = PackedRows(VISIT_ROW, (0, 1), Codes())
     with pytest.raises(struct.error):
