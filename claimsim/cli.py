@@ -4,6 +4,7 @@ from its own `cli.py` (DESIGN.md "CLI")."""
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -75,3 +76,21 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell tool killed by the closed pipe returns
+    except OSError as e:  # after BrokenPipeError, one of them
+        if e.errno not in DISK_FULL:
+            raise
+        print(disk_full_message(e), file=sys.stderr)
+        return 1
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_message(e: OSError) -> str:
+    """What a full disk (or a spent quota) says instead of a traceback. Logs are append-only
+    and their writer truncates a torn last line when it reopens one (`events.log`), so what was
+    written before the failed write stays whole and a command that resumes goes on from it."""
+    where = f" writing {e.filename}" if e.filename else ""  # a buffered write's names no file
+    return (f"claimsim: error: {os.strerror(e.errno)}{where}. What was written before it is kept:"
+            " free some space and run the command again (`claimsim adjudicate RUN_DIR` goes on"
+            " from the ledger's last complete entry; `simulate` needs a new folder).")

@@ -169,6 +169,9 @@ def _run_part(conn: Any, processor: PartitionProcessor, store: Store, input_dir:
         conn.send(("done", stats))
     except (NoPasses, ChainBroken) as e:
         conn.send(("no", str(e)))
+    except OSError as e:  # an I/O failure (a full disk): the parent raises the same error
+        conn.send(("oserror", (e.errno, e.strerror, e.filename)) if e.errno is not None
+                  else ("error", traceback.format_exc()))
     except BaseException:
         conn.send(("error", traceback.format_exc()))
 
@@ -189,7 +192,7 @@ class _Child:
 
     def receive(self, progress: Callable[[int], None]) -> RunStats | None:
         """The next report: None for progress (given to `progress`), the pass's stats when it
-        is done; NoPasses or WorkerFailed for the rest."""
+        is done; NoPasses, the pass's OSError (a full disk) or WorkerFailed for the rest."""
         try:
             kind, payload = self.conn.recv()
         except EOFError:
@@ -198,6 +201,8 @@ class _Child:
                                ) from None
         if kind == "no":
             raise NoPasses(payload)
+        if kind == "oserror":
+            raise OSError(*payload)
         if kind == "error":
             raise WorkerFailed(f"pass {self.part + 1} failed:\n{payload}")
         answered = payload if kind == "progress" else payload.inputs
