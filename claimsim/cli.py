@@ -92,5 +92,6 @@ def disk_full_message(e: OSError) -> str:
     written before the failed write stays whole and a command that resumes goes on from it."""
     where = f" writing {e.filename}" if e.filename else ""  # a buffered write's names no file
     return (f"claimsim: error: {os.strerror(e.errno)}{where}. What was written before it is kept:"
-            " free some space and run the command again (`claimsim adjudicate RUN_DIR` goes on"
-            " from the ledger's last complete entry; `simulate` needs a new folder).")
+            " free some space and run the command again (`claimsim run` with `--resume`;"
+            " `claimsim adjudicate RUN_DIR` goes on from the ledger's last complete entry;"
+            " `simulate` needs a new folder).")
