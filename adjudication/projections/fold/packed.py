@@ -76,10 +76,14 @@ class _ByMember:
     def _decode(self, raw: bytes) -> Any:
         raise NotImplementedError
 
+    def _at(self, slot: int) -> bytes | None:
+        """The value held for the member of `slot` (None: none)."""
+        rows = self._rows
+        return rows[slot] if slot < len(rows) else None
+
     def _raw(self, member: str) -> bytes | None:
         slot = self._codes.slot.get(member)
-        rows = self._rows
-        return rows[slot] if slot is not None and slot < len(rows) else None
+        return None if slot is None else self._at(slot)
 
     def _store(self, slot: int, raw: bytes) -> None:
         """Hold `raw` as the member of `slot`'s value."""
@@ -159,12 +163,11 @@ class PackedRows(_ByMember):
         if len(packed) != self._struct.size:
             raise struct.error(f"{len(packed)} bytes are not one row of {self._struct.format!r}")
         slot = self._codes.slot_of(member)
-        rows = self._rows
-        old = rows[slot] if slot < len(rows) else None
+        old = self._at(slot)
         if old is None:
             self._store(slot, packed)
         else:
-            rows[slot] = old + packed
+            self._rows[slot] = old + packed
 
     def packed(self, member: str) -> bytes:
         """The member's rows as stored (b"" for none): for scans on the codes (`Codes.code`)."""
@@ -215,8 +218,7 @@ class LatestDates(_ByMember):
         codes = self._codes
         when = codes.of(day)
         slot = codes.slot_of(member)
-        rows = self._rows
-        raw = rows[slot] if slot < len(rows) else None
+        raw = self._at(slot)
         pairs = raw
         for key in keys:
             k = codes.of(key)
