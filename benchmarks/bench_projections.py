@@ -26,7 +26,7 @@ from claimsim.events import vocabulary  # noqa: F401
 from claimsim.events.codes import CONDITION_ICD10
 from claimsim.events.envelope import new_event
 from claimsim.events.fee_schedule import default_fee_schedule
-from claimsim.events.log import Fsync, LogWriter, segments
+from claimsim.events.log import Fsync, LogWriter, segment_files, segments
 from claimsim.events.plans import LineOfBusiness, Payer, part_b_plan
 from claimsim.events.programs import Contract, ProgramKind, ProgramSettings
 from claimsim.events.providers import Clinician, ClinicianRole, Practice, PracticeKind
@@ -179,13 +179,14 @@ def _ledger_events(run_dir: Path) -> int:
 
 
 def raw_read(run_dir: Path) -> int:
+    """The baseline: every ledger line read as the fold's reader reads the files (`segment_files`,
+    its buffer) and decoded by orjson, nothing else."""
     n = 0
     loads = orjson.loads
-    for _, path in segments(run_dir / "ledger"):
-        with open(path, "rb") as f:
-            for line in f:
-                loads(line)
-                n += 1
+    for f in segment_files(run_dir / "ledger"):
+        for line in f:
+            loads(line)
+            n += 1
     return n
 
 

@@ -33,6 +33,10 @@ _dumps, _SORTED = orjson.dumps, orjson.OPT_SORT_KEYS  # the canonical encoding, 
 LOCK_FILE = "LOCK"
 SEGMENT_SUFFIX = ".jsonl"
 DEFAULT_SEGMENT_EVENTS = 250_000
+# A reader's buffer: one read call per MiB, not per 4 KiB (the default here, the block size).
+# Iterating the projections bench's ledger and input (2.0M lines, 1.95 GB) took 1.20 CPU s with
+# the default and 0.39 s with this (docs/performance.md, "Reading with a 1 MiB buffer").
+READ_BUFFER = 1 << 20
 
 
 class LogError(UserError):
@@ -327,7 +331,7 @@ def segment_files(directory: Path, from_seq: int = 0) -> Iterator[BinaryIO]:
     for i, (first_seq, path) in enumerate(segs):
         if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
             continue  # every seq of this segment is before `from_seq`
-        with open(path, "rb") as f:
+        with open(path, "rb", buffering=READ_BUFFER) as f:
             skip = from_seq - first_seq
             if skip > 0:  # the lines before `from_seq`, consumed at C speed
                 next(itertools.islice(f, skip, skip), None)
