@@ -31,7 +31,7 @@ from claimsim.events.typed_input import (
     typed_envelope,
 )
 from claimsim.events.encoding import GENESIS_HASH, line_chain_hash
-from claimsim.events.log import (LOCK_FILE, READ_BUFFER, LogError, as_current, require_dir,
+from claimsim.events.log import (FILE_BUFFER, LOCK_FILE, LogError, as_current, require_dir,
                                  segments)
 from claimsim.events.registry import current_versions, readable_header, upcast_envelope
 
@@ -120,7 +120,7 @@ def read_checked(directory: Path | str, position: ChainPosition | None = None, *
         next_first = segs[i + 1][0] if i + 1 < len(segs) else None
         if next_first is not None and next_first <= pos.next_seq:
             continue
-        with open(path, "rb", buffering=READ_BUFFER) as f:
+        with open(path, "rb", buffering=FILE_BUFFER) as f:
             lines = f if pos.next_seq <= first_seq else itertools.islice(f, pos.next_seq - first_seq, None)
             for seq, line in enumerate(lines, max(first_seq, pos.next_seq)):
                 if line[-1:] != b"\n":

@@ -33,10 +33,11 @@ _dumps, _SORTED = orjson.dumps, orjson.OPT_SORT_KEYS  # the canonical encoding, 
 LOCK_FILE = "LOCK"
 SEGMENT_SUFFIX = ".jsonl"
 DEFAULT_SEGMENT_EVENTS = 250_000
-# A reader's buffer: one read call per MiB, not per 4 KiB (the default here, the block size).
-# Iterating the projections bench's ledger and input (2.0M lines, 1.95 GB) took 1.20 CPU s with
-# the default and 0.39 s with this (docs/performance.md, "Reading with a 1 MiB buffer").
-READ_BUFFER = 1 << 20
+# A log file's buffer, for its writer and every reader (and the family passes' scratch files):
+# one read or write call per MiB, not per 4 KiB (the default here, the block size). Iterating
+# the projections bench's ledger and input (2.0M lines, 1.95 GB) took 1.20 CPU s with the
+# default and 0.39 s with this (docs/performance.md, "Reading the logs with a 1 MiB buffer").
+FILE_BUFFER = 1 << 20
 
 
 class LogError(UserError):
@@ -157,7 +158,7 @@ class LogWriter:
         first_seq, path = segs[-1]
         self._segment_first = first_seq
         self._segment_count = self.next_seq - first_seq
-        self._file = open(path, "ab", buffering=1 << 20)
+        self._file = open(path, "ab", buffering=FILE_BUFFER)
         self._write = self._file.write
 
     def _truncate_torn_tail(self, path: Path) -> None:
@@ -194,7 +195,7 @@ class LogWriter:
             self._file.close()
         self._segment_first = first_seq
         self._segment_count = 0
-        self._file = open(self.directory / _segment_name(first_seq), "ab", buffering=1 << 20)
+        self._file = open(self.directory / _segment_name(first_seq), "ab", buffering=FILE_BUFFER)
         self._write = self._file.write
 
     # -- writing ---------------------------------------------------------------------------
@@ -331,7 +332,7 @@ def segment_files(directory: Path, from_seq: int = 0) -> Iterator[BinaryIO]:
     for i, (first_seq, path) in enumerate(segs):
         if i + 1 < len(segs) and segs[i + 1][0] <= from_seq:
             continue  # every seq of this segment is before `from_seq`
-        with open(path, "rb", buffering=READ_BUFFER) as f:
+        with open(path, "rb", buffering=FILE_BUFFER) as f:
             skip = from_seq - first_seq
             if skip > 0:  # the lines before `from_seq`, consumed at C speed
                 next(itertools.islice(f, skip, skip), None)

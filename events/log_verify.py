@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
-from claimsim.events.log import READ_BUFFER, require_dir, segments
+from claimsim.events.log import FILE_BUFFER, require_dir, segments
 from claimsim.events.registry import EventError, check_known, readable_header
 
 
@@ -60,7 +60,7 @@ def verify(directory: Path | str, *, check_types: bool = True) -> VerifyResult:
         if first_seq != expected:
             return fail(Problem.MISSING, expected,
                         f"segment {path.name} starts at seq {first_seq}, expected {expected}", str(path))
-        with open(path, "rb", buffering=READ_BUFFER) as f:
+        with open(path, "rb", buffering=FILE_BUFFER) as f:
             lines = iter(f)
             pending: list[bytes] = []
             line_no = 0

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import orjson
 
 from claimsim.events.input_reader import UNREADABLE, ChainBroken, ChainPosition, LineCheck
-from claimsim.events.log import segment_files
+from claimsim.events.log import FILE_BUFFER, segment_files
 from claimsim.events.processes import die_with_parent
 
 from claimsim.adjudication.runtimes.parallel import PARTITION, WorkerFailed
@@ -60,7 +60,6 @@ PASS_INPUTS = 250_000
 MAX_PASSES = 255  # a part's number is one byte of `Split.owner`
 APPLY_PIECE = 32  # inputs applied at a time (as `embedded.APPLY_PIECE`, and for the same reason)
 PROGRESS_EVERY = 8_192  # inputs between a pass's progress reports
-BUFFER = 1 << 20  # bytes of each scratch file's buffer: a read or write call per MiB, not per 8 KiB
 
 # The canonical tail of a log line: `,"prev":"<64 hex>","hash":"<64 hex>"}` and the newline.
 _TAIL = len(b',"prev":"') + 64 + len(b'","hash":"') + 64 + len(b'"}\n')
@@ -96,7 +95,7 @@ def split_input(input_dir: Path, start: ChainPosition, parts: int, scratch: Path
     owner = bytearray()
     prev = (start.prev or "").encode("ascii")
     expected, last = start.next_seq, b""
-    files = [open(scratch / f"in-{p}", "wb", buffering=BUFFER) for p in range(parts)]
+    files = [open(scratch / f"in-{p}", "wb", buffering=FILE_BUFFER) for p in range(parts)]
     try:
         for f in segment_files(input_dir, start.next_seq):
             for line in f:
@@ -128,7 +127,7 @@ def _part_inputs(input_dir: Path, split: Split, part: int, path: Path
     split checked that each line's `prev` is the line before's `hash`)."""
     check, mark, owner, first = LineCheck(input_dir, True), bytes((part,)), split.owner, split.first
     i = -1
-    with open(path, "rb", buffering=BUFFER) as f:
+    with open(path, "rb", buffering=FILE_BUFFER) as f:
         for line in f:
             i = owner.find(mark, i + 1)
             seq = first + i
@@ -149,7 +148,7 @@ def _run_part(conn: Any, processor: PartitionProcessor, store: Store, input_dir:
     try:
         stats, piece, done = RunStats(), [], 0
         apply = processor.apply
-        with open(scratch / f"out-{part}", "wb", buffering=BUFFER) as out:
+        with open(scratch / f"out-{part}", "wb", buffering=FILE_BUFFER) as out:
             def flush() -> None:
                 result = apply(PARTITION, None, piece, store, flush=False, encode=True)
                 if len(result.encoded) != len(piece):  # every input has exactly one answer
@@ -247,7 +246,7 @@ def run_passes(processor: PartitionProcessor, store: Store, input_dir: Path, spl
 def merged_answers(split: Split, scratch: Path) -> Iterator[bytes]:
     """Every pass's answers, back in input order: input `first + i`'s is the next line of
     `out-owner[i]`."""
-    files: list[BinaryIO] = [open(scratch / f"out-{p}", "rb", buffering=BUFFER)
+    files: list[BinaryIO] = [open(scratch / f"out-{p}", "rb", buffering=FILE_BUFFER)
                              for p in range(split.parts)]
     try:
         readers = [f.readline for f in files]
