@@ -317,15 +317,19 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
     results: dict[tuple[int, int], dict[str, dict[str, int]]] = {}
     bar = tqdm(total=len(grid) * replicates, unit="run", file=sys.stderr, disable=not progress,
                desc="whatif")
+    # Every run's scenario is serialized before the pool starts: a SIGINT that lands inside
+    # pydantic's serializer comes out as a PydanticSerializationError, not a KeyboardInterrupt,
+    # and the sweep would end with exit 1 instead of 130 (seen once in CI).
+    # Common random numbers: replicate r has the same seed at every point.
+    payloads = [((point.index, r), point_scenario.model_copy(
+                    update={"seed": point_scenario.seed + r}).model_dump_json())
+                for point, point_scenario, _ in grid for r in range(replicates)]
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
     try:
-        for point, point_scenario, _ in grid:
-            for r in range(replicates):
-                # Common random numbers: replicate r has the same seed at every point.
-                s = point_scenario.model_copy(update={"seed": point_scenario.seed + r})
-                run_dir = out / "runs" / f"p{point.index:02d}_r{r:02d}"
-                tasks[pool.submit(run_one, s.model_dump_json(), str(run_dir), keep_logs,
-                                  str(history) if history else None)] = (point.index, r)
+        for (index, r), payload in payloads:
+            run_dir = out / "runs" / f"p{index:02d}_r{r:02d}"
+            tasks[pool.submit(run_one, payload, str(run_dir), keep_logs,
+                              str(history) if history else None)] = (index, r)
         for future in as_completed(tasks):
             results[tasks[future]] = future.result()
             bar.update(1)
