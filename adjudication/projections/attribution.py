@@ -120,7 +120,19 @@ class AttributionEvidence:
 def member_evidence(state: PayerState, mid: str, payer: str, as_of: str) -> AttributionEvidence:
     """The member's visits per practice in [as_of - lookback, as_of), their latest AWV and CCM,
     their voluntary choice and the program pre-step that applies, if any."""
-    since = add_months(as_of, -state.settings.attribution_lookback_months)
+    return _evidence(state, mid, payer, as_of, *_window(state, as_of))
+
+
+def _window(state: PayerState, as_of: str) -> tuple[str, dict[str, str]]:
+    """(the lookback's first day, program kind -> its pre-step): the same for every member of a
+    run, so `attribute` finds them once."""
+    return (add_months(as_of, -state.settings.attribution_lookback_months),
+            {k.value: v for k, v in state.settings.pre_steps.items()})
+
+
+def _evidence(state: PayerState, mid: str, payer: str, as_of: str, since: str,
+              pre_steps: dict[str, str]) -> AttributionEvidence:
+    """`member_evidence`, with its window (`_window`) given."""
     per_practice: dict[str, list] = {}  # practice -> [visits, last visit, allowed]
     last_awv: tuple[str, str] | None = None  # (date, practice)
     last_ccm: tuple[str, str] | None = None
@@ -137,15 +149,18 @@ def member_evidence(state: PayerState, mid: str, payer: str, as_of: str) -> Attr
             last_awv = (day, p)
         if n_ccm > 0 and _later(day, p, last_ccm):
             last_ccm = (day, p)
-    pre_steps = {k.value: v for k, v in state.settings.pre_steps.items()}
     pre_step = None
     for step, last in (("awv", last_awv), ("ccm", last_ccm)):
         program = last is not None and _program_kind(state, payer, last[1], as_of)
         if program and pre_steps.get(program) == step:
             pre_step = (step, last[1], program)
             break
-    # Ranked by (visits, last visit, allowed) descending, then the lower practice id.
-    ranked = sorted(per_practice.items(), key=lambda kv: (-kv[1][0], _desc(kv[1][1]), -kv[1][2], kv[0]))
+    # Ranked by (visits, last visit, allowed) descending, then the lower practice id: sorted by
+    # id, then stably by the [visits, last visit, allowed] lists, largest first (a stable sort
+    # keeps equal lists in id order, reversed or not; the last visits are ISO days, one length).
+    ranked = sorted(per_practice.items())
+    if len(ranked) > 1:
+        ranked.sort(key=_counts, reverse=True)
     return AttributionEvidence(
         member_id=mid, payer_id=payer, as_of=as_of, since=since,
         voluntary=_voluntary(state, mid, payer, as_of),
@@ -153,9 +168,8 @@ def member_evidence(state: PayerState, mid: str, payer: str, as_of: str) -> Attr
         last_awv=last_awv, last_ccm=last_ccm, pre_step=pre_step)
 
 
-def _desc(day: str) -> tuple[int, ...]:
-    """A sort key that orders ISO dates latest first."""
-    return tuple(-ord(c) for c in day)
+def _counts(item: tuple[str, list]) -> list:
+    return item[1]
 
 
 def decide(evidence: AttributionEvidence) -> Attribution:
@@ -212,17 +226,18 @@ def attribute(state: PayerState, payer: str, as_of: str, *, cause: int | None = 
     """
     members: dict[str, Attribution] = {}
     moved: list[tuple[Attribution, str]] = []
+    since, pre_steps = _window(state, as_of)
     for mid in state.payer_members(payer):
         if state.eligible_on(mid, payer, as_of):
-            a = attribute_member(state, mid, payer, as_of)
-        elif state.members[mid]["payer"] != payer:
+            a = decide(_evidence(state, mid, payer, as_of, since, pre_steps))  # attribute_member
+        elif state.members[mid].payer != payer:
             continue  # now another payer's member: that payer's run decides their practice
         else:
             a = Attribution(mid, None, "none")
         if a.practice_id is not None:
             members[mid] = a
         if record_changes and state.attributed_on(mid, as_of) != a.practice_id:
-            moved.append((a, state.members[mid]["sub"]))
+            moved.append((a, state.members[mid].sub))
     return AttributionRun(payer, as_of, members, moved, cause)
 
 

@@ -49,11 +49,14 @@ def expected_ffs(state: PayerState, payer: str, practice: str, groups: frozenset
                          add_months(as_of, -1)[:7])
     allowed = member_months = 0
     first, last = months[0], months[-1]
+    days = [month + "-01" for month in months]
+    enrolled_on = state.enrolled_on
     for mid in members:
         for p, month, group, amount in state.ffs.get(mid, ()):
             if p == practice and first <= month <= last and group in groups:
                 allowed += amount
-        member_months += sum(state.enrolled_on(mid, payer, month + "-01") for month in months)
+        for day in days:
+            member_months += enrolled_on(mid, payer, day)
     return allowed, member_months
 
 
@@ -157,18 +160,6 @@ def member_amount(kind: str, basis: dict[str, Any], fact: list[int] | None) -> i
     return basis["pbpm"]
 
 
-def _members_by_practice(state: PayerState, payer: str, day: str) -> dict[str, list[str]]:
-    """practice -> the payer's members attributed to it and eligible on `day`, each list in the
-    payer's member order: one pass over the members for every practice (a pass per practice
-    made a boundary quadratic: 3,200 practices x 3 months x a million members)."""
-    by_practice: dict[str, list[str]] = {}
-    for m in state.payer_members(payer):
-        practice = state.attributed_on(m, day)
-        if practice is not None and state.eligible_on(m, payer, day):
-            by_practice.setdefault(practice, []).append(m)
-    return by_practice
-
-
 def _payment(payer: str, practice: str, month: str, kind: str, cents: dict[str, int],
              basis: dict[str, Any] | None, at: str, cause: int | None,
              adjusts: str | None = None) -> dict[str, Any] | None:
@@ -209,7 +200,7 @@ def epoch_payment_batches(state: PayerState, payer: str, as_of: str, months: lis
 
     def members_on(practice: str, day: str) -> list[str]:
         if day not in on_day:
-            on_day[day] = _members_by_practice(state, payer, day)
+            on_day[day] = state.members_by_practice(payer, day)
         return on_day[day].get(practice, [])
 
     for practice in sorted(p.practice_id for p in state.reference.practices):

@@ -52,8 +52,8 @@ def _scored(state: PayerState, payer: str, as_of: str) -> tuple[dict[str, int], 
         if not eligible_on(mid, payer, as_of):
             continue
         m = members[mid]
-        birth = m["birth"]
-        key = (year - int(birth[:4]) - (month_day < birth[5:10]), m["sex"])  # age_on, sex
+        birth = m.birth
+        key = (year - int(birth[:4]) - (month_day < birth[5:10]), m.sex)  # age_on, sex
         score = demographic.get(key)
         if score is None:
             score = demographic[key] = demographic_risk_milli(*key)

@@ -41,12 +41,8 @@ SNAPSHOT_BATCH = 4096  # snapshot events the run clock records at a time
 
 def member_month_counts(state: PayerState, payer: str, month: str) -> dict[str, int]:
     """Members eligible and attributed on the month's first day, counted per practice."""
-    day1, counts = month + "-01", {}
-    for m in state.payer_members(payer):
-        practice = state.attributed_on(m, day1)
-        if practice is not None and state.eligible_on(m, payer, day1):
-            counts[practice] = counts.get(practice, 0) + 1
-    return counts
+    return {practice: len(members)
+            for practice, members in state.members_by_practice(payer, month + "-01").items()}
 
 
 def figures(state: PayerState, payer: str, practice: str, month: str,

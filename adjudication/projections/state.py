@@ -13,6 +13,7 @@ only thing that changes it, through the per-concern handlers of `projections.fol
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from sys import intern
 from typing import Any
@@ -23,7 +24,7 @@ from claimsim.events.plans import LineOfBusiness
 from claimsim.events.programs import ProgramKind
 from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
-from claimsim.events.timeline import contract_spans, entry_at, span_on, value_at
+from claimsim.events.timeline import VALUE, contract_spans, effective_of, entry_at, span_on, value_at
 
 from claimsim.adjudication.projections.fold import CONCERNS, HANDLERS, QUALITY_HANDLERS
 from claimsim.adjudication.projections.fold import quality as quality_concern
@@ -186,14 +187,19 @@ class PayerState:
                 v[3] += allowed
         return days
 
-    def enrolled_on(self, member: str, payer: str, day: str) -> bool:
-        return enrolled_on(self, member, payer, day)
+    # `fold.membership.enrolled_on` as a method, without a call of its own between.
+    enrolled_on = enrolled_on
 
     def eligible_on(self, member: str, payer: str, day: str) -> bool:
-        """Enrolled with the payer on the day; Medicare FFS members in hospice do not count."""
-        if not enrolled_on(self, member, payer, day):
+        """Enrolled with the payer on the day; Medicare FFS members in hospice do not count.
+        `enrolled_on` inlined: asked for every member at every boundary, several times."""
+        m = self.members.get(member)
+        if m is None:
             return False
-        return not (payer in self._medicare_ffs and self.members[member].get("hospice"))
+        for p, start, end in m.spans:
+            if p == payer and start <= day and (end is None or day <= end):
+                return not (m.hospice and payer in self._medicare_ffs)
+        return False
 
     def payer_members(self, payer: str) -> list[str]:
         """Members ever enrolled with the payer, in id order (cached until an enrollment)."""
@@ -208,6 +214,27 @@ class PayerState:
                     self._payer_members[p] = sorted(mids)
             cached = self._payer_members[payer]
         return cached
+
+    def members_by_practice(self, payer: str, day: str) -> dict[str, list[str]]:
+        """practice -> the payer's members attributed to it and eligible on `day`, each list in
+        the payer's member order (practices in the order their first member comes): one pass
+        over the members for every practice, as a boundary's payments and a month's snapshots
+        ask. `attributed_on` inlined: it runs for every member of the payer each time."""
+        attribution, eligible_on = self.attribution, self.eligible_on
+        by_practice: dict[str, list[str]] = {}
+        for m in self.payer_members(payer):
+            timeline = attribution.get(m)
+            if not timeline:
+                continue
+            i = bisect_right(timeline, day, key=effective_of)
+            practice = timeline[i - 1][VALUE] if i else None
+            if practice is not None and eligible_on(m, payer, day):
+                members = by_practice.get(practice)
+                if members is None:
+                    by_practice[practice] = [m]
+                else:
+                    members.append(m)
+        return by_practice
 
     def attributed_on(self, member: str, day: str) -> str | None:
         timeline = self.attribution.get(member)

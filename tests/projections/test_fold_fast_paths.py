@@ -20,6 +20,7 @@ from claimsim.adjudication.projections.fold.membership import SPAN_PAYER
 from claimsim.adjudication.projections.fold.money import practice_on
 from claimsim.adjudication.projections.risk import (_WEIGHT, DEMENTIA, _scored, cpc_tiers,
                                                    normalise)
+from claimsim.adjudication.projections.snapshots import member_month_counts
 
 from ..fixtures.projections import PAYER, Feed, reference
 
@@ -184,3 +185,47 @@ def test_the_practice_a_claim_finds_is_the_attribution_timelines_value_on_its_da
     timeline = [(e, f"P{i}", "plurality") for i, e in enumerate(sorted(effective))]
     assert practice_on(timeline, day) == value_at(timeline, day)
     assert practice_on([list(e) for e in timeline], day) == value_at(timeline, day)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([PAYER, "OTHER"]), _DAYS, st.one_of(st.none(), _DAYS)),
+                min_size=1, max_size=4),
+       st.booleans(), _DAYS, st.sampled_from([PAYER, "OTHER", "NOBODY"]))
+def test_eligibility_inlined_equals_enrollment_less_medicare_hospice(spans, hospice, day, payer):
+    """`PayerState.eligible_on` (the enrollment test inlined) is `enrolled_on` and not a Medicare
+    FFS member in hospice, for any spans (open or ended, before or after the day, any payer)."""
+    feed = Feed(reference())
+    feed.enroll("M1", hospice=hospice)
+    state = feed.state
+    state.members["M1"].spans = tuple(spans)  # spans are tuples, replaced
+    enrolled = any(p == payer and start <= day and (end is None or day <= end)
+                   for p, start, end in spans)
+    assert state.enrolled_on("M1", payer, day) is enrolled
+    assert state.eligible_on("M1", payer, day) is (enrolled and not (hospice and payer == PAYER))
+    assert state.eligible_on("M9", payer, day) is False and state.enrolled_on("M9", payer, day) is False
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["P1", "P2", None]), _DAYS), max_size=4),
+       st.lists(st.tuples(st.sampled_from(["P1", "P2", None]), _DAYS), max_size=4),
+       st.one_of(st.none(), _DAYS), _DAYS)
+def test_members_by_practice_are_each_members_attribution_and_eligibility(a, b, end, day):
+    """`PayerState.members_by_practice` (`attributed_on` inlined, one pass for every practice)
+    groups exactly the members `attributed_on` and `eligible_on` place, in member order; the
+    month's counts are its lists' lengths. M2's enrollment ends on `end`; M3 is never assigned."""
+    feed = Feed(reference())
+    for mid in ("M3", "M2", "M1"):
+        feed.enroll(mid, end=end if mid == "M2" else None)
+    for mid, assignments in (("M1", a), ("M2", b)):
+        for practice, effective in sorted(assignments, key=lambda x: x[1]):
+            feed.assign(mid, practice, effective)
+    state = feed.state
+    expected: dict[str, list[str]] = {}
+    for mid in ("M1", "M2", "M3"):
+        practice = state.attributed_on(mid, day)
+        if practice is not None and state.eligible_on(mid, PAYER, day):
+            expected.setdefault(practice, []).append(mid)
+    assert state.members_by_practice(PAYER, day) == expected
+    assert list(state.members_by_practice(PAYER, day)) == list(expected)
+    assert member_month_counts(state, PAYER, day[:7]) == {
+        p: len(ms) for p, ms in state.members_by_practice(PAYER, day[:7] + "-01").items()}

@@ -125,7 +125,7 @@ def enrolled_on(state: PayerState, member: str, payer: str, day: str) -> bool:
     m = state.members.get(member)
     if m is None:
         return False
-    for p, start, end in m["spans"]:
+    for p, start, end in m.spans:
         if p == payer and start <= day and (end is None or day <= end):
             return True
     return False
