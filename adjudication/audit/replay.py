@@ -149,8 +149,11 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayRes
 
     clock = ClockSteps(state, plan, rest=rest)
     try:
-        # The input as the runtime read it: chain checked, unreadable lines as pseudo-envelopes.
-        for r in replay_ledger(ledger, read_checked(run_dir / "input"), processor, store):
+        # The input as the runtime read it: chain checked, unreadable lines as pseudo-envelopes,
+        # plainly written claims and enrollments typed (as the runtime reads them, live and on
+        # opening; the engine answers either form alike: tests/engine/test_typed_claims.py).
+        inputs = read_checked(run_dir / "input", typed=True)
+        for r in replay_ledger(ledger, inputs, processor, store):
             n += 1
             problem = _check(r, clock, last_cause, run_dir)
             if problem is not None:
