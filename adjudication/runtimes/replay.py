@@ -67,19 +67,50 @@ class InputMismatch(Exception):
                          f" input is {found}")
 
 
+REPLAY_PIECE = 32  # inputs re-adjudicated at a time (as `embedded.APPLY_PIECE`)
+
+
 def replay_ledger(entries: Iterable[dict[str, Any]], inputs: Iterator[dict[str, Any]],
                   processor: PartitionProcessor, store: Store) -> Iterator[Replayed]:
     """Each entry of `entries` (ledger envelopes after the manifest), replayed; `inputs` yields
-    the input log from the first input the entries answer. Raises `InputMismatch`."""
+    the input log from the first input the entries answer. Raises `InputMismatch`.
+
+    The inputs of a run of answer entries are re-adjudicated `REPLAY_PIECE` at a time, in one
+    call of the processor (each call costs a cache and bookkeeping of its own, once per input
+    before): the same answers, as a family's state depends only on its own inputs in order. A
+    piece ends before any other entry, so an epoch fact reaches the Context after the inputs
+    before it and before those after it, as live; the entries come out in ledger order, each
+    answer computed before its entry is yielded (up to a piece's inputs read ahead)."""
     apply = processor.apply
+    piece: list[dict[str, Any]] = []  # answer entries whose inputs wait in `waiting`
+    waiting: list[dict[str, Any]] = []
+
+    def answered() -> Iterator[Replayed]:
+        answers = apply(PARTITION, None, waiting, store, flush=False).ledger
+        if len(answers) != len(piece):  # every input has exactly one answer
+            raise RuntimeError(f"{len(piece)} inputs replayed gave {len(answers)} answers")
+        out = [Replayed(env, answer) for env, answer in zip(piece, answers)]
+        piece.clear()
+        waiting.clear()
+        return iter(out)
+
     for env in entries:
         kind = env["type"]
         if kind in ANSWER_TYPES:
             inp = next(inputs, None)
             if inp is None or inp["seq"] != env["cause"]:
+                if piece:
+                    yield from answered()
                 raise InputMismatch(env, None if inp is None else inp["seq"])
-            yield Replayed(env, apply(PARTITION, None, [inp], store, flush=False).ledger[0])
+            piece.append(env)
+            waiting.append(inp)
+            if len(piece) >= REPLAY_PIECE:
+                yield from answered()
         else:
+            if piece:
+                yield from answered()
             if kind in CONTEXT_TYPES:
                 apply(PARTITION, None, [Fact(env["seq"], env)], store)
             yield Replayed(env, None)
+    if piece:
+        yield from answered()

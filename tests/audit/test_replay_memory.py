@@ -18,6 +18,7 @@ from claimsim.events.signing import SIGNATURE_TYPE
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.projections.snapshots import snapshot_batches
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
+from claimsim.adjudication.runtimes.replay import REPLAY_PIECE
 
 # The module, not the `replay` function the audit package exports under the same name.
 replay_module = importlib.import_module("claimsim.adjudication.audit.replay")
@@ -77,14 +78,35 @@ def test_replay_rests_a_full_cache_before_each_boundary_and_the_snapshots_and_re
     result = replay_module.replay(run_dir)
     assert result.ok and result.events == len(entries)
     # Each boundary's rest writes back a full cache; the first answer after a boundary's steps
-    # settles them (the family just decoded to answer it goes back too); the last boundary is
-    # followed by the snapshots, whose rest finds nothing decoded since ...
-    assert bounded["released"] == [CACHE, 1] * (boundaries - 1) + [CACHE, 0]
+    # settles them (the families just decoded to answer its piece, the inputs re-adjudicated
+    # with it, go back too); the last boundary is followed by the snapshots, whose rest finds
+    # nothing decoded since ...
+    settled = [min(CACHE, n) for n in _families_of_first_pieces(entries)]
+    assert len(settled) == boundaries - 1 and all(settled)
+    assert bounded["released"] == [x for n in settled for x in (CACHE, n)] + [CACHE, 0]
     # (after each, the C heap's free pages go back to the system)
     assert bounded["given_back"] == list(range(1, len(bounded["released"]) + 1))
     # ... so each boundary's steps and the snapshots start with no family state decoded.
     assert bounded["cached_at_steps"] == [0] * boundaries
     assert bounded["cached_at_snapshots"] == [0]
+
+
+def _families_of_first_pieces(entries: list[dict]) -> list[int]:
+    """After each boundary, the families of the first piece of answers the replay computes at
+    once (`runtimes.replay.REPLAY_PIECE` answers in a row, or fewer before another entry)."""
+    out, after = [], False
+    for i, e in enumerate(entries):
+        if e["type"] == "epoch.boundary":
+            after = True
+        elif after and e["type"] in ANSWER_TYPES:
+            piece = []
+            for f in entries[i:i + REPLAY_PIECE]:
+                if f["type"] not in ANSWER_TYPES:
+                    break
+                piece.append(f)
+            out.append(len({f["key"] for f in piece if isinstance(f["key"], str)}))
+            after = False
+    return out
 
 
 def test_replay_draws_the_closing_snapshots_a_batch_at_a_time_as_the_ledger_reaches_them(
