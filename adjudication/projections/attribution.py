@@ -207,11 +207,6 @@ def tie_break(evidence: AttributionEvidence) -> str:
     return f"tied on visits, latest visit and allowed with {second.practice_id}; the lower practice id decided"
 
 
-def attribute_member(state: PayerState, mid: str, payer: str, as_of: str) -> Attribution:
-    """One eligible member's attribution as of `as_of` (visits in [as_of − lookback, as_of))."""
-    return decide(member_evidence(state, mid, payer, as_of))
-
-
 def _later(day: str, practice: str, last: tuple[str, str] | None) -> bool:
     """Latest date wins; on the same date the lower practice id (our deterministic choice)."""
     return last is None or day > last[0] or (day == last[0] and practice < last[1])
@@ -229,7 +224,8 @@ def attribute(state: PayerState, payer: str, as_of: str, *, cause: int | None = 
     since, pre_steps = _window(state, as_of)
     for mid in state.payer_members(payer):
         if state.eligible_on(mid, payer, as_of):
-            a = decide(_evidence(state, mid, payer, as_of, since, pre_steps))  # attribute_member
+            # The member's attribution from visits in [as_of - lookback, as_of).
+            a = decide(_evidence(state, mid, payer, as_of, since, pre_steps))
         elif state.members[mid].payer != payer:
             continue  # now another payer's member: that payer's run decides their practice
         else:

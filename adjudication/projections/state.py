@@ -13,7 +13,6 @@ only thing that changes it, through the per-concern handlers of `projections.fol
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterator
 from sys import intern
 from typing import Any
@@ -24,7 +23,7 @@ from claimsim.events.plans import LineOfBusiness
 from claimsim.events.programs import ProgramKind
 from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
-from claimsim.events.timeline import VALUE, contract_spans, effective_of, entry_at, span_on, value_at
+from claimsim.events.timeline import contract_spans, entry_at, span_on, value_at
 
 from claimsim.adjudication.projections.fold import CONCERNS, HANDLERS, QUALITY_HANDLERS
 from claimsim.adjudication.projections.fold import quality as quality_concern
@@ -219,15 +218,14 @@ class PayerState:
         """practice -> the payer's members attributed to it and eligible on `day`, each list in
         the payer's member order (practices in the order their first member comes): one pass
         over the members for every practice, as a boundary's payments and a month's snapshots
-        ask. `attributed_on` inlined: it runs for every member of the payer each time."""
+        ask (`attributed_on`, for every member of the payer each time)."""
         attribution, eligible_on = self.attribution, self.eligible_on
         by_practice: dict[str, list[str]] = {}
         for m in self.payer_members(payer):
             timeline = attribution.get(m)
             if not timeline:
                 continue
-            i = bisect_right(timeline, day, key=effective_of)
-            practice = timeline[i - 1][VALUE] if i else None
+            practice = value_at(timeline, day)
             if practice is not None and eligible_on(m, payer, day):
                 members = by_practice.get(practice)
                 if members is None:
