@@ -210,7 +210,7 @@ def test_eligibility_inlined_equals_enrollment_less_medicare_hospice(spans, hosp
        st.lists(st.tuples(st.sampled_from(["P1", "P2", None]), _DAYS), max_size=4),
        st.one_of(st.none(), _DAYS), _DAYS)
 def test_members_by_practice_are_each_members_attribution_and_eligibility(a, b, end, day):
-    """`PayerState.members_by_practice` (`attributed_on` inlined, one pass for every practice)
+    """`PayerState.members_by_practice` (one pass for every practice)
     groups exactly the members `attributed_on` and `eligible_on` place, in member order; the
     month's counts are its lists' lengths. M2's enrollment ends on `end`; M3 is never assigned."""
     feed = Feed(reference())
