@@ -190,7 +190,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     total = last_envelope(run_dir / "ledger")["seq"] + 1
     with tqdm(total=total, unit="event", file=sys.stderr, disable=not sys.stderr.isatty(),
               mininterval=0.5) as bar:
-        result = replay(run_dir, on_event=lambda env: bar.update(1))
+        def phase(what: str, of: int) -> None:  # a large run's passes, then its fold
+            bar.set_description(what)
+            bar.unit = "event" if what.startswith(("folding", "replaying")) else "input"
+            bar.reset(total=of or None)
+
+        result = replay(run_dir, on_event=lambda env: bar.update(1), on_phase=phase,
+                        on_inputs=bar.update)
     if not result.ok:
         print(f"{run_dir}: replay differs: {result.difference}", file=sys.stderr)
         return 1

@@ -19,15 +19,18 @@ from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.encoding import canonical
 from claimsim.events.heap import give_back_free_memory
 from claimsim.events.input_reader import read_checked
-from claimsim.events.log import read
+from claimsim.events.log import last_envelope, read
 from claimsim.events.reference import ReferenceData
 from claimsim.events.signing import SIGNATURE_TYPE
 
 from claimsim.adjudication.audit.diff import first_difference
+from claimsim.adjudication.audit.replay_passes import (Checked, LedgerSplit, answer_problem,
+                                                      check_answers, passes_apply)
 from claimsim.adjudication.audit.run_dir import require_run
 from claimsim.adjudication.engine.context import Settings
+from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.projections.epochs import CLOCK_FILE, Plan, epoch_steps
-from claimsim.adjudication.projections.follower import LedgerFollower
+from claimsim.adjudication.projections.follower import LedgerFollower, ledger_envelopes
 from claimsim.adjudication.projections.settings import ProjectionSettings
 from claimsim.adjudication.projections.snapshots import snapshot_batches
 from claimsim.adjudication.projections.state import PayerState
@@ -116,27 +119,63 @@ class ClockSteps:
             self.queued.extend(next(self.snapshots, []))
 
 
-def replay(run_dir: Path | str, *, on_event: Callable[[dict], None] | None = None) -> ReplayResult:
-    """Replay the run and name the first entry it does not reproduce."""
+def replay(run_dir: Path | str, *, on_event: Callable[[dict], None] | None = None,
+           on_phase: Callable[[str, int], None] | None = None,
+           on_inputs: Callable[[int], None] | None = None) -> ReplayResult:
+    """Replay the run and name the first entry it does not reproduce. `on_event` is called with
+    each entry as it is folded; a run large enough for family passes (`replay_passes`) first
+    re-adjudicates its answers in them: `on_phase(what, total)` says when a phase starts (total
+    0 when unknown) and `on_inputs(n)` counts the inputs re-adjudicated."""
     with cycle_gc_paused():
-        return _replay(require_run(run_dir), on_event)
+        return _replay(require_run(run_dir), on_event, on_phase or (lambda what, total: None),
+                       on_inputs or (lambda n: None))
 
 
-def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayResult:
+def _replay(run_dir: Path, on_event: Callable[[dict], None] | None,
+            on_phase: Callable[[str, int], None], on_inputs: Callable[[int], None]) -> ReplayResult:
     ref = ReferenceData.load(run_dir)
     plan = Plan.load(run_dir) if (run_dir / CLOCK_FILE).exists() else None
-    state = PayerState(ref, plan.settings.projections if plan else ProjectionSettings())
-    follower = LedgerFollower(run_dir, state)
-    ledger = read(run_dir / "ledger")
-    manifest = next(ledger, None)
+    manifest = next(read(run_dir / "ledger"), None)
     if manifest is None or manifest["type"] != "run.manifest":
         return ReplayResult(0, "seq 0: the ledger does not start with a run manifest")
+    settings = Settings.from_dict(manifest["data"].get("settings") or {})
+    if passes_apply(run_dir / "input"):
+        checked = check_answers(run_dir, ref, settings, on_phase, on_inputs)
+        if checked is not None:
+            on_phase("folding the ledger and checking what answers no input",
+                     _entries(run_dir))
+            state, follower = _fold_from(run_dir, ref, plan, manifest)
+            result = _fold_checked(run_dir, follower, ClockSteps(state, plan), checked, on_event)
+            if result is not None:
+                return result
+        on_phase("replaying in one pass", _entries(run_dir))
+    return _one_pass(run_dir, ref, plan, manifest, settings, on_event)
+
+
+def _entries(run_dir: Path) -> int:
+    last = last_envelope(run_dir / "ledger")
+    return 0 if last is None else last["seq"] + 1
+
+
+def _fold_from(run_dir: Path, ref: ReferenceData, plan: Plan | None, manifest: dict[str, Any]
+               ) -> tuple[PayerState, LedgerFollower]:
+    """A new payer state and its follower, the manifest folded."""
+    state = PayerState(ref, plan.settings.projections if plan else ProjectionSettings())
+    follower = LedgerFollower(run_dir, state)
     follower.apply(manifest)
+    return state, follower
+
+
+def _one_pass(run_dir: Path, ref: ReferenceData, plan: Plan | None, manifest: dict[str, Any],
+              settings: Settings, on_event: Callable[[dict], None] | None) -> ReplayResult:
+    """The replay in one pass over the ledger: each answer re-adjudicated as its entry comes."""
+    state, follower = _fold_from(run_dir, ref, plan, manifest)
+    ledger = read(run_dir / "ledger", 1)
     # Family states as the embedded runtime keeps them by default (every one in memory for a
     # small run, else a bounded cache over the scratch store, here a smaller one: REPLAY_CACHE);
     # each input is replayed once, so results are not kept.
     cache = auto_cache_families(run_dir / "input")
-    processor = PartitionProcessor(ref, Settings.from_dict(manifest["data"].get("settings") or {}),
+    processor = PartitionProcessor(ref, settings,
                                    cache_families=None if cache is None else min(cache, REPLAY_CACHE),
                                    keep_results=False)
     n, last_cause = 1, -1
@@ -171,18 +210,61 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None) -> ReplayRes
     finally:
         store.close()
         scratch.cleanup()
+    return _ended(clock, n)
+
+
+def _ended(clock: ClockSteps, n: int) -> ReplayResult:
+    """The replay's result once every entry of the ledger was reproduced."""
     if clock.unfinished():
         return ReplayResult(n, "the ledger ends before events the replay expects"
                                f" ({(clock.queued[0] if clock.queued else {}).get('type', 'more')})")
     return ReplayResult(n, None)
 
 
+def _fold_checked(run_dir: Path, follower: LedgerFollower, clock: ClockSteps, checked: Checked,
+                  on_event: Callable[[dict], None] | None) -> ReplayResult | None:
+    """The replay's rest once the passes checked every answer (`checked`): the ledger folded as
+    the fold reads it, every entry that answers no input checked as the one pass checks it, and
+    the first difference by seq reported, the passes' or this loop's. None when this loop reads
+    other entries as answers than the passes' split did (a ledger not in the canonical layout):
+    then the caller replays the one-pass way."""
+    # Long: one loop over the ledger, with the one pass's checks in the one pass's order.
+    difference, first, inputs = checked.difference, checked.first, checked.inputs
+    seen = LedgerSplit()  # the answer entries this loop read
+    n, last_cause = 1, -1
+    for env in ledger_envelopes(run_dir, 1):
+        n += 1
+        kind, seq = env["type"], env["seq"]
+        if kind in ANSWER_TYPES:
+            k = seen.answers
+            if difference is not None and seq == difference[0]:
+                return ReplayResult(n, f"seq {seq}{difference[2]}") if k == difference[1] else None
+            if k >= inputs or env["cause"] != first + k:
+                return ReplayResult(n, str(InputMismatch(env, first + k if k < inputs else None)))
+            seen.add(seq)
+            last_cause = env["cause"]
+            clock.settle()
+        else:
+            if difference is not None and seq >= difference[0]:
+                return None  # the split took an entry for an answer that this loop does not
+            problem = _check(Replayed(env, None), clock, last_cause, run_dir)
+            if problem is not None:
+                return ReplayResult(n, f"seq {seq}{problem}")
+        follower.apply(env)
+        if kind == "epoch.boundary":
+            clock.boundary(env)  # its steps are computed from the state that holds it
+        if on_event is not None:
+            on_event(env)
+    if difference is not None or seen != checked.split:
+        return None
+    return _ended(clock, n)
+
+
 def _check(r: Replayed, clock: ClockSteps, last_cause: int, run_dir: Path) -> str | None:
     """Why the entry is not what the replay produces (after its seq), or None."""
     env, kind = r.entry, r.entry["type"]
     if r.answer is not None:
-        return None if r.reproduced else (
-            f" ({kind}, input {env['cause']}): {first_difference(body_of(env), r.expected)}")
+        return answer_problem(r)
     if kind in ("run.manifest", SIGNATURE_TYPE):
         return None  # signatures prove who wrote the ledger (audit verify --public-key), not what
     if kind == "epoch.boundary":

@@ -24,6 +24,10 @@ before's `hash`, a key written with escapes) and anything a pass meets that the 
 would answer differently (a line that is not an envelope, a broken chain) stops the passes
 before a byte is written to the ledger, and the run goes the one-pass way over the disk store,
 which answers it as always: the passes are only ever a faster way to the same ledger.
+
+`audit replay` re-adjudicates a large run's answers in the same passes, with its own work per
+part (`run_passes(work=...)`: `audit.replay_passes.check_part` compares each answer with the
+ledger's entry instead of writing it).
 """
 
 from __future__ import annotations
@@ -121,10 +125,11 @@ def split_input(input_dir: Path, start: ChainPosition, parts: int, scratch: Path
     return Split(start.next_seq, owner, parts, prev.decode("ascii"), last)
 
 
-def _part_inputs(input_dir: Path, split: Split, part: int, path: Path
-                 ) -> Iterator[dict[str, Any]]:
-    """Part `part`'s inputs, each checked against the chain as `read_checked` checks it (the
-    split checked that each line's `prev` is the line before's `hash`)."""
+def part_inputs(input_dir: Path, split: Split, part: int, path: Path
+                ) -> Iterator[dict[str, Any]]:
+    """Part `part`'s inputs (the file `path` the split wrote), each checked against the chain as
+    `read_checked` checks it (the split checked that each line's `prev` is the line before's
+    `hash`)."""
     check, mark, owner, first = LineCheck(input_dir, True), bytes((part,)), split.owner, split.first
     i = -1
     with open(path, "rb", buffering=FILE_BUFFER) as f:
@@ -138,34 +143,42 @@ def _part_inputs(input_dir: Path, split: Split, part: int, path: Path
             yield env
 
 
-def _run_part(conn: Any, processor: PartitionProcessor, store: Store, input_dir: Path,
-              split: Split, part: int, scratch: Path) -> None:
-    """A child's pass: part `part`'s inputs adjudicated in order, every family in memory, each
-    answer encoded and written to `scratch/out-P` a line each. Reports ("progress", n) as it goes,
-    then ("done", stats), ("no", why) or ("error", traceback)."""
+def _adjudicate_part(processor: PartitionProcessor, store: Store, input_dir: Path, split: Split,
+                     scratch: Path, part: int, progress: Callable[[int], None]) -> RunStats:
+    """`claimsim adjudicate`'s pass: part `part`'s inputs adjudicated in order, every family in
+    memory, each answer encoded and written to `scratch/out-P` a line each."""
+    stats, piece, done = RunStats(), [], 0
+    apply = processor.apply
+    with open(scratch / f"out-{part}", "wb", buffering=FILE_BUFFER) as out:
+        def flush() -> None:
+            result = apply(PARTITION, None, piece, store, flush=False, encode=True)
+            if len(result.encoded) != len(piece):  # every input has exactly one answer
+                raise WorkerFailed(f"{len(piece)} inputs gave {len(result.encoded)} answers")
+            stats.count_all(result.ledger)
+            out.write(b"\n".join(result.encoded) + b"\n")
+        for env in part_inputs(input_dir, split, part, scratch / f"in-{part}"):
+            piece.append(env)
+            if len(piece) >= APPLY_PIECE:
+                flush()
+                done += len(piece)
+                piece = []
+                if done % PROGRESS_EVERY == 0:
+                    progress(done)
+        if piece:
+            flush()
+    return stats
+
+
+def _pass_main(conn: Any, part: int, args: tuple) -> None:
+    """A forked child's life: `work(*rest, part, progress)` for `args = (work, *rest)` (a pass:
+    `_adjudicate_part`, or another runtime's, such as `audit replay`'s), reporting
+    ("progress", n) as it goes, then ("done", what the work returned), ("no", why),
+    ("oserror", ...) or ("error", traceback). The work's result must have an `inputs` count."""
     die_with_parent()  # a parent killed outright leaves no pass running for no one
     gc.disable()  # family states are acyclic trees (events.acyclic); this process only holds them
     try:
-        stats, piece, done = RunStats(), [], 0
-        apply = processor.apply
-        with open(scratch / f"out-{part}", "wb", buffering=FILE_BUFFER) as out:
-            def flush() -> None:
-                result = apply(PARTITION, None, piece, store, flush=False, encode=True)
-                if len(result.encoded) != len(piece):  # every input has exactly one answer
-                    raise WorkerFailed(f"{len(piece)} inputs gave {len(result.encoded)} answers")
-                stats.count_all(result.ledger)
-                out.write(b"\n".join(result.encoded) + b"\n")
-            for env in _part_inputs(input_dir, split, part, scratch / f"in-{part}"):
-                piece.append(env)
-                if len(piece) >= APPLY_PIECE:
-                    flush()
-                    done += len(piece)
-                    piece = []
-                    if done % PROGRESS_EVERY == 0:
-                        conn.send(("progress", done))
-            if piece:
-                flush()
-        conn.send(("done", stats))
+        work, *rest = args
+        conn.send(("done", work(*rest, part, lambda n: conn.send(("progress", n)))))
     except (NoPasses, ChainBroken) as e:
         conn.send(("no", str(e)))
     except OSError as e:  # an I/O failure (a full disk): the parent raises the same error
@@ -184,14 +197,14 @@ class _Child:
     def __init__(self, ctx: Any, part: int, args: tuple):
         self.part, self.shown = part, 0
         self.conn, child = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_run_part, args=(child, *args[:4], part, args[4]),
-                                daemon=True)
+        self.proc = ctx.Process(target=_pass_main, args=(child, part, args), daemon=True)
         self.proc.start()
         child.close()
 
-    def receive(self, progress: Callable[[int], None]) -> RunStats | None:
-        """The next report: None for progress (given to `progress`), the pass's stats when it
-        is done; NoPasses, the pass's OSError (a full disk) or WorkerFailed for the rest."""
+    def receive(self, progress: Callable[[int], None]) -> Any:
+        """The next report: None for progress (given to `progress`), what the pass's work
+        returned when it is done; NoPasses, the pass's OSError (a full disk) or WorkerFailed
+        for the rest."""
         try:
             kind, payload = self.conn.recv()
         except EOFError:
@@ -217,13 +230,16 @@ class _Child:
 
 
 def run_passes(processor: PartitionProcessor, store: Store, input_dir: Path, split: Split,
-               scratch: Path, at_once: int, progress: Callable[[int], None]) -> RunStats:
-    """Every part's pass, each in a forked child (its memory goes back to the system when it
-    ends), `at_once` at a time; `progress` gets how many more inputs were answered as the
-    children report. The first child to stop (NoPasses) or fail (WorkerFailed) ends the rest."""
+               scratch: Path, at_once: int, progress: Callable[[int], None],
+               work: Callable[..., Any] = _adjudicate_part) -> list[Any]:
+    """Every part's pass (`work`, `_adjudicate_part` unless said), each in a forked child (its
+    memory goes back to the system when it ends), `at_once` at a time; `progress` gets how many
+    more inputs were answered as the children report. Returns what each pass's work returned,
+    by part. The first child to stop (NoPasses) or fail (WorkerFailed) ends the rest."""
     ctx = multiprocessing.get_context("fork")
-    args = (processor, store, input_dir, split, scratch)
-    stats, waiting, running = RunStats(), list(range(split.parts)), {}
+    args = (work, processor, store, input_dir, split, scratch)
+    done: dict[int, Any] = {}
+    waiting, running = list(range(split.parts)), {}
     try:
         while waiting or running:
             while waiting and len(running) < at_once:
@@ -231,16 +247,16 @@ def run_passes(processor: PartitionProcessor, store: Store, input_dir: Path, spl
                 running[child.conn] = child
             for conn in wait(list(running)):
                 child = running[conn]
-                done = child.receive(progress)
-                if done is not None:
-                    stats.add(done)
+                result = child.receive(progress)
+                if result is not None:
+                    done[child.part] = result
                     del running[conn]
                     child.end()
                     (scratch / f"in-{child.part}").unlink(missing_ok=True)
     finally:
         for child in running.values():
             child.end(kill=True)
-    return stats
+    return [done[p] for p in range(split.parts)]
 
 
 def merged_answers(split: Split, scratch: Path) -> Iterator[bytes]:
@@ -295,8 +311,10 @@ def run_in_passes(rt: EmbeddedAdjudicator, bar: Any) -> int | None:
             processor, store = fresh_processor(rt.processor, rt.store)
             at_once = min(rt.processes, parts)
             bar.set_description(f"adjudicating {parts} parts, {at_once} at a time")
-            stats = run_passes(processor, store, rt.input_dir, split, scratch, at_once,
-                               bar.update)
+            stats = RunStats()
+            for part_stats in run_passes(processor, store, rt.input_dir, split, scratch, at_once,
+                                         bar.update):
+                stats.add(part_stats)
         except NoPasses as e:
             bar.set_description(f"one pass ({e})")
             bar.reset()

@@ -1,7 +1,9 @@
 """The one replay loop: walk a ledger beside its input log, re-adjudicating each input an answer
 entry answers (through a `PartitionProcessor`, as live) and applying each epoch fact to the
 processor's Context. The embedded runtime rebuilds its state with it on opening; `audit replay`
-builds its entry-by-entry comparison on it.
+builds its entry-by-entry comparison on it. A run too large for one pass is re-adjudicated by
+`audit replay` in family passes instead (`audit.replay_passes`): each family's inputs and every
+epoch fact in the order this loop gives them, in a process per part of the families.
 """
 
 from __future__ import annotations

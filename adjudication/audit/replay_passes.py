@@ -1,0 +1,263 @@
+"""`audit replay`'s answers re-adjudicated in family passes (`runtimes.passes`, as `claimsim
+adjudicate` of a large run): the input split by family into parts, each part's inputs
+re-adjudicated in a forked child that keeps every one of its families in memory and compares each
+answer with the entry the ledger recorded for it. The replay's own process then only folds the
+ledger and checks what answers no input (`audit.replay`).
+
+Why: one pass over a payer-sized input keeps a bounded cache of family states over a scratch
+store, and nearly every input of a million-member run finds its family out of the cache (a read,
+a decode, and later an encode and a write back): the re-adjudication cost an input more the
+larger the run. A pass holds all its families, so an input costs what it costs in a small run.
+
+The same answers as the one pass, for the reason `runtimes.parallel` gives: an answer depends only
+on its input, its family's state and the Context. Every epoch fact the ledger holds (attribution,
+practice status) reaches every pass's Context where it reached the one pass's: before the first
+input the ledger answers after it (`split_ledger` notes how many inputs were answered before each
+fact). Each answer is compared byte for byte with its entry without the seq and chain fields
+(what the one pass compares, canonically encoded, when the ledger is canonical); an entry that is
+not those bytes is decoded and compared exactly as the one pass compares it, which also words
+the difference. Anything the split does not understand stops the passes (`NoPasses`) and the
+replay goes the one-pass way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from claimsim.events.input_reader import ChainPosition
+from claimsim.events.log import FILE_BUFFER, envelope_of, last_envelope, raw_lines
+from claimsim.events.reference import ReferenceData
+
+from claimsim.adjudication.audit.diff import first_difference
+from claimsim.adjudication.engine.context import CONTEXT_TYPES, Settings
+from claimsim.adjudication.engine.core import ANSWER_TYPES
+from claimsim.adjudication.runtimes.passes import (APPLY_PIECE, PROGRESS_EVERY, NoPasses, Split,
+                                                   part_inputs, passes_for, run_passes,
+                                                   split_input)
+from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
+from claimsim.adjudication.runtimes.replay import PARTITION, Replayed, body_of
+
+# The epoch facts every pass applies, a line each: `<inputs answered before it> <ledger line>`.
+FACTS = "facts"
+MAX_AT_ONCE = 4  # passes at a time at most: each holds a part's families and every epoch fact
+
+# A ledger line's canonical tail: `,"type":"<type>","v":N,"prev":"<64 hex>","hash":"<64 hex>"}\n`;
+# "seq" is the key before "type" (keys in sorted order, the chain fields last).
+_CHAIN = len(b',"prev":"') + 64 + len(b'","hash":"') + 64 + len(b'"}\n')
+_TYPE, _V, _SEQ, _CAUSE = b',"type":"', b',"v":', b',"seq":', b',"cause":'
+
+
+def answer_problem(r: Replayed) -> str | None:
+    """Why an answer entry is not what this code answers to its input (after its seq), or None."""
+    if r.reproduced:
+        return None
+    env = r.entry
+    return f" ({env['type']}, input {env['cause']}): {first_difference(body_of(env), r.expected)}"
+
+
+@dataclass
+class LedgerSplit:
+    """What `split_ledger` wrote: how many answer entries (each answering the next input), and
+    a count and sums of their seqs for the fold's loop to check it read the same entries as
+    answers."""
+
+    answers: int = 0
+    seq_sum: int = 0
+    seq_squares: int = 0
+
+    def add(self, seq: int) -> None:
+        self.answers += 1
+        self.seq_sum += seq
+        self.seq_squares += seq * seq
+
+
+@dataclass
+class PartChecked:
+    """A pass's report: how many inputs it re-adjudicated, and its first answer not reproduced:
+    (the entry's seq, its input's place among the inputs answered, the problem) or None."""
+
+    inputs: int
+    difference: tuple[int, int, str] | None = None
+
+
+@dataclass
+class Checked:
+    """Every pass's answers checked: where the inputs start and how many there are, what the
+    split read as answers, and the first answer not reproduced (`PartChecked.difference`)."""
+
+    first: int
+    inputs: int
+    split: LedgerSplit
+    difference: tuple[int, int, str] | None
+
+
+def _kind_and_seq(line: bytes) -> tuple[bytes, int]:
+    """A canonical ledger line's type and seq, read off its tail (NoPasses for any other)."""
+    end = len(line) - _CHAIN
+    if end <= 0 or line[end:end + 9] != b',"prev":"' or line[-1:] != b"\n":
+        raise NoPasses("a ledger line not in the canonical layout")
+    v = line.rfind(_V, 0, end)
+    t = line.rfind(_TYPE, 0, v)
+    s = line.rfind(_SEQ, 0, t)
+    if s < 0 or line[v - 1:v] != b'"':
+        raise NoPasses("a ledger line not in the canonical layout")
+    try:
+        return line[t + len(_TYPE):v - 1], int(line[s + len(_SEQ):t])
+    except ValueError:
+        raise NoPasses("a ledger line not in the canonical layout") from None
+
+
+def _cause(line: bytes) -> int | None:
+    """A canonical ledger line's cause (`{"at":...,"cause":N,...`), None if it is not an int."""
+    at = line.find(_CAUSE)
+    if at < 0:
+        return None
+    end = line.find(b",", at + len(_CAUSE))
+    try:
+        return int(line[at + len(_CAUSE):end])
+    except ValueError:
+        return None
+
+
+_ANSWERS = frozenset(t.encode() for t in ANSWER_TYPES)
+_FACT_TYPES = frozenset(t.encode() for t in CONTEXT_TYPES)
+
+
+def split_ledger(ledger_dir: Path, split: Split, scratch: Path) -> LedgerSplit:
+    """Each answer entry after the manifest into `scratch/led-P` for its input's part, each epoch
+    fact into `scratch/facts` after how many inputs were answered before it. Stops at the first
+    answer entry that does not answer the next input (the fold's loop reports that entry)."""
+    owner, first, inputs = split.owner, split.first, len(split.owner)
+    written = LedgerSplit()
+    files = [open(scratch / f"led-{p}", "wb", buffering=FILE_BUFFER) for p in range(split.parts)]
+    try:
+        with open(scratch / FACTS, "wb", buffering=FILE_BUFFER) as facts:
+            for line in raw_lines(ledger_dir, 1):
+                kind, seq = _kind_and_seq(line)
+                if kind in _ANSWERS:
+                    k = written.answers
+                    if k >= inputs or _cause(line) != first + k:
+                        break
+                    files[owner[k]].write(line)
+                    written.add(seq)
+                elif kind in _FACT_TYPES:
+                    facts.write(b"%d %s" % (written.answers, line))
+    finally:
+        for f in files:
+            f.close()
+    return written
+
+
+def same_entry(body: bytes, line: bytes) -> bool:
+    """Whether an answer encoded as `encoding.open_body` gives it (canonical, no seq, no closing
+    brace) is the ledger line `line` without its seq and chain fields (`_kind_and_seq` read it)."""
+    end = len(line) - _CHAIN
+    t = line.rfind(_TYPE, 0, line.rfind(_V, 0, end))
+    s = line.rfind(_SEQ, 0, t)
+    return len(body) == s + end - t and body == line[:s] + line[t:end]
+
+
+def _facts(path: Path) -> Iterator[tuple[int, bytes]]:
+    with open(path, "rb", buffering=FILE_BUFFER) as f:
+        for line in f:
+            before, _, entry = line.partition(b" ")
+            yield int(before), entry
+
+
+def check_part(processor: PartitionProcessor, store: Store, input_dir: Path, split: Split,
+               scratch: Path, part: int, progress: Callable[[int], None]) -> PartChecked:
+    """A pass (`runtimes.passes.run_passes`' work): part `part`'s inputs re-adjudicated in order,
+    `APPLY_PIECE` at a time, each epoch fact applied to the Context before the first input
+    answered after it, each answer compared with its entry; stops at the first not reproduced.
+
+    An epoch fact goes to the Context directly (`Context.apply_ledger_event`), not through
+    `processor.apply`, which would also keep it in the store for a restart: a pass never
+    restarts, and every pass applies every fact."""
+    inputs = part_inputs(input_dir, split, part, scratch / f"in-{part}")
+    context = processor.context(PARTITION, store)
+    apply, first = processor.apply, split.first
+    lines: list[bytes] = []  # the entries of the inputs in `piece`
+    piece: list[dict[str, Any]] = []
+    done = shown = 0
+
+    def check() -> tuple[int, int, str] | None:
+        """Re-adjudicate the piece and compare: the first difference, or None."""
+        nonlocal done
+        result = apply(PARTITION, None, piece, store, flush=False, encode=True)
+        if len(result.encoded) != len(piece):  # every input has exactly one answer
+            raise RuntimeError(f"{len(piece)} inputs replayed gave {len(result.encoded)} answers")
+        done += len(piece)
+        for line, body, answer, inp in zip(lines, result.encoded, result.ledger, piece):
+            if not same_entry(body, line):
+                problem = answer_problem(Replayed(envelope_of(line), answer))
+                if problem is not None:
+                    return _kind_and_seq(line)[1], inp["seq"] - first, problem
+        lines.clear()
+        piece.clear()
+        return None
+
+    facts = _facts(scratch / FACTS)
+    try:
+        fact = next(facts, None)
+        with open(scratch / f"led-{part}", "rb", buffering=FILE_BUFFER) as answers:
+            for line in answers:
+                inp = next(inputs)  # the split wrote an answer only for an input it read
+                index = inp["seq"] - first
+                if fact is not None and fact[0] <= index:
+                    if piece and (difference := check()) is not None:
+                        return PartChecked(done, difference)
+                    while fact is not None and fact[0] <= index:
+                        context.apply_ledger_event(envelope_of(fact[1]))
+                        fact = next(facts, None)
+                lines.append(line)
+                piece.append(inp)
+                if len(piece) >= APPLY_PIECE:
+                    if (difference := check()) is not None:
+                        return PartChecked(done, difference)
+                    if done - shown >= PROGRESS_EVERY:
+                        progress(done)
+                        shown = done
+            if piece and (difference := check()) is not None:
+                return PartChecked(done, difference)
+    finally:
+        facts.close()
+    (scratch / f"led-{part}").unlink(missing_ok=True)
+    return PartChecked(done)
+
+
+def passes_apply(input_dir: Path) -> bool:
+    """Whether the input is large enough for passes (`runtimes.passes.passes_for`)."""
+    last = last_envelope(input_dir)
+    return last is not None and passes_for(last["seq"] + 1) >= 2
+
+
+def check_answers(run_dir: Path, reference: ReferenceData, settings: Settings,
+                  on_phase: Callable[[str, int], None], on_inputs: Callable[[int], None]
+                  ) -> Checked | None:
+    """Every answer the ledger records re-adjudicated and compared in family passes; None, having
+    checked nothing, when the passes do not apply to this run (`NoPasses`)."""
+    input_dir = run_dir / "input"
+    last = last_envelope(input_dir)
+    parts = passes_for(0 if last is None else last["seq"] + 1)
+    scratch = Path(tempfile.mkdtemp(prefix="claimsim-replay-passes-"))
+    try:
+        on_phase(f"splitting the input and the ledger into {parts} parts by family", 0)
+        split = split_input(input_dir, ChainPosition(), parts, scratch)
+        written = split_ledger(run_dir / "ledger", split, scratch)
+        processor = PartitionProcessor(reference, settings, cache_families=None, keep_results=False)
+        at_once = min(parts, len(os.sched_getaffinity(0)), MAX_AT_ONCE)
+        on_phase(f"re-adjudicating {parts} parts by family, {at_once} at a time", written.answers)
+        reports = run_passes(processor, MemoryStore(), input_dir, split, scratch, at_once,
+                             on_inputs, work=check_part)
+    except NoPasses:
+        return None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    found = [r.difference for r in reports if r.difference is not None]
+    return Checked(split.first, len(split.owner), written, min(found) if found else None)
