@@ -237,10 +237,11 @@ def _fold_checked(run_dir: Path, follower: LedgerFollower, clock: ClockSteps, ch
         kind, seq = env["type"], env["seq"]
         if kind in ANSWER_TYPES:
             k = seen.answers
+            if k >= inputs or env["cause"] != first + k:
+                mismatch = InputMismatch(env, first + k if k < inputs else None)
+                return ReplayResult(n, str(mismatch)) if k <= checked.split.answers else None
             if difference is not None and seq == difference[0]:
                 return ReplayResult(n, f"seq {seq}{difference[2]}") if k == difference[1] else None
-            if k >= inputs or env["cause"] != first + k:
-                return ReplayResult(n, str(InputMismatch(env, first + k if k < inputs else None)))
             seen.add(seq)
             last_cause = env["cause"]
             clock.settle()
@@ -248,8 +249,9 @@ def _fold_checked(run_dir: Path, follower: LedgerFollower, clock: ClockSteps, ch
             if difference is not None and seq >= difference[0]:
                 return None  # the split took an entry for an answer that this loop does not
             problem = _check(Replayed(env, None), clock, last_cause, run_dir)
-            if problem is not None:
-                return ReplayResult(n, f"seq {seq}{problem}")
+            if problem is not None:  # every answer before it checked, if the split saw them all
+                return ReplayResult(n, f"seq {seq}{problem}") if (
+                    seen.answers <= checked.split.answers) else None
         follower.apply(env)
         if kind == "epoch.boundary":
             clock.boundary(env)  # its steps are computed from the state that holds it

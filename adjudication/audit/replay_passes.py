@@ -50,7 +50,7 @@ MAX_AT_ONCE = 4  # passes at a time at most: each holds a part's families and ev
 # A ledger line's canonical tail: `,"type":"<type>","v":N,"prev":"<64 hex>","hash":"<64 hex>"}\n`;
 # "seq" is the key before "type" (keys in sorted order, the chain fields last).
 _CHAIN = len(b',"prev":"') + 64 + len(b'","hash":"') + 64 + len(b'"}\n')
-_TYPE, _V, _SEQ, _CAUSE = b',"type":"', b',"v":', b',"seq":', b',"cause":'
+_TYPE, _V, _SEQ = b',"type":"', b',"v":', b',"seq":'
 
 
 def answer_problem(r: Replayed) -> str | None:
@@ -98,13 +98,15 @@ class Checked:
 
 
 def _kind_and_seq(line: bytes) -> tuple[bytes, int]:
-    """A canonical ledger line's type and seq, read off its tail (NoPasses for any other)."""
+    """A canonical ledger line's type and seq, read off its tail (NoPasses for any other). For
+    a line orjson reads, the type found is the envelope's own: in a JSON string a quote is
+    escaped, so `,"type":"` and `,"v":` before the chain fields can only be keys."""
     end = len(line) - _CHAIN
     if end <= 0 or line[end:end + 9] != b',"prev":"' or line[-1:] != b"\n":
         raise NoPasses("a ledger line not in the canonical layout")
     v = line.rfind(_V, 0, end)
-    t = line.rfind(_TYPE, 0, v)
-    s = line.rfind(_SEQ, 0, t)
+    t = line.rfind(_TYPE, 0, v) if v > 0 else -1
+    s = line.rfind(_SEQ, 0, t) if t > 0 else -1
     if s < 0 or line[v - 1:v] != b'"':
         raise NoPasses("a ledger line not in the canonical layout")
     try:
@@ -113,27 +115,17 @@ def _kind_and_seq(line: bytes) -> tuple[bytes, int]:
         raise NoPasses("a ledger line not in the canonical layout") from None
 
 
-def _cause(line: bytes) -> int | None:
-    """A canonical ledger line's cause (`{"at":...,"cause":N,...`), None if it is not an int."""
-    at = line.find(_CAUSE)
-    if at < 0:
-        return None
-    end = line.find(b",", at + len(_CAUSE))
-    try:
-        return int(line[at + len(_CAUSE):end])
-    except ValueError:
-        return None
-
-
 _ANSWERS = frozenset(t.encode() for t in ANSWER_TYPES)
 _FACT_TYPES = frozenset(t.encode() for t in CONTEXT_TYPES)
 
 
 def split_ledger(ledger_dir: Path, split: Split, scratch: Path) -> LedgerSplit:
-    """Each answer entry after the manifest into `scratch/led-P` for its input's part, each epoch
-    fact into `scratch/facts` after how many inputs were answered before it. Stops at the first
-    answer entry that does not answer the next input (the fold's loop reports that entry)."""
-    owner, first, inputs = split.owner, split.first, len(split.owner)
+    """Each answer entry after the manifest into `scratch/led-P` for its input's part (the k-th
+    answer entry is the k-th input's, as the one pass pairs them; the fold's loop checks each
+    entry's cause and reports the first that is not the next input), each epoch fact into
+    `scratch/facts` after how many inputs were answered before it. Stops at an answer entry
+    past the last input."""
+    owner, inputs = split.owner, len(split.owner)
     written = LedgerSplit()
     files = [open(scratch / f"led-{p}", "wb", buffering=FILE_BUFFER) for p in range(split.parts)]
     try:
@@ -142,7 +134,7 @@ def split_ledger(ledger_dir: Path, split: Split, scratch: Path) -> LedgerSplit:
                 kind, seq = _kind_and_seq(line)
                 if kind in _ANSWERS:
                     k = written.answers
-                    if k >= inputs or _cause(line) != first + k:
+                    if k >= inputs:
                         break
                     files[owner[k]].write(line)
                     written.add(seq)

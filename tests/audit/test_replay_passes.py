@@ -18,7 +18,7 @@ from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.runtimes import passes
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
 
-from ..fixtures.damaged_runs import copy, replace_line, rewrite_log, run
+from ..fixtures.damaged_runs import copy, cut_log, replace_line, rewrite_log, run
 
 replay_module = importlib.import_module("claimsim.adjudication.audit.replay")
 replay_passes = importlib.import_module("claimsim.adjudication.audit.replay_passes")
@@ -116,7 +116,16 @@ def test_an_edited_ledger_fails_the_same_way(whole, both, tmp_path, edit):
     rewrite_log(edited / "ledger", EDITS[edit])
     one, two, checked = both(edited)
     assert not one.ok and two == one
-    assert checked  # the passes ran (and their split stopped where the answers left the input)
+    assert checked  # the passes ran
+
+
+def test_a_ledger_answering_more_inputs_than_the_log_holds_fails_the_same_way(whole, both,
+                                                                            tmp_path):
+    edited = copy(whole, tmp_path / "e")
+    cut_log(edited / "input", 1000)
+    one, two, checked = both(edited)
+    assert one.difference.endswith("but the next input is None") and two == one
+    assert len(checked) == 4  # 1,000 inputs in passes of 300
 
 
 def test_the_earlier_of_an_answer_and_a_payment_difference_is_named(whole, both, tmp_path):
