@@ -10,10 +10,10 @@ a decode, and later an encode and a write back): the re-adjudication cost an inp
 larger the run. A pass holds all its families, so an input costs what it costs in a small run.
 
 The same answers as the one pass, for the reason `runtimes.parallel` gives: an answer depends only
-on its input, its family's state and the Context. Every epoch fact the ledger holds (attribution,
-practice status) reaches every pass's Context where it reached the one pass's: before the first
-input the ledger answers after it (`split_ledger` notes how many inputs were answered before each
-fact). Each answer is compared byte for byte with its entry without the seq and chain fields
+on its input, its family's state and the Context. Every epoch fact a pass's families can read
+(a practice's status; a member's attribution where the part holds one of the member's
+enrollments: `split_ledger`) reaches the pass's Context where it reached the one pass's: before
+the first input the ledger answers after it. Each answer is compared byte for byte with its entry without the seq and chain fields
 (what the one pass compares, canonically encoded, when the ledger is canonical); an entry that is
 not those bytes is decoded and compared exactly as the one pass compares it, which also words
 the difference. Anything the split does not understand stops the passes (`NoPasses`) and the
@@ -35,17 +35,15 @@ from claimsim.events.log import FILE_BUFFER, envelope_of, last_envelope, raw_lin
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.audit.diff import first_difference
-from claimsim.adjudication.engine.context import CONTEXT_TYPES, Settings
+from claimsim.adjudication.engine.context import ATTRIBUTION_TYPES, CONTEXT_TYPES, Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.passes import (APPLY_PIECE, PROGRESS_EVERY, NoPasses, Split,
-                                                   part_inputs, passes_for, run_passes,
-                                                   split_input)
+                                                   member_id_of, part_inputs, passes_for,
+                                                   run_passes, split_input)
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
 from claimsim.adjudication.runtimes.replay import PARTITION, Replayed, body_of
 
-# The epoch facts every pass applies, a line each: `<inputs answered before it> <ledger line>`.
-FACTS = "facts"
-MAX_AT_ONCE = 4  # passes at a time at most: each holds a part's families and every epoch fact
+MAX_AT_ONCE = 4  # passes at a time at most: each holds a part's families and their facts
 
 # A ledger line's canonical tail: `,"type":"<type>","v":N,"prev":"<64 hex>","hash":"<64 hex>"}\n`;
 # "seq" is the key before "type" (keys in sorted order, the chain fields last).
@@ -117,31 +115,45 @@ def _kind_and_seq(line: bytes) -> tuple[bytes, int]:
 
 _ANSWERS = frozenset(t.encode() for t in ANSWER_TYPES)
 _FACT_TYPES = frozenset(t.encode() for t in CONTEXT_TYPES)
+_ATTRIBUTION = frozenset(t.encode() for t in ATTRIBUTION_TYPES)
 
 
-def split_ledger(ledger_dir: Path, split: Split, scratch: Path) -> LedgerSplit:
+def split_ledger(ledger_dir: Path, split: Split, scratch: Path, enrolled: dict[bytes, int]
+                 ) -> LedgerSplit:
     """Each answer entry after the manifest into `scratch/led-P` for its input's part (the k-th
     answer entry is the k-th input's, as the one pass pairs them; the fold's loop checks each
     entry's cause and reports the first that is not the next input), each epoch fact into
-    `scratch/facts` after how many inputs were answered before it. Stops at an answer entry
-    past the last input."""
-    owner, inputs = split.owner, len(split.owner)
+    `scratch/facts-P` after how many inputs were answered before it. Stops at an answer entry
+    past the last input.
+
+    A member's attribution facts go only to the parts holding one of its enrollments
+    (`enrolled`, from `split_input`): the core reads a member's attribution only for a claim
+    whose family holds the member's coverage, which only an enrollment gives. Every other fact
+    (a practice's status), and one whose member id is not plain bytes, goes to every part."""
+    owner, inputs, parts = split.owner, len(split.owner), split.parts
+    everyone = (1 << parts) - 1
     written = LedgerSplit()
-    files = [open(scratch / f"led-{p}", "wb", buffering=FILE_BUFFER) for p in range(split.parts)]
+    files = [open(scratch / f"led-{p}", "wb", buffering=FILE_BUFFER) for p in range(parts)]
+    facts = [open(scratch / f"facts-{p}", "wb", buffering=FILE_BUFFER) for p in range(parts)]
     try:
-        with open(scratch / FACTS, "wb", buffering=FILE_BUFFER) as facts:
-            for line in raw_lines(ledger_dir, 1):
-                kind, seq = _kind_and_seq(line)
-                if kind in _ANSWERS:
-                    k = written.answers
-                    if k >= inputs:
-                        break
-                    files[owner[k]].write(line)
-                    written.add(seq)
-                elif kind in _FACT_TYPES:
-                    facts.write(b"%d %s" % (written.answers, line))
+        for line in raw_lines(ledger_dir, 1):
+            kind, seq = _kind_and_seq(line)
+            if kind in _ANSWERS:
+                k = written.answers
+                if k >= inputs:
+                    break
+                files[owner[k]].write(line)
+                written.add(seq)
+            elif kind in _FACT_TYPES:
+                fact = b"%d %s" % (written.answers, line)
+                member = member_id_of(line) if kind in _ATTRIBUTION else None
+                mask = everyone if member is None else enrolled.get(member, 0)
+                while mask:
+                    low = mask & -mask
+                    facts[low.bit_length() - 1].write(fact)
+                    mask ^= low
     finally:
-        for f in files:
+        for f in files + facts:
             f.close()
     return written
 
@@ -170,7 +182,7 @@ def check_part(processor: PartitionProcessor, store: Store, input_dir: Path, spl
 
     An epoch fact goes to the Context directly (`Context.apply_ledger_event`), not through
     `processor.apply`, which would also keep it in the store for a restart: a pass never
-    restarts, and every pass applies every fact."""
+    restarts."""
     inputs = part_inputs(input_dir, split, part, scratch / f"in-{part}")
     context = processor.context(PARTITION, store)
     apply, first = processor.apply, split.first
@@ -194,7 +206,7 @@ def check_part(processor: PartitionProcessor, store: Store, input_dir: Path, spl
         piece.clear()
         return None
 
-    facts = _facts(scratch / FACTS)
+    facts = _facts(scratch / f"facts-{part}")
     try:
         fact = next(facts, None)
         with open(scratch / f"led-{part}", "rb", buffering=FILE_BUFFER) as answers:
@@ -220,6 +232,7 @@ def check_part(processor: PartitionProcessor, store: Store, input_dir: Path, spl
     finally:
         facts.close()
     (scratch / f"led-{part}").unlink(missing_ok=True)
+    (scratch / f"facts-{part}").unlink(missing_ok=True)
     return PartChecked(done)
 
 
@@ -240,8 +253,10 @@ def check_answers(run_dir: Path, reference: ReferenceData, settings: Settings,
     scratch = Path(tempfile.mkdtemp(prefix="claimsim-replay-passes-"))
     try:
         on_phase(f"splitting the input and the ledger into {parts} parts by family", 0)
-        split = split_input(input_dir, ChainPosition(), parts, scratch)
-        written = split_ledger(run_dir / "ledger", split, scratch)
+        enrolled: dict[bytes, int] = {}  # member id -> the parts holding its enrollments
+        split = split_input(input_dir, ChainPosition(), parts, scratch, enrolled)
+        written = split_ledger(run_dir / "ledger", split, scratch, enrolled)
+        del enrolled
         processor = PartitionProcessor(reference, settings, cache_families=None, keep_results=False)
         at_once = min(parts, len(os.sched_getaffinity(0)), MAX_AT_ONCE)
         on_phase(f"re-adjudicating {parts} parts by family, {at_once} at a time", written.answers)

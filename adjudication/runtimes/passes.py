@@ -93,9 +93,30 @@ def passes_for(inputs: int) -> int:
     return max(1, min(MAX_PASSES, -(-inputs // PASS_INPUTS)))
 
 
-def split_input(input_dir: Path, start: ChainPosition, parts: int, scratch: Path) -> Split:
+_MEMBER_ID = b'"member_id":"'
+_ENROLLED = b',"type":"member.enrolled","v":'
+
+
+def member_id_of(line: bytes) -> bytes | None:
+    """The bytes of the first `"member_id"` string in a canonical log line: its data's, in an
+    enrollment or an attribution fact (their data is flat, and a key sorts before "data" only
+    from the envelope); None if it has none or holds an escape (its bytes are then not its
+    text)."""
+    at = line.find(_MEMBER_ID)
+    if at < 0:
+        return None
+    start = at + len(_MEMBER_ID)
+    member = line[start:line.find(b'"', start)]
+    return None if b"\\" in member else member
+
+
+def split_input(input_dir: Path, start: ChainPosition, parts: int, scratch: Path,
+                enrolled: dict[bytes, int] | None = None) -> Split:
     """Copy each input line from `start` on into `scratch/in-P` for its family's part P: the
-    crc32 of its key, as `parallel.partition_of` (NoPasses for anything module docstring lists)."""
+    crc32 of its key, as `parallel.partition_of` (NoPasses for anything module docstring lists).
+    With `enrolled`, also note each enrollment's member (`member_id_of`) -> the bit of every
+    part its enrollments went to (only a family holding a member's enrollment reads its
+    attribution: `audit.replay_passes` routes the member's attribution facts by it)."""
     owner = bytearray()
     prev = (start.prev or "").encode("ascii")
     expected, last = start.next_seq, b""
@@ -113,6 +134,12 @@ def split_input(input_dir: Path, start: ChainPosition, parts: int, scratch: Path
                 if at < 0 or len(key) < 2 or key[:1] != b'"' or key[-1:] != b'"' or b"\\" in key:
                     raise NoPasses(f"input seq {expected}: a key not in the canonical layout")
                 p = zlib.crc32(key[1:-1]) % parts
+                if enrolled is not None and line.find(_ENROLLED, len(line) - _TAIL - 48) >= 0:
+                    member = member_id_of(line)
+                    if member is None:
+                        raise NoPasses(f"input seq {expected}: an enrollment's member id not in"
+                                       " the canonical layout")
+                    enrolled[member] = enrolled.get(member, 0) | 1 << p
                 files[p].write(line)
                 owner.append(p)
                 prev, last = tail[_HASH_AT:_HASH_AT + 64], line

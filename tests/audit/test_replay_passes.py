@@ -172,16 +172,23 @@ def test_the_cli_shows_the_same_result_either_way(whole, monkeypatch, capsys):
     assert capsys.readouterr().out == one and "reproduces all 2,107 ledger entries" in one
 
 
-def test_each_pass_applies_every_epoch_fact_before_exactly_the_inputs_answered_after_it(
+def test_each_pass_applies_the_epoch_facts_its_families_read_where_the_one_pass_did(
         whole, tmp_path, monkeypatch):
-    """In process, part by part: the order in which a pass applies the ledger's epoch facts and
-    re-adjudicates its inputs is the ledger's order (a fact before an input iff the fact's entry
-    comes before the input's answer)."""
+    """In process, part by part: a pass applies every practice status and the attribution of
+    every member enrolled in one of its families (no other), and in the ledger's order with its
+    inputs (a fact before an input iff the fact's entry comes before the input's answer)."""
     ledger = list(read(whole / "ledger"))
     answer_at = {e["cause"]: e["seq"] for e in ledger if e["type"] in replay_passes.ANSWER_TYPES}
-    facts = [e["seq"] for e in ledger if e["type"] in replay_passes.CONTEXT_TYPES]
-    split = passes.split_input(whole / "input", ChainPosition(), 5, tmp_path)
-    assert replay_passes.split_ledger(whole / "ledger", split, tmp_path).answers == 1320
+    enrolled: dict[bytes, int] = {}
+    split = passes.split_input(whole / "input", ChainPosition(), 5, tmp_path, enrolled)
+    parts_of = {e["data"]["member_id"]: set() for e in read(whole / "input")
+                if e["type"] == "member.enrolled"}
+    for e in read(whole / "input"):
+        if e["type"] == "member.enrolled":
+            parts_of[e["data"]["member_id"]].add(split.owner[e["seq"]])
+    assert {m.decode(): {p for p in range(5) if bits >> p & 1} for m, bits in enrolled.items()
+            } == parts_of
+    assert replay_passes.split_ledger(whole / "ledger", split, tmp_path, enrolled).answers == 1320
     settings = Settings.from_dict(ledger[0]["data"].get("settings") or {})
     decode = replay_passes.envelope_of
     for part in range(5):
@@ -206,6 +213,9 @@ def test_each_pass_applies_every_epoch_fact_before_exactly_the_inputs_answered_a
                                           tmp_path, part, lambda n: None)
         assert report.difference is None and report.inputs == split.owner.count(part)
         last = max(seq for what, seq in order if what == "input")
-        # Every fact before the part's last answer, in order (those after it matter to none).
-        assert [seq for what, seq in order if what == "fact"] == [f for f in facts if f < last]
+        # Its facts before its last answer, in order (those after it matter to none).
+        assert [seq for what, seq in order if what == "fact"] == [
+            e["seq"] for e in ledger if e["seq"] < last and (
+                e["type"] == "practice.status" or e["type"] in replay_passes.ATTRIBUTION_TYPES
+                and part in parts_of.get(e["data"]["member_id"], ()))]
         assert [seq for _, seq in order] == sorted(seq for _, seq in order)  # ledger order
