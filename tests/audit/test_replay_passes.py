@@ -6,6 +6,9 @@ difference, named the same way, at the same count of entries."""
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import time
 
 import pytest
 
@@ -18,7 +21,8 @@ from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.runtimes import passes
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
 
-from ..fixtures.damaged_runs import copy, cut_log, replace_line, rewrite_log, run
+from ..fixtures.damaged_runs import copy, cut_log, replace_line, rewrite_log, run, simulate
+from ..fixtures.processes import CLAIMSIM_WITH_SIGINT, assert_interrupted, children
 
 replay_module = importlib.import_module("claimsim.adjudication.audit.replay")
 replay_passes = importlib.import_module("claimsim.adjudication.audit.replay_passes")
@@ -219,3 +223,26 @@ def test_each_pass_applies_the_epoch_facts_its_families_read_where_the_one_pass_
                 e["type"] == "practice.status" or e["type"] in replay_passes.ATTRIBUTION_TYPES
                 and part in parts_of.get(e["data"]["member_id"], ()))]
         assert [seq for _, seq in order] == sorted(seq for _, seq in order)  # ledger order
+
+
+@pytest.mark.slow
+def test_sigint_during_the_passes_stops_them_and_removes_their_scratch(tmp_path):
+    """Ctrl-C while the passes run: exit 130, no pass left running, and none of the scratch
+    (the input's and the ledger's copies, a million members' 7.5 GB) left in TMPDIR."""
+    run_dir = simulate(tmp_path / "run", members=2000, months=12)
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    command = list(CLAIMSIM_WITH_SIGINT)  # passes of 100 inputs: some 170 of them
+    command[-1] = ("from claimsim.adjudication.runtimes import passes; passes.PASS_INPUTS = 100; "
+                   + command[-1])
+    proc = subprocess.Popen([*command, "audit", "replay", str(run_dir)],
+                            env={**os.environ, "TMPDIR": str(temp)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline, kids = time.monotonic() + 120, []
+    while not kids and time.monotonic() < deadline and proc.poll() is None:
+        kids = children(proc.pid)  # a pass running
+        time.sleep(0.05)
+    assert kids, "no pass ever ran"
+    assert_interrupted(proc, kids)
+    assert list(temp.iterdir()) == []
