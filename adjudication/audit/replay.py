@@ -25,7 +25,7 @@ from claimsim.events.signing import SIGNATURE_TYPE
 
 from claimsim.adjudication.audit.diff import first_difference
 from claimsim.adjudication.audit.replay_passes import (Checked, LedgerSplit, answer_problem,
-                                                      check_answers, passes_apply)
+                                                      check_answers, parts_for)
 from claimsim.adjudication.audit.run_dir import require_run
 from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
@@ -139,8 +139,9 @@ def _replay(run_dir: Path, on_event: Callable[[dict], None] | None,
     if manifest is None or manifest["type"] != "run.manifest":
         return ReplayResult(0, "seq 0: the ledger does not start with a run manifest")
     settings = Settings.from_dict(manifest["data"].get("settings") or {})
-    if passes_apply(run_dir / "input"):
-        checked = check_answers(run_dir, ref, settings, on_phase, on_inputs)
+    parts = parts_for(run_dir / "input")
+    if parts >= 2:
+        checked = check_answers(run_dir, parts, ref, settings, on_phase, on_inputs)
         if checked is not None:
             on_phase("folding the ledger and checking what answers no input",
                      _entries(run_dir))

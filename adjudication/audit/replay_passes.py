@@ -37,17 +37,16 @@ from claimsim.events.reference import ReferenceData
 from claimsim.adjudication.audit.diff import first_difference
 from claimsim.adjudication.engine.context import ATTRIBUTION_TYPES, CONTEXT_TYPES, Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
-from claimsim.adjudication.runtimes.passes import (APPLY_PIECE, PROGRESS_EVERY, NoPasses, Split,
-                                                   member_id_of, part_inputs, passes_for,
+from claimsim.adjudication.runtimes.passes import (APPLY_PIECE, PROGRESS_EVERY, TAIL, NoPasses,
+                                                   Split, member_id_of, part_inputs, passes_for,
                                                    run_passes, split_input)
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
 from claimsim.adjudication.runtimes.replay import PARTITION, Replayed, body_of
 
 MAX_AT_ONCE = 4  # passes at a time at most: each holds a part's families and their facts
 
-# A ledger line's canonical tail: `,"type":"<type>","v":N,"prev":"<64 hex>","hash":"<64 hex>"}\n`;
-# "seq" is the key before "type" (keys in sorted order, the chain fields last).
-_CHAIN = len(b',"prev":"') + 64 + len(b'","hash":"') + 64 + len(b'"}\n')
+# A ledger line ends `,"seq":N,"type":"<type>","v":N` and then its chain fields (`passes.TAIL`
+# bytes): keys in sorted order, the chain fields last.
 _TYPE, _V, _SEQ = b',"type":"', b',"v":', b',"seq":'
 
 
@@ -99,7 +98,7 @@ def _kind_and_seq(line: bytes) -> tuple[bytes, int]:
     """A canonical ledger line's type and seq, read off its tail (NoPasses for any other). For
     a line orjson reads, the type found is the envelope's own: in a JSON string a quote is
     escaped, so `,"type":"` and `,"v":` before the chain fields can only be keys."""
-    end = len(line) - _CHAIN
+    end = len(line) - TAIL
     if end <= 0 or line[end:end + 9] != b',"prev":"' or line[-1:] != b"\n":
         raise NoPasses("a ledger line not in the canonical layout")
     v = line.rfind(_V, 0, end)
@@ -161,7 +160,7 @@ def split_ledger(ledger_dir: Path, split: Split, scratch: Path, enrolled: dict[b
 def same_entry(body: bytes, line: bytes) -> bool:
     """Whether an answer encoded as `encoding.open_body` gives it (canonical, no seq, no closing
     brace) is the ledger line `line` without its seq and chain fields (`_kind_and_seq` read it)."""
-    end = len(line) - _CHAIN
+    end = len(line) - TAIL
     t = line.rfind(_TYPE, 0, line.rfind(_V, 0, end))
     s = line.rfind(_SEQ, 0, t)
     return len(body) == s + end - t and body == line[:s] + line[t:end]
@@ -236,20 +235,19 @@ def check_part(processor: PartitionProcessor, store: Store, input_dir: Path, spl
     return PartChecked(done)
 
 
-def passes_apply(input_dir: Path) -> bool:
-    """Whether the input is large enough for passes (`runtimes.passes.passes_for`)."""
+def parts_for(input_dir: Path) -> int:
+    """How many family passes the run's input is replayed in (`runtimes.passes.passes_for`; 1:
+    none, the one pass)."""
     last = last_envelope(input_dir)
-    return last is not None and passes_for(last["seq"] + 1) >= 2
+    return passes_for(0 if last is None else last["seq"] + 1)
 
 
-def check_answers(run_dir: Path, reference: ReferenceData, settings: Settings,
+def check_answers(run_dir: Path, parts: int, reference: ReferenceData, settings: Settings,
                   on_phase: Callable[[str, int], None], on_inputs: Callable[[int], None]
                   ) -> Checked | None:
-    """Every answer the ledger records re-adjudicated and compared in family passes; None, having
-    checked nothing, when the passes do not apply to this run (`NoPasses`)."""
+    """Every answer the ledger records re-adjudicated and compared in `parts` family passes
+    (`parts_for`); None, having checked nothing, when the split or a pass stops (`NoPasses`)."""
     input_dir = run_dir / "input"
-    last = last_envelope(input_dir)
-    parts = passes_for(0 if last is None else last["seq"] + 1)
     scratch = Path(tempfile.mkdtemp(prefix="claimsim-replay-passes-"))
     try:
         on_phase(f"splitting the input and the ledger into {parts} parts by family", 0)

@@ -66,7 +66,7 @@ APPLY_PIECE = 32  # inputs applied at a time (as `embedded.APPLY_PIECE`, and for
 PROGRESS_EVERY = 8_192  # inputs between a pass's progress reports
 
 # The canonical tail of a log line: `,"prev":"<64 hex>","hash":"<64 hex>"}` and the newline.
-_TAIL = len(b',"prev":"') + 64 + len(b'","hash":"') + 64 + len(b'"}\n')
+TAIL = len(b',"prev":"') + 64 + len(b'","hash":"') + 64 + len(b'"}\n')
 _PREV_AT = len(b',"prev":"')
 _HASH_AT = _PREV_AT + 64 + len(b'","hash":"')
 _KEY = b'"key":'  # the last field before "prev" but "seq" (fields in sorted order)
@@ -124,9 +124,9 @@ def split_input(input_dir: Path, start: ChainPosition, parts: int, scratch: Path
     try:
         for f in segment_files(input_dir, start.next_seq):
             for line in f:
-                if line[-1:] != b"\n" or len(line) <= _TAIL:
+                if line[-1:] != b"\n" or len(line) <= TAIL:
                     raise NoPasses(f"input seq {expected}: a torn or short line")
-                tail = line[-_TAIL:]
+                tail = line[-TAIL:]
                 if not tail.startswith(b',"prev":"') or tail[_PREV_AT:_PREV_AT + 64] != prev:
                     raise NoPasses(f"input seq {expected}: not on the chain as written")
                 at = line.rfind(_KEY)
@@ -134,7 +134,7 @@ def split_input(input_dir: Path, start: ChainPosition, parts: int, scratch: Path
                 if at < 0 or len(key) < 2 or key[:1] != b'"' or key[-1:] != b'"' or b"\\" in key:
                     raise NoPasses(f"input seq {expected}: a key not in the canonical layout")
                 p = zlib.crc32(key[1:-1]) % parts
-                if enrolled is not None and line.find(_ENROLLED, len(line) - _TAIL - 48) >= 0:
+                if enrolled is not None and line.find(_ENROLLED, len(line) - TAIL - 48) >= 0:
                     member = member_id_of(line)
                     if member is None:
                         raise NoPasses(f"input seq {expected}: an enrollment's member id not in"
@@ -163,7 +163,7 @@ def part_inputs(input_dir: Path, split: Split, part: int, path: Path
         for line in f:
             i = owner.find(mark, i + 1)
             seq = first + i
-            prev = line[-_TAIL + _PREV_AT:-_TAIL + _PREV_AT + 64].decode("ascii")
+            prev = line[-TAIL + _PREV_AT:-TAIL + _PREV_AT + 64].decode("ascii")
             env = check.envelope(line, seq, ChainPosition(seq, prev))
             if env["type"] == UNREADABLE:
                 raise NoPasses(f"input seq {seq}: {env['data']['problem']}")
