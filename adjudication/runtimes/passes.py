@@ -35,6 +35,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import shutil
+import signal
 import traceback
 import zlib
 from collections.abc import Callable, Iterator
@@ -202,6 +203,7 @@ def _pass_main(conn: Any, part: int, args: tuple) -> None:
     ("progress", n) as it goes, then ("done", what the work returned), ("no", why),
     ("oserror", ...) or ("error", traceback). The work's result must have an `inputs` count."""
     die_with_parent()  # a parent killed outright leaves no pass running for no one
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by `_Child` to fork
     gc.disable()  # family states are acyclic trees (events.acyclic); this process only holds them
     try:
         work, *rest = args
@@ -225,7 +227,14 @@ class _Child:
         self.part, self.shown = part, 0
         self.conn, child = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_pass_main, args=(child, part, args), daemon=True)
-        self.proc.start()
+        # SIGINT blocked while forking: a Ctrl-C that lands in the fork's handlers (logging's
+        # lock release) is otherwise printed as "Exception ignored" and lost, and the run goes
+        # on; blocked, it waits and interrupts the parent right after.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.proc.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
 
     def receive(self, progress: Callable[[int], None]) -> Any:
