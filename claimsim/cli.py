@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from claimsim import __version__
 from claimsim.events.errors import UserError
+from claimsim.events.processes import Terminated, sigterm_as_interrupt
 from claimsim.events.registry import EventError
 
 # Order is the order of `claimsim --help`.
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.func(args) or 0)
+        with sigterm_as_interrupt():  # a `kill` cleans up as Ctrl-C does (events.processes)
+            return int(args.func(args) or 0)
     except (UserError, EventError, FileNotFoundError, NotADirectoryError) as e:
         print(f"claimsim: error: {e}", file=sys.stderr)
         return 2
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         where = ".".join(str(p) for p in first["loc"]) or "(root)"
         print(f"claimsim: error: {e.title}: {where}: {first['msg']}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("claimsim: terminated", file=sys.stderr)
+        return 143  # 128 + SIGTERM, as a shell reports a command SIGTERM ended
     except KeyboardInterrupt:
         print("claimsim: interrupted", file=sys.stderr)
         return 130

@@ -19,7 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from claimsim.events.processes import die_with_parent
+from claimsim.events.processes import (die_with_parent, release_stop_signals, stop_pool,
+                                       stop_signals_held)
 
 T = TypeVar("T")
 
@@ -31,9 +32,16 @@ def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
     here; the child dies with this process (Linux's parent-death signal)."""
     if not fresh:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context,
-                                 initializer=die_with_parent) as pool:
-            return pool.submit(fn, *args).result()
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_forked)
+        try:
+            with stop_signals_held():  # the pool forks at the submit: a stop then is not lost
+                future = pool.submit(fn, *args)
+            return future.result()
+        except BaseException:  # Ctrl-C or kill (or the child's error): end the child now,
+            stop_pool(pool)    # not when its work is done
+            raise
+        finally:
+            pool.shutdown()
     with tempfile.TemporaryDirectory(prefix="claimsim-child-") as tmp:
         call, result = Path(tmp) / "call.pickle", Path(tmp) / "result.pickle"
         with open(call, "wb") as f:  # straight to the file: never the whole pickle in memory too
@@ -48,6 +56,12 @@ def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
     if not ok:
         raise value
     return value
+
+
+def _forked() -> None:
+    """A forked child's start: its parent's signal handlers back, and ending with its parent."""
+    release_stop_signals()
+    die_with_parent()
 
 
 def _serve(call: Path, result: Path) -> None:

@@ -32,7 +32,8 @@ from tqdm import tqdm
 
 from claimsim.events.errors import UserError
 from claimsim.events.money import nearest_cent
-from claimsim.events.processes import die_with_parent
+from claimsim.events.processes import (die_with_parent, release_stop_signals, stop_pool,
+                                       stop_signals_held)
 
 from claimsim.adjudication.audit.tables import column_name
 
@@ -219,6 +220,7 @@ def _worker_init(parent: int) -> None:
     """Each pool process: leave SIGINT to the parent (it stops the pool), and end when the parent
     is gone, even after a kill -9 that ran no cleanup (Linux's parent-death signal, and a
     watchdog for the moment between fork and that call or where it does not exist)."""
+    release_stop_signals()  # held while the pool forked it (`run_sweep`)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
 
@@ -228,17 +230,6 @@ def _worker_init(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """End a pool now: cancel what has not started and terminate the processes running runs
-    (`shutdown` alone would wait for every submitted run)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in processes:
-        p.terminate()
-    for p in processes:
-        p.join(5)
 
 
 def run_one(scenario_json: str, out: str, keep_logs: bool,
@@ -326,15 +317,18 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
                 for point, point_scenario, _ in grid for r in range(replicates)]
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
     try:
-        for (index, r), payload in payloads:
-            run_dir = out / "runs" / f"p{index:02d}_r{r:02d}"
-            tasks[pool.submit(run_one, payload, str(run_dir), keep_logs,
-                              str(history) if history else None)] = (index, r)
+        # The pool forks its processes at the first submit: a Ctrl-C or kill that landed in the
+        # fork's own handlers would be lost (`events.processes.stop_signals_held`).
+        with stop_signals_held():
+            for (index, r), payload in payloads:
+                run_dir = out / "runs" / f"p{index:02d}_r{r:02d}"
+                tasks[pool.submit(run_one, payload, str(run_dir), keep_logs,
+                                  str(history) if history else None)] = (index, r)
         for future in as_completed(tasks):
             results[tasks[future]] = future.result()
             bar.update(1)
     except BaseException:  # SIGINT, or a run that failed: stop the others now
-        _stop(pool)
+        stop_pool(pool)
         raise
     pool.shutdown()
     bar.close()

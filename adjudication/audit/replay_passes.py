@@ -22,6 +22,8 @@ replay goes the one-pass way.
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import shutil
 import tempfile
@@ -31,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.input_reader import ChainPosition
-from claimsim.events.log import FILE_BUFFER, envelope_of, last_envelope, raw_lines
+from claimsim.events.log import FILE_BUFFER, envelope_of, last_envelope, raw_lines, segments
+from claimsim.events.processes import pid_alive
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.audit.diff import first_difference
@@ -43,6 +46,7 @@ from claimsim.adjudication.runtimes.passes import (APPLY_PIECE, PROGRESS_EVERY, 
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
 from claimsim.adjudication.runtimes.replay import PARTITION, Replayed, body_of
 
+log = logging.getLogger(__name__)
 MAX_AT_ONCE = 4  # passes at a time at most: each holds a part's families and their facts
 
 # A ledger line ends `,"seq":N,"type":"<type>","v":N` and then its chain fields (`passes.TAIL`
@@ -242,13 +246,40 @@ def parts_for(input_dir: Path) -> int:
     return passes_for(0 if last is None else last["seq"] + 1)
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB"
+
+
+SCRATCH_PREFIX = "claimsim-replay-passes-"  # + the replaying process's pid and "-"
+
+
+def new_scratch() -> Path:
+    """A scratch folder in TMPDIR named for this process, after removing any a replay that is
+    gone left there (killed with -9: no cleanup ran), as the Kafka workers' data folders are
+    swept (`streaming.datadir`). A reused pid only delays the removal to a later replay."""
+    temp = Path(tempfile.gettempdir())
+    for entry in temp.glob(f"{SCRATCH_PREFIX}*"):
+        pid = entry.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if entry.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+
+
 def check_answers(run_dir: Path, parts: int, reference: ReferenceData, settings: Settings,
                   on_phase: Callable[[str, int], None], on_inputs: Callable[[int], None]
                   ) -> Checked | None:
     """Every answer the ledger records re-adjudicated and compared in `parts` family passes
     (`parts_for`); None, having checked nothing, when the split or a pass stops (`NoPasses`)."""
     input_dir = run_dir / "input"
-    scratch = Path(tempfile.mkdtemp(prefix="claimsim-replay-passes-"))
+    temp = Path(tempfile.gettempdir())
+    need = sum(path.stat().st_size for _, path in segments(input_dir))
+    if shutil.disk_usage(temp).free < need:  # the split alone copies the input there
+        log.warning("%s has %s free; replaying in family passes needs more than the input's %s"
+                    " there: replaying in one pass (slower; set TMPDIR to a folder with about the"
+                    " input's and the ledger's size free for the passes)", temp,
+                    _size(shutil.disk_usage(temp).free), _size(need))
+        return None
+    scratch = new_scratch()
     try:
         on_phase(f"splitting the input and the ledger into {parts} parts by family", 0)
         enrolled: dict[bytes, int] = {}  # member id -> the parts holding its enrollments
@@ -261,6 +292,13 @@ def check_answers(run_dir: Path, parts: int, reference: ReferenceData, settings:
         reports = run_passes(processor, MemoryStore(), input_dir, split, scratch, at_once,
                              on_inputs, work=check_part)
     except NoPasses:
+        return None
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        log.warning("%s filled up with the family passes' scratch (%s): replaying in one pass"
+                    " (slower; set TMPDIR to a folder with about the input's and the ledger's"
+                    " size free for the passes)", temp, e.strerror)
         return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

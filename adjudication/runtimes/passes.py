@@ -32,10 +32,11 @@ ledger's entry instead of writing it).
 
 from __future__ import annotations
 
+import errno
 import gc
+import logging
 import multiprocessing
 import shutil
-import signal
 import traceback
 import zlib
 from collections.abc import Callable, Iterator
@@ -48,7 +49,7 @@ import orjson
 
 from claimsim.events.input_reader import UNREADABLE, ChainBroken, ChainPosition, LineCheck
 from claimsim.events.log import FILE_BUFFER, segment_files
-from claimsim.events.processes import die_with_parent
+from claimsim.events.processes import die_with_parent, release_stop_signals, stop_signals_held
 
 from claimsim.adjudication.runtimes.parallel import PARTITION, WorkerFailed
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
@@ -57,6 +58,7 @@ from claimsim.adjudication.runtimes.stats import RunStats
 if TYPE_CHECKING:
     from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 
+log = logging.getLogger(__name__)
 SCRATCH = ".family-passes"  # the passes' scratch folder, inside the run directory
 # Inputs a pass holds (on average: a family's inputs all go to one part). A run of this many
 # keeps every family in memory in one process anyway (`family_storage.IN_MEMORY_INPUTS`: about
@@ -203,7 +205,7 @@ def _pass_main(conn: Any, part: int, args: tuple) -> None:
     ("progress", n) as it goes, then ("done", what the work returned), ("no", why),
     ("oserror", ...) or ("error", traceback). The work's result must have an `inputs` count."""
     die_with_parent()  # a parent killed outright leaves no pass running for no one
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by `_Child` to fork
+    release_stop_signals()  # held by `_Child` while it forked
     gc.disable()  # family states are acyclic trees (events.acyclic); this process only holds them
     try:
         work, *rest = args
@@ -227,14 +229,14 @@ class _Child:
         self.part, self.shown = part, 0
         self.conn, child = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_pass_main, args=(child, part, args), daemon=True)
-        # SIGINT blocked while forking: a Ctrl-C that lands in the fork's handlers (logging's
-        # lock release) is otherwise printed as "Exception ignored" and lost, and the run goes
-        # on; blocked, it waits and interrupts the parent right after.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            self.proc.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            with stop_signals_held():  # a Ctrl-C or kill during the fork is not lost: it is
+                self.proc.start()      # raised here, right after
+        except BaseException:
+            if self.proc.pid is not None:  # not yet one of `run_passes`' children: end it here
+                self.proc.kill()
+                self.proc.join()
+            raise
         child.close()
 
     def receive(self, progress: Callable[[int], None]) -> Any:
@@ -353,6 +355,16 @@ def run_in_passes(rt: EmbeddedAdjudicator, bar: Any) -> int | None:
                 stats.add(part_stats)
         except NoPasses as e:
             bar.set_description(f"one pass ({e})")
+            bar.reset()
+            return None
+        except OSError as e:  # the scratch filled the disk: the one pass needs less room
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            log.warning("%s filled up with the family passes' scratch (%s): adjudicating in one"
+                        " pass over the disk store, which needs less room but more time"
+                        " (`--no-passes` goes that way from the start)", rt.run_dir, e.strerror)
+            shutil.rmtree(scratch, ignore_errors=True)
+            bar.set_description("one pass (the disk filled up)")
             bar.reset()
             return None
         bar.set_description("writing the ledger in input order")

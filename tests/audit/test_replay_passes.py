@@ -5,10 +5,15 @@ difference, named the same way, at the same count of entries."""
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
+import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -226,9 +231,11 @@ def test_each_pass_applies_the_epoch_facts_its_families_read_where_the_one_pass_
 
 
 @pytest.mark.slow
-def test_sigint_during_the_passes_stops_them_and_removes_their_scratch(tmp_path):
-    """Ctrl-C while the passes run: exit 130, no pass left running, and none of the scratch
-    (the input's and the ledger's copies, a million members' 7.5 GB) left in TMPDIR."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_a_stop_during_the_passes_ends_them_and_removes_their_scratch(tmp_path, sig):
+    """Ctrl-C (SIGINT) or `kill` (SIGTERM) while the passes run: exit 130 or 143, no pass left
+    running, and none of the scratch (the input's and the ledger's copies, a million members'
+    7.5 GB) left in TMPDIR."""
     run_dir = simulate(tmp_path / "run", members=2000, months=12)
     assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
     temp = tmp_path / "tmp"
@@ -244,5 +251,49 @@ def test_sigint_during_the_passes_stops_them_and_removes_their_scratch(tmp_path)
         kids = children(proc.pid)  # a pass running
         time.sleep(0.05)
     assert kids, "no pass ever ran"
-    assert_interrupted(proc, kids)
+    assert_interrupted(proc, kids, sig)
     assert list(temp.iterdir()) == []
+
+
+def test_a_new_scratch_sweeps_what_a_killed_replay_left(tmp_path, monkeypatch):
+    """`kill -9` runs no cleanup: the next replay removes the scratch of a replay that is gone,
+    and keeps a running one's."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = tmp_path / f"{replay_passes.SCRATCH_PREFIX}{gone.pid}-x1"
+    running = tmp_path / f"{replay_passes.SCRATCH_PREFIX}{os.getppid()}-x2"
+    other = tmp_path / "claimsim-replay-passes-notes"  # not a replay's: no pid
+    for folder in (stale, running, other):
+        (folder / "in-0").parent.mkdir()
+        (folder / "in-0").write_bytes(b"x")
+    made = replay_passes.new_scratch()
+    assert not stale.exists() and running.exists() and other.exists()
+    assert made.parent == tmp_path and made.name.startswith(
+        f"{replay_passes.SCRATCH_PREFIX}{os.getpid()}-")
+
+
+def test_too_little_room_in_tmpdir_replays_in_one_pass_and_says_why(whole, both, monkeypatch,
+                                                                      caplog):
+    """TMPDIR with less free than the input's size: no split is tried (it would fill the disk);
+    the replay goes the one-pass way, which needs no scratch, with the same result."""
+    room = SimpleNamespace(free=1000, total=10**9, used=0)
+    monkeypatch.setattr(replay_passes.shutil, "disk_usage", lambda path: room)
+    one, two, checked = both(whole)
+    assert one.ok and two == one and checked == []
+    assert "replaying in one pass" in caplog.text and "TMPDIR" in caplog.text
+
+
+def test_a_tmpdir_that_fills_up_during_the_passes_replays_in_one_pass(whole, both, monkeypatch,
+                                                                      caplog):
+    """A disk that fills up part way (another program writing beside the replay) is not the
+    replay's failure: the scratch goes, the one pass runs, and the warning names the cause."""
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(replay_passes, "split_ledger", full)
+    one, two, checked = both(whole)
+    assert one.ok and two == one and checked == []
+    assert "filled up" in caplog.text and os.strerror(errno.ENOSPC) in caplog.text
+    assert not list(Path(tempfile.gettempdir()).glob(
+        f"{replay_passes.SCRATCH_PREFIX}{os.getpid()}-*"))

@@ -8,6 +8,8 @@ The sizes are made small here (a "large" run of 480 inputs in passes of 100) so 
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
 import time
@@ -263,3 +265,23 @@ def test_a_run_killed_while_the_merge_writes_resumes_to_the_same_ledger(clean, s
     assert len(small) == started  # resumed in one pass
     assert ledger_bytes(run_dir) == ledger_bytes(one)
     assert not (run_dir / passes.SCRATCH).exists()
+
+
+def test_a_disk_the_passes_fill_up_is_adjudicated_in_one_pass(clean, small, tmp_path, capsys,
+                                                              monkeypatch, caplog):
+    """A pass whose scratch write finds the disk full (in its child) is not the run's failure:
+    the scratch goes, the one pass (which needs less room) writes the same ledger, and a warning
+    says why and names `--no-passes`."""
+    one = copy(clean, tmp_path / "one")
+    assert _adjudicate(one, capsys, "--no-passes")[0] == 0
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(passes, "part_inputs", full)  # read in each pass's child
+    filled = copy(clean, tmp_path / "filled")
+    code, out, _ = _adjudicate(filled, capsys)
+    assert code == 0 and len(small) >= 1
+    assert ledger_bytes(filled) == ledger_bytes(one)
+    assert "filled up" in caplog.text and "--no-passes" in caplog.text
+    assert not (filled / passes.SCRATCH).exists()

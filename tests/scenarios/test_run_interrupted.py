@@ -6,6 +6,9 @@ summary. The Kafka runtime has no silent broker default and checks its broker be
 from __future__ import annotations
 
 import csv
+import signal
+import subprocess
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -14,6 +17,7 @@ from claimsim.cli import main
 from claimsim.scenarios.run import NAMED_PER_PROGRAM, minimum_volume_warning
 
 from ..fixtures.damaged_runs import RUN_ARGS, copy, cut_log, entries, run
+from ..fixtures.processes import CLAIMSIM_WITH_SIGINT, assert_interrupted, children
 from ..fixtures.run_dirs import ledger_bytes
 
 
@@ -145,3 +149,24 @@ def test_kafka_commands_with_no_broker_configured_say_how_to_set_one(argv, tmp_p
     assert main([a if a != "RUN" else str(run_dir) for a in argv]) == 2
     err = capsys.readouterr().err
     assert "KAFKA_BOOTSTRAP_SERVERS" in err and "--bootstrap" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_a_stop_while_the_child_simulates_ends_both_at_once(tmp_path, sig):
+    """`claimsim run` simulates in a forked child: Ctrl-C or `kill` of the command ends it and
+    the child at once (exit 130 or 143), not once the simulation is done (a million members'
+    takes a minute and a half)."""
+    out = tmp_path / "big"
+    proc = subprocess.Popen([*CLAIMSIM_WITH_SIGINT, "run", "--members", "1000000", "--out",
+                             str(out), "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline, kids = time.monotonic() + 60, []
+    while not kids and time.monotonic() < deadline and proc.poll() is None:
+        kids = children(proc.pid)  # the simulation's child
+        time.sleep(0.05)
+    assert kids, "the simulation never started in a child"
+    time.sleep(1)
+    began = time.monotonic()
+    assert_interrupted(proc, kids, sig)
+    assert time.monotonic() - began < 30

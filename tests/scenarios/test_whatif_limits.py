@@ -1,5 +1,5 @@
 """`claimsim whatif` says how much work it is before starting, refuses absurd sizes without
-`--yes`, stops on SIGINT, and leaves no pool process behind when its parent is killed."""
+`--yes`, stops on SIGINT or SIGTERM, and leaves no pool process behind when its parent is killed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import time
+
+import pytest
 
 from claimsim.cli import main
 
@@ -46,9 +48,10 @@ def _start(tmp_path):
     raise AssertionError("the pool never started")
 
 
-def test_sigint_stops_the_sweep_and_its_pool(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_a_stop_ends_the_sweep_and_its_pool(tmp_path, sig):
     proc, kids = _start(tmp_path)
-    assert_interrupted(proc, kids)
+    assert_interrupted(proc, kids, sig)
 
 
 def test_no_orphans_after_the_parent_is_killed(tmp_path):

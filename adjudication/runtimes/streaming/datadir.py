@@ -17,6 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from claimsim.events.processes import pid_alive
+
 ROOT = "claimsim-faust"
 _OWNED = re.compile(r"^.+-(\d+)$")
 
@@ -39,16 +41,6 @@ def remove(path: Path) -> None:
         pass  # another worker's directory is in it (or it is gone already)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
 def sweep() -> list[Path]:
     """Remove every data directory whose process is gone (and the parent once empty); returns
     the ones removed."""
@@ -60,7 +52,7 @@ def sweep() -> list[Path]:
     gone = []
     for entry in entries:
         owned = _OWNED.match(entry.name)
-        if entry.is_dir() and (not owned or not _alive(int(owned.group(1)))):
+        if entry.is_dir() and (not owned or not pid_alive(int(owned.group(1)))):
             shutil.rmtree(entry, ignore_errors=True)  # a name without a pid: an older layout
             gone.append(entry)
     try:

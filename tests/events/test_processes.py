@@ -1,0 +1,94 @@
+"""How a stop request reaches a command (`events.processes`): SIGTERM raises `Terminated` in the
+command's process and ends a forked child as by default; a signal held while forking is
+delivered right after, not lost; the CLI reports a `kill` with exit 143."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from claimsim.events.processes import (Terminated, release_stop_signals, sigterm_as_interrupt,
+                                       stop_signals_held)
+
+
+def test_sigterm_raises_terminated_inside_and_the_old_handler_comes_back():
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated):
+        with sigterm_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler runs at the next bytecode: never reached
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert issubclass(Terminated, KeyboardInterrupt)  # every Ctrl-C cleanup runs for it
+
+
+def test_a_forked_child_ends_on_sigterm_as_by_default():
+    with sigterm_as_interrupt():
+        pid = os.fork()
+        if pid == 0:  # the child: the inherited handler must end it, not raise
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            finally:
+                os._exit(3)  # reached only if the handler raised or returned
+        _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+
+
+def test_a_signal_held_while_forking_interrupts_right_after():
+    """Noted inside, whichever thread it reaches (a progress bar's monitor thread is running),
+    and acted on at the way out."""
+    stop = threading.Event()
+    beside = threading.Thread(target=stop.wait, daemon=True)
+    beside.start()
+    reached = []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with stop_signals_held():
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(20):  # Python code runs here, as in the fork's own handlers
+                    time.sleep(0.01)
+                reached.append(True)
+            time.sleep(5)
+    finally:
+        stop.set()
+    assert reached and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_child_forked_with_the_signals_held_takes_its_handlers_back():
+    """The child ends on SIGTERM as the command's forked children do, not noting it forever."""
+    with sigterm_as_interrupt():
+        with stop_signals_held():
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    release_stop_signals()
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    time.sleep(5)
+                finally:
+                    os._exit(3)  # reached only if the signal was noted, or raised
+        _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+
+
+def test_the_cli_reports_a_kill_with_exit_143(tmp_path):
+    """A long command (a simulation of many members) sent SIGTERM says so and exits 143."""
+    proc = subprocess.Popen([sys.executable, "-m", "claimsim", "simulate", "--members", "200000",
+                             "--months", "12", "--out", str(tmp_path / "run"), "--no-progress"],
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "run").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    err = proc.stderr.read().decode()
+    assert code == 143, err[-2000:]
+    assert "claimsim: terminated" in err
