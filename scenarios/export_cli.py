@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,17 @@ def _out_dir(path: str) -> Path:
     return out
 
 
+def _emptied(out: Path) -> None:
+    """What an export that did not finish wrote in `out` (new or empty when it started) removed:
+    no 835 file without its trailer, no table cut short, and the same `--out` takes the next
+    try. The run is untouched; an export is always made again from it."""
+    for path in out.iterdir():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     if args.check_roundtrip and args.fmt != "tuva":
         raise UserError("--check-roundtrip: only --format tuva can be ingested again")
@@ -65,10 +77,13 @@ def cmd_export(args: argparse.Namespace) -> int:
                disable=args.no_progress, leave=False)
     try:
         rows, ok, claims = _export(args.fmt, reader, out, bar, args.no_progress)
+        _write_summary(out / SUMMARY_FILE, rows)
+    except BaseException:  # an error, Ctrl-C or kill: whole or absent
+        _emptied(out)
+        raise
     finally:
         bar.close()
     seconds = time.perf_counter() - started
-    _write_summary(out / SUMMARY_FILE, rows)
     print(_table(rows))
     rate = claims / seconds if seconds > 0 else 0.0
     print(f"  {claims:,} claim entries in {seconds:.1f} s ({rate:,.0f} claims/s) -> {out}")

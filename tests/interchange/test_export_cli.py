@@ -37,3 +37,27 @@ def test_same_run_exports_to_the_same_bytes(demo_run, exported, tmp_path, run_ex
     assert names == sorted(p.name for p in (tmp_path / "again").iterdir())
     for name in names:
         assert (first / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+
+
+def test_an_export_stopped_part_way_leaves_nothing_and_the_same_out_takes_the_next_try(
+        demo_run, exported, tmp_path, run_export, monkeypatch):
+    """Ctrl-C (or kill) while the 835 files are written: exit 130 and an empty `--out` (no file
+    without its trailer, no summary of a partial export); the next try writes the whole export."""
+    from claimsim.events.interchange import remit_files
+
+    real, written = remit_files.segments_text, []
+
+    def stopped_after_some(segments):
+        written.append(1)
+        if len(written) == 40:
+            raise KeyboardInterrupt
+        return real(segments)
+
+    out = tmp_path / "835"
+    with monkeypatch.context() as m:
+        m.setattr(remit_files, "segments_text", stopped_after_some)
+        assert run_export(demo_run, "835", out) == 130
+    assert len(written) == 40 and out.is_dir() and list(out.iterdir()) == []
+    assert run_export(demo_run, "835", out) == 0
+    first = exported(demo_run, "835")
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in first.iterdir())
