@@ -47,6 +47,8 @@ from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
 from claimsim.simulator.run_dir import INPUT_DIR, RUN_FILE, BatchSink, check_empty_run_dir
 
+from claimsim.adjudication.runtimes.whole_run import INGEST_MARK
+
 from claimsim.scenarios.ingest_order import input_events
 from claimsim.scenarios.ingest_claims import (IngestSummary, Rejections, Stage,
                                               stage_alignments, stage_enrollments, stage_lines)
@@ -137,6 +139,7 @@ def ingest(sources: Sources, template: ReferenceData, run_dir: Path | str, *, sc
     read_claims, read_enrollment, column_of = _readers(sources.format)
     roster = read_roster(sources.roster) if sources.roster else None
     run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / INGEST_MARK).write_bytes(b"")  # until run.json is written (`whole_run`)
     summary = IngestSummary(format=sources.format)
     if price_from_file:
         summary.pricing = "taken from the file (allowed, plan paid, cost share)"
@@ -167,6 +170,7 @@ def ingest(sources: Sources, template: ReferenceData, run_dir: Path | str, *, sc
         shutil.rmtree(tmp, ignore_errors=True)
     summary.rejections = dict(sorted(rejections.counts.items()))
     _write_manifest(run_dir, summary, reference, scenario)
+    (run_dir / INGEST_MARK).unlink()
     return summary
 
 

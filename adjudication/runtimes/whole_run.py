@@ -4,7 +4,8 @@ adjudicated as if it were the whole run, and a run the run clock was paying woul
 no run produces (answers without the epochs and payments between them).
 
 Choices where DOMAIN.md is silent: a folder with neither truth/ nor run.json (input written by
-another tool) is taken as whole; its chain is still checked as it is read.
+another tool) is taken as whole; its chain is still checked as it is read. An ingest marks its
+folder until it has written its run.json (`INGEST_MARK`), so one that stopped is not.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from claimsim.events.errors import UserError
 from claimsim.events.log import last_envelope
 
 CLOCK_FILE = "runclock.json"  # written by the run clock (scenarios) before it pays a run
+# Written by `claimsim ingest` as it starts and removed once its run.json is written: a folder
+# still holding it is an ingest that stopped (killed, a failure) with part of its input.
+INGEST_MARK = ".ingest-unfinished"
 
 
 def require_whole_input(run_dir: Path | str) -> None:
@@ -26,6 +30,9 @@ def require_whole_input(run_dir: Path | str) -> None:
                         " adjudicating it alone would write a ledger no run produces (answers without"
                         " its epochs and payments); finish it with `claimsim run SCENARIO --out"
                         f" {run_dir} --resume`")
+    if (run_dir / INGEST_MARK).exists():
+        raise UserError(f"{run_dir}: the ingest into it did not finish ({INGEST_MARK}), so its input"
+                        " may be partial; ingest again into a new folder")
     info_path = run_dir / "run.json"
     if not info_path.exists():
         if (run_dir / "truth").is_dir():

@@ -231,3 +231,30 @@ def test_a_date_within_the_rules_is_not_refused_by_them():
     assert date_problem(line._replace(received="2034-03-04"))[0] == "received"
     assert date_problem(line._replace(service_date="1899-12-31"))[0] == "service_date"
     assert date_problem(line._replace(service_date="2199-12-31", claim_end="2199-12-31")) is None
+
+
+def test_an_ingest_that_stopped_is_refused_by_adjudicate_not_taken_as_whole(tmp_path, monkeypatch,
+                                                                             capsys):
+    """Killed or failed before its run.json, an ingest leaves part of its input: `adjudicate`
+    refuses the folder (its mark) instead of paying part of the file as if it were all of it."""
+    from claimsim.scenarios import ingest
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # as Ctrl-C would, with the input written
+
+    run = tmp_path / "run"
+    with monkeypatch.context() as m:
+        m.setattr(ingest, "_write_manifest", stopped)
+        assert claimsim("ingest", "--format", "tuva", TUVA_CLAIMS, TUVA_ELIGIBILITY, "--out", run,
+                        "--no-progress") == 130
+    assert (run / "input").is_dir() and not (run / "run.json").exists()
+    capsys.readouterr()
+    assert claimsim("adjudicate", run, "--no-progress") == 2
+    assert "the ingest into it did not finish" in capsys.readouterr().err
+    assert not (run / "ledger").exists()
+
+
+def test_a_finished_ingest_leaves_no_mark(paid_run):
+    from claimsim.adjudication.runtimes.whole_run import INGEST_MARK
+
+    assert not (paid_run / INGEST_MARK).exists() and (paid_run / "run.json").exists()
