@@ -306,13 +306,22 @@ class LogWriter:
             os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        if self._file is not None:
-            self.commit()
-            self._file.close()
-            self._file = None
-        if not self._lock.closed:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+        """Commit, close the file and give up the lock: the last two even when the commit fails
+        (a full disk), whose error is then raised."""
+        try:
+            if self._file is not None:
+                try:
+                    self.commit()
+                finally:
+                    file, self._file = self._file, None
+                    try:
+                        file.close()
+                    except OSError:
+                        pass  # its buffer's flush failing again: the commit's error is raised
+        finally:
+            if not self._lock.closed:
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+                self._lock.close()
 
     def __enter__(self) -> LogWriter:
         return self

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
@@ -41,6 +44,19 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def own_scratch(prefix: str) -> Path:
+    """A new scratch folder in TMPDIR named for this process (`<prefix><pid>-<random>`), after
+    removing every `<prefix><pid>-*` folder whose process is gone: one a `kill -9` (or a pool's
+    SIGTERM to its worker) ended before its cleanup ran. A reused pid only delays that removal
+    to a later call."""
+    temp = Path(tempfile.gettempdir())
+    for entry in temp.glob(f"{prefix}*"):
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and entry.is_dir() and not pid_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
 
 
 def die_with_parent() -> None:

@@ -13,14 +13,14 @@ import multiprocessing
 import pickle
 import subprocess
 import sys
-import tempfile
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from claimsim.events.processes import (die_with_parent, release_stop_signals, stop_pool,
-                                       stop_signals_held)
+from claimsim.events.processes import (die_with_parent, own_scratch, release_stop_signals,
+                                       stop_pool, stop_signals_held)
 
 T = TypeVar("T")
 
@@ -42,8 +42,11 @@ def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
             raise
         finally:
             pool.shutdown()
-    with tempfile.TemporaryDirectory(prefix="claimsim-child-") as tmp:
-        call, result = Path(tmp) / "call.pickle", Path(tmp) / "result.pickle"
+    # Named for this process, so a later call removes it should this one be ended before its
+    # cleanup (a what-if worker stopped by its pool's SIGTERM): `events.processes.own_scratch`.
+    tmp = own_scratch("claimsim-child-")
+    try:
+        call, result = tmp / "call.pickle", tmp / "result.pickle"
         with open(call, "wb") as f:  # straight to the file: never the whole pickle in memory too
             pickle.dump((fn, args), f, protocol=pickle.HIGHEST_PROTOCOL)
         done = subprocess.run([sys.executable, "-m", __name__, str(call), str(result)],
@@ -53,6 +56,8 @@ def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
                                f" code {done.returncode} and no result")
         with open(result, "rb") as f:
             ok, value = pickle.load(f)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     if not ok:
         raise value
     return value

@@ -185,9 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                              partitions=args.partitions)
         print(f"claimsim run: Kafka broker {kafka.bootstrap}", file=sys.stderr)
     if args.resume:
-        if args.history is not None:
-            raise UserError("--resume finishes a simulated run; run --history again into a new --out")
-        state = prepare_resume(out, orjson.loads(scenario.model_dump_json()))
+        history = None if args.history is None else Path(args.history)
+        state = prepare_resume(out, orjson.loads(scenario.model_dump_json()), history)
         if state.stage is Stage.COMPLETE:
             raise UserError(f"{out}: the run is already complete; nothing to resume")
     else:
@@ -195,7 +194,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         refuse_existing(state)
     began = time.perf_counter()
     progress = not args.no_progress and sys.stderr.isatty()
-    if args.history is not None:
+    if args.history is not None and state.stage is Stage.SIMULATED:  # resumed: pay it again
+        from claimsim.scenarios.run import pay_and_report
+
+        print(f"claimsim run {scenario.scenario} --history {args.history}: {scenario.runtime}"
+              f" runtime -> {out} (resumed: the history's copy kept, paying again)",
+              file=sys.stderr)
+        result = pay_and_report(scenario, out, months=state.info["months"], progress=progress,
+                                kafka=kafka, signer=_signer(args.signing_key))
+    elif args.history is not None:
         from claimsim.scenarios.history import run_history
 
         print(f"claimsim run {scenario.scenario} --history {args.history}: {scenario.runtime}"

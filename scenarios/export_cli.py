@@ -89,7 +89,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"  {claims:,} claim entries in {seconds:.1f} s ({rate:,.0f} claims/s) -> {out}")
     print("  balances: " + ("all hold" if ok else "FAILED (see the table)"))
     if args.check_roundtrip and ok:
-        return _check_roundtrip(Path(args.run_dir), out, not args.no_progress)
+        try:
+            return _check_roundtrip(Path(args.run_dir), out, not args.no_progress)
+        except BaseException:  # the round trip's ingest and run too: whole or absent
+            _emptied(out)
+            raise
     return 0 if ok else 1
 
 

@@ -70,7 +70,9 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
     checks = tables.reconciliation(out, clock.state)
     reports = out / REPORTS
     files += tables.write_both(reports, "practices", rows)
-    files.append(tables.write_csv(reports / "checks.csv", checks))
+    # checks.csv is written last of all (below): its being there says the run is complete
+    # (`run_state.REPORT_LAST`), so a run stopped while it reports is resumed, not taken as done.
+    files.append(reports / "checks.csv")
     aligned_files, aligned = write_aligned(out, clock.state, window.as_of, years)
     files += aligned_files
     if charts_too:
@@ -98,6 +100,7 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
             practices=[{**r, "status": practice_status(clock.state, r, window.as_of)} for r in rows],
             accuracy=written.accuracy, checks=checks, reconciliation=written.reconciliation,
             charts=made))
+    tables.write_csv(reports / "checks.csv", checks)
     return ScenarioResult(out, clock, rows, checks, files, aligned)
 
 

@@ -4,7 +4,8 @@ run that stopped part-way (simulated or not), or something that is not a claimsi
 unless told to `--resume` it, and then redoes only the steps that did not finish.
 
 A run's steps, each ending in a file it writes last: simulate (run.json, scenario.json), pay
-epoch by epoch (the projection checkpoint), report (reports/checks.csv).
+epoch by epoch (the projection checkpoint), report (reports/checks.csv, after every other report
+file; every table is written whole or not at all, `audit.tables.whole_or_absent`).
 
 Choices where DOMAIN.md is silent: resuming a run whose payment stopped re-pays it from the
 simulated input (the ledger is rebuilt from seq 0; the ledger is a pure function of the input
@@ -99,14 +100,29 @@ def inspect_run(path: Path) -> RunState:
 
 
 def _run_json(path: Path) -> dict[str, Any] | None:
-    """run.json as the simulator writes it (scenario, seed, summary), or None."""
+    """run.json as the simulator writes it (scenario, seed, summary), or as `run --history`
+    writes it (scenario, seed, history: no simulation summary), or None."""
     try:
         info = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
-    if isinstance(info, dict) and {"scenario", "seed", "summary"} <= set(info):
+    if isinstance(info, dict) and {"scenario", "seed"} <= set(info) and (
+            "summary" in info or "history" in info):
         return info
     return None
+
+
+def _recorded_config(state: RunState) -> dict[str, Any]:
+    """The scenario a run was made with: run.json's `config` (a simulated run's), else its
+    scenario.json (a history run's)."""
+    info = state.info or {}
+    if "config" in info or "history" not in info:
+        return info.get("config", {})
+    try:
+        config = orjson.loads((state.path / "scenario.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return config if isinstance(config, dict) else {}
 
 
 def not_a_run(state: RunState) -> UserError:
@@ -126,16 +142,25 @@ def replace_run(path: Path) -> None:
     shutil.rmtree(path)
 
 
-def prepare_resume(path: Path, scenario_config: dict[str, Any]) -> RunState:
-    """Make `path` ready to redo the steps of a stopped run of this scenario; returns its state
-    (ABSENT: start from scratch). Refuses a run of another scenario or seed."""
+def prepare_resume(path: Path, scenario_config: dict[str, Any], history: Path | None = None
+                   ) -> RunState:
+    """Make `path` ready to redo the steps of a stopped run of this scenario (paying `history`'s
+    claims, for `run --history`); returns its state (ABSENT: start from scratch). Refuses a run
+    of another scenario or seed, or a simulated run resumed as a history run or the other way."""
     state = inspect_run(path)
     if state.stage is Stage.FOREIGN:
         raise not_a_run(state)
     if state.stage in (Stage.ABSENT, Stage.COMPLETE):
         return state
     if state.info is not None:
-        recorded = {k: v for k, v in state.info.get("config", {}).items() if k != "runtime"}
+        was = state.info.get("history")
+        if (was is None) != (history is None) or (
+                was is not None and Path(was).resolve() != Path(history).resolve()):
+            raise UserError(f"{path}: holds a run of simulated claims; --resume continues it"
+                            " without --history" if was is None else
+                            f"{path}: holds a run paying the history {was}; --resume continues"
+                            f" it with --history {was}")
+        recorded = {k: v for k, v in _recorded_config(state).items() if k != "runtime"}
         wanted = {k: v for k, v in scenario_config.items() if k != "runtime"}
         if recorded != wanted:
             differ = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))

@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from claimsim.events.log import last_envelope, read
 from claimsim.events.money import BP_ONE, div_round_half_up
 from claimsim.adjudication.projections.epochs import Plan
-from claimsim.adjudication.audit.tables import report_rows, true_pcps, write_csv  # noqa: F401
+from claimsim.adjudication.audit.tables import (report_rows, true_pcps, whole_or_absent,  # noqa: F401
+                                               write_csv)
 from claimsim.adjudication.projections.snapshots import member_month_counts
 from claimsim.adjudication.projections.money import money_by_practice, money_totals
 from claimsim.adjudication.projections.state import PayerState
@@ -344,7 +345,8 @@ def reconciliation(run_dir: Path, state: PayerState) -> list[dict[str, Any]]:
 def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
     """The same table as `write_csv` writes, with the same column names."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(report_rows(rows)), path)
+    with whole_or_absent(path) as part:
+        pq.write_table(pa.Table.from_pylist(report_rows(rows)), part)
     return path
 
 

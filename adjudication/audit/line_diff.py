@@ -32,6 +32,8 @@ import orjson
 
 from claimsim.events.log import read
 
+from claimsim.adjudication.audit.tables import whole_or_absent
+
 LINE_FIELDS = ("status", "allowed", "plan_paid", "cost_share", "deductible", "coinsurance", "copay",
                "medicaid_cost_share", "cap_offset", "sequestration", "shadow_allowed", "program",
                "attributed", "capitated", "adjustments", "remarks", "billed", "units", "procedure",
@@ -178,7 +180,7 @@ def compare_lines(run_a: Path | str, run_b: Path | str, *,
 
 
 def write_differences(path: Path, diff: LineDiff) -> Path:
-    with open(path, "w", newline="") as f:
+    with whole_or_absent(path) as part, open(part, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(DIFFERENCES_COLUMNS)
         for claim_id in diff.only_a:

@@ -34,7 +34,7 @@ from typing import Any
 
 from claimsim.events.input_reader import ChainPosition
 from claimsim.events.log import FILE_BUFFER, envelope_of, last_envelope, raw_lines, segments
-from claimsim.events.processes import pid_alive
+from claimsim.events.processes import own_scratch
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.audit.diff import first_difference
@@ -254,15 +254,10 @@ SCRATCH_PREFIX = "claimsim-replay-passes-"  # + the replaying process's pid and 
 
 
 def new_scratch() -> Path:
-    """A scratch folder in TMPDIR named for this process, after removing any a replay that is
-    gone left there (killed with -9: no cleanup ran), as the Kafka workers' data folders are
-    swept (`streaming.datadir`). A reused pid only delays the removal to a later replay."""
-    temp = Path(tempfile.gettempdir())
-    for entry in temp.glob(f"{SCRATCH_PREFIX}*"):
-        pid = entry.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
-        if entry.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
-            shutil.rmtree(entry, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+    """The replay's scratch folder in TMPDIR, after removing any a replay that is gone left there
+    (`events.processes.own_scratch`), as the Kafka workers' data folders are swept
+    (`streaming.datadir`)."""
+    return own_scratch(SCRATCH_PREFIX)
 
 
 def check_answers(run_dir: Path, parts: int, reference: ReferenceData, settings: Settings,

@@ -148,16 +148,11 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[Callable[[Iterable[d
     header, then each batch as it comes). Written beside `path` and moved there at the end, so
     the table is whole or absent."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    try:
+    with whole_or_absent(path) as part:
         with open(part, "w", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow([column_name(c) for c in columns])
             yield lambda rows: writer.writerows([row[c] for c in columns] for row in rows)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    os.replace(part, path)
 
 
 def write_csv(path: Path, rows: Iterable[dict[str, Any]], *, columns: list[str] | None = None,
@@ -183,11 +178,26 @@ def write_csv(path: Path, rows: Iterable[dict[str, Any]], *, columns: list[str] 
         fields += [names[k] for k in row if names[k] not in fields]
     if not fields:
         raise ValueError(f"{path}: an empty table needs its columns for the header")
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({names[k]: v for k, v in row.items()} for row in rows)
+    with whole_or_absent(path) as part:
+        with open(part, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({names[k]: v for k, v in row.items()} for row in rows)
     return path
+
+
+@contextmanager
+def whole_or_absent(path: Path) -> Iterator[Path]:
+    """Write a file at the path this yields (`path` + ".part"), moved to `path` once the block
+    ends: a command stopped mid-write (an error, a full disk, Ctrl-C, kill) leaves no table cut
+    short that a reader or a resumed run would take for a whole one."""
+    part = path.with_name(path.name + ".part")
+    try:
+        yield part
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, path)
 
 
 def table(rows: list[dict[str, Any]], columns: list[str], money: set[str]) -> str:

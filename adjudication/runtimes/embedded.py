@@ -335,12 +335,19 @@ class EmbeddedAdjudicator:
             self.processor.release(self.store)
 
     def close(self) -> None:
-        if self.workers is not None:
-            self.workers.close()
-            self.workers = None
-        self.writer.close()
-        if isinstance(self.store, RocksStore):
-            self.store.close()
+        """End the workers, close the ledger, and close (a scratch one: remove) the family store,
+        each whatever the one before raised: a full disk fails the ledger's last flush again on
+        close, and the scratch store must still give its gigabytes back."""
+        try:
+            if self.workers is not None:
+                self.workers.close()
+                self.workers = None
+        finally:
+            try:
+                self.writer.close()
+            finally:
+                if isinstance(self.store, RocksStore):
+                    self.store.close()
 
     def __enter__(self) -> EmbeddedAdjudicator:
         return self

@@ -117,3 +117,41 @@ def test_whatif_on_history_names_the_history_it_re_paid_not_seeds(history, tmp_p
         assert not re.search(r"seeds \d", text) and "replicate(s)" not in text
     rows = list(csv.DictReader((out / "replicates.csv").open()))
     assert rows and all(row["seed"] == "" for row in rows)  # nothing was drawn
+
+
+def test_a_history_run_is_known_as_one_finished_or_stopped_and_resumes(history, tmp_path,
+                                                                      monkeypatch, capsys):
+    """A finished history run is refused as finished (not as a simulation that stopped); one
+    stopped while paying is refused as incomplete, and `--resume --history` pays it again into
+    the ledger an uninterrupted one writes; `--resume` without `--history` is refused by name."""
+    from claimsim.adjudication.projections.follower import LedgerFollower
+
+    args = ("run", "pcf", "--history", history, "--minimum-attributed", "10", "--no-progress")
+    done = tmp_path / "done"
+    assert claimsim(*args, "--out", done) == 0
+    capsys.readouterr()
+    assert claimsim(*args, "--out", done) == 2
+    assert "already holds a finished run" in capsys.readouterr().err
+
+    stopped = tmp_path / "stopped"
+    real, calls = LedgerFollower.apply, []
+
+    def stop_part_way(self, env):  # Ctrl-C while the ledger is folded, part way through paying
+        calls.append(1)
+        if len(calls) == 2000:
+            raise KeyboardInterrupt
+        return real(self, env)
+
+    with monkeypatch.context() as m:
+        m.setattr(LedgerFollower, "apply", stop_part_way)
+        assert claimsim(*args, "--out", stopped) == 130
+    capsys.readouterr()
+    assert claimsim(*args, "--out", stopped) == 2
+    assert "holds an incomplete run" in capsys.readouterr().err
+    assert claimsim("run", "pcf", "--minimum-attributed", "10", "--no-progress", "--out", stopped,
+                    "--resume") == 2
+    assert "--resume continues it with --history" in capsys.readouterr().err
+    assert claimsim(*args, "--out", stopped, "--resume") == 0
+    for name in ("ledger", "reports"):
+        for path in sorted((done / name).iterdir()):
+            assert (stopped / name / path.name).read_bytes() == path.read_bytes(), path.name

@@ -111,3 +111,19 @@ def test_demo_scenario_round_trip_pays_every_final_action_line_the_same(tmp_path
     # what the trip cannot carry, counted: versions reversed in the run, inputs it rejected
     assert diff.reversed_versions_a > 0 and diff.rejected_inputs_a > 0
     assert 0 < diff.history_claims < diff.claims_a // 5
+
+
+def test_a_round_trip_stopped_part_way_leaves_the_out_folder_empty(demo_run, tmp_path,
+                                                                  monkeypatch):
+    """Ctrl-C (or kill) during `--check-roundtrip`'s ingest and run: the export and the partial
+    round trip both go, so the same `--out` takes the next try."""
+    from claimsim.scenarios import roundtrip
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # after the ingest, as the history run starts paying
+
+    out = tmp_path / "tuva"
+    monkeypatch.setattr(roundtrip, "run_history", stopped)
+    assert claimsim("export", demo_run, "--format", "tuva", "--out", out, "--check-roundtrip",
+                    "--no-progress") == 130
+    assert out.is_dir() and list(out.iterdir()) == []

@@ -41,6 +41,12 @@ class _FillingFile:
         self._room.left = 0
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a buffered file's: no name
 
+    def flush(self) -> None:
+        """Once full, a flush fails too, as a buffered writer's does with bytes still to write."""
+        if self._room.left == 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._f.flush()
+
     def __getattr__(self, name):
         return getattr(self._f, name)
 
@@ -93,6 +99,24 @@ def test_a_disk_that_fills_under_the_ledger_says_so_and_the_run_goes_on_from_it(
     assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
     assert ledger_bytes(run_dir) == whole
     assert len(entries(run_dir / "ledger")) > kept > 1
+
+
+def test_a_disk_that_fills_under_the_ledger_still_removes_the_scratch_family_store(
+        clean, whole, tmp_path, monkeypatch, capsys):
+    """Over the disk store (`--cache-families`): the ledger's last flush fails again as the
+    runtime closes, and the scratch store (gigabytes at a payer's scale, on the disk the message
+    asks the user to clear) is removed all the same."""
+    from claimsim.adjudication.runtimes.family_storage import STATE_DIR
+
+    run_dir = copy(clean, tmp_path / "r")
+    monkeypatch.setattr(log, "open", _fill_after(40_000, lambda p, m: p.endswith(".jsonl")
+                                                  and "a" in m), raising=False)
+    assert main(["adjudicate", str(run_dir), "--no-progress", "--cache-families", "100"]) == 1
+    assert capsys.readouterr().err.startswith("claimsim: error: No space left on device.")
+    assert not (run_dir / STATE_DIR).exists()
+    monkeypatch.undo()
+    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
+    assert ledger_bytes(run_dir) == whole
 
 
 def test_a_disk_that_fills_under_a_pass_says_so_and_the_one_pass_writes_the_ledger(

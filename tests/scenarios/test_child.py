@@ -37,3 +37,22 @@ def test_an_unguarded_script_that_calls_a_child_runs_once(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "3"
     assert marks.read_text() == "ran\n"
+
+
+def test_a_call_leaves_no_scratch_and_sweeps_one_a_killed_caller_left(tmp_path, monkeypatch):
+    """The pickles' folder goes with the call; one whose process was ended before its cleanup
+    (a what-if worker its pool stopped with SIGTERM) is removed by the next call; a running
+    process's is kept."""
+    import os
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = tmp_path / f"claimsim-child-{gone.pid}-abc"
+    running = tmp_path / f"claimsim-child-{os.getppid()}-def"
+    for folder in (stale, running):
+        folder.mkdir()
+        (folder / "call.pickle").write_bytes(b"x" * 1000)
+    assert in_child(operator.add, 1, 2) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [running.name]

@@ -170,3 +170,49 @@ def test_a_stop_while_the_child_simulates_ends_both_at_once(tmp_path, sig):
     began = time.monotonic()
     assert_interrupted(proc, kids, sig)
     assert time.monotonic() - began < 30
+
+
+def test_a_run_stopped_while_it_reports_is_resumed_not_taken_as_finished(whole, tmp_path,
+                                                                         monkeypatch, capsys):
+    """Stopped after some report files (the practice tables, the aligned tables) and before the
+    HTML report: the folder is a paid run whose reports were not written, never a finished one
+    (checks.csv comes last), and `--resume` writes the reports an uninterrupted run writes."""
+    from claimsim.scenarios import html_report
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "stopped"
+    with monkeypatch.context() as m:
+        m.setattr(html_report, "run_report", stopped)
+        assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out)]) == 130
+    assert (out / "reports" / "practices.csv").exists()
+    assert not (out / "reports" / "checks.csv").exists()
+    assert not list((out / "reports").glob("*.part"))
+    capsys.readouterr()
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out)]) == 2
+    assert "the reports were not written" in capsys.readouterr().err
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out), "--resume"]) == 0
+    assert ledger_bytes(out) == ledger_bytes(whole)
+    for name in ("checks.csv", "practices.csv", "index.html"):
+        assert (out / "reports" / name).read_bytes() == (whole / "reports" / name).read_bytes()
+
+
+def test_a_table_stopped_mid_write_leaves_no_file(tmp_path):
+    """Both ways `write_csv` writes (rows read once, or a list read for its header first),
+    stopped after a row: neither the table nor its ".part" is left."""
+    from claimsim.adjudication.audit.tables import write_csv
+
+    class Stop:
+        def __str__(self):  # the csv writer formats the cell: a Ctrl-C lands here
+            raise KeyboardInterrupt
+
+    def rows():
+        yield {"a": 1}
+        yield {"a": Stop()}
+
+    with pytest.raises(KeyboardInterrupt):
+        write_csv(tmp_path / "t.csv", rows(), columns=["a"], only_columns=True)
+    with pytest.raises(KeyboardInterrupt):
+        write_csv(tmp_path / "u.csv", [{"a": 1}, {"a": Stop()}])
+    assert list(tmp_path.iterdir()) == []
