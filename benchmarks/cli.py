@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -41,12 +42,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="claimsim-bench-"))
     argv = [*files, "--benchmark-enable", "-p", "no:cacheprovider", "-q",
             "--import-mode=importlib", "--rootdir", str(HERE), "--basetemp", str(scratch / "pytest")]
-    if args.json:
-        argv.append(f"--benchmark-json={args.json}")
+    if args.json:  # written in the scratch folder, and moved to FILE only if every suite ran
+        argv.append(f"--benchmark-json={scratch / 'benchmarks.json'}")
     # The suites' own tempfile folders (mkdtemp) land in the scratch folder too.
     saved, tempfile.tempdir = tempfile.tempdir, str(scratch)
     try:
-        return int(pytest.main(argv))
+        code = pytest.main(argv)
+        if code == pytest.ExitCode.INTERRUPTED:  # pytest caught the Ctrl-C (or kill) itself
+            raise KeyboardInterrupt
+        if args.json and code == pytest.ExitCode.OK:
+            shutil.move(scratch / "benchmarks.json", args.json)
+        elif args.json:
+            print(f"claimsim bench: {args.json} not written (a suite failed)", file=sys.stderr)
+        return int(code)
     finally:
         tempfile.tempdir = saved
         shutil.rmtree(scratch, ignore_errors=True)

@@ -306,8 +306,7 @@ class LogWriter:
             os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        """Commit, close the file and give up the lock: the last two even when the commit fails
-        (a full disk), whose error is then raised."""
+        """Commit, close the file, give up the lock: the last two even if the commit fails."""
         try:
             if self._file is not None:
                 try:

@@ -162,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import orjson
 
     from claimsim.adjudication.runtimes.streaming.runtime import KafkaOptions
-    from claimsim.scenarios.run import run_scenario, summary_text
+    from claimsim.scenarios.run import summary_text
     from claimsim.scenarios.run_state import Stage, inspect_run, prepare_resume, refuse_existing
     from claimsim.scenarios.spec import validate
 
@@ -193,30 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         state = inspect_run(out)
         refuse_existing(state)
     began = time.perf_counter()
-    progress = not args.no_progress and sys.stderr.isatty()
-    if args.history is not None and state.stage is Stage.SIMULATED:  # resumed: pay it again
-        from claimsim.scenarios.run import pay_and_report
-
-        print(f"claimsim run {scenario.scenario} --history {args.history}: {scenario.runtime}"
-              f" runtime -> {out} (resumed: the history's copy kept, paying again)",
-              file=sys.stderr)
-        result = pay_and_report(scenario, out, months=state.info["months"], progress=progress,
-                                kafka=kafka, signer=_signer(args.signing_key))
-    elif args.history is not None:
-        from claimsim.scenarios.history import run_history
-
-        print(f"claimsim run {scenario.scenario} --history {args.history}: {scenario.runtime}"
-              f" runtime -> {out}", file=sys.stderr)
-        result = run_history(scenario, Path(args.history), out, progress=progress, kafka=kafka,
-                             signer=_signer(args.signing_key))
-    else:
-        resumed = " (resumed: simulation kept, paying again)" if state.stage is Stage.SIMULATED else ""
-        print(f"claimsim run {scenario.scenario}: {scenario.members:,} members, {scenario.months}"
-              f" months from {scenario.start}, seed {scenario.seed}, {scenario.runtime} runtime"
-              f" -> {out}{resumed}", file=sys.stderr)
-        result = run_scenario(scenario, out, progress=progress, kafka=kafka,
-                              signer=_signer(args.signing_key), simulated=state.stage is Stage.SIMULATED,
-                              simulate_apart=True)
+    result = _run_or_resume(args, scenario, out, state, kafka)
     plan = result.clock.plan
     print(summary_text(result))
     print(f"\nepochs: baseline to {plan.boundaries[0]}, boundaries {', '.join(plan.boundaries)};"
@@ -225,6 +202,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     if (out / "reports" / "index.html").exists():
         print(f"open the report (charts, and what each figure means): {out / 'reports' / 'index.html'}")
     return 0
+
+
+def _run_or_resume(args: argparse.Namespace, scenario, out: Path, state, kafka):
+    """Simulate (or copy the history) and pay into `out`, or, resumed (`state` SIMULATED: the
+    simulation or the history's copy kept), pay it again."""
+    from claimsim.scenarios.run import pay_and_report, run_scenario
+    from claimsim.scenarios.run_state import Stage
+
+    progress = not args.no_progress and sys.stderr.isatty()
+    resumed = state.stage is Stage.SIMULATED
+    signer = _signer(args.signing_key)
+    if args.history is not None:
+        kept = " (resumed: the history's copy kept, paying again)" if resumed else ""
+        print(f"claimsim run {scenario.scenario} --history {args.history}: {scenario.runtime}"
+              f" runtime -> {out}{kept}", file=sys.stderr)
+        if resumed:
+            return pay_and_report(scenario, out, months=state.info["months"], progress=progress,
+                                  kafka=kafka, signer=signer)
+        from claimsim.scenarios.history import run_history
+
+        return run_history(scenario, Path(args.history), out, progress=progress, kafka=kafka,
+                           signer=signer)
+    kept = " (resumed: simulation kept, paying again)" if resumed else ""
+    print(f"claimsim run {scenario.scenario}: {scenario.members:,} members, {scenario.months}"
+          f" months from {scenario.start}, seed {scenario.seed}, {scenario.runtime} runtime"
+          f" -> {out}{kept}", file=sys.stderr)
+    return run_scenario(scenario, out, progress=progress, kafka=kafka, signer=signer,
+                        simulated=resumed, simulate_apart=True)
 
 
 def _no_simulation_flags(args: argparse.Namespace, names: tuple[str, ...]) -> None:

@@ -28,10 +28,12 @@ from claimsim.events.errors import UserError
 from claimsim.events.log import last_envelope
 
 # The payment step's own working files, left behind by a run that was stopped while paying: the
-# embedded runtime's scratch family store, and the Kafka runtime's topics, sink position and
-# worker logs. (Named here, not imported: the streaming modules load faust; a test holds the
+# embedded runtime's scratch family store, and the Kafka runtime's topics, sink position (each
+# with the ".tmp" it is written to before its rename, there if a kill landed between the two)
+# and worker logs. (Named here, not imported: the streaming modules load faust; a test holds the
 # names equal.)
-PAY_WORK = (".family-state", ".kafka-run.json", ".kafka-sink.json", ".kafka-workers")
+PAY_WORK = (".family-state", ".kafka-run.json", ".kafka-run.tmp", ".kafka-sink.json",
+            ".kafka-sink.tmp", ".kafka-workers")
 # Every entry a run directory may hold (the simulator's, the run clock's, the reports).
 RUN_ENTRIES = frozenset({"input", "truth", "ledger", "projections", "reports", "reference.json",
                          "run.json", "runclock.json", "scenario.json", *PAY_WORK})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,29 @@ def test_bench_without_the_test_extras_is_one_line_naming_them(monkeypatch, caps
     err = capsys.readouterr().err
     assert err.startswith("claimsim: error: ") and "'pytest_benchmark'" in err
     assert '.[test]' in err and len(err.strip().splitlines()) == 1
+
+
+def test_bench_stopped_exits_130_and_writes_no_json_that_looks_whole(monkeypatch, tmp_path,
+                                                                    capsys):
+    """pytest catches a Ctrl-C (or kill) itself and returns INTERRUPTED, and pytest-benchmark
+    still writes `--json` for the suites that ran: the command exits 130 and FILE is written only
+    when every suite ran."""
+    import pytest as pytest_module
+
+    def suites(code):
+        def fake_main(argv):
+            json_file = next(a.split("=", 1)[1] for a in argv if a.startswith("--benchmark-json="))
+            Path(json_file).write_text('{"benchmarks": []}')
+            return code
+        return fake_main
+
+    out = tmp_path / "b.json"
+    monkeypatch.setattr(pytest_module, "main", suites(pytest_module.ExitCode.INTERRUPTED))
+    assert main(["bench", "log", "--json", str(out)]) == 130
+    assert not out.exists()
+    monkeypatch.setattr(pytest_module, "main", suites(pytest_module.ExitCode.TESTS_FAILED))
+    assert main(["bench", "log", "--json", str(out)]) == 1
+    assert not out.exists() and "not written" in capsys.readouterr().err
+    monkeypatch.setattr(pytest_module, "main", suites(pytest_module.ExitCode.OK))
+    assert main(["bench", "log", "--json", str(out)]) == 0
+    assert out.read_text() == '{"benchmarks": []}'

@@ -9,6 +9,7 @@ import csv
 import signal
 import subprocess
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -67,7 +68,8 @@ def test_the_payment_working_files_are_named_as_their_runtimes_name_them():
     from claimsim.adjudication.runtimes.streaming.sink import ResumePoint
     from claimsim.scenarios.run_state import PAY_WORK
 
-    assert set(PAY_WORK) == {STATE_DIR, TopicsFile.FILE, ResumePoint.FILE, WORKER_LOGS}
+    tmp = [Path(f).with_suffix(".tmp").name for f in (TopicsFile.FILE, ResumePoint.FILE)]
+    assert set(PAY_WORK) == {STATE_DIR, TopicsFile.FILE, ResumePoint.FILE, WORKER_LOGS, *tmp}
 
 
 def test_resume_redoes_a_simulation_that_was_killed(whole, tmp_path, capsys):
