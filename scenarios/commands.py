@@ -81,7 +81,8 @@ def add_whatif(sub: argparse._SubParsersAction) -> None:
                         " programs.cpcplus_t2.hybrid_bp=0,2500,4000,6500 (repeat for a grid)")
     p.add_argument("--replicates", type=int, default=1, help="seeds per point (default 1)")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="a new or empty directory (default runs/whatif-<scenario>)")
+                   help="a new or empty directory (default runs/whatif-<scenario>); with"
+                        " --resume, the folder of the sweep to go on with")
     p.add_argument("--jobs", type=int, default=None, help="parallel runs (default: every core)")
     p.add_argument("--members", type=int, default=None, help="override the scenario's members")
     p.add_argument("--months", type=int, default=None, help="override the scenario's months")
@@ -92,6 +93,9 @@ def add_whatif(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", action="store_true",
                    help="start even a sweep past the size limits (more than"
                         " 1,000 runs or 50 million member-months)")
+    p.add_argument("--resume", action="store_true",
+                   help="go on with the sweep that stopped part way in --out (the same command):"
+                        " finished runs are kept, the others run again")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_whatif)
 
@@ -306,7 +310,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     sweep = whatif.run_sweep(scenario, data, axes, out, origin=origin, replicates=args.replicates,
                              jobs=args.jobs, progress=not args.no_progress and sys.stderr.isatty(),
                              keep_logs=args.keep_logs,
-                             history=Path(args.history) if args.history else None)
+                             history=Path(args.history) if args.history else None,
+                             resume=args.resume)
     chart_files = whatif_report.write_charts(sweep, out, scenario.scenario)
     files = [*sweep.files, *chart_files,
              whatif_report.write_html(sweep, out, scenario.scenario, chart_files)]

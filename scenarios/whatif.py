@@ -37,7 +37,7 @@ from claimsim.events.processes import (die_with_parent, release_stop_signals, st
 
 from claimsim.adjudication.audit.tables import column_name
 
-from claimsim.scenarios import tables
+from claimsim.scenarios import tables, whatif_resume
 from claimsim.scenarios.aligned_report import aligned_metrics
 from claimsim.scenarios.spec import Scenario, validate
 
@@ -251,10 +251,11 @@ def run_one(scenario_json: str, out: str, keep_logs: bool,
     if not keep_logs:
         for name in LOGS:
             shutil.rmtree(Path(out) / name, ignore_errors=True)
-    out = metrics(result.rows)
+    found = metrics(result.rows)
     for group, values in aligned_metrics(result.aligned).items():
-        out.setdefault(group, {}).update(values)
-    return out
+        found.setdefault(group, {}).update(values)
+    whatif_resume.save_metrics(Path(out), found)  # last: the run is finished (`--resume`)
+    return found
 
 
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
@@ -291,23 +292,19 @@ class Sweep:
 
 def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: Path | str, *,
               origin: str, replicates: int = 1, jobs: int | None = None, progress: bool = False,
-              keep_logs: bool = False, history: Path | None = None) -> Sweep:
+              keep_logs: bool = False, history: Path | None = None, resume: bool = False
+              ) -> Sweep:
+    """`resume`: go on with the sweep that stopped part way in `out` (`whatif_resume`)."""
     if replicates < 1:
         raise UserError("--replicates must be at least 1")
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"{out}: directory is not empty (choose a new --out or remove it)")
     grid = points(data, axes, origin)
     info = None
     if history is not None:
         from claimsim.scenarios.history import read_history
 
         info = read_history(history)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(grid) * replicates))
     tasks = {}
-    results: dict[tuple[int, int], dict[str, dict[str, int]]] = {}
-    bar = tqdm(total=len(grid) * replicates, unit="run", file=sys.stderr, disable=not progress,
-               desc="whatif")
     # Every run's scenario is serialized before the pool starts: a SIGINT that lands inside
     # pydantic's serializer comes out as a PydanticSerializationError, not a KeyboardInterrupt,
     # and the sweep would end with exit 1 instead of 130 (seen once in CI).
@@ -315,15 +312,20 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
     payloads = [((point.index, r), point_scenario.model_copy(
                     update={"seed": point_scenario.seed + r}).model_dump_json())
                 for point, point_scenario, _ in grid for r in range(replicates)]
+    results = whatif_resume.start(out, payloads, history, resume)
+    todo = [(key, payload) for key, payload in payloads if key not in results]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    bar = tqdm(total=len(payloads), initial=len(results), unit="run", file=sys.stderr,
+               disable=not progress, desc="whatif")
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
     try:
         # The pool forks its processes at the first submit: a Ctrl-C or kill that landed in the
         # fork's own handlers would be lost (`events.processes.stop_signals_held`).
         with stop_signals_held():
-            for (index, r), payload in payloads:
-                run_dir = out / "runs" / f"p{index:02d}_r{r:02d}"
+            for key, payload in todo:
+                run_dir = whatif_resume.run_folder(out, key)
                 tasks[pool.submit(run_one, payload, str(run_dir), keep_logs,
-                                  str(history) if history else None)] = (index, r)
+                                  str(history) if history else None)] = key
         for future in as_completed(tasks):
             results[tasks[future]] = future.result()
             bar.update(1)

@@ -102,3 +102,39 @@ def test_sweep_refuses_a_non_empty_output_directory(tmp_path):
     (tmp_path / "x" / "f").write_text("")
     with pytest.raises(UserError, match="not empty"):
         run_sweep(scenario, data, [parse_vary("seed=1,2")], tmp_path / "x", origin=origin)
+
+
+def test_a_sweep_stopped_part_way_goes_on_with_resume_to_the_same_tables(tmp_path):
+    """A sweep whose runs stopped part way (one finished run's metrics lost as if the kill came
+    before it wrote them, another's folder half written) goes on with `resume`: only those runs
+    are run again, and the tables are an uninterrupted sweep's, byte for byte. A resume of
+    another sweep (other values) is refused by name, as is a plain rerun into the folder."""
+    import shutil
+
+    from claimsim.scenarios import whatif_resume
+
+    scenario, data, origin = _demo_small()
+    axes = [parse_vary("programs.cpcplus_t2.hybrid_bp=0,6500")]
+    whole = tmp_path / "whole"
+    run_sweep(scenario, data, axes, whole, origin=origin, replicates=2, jobs=2)
+    stopped = tmp_path / "stopped"
+    shutil.copytree(whole, stopped)
+    for name in ("whatif.csv", "whatif.parquet", "replicates.csv", "replicates.parquet"):
+        (stopped / name).unlink()
+    (stopped / "runs" / "p01_r00" / whatif_resume.METRICS_FILE).unlink()
+    shutil.rmtree(stopped / "runs" / "p00_r01" / "reports")
+    (stopped / "runs" / "p00_r01" / whatif_resume.METRICS_FILE).unlink()
+    kept = (stopped / "runs" / "p00_r00" / "reports" / "practices.csv").stat().st_mtime_ns
+
+    with pytest.raises(UserError, match="not empty.*--resume"):
+        run_sweep(scenario, data, axes, stopped, origin=origin, replicates=2)
+    with pytest.raises(UserError, match="holds a sweep of other runs"):
+        run_sweep(scenario, data, [parse_vary("programs.cpcplus_t2.hybrid_bp=0,4000")], stopped,
+                  origin=origin, replicates=2, resume=True)
+    run_sweep(scenario, data, axes, stopped, origin=origin, replicates=2, jobs=2, resume=True)
+    for name in ("whatif.csv", "replicates.csv"):
+        assert (stopped / name).read_bytes() == (whole / name).read_bytes(), name
+    assert (stopped / "runs" / "p00_r00" / "reports" / "practices.csv").stat().st_mtime_ns == kept
+    assert (stopped / "runs" / "p00_r01" / "reports" / "practices.csv").exists()
+    with pytest.raises(UserError, match="no sweep to resume"):
+        run_sweep(scenario, data, axes, tmp_path / "new", origin=origin, resume=True)

@@ -62,3 +62,32 @@ def test_no_orphans_after_the_parent_is_killed(tmp_path):
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert left == []
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_goes_on_with_resume(tmp_path, capsys):
+    """`kill` once the first run has finished, then the same command with `--resume`: exit 0, the
+    finished runs kept (their reports untouched), every table written."""
+    from claimsim.scenarios.whatif_resume import METRICS_FILE
+
+    out = tmp_path / "w"
+    command = ["whatif", "demo", "--vary", "programs.cpcplus_t2.hybrid_bp=0,4000,6500",
+               "--replicates", "2", "--jobs", "2", "--members", "1500", "--months", "6",
+               "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen([*CLAIMSIM_WITH_SIGINT, *command], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline, finished = time.monotonic() + 120, []
+    while not finished and time.monotonic() < deadline and proc.poll() is None:
+        finished = list(out.glob(f"runs/*/{METRICS_FILE}"))
+        time.sleep(0.1)
+    assert finished and proc.poll() is None, "no run finished before the sweep ended"
+    assert_interrupted(proc, children(proc.pid), signal.SIGTERM)
+    kept = {p.parent.name: (p.parent / "reports" / "practices.csv").stat().st_mtime_ns
+            for p in out.glob(f"runs/*/{METRICS_FILE}")}
+    assert not (out / "whatif.csv").exists() and len(kept) < 6
+    assert main([*command, "--resume"]) == 0
+    assert "6 runs" in capsys.readouterr().out
+    assert len(list(out.glob(f"runs/*/{METRICS_FILE}"))) == 6
+    for name, mtime in kept.items():
+        assert (out / "runs" / name / "reports" / "practices.csv").stat().st_mtime_ns == mtime
+    assert (out / "whatif.csv").exists() and (out / "index.html").exists()
