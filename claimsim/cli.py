@@ -99,5 +99,5 @@ def disk_full_message(e: OSError) -> str:
     return (f"claimsim: error: {os.strerror(e.errno)}{where}. What was written before it is kept:"
             " free some space and run the command again (`claimsim run` with `--resume`;"
             " `claimsim adjudicate RUN_DIR` goes on from the ledger's last complete entry;"
-            " `export` takes the same --out again; `simulate`, `ingest`, `whatif` and `loadtest`"
-            " need a new --out).")
+            " `claimsim whatif ... --resume` goes on with a sweep; `export` takes the same --out"
+            " again; `simulate`, `ingest` and `loadtest` need a new --out).")
