@@ -104,12 +104,15 @@ def stream_factory(kafka_bootstrap, simulated, tmp_path):
 
 
 def test_worker_killed_mid_stream_and_restarted_gives_the_embedded_ledger(stream_factory, expected):
-    """kill -9 while the worker has processed messages it has not committed (commits every 5 s):
-    the new worker replays them from the committed offset and the table recovered from the
-    changelog; re-emitted answers are dropped by the sink."""
+    """kill -9 while the worker has processed messages it has not committed: the new worker
+    replays them from the committed offset and the table recovered from the changelog;
+    re-emitted answers are dropped by the sink. The first worker commits every 30 s, longer than
+    the whole stream takes: with 5 s, a sink lagging more than that behind a loaded machine's
+    worker (once in CI, 2026-12-03, with another install beside it) had every answer it had read
+    committed when the kill came, and nothing was re-emitted to prove the replay."""
     s = stream_factory(partitions=2)
     s.publish()
-    s.start_worker(commit_interval=5.0)
+    s.start_worker(commit_interval=30.0)
     killed: dict[str, int] = {}
     with LedgerSink(s.run_dir) as sink:
         def kill_at_a_quarter() -> None:
