@@ -4,7 +4,6 @@ from its own `cli.py` (DESIGN.md "CLI")."""
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import logging
 import os
@@ -13,7 +12,7 @@ import sys
 from pydantic import ValidationError
 
 from claimsim import __version__
-from claimsim.events.errors import UserError
+from claimsim.events.errors import DISK_FULL, UserError
 from claimsim.events.processes import Terminated, sigterm_as_interrupt
 from claimsim.events.registry import EventError
 
@@ -88,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def disk_full_message(e: OSError) -> str:

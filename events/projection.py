@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import orjson
 
 from claimsim.events.encoding import canonical
+from claimsim.events.files import whole_or_absent
 from claimsim.events.log import read
 
 
@@ -102,9 +103,8 @@ class ProjectionRunner:
         head = {"projection": self.projection.name, "last_seq": self.last_seq,
                 "last_hash": self.last_hash}
         pieces = getattr(self.projection, "state_pieces", None)
-        tmp = self.checkpoint.with_suffix(self.checkpoint.suffix + ".tmp")
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        with whole_or_absent(self.checkpoint) as part, open(part, "wb") as f:
             if pieces is None:
                 f.write(canonical({**head, "state": self.projection.state()}))
             else:  # "state" sorts after the head's keys: the head, then the state, then "}"
@@ -114,7 +114,6 @@ class ProjectionRunner:
                 f.write(b"}")
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, self.checkpoint)
 
     def run(
         self,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from tqdm import tqdm
 
 from claimsim.events.errors import UserError
+from claimsim.events.files import remove_entry
 from claimsim.events.interchange import RunReader
 from claimsim.events.interchange.fhir_eob import write_eob
 from claimsim.events.interchange.remit_files import write_835
@@ -61,10 +61,7 @@ def _emptied(out: Path) -> None:
     no 835 file without its trailer, no table cut short, and the same `--out` takes the next
     try. The run is untouched; an export is always made again from it."""
     for path in out.iterdir():
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        remove_entry(path, ignore_errors=True)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ unless told to `--resume` it, and then redoes only the steps that did not finish
 
 A run's steps, each ending in a file it writes last: simulate (run.json, scenario.json), pay
 epoch by epoch (the projection checkpoint), report (reports/checks.csv, after every other report
-file; every table is written whole or not at all, `audit.tables.whole_or_absent`).
+file; every table is written whole or not at all, `events.files.whole_or_absent`).
 
 Choices where DOMAIN.md is silent: resuming a run whose payment stopped re-pays it from the
 simulated input (the ledger is rebuilt from seq 0; the ledger is a pure function of the input
@@ -25,15 +25,16 @@ from typing import Any
 import orjson
 
 from claimsim.events.errors import UserError
+from claimsim.events.files import remove_entry
 from claimsim.events.log import last_envelope
 
 # The payment step's own working files, left behind by a run that was stopped while paying: the
 # embedded runtime's scratch family store, and the Kafka runtime's topics, sink position (each
-# with the ".tmp" it is written to before its rename, there if a kill landed between the two)
-# and worker logs. (Named here, not imported: the streaming modules load faust; a test holds the
-# names equal.)
-PAY_WORK = (".family-state", ".kafka-run.json", ".kafka-run.tmp", ".kafka-sink.json",
-            ".kafka-sink.tmp", ".kafka-workers")
+# with the ".part" it is written to before its rename, there if a kill landed between the two:
+# `events.files.whole_or_absent`) and worker logs. (Named here, not imported: the streaming
+# modules load faust; a test holds the names equal.)
+PAY_WORK = (".family-state", ".kafka-run.json", ".kafka-run.json.part", ".kafka-sink.json",
+            ".kafka-sink.json.part", ".kafka-workers")
 # Every entry a run directory may hold (the simulator's, the run clock's, the reports).
 RUN_ENTRIES = frozenset({"input", "truth", "ledger", "projections", "reports", "reference.json",
                          "run.json", "runclock.json", "scenario.json", *PAY_WORK})
@@ -170,18 +171,11 @@ def prepare_resume(path: Path, scenario_config: dict[str, Any], history: Path | 
                             " --resume continues the same scenario, seed and overrides")
     if state.stage is Stage.SIMULATING:
         for name in state.entries:
-            _remove(path / name)
+            remove_entry(path / name)
         return RunState(path, Stage.ABSENT)
     for name in PAY_ENTRIES:
-        _remove(path / name)
+        remove_entry(path / name)
     return RunState(path, Stage.SIMULATED, info=state.info)
-
-
-def _remove(p: Path) -> None:
-    if p.is_dir():
-        shutil.rmtree(p)
-    elif p.exists():
-        p.unlink()
 
 
 def refuse_existing(state: RunState) -> None:

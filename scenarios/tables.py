@@ -18,11 +18,11 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from claimsim.events.files import whole_or_absent
 from claimsim.events.log import last_envelope, read
 from claimsim.events.money import BP_ONE, div_round_half_up
 from claimsim.adjudication.projections.epochs import Plan
-from claimsim.adjudication.audit.tables import (report_rows, true_pcps, whole_or_absent,  # noqa: F401
-                                               write_csv)
+from claimsim.adjudication.audit.tables import report_rows, true_pcps, write_csv  # noqa: F401
 from claimsim.adjudication.projections.snapshots import member_month_counts
 from claimsim.adjudication.projections.money import money_by_practice, money_totals
 from claimsim.adjudication.projections.state import PayerState

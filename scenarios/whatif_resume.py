@@ -21,8 +21,7 @@ import shutil
 import orjson
 
 from claimsim.events.errors import UserError
-
-from claimsim.adjudication.audit.tables import whole_or_absent
+from claimsim.events.files import whole_or_absent
 
 SWEEP_FILE = "sweep.json"
 METRICS_FILE = "metrics.json"

@@ -30,9 +30,8 @@ from typing import Any, Iterator
 
 import orjson
 
+from claimsim.events.files import whole_or_absent
 from claimsim.events.log import read
-
-from claimsim.adjudication.audit.tables import whole_or_absent
 
 LINE_FIELDS = ("status", "allowed", "plan_paid", "cost_share", "deductible", "coinsurance", "copay",
                "medicaid_cost_share", "cap_offset", "sequestration", "shadow_allowed", "program",

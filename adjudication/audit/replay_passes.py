@@ -22,7 +22,6 @@ replay goes the one-pass way.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from claimsim.events.errors import DISK_FULL
 from claimsim.events.input_reader import ChainPosition
 from claimsim.events.log import FILE_BUFFER, envelope_of, last_envelope, raw_lines, segments
 from claimsim.events.processes import own_scratch
@@ -246,18 +246,16 @@ def parts_for(input_dir: Path) -> int:
     return passes_for(0 if last is None else last["seq"] + 1)
 
 
+ONE_PASS_INSTEAD = ("replaying in one pass (slower; set TMPDIR to a folder with about the"
+                    " input's and the ledger's size free for the passes)")
+
+
 def _size(n: int) -> str:
     return f"{n / 2**30:,.1f} GiB"
 
 
 SCRATCH_PREFIX = "claimsim-replay-passes-"  # + the replaying process's pid and "-"
-
-
-def new_scratch() -> Path:
-    """The replay's scratch folder in TMPDIR, after removing any a replay that is gone left there
-    (`events.processes.own_scratch`), as the Kafka workers' data folders are swept
-    (`streaming.datadir`)."""
-    return own_scratch(SCRATCH_PREFIX)
+# (`events.processes.own_scratch`, as the Kafka workers' data folders are swept)
 
 
 def check_answers(run_dir: Path, parts: int, reference: ReferenceData, settings: Settings,
@@ -268,13 +266,12 @@ def check_answers(run_dir: Path, parts: int, reference: ReferenceData, settings:
     input_dir = run_dir / "input"
     temp = Path(tempfile.gettempdir())
     need = sum(path.stat().st_size for _, path in segments(input_dir))
-    if shutil.disk_usage(temp).free < need:  # the split alone copies the input there
+    free = shutil.disk_usage(temp).free
+    if free < need:  # the split alone copies the input there
         log.warning("%s has %s free; replaying in family passes needs more than the input's %s"
-                    " there: replaying in one pass (slower; set TMPDIR to a folder with about the"
-                    " input's and the ledger's size free for the passes)", temp,
-                    _size(shutil.disk_usage(temp).free), _size(need))
+                    " there: %s", temp, _size(free), _size(need), ONE_PASS_INSTEAD)
         return None
-    scratch = new_scratch()
+    scratch = own_scratch(SCRATCH_PREFIX)  # what a killed replay left there swept first
     try:
         on_phase(f"splitting the input and the ledger into {parts} parts by family", 0)
         enrolled: dict[bytes, int] = {}  # member id -> the parts holding its enrollments
@@ -289,11 +286,10 @@ def check_answers(run_dir: Path, parts: int, reference: ReferenceData, settings:
     except NoPasses:
         return None
     except OSError as e:
-        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if e.errno not in DISK_FULL:
             raise
-        log.warning("%s filled up with the family passes' scratch (%s): replaying in one pass"
-                    " (slower; set TMPDIR to a folder with about the input's and the ledger's"
-                    " size free for the passes)", temp, e.strerror)
+        log.warning("%s filled up with the family passes' scratch (%s): %s", temp, e.strerror,
+                    ONE_PASS_INSTEAD)
         return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

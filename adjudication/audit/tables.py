@@ -6,13 +6,13 @@ audit and report view only: nothing the payer side decides ever reads the truth 
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from sys import intern
 from typing import Any
 
+from claimsim.events.files import whole_or_absent
 from claimsim.events.log import read
 from claimsim.events.money import dollars
 
@@ -184,20 +184,6 @@ def write_csv(path: Path, rows: Iterable[dict[str, Any]], *, columns: list[str] 
             writer.writeheader()
             writer.writerows({names[k]: v for k, v in row.items()} for row in rows)
     return path
-
-
-@contextmanager
-def whole_or_absent(path: Path) -> Iterator[Path]:
-    """Write a file at the path this yields (`path` + ".part"), moved to `path` once the block
-    ends: a command stopped mid-write (an error, a full disk, Ctrl-C, kill) leaves no table cut
-    short that a reader or a resumed run would take for a whole one."""
-    part = path.with_name(path.name + ".part")
-    try:
-        yield part
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    os.replace(part, path)
 
 
 def table(rows: list[dict[str, Any]], columns: list[str], money: set[str]) -> str:

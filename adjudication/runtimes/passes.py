@@ -32,7 +32,6 @@ ledger's entry instead of writing it).
 
 from __future__ import annotations
 
-import errno
 import gc
 import logging
 import multiprocessing
@@ -47,6 +46,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
+from claimsim.events.errors import DISK_FULL
 from claimsim.events.input_reader import UNREADABLE, ChainBroken, ChainPosition, LineCheck
 from claimsim.events.log import FILE_BUFFER, segment_files
 from claimsim.events.processes import die_with_parent, release_stop_signals, stop_signals_held
@@ -358,7 +358,7 @@ def run_in_passes(rt: EmbeddedAdjudicator, bar: Any) -> int | None:
             bar.reset()
             return None
         except OSError as e:  # the scratch filled the disk: the one pass needs less room
-            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            if e.errno not in DISK_FULL:
                 raise
             log.warning("%s filled up with the family passes' scratch (%s): adjudicating in one"
                         " pass over the disk store, which needs less room but more time"

@@ -267,7 +267,7 @@ def test_a_new_scratch_sweeps_what_a_killed_replay_left(tmp_path, monkeypatch):
     for folder in (stale, running, other):
         (folder / "in-0").parent.mkdir()
         (folder / "in-0").write_bytes(b"x")
-    made = replay_passes.new_scratch()
+    made = replay_passes.own_scratch(replay_passes.SCRATCH_PREFIX)  # as the replay makes it
     assert not stale.exists() and running.exists() and other.exists()
     assert made.parent == tmp_path and made.name.startswith(
         f"{replay_passes.SCRATCH_PREFIX}{os.getpid()}-")

@@ -9,7 +9,6 @@ import csv
 import signal
 import subprocess
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -66,10 +65,11 @@ def test_the_payment_working_files_are_named_as_their_runtimes_name_them():
     from claimsim.adjudication.runtimes.streaming.resume import RunState as TopicsFile
     from claimsim.adjudication.runtimes.streaming.runner import WORKER_LOGS
     from claimsim.adjudication.runtimes.streaming.sink import ResumePoint
+    from claimsim.events.files import PART_SUFFIX
     from claimsim.scenarios.run_state import PAY_WORK
 
-    tmp = [Path(f).with_suffix(".tmp").name for f in (TopicsFile.FILE, ResumePoint.FILE)]
-    assert set(PAY_WORK) == {STATE_DIR, TopicsFile.FILE, ResumePoint.FILE, WORKER_LOGS, *tmp}
+    parts = [f + PART_SUFFIX for f in (TopicsFile.FILE, ResumePoint.FILE)]
+    assert set(PAY_WORK) == {STATE_DIR, TopicsFile.FILE, ResumePoint.FILE, WORKER_LOGS, *parts}
 
 
 def test_resume_redoes_a_simulation_that_was_killed(whole, tmp_path, capsys):

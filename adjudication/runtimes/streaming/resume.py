@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from claimsim.events.files import whole_or_absent
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 READ_TIMEOUT_S = 30.0
@@ -41,10 +43,8 @@ class RunState:
             return None
 
     def save(self, run_dir: Path | str) -> None:
-        path = Path(run_dir) / self.FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps({"prefix": self.prefix, "partitions": self.partitions}))
-        tmp.replace(path)
+        with whole_or_absent(Path(run_dir) / self.FILE) as part:
+            part.write_bytes(orjson.dumps({"prefix": self.prefix, "partitions": self.partitions}))
 
     @classmethod
     def remove(cls, run_dir: Path | str) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from claimsim.events.files import whole_or_absent
+
 from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.manifest import open_manifest
@@ -150,10 +152,9 @@ class ResumePoint:
         positions = self.positions(last_cause)
         if positions == self._saved:
             return
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps({"topic": self.topic, "last_cause": last_cause,
-                                      "positions": {str(p): o for p, o in positions.items()}}))
-        tmp.replace(self.path)
+        with whole_or_absent(self.path) as part:
+            part.write_bytes(orjson.dumps({"topic": self.topic, "last_cause": last_cause,
+                                           "positions": {str(p): o for p, o in positions.items()}}))
         self._saved = positions
 
     def start(self, last_cause: int) -> dict[int, int]:

@@ -1,0 +1,45 @@
+"""Files written whole or not at all, and a folder's entries removed, for every layer.
+
+A file a command writes in place is cut short when the command stops mid-write (an error, a full
+disk, Ctrl-C, `kill`) and is then read as a whole one by a reader or a resumed run: a report
+table, a what-if run's metrics, the Kafka runtime's position files, a projection checkpoint.
+`whole_or_absent` writes beside the file and renames it into place once written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PART_SUFFIX = ".part"  # what `whole_or_absent` adds to the file's name while it is written
+
+
+@contextmanager
+def whole_or_absent(path: Path) -> Iterator[Path]:
+    """Write a file at the path this yields (`path` + ".part"), moved to `path` once the block
+    ends (`os.replace`: atomic); if the block raises, the part is removed and `path` is as it
+    was."""
+    part = path.with_name(path.name + PART_SUFFIX)
+    try:
+        yield part
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, path)
+
+
+def remove_entry(path: Path, *, ignore_errors: bool = False) -> None:
+    """Remove a folder's entry: a folder with all it holds, else the file or link itself (a link
+    to a folder is not followed). `ignore_errors`: what cannot be removed stays, unsaid (a
+    cleanup on the way out of an error, whose own error is the one to report)."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    except OSError:
+        if not ignore_errors:
+            raise
