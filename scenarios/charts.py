@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from claimsim.events.files import whole_or_absent  # noqa: E402
+
 _DOLLARS = FuncFormatter(lambda v, _: f"-${-v:,.0f}" if v < 0 else f"${v:,.0f}")
 
 _METADATA = {"Software": None}
@@ -27,8 +29,11 @@ _FONT = {"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 12, "legend.fo
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=_DPI, metadata=_METADATA)
-    plt.close(fig)
+    try:
+        with whole_or_absent(path) as part:  # a chart stopped mid-write is not left cut short
+            fig.savefig(part, format="png", dpi=_DPI, metadata=_METADATA)
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -167,7 +167,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from claimsim.adjudication.runtimes.streaming.runtime import KafkaOptions
     from claimsim.scenarios.run import summary_text
-    from claimsim.scenarios.run_state import Stage, inspect_run, prepare_resume, refuse_existing
+    from claimsim.scenarios.run_state import (Stage, inspect_run, prepare_resume, refuse_existing,
+                                              resumes_reports_only)
     from claimsim.scenarios.spec import validate
 
     data, origin = _scenario_data(args.scenario)
@@ -181,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.partitions < 1:
         raise UserError("--partitions must be at least 1")
     kafka = KafkaOptions(bootstrap=args.bootstrap, partitions=args.partitions)
-    if scenario.runtime == "kafka":
+    if scenario.runtime == "kafka" and not (args.resume and resumes_reports_only(out)):
         # Before anything is simulated: a run that cannot be paid should not write its input.
         from claimsim.adjudication.runtimes.streaming.topics import bootstrap_from_env, require_broker
 
@@ -215,6 +216,8 @@ def _run_or_resume(args: argparse.Namespace, scenario, out: Path, state, kafka):
     from claimsim.scenarios.run_state import Stage
 
     progress = not args.no_progress and sys.stderr.isatty()
+    if state.stage is Stage.PAID:  # paid in full (`run_state.prepare_resume`): reports only
+        return _report_paid(args, scenario, out, progress)
     resumed = state.stage is Stage.SIMULATED
     signer = _signer(args.signing_key)
     if args.history is not None:
@@ -234,6 +237,18 @@ def _run_or_resume(args: argparse.Namespace, scenario, out: Path, state, kafka):
           f" -> {out}{kept}", file=sys.stderr)
     return run_scenario(scenario, out, progress=progress, kafka=kafka, signer=signer,
                         simulated=resumed, simulate_apart=True)
+
+
+def _report_paid(args: argparse.Namespace, scenario, out: Path, progress: bool):
+    """`run --resume` of a run stopped after its payment: its reports, from its ledger."""
+    from claimsim.scenarios.run import report_paid
+
+    print(f"claimsim run {scenario.scenario}: resumed {out}: paid in full; writing its reports"
+          " from the ledger (nothing adjudicated again)", file=sys.stderr)
+    if args.signing_key is not None:
+        print("claimsim run: --signing-key not used: the ledger is whole and not written again",
+              file=sys.stderr)
+    return report_paid(scenario, out, progress=progress)
 
 
 def _no_simulation_flags(args: argparse.Namespace, names: tuple[str, ...]) -> None:

@@ -14,6 +14,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from claimsim.events.files import whole_or_absent
 from claimsim.events.money import dollars
 
 INDEX = "index.html"
@@ -117,7 +118,8 @@ def count(n: int | None) -> str:
 
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
+    with whole_or_absent(path) as part:  # a page stopped mid-write is not left cut short
+        part.write_text(text, encoding="utf-8", newline="\n")
     return path
 
 

@@ -9,6 +9,7 @@ import csv
 import signal
 import subprocess
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -174,30 +175,82 @@ def test_a_stop_while_the_child_simulates_ends_both_at_once(tmp_path, sig):
     assert time.monotonic() - began < 30
 
 
-def test_a_run_stopped_while_it_reports_is_resumed_not_taken_as_finished(whole, tmp_path,
-                                                                         monkeypatch, capsys):
-    """Stopped after some report files (the practice tables, the aligned tables) and before the
-    HTML report: the folder is a paid run whose reports were not written, never a finished one
-    (checks.csv comes last), and `--resume` writes the reports an uninterrupted run writes."""
+def _stopped_while_reporting(out: Path, monkeypatch) -> Path:
+    """A `run` into `out` stopped (Ctrl-C) after its payment and some report files (the practice
+    tables, the aligned tables), before the HTML report."""
     from claimsim.scenarios import html_report
 
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt
 
-    out = tmp_path / "stopped"
     with monkeypatch.context() as m:
         m.setattr(html_report, "run_report", stopped)
         assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out)]) == 130
+    return out
+
+
+def _written(directory: Path) -> dict[str, tuple[int, int]]:
+    """Each file's (inode, mtime in ns): what a rewrite, even of the same bytes, changes."""
+    return {str(p.relative_to(directory)): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_a_run_stopped_while_it_reports_is_resumed_not_taken_as_finished(whole, tmp_path,
+                                                                         monkeypatch, capsys):
+    """The folder is a paid run whose reports were not written, never a finished one (checks.csv
+    comes last). `--resume` writes only the reports: from the ledger folded again, nothing paid
+    again (the ledger, the checkpoint and the practice lists written while paying are not
+    touched), and they are the uninterrupted run's, file for file and byte for byte."""
+    out = _stopped_while_reporting(tmp_path / "stopped", monkeypatch)
     assert (out / "reports" / "practices.csv").exists()
     assert not (out / "reports" / "checks.csv").exists()
     assert not list((out / "reports").glob("*.part"))
     capsys.readouterr()
     assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out)]) == 2
     assert "the reports were not written" in capsys.readouterr().err
+    paid = {**_written(out / "ledger"), **_written(out / "projections")}
+    lists = {p.name: p.stat().st_mtime_ns for p in (out / "reports").glob("attribution_[0-9]*.csv")}
+    assert lists, "the run clock writes each boundary's practice list while it pays"
+    (out / "reports" / "practices.csv.part").write_bytes(b"half a table")  # a kill before a rename
     assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out), "--resume"]) == 0
+    captured = capsys.readouterr()
+    assert "paid in full; writing its reports from the ledger" in captured.err
+    assert "all reconcile" in captured.out
+    assert {**_written(out / "ledger"), **_written(out / "projections")} == paid
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "reports").glob("attribution_[0-9]*.csv")} == lists
     assert ledger_bytes(out) == ledger_bytes(whole)
-    for name in ("checks.csv", "practices.csv", "index.html"):
-        assert (out / "reports" / name).read_bytes() == (whole / "reports" / name).read_bytes()
+    names = sorted(p.name for p in (whole / "reports").iterdir())
+    assert sorted(p.name for p in (out / "reports").iterdir()) == names
+    for name in names:
+        if not name.endswith((".png", ".parquet")):  # their bytes carry a library's metadata
+            assert (out / "reports" / name).read_bytes() == (whole / "reports" / name).read_bytes(), name
+    assert main(["audit", "verify", str(out)]) == 0
+
+
+def test_a_paid_run_whose_checkpoint_is_not_the_ledgers_end_is_paid_again(whole, tmp_path,
+                                                                          monkeypatch, capsys):
+    """A checkpoint that does not name the ledger's last entry (a ledger cut or extended after
+    it) proves no finished payment: `--resume` pays again from the input, into the
+    uninterrupted run's ledger."""
+    out = _stopped_while_reporting(tmp_path / "stopped", monkeypatch)
+    cut_log(out / "ledger", len(entries(whole / "ledger")) - 1)
+    capsys.readouterr()
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out), "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "paid in full" not in err and "simulation kept, paying again" in err
+    assert ledger_bytes(out) == ledger_bytes(whole)
+    assert (out / "reports" / "checks.csv").read_bytes() == (whole / "reports" / "checks.csv").read_bytes()
+
+
+def test_resuming_the_reports_of_a_kafka_run_needs_no_broker(whole, tmp_path, monkeypatch, capsys):
+    """Only paying needs the broker: a paid Kafka run's reports are written without one."""
+    out = _stopped_while_reporting(tmp_path / "stopped", monkeypatch)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    capsys.readouterr()
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out), "--resume",
+                 "--runtime", "kafka"]) == 0
+    assert "paid in full" in capsys.readouterr().err
+    assert (out / "reports" / "checks.csv").read_bytes() == (whole / "reports" / "checks.csv").read_bytes()
 
 
 def test_a_table_stopped_mid_write_leaves_no_file(tmp_path):
@@ -217,4 +270,23 @@ def test_a_table_stopped_mid_write_leaves_no_file(tmp_path):
         write_csv(tmp_path / "t.csv", rows(), columns=["a"], only_columns=True)
     with pytest.raises(KeyboardInterrupt):
         write_csv(tmp_path / "u.csv", [{"a": 1}, {"a": Stop()}])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chart_or_page_stopped_mid_write_leaves_no_file(tmp_path, monkeypatch):
+    """A PNG chart stopped part way through its bytes, and an HTML page whose text cannot be
+    written (the file already opened): neither the file nor its ".part" is left."""
+    from claimsim.scenarios import charts, html_report
+
+    fig, _ = charts.plt.subplots()
+
+    def half(fname, **kwargs):
+        Path(fname).write_bytes(b"\x89PNG half a chart")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fig, "savefig", half)
+    with pytest.raises(KeyboardInterrupt):
+        charts._save(fig, tmp_path / "chart.png")
+    with pytest.raises(UnicodeEncodeError):
+        html_report.write(tmp_path / "index.html", "<p>half a page \ud800</p>")
     assert list(tmp_path.iterdir()) == []
