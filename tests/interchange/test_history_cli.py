@@ -155,3 +155,29 @@ def test_a_history_run_is_known_as_one_finished_or_stopped_and_resumes(history, 
     for name in ("ledger", "reports"):
         for path in sorted((done / name).iterdir()):
             assert (stopped / name / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_history_run_stopped_in_its_reports_resumes_with_the_reports_alone(history, tmp_path,
+                                                                            monkeypatch, capsys):
+    """Stopped after paying the history, while writing its reports: `--resume --history` writes
+    the reports alone (the ledger kept as it is), those an uninterrupted history run writes."""
+    from claimsim.scenarios import html_report
+
+    args = ("run", "pcf", "--history", history, "--minimum-attributed", "10", "--no-progress")
+    done, stopped = tmp_path / "done", tmp_path / "stopped"
+    assert claimsim(*args, "--out", done) == 0
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(html_report, "run_report", stop)
+        assert claimsim(*args, "--out", stopped) == 130
+    ledger = {p.name: p.stat().st_mtime_ns for p in (stopped / "ledger").iterdir()}
+    capsys.readouterr()
+    assert claimsim(*args, "--out", stopped, "--resume") == 0
+    assert "paid in full; writing its reports from the ledger" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in (stopped / "ledger").iterdir()} == ledger
+    for name in ("ledger", "reports"):
+        for path in sorted((done / name).iterdir()):
+            assert (stopped / name / path.name).read_bytes() == path.read_bytes(), path.name
