@@ -176,7 +176,7 @@ def prepare_resume(path: Path, scenario_config: dict[str, Any], history: Path | 
         for name in state.entries:
             remove_entry(path / name)
         return RunState(path, Stage.ABSENT)
-    if state.stage is Stage.PAID and paid_in_full(path):
+    if state.stage is Stage.PAID and reports_resumable(path):
         for name in PAY_WORK:  # none, normally: the runtime removes them as it closes
             remove_entry(path / name)
         for part in (path / "reports").glob(f"*{PART_SUFFIX}"):  # a kill between write and rename
@@ -200,9 +200,32 @@ def paid_in_full(path: Path) -> bool:
             and head.get("last_hash") == last["hash"])
 
 
+def practice_list(boundary: str) -> Path:
+    """A boundary's practice list (`runclock.practice_lists`), written while the run is paid."""
+    return Path("reports") / f"attribution_{boundary}.csv"
+
+
+def practice_lists_kept(path: Path) -> bool:
+    """Whether every boundary of the run clock's plan (runclock.json) still has its practice
+    list: a run resumed for its reports alone cannot write them again (each is the attribution
+    run of its boundary, made while paying), so without them it is paid again."""
+    try:
+        boundaries = orjson.loads((path / "runclock.json").read_bytes())["boundaries"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return False
+    return isinstance(boundaries, list) and all(
+        isinstance(b, str) and (path / practice_list(b)).is_file() for b in boundaries)
+
+
+def reports_resumable(path: Path) -> bool:
+    """A stopped run's payment is whole and kept (`paid_in_full`, `practice_lists_kept`): a
+    resume writes only its reports."""
+    return paid_in_full(path) and practice_lists_kept(path)
+
+
 def resumes_reports_only(path: Path) -> bool:
     """`run --resume` of `path` will write only its reports (no runtime, no broker needed)."""
-    return inspect_run(path).stage is Stage.PAID and paid_in_full(path)
+    return inspect_run(path).stage is Stage.PAID and reports_resumable(path)
 
 
 def refuse_existing(state: RunState) -> None:

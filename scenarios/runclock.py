@@ -36,6 +36,7 @@ from claimsim.adjudication.runtimes.protocol import Runtime, Until
 from claimsim.adjudication.projections.snapshots import snapshot_batches
 from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.state import PayerState
+from claimsim.scenarios.run_state import practice_list
 
 __all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "embedded_runtime",
            "epoch_steps", "kafka_runtime", "pay", "plan_for", "run"]
@@ -156,7 +157,7 @@ def practice_lists(run_dir: Path, boundary: str) -> Iterator[Callable[[Attributi
     blueprint asks payers to share them: reports/attribution_<boundary>.csv (as `claimsim
     attribute` names them), in (payer, practice, member) order. Each payer's attribution run is
     written as it comes (payers come in id order), so no boundary holds every member's row."""
-    with csv_batches(run_dir / "reports" / f"attribution_{boundary}.csv", ATTRIBUTION_COLUMNS) as write:
+    with csv_batches(run_dir / practice_list(boundary), ATTRIBUTION_COLUMNS) as write:
         yield lambda run: write(iter_attribution_rows([run]))
 
 

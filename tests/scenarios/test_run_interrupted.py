@@ -242,6 +242,20 @@ def test_a_paid_run_whose_checkpoint_is_not_the_ledgers_end_is_paid_again(whole,
     assert (out / "reports" / "checks.csv").read_bytes() == (whole / "reports" / "checks.csv").read_bytes()
 
 
+def test_a_paid_run_missing_a_practice_list_is_paid_again(whole, tmp_path, monkeypatch, capsys):
+    """A boundary's practice list is made while paying (that boundary's attribution run): a
+    paid run that lost one cannot get it back from its reports alone, so `--resume` pays again,
+    and the list is the uninterrupted run's."""
+    out = _stopped_while_reporting(tmp_path / "stopped", monkeypatch)
+    lists = sorted((out / "reports").glob("attribution_[0-9]*.csv"))
+    lists[0].unlink()
+    capsys.readouterr()
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out), "--resume"]) == 0
+    assert "simulation kept, paying again" in capsys.readouterr().err
+    assert lists[0].read_bytes() == (whole / "reports" / lists[0].name).read_bytes()
+    assert ledger_bytes(out) == ledger_bytes(whole)
+
+
 def test_resuming_the_reports_of_a_kafka_run_needs_no_broker(whole, tmp_path, monkeypatch, capsys):
     """Only paying needs the broker: a paid Kafka run's reports are written without one."""
     out = _stopped_while_reporting(tmp_path / "stopped", monkeypatch)
