@@ -8,9 +8,13 @@ Everything here reads projections (PayerState) and the truth log; nothing is wri
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from tqdm import tqdm
 
 from claimsim.events.log import read
 
@@ -123,25 +127,57 @@ class Written:
     reconciliation: list[dict[str, Any]]  # year-end reconciliation per payer x practice x year
 
 
+class ReportSteps:
+    """A progress bar over a run's report steps (at a million members they take minutes): call
+    it with the name of each step as it starts, inside its `with` block."""
+
+    def __init__(self, progress: bool, total: int):
+        self.bar = tqdm(total=total, unit="step", file=sys.stderr, disable=not progress,
+                        bar_format="reports {n_fmt}/{total_fmt} [{elapsed}] {desc}")
+        self.started = False
+
+    def __call__(self, what: str) -> None:
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_description_str(what)
+
+    def __enter__(self) -> ReportSteps:
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        if kind is None:  # every step done (a run without truth has one step fewer)
+            self.bar.update(self.bar.total - self.bar.n)
+        self.bar.close()
+
+
+REPORT_STEPS = 4  # the calls of `step` in `write_reports` (3 for a run without truth)
+
+
 def write_reports(run_dir: Path, state: PayerState, *, accuracy_as_of: str,
-                  years: list[int]) -> Written:
-    """Write every CSV report; returns what the caller prints and puts in the HTML report."""
+                  years: list[int], step: Callable[[str], None] = lambda what: None) -> Written:
+    """Write every CSV report; returns what the caller prints and puts in the HTML report.
+    `step(name)`: a step begins (`ReportSteps`)."""
     out = Path(run_dir) / REPORTS
+    step("snapshots, summary and reconciliation")
     snaps = snapshot_rows(state)
     summary = summary_rows(state, snaps)
     reconciliation = reconciliation_rows(state, years)
     files = [
         write_csv(out / "snapshots.csv", snaps, columns=[*IDS, "month"]),
         write_csv(out / "summary.csv", summary, columns=["payer_id", "program", *SUMMARY_FIGURES]),
-        write_csv(out / "attribution.csv", iter_attribution_rows(each_attribution_run(state, accuracy_as_of)),
-                  columns=ATTRIBUTION_COLUMNS, only_columns=True),
-        write_csv(out / "reconciliation.csv", reconciliation, columns=[*IDS, "year"]),
-        write_csv(out / "leakage.csv", leakage_rows(run_dir, state, snaps), columns=IDS),
     ]
+    step("attribution.csv")
+    files.append(write_csv(out / "attribution.csv", iter_attribution_rows(each_attribution_run(
+        state, accuracy_as_of)), columns=ATTRIBUTION_COLUMNS, only_columns=True))
+    files.append(write_csv(out / "reconciliation.csv", reconciliation, columns=[*IDS, "year"]))
+    step("leakage.csv")
+    files.append(write_csv(out / "leakage.csv", leakage_rows(run_dir, state, snaps), columns=IDS))
     text = table(summary, ["payer_id", "program", *SUMMARY_FIGURES], set(SUMMARY_FIGURES) - {"member_months"})
     if not (Path(run_dir) / "truth").is_dir():
         return Written(text + "\n\nattribution accuracy: not available for ingested runs", files, [],
                        reconciliation)
+    step("attribution_accuracy.csv")
     accuracy = accuracy_rows(state, true_pcps(run_dir, accuracy_as_of), accuracy_as_of)
     files.insert(4, write_csv(out / "attribution_accuracy.csv", accuracy, columns=["payer_id", "as_of"]))
     text += "\n\nattribution accuracy as of " + accuracy_as_of + ": " + ", ".join(

@@ -21,7 +21,7 @@ from claimsim.scenarios import aligned_charts, charts, html_report, tables
 from claimsim.scenarios.aligned_report import text as aligned_text
 from claimsim.scenarios.aligned_report import write_aligned
 from claimsim.scenarios.child import in_child
-from claimsim.scenarios.report import REPORTS, write_reports
+from claimsim.scenarios.report import REPORT_STEPS, REPORTS, ReportSteps, write_reports
 from claimsim.scenarios.runclock import ClockResult, Plan, embedded_runtime, kafka_runtime, pay
 from claimsim.scenarios.region import simulate_scenario
 from claimsim.scenarios.spec import Scenario
@@ -65,7 +65,7 @@ def pay_and_report(scenario: Scenario, out: Path, *, months: int, progress: bool
     runtime = kafka_runtime(kafka) if scenario.runtime == "kafka" else embedded_runtime
     clock = pay(out, settings=scenario.clock, months=months, progress=progress, runtime=runtime,
                 signer=signer)
-    return write_run_reports(scenario, out, clock, charts_too=charts_too)
+    return write_run_reports(scenario, out, clock, charts_too=charts_too, progress=progress)
 
 
 def report_paid(scenario: Scenario, out: Path, *, progress: bool = False,
@@ -86,53 +86,70 @@ def report_paid(scenario: Scenario, out: Path, *, progress: bool = False,
     with bar:
         state = fold(out, on_progress=bar.update)
     clock = ClockResult(out, Plan.load(out), state, entries)
-    return write_run_reports(scenario, out, clock, charts_too=charts_too)
+    return write_run_reports(scenario, out, clock, charts_too=charts_too, progress=progress)
 
 
 def write_run_reports(scenario: Scenario, out: Path, clock: ClockResult, *,
-                      charts_too: bool = True) -> ScenarioResult:
-    """Every report of a paid run into `out/reports`, checks.csv last (`run_state.REPORT_LAST`)."""
+                      charts_too: bool = True, progress: bool = False) -> ScenarioResult:
+    """Every report of a paid run into `out/reports`, checks.csv last (`run_state.REPORT_LAST`),
+    with a bar over the steps when `progress`."""
     plan = clock.plan
     window = tables.Window.of(plan)
     years = list(range(int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4]) + 1))
-    written = write_reports(out, clock.state, accuracy_as_of=window.as_of, years=years)
-    files = written.files
-    rows = tables.practice_rows(out, clock.state, plan)
-    checks = tables.reconciliation(out, clock.state)
     reports = out / REPORTS
-    files += tables.write_both(reports, "practices", rows)
-    # checks.csv is written last of all (below): its being there says the run is complete
-    # (`run_state.REPORT_LAST`), so a run stopped while it reports is resumed, not taken as done.
-    files.append(reports / "checks.csv")
-    aligned_files, aligned = write_aligned(out, clock.state, window.as_of, years)
-    files += aligned_files
-    if charts_too:
-        span = f"{window.months[0]}..{window.months[-1]}" if window.months else ""
-        made = [
-            (charts.practice_revenue(reports / "practice_revenue.png", rows,
-                                     title=f"{scenario.scenario}: revenue by practice, {span}"),
-             "Revenue of each primary-care practice from all payers over the program period:"
-             " FFS paid and prospective payments, with the practice's programs under its id"
-             f" (past {charts.MAX_BARS} practices, those with the most revenue)."),
-            (charts.practice_leakage(reports / "practice_leakage.png", rows,
-                                     title=f"{scenario.scenario}: leakage cost by practice, {span}"),
-             "Leakage cost per primary-care practice: observed in claims (capitated services paid"
-             " elsewhere) beside the true cost of its avoidable referrals (simulator truth; past"
-             f" {charts.MAX_BARS} practices, those with the most leakage cost)."),
-            (aligned_charts.aligned_measures(reports / "aligned_measures.png", aligned,
-                                             title=f"{scenario.scenario}: primary-care share and APM mix"),
-             "What aligned payers report (DOMAIN.md section 9): each payer's primary-care share of"
-             " total medical expense, and its dollars by LAN APM category."),
-        ]
-        files += [path for path, _ in made]
-        files.append(html_report.run_report(
-            reports, scenario=scenario.scenario, span=span or "(no program months)",
-            as_of=window.as_of, payers=by_payer(rows),
-            practices=[{**r, "status": practice_status(clock.state, r, window.as_of)} for r in rows],
-            accuracy=written.accuracy, checks=checks, reconciliation=written.reconciliation,
-            charts=made))
-    tables.write_csv(reports / "checks.csv", checks)
+    with ReportSteps(progress, REPORT_STEPS + (5 if charts_too else 4)) as step:
+        written = write_reports(out, clock.state, accuracy_as_of=window.as_of, years=years,
+                                step=step)
+        files = written.files
+        step("practices.csv, practices.parquet")
+        rows = tables.practice_rows(out, clock.state, plan)
+        step("checks against the ledger")
+        checks = tables.reconciliation(out, clock.state)
+        files += tables.write_both(reports, "practices", rows)
+        # checks.csv is written last of all (below): its being there says the run is complete
+        # (`run_state.REPORT_LAST`), so a run stopped while it reports is resumed, not taken as
+        # done.
+        files.append(reports / "checks.csv")
+        step("aligned-payer reports")
+        aligned_files, aligned = write_aligned(out, clock.state, window.as_of, years)
+        files += aligned_files
+        if charts_too:
+            step("charts and index.html")
+            files += _charts_and_page(scenario, reports, clock.state, window, rows, aligned,
+                                      written, checks)
+        step("checks.csv")
+        tables.write_csv(reports / "checks.csv", checks)
     return ScenarioResult(out, clock, rows, checks, files, aligned)
+
+
+def _charts_and_page(scenario: Scenario, reports: Path, state, window: tables.Window,
+                     rows: list[dict[str, Any]], aligned: dict[str, list[dict[str, Any]]],
+                     written, checks: list[dict[str, Any]]) -> list[Path]:
+    """The run's PNG charts and its HTML report (index.html), which shows them."""
+    span = f"{window.months[0]}..{window.months[-1]}" if window.months else ""
+    made = [
+        (charts.practice_revenue(reports / "practice_revenue.png", rows,
+                                 title=f"{scenario.scenario}: revenue by practice, {span}"),
+         "Revenue of each primary-care practice from all payers over the program period:"
+         " FFS paid and prospective payments, with the practice's programs under its id"
+         f" (past {charts.MAX_BARS} practices, those with the most revenue)."),
+        (charts.practice_leakage(reports / "practice_leakage.png", rows,
+                                 title=f"{scenario.scenario}: leakage cost by practice, {span}"),
+         "Leakage cost per primary-care practice: observed in claims (capitated services paid"
+         " elsewhere) beside the true cost of its avoidable referrals (simulator truth; past"
+         f" {charts.MAX_BARS} practices, those with the most leakage cost)."),
+        (aligned_charts.aligned_measures(reports / "aligned_measures.png", aligned,
+                                         title=f"{scenario.scenario}: primary-care share and APM mix"),
+         "What aligned payers report (DOMAIN.md section 9): each payer's primary-care share of"
+         " total medical expense, and its dollars by LAN APM category."),
+    ]
+    page = html_report.run_report(
+        reports, scenario=scenario.scenario, span=span or "(no program months)",
+        as_of=window.as_of, payers=by_payer(rows),
+        practices=[{**r, "status": practice_status(state, r, window.as_of)} for r in rows],
+        accuracy=written.accuracy, checks=checks, reconciliation=written.reconciliation,
+        charts=made)
+    return [*(path for path, _ in made), page]
 
 
 def simulate_in_child(scenario: Scenario, out: Path, *, progress: bool = False) -> None:

@@ -242,6 +242,27 @@ def test_a_paid_run_whose_checkpoint_is_not_the_ledgers_end_is_paid_again(whole,
     assert (out / "reports" / "checks.csv").read_bytes() == (whole / "reports" / "checks.csv").read_bytes()
 
 
+def test_a_reports_only_resume_shows_the_fold_and_each_report_step(whole, tmp_path, monkeypatch,
+                                                                   capsys):
+    """On a terminal: a bar over the ledger's fold, then one over the report steps (minutes each
+    at a million members), named as they start and all counted at the end."""
+    import sys
+
+    out = _stopped_while_reporting(tmp_path / "stopped", monkeypatch)
+    capsys.readouterr()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    args = [a for a in RUN_ARGS if a != "--no-progress"]
+    assert main(["run", *args, "--seed", "7", "--out", str(out), "--resume"]) == 0
+    err = capsys.readouterr().err
+    folded = len(entries(out / "ledger"))
+    assert "folding the ledger: 100%" in err and f"{folded}/{folded}" in err
+    for named in ("snapshots, summary and reconciliation", "attribution.csv", "leakage.csv",
+                  "attribution_accuracy.csv", "practices.csv", "checks against the ledger",
+                  "aligned-payer reports", "charts and index.html", "checks.csv"):
+        assert named in err, named
+    assert "reports 9/9" in err
+
+
 def test_a_paid_run_missing_a_practice_list_is_paid_again(whole, tmp_path, monkeypatch, capsys):
     """A boundary's practice list is made while paying (that boundary's attribution run): a
     paid run that lost one cannot get it back from its reports alone, so `--resume` pays again,
