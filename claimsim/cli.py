@@ -87,8 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-
-
 def disk_full_message(e: OSError) -> str:
     """What a full disk (or a spent quota) says instead of a traceback. Logs are append-only
     and their writer truncates a torn last line when it reopens one (`events.log`), so what was

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import shutil
 import subprocess
 import sys
-import shutil
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path

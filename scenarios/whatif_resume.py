@@ -15,8 +15,8 @@ written from all of them at the end, as an uninterrupted sweep writes them.
 
 from __future__ import annotations
 
-from pathlib import Path
 import shutil
+from pathlib import Path
 
 import orjson
 

@@ -4,7 +4,7 @@ used, and `fold`, the projections rebuilt from seq 0 up to a ledger seq or date.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -54,19 +54,30 @@ def fold(run_dir: Path | str, *, until_seq: int | None = None,
     follower = LedgerFollower(run_dir, state)
     # Only the fold reads the entries unless `on_event` is given (claim entries hold only the
     # fields the fold reads: `projections.entries`).
-    envelopes = read if on_event is not None else follower.envelopes
-    folded = 0
+    envelopes = (read if on_event is not None else follower.envelopes)(run_dir / "ledger")
+    if on_progress is not None:
+        envelopes = _counted(envelopes, on_progress)
     with cycle_gc_paused():
-        for env in envelopes(run_dir / "ledger"):
+        for env in envelopes:
             if until_seq is not None and env["seq"] > until_seq:
                 break
             follower.apply(env)
             if on_event is not None:
                 on_event(env)
-            folded += 1
-            if on_progress is not None and folded == PROGRESS_EVERY:
-                on_progress(folded)
-                folded = 0
-    if on_progress is not None and folded:
-        on_progress(folded)
     return state
+
+
+def _counted(envelopes: Iterator[dict], on_progress: Callable[[int], None]) -> Iterator[dict]:
+    """`envelopes`, with `on_progress(n)` every `PROGRESS_EVERY` of them and for the rest when
+    they end (the fold without a bar pays nothing for it)."""
+    taken = 0
+    try:
+        for env in envelopes:
+            yield env
+            taken += 1
+            if taken == PROGRESS_EVERY:
+                on_progress(taken)
+                taken = 0
+    finally:
+        if taken:
+            on_progress(taken)

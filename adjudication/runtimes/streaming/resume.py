@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from claimsim.events.files import whole_or_absent
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 READ_TIMEOUT_S = 30.0
 
