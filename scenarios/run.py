@@ -13,17 +13,19 @@ from typing import Any
 
 from tqdm import tqdm
 
+from claimsim.events.calendar import add_months
 from claimsim.events.log import last_envelope
 from claimsim.events.money import dollars
-from claimsim.events.calendar import add_months
 
 from claimsim.scenarios import aligned_charts, charts, html_report, tables
 from claimsim.scenarios.aligned_report import text as aligned_text
 from claimsim.scenarios.aligned_report import write_aligned
 from claimsim.scenarios.child import in_child
-from claimsim.scenarios.report import REPORT_STEPS, REPORTS, ReportSteps, write_reports
-from claimsim.scenarios.runclock import ClockResult, Plan, embedded_runtime, kafka_runtime, pay
 from claimsim.scenarios.region import simulate_scenario
+from claimsim.scenarios.report import REPORT_STEPS, REPORTS, ReportSteps, write_reports
+from claimsim.scenarios.run_state import unmark_paid
+from claimsim.scenarios.runclock import (CHECKPOINT, ClockResult, Plan, embedded_runtime,
+                                         kafka_runtime, pay, save_checkpoint)
 from claimsim.scenarios.spec import Scenario
 
 
@@ -75,7 +77,9 @@ def report_paid(scenario: Scenario, out: Path, *, progress: bool = False,
     the ledger from seq 0 (`audit.run_dir.fold`, what `audit verify` compares the checkpoint
     with; the ledger is not adjudicated again), then the reports an uninterrupted run writes.
     The checkpoint itself is not read back: at a million members it is some 0.6 GB of JSON,
-    several GB decoded, where the fold keeps the state packed."""
+    several GB decoded, where the fold keeps the state packed. A run stopped while it wrote the
+    checkpoint (`run_state.PAID_MARK`) gets it from the fold: the bytes the payment would have
+    written (`audit verify` holds a checkpoint to the fold's state, piece by piece)."""
     from claimsim.adjudication.audit.run_dir import fold
 
     ledger = out / "ledger"
@@ -85,6 +89,9 @@ def report_paid(scenario: Scenario, out: Path, *, progress: bool = False,
                mininterval=0.5, desc="folding the ledger")
     with bar:
         state = fold(out, on_progress=bar.update)
+    if last is not None and not (out / CHECKPOINT).is_file():  # stopped while it was written
+        save_checkpoint(out, state, last["seq"], last["hash"])
+    unmark_paid(out)
     clock = ClockResult(out, Plan.load(out), state, entries)
     return write_run_reports(scenario, out, clock, charts_too=charts_too, progress=progress)
 

@@ -4,8 +4,9 @@ run that stopped part-way (simulated or not), or something that is not a claimsi
 unless told to `--resume` it, and then redoes only the steps that did not finish.
 
 A run's steps, each ending in a file it writes last: simulate (run.json, scenario.json), pay
-epoch by epoch (the projection checkpoint), report (reports/checks.csv, after every other report
-file; every table is written whole or not at all, `events.files.whole_or_absent`).
+epoch by epoch (the paid mark, then the projection checkpoint), report (reports/checks.csv, after
+every other report file; every table is written whole or not at all,
+`events.files.whole_or_absent`).
 
 Choices where DOMAIN.md is silent: resuming a run whose payment stopped re-pays it from the
 simulated input (the ledger is rebuilt from seq 0; the ledger is a pure function of the input
@@ -13,11 +14,13 @@ and reference data, so it comes out as an uninterrupted run's, byte for byte); a
 simulation is simulated again (it is made from its seed and writes no partial state worth
 keeping); a run whose payment finished (`paid_in_full`) and whose reports did not keeps its
 ledger and writes only the reports, from the ledger folded again (a million-member run's
-reports in minutes, where paying again takes half an hour).
+reports in minutes, where paying again takes half an hour), and its checkpoint from that fold
+if the run stopped while writing it.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -26,8 +29,9 @@ from typing import Any
 
 import orjson
 
+from claimsim.events.encoding import canonical
 from claimsim.events.errors import UserError
-from claimsim.events.files import PART_SUFFIX, remove_entry
+from claimsim.events.files import PART_SUFFIX, remove_entry, whole_or_absent
 from claimsim.events.log import last_envelope
 from claimsim.events.projection import checkpoint_head
 
@@ -43,6 +47,11 @@ RUN_ENTRIES = frozenset({"input", "truth", "ledger", "projections", "reports", "
                          "run.json", "runclock.json", "scenario.json", *PAY_WORK})
 PAY_ENTRIES = ("ledger", "projections", "reports", "runclock.json", *PAY_WORK)
 CHECKPOINT = Path("projections") / "payer-state.json"
+# The ledger's last entry (seq, hash) once the payment has written it, written (small, whole) just
+# before the checkpoint (at a million members some 0.6 GB, the last seconds of a half-hour
+# payment) and removed once the checkpoint is in place: a run stopped in that write keeps its
+# payment (`mark_paid`).
+PAID_MARK = Path("projections") / "paid.json"
 REPORT_LAST = Path("reports") / "checks.csv"
 
 
@@ -72,6 +81,8 @@ class RunState:
             if last is None:
                 return "simulated, not yet paid"
             return f"simulated; payment stopped at ledger seq {last['seq']:,} ({last['at']})"
+        if self.stage is Stage.PAID and not (self.path / CHECKPOINT).is_file():
+            return "paid; its checkpoint and reports were not written"
         if self.stage is Stage.PAID:
             return "paid; the reports were not written"
         return str(self.stage)
@@ -96,7 +107,7 @@ def inspect_run(path: Path) -> RunState:
         return RunState(path, Stage.FOREIGN, entries, foreign or entries, info)
     if info is None:
         stage = Stage.SIMULATING
-    elif not (path / CHECKPOINT).is_file():
+    elif not ((path / CHECKPOINT).is_file() or (path / PAID_MARK).is_file()):
         stage = Stage.SIMULATED
     elif not (path / REPORT_LAST).is_file():
         stage = Stage.PAID
@@ -179,8 +190,9 @@ def prepare_resume(path: Path, scenario_config: dict[str, Any], history: Path | 
     if state.stage is Stage.PAID and reports_resumable(path):
         for name in PAY_WORK:  # none, normally: the runtime removes them as it closes
             remove_entry(path / name)
-        for part in (path / "reports").glob(f"*{PART_SUFFIX}"):  # a kill between write and rename
-            remove_entry(part)
+        for folder in ("projections", "reports"):  # a kill between a file's write and its rename
+            for part in (path / folder).glob(f"*{PART_SUFFIX}"):
+                remove_entry(part)
         return state  # only the reports are written again (`scenarios.run.report_paid`)
     for name in PAY_ENTRIES:
         remove_entry(path / name)
@@ -189,15 +201,43 @@ def prepare_resume(path: Path, scenario_config: dict[str, Any], history: Path | 
 
 def paid_in_full(path: Path) -> bool:
     """Whether the run's payment finished: its projection checkpoint (written last, after the
-    ledger's final entry and signature) names the ledger's last entry, seq and hash. Then a
-    resume writes only the reports; otherwise it pays again."""
-    checkpoint, ledger = path / CHECKPOINT, path / "ledger"
-    if not checkpoint.is_file() or not ledger.is_dir():
-        return False
-    head, _ = checkpoint_head(checkpoint)
-    last = last_envelope(ledger)
-    return (head is not None and last is not None and head.get("last_seq") == last["seq"]
-            and head.get("last_hash") == last["hash"])
+    ledger's final entry and signature) or, for a run stopped while writing it, its paid mark
+    names the ledger's last entry, seq and hash. Then a resume writes only the reports (and the
+    checkpoint, if missing); otherwise it pays again."""
+    ledger = path / "ledger"
+    heads = [head for head in (_checkpoint_head(path / CHECKPOINT), _mark(path / PAID_MARK))
+             if head is not None]
+    last = last_envelope(ledger) if heads and ledger.is_dir() else None
+    return last is not None and any(
+        head.get("last_seq") == last["seq"] and head.get("last_hash") == last["hash"] for head in heads)
+
+
+def _checkpoint_head(checkpoint: Path) -> dict[str, Any] | None:
+    return checkpoint_head(checkpoint)[0] if checkpoint.is_file() else None
+
+
+def _mark(mark: Path) -> dict[str, Any] | None:
+    try:
+        head = orjson.loads(mark.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return head if isinstance(head, dict) else None
+
+
+def mark_paid(path: Path, last_seq: int, last_hash: str) -> None:
+    """Record that the payment has written its last ledger entry (`PAID_MARK`): whole or not at
+    all, and on disk (fsync) before the checkpoint's write begins."""
+    mark = path / PAID_MARK
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    with whole_or_absent(mark) as part, open(part, "wb") as f:
+        f.write(canonical({"last_hash": last_hash, "last_seq": last_seq}) + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def unmark_paid(path: Path) -> None:
+    """The checkpoint is in place: the paid mark says nothing more."""
+    (path / PAID_MARK).unlink(missing_ok=True)
 
 
 def practice_list(boundary: str) -> Path:

@@ -4,8 +4,9 @@ ledger is byte-identical). The clock knows a runtime only through the `Runtime` 
 boundary B the clock adjudicates every claim received before B, records the boundary, then the
 epoch's facts and payments, computed from the projections of the ledger so far by
 `adjudication.projections.epochs.epoch_steps` (the one definition, which `audit replay` also
-uses). After the run-out it closes with a final boundary and the monthly snapshots, writes the
-projection checkpoint and each boundary's practice lists; the CLI then writes reports/.
+uses). After the run-out it closes with a final boundary and the monthly snapshots, then marks the
+run paid (`run_state.PAID_MARK`) and writes the projection checkpoint (each boundary's practice
+lists are written as it closes); the CLI then writes reports/.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from claimsim.adjudication.runtimes.protocol import Runtime, Until
 from claimsim.adjudication.projections.snapshots import snapshot_batches
 from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.state import PayerState
-from claimsim.scenarios.run_state import practice_list
+from claimsim.scenarios.run_state import mark_paid, practice_list, unmark_paid
 
 __all__ = ["CHECKPOINT", "CLOCK_FILE", "ClockResult", "ClockSettings", "Plan", "embedded_runtime",
            "epoch_steps", "kafka_runtime", "pay", "plan_for", "run"]
@@ -134,12 +135,22 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
                 record(batch)
         rt.sign_head()
         fold_answers()  # the signature too: the checkpoint covers the whole ledger
-        runner.checkpoint = run_dir / CHECKPOINT
-        runner.save_checkpoint()
+        mark_paid(run_dir, runner.last_seq, runner.last_hash)  # a stop from here keeps the payment
+        save_checkpoint(run_dir, state, runner.last_seq, runner.last_hash)
+        unmark_paid(run_dir)
     give_back_free_memory()  # the closed runtime's pages, before the caller's reports
     bar.close()
     last = last_envelope(run_dir / "ledger")
     return ClockResult(run_dir, plan, state, 0 if last is None else last["seq"] + 1)
+
+
+def save_checkpoint(run_dir: Path, state: PayerState, last_seq: int, last_hash: str) -> None:
+    """The payer state's checkpoint (`CHECKPOINT`), folded through the ledger entry `last_seq`
+    (whose hash is `last_hash`): at the end of a payment, and by a resume that finds the
+    payment whole and its checkpoint not written (`scenarios.run.report_paid`)."""
+    runner = ProjectionRunner(run_dir / "ledger", state)  # (given the path, it would load one)
+    runner.last_seq, runner.last_hash, runner.checkpoint = last_seq, last_hash, run_dir / CHECKPOINT
+    runner.save_checkpoint()
 
 
 def kafka_runtime(options=None) -> OpenRuntime:

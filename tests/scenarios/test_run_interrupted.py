@@ -242,6 +242,67 @@ def test_a_paid_run_whose_checkpoint_is_not_the_ledgers_end_is_paid_again(whole,
     assert (out / "reports" / "checks.csv").read_bytes() == (whole / "reports" / "checks.csv").read_bytes()
 
 
+def _stopped_while_checkpointing(out: Path, monkeypatch) -> Path:
+    """A `run` into `out` killed while it wrote its payer-state checkpoint (after the ledger's
+    last entry): half the checkpoint's bytes in its part file, as a kill leaves them."""
+    from claimsim.scenarios import runclock
+
+    def killed(run_dir, state, last_seq, last_hash):
+        part = run_dir / runclock.CHECKPOINT
+        part = part.with_name(part.name + ".part")
+        part.write_bytes(b'{"last_hash":"' + last_hash.encode() + b'","last_seq":')
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(runclock, "save_checkpoint", killed)
+        assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out)]) == 130
+    return out
+
+
+def test_a_run_stopped_while_it_writes_its_checkpoint_keeps_its_payment(whole, tmp_path,
+                                                                       monkeypatch, capsys):
+    """The ledger is whole once the paid mark (`run_state.PAID_MARK`) names its last entry:
+    `--resume` pays nothing again, writes the checkpoint from the ledger's fold (the bytes the
+    payment would have written) and then the reports, and removes the mark and the part."""
+    from claimsim.scenarios.run_state import CHECKPOINT, PAID_MARK
+
+    assert not (whole / PAID_MARK).exists(), "a finished payment removes its mark"
+    out = _stopped_while_checkpointing(tmp_path / "stopped", monkeypatch)
+    assert (out / PAID_MARK).is_file() and not (out / CHECKPOINT).exists()
+    capsys.readouterr()
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out)]) == 2
+    assert "paid; its checkpoint and reports were not written" in capsys.readouterr().err
+    ledger = _written(out / "ledger")
+    lists = {p.name: p.stat().st_mtime_ns for p in (out / "reports").glob("attribution_[0-9]*.csv")}
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out), "--resume"]) == 0
+    captured = capsys.readouterr()
+    assert "paid in full; writing its checkpoint and its reports from the ledger" in captured.err
+    assert "all reconcile" in captured.out
+    assert _written(out / "ledger") == ledger
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "reports").glob("attribution_[0-9]*.csv")} == lists
+    assert (out / CHECKPOINT).read_bytes() == (whole / CHECKPOINT).read_bytes()
+    assert sorted(p.name for p in (out / "projections").iterdir()) == [CHECKPOINT.name]
+    assert (out / "reports" / "checks.csv").read_bytes() == (whole / "reports" / "checks.csv").read_bytes()
+    assert main(["audit", "verify", str(out)]) == 0
+
+
+def test_a_paid_mark_that_is_not_the_ledgers_end_is_paid_again(whole, tmp_path, monkeypatch,
+                                                               capsys):
+    """A mark names one ledger entry: with the ledger cut after it, nothing proves the payment
+    whole, and `--resume` pays again from the input into the uninterrupted run's ledger."""
+    from claimsim.scenarios.run_state import PAID_MARK
+
+    out = _stopped_while_checkpointing(tmp_path / "stopped", monkeypatch)
+    cut_log(out / "ledger", len(entries(whole / "ledger")) - 1)
+    capsys.readouterr()
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out), "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "paid in full" not in err and "simulation kept, paying again" in err
+    assert ledger_bytes(out) == ledger_bytes(whole)
+    assert not (out / PAID_MARK).exists()
+    assert main(["audit", "verify", str(out)]) == 0
+
+
 def test_a_reports_only_resume_shows_the_fold_and_each_report_step(whole, tmp_path, monkeypatch,
                                                                    capsys):
     """On a terminal: a bar over the ledger's fold, then one over the report steps (minutes each
