@@ -96,6 +96,9 @@ def report_paid(scenario: Scenario, out: Path, *, progress: bool = False,
     return write_run_reports(scenario, out, clock, charts_too=charts_too, progress=progress)
 
 
+RUN_STEPS = 5  # the calls of `step` in `write_run_reports` past `write_reports`', charts included
+
+
 def write_run_reports(scenario: Scenario, out: Path, clock: ClockResult, *,
                       charts_too: bool = True, progress: bool = False) -> ScenarioResult:
     """Every report of a paid run into `out/reports`, checks.csv last (`run_state.REPORT_LAST`),
@@ -104,7 +107,7 @@ def write_run_reports(scenario: Scenario, out: Path, clock: ClockResult, *,
     window = tables.Window.of(plan)
     years = list(range(int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4]) + 1))
     reports = out / REPORTS
-    with ReportSteps(progress, REPORT_STEPS + (5 if charts_too else 4)) as step:
+    with ReportSteps(progress, REPORT_STEPS + RUN_STEPS - (0 if charts_too else 1)) as step:
         written = write_reports(out, clock.state, accuracy_as_of=window.as_of, years=years,
                                 step=step)
         files = written.files

@@ -324,6 +324,32 @@ def test_a_reports_only_resume_shows_the_fold_and_each_report_step(whole, tmp_pa
     assert "reports 9/9" in err
 
 
+@pytest.mark.parametrize("charts_too", [True, False], ids=["charts", "no-charts"])
+def test_the_report_bar_counts_every_step_it_is_told_of(whole, tmp_path, monkeypatch, charts_too):
+    """The bar's total is the number of steps the reports name (it is filled at the end
+    whatever it counted, so a miscount would show only as a jump): counted here."""
+    from claimsim.scenarios import run as run_module
+    from claimsim.scenarios.report import ReportSteps
+
+    seen: dict[str, int] = {}
+
+    class Counted(ReportSteps):
+        def __init__(self, progress, total):
+            super().__init__(progress, total)
+            seen["total"], seen["calls"] = total, 0
+
+        def __call__(self, what):
+            seen["calls"] += 1
+            super().__call__(what)
+
+    monkeypatch.setattr(run_module, "ReportSteps", Counted)
+    out = copy(whole, tmp_path / "r")
+    (out / "reports" / "checks.csv").unlink()
+    scenario = SimpleNamespace(scenario="default")  # its name titles the charts
+    run_module.report_paid(scenario, out, charts_too=charts_too)
+    assert seen["total"] == seen["calls"] == (9 if charts_too else 8)
+
+
 def test_a_paid_run_missing_a_practice_list_is_paid_again(whole, tmp_path, monkeypatch, capsys):
     """A boundary's practice list is made while paying (that boundary's attribution run): a
     paid run that lost one cannot get it back from its reports alone, so `--resume` pays again,
