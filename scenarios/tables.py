@@ -23,7 +23,6 @@ from claimsim.events.log import last_envelope, read
 from claimsim.events.money import BP_ONE, div_round_half_up
 from claimsim.adjudication.projections.epochs import Plan
 from claimsim.adjudication.audit.tables import report_rows, true_pcps, write_csv  # noqa: F401
-from claimsim.adjudication.projections.snapshots import member_month_counts
 from claimsim.adjudication.projections.money import money_by_practice, money_totals
 from claimsim.adjudication.projections.state import PayerState
 from claimsim.adjudication.projections.fold.timelines import S_ACTIVE, S_EFFECTIVE, S_REASON
@@ -192,8 +191,8 @@ def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str
             if month in months or (book is state.adjusted_for and month > after):
                 row(payer, practice)["prospective"] += sum(kinds.values())
     for payer in sorted(p.payer_id for p in state.reference.payers):
-        for month in window.months:
-            for practice, n in member_month_counts(state, payer, month).items():
+        for counts in state.member_months(payer, [month + "-01" for month in window.months]):
+            for practice, n in counts.items():
                 row(payer, practice)["member_months"] += n
     for claim, (member, practice, day) in sorted(truth.avoidable.items()):
         payer = truth.payer_of.get(member)

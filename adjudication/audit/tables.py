@@ -17,18 +17,16 @@ from claimsim.events.log import read
 from claimsim.events.money import dollars
 
 from claimsim.adjudication.projections.attribution import AttributionRun, attribute
-from claimsim.adjudication.projections.snapshots import figures, member_month_counts, snapshot_keys
+from claimsim.adjudication.projections.snapshots import figures, month_counts, snapshot_keys
 from claimsim.adjudication.projections.state import PayerState
 
 
 def snapshot_rows(state: PayerState) -> list[dict[str, Any]]:
-    rows, counts = [], {}
-    for payer, practice, month in snapshot_keys(state):
-        if (payer, month) not in counts:
-            counts[(payer, month)] = member_month_counts(state, payer, month)
-        rows.append({"payer_id": payer, "practice_id": practice, "month": month,
-                     **figures(state, payer, practice, month, counts[(payer, month)])})
-    return rows
+    keys = snapshot_keys(state)
+    counts = month_counts(state, keys)
+    return [{"payer_id": payer, "practice_id": practice, "month": month,
+             **figures(state, payer, practice, month, counts[(payer, month)])}
+            for payer, practice, month in keys]
 
 
 def true_pcps(run_dir: Path, as_of: str) -> dict[str, str | None]:

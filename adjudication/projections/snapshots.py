@@ -41,8 +41,22 @@ SNAPSHOT_BATCH = 4096  # snapshot events the run clock records at a time
 
 def member_month_counts(state: PayerState, payer: str, month: str) -> dict[str, int]:
     """Members eligible and attributed on the month's first day, counted per practice."""
-    return {practice: len(members)
-            for practice, members in state.members_by_practice(payer, month + "-01").items()}
+    return state.member_months(payer, [month + "-01"])[0]
+
+
+def month_counts(state: PayerState, keys: list[tuple[str, str, str]]
+                 ) -> dict[tuple[str, str], dict[str, int]]:
+    """`member_month_counts` of every (payer, month) among `keys` (payer, practice, month): each
+    payer's months counted in one pass over its members (`PayerState.member_months`)."""
+    months_of: dict[str, set[str]] = {}
+    for payer, _, month in keys:
+        months_of.setdefault(payer, set()).add(month)
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for payer, months in months_of.items():
+        ordered = sorted(months)
+        for month, found in zip(ordered, state.member_months(payer, [m + "-01" for m in ordered])):
+            counts[(payer, month)] = found
+    return counts
 
 
 def figures(state: PayerState, payer: str, practice: str, month: str,
@@ -125,10 +139,7 @@ def snapshot_batches(state: PayerState, *, cause: int | None = None,
 
 def _snapshots(state: PayerState, months: set[str] | None, cause: int | None,
                position: tuple[int, str]) -> Iterator[dict[str, Any]]:
-    counts: dict[tuple[str, str], dict[str, int]] = {}
-    for p, pr, m in snapshot_keys(state):
-        if months is not None and m not in months:
-            continue
-        if (p, m) not in counts:
-            counts[(p, m)] = member_month_counts(state, p, m)
+    keys = [k for k in snapshot_keys(state) if months is None or k[2] in months]
+    counts = month_counts(state, keys)
+    for p, pr, m in keys:
         yield snapshot_event(state, p, pr, m, cause=cause, counts=counts[(p, m)], position=position)

@@ -13,6 +13,7 @@ only thing that changes it, through the per-concern handlers of `projections.fol
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from sys import intern
 from typing import Any
@@ -23,7 +24,7 @@ from claimsim.events.plans import LineOfBusiness
 from claimsim.events.programs import ProgramKind
 from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
-from claimsim.events.timeline import contract_spans, entry_at, span_on, value_at
+from claimsim.events.timeline import EFFECTIVE, VALUE, contract_spans, entry_at, span_on, value_at
 
 from claimsim.adjudication.projections.fold import CONCERNS, HANDLERS, QUALITY_HANDLERS
 from claimsim.adjudication.projections.fold import quality as quality_concern
@@ -234,6 +235,47 @@ class PayerState:
                     members.append(m)
         return by_practice
 
+    def member_months(self, payer: str, days: list[str]) -> list[dict[str, int]]:
+        """For each of `days` (ascending ISO days), practice -> how many of the payer's members
+        are attributed to it and eligible that day: the lengths of `members_by_practice`'s
+        lists, every day counted in one pass over the members (a run's snapshots count each
+        month's first day; one pass a month was a tenth of a million-member run's reports).
+        Each member's attribution entries and enrollment spans become ranges of `days` (value_at:
+        entry i holds from its day to the next entry's; a span from its start to its end,
+        inclusive), added into a difference array per practice."""
+        n, members, attribution = len(days), self.members, self.attribution
+        hospice_out = payer in self._medicare_ffs  # such members are never eligible (`eligible_on`)
+        diffs: dict[str, list[int]] = {}
+        for mid in self.payer_members(payer):
+            timeline = attribution.get(mid)
+            m = members.get(mid) if timeline else None
+            if m is None or (hospice_out and m.hospice):
+                continue
+            covered = _day_ranges(m.spans, payer, days)
+            last = len(timeline) - 1
+            for i, entry in enumerate(timeline):
+                practice = entry[VALUE]
+                if practice is None:
+                    continue
+                lo = bisect_left(days, entry[EFFECTIVE])
+                hi = n if i == last else bisect_left(days, timeline[i + 1][EFFECTIVE])
+                for start, end in covered:
+                    start, end = max(start, lo), min(end, hi)
+                    if start < end:
+                        diff = diffs.get(practice)
+                        if diff is None:
+                            diff = diffs[practice] = [0] * (n + 1)
+                        diff[start] += 1
+                        diff[end] -= 1
+        counts: list[dict[str, int]] = [{} for _ in days]
+        for practice, diff in diffs.items():
+            running = 0
+            for k in range(n):
+                running += diff[k]
+                if running:
+                    counts[k][practice] = running
+        return counts
+
     def attributed_on(self, member: str, day: str) -> str | None:
         timeline = self.attribution.get(member)
         return value_at(timeline, day) if timeline else None
@@ -264,3 +306,20 @@ def _capitated_groups(contract) -> frozenset[str]:
     if contract.program.kind is ProgramKind.FFS:
         return frozenset()
     return frozenset(g.value for g in contract.program.capitated_groups)
+
+
+def _day_ranges(spans, payer: str, days: list[str]) -> list[tuple[int, int]]:
+    """The [lo, hi) index ranges of `days` that the payer's enrollment spans (start, end
+    inclusive or None) cover, merged where they overlap or touch (a day counts once)."""
+    ranges = sorted((bisect_left(days, start), len(days) if end is None else bisect_right(days, end))
+                    for p, start, end in spans if p == payer)
+    merged: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        if lo >= hi:
+            continue
+        if merged and lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged

@@ -229,3 +229,32 @@ def test_members_by_practice_are_each_members_attribution_and_eligibility(a, b, 
     assert list(state.members_by_practice(PAYER, day)) == list(expected)
     assert member_month_counts(state, PAYER, day[:7]) == {
         p: len(ms) for p, ms in state.members_by_practice(PAYER, day[:7] + "-01").items()}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["P1", "P2", None]), _DAYS), max_size=4),
+       st.lists(st.tuples(st.sampled_from(["P1", "P2", None]), _DAYS), max_size=4),
+       st.lists(st.tuples(st.sampled_from([PAYER, "OTHER"]), _DAYS, st.one_of(st.none(), _DAYS)),
+                min_size=1, max_size=4),
+       st.booleans(), st.lists(_DAYS, max_size=8, unique=True))
+def test_member_months_counts_every_day_as_members_by_practice_does(a, b, spans, hospice, days):
+    """`PayerState.member_months` (every day in one pass, by ranges) gives, for each day, the
+    lengths of `members_by_practice`'s lists (one pass a day), for any attribution timelines
+    (with unassigned entries), any enrollment spans (overlapping, touching, ended, another
+    payer's) and a member in hospice, under the Medicare FFS payer and another."""
+    feed = Feed(reference())
+    for mid in ("M3", "M2", "M1"):
+        feed.enroll(mid, hospice=hospice and mid == "M2")
+    for mid, assignments in (("M1", a), ("M2", b)):
+        for practice, effective in sorted(assignments, key=lambda x: x[1]):
+            feed.assign(mid, practice, effective)
+    state = feed.state
+    state.members["M1"].spans = tuple(spans)  # spans are tuples, replaced
+    state.members["M2"].spans = tuple(spans[:1]) + state.members["M2"].spans
+    # The days asked for, and every day an entry or a span starts or ends on (the edges).
+    days = sorted({*days, *(e for _, e in a + b), *(d for _, start, end in spans for d in (start, end) if d)})
+    for payer in (PAYER, "OTHER", "NOBODY"):
+        state._payer_members.clear()  # a cache of who was ever enrolled: the spans changed
+        expected = [{p: len(ms) for p, ms in state.members_by_practice(payer, day).items()}
+                    for day in days]
+        assert state.member_months(payer, days) == expected
