@@ -227,19 +227,25 @@ def test_a_run_stopped_while_it_reports_is_resumed_not_taken_as_finished(whole, 
     assert main(["audit", "verify", str(out)]) == 0
 
 
-def test_a_paid_run_whose_checkpoint_is_not_the_ledgers_end_is_paid_again(whole, tmp_path,
-                                                                          monkeypatch, capsys):
-    """A checkpoint that does not name the ledger's last entry (a ledger cut or extended after
-    it) proves no finished payment: `--resume` pays again from the input, into the
-    uninterrupted run's ledger."""
-    out = _stopped_while_reporting(tmp_path / "stopped", monkeypatch)
+@pytest.mark.parametrize("stopped_in", ["reports", "checkpoint"])
+def test_a_paid_run_whose_checkpoint_or_mark_is_not_the_ledgers_end_is_paid_again(
+        whole, tmp_path, monkeypatch, capsys, stopped_in):
+    """A checkpoint, or the paid mark of a run stopped while writing it, that does not name the
+    ledger's last entry (a ledger cut or extended after it) proves no finished payment:
+    `--resume` pays again from the input, into the uninterrupted run's ledger."""
+    from claimsim.scenarios.run_state import PAID_MARK
+
+    stop = _stopped_while_reporting if stopped_in == "reports" else _stopped_while_checkpointing
+    out = stop(tmp_path / "stopped", monkeypatch)
     cut_log(out / "ledger", len(entries(whole / "ledger")) - 1)
     capsys.readouterr()
     assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out), "--resume"]) == 0
     err = capsys.readouterr().err
     assert "paid in full" not in err and "simulation kept, paying again" in err
     assert ledger_bytes(out) == ledger_bytes(whole)
+    assert not (out / PAID_MARK).exists()
     assert (out / "reports" / "checks.csv").read_bytes() == (whole / "reports" / "checks.csv").read_bytes()
+    assert main(["audit", "verify", str(out)]) == 0
 
 
 def _stopped_while_checkpointing(out: Path, monkeypatch) -> Path:
@@ -283,23 +289,6 @@ def test_a_run_stopped_while_it_writes_its_checkpoint_keeps_its_payment(whole, t
     assert (out / CHECKPOINT).read_bytes() == (whole / CHECKPOINT).read_bytes()
     assert sorted(p.name for p in (out / "projections").iterdir()) == [CHECKPOINT.name]
     assert (out / "reports" / "checks.csv").read_bytes() == (whole / "reports" / "checks.csv").read_bytes()
-    assert main(["audit", "verify", str(out)]) == 0
-
-
-def test_a_paid_mark_that_is_not_the_ledgers_end_is_paid_again(whole, tmp_path, monkeypatch,
-                                                               capsys):
-    """A mark names one ledger entry: with the ledger cut after it, nothing proves the payment
-    whole, and `--resume` pays again from the input into the uninterrupted run's ledger."""
-    from claimsim.scenarios.run_state import PAID_MARK
-
-    out = _stopped_while_checkpointing(tmp_path / "stopped", monkeypatch)
-    cut_log(out / "ledger", len(entries(whole / "ledger")) - 1)
-    capsys.readouterr()
-    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out), "--resume"]) == 0
-    err = capsys.readouterr().err
-    assert "paid in full" not in err and "simulation kept, paying again" in err
-    assert ledger_bytes(out) == ledger_bytes(whole)
-    assert not (out / PAID_MARK).exists()
     assert main(["audit", "verify", str(out)]) == 0
 
 
