@@ -96,7 +96,7 @@ def report_paid(scenario: Scenario, out: Path, *, progress: bool = False,
     return write_run_reports(scenario, out, clock, charts_too=charts_too, progress=progress)
 
 
-RUN_STEPS = 5  # the calls of `step` in `write_run_reports` past `write_reports`', charts included
+RUN_STEPS = 5  # the calls of `step` in `write_run_reports` past `write_reports`, charts included
 
 
 def write_run_reports(scenario: Scenario, out: Path, clock: ClockResult, *,

@@ -239,7 +239,7 @@ class PayerState:
         """For each of `days` (ascending ISO days), practice -> how many of the payer's members
         are attributed to it and eligible that day: the lengths of `members_by_practice`'s
         lists, every day counted in one pass over the members (a run's snapshots count each
-        month's first day; one pass a month was a tenth of a million-member run's reports).
+        month's first day; a pass a month was a tenth of a million-member reports-only resume).
         Each member's attribution entries and enrollment spans become ranges of `days` (value_at:
         entry i holds from its day to the next entry's; a span from its start to its end,
         inclusive), added into a difference array per practice."""
