@@ -35,7 +35,7 @@ from claimsim.adjudication.projections.state import PayerState
 
 from claimsim.scenarios import tables
 from claimsim.scenarios.aligned_digest import StateDigest
-from claimsim.scenarios.child import in_child
+from claimsim.scenarios.child import Child, start_child
 
 
 def fold_facts(run_dir: Path, reference: ReferenceData, settings: SpendSettings) -> AlignedFacts:
@@ -133,30 +133,65 @@ def equity_rows(run_dir: Path, digest: StateDigest, facts: AlignedFacts,
     return rows
 
 
-# From this many members the facts are folded in a child process (`write_aligned`): below it the
-# child's start (a fresh interpreter importing claimsim, about a second) costs more than it saves.
-APART_MEMBERS = 200_000
+# From this many members the facts are folded in a child process, beside the other reports
+# (`start_aligned`): below it the child's start (a fresh interpreter importing claimsim, about a
+# second of the other core) costs more than the fold it takes off this process.
+APART_MEMBERS = 20_000
+
+
+class AlignedJob:
+    """The aligned-payer tables of a paid run, started (`start_aligned`) before the other reports
+    and written (`finish`) after them. Apart, a child process folds the facts and computes the
+    tables from the state's digest (`scenarios.aligned_digest`) while this process writes the
+    other reports; in process, nothing happens until `finish`. The tables are the same either
+    way. Use it as a context manager: leaving it unfinished (an error in the other reports) ends
+    the child."""
+
+    def __init__(self, run_dir: Path, state: PayerState, as_of: str, years: list[int],
+                 apart: bool | None = None):
+        self.run_dir, self.state = Path(run_dir), state
+        self.digest: StateDigest | None = StateDigest.of(state, as_of, years)
+        self.apart = self.digest.members >= APART_MEMBERS if apart is None else apart
+        self.child: Child | None = None
+        if self.apart:
+            self.child = start_child(digest_measures, self.run_dir, self.digest)
+            self.digest = None  # the child has its own copy
+
+    def finish(self) -> tuple[list[Path], dict]:
+        """Write every table as CSV and Parquet into RUN_DIR/reports/; returns (files, tables)."""
+        if self.child is not None:
+            found = self.child.result()
+        else:
+            assert self.digest is not None
+            found = digest_measures(self.run_dir, self.digest, reference=self.state.reference)
+        self.digest = None
+        out = self.run_dir / "reports"
+        files: list[Path] = []
+        for name, rows in found.items():
+            files += tables.write_both(out, name, [_with_units(r) for r in rows])
+        return files, found
+
+    def __enter__(self) -> AlignedJob:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.child is not None:
+            self.child.close()
+
+
+def start_aligned(run_dir: Path, state: PayerState, as_of: str, years: list[int], *,
+                  apart: bool | None = None) -> AlignedJob:
+    """Start the aligned-payer tables (`AlignedJob`). `apart`: in a child process; None: from
+    `APART_MEMBERS` members."""
+    return AlignedJob(run_dir, state, as_of, years, apart)
 
 
 def write_aligned(run_dir: Path, state: PayerState, as_of: str, years: list[int], *,
                   apart: bool | None = None) -> tuple[list[Path], dict]:
-    """Write every table as CSV and Parquet into RUN_DIR/reports/; returns (files, the tables).
-    `apart`: fold the facts and compute the tables in a child process that is handed the state's
-    digest (`scenarios.aligned_digest`), not the state; None: from `APART_MEMBERS` members. The
-    tables are the same either way."""
-    digest = StateDigest.of(state, as_of, years)
-    if apart is None:
-        apart = digest.members >= APART_MEMBERS
-    if apart:
-        found = in_child(digest_measures, Path(run_dir), digest)
-    else:
-        found = digest_measures(run_dir, digest, reference=state.reference)
-    del digest
-    out = Path(run_dir) / "reports"
-    files: list[Path] = []
-    for name, rows in found.items():
-        files += tables.write_both(out, name, [_with_units(r) for r in rows])
-    return files, found
+    """Every aligned-payer table written into RUN_DIR/reports/ at once (`start_aligned`, then
+    `finish`); returns (files, the tables)."""
+    with start_aligned(run_dir, state, as_of, years, apart=apart) as job:
+        return job.finish()
 
 
 # Money columns say their unit in the files, as every report's do (`_cents`); in memory the

@@ -1,6 +1,7 @@
 """Running one call in a child process, its result or its error handed back: how `claimsim run`
 keeps the simulator's peak and the aligned-payer facts' out of the process that pays (each is
-large at a payer's scale, and a process's heap seldom goes back to the operating system).
+large at a payer's scale, and a process's heap seldom goes back to the operating system), and
+folds the aligned-payer facts beside the other reports (`start_child`: on the machine's other core).
 
 A fresh interpreter is started as `python -m claimsim.scenarios.child CALL RESULT`, not by
 multiprocessing's "spawn", which imports the caller's main module again in the child: a user's
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from claimsim.events.processes import (die_with_parent, own_scratch, release_stop_signals,
                                        stop_pool, stop_signals_held)
@@ -42,25 +43,68 @@ def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
             raise
         finally:
             pool.shutdown()
-    # Named for this process, so a later call removes it should this one be ended before its
-    # cleanup (a what-if worker stopped by its pool's SIGTERM): `events.processes.own_scratch`.
-    tmp = own_scratch("claimsim-child-")
-    try:
-        call, result = tmp / "call.pickle", tmp / "result.pickle"
-        with open(call, "wb") as f:  # straight to the file: never the whole pickle in memory too
-            pickle.dump((fn, args), f, protocol=pickle.HIGHEST_PROTOCOL)
-        done = subprocess.run([sys.executable, "-m", __name__, str(call), str(result)],
-                              preexec_fn=die_with_parent, check=False)
-        if not result.exists():
-            raise RuntimeError(f"the child process running {fn.__qualname__} ended with exit"
-                               f" code {done.returncode} and no result")
-        with open(result, "rb") as f:
-            ok, value = pickle.load(f)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if not ok:
-        raise value
-    return value
+    with start_child(fn, *args) as child:
+        return child.result()
+
+
+class Child(Generic[T]):
+    """`fn(*args)` running in a fresh interpreter beside this process (`start_child`), while this
+    one goes on with other work. `result()` waits for it and gives back its result or raises its
+    error; leaving the `with` block without asking (this process's own error, Ctrl-C) kills the
+    child. Either way its scratch folder goes."""
+
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]):
+        self.name = fn.__qualname__
+        # Named for this process, so a later call removes it should this one be ended before
+        # its cleanup (a what-if worker stopped by its pool's SIGTERM): `own_scratch`.
+        self.scratch = own_scratch("claimsim-child-")
+        self.process: subprocess.Popen | None = None
+        try:
+            call = self.scratch / "call.pickle"
+            with open(call, "wb") as f:  # straight to the file: never the whole pickle in memory too
+                pickle.dump((fn, args), f, protocol=pickle.HIGHEST_PROTOCOL)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(call), str(self.scratch / "result.pickle")],
+                preexec_fn=die_with_parent)
+        except BaseException:
+            self.close()
+            raise
+
+    def result(self) -> T:
+        """Wait for the child; its result, or its exception raised here."""
+        assert self.process is not None
+        try:
+            code = self.process.wait()
+            result = self.scratch / "result.pickle"
+            if not result.exists():
+                raise RuntimeError(f"the child process running {self.name} ended with exit code"
+                                   f" {code} and no result")
+            with open(result, "rb") as f:
+                ok, value = pickle.load(f)
+        finally:
+            self.close()
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        """Kill the child if it still runs, and remove its scratch folder."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def __enter__(self) -> Child[T]:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def start_child(fn: Callable[..., T], *args: Any) -> Child[T]:
+    """Start `fn(*args)` in a fresh interpreter and return at once (`Child`); use it as a
+    context manager, so an error here does not leave the child running."""
+    return Child(fn, args)
 
 
 def _forked() -> None:

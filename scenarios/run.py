@@ -18,8 +18,8 @@ from claimsim.events.log import last_envelope
 from claimsim.events.money import dollars
 
 from claimsim.scenarios import aligned_charts, charts, html_report, tables
+from claimsim.scenarios.aligned_report import start_aligned
 from claimsim.scenarios.aligned_report import text as aligned_text
-from claimsim.scenarios.aligned_report import write_aligned
 from claimsim.scenarios.child import in_child
 from claimsim.scenarios.region import simulate_scenario
 from claimsim.scenarios.report import REPORT_STEPS, REPORTS, ReportSteps, write_reports
@@ -107,7 +107,10 @@ def write_run_reports(scenario: Scenario, out: Path, clock: ClockResult, *,
     window = tables.Window.of(plan)
     years = list(range(int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4]) + 1))
     reports = out / REPORTS
-    with ReportSteps(progress, REPORT_STEPS + RUN_STEPS - (0 if charts_too else 1)) as step:
+    # The aligned-payer facts are folded first, at a payer's scale in a child process on the
+    # other core while this one writes the reports before them (`aligned_report.AlignedJob`).
+    with ReportSteps(progress, REPORT_STEPS + RUN_STEPS - (0 if charts_too else 1)) as step, \
+            start_aligned(out, clock.state, window.as_of, years) as aligned_job:
         written = write_reports(out, clock.state, accuracy_as_of=window.as_of, years=years,
                                 step=step)
         files = written.files
@@ -121,7 +124,7 @@ def write_run_reports(scenario: Scenario, out: Path, clock: ClockResult, *,
         # done.
         files.append(reports / "checks.csv")
         step("aligned-payer reports")
-        aligned_files, aligned = write_aligned(out, clock.state, window.as_of, years)
+        aligned_files, aligned = aligned_job.finish()
         files += aligned_files
         if charts_too:
             step("charts and index.html")

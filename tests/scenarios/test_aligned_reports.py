@@ -9,6 +9,8 @@ import pickletools
 from array import array
 from pathlib import Path
 
+import pytest
+
 from claimsim.adjudication.audit.replay import replay
 from claimsim.adjudication.audit.run_dir import fold
 from claimsim.scenarios.aligned_digest import StateDigest
@@ -66,3 +68,48 @@ def test_the_digest_hands_a_child_its_member_ids_whole_and_without_a_memo_entry_
     memoized = sum(op.name == "MEMOIZE" for op, _, _ in
                    pickletools.genops(pickle.dumps(digest, protocol=pickle.HIGHEST_PROTOCOL)))
     assert memoized < 50
+
+
+def _children_started(monkeypatch) -> list:
+    """Every aligned child a run starts, kept to look at; every run's facts folded apart."""
+    from claimsim.scenarios import aligned_report
+
+    started: list = []
+
+    def start(fn, *args):
+        started.append(aligned_report.Child(fn, args))
+        return started[-1]
+
+    monkeypatch.setattr(aligned_report, "APART_MEMBERS", 0)
+    monkeypatch.setattr(aligned_report, "start_child", start)
+    return started
+
+
+def test_a_run_folds_its_aligned_facts_in_a_child_beside_its_other_reports(tmp_path, monkeypatch):
+    """Apart (a payer's scale: the threshold set to 0 here), the child is started before the
+    other reports and its tables are the ones folded in this process."""
+    started = _children_started(monkeypatch)
+    result = run_scenario(small("multipayer", members=300, months=5), tmp_path / "run", charts_too=False)
+    assert len(started) == 1 and started[0].process.returncode == 0
+    years = sorted({r["year"] for r in result.aligned["primary_care_spend"]})
+    rebuilt = tmp_path / "rebuilt"
+    (rebuilt / "reports").mkdir(parents=True)
+    for name in ("input", "ledger", "truth", "reference.json"):
+        (rebuilt / name).symlink_to(result.run_dir / name)
+    _, here = write_aligned(rebuilt, fold(result.run_dir), result.window.as_of, years, apart=False)
+    assert here == result.aligned
+
+
+def test_a_run_whose_other_reports_fail_ends_its_aligned_child(tmp_path, monkeypatch):
+    from claimsim.scenarios import run as run_module
+
+    started = _children_started(monkeypatch)
+
+    def fails(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run_module, "write_reports", fails)
+    with pytest.raises(OSError, match="disk full"):
+        run_scenario(small("multipayer", members=300, months=5), tmp_path / "run", charts_too=False)
+    assert len(started) == 1 and started[0].process.returncode is not None  # ended, not left running
+    assert not started[0].scratch.exists()

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from claimsim.scenarios.child import in_child
+from claimsim.scenarios.child import in_child, start_child
 
 
 def test_a_call_in_a_fresh_interpreter_returns_its_result():
@@ -56,3 +56,27 @@ def test_a_call_leaves_no_scratch_and_sweeps_one_a_killed_caller_left(tmp_path, 
         (folder / "call.pickle").write_bytes(b"x" * 1000)
     assert in_child(operator.add, 1, 2) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == [running.name]
+
+
+def test_a_started_child_runs_beside_the_caller_and_gives_back_its_result_or_error():
+    with start_child(operator.add, 40, 2) as child:
+        assert child.process.poll() is None or child.process.returncode == 0  # started, not waited
+        assert child.result() == 42
+    with start_child(operator.truediv, 1, 0) as child, pytest.raises(ZeroDivisionError):
+        child.result()
+
+
+def test_leaving_a_started_child_without_its_result_kills_it_and_removes_its_scratch(tmp_path,
+                                                                                     monkeypatch):
+    """The caller's own error (or Ctrl-C) while the child works: the child is killed at once,
+    not waited for, and its pickles' folder goes."""
+    import signal
+    import tempfile
+    import time
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(RuntimeError, match="the other reports failed"):
+        with start_child(time.sleep, 60) as child:
+            raise RuntimeError("the other reports failed")
+    assert child.process.returncode == -signal.SIGKILL
+    assert list(tmp_path.iterdir()) == []
