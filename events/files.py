@@ -3,7 +3,9 @@
 A file a command writes in place is cut short when the command stops mid-write (an error, a full
 disk, Ctrl-C, `kill`) and is then read as a whole one by a reader or a resumed run: a report
 table, a what-if run's metrics, the Kafka runtime's position files, a projection checkpoint.
-`whole_or_absent` writes beside the file and renames it into place once written.
+`whole_or_absent` writes beside the file and renames it into place once written;
+`whole_and_on_disk` also puts the bytes on disk (fsync) before the rename, for a file that later
+steps rely on surviving a power cut (a projection checkpoint, the run clock's paid mark).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 PART_SUFFIX = ".part"  # what `whole_or_absent` adds to the file's name while it is written
 
@@ -29,6 +32,16 @@ def whole_or_absent(path: Path) -> Iterator[Path]:
         part.unlink(missing_ok=True)
         raise
     os.replace(part, path)
+
+
+@contextmanager
+def whole_and_on_disk(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write at `path`, whole or not at all (`whole_or_absent`) and flushed and
+    fsynced before it takes `path`'s name: once `path` is there, its bytes are on disk."""
+    with whole_or_absent(path) as part, open(part, "wb") as f:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def remove_entry(path: Path, *, ignore_errors: bool = False) -> None:

@@ -8,7 +8,6 @@ at, and a checkpoint whose entry no longer matches the log is refused (rebuild f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,7 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from claimsim.events.encoding import canonical
-from claimsim.events.files import whole_or_absent
+from claimsim.events.files import whole_and_on_disk
 from claimsim.events.log import read
 
 
@@ -104,7 +103,7 @@ class ProjectionRunner:
                 "last_hash": self.last_hash}
         pieces = getattr(self.projection, "state_pieces", None)
         self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        with whole_or_absent(self.checkpoint) as part, open(part, "wb") as f:
+        with whole_and_on_disk(self.checkpoint) as f:
             if pieces is None:
                 f.write(canonical({**head, "state": self.projection.state()}))
             else:  # "state" sorts after the head's keys: the head, then the state, then "}"
@@ -112,8 +111,6 @@ class ProjectionRunner:
                 for piece in pieces():
                     f.write(piece)
                 f.write(b"}")
-            f.flush()
-            os.fsync(f.fileno())
 
     def run(
         self,

@@ -20,7 +20,6 @@ if the run stopped while writing it.
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,7 +30,7 @@ import orjson
 
 from claimsim.events.encoding import canonical
 from claimsim.events.errors import UserError
-from claimsim.events.files import PART_SUFFIX, remove_entry, whole_or_absent
+from claimsim.events.files import PART_SUFFIX, remove_entry, whole_and_on_disk
 from claimsim.events.log import last_envelope
 from claimsim.events.projection import checkpoint_head
 
@@ -229,10 +228,8 @@ def mark_paid(path: Path, last_seq: int, last_hash: str) -> None:
     all, and on disk (fsync) before the checkpoint's write begins."""
     mark = path / PAID_MARK
     mark.parent.mkdir(parents=True, exist_ok=True)
-    with whole_or_absent(mark) as part, open(part, "wb") as f:
+    with whole_and_on_disk(mark) as f:
         f.write(canonical({"last_hash": last_hash, "last_seq": last_seq}) + b"\n")
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def unmark_paid(path: Path) -> None:
