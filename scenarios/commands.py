@@ -242,9 +242,9 @@ def _run_or_resume(args: argparse.Namespace, scenario, out: Path, state, kafka):
 def _report_paid(args: argparse.Namespace, scenario, out: Path, progress: bool):
     """`run --resume` of a run stopped after its payment: its reports, from its ledger."""
     from claimsim.scenarios.run import report_paid
-    from claimsim.scenarios.run_state import CHECKPOINT
+    from claimsim.scenarios.run_state import checkpoint_at_end
 
-    checkpoint = "" if (out / CHECKPOINT).is_file() else " its checkpoint and"
+    checkpoint = "" if checkpoint_at_end(out) else " its checkpoint and"
     print(f"claimsim run {scenario.scenario}: resumed {out}: paid in full; writing{checkpoint} its"
           " reports from the ledger (nothing adjudicated again)", file=sys.stderr)
     if args.signing_key is not None:

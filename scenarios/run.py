@@ -23,9 +23,9 @@ from claimsim.scenarios.aligned_report import text as aligned_text
 from claimsim.scenarios.child import in_child
 from claimsim.scenarios.region import simulate_scenario
 from claimsim.scenarios.report import REPORT_STEPS, REPORTS, ReportSteps, write_reports
-from claimsim.scenarios.run_state import unmark_paid
-from claimsim.scenarios.runclock import (CHECKPOINT, ClockResult, Plan, embedded_runtime,
-                                         kafka_runtime, pay, save_checkpoint)
+from claimsim.scenarios.run_state import checkpoint_at_end, unmark_paid
+from claimsim.scenarios.runclock import (ClockResult, Plan, embedded_runtime, kafka_runtime, pay,
+                                         save_checkpoint)
 from claimsim.scenarios.spec import Scenario
 
 
@@ -78,8 +78,9 @@ def report_paid(scenario: Scenario, out: Path, *, progress: bool = False,
     with; the ledger is not adjudicated again), then the reports an uninterrupted run writes.
     The checkpoint itself is not read back: at a million members it is some 0.6 GB of JSON,
     several GB decoded, where the fold keeps the state packed. A run stopped while it wrote the
-    checkpoint (`run_state.PAID_MARK`) gets it from the fold: the bytes the payment would have
-    written (`audit verify` holds a checkpoint to the fold's state, piece by piece)."""
+    checkpoint (`run_state.PAID_MARK`), or whose checkpoint names another entry than the
+    ledger's last, gets it from the fold: the bytes the payment would have written (`audit
+    verify` holds a checkpoint to the fold's state, piece by piece)."""
     from claimsim.adjudication.audit.run_dir import fold
 
     ledger = out / "ledger"
@@ -89,7 +90,7 @@ def report_paid(scenario: Scenario, out: Path, *, progress: bool = False,
                mininterval=0.5, desc="folding the ledger")
     with bar:
         state = fold(out, on_progress=bar.update)
-    if last is not None and not (out / CHECKPOINT).is_file():  # stopped while it was written
+    if last is not None and not checkpoint_at_end(out):  # stopped while written, or edited
         save_checkpoint(out, state, last["seq"], last["hash"])
     unmark_paid(out)
     clock = ClockResult(out, Plan.load(out), state, entries)

@@ -80,7 +80,7 @@ class RunState:
             if last is None:
                 return "simulated, not yet paid"
             return f"simulated; payment stopped at ledger seq {last['seq']:,} ({last['at']})"
-        if self.stage is Stage.PAID and not (self.path / CHECKPOINT).is_file():
+        if self.stage is Stage.PAID and not checkpoint_at_end(self.path):
             return "paid; its checkpoint and reports were not written"
         if self.stage is Stage.PAID:
             return "paid; the reports were not written"
@@ -203,12 +203,27 @@ def paid_in_full(path: Path) -> bool:
     ledger's final entry and signature) or, for a run stopped while writing it, its paid mark
     names the ledger's last entry, seq and hash. Then a resume writes only the reports (and the
     checkpoint, if missing); otherwise it pays again."""
-    ledger = path / "ledger"
     heads = [head for head in (_checkpoint_head(path / CHECKPOINT), _mark(path / PAID_MARK))
              if head is not None]
-    last = last_envelope(ledger) if heads and ledger.is_dir() else None
-    return last is not None and any(
-        head.get("last_seq") == last["seq"] and head.get("last_hash") == last["hash"] for head in heads)
+    last = _last_entry(path) if heads else None
+    return last is not None and any(_names(head, last) for head in heads)
+
+
+def checkpoint_at_end(path: Path) -> bool:
+    """Whether the run's projection checkpoint names the ledger's last entry (seq and hash), as
+    the payment's own does. A paid run whose checkpoint does not (stopped while writing it, or a
+    folder edited since) gets it from the ledger's fold (`scenarios.run.report_paid`)."""
+    head = _checkpoint_head(path / CHECKPOINT)
+    last = _last_entry(path) if head is not None else None
+    return head is not None and last is not None and _names(head, last)
+
+
+def _names(head: dict[str, Any], last: dict[str, Any]) -> bool:
+    return head.get("last_seq") == last["seq"] and head.get("last_hash") == last["hash"]
+
+
+def _last_entry(path: Path) -> dict[str, Any] | None:
+    return last_envelope(path / "ledger") if (path / "ledger").is_dir() else None
 
 
 def _checkpoint_head(checkpoint: Path) -> dict[str, Any] | None:

@@ -227,6 +227,23 @@ def test_a_run_stopped_while_it_reports_is_resumed_not_taken_as_finished(whole, 
     assert main(["audit", "verify", str(out)]) == 0
 
 
+def _stopped_while_checkpointing(out: Path, monkeypatch) -> Path:
+    """A `run` into `out` killed while it wrote its payer-state checkpoint (after the ledger's
+    last entry): half the checkpoint's bytes in its part file, as a kill leaves them."""
+    from claimsim.scenarios import runclock
+
+    def killed(run_dir, state, last_seq, last_hash):
+        part = run_dir / runclock.CHECKPOINT
+        part = part.with_name(part.name + ".part")
+        part.write_bytes(b'{"last_hash":"' + last_hash.encode() + b'","last_seq":')
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(runclock, "save_checkpoint", killed)
+        assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out)]) == 130
+    return out
+
+
 @pytest.mark.parametrize("stopped_in", ["reports", "checkpoint"])
 def test_a_paid_run_whose_checkpoint_or_mark_is_not_the_ledgers_end_is_paid_again(
         whole, tmp_path, monkeypatch, capsys, stopped_in):
@@ -248,33 +265,25 @@ def test_a_paid_run_whose_checkpoint_or_mark_is_not_the_ledgers_end_is_paid_agai
     assert main(["audit", "verify", str(out)]) == 0
 
 
-def _stopped_while_checkpointing(out: Path, monkeypatch) -> Path:
-    """A `run` into `out` killed while it wrote its payer-state checkpoint (after the ledger's
-    last entry): half the checkpoint's bytes in its part file, as a kill leaves them."""
-    from claimsim.scenarios import runclock
-
-    def killed(run_dir, state, last_seq, last_hash):
-        part = run_dir / runclock.CHECKPOINT
-        part = part.with_name(part.name + ".part")
-        part.write_bytes(b'{"last_hash":"' + last_hash.encode() + b'","last_seq":')
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as m:
-        m.setattr(runclock, "save_checkpoint", killed)
-        assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out)]) == 130
-    return out
-
-
+@pytest.mark.parametrize("left", ["no checkpoint", "a stale checkpoint"])
 def test_a_run_stopped_while_it_writes_its_checkpoint_keeps_its_payment(whole, tmp_path,
-                                                                       monkeypatch, capsys):
+                                                                       monkeypatch, capsys, left):
     """The ledger is whole once the paid mark (`run_state.PAID_MARK`) names its last entry:
     `--resume` pays nothing again, writes the checkpoint from the ledger's fold (the bytes the
-    payment would have written) and then the reports, and removes the mark and the part."""
+    payment would have written) and then the reports, and removes the mark and the part. A
+    checkpoint beside the mark that names another entry (a folder edited since) is not the
+    payment's: it is written again, as a missing one is."""
     from claimsim.scenarios.run_state import CHECKPOINT, PAID_MARK
 
     assert not (whole / PAID_MARK).exists(), "a finished payment removes its mark"
     out = _stopped_while_checkpointing(tmp_path / "stopped", monkeypatch)
     assert (out / PAID_MARK).is_file() and not (out / CHECKPOINT).exists()
+    if left == "a stale checkpoint":  # the payment's, but naming the entry before the last
+        last_seq = len(entries(whole / "ledger")) - 1
+        stale = (whole / CHECKPOINT).read_bytes().replace(
+            b'"last_seq":%d,' % last_seq, b'"last_seq":%d,' % (last_seq - 1), 1)
+        assert stale != (whole / CHECKPOINT).read_bytes()
+        (out / CHECKPOINT).write_bytes(stale)
     capsys.readouterr()
     assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(out)]) == 2
     assert "paid; its checkpoint and reports were not written" in capsys.readouterr().err
