@@ -5,8 +5,8 @@ tables (participation, reconciliation) the measures take whole.
 
 The aligned facts the measures fold from the logs are the reports' big part (some 0.9 GB at a
 million members) and the payer state is the paying process's (some 1.5 GB): a large run folds the
-facts in a child process that holds this digest instead of the state (`write_aligned`), so no
-process holds both.
+facts in a child process that holds this digest instead of the state (`aligned_report.AlignedJob`,
+beside the other reports), so no process holds both.
 """
 
 from __future__ import annotations
