@@ -59,8 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         " instead")
     p.add_argument("--processes", type=int, default=1, metavar="N",
                    help="embedded runtime: adjudicate in N worker processes, families partitioned"
-                        " over them (every family in memory), this process writing the ledger in"
-                        " input order (the same bytes for any N; default 1: all in this process)")
+                        " over them (each keeps its families as one process would: all in memory,"
+                        " or its share of the --cache-families bound over a scratch store of its"
+                        " own), this process writing the ledger in input order (the same bytes for"
+                        " any N; default 1: all in this process)")
     p.add_argument("--partitions", type=int, default=4,
                    help="kafka runtime: inbound topic partitions (default 4: each has its own"
                         " changelog partition, so state writes go out in parallel)")

@@ -90,6 +90,7 @@ class RocksStore:
     def __init__(self, path: Path | str, *, scratch: bool = False, cache_mb: int = 64,
                  warm_mb: float = 0):
         self.path, self.scratch = Path(path), scratch
+        self.cache_mb, self.warm_mb = cache_mb, warm_mb
         if warm_mb and not scratch:
             raise ValueError("warm values live in memory only: a durable store cannot keep them")
         if scratch and self.path.exists():

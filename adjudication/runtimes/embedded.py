@@ -6,7 +6,8 @@ for a small run, else a bounded cache over a scratch disk store. The ledger stay
 record either way (`apply(flush=False)`; the store is rebuilt on every open)
 and no stored results are kept: the ledger holds those answers. With `processes=N` (N > 1) the
 families are partitioned over N forked workers (`runtimes.parallel`), each keeping its families
-in memory, and this process, the ledger's one writer, merges their answers in input order: the
+where this process would (in memory, or its share of the bounded cache over a scratch store of
+its own), and this process, the ledger's one writer, merges their answers in input order: the
 ledger is the same bytes for any N. The run clock's epoch facts reach the processor's Context
 (and every worker's) through `record`. On open it replays the existing ledger (`runtimes.replay`:
 re-adjudicating the inputs it answers, and checking each answer is reproduced), so a run killed
@@ -16,11 +17,14 @@ at any point resumes where it stopped: nothing lost, nothing doubled.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tqdm import tqdm
 
 from claimsim.events import vocabulary  # noqa: F401  (registers every event type)
@@ -35,11 +39,11 @@ from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Setting
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.family_storage import (
-    AUTO, LARGE, CacheFamilies, open_family_store,
+    AUTO, LARGE, CacheFamilies, open_family_store, worker_store, worker_store_path,
 )
 from claimsim.adjudication.runtimes.lookahead import WINDOW_PER_FAMILY, WhenNeeded
 from claimsim.adjudication.runtimes.manifest import open_manifest
-from claimsim.adjudication.runtimes.parallel import PartitionWorkers
+from claimsim.adjudication.runtimes.parallel import OwnStores, PartitionWorkers
 from claimsim.adjudication.runtimes.passes import run_in_passes
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
 from claimsim.adjudication.runtimes.protocol import Progress, Until
@@ -85,11 +89,6 @@ class EmbeddedAdjudicator:
         self.workers: PartitionWorkers | None = None
         if processes < 1:
             raise UserError("processes must be at least 1")
-        if processes > 1:  # each worker keeps its share of the families in memory
-            if cache_families not in (None, AUTO, LARGE):
-                raise UserError("several processes keep every family in memory: --processes and"
-                                " --cache-families cannot be combined yet")
-            cache_families = None
         self.processes = processes
         self.lookahead = lookahead  # hints for a bounded cache (`_lookahead`)
         self.passes = passes
@@ -262,7 +261,7 @@ class EmbeddedAdjudicator:
         """`run` over the workers: batch k+1 is read and checked here while the workers
         adjudicate batch k, and batch k is written while they adjudicate batch k+1."""
         if self.workers is None:
-            self.workers = PartitionWorkers(self.processor, self.store, self.processes, RunStats)
+            self.workers = self._start_workers()
         workers, n, sent = self.workers, 0, None
         for batch in batches:
             if sent is not None:
@@ -275,6 +274,33 @@ class EmbeddedAdjudicator:
         if sent is not None:
             n += self._commit_encoded(self._moved(sent), workers.collect(), bar)
         return n
+
+    def _start_workers(self) -> PartitionWorkers:
+        """Start the workers: forked, over every family in memory; over the disk store, spawned
+        with stores of their own (`OwnStores`), fed the epoch facts and their families' keys
+        from this process's store, which is then closed (removed): this process keeps only the
+        epoch facts (a `MemoryStore`), for `record` and `context`."""
+        if not isinstance(self.store, RocksStore):
+            return PartitionWorkers(self.processor, self.store, self.processes, RunStats)
+        store, processes = self.store, self.processes
+        self.processor.release(store)  # every decoded state to the store, to be handed over
+        own = OwnStores(partial(worker_store, self.run_dir, cache_mb=store.cache_mb,
+                                warm_mb=store.warm_mb / processes),
+                        max(1, self.cache_families // processes))
+        workers = PartitionWorkers(self.processor, store, processes, RunStats, own=own)
+        try:
+            shared = [kv for prefix in (b"e:", b"h:", b"p:") for kv in store.items(prefix)]
+            for key, raw in shared:  # the epoch facts in ledger order (`fact_key`)
+                if key.startswith(b"e:"):
+                    workers.fact(orjson.loads(raw))
+            for prefix in (b"c:", b"f:", b"r:"):
+                workers.load(store.items(prefix))
+        except BaseException:
+            workers.close()
+            raise
+        self.store = MemoryStore(shared)
+        store.close()
+        return workers
 
     def _moved(self, inputs: list[dict[str, Any]]) -> ChainPosition:
         """The input chain's position past `inputs`, the next consecutive ones."""
@@ -340,8 +366,10 @@ class EmbeddedAdjudicator:
         close, and the scratch store must still give its gigabytes back."""
         try:
             if self.workers is not None:
-                self.workers.close()
+                self.workers.close()  # a worker closes (removes) its own store as it stops
                 self.workers = None
+                for i in range(self.processes):  # ... unless it was killed
+                    shutil.rmtree(worker_store_path(self.run_dir, i), ignore_errors=True)
         finally:
             try:
                 self.writer.close()

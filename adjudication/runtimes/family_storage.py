@@ -5,11 +5,13 @@ claim records as bytes in a `MemoryStore`; a larger run (`AUTO`, or `LARGE`: `cl
 adjudicate`'s, a larger cache and the states past it kept encoded in memory up to
 `ADJUDICATE_WARM_MB`) or any `cache_families=N` keeps at most N hot states decoded and everything
 else in a scratch disk store (`diskstore.RocksStore` in `RUN_DIR/.family-state/`, removed on
-close), so memory stays flat in the population.
+close), so memory stays flat in the population. Over several processes (`runtimes.parallel`)
+each worker keeps its share of the bound over a scratch store of its own (`worker_store`).
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from claimsim.events.log import last_envelope
@@ -61,7 +63,10 @@ def auto_cache_families(input_dir: Path, bound: int | None = None) -> int | None
 def open_family_store(run_dir: Path, cache_families: CacheFamilies
                       ) -> tuple[int | None, MemoryStore | RocksStore]:
     """The run's bound on decoded family states (None: every family in memory, `AUTO` and `LARGE`
-    resolved by the input's size) and the store the rest live in."""
+    resolved by the input's size) and the store the rest live in. The workers' stores a run
+    killed outright left behind (`worker_store`) go first: the caller holds the ledger's lock."""
+    for stale in run_dir.glob(f"{STATE_DIR}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     warm_mb = 0
     if cache_families == AUTO:
         cache_families = auto_cache_families(run_dir / "input")
@@ -72,3 +77,15 @@ def open_family_store(run_dir: Path, cache_families: CacheFamilies
         return None, MemoryStore()
     return cache_families, RocksStore(run_dir / STATE_DIR, scratch=True, cache_mb=32,
                                       warm_mb=warm_mb)
+
+
+def worker_store(run_dir: Path, worker: int, *, cache_mb: int, warm_mb: float) -> RocksStore:
+    """Worker `worker`'s own scratch store, beside the run's (`RUN_DIR/.family-state-<worker>/`):
+    given the run's RocksDB cache and its share of the run's warm memory, so the workers
+    together keep what one process would (`EmbeddedAdjudicator._start_workers`)."""
+    return RocksStore(worker_store_path(run_dir, worker), scratch=True, cache_mb=cache_mb,
+                      warm_mb=warm_mb)
+
+
+def worker_store_path(run_dir: Path, worker: int) -> Path:
+    return run_dir / f"{STATE_DIR}-{worker}"

@@ -22,26 +22,30 @@ ENGINE = Path(native.__file__).resolve().parent.parent / "adjudication" / "engin
 BUILT = (ENGINE / native.MANIFEST).exists()
 
 # Adjudicates RUN_DIR (argv[1]) with its attribution (argv[2]) in a fresh process, whose engine
-# CLAIMSIM_PURE picks, and prints which engine ran.
+# CLAIMSIM_PURE picks, over argv[3] processes and a cache of argv[4] families (0: all in memory),
+# and prints which engine ran.
 _CHILD = """
 import json, sys
 from pathlib import Path
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 from claimsim.native import engine_kind
-with EmbeddedAdjudicator(Path(sys.argv[1])) as rt:
+with EmbeddedAdjudicator(Path(sys.argv[1]), processes=int(sys.argv[3]),
+                         cache_families=int(sys.argv[4]) or None) as rt:
     rt.record(json.loads(Path(sys.argv[2]).read_text()))
     rt.run()
 print(engine_kind())
 """
 
 
-def _adjudicate(source: Path, attribution: Path, target: Path, pure: str) -> tuple[str, bytes]:
+def _adjudicate(source: Path, attribution: Path, target: Path, pure: str, processes: int = 1,
+                cache_families: int = 0) -> tuple[str, bytes]:
     target.mkdir()
     for name in ("reference.json", "run.json"):
         (target / name).write_bytes((source / name).read_bytes())
     (target / "input").symlink_to(source / "input")
     env = {**os.environ, native.PURE_ENV: pure}
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(target), str(attribution)], env=env,
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(target), str(attribution),
+                           str(processes), str(cache_families)], env=env,
                           capture_output=True, text=True, check=True)
     ledger = b"".join(p.read_bytes() for p in sorted((target / "ledger").glob("*.jsonl")))
     return done.stdout.strip().splitlines()[-1], ledger
@@ -62,10 +66,14 @@ def test_compiled_and_pure_engines_write_the_same_ledger_bytes(tmp_path):
     attribution.write_text(json.dumps(attribution_events(facts["members"])))
     pure_kind, pure = _adjudicate(source, attribution, tmp_path / "pure", "1")
     native_kind, compiled = _adjudicate(source, attribution, tmp_path / "native", "0")
-    assert (pure_kind, native_kind) == ("pure (CLAIMSIM_PURE is set)", "native")
+    # the compiled engine in two spawned workers over their own disk stores (`OwnStores`)
+    workers_kind, over_workers = _adjudicate(source, attribution, tmp_path / "workers", "0", 2, 64)
+    assert (pure_kind, native_kind, workers_kind) == (
+        "pure (CLAIMSIM_PURE is set)", "native", "native")
     assert pure.count(b'"type":"claim.adjudicated"') > 3000
     assert b'"claim.rejected"' in pure and b'"claim.reversed"' in pure
     assert hashlib.sha256(compiled).hexdigest() == hashlib.sha256(pure).hexdigest()
+    assert hashlib.sha256(over_workers).hexdigest() == hashlib.sha256(pure).hexdigest()
 
 
 # Envelopes a hand-edited input log can carry past the reader (it checks the chain, not the

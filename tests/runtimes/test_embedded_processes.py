@@ -4,14 +4,19 @@ process for any N, epoch facts included, across a reopen, and whichever worker a
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
-from claimsim.adjudication.runtimes.parallel import partition_of
+from claimsim.adjudication.runtimes.family_storage import STATE_DIR, worker_store_path
+from claimsim.adjudication.runtimes.parallel import family_of, partition_of
 from claimsim.cli import main
 from claimsim.events.errors import UserError
 from claimsim.events.log import read
@@ -36,18 +41,24 @@ def synthetic(tmp_path_factory):
     return run, attribution, one
 
 
-def _epochs(run_dir: Path, attribution: list[dict], *, processes: int, reopen: bool = False
+def _epochs(run_dir: Path, attribution: list[dict], *, processes: int, reopen: bool = False,
+            cache_families: int | None = None, seen: Callable[[Path], None] = lambda _: None
             ) -> Path:
-    """Adjudicate to each boundary, recording attribution at the first (as the run clock does)."""
-    rt = EmbeddedAdjudicator(run_dir, processes=processes)
+    """Adjudicate to each boundary, recording attribution at the first (as the run clock does);
+    `seen(run_dir)` after each boundary's run."""
+    def opened():
+        return EmbeddedAdjudicator(run_dir, processes=processes, cache_families=cache_families)
+
+    rt = opened()
     try:
         for i, boundary in enumerate(BOUNDARIES):
             rt.run(until_at=boundary)
+            seen(run_dir)
             if i == 0:
                 rt.record([dict(e, data=dict(e["data"])) for e in attribution])
             if reopen:
                 rt.close()
-                rt = EmbeddedAdjudicator(run_dir, processes=processes)
+                rt = opened()
     finally:
         rt.close()
     return run_dir
@@ -73,6 +84,45 @@ def test_n_processes_write_the_one_process_ledger_byte_for_byte(synthetic, tmp_p
     run, attribution, one = synthetic
     many = _epochs(fresh_copy(run, tmp_path / "many"), attribution, processes=processes)
     assert ledger_bytes(many) == ledger_bytes(one)
+
+
+@pytest.mark.parametrize("processes,reopen", [(2, False), (3, False), (2, True)])
+def test_n_processes_over_their_own_disk_stores_write_the_one_process_ledger(
+        synthetic, tmp_path, processes, reopen):
+    """A bounded cache (8 families; the 800 claims' families do not fit) with N processes: each
+    worker keeps its share (8 // N) decoded over a scratch store of its own while it runs, the
+    parent's store handed over and gone; reopened at each boundary, the parent's rebuilt states
+    go to the workers that own them. The same bytes as one process keeping every family."""
+    run, attribution, one = synthetic
+    stores = []
+
+    def seen(run_dir):
+        stores.append(sorted(p.name for p in run_dir.iterdir() if p.name.startswith(STATE_DIR)))
+
+    many = _epochs(fresh_copy(run, tmp_path / "many"), attribution, processes=processes,
+                   cache_families=8, reopen=reopen, seen=seen)
+    assert ledger_bytes(many) == ledger_bytes(one)
+    assert stores == [[worker_store_path(many, i).name for i in range(processes)]] * 3
+    assert not [p for p in many.iterdir() if p.name.startswith(STATE_DIR)]  # removed on close
+
+
+def test_a_workers_store_left_by_a_killed_run_is_removed_on_open(synthetic, tmp_path):
+    run, _, _ = synthetic
+    target = fresh_copy(run, tmp_path / "r")
+    left = worker_store_path(target, 1)
+    left.mkdir()
+    (left / "000001.sst").write_bytes(b"scratch")
+    with EmbeddedAdjudicator(target):
+        assert not left.exists()
+
+
+def test_store_keys_go_with_their_family():
+    """A family's state, claim records and results go to the worker its inputs go to (the
+    subscriber id's `partition_of`); the partition's own keys to every worker."""
+    keys = (b"f:F000123", b"c:F000123/CLM-9", b"r:F000123/000000000042")
+    assert [family_of(key) for key in keys] == [b"F000123"] * 3
+    assert family_of(b"e:0/000000000007") is None and family_of(b"p:0") is None
+    assert family_of(b"h:0") is None
 
 
 def test_reopening_with_processes_resumes_the_same_ledger(synthetic, tmp_path):
@@ -108,11 +158,54 @@ def test_cli_processes_gives_the_same_ledger_and_summary(synthetic, tmp_path, ca
     assert outputs[0] == outputs[1]
 
 
-def test_processes_below_one_or_with_a_bounded_cache_are_user_errors(synthetic, tmp_path):
+def test_processes_below_one_are_a_user_error(synthetic, tmp_path):
     run, _, _ = synthetic
     target = fresh_copy(run, tmp_path / "r")
     with pytest.raises(UserError, match="at least 1"):
         EmbeddedAdjudicator(target, processes=0)
-    with pytest.raises(UserError, match="cannot be combined"):
-        EmbeddedAdjudicator(target, processes=2, cache_families=64)
     shutil.rmtree(target / "ledger", ignore_errors=True)
+
+
+def test_workers_over_their_own_stores_write_past_rocksdb_flushes(synthetic, tmp_path):
+    """With a RocksDB store open and flushed in this process (its background pool started), the
+    workers' own stores still flush: handed 12 MB of claim records over 1 MB write buffers,
+    each worker answers, a SIGINT notwithstanding. Forked workers, whose pool has no threads,
+    waited forever here."""
+    from functools import partial
+
+    from claimsim.adjudication.engine.context import Settings
+    from claimsim.adjudication.runtimes.diskstore import RocksStore
+    from claimsim.adjudication.runtimes.family_storage import worker_store
+    from claimsim.adjudication.runtimes.parallel import OwnStores, PartitionWorkers
+    from claimsim.adjudication.runtimes.processor import PartitionProcessor
+    from claimsim.adjudication.runtimes.stats import RunStats
+    from claimsim.events.reference import ReferenceData
+
+    run, _, _ = synthetic
+    records = [(b"c:F%06d/CLM-%d" % (i % 500, i), bytes(1000)) for i in range(12_000)]
+    with RocksStore(tmp_path / "parent", scratch=True, cache_mb=4) as parent:
+        for key, value in records:
+            parent[key] = value
+        assert sum(1 for _ in parent.items(b"c:")) == len(records)
+        processor = PartitionProcessor(ReferenceData.load(run), Settings())
+        own = OwnStores(partial(worker_store, tmp_path, cache_mb=4, warm_mb=0), 8)
+        workers = PartitionWorkers(processor, parent, 2, RunStats, own=own)
+        loaded: list[int] = []
+        try:  # a stuck worker stops reading: the load waits in a thread, to be given up on
+            def load() -> None:
+                loaded.append(workers.load(parent.items(b"c:")))
+            loader = threading.Thread(target=load, daemon=True)
+            loader.start()
+            loader.join(120)
+            assert loaded == [len(records)], "a worker stopped taking keys"
+            for proc in workers._procs:  # a Ctrl-C reaches the group: the parent's to act on
+                os.kill(proc.pid, signal.SIGINT)
+            workers.submit([])
+            assert all(conn.poll(120) for conn in workers._conns), "a worker did not answer"
+            assert workers.collect() == ([], [RunStats(), RunStats()])
+        finally:
+            if loaded != [len(records)]:
+                for proc in workers._procs:  # (`close` would wait to send them "stop")
+                    proc.kill()
+            workers.close()
+    assert not any(worker_store_path(tmp_path, i).exists() for i in (0, 1))
