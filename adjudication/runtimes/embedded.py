@@ -5,7 +5,7 @@ Where family states live (`cache_families`) is `family_storage`'s choice: every 
 for a small run, else a bounded cache over a scratch disk store. The ledger stays the durable
 record either way (`apply(flush=False)`; the store is rebuilt on every open)
 and no stored results are kept: the ledger holds those answers. With `processes=N` (N > 1) the
-families are partitioned over N forked workers (`runtimes.parallel`), each keeping its families
+families are partitioned over N worker processes (`runtimes.parallel`), each keeping its families
 where this process would (in memory, or its share of the bounded cache over a scratch store of
 its own), and this process, the ledger's one writer, merges their answers in input order: the
 ledger is the same bytes for any N. The run clock's epoch facts reach the processor's Context
@@ -214,8 +214,8 @@ class EmbeddedAdjudicator:
         batch: list[dict[str, Any]] = []
         size, in_batch = self.batch_size, 0
         cut = size if piece is None else min(piece, size)
-        # Typed claims in one process (`typed_input`); the forked workers take dicts (smaller
-        # to send).
+        # Typed claims in one process (`typed_input`); the workers take dicts: typed ones cost
+        # the parent more to send (measured in docs/performance.md, 2026-12-04).
         for env in read_checked(self.input_dir, self.input_position, typed=self.processes == 1):
             seq = env["seq"]
             if (until_seq is not None and seq >= until_seq) or (

@@ -1,6 +1,7 @@
-"""The embedded runtime over several processes: families partitioned over N forked workers, each
-running the same `PartitionProcessor` over its share, and the parent (the ledger's one writer)
-merging their answers back into input order, so the ledger is byte-identical for any N.
+"""The embedded runtime over several processes: families partitioned over N workers (forked, or
+spawned over the disk store), each running the same `PartitionProcessor` over its share, and the
+parent (the ledger's one writer) merging their answers back into input order, so the ledger is
+byte-identical for any N.
 
 Why this is exact: an answer depends only on its input, its family's state and the Context (the
 epoch facts), never on another family. Each worker owns whole families (`partition_of`, a
