@@ -17,7 +17,6 @@ at any point resumes where it stopped: nothing lost, nothing doubled.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sys
 from collections.abc import Iterator
 from functools import partial
@@ -39,7 +38,7 @@ from claimsim.adjudication.engine.context import CONTEXT_TYPES, Context, Setting
 from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.family_storage import (
-    AUTO, LARGE, CacheFamilies, open_family_store, worker_store, worker_store_path,
+    AUTO, LARGE, CacheFamilies, open_family_store, remove_worker_stores, worker_store,
 )
 from claimsim.adjudication.runtimes.lookahead import WINDOW_PER_FAMILY, WhenNeeded
 from claimsim.adjudication.runtimes.manifest import open_manifest
@@ -366,10 +365,9 @@ class EmbeddedAdjudicator:
         close, and the scratch store must still give its gigabytes back."""
         try:
             if self.workers is not None:
-                self.workers.close()  # a worker closes (removes) its own store as it stops
+                self.workers.close()
                 self.workers = None
-                for i in range(self.processes):  # ... unless it was killed
-                    shutil.rmtree(worker_store_path(self.run_dir, i), ignore_errors=True)
+                remove_worker_stores(self.run_dir)
         finally:
             try:
                 self.writer.close()

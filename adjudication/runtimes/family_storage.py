@@ -65,8 +65,7 @@ def open_family_store(run_dir: Path, cache_families: CacheFamilies
     """The run's bound on decoded family states (None: every family in memory, `AUTO` and `LARGE`
     resolved by the input's size) and the store the rest live in. The workers' stores a run
     killed outright left behind (`worker_store`) go first: the caller holds the ledger's lock."""
-    for stale in run_dir.glob(f"{STATE_DIR}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    remove_worker_stores(run_dir)
     warm_mb = 0
     if cache_families == AUTO:
         cache_families = auto_cache_families(run_dir / "input")
@@ -89,3 +88,10 @@ def worker_store(run_dir: Path, worker: int, *, cache_mb: int, warm_mb: float) -
 
 def worker_store_path(run_dir: Path, worker: int) -> Path:
     return run_dir / f"{STATE_DIR}-{worker}"
+
+
+def remove_worker_stores(run_dir: Path) -> None:
+    """Remove every worker's store (`worker_store`): a worker removes its own as it stops, a
+    killed one leaves it behind."""
+    for stale in run_dir.glob(f"{STATE_DIR}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
