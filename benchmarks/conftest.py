@@ -6,7 +6,6 @@ machine wall time also counts the time a process waited for a core."""
 from __future__ import annotations
 
 
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     session = getattr(config, "_benchmarksession", None)
     if session is None or not session.benchmarks:
@@ -28,13 +27,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     tr.section("claimsim: ours vs baseline (medians, same run)")
-    from claimsim.native import engine_kind, fold_kind, simulator_kind
+    from claimsim.native import engine_kind, fold_kind, python_build, simulator_kind
 
     # The compiled engine, fold and simulator when built (setup.py); CLAIMSIM_PURE=1 measures the
-    # Python ones.
+    # Python ones. And the interpreter, whose build alone moves the rates.
     tr.write_line(f"adjudication engine: {engine_kind()}")
     tr.write_line(f"projections fold: {fold_kind()}")
     tr.write_line(f"simulator: {simulator_kind()}")
+    tr.write_line(f"python: {python_build()}")
     tr.write_line(f"{'benchmark (wall, or CPU s)':<48} {'ours/s':>12} {'baseline/s':>12} {'ratio':>7}")
     for name, ours, base, ratio in rows:
         tr.write_line(f"{name:<48} {ours:>12,.0f} {base:>12,.0f} {ratio:>7.2f}x")

@@ -96,6 +96,16 @@ def fold_kind() -> str:
     return _kind(FOLD, "claimsim.adjudication.projections.fold.claims")
 
 
+def python_build() -> str:
+    """The interpreter this process runs: its version and build line, and the real executable (a
+    venv's `python` resolved). The build alone moves every rate `claimsim bench` prints: on one
+    machine the same commit ran faster on Debian's python3.11 package (libpython linked into the
+    executable) than on pyenv's default build of 3.11.7 (configured without
+    --enable-optimizations or --with-lto, libpython a shared library): 4-12 % the adjudication,
+    33-54 % the replay (docs/performance.md, 2026-12-04 afternoon). Sittings compare on one."""
+    return f"{' '.join(sys.version.split())} at {os.path.realpath(sys.executable)}"
+
+
 def simulator_kind() -> str:
     """'native' or 'pure (why)': the simulator's compiled modules (setup.py's GROUPS) or their
     sources (importing them if need be)."""

@@ -132,3 +132,14 @@ def test_claimsim_pure_forces_the_python_sources(tmp_path, monkeypatch):
     assert native._decide(tmp_path) == "pure (CLAIMSIM_PURE is set)"
     monkeypatch.setenv(native.PURE_ENV, "0")
     assert native._decide(tmp_path) == "native"
+
+
+def test_the_interpreter_is_named_by_its_build_line_and_its_real_executable():
+    """`claimsim bench` prints it under its ratio table (the build alone moves the rates)."""
+    import platform
+
+    version, _, path = native.python_build().rpartition(" at ")
+    assert version.startswith(platform.python_version() + " (")
+    assert version.endswith("]")  # the compiler the interpreter was built with
+    assert path == os.path.realpath(sys.executable) and Path(path).samefile(sys.executable)
+    assert not Path(path).is_symlink()  # a venv's `python` is a link to it
