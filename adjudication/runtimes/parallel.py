@@ -47,7 +47,12 @@ PARTITION = 0  # every worker's processor holds its families in its own partitio
 
 def partition_of(key: str, processes: int) -> int:
     """Which worker owns a family: crc32 of the subscriber id (stable across processes and runs)."""
-    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % processes
+    return partition_of_bytes(key.encode("utf-8", "surrogatepass"), processes)
+
+
+def partition_of_bytes(key: bytes, processes: int) -> int:
+    """`partition_of` of a subscriber id already encoded (a store key's, `family_of`)."""
+    return zlib.crc32(key) % processes
 
 
 class WorkerFailed(RuntimeError):
@@ -162,12 +167,13 @@ class PartitionWorkers:
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
         self._owners: list[int] | None = None  # worker of each input of the batch in flight
+        # a spawned worker's settings as `Settings.to_dict()` (`_serve_own`: why)
+        settings = None if own is None else processor.settings.to_dict()
         for i in range(processes):
             parent, child = ctx.Pipe()
             if own is None:
                 target, args = _serve, (child, processor, store, new_stats)
             else:
-                settings = processor.settings.to_dict()
                 target, args = _serve_own, (child, processor.reference, settings,
                                             processor.keep_results, own, i, new_stats)
             proc = ctx.Process(target=target, args=args, daemon=True)
@@ -220,7 +226,7 @@ class PartitionWorkers:
             family = family_of(key)
             if family is None:
                 raise ValueError(f"{key!r} is not a family's key")
-            i = zlib.crc32(family) % processes
+            i = partition_of_bytes(family, processes)
             part = parts[i]
             part.append((key, value))
             if len(part) >= LOAD_BATCH:
