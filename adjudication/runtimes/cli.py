@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -75,6 +76,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_adjudicate)
 
 
+def warn_past_cpus(processes: int) -> None:
+    """Say so on stderr when `--processes` asks for more workers than the CPUs this process may
+    run on: they then take turns on those CPUs (the ledger is the same bytes, only no faster), and
+    each still holds its share of the families, or in family passes a whole part's, in memory."""
+    cpus = len(os.sched_getaffinity(0))
+    if processes > cpus:
+        print(f"claimsim adjudicate: --processes {processes} is more than the {cpus} CPU(s) this"
+              " process may use: the workers take turns on them (the same ledger, no faster),"
+              " and each holds its own families in memory", file=sys.stderr)
+
+
 def _settings(args: argparse.Namespace) -> Settings | None:
     if args.sequestration is None and args.timely_filing_days is None:
         return None  # a new ledger gets the defaults, a resumed one keeps its manifest's
@@ -109,6 +121,7 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         return code
     if args.processes < 1:
         raise UserError("--processes must be at least 1")
+    warn_past_cpus(args.processes)
     if args.cache_families is not None and args.cache_families < 0:
         raise UserError("--cache-families must be 0 (all in memory) or more")
     cache = LARGE if args.cache_families is None else args.cache_families or None

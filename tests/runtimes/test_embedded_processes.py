@@ -158,6 +158,20 @@ def test_cli_processes_gives_the_same_ledger_and_summary(synthetic, tmp_path, ca
     assert outputs[0] == outputs[1]
 
 
+def test_processes_past_the_cpus_are_said_on_stderr(synthetic, tmp_path, capsys, monkeypatch):
+    """More workers than CPUs is allowed (the same ledger) but said: they only take turns."""
+    run, _, _ = synthetic
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    said = []
+    for n in (1, 2):
+        target = fresh_copy(run, tmp_path / f"p{n}")
+        assert main(["adjudicate", str(target), "--processes", str(n), "--no-progress"]) == 0
+        said.append(capsys.readouterr().err)
+    assert "--processes" not in said[0]
+    assert ("--processes 2 is more than the 1 CPU(s) this process may use: the workers take"
+            " turns on them (the same ledger, no faster)") in said[1]
+
+
 def test_processes_below_one_are_a_user_error(synthetic, tmp_path):
     run, _, _ = synthetic
     target = fresh_copy(run, tmp_path / "r")
