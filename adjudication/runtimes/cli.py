@@ -80,7 +80,8 @@ def warn_past_cpus(processes: int) -> None:
     """Say so on stderr when `--processes` asks for more workers than the CPUs this process may
     run on: they then take turns on those CPUs (the ledger is the same bytes, only no faster), and
     each still holds its share of the families, or in family passes a whole part's, in memory."""
-    cpus = len(os.sched_getaffinity(0))
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere the machine's count
+    cpus = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
     if processes > cpus:
         print(f"claimsim adjudicate: --processes {processes} is more than the {cpus} CPU(s) this"
               " process may use: the workers take turns on them (the same ledger, no faster),"

@@ -172,6 +172,18 @@ def test_processes_past_the_cpus_are_said_on_stderr(synthetic, tmp_path, capsys,
             " turns on them (the same ledger, no faster)") in said[1]
 
 
+def test_processes_past_the_cpus_counted_where_there_is_no_affinity(capsys, monkeypatch):
+    """Where `os.sched_getaffinity` does not exist (macOS), the machine's CPU count is used."""
+    from claimsim.adjudication.runtimes.cli import warn_past_cpus
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    warn_past_cpus(3)
+    assert capsys.readouterr().err == ""
+    warn_past_cpus(4)
+    assert "--processes 4 is more than the 3 CPU(s)" in capsys.readouterr().err
+
+
 def test_processes_below_one_are_a_user_error(synthetic, tmp_path):
     run, _, _ = synthetic
     target = fresh_copy(run, tmp_path / "r")
