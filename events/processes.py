@@ -46,6 +46,13 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity set where the system has one (Linux; a
+    container or `taskset` can narrow it below the machine's), else the machine's count."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
 def own_scratch(prefix: str) -> Path:
     """A new scratch folder in TMPDIR named for this process (`<prefix><pid>-<random>`), after
     removing every `<prefix><pid>-*` folder whose process is gone: one a `kill -9` (or a pool's

@@ -23,7 +23,6 @@ replay goes the one-pass way.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -34,7 +33,7 @@ from typing import Any
 from claimsim.events.errors import DISK_FULL
 from claimsim.events.input_reader import ChainPosition
 from claimsim.events.log import FILE_BUFFER, envelope_of, last_envelope, raw_lines, segments
-from claimsim.events.processes import own_scratch
+from claimsim.events.processes import own_scratch, usable_cpus
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.audit.diff import first_difference
@@ -279,7 +278,7 @@ def check_answers(run_dir: Path, parts: int, reference: ReferenceData, settings:
         written = split_ledger(run_dir / "ledger", split, scratch, enrolled)
         del enrolled
         processor = PartitionProcessor(reference, settings, cache_families=None, keep_results=False)
-        at_once = min(parts, len(os.sched_getaffinity(0)), MAX_AT_ONCE)
+        at_once = min(parts, usable_cpus(), MAX_AT_ONCE)
         on_phase(f"re-adjudicating {parts} parts by family, {at_once} at a time", written.answers)
         reports = run_passes(processor, MemoryStore(), input_dir, split, scratch, at_once,
                              on_inputs, work=check_part)

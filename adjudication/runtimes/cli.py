@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
 from claimsim.events.errors import UserError
 from claimsim.events.money import dollars
+from claimsim.events.processes import usable_cpus
 from claimsim.events.signing import Signer
 
 from claimsim.adjudication.engine.context import Settings
@@ -80,8 +80,7 @@ def warn_past_cpus(processes: int) -> None:
     """Say so on stderr when `--processes` asks for more workers than the CPUs this process may
     run on: they then take turns on those CPUs (the ledger is the same bytes, only no faster), and
     each still holds its share of the families, or in family passes a whole part's, in memory."""
-    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere the machine's count
-    cpus = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    cpus = usable_cpus()
     if processes > cpus:
         print(f"claimsim adjudicate: --processes {processes} is more than the {cpus} CPU(s) this"
               " process may use: the workers take turns on them (the same ledger, no faster),"

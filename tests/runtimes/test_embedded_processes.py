@@ -173,11 +173,16 @@ def test_processes_past_the_cpus_are_said_on_stderr(synthetic, tmp_path, capsys,
 
 
 def test_processes_past_the_cpus_counted_where_there_is_no_affinity(capsys, monkeypatch):
-    """Where `os.sched_getaffinity` does not exist (macOS), the machine's CPU count is used."""
+    """Where `os.sched_getaffinity` does not exist (macOS), the machine's CPU count is used
+    (`events.processes.usable_cpus`, which `audit replay`'s passes count with too)."""
     from claimsim.adjudication.runtimes.cli import warn_past_cpus
+    from claimsim.events.processes import usable_cpus
 
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert usable_cpus() == 2
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert usable_cpus() == 3
     warn_past_cpus(3)
     assert capsys.readouterr().err == ""
     warn_past_cpus(4)
