@@ -68,12 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         where = ".".join(str(p) for p in first["loc"]) or "(root)"
         print(f"claimsim: error: {e.title}: {where}: {first['msg']}", file=sys.stderr)
         return 2
-    except Terminated:
-        print("claimsim: terminated", file=sys.stderr)
-        return 143  # 128 + SIGTERM, as a shell reports a command SIGTERM ended
-    except KeyboardInterrupt:
-        print("claimsim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # Ctrl-C, or a `kill` (`Terminated`)
+        return _stopped(stop)
     except BrokenPipeError:
         # The reader went away (`claimsim log stats DIR | head`): nothing left to say to it.
         # Point stdout at /dev/null so the interpreter's final flush does not fail again.
@@ -85,6 +81,35 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(disk_full_message(e), file=sys.stderr)
         return 1
+    except Exception as e:
+        # A stop that arrived while a library ran our Python inside its own C code comes out
+        # wrapped in that library's error (pydantic's serializer: `PydanticSerializationError`
+        # caused by `Terminated`): the same stop, said the same way.
+        stop = _stop_behind(e)
+        if stop is None:
+            raise
+        return _stopped(stop)
+
+
+def _stopped(stop: KeyboardInterrupt) -> int:
+    """Say how the command was stopped; its exit status, as a shell reports the signal's."""
+    if isinstance(stop, Terminated):
+        print("claimsim: terminated", file=sys.stderr)
+        return 143  # 128 + SIGTERM
+    print("claimsim: interrupted", file=sys.stderr)
+    return 130  # 128 + SIGINT
+
+
+def _stop_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or `kill` an error was raised from (its cause or context, at any depth)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def disk_full_message(e: OSError) -> str:

@@ -95,3 +95,54 @@ def test_the_cli_reports_a_kill_with_exit_143(tmp_path):
     err = proc.stderr.read().decode()
     assert code == 143, err[-2000:]
     assert "claimsim: terminated" in err
+
+
+def _main_running(monkeypatch, command):
+    """`claimsim.cli.main` with one command: `command(args)`."""
+    import argparse
+
+    import claimsim.cli as cli
+
+    parser = argparse.ArgumentParser(prog="claimsim")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.set_defaults(func=command)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    return cli.main([])
+
+
+def test_a_kill_wrapped_in_a_librarys_error_is_still_reported_as_a_kill(monkeypatch, capsys):
+    """A SIGTERM that lands while pydantic's serializer runs our Python comes out as its
+    `PydanticSerializationError`, caused by `Terminated` (seen in CI: the kill above, arriving
+    while `simulate` saved reference.json): exit 143 and one line, not a traceback."""
+    from pydantic import BaseModel, field_serializer
+
+    class Saved(BaseModel):
+        value: int = 1
+
+        @field_serializer("value")
+        def _stopped_here(self, value: int) -> int:
+            raise Terminated()
+
+    def saves(args):
+        Saved().model_dump(mode="json")
+
+    assert _main_running(monkeypatch, saves) == 143
+    assert capsys.readouterr().err == "claimsim: terminated\n"
+
+
+def test_a_ctrl_c_behind_another_error_is_an_interrupt_and_other_errors_still_raise(
+        monkeypatch, capsys):
+    def interrupted_in_cleanup(args):
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise ValueError("a cleanup that failed while the interrupt went by")
+
+    assert _main_running(monkeypatch, interrupted_in_cleanup) == 130
+    assert capsys.readouterr().err == "claimsim: interrupted\n"
+
+    def fails(args):
+        raise ValueError("a bug, not a stop")
+
+    with pytest.raises(ValueError, match="a bug, not a stop"):
+        _main_running(monkeypatch, fails)
