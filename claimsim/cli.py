@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from claimsim import __version__
 from claimsim.events.errors import DISK_FULL, UserError
-from claimsim.events.processes import Terminated, sigterm_as_interrupt
+from claimsim.events.processes import Terminated, raise_dropped_stop, sigterm_as_interrupt
 from claimsim.events.registry import EventError
 
 # Order is the order of `claimsim --help`.
@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         with sigterm_as_interrupt():  # a `kill` cleans up as Ctrl-C does (events.processes)
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+            raise_dropped_stop()  # a stop Python dropped in a finalizer: still a stop
+            return code
     except (UserError, EventError, FileNotFoundError, NotADirectoryError) as e:
         print(f"claimsim: error: {e}", file=sys.stderr)
         return 2

@@ -10,7 +10,9 @@ SIGTERM's default action ends a Python process on the spot: no `finally` runs, s
 (the 7.5 GB of a million-member `audit replay`'s passes in TMPDIR) and temporary run folders stay
 behind. `sigterm_as_interrupt` makes it raise `Terminated`, a `KeyboardInterrupt`, in the command's
 process, so a `kill` cleans up exactly as a Ctrl-C does; a forked child that inherited the
-handler ends at once, as by default (a pool stopping its workers sends them SIGTERM).
+handler ends at once, as by default (a pool stopping its workers sends them SIGTERM). A stop
+whose exception Python dropped (raised in a finalizer) is still noted, and raised when the
+command ends, or at a checkpoint before (`raise_dropped_stop`).
 """
 
 from __future__ import annotations
@@ -75,14 +77,35 @@ def die_with_parent() -> None:
         pass
 
 
+# The stop signals (SIGINT, SIGTERM) that reached the command's process inside
+# `sigterm_as_interrupt`, in order: see `raise_dropped_stop`.
+_STOPS_NOTED: list[int] = []
+
+
+def raise_dropped_stop() -> None:
+    """A checkpoint: raise the first stop noted inside `sigterm_as_interrupt` (`Terminated` for
+    SIGTERM, else `KeyboardInterrupt`). Python prints and drops an exception raised where
+    nothing can catch it (`__del__`, a weakref callback: the `Finalize` that closes an ended
+    child's pipes runs as one), so a stop landing there would be lost and the command would go
+    on to its end and exit 0 (seen in CI: a `kill` during `audit replay`'s passes). Only such a
+    stop reaches a checkpoint, since any other ended the command before it; the command calls
+    this as it ends, and loops over children after each one ends."""
+    if _STOPS_NOTED:
+        raise Terminated() if _STOPS_NOTED[0] == signal.SIGTERM else KeyboardInterrupt()
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """While inside, a SIGTERM raises `Terminated` in this process (its main thread) and ends any
-    process forked from it as SIGTERM's default would; the handler before is put back after. A
-    no-op outside the main thread (only it can set a signal handler)."""
+    process forked from it as SIGTERM's default would; a SIGINT raises `KeyboardInterrupt` as
+    Python's own handler does (left alone where it is not Python's: a background job ignores
+    it). Both are noted for `raise_dropped_stop`, from none on the way in to none on the way
+    out. The handlers before are put back after. A no-op outside the main thread (only it can
+    set a signal handler)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _STOPS_NOTED.clear()
     owner = os.getpid()
 
     def on_sigterm(signum: int, frame: object) -> None:
@@ -90,13 +113,22 @@ def sigterm_as_interrupt() -> Iterator[None]:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
             return
+        _STOPS_NOTED.append(signum)
         raise Terminated()
 
-    before = signal.signal(signal.SIGTERM, on_sigterm)
+    def on_sigint(signum: int, frame: object) -> None:
+        _STOPS_NOTED.append(signum)  # in a forked child, the child's own copy: harmless
+        raise KeyboardInterrupt()
+
+    before = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_sigterm)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        before[signal.SIGINT] = signal.signal(signal.SIGINT, on_sigint)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+        _STOPS_NOTED.clear()  # a checkpoint after is outside: nothing to raise
 
 
 # The handlers `stop_signals_held` replaced, by signal: a child forked inside it puts them back.

@@ -20,8 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from claimsim.events.processes import (die_with_parent, own_scratch, release_stop_signals,
-                                       stop_pool, stop_signals_held)
+from claimsim.events.processes import (die_with_parent, own_scratch, raise_dropped_stop,
+                                       release_stop_signals, stop_pool, stop_signals_held)
 
 T = TypeVar("T")
 
@@ -37,14 +37,17 @@ def in_child(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
         try:
             with stop_signals_held():  # the pool forks at the submit: a stop then is not lost
                 future = pool.submit(fn, *args)
-            return future.result()
+            result = future.result()
         except BaseException:  # Ctrl-C or kill (or the child's error): end the child now,
             stop_pool(pool)    # not when its work is done
             raise
         finally:
             pool.shutdown()
-    with start_child(fn, *args) as child:
-        return child.result()
+    else:
+        with start_child(fn, *args) as child:
+            result = child.result()
+    raise_dropped_stop()  # one that landed in a finalizer as the child ended: not lost
+    return result
 
 
 class Child(Generic[T]):

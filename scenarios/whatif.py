@@ -32,8 +32,8 @@ from tqdm import tqdm
 
 from claimsim.events.errors import UserError
 from claimsim.events.money import nearest_cent
-from claimsim.events.processes import (die_with_parent, release_stop_signals, stop_pool,
-                                       stop_signals_held)
+from claimsim.events.processes import (die_with_parent, raise_dropped_stop, release_stop_signals,
+                                       stop_pool, stop_signals_held)
 
 from claimsim.adjudication.audit.tables import column_name
 
@@ -329,6 +329,7 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
         for future in as_completed(tasks):
             results[tasks[future]] = future.result()
             bar.update(1)
+            raise_dropped_stop()  # one that landed in a finalizer: stop the sweep now
     except BaseException:  # SIGINT, or a run that failed: stop the others now
         stop_pool(pool)
         raise

@@ -49,7 +49,8 @@ import orjson
 from claimsim.events.errors import DISK_FULL
 from claimsim.events.input_reader import UNREADABLE, ChainBroken, ChainPosition, LineCheck
 from claimsim.events.log import FILE_BUFFER, segment_files
-from claimsim.events.processes import die_with_parent, release_stop_signals, stop_signals_held
+from claimsim.events.processes import (die_with_parent, raise_dropped_stop, release_stop_signals,
+                                       stop_signals_held)
 
 from claimsim.adjudication.runtimes.parallel import PARTITION, WorkerFailed
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor, Store
@@ -291,6 +292,7 @@ def run_passes(processor: PartitionProcessor, store: Store, input_dir: Path, spl
                     del running[conn]
                     child.end()
                     (scratch / f"in-{child.part}").unlink(missing_ok=True)
+                    raise_dropped_stop()  # one that landed in the ended child's finalizer
     finally:
         for child in running.values():
             child.end(kill=True)

@@ -16,6 +16,8 @@ import pytest
 from claimsim.events.processes import (Terminated, release_stop_signals, sigterm_as_interrupt,
                                        stop_signals_held)
 
+from ..fixtures.processes import drop_a_stop
+
 
 def test_sigterm_raises_terminated_inside_and_the_old_handler_comes_back():
     before = signal.getsignal(signal.SIGTERM)
@@ -146,3 +148,26 @@ def test_a_ctrl_c_behind_another_error_is_an_interrupt_and_other_errors_still_ra
 
     with pytest.raises(ValueError, match="a bug, not a stop"):
         _main_running(monkeypatch, fails)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("sig, code, said", [(signal.SIGTERM, 143, "terminated"),
+                                             (signal.SIGINT, 130, "interrupted")],
+                         ids=["kill", "ctrl-c"])
+def test_a_stop_python_dropped_in_a_finalizer_still_ends_the_command_as_a_stop(
+        monkeypatch, capsys, sig, code, said):
+    """Python prints and drops an exception raised in `__del__` or a weakref callback. Seen in
+    CI: a `kill` that landed while a pool's shutdown ran its `Finalize` ("Exception ignored in:
+    <Finalize object, dead> ... Terminated"), and `audit replay` went on to exit 0. The stop
+    was noted when it arrived: the command still ends as that stop. (Python's own SIGINT
+    handler is set first, as a terminal's shell leaves it; a background job's is ignored.)"""
+    def command(args):
+        drop_a_stop(sig)
+        return 0
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert _main_running(monkeypatch, command) == code
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert capsys.readouterr().err.endswith(f"claimsim: {said}\n")

@@ -27,6 +27,7 @@ from claimsim.cli import main
 from claimsim.events.input_reader import ChainPosition
 
 from ..fixtures.damaged_runs import copy, entries, replace_line, rewrite_log, simulate
+from ..fixtures.processes import drop_a_stop
 from ..fixtures.run_dirs import ledger_bytes
 
 
@@ -285,3 +286,26 @@ def test_a_disk_the_passes_fill_up_is_adjudicated_in_one_pass(clean, small, tmp_
     assert ledger_bytes(filled) == ledger_bytes(one)
     assert "filled up" in caplog.text and "--no-passes" in caplog.text
     assert not (filled / passes.SCRATCH).exists()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_kill_python_dropped_as_a_pass_ended_stops_before_the_next(clean, small, tmp_path,
+                                                                     monkeypatch, capsys):
+    """A SIGTERM that lands in a finalizer as an ended pass is cleaned up (the `Finalize` of its
+    pipes: seen in CI) is printed and dropped by Python; the passes used to go on to the last
+    and the command exit 0. The next checkpoint raises it: no pass after starts, nothing is
+    written, the scratch goes, and `adjudicate` exits 143."""
+    real_end = passes._Child.end
+
+    def end(self, kill=False):
+        real_end(self, kill)
+        if self.part == 1:
+            drop_a_stop()
+
+    monkeypatch.setattr(passes._Child, "end", end)
+    run_dir = copy(clean, tmp_path / "r")
+    code, _, err = _adjudicate(run_dir, capsys)
+    assert (code, err.splitlines()[-1]) == (143, "claimsim: terminated")
+    assert small == [0, 1]
+    assert [e["type"] for e in entries(run_dir / "ledger")] == ["run.manifest"]
+    assert not (run_dir / passes.SCRATCH).exists()

@@ -9,7 +9,10 @@ import sys
 
 import pytest
 
+from claimsim.events.processes import Terminated, sigterm_as_interrupt
 from claimsim.scenarios.child import in_child, start_child
+
+from ..fixtures.processes import drop_a_stop
 
 
 def test_a_call_in_a_fresh_interpreter_returns_its_result():
@@ -24,6 +27,17 @@ def test_the_childs_exception_is_raised_in_the_caller():
 
 def test_a_forked_call_returns_its_result_too():
     assert in_child(operator.mul, 6, 7, fresh=False) == 42
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("fresh", [True, False], ids=["fresh", "forked"])
+def test_a_kill_python_dropped_while_the_child_works_is_raised_when_it_returns(fresh):
+    """A SIGTERM whose `Terminated` Python dropped (it landed in a finalizer as the child
+    ended) is not lost: `claimsim run` stops after the simulation, not after the payment too."""
+    with sigterm_as_interrupt():
+        drop_a_stop()
+        with pytest.raises(Terminated):
+            in_child(operator.add, 40, 2, fresh=fresh)
 
 
 def test_an_unguarded_script_that_calls_a_child_runs_once(tmp_path):

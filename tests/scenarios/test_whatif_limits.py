@@ -12,7 +12,8 @@ import pytest
 
 from claimsim.cli import main
 
-from ..fixtures.processes import CLAIMSIM_WITH_SIGINT, assert_interrupted, children, wait_gone
+from ..fixtures.processes import (CLAIMSIM_WITH_SIGINT, assert_interrupted, children, drop_a_stop,
+                                  wait_gone)
 
 BIG = ["whatif", "demo", "--vary", "programs.cpcplus_t2.hybrid_bp=0,4000"]
 
@@ -52,6 +53,29 @@ def _start(tmp_path):
 def test_a_stop_ends_the_sweep_and_its_pool(tmp_path, sig):
     proc, kids = _start(tmp_path)
     assert_interrupted(proc, kids, sig)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_kill_python_dropped_in_a_finalizer_still_stops_the_sweep(tmp_path, monkeypatch,
+                                                                      capsys):
+    """A SIGTERM landing in a finalizer (the pool's, as a run's result comes back) is printed
+    and dropped by Python: the sweep went on to the end. The checkpoint after each run raises
+    it: exit 143, the pool stopped, no table written."""
+    import claimsim.scenarios.whatif as whatif
+
+    real = whatif.as_completed
+
+    def dropping(futures):
+        for future in real(futures):
+            drop_a_stop()
+            yield future
+
+    monkeypatch.setattr(whatif, "as_completed", dropping)
+    out = tmp_path / "w"
+    assert main([*BIG, "--replicates", "2", "--jobs", "1", "--members", "100", "--months", "3",
+                 "--no-progress", "--out", str(out)]) == 143
+    assert capsys.readouterr().err.endswith("claimsim: terminated\n")
+    assert not (out / "whatif.csv").exists()
 
 
 def test_no_orphans_after_the_parent_is_killed(tmp_path):
