@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 from pathlib import Path
@@ -83,7 +82,7 @@ def add_whatif(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="a new or empty directory (default runs/whatif-<scenario>); with"
                         " --resume, the folder of the sweep to go on with")
-    p.add_argument("--jobs", type=int, default=None, help="parallel runs (default: every core)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel runs (default: one per CPU it may use)")
     p.add_argument("--members", type=int, default=None, help="override the scenario's members")
     p.add_argument("--months", type=int, default=None, help="override the scenario's months")
     p.add_argument("--seed", type=int, default=None, help="base seed (replicate r: seed + r)")
@@ -318,7 +317,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     size = whatif.estimate(grid, args.replicates, history)
     print(f"claimsim whatif {scenario.scenario}: {n:,} runs ({len(grid)} point(s) x {args.replicates:,}"
           f" replicate(s)), about {size.member_months:,} member-months,"
-          f" on {min(args.jobs or os.cpu_count() or 1, n)} process(es) -> {out}", file=sys.stderr)
+          f" on {whatif.jobs_for(args.jobs, n)} process(es) -> {out}", file=sys.stderr)
     if size.too_big and not args.yes:
         raise UserError(f"{n:,} runs, {size.member_months:,} member-months: past the limits of"
                         f" {whatif.MAX_RUNS:,} runs and {whatif.MAX_MEMBER_MONTHS:,} member-months;"

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from claimsim.events.errors import UserError
 from claimsim.events.money import nearest_cent
 from claimsim.events.processes import (die_with_parent, raise_dropped_stop, release_stop_signals,
-                                       stop_pool, stop_signals_held)
+                                       stop_pool, stop_signals_held, usable_cpus)
 
 from claimsim.adjudication.audit.tables import column_name
 
@@ -290,6 +290,13 @@ class Sweep:
     history_info: dict[str, Any] | None = None
 
 
+def jobs_for(jobs: int | None, runs: int) -> int:
+    """How many runs at a time: `jobs`, else one per CPU this process may use (a container or
+    `taskset` can narrow that below the machine's count: more workers would only take turns),
+    and never more than there are runs."""
+    return max(1, min(jobs or usable_cpus(), runs))
+
+
 def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: Path | str, *,
               origin: str, replicates: int = 1, jobs: int | None = None, progress: bool = False,
               keep_logs: bool = False, history: Path | None = None, resume: bool = False
@@ -314,7 +321,7 @@ def run_sweep(scenario: Scenario, data: dict[str, Any], axes: list[Axis], out: P
                 for point, point_scenario, _ in grid for r in range(replicates)]
     results = whatif_resume.start(out, payloads, history, resume)
     todo = [(key, payload) for key, payload in payloads if key not in results]
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    jobs = jobs_for(jobs, len(todo))
     bar = tqdm(total=len(payloads), initial=len(results), unit="run", file=sys.stderr,
                disable=not progress, desc="whatif")
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))

@@ -33,6 +33,28 @@ def test_the_work_is_estimated_before_it_starts(tmp_path, capsys):
     assert "2 runs" in err and "member-months" in err
 
 
+def test_the_default_jobs_are_the_cpus_the_process_may_use(tmp_path, monkeypatch, capsys):
+    """Under `taskset -c 0` (or a container's CPU set) on a many-core machine, one run at a time:
+    more workers would only take turns. `--jobs` still sets it."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    import claimsim.scenarios.whatif as whatif
+
+    pools, real = [], whatif.ProcessPoolExecutor
+
+    def pool(max_workers, **kwargs):
+        pools.append(max_workers)
+        return real(max_workers, **kwargs)
+
+    monkeypatch.setattr(whatif, "ProcessPoolExecutor", pool)
+    command = [*BIG, "--members", "100", "--months", "3", "--no-progress"]
+    assert main([*command, "--out", str(tmp_path / "a")]) == 0
+    assert "2 runs" in (err := capsys.readouterr().err) and "on 1 process(es)" in err
+    assert main([*command, "--jobs", "2", "--out", str(tmp_path / "b")]) == 0
+    assert "on 2 process(es)" in capsys.readouterr().err
+    assert pools == [1, 2]
+
+
 def _start(tmp_path):
     proc = subprocess.Popen(
         [*CLAIMSIM_WITH_SIGINT, "whatif", "demo", "--vary",
