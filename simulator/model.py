@@ -17,6 +17,7 @@ import simpy
 from tqdm import tqdm
 
 from claimsim.events.acyclic import cycle_gc_paused
+from claimsim.events.processes import raise_dropped_stop
 from claimsim.simulator.care import VISIT_TYPES, CareModel
 from claimsim.simulator.claims import ClaimBuilder
 from claimsim.simulator.config import SimConfig
@@ -136,6 +137,7 @@ def _submissions(env: simpy.Environment, queue: SubmissionQueue, horizon_day: in
     while env.now < horizon_day:
         queue.release_until(int(env.now))
         bar.update(1)
+        raise_dropped_stop()  # a Ctrl-C or kill Python dropped (in a finalizer): stop this day
         yield env.timeout(1)
 
 

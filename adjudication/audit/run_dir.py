@@ -12,6 +12,7 @@ import orjson
 from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.errors import UserError
 from claimsim.events.log import read, segments
+from claimsim.events.processes import raise_dropped_stop
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.projections.epochs import CLOCK_FILE
@@ -78,6 +79,7 @@ def _counted(envelopes: Iterator[dict], on_progress: Callable[[int], None]) -> I
             if taken == PROGRESS_EVERY:
                 on_progress(taken)
                 taken = 0
+                raise_dropped_stop()  # a Ctrl-C or kill Python dropped (in a finalizer)
     finally:
         if taken:
             on_progress(taken)

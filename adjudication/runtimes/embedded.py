@@ -31,6 +31,7 @@ from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.errors import UserError
 from claimsim.events.input_reader import ChainPosition, read_checked
 from claimsim.events.log import Fsync, LogWriter, last_envelope, read
+from claimsim.events.processes import raise_dropped_stop
 from claimsim.events.reference import ReferenceData
 from claimsim.events.signing import SIGNATURE_TYPE, Signer, sign_head
 
@@ -320,7 +321,8 @@ class EmbeddedAdjudicator:
         bar.update(moved.next_seq - self.next_input)
         self.input_position = moved
         self.next_input = moved.next_seq
-        return written
+        raise_dropped_stop()  # a Ctrl-C or kill Python dropped (in a finalizer): stop here,
+        return written        # where a rerun resumes
 
     def record(self, ledger_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Append non-input ledger events (attribution, practice status, payments, snapshots)
