@@ -94,6 +94,12 @@ def raise_dropped_stop() -> None:
         raise Terminated() if _STOPS_NOTED[0] == signal.SIGTERM else KeyboardInterrupt()
 
 
+def _note_sigint(signum: int, frame: object) -> None:
+    """`sigterm_as_interrupt`'s SIGINT handler: Python's own, noted first."""
+    _STOPS_NOTED.append(signum)  # in a forked child, the child's own copy: harmless
+    raise KeyboardInterrupt()
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """While inside, a SIGTERM raises `Terminated` in this process (its main thread) and ends any
@@ -116,19 +122,31 @@ def sigterm_as_interrupt() -> Iterator[None]:
         _STOPS_NOTED.append(signum)
         raise Terminated()
 
-    def on_sigint(signum: int, frame: object) -> None:
-        _STOPS_NOTED.append(signum)  # in a forked child, the child's own copy: harmless
-        raise KeyboardInterrupt()
-
     before = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_sigterm)}
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        before[signal.SIGINT] = signal.signal(signal.SIGINT, on_sigint)
+        before[signal.SIGINT] = signal.signal(signal.SIGINT, _note_sigint)
     try:
         yield
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
         _STOPS_NOTED.clear()  # a checkpoint after is outside: nothing to raise
+
+
+@contextmanager
+def python_sigint() -> Iterator[None]:
+    """While inside, SIGINT has Python's own handler where `sigterm_as_interrupt` put its noting
+    one: `asyncio.run` installs its graceful Ctrl-C (cancel the main task, let it clean up, then
+    raise KeyboardInterrupt) only over Python's own handler. (Inside, a Ctrl-C is not noted.)"""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not _note_sigint):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, _note_sigint)
 
 
 # The handlers `stop_signals_held` replaced, by signal: a child forked inside it puts them back.

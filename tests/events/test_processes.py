@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from claimsim.events.processes import (Terminated, release_stop_signals, sigterm_as_interrupt,
-                                       stop_signals_held)
+from claimsim.events.processes import (Terminated, python_sigint, release_stop_signals,
+                                       sigterm_as_interrupt, stop_signals_held)
 
 from ..fixtures.processes import drop_a_stop
 
@@ -171,3 +171,26 @@ def test_a_stop_python_dropped_in_a_finalizer_still_ends_the_command_as_a_stop(
     finally:
         signal.signal(signal.SIGINT, before)
     assert capsys.readouterr().err.endswith(f"claimsim: {said}\n")
+
+
+def test_asyncio_keeps_its_own_ctrl_c_inside_python_sigint():
+    """`asyncio.run` installs its graceful Ctrl-C (the main task cancelled and cleaned up) only
+    over Python's own handler: `python_sigint` gives it that back (the Kafka runtime's run), and
+    the noting handler returns after."""
+    import asyncio
+
+    async def handler_inside():
+        return signal.getsignal(signal.SIGINT)
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with sigterm_as_interrupt():
+            noting = signal.getsignal(signal.SIGINT)
+            assert noting is not signal.default_int_handler
+            assert asyncio.run(handler_inside()) is noting  # without: asyncio installs nothing
+            with python_sigint():
+                assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+                assert "Runner._on_sigint" in repr(asyncio.run(handler_inside()))
+            assert signal.getsignal(signal.SIGINT) is noting
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -23,6 +23,7 @@ from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.runtimes.stats import RunStats
 from claimsim.events.errors import UserError
 from claimsim.events.log import read
+from claimsim.events.processes import python_sigint
 
 from claimsim.adjudication.runtimes.streaming.producer import (
     DEFAULT_BATCH, InboundBatcher, StreamMismatch, last_input_seq, plan_stream, publish,
@@ -193,8 +194,9 @@ def adjudicate_kafka(
         if last < first:
             return result  # nothing pending
         ledger_from = sink.writer.next_seq
-        asyncio.run(_run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at,
-                         until_seq, batch, progress, keep_topics, result))
+        with python_sigint():  # asyncio's own Ctrl-C: the run's task cancelled, cleaned up
+            asyncio.run(_run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at,
+                             until_seq, batch, progress, keep_topics, result))
         result.dropped = sink.dropped
     for env in read(run_dir / "ledger", ledger_from):
         if env["cause"] is not None and first <= env["cause"] <= last:
