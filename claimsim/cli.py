@@ -59,7 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         with sigterm_as_interrupt():  # a `kill` cleans up as Ctrl-C does (events.processes)
-            code = int(args.func(args) or 0)
+            try:
+                code = int(args.func(args) or 0)
+            except Exception:
+                # A stop Python dropped, then an error it caused (a pass the same `kill` of the
+                # process group ended: "died (exit code -15)"): the stop, said as one.
+                raise_dropped_stop()
+                raise
             raise_dropped_stop()  # a stop Python dropped in a finalizer: still a stop
             return code
     except (UserError, EventError, FileNotFoundError, NotADirectoryError) as e:

@@ -17,17 +17,19 @@ command ends, or at a checkpoint before (`raise_dropped_stop`).
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 PR_SET_PDEATHSIG = 1
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -85,18 +87,19 @@ _STOPS_NOTED: list[int] = []
 def raise_dropped_stop() -> None:
     """A checkpoint: raise the first stop noted inside `sigterm_as_interrupt` (`Terminated` for
     SIGTERM, else `KeyboardInterrupt`). Python prints and drops an exception raised where
-    nothing can catch it (`__del__`, a weakref callback: the `Finalize` that closes an ended
-    child's pipes runs as one), so a stop landing there would be lost and the command would go
-    on to its end and exit 0 (seen in CI: a `kill` during `audit replay`'s passes). Only such a
-    stop reaches a checkpoint, since any other ended the command before it; the command calls
-    this as it ends, and loops over children after each one ends."""
+    nothing can catch it (`__del__`, a weakref callback such as a `Finalize`), so a stop landing
+    there would be lost and the command would go on to its end and exit 0 (seen in CI: a `kill`
+    during `audit replay`'s passes). A stop not dropped ended the command before any checkpoint;
+    the command checks as it ends, and long loops after each step. A child forked after a
+    dropped stop holds a copy of the note and raises it at its own checkpoints: it is stopping
+    too."""
     if _STOPS_NOTED:
         raise Terminated() if _STOPS_NOTED[0] == signal.SIGTERM else KeyboardInterrupt()
 
 
 def _note_sigint(signum: int, frame: object) -> None:
     """`sigterm_as_interrupt`'s SIGINT handler: Python's own, noted first."""
-    _STOPS_NOTED.append(signum)  # in a forked child, the child's own copy: harmless
+    _STOPS_NOTED.append(signum)  # in a forked child, the child's own copy
     raise KeyboardInterrupt()
 
 
@@ -122,15 +125,26 @@ def sigterm_as_interrupt() -> Iterator[None]:
         _STOPS_NOTED.append(signum)
         raise Terminated()
 
-    before = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_sigterm)}
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        before[signal.SIGINT] = signal.signal(signal.SIGINT, _note_sigint)
+    # A stop's handler runs after a call returns (or a backward jump), so it can raise between
+    # any two of these steps: each one is in a `finally` of the one before, and the handlers
+    # before are read first, so all are put back whatever lands when.
+    sigterm_before = signal.getsignal(signal.SIGTERM)
+    note_sigint = signal.getsignal(signal.SIGINT) is signal.default_int_handler
     try:
+        signal.signal(signal.SIGTERM, on_sigterm)
+        if note_sigint:
+            signal.signal(signal.SIGINT, _note_sigint)
         yield
     finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
-        _STOPS_NOTED.clear()  # a checkpoint after is outside: nothing to raise
+        try:
+            if note_sigint:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+        finally:
+            try:
+                if sigterm_before is not None:  # None: set outside Python, not ours to restore
+                    signal.signal(signal.SIGTERM, sigterm_before)
+            finally:
+                _STOPS_NOTED.clear()  # a checkpoint after is outside: nothing to raise
 
 
 @contextmanager
@@ -147,6 +161,12 @@ def python_sigint() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, _note_sigint)
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)` with asyncio's own Ctrl-C (`python_sigint`)."""
+    with python_sigint():
+        return asyncio.run(main)
 
 
 # The handlers `stop_signals_held` replaced, by signal: a child forked inside it puts them back.

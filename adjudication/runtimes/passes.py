@@ -17,13 +17,13 @@ files in `RUN_DIR/.family-passes/`, removed as they are used; at most the input'
 ledger's size on disk at once).
 
 When it applies (`run_in_passes`): a new ledger (no input answered yet), the whole input (no
-`--until`), and more inputs than one pass holds. With `--processes N`, N passes run at a time
-(each child its own part's families: N parts' memory at once). Anything the split does not understand (a
-line not in the log's canonical layout, a torn last line, a `prev` that is not the line
-before's `hash`, a key written with escapes) and anything a pass meets that the one-pass path
-would answer differently (a line that is not an envelope, a broken chain) stops the passes
-before a byte is written to the ledger, and the run goes the one-pass way over the disk store,
-which answers it as always: the passes are only ever a faster way to the same ledger.
+`--until`), and more inputs than one pass holds. With `--processes N`, N passes run at a time (each
+child its own part's families: N parts' memory at once). Anything the split does not understand (a
+line not in the log's canonical layout, a torn last line, a `prev` that is not the line before's
+`hash`, a key written with escapes) and anything a pass meets that the one-pass path would answer
+differently (a line that is not an envelope, a broken chain) stops the passes before a byte is
+written to the ledger, and the run goes the one-pass way over the disk store, which answers it as
+always: the passes are only ever a faster way to the same ledger.
 
 `audit replay` re-adjudicates a large run's answers in the same passes, with its own work per
 part (`run_passes(work=...)`: `audit.replay_passes.check_part` compares each answer with the
@@ -266,6 +266,7 @@ class _Child:
             self.proc.kill()
         self.conn.close()
         self.proc.join()
+        self.proc.close()  # its `Finalize` run now: as a weakref callback it drops a stop (CI)
 
 
 def run_passes(processor: PartitionProcessor, store: Store, input_dir: Path, split: Split,
@@ -393,8 +394,7 @@ def _write_merged(rt: EmbeddedAdjudicator, split: Split, stats: RunStats, scratc
         writer.commit()
         bar.update(len(bodies))
     rt.stats.add(stats)
-    last_seq = split.first + len(split.owner) - 1
-    rt.input_position = ChainPosition(last_seq + 1, split.last_hash,
+    rt.next_input = split.first + len(split.owner)
+    rt.input_position = ChainPosition(rt.next_input, split.last_hash,
                                       orjson.loads(split.last_line)["at"])
-    rt.next_input = last_seq + 1
     return written

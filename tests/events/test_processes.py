@@ -14,7 +14,7 @@ import time
 import pytest
 
 from claimsim.events.processes import (Terminated, python_sigint, release_stop_signals,
-                                       sigterm_as_interrupt, stop_signals_held)
+                                       run_async, sigterm_as_interrupt, stop_signals_held)
 
 from ..fixtures.processes import drop_a_stop
 
@@ -173,10 +173,22 @@ def test_a_stop_python_dropped_in_a_finalizer_still_ends_the_command_as_a_stop(
     assert capsys.readouterr().err.endswith(f"claimsim: {said}\n")
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_error_after_a_dropped_stop_is_reported_as_the_stop(monkeypatch, capsys):
+    """A `kill` of the whole process group: the command's own `Terminated` dropped in a
+    finalizer, then its child, ended by the same signal, reported as a failure ("pass 2 died
+    (exit code -15)"). The stop is what happened: exit 143, not that error's traceback."""
+    def command(args):
+        drop_a_stop()
+        raise RuntimeError("pass 2 died (exit code -15)")
+
+    assert _main_running(monkeypatch, command) == 143
+    assert capsys.readouterr().err.endswith("claimsim: terminated\n")
+
 def test_asyncio_keeps_its_own_ctrl_c_inside_python_sigint():
     """`asyncio.run` installs its graceful Ctrl-C (the main task cancelled and cleaned up) only
-    over Python's own handler: `python_sigint` gives it that back (the Kafka runtime's run), and
-    the noting handler returns after."""
+    over Python's own handler: `python_sigint` gives it that back (`run_async`: every
+    `asyncio.run` of the Kafka runtime), and the noting handler returns after."""
     import asyncio
 
     async def handler_inside():
@@ -191,6 +203,8 @@ def test_asyncio_keeps_its_own_ctrl_c_inside_python_sigint():
             with python_sigint():
                 assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
                 assert "Runner._on_sigint" in repr(asyncio.run(handler_inside()))
+            assert signal.getsignal(signal.SIGINT) is noting
+            assert "Runner._on_sigint" in repr(run_async(handler_inside()))  # the same, shorter
             assert signal.getsignal(signal.SIGINT) is noting
     finally:
         signal.signal(signal.SIGINT, before)

@@ -51,6 +51,7 @@ import faust
 from claimsim.adjudication.engine.context import Settings
 from claimsim.events.encoding import canonical
 from claimsim.events.errors import UserError
+from claimsim.events.processes import run_async
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.runtimes.processor import PartitionProcessor
@@ -285,12 +286,12 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
         raise UserError(str(e)) from None
     settings = recorded_settings(run_dir, reference)
     topics = RunTopics(prefix)
-    waited = asyncio.run(wait_for_broker(bootstrap, say=lambda m: print(f"claimsim worker: {m}",
+    waited = run_async(wait_for_broker(bootstrap, say=lambda m: print(f"claimsim worker: {m}",
                                                                           file=sys.stderr)))
     if waited > 1:
         print(f"claimsim worker: the broker answered after {waited:.1f} s", file=sys.stderr)
     if partitions is None:
-        partitions = asyncio.run(partition_count(bootstrap, topics.inbound))
+        partitions = run_async(partition_count(bootstrap, topics.inbound))
     datadirs.sweep()  # what workers killed with -9 left behind
     datadir = exits.OWN_DATADIR = datadirs.for_process(prefix)
     datadir.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from claimsim.adjudication.engine.context import Settings
 from claimsim.adjudication.runtimes.stats import RunStats
 from claimsim.events.errors import UserError
 from claimsim.events.log import read
-from claimsim.events.processes import python_sigint
+from claimsim.events.processes import run_async
 
 from claimsim.adjudication.runtimes.streaming.producer import (
     DEFAULT_BATCH, InboundBatcher, StreamMismatch, last_input_seq, plan_stream, publish,
@@ -194,9 +194,8 @@ def adjudicate_kafka(
         if last < first:
             return result  # nothing pending
         ledger_from = sink.writer.next_seq
-        with python_sigint():  # asyncio's own Ctrl-C: the run's task cancelled, cleaned up
-            asyncio.run(_run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at,
-                             until_seq, batch, progress, keep_topics, result))
+        run_async(_run(run_dir, sink, prefix, bootstrap, partitions, workers, until_at,
+                       until_seq, batch, progress, keep_topics, result))
         result.dropped = sink.dropped
     for env in read(run_dir / "ledger", ledger_from):
         if env["cause"] is not None and first <= env["cause"] <= last:
@@ -266,7 +265,7 @@ def discard_topics(run_dir: Path | str, bootstrap: str | None = None) -> list[st
     state = RunState.load(run_dir)
     if state is None:
         return []
-    names = asyncio.run(delete_topics(bootstrap_from_env(bootstrap), RunTopics(state.prefix)))
+    names = run_async(delete_topics(bootstrap_from_env(bootstrap), RunTopics(state.prefix)))
     (run_dir / ResumePoint.FILE).unlink(missing_ok=True)
     RunState.remove(run_dir)
     return names

@@ -24,6 +24,7 @@ from claimsim.adjudication.engine.core import ANSWER_TYPES
 from claimsim.adjudication.runtimes.manifest import open_manifest
 from claimsim.events.errors import UserError
 from claimsim.events.log import Fsync, LogWriter, last_envelope, read
+from claimsim.events.processes import run_async
 from claimsim.events.reference import ReferenceData
 
 from claimsim.events.encoding import open_body
@@ -237,7 +238,6 @@ async def drain(sink: LedgerSink, bootstrap: str, topic: str, partitions: int, l
 def main(argv: list[str] | None = None) -> int:
     """`python -m claimsim.adjudication.runtimes.streaming.sink RUN_DIR PREFIX PARTITIONS LAST_SEQ
     [BOOTSTRAP]`: run the sink alone (restartable; the kill tests run it as its own process)."""
-    import asyncio
     import sys
 
     from claimsim.adjudication.runtimes.streaming.topics import RunTopics, bootstrap_from_env
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir, prefix, partitions, last_seq = Path(args[0]), args[1], int(args[2]), int(args[3])
     bootstrap = bootstrap_from_env(args[4] if len(args) > 4 else None)
     with LedgerSink(run_dir) as sink:
-        asyncio.run(drain(sink, bootstrap, RunTopics(prefix).ledger, partitions, last_seq))
+        run_async(drain(sink, bootstrap, RunTopics(prefix).ledger, partitions, last_seq))
     return 0
 
 
