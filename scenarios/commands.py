@@ -82,7 +82,8 @@ def add_whatif(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="a new or empty directory (default runs/whatif-<scenario>); with"
                         " --resume, the folder of the sweep to go on with")
-    p.add_argument("--jobs", type=int, default=None, help="parallel runs (default: one per CPU it may use)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="parallel runs (default: one per CPU it may use)")
     p.add_argument("--members", type=int, default=None, help="override the scenario's members")
     p.add_argument("--months", type=int, default=None, help="override the scenario's months")
     p.add_argument("--seed", type=int, default=None, help="base seed (replicate r: seed + r)")

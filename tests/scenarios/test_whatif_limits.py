@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+import claimsim.scenarios.whatif as whatif
 from claimsim.cli import main
 
 from ..fixtures.processes import (CLAIMSIM_WITH_SIGINT, assert_interrupted, children, drop_a_stop,
@@ -38,8 +39,6 @@ def test_the_default_jobs_are_the_cpus_the_process_may_use(tmp_path, monkeypatch
     more workers would only take turns. `--jobs` still sets it."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
-    import claimsim.scenarios.whatif as whatif
-
     pools, real = [], whatif.ProcessPoolExecutor
 
     def pool(max_workers, **kwargs):
@@ -83,8 +82,6 @@ def test_a_kill_python_dropped_in_a_finalizer_still_stops_the_sweep(tmp_path, mo
     """A SIGTERM landing in a finalizer (the pool's, as a run's result comes back) is printed
     and dropped by Python: the sweep went on to the end. The checkpoint after each run raises
     it: exit 143, the pool stopped, no table written."""
-    import claimsim.scenarios.whatif as whatif
-
     real = whatif.as_completed
 
     def dropping(futures):
