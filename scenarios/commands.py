@@ -114,7 +114,7 @@ def run_overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, A
     """The scenario as written, with the command line's overrides (each checked with the flag's
     name in the message)."""
     from claimsim.events.programs import ProgramKind
-    from claimsim.scenarios.whatif import with_value
+    from claimsim.scenarios.vary import with_value
 
     data = dict(data)
     for name in ("members", "months", "seed"):
@@ -153,6 +153,18 @@ def run_overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, A
     return data
 
 
+RUN_FLAGS = ("members", "months", "seed", "start", "baseline_months", "cadence_months",
+             "quality_source", "minimum_attributed")
+
+
+def with_flags(origin: str, args: argparse.Namespace, names: tuple[str, ...]) -> str:
+    """`origin` naming the flags given (`demo.toml with --seed -1`), so an error a flag caused
+    is not laid at the scenario file's door."""
+    given = [f"--{n.replace('_', '-')} {v}" for n in names
+             if (v := getattr(args, n, None)) is not None]
+    return f"{origin} with {', '.join(given)}" if given else origin
+
+
 def _signer(path: str | None):
     """The `--signing-key` file's signer (events.signing), or None for an unsigned run."""
     if path is None:
@@ -174,7 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     data, origin = _scenario_data(args.scenario)
     if args.history is not None:
         _no_simulation_flags(args, ("members", "months", "seed", "start"))
-    scenario = validate(run_overrides(args, data), origin)
+    scenario = validate(run_overrides(args, data), with_flags(origin, args, RUN_FLAGS))
     if args.runtime is not None:
         scenario = scenario.model_copy(update={"runtime": args.runtime})
     suffix = "-history" if args.history is not None else ""
@@ -285,7 +297,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 # -- whatif ------------------------------------------------------------------------------------------
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from claimsim.scenarios import whatif, whatif_report
+    from claimsim.scenarios import vary, whatif, whatif_report
     from claimsim.scenarios.aligned_report import sweep_text as aligned_sweep_text
     from claimsim.scenarios.spec import validate
 
@@ -304,8 +316,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
             raise UserError(f"--{name} must be at least 1")
     data = {**data, **{k: getattr(args, k) for k in ("members", "months", "seed")
                        if getattr(args, k) is not None}}
-    scenario = validate(data, origin)
-    axes = [whatif.parse_vary(v) for v in args.vary]
+    scenario = validate(data, with_flags(origin, args, ("members", "months", "seed")))
+    axes = [vary.parse_vary(v) for v in args.vary]
     if len({a.path for a in axes}) != len(axes):
         raise UserError("--vary: the same key is varied twice")
     if args.jobs is not None and args.jobs < 1:
@@ -313,7 +325,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else DEFAULT_RUNS / f"whatif-{scenario.scenario}"
     if args.replicates < 1:
         raise UserError("--replicates must be at least 1")
-    grid = whatif.points(data, axes, origin)
+    grid = vary.points(data, axes, origin)
     n = len(grid) * args.replicates
     size = whatif.estimate(grid, args.replicates, history)
     print(f"claimsim whatif {scenario.scenario}: {n:,} runs ({len(grid)} point(s) x {args.replicates:,}"

@@ -18,7 +18,7 @@ from claimsim.scenarios.history import history_reference, prepare_history
 from claimsim.scenarios.runclock import pay
 from claimsim.scenarios.spec import load, validate
 from claimsim.scenarios.tuva_sample import write_tuva_sample
-from claimsim.scenarios.whatif import with_value
+from claimsim.scenarios.vary import with_value
 
 from ..fixtures.ingest import claimsim
 

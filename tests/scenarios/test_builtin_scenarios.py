@@ -12,7 +12,7 @@ from claimsim.events.log import read
 from claimsim.events.programs import ProgramKind
 from claimsim.scenarios.run import run_scenario
 from claimsim.scenarios.spec import builtin_names, load, validate
-from claimsim.scenarios.whatif import with_value
+from claimsim.scenarios.vary import with_value
 
 
 def small(name: str, members: int = 500, months: int = 8, seed: int | None = None):

@@ -10,7 +10,7 @@ from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
 from claimsim.scenarios.run import run_scenario
 from claimsim.scenarios.spec import validate
-from claimsim.scenarios.whatif import with_value
+from claimsim.scenarios.vary import with_value
 from claimsim.simulator.hba1c import HBA1C_MONTHLY_BP_FOR_CLAIMS
 
 from .test_builtin_scenarios import small

@@ -15,7 +15,8 @@ import pytest
 from claimsim.events.log import read
 from claimsim.events.programs import ProgramKind
 from claimsim.scenarios.spec import load, validate
-from claimsim.scenarios.whatif import parse_vary, run_sweep, with_value
+from claimsim.scenarios.vary import parse_vary, with_value
+from claimsim.scenarios.whatif import run_sweep
 
 pytestmark = pytest.mark.slow  # what-if sweeps: minutes, outside the fast inner loop
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from claimsim.scenarios.reference_doc import reference_markdown
 from claimsim.scenarios.spec import builtin_names, builtin_text
-from claimsim.scenarios.whatif import check_path
+from claimsim.scenarios.vary import check_path
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scenario-reference.md"
 

@@ -11,7 +11,7 @@ from claimsim.events.plans import LineOfBusiness
 from claimsim.events.programs import CostShareBasis, ProgramKind
 from claimsim.scenarios.region import scenario_region
 from claimsim.scenarios.spec import builtin_names, load, parse
-from claimsim.scenarios.whatif import parse_vary
+from claimsim.scenarios.vary import parse_vary
 
 
 def _error(text: str, origin: str = "scenario.toml") -> str:

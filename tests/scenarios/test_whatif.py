@@ -14,7 +14,8 @@ from claimsim.events.errors import UserError
 from claimsim.events.money import nearest_cent
 from claimsim.events.programs import ProgramKind
 from claimsim.scenarios.spec import load, validate
-from claimsim.scenarios.whatif import interval, parse_vary, points, run_sweep, with_value
+from claimsim.scenarios.vary import parse_vary, points, with_value
+from claimsim.scenarios.whatif import interval, run_sweep
 from claimsim.scenarios.whatif_report import write_charts
 
 
