@@ -284,9 +284,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     scenario, data, origin = load(args.scenario)
     if args.tolerance_bp < 0:
         raise UserError(f"--tolerance-bp: must be >= 0, got {args.tolerance_bp}")
-    members = args.members or max(scenario.members, MIN_MEMBERS)
+    members = args.members if args.members is not None else max(scenario.members, MIN_MEMBERS)
     if members != scenario.members:
         scenario = with_overrides(data, origin, members=members)
+    out = args.out or Path(f"calibration-{scenario.scenario}.csv")
+    if Path(out).is_dir():
+        raise UserError(f"--out {out}: is a folder; name the CSV file to write")
     print(f"claimsim calibrate: {origin}, {members:,} members, {scenario.months} months,"
           f" seed {scenario.seed}; tolerance {args.tolerance_bp / 100:g} %")
     measured = measure_config(scenario, progress=not args.no_progress)
@@ -297,7 +300,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for key in used:
         s = SOURCES[key]
         print(f"  [{key}] {s.citation} ({s.year}) {s.url}")
-    out = args.out or Path(f"calibration-{scenario.scenario}.csv")
     write_csv(out, table, args.tolerance_bp)
     off = [r for r in table if not r.ok(args.tolerance_bp)]
     print(f"\n{len(table) - len(off)} of {len(table)} rows within {args.tolerance_bp / 100:g} %;"

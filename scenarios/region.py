@@ -10,11 +10,12 @@ from pathlib import Path
 
 import orjson
 
+from claimsim.events.errors import UserError
 from claimsim.events.log import LogWriter
-from claimsim.events.programs import ProgramKind
+from claimsim.events.programs import ProgramKind, ProgramSettings
 from claimsim.events.reference import ReferenceData
 from claimsim.simulator.model import Summary, simulate
-from claimsim.simulator.region import Region, build_region
+from claimsim.simulator.region import Region, build_region, service_years
 from claimsim.simulator.run_dir import (INPUT_DIR, RUN_FILE, TRUTH_DIR, BatchSink,
                                         check_empty_run_dir)
 
@@ -31,6 +32,8 @@ def scenario_region(scenario: Scenario) -> Region:
     """The default region of the scenario's `SimConfig`, with each payer's overrides applied."""
     region = build_region(scenario)
     if not scenario.payers:
+        for c in region.reference.contracts:
+            _check_figures(scenario, None, c.program)
         return region
     ref = region.reference
     lob_of = {p.payer_id: p.lob for p in ref.payers}
@@ -44,7 +47,15 @@ def scenario_region(scenario: Scenario) -> Region:
     plans = []
     for plan in ref.plans:
         choice = scenario.payers.get(plan.lob)
-        designs = choice.plans.get(_plan_key(plan.plan_id, plan.payer_id)) if choice else None
+        key = _plan_key(plan.plan_id, plan.payer_id)
+        designs = choice.plans.get(key) if choice else None
+        missing = [y for y in service_years(scenario) if designs and y not in designs]
+        if missing:  # else every claim of those years would be rejected `unsupported_year`
+            where = f"payers.{plan.lob.value}.plans.{key}"
+            raise UserError(
+                f"{where}: no benefit design for plan year {missing[0]}, which the run reaches"
+                f" ({scenario.months} months from {scenario.start}; given: {sorted(designs)});"
+                f" a plan's table replaces its years whole: give [{where}.{missing[0]}]")
         plans.append(plan if not designs else plan.model_copy(update={"benefits": dict(designs)}))
     contracts = []
     programs: dict[tuple[str, str], tuple[ProgramKind, int]] = {}
@@ -53,6 +64,8 @@ def scenario_region(scenario: Scenario) -> Region:
         settings = scenario.program_for(lob, c.program.kind) if lob in scenario.payers else c.program
         contracts.append(c.model_copy(update={"program": settings}))
         programs[(c.payer_id, c.practice_id)] = (settings.kind, settings.hybrid_bp)
+    for c in contracts:
+        _check_figures(scenario, lob_of[c.payer_id], c.program)
     reference = ReferenceData(
         payers=tuple(payers), plans=tuple(plans), fee_schedules=ref.fee_schedules,
         payer_fee_schedule=ref.payer_fee_schedule, practices=ref.practices,
@@ -64,6 +77,40 @@ def scenario_region(scenario: Scenario) -> Region:
             hybrid_by_payer={p: programs[(p, f.practice_id)][1] for p in f.hybrid_by_payer})
         for f in region.practices)
     return dataclasses.replace(region, reference=reference, practices=facts)
+
+
+# Entries a program's per-member tables need: CPC+ pays by risk tier (1-4, Track 2's complex
+# tier 5), PCF by practice risk group (one more than `clock.projections.pcf_group_bounds_milli`).
+CMF_TIERS = {ProgramKind.CPCP_T1: 4, ProgramKind.CPCP_T2: 5}
+
+
+def _check_figures(scenario: Scenario, lob, program: ProgramSettings) -> None:  # noqa: ANN001
+    """A program in use has figures for every plan year the run reaches, and as many tiers or
+    risk groups as it pays by: found before anything is simulated, not as a traceback at the
+    first payment (or a short table quietly paying its last entry to the tiers past it)."""
+    kind = program.kind
+    override = scenario.payers.get(lob) if lob is not None else None
+    where = (f"payers.{lob.value}.programs.{kind.value}.figures"
+             if override is not None and kind in override.programs
+             and "figures" in override.programs[kind].model_fields_set
+             else f"region.programs.{kind.value}.figures")
+    groups = len(scenario.clock.projections.pcf_group_bounds_milli) + 1
+    for year in service_years(scenario):
+        figures = program.figures.get(year)
+        if figures is None:
+            raise UserError(
+                f"{where}: no figures for plan year {year}, which the run reaches ({scenario.months}"
+                f" months from {scenario.start}; given: {sorted(program.figures)}); a figures"
+                f" table replaces the default's years whole: give [{where}.{year}]")
+        tiers = CMF_TIERS.get(kind)
+        if tiers is not None and len(figures.cmf_by_tier) != tiers:
+            raise UserError(f"{where}.{year}.cmf_by_tier: {kind.value} pays {tiers} tiers,"
+                            f" got {len(figures.cmf_by_tier)} amounts")
+        if kind is ProgramKind.PCF and len(figures.pbp_by_group) != groups:
+            raise UserError(
+                f"{where}.{year}.pbp_by_group: PCF pays {groups} practice risk groups"
+                " (clock.projections.pcf_group_bounds_milli has"
+                f" {groups - 1} bounds), got {len(figures.pbp_by_group)} amounts")
 
 
 def simulate_scenario(scenario: Scenario, run_dir: Path | str, progress: bool = False) -> Summary:

@@ -154,6 +154,9 @@ class Scenario(SimConfig):
     def _plans_within_limits(self) -> Scenario:
         """Plan keys exist, and commercial plans stay within the ACA OOP limits of each year."""
         for lob, payer in self.payers.items():
+            if payer.sequestration_bp and lob is not LineOfBusiness.MEDICARE_FFS:
+                raise ValueError(f"payers.{lob.value}.sequestration_bp: sequestration applies to"
+                                 " Medicare FFS only (medicare_ffs); this payer would ignore it")
             for key, designs in payer.plans.items():
                 if key not in PLAN_KEYS[lob]:
                     raise ValueError(f"payers.{lob.value}.plans.{key}: unknown plan"
@@ -219,8 +222,9 @@ def validate(data: dict[str, Any], origin: str) -> Scenario:
 
 
 def _same_types(raw: Any, value: Any, origin: str, path: str) -> None:
-    """No true/false or 300.0 where the model holds an integer: pydantic's lax mode would read
-    `hybrid_bp = true` as 1 bp and `members = 300.0` as 300, so each value as written is walked
+    """No true/false, 300.0 or "300" where the model holds an integer, and no 1 or "no" where it
+    holds true or false: pydantic's lax mode would read `hybrid_bp = true` as 1 bp, `members =
+    300.0` as 300 and `enabled = "off"` as false, so each value as written is walked
     beside the value the model made of it. (Strict mode would also refuse TOML's strings for
     enums and dates, which are fine.)"""
     if isinstance(raw, dict):
@@ -239,6 +243,11 @@ def _same_types(raw: Any, value: Any, origin: str, path: str) -> None:
         raise UserError(f"{origin}: {path}: expected an integer, got {str(raw).lower()}")
     elif type(raw) is float and type(value) is not float:
         raise UserError(f"{origin}: {path}: expected an integer, got {raw!r}")
+    elif type(raw) is int and type(value) is bool:
+        raise UserError(f"{origin}: {path}: expected true or false, got {raw}")
+    elif type(raw) is str and type(value) in (int, bool):
+        wanted = "true or false" if type(value) is bool else "an integer"
+        raise UserError(f"{origin}: {path}: expected {wanted}, got the string {raw!r}")
 
 
 def _int_key(key: Any) -> Any:

@@ -144,6 +144,11 @@ class PopulationConfig(Settings):
     def _mix_sums(self) -> PopulationConfig:
         if sum(self.lob_mix_bp.values()) <= 0:
             raise ValueError("lob_mix_bp must have a positive total")
+        missing = [c.value for c in Condition if c not in self.prevalence_bp]
+        if missing:
+            raise ValueError(f"prevalence_bp: no prevalence for {', '.join(missing)} (a table"
+                             " given in a scenario replaces the default whole: give every"
+                             " condition)")
         return self
 
 
@@ -297,6 +302,15 @@ class SimConfig(Settings):
     lags: dict[PracticeKind, LagConfig] = Field(default_factory=_default_lags)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     demographics: DemographicsConfig = Field(default_factory=DemographicsConfig)
+
+    @field_validator("scenario")
+    @classmethod
+    def _one_folder_name(cls, name: str) -> str:
+        """The name is a folder under `runs/`: one path component, never `..` or `/`."""
+        if name.strip() in ("", ".", "..") or any(c in name for c in "/\\\0"):
+            raise ValueError(f"{name!r} is not a folder name (runs/<scenario>): no '/', '\\',"
+                             " '..', and not empty")
+        return name
 
     @model_validator(mode="after")
     def _first_of_month(self) -> SimConfig:

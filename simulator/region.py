@@ -148,6 +148,12 @@ def build_region(config: SimConfig) -> Region:
     )
     plans, plans_of_lob = _plans(tuple(sorted(set(known))))
     practices, facts, contracts = _practices(config, payers)
+    primary = sorted(p.practice_id for p in practices if p.kind is PracticeKind.PRIMARY_CARE)
+    unknown = sorted(set(config.region.program_by_tin) - set(primary))
+    if unknown:
+        raise UserError(f"region.program_by_tin: {', '.join(unknown)}: not a primary-care practice"
+                        f" of this region ({primary[0]}..{primary[-1]} at {config.members:,}"
+                        " members)")
     reference = ReferenceData(
         payers=payers,
         plans=plans,

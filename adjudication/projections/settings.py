@@ -33,7 +33,7 @@ class ProjectionSettings(BaseModel):
     leakage_lookback_months: int = Field(default=12, ge=1)  # PCF: measured on the prior year
     # Program pre-steps before plurality (DOMAIN.md §6): "awv" = most recent AWV/IPPE practice,
     # "ccm" = most recent practice billing chronic care management.
-    pre_steps: dict[ProgramKind, str] = Field(default_factory=lambda: {
+    pre_steps: dict[ProgramKind, Literal["awv", "ccm"]] = Field(default_factory=lambda: {
         ProgramKind.PCF: "awv", ProgramKind.CPCP_T1: "ccm", ProgramKind.CPCP_T2: "ccm"})
     complex_top_bp: BasisPoints = Field(default=1000, ge=0, le=10_000)  # CPC+ complex tier share
     complex_dementia: bool = True  # members with dementia join the complex tier
