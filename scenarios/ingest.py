@@ -42,6 +42,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.interchange import cclf, cclf_assignment, tuva_ingest
 from claimsim.events.interchange.ingest_model import Rejection, role_of_specialty
 from claimsim.events.interchange.ingest_reference import build_reference
+from claimsim.events.interchange.tabular import readable
 from claimsim.events.log import LogWriter
 from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
@@ -70,8 +71,7 @@ class Sources:
 def read_roster(path: Path) -> dict[str, ClinicianRole]:
     """A roster CSV: `npi` and either `role` (primary_care, specialist, emergency, other) or a
     `specialty`/`taxonomy` code."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    readable(path)
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         names = [n.strip().lower() for n in reader.fieldnames or []]

@@ -34,6 +34,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.interchange import ingest_model as m
 from claimsim.events.interchange.ingest_model import (BadValue, ClaimLine, Enrollment, Rejection,
                                                       RowReason)
+from claimsim.events.interchange.tabular import readable
 
 MEDICARE_PAYER = "medicare"
 MEDICARE_PLAN = "part-b"
@@ -136,8 +137,7 @@ def _read_fixed(path: Path | str, layout, what: str, marks: tuple[str, str],
     record has the layout; `short`: (minimum length, full length, the column a short record
     lacks)."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    readable(path)
     minimum, length, column = short
     name, first = path.name, True
     for row, record in _records(path):

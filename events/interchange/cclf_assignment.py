@@ -95,7 +95,11 @@ def read_assignment(path: Path | str, demographics: dict[str, Demographics] | No
     header = _header(path)
     wanted = list(dict.fromkeys(header.values()))
     seen: set[tuple[str, str, str | None]] = set()
-    for first, cols in batches(path, WHAT, wanted):
+    for item in batches(path, WHAT, wanted):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        first, cols = item
         for i, values in enumerate(zip(*cols.values())):
             raw = dict(zip(cols, values))
             cells = {canon: raw.get(name) for canon, name in header.items()}

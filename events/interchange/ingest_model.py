@@ -40,6 +40,7 @@ class RowReason(StrEnum):
     ORPHAN_ADJUSTMENT = "orphan_adjustment"  # a cancel/adjustment whose original is not in the file
     SHORT_RECORD = "short_record"  # a fixed-width record shorter than the layout
     INCONSISTENT_AMOUNTS = "inconsistent_amounts"  # price-from-file: amounts that do not add up
+    BAD_ROW = "bad_row"  # a CSV row with the wrong number of fields
 
 
 class Rejection(NamedTuple):
