@@ -135,7 +135,7 @@ def _value(cells: dict[str, Any], canon: str, parse=None, required: bool = False
 
 def _digits(n: int, what: str):
     def parse(raw: str) -> str:
-        if len(raw) != n or not raw.isdigit():
+        if len(raw) != n or not m.digits(raw):
             raise BadValue(RowReason.BAD_CODE, f"a {what} is {n} digits, got {raw!r}")
         return raw
     return parse

@@ -138,3 +138,20 @@ def test_a_parquet_column_of_lists_is_one_line_naming_column_and_type(tmp_path, 
     assert capsys.readouterr().err.strip() == (
         f"claimsim: error: {tmp_path / 'claims.parquet'}: not a Tuva medical_claim table"
         " (column hcpcs_code holds list<element: string>, not single values)")
+
+
+def test_digit_like_characters_and_a_date_with_junk_are_named_rejections(tmp_path):
+    rows = [HEADER, line("C1"), line("C2", "1\u00b2.00"),
+            line("C3").replace("C3,1,", "C3,\u00b2,"),
+            line("C4").replace("2024-03-05,2024-03-05,2024-03-05", "2024-03-05,2024-03-05,"
+                               "2024-03-05 junk")]
+    status, run = ingest(tmp_path, "\n".join(rows) + "\n")
+    assert status == 0
+    assert rejected(run) == [
+        ["claims.csv", "2", "charge_amount", "bad_amount", "charge_amount: not an amount: '1\u00b2.00'"],
+        ["claims.csv", "3", "claim_line_number", "bad_code",
+         "claim_line_number: not a line number from 1 to 1,000,000,000: '\u00b2'"],
+        ["claims.csv", "4", "claim_line_start_date", "bad_date",
+         "claim_line_start_date: not a YYYY-MM-DD date or timestamp: '2024-03-05 junk'"],
+    ]
+    assert summary(run)["claims"] == 1
