@@ -206,7 +206,7 @@ def _agreeing_lines(lines: list[ClaimLine], rejections: Rejections) -> list[Clai
     first, kept, numbers = lines[0], [lines[0]], {lines[0].line_no}
     for line in lines[1:]:
         if line.line_no in numbers:
-            rejections.reject(line, "claim_line_number", RowReason.DUPLICATE_LINE,
+            rejections.reject(line, "line_no", RowReason.DUPLICATE_LINE,
                               f"claim {line.claim_id} line {line.line_no} appears again"
                               f" (first at row {next(x.row for x in kept if x.line_no == line.line_no)})")
             continue
