@@ -51,8 +51,8 @@ from claimsim.simulator.run_dir import INPUT_DIR, RUN_FILE, BatchSink, check_emp
 from claimsim.adjudication.runtimes.whole_run import INGEST_MARK
 
 from claimsim.scenarios.ingest_order import input_events
-from claimsim.scenarios.ingest_claims import (IngestSummary, Rejections, Stage,
-                                              stage_alignments, stage_enrollments, stage_lines)
+from claimsim.scenarios.ingest_claims import IngestSummary, Rejections, Stage, stage_lines
+from claimsim.scenarios.ingest_members import stage_alignments, stage_enrollments
 
 REJECTIONS_FILE = "rejections.csv"
 FORMATS = ("tuva", "cclf")

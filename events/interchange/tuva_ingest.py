@@ -63,7 +63,10 @@ COLUMN_OF = {"claim_id": "claim_id", "line_no": "claim_line_number", "member_id"
              "service_date": "claim_line_start_date", "procedure": "hcpcs_code",
              "adjustment": "claim_id", "chain": "claim_id", "billed": "charge_amount",
              "allowed": "allowed_amount", "paid": "paid_amount", "claim_end": "claim_end_date",
-             "received": "received_date", "paid_date": "paid_date"}
+             "received": "received_date", "paid_date": "paid_date",
+             # `Enrollment` fields (their rejections are made after reading too)
+             "subscriber_id": "subscriber_id", "sex": "gender", "birth_date": "birth_date",
+             "start": "enrollment_start_date"}
 # Medicare-Medicaid dual status codes for Qualified Medicare Beneficiaries (QMB only, QMB plus).
 QMB_DUAL_CODES = frozenset({"01", "02"})
 RELATIONSHIPS = {"self": "self", "subscriber": "self", "spouse": "spouse", "child": "child",

@@ -155,3 +155,46 @@ def test_digit_like_characters_and_a_date_with_junk_are_named_rejections(tmp_pat
          "claim_line_start_date: not a YYYY-MM-DD date or timestamp: '2024-03-05 junk'"],
     ]
     assert summary(run)["claims"] == 1
+
+
+ELIGIBILITY_HEADER = ("member_id,subscriber_id,gender,birth_date,enrollment_start_date,"
+                      "enrollment_end_date,payer,payer_type,plan")
+
+
+def test_a_members_second_row_unlike_the_first_is_a_member_conflict(tmp_path):
+    """Row 2 names another subscriber, row 3 another sex, row 4 another birth date: each is
+    rejected naming its column; row 5 (the same member, a later span) is read."""
+    rows = [ELIGIBILITY_HEADER,
+            "M1,S1,female,1980-03-01,2024-01-01,2024-06-30,acme,commercial,silver",
+            "M1,S9,female,1980-03-01,2024-07-01,2024-12-31,acme,commercial,silver",
+            "M1,S1,male,1980-03-01,2024-07-01,2024-12-31,acme,commercial,silver",
+            "M1,S1,female,1980-03-02,2024-07-01,2024-12-31,acme,commercial,silver",
+            "M1,S1,female,1980-03-01,2024-07-01,2024-12-31,acme,commercial,silver"]
+    status, run = ingest(tmp_path, "\n".join([HEADER, line("C1")]) + "\n",
+                         eligibility="\n".join(rows) + "\n")
+    assert status == 0
+    assert rejected(run) == [
+        ["elig.csv", "2", "subscriber_id", "member_conflict",
+         "member M1: subscriber_id 'S9' differs from row 1's 'S1'"],
+        ["elig.csv", "3", "gender", "member_conflict", "member M1: gender 'M' differs from row 1's 'F'"],
+        ["elig.csv", "4", "birth_date", "member_conflict",
+         "member M1: birth_date '1980-03-02' differs from row 1's '1980-03-01'"],
+    ]
+    assert summary(run)["enrollments"] == 2
+
+
+def test_a_span_overlapping_another_plans_is_rejected_with_both_date_ranges(tmp_path):
+    """The engine covers a member by one plan at a time: gold from June overlaps silver's year
+    and is rejected; a gold span after silver ends (row 3) is read."""
+    rows = [ELIGIBILITY_HEADER,
+            "M1,M1,female,1980-03-01,2024-01-01,2024-12-31,acme,commercial,silver",
+            "M1,M1,female,1980-03-01,2024-06-01,,acme,commercial,gold",
+            "M1,M1,female,1980-03-01,2025-01-01,,acme,commercial,gold"]
+    status, run = ingest(tmp_path, "\n".join([HEADER, line("C1")]) + "\n",
+                         eligibility="\n".join(rows) + "\n")
+    assert status == 0
+    assert rejected(run) == [
+        ["elig.csv", "2", "enrollment_start_date", "overlapping_span",
+         "member M1: acme/gold 2024-06-01..(open) overlaps row 1's acme/silver"
+         " 2024-01-01..2024-12-31"]]
+    assert summary(run)["enrollments"] == 2
