@@ -135,7 +135,7 @@ def ingest(sources: Sources, template: ReferenceData, run_dir: Path | str, *, sc
            ) -> IngestSummary:
     """Read the files into a fresh run directory; returns what was read and written."""
     run_dir = Path(run_dir)
-    check_empty_run_dir(run_dir)
+    check_empty_run_dir(run_dir, "ingest")
     read_claims, read_enrollment, column_of = _readers(sources.format)
     roster = read_roster(sources.roster) if sources.roster else None
     run_dir.mkdir(parents=True, exist_ok=True)

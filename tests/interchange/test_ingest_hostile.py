@@ -198,3 +198,13 @@ def test_a_span_overlapping_another_plans_is_rejected_with_both_date_ranges(tmp_
          "member M1: acme/gold 2024-06-01..(open) overlaps row 1's acme/silver"
          " 2024-01-01..2024-12-31"]]
     assert summary(run)["enrollments"] == 2
+
+
+def test_a_non_empty_out_names_ingest_as_the_command_writing_it(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("mine")
+    status, _ = ingest(tmp_path, "\n".join([HEADER, line("C1")]) + "\n")
+    assert status == 2
+    assert capsys.readouterr().err.strip() == (
+        f"claimsim: error: {tmp_path / 'run'}: directory is not empty; ingest writes a fresh run"
+        " directory (choose a new --out or remove this one)")
