@@ -87,7 +87,8 @@ COLUMN_OF = {"claim_id": "CUR_CLM_UNIQ_ID", "line_no": "CLM_LINE_NUM", "member_i
              "service_date": "CLM_LINE_FROM_DT", "procedure": "CLM_LINE_HCPCS_CD",
              "adjustment": "CLM_ADJSMT_TYPE_CD", "chain": "CLM_CNTL_NUM",
              "billed": "CLM_LINE_ALOWD_CHRG_AMT", "allowed": "CLM_LINE_ALOWD_CHRG_AMT",
-             "paid": "CLM_LINE_CVRD_PD_AMT", "claim_end": "CLM_THRU_DT", "paid_date": "CLM_EFCTV_DT",
+             "paid": "CLM_LINE_CVRD_PD_AMT", "claim_end": "CLM_THRU_DT",
+             "paid_date": "CLM_EFCTV_DT",
              # CCLF8's, for `Enrollment` fields
              "subscriber_id": "BENE_MBI_ID", "sex": "BENE_SEX_CD", "birth_date": "BENE_DOB",
              "start": "BENE_RNG_BGN_DT"}

@@ -41,7 +41,7 @@ class RowReason(StrEnum):
     SHORT_RECORD = "short_record"  # a fixed-width record shorter than the layout
     INCONSISTENT_AMOUNTS = "inconsistent_amounts"  # price-from-file: amounts that do not add up
     BAD_ROW = "bad_row"  # a CSV row with the wrong number of fields
-    MEMBER_CONFLICT = "member_conflict"  # subscriber, sex or birth date unlike the member's first row
+    MEMBER_CONFLICT = "member_conflict"  # subscriber, sex or birth date unlike the first row's
     OVERLAPPING_SPAN = "overlapping_span"  # an enrollment overlapping one with another plan
 
 

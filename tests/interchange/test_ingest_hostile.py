@@ -22,7 +22,8 @@ HEADER = ("claim_id,claim_line_number,claim_type,member_id,payer,plan,claim_star
           "service_unit_quantity,rendering_npi,billing_tin,paid_date,charge_amount,"
           "allowed_amount,paid_amount")
 ELIGIBILITY = ("member_id,gender,birth_date,enrollment_start_date,enrollment_end_date,payer,"
-               "payer_type,plan\nM1,female,1980-03-01,2024-01-01,2024-12-31,acme,commercial,silver\n")
+               "payer_type,plan\n"
+               "M1,female,1980-03-01,2024-01-01,2024-12-31,acme,commercial,silver\n")
 
 
 def line(claim_id: str, charge: str = "150.00") -> str:
@@ -148,7 +149,8 @@ def test_digit_like_characters_and_a_date_with_junk_are_named_rejections(tmp_pat
     status, run = ingest(tmp_path, "\n".join(rows) + "\n")
     assert status == 0
     assert rejected(run) == [
-        ["claims.csv", "2", "charge_amount", "bad_amount", "charge_amount: not an amount: '1\u00b2.00'"],
+        ["claims.csv", "2", "charge_amount", "bad_amount",
+         "charge_amount: not an amount: '1\u00b2.00'"],
         ["claims.csv", "3", "claim_line_number", "bad_code",
          "claim_line_number: not a line number from 1 to 1,000,000,000: '\u00b2'"],
         ["claims.csv", "4", "claim_line_start_date", "bad_date",
@@ -176,7 +178,8 @@ def test_a_members_second_row_unlike_the_first_is_a_member_conflict(tmp_path):
     assert rejected(run) == [
         ["elig.csv", "2", "subscriber_id", "member_conflict",
          "member M1: subscriber_id 'S9' differs from row 1's 'S1'"],
-        ["elig.csv", "3", "gender", "member_conflict", "member M1: gender 'M' differs from row 1's 'F'"],
+        ["elig.csv", "3", "gender", "member_conflict",
+         "member M1: gender 'M' differs from row 1's 'F'"],
         ["elig.csv", "4", "birth_date", "member_conflict",
          "member M1: birth_date '1980-03-02' differs from row 1's '1980-03-01'"],
     ]
