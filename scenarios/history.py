@@ -95,7 +95,7 @@ def prepare_history(scenario: Scenario, history: Path | str, out: Path | str,
     scenario's programs, run.json and scenario.json; returns the run.json written."""
     history, out = Path(history), Path(out)
     info = read_history(history)
-    check_empty_run_dir(out)
+    check_empty_run_dir(out, "run --history")
     reference = history_reference(scenario, ReferenceData.load(history),
                                   dt.date.fromisoformat(info["start"]), program_by_tin,
                                   dt.date.fromisoformat(info["horizon"]))

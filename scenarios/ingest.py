@@ -42,6 +42,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.interchange import cclf, cclf_assignment, tuva_ingest
 from claimsim.events.interchange.ingest_model import Rejection, role_of_specialty
 from claimsim.events.interchange.ingest_reference import build_reference
+from claimsim.events.interchange.tabular import readable
 from claimsim.events.log import LogWriter
 from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
@@ -50,8 +51,8 @@ from claimsim.simulator.run_dir import INPUT_DIR, RUN_FILE, BatchSink, check_emp
 from claimsim.adjudication.runtimes.whole_run import INGEST_MARK
 
 from claimsim.scenarios.ingest_order import input_events
-from claimsim.scenarios.ingest_claims import (IngestSummary, Rejections, Stage,
-                                              stage_alignments, stage_enrollments, stage_lines)
+from claimsim.scenarios.ingest_claims import IngestSummary, Rejections, Stage, stage_lines
+from claimsim.scenarios.ingest_members import stage_alignments, stage_enrollments
 
 REJECTIONS_FILE = "rejections.csv"
 FORMATS = ("tuva", "cclf")
@@ -70,8 +71,7 @@ class Sources:
 def read_roster(path: Path) -> dict[str, ClinicianRole]:
     """A roster CSV: `npi` and either `role` (primary_care, specialist, emergency, other) or a
     `specialty`/`taxonomy` code."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    readable(path)
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         names = [n.strip().lower() for n in reader.fieldnames or []]
@@ -135,7 +135,7 @@ def ingest(sources: Sources, template: ReferenceData, run_dir: Path | str, *, sc
            ) -> IngestSummary:
     """Read the files into a fresh run directory; returns what was read and written."""
     run_dir = Path(run_dir)
-    check_empty_run_dir(run_dir)
+    check_empty_run_dir(run_dir, "ingest")
     read_claims, read_enrollment, column_of = _readers(sources.format)
     roster = read_roster(sources.roster) if sources.roster else None
     run_dir.mkdir(parents=True, exist_ok=True)

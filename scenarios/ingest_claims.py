@@ -4,7 +4,8 @@ into claims as submitted; `ingest_order` then links the claims along their adjus
 (void and replacement) and hands them back in received-date order with the enrollments and
 alignments, and `ingest` writes them out.
 
-The choices where DOMAIN.md is silent are listed in `claimsim.scenarios.ingest`.
+The members (enrollment spans, alignments) are staged by `ingest_members`. The choices where
+DOMAIN.md is silent are listed in `claimsim.scenarios.ingest`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from typing import Any, Callable, Iterator
 import orjson
 
 from claimsim.events.input import AlignmentDeclared, ClaimSubmitted, MemberEnrolled
-from claimsim.events.interchange.alignment_file import read_alignment
-from claimsim.events.interchange.ingest_model import (ClaimLine, Enrollment, Rejection, RowReason,
+from claimsim.events.interchange.ingest_model import (ClaimLine, Rejection, RowReason,
                                                       date_problem, file_amount_problem,
                                                       file_amounts)
 from claimsim.events.interchange.ingest_reference import (extended_schedule, line_of_business,
-                                                          plan_id, priced_years)
+                                                          priced_years)
 from claimsim.events.plans import LineOfBusiness
 from claimsim.events.providers import ClinicianRole
 from claimsim.events.reference import ReferenceData
@@ -206,7 +206,7 @@ def _agreeing_lines(lines: list[ClaimLine], rejections: Rejections) -> list[Clai
     first, kept, numbers = lines[0], [lines[0]], {lines[0].line_no}
     for line in lines[1:]:
         if line.line_no in numbers:
-            rejections.reject(line, "claim_line_number", RowReason.DUPLICATE_LINE,
+            rejections.reject(line, "line_no", RowReason.DUPLICATE_LINE,
                               f"claim {line.claim_id} line {line.line_no} appears again"
                               f" (first at row {next(x.row for x in kept if x.line_no == line.line_no)})")
             continue
@@ -260,71 +260,6 @@ class Seen:
     practices: dict[str, dict[str, ClinicianRole | None]] = field(default_factory=dict)
     has_specialty: bool = False
     lob: dict[str, LineOfBusiness] = field(default_factory=dict)  # payer -> line of business
-
-
-def stage_enrollments(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator],
-                       rejections: Rejections, summary: IngestSummary) -> dict[str, str]:
-    """Enrollment events staged by start date; returns member id -> subscriber id.
-
-    The map is the one structure that grows with the data (with members, not claim lines)."""
-    members: dict[str, str] = {}
-    payer_types: dict[str, str | None] = {}
-    n = 0
-    for path in paths:
-        rows = 0
-        batch = []
-        for item in read(path):
-            rows += 1
-            if isinstance(item, Rejection):
-                rejections.add(item)
-                continue
-            if item is None:  # a row repeating a span already read (assignment lists)
-                continue
-            e: Enrollment = item
-            members.setdefault(e.member_id, e.subscriber_id)
-            payer_types.setdefault(e.payer, e.payer_type)
-            data = {"member_id": e.member_id, "subscriber_id": members[e.member_id],
-                    "payer_id": e.payer, "plan_id": plan_id(e.payer, e.plan), "start": e.start,
-                    "end": e.end, "birth_date": e.birth_date, "sex": e.sex,
-                    "relationship": e.relationship, "qmb": e.qmb, "hospice": False}
-            batch.append((e.start, n, members[e.member_id], orjson.dumps(data)))
-            n += 1
-            if len(batch) >= 10_000:
-                stage.db.executemany("INSERT INTO enrollments VALUES (?,?,?,?)", batch)
-                batch = []
-        stage.db.executemany("INSERT INTO enrollments VALUES (?,?,?,?)", batch)
-        summary.files[path.name] = rows
-    stage.db.commit()
-    stage.payer_types = payer_types
-    stage.enrolled_plans = set(stage.db.execute(
-        "SELECT DISTINCT json_extract(body, '$.payer_id'), json_extract(body, '$.plan_id')"
-        " FROM enrollments").fetchall())
-    summary.members, summary.enrollments = len(members), n
-    return members
-
-
-def stage_alignments(stage: Stage, path: Path, members: dict[str, str], rejections: Rejections,
-                     summary: IngestSummary) -> None:
-    """Voluntary alignment rows staged by declared date (a member with no eligibility row is
-    rejected `unknown_member`)."""
-    batch, rows = [], 0
-    for item in read_alignment(path):
-        rows += 1
-        if isinstance(item, Rejection):
-            rejections.add(item)
-            continue
-        subscriber = members.get(item.member_id)
-        if subscriber is None:
-            rejections.add(Rejection(item.file, item.row, "member_id", RowReason.UNKNOWN_MEMBER,
-                                     f"member {item.member_id!r} has no eligibility row"))
-            continue
-        data = {"member_id": item.member_id, "subscriber_id": subscriber, "payer_id": item.payer,
-                "practice_id": item.practice_id, "effective": item.effective}
-        batch.append((item.declared, len(batch), subscriber, orjson.dumps(data)))
-    stage.db.executemany("INSERT INTO alignments VALUES (?,?,?,?)", batch)
-    stage.db.commit()
-    summary.files[path.name] = rows
-    summary.alignments = len(batch)
 
 
 def stage_lines(stage: Stage, paths: list[Path], read: Callable[[Path], Iterator],

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from claimsim.events.errors import UserError
+from claimsim.events.interchange.tabular import readable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,9 +80,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                       Path(args.alignment) if args.alignment else None,
                       Path(args.assignment) if args.assignment else None)
     for path in (*sources.claims, *sources.enrollment,
-                 *filter(None, [sources.alignment, sources.assignment])):
-        if not path.is_file():
-            raise UserError(f"{path}: no such file")
+                 *filter(None, [sources.alignment, sources.assignment, sources.roster])):
+        readable(path)  # a missing, unreadable or directory input: one line naming it
     began = time.perf_counter()
     show = not args.no_progress and sys.stderr.isatty()
     with tqdm(total=None, unit=" lines", disable=not show, desc="ingest") as bar:

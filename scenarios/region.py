@@ -117,7 +117,7 @@ def simulate_scenario(scenario: Scenario, run_dir: Path | str, progress: bool = 
     """Simulate the scenario into a fresh run directory: reference.json, run.json (as the
     simulator writes it), scenario.json, input/ and truth/."""
     run_dir = Path(run_dir)
-    check_empty_run_dir(run_dir)
+    check_empty_run_dir(run_dir, "run")
     region = scenario_region(scenario)
     run_dir.mkdir(parents=True, exist_ok=True)
     region.reference.save(run_dir)

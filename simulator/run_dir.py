@@ -46,13 +46,15 @@ class BatchSink:
             self._pending = 0
 
 
-def check_empty_run_dir(run_dir: Path) -> None:
+def check_empty_run_dir(run_dir: Path, command: str = "simulate") -> None:
+    """A one-line error unless `run_dir` is absent or an empty directory (`command`: the
+    `claimsim` command writing it, as the error names it)."""
     if run_dir.exists():
         if not run_dir.is_dir():
             raise UserError(f"{run_dir}: exists and is not a directory")
         if any(run_dir.iterdir()):
             raise UserError(
-                f"{run_dir}: directory is not empty; simulate writes a fresh run directory"
+                f"{run_dir}: directory is not empty; {command} writes a fresh run directory"
                 " (choose a new --out or remove this one)"
             )
 

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from claimsim.events.errors import UserError
 from claimsim.events.interchange import ingest_model as m
 from claimsim.events.interchange.ingest_model import BadValue, Rejection, RowReason
+from claimsim.events.interchange.tabular import readable
 
 ALIGNMENT_COLUMNS = ("member_id", "payer", "practice_tin", "effective_date", "declared_date")
 REQUIRED = ("member_id", "payer", "practice_tin", "effective_date")
@@ -60,8 +61,7 @@ def write_alignment(path: Path, rows: Iterable[dict[str, str]]) -> int:
 
 def read_alignment(path: Path | str) -> Iterator[Alignment | Rejection]:
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    readable(path)
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         names = [n.strip().lower() for n in reader.fieldnames or []]

@@ -34,6 +34,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.interchange import ingest_model as m
 from claimsim.events.interchange.ingest_model import (BadValue, ClaimLine, Enrollment, Rejection,
                                                       RowReason)
+from claimsim.events.interchange.tabular import readable
 
 MEDICARE_PAYER = "medicare"
 MEDICARE_PLAN = "part-b"
@@ -86,7 +87,11 @@ COLUMN_OF = {"claim_id": "CUR_CLM_UNIQ_ID", "line_no": "CLM_LINE_NUM", "member_i
              "service_date": "CLM_LINE_FROM_DT", "procedure": "CLM_LINE_HCPCS_CD",
              "adjustment": "CLM_ADJSMT_TYPE_CD", "chain": "CLM_CNTL_NUM",
              "billed": "CLM_LINE_ALOWD_CHRG_AMT", "allowed": "CLM_LINE_ALOWD_CHRG_AMT",
-             "paid": "CLM_LINE_CVRD_PD_AMT", "claim_end": "CLM_THRU_DT", "paid_date": "CLM_EFCTV_DT"}
+             "paid": "CLM_LINE_CVRD_PD_AMT", "claim_end": "CLM_THRU_DT",
+             "paid_date": "CLM_EFCTV_DT",
+             # CCLF8's, for `Enrollment` fields
+             "subscriber_id": "BENE_MBI_ID", "sex": "BENE_SEX_CD", "birth_date": "BENE_DOB",
+             "start": "BENE_RNG_BGN_DT"}
 POS_ALIASES = {"02": "10", "19": "22"}
 ADJUSTMENT_TYPES = frozenset({"0", "1", "2"})
 
@@ -136,8 +141,7 @@ def _read_fixed(path: Path | str, layout, what: str, marks: tuple[str, str],
     record has the layout; `short`: (minimum length, full length, the column a short record
     lacks)."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    readable(path)
     minimum, length, column = short
     name, first = path.name, True
     for row, record in _records(path):

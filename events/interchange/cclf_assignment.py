@@ -95,7 +95,11 @@ def read_assignment(path: Path | str, demographics: dict[str, Demographics] | No
     header = _header(path)
     wanted = list(dict.fromkeys(header.values()))
     seen: set[tuple[str, str, str | None]] = set()
-    for first, cols in batches(path, WHAT, wanted):
+    for item in batches(path, WHAT, wanted):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        first, cols = item
         for i, values in enumerate(zip(*cols.values())):
             raw = dict(zip(cols, values))
             cells = {canon: raw.get(name) for canon, name in header.items()}
@@ -131,7 +135,7 @@ def _value(cells: dict[str, Any], canon: str, parse=None, required: bool = False
 
 def _digits(n: int, what: str):
     def parse(raw: str) -> str:
-        if len(raw) != n or not raw.isdigit():
+        if len(raw) != n or not m.digits(raw):
             raise BadValue(RowReason.BAD_CODE, f"a {what} is {n} digits, got {raw!r}")
         return raw
     return parse

@@ -40,6 +40,9 @@ class RowReason(StrEnum):
     ORPHAN_ADJUSTMENT = "orphan_adjustment"  # a cancel/adjustment whose original is not in the file
     SHORT_RECORD = "short_record"  # a fixed-width record shorter than the layout
     INCONSISTENT_AMOUNTS = "inconsistent_amounts"  # price-from-file: amounts that do not add up
+    BAD_ROW = "bad_row"  # a CSV row with the wrong number of fields
+    MEMBER_CONFLICT = "member_conflict"  # subscriber, sex or birth date unlike the first row's
+    OVERLAPPING_SPAN = "overlapping_span"  # an enrollment overlapping one with another plan
 
 
 class Rejection(NamedTuple):
@@ -201,10 +204,15 @@ def day(value: Any, *, compact: bool = False) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     raw = text(value)
-    if compact and len(raw) == 8 and raw.isdigit():
+    if compact and len(raw) == 8 and digits(raw):
         raw = f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
-    if len(raw) >= 10 and raw[10:11] in ("", " ", "T"):
-        raw = raw[:10]  # a timestamp's date part
+    if len(raw) > 10 and raw[10:11] in (" ", "T"):
+        try:  # a timestamp's date part, when the rest is a time ("2024-03-05 junk" is not)
+            dt.datetime.fromisoformat(raw)
+        except ValueError:
+            raise BadValue(RowReason.BAD_DATE, f"not a YYYY-MM-DD date or timestamp: {raw!r}"
+                           ) from None
+        raw = raw[:10]
     if len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
         raise BadValue(RowReason.BAD_DATE, f"not a YYYY-MM-DD date: {raw!r}")
     try:
@@ -220,18 +228,23 @@ MAX_FILE_CENTS = 10**13  # $100,000,000,000.00
 MAX_FILE_COUNT = 10**9  # line numbers and units
 
 
+def digits(raw: str) -> bool:
+    """ASCII digits only: `str.isdigit` also passes '²' and other digits `int` refuses."""
+    return raw.isascii() and raw.isdigit()
+
+
 def cents(value: Any, *, allow_negative: bool = False) -> Cents:
     """Decimal dollars (text, int, float or Decimal) as integer cents."""
     if type(value) is str:  # the common "123.45" first
         whole, dot, frac = value.partition(".")
-        if whole.isdigit() and len(frac) == 2 and frac.isdigit() and len(whole) < 12:
+        if digits(whole) and len(frac) == 2 and digits(frac) and len(whole) < 12:
             return int(whole) * 100 + int(frac)
     raw = text(value).replace(",", "").replace("$", "")
     sign = 1
     if raw[:1] in "+-" and raw:
         sign, raw = (-1 if raw[0] == "-" else 1), raw[1:]
     whole, _, frac = raw.partition(".")
-    if not raw or not (whole or frac) or not (whole + frac).isdigit():
+    if not raw or not (whole or frac) or not digits(whole + frac):
         raise BadValue(RowReason.BAD_AMOUNT, f"not an amount: {text(value)!r}")
     scaled = int(whole or "0") * 10 ** len(frac) + int(frac or "0")
     amount = sign * (scaled * 100 if not frac else div_round_half_up(scaled * 100, 10 ** len(frac)))
@@ -244,7 +257,7 @@ def cents(value: Any, *, allow_negative: bool = False) -> Cents:
 
 def line_number(value: Any) -> int:
     raw = text(value)
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_FILE_COUNT:
+    if not digits(raw) or not 1 <= int(raw) <= MAX_FILE_COUNT:
         raise BadValue(RowReason.BAD_CODE, f"not a line number from 1 to {MAX_FILE_COUNT:,}: {raw!r}")
     return int(raw)
 
@@ -252,7 +265,7 @@ def line_number(value: Any) -> int:
 def units(value: Any) -> int:
     raw = text(value)
     whole, _, frac = raw.partition(".")
-    if not whole.isdigit() or (frac and not frac.isdigit()) or (frac and int(frac)):
+    if not digits(whole) or (frac and not digits(frac)) or (frac and int(frac)):
         raise BadValue(RowReason.BAD_UNITS, f"units must be a whole number from 1 to {MAX_FILE_COUNT:,}, got {raw!r}")
     n = int(whole)
     if not 1 <= n <= MAX_FILE_COUNT:

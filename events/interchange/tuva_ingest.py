@@ -63,7 +63,10 @@ COLUMN_OF = {"claim_id": "claim_id", "line_no": "claim_line_number", "member_id"
              "service_date": "claim_line_start_date", "procedure": "hcpcs_code",
              "adjustment": "claim_id", "chain": "claim_id", "billed": "charge_amount",
              "allowed": "allowed_amount", "paid": "paid_amount", "claim_end": "claim_end_date",
-             "received": "received_date", "paid_date": "paid_date"}
+             "received": "received_date", "paid_date": "paid_date",
+             # `Enrollment` fields (their rejections are made after reading too)
+             "subscriber_id": "subscriber_id", "sex": "gender", "birth_date": "birth_date",
+             "start": "enrollment_start_date"}
 # Medicare-Medicaid dual status codes for Qualified Medicare Beneficiaries (QMB only, QMB plus).
 QMB_DUAL_CODES = frozenset({"01", "02"})
 RELATIONSHIPS = {"self": "self", "subscriber": "self", "spouse": "spouse", "child": "child",
@@ -85,8 +88,14 @@ def icd10(code: str) -> str:
     return code if "." in code or len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
-def _rows(path: Path, what: str, wanted: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    for first, cols in batches(path, what, wanted):
+def _rows(path: Path, what: str, wanted: list[str]
+          ) -> Iterator[tuple[int, dict[str, Any]] | Rejection]:
+    """(row number, {column: cell}) per row, or the `Rejection` of a row that is not one."""
+    for item in batches(path, what, wanted):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        first, cols = item
         names = list(cols)
         for i, values in enumerate(zip(*cols.values())):
             yield first + i, dict(zip(names, values))
@@ -107,8 +116,11 @@ def read_medical_claims(path: Path | str) -> Iterator[ClaimLine | Rejection]:
         except _Bad as bad:
             return Rejection(name, row, bad.column, bad.reason, bad.message)
 
-    for first, cols in arrow_batches(path, CLAIM_TABLE, CLAIM_COLUMNS):
-        yield from tuva_batch.claim_lines(name, first, cols, present, by_row, icd10)
+    for item in arrow_batches(path, CLAIM_TABLE, CLAIM_COLUMNS):
+        if isinstance(item, Rejection):
+            yield item
+        else:
+            yield from tuva_batch.claim_lines(name, *item, present, by_row, icd10)
 
 
 class _Present(NamedTuple):
@@ -218,7 +230,11 @@ def read_eligibility(path: Path | str) -> Iterator[Enrollment | Rejection]:
     path = Path(path)
     _check_columns(path, ELIGIBILITY_TABLE, ELIGIBILITY_REQUIRED, [("member_id", "person_id")])
     name = path.name
-    for row, cells in _rows(path, ELIGIBILITY_TABLE, ELIGIBILITY_COLUMNS):
+    for item in _rows(path, ELIGIBILITY_TABLE, ELIGIBILITY_COLUMNS):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        row, cells = item
         try:
             yield _enrollment(name, row, cells)
         except _Bad as bad:

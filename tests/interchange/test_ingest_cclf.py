@@ -105,3 +105,16 @@ def test_a_file_that_is_not_cclf_says_so_in_one_line(tmp_path, capsys, which):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert f"not a {'CCLF5' if which == 'claims' else 'CCLF8'} file" in err
+
+
+def test_a_repeated_claim_line_is_rejected_naming_the_cclf_field(tmp_path):
+    """The first record again, as row 16: `duplicate_line` names CLM_LINE_NUM (the CCLF5 field
+    the line number came from), not the Tuva column."""
+    cclf5, cclf8 = fx.write(tmp_path)
+    records = fx.cclf5_records()
+    cclf5.write_text("\n".join([*records, records[0]]) + "\n")
+    run = tmp_path / "run"
+    assert claimsim("ingest", "--format", "cclf", cclf5, cclf8, "--out", run, "--no-progress") == 0
+    rows = (run / "rejections.csv").read_text().splitlines()
+    assert "CCLF5.txt,16,CLM_LINE_NUM,duplicate_line,claim 1001 line 1 appears again" \
+           " (first at row 1)" in rows

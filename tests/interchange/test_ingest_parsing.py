@@ -45,7 +45,12 @@ def test_amount_examples(raw, cents):
                                         ("1x0", m.RowReason.BAD_AMOUNT), ("", m.RowReason.BAD_AMOUNT),
                                         (".", m.RowReason.BAD_AMOUNT),
                                         ("100000000000.01", m.RowReason.BAD_AMOUNT),
-                                        ("99999999999999999999", m.RowReason.BAD_AMOUNT)])
+                                        ("99999999999999999999", m.RowReason.BAD_AMOUNT),
+                                        # digits `str.isdigit` passes and `int` refuses
+                                        ("\u00b2", m.RowReason.BAD_AMOUNT),
+                                        ("1\u00b2.00", m.RowReason.BAD_AMOUNT),
+                                        ("12.\u00b2\u00b3", m.RowReason.BAD_AMOUNT),
+                                        ("\u0661.00", m.RowReason.BAD_AMOUNT)])
 def test_bad_amounts_name_their_reason(raw, reason):
     with pytest.raises(m.BadValue) as e:
         m.cents(raw)
@@ -57,11 +62,22 @@ def test_whole_units(raw, units):
     assert m.units(raw) == units
 
 
+def test_a_line_number_of_digit_like_characters_is_a_bad_code_not_a_crash():
+    for raw in ("\u00b2", "1\u00b2", "\u0661"):
+        with pytest.raises(m.BadValue) as e:
+            m.line_number(raw)
+        assert e.value.reason is m.RowReason.BAD_CODE
+        assert e.value.message == f"not a line number from 1 to 1,000,000,000: {raw!r}"
+    with pytest.raises(m.BadValue):
+        m.day("2024\u00b20305", compact=True)
+
+
 def test_the_largest_amount_a_file_may_carry_is_read():
     assert m.cents("100000000000.00") == m.MAX_FILE_CENTS == 10**13
 
 
-@pytest.mark.parametrize("raw", ["0", "1.5", "-1", "x", "", "1000000001", "99999999999999999999"])
+@pytest.mark.parametrize("raw", ["0", "1.5", "-1", "x", "", "1000000001", "99999999999999999999",
+                                 "\u00b2", "1.\u00b2"])
 def test_units_that_are_not_whole_and_positive_are_rejected(raw):
     with pytest.raises(m.BadValue) as e:
         m.units(raw)
@@ -70,12 +86,15 @@ def test_units_that_are_not_whole_and_positive_are_rejected(raw):
 
 @pytest.mark.parametrize("raw,iso", [("2024-03-05", "2024-03-05"), (dt.date(2024, 3, 5), "2024-03-05"),
                                      ("2024-03-05 00:00:00", "2024-03-05"),
-                                     ("2024-03-05T10:00:00", "2024-03-05")])
+                                     ("2024-03-05T10:00:00", "2024-03-05"),
+                                     ("2024-03-05T10:00:00Z", "2024-03-05"),
+                                     ("2024-03-05 00:00:00.000000+01:00", "2024-03-05")])
 def test_dates(raw, iso):
     assert m.day(raw) == iso
 
 
-@pytest.mark.parametrize("raw", ["2024-02-30", "03/05/2024", "20240305", "2024-3-5"])
+@pytest.mark.parametrize("raw", ["2024-02-30", "03/05/2024", "20240305", "2024-3-5",
+                                 "2024-03-05 junk", "2024-03-05T", "2024-03-05 25:00"])
 def test_bad_dates(raw):
     with pytest.raises(m.BadValue) as e:
         m.day(raw)
