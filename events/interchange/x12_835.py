@@ -86,7 +86,8 @@ class TransactionTotals:
 def plb_items(payments: list[dict[str, Any]]) -> list[PlbItem]:
     """Prospective payments and recoupments as provider-level adjustments (see the docstring):
     one item per code, kind and whether it adjusts earlier months, its reference naming the
-    months paid for (KIND + first month + '-' + last month, + 'ADJ' on true-ups)."""
+    months paid for (KIND + first month + '-' + last month, + 'ADJ' on true-ups, whose months
+    are the ones they correct: `adjusts_month`, not the month they were booked in)."""
     merged: dict[tuple[str, str, bool], list] = {}
     for p in payments:
         cents = p["amount"]
@@ -95,7 +96,8 @@ def plb_items(payments: list[dict[str, Any]]) -> list[PlbItem]:
         code = PLB_RECOVERY if cents < 0 else PLB_BONUS if p["kind"] == "pbip" else PLB_CAPITATION
         entry = merged.setdefault((code, p["kind"], bool(p.get("adjusts_month"))), [0, []])
         entry[0] += cents
-        entry[1].append(p["month"].replace("-", ""))
+        # a true-up names the month it corrects, not the month it was booked in
+        entry[1].append((p.get("adjusts_month") or p["month"]).replace("-", ""))
     items = []
     for (code, kind, adjusts), (cents, months) in merged.items():
         first, last = min(months), max(months)
