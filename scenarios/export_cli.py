@@ -22,7 +22,7 @@ from claimsim.events.interchange import RunReader
 from claimsim.events.interchange.fhir_eob import write_eob
 from claimsim.events.interchange.remit_files import write_835
 from claimsim.events.interchange.tuva_export import reversed_claim_ids, write_tuva
-from claimsim.events.log import last_envelope, read
+from claimsim.events.log import read
 from claimsim.events.money import dollars
 
 FORMATS = ("835", "eob", "tuva")
@@ -131,10 +131,9 @@ def _export(fmt: str, reader: RunReader, out: Path, bar: tqdm,
                 ("of which cancelled (reversals)", s.cancelled), ("items", s.items),
                 ("total benefit", dollars(s.benefit)), ("ledger plan paid", dollars(s.ledger_paid))]
         return rows, s.balances(), s.resources - s.cancelled
-    last = last_envelope(reader.ledger_dir)
     manifest = reader.manifest()
     s = write_tuva(entries, reversed_claim_ids(read(reader.ledger_dir)), reader.enrollments(),
-                   reader.reference(), out, last_day=last["at"] if last else "",
+                   reader.reference(), out, last_day=reader.coverage_end(),
                    data_source="claimsim:" + str(manifest.get("scenario", "run")),
                    alignments=reader.alignments())
     rows = [("files (*.csv)", s.files), ("medical_claim rows", s.claim_rows),

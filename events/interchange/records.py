@@ -15,15 +15,20 @@ runtime read it (`read_checked`: a line it could not read is a pseudo-envelope, 
 Choices where DOMAIN.md is silent: a member's facts are those of their latest applied
 `member.enrolled` before the claim (a plan change re-enrols); a ledger claim entry whose cause is
 not a submitted claim in the input log is a broken run directory, reported as an
-`InterchangeError`.
+`InterchangeError`. The run's coverage ends (`RunReader.coverage_end`) the day before run.json's
+`service_end` (the simulated or ingested service period, exclusive), and no later than the day of
+the last input the ledger answers: a run adjudicated part way has met no day after it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from claimsim.events.errors import UserError
 from claimsim.events.ignored import answered_inputs
@@ -35,6 +40,7 @@ CLAIM_TYPES = frozenset({"claim.adjudicated", "claim.reversed"})
 PAYMENT_TYPE = "payment.prospective"
 PROGRESS_EVERY = 2_000  # ledger entries between progress callbacks
 MEMBERSHIP_TYPES = ("member.enrolled", "member.terminated")
+RUN_FILE = "run.json"  # the run's settings and summary (`simulator.run_dir`, `ingest`)
 
 
 class InterchangeError(UserError):
@@ -124,6 +130,20 @@ class RunReader:
         for env in read(self.ledger_dir):
             return env["data"] if env["type"] == "run.manifest" else {}
         return {}
+
+    def coverage_end(self) -> str:
+        """The last day of coverage the run holds (the module's docstring): '' for an empty run."""
+        days = []
+        run_file = self.run_dir / RUN_FILE
+        if run_file.is_file():
+            end = orjson.loads(run_file.read_bytes()).get("service_end")
+            if end:
+                days.append((dt.date.fromisoformat(end) - dt.timedelta(days=1)).isoformat())
+        last = self._answers()[1]
+        answered = next(read(self.input_dir, from_seq=last), None) if last >= 0 else None
+        if answered is not None and answered.get("at"):
+            days.append(answered["at"])
+        return min(days, default="")
 
     def ledger_size(self) -> int:
         last = last_envelope(self.ledger_dir)

@@ -18,7 +18,10 @@ Choices where DOMAIN.md is silent:
   coinsurance, copayment (a QMB line keeps its PR amounts here, as on the 835); total_cost_amount
   is left empty (Tuva derives it). Diagnoses are the claim's (every line's, first-seen order).
 - Eligibility: `member.enrolled` opens a span, `member.terminated` ends it; a span still open at
-  the end of the input log ends on the ledger's last date (Tuva needs an end date). gender is
+  the end of the input log ends on the run's last day of coverage (Tuva needs an end date):
+  the day before the service period's exclusive end, never after the last input the ledger
+  answers (`RunReader.coverage_end`); not the run-out's horizon, whose months Tuva would count
+  as member months no claim could fall in. gender is
   female/male/unknown; payer_type medicare/medicaid/commercial; QMB members get dual_status_code
   01 ("QMB only"). Names, addresses and SSNs are not simulated and stay empty.
 - `payer` and `plan` are the payer's and the plan's names (the Input Layer's meaning; Tuva's

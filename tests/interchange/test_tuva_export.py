@@ -126,3 +126,15 @@ def test_alignment_file_holds_every_voluntary_alignment_of_the_input(any_run, ex
 def test_numeric_is_two_decimals_exactly():
     assert [numeric(c) for c in (15074, 15070, 0, -5, -100)] == [
         "150.74", "150.70", "0.00", "-0.05", "-1.00"]
+
+
+def test_an_open_span_ends_on_the_runs_last_day_of_coverage_not_its_run_out(demo_run, exported):
+    """12 months from 2025-01-01: service to 2026-01-01 (exclusive), paid on to 2026-04-01. A
+    member never terminated is covered to 2025-12-31, not to the run-out's horizon (three more
+    member months Tuva would count)."""
+    inputs = list(read(demo_run / "input"))
+    terminated = {e["data"]["member_id"] for e in inputs if e["type"] == "member.terminated"}
+    _, spans = rows(exported(demo_run, "tuva") / "eligibility.csv")
+    assert max(s["enrollment_end_date"] for s in spans) == "2025-12-31"
+    stayed = [s for s in spans if s["member_id"] not in terminated]
+    assert stayed and {s["enrollment_end_date"] for s in stayed} == {"2025-12-31"}
