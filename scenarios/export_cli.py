@@ -68,6 +68,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.check_roundtrip and args.fmt != "tuva":
         raise UserError("--check-roundtrip: only --format tuva can be ingested again")
     reader = RunReader(args.run_dir)
+    if args.check_roundtrip:  # its precondition first: no export reported, then taken back
+        from claimsim.scenarios.roundtrip import run_scenario_of
+
+        run_scenario_of(Path(args.run_dir))
     out = _out_dir(args.out)
     started = time.perf_counter()
     bar = tqdm(total=reader.ledger_size(), unit="entry", desc=f"export {args.fmt}",
