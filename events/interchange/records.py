@@ -57,13 +57,15 @@ class MemberFacts:
     sex: str
     relationship: str
     qmb: bool
+    race: str = ""  # as the enrollment states it ('' when absent)
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> MemberFacts:
         return cls(member_id=data["member_id"], subscriber_id=data["subscriber_id"],
                    payer_id=data["payer_id"], plan_id=data["plan_id"],
                    birth_date=data["birth_date"], sex=data.get("sex", "U"),
-                   relationship=data.get("relationship", "self"), qmb=bool(data.get("qmb")))
+                   relationship=data.get("relationship", "self"), qmb=bool(data.get("qmb")),
+                   race=data.get("race") or "")
 
 
 @dataclass(frozen=True, slots=True)
