@@ -98,6 +98,7 @@ class ClaimRecord:
     data: dict[str, Any]
     submitted: Submitted
     member: MemberFacts | None  # None only if the member never enrolled (not adjudicable)
+    at: str = ""  # the ledger entry's simulation date (when the payer recorded it)
 
     @property
     def paid(self) -> str:
@@ -217,6 +218,6 @@ class RunReader:
             data = env["data"]
             yield ClaimRecord(seq=env["seq"], cause=cause, type=kind, data=data,
                               submitted=Submitted.of(submitted["data"]["claim"]),
-                              member=members.get(data["member_id"]))
+                              member=members.get(data["member_id"]), at=env["at"])
         if progress is not None and pending:
             progress(pending)
