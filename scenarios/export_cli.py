@@ -22,7 +22,7 @@ from claimsim.events.interchange import RunReader
 from claimsim.events.interchange.fhir_eob import write_eob
 from claimsim.events.interchange.remit_files import write_835
 from claimsim.events.interchange.tuva_export import reversed_claim_ids, write_tuva
-from claimsim.events.log import last_envelope, read
+from claimsim.events.log import read
 from claimsim.events.money import dollars
 
 FORMATS = ("835", "eob", "tuva")
@@ -68,6 +68,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.check_roundtrip and args.fmt != "tuva":
         raise UserError("--check-roundtrip: only --format tuva can be ingested again")
     reader = RunReader(args.run_dir)
+    if args.check_roundtrip:  # its precondition first: no export reported, then taken back
+        from claimsim.scenarios.roundtrip import run_scenario_of
+
+        run_scenario_of(Path(args.run_dir))
     out = _out_dir(args.out)
     started = time.perf_counter()
     bar = tqdm(total=reader.ledger_size(), unit="entry", desc=f"export {args.fmt}",
@@ -131,10 +135,9 @@ def _export(fmt: str, reader: RunReader, out: Path, bar: tqdm,
                 ("of which cancelled (reversals)", s.cancelled), ("items", s.items),
                 ("total benefit", dollars(s.benefit)), ("ledger plan paid", dollars(s.ledger_paid))]
         return rows, s.balances(), s.resources - s.cancelled
-    last = last_envelope(reader.ledger_dir)
     manifest = reader.manifest()
     s = write_tuva(entries, reversed_claim_ids(read(reader.ledger_dir)), reader.enrollments(),
-                   reader.reference(), out, last_day=last["at"] if last else "",
+                   reader.reference(), out, last_day=reader.coverage_end(),
                    data_source="claimsim:" + str(manifest.get("scenario", "run")),
                    alignments=reader.alignments())
     rows = [("files (*.csv)", s.files), ("medical_claim rows", s.claim_rows),

@@ -14,7 +14,11 @@ Choices where DOMAIN.md is silent:
 - memberliability is cost share less `medicaid_cost_share` (a QMB member owes nothing; the PR
   amounts still show as deductible/coinsurance, as on the 835).
 - Money is written as a JSON number of dollars from integer cents (orjson writes the shortest
-  form, so 15074 cents is exactly 150.74). `created` is the paid date (no wall clock). Patient,
+  form, so 15074 cents is exactly 150.74). `created` is the paid date and `meta.lastUpdated`
+  the ledger entry's date at 00:00 UTC (no wall clock: the export is the same bytes each time).
+- CARIN's 1..1 elements: each item's `benefitpaymentstatus` is `innetwork` (every practice is
+  contracted, as `billingnetworkcontractingstatus` says); each diagnosis's `type` is
+  `principal` for the claim's first diagnosis (its first line's first) and `secondary` after. Patient,
   Coverage, Organization and Practitioner are references by id only (member id, member id +
   plan, payer id / practice TIN, NPI); ids keep FHIR's [A-Za-z0-9.-] and 64 characters.
 """
@@ -42,6 +46,7 @@ C4BB_SUPPORTING = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBSupportingInfo
 C4BB_CONTRACTING = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBPayerAdjudicationStatus"
 C4BB_CARE_TEAM_ROLE = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBClaimCareTeamRole"
 C4BB_IDENTIFIER = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBIdentifierType"
+C4BB_DIAGNOSIS_TYPE = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBClaimDiagnosisType"
 CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
 RELATED = "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship"
 CARC_SYSTEM = "https://x12.org/codes/claim-adjustment-reason-codes"
@@ -89,6 +94,9 @@ def _item(line: dict[str, Any], claim_id: str, pos: str, diagnosis_seq: list[int
     system = CPT if code[:1].isdigit() else HCPCS
     adjudication = [{"category": _coded(sys, cat), "amount": money(get(line))}
                     for sys, cat, get in AMOUNTS]
+    # CARIN's required (1..1) benefit payment status: every practice is in the payer's network
+    adjudication.append({"category": _coded(C4BB_DISCRIMINATOR, "benefitpaymentstatus"),
+                         "reason": _coded(C4BB_CONTRACTING, "innetwork")})
     for a in adj.adjustments:
         adjudication.append({
             "category": _coded(C4BB_DISCRIMINATOR, "adjustmentreason"),
@@ -131,7 +139,7 @@ def explanation_of_benefit(rec: ClaimRecord, *, reversal: bool) -> dict[str, Any
     eob: dict[str, Any] = {
         "resourceType": "ExplanationOfBenefit",
         "id": fhir_id(claim_id + ("-reversal" if reversal else "")),
-        "meta": {"profile": [PROFILE]},
+        "meta": {"lastUpdated": f"{rec.at or d['paid']}T00:00:00+00:00", "profile": [PROFILE]},
         "identifier": [{"type": _coded(C4BB_IDENTIFIER, "uc"), "system": CLAIM_ID_SYSTEM,
                         "value": claim_id}],
         "status": "cancelled" if reversal else "active",
@@ -165,7 +173,9 @@ def explanation_of_benefit(rec: ClaimRecord, *, reversal: bool) -> dict[str, Any
                            "reference": {"system": CLAIM_ID_SYSTEM,
                                          "value": d["reversed_claim_id"] if reversal else prior}}]
     if diagnoses:
-        eob["diagnosis"] = [{"sequence": seq, "diagnosisCodeableConcept": _coded(ICD10, code)}
+        eob["diagnosis"] = [{"sequence": seq, "diagnosisCodeableConcept": _coded(ICD10, code),
+                             "type": [_coded(C4BB_DIAGNOSIS_TYPE,
+                                             "principal" if seq == 1 else "secondary")]}
                             for code, seq in diagnoses.items()]
     return eob
 

@@ -15,15 +15,20 @@ runtime read it (`read_checked`: a line it could not read is a pseudo-envelope, 
 Choices where DOMAIN.md is silent: a member's facts are those of their latest applied
 `member.enrolled` before the claim (a plan change re-enrols); a ledger claim entry whose cause is
 not a submitted claim in the input log is a broken run directory, reported as an
-`InterchangeError`.
+`InterchangeError`. The run's coverage ends (`RunReader.coverage_end`) the day before run.json's
+`service_end` (the simulated or ingested service period, exclusive), and no later than the day of
+the last input the ledger answers: a run adjudicated part way has met no day after it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from claimsim.events.errors import UserError
 from claimsim.events.ignored import answered_inputs
@@ -35,6 +40,7 @@ CLAIM_TYPES = frozenset({"claim.adjudicated", "claim.reversed"})
 PAYMENT_TYPE = "payment.prospective"
 PROGRESS_EVERY = 2_000  # ledger entries between progress callbacks
 MEMBERSHIP_TYPES = ("member.enrolled", "member.terminated")
+RUN_FILE = "run.json"  # the run's settings and summary (`simulator.run_dir`, `ingest`)
 
 
 class InterchangeError(UserError):
@@ -51,13 +57,15 @@ class MemberFacts:
     sex: str
     relationship: str
     qmb: bool
+    race: str = ""  # as the enrollment states it ('' when absent)
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> MemberFacts:
         return cls(member_id=data["member_id"], subscriber_id=data["subscriber_id"],
                    payer_id=data["payer_id"], plan_id=data["plan_id"],
                    birth_date=data["birth_date"], sex=data.get("sex", "U"),
-                   relationship=data.get("relationship", "self"), qmb=bool(data.get("qmb")))
+                   relationship=data.get("relationship", "self"), qmb=bool(data.get("qmb")),
+                   race=data.get("race") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +98,7 @@ class ClaimRecord:
     data: dict[str, Any]
     submitted: Submitted
     member: MemberFacts | None  # None only if the member never enrolled (not adjudicable)
+    at: str = ""  # the ledger entry's simulation date (when the payer recorded it)
 
     @property
     def paid(self) -> str:
@@ -124,6 +133,20 @@ class RunReader:
         for env in read(self.ledger_dir):
             return env["data"] if env["type"] == "run.manifest" else {}
         return {}
+
+    def coverage_end(self) -> str:
+        """The last day of coverage the run holds (the module's docstring): '' for an empty run."""
+        days = []
+        run_file = self.run_dir / RUN_FILE
+        if run_file.is_file():
+            end = orjson.loads(run_file.read_bytes()).get("service_end")
+            if end:
+                days.append((dt.date.fromisoformat(end) - dt.timedelta(days=1)).isoformat())
+        last = self._answers()[1]
+        answered = next(read(self.input_dir, from_seq=last), None) if last >= 0 else None
+        if answered is not None and answered.get("at"):
+            days.append(answered["at"])
+        return min(days, default="")
 
     def ledger_size(self) -> int:
         last = last_envelope(self.ledger_dir)
@@ -195,6 +218,6 @@ class RunReader:
             data = env["data"]
             yield ClaimRecord(seq=env["seq"], cause=cause, type=kind, data=data,
                               submitted=Submitted.of(submitted["data"]["claim"]),
-                              member=members.get(data["member_id"]))
+                              member=members.get(data["member_id"]), at=env["at"])
         if progress is not None and pending:
             progress(pending)

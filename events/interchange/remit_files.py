@@ -1,5 +1,6 @@
 """A run's X12 835 files, written with flat memory: one file per payer and paid month
-(`PAYER_YYYYMM.835`, one interchange), holding one transaction per payee TIN and paid date.
+(`SENDER_YYYYMM.835`, one interchange; SENDER the payer's sender id, `x12_elements.sender_id`,
+so the name holds only A-Z, 0-9 and `-`), holding one transaction per payee TIN and paid date.
 
 An 835 groups by paid date, but the ledger is in input order. Two passes keep memory flat:
 pass 1 streams the ledger once and appends each claim entry and prospective payment, as one
@@ -25,6 +26,7 @@ import orjson
 from claimsim.events.interchange.records import ClaimRecord, PaymentRecord
 from claimsim.events.interchange.x12_835 import (
     FILING_INDICATOR, Party, interchange_header, interchange_trailer, segments_text, transaction)
+from claimsim.events.interchange.x12_elements import sender_id
 from claimsim.events.reference import ReferenceData
 
 RECEIVER = "CLEARINGHOUSE"  # ISA08/GS03: the practices' clearinghouse (one file, many payees)
@@ -109,6 +111,12 @@ def _party(kind: dict[str, Any], key: str) -> Party:
     return Party(key, found.name if found is not None else key)
 
 
+def _payer(reference: ReferenceData, payer_id: str) -> Party:
+    """The payer under its sender id; its full name stays in N1*PR."""
+    found = reference.payer.get(payer_id)
+    return Party(sender_id(payer_id), found.name if found is not None else payer_id)
+
+
 def write_835(entries: Iterable[ClaimRecord | PaymentRecord], reference: ReferenceData,
               out_dir: Path, days_progress: Callable[[list[str]], Iterable[str]] = iter
               ) -> RemitSummary:
@@ -160,13 +168,13 @@ def _write_days(spill: DaySpill, reference: ReferenceData, out_dir: Path, summar
                 d["practice_id"], ([], []))
             (payments if row["type"] == "payment" else claims).append(row)
         for payer_id in sorted(groups):
-            payer = _party(reference.payer, payer_id)
+            payer = _payer(reference, payer_id)
             mf = files.get(payer_id)
             if mf is None:
                 summary.files += 1
-                path = out_dir / f"{payer_id}_{month.replace('-', '')}.835"
-                mf = files[payer_id] = _MonthFile(open(path, "w"), summary.files)
-                mf.handle.write(interchange_header(mf.control, payer_id, RECEIVER, day))
+                path = out_dir / f"{payer.id}_{month.replace('-', '')}.835"
+                mf = files[payer_id] = _MonthFile(open(path, "x"), summary.files)
+                mf.handle.write(interchange_header(mf.control, payer.id, RECEIVER, day))
             for payee_id in sorted(groups[payer_id]):
                 claims, payments = groups[payer_id][payee_id]
                 claims.sort(key=lambda r: r["seq"])

@@ -18,9 +18,14 @@ Choices where DOMAIN.md is silent:
   coinsurance, copayment (a QMB line keeps its PR amounts here, as on the 835); total_cost_amount
   is left empty (Tuva derives it). Diagnoses are the claim's (every line's, first-seen order).
 - Eligibility: `member.enrolled` opens a span, `member.terminated` ends it; a span still open at
-  the end of the input log ends on the ledger's last date (Tuva needs an end date). gender is
-  female/male/unknown; payer_type medicare/medicaid/commercial; QMB members get dual_status_code
-  01 ("QMB only"). Names, addresses and SSNs are not simulated and stay empty.
+  the end of the input log ends on the run's last day of coverage (Tuva needs an end date):
+  the day before the service period's exclusive end, never after the last input the ledger
+  answers (`RunReader.coverage_end`); not the run-out's horizon, whose months Tuva would count
+  as member months no claim could fall in.
+- gender is female/male/unknown; race is Tuva's race terminology (`TUVA_RACE`: ours mapped to
+  the OMB categories, `multiracial_other` to "other race"), empty when the enrollment has none;
+  payer_type medicare/medicaid/commercial; QMB members get dual_status_code 01 ("QMB only").
+  Names, addresses and SSNs are not simulated and stay empty.
 - `payer` and `plan` are the payer's and the plan's names (the Input Layer's meaning; Tuva's
   `payer_type` cannot tell Medicare Advantage from Medicare FFS, the payer's name can), or their
   ids where two payers (or two plans of one payer) share a name.
@@ -82,6 +87,21 @@ ELIGIBILITY_COLUMNS: tuple[tuple[str, str], ...] = (
 PAYER_TYPE = {LineOfBusiness.MEDICARE_FFS: "medicare", LineOfBusiness.MEDICARE_ADVANTAGE: "medicare",
               LineOfBusiness.MEDICAID: "medicaid", LineOfBusiness.COMMERCIAL: "commercial"}
 GENDER = {"F": "female", "M": "male"}
+# Our race groups (`simulator.config`'s race mix) -> Tuva's race terminology (its `description`
+# column, which Tuva's data-quality checks join `race` to: OMB categories, lower case).
+TUVA_RACE = {"white": "white", "black": "black or african american", "asian": "asian",
+             "american_indian_alaska_native": "american indian or alaska native",
+             "native_hawaiian_pacific_islander": "native hawaiian or other pacific islander",
+             "multiracial_other": "other race", "unknown": "unknown"}
+TUVA_RACE_VALUES = frozenset(TUVA_RACE.values()) | {"asked but unknown"}
+
+
+def tuva_race(race: str) -> str:
+    """Tuva's value for an enrollment's race: ours mapped, Tuva's own kept, '' when absent,
+    'unknown' for anything else (a value Tuva's terminology would not join)."""
+    if not race:
+        return ""
+    return TUVA_RACE.get(race) or (race if race in TUVA_RACE_VALUES else "unknown")
 QMB_DUAL_STATUS = "01"
 ALIGNMENT_FILE = "alignment.csv"
 # CMS provider specialty code written for each clinician role (read back by `ingest_model`).
@@ -173,6 +193,7 @@ def eligibility_rows(enrollments: Iterable[dict[str, Any]], reference: Reference
         payer = reference.payer.get(facts.payer_id)
         return {"person_id": facts.member_id, "member_id": facts.member_id,
                 "subscriber_id": facts.subscriber_id, "gender": GENDER.get(facts.sex, "unknown"),
+                "race": tuva_race(facts.race),
                 "birth_date": facts.birth_date, "death_flag": 0,
                 "enrollment_start_date": start, "enrollment_end_date": end or last_day,
                 "payer": names.payer.get(facts.payer_id, facts.payer_id),

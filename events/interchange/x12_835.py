@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claimsim.events.interchange.adjustments import LineAdjustments, line_adjustments
+from claimsim.events.interchange.x12_elements import identifier, name_text
 from claimsim.events.plans import LineOfBusiness
 
 FILING_INDICATOR = {
@@ -85,7 +86,8 @@ class TransactionTotals:
 def plb_items(payments: list[dict[str, Any]]) -> list[PlbItem]:
     """Prospective payments and recoupments as provider-level adjustments (see the docstring):
     one item per code, kind and whether it adjusts earlier months, its reference naming the
-    months paid for (KIND + first month + '-' + last month, + 'ADJ' on true-ups)."""
+    months paid for (KIND + first month + '-' + last month, + 'ADJ' on true-ups, whose months
+    are the ones they correct: `adjusts_month`, not the month they were booked in)."""
     merged: dict[tuple[str, str, bool], list] = {}
     for p in payments:
         cents = p["amount"]
@@ -94,7 +96,8 @@ def plb_items(payments: list[dict[str, Any]]) -> list[PlbItem]:
         code = PLB_RECOVERY if cents < 0 else PLB_BONUS if p["kind"] == "pbip" else PLB_CAPITATION
         entry = merged.setdefault((code, p["kind"], bool(p.get("adjusts_month"))), [0, []])
         entry[0] += cents
-        entry[1].append(p["month"].replace("-", ""))
+        # a true-up names the month it corrects, not the month it was booked in
+        entry[1].append((p.get("adjusts_month") or p["month"]).replace("-", ""))
     items = []
     for (code, kind, adjusts), (cents, months) in merged.items():
         first, last = min(months), max(months)
@@ -116,8 +119,11 @@ def _fit(items: list[PlbItem]) -> list[PlbItem]:
     return list(by_code.values())
 
 
-def _svc(line: dict[str, Any], adj: LineAdjustments, modifiers: tuple[str, ...]) -> list[str]:
-    procedure = ":".join(("HC", line["procedure"], *modifiers[:4]))
+def _svc(line: dict[str, Any], adj: LineAdjustments, modifiers: tuple[str, ...],
+         owner: str) -> list[str]:
+    codes = [identifier(line["procedure"], "procedure code", owner),
+             *(identifier(m, "modifier", owner) for m in modifiers[:4])]
+    procedure = ":".join(("HC", *codes))
     segs = [f"SVC*{procedure}*{amount(line['billed'])}*{amount(line['plan_paid'])}**{line['units']}",
             f"DTM*472*{ccyymmdd(line['service_date'])}"]
     for group in dict.fromkeys(a.group for a in adj.adjustments):
@@ -139,16 +145,18 @@ def claim_segments(claim_id: str, status: str, frequency: str, lines: list[dict[
     paid = sum(ln["plan_paid"] for ln in lines)
     patient = sum(a.patient_responsibility for a in adjs)
     d = record["d"]
+    owner = f"claim {claim_id!r} of payer {d.get('payer_id', '')!r}"
+    claim_id = identifier(claim_id, "claim id", owner)
     segs = totals.segments
     segs.append(f"CLP*{claim_id}*{status}*{amount(billed)}*{amount(paid)}*{amount(patient)}"
                 f"*{record['filing']}*{record['seq']}*{record['pos']}*{frequency}")
-    segs.append(f"NM1*QC*1******MI*{d['member_id']}")
+    segs.append(f"NM1*QC*1******MI*{identifier(d['member_id'], 'member id', owner)}")
     if d.get("rendering_npi"):
-        segs.append(f"NM1*82*1******XX*{d['rendering_npi']}")
+        segs.append(f"NM1*82*1******XX*{identifier(d['rendering_npi'], 'rendering NPI', owner)}")
     segs.append(f"DTM*050*{ccyymmdd(d['received'])}")
     modifiers = record.get("mods", {})
     for ln, adj in zip(lines, adjs):
-        segs.extend(_svc(ln, adj, tuple(modifiers.get(str(ln["line_no"]), ()))))
+        segs.extend(_svc(ln, adj, tuple(modifiers.get(str(ln["line_no"]), ())), owner))
     totals.claims += 1
     totals.reversals += status == STATUS_REVERSAL
     totals.lines += len(lines)
@@ -182,6 +190,8 @@ def _plb_segments(payee: str, paid: str, items: list[PlbItem]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Party:
+    """A payer (`id` its sender id, `x12_elements.sender_id`) or a payee (`id` its TIN)."""
+
     id: str
     name: str
 
@@ -193,6 +203,9 @@ def transaction(control: int, payer: Party, payee: Party, paid: str,
     transaction (a forwarding balance); the result's `forwarded` is what it owes after this one."""
     totals = TransactionTotals()
     body = totals.segments
+    identifier(payer.id, "sender id", f"payer {payer.name!r}")
+    identifier(payee.id, "TIN", f"practice {payee.name!r}")
+    payer_name, payee_name = name_text(payer.name), name_text(payee.name)
     for record in claims:
         claim_entry_segments(record, totals)
     items = plb_items(payments)
@@ -206,9 +219,9 @@ def transaction(control: int, payer: Party, payee: Party, paid: str,
     header = [f"ST*835*{control:04d}", _bpr(totals.payment, paid),
               f"TRN*1*{payer.id}-{payee.id}-{ccyymmdd(paid)}*{payer_tin(payer.id)}",
               f"DTM*405*{ccyymmdd(paid)}",
-              f"N1*PR*{payer.name}", "N3*NOT ON FILE", "N4*ANYTOWN*MD*21201",
-              f"PER*BL*{payer.name}*EM*remittance@example.org",
-              f"N1*PE*{payee.name}*FI*{payee.id}"]
+              f"N1*PR*{payer_name}", "N3*NOT ON FILE", "N4*ANYTOWN*MD*21201",
+              f"PER*BL*{payer_name}*EM*remittance@example.org",
+              f"N1*PE*{payee_name}*FI*{payee.id}"]
     if body:
         header.append("LX*1")
     totals.segments = header + body + _plb_segments(payee.id, paid, items)
@@ -229,8 +242,11 @@ def payer_tin(payer_id: str) -> str:
 
 
 def interchange_header(control: int, sender: str, receiver: str, day: str) -> str:
-    """ISA and GS opening one interchange with one functional group (`~` + newline ended)."""
-    segs = [f"ISA*00*{' ' * 10}*00*{' ' * 10}*ZZ*{sender[:15]:<15}*ZZ*{receiver[:15]:<15}"
+    """ISA and GS opening one interchange with one functional group (`~` + newline ended).
+    `sender` and `receiver` are 1-15 characters (`x12_elements.sender_id`): ISA06/08 padded."""
+    if not (0 < len(sender) <= 15 and 0 < len(receiver) <= 15):
+        raise ValueError(f"interchange ids must be 1-15 characters: {sender!r}, {receiver!r}")
+    segs = [f"ISA*00*{' ' * 10}*00*{' ' * 10}*ZZ*{sender:<15}*ZZ*{receiver:<15}"
             f"*{ccyymmdd(day)[2:]}*0000*^*00501*{control:09d}*0*P*:",
             f"GS*HP*{sender}*{receiver}*{ccyymmdd(day)}*0000*{control}*X*005010X221A1"]
     return "~\n".join(segs) + "~\n"

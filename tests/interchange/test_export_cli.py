@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import csv
 
+from claimsim.cli import main
+
+from ..fixtures.ingest import TUVA_CLAIMS, TUVA_ELIGIBILITY
+
 
 def test_export_prints_a_summary_and_writes_it_beside_the_files(demo_run, tmp_path, capsys,
                                                                  run_export):
@@ -61,3 +65,21 @@ def test_an_export_stopped_part_way_leaves_nothing_and_the_same_out_takes_the_ne
     assert run_export(demo_run, "835", out) == 0
     first = exported(demo_run, "835")
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in first.iterdir())
+
+
+def test_check_roundtrip_on_a_run_without_its_scenario_is_refused_before_exporting(
+        tmp_path, capsys):
+    """An ingested run has no scenario.json: the round trip cannot pay it again, so the command
+    says so first (exit 2) and writes nothing, rather than reporting an export then deleting it."""
+    run = tmp_path / "run"
+    assert main(["ingest", "--format", "tuva", str(TUVA_CLAIMS), str(TUVA_ELIGIBILITY),
+                 "--out", str(run), "--no-progress"]) == 0
+    assert main(["adjudicate", str(run), "--no-progress"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "tuva"
+    assert main(["export", str(run), "--format", "tuva", "--out", str(out), "--check-roundtrip",
+                 "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert "balances" not in captured.out and "-> " not in captured.out
+    assert captured.err.count("\n") == 1 and "no scenario.json" in captured.err
+    assert not out.exists()

@@ -5,6 +5,8 @@ export listed members the adjudication had not met."""
 
 from __future__ import annotations
 
+import csv
+
 from claimsim.cli import main
 from claimsim.events.ignored import answered_inputs, ignored_inputs
 
@@ -38,3 +40,19 @@ def test_a_partly_adjudicated_run_exports_only_the_inputs_it_answered(tmp_path):
     assert new
     eligibility = (tmp_path / "tuva-partial" / "eligibility.csv").read_text()
     assert not [m for m in new if m in eligibility]
+
+
+def test_a_partly_adjudicated_runs_open_spans_end_on_its_last_answered_day(tmp_path):
+    """Adjudicated until 2025-03-01: the payer has met no day after its last answered input (on
+    or before 2025-02-28), so no span runs past it, whatever the ledger's later paid dates."""
+    partial = simulate(tmp_path / "partial")
+    assert main(["adjudicate", str(partial), "--until", "2025-03-01", "--no-progress"]) == 0
+    last = answered_inputs(partial / "ledger")[1]
+    last_day = entries(partial / "input")[last]["at"]
+    assert "2025-02-01" <= last_day <= "2025-02-28"
+    out = tmp_path / "tuva"
+    assert main(["export", str(partial), "--format", "tuva", "--out", str(out),
+                 "--no-progress"]) == 0
+    with open(out / "eligibility.csv", newline="") as f:
+        ends = [r["enrollment_end_date"] for r in csv.DictReader(f)]
+    assert max(ends) == last_day

@@ -87,3 +87,26 @@ def test_qmb_member_owes_nothing_while_deductible_and_coinsurance_show(demo_run,
     item = amounts(next(i for i in eob["item"] if i["sequence"] == line_no)["adjudication"])
     assert item["memberliability"] == 0
     assert item["deductible"] + item["coinsurance"] + item["copay"] == cost_share
+
+
+def test_carin_required_elements_last_updated_payment_status_and_diagnosis_type(
+        demo_run, exported):
+    """CARIN's 1..1 elements: meta.lastUpdated (the ledger entry's date, never the wall clock),
+    each item's one benefitpaymentstatus (in network), and each diagnosis's one type: the first
+    principal, the rest secondary."""
+    at = {}
+    for env in read(demo_run / "ledger"):
+        if env["type"] == "claim.adjudicated":
+            at[env["data"]["claim_id"]] = env["at"]
+    eobs = resources(exported(demo_run, "eob"))
+    active = [e for e in eobs if e["status"] == "active"]
+    for eob in active:
+        assert eob["meta"]["lastUpdated"] == at[eob["id"]] + "T00:00:00+00:00"
+    for eob in eobs:
+        for item in eob["item"]:
+            status = [a for a in item["adjudication"]
+                      if a["category"]["coding"][0]["code"] == "benefitpaymentstatus"]
+            assert [a["reason"]["coding"][0]["code"] for a in status] == ["innetwork"]
+        types = [[c["coding"][0]["code"] for c in dx["type"]] for dx in eob.get("diagnosis", ())]
+        assert types == [["principal"]] + [["secondary"]] * (len(types) - 1)
+    assert any(len(e.get("diagnosis", ())) > 1 for e in eobs)  # a secondary is exercised

@@ -9,7 +9,7 @@ import datetime as dt
 import re
 
 from claimsim.events.interchange.tuva_export import (
-    ELIGIBILITY_COLUMNS, EXTRA_MEDICAL_CLAIM_COLUMNS, MEDICAL_CLAIM_COLUMNS, numeric)
+    ELIGIBILITY_COLUMNS, EXTRA_MEDICAL_CLAIM_COLUMNS, MEDICAL_CLAIM_COLUMNS, numeric, tuva_race)
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
 
@@ -126,3 +126,36 @@ def test_alignment_file_holds_every_voluntary_alignment_of_the_input(any_run, ex
 def test_numeric_is_two_decimals_exactly():
     assert [numeric(c) for c in (15074, 15070, 0, -5, -100)] == [
         "150.74", "150.70", "0.00", "-0.05", "-1.00"]
+
+
+def test_an_open_span_ends_on_the_runs_last_day_of_coverage_not_its_run_out(demo_run, exported):
+    """12 months from 2025-01-01: service to 2026-01-01 (exclusive), paid on to 2026-04-01. A
+    member never terminated is covered to 2025-12-31, not to the run-out's horizon (three more
+    member months Tuva would count)."""
+    inputs = list(read(demo_run / "input"))
+    terminated = {e["data"]["member_id"] for e in inputs if e["type"] == "member.terminated"}
+    _, spans = rows(exported(demo_run, "tuva") / "eligibility.csv")
+    assert max(s["enrollment_end_date"] for s in spans) == "2025-12-31"
+    stayed = [s for s in spans if s["member_id"] not in terminated]
+    assert stayed and {s["enrollment_end_date"] for s in stayed} == {"2025-12-31"}
+
+
+def test_eligibility_race_is_the_enrollments_in_tuvas_terminology(demo_run, exported):
+    """Each span's race is its member's `member.enrolled` race, in Tuva's race terminology
+    (the descriptions its data-quality checks join to): black -> 'black or african american',
+    multiracial_other -> 'other race'."""
+    race = {e["data"]["member_id"]: e["data"].get("race") for e in read(demo_run / "input")
+            if e["type"] == "member.enrolled"}
+    _, spans = rows(exported(demo_run, "tuva") / "eligibility.csv")
+    mapped = {"white": "white", "black": "black or african american", "asian": "asian",
+              "american_indian_alaska_native": "american indian or alaska native",
+              "native_hawaiian_pacific_islander": "native hawaiian or other pacific islander",
+              "multiracial_other": "other race", "unknown": "unknown"}
+    assert {race[s["member_id"]] for s in spans} >= {"white", "black", "multiracial_other"}
+    for s in spans:
+        assert s["race"] == mapped[race[s["member_id"]]], s["member_id"]
+
+
+def test_race_outside_both_terminologies_is_unknown_and_absent_race_is_empty():
+    assert [tuva_race(r) for r in ("", "asked but unknown", "martian", "asian")] == [
+        "", "asked but unknown", "unknown", "asian"]

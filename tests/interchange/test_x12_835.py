@@ -206,7 +206,20 @@ def test_plb_codes_for_payments_bonuses_and_recoupments():
                         "adjusts_month": "2025-12"}])
     assert [(i.code, i.reference, i.amount) for i in items] == [
         ("CT", "CMF202507-202508", -2_000), ("BN", "PBIP202507", -300),
-        ("WO", "PBIP202603ADJ", 450)]
+        ("WO", "PBIP202512ADJ", 450)]  # the year-end recoupment names December 2025
+
+
+def test_a_true_up_names_the_months_it_corrects_not_the_month_it_was_booked():
+    """Two CMF true-ups booked in July 2025, of April and of May: one item (same code, kind and
+    'adjusts'), its reference the corrected months; the July payment itself stays apart."""
+    items = plb_items([{"amount": 1_000, "kind": "cmf", "month": "2025-07"},
+                       {"amount": 120, "kind": "cmf", "month": "2025-07", "adjusts_month": "2025-04"},
+                       {"amount": 80, "kind": "cmf", "month": "2025-07", "adjusts_month": "2025-05"}])
+    assert [(i.code, i.reference, i.amount) for i in items] == [
+        ("CT", "CMF202507", -1_000), ("CT", "CMF202504-202505ADJ", -200)]
+    alone = plb_items([{"amount": 80, "kind": "cmf", "month": "2025-07",
+                        "adjusts_month": "2025-05"}])
+    assert [i.reference for i in alone] == ["CMF202505ADJ"]
 
 
 @pytest.mark.parametrize("cents_in, text", [(15074, "150.74"), (15070, "150.7"), (15000, "150"),
