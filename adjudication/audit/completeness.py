@@ -34,12 +34,13 @@ ONLY_REPLAY = ("verify proves the chains are intact, reference.json is the ledge
 class LedgerScan:
     """One pass over a ledger: the first arithmetic and cause problems, and how far it got."""
 
+    inputs: int | None = None  # how many inputs the input log holds (None: not counted)
     answered: int = 0  # answers in cause order from input 0
     lines: int = 0
     arithmetic: str | None = None
     causes: str | None = None
     boundaries: list[str] = field(default_factory=list)
-    snapshots_after_last_boundary: bool = False
+    snapshots_after_last_boundary: int = 0  # snapshot.taken entries after the last boundary
     manifest: dict[str, Any] | None = None
 
     def add(self, env: dict[str, Any]) -> None:
@@ -48,6 +49,9 @@ class LedgerScan:
             if env["cause"] != self.answered and self.causes is None:
                 self.causes = (f"seq {env['seq']} answers input {env['cause']}, but the next input"
                                f" to answer is {self.answered} (an answer is missing, doubled or moved)")
+            elif self.inputs is not None and self.answered >= self.inputs and self.causes is None:
+                self.causes = (f"seq {env['seq']} answers input {env['cause']}, but the input log"
+                               f" holds {self.inputs:,} inputs (an answer to no input)")
             self.answered += 1
             if kind in ("claim.adjudicated", "claim.reversed"):
                 self._lines(env)
@@ -55,9 +59,9 @@ class LedgerScan:
             self.manifest = env["data"]
         elif kind == "epoch.boundary":
             self.boundaries.append(str(env["data"]["boundary"]))
-            self.snapshots_after_last_boundary = False
+            self.snapshots_after_last_boundary = 0
         elif kind == "snapshot.taken" and self.boundaries:
-            self.snapshots_after_last_boundary = True
+            self.snapshots_after_last_boundary += 1
 
     def _lines(self, env: dict[str, Any]) -> None:
         data = env["data"]
@@ -83,7 +87,8 @@ def _line_problem(seq: int, line: dict[str, Any], sign: int) -> str | None:
 
 
 def scan(run_dir: Path) -> LedgerScan:
-    out = LedgerScan()
+    last = last_envelope(run_dir / "input")
+    out = LedgerScan(inputs=0 if last is None else last["seq"] + 1)
     for env in read(run_dir / "ledger"):
         out.add(env)
     return out
@@ -137,7 +142,9 @@ def completeness(run_dir: Path, result: LedgerScan) -> Finding:
             missing.append(f"no {CHECKPOINT}")
     if not missing:
         return Finding("run", True, f"complete: all {inputs:,} inputs answered"
-                       + (", every boundary closed, snapshots taken" if clock.exists() else ""))
+                       + (f", every boundary closed, {result.snapshots_after_last_boundary:,}"
+                          " closing snapshots taken (replay proves they are all there and right)"
+                          if clock.exists() else ""))
     how = ("finish it with `claimsim run SCENARIO --out DIR --resume`" if clock.exists()
            else "finish it with `claimsim adjudicate DIR`")
     return Finding("run", False, "INCOMPLETE: " + "; ".join(missing) + f"; {how}")
