@@ -184,10 +184,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     from claimsim.adjudication.audit.replay import replay
     from claimsim.adjudication.audit.run_dir import require_run
-    from claimsim.events.log import last_envelope
+    from claimsim.events.log_verify import verify
 
     run_dir = require_run(args.run_dir)
-    total = last_envelope(run_dir / "ledger")["seq"] + 1
+    chain = verify(run_dir / "ledger")  # the replay reads a whole chain; a broken one stops it
+    if not chain.ok:
+        print(f"{run_dir}: replay not run: ledger/ broken at seq {chain.seq}:"
+              f" {chain.problem.value}: {chain.message} ({chain.location})", file=sys.stderr)
+        return 1
+    if chain.count == 0:
+        print(f"{run_dir}: replay not run: the ledger holds no entries", file=sys.stderr)
+        return 1
+    total = chain.count
     with tqdm(total=total, unit="event", file=sys.stderr, disable=not sys.stderr.isatty(),
               mininterval=0.5) as bar:
         def phase(what: str, of: int) -> None:  # a large run's passes, then its fold

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 
 from claimsim.events.errors import UserError
 from claimsim.events.log import last_envelope, read
 from claimsim.events.reference import ReferenceData
 
 from claimsim.adjudication.engine.core import ANSWER_TYPES
-from claimsim.adjudication.projections.epochs import CHECKPOINT, CLOCK_FILE
+from claimsim.adjudication.projections.epochs import CHECKPOINT, CLOCK_FILE, Plan
 
 PARTS = ("plan_paid", "cost_share", "cap_offset", "sequestration")
 ONLY_REPLAY = ("verify proves the chains are intact, reference.json is the ledger's, every input is"
@@ -132,7 +131,10 @@ def completeness(run_dir: Path, result: LedgerScan) -> Finding:
                        f" seq {result.answered - 1})")
     clock = run_dir / CLOCK_FILE
     if clock.exists():
-        planned = [str(b) for b in orjson.loads(clock.read_bytes())["boundaries"]]
+        try:
+            planned = list(Plan.load(run_dir).boundaries)
+        except UserError as e:
+            return Finding("run", False, str(e))
         if result.boundaries != planned:
             at = f"last boundary {result.boundaries[-1]}" if result.boundaries else "no boundary closed"
             missing.append(f"{at} ({len(result.boundaries)} of {len(planned)})")

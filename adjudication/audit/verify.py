@@ -63,15 +63,17 @@ def verify_run(run_dir: Path | str, public_key: Path | str | None = None) -> lis
         r = verify(run_dir / name)
         checks.append(Check(f"{name}/", r.ok, f"{r.count:,} events, chain intact" if r.ok else
                             f"broken at seq {r.seq}: {r.problem.value}: {r.message} ({r.location})"))
-    if checks and checks[-1].name == "ledger/" and checks[-1].ok:  # the ledger checks read a whole chain
-        scanned = scan(run_dir)
-        findings = [reference_finding(run_dir, scanned), *ledger_findings(run_dir, scanned)]
-        checks += [Check(f.name, f.ok, f.message) for f in findings]
+    broken = [c for c in checks if not c.ok and c.name in ("input/", "ledger/")]
+    if broken:  # every later check reads whole chains: a broken one stops them, named
+        return [*checks, Check("later checks", False, "not run: " + "; ".join(
+            f"{c.name} {c.message.split(':', 1)[0]}" for c in broken))]
+    scanned = scan(run_dir)
+    findings = [reference_finding(run_dir, scanned), *ledger_findings(run_dir, scanned)]
+    checks += [Check(f.name, f.ok, f.message) for f in findings]
     found = checkpoint_check(run_dir)
     if found is not None:
         checks.append(found)
-    if (run_dir / "ledger").is_dir():
-        checks.append(signature_check(run_dir, public_key))
+    checks.append(signature_check(run_dir, public_key))
     return checks
 
 
