@@ -113,3 +113,14 @@ def test_a_boundary_edited_in_runclock_json_is_a_replay_difference(whole, tmp_pa
     assert main(["audit", "replay", str(damaged)]) == 1
     err = capsys.readouterr().err
     assert f"boundary {first} is not one of runclock.json's ({plan['boundaries'][0]}" in err
+
+
+def test_as_of_out_naming_a_directory_is_a_one_line_error_and_leaves_no_part(whole, tmp_path,
+                                                                             capsys):
+    target = tmp_path / "out"
+    target.mkdir()
+    assert main(["audit", "as-of", str(whole), "5", "--out", str(target)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"claimsim: error: {target}: is a directory; name a file to write")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert list(target.iterdir()) == []
