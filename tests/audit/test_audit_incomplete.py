@@ -147,6 +147,15 @@ def test_explain_payment_for_a_month_outside_the_run_is_an_error(whole, capsys):
     assert f"{ledger[0]['at'][:7]}..{ledger[-1]['at'][:7]}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("day", ["1990-01-01", "2031-01-01"])
+def test_explain_member_as_of_a_date_outside_the_run_is_an_error(whole, capsys, day):
+    ledger = entries(whole / "ledger")
+    member = next(e["key"] for e in ledger if e["type"] == "attribution.assigned")
+    assert main(["audit", "explain", "member", str(whole), member, "--as-of", day]) == 2
+    assert capsys.readouterr().err.strip() == (f"claimsim: error: --as-of {day} is outside the"
+                                               f" run ({ledger[0]['at']}..{ledger[-1]['at']})")
+
+
 def test_attribute_as_of_a_date_outside_the_run_is_an_error(whole, capsys):
     assert main(["attribute", str(whole), "--as-of", "1990-01-01"]) == 2
     assert "outside the run" in capsys.readouterr().err
