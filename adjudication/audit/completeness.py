@@ -10,6 +10,7 @@ cost share to plan paid, the chain re-hashed) passes these checks; replay finds 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,39 +118,67 @@ def ledger_findings(run_dir: Path, result: LedgerScan) -> list[Finding]:
                          f"{result.lines:,} lines: allowed = plan paid + cost share + capitation"
                          " offset + sequestration, each part of the right sign")
     causes = Finding("ledger causes", result.causes is None, result.causes or
-                     f"inputs 0..{result.answered - 1} each answered once, in order")
+                     (f"inputs 0..{result.answered - 1} each answered once, in order"
+                      if result.answered else "no input answered yet"))
     return [arithmetic, causes, completeness(run_dir, result)]
 
 
 def completeness(run_dir: Path, result: LedgerScan) -> Finding:
-    """Whole, or INCOMPLETE with where it stopped and how to go on."""
-    last = last_envelope(run_dir / "input")
-    inputs = 0 if last is None else last["seq"] + 1
+    """Whole, or INCOMPLETE with where it stopped and the command that finishes it. A run is a
+    run-clock run when the ledger says so (it holds epoch boundaries) or runclock.json exists:
+    the file's absence does not skip the boundary and snapshot checks of a ledger that has them."""
+    if result.inputs is None:
+        last = last_envelope(run_dir / "input")
+        result.inputs = 0 if last is None else last["seq"] + 1
+    inputs = result.inputs
     missing = []
     if result.answered < inputs:
-        missing.append(f"ledger answers {result.answered:,} of {inputs:,} inputs (stopped after input"
-                       f" seq {result.answered - 1})")
-    clock = run_dir / CLOCK_FILE
-    if clock.exists():
+        missing.append(f"ledger answers none of the {inputs:,} inputs" if not result.answered else
+                       f"ledger answers {result.answered:,} of {inputs:,} inputs (stopped after"
+                       f" input seq {result.answered - 1:,})")
+    clocked = (run_dir / CLOCK_FILE).exists() or bool(result.boundaries)
+    if clocked:
         try:
-            planned = list(Plan.load(run_dir).boundaries)
+            missing += _clock_missing(run_dir, result)
         except UserError as e:
             return Finding("run", False, str(e))
-        if result.boundaries != planned:
-            at = f"last boundary {result.boundaries[-1]}" if result.boundaries else "no boundary closed"
-            missing.append(f"{at} ({len(result.boundaries)} of {len(planned)})")
-        if not result.snapshots_after_last_boundary:
-            missing.append("no closing snapshots")
-        if not (run_dir / CHECKPOINT).exists():
-            missing.append(f"no {CHECKPOINT}")
     if not missing:
-        return Finding("run", True, f"complete: all {inputs:,} inputs answered"
+        answered = f"all {inputs:,} inputs answered" if inputs else "the input log is empty"
+        return Finding("run", True, f"complete: {answered}"
                        + (f", every boundary closed, {result.snapshots_after_last_boundary:,}"
                           " closing snapshots taken (replay proves they are all there and right)"
-                          if clock.exists() else ""))
-    how = ("finish it with `claimsim run SCENARIO --out DIR --resume`" if clock.exists()
-           else "finish it with `claimsim adjudicate DIR`")
+                          if clocked else ""))
+    where = shlex.quote(str(run_dir))
+    if clocked:
+        scenario = shlex.quote(str((result.manifest or {}).get("scenario") or "SCENARIO"))
+        how = (f"finish it with `claimsim run {scenario} --out {where} --resume` and the flags it"
+               " was started with")
+    else:
+        how = f"finish it with `claimsim adjudicate {where}`"
     return Finding("run", False, "INCOMPLETE: " + "; ".join(missing) + f"; {how}")
+
+
+def _clock_missing(run_dir: Path, result: LedgerScan) -> list[str]:
+    """What a run-clock run lacks against its plan: boundaries, closing snapshots, checkpoint.
+    A plan missing or unreadable is a `UserError` naming the file."""
+    if not (run_dir / CLOCK_FILE).exists():
+        raise UserError(f"{run_dir / CLOCK_FILE}: missing, but the ledger holds"
+                        f" {len(result.boundaries):,} epoch boundaries (a `claimsim run`): its"
+                        " boundaries and snapshots cannot be checked against the run's plan")
+    planned = list(Plan.load(run_dir).boundaries)
+    missing = []
+    done = result.boundaries
+    if done != planned[:len(done)]:  # not incomplete: another plan than the ledger's
+        raise UserError(f"the ledger's boundaries ({', '.join(done)}) are not those of"
+                        f" {run_dir / CLOCK_FILE} ({', '.join(planned)})")
+    if done != planned:
+        at = f"last boundary {done[-1]}" if done else "no boundary closed"
+        missing.append(f"{at} ({len(done)} of {len(planned)})")
+    if not result.snapshots_after_last_boundary:
+        missing.append("no closing snapshots")
+    if not (run_dir / CHECKPOINT).exists():
+        missing.append(f"no {CHECKPOINT}")
+    return missing
 
 
 def require_complete(run_dir: Path) -> None:

@@ -48,6 +48,43 @@ def test_verify_reports_a_killed_run_incomplete_with_where_it_stopped(whole, tmp
     assert f"last boundary {boundaries[-1]}" in out
 
 
+def test_the_incomplete_message_names_the_scenario_and_the_run_directory(whole, tmp_path, capsys):
+    half = _killed(whole, tmp_path / "half")
+    assert main(["audit", "verify", str(half)]) == 1
+    scenario = entries(whole / "ledger")[0]["data"]["scenario"]
+    assert (f"finish it with `claimsim run {scenario} --out {half} --resume` and the flags it was"
+            " started with") in capsys.readouterr().out
+
+
+def test_a_ledger_with_only_its_manifest_says_no_input_is_answered(whole, tmp_path, capsys):
+    bare = copy(whole, tmp_path / "bare", skip=("projections", "reports"))
+    cut_log(bare / "ledger", 1)
+    inputs = len(entries(bare / "input"))
+    assert main(["audit", "verify", str(bare)]) == 1
+    out = capsys.readouterr().out
+    assert "OK   ledger causes: no input answered yet" in out
+    assert f"FAIL run: INCOMPLETE: ledger answers none of the {inputs:,} inputs;" in out
+    assert "0..-1" not in out and "seq -1" not in out
+
+
+def test_a_clock_run_without_runclock_json_fails_instead_of_skipping_its_checks(whole, tmp_path,
+                                                                                capsys):
+    bare = copy(whole, tmp_path / "bare")
+    (bare / "runclock.json").unlink()
+    boundaries = sum(1 for e in entries(bare / "ledger") if e["type"] == "epoch.boundary")
+    assert main(["audit", "verify", str(bare)]) == 1
+    assert (f"FAIL run: {bare / 'runclock.json'}: missing, but the ledger holds {boundaries}"
+            " epoch boundaries") in capsys.readouterr().out
+
+
+def test_an_adjudicated_run_killed_part_way_says_how_to_finish_it(adjudicated, tmp_path, capsys):
+    half = copy(adjudicated, tmp_path / "half")
+    cut_log(half / "ledger", len(entries(half / "ledger")) // 2)
+    assert main(["audit", "verify", str(half)]) == 1
+    out = capsys.readouterr().out
+    assert f"finish it with `claimsim adjudicate {half}`" in out and "boundary" not in out
+
+
 def test_replay_reports_a_killed_run_incomplete(whole, tmp_path, capsys):
     half = _killed(whole, tmp_path / "half")
     assert main(["audit", "replay", str(half)]) == 1
