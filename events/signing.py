@@ -61,6 +61,10 @@ def generate_keypair(prefix: Path | str) -> tuple[Path, Path, str]:
     """Write `PREFIX.key` (private, mode 0600) and `PREFIX.pub`; return both paths and the key
     id. Refuses to overwrite an existing key file."""
     _, serialization, Ed25519PrivateKey, _ = _crypto()
+    text = str(prefix)
+    if not text or text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
+        raise UserError(f"PREFIX {text!r} names no file (it would write hidden .key/.pub files):"
+                        " give a name, e.g. keys/payer")
     private_path, public_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
     for path in (private_path, public_path):
         if path.exists():

@@ -257,8 +257,10 @@ def cmd_as_of(args: argparse.Namespace) -> int:
 
     run_dir = require_run(args.run_dir)
     span = LedgerSpan.of(run_dir)
-    if args.position.isdigit():
-        state = fold(run_dir, until_seq=span.check_seq(int(args.position)))
+    position = args.position
+    digits = position[1:] if position.startswith("-") else position
+    if digits.isascii() and digits.isdecimal():  # a seq (ASCII digits only; a negative is named)
+        state = fold(run_dir, until_seq=span.check_seq(int(position)))
     else:
         day = span.check_date(_date(args.position, "SEQ|DATE"))
         state = fold(run_dir, until_seq=ledger_position(run_dir, day))

@@ -25,6 +25,8 @@ LOGS = ("input", "truth", "ledger")
 
 def require_run(run_dir: Path | str) -> Path:
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"{run_dir}: not a directory (give the run directory itself)")
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
     for name in ("input", "ledger"):

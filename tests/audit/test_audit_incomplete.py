@@ -219,3 +219,18 @@ def test_attribute_past_the_ledger_of_a_run_adjudicated_part_way_says_what_it_la
     capsys.readouterr()
     assert main(["attribute", str(partial), "--as-of", "2025-06-01"]) == 0
     assert "note:" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("position, message", [
+    ("-1", "ledger seq -1 is outside the run"), ("\u0663", "not a YYYY-MM-DD date")])
+def test_as_of_a_negative_seq_is_named_and_non_ascii_digits_are_no_seq(whole, capsys, position,
+                                                                       message):
+    assert main(["audit", "as-of", str(whole), position]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_file_given_as_the_run_directory_is_named_as_not_one(whole, capsys):
+    assert main(["audit", "verify", str(whole / "reference.json")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"claimsim: error: {whole / 'reference.json'}: not a directory (give the run directory"
+        " itself)")

@@ -163,3 +163,11 @@ def test_a_signature_repeating_an_earlier_head_fails(tmp_path, keys):
     check = verify_heads(read(tmp_path / "ledger"), public)
     assert not check.ok and check.problem.startswith("signature at seq 14: signs seq 0")
     assert (check.last_valid_seq, check.first_unproven_seq) == (12, 14)
+
+
+@pytest.mark.parametrize("prefix", ["", "keys/"])
+def test_a_prefix_naming_no_file_is_refused_before_writing_hidden_keys(tmp_path, prefix):
+    (tmp_path / "keys").mkdir()
+    with pytest.raises(UserError, match="names no file"):
+        generate_keypair(f"{tmp_path}/{prefix}" if prefix else "")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["keys"]
