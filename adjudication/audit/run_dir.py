@@ -77,8 +77,9 @@ def fold(run_dir: Path | str, *, until_seq: int | None = None,
 
 
 def _damaged(run_dir: Path, seq: int, what: str) -> UserError:
-    return UserError(f"{run_dir / 'ledger'}: cannot fold the ledger ({what}; folded through"
-                     f" seq {seq - 1}); `claimsim audit verify` names the damage")
+    folded = f"; folded through seq {seq - 1:,}" if seq else ""
+    return UserError(f"{run_dir / 'ledger'}: cannot fold the ledger ({what}{folded});"
+                     " `claimsim audit verify` names the damage")
 
 
 def _counted(envelopes: Iterator[dict], on_progress: Callable[[int], None]) -> Iterator[dict]:

@@ -12,7 +12,7 @@ import pytest
 from claimsim.cli import main
 from claimsim.events.log import segments
 
-from ..fixtures.damaged_runs import copy, replace_line, run
+from ..fixtures.damaged_runs import copy, entries, replace_line, run
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +124,19 @@ def test_as_of_out_naming_a_directory_is_a_one_line_error_and_leaves_no_part(who
         f"claimsim: error: {target}: is a directory; name a file to write")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["blank line", "non-JSON byte"])
+def test_explain_claim_and_attribute_on_a_damaged_ledger_are_one_line_errors(whole, tmp_path,
+                                                                            capsys, damage):
+    damaged = copy(whole, tmp_path / "d")
+    DAMAGE[damage](damaged)
+    claim = next(e["data"]["claim_id"] for e in entries(whole / "ledger")
+                 if e["type"] == "claim.adjudicated")
+    commands = [["audit", "explain", "claim", str(damaged), claim]]
+    if damage == "non-JSON byte":  # (a blank last line lies past the entries attribute folds)
+        commands.append(["attribute", str(damaged)])
+    for argv in commands:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "names the damage" in err, argv
