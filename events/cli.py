@@ -43,7 +43,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     result = verify(args.dir)
     if result.ok:
         print(f"{args.dir}: OK, {result.count} events, chain intact"
-              f" ({result.first_at} .. {result.last_at})")
+              + (f" ({result.first_at} .. {result.last_at})" if result.count else " (empty)"))
         return 0
     print(f"{args.dir}: BROKEN at seq {result.seq}: {result.problem.value}: {result.message}"
           f" ({result.location}); {result.count} events before it are intact", file=sys.stderr)
@@ -84,8 +84,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for name, count in rows:
         print(f"{name:<{width}}  {count:>10,}")
     print(f"{'total':<{width}}  {result.count:>10,}")
-    print(f"first date {result.first_at}, last date {result.last_at},"
-          f" {len(segments(args.dir))} segment(s)")
+    dates = (f"first date {result.first_at}, last date {result.last_at}" if result.count
+             else "no events")
+    print(f"{dates}, {len(segments(args.dir))} segment(s)")
     if not result.ok:
         print(f"warning: chain broken at seq {result.seq} ({result.problem.value}: {result.message});"
               " counts stop there", file=sys.stderr)

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from claimsim.events.errors import UserError
+
 PART_SUFFIX = ".part"  # what `whole_or_absent` adds to the file's name while it is written
 
 
@@ -24,14 +26,22 @@ PART_SUFFIX = ".part"  # what `whole_or_absent` adds to the file's name while it
 def whole_or_absent(path: Path) -> Iterator[Path]:
     """Write a file at the path this yields (`path` + ".part"), moved to `path` once the block
     ends (`os.replace`: atomic); if the block raises, the part is removed and `path` is as it
-    was."""
+    was. A directory at `path` is refused before anything is written (a one-line `UserError`:
+    the rename would fail only after the whole file was written beside it)."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory; name a file to write")
     part = path.with_name(path.name + PART_SUFFIX)
     try:
         yield part
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    os.replace(part, path)
+    try:
+        os.replace(part, path)
+    except OSError:  # e.g. a directory made at `path` meanwhile: no part is left behind
+        part.unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

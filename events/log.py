@@ -24,6 +24,7 @@ from hashlib import sha256
 from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
 from claimsim.events.envelope import Envelope
 from claimsim.events.errors import UserError
+from claimsim.events.log_tail import _last_complete_line, tail_entry
 from claimsim.events.registry import current_versions, decode, upcast_envelope
 
 log = logging.getLogger(__name__)
@@ -77,29 +78,6 @@ def require_dir(directory: Path | str) -> Path:
     if not directory.is_dir():
         raise LogError(f"{directory}: not a directory")
     return directory
-
-
-def _last_complete_line(path: Path) -> bytes | None:
-    """The last newline-terminated line of a file (without its newline), reading only its tail.
-
-    A torn tail (bytes after the last newline) is not a line and is skipped.
-    """
-    with open(path, "rb") as f:
-        pos = f.seek(0, os.SEEK_END)
-        data, block = b"", 4096
-        while pos > 0:
-            step = min(block, pos)
-            pos -= step
-            f.seek(pos)
-            data = f.read(step) + data
-            block *= 2
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                continue
-            start = data.rfind(b"\n", 0, cut)
-            if start >= 0 or pos == 0:
-                return data[start + 1 : cut]
-    return None
 
 
 class LogWriter:
@@ -391,10 +369,11 @@ def read_decoded(directory: Path | str, from_seq: int = 0) -> Iterator[Envelope]
 
 
 def last_envelope(directory: Path | str) -> dict[str, Any] | None:
-    """The newest complete entry, reading only the tail of the newest non-empty segment."""
+    """The newest complete entry, reading only the tail of the newest non-empty segment; a last
+    line that is not an entry (damage `log verify` names) is a one-line `LogError`."""
     directory = require_dir(directory)
     for _, path in reversed(segments(directory)):
         line = _last_complete_line(path)
         if line is not None:
-            return orjson.loads(line)
+            return tail_entry(path, line, LogError)
     return None

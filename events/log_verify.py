@@ -91,6 +91,9 @@ def verify(directory: Path | str, *, check_types: bool = True) -> VerifyResult:
                             except (orjson.JSONDecodeError, AttributeError):
                                 pass
                         return fail(Problem.MISSING, expected, f"next entry is seq {seq}", where)
+                    if type(seq) is not int:
+                        return fail(Problem.BAD_JSON, expected, f"seq {seq!r} is not an integer",
+                                    where)
                     return fail(Problem.REORDERED, expected,
                                 f"found seq {seq} where {expected} belongs", where)
                 if env["prev"] != prev:

@@ -61,6 +61,10 @@ def generate_keypair(prefix: Path | str) -> tuple[Path, Path, str]:
     """Write `PREFIX.key` (private, mode 0600) and `PREFIX.pub`; return both paths and the key
     id. Refuses to overwrite an existing key file."""
     _, serialization, Ed25519PrivateKey, _ = _crypto()
+    text = str(prefix)
+    if not text or text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
+        raise UserError(f"PREFIX {text!r} names no file (it would write hidden .key/.pub files):"
+                        " give a name, e.g. keys/payer")
     private_path, public_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
     for path in (private_path, public_path):
         if path.exists():
@@ -162,12 +166,14 @@ class HeadCheck:
 def verify_heads(envelopes: Iterable[dict[str, Any]], public_key: Any | None) -> HeadCheck:
     """Check every `ledger.signed` entry of a ledger (raw envelopes in seq order).
 
-    A signature holds when its key id is the manifest's, its `cause` is the seq it signs, the
-    entry at that seq has the signed hash, and the Ed25519 signature verifies. A ledger edited
-    and re-hashed keeps a valid chain, but the hash at every later signed seq changes, so the
-    first signature after the edit fails: the edit lies after `last_valid_seq`.
+    A signature holds when its key id is the manifest's, it signs the entry right before it (its
+    `cause` and `signed_seq` are its own seq - 1, so signed seqs strictly increase), the entry at
+    that seq has the signed hash, and the Ed25519 signature verifies. The ledger must end in a
+    signature that holds: a valid signature copied to the end of a ledger with entries appended
+    before it signs an earlier seq, so it fails, and the appended entries are named unproven.
+    A ledger edited and re-hashed keeps a valid chain, but the hash at every later signed seq
+    changes, so the first signature after the edit fails: the edit lies after `last_valid_seq`.
     """
-    InvalidSignature, _, _, _ = _crypto()
     hashes: dict[int, str] = {}
     check: HeadCheck | None = None
     expected_id = key_id(public_key) if public_key is not None else None
@@ -186,26 +192,13 @@ def verify_heads(envelopes: Iterable[dict[str, Any]], public_key: Any | None) ->
         hashes[seq] = env["hash"]
         if env["type"] != SIGNATURE_TYPE:
             continue
-        data = env["data"]
-        signed_seq = data.get("signed_seq")
-        reason = None
-        if data.get("key_id") != check.key_id:
-            reason = f"signed with key {data.get('key_id')}, not the manifest's {check.key_id}"
-        elif env["cause"] != signed_seq or hashes.get(signed_seq) != data.get("signed_hash"):
-            reason = (f"signs seq {signed_seq} with hash {str(data.get('signed_hash'))[:12]}..., "
-                      f"but the ledger's hash there is {str(hashes.get(signed_seq))[:12]}...")
-        elif public_key is not None:
-            try:
-                public_key.verify(bytes.fromhex(data["signature"]),
-                                  head_message(signed_seq, data["signed_hash"]))
-            except (InvalidSignature, ValueError):
-                reason = "the signature does not verify under the public key"
+        reason = _signature_problem(env, check, hashes, public_key)
         if reason is not None:
             check.problem = f"signature at seq {seq}: {reason}"
             check.first_unproven_seq = check.last_signature_seq + 1
             return check
         check.signatures += 1
-        check.last_valid_seq = signed_seq
+        check.last_valid_seq = env["data"]["signed_seq"]
         check.last_signature_seq = seq
     if check is None:
         return HeadCheck(key_id=None)
@@ -216,3 +209,32 @@ def verify_heads(envelopes: Iterable[dict[str, Any]], public_key: Any | None) ->
                          f"(a run still in progress, or entries appended by someone else)")
         check.first_unproven_seq = check.last_signature_seq + 1
     return check
+
+
+def _signature_problem(env: dict[str, Any], check: HeadCheck, hashes: dict[int, str],
+                       public_key: Any | None) -> str | None:
+    """Why the `ledger.signed` entry `env` does not hold (None: it does), given the hashes of
+    the entries before it and the signatures that held so far."""
+    InvalidSignature, _, _, _ = _crypto()
+    seq, data = env["seq"], env["data"]
+    signed_seq = data.get("signed_seq")
+    if data.get("key_id") != check.key_id:
+        return f"signed with key {data.get('key_id')}, not the manifest's {check.key_id}"
+    if signed_seq != seq - 1 or env["cause"] != signed_seq:
+        # The writer signs its head, the entry right before the signature; a copied
+        # signature further on would otherwise vouch for whatever was put between.
+        return (f"signs seq {signed_seq} (cause {env['cause']}), not the entry right"
+                f" before it (seq {seq - 1})")
+    if check.last_valid_seq is not None and signed_seq <= check.last_valid_seq:
+        return (f"signs seq {signed_seq}, not after the previous signed head (seq"
+                f" {check.last_valid_seq})")
+    if hashes.get(signed_seq) != data.get("signed_hash"):
+        return (f"signs seq {signed_seq} with hash {str(data.get('signed_hash'))[:12]}..., "
+                f"but the ledger's hash there is {str(hashes.get(signed_seq))[:12]}...")
+    if public_key is not None:
+        try:
+            public_key.verify(bytes.fromhex(data["signature"]),
+                              head_message(signed_seq, data["signed_hash"]))
+        except (InvalidSignature, ValueError, TypeError):
+            return "the signature does not verify under the public key"
+    return None

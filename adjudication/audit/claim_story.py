@@ -11,6 +11,10 @@ Choices where DOMAIN.md is silent:
 - Accumulators "before" a line are the sums of the deductible and cost share of every earlier
   ledger line of the same family, payer and plan year (service year), reversals included: the
   projection the engine's accumulators are (DOMAIN.md §5), so no engine state is needed.
+- Coinsurance is recomputed with the out-of-pocket room left before the line; "a family of one"
+  (individual limits under a non-embedded plan) counts the subscriber's members enrolled
+  anywhere in the input, and a $0 E&M line of a plan with a $0 copay is taken for the visit's
+  copay line (the ledger does not say which E&M line carried the visit).
 - A duplicate's original is the earlier line in force with the same member, rendering NPI,
   service date, procedure and units; modifiers are not on ledger lines, so they are not compared.
 """
@@ -31,6 +35,9 @@ from claimsim.events.input_reader import read_checked
 from claimsim.events.log import read
 from claimsim.events.money import BP_ONE, apply_rate, dollars
 from claimsim.events.reference import ReferenceData
+
+from claimsim.adjudication.engine.cost_share import COPAY_GROUPS
+from claimsim.adjudication.engine.programs import cost_share_base
 
 ANSWERS = ("claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect")
 _CLAIM_ANSWERS = ("claim.adjudicated", "claim.reversed")
@@ -106,7 +113,8 @@ class ClaimStory:
             return out
         out.extend(self._allowed(payer, practice, day, line))
         if line.get("status") != "denied":
-            out.extend(self._cost_share(payer, day, line, acc))
+            out.extend(self._cost_share(payer, day, line, acc,
+                                        self._share_base(payer, practice, day, line)))
             out.extend(self._offset(payer, practice, day, line))
         if line.get("sequestration"):
             base = line["allowed"] - line["cost_share"] - line.get("cap_offset", 0)
@@ -163,7 +171,16 @@ class ClaimStory:
             text += f"  !! the ledger says {dollars(line['allowed'])}"
         return [text]
 
-    def _cost_share(self, payer: str, day: str, line: dict[str, Any], acc: Accumulators) -> list[str]:
+    def _share_base(self, payer: str, practice: str, day: str, line: dict[str, Any]) -> int:
+        """What cost share is figured on (`engine.programs.cost_share_base`): the allowed, or on
+        a capitated line under basis reduced the allowed less the hybrid share."""
+        program = self.program(payer, practice, day) if line.get("capitated") else None
+        if program is None or program.cost_share_basis.value != "reduced":
+            return line["allowed"]
+        return cost_share_base(line["allowed"], program.hybrid_bp, True)
+
+    def _cost_share(self, payer: str, day: str, line: dict[str, Any], acc: Accumulators,
+                    base: int) -> list[str]:
         plan_id, design = self.design(line["member_id"], payer, day)
         m_ded, m_oop, f_ded, f_oop = acc.of(payer, line)
         out = []
@@ -195,16 +212,60 @@ class ClaimStory:
             out.append(f"  copay (PR-3): {dollars(copay)} for the visit, on its E&M line")
         out.append(f"  deductible (PR-1): {dollars(ded)}; member met {dollars(m_ded)} ->"
                    f" {dollars(m_ded + ded)}, family {dollars(f_ded)} -> {dollars(f_ded + ded)}")
-        if coins:
-            base = line["allowed"] - ded - copay
-            expected = apply_rate(base, design.coinsurance_bp)
-            note = "" if expected == coins else " (capped by the out-of-pocket maximum)"
-            out.append(f"  coinsurance (PR-2): {_pct(design.coinsurance_bp)} x {dollars(base)} ="
-                       f" {dollars(coins)}{note}")
+        zero_group = not line["cost_share"] and group in (ProcedureGroup.PREVENTIVE,
+                                                          ProcedureGroup.AWV)
+        # A visit's E&M line under a $0 copay owes no deductible or coinsurance (engine's copay
+        # path); which E&M line carried the visit is not on the ledger, so a $0 line of a plan
+        # with a $0 copay is taken for it.
+        zero_copay = (group in COPAY_GROUPS and not ded and not line.get("coinsurance")
+                      and 0 in design.copays.values())
+        if zero_copay:
+            out.append("  copay (PR-3): $0.00 for the visit (the plan's $0 copay), on its E&M"
+                       " line: no deductible or coinsurance")
+        elif not copay and not zero_group:
+            out.extend(self._coinsurance(line, design, base - ded, ded, m_oop, f_oop))
         share = line["cost_share"]
         out.append(f"  cost share {dollars(share)}; out of pocket member {dollars(m_oop)} ->"
                    f" {dollars(m_oop + share)}, family {dollars(f_oop)} -> {dollars(f_oop + share)}")
         return out
+
+    def _coinsurance(self, line: dict[str, Any], design: Any, rest: int, ded: int, m_oop: int,
+                     f_oop: int) -> list[str]:
+        """Coinsurance recomputed as the engine figures it (`engine.cost_share`): the rate on
+        what the deductible left of the cost-share base (`rest`), capped by the out-of-pocket room left before the line (the
+        member's when individual limits apply, the family's unless Part B-style). A line whose
+        coinsurance is $0 is shown only when the recomputation says otherwise."""
+        coins = line.get("coinsurance", 0)
+        rate = apply_rate(rest, design.coinsurance_bp) if rest > 0 else 0
+        room = self._oop_room(line["member_id"], design, m_oop, f_oop)
+        expected = rate if room is None else max(0, min(rate, room - ded))
+        if not coins and not expected:
+            return []
+        text = (f"  coinsurance (PR-2): {_pct(design.coinsurance_bp)} x {dollars(rest)} ="
+                f" {dollars(rate)}")
+        if expected < rate:
+            text += (f", capped by the out-of-pocket maximum ({dollars(max(room, 0))} left before"
+                     f" the line, {dollars(ded)} of it to the deductible) = {dollars(expected)}")
+        if coins != expected:
+            text += f"  !! the ledger says {dollars(coins)}"
+        return [text]
+
+    def _oop_room(self, member: str, design: Any, m_oop: int, f_oop: int) -> int | None:
+        """The out-of-pocket room left (None: no maximum), as `engine.cost_share` limits it:
+        individual limits apply under Part B-style or embedded plans and to a family of one;
+        the family limit unless Part B-style."""
+        if design.oop_individual is None or design.oop_family is None:
+            return None
+        sub = member.rsplit("-", 1)[0]
+        multi = sum(1 for m in self.plans if m.rsplit("-", 1)[0] == sub) > 1
+        part_b = design.part_b_style
+        room = None
+        if part_b or design.embedded or not multi:
+            room = design.oop_individual - m_oop
+        if not part_b:
+            family = design.oop_family - f_oop
+            room = family if room is None else min(room, family)
+        return max(room, 0) if room is not None else None
 
     def _offset(self, payer: str, practice: str, day: str, line: dict[str, Any]) -> list[str]:
         offset = line.get("cap_offset", 0)

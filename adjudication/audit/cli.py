@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         " terms (default: the run's last paid boundary, else its last date)")
     a.add_argument("--out", metavar="FILE", type=Path,
                    help="write the per-member list (payer_id,practice_id,member_id,basis) to FILE")
-    a.set_defaults(func=cmd_attribute)
+    a.set_defaults(func=_damage_named(cmd_attribute))
 
     p = sub.add_parser("audit", help="verify, replay, explain, rebuild as of, or diff runs")
     audit = p.add_subparsers(dest="audit_command", required=True,
@@ -34,37 +34,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("run_dir", metavar="RUN_DIR")
     v.add_argument("--public-key", metavar="FILE", default=None,
                    help="check the ledger's signed heads against this Ed25519 public key")
-    v.set_defaults(func=cmd_verify)
+    v.set_defaults(func=_damage_named(cmd_verify))
     k = audit.add_parser("keygen", help="make an Ed25519 key pair for signing ledgers")
     k.add_argument("prefix", metavar="PREFIX", help="writes PREFIX.key (private, 0600) and PREFIX.pub")
-    k.set_defaults(func=cmd_keygen)
+    k.set_defaults(func=_damage_named(cmd_keygen))
     r = audit.add_parser("replay", help="rebuild everything from seq 0 and compare with the ledger")
     r.add_argument("run_dir", metavar="RUN_DIR")
-    r.set_defaults(func=cmd_replay)
+    r.set_defaults(func=_damage_named(cmd_replay))
     e = audit.add_parser("explain", help="explain a claim or a practice's monthly payment")
     explain = e.add_subparsers(dest="explain_command", required=True, metavar="{claim,payment,member}")
     c = explain.add_parser("claim", help="every event that touched a claim, each line's arithmetic")
     c.add_argument("run_dir", metavar="RUN_DIR")
     c.add_argument("claim_id", metavar="ID")
-    c.set_defaults(func=cmd_explain_claim)
+    c.set_defaults(func=_damage_named(cmd_explain_claim))
     m = explain.add_parser("payment", help="how a practice's net for a month was made")
     m.add_argument("run_dir", metavar="RUN_DIR")
     m.add_argument("practice", metavar="PRACTICE")
     m.add_argument("month", metavar="YYYY-MM")
-    m.set_defaults(func=cmd_explain_payment)
+    m.set_defaults(func=_damage_named(cmd_explain_payment))
     w = explain.add_parser("member", help="why a member is attributed where they are: visits, pre-steps, tie-break")
     w.add_argument("run_dir", metavar="RUN_DIR")
     w.add_argument("member_id", metavar="MEMBER")
     w.add_argument("--as-of", metavar="YYYY-MM-DD",
                    help="the date the rules are applied on (default: the run's last boundary)")
-    w.set_defaults(func=cmd_explain_member)
+    w.set_defaults(func=_damage_named(cmd_explain_member))
     s = audit.add_parser("as-of", help="the monthly snapshots rebuilt as of a ledger seq or a date")
     s.add_argument("run_dir", metavar="RUN_DIR")
     s.add_argument("position", metavar="SEQ|DATE",
                    help="a ledger seq, or a date: the run clock's position on it (inputs received"
                         " before it, epoch facts of boundaries on or before it)")
     s.add_argument("--out", metavar="FILE", type=Path, help="write the snapshots to FILE (CSV)")
-    s.set_defaults(func=cmd_as_of)
+    s.set_defaults(func=_damage_named(cmd_as_of))
     d = audit.add_parser("diff", help="where two runs' ledgers diverge and which snapshots differ")
     d.add_argument("run_a", metavar="RUN_A")
     d.add_argument("run_b", metavar="RUN_B")
@@ -74,7 +74,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                         " history are counted apart")
     d.add_argument("--out", metavar="FILE", type=Path,
                    help="with --lines: every differing field to FILE (CSV)")
-    d.set_defaults(func=cmd_diff)
+    d.set_defaults(func=_damage_named(cmd_diff))
+
+
+def _damage_named(command):
+    """`command`, with a log line that is not JSON met on the way made a one-line error (the
+    checks that look for damage, `audit verify` and `log verify`, name its seq)."""
+    import functools
+
+    @functools.wraps(command)
+    def guarded(args: argparse.Namespace) -> int:
+        import orjson
+
+        try:
+            return command(args)
+        except orjson.JSONDecodeError as e:
+            raise UserError(f"a log line of the run is not JSON ({e}); `claimsim audit verify`"
+                            " names the damage") from None
+    return guarded
 
 
 def _date(value: str, what: str) -> str:
@@ -184,10 +201,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     from claimsim.adjudication.audit.replay import replay
     from claimsim.adjudication.audit.run_dir import require_run
-    from claimsim.events.log import last_envelope
+    from claimsim.events.log_verify import verify
 
     run_dir = require_run(args.run_dir)
-    total = last_envelope(run_dir / "ledger")["seq"] + 1
+    chain = verify(run_dir / "ledger")  # the replay reads a whole chain; a broken one stops it
+    if not chain.ok:
+        print(f"{run_dir}: replay not run: ledger/ broken at seq {chain.seq}:"
+              f" {chain.problem.value}: {chain.message} ({chain.location})", file=sys.stderr)
+        return 1
+    if chain.count == 0:
+        print(f"{run_dir}: replay not run: the ledger holds no entries", file=sys.stderr)
+        return 1
+    total = chain.count
     with tqdm(total=total, unit="event", file=sys.stderr, disable=not sys.stderr.isatty(),
               mininterval=0.5) as bar:
         def phase(what: str, of: int) -> None:  # a large run's passes, then its fold
@@ -249,8 +274,10 @@ def cmd_as_of(args: argparse.Namespace) -> int:
 
     run_dir = require_run(args.run_dir)
     span = LedgerSpan.of(run_dir)
-    if args.position.isdigit():
-        state = fold(run_dir, until_seq=span.check_seq(int(args.position)))
+    position = args.position
+    digits = position[1:] if position.startswith("-") else position
+    if digits.isascii() and digits.isdecimal():  # a seq (ASCII digits only; a negative is named)
+        state = fold(run_dir, until_seq=span.check_seq(int(position)))
     else:
         day = span.check_date(_date(args.position, "SEQ|DATE"))
         state = fold(run_dir, until_seq=ledger_position(run_dir, day))

@@ -11,23 +11,27 @@ from typing import Any
 import orjson
 
 from claimsim.events.log import read
+from claimsim.events.log_verify import verify
 
 from claimsim.adjudication.audit.run_dir import require_run
 from claimsim.adjudication.runtimes.replay import body_of
 
 
-def first_difference(a: Any, b: Any, path: str = "") -> str:
-    """The first path at which two JSON values differ, with both values (shortened)."""
+def first_difference(a: Any, b: Any, path: str = "",
+                     names: tuple[str, str] = ("the ledger", "the replay")) -> str:
+    """The first path at which two JSON values differ, with both values (shortened); `names`
+    say where `a` and `b` come from, for a key only one of them has."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b), key=str):
             if k not in a or k not in b or a[k] != b[k]:
                 if k in a and k in b:
-                    return first_difference(a[k], b[k], f"{path}.{k}" if path else str(k))
-                return f"{path}.{k}: only in {'the ledger' if k in a else 'the replay'}"
+                    return first_difference(a[k], b[k], f"{path}.{k}" if path else str(k), names)
+                where = f"{path}.{k}" if path else str(k)
+                return f"{where}: only in {names[0] if k in a else names[1]}"
     if isinstance(a, list) and isinstance(b, list):
         for i, (x, y) in enumerate(zip(a, b)):
             if x != y:
-                return first_difference(x, y, f"{path}[{i}]")
+                return first_difference(x, y, f"{path}[{i}]", names)
         if len(a) != len(b):
             return f"{path}: {len(a)} items vs {len(b)}"
     return f"{path or '(value)'}: {_short(a)} vs {_short(b)}"
@@ -39,13 +43,21 @@ def _short(v: Any) -> str:
 
 
 def ledger_diff(run_a: Path | str, run_b: Path | str, limit: int = 20) -> list[str]:
-    """Where two runs' ledgers first diverge, then which final snapshots differ and how."""
+    """Where two runs' ledgers first diverge, then which final snapshots differ and how. Both
+    chains are verified first: an entry's stored hash speaks for its content only on an intact
+    chain (a byte flipped without re-hashing keeps the hash), so a broken ledger is named and
+    not compared."""
     a, b = require_run(run_a), require_run(run_b)
+    broken = [f"run {name}'s ledger ({run / 'ledger'}) is broken at seq {r.seq}:"
+              f" {r.problem.value}: {r.message} ({r.location}); only intact ledgers are compared"
+              for name, run in (("A", a), ("B", b)) if not (r := verify(run / "ledger")).ok]
+    if broken:
+        return broken
     out = []
     for ea, eb in zip(read(a / "ledger"), read(b / "ledger")):
         if ea["hash"] != eb["hash"]:
             out.append(f"ledgers diverge at seq {ea['seq']}: {ea['type']} vs {eb['type']}:"
-                       f" {first_difference(body_of(ea), body_of(eb))}")
+                       f" {first_difference(body_of(ea), body_of(eb), names=('run A', 'run B'))}")
             break
     else:
         na = sum(1 for _ in read(a / "ledger"))

@@ -12,6 +12,7 @@ from typing import Any
 from claimsim.events.errors import UserError
 from claimsim.events.money import dollars
 
+from claimsim.adjudication.audit.positions import LedgerSpan
 from claimsim.adjudication.audit.run_dir import fold, require_run
 from claimsim.adjudication.projections.snapshots import figures
 from claimsim.adjudication.projections.state import PayerState
@@ -162,6 +163,8 @@ def explain_member(run_dir: Path | str, member_id: str, as_of: str | None = None
     from claimsim.adjudication.projections.attribution import decide, member_evidence, tie_break
 
     run_dir = require_run(run_dir)
+    if as_of is not None:  # a date outside the ledger is an error naming its range, as elsewhere
+        LedgerSpan.of(run_dir).check_date(as_of, "--as-of")
     # The whole ledger is folded; the rules are applied as of the date (claims received after it
     # for earlier services count, so "rules as of" may differ from what the run decided then).
     state: PayerState = fold(run_dir)

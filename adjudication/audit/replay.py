@@ -275,6 +275,9 @@ def _check(r: Replayed, clock: ClockSteps, last_cause: int, run_dir: Path) -> st
             return ": the ledger lacks events the previous boundary should have written"
         if clock.plan is None:
             return f": {run_dir / CLOCK_FILE}: no run clock plan to replay epochs"
+        if str(env["data"].get("boundary")) not in clock.plan.boundaries:
+            return (f": boundary {env['data'].get('boundary')} is not one of {CLOCK_FILE}'s"
+                    f" ({', '.join(clock.plan.boundaries)})")
         return None
     want = clock.next_entry(kind, last_cause)
     if want is None:

@@ -15,7 +15,7 @@ from claimsim.events.log import read, segments
 from claimsim.events.processes import raise_dropped_stop
 from claimsim.events.reference import ReferenceData
 
-from claimsim.adjudication.projections.epochs import CLOCK_FILE
+from claimsim.adjudication.projections.epochs import CLOCK_FILE, Plan
 from claimsim.adjudication.projections.follower import LedgerFollower
 from claimsim.adjudication.projections.settings import ProjectionSettings
 from claimsim.adjudication.projections.state import PayerState
@@ -25,6 +25,8 @@ LOGS = ("input", "truth", "ledger")
 
 def require_run(run_dir: Path | str) -> Path:
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"{run_dir}: not a directory (give the run directory itself)")
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
     for name in ("input", "ledger"):
@@ -34,10 +36,9 @@ def require_run(run_dir: Path | str) -> Path:
 
 
 def projection_settings(run_dir: Path) -> ProjectionSettings:
-    path = run_dir / CLOCK_FILE
-    if not path.exists():
+    if not (run_dir / CLOCK_FILE).exists():
         return ProjectionSettings()
-    return ProjectionSettings.model_validate(orjson.loads(path.read_bytes())["settings"]["projections"])
+    return Plan.load(run_dir).settings.projections  # a damaged plan: a one-line error
 
 
 PROGRESS_EVERY = 65_536  # entries folded between two `on_progress` calls
@@ -52,20 +53,33 @@ def fold(run_dir: Path | str, *, until_seq: int | None = None,
     `PROGRESS_EVERY`, and at the end), for a progress bar that costs the fold nothing per entry."""
     run_dir = require_run(run_dir)
     state = PayerState(ReferenceData.load(run_dir), projection_settings(run_dir))
-    follower = LedgerFollower(run_dir, state)
-    # Only the fold reads the entries unless `on_event` is given (claim entries hold only the
-    # fields the fold reads: `projections.entries`).
-    envelopes = (read if on_event is not None else follower.envelopes)(run_dir / "ledger")
-    if on_progress is not None:
-        envelopes = _counted(envelopes, on_progress)
-    with cycle_gc_paused():
-        for env in envelopes:
-            if until_seq is not None and env["seq"] > until_seq:
-                break
-            follower.apply(env)
-            if on_event is not None:
-                on_event(env)
+    expected = 0  # the seq the next entry must have: a damaged ledger is an error, not a crash
+    try:
+        follower = LedgerFollower(run_dir, state)
+        # Only the fold reads the entries unless `on_event` is given (claim entries hold only
+        # the fields the fold reads: `projections.entries`).
+        envelopes = (read if on_event is not None else follower.envelopes)(run_dir / "ledger")
+        if on_progress is not None:
+            envelopes = _counted(envelopes, on_progress)
+        with cycle_gc_paused():
+            for env in envelopes:
+                if env.get("seq") != expected:
+                    raise _damaged(run_dir, expected, f"found seq {env.get('seq')!r} there")
+                if until_seq is not None and expected > until_seq:
+                    break
+                follower.apply(env)
+                if on_event is not None:
+                    on_event(env)
+                expected += 1
+    except orjson.JSONDecodeError as e:
+        raise _damaged(run_dir, expected, f"a line is not JSON: {e}") from None
     return state
+
+
+def _damaged(run_dir: Path, seq: int, what: str) -> UserError:
+    folded = f"; folded through seq {seq - 1:,}" if seq else ""
+    return UserError(f"{run_dir / 'ledger'}: cannot fold the ledger ({what}{folded});"
+                     " `claimsim audit verify` names the damage")
 
 
 def _counted(envelopes: Iterator[dict], on_progress: Callable[[int], None]) -> Iterator[dict]:

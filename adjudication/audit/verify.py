@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from claimsim.events.encoding import canonical
-from claimsim.events.log import read
+from claimsim.events.log import last_envelope, read
 from claimsim.events.log_verify import verify
 from claimsim.events.projection import checkpoint_head
 from claimsim.events.signing import load_public_key, verify_heads
@@ -52,8 +52,8 @@ def signature_check(run_dir: Path, public_key: Path | str | None) -> Check:
 
 
 def verify_run(run_dir: Path | str, public_key: Path | str | None = None) -> list[Check]:
-    """Every log's hash chain, then the projection checkpoint: its position must be an entry of
-    the ledger, and replaying the ledger to it must give its state byte for byte; then the
+    """Every log's hash chain, then the projection checkpoint: its position must be the ledger's
+    last entry (a run writes it last), and replaying the ledger to it must give its state byte for byte; then the
     signed heads (checked against `public_key` when given)."""
     run_dir = require_run(run_dir)
     checks = []
@@ -63,15 +63,17 @@ def verify_run(run_dir: Path | str, public_key: Path | str | None = None) -> lis
         r = verify(run_dir / name)
         checks.append(Check(f"{name}/", r.ok, f"{r.count:,} events, chain intact" if r.ok else
                             f"broken at seq {r.seq}: {r.problem.value}: {r.message} ({r.location})"))
-    if checks and checks[-1].name == "ledger/" and checks[-1].ok:  # the ledger checks read a whole chain
-        scanned = scan(run_dir)
-        findings = [reference_finding(run_dir, scanned), *ledger_findings(run_dir, scanned)]
-        checks += [Check(f.name, f.ok, f.message) for f in findings]
+    broken = [c for c in checks if not c.ok and c.name in ("input/", "ledger/")]
+    if broken:  # every later check reads whole chains: a broken one stops them, named
+        return [*checks, Check("later checks", False, "not run: " + "; ".join(
+            f"{c.name} {c.message.split(':', 1)[0]}" for c in broken))]
+    scanned = scan(run_dir)
+    findings = [reference_finding(run_dir, scanned), *ledger_findings(run_dir, scanned)]
+    checks += [Check(f.name, f.ok, f.message) for f in findings]
     found = checkpoint_check(run_dir)
     if found is not None:
         checks.append(found)
-    if (run_dir / "ledger").is_dir():
-        checks.append(signature_check(run_dir, public_key))
+    checks.append(signature_check(run_dir, public_key))
     return checks
 
 
@@ -91,6 +93,11 @@ def checkpoint_check(run_dir: Path) -> Check | None:
     entry = next(read(run_dir / "ledger", seq), None) if isinstance(seq, int) and seq >= 0 else None
     if entry is None or entry["seq"] != seq or entry["hash"] != digest:
         return Check(str(CHECKPOINT), False, f"checkpoint at seq {seq} does not match the ledger")
+    last = last_envelope(run_dir / "ledger")["seq"]
+    if last != seq:  # the run writes its checkpoint last, after the ledger's final entry
+        after = f"entry {last:,} was" if last == seq + 1 else f"entries {seq + 1:,}..{last:,} were"
+        return Check(str(CHECKPOINT), False, f"checkpoint at seq {seq:,}, but the ledger goes on"
+                     f" to seq {last:,}: {after} appended after the run closed")
     rebuilt = fold(run_dir, until_seq=seq)
     if _same_bytes(path, offset, rebuilt.state_pieces()):
         return Check(str(CHECKPOINT), True, f"state at seq {seq:,} reproduced by replay")

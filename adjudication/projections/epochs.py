@@ -80,9 +80,20 @@ class Plan:
         path = Path(run_dir) / CLOCK_FILE
         if not path.exists():
             raise UserError(f"{path}: no run clock plan (was this run made by `claimsim run`?)")
-        d = orjson.loads(path.read_bytes())
-        return cls(d["start"], d["service_end"], d["horizon"], tuple(d["boundaries"]),
-                   ClockSettings.model_validate(d["settings"]))
+        try:  # an edited or damaged file is a one-line error naming it, never a traceback
+            d = orjson.loads(path.read_bytes())
+            if not isinstance(d, dict):
+                raise TypeError("not a JSON object")
+            plan = cls(d["start"], d["service_end"], d["horizon"], tuple(d["boundaries"]),
+                       ClockSettings.model_validate(d["settings"]))
+        except (ValueError, TypeError, KeyError) as e:  # not JSON, not an object, a field amiss
+            what = f"no {e}" if isinstance(e, KeyError) else str(e).splitlines()[0]
+            raise UserError(f"{path}: not a run clock plan ({what})") from None
+        dates = [plan.start, plan.service_end, plan.horizon, *plan.boundaries]
+        if not plan.boundaries or not all(isinstance(d, str) for d in dates):
+            raise UserError(f"{path}: not a run clock plan (its start, service end, horizon and"
+                            " boundaries must be dates)")
+        return plan
 
 
 def plan_for(start: str, months: int, horizon: str, settings: ClockSettings) -> Plan:

@@ -14,6 +14,7 @@ from claimsim.events.log import read, segments
 from claimsim.events.money import dollars
 
 from claimsim.adjudication.audit import fold
+from claimsim.adjudication.audit.diff import first_difference
 from claimsim.adjudication.projections.snapshots import all_snapshots, figures
 
 ARGS = ["--members", "300", "--months", "6", "--minimum-attributed", "3", "--no-progress"]
@@ -44,6 +45,29 @@ def test_diff_reports_identical_runs_and_the_first_divergence(runs, capsys):
     assert main(["audit", "diff", str(runs["a"]), str(runs["c"])]) == 1
     out = capsys.readouterr().out
     assert "ledgers diverge at seq" in out and "snapshots differ" in out
+
+
+def test_diff_names_a_ledger_edited_without_rehashing_instead_of_calling_it_identical(
+        runs, tmp_path, capsys):
+    """One byte changed, the stored hashes left as they were: the entry's hash no longer speaks
+    for its content, so diff verifies both chains and names the broken one."""
+    copy = tmp_path / "flipped"
+    shutil.copytree(runs["a"], copy)
+    (_, path), = segments(copy / "ledger")
+    lines = path.read_bytes().splitlines(keepends=True)
+    seq = next(i for i, line in enumerate(lines) if b'"plan_paid":1' in line)
+    lines[seq] = lines[seq].replace(b'"plan_paid":1', b'"plan_paid":2', 1)
+    path.write_bytes(b"".join(lines))
+    assert main(["audit", "diff", str(runs["a"]), str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "ledgers identical" not in out
+    assert out.startswith(f"run B's ledger ({copy / 'ledger'}) is broken at seq {seq}: edited:")
+
+
+def test_diff_says_which_run_holds_a_field_the_other_lacks():
+    assert first_difference({"data": {"x": 1, "y": 2}}, {"data": {"x": 1}},
+                            names=("run A", "run B")) == "data.y: only in run A"
+    assert first_difference({"x": 1}, {"x": 1, "z": 0}) == "z: only in the replay"
 
 
 def test_verify_passes_and_fails_on_an_edited_ledger(runs, tmp_path, capsys):

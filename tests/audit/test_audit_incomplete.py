@@ -48,6 +48,43 @@ def test_verify_reports_a_killed_run_incomplete_with_where_it_stopped(whole, tmp
     assert f"last boundary {boundaries[-1]}" in out
 
 
+def test_the_incomplete_message_names_the_scenario_and_the_run_directory(whole, tmp_path, capsys):
+    half = _killed(whole, tmp_path / "half")
+    assert main(["audit", "verify", str(half)]) == 1
+    scenario = entries(whole / "ledger")[0]["data"]["scenario"]
+    assert (f"finish it with `claimsim run {scenario} --out {half} --resume` and the flags it was"
+            " started with") in capsys.readouterr().out
+
+
+def test_a_ledger_with_only_its_manifest_says_no_input_is_answered(whole, tmp_path, capsys):
+    bare = copy(whole, tmp_path / "bare", skip=("projections", "reports"))
+    cut_log(bare / "ledger", 1)
+    inputs = len(entries(bare / "input"))
+    assert main(["audit", "verify", str(bare)]) == 1
+    out = capsys.readouterr().out
+    assert "OK   ledger causes: no input answered yet" in out
+    assert f"FAIL run: INCOMPLETE: ledger answers none of the {inputs:,} inputs;" in out
+    assert "0..-1" not in out and "seq -1" not in out
+
+
+def test_a_clock_run_without_runclock_json_fails_instead_of_skipping_its_checks(whole, tmp_path,
+                                                                                capsys):
+    bare = copy(whole, tmp_path / "bare")
+    (bare / "runclock.json").unlink()
+    boundaries = sum(1 for e in entries(bare / "ledger") if e["type"] == "epoch.boundary")
+    assert main(["audit", "verify", str(bare)]) == 1
+    assert (f"FAIL run: {bare / 'runclock.json'}: missing, but the ledger holds {boundaries}"
+            " epoch boundaries") in capsys.readouterr().out
+
+
+def test_an_adjudicated_run_killed_part_way_says_how_to_finish_it(adjudicated, tmp_path, capsys):
+    half = copy(adjudicated, tmp_path / "half")
+    cut_log(half / "ledger", len(entries(half / "ledger")) // 2)
+    assert main(["audit", "verify", str(half)]) == 1
+    out = capsys.readouterr().out
+    assert f"finish it with `claimsim adjudicate {half}`" in out and "boundary" not in out
+
+
 def test_replay_reports_a_killed_run_incomplete(whole, tmp_path, capsys):
     half = _killed(whole, tmp_path / "half")
     assert main(["audit", "replay", str(half)]) == 1
@@ -147,6 +184,15 @@ def test_explain_payment_for_a_month_outside_the_run_is_an_error(whole, capsys):
     assert f"{ledger[0]['at'][:7]}..{ledger[-1]['at'][:7]}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("day", ["1990-01-01", "2031-01-01"])
+def test_explain_member_as_of_a_date_outside_the_run_is_an_error(whole, capsys, day):
+    ledger = entries(whole / "ledger")
+    member = next(e["key"] for e in ledger if e["type"] == "attribution.assigned")
+    assert main(["audit", "explain", "member", str(whole), member, "--as-of", day]) == 2
+    assert capsys.readouterr().err.strip() == (f"claimsim: error: --as-of {day} is outside the"
+                                               f" run ({ledger[0]['at']}..{ledger[-1]['at']})")
+
+
 def test_attribute_as_of_a_date_outside_the_run_is_an_error(whole, capsys):
     assert main(["attribute", str(whole), "--as-of", "1990-01-01"]) == 2
     assert "outside the run" in capsys.readouterr().err
@@ -173,3 +219,18 @@ def test_attribute_past_the_ledger_of_a_run_adjudicated_part_way_says_what_it_la
     capsys.readouterr()
     assert main(["attribute", str(partial), "--as-of", "2025-06-01"]) == 0
     assert "note:" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("position, message", [
+    ("-1", "ledger seq -1 is outside the run"), ("\u0663", "not a YYYY-MM-DD date")])
+def test_as_of_a_negative_seq_is_named_and_non_ascii_digits_are_no_seq(whole, capsys, position,
+                                                                       message):
+    assert main(["audit", "as-of", str(whole), position]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_file_given_as_the_run_directory_is_named_as_not_one(whole, capsys):
+    assert main(["audit", "verify", str(whole / "reference.json")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"claimsim: error: {whole / 'reference.json'}: not a directory (give the run directory"
+        " itself)")

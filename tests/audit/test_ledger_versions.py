@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import shutil
 
+import orjson
 import pytest
 
 from claimsim.cli import main
 from claimsim.events.codes import ICD10_CONDITION
 from claimsim.events.encoding import canonical
-from claimsim.events.log import raw_lines, read, segments
+from claimsim.events.log import LogWriter, raw_lines, read, segments
 
 from claimsim.events.reference import ReferenceData
 from claimsim.events.registry import EventError
@@ -112,12 +113,18 @@ def test_audit_verify_and_replay_pass_on_either_version(runs, version, capsys):
 
 
 def test_replay_of_a_v1_ledger_still_finds_a_changed_amount(runs, tmp_path, capsys):
+    """The amount edited and the chain re-hashed over the raw (v1) entries: only replay finds
+    it (an edit left un-hashed stops the replay at the broken chain instead)."""
     copy = tmp_path / "edited"
     shutil.copytree(runs["v1"], copy)
     (_, path), = segments(copy / "ledger")
     raw = path.read_bytes()
     i = raw.index(b'"plan_paid":') + len(b'"plan_paid":')
-    path.write_bytes(raw[:i] + b"9" + raw[i:])
+    bodies = [{k: e[k] for k in ("type", "v", "at", "key", "cause", "data")}
+              for e in map(orjson.loads, (raw[:i] + b"9" + raw[i:]).splitlines())]
+    shutil.rmtree(copy / "ledger")
+    with LogWriter(copy / "ledger") as w:
+        w.extend(bodies)
     assert main(["audit", "replay", str(copy)]) == 1
     assert "(claim.adjudicated, input 330): data.lines[0].plan_paid: 912816 vs 12816" in (
         capsys.readouterr().err)

@@ -72,6 +72,27 @@ def test_a_rehashed_edit_is_caught_and_located_after_the_last_valid_signature(si
     assert f"entries from seq {sigs[1][0] + 1:,} on are not proven by a signature" in out
 
 
+def test_a_forged_snapshot_followed_by_a_copied_closing_signature_fails_verify(signed, tmp_path,
+                                                                              capsys):
+    """A forged snapshot.taken appended, then a copy of the closing ledger.signed entry, both
+    chained on: the copy signs the old head, not the forged entry before it."""
+    run = signed / "run"
+    forged = tmp_path / "appended"
+    shutil.copytree(run, forged)
+    ledger = list(read(run / "ledger"))
+    last = ledger[-1]["seq"]
+    snapshot = next(e for e in reversed(ledger) if e["type"] == "snapshot.taken")
+    with LogWriter(forged / "ledger") as w:
+        for env in (snapshot, ledger[-1]):
+            w.append({k: env[k] for k in ("type", "v", "at", "key", "cause", "data")})
+    assert verify(forged / "ledger").ok
+    assert main(["audit", "verify", str(forged), "--public-key", str(signed / "payer.pub")]) == 1
+    out = capsys.readouterr().out
+    assert (f"FAIL ledger signatures: signature at seq {last + 2}: signs seq {last - 1}"
+            f" (cause {last - 1}), not the entry right before it (seq {last + 1})") in out
+    assert f"entries from seq {last + 1:,} on are not proven" in out
+
+
 def test_a_signed_ledger_cannot_be_continued_without_its_key(signed, tmp_path, capsys):
     # A run-clock run is refused by `adjudicate` whatever its key (it is `claimsim run`'s) ...
     assert main(["adjudicate", str(signed / "run"), "--no-progress"]) == 2

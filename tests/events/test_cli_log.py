@@ -66,3 +66,21 @@ def test_tail_shows_a_line_it_cannot_read_as_it_is_stored(tmp_path, capsys):
     out = capsys.readouterr().out.encode().splitlines(keepends=True)
     assert out[1:5] == odd
     assert orjson.loads(out[0])["seq"] == 0 and orjson.loads(out[5])["seq"] == 4
+
+
+def test_an_empty_segment_is_an_empty_log_not_none_dates(tmp_path, capsys):
+    (tmp_path / "000000000000.jsonl").write_bytes(b"")
+    assert main(["log", "verify", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == f"{tmp_path}: OK, 0 events, chain intact (empty)"
+    assert main(["log", "stats", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "None" not in out and out.splitlines()[-1] == "no events, 1 segment(s)"
+
+
+def test_a_string_seq_is_named_as_not_an_integer(tmp_path, capsys):
+    write_log(tmp_path, 3)
+    lines = lines_of(tmp_path)
+    lines[1] = lines[1].replace(b'"seq":1,', b'"seq":"1",')
+    rewrite(tmp_path, lines)
+    assert main(["log", "verify", str(tmp_path)]) == 1
+    assert "BROKEN at seq 1: bad_json: seq '1' is not an integer" in capsys.readouterr().err

@@ -42,3 +42,27 @@ def test_a_durable_write_is_fsynced_before_it_takes_its_name(tmp_path, monkeypat
         f.write(b'{"last_seq":7}\n')
     assert steps == ["fsync", f"replace paid.json{PART_SUFFIX}"]
     assert path.read_bytes() == b'{"last_seq":7}\n'
+
+
+def test_a_directory_at_the_path_is_refused_before_anything_is_written(tmp_path):
+    from claimsim.events.errors import UserError
+
+    target = tmp_path / "reports"
+    target.mkdir()
+    with pytest.raises(UserError, match="reports: is a directory; name a file to write"):
+        with whole_or_absent(target) as part:
+            part.write_bytes(b"never")
+    assert sorted(tmp_path.iterdir()) == [target] and list(target.iterdir()) == []
+
+
+def test_a_failed_rename_leaves_no_part(tmp_path, monkeypatch):
+    path = tmp_path / "t.csv"
+
+    def refuse(src, dst):
+        raise IsADirectoryError(21, "Is a directory")
+
+    monkeypatch.setattr(files.os, "replace", refuse)
+    with pytest.raises(IsADirectoryError):
+        with whole_or_absent(path) as part:
+            part.write_bytes(b"x")
+    assert list(tmp_path.iterdir()) == []

@@ -124,3 +124,50 @@ def test_key_files_that_are_not_ed25519_keys_are_one_line_errors(tmp_path):
     with pytest.raises(UserError, match="never overwritten"):
         generate_keypair(tmp_path / "k")
     assert oct((tmp_path / "k.key").stat().st_mode & 0o777) == "0o600"
+
+
+def _append_bodies(directory: Path, bodies: list[dict]) -> None:
+    with LogWriter(directory) as w:
+        for body in bodies:
+            w.append(body)
+
+
+def _body(env: dict) -> dict:
+    return {k: env[k] for k in ("type", "v", "at", "key", "cause", "data")}
+
+
+def test_a_copied_closing_signature_after_forged_entries_does_not_vouch_for_them(tmp_path, keys):
+    """A forger appends an entry, then a copy of the closing signature (seq 13 over seq 12), the
+    chain continued: the copy at seq 15 still names seq 12, not the entry before it (14)."""
+    signer, public, _ = keys
+    _write_run(tmp_path / "ledger", signer)
+    closing = list(read(tmp_path / "ledger"))[-1]
+    forged = {"type": "no_effect", "v": 1, "at": "2025-01-03", "key": "S", "cause": 10,
+              "data": {"input_type": "member.enrolled", "note": "forged"}}
+    _append_bodies(tmp_path / "ledger", [forged, _body(closing)])
+    assert verify(tmp_path / "ledger").ok
+    check = verify_heads(read(tmp_path / "ledger"), public)
+    assert not check.ok
+    assert check.problem.startswith("signature at seq 15: signs seq 12")
+    assert "not the entry right before it (seq 14)" in check.problem
+    assert (check.last_valid_seq, check.first_unproven_seq) == (12, 14)
+
+
+def test_a_signature_repeating_an_earlier_head_fails(tmp_path, keys):
+    """Signed seqs strictly increase: a copy of the first signature (over seq 0) appended at the
+    end fails, and the ledger after the closing signature is unproven."""
+    signer, public, _ = keys
+    _write_run(tmp_path / "ledger", signer)
+    first_sig = next(e for e in read(tmp_path / "ledger") if e["seq"] == 1)
+    _append_bodies(tmp_path / "ledger", [_body(first_sig)])
+    check = verify_heads(read(tmp_path / "ledger"), public)
+    assert not check.ok and check.problem.startswith("signature at seq 14: signs seq 0")
+    assert (check.last_valid_seq, check.first_unproven_seq) == (12, 14)
+
+
+@pytest.mark.parametrize("prefix", ["", "keys/"])
+def test_a_prefix_naming_no_file_is_refused_before_writing_hidden_keys(tmp_path, prefix):
+    (tmp_path / "keys").mkdir()
+    with pytest.raises(UserError, match="names no file"):
+        generate_keypair(f"{tmp_path}/{prefix}" if prefix else "")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["keys"]
