@@ -16,6 +16,7 @@ it is answered in the same epoch), and the key `UNREADABLE_KEY` (its family is u
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import itertools
 import os
@@ -166,7 +167,23 @@ class LineCheck:
             env = typed_enrollment_envelope(line, seq, pos.prev, self.e_version)  # type: ignore[arg-type]
         if env is None:
             env = _checked(self.directory, line, seq, pos, self.versions)
+        at = env["at"]
+        if type(at) is str and not _is_day(at):  # a `type` text `at` past `_checked`'s check
+            env = {**unreadable(seq, pos.last_at, f"its at {at[:40]!r} is not a YYYY-MM-DD date",
+                                line), "prev": env["prev"], "hash": env["hash"]}
         return env
+
+
+def _is_day(at: str) -> bool:
+    """An input's `at` is the day it was received, YYYY-MM-DD: the run clock and `as of` cut the
+    input log by it, so "yesterday" or a megabyte of text is not taken into the ledger's dates."""
+    if len(at) != 10 or at[4] != "-" or at[7] != "-":
+        return False
+    try:
+        dt.date.fromisoformat(at)
+    except ValueError:
+        return False
+    return True
 
 
 def _checked(directory: Path, line: bytes, seq: int, pos: ChainPosition,

@@ -46,3 +46,20 @@ def tail_entry(path: Path, line: bytes, error: type[Exception]) -> dict[str, Any
         raise error(f"{path}: its last line is not a log entry (no integer seq);"
                     " `claimsim log verify` names the damage")
     return env
+
+
+def input_count(directory: Path | str) -> int:
+    """How many inputs an input log holds. Its lines are inputs by position, each answered (one
+    that is not an entry as `unreadable_input`), so a last line that is not an entry counts too:
+    the lines of its segment are then counted from the segment's first seq, as the reader numbers
+    them (a full read of that one segment, on a damaged log only)."""
+    from claimsim.events.log import LogError, last_envelope, segments  # `log` imports this module
+
+    try:
+        env = last_envelope(directory)
+    except LogError:
+        first, path = next(s for s in reversed(segments(Path(directory)))
+                           if _last_complete_line(s[1]) is not None)
+        with open(path, "rb") as f:
+            return first + sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    return 0 if env is None else env["seq"] + 1

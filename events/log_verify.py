@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
+from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash, line_chain_hash
 from claimsim.events.log import FILE_BUFFER, require_dir, segments
 from claimsim.events.registry import EventError, check_known, readable_header
 
@@ -100,6 +100,12 @@ def verify(directory: Path | str, *, check_types: bool = True) -> VerifyResult:
                     return fail(Problem.EDITED, seq, "prev does not match the preceding entry's hash", where)
                 body = canonical({k: env[k] for k in ("at", "cause", "data", "key", "seq", "type", "v")})
                 if chain_hash(prev, body) != env["hash"]:
+                    if line_chain_hash(prev, line.rstrip(b"\n")) == env["hash"]:
+                        # The runtimes hash the line as stored (a writer's lines are canonical):
+                        # this one's hash holds over its bytes, not over the canonical form.
+                        return fail(Problem.EDITED, seq, "not in canonical form (its hash holds"
+                                    " over its bytes as written, not over their canonical"
+                                    " encoding; not written by a claimsim log writer)", where)
                     return fail(Problem.EDITED, seq, "content does not match its hash", where)
                 if not readable_header(env):  # what `input_reader` reads as unreadable
                     return fail(Problem.BAD_JSON, seq, "not an envelope: its type and at must be"

@@ -115,7 +115,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
     run_dir = require_run(args.run_dir)
     span = None
-    if args.as_of:
+    if args.as_of is not None:
         # Before the ledger's first date nothing is known; after its last, the lists stand (a
         # run adjudicated part way says so below: its later claims are not in them).
         span = LedgerSpan.of(run_dir)

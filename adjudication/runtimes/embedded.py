@@ -30,7 +30,8 @@ from claimsim.events import vocabulary  # noqa: F401  (registers every event typ
 from claimsim.events.acyclic import cycle_gc_paused
 from claimsim.events.errors import UserError
 from claimsim.events.input_reader import ChainPosition, read_checked
-from claimsim.events.log import Fsync, LogWriter, last_envelope, read
+from claimsim.events.log import Fsync, LogWriter, read
+from claimsim.events.log_tail import input_count
 from claimsim.events.processes import raise_dropped_stop
 from claimsim.events.reference import ReferenceData
 from claimsim.events.signing import SIGNATURE_TYPE, Signer, sign_head
@@ -156,8 +157,7 @@ class EmbeddedAdjudicator:
     # -- running ---------------------------------------------------------------------------
     def pending(self) -> int:
         """How many inputs are written and not yet adjudicated."""
-        last = last_envelope(self.input_dir)
-        return 0 if last is None else max(0, last["seq"] + 1 - self.next_input)
+        return max(0, input_count(self.input_dir) - self.next_input)
 
     def progress(self) -> Progress:
         return Progress(self.next_input, self.pending())

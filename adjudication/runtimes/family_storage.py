@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from claimsim.events.log import last_envelope
+from claimsim.events.log_tail import input_count
 
 from claimsim.adjudication.runtimes.diskstore import RocksStore
 from claimsim.adjudication.runtimes.processor import MemoryStore
@@ -53,8 +53,7 @@ CacheFamilies = int | str | None  # N, `AUTO`, `LARGE`, or None (every family in
 def auto_cache_families(input_dir: Path, bound: int | None = None) -> int | None:
     """The default rule: None (every family in memory) for a run of at most `IN_MEMORY_INPUTS`
     inputs, else `bound` (None: `CACHE_FAMILIES`) over the disk store."""
-    last = last_envelope(input_dir)
-    inputs = 0 if last is None else last["seq"] + 1
+    inputs = input_count(input_dir)
     if inputs <= IN_MEMORY_INPUTS:
         return None
     return CACHE_FAMILIES if bound is None else bound

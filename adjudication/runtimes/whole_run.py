@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from claimsim.events.errors import UserError
-from claimsim.events.log import last_envelope
+from claimsim.events.log_tail import input_count
 
 CLOCK_FILE = "runclock.json"  # written by the run clock (scenarios) before it pays a run
 # Written by `claimsim ingest` as it starts and removed once its run.json is written: a folder
@@ -47,8 +47,7 @@ def require_whole_input(run_dir: Path | str) -> None:
     if not isinstance(listed, dict):
         return
     expected = sum(v for v in listed.values() if isinstance(v, int))
-    last = last_envelope(run_dir / "input") if (run_dir / "input").is_dir() else None
-    have = 0 if last is None else last["seq"] + 1
+    have = input_count(run_dir / "input") if (run_dir / "input").is_dir() else 0
     if have < expected:
         raise UserError(f"{run_dir / 'input'}: holds {have:,} of {expected:,} inputs run.json lists;"
                         " the input is not whole (a copy cut short, or a simulation that stopped)")
