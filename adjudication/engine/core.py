@@ -32,7 +32,7 @@ from claimsim.adjudication.engine.family import (
     ADJUDICATED, NO_EFFECT, REJECTED, REVERSED, SPAN_END, SPAN_PAYER, SPAN_START, FamilyState,
 )
 from claimsim.adjudication.engine.typed_claims import validate_typed
-from claimsim.adjudication.engine.validation import Invalid, fast_day, validate_claim
+from claimsim.adjudication.engine.validation import ID_CHARS, Invalid, fast_day, validate_claim
 
 # The longest rejection message or `no_effect` note the ledger records (a hostile input's ids or
 # field names go into them; the raw input a rejection quotes has its own `Settings.raw_limit`).
@@ -66,7 +66,8 @@ def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Contex
     elif kind == UNREADABLE or not _known(kind, envelope["v"]):
         result = [REJECTED, envelope["at"], _unusable(envelope, ctx)]
     else:
-        result = [NO_EFFECT, envelope["at"], kind, _note(kind, envelope, family)[:MESSAGE_LIMIT]]
+        result = [NO_EFFECT, envelope["at"], kind,
+                  _note(kind, envelope, family, ctx)[:MESSAGE_LIMIT]]
     family.results[seq] = result
     family.last_seq = seq
     return _event(seq, result, family, record), family
@@ -166,10 +167,10 @@ def _read_model(model: Any, label: str, data: Any) -> tuple[Any, str]:
     return e, ""
 
 
-def _note(kind: str, envelope: dict[str, Any], family: FamilyState) -> str:
+def _note(kind: str, envelope: dict[str, Any], family: FamilyState, ctx: Context) -> str:
     """"" for an input applied as it stands, else why it is ignored: one the model refuses or
     accepts only by converting a value, or an alignment sent under another subscriber's key (as
-    for an enrollment)."""
+    for an enrollment) or to a practice the reference data does not hold."""
     checked = _CHECKED.get(kind)
     if checked is None:
         return ""
@@ -178,6 +179,8 @@ def _note(kind: str, envelope: dict[str, Any], family: FamilyState) -> str:
         return why
     if type(e) is AlignmentDeclared and e.subscriber_id != family.subscriber_id:
         return f"ignored: subscriber {e.subscriber_id} sent under key {family.subscriber_id}"
+    if type(e) is AlignmentDeclared and e.practice_id not in ctx.practice_kind:
+        return f"ignored: practice {e.practice_id} is not in the reference data"
     return ""
 
 
@@ -213,9 +216,9 @@ def _unusable(envelope: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def _rejection(raw: Any, bad: Invalid, ctx: Context) -> dict[str, Any]:
-    def text(name: str) -> str | None:
+    def text(name: str) -> str | None:  # an id past the limits is cut there, as `raw` is
         value = raw.get(name) if isinstance(raw, dict) else None
-        return value if isinstance(value, str) else None
+        return value[:ID_CHARS] if isinstance(value, str) else None
 
     return {  # keys sorted, as `line_results.line_result` says why
         "carc": REJECT_CARC[bad.reason],
@@ -250,6 +253,8 @@ def _enroll(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> str:
     plan = ctx.plans.get(plan_id)
     if plan is None or plan.payer_id != payer_id:
         return f"ignored: plan {plan_id} is not a plan of payer {payer_id}"
+    if end is not None and end < start:  # a span of no day: it would only deny later claims
+        return f"ignored: coverage ends {end}, before it starts {start}"
     family.members.setdefault(member_id, []).append(  # the layout SPAN_* names
         [payer_id, plan_id, start, end, qmb])
     return ""
@@ -316,9 +321,13 @@ def _terminate(envelope: dict[str, Any], family: FamilyState) -> str:
     if not spans:
         return f"ignored: member {t.member_id} is not enrolled"
     end = t.end.isoformat()
+    cut = False
     for span in spans:
         if span[SPAN_PAYER] == t.payer_id and span[SPAN_START] <= end and (
                 span[SPAN_END] is None or span[SPAN_END] > end):
             span[SPAN_END] = end
+            cut = True
+    if not cut and not any(s[SPAN_PAYER] == t.payer_id and s[SPAN_START] <= end for s in spans):
+        return f"ignored: member {t.member_id} has no coverage with {t.payer_id} by {end}"
     return ""
 

@@ -140,6 +140,8 @@ def _day(value: Any, field: str) -> tuple[dt.date, str]:
     # Only the plain YYYY-MM-DD form: fromisoformat also takes week dates and compact forms,
     # and the ISO string is compared as text downstream.
     if type(value) is not str or len(value) != 10 or value[4] != "-" or value[7] != "-":
+        if value is None:
+            raise Invalid(RejectReason.MISSING_FIELD, field, f"{field} is missing")
         raise Invalid(RejectReason.BAD_DATE, field, f"{field} is not a YYYY-MM-DD date: {value!r}")
     try:
         return dt.date.fromisoformat(value), value
@@ -328,6 +330,9 @@ def _line_slowly(rl: Any, where: str, received_iso: str, received: dt.date, seen
         raise Invalid(RejectReason.DATE_AFTER_RECEIVED, f"{where}.service_date",
                       f"{where}.service_date {day_iso} is after the received date {received_iso}")
     code = rl.get("procedure")
+    if code is None:
+        raise Invalid(RejectReason.MISSING_FIELD, f"{where}.procedure",
+                      f"{where}.procedure is missing")
     if type(code) is not str or code not in known:
         raise Invalid(RejectReason.UNKNOWN_CODE, f"{where}.procedure", f"unknown procedure code {code!r}")
     if not valid_on(code, day_iso):
