@@ -9,6 +9,7 @@ from typing import Any
 
 from claimsim.events.programs import ProgramKind, ProgramSettings
 
+from claimsim.adjudication.projections.aligned_facts import M_COST_SHARE
 from claimsim.adjudication.projections.fold.aligned import AlignedFold
 from claimsim.adjudication.projections.apm import (BY_CONTRACT, BY_PAYMENT, apm_rows,
                                                    participation_rows, practice_share_rows)
@@ -66,9 +67,26 @@ class Run:
         return self.fold.facts
 
 
-def _line(member: str, day: str, code: str, paid: int, cost_share: int) -> dict[str, Any]:
+def _line(member: str, day: str, code: str, paid: int, cost_share: int,
+          qmb: int = 0) -> dict[str, Any]:
     return {"member_id": member, "service_date": day, "procedure": code, "plan_paid": paid,
-            "cost_share": cost_share, "status": "paid"}
+            "cost_share": cost_share, "medicaid_cost_share": qmb, "status": "paid"}
+
+
+def test_a_qmb_members_cost_share_is_counted_once_and_not_as_the_members():
+    """A QMB line: allowed 5,000 = plan paid 4,000 + cost share 1,000, all of which Medicaid pays
+    (`medicaid_cost_share`, part of the line's cost share): allowed is counted once (it was
+    6,000), and the member owes none of it (the equity table's cost share was 1,000)."""
+    run = Run(_ref())
+    run.fold.apply({"type": "claim.submitted", "data": {"claim": {
+        "claim_id": "Q1", "member_id": "M1", "rendering_npi": "N1", "place_of_service": "11",
+        "lines": [{"service_date": "2025-03-01", "procedure": "99213", "diagnoses": []}]}}})
+    run.fold.apply({"type": "claim.adjudicated", "data": {
+        "claim_id": "Q1", "payer_id": PAYER, "practice_id": "P1", "rendering_npi": "N1",
+        "reversed_lines": [], "lines": [_line("M1", "2025-03-01", "99213", 4_000, 1_000, 1_000)]}})
+    row = _row(primary_care_share_rows(run.facts, _ref()))
+    assert (row["primary_care_claims"], row["total_medical_expense"]) == (5_000, 5_000)
+    assert run.facts.member_totals["M1"][M_COST_SHARE] == 0
 
 
 def _four_lines(run: Run) -> None:

@@ -176,7 +176,10 @@ class AlignedFold:
             paid: int = line["plan_paid"]
             cost_share: int = line["cost_share"]
             procedure, member = line["procedure"], line["member_id"]
-            allowed: int = paid + cost_share + line.get("medicaid_cost_share", 0)
+            # A line's cost share is its PR amount, a QMB member's part (which Medicaid pays)
+            # included: allowed = plan paid + cost share; what the member owes is the rest.
+            qmb: int = line.get("medicaid_cost_share", 0)
+            allowed: int = paid + cost_share
             totals = totals_of.get(member)
             if totals is None:
                 totals = totals_of[member] = array("q", MEMBER_ROW)
@@ -189,7 +192,7 @@ class AlignedFold:
                 spend[S_PC_ALLOWED] += allowed
                 totals[S_PC_PAID] += paid
                 totals[S_PC_ALLOWED] += allowed
-            totals[M_COST_SHARE] += cost_share
+            totals[M_COST_SHARE] += cost_share - qmb
             ffs[ffs_key] = ffs.get(ffs_key, 0) + paid
             by_program[program_key] = by_program.get(program_key, 0) + paid
             if procedure in QUALITY_CODES and line.get("status", "paid") != "denied":
