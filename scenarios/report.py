@@ -24,7 +24,7 @@ from claimsim.adjudication.audit.tables import (ATTRIBUTION_COLUMNS, accuracy_ro
 from claimsim.adjudication.projections.reconciliation import year_figures
 from claimsim.adjudication.projections.state import PayerState
 
-from claimsim.scenarios.tables import ledger_scan
+from claimsim.scenarios.tables import ledger_scan, ratio_bp
 
 REPORTS = "reports"
 SUMMARY_FIGURES = ("member_months", "prospective_total", "prospective_adjustments",
@@ -87,8 +87,8 @@ def leakage_rows(run_dir: Path, state: PayerState, snapshots: list[dict[str, Any
             agg["avoidable_referrals"] += 1
             agg["avoidable_cost"] += paid.get(ref.claim_id or "", 0)
     out = [{"payer_id": p, "practice_id": pr, **v,
-            "leakage_rate_bp": (v["leakage_visits"] * 10_000 // v["qualifying_visits"])
-            if v["qualifying_visits"] else 0} for (p, pr), v in sorted(rows.items())]
+            "leakage_rate_bp": ratio_bp(v["leakage_visits"], v["qualifying_visits"])}
+           for (p, pr), v in sorted(rows.items())]
     if not truth_dir.is_dir():  # an ingested run: the simulator's referrals are unknown
         for row in out:
             row.update(dict.fromkeys(("referrals", "avoidable_referrals", "avoidable_cost")))
