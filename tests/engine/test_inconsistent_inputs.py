@@ -21,7 +21,8 @@ def test_coverage_that_ends_before_it_starts_is_ignored_and_denies_nothing():
     h = Harness()
     h.enroll("M1")
     answer = h.enroll("M1", start="2025-06-01", end="2025-05-31")
-    assert answer["data"]["note"] == "ignored: coverage ends 2025-05-31, before it starts 2025-06-01"
+    assert answer["data"]["note"] == (
+        "ignored: coverage ends 2025-05-31, before it starts 2025-06-01")
     assert is_ignored(answer["data"])
     assert len(h.families["M1"].members["M1"]) == 1  # only the first span
     assert only_line(h.claim("C1", "M1", [line("99213", 10_000)]))["allowed"] == 10_000

@@ -11,19 +11,13 @@ import pytest
 from claimsim.cli import main
 from claimsim.events.log_verify import verify
 
-from ..fixtures.damaged_runs import copy, cut_log, entries, replace_line, rewrite_log, simulate
-
-ANSWERS = ("claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect")
-
+from ..fixtures.damaged_runs import (ANSWERS, copy, cut_log, entries, replace_line, rewrite_log,
+                                     simulated_and_paid)
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     """A simulated run (150 members, 4 months) and its ledger from `claimsim adjudicate`."""
-    base = tmp_path_factory.mktemp("hostile")
-    clean = simulate(base / "clean")
-    paid = copy(clean, base / "paid")
-    assert main(["adjudicate", str(paid), "--no-progress"]) == 0
-    return clean, paid
+    return simulated_and_paid(tmp_path_factory.mktemp("hostile"))
 
 
 def _answers(run_dir):
@@ -187,12 +181,18 @@ def _ledger_bytes(run_dir):
     return b"".join(p.read_bytes() for p in sorted((run_dir / "ledger").glob("*.jsonl")))
 
 
-def test_torn_last_input_line_is_answered_not_skipped(sim, tmp_path):
+TORN = b'{"at":"2025-07-30","cause":null,"data":{"claim":{"claim_id":"TOR'
+
+
+@pytest.mark.parametrize("tail", [TORN, b"this is not json\n"], ids=["torn", "not-json"])
+def test_torn_or_garbage_last_input_line_is_answered_not_skipped(sim, tmp_path, tail):
+    """A last line whose writer is gone, torn or not JSON, is answered like any other line (the
+    run's input count takes it in: `log_tail.input_count`), not a refusal of the run."""
     clean, paid = sim
     run_dir = copy(clean, tmp_path / "r")
     n = len(entries(clean / "input"))
     with open(next((run_dir / "input").glob("*.jsonl")), "ab") as f:
-        f.write(b'{"at":"2025-07-30","cause":null,"data":{"claim":{"claim_id":"TOR')
+        f.write(tail)
     assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
     after = _answers(run_dir)
     assert len(after) == n + 1

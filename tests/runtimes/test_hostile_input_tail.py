@@ -1,6 +1,6 @@
-"""An input log's last line that is not an entry, and an input dated with anything but a day:
-each is answered `unreadable_input` (dated as the input before it) and every other input is
-answered as in the clean run; `attribute --as-of` and `audit replay` read the run as before."""
+"""An input dated with anything but a day is answered `unreadable_input` (dated as the input
+before it) and every other input as in the clean run; `attribute --as-of` reads the run as
+before."""
 
 from __future__ import annotations
 
@@ -8,36 +8,17 @@ import pytest
 
 from claimsim.cli import main
 
-from ..fixtures.damaged_runs import copy, entries, rewrite_log, simulate
-
-ANSWERS = ("claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect")
+from ..fixtures.damaged_runs import ANSWERS, copy, entries, rewrite_log, simulated_and_paid
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    base = tmp_path_factory.mktemp("hostile-tail")
-    clean = simulate(base / "clean")
-    paid = copy(clean, base / "paid")
-    assert main(["adjudicate", str(paid), "--no-progress"]) == 0
-    return clean, paid
+    return simulated_and_paid(tmp_path_factory.mktemp("hostile-tail"))
 
 
 def _answers(run_dir):
     return [{k: e[k] for k in ("type", "at", "key", "cause", "data")}
             for e in entries(run_dir / "ledger") if e["type"] in ANSWERS]
-
-
-def test_a_last_input_line_that_is_not_json_is_answered_like_any_other(sim, tmp_path):
-    clean, paid = sim
-    run_dir = copy(clean, tmp_path / "r")
-    n = len(entries(clean / "input"))
-    with open(next((run_dir / "input").glob("*.jsonl")), "ab") as f:
-        f.write(b"this is not json\n")
-    assert main(["adjudicate", str(run_dir), "--no-progress"]) == 0
-    after = _answers(run_dir)
-    assert after[:-1] == _answers(paid)
-    assert (after[-1]["cause"], after[-1]["data"]["reason"], after[-1]["at"]) == (
-        n, "unreadable_input", entries(clean / "input")[-1]["at"])
 
 
 @pytest.mark.parametrize("at", ["yesterday", "2025-02-30", "2025-W01-1", "2025-01-05T10:00",
