@@ -149,3 +149,30 @@ def test_money_totals_sum_rows_by_name_over_a_prefix_or_months():
     by = money_by_practice(feed.state.money, ["2025-01"])
     assert list(by) == [(PAYER, "P1")] and by[(PAYER, "P1")] == p1
     assert money_totals({}) == MoneyTotals()
+
+
+def test_a_practice_under_its_minimum_volume_has_no_leakage_cost():
+    """P2 (CPC+ Track 2 all year) is treated as FFS from 2025-03-15 (`practice.status` inactive:
+    under its minimum volume, DOMAIN.md): a P1 visit on 03-10 leaks capitated FFS (9070), one on
+    03-20 is paid FFS once, like any FFS practice's (0); active again from 03-25, 03-28 leaks."""
+    from claimsim.events.envelope import new_event
+    from claimsim.events.ledger import PracticeStatus
+
+    def status(day: str, active: bool) -> dict:
+        return new_event(PracticeStatus(payer_id=PAYER, practice_id="P2",
+                                        program=ProgramKind.CPCP_T2,
+                                        effective=dt.date.fromisoformat(day), active=active),
+                         at=day, key="P2", cause=0)
+
+    def leaked(days: list[str]) -> int:
+        feed = Feed(_reference("2025-01-01"))
+        feed.enroll("M1")
+        feed.assign("M1", "P2", "2024-01-01")
+        feed.record([status("2025-03-15", False), status("2025-03-25", True)])
+        for day in days:
+            feed.visit("M1", "P1", day)
+        return figures(feed.state, PAYER, "P2", "2025-03")["leakage_cost"]
+
+    assert leaked(["2025-03-10"]) == FEES["99213"] == 9070
+    assert leaked(["2025-03-20"]) == 0
+    assert leaked(["2025-03-10", "2025-03-20", "2025-03-28"]) == 2 * 9070

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 from claimsim.adjudication.projections import money as layout
 from claimsim.adjudication.projections.money import row_of
+from claimsim.adjudication.projections.fold.timelines import S_ACTIVE
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -95,7 +96,9 @@ def book_leakage(state: PayerState, payer: str, practice: str, member: str, day:
                  row: list[int], counted: int, capitated_plan: list[tuple[str, int]]) -> None:
     """Qualifying visits (`counted`, negative on reversals) count for the practice the member
     is attributed to on the day, as leakage when billed by another practice, which also leaks
-    the plan paid for the groups the home practice's program capitates on that day."""
+    the plan paid for the groups the home practice's program capitates on that day: none while
+    the program is not active for it (under its minimum volume it is treated as FFS, DOMAIN.md
+    "Minimum volume", so nothing it is paid for is paid a second time)."""
     timeline = state.attribution.get(member)
     if not timeline:
         return
@@ -109,6 +112,11 @@ def book_leakage(state: PayerState, payer: str, practice: str, member: str, day:
             hrow[M_LEAK_VISITS] = hrow[M_LEAK_VISITS] + counted
     if home != practice:
         groups_home = state.capitated_groups(payer, home, day)
+        if not groups_home:
+            return
+        status = state.status_on(payer, home, day)
+        if status is not None and not status[S_ACTIVE]:
+            return  # under its minimum volume the home practice is paid FFS: nothing paid twice
         leak = sum(p for g, p in capitated_plan if g in groups_home)
         if leak:
             hrow[M_LEAK_COST] = hrow[M_LEAK_COST] + leak
