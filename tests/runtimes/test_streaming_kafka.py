@@ -374,6 +374,12 @@ def test_claimsim_adjudicate_runtime_kafka_writes_the_embedded_ledger_and_cleans
             await consumer.stop()
 
     assert asyncio.run(leftovers()) == []
+    # Again on the whole ledger: nothing to do, said as the embedded runtime says it.
+    assert main(["adjudicate", str(run), "--runtime", "kafka", "--bootstrap", kafka_bootstrap,
+                 "--no-progress"]) == 0
+    assert capsys.readouterr().out == (f"{run}: adjudicated 0 inputs: the ledger answers every"
+                                       f" input (seq 0..{n - 1:,})\n")
+    assert ledger_bytes(run) == expected
 
 
 def test_a_hostile_input_log_on_kafka_gives_the_embedded_ledger(kafka_bootstrap, simulated, tmp_path):

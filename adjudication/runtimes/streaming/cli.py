@@ -8,6 +8,9 @@ import argparse
 from claimsim.adjudication.runtimes.streaming.topics import BOOTSTRAP_ENV, bootstrap_from_env
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worker", help="run a streaming adjudicator (faust worker) on Kafka")
     p.add_argument("run_dir", metavar="RUN_DIR", help="the run directory (reference.json, ledger manifest)")
@@ -25,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-families", type=int, default=None, metavar="N",
                    help="decoded family states kept in memory (0: every family; default 0 with"
                         " --store memory, 16384 with --store rocksdb)")
-    p.add_argument("--loglevel", default="warning", help="faust log level (default warning)")
+    p.add_argument("--loglevel", default="warning", type=str.lower, choices=LOG_LEVELS,
+                   help="faust log level (default warning)")
     p.add_argument("--log-file", default=None,
                    help="where every log record goes, plain text (default: the temp directory);"
                         " stderr gets one line per Kafka outage")
@@ -33,7 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import os
     import sys
+
+    from claimsim.events.processes import die_with_parent
+
+    parent = os.environ.get("CLAIMSIM_WORKER_PARENT")  # `runner.PARENT_ENV`: started by a run
+    if parent:
+        die_with_parent()
+        if str(os.getppid()) != parent:  # it ended before this line: no run to work for
+            return 1
 
     # faust is slow to import: here, not at the top
     from claimsim.adjudication.runtimes.streaming.app import run_worker
@@ -45,6 +58,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
         cache = ROCKSDB_CACHE_FAMILIES if args.store == "rocksdb" else 0
     if cache < 0:
         raise UserError("--cache-families must be 0 (every family) or more")
+    if args.partitions is not None and args.partitions < 1:
+        raise UserError(f"--partitions must be at least 1, got {args.partitions}")
+    if not 0 < args.commit_interval < float("inf"):
+        raise UserError(f"--commit-interval must be a positive number of seconds, got"
+                        f" {args.commit_interval}")
+    if args.log_file is not None:
+        from pathlib import Path
+        folder = Path(args.log_file).parent
+        if not folder.is_dir():
+            raise UserError(f"--log-file {args.log_file}: no folder {folder}")
     bootstrap = bootstrap_from_env(args.bootstrap)
     print(f"claimsim worker: Kafka broker {bootstrap}", file=sys.stderr)
     run_worker(args.run_dir, bootstrap, args.prefix,

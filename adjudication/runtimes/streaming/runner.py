@@ -53,6 +53,11 @@ class KafkaRun:
 WORKER_LOGS = ".kafka-workers"  # RUN_DIR's folder for the logs of the workers a call starts
 
 
+# Set on a worker this process starts: the worker is killed when its parent ends (even by
+# SIGKILL, which runs no cleanup here), instead of rebalancing for a run nobody collects.
+PARENT_ENV = "CLAIMSIM_WORKER_PARENT"
+
+
 def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
                  commit_interval: float = 1.0, log_dir: Path | None = None,
                  extra_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, Path]:
@@ -71,6 +76,7 @@ def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, in
              "--log-file", str(log_path.with_suffix(".detail.log")),
              "--loglevel", os.environ.get("CLAIMSIM_WORKER_LOGLEVEL", "warning"), *extra_args],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, PARENT_ENV: str(os.getpid())},  # it ends when this process does
         )
     return proc, log_path
 
@@ -369,12 +375,17 @@ def cmd_adjudicate_kafka(args, settings: Settings | None, until: dt.date | None)
                          workers=args.workers, settings=settings, until_at=until,
                          progress=not args.no_progress and sys.stderr.isatty(), prefix=args.prefix,
                          keep_topics=args.workers == 0)
+    if r.last_seq < r.first_seq:  # nothing was pending: say why, not "seq 9069..9068", no topics
+        why = (f"the next, seq {r.first_seq:,}, is dated on or after {until}" if until
+               else f"the ledger answers every input (seq 0..{r.first_seq - 1:,})")
+        print(f"{args.run_dir}: adjudicated 0 inputs: {why}")
+        return 0
     if args.workers == 0:
         print(f"the run's topics ({r.prefix}-*) are kept: stop the workers, then delete them",
               file=sys.stderr)
     s = r.stats
     print(
-        f"{args.run_dir}: adjudicated {s.inputs:,} inputs (seq {r.first_seq}..{max(r.last_seq, r.first_seq - 1)})"
+        f"{args.run_dir}: adjudicated {s.inputs:,} inputs (seq {r.first_seq}..{r.last_seq})"
         f" on Kafka ({args.partitions} partition(s), topics {r.prefix}-*):"
         f" {s.claims_adjudicated:,} claims paid, {s.claims_reversed:,} voided,"
         f" {s.claims_rejected:,} rejected, {s.no_effect:,} no effect;"

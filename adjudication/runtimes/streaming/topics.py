@@ -26,7 +26,13 @@ def bootstrap_from_env(value: str | None = None) -> str:
     bootstrap = value or os.environ.get(BOOTSTRAP_ENV)
     if not bootstrap:
         raise UserError(f"no Kafka broker configured: set {BOOTSTRAP_ENV}=HOST:PORT or pass"
-                        f" --bootstrap HOST:PORT (a local one: eval \"$(scripts/kafka/start.sh)\"")
+                        " --bootstrap HOST:PORT (a local one: eval \"$(scripts/kafka/start.sh)\")")
+    for server in bootstrap.split(","):
+        host, sep, port = server.strip().rpartition(":")
+        if not (sep and host and port.isascii() and port.isdecimal() and 0 < int(port) < 65536):
+            where = "--bootstrap" if value else BOOTSTRAP_ENV
+            raise UserError(f"{where} {bootstrap!r}: {server.strip()!r} is not HOST:PORT (a port"
+                            " from 1 to 65535; several servers comma-separated)")
     return bootstrap
 
 
