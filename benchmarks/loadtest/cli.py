@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from pathlib import Path
 
@@ -50,8 +51,8 @@ def parse_rates(text: str) -> list[float]:
         rates = [float(r) for r in text.split(",") if r.strip()]
     except ValueError:
         raise UserError(f"--rate {text!r}: rates are numbers, comma-separated") from None
-    if not rates or any(r <= 0 for r in rates):
-        raise UserError(f"--rate {text!r}: give one or more positive rates")
+    if not rates or not all(0 < r < math.inf for r in rates):  # NaN fails both
+        raise UserError(f"--rate {text!r}: give one or more positive, finite rates")
     return rates
 
 
@@ -73,8 +74,12 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     from claimsim.benchmarks.loadtest.run import LoadTest
     from claimsim.benchmarks.loadtest.schedule import Arrivals, Step, sweep_rates
 
-    if args.duration <= 0:
-        raise UserError("--duration must be positive")
+    if not 0 < args.duration < math.inf:
+        raise UserError("--duration must be a positive, finite number of seconds")
+    if args.sweep and not (0 < args.sweep_start < math.inf and 1 < args.sweep_factor < math.inf
+                           and args.sweep_steps >= 1):
+        raise UserError("--sweep needs --sweep-start above 0, --sweep-factor above 1 (each step"
+                        " offers more) and --sweep-steps of 1 or more")
     if not 0 <= args.linger_ms <= 10_000:
         raise UserError("--linger-ms is milliseconds, from 0 to 10000")
     if not 0 <= args.warmup < 1:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 from claimsim.benchmarks.loadtest.measure import Fault, Second, StepFigures
 from claimsim.benchmarks.loadtest.verdict import Verdict
@@ -50,12 +51,23 @@ def table(runtime: str, steps: list[StepFigures], faults: list[Fault], knee: int
     return "\n".join(lines)
 
 
+def _step_row(step: StepFigures) -> dict[str, Any]:
+    """A step as a CSV row: its CPU per input one column per process (`cpu_us_<process>`,
+    microseconds to a tenth), not the dict's text in one cell."""
+    row = step.as_dict()
+    for name, us in row.pop("cpu_us", {}).items():
+        row[f"cpu_us_{name}"] = round(us, 1)
+    return row
+
+
 def write_csv(out: Path, steps: list[StepFigures], seconds: list[Second]) -> None:
+    rows = [_step_row(s) for s in steps]
+    fields = list(rows[0]) if rows else ["index"]
+    fields += sorted({k for r in rows for k in r} - set(fields))  # a process some steps lack
     with open(out / "steps.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(steps[0].as_dict()) if steps else ["index"])
+        w = csv.DictWriter(f, fieldnames=fields, restval="")
         w.writeheader()
-        for s in steps:
-            w.writerow(s.as_dict())
+        w.writerows(rows)
     with open(out / "seconds.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["t", "offered", "answered", "backlog", "p50_ms", "p99_ms", "max_ms"])

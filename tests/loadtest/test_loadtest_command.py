@@ -4,6 +4,7 @@ a broker) the Kafka runtime under kill-worker and add-worker faults still byte-i
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -48,6 +49,10 @@ def test_embedded_loadtest_writes_its_results_and_says_the_ledger_is_identical(s
     assert printed.rstrip().endswith("ledger byte-identical to embedded: yes")
     for name in ("steps.csv", "seconds.csv", "latency_vs_rate.png", "latency_over_time.png"):
         assert (out / name).stat().st_size > 0
+    with open(out / "steps.csv", newline="") as f:
+        steps = list(csv.DictReader(f))
+    assert [round(float(s["rate"])) for s in steps] == [500, 4000]
+    assert "cpu_us" not in steps[0] and float(steps[0]["cpu_us_embedded"]) > 0  # one per process
     summary = json.loads((out / "summary.json").read_text())
     assert summary["ledger_identical"] is True
     assert [round(s["rate"]) for s in summary["steps"]] == [500, 4000]
@@ -79,7 +84,7 @@ def test_a_ledger_that_differs_is_named_at_its_first_differing_seq(small_run, tm
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--rate", "0"], "--rate '0': give one or more positive rates"),
+    (["--rate", "0"], "--rate '0': give one or more positive, finite rates"),
     (["--rate", "100", "--fault", "kill-worker@5s"], "--fault applies to --runtime kafka only"),
     (["--rate", "100", "--runtime", "kafka", "--fault", "melt@5s"], "unknown fault 'melt'"),
     (["--rate", "100", "--runtime", "kafka", "--linger-ms", "-1"], "--linger-ms is milliseconds"),
@@ -271,3 +276,18 @@ def test_the_kafka_driver_stops_the_test_when_the_broker_has_been_away_too_long(
                                         r" \(last answered input -1\); the load test stops"
                                         r" \(detail in lt/kafka-clients.log\)"):
         asyncio.run(driver.pump())
+
+
+@pytest.mark.parametrize("flags", [["--rate", "nan"], ["--rate", "inf"],
+                                   ["--rate", "500", "--duration", "nan"],
+                                   ["--sweep", "--sweep-steps", "0"],
+                                   ["--sweep", "--sweep-factor", "1"],
+                                   ["--sweep", "--sweep-start", "0"]])
+def test_rates_durations_and_sweeps_that_mean_nothing_are_refused(small_run, tmp_path, flags,
+                                                                  capsys):
+    """Each was run (a NaN rate offered nothing and the test said the ledger was identical; a
+    sweep factor of 1 ran eight identical steps; a sweep from 0 was a traceback)."""
+    assert main(["loadtest", str(small_run), *flags, "--out", str(tmp_path / "lt"),
+                 "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("claimsim: error: --")
+    assert not (tmp_path / "lt").exists()
