@@ -276,7 +276,8 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
     the next worker to start, or by the runner that started it (`datadir.sweep`)."""
     import atexit
     from claimsim.adjudication.runtimes.streaming.outages import OutageReporter, default_log_path
-    from claimsim.adjudication.runtimes.streaming.topics import partition_count, wait_for_broker
+    from claimsim.adjudication.runtimes.streaming.topics import (existing_partitions,
+                                                                 partition_count, wait_for_broker)
 
     heap.fix_mmap_threshold()  # before anything large is allocated
     run_dir = Path(run_dir)
@@ -292,6 +293,12 @@ def run_worker(run_dir: Path | str, bootstrap: str, prefix: str, *, partitions: 
         print(f"claimsim worker: the broker answered after {waited:.1f} s", file=sys.stderr)
     if partitions is None:
         partitions = run_async(partition_count(bootstrap, topics.inbound))
+    else:  # a count other than the topic's would crash on its first unknown partition
+        actual = run_async(existing_partitions(bootstrap, topics.inbound))
+        if actual is not None and actual != partitions:
+            raise UserError(f"--partitions {partitions}: the run's inbound topic {topics.inbound}"
+                            f" has {actual}; give {actual}, or leave --partitions out (it is"
+                            " read from the topic)")
     datadirs.sweep()  # what workers killed with -9 left behind
     datadir = exits.OWN_DATADIR = datadirs.for_process(prefix)
     datadir.mkdir(parents=True, exist_ok=True)

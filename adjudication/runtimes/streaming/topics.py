@@ -159,17 +159,25 @@ async def wait_for_topics(admin: AIOKafkaAdminClient, names: list[str], timeout:
 
 
 async def partition_count(bootstrap: str, topic: str) -> int:
+    count = await existing_partitions(bootstrap, topic)
+    if count is None:
+        raise UserError(f"topic {topic} does not exist on {bootstrap}; is the prefix right?")
+    return count
+
+
+async def existing_partitions(bootstrap: str, topic: str) -> int | None:
+    """How many partitions `topic` has, or None when it does not exist (yet)."""
     admin = await _admin(bootstrap)
     try:
         if topic not in await admin.list_topics():  # a describe would auto-create it
-            raise UserError(f"topic {topic} does not exist on {bootstrap}; is the prefix right?")
+            return None
         described = await admin.describe_topics([topic])
     finally:
         await admin.close()
     for t in described:
         if t.get("topic") == topic and t.get("error_code", 0) == 0 and t.get("partitions"):
             return len(t["partitions"])
-    raise UserError(f"topic {topic} does not exist on {bootstrap}; is the prefix right?")
+    return None
 
 
 async def delete_topics(bootstrap: str, topics: RunTopics) -> list[str]:
