@@ -53,12 +53,14 @@ def input_count(directory: Path | str) -> int:
     that is not an entry as `unreadable_input`), so a last line that is not an entry counts too:
     the lines of its segment are then counted from the segment's first seq, as the reader numbers
     them (a full read of that one segment, on a damaged log only)."""
-    from claimsim.events.log import LogError, last_envelope, segments  # `log` imports this module
+    from claimsim.events.log import (LogError, last_envelope, require_dir,  # `log` imports
+                                     segments)                               # this module
 
+    directory = require_dir(directory)  # a missing one is its own LogError, not the tail's
     try:
         env = last_envelope(directory)
     except LogError:
-        first, path = next(s for s in reversed(segments(Path(directory)))
+        first, path = next(s for s in reversed(segments(directory))
                            if _last_complete_line(s[1]) is not None)
         with open(path, "rb") as f:
             return first + sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))

@@ -6,13 +6,14 @@ rules, plan benefit designs), so the referral behaviour sees the hybrid % each p
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
 
 from claimsim.events.errors import UserError
 from claimsim.events.log import LogWriter
-from claimsim.events.programs import ProgramKind, ProgramSettings
+from claimsim.events.programs import Contract, ProgramKind, ProgramSettings
 from claimsim.events.reference import ReferenceData
 from claimsim.simulator.model import Summary, simulate
 from claimsim.simulator.region import Region, build_region, service_years
@@ -31,12 +32,12 @@ def _plan_key(plan_id: str, payer_id: str) -> str:
 def scenario_region(scenario: Scenario) -> Region:
     """The default region of the scenario's `SimConfig`, with each payer's overrides applied."""
     region = build_region(scenario)
-    if not scenario.payers:
-        for c in region.reference.contracts:
-            _check_figures(scenario, None, c.program)
-        return region
     ref = region.reference
     lob_of = {p.payer_id: p.lob for p in ref.payers}
+    years = service_years(scenario)
+    if not scenario.payers:
+        _check_programs(scenario, ref.contracts, lob_of, years)
+        return region
     payers = []
     for payer in ref.payers:
         choice = scenario.payers.get(payer.lob)
@@ -49,7 +50,7 @@ def scenario_region(scenario: Scenario) -> Region:
         choice = scenario.payers.get(plan.lob)
         key = _plan_key(plan.plan_id, plan.payer_id)
         designs = choice.plans.get(key) if choice else None
-        missing = [y for y in service_years(scenario) if designs and y not in designs]
+        missing = [y for y in years if designs and y not in designs]
         if missing:  # else every claim of those years would be rejected `unsupported_year`
             where = f"payers.{plan.lob.value}.plans.{key}"
             raise UserError(
@@ -64,8 +65,7 @@ def scenario_region(scenario: Scenario) -> Region:
         settings = scenario.program_for(lob, c.program.kind) if lob in scenario.payers else c.program
         contracts.append(c.model_copy(update={"program": settings}))
         programs[(c.payer_id, c.practice_id)] = (settings.kind, settings.hybrid_bp)
-    for c in contracts:
-        _check_figures(scenario, lob_of[c.payer_id], c.program)
+    _check_programs(scenario, contracts, lob_of, years)
     reference = ReferenceData(
         payers=tuple(payers), plans=tuple(plans), fee_schedules=ref.fee_schedules,
         payer_fee_schedule=ref.payer_fee_schedule, practices=ref.practices,
@@ -84,23 +84,36 @@ def scenario_region(scenario: Scenario) -> Region:
 CMF_TIERS = {ProgramKind.CPCP_T1: 4, ProgramKind.CPCP_T2: 5}
 
 
-def _check_figures(scenario: Scenario, lob, program: ProgramSettings) -> None:  # noqa: ANN001
-    """A program in use has figures for every plan year the run reaches, and as many tiers or
-    risk groups as it pays by: found before anything is simulated, not as a traceback at the
-    first payment (or a short table quietly paying its last entry to the tiers past it)."""
+def _check_programs(scenario: Scenario, contracts: Iterable[Contract], lob_of: dict,
+                    years: list[int]) -> None:
+    """`_check_figures` once for each payer's program the contracts use (many practices hold the
+    same one)."""
+    seen = set()
+    for c in contracts:
+        lob = lob_of[c.payer_id]
+        if (lob, c.program.kind) not in seen:
+            seen.add((lob, c.program.kind))
+            _check_figures(scenario, lob, c.program, years)
+
+
+def _check_figures(scenario: Scenario, lob, program: ProgramSettings,  # noqa: ANN001
+                   years: list[int]) -> None:
+    """A program in use has figures for every plan year the run reaches (`years`), and as many
+    tiers or risk groups as it pays by: found before anything is simulated, not as a traceback
+    at the first payment (or a short table quietly paying its last entry to the tiers past it)."""
     kind = program.kind
-    override = scenario.payers.get(lob) if lob is not None else None
+    override = scenario.payers.get(lob)
     where = (f"payers.{lob.value}.programs.{kind.value}.figures"
              if override is not None and kind in override.programs
              and "figures" in override.programs[kind].model_fields_set
              else f"region.programs.{kind.value}.figures")
     groups = len(scenario.clock.projections.pcf_group_bounds_milli) + 1
-    for year in service_years(scenario):
+    for year in years:
         figures = program.figures.get(year)
         if figures is None:
             raise UserError(
-                f"{where}: no figures for plan year {year}, which the run reaches ({scenario.months}"
-                f" months from {scenario.start}; given: {sorted(program.figures)}); a figures"
+                f"{where}: no figures for plan year {year}, which the run reaches"
+                f" ({scenario.months} months from {scenario.start}; given: {sorted(program.figures)}); a figures"
                 f" table replaces the default's years whole: give [{where}.{year}]")
         tiers = CMF_TIERS.get(kind)
         if tiers is not None and len(figures.cmf_by_tier) != tiers:

@@ -61,10 +61,14 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def check_path(path: str) -> None:
-    """Walk the scenario model along `path`; an unknown step is a UserError with the choices."""
+def check_path(path: str, *, table_ok: bool = False) -> list[bool]:
+    """Walk the scenario model along `path`; an unknown step is a UserError with the choices, and
+    so is a path to a table unless `table_ok` (`with_value` may set a whole one). Returns, for
+    each step, whether it names a table (a dict-typed key: `population.lob_mix_bp`, `lags`,
+    `region.programs.pcf.figures`) rather than a section or a value."""
     model: Any = Scenario
     walked: list[str] = []
+    tables: list[bool] = []
     parts = path.split(".")
     for i, part in enumerate(parts):
         where = ".".join(walked) or "the scenario"
@@ -85,8 +89,11 @@ def check_path(path: str) -> None:
         else:
             raise UserError(f"--vary {path}: {where} is a single value ({part!r} goes too deep)")
         walked.append(part)
-    if (isinstance(model, type) and issubclass(model, BaseModel)) or typing.get_origin(model) is dict:
+        tables.append(typing.get_origin(model) is dict)
+    if not table_ok and ((isinstance(model, type) and issubclass(model, BaseModel))
+                         or typing.get_origin(model) is dict):
         raise UserError(f"--vary {path}: names a table, not a value; go one level deeper")
+    return tables
 
 
 def parse_vary(text: str) -> Axis:
@@ -97,20 +104,6 @@ def parse_vary(text: str) -> Axis:
     path = canonical_path(key.strip())
     check_path(path)
     return Axis(path, tuple(_scalar(v) for v in values.split(",")))
-
-
-def _tables_on(path: str) -> list[bool]:
-    """For each step of a valid `path` but the last, whether it names a table (a dict-typed
-    key: `population.lob_mix_bp`, `lags`, `region.programs.pcf.figures`) rather than a section."""
-    model: Any = Scenario
-    out = []
-    for part in path.split(".")[:-1]:
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            model = _unwrap(model.model_fields[part].annotation)
-        else:
-            model = _unwrap(typing.get_args(model)[1])
-        out.append(typing.get_origin(model) is dict)
-    return out
 
 
 def with_value(data: dict[str, Any], path: str, value: Any,
@@ -124,7 +117,7 @@ def with_value(data: dict[str, Any], path: str, value: Any,
     out = copy.deepcopy(data)
     node, source = out, in_force
     parts = path.split(".")
-    for part, table in zip(parts[:-1], _tables_on(path)):
+    for part, table in zip(parts[:-1], check_path(path, table_ok=True)):
         source = source.get(part) if isinstance(source, dict) else None
         nxt = node.get(part)
         if not isinstance(nxt, dict):

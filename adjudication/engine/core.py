@@ -321,13 +321,11 @@ def _terminate(envelope: dict[str, Any], family: FamilyState) -> str:
     if not spans:
         return f"ignored: member {t.member_id} is not enrolled"
     end = t.end.isoformat()
-    cut = False
+    if not any(s[SPAN_PAYER] == t.payer_id and s[SPAN_START] <= end for s in spans):
+        return f"ignored: member {t.member_id} has no coverage with {t.payer_id} by {end}"
     for span in spans:
         if span[SPAN_PAYER] == t.payer_id and span[SPAN_START] <= end and (
                 span[SPAN_END] is None or span[SPAN_END] > end):
             span[SPAN_END] = end
-            cut = True
-    if not cut and not any(s[SPAN_PAYER] == t.payer_id and s[SPAN_START] <= end for s in spans):
-        return f"ignored: member {t.member_id} has no coverage with {t.payer_id} by {end}"
     return ""
 

@@ -4,11 +4,16 @@ whose topics `claimsim adjudicate RUN_DIR --runtime kafka --workers 0 --prefix P
 from __future__ import annotations
 
 import argparse
+import math
 
 from claimsim.adjudication.runtimes.streaming.topics import BOOTSTRAP_ENV, bootstrap_from_env
 
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# Set on a worker a run starts (`runner.spawn_worker`): the worker is killed when its parent
+# ends (even by SIGKILL, which runs no cleanup there), instead of rebalancing for a run nobody
+# collects.
+PARENT_ENV = "CLAIMSIM_WORKER_PARENT"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +47,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from claimsim.events.processes import die_with_parent
 
-    parent = os.environ.get("CLAIMSIM_WORKER_PARENT")  # `runner.PARENT_ENV`: started by a run
+    parent = os.environ.get(PARENT_ENV)  # started by a run
     if parent:
         die_with_parent()
         if str(os.getppid()) != parent:  # it ended before this line: no run to work for
@@ -60,7 +65,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise UserError("--cache-families must be 0 (every family) or more")
     if args.partitions is not None and args.partitions < 1:
         raise UserError(f"--partitions must be at least 1, got {args.partitions}")
-    if not 0 < args.commit_interval < float("inf"):
+    if not 0 < args.commit_interval < math.inf:
         raise UserError(f"--commit-interval must be a positive number of seconds, got"
                         f" {args.commit_interval}")
     if args.log_file is not None:

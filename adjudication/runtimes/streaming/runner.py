@@ -25,6 +25,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.log import read
 from claimsim.events.processes import run_async
 
+from claimsim.adjudication.runtimes.streaming.cli import PARENT_ENV
 from claimsim.adjudication.runtimes.streaming.producer import (
     DEFAULT_BATCH, InboundBatcher, StreamMismatch, last_input_seq, plan_stream, publish,
 )
@@ -51,11 +52,6 @@ class KafkaRun:
 
 
 WORKER_LOGS = ".kafka-workers"  # RUN_DIR's folder for the logs of the workers a call starts
-
-
-# Set on a worker this process starts: the worker is killed when its parent ends (even by
-# SIGKILL, which runs no cleanup here), instead of rebalancing for a run nobody collects.
-PARENT_ENV = "CLAIMSIM_WORKER_PARENT"
 
 
 def spawn_worker(run_dir: Path, bootstrap: str, prefix: str, partitions: int, index: int = 0,
