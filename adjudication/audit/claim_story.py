@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from claimsim.events.codes import PROCEDURE_GROUPS, ProcedureGroup
 from claimsim.events.errors import UserError
 from claimsim.events.ignored import ignored_inputs
@@ -36,6 +34,7 @@ from claimsim.events.log import read
 from claimsim.events.money import BP_ONE, apply_rate, dollars
 from claimsim.events.reference import ReferenceData
 
+from claimsim.adjudication.audit.claim_walk import Accumulators, Walk, duplicate_key, hashable
 from claimsim.adjudication.engine.cost_share import COPAY_GROUPS
 from claimsim.adjudication.engine.programs import cost_share_base
 
@@ -45,31 +44,6 @@ _CLAIM_ANSWERS = ("claim.adjudicated", "claim.reversed")
 
 def _pct(bp: int) -> str:
     return f"{bp / 100:g} %"
-
-
-@dataclass
-class Accumulators:
-    """Running deductible and out-of-pocket totals per (payer, year, member) and per family."""
-
-    member: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
-    family: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-
-    def add(self, payer: str, line: dict[str, Any]) -> None:
-        year = str(line["service_date"])[:4]
-        for acc in (self.member.setdefault((payer, year, line["member_id"]), [0, 0]),
-                    self.family.setdefault((payer, year), [0, 0])):
-            acc[0] += line.get("deductible", 0)
-            acc[1] += line["cost_share"]
-
-    def of(self, payer: str, line: dict[str, Any]) -> tuple[int, int, int, int]:
-        year = str(line["service_date"])[:4]
-        m = self.member.get((payer, year, line["member_id"]), [0, 0])
-        f = self.family.get((payer, year), [0, 0])
-        return m[0], m[1], f[0], f[1]
-
-
-def _duplicate_key(line: dict[str, Any], npi: str) -> tuple:
-    return (line["member_id"], npi, str(line["service_date"]), line["procedure"], line["units"])
 
 
 @dataclass
@@ -304,22 +278,22 @@ def explain_claim(run_dir: Path, claim_id: str) -> list[str]:
         if env["type"] == "member.enrolled":
             if env["seq"] in ignored:
                 continue
-            plans.setdefault(_hashable(d.get("member_id")), []).append(
+            plans.setdefault(hashable(d.get("member_id")), []).append(
                 (d.get("payer_id"), d.get("plan_id"), str(d.get("start")), d.get("end")))
             continue
         claim = d.get("claim") if env["type"] == "claim.submitted" else None
-        if isinstance(claim, dict) and (_hashable(claim.get("claim_id")) in ids
-                                        or _hashable(claim.get("original_claim_id")) in ids):
+        if isinstance(claim, dict) and (hashable(claim.get("claim_id")) in ids
+                                        or hashable(claim.get("original_claim_id")) in ids):
             seqs[env["seq"]] = env
-            ids.add(_hashable(claim.get("claim_id")))
+            ids.add(hashable(claim.get("claim_id")))
     if not seqs:
         raise UserError(f"{run_dir}/input: no claim {claim_id!r} (nor a replacement or void naming it)")
     story = ClaimStory(ReferenceData.load(run_dir), plans)
-    subscribers = {_hashable(env["key"]) for env in seqs.values()}
+    subscribers = {hashable(env["key"]) for env in seqs.values()}
     answers: dict[int, list[str]] = {}
     walk = Walk()
     for env in read(run_dir / "ledger"):
-        if env["type"] not in ANSWERS or _hashable(env["key"]) not in subscribers:
+        if env["type"] not in ANSWERS or hashable(env["key"]) not in subscribers:
             continue
         if env["cause"] in seqs:
             answers[env["cause"]] = _answer_lines(story, env, walk)
@@ -334,41 +308,6 @@ def explain_claim(run_dir: Path, claim_id: str) -> list[str]:
                    f" {c.get('rendering_npi')}), {len(c['lines']) if isinstance(c.get('lines'), list) else 0} line(s)")
         out.extend(answers.get(seq, ["  no ledger entry yet (not adjudicated)"]))
     return out
-
-
-def _hashable(value: Any) -> Any:
-    """A key or id as a set member: itself if it can be one, else its JSON (a hostile input's
-    key may be a list or an object; its answers carry the same key)."""
-    return value if value is None or isinstance(value, (str, int, float)) else orjson.dumps(value)
-
-
-@dataclass
-class Walk:
-    """The family's ledger walked in order: accumulators, the lines in force (for OA-18), and
-    each claim version's rendering NPI (a void's entry does not repeat it)."""
-
-    acc: Accumulators = field(default_factory=Accumulators)
-    in_force: dict[tuple, str] = field(default_factory=dict)
-    npi_of: dict[str, str] = field(default_factory=dict)
-
-    def reversed(self, d: dict[str, Any], line: dict[str, Any]) -> None:
-        npi = self.npi_of.get(d.get("reversed_claim_id") or "", d.get("rendering_npi", ""))
-        self.acc.add(d["payer_id"], line)
-        self.in_force.pop(_duplicate_key(line, npi), None)
-
-    def added(self, env: dict[str, Any], line: dict[str, Any]) -> None:
-        d = env["data"]
-        self.npi_of[d["claim_id"]] = d.get("rendering_npi", "")
-        self.acc.add(d["payer_id"], line)
-        if line.get("status") in ("paid", "shadow"):
-            self.in_force.setdefault(_duplicate_key(line, d.get("rendering_npi", "")),
-                                     f"claim {d['claim_id']} line {line['line_no']} (ledger seq {env['seq']})")
-
-    def advance(self, env: dict[str, Any]) -> None:
-        for line in env["data"].get("reversed_lines", ()):
-            self.reversed(env["data"], line)
-        for line in env["data"].get("lines", ()):
-            self.added(env, line)
 
 
 def _answer_lines(story: ClaimStory, env: dict[str, Any], walk: Walk) -> list[str]:
@@ -388,7 +327,7 @@ def _answer_lines(story: ClaimStory, env: dict[str, Any], walk: Walk) -> list[st
         walk.reversed(d, line)
     for line in d.get("lines", ()):
         is_dup = any(a["carc"] == "18" for a in line.get("adjustments", ()))
-        key = _duplicate_key(line, d.get("rendering_npi", ""))
+        key = duplicate_key(line, d.get("rendering_npi", ""))
         original = walk.in_force.get(key) if is_dup else None
         out.extend("    " + s for s in story.line_lines(d, line, walk.acc, original, reversal=False))
         walk.added(env, line)
