@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, NamedTuple
 
-from claimsim.events.codes import DATED_CODES, PROCEDURE_GROUPS
+from claimsim.events.codes import CCM_CODES, DATED_CODES, PROCEDURE_GROUPS
 from claimsim.events.plans import LineOfBusiness, Payer
 from claimsim.events.programs import Contract, ProgramKind
 from claimsim.events.providers import ClinicianRole, PracticeKind
@@ -99,6 +99,10 @@ class Program:
     reduced: bool  # cost_share_basis == reduced
     capitated: frozenset[str]  # procedure group values
     denied: frozenset[str]  # procedure codes denied CO-96 for attributed members
+    # Codes of a capitated group the program does not capitate: CPC+'s chronic care management
+    # (DOMAIN.md §3 step 5: "CCM is not in CPC+'s capitated services"), all four CCM codes; the
+    # three it denies never reach the offset, and 99491 is paid FFS in full.
+    uncapitated: frozenset[str]
     flat_fee: dict[int, int]  # year -> PCF flat visit fee (cents); empty unless PCF
     # `programs.line_model`'s answers for attributed members' lines, by procedure code: they
     # depend only on this program and the code, and most lines are of a program practice.
@@ -121,6 +125,10 @@ class PayerInfo:
     fees: dict[int, dict[str, int]]  # year -> code -> cents for one unit
 
 
+_CPC_PLUS: Final = frozenset({ProgramKind.CPCP_T1, ProgramKind.CPCP_T2})
+_CPC_PLUS_UNCAPITATED: Final = frozenset(CCM_CODES)
+
+
 def _program(contract: Contract) -> Program:
     s = contract.program
     return Program(
@@ -129,6 +137,7 @@ def _program(contract: Contract) -> Program:
         reduced=s.cost_share_basis.value == "reduced",
         capitated=frozenset(g.value for g in s.capitated_groups),
         denied=frozenset(s.denied_codes),
+        uncapitated=_CPC_PLUS_UNCAPITATED if s.kind in _CPC_PLUS else frozenset(),
         flat_fee=(
             {y: f.flat_visit_fee for y, f in s.figures.items()}
             if s.kind is ProgramKind.PCF else {}
@@ -139,9 +148,10 @@ def _program(contract: Contract) -> Program:
 class Context:
     """Reference data + settings + epoch facts, as the core's lookups.
 
-    Epoch facts: `attribution.assigned` / `attribution.corrected` set a member's practice (None:
-    unattributed) from their effective date on, and `practice.status` sets whether a practice's
-    program is active with a payer from its effective date on. Choice (DOMAIN.md is silent): a
+    Epoch facts: `attribution.assigned` / `attribution.corrected` set a member's practice with
+    their payer (None: unattributed) from their effective date on, and `practice.status` sets
+    whether a practice's program is active with a payer from its effective date on. Choice
+    (DOMAIN.md is silent): a
     fact applies from its own date onward and supersedes facts known earlier for those dates,
     including ones dated later, because the ledger holds them in the order the run clock learned
     them, and the latest knowledge wins for the period it covers.
@@ -153,7 +163,9 @@ class Context:
         # Lines carry the file's own pricing (`engine.file_pricing`), not the fee schedule's.
         self.price_from_file = reference.price_from_file
         # `events.timeline` timelines of (effective ISO day, value) entries.
-        self._attribution: dict[str, list[tuple[str, str | None]]] = {}
+        # Attribution by (payer, member): each payer attributes its own members (a member who
+        # changes payer, or has two, is attributed by each on its own).
+        self._attribution: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
         self._status: dict[tuple[str, str], list[tuple[str, bool]]] = {}
         self._build_lookups()
 
@@ -224,18 +236,18 @@ class Context:
             return False
         d = env["data"]
         if kind == "attribution.assigned":
-            set_from(self._attribution.setdefault(d["member_id"], []),
+            set_from(self._attribution.setdefault((d["payer_id"], d["member_id"]), []),
                      (str(d["effective"]), d["practice_id"]))
         elif kind == "attribution.corrected":
-            set_from(self._attribution.setdefault(d["member_id"], []),
+            set_from(self._attribution.setdefault((d["payer_id"], d["member_id"]), []),
                      (str(d["effective"]), d["to_practice"]))
         else:
             set_from(self._status.setdefault((d["payer_id"], d["practice_id"]), []),
                      (str(d["effective"]), bool(d["active"])))
         return True
 
-    def attributed_on(self, member_id: str, day: str) -> str | None:
-        """The practice the member is attributed to on an ISO day (None: unattributed):
+    def attributed_on(self, payer_id: str, member_id: str, day: str) -> str | None:
+        """The practice the payer attributes the member to on an ISO day (None: unattributed):
         `events.timeline.value_at` inlined for the hot path (a test checks that the two agree).
         A timeline's effective days strictly increase (`set_from`), and a claim's day nearly
         always falls in one of its last entries' periods (a member's first, often only, entry
@@ -244,7 +256,7 @@ class Context:
         claim. Bisecting the (day, practice) entries with a key measured ~0.85 us per lookup
         against ~0.5 us for the former parallel list of days (timeit, 24-entry timelines,
         load ~12): kept for one timeline type."""
-        timeline = self._attribution.get(member_id)
+        timeline = self._attribution.get((payer_id, member_id))
         if timeline is None:
             return None
         i = len(timeline)

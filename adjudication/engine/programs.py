@@ -48,7 +48,7 @@ def program_in_force(ctx: Context, payer_id: str, practice_id: str, member_id: s
     Offsets, flat fees and denials need all three of: a program contract on the day, the member
     attributed to that practice on the day, and the practice's program active (a
     `practice.status` inactive from a date means FFS from then)."""
-    attributed = ctx.attributed_on(member_id, day) == practice_id
+    attributed = ctx.attributed_on(payer_id, member_id, day) == practice_id
     program = ctx.program_on(payer_id, practice_id, day)
     if program is not None and not ctx.program_active(payer_id, practice_id, day):
         program = None
@@ -75,7 +75,7 @@ def line_model(program: Program | None, attributed: bool, code: str, group: str 
 def _attributed_model(program: Program, code: str, group: str | None) -> Model:
     if code in program.denied:
         return Model(program.kind, True, 0, False, False, True, None)
-    capitated = group in program.capitated
+    capitated = group in program.capitated and code not in program.uncapitated
     flat = program.flat_fee if (program.flat_fee and group == PC_EM) else None
     return Model(program.kind, True, program.hybrid_bp if capitated else 0, program.reduced,
                  capitated, False, flat)

@@ -134,6 +134,21 @@ def test_cpc_plus_ccm_line_is_denied_for_an_attributed_member():
     assert parts(other) == (6_000, 4_800, 1_200, 0, 0)
 
 
+def test_cpc_plus_does_not_capitate_chronic_care_management():
+    """CCM is not in CPC+'s capitated services (DOMAIN.md §3 step 5): 99491 (CCM, not among the
+    three codes CPC+ denies) billed $82.20 for the attributed member is paid FFS in full:
+    C = 20 % x 8220 = 1644, O = 0, P = 6576. TCM 99495 ($200) stays capitated:
+    C = 4000, O = 40 % x 16000 = 6400, P = 9600. Under MCP Track 2, 99491 is capitated as before."""
+    h = _harness(ProgramKind.CPCP_T2)
+    ccm, tcm = (only_line(h.claim(f"C{code}", "M1", [line(code, amount)]))
+                for code, amount in (("99491", 8_220), ("99495", 20_000)))
+    assert (ccm["status"], ccm["capitated"]) == ("paid", False)
+    assert parts(ccm) == (8_220, 6_576, 1_644, 0, 0)
+    assert parts(tcm) == (20_000, 9_600, 4_000, 6_400, 0)
+    mcp = _harness(ProgramKind.MCP_T2)
+    assert only_line(mcp.claim("C1", "M1", [line("99491", 8_220)]))["capitated"] is True
+
+
 def test_code_not_on_the_fee_schedule_is_not_covered():
     """99490 is a known code; a payer whose schedule lacks it denies the line CO-96, N130."""
     ref = reference([plan()])
