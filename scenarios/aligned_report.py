@@ -27,7 +27,8 @@ from claimsim.adjudication.projections.aligned_facts import (DEMOGRAPHICS, M_COS
                                                              S_PC_ALLOWED, S_PC_PAID, AlignedFacts)
 from claimsim.adjudication.projections.apm import (BY_CONTRACT, BY_PAYMENT, apm_rows,
                                                    practice_share_rows)
-from claimsim.adjudication.projections.claims_quality import quality_rows, score_rows
+from claimsim.adjudication.projections.claims_quality import (SCORE_COLUMNS, quality_rows,
+                                                               score_rows)
 from claimsim.adjudication.projections.fold.aligned import AlignedFold
 from claimsim.adjudication.projections.primary_care_spend import (ALL, SpendSettings,
                                                                   primary_care_share_rows, share_bp)
@@ -168,7 +169,8 @@ class AlignedJob:
         out = self.run_dir / "reports"
         files: list[Path] = []
         for name, rows in found.items():
-            files += tables.write_both(out, name, [_with_units(r) for r in rows])
+            files += tables.write_both(out, name, [_with_units(r) for r in rows],
+                                       list(_with_units(dict.fromkeys(HEADERS.get(name, ())))))
         return files, found
 
     def __enter__(self) -> AlignedJob:
@@ -203,6 +205,10 @@ MONEY = frozenset({"primary_care_claims", "primary_care_non_claims", "primary_ca
 
 
 RENAMED = {"cost_share": "member_cost_share", "cost_share_per_member": "member_cost_share_per_member"}
+
+
+# The columns of a table that may have no rows (its header is then these alone).
+HEADERS = {"quality_scores": SCORE_COLUMNS}
 
 
 def _with_units(row: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,9 @@ from claimsim.events.files import whole_or_absent
 from claimsim.events.log import last_envelope, read
 from claimsim.events.money import BP_ONE, div_round_half_up
 from claimsim.adjudication.projections.epochs import Plan
-from claimsim.adjudication.audit.tables import report_rows, true_pcps, write_csv  # noqa: F401
+from claimsim.adjudication.audit.tables import (  # noqa: F401
+    column_name, report_rows, true_pcps, write_csv,
+)
 from claimsim.adjudication.projections.money import money_by_practice, money_totals
 from claimsim.adjudication.projections.state import PayerState
 from claimsim.adjudication.projections.fold.timelines import S_ACTIVE, S_EFFECTIVE, S_REASON
@@ -341,13 +343,22 @@ def reconciliation(run_dir: Path, state: PayerState) -> list[dict[str, Any]]:
 
 
 # -- files ----------------------------------------------------------------------------------------
-def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
-    """The same table as `write_csv` writes, with the same column names."""
+def write_parquet(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> Path:
+    """The same table as `write_csv` writes, with the same column names (`columns`: those of a
+    table with no rows, which has no rows to name them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with whole_or_absent(path) as part:
-        pq.write_table(pa.Table.from_pylist(report_rows(rows)), part)
+        if rows or not columns:
+            table = pa.Table.from_pylist(report_rows(rows))
+        else:
+            table = pa.table({column_name(c): pa.array([], pa.null()) for c in columns})
+        pq.write_table(table, part)
     return path
 
 
-def write_both(folder: Path, name: str, rows: list[dict[str, Any]]) -> list[Path]:
-    return [write_csv(folder / f"{name}.csv", rows), write_parquet(folder / f"{name}.parquet", rows)]
+def write_both(folder: Path, name: str, rows: list[dict[str, Any]],
+               columns: list[str] | None = None) -> list[Path]:
+    """`name`.csv and `name`.parquet; `columns` first in the header (and the whole header of a
+    table with no rows)."""
+    return [write_csv(folder / f"{name}.csv", rows, columns=columns),
+            write_parquet(folder / f"{name}.parquet", rows, columns)]

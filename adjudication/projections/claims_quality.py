@@ -208,6 +208,12 @@ MEASURE_KEYS = ("quality_period", "medicare_members", "awv_members", "awv_rate_b
                 "diabetic_members", "hba1c_tested", "hba1c_rate_bp")
 
 
+# `score_rows`' columns, in order (the header of a run's table with no scores: a run whose
+# boundaries scored no PCF practice and paid no claims-based PBIP).
+SCORE_COLUMNS = ("payer_id", "practice_id", "use", *MEASURE_KEYS, "score_bp", "performance_bp",
+                 "pbip_paid", "pbip_kept")
+
+
 def score_rows(facts: AlignedFacts, reconciled: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The claims-based scores a run paid on: each PCF boundary's (from the PBP payments' basis)
     and each PBIP performance year's (from the reconciliation rows), with what each score did."""

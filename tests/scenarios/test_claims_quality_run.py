@@ -5,9 +5,14 @@ simulates no test and lists no HbA1c code beyond 83036."""
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
+
 from claimsim.adjudication.audit.replay import replay
+from claimsim.adjudication.projections.claims_quality import SCORE_COLUMNS
+from claimsim.cli import main
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
+from claimsim.scenarios.aligned_report import _with_units
 from claimsim.scenarios.run import run_scenario
 from claimsim.scenarios.spec import validate
 from claimsim.scenarios.vary import with_value
@@ -53,3 +58,19 @@ def test_pcf_on_claims_quality_pays_from_the_ledger_and_replays(tmp_path):
                         for e in read(run_dir / "ledger") if e["type"] == "payment.prospective"
                         and "basis" in e["data"]["detail"] and e["data"]["kind"] == "pbp"}
     assert replay(run_dir).ok
+
+
+def test_a_claims_quality_run_that_scored_nothing_writes_its_tables_header(tmp_path):
+    """`run demo --quality-source claims` at 300 members over 3 months scores no PCF boundary and
+    pays no PBIP year: its quality_scores table is the header alone (the report step raised on an
+    empty table, and `--resume` raised again); a scored run's rows have exactly these columns."""
+    out = tmp_path / "run"
+    assert main(["run", "demo", "--quality-source", "claims", "--members", "300", "--months", "3",
+                 "--out", str(out), "--no-progress"]) == 0
+    reports = out / "reports"
+    header = ("payer_id,practice_id,use,quality_period,medicare_members,awv_members,awv_rate_bp,"
+              "diabetic_members,hba1c_tested,hba1c_rate_bp,score_bp,performance_bp,"
+              "pbip_paid_cents,pbip_kept_cents")
+    assert (reports / "quality_scores.csv").read_text() == header + "\n"
+    assert pq.read_table(reports / "quality_scores.parquet").column_names == header.split(",")
+    assert ",".join(_with_units(dict.fromkeys(SCORE_COLUMNS))) == header
