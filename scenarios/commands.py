@@ -72,8 +72,8 @@ def add_whatif(sub: argparse._SubParsersAction) -> None:
         "whatif", help="run a scenario at every combination of --vary values, with replicates",
         description="Each point is the scenario with the varied keys changed; replicate r uses"
                     " seed + r at every point (common random numbers). Prints means (± half the"
-                    " 95 %% interval) and writes whatif.csv/.parquet, replicates.csv/.parquet and"
-                    " whatif.png.")
+                    " 95 % interval) and writes whatif.csv/.parquet, replicates.csv/.parquet,"
+                    " whatif.png and index.html.")
     p.add_argument("scenario", metavar="SCENARIO", help="built-in name or path to a .toml file")
     p.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2,...",
                    help="a dotted path into the scenario and its values, e.g."
