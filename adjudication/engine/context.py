@@ -148,10 +148,9 @@ def _program(contract: Contract) -> Program:
 class Context:
     """Reference data + settings + epoch facts, as the core's lookups.
 
-    Epoch facts: `attribution.assigned` / `attribution.corrected` set a member's practice with
-    their payer (None: unattributed) from their effective date on, and `practice.status` sets
-    whether a practice's program is active with a payer from its effective date on. Choice
-    (DOMAIN.md is silent): a
+    Epoch facts: `attribution.assigned` / `attribution.corrected` set a member's practice (None:
+    unattributed) from their effective date on, and `practice.status` sets whether a practice's
+    program is active with a payer from its effective date on. Choice (DOMAIN.md is silent): a
     fact applies from its own date onward and supersedes facts known earlier for those dates,
     including ones dated later, because the ledger holds them in the order the run clock learned
     them, and the latest knowledge wins for the period it covers.
@@ -163,9 +162,7 @@ class Context:
         # Lines carry the file's own pricing (`engine.file_pricing`), not the fee schedule's.
         self.price_from_file = reference.price_from_file
         # `events.timeline` timelines of (effective ISO day, value) entries.
-        # Attribution by (payer, member): each payer attributes its own members (a member who
-        # changes payer, or has two, is attributed by each on its own).
-        self._attribution: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+        self._attribution: dict[str, list[tuple[str, str | None]]] = {}
         self._status: dict[tuple[str, str], list[tuple[str, bool]]] = {}
         self._build_lookups()
 
@@ -236,18 +233,18 @@ class Context:
             return False
         d = env["data"]
         if kind == "attribution.assigned":
-            set_from(self._attribution.setdefault((d["payer_id"], d["member_id"]), []),
+            set_from(self._attribution.setdefault(d["member_id"], []),
                      (str(d["effective"]), d["practice_id"]))
         elif kind == "attribution.corrected":
-            set_from(self._attribution.setdefault((d["payer_id"], d["member_id"]), []),
+            set_from(self._attribution.setdefault(d["member_id"], []),
                      (str(d["effective"]), d["to_practice"]))
         else:
             set_from(self._status.setdefault((d["payer_id"], d["practice_id"]), []),
                      (str(d["effective"]), bool(d["active"])))
         return True
 
-    def attributed_on(self, payer_id: str, member_id: str, day: str) -> str | None:
-        """The practice the payer attributes the member to on an ISO day (None: unattributed):
+    def attributed_on(self, member_id: str, day: str) -> str | None:
+        """The practice the member is attributed to on an ISO day (None: unattributed):
         `events.timeline.value_at` inlined for the hot path (a test checks that the two agree).
         A timeline's effective days strictly increase (`set_from`), and a claim's day nearly
         always falls in one of its last entries' periods (a member's first, often only, entry
@@ -256,7 +253,7 @@ class Context:
         claim. Bisecting the (day, practice) entries with a key measured ~0.85 us per lookup
         against ~0.5 us for the former parallel list of days (timeit, 24-entry timelines,
         load ~12): kept for one timeline type."""
-        timeline = self._attribution.get((payer_id, member_id))
+        timeline = self._attribution.get(member_id)
         if timeline is None:
             return None
         i = len(timeline)

@@ -48,7 +48,7 @@ def program_in_force(ctx: Context, payer_id: str, practice_id: str, member_id: s
     Offsets, flat fees and denials need all three of: a program contract on the day, the member
     attributed to that practice on the day, and the practice's program active (a
     `practice.status` inactive from a date means FFS from then)."""
-    attributed = ctx.attributed_on(payer_id, member_id, day) == practice_id
+    attributed = ctx.attributed_on(member_id, day) == practice_id
     program = ctx.program_on(payer_id, practice_id, day)
     if program is not None and not ctx.program_active(payer_id, practice_id, day):
         program = None

@@ -25,39 +25,15 @@ def test_attribution_timeline_later_facts_supersede_from_their_date():
     h = Harness()
     h.attribute("M1", "PCP1", effective="2025-01-01")
     h.attribute("M1", "PCP2", effective="2025-07-01")
-    assert h.ctx.attributed_on("COM", "M1", "2025-06-30") == "PCP1"
-    assert h.ctx.attributed_on("COM", "M1", "2025-07-01") == "PCP2"
+    assert h.ctx.attributed_on("M1", "2025-06-30") == "PCP1"
+    assert h.ctx.attributed_on("M1", "2025-07-01") == "PCP2"
     # A correction learned later, effective 2025-04-01, covers every date from then on.
     _correct(h, "M1", "PCP2", "2025-04-01")
-    assert h.ctx.attributed_on("COM", "M1", "2025-03-31") == "PCP1"
-    assert h.ctx.attributed_on("COM", "M1", "2025-04-01") == "PCP2"
+    assert h.ctx.attributed_on("M1", "2025-03-31") == "PCP1"
+    assert h.ctx.attributed_on("M1", "2025-04-01") == "PCP2"
     h.attribute("M1", None, effective="2025-09-01")
-    assert h.ctx.attributed_on("COM", "M1", "2025-12-31") is None
-    assert h.ctx.attributed_on("COM", "M2", "2025-12-31") is None
-    assert h.ctx.attributed_on("MCR", "M1", "2025-06-30") is None  # another payer's attribution
-
-
-def test_a_payers_attribution_does_not_reach_another_payers_claims():
-    """M1 is in Medicare until 2025-05-14, then commercial; Medicare attributes M1 to PCP1, which
-    has a CPC+ Track 2 contract with the commercial payer only (h = 40 %, no deductible, 20 %).
-    Medicare's claim at PCP1 is FFS (no Medicare contract); the commercial claim after the switch
-    is not attributed (the commercial payer attributed nobody): O = 0, C = 2000, P = 8000. Once
-    the commercial payer attributes M1 to PCP1: O = 40 % x (10000 - 2000) = 3200, P = 4800."""
-    h = Harness(reference([plan(deductible_individual=0, deductible_family=0),
-                           plan("MCR-P", "MCR", deductible_individual=0, deductible_family=0)],
-                          [contract(ProgramKind.CPCP_T2)]))
-    h.enroll("M1", plan_id="MCR-P", payer="MCR", end="2025-05-14")
-    h.enroll("M1", start="2025-05-15")
-    h.attribute("M1", "PCP1", effective="2025-04-01", payer="MCR")
-    ev = h.claim("C1", "M1", [line("99213", 10_000, day="2025-06-02")], received="2025-06-10")
-    got = only_line(ev)
-    assert (got["attributed"], got["cap_offset"], got["cost_share"], got["plan_paid"]) == (
-        False, 0, 2_000, 8_000)
-    h.attribute("M1", "PCP1", effective="2025-06-01")
-    ev = h.claim("C2", "M1", [line("99213", 10_000, day="2025-06-03")], received="2025-06-10")
-    got = only_line(ev)
-    assert (got["attributed"], got["cap_offset"], got["cost_share"], got["plan_paid"]) == (
-        True, 3_200, 2_000, 4_800)
+    assert h.ctx.attributed_on("M1", "2025-12-31") is None
+    assert h.ctx.attributed_on("M2", "2025-12-31") is None
 
 
 def test_practice_status_toggles_offsets_by_service_date():
@@ -93,6 +69,6 @@ def test_attributed_on_is_the_timelines_value_on_the_day(effective, days):
     `events.timeline.value_at` on any attribution timeline, shorter and longer than the scan,
     before, on, between and after its entries' days, None and practices alike."""
     timeline = [(e, None if i % 3 == 2 else f"P{i}") for i, e in enumerate(sorted(effective))]
-    _HARNESS.ctx._attribution[("COM", "M9")] = timeline
+    _HARNESS.ctx._attribution["M9"] = timeline
     for day in days + list(effective):
-        assert _HARNESS.ctx.attributed_on("COM", "M9", day) == value_at(timeline, day)
+        assert _HARNESS.ctx.attributed_on("M9", day) == value_at(timeline, day)

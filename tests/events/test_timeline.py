@@ -55,7 +55,7 @@ def test_the_context_hot_path_agrees_with_the_timeline_rule(facts, day):
         h.attribute("M1", practice, effective=effective)
         set_from(timeline, [effective, practice])
     expected = value_at(timeline, day)
-    assert h.ctx.attributed_on("COM", "M1", day) == expected
+    assert h.ctx.attributed_on("M1", day) == expected
 
 
 def test_engine_and_reference_data_find_the_same_contract_on_mid_month_boundaries():
