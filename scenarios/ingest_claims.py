@@ -42,6 +42,9 @@ class IngestSummary:
     rejections: dict[str, int] = field(default_factory=dict)  # reason -> rows
     members: int = 0
     enrollments: int = 0
+    # Members enrolled with more than one payer (at once or in turn): attribution keeps one
+    # timeline per member across payers (docs/user-guide.md, "Ingesting real claims").
+    members_with_payers: int = 0
     alignments: int = 0  # voluntary alignment events (from --alignment)
     claims: int = 0
     claim_lines: int = 0
@@ -59,10 +62,11 @@ class IngestSummary:
     assignment: str | None = None  # CCLF coverage from an assignment list: what it held
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields, leaving out `assignment` when no list was read (so run.json is what it
-        was for every other ingest)."""
+        """The fields, leaving out `assignment` when no list was read and `members_with_payers`
+        when no member has two payers (so run.json is what it was for every other ingest)."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__
-                if k != "assignment" or self.assignment is not None}
+                if (k != "assignment" or self.assignment is not None)
+                and (k != "members_with_payers" or self.members_with_payers)}
 
 
 class Rejections:

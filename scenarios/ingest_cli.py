@@ -101,6 +101,9 @@ def summary_text(s, out: Path) -> str:
         ("format", s.format),
         *((f"read {name}", f"{n:,} rows") for name, n in s.files.items()),
         ("members / enrollment spans", f"{s.members:,} / {s.enrollments:,}"),
+        *((("members with two payers or more", f"{s.members_with_payers:,}: each member has one"
+            " attribution across its payers (docs/user-guide.md, \"Ingesting real claims\")"),)
+          if s.members_with_payers else ()),
         *((("voluntary alignments", f"{s.alignments:,}"),) if s.alignments else ()),
         ("claims / lines", f"{s.claims:,} / {s.claim_lines:,}"),
         ("claims by frequency", ", ".join(f"{k}: {v:,}" for k, v in s.claims_by_frequency.items())),

@@ -60,6 +60,9 @@ def stage_enrollments(stage: Stage, paths: list[Path], read: Callable[[Path], It
         "SELECT DISTINCT json_extract(body, '$.payer_id'), json_extract(body, '$.plan_id')"
         " FROM enrollments").fetchall())
     summary.members, summary.enrollments = len(members), n
+    summary.members_with_payers = stage.db.execute(
+        "SELECT COUNT(*) FROM (SELECT json_extract(body, '$.member_id') AS m FROM enrollments"
+        " GROUP BY m HAVING COUNT(DISTINCT json_extract(body, '$.payer_id')) > 1)").fetchone()[0]
     return members
 
 

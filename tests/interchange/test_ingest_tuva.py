@@ -59,6 +59,22 @@ def test_summary_counts_rows_claims_and_says_where_received_dates_and_roles_came
     assert s["received_from"] == {"paid_date": 4}  # no received_date column: paid_date
     assert "3 from the primary-care default" in s["roles"]
     assert (s["start"], s["service_end"]) == ("2024-03-01", "2024-07-01")
+    assert "members_with_payers" not in s  # nobody has two payers: run.json as before
+
+
+def test_a_member_with_two_payers_is_counted_and_named_in_the_summary(tmp_path, capsys):
+    """M2 (acme all 2024) enrolled with medicare in 2025: one member of three with two
+    payers, counted in run.json and printed; the fixture's own run has none (and no such key)."""
+    eligibility = tmp_path / E
+    eligibility.write_text(TUVA_ELIGIBILITY.read_text() + "P2,M2,S2,male,white,1980-05-05,,0,"
+                           "2025-01-01,2025-12-31,medicare,medicare,part b,,,,self,fixture\n")
+    run = tmp_path / "run"
+    assert claimsim("ingest", "--format", "tuva", TUVA_CLAIMS, eligibility, "--out", run,
+                    "--no-progress") == 0
+    s = orjson.loads((run / "run.json").read_bytes())["ingest"]
+    assert (s["members"], s["enrollments"], s["members_with_payers"]) == (3, 4, 1)
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("members with"))
+    assert row.split()[:8] == ["members", "with", "two", "payers", "or", "more", "1:", "each"]
 
 
 def test_reference_has_payers_and_plans_from_the_file_and_practices_from_billing_tins(paid_run):
