@@ -123,17 +123,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     state = inspect_run(out)
     if state.stage is Stage.FOREIGN:
         raise not_a_run(state)  # --force or not: only ever replace a claimsim run
-    if state.stage is not Stage.ABSENT:
-        if not args.force:
-            raise UserError(f"{out}: already holds a run; pass --force to replace it or --out elsewhere")
-        replace_run(out)
+    if state.stage is not Stage.ABSENT and not args.force:
+        raise UserError(f"{out}: already holds a run; pass --force to replace it or --out elsewhere")
     # The built-in `demo` scenario (scenarios/builtin/demo.toml): every program, a minimum volume
-    # scaled to the region's size; the flags override its size and seed.
+    # scaled to the region's size; the flags override its size and seed. Every flag is checked
+    # (and the key read) before `--force` removes the run it replaces.
     _, data, origin = load("demo")
     scenario = with_overrides(data, origin, members=args.members, months=args.months, seed=args.seed)
+    signer = Signer.from_file(args.signing_key) if args.signing_key else None
+    if state.stage is not Stage.ABSENT:
+        replace_run(out)
     print(f"claimsim demo: {scenario.members:,} members, {scenario.months} months, seed {scenario.seed}"
           f" -> {out}", file=sys.stderr)
-    signer = Signer.from_file(args.signing_key) if args.signing_key else None
     result = run_scenario(scenario, out, progress=sys.stderr.isatty(), signer=signer)
     plan = result.clock.plan
     files = result.files

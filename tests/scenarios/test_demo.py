@@ -64,4 +64,9 @@ def test_demo_refuses_to_overwrite_without_force(tmp_path, capsys):
     capsys.readouterr()
     assert main(["demo", "--out", str(run), *ARGS]) == 2
     assert "pass --force" in capsys.readouterr().err
+    before = ledger_bytes(run)
+    # A flag error, or a key that cannot be read, leaves the run --force would replace whole.
+    for bad in (["--members", "0"], ["--signing-key", str(tmp_path / "no.key")]):
+        assert main(["demo", "--out", str(run), "--force", *ARGS, *bad]) == 2
+        assert ledger_bytes(run) == before and (run / "run.json").is_file()
     assert main(["demo", "--out", str(run), "--force", *ARGS]) == 0
