@@ -239,15 +239,17 @@ class RocksStore:
         if self._closed:
             return
         self._closed = True
-        if self._pending and not self.scratch:
-            self._write_pending()
-        self._pending.clear()
-        self._warm.clear()
-        del self._records, self._records_handle  # a column family handle keeps the database open
-        self._db.close()
-        self._slots.close()
-        if self.scratch:
-            shutil.rmtree(self.path, ignore_errors=True)
+        try:
+            if self._pending and not self.scratch:
+                self._write_pending()
+            self._pending.clear()
+            self._warm.clear()
+            del self._records, self._records_handle  # a column family handle keeps it open
+            self._db.close()
+            self._slots.close()
+        finally:  # a Ctrl-C landing in the slow close (its flush) still gives the scratch back
+            if self.scratch:
+                shutil.rmtree(self.path, ignore_errors=True)
 
     def __enter__(self) -> RocksStore:
         return self

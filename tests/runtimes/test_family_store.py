@@ -59,6 +59,25 @@ def test_a_durable_store_reopens_with_its_values_and_a_scratch_one_starts_empty(
     assert not (tmp_path / "kept").exists()  # a scratch store is removed on close
 
 
+def test_a_stop_while_the_scratch_store_closes_still_removes_it(tmp_path):
+    """A Ctrl-C landing in the database's close (its flush, the slow part) still removes the
+    scratch directory, and a second close does nothing."""
+    store = RocksStore(tmp_path / "scratch", scratch=True)
+    store[b"p:0"] = b"7"
+    db = store._db
+
+    class Stopped:
+        def close(self):
+            db.close()
+            raise KeyboardInterrupt
+
+    store._db = Stopped()
+    with pytest.raises(KeyboardInterrupt):
+        store.close()
+    assert not (tmp_path / "scratch").exists()
+    store.close()
+
+
 def _run(run: Path, processor: PartitionProcessor, store, *, flush: bool, batch: int = 7):
     inputs = list(read(run / "input"))
     ledger = []
