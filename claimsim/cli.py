@@ -51,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:  # the commands' modules load here (most of a second): a Ctrl-C then is a stop too
+        parser = build_parser()
+    except KeyboardInterrupt as stop:
+        return _stopped(stop)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

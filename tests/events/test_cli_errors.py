@@ -96,3 +96,16 @@ def test_bench_stopped_exits_130_and_writes_no_json_that_looks_whole(monkeypatch
     monkeypatch.setattr(pytest_module, "main", suites(pytest_module.ExitCode.OK))
     assert main(["bench", "log", "--json", str(out)]) == 0
     assert out.read_text() == '{"benchmarks": []}'
+
+
+def test_a_stop_while_the_commands_load_is_said_as_a_stop(monkeypatch, capsys):
+    """A Ctrl-C in the first second (the commands' modules loading) is `claimsim: interrupted`
+    and exit 130, not a traceback."""
+    import claimsim.cli as cli
+
+    def loading():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", loading)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().err == "claimsim: interrupted\n"
