@@ -111,21 +111,20 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
     from claimsim.adjudication.audit.positions import LedgerSpan
 
-    from claimsim.events.log import last_envelope
 
     run_dir = require_run(args.run_dir)
-    span = None
+    # Before the ledger's first date nothing is known; after its last, the lists stand (a run
+    # adjudicated part way says so below, the default date's as an asked one: its later claims
+    # are not in them).
+    span = LedgerSpan.of(run_dir)
     if args.as_of is not None:
-        # Before the ledger's first date nothing is known; after its last, the lists stand (a
-        # run adjudicated part way says so below: its later claims are not in them).
-        span = LedgerSpan.of(run_dir)
         as_of = span.check_not_before(_date(args.as_of, "--as-of"), "--as-of")
     elif (run_dir / CLOCK_FILE).exists():
         plan = Plan.load(run_dir)
         paid = [b for b in plan.boundaries if b < plan.service_end]
         as_of = paid[-1] if paid else plan.boundaries[-1]
     else:
-        as_of = last_envelope(run_dir / "ledger")["at"]
+        as_of = span.last_at
     # The run clock's position on the date: what the payer had decided by then.
     state = fold(run_dir, until_seq=ledger_position(run_dir, as_of))
     # Each payer's practice lists, kept as Attribution records; their rows are made one at a time.
@@ -149,7 +148,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         print("accuracy (simulator truth): " + ", ".join(
             f"{r['payer_id']} {r['true_pcp']:,}/{r['members']:,} ({r['accuracy_bp'] / 100:.1f} %)"
             for r in accuracy))
-    if span is not None and as_of > span.last_at:
+    if as_of > span.last_at:
         _note_unadjudicated(run_dir, span.last_at)
     if args.out is not None:
         columns = ["payer_id", "practice_id", "member_id", "basis"]

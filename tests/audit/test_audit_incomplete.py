@@ -221,6 +221,26 @@ def test_attribute_past_the_ledger_of_a_run_adjudicated_part_way_says_what_it_la
     assert "note:" not in capsys.readouterr().out
 
 
+def test_attribute_by_default_on_a_killed_run_says_its_lists_lack_the_inputs_after_it(
+        whole, tmp_path, capsys):
+    """With no --as-of, `attribute` takes the run clock's last paid boundary; a run killed before
+    it gives the lists as of its ledger's end, and says so as for an asked date past it."""
+    assert main(["attribute", str(whole)]) == 0
+    out = capsys.readouterr().out
+    assert "note:" not in out
+    as_of = out.splitlines()[0].removeprefix("attribution as of ")
+    killed = copy(whole, tmp_path / "killed", skip=("projections", "reports"))
+    cut_log(killed / "ledger", sum(e["at"] < as_of for e in entries(whole / "ledger")))
+    ledger, inputs = entries(killed / "ledger"), entries(killed / "input")
+    answered = max(e["cause"] for e in ledger if e["type"] in ("claim.adjudicated",
+                                                             "claim.rejected", "no_effect"))
+    assert main(["attribute", str(killed)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"attribution as of {as_of}" and as_of > ledger[-1]["at"]
+    assert (f"note: the run is adjudicated through input seq {answered:,} of"
+            f" 0..{inputs[-1]['seq']:,} (its ledger ends on {ledger[-1]['at']})") in out
+
+
 @pytest.mark.parametrize("position, message", [
     ("-1", "ledger seq -1 is outside the run"), ("\u0663", "not a YYYY-MM-DD date")])
 def test_as_of_a_negative_seq_is_named_and_non_ascii_digits_are_no_seq(whole, capsys, position,
