@@ -203,7 +203,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"claimsim run: Kafka broker {kafka.bootstrap}", file=sys.stderr)
     if args.resume:
         history = None if args.history is None else Path(args.history)
-        state = prepare_resume(out, orjson.loads(scenario.model_dump_json()), history)
+        signer = _signer(args.signing_key)
+        state = prepare_resume(out, orjson.loads(scenario.model_dump_json()), history,
+                               None if signer is None else signer.key_id)
         if state.stage is Stage.COMPLETE:
             raise UserError(f"{out}: the run is already complete; nothing to resume")
     else:

@@ -31,7 +31,7 @@ import orjson
 from claimsim.events.encoding import canonical
 from claimsim.events.errors import UserError
 from claimsim.events.files import PART_SUFFIX, remove_entry, whole_and_on_disk
-from claimsim.events.log import last_envelope
+from claimsim.events.log import LogError, last_envelope, read
 from claimsim.events.projection import checkpoint_head
 
 # The payment step's own working files, left behind by a run that was stopped while paying: the
@@ -158,11 +158,13 @@ def replace_run(path: Path) -> None:
     shutil.rmtree(path)
 
 
-def prepare_resume(path: Path, scenario_config: dict[str, Any], history: Path | None = None
-                   ) -> RunState:
+def prepare_resume(path: Path, scenario_config: dict[str, Any], history: Path | None = None,
+                   signing_key_id: str | None = None) -> RunState:
     """Make `path` ready to redo the steps of a stopped run of this scenario (paying `history`'s
-    claims, for `run --history`); returns its state (ABSENT: start from scratch). Refuses a run
-    of another scenario or seed, or a simulated run resumed as a history run or the other way."""
+    claims, for `run --history`; signing with the key `signing_key_id` names); returns its state
+    (ABSENT: start from scratch). Refuses a run of another scenario or seed, a simulated run
+    resumed as a history run or the other way, and a stopped payment signed with another key
+    (or resumed without its key: the ledger paid again would be unsigned)."""
     state = inspect_run(path)
     if state.stage is Stage.FOREIGN:
         raise not_a_run(state)
@@ -193,9 +195,29 @@ def prepare_resume(path: Path, scenario_config: dict[str, Any], history: Path | 
             for part in (path / folder).glob(f"*{PART_SUFFIX}"):
                 remove_entry(part)
         return state  # only the reports are written again (`scenarios.run.report_paid`)
+    _same_key(path, signing_key_id)
     for name in PAY_ENTRIES:
         remove_entry(path / name)
     return RunState(path, Stage.SIMULATED, info=state.info)
+
+
+def _same_key(path: Path, signing_key_id: str | None) -> None:
+    """Refuse to pay again, unsigned or with another key, a stopped payment whose ledger was
+    signed (its manifest names the key): the run would no longer be the one asked for, and
+    `audit verify --public-key` would fail it. An unsigned one may be paid again signed."""
+    try:
+        manifest = next(read(path / "ledger"), None)
+    except LogError:  # a ledger damaged at its start: nothing recorded to keep
+        return
+    data = manifest.get("data") if isinstance(manifest, dict) else None
+    recorded = data.get("signing_key_id") if isinstance(data, dict) else None
+    if recorded is None or recorded == signing_key_id:
+        return
+    if signing_key_id is None:
+        raise UserError(f"{path}: its payment was signed with key {recorded}; give that key's"
+                        " private file with --signing-key to resume it")
+    raise UserError(f"{path}: its payment was signed with key {recorded}, not {signing_key_id};"
+                    " --resume continues with the same key")
 
 
 def paid_in_full(path: Path) -> bool:

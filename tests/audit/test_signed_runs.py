@@ -6,6 +6,7 @@ byte-identical to the signed embedded run (Ed25519 is deterministic)."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +104,28 @@ def test_a_signed_ledger_cannot_be_continued_without_its_key(signed, tmp_path, c
     (bare / "runclock.json").unlink()
     assert main(["adjudicate", str(bare), "--no-progress"]) == 2
     assert "signed with key" in capsys.readouterr().err
+
+
+def test_a_signed_run_stopped_while_paying_resumes_only_with_its_key(signed, tmp_path, capsys):
+    """`run --resume` pays a stopped run again: without the key it started with (the new ledger
+    would be unsigned) or with another key it is refused, leaving the run as it was; with its
+    key the ledger is the uninterrupted one's, byte for byte."""
+    run, half = signed / "run", tmp_path / "half"
+    shutil.copytree(run, half, ignore=lambda d, names: [n for n in names if Path(d) == run
+                                                        and n in ("projections", "reports")])
+    (_, path), = segments(half / "ledger")
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:200]))
+    stopped = path.read_bytes()
+    assert main(["audit", "keygen", str(tmp_path / "other")]) == 0
+    capsys.readouterr()
+    for key in ([], ["--signing-key", str(tmp_path / "other.key")]):
+        assert main([*ARGS, *key, "--out", str(half), "--resume"]) == 2
+        assert "its payment was signed with key" in capsys.readouterr().err
+        assert path.read_bytes() == stopped
+    assert main([*ARGS, "--signing-key", str(signed / "payer.key"), "--out", str(half),
+                 "--resume"]) == 0
+    assert b"".join(p.read_bytes() for _, p in segments(half / "ledger")) == b"".join(
+        p.read_bytes() for _, p in segments(run / "ledger"))
 
 
 def test_an_unsigned_run_verifies_and_says_it_is_unsigned(tmp_path, capsys):
