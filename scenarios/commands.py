@@ -210,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UserError(f"{out}: the run is already complete; nothing to resume")
     else:
         state = inspect_run(out)
-        refuse_existing(state)
+        refuse_existing(state, orjson.loads(scenario.model_dump_json()))
     began = time.perf_counter()
     result = _run_or_resume(args, scenario, out, state, kafka)
     plan = result.clock.plan

@@ -141,6 +141,14 @@ def _recorded_config(state: RunState) -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
+def _differs(state: RunState, scenario_config: dict[str, Any]) -> list[str]:
+    """The scenario keys in which the run's recorded scenario and `scenario_config` differ (the
+    runtime aside: a run may be resumed on the other one)."""
+    recorded = {k: v for k, v in _recorded_config(state).items() if k != "runtime"}
+    wanted = {k: v for k, v in scenario_config.items() if k != "runtime"}
+    return sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))
+
+
 def not_a_run(state: RunState) -> UserError:
     return UserError(f"{state.path}: not a claimsim run (holds {_listing(state.foreign)});"
                      " choose another --out, or move those files yourself")
@@ -178,10 +186,8 @@ def prepare_resume(path: Path, scenario_config: dict[str, Any], history: Path | 
                             " without --history" if was is None else
                             f"{path}: holds a run paying the history {was}; --resume continues"
                             f" it with --history {was}")
-        recorded = {k: v for k, v in _recorded_config(state).items() if k != "runtime"}
-        wanted = {k: v for k, v in scenario_config.items() if k != "runtime"}
-        if recorded != wanted:
-            differ = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))
+        differ = _differs(state, scenario_config)
+        if differ:
             raise UserError(f"{path}: holds a run of another scenario (differs in {_listing(differ)});"
                             " --resume continues the same scenario, seed and overrides")
     if state.stage is Stage.SIMULATING:
@@ -302,8 +308,9 @@ def resumes_reports_only(path: Path) -> bool:
     return inspect_run(path).stage is Stage.PAID and reports_resumable(path)
 
 
-def refuse_existing(state: RunState) -> None:
-    """`claimsim run` without --resume: a non-empty folder is an error saying what it holds."""
+def refuse_existing(state: RunState, scenario_config: dict[str, Any] | None = None) -> None:
+    """`claimsim run` without --resume: a non-empty folder is an error saying what it holds (and,
+    given the scenario asked for, whether --resume could continue it)."""
     if state.stage is Stage.ABSENT:
         return
     if state.stage is Stage.FOREIGN:
@@ -312,6 +319,13 @@ def refuse_existing(state: RunState) -> None:
     if state.stage is Stage.COMPLETE:
         raise UserError(f"{state.path}: already holds a finished run (audit it with `claimsim audit"
                         " verify`, or choose a new --out)")
+    differ = [] if scenario_config is None or state.info is None else _differs(
+        state, scenario_config)
+    if differ:  # `--resume` would refuse it too: say so now (a `claimsim simulate` folder, say)
+        raise UserError(f"{state.path}: holds an incomplete run of another scenario"
+                        f" ({state.describe()}; differs in {_listing(differ)}): `claimsim"
+                        " adjudicate` pays a simulated folder as it is; choose a new --out to run"
+                        " this scenario")
     raise UserError(f"{state.path}: holds an incomplete run: {state.describe()}; rerun with --resume"
                     " to finish it (steps that did not finish are redone), or choose a new --out"
                     " to start over")

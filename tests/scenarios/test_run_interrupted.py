@@ -36,6 +36,19 @@ def test_rerun_over_a_killed_run_says_it_is_incomplete_and_how_to_go_on(whole, t
     assert "directory is not empty" not in err
 
 
+def test_run_over_a_simulate_folder_says_resume_cannot_continue_it(tmp_path, capsys):
+    """A `claimsim simulate` folder is an incomplete run of another scenario: `run` says so and
+    points to `adjudicate` or a new --out, instead of to --resume (which then refused it)."""
+    sim = tmp_path / "sim"
+    assert main(["simulate", "--members", "60", "--months", "2", "--out", str(sim),
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["run", *RUN_ARGS, "--seed", "7", "--out", str(sim)]) == 2
+    err = capsys.readouterr().err
+    assert "incomplete run of another scenario (simulated, not yet paid; differs in" in err
+    assert "`claimsim adjudicate`" in err and "--resume" not in err
+
+
 def test_resume_finishes_a_killed_run_into_the_uninterrupted_ledger(whole, tmp_path, capsys):
     half = copy(whole, tmp_path / "half", skip=("projections", "reports"))
     cut_log(half / "ledger", len(entries(whole / "ledger")) // 2)
