@@ -61,6 +61,8 @@ class WorkerFailed(RuntimeError):
 
 # Keys the parent hands a worker per message (`PartitionWorkers.load`): some 1-2 MB of values.
 LOAD_BATCH = 1000
+# Seconds `PartitionWorkers.close` waits for each worker to end before killing it.
+STOP_WAIT = 10
 
 
 def family_of(key: bytes) -> bytes | None:
@@ -148,7 +150,10 @@ def _loop(conn: Connection, processor: PartitionProcessor, store: Store,
             stats.count_all(out.ledger)
             conn.send(("ok", (out.encoded, stats)))
         except BaseException:
-            conn.send(("error", traceback.format_exc()))
+            try:
+                conn.send(("error", traceback.format_exc()))
+            except OSError:  # the parent closed its end (it is stopping): nobody to tell
+                pass
             return
 
 
@@ -167,6 +172,7 @@ class PartitionWorkers:
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
         self._owners: list[int] | None = None  # worker of each input of the batch in flight
+        self._in_flight = False  # a batch sent whose answers are not all received
         # a spawned worker's settings as `Settings.to_dict()` (`_serve_own`: why)
         settings = None if own is None else processor.settings.to_dict()
         for i in range(processes):
@@ -195,6 +201,7 @@ class PartitionWorkers:
                 else partition_of(str(key), n)
             parts[i].append(env)
             owners.append(i)
+        self._in_flight = True
         for conn, part in zip(self._conns, parts):
             conn.send(("inputs", part))
         self._owners = owners
@@ -205,6 +212,7 @@ class PartitionWorkers:
         if owners is None:
             return [], []
         received = [self._receive(i) for i in range(self.processes)]
+        self._in_flight = False
         answers = [iter(bodies) for bodies, _ in received]
         return [next(answers[i]) for i in owners], [stats for _, stats in received]
 
@@ -244,13 +252,22 @@ class PartitionWorkers:
             conn.send(("fact", envelope))
 
     def close(self) -> None:
-        for conn in self._conns:
-            try:
-                conn.send(("stop", None))
-            except (BrokenPipeError, OSError):
-                pass
+        """End the workers: each told to stop when idle; with a batch in flight (a Ctrl-C or an
+        error while they adjudicated it), this side's pipe ends closed first instead, so a worker
+        sending its answers, or sending them once done, meets a broken pipe and ends (a spawned
+        one closing its store) at once: it would never read a "stop" behind them (measured
+        before: some 10 s a worker, the join's timeout, then killed)."""
+        if self._in_flight:
+            for conn in self._conns:
+                conn.close()
+        else:
+            for conn in self._conns:
+                try:
+                    conn.send(("stop", None))
+                except (BrokenPipeError, OSError):
+                    pass
         for proc in self._procs:
-            proc.join(timeout=10)
+            proc.join(timeout=STOP_WAIT)
             if proc.is_alive():
                 proc.kill()
                 proc.join()

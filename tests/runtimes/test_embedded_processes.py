@@ -240,3 +240,37 @@ def test_workers_over_their_own_stores_write_past_rocksdb_flushes(synthetic, tmp
                     proc.kill()
             workers.close()
     assert not any(worker_store_path(tmp_path, i).exists() for i in (0, 1))
+
+
+def test_workers_stopped_with_a_batch_in_flight_end_at_once_without_being_killed(
+        synthetic, tmp_path, monkeypatch):
+    """A Ctrl-C while the workers adjudicate a batch: `close` cannot tell them "stop" (a worker
+    sending its answers reads nothing more), so it closes its pipe ends and each worker, meeting
+    the broken pipe, ends by itself (its store closed and removed), well before the join's wait
+    would have it killed."""
+    from functools import partial
+
+    from claimsim.adjudication.engine.context import Settings
+    from claimsim.adjudication.runtimes import parallel
+    from claimsim.adjudication.runtimes.family_storage import STATE_DIR, worker_store
+    from claimsim.adjudication.runtimes.parallel import OwnStores, PartitionWorkers
+    from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
+    from claimsim.adjudication.runtimes.stats import RunStats
+    from claimsim.events.input_reader import read_checked
+    from claimsim.events.reference import ReferenceData
+
+    run, _, _ = synthetic
+    inputs = list(read_checked(run / "input"))
+    processor = PartitionProcessor(ReferenceData.load(run), Settings())
+    own = OwnStores(partial(worker_store, tmp_path, cache_mb=4, warm_mb=0), 64)
+    workers = PartitionWorkers(processor, MemoryStore(), 2, RunStats, own=own)
+    procs = list(workers._procs)
+    killed = []
+    for proc in procs:
+        monkeypatch.setattr(proc, "kill", lambda proc=proc: (killed.append(proc.pid),
+                                                             os.kill(proc.pid, signal.SIGKILL)))
+    monkeypatch.setattr(parallel, "STOP_WAIT", 60)
+    workers.submit(inputs)  # answers of some megabytes each: more than a pipe holds
+    workers.close()
+    assert killed == [] and all(proc.exitcode == 0 for proc in procs)
+    assert not list(tmp_path.glob(f"{STATE_DIR}-*"))  # each removed its own store
