@@ -30,6 +30,7 @@ class ClaimLine(msgspec.Struct, gc=False, kw_only=True):
     """The fields of a claim entry's line the fold reads."""
 
     allowed: int
+    attributed: bool = False  # the member attributed to the billing practice on the service date
     cap_offset: int
     capitated: bool
     cost_share: int
@@ -37,6 +38,7 @@ class ClaimLine(msgspec.Struct, gc=False, kw_only=True):
     medicaid_cost_share: int
     plan_paid: int
     procedure: str
+    program: str = "ffs"  # the program in force for the line (PCF's flat fee: `fold.flat_fees`)
     sequestration: int
     service_date: str
     shadow_allowed: int
@@ -94,6 +96,7 @@ def claim_line(line: dict[str, Any]) -> ClaimLine:
         allowed=line["allowed"], cap_offset=line["cap_offset"], capitated=line["capitated"],
         cost_share=line["cost_share"], medicaid_cost_share=line["medicaid_cost_share"],
         plan_paid=line["plan_paid"], procedure=line["procedure"],
+        program=line.get("program", "ffs"), attributed=line.get("attributed", False),
         sequestration=line["sequestration"], service_date=line["service_date"],
         status=line["status"] if "status" in line else Absent("status"),  # type: ignore[arg-type]
         shadow_allowed=(line["shadow_allowed"] if "shadow_allowed" in line

@@ -27,6 +27,7 @@ from claimsim.events.reference import ReferenceData
 from claimsim.events.timeline import EFFECTIVE, VALUE, contract_spans, entry_at, span_on, value_at
 
 from claimsim.adjudication.projections.fold import CONCERNS, HANDLERS, QUALITY_HANDLERS
+from claimsim.adjudication.projections.fold import flat_fees as flat_fees_concern
 from claimsim.adjudication.projections.fold import quality as quality_concern
 from claimsim.adjudication.projections.fold.claims import QUALIFYING
 from claimsim.adjudication.projections.fold.follow import apply as apply_envelope
@@ -75,6 +76,8 @@ class PayerState:
     snapshots: dict[str, int]
     reconciled: dict[str, int]
     hba1c: dict[str, list[list]]
+    flat_fees: dict[str, dict[str, Any]]
+    flat_fees_due: dict[str, dict[str, Any]]
     diabetes_days: dict[str, list[str]]
     # Not state: what `__init__` and `reset` derive, declared for the compiled fold too (a typed
     # attribute is a native call on a compiled class's methods, an untyped one a Python call).
@@ -89,9 +92,12 @@ class PayerState:
         self.settings = settings or ProjectionSettings()
         claims_quality = self.settings.quality_source == "claims"
         self._handlers = QUALITY_HANDLERS if claims_quality else HANDLERS
-        # Checkpoints of runs scored on reported quality keep the keys they always had.
-        self._state_keys = self._KEYS if claims_quality else tuple(
-            k for k in self._KEYS if k not in quality_concern.KEYS)
+        # Checkpoints of runs scored on reported quality, and of regions without a PCF contract
+        # (no flat fee to adjust), keep the keys they always had.
+        pcf = any(c.program.kind is ProgramKind.PCF for c in reference.contracts)
+        self._state_keys = tuple(
+            k for k in self._KEYS if (claims_quality or k not in quality_concern.KEYS)
+            and (pcf or k not in flat_fees_concern.KEYS))
         self._pc_npis = frozenset(npi for npi, (_, c) in reference.clinician.items()
                                   if c.role is ClinicianRole.PRIMARY_CARE)
         self._groups = {c: g.value for c, g in PROCEDURE_GROUPS.items()}

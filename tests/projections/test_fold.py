@@ -133,6 +133,15 @@ def test_the_checkpoint_keeps_the_keys_it_always_had():
         "snapshots", "reconciled"}
 
 
+def test_a_region_with_a_pcf_contract_checkpoints_its_flat_fee_lines_too():
+    """PCF's performance adjustment on flat fees reads the flat-fee lines paid since the last
+    boundary (`fold.flat_fees`): a region with a PCF contract keeps them in its checkpoint."""
+    from claimsim.events.programs import ProgramKind, ProgramSettings
+
+    state = PayerState(reference({"P1": ProgramSettings(kind=ProgramKind.PCF)})).state()
+    assert set(state) - set(PayerState(reference()).state()) == {"flat_fees", "flat_fees_due"}
+
+
 def test_money_totals_sum_rows_by_name_over_a_prefix_or_months():
     """Two January visits at P1 (99213 with 1814 cost share: plan paid 7256; 99214 plan paid
     12816) and one February visit at P2 (99213, plan paid 9070)."""

@@ -1,5 +1,6 @@
 """The payer-state fold by concern: membership (input log), claims (visits and FFS), money,
-timelines (attribution, status, risk facts at boundaries), payments and, when the quality score
+timelines (attribution, status, risk facts at boundaries), payments, PCF's flat-fee lines
+between boundaries and, when the quality score
 comes from claims, claims-based quality (`QUALITY_HANDLERS`). Each module names the
 state keys it owns (`KEYS`), resets them (`reset`) and handles its event types; `PayerState`
 puts them behind one apply/state/restore. `packed` is how the per-member rows are stored (packed
@@ -8,10 +9,10 @@ bytes per member, read back as the lists a checkpoint holds).
 
 from __future__ import annotations
 
-from claimsim.adjudication.projections.fold import (claims, membership, money, payments, quality,
-                                                   timelines)
+from claimsim.adjudication.projections.fold import (claims, flat_fees, membership, money, payments,
+                                                   quality, timelines)
 
-CONCERNS = (membership, claims, money, timelines, payments, quality)
+CONCERNS = (membership, claims, money, timelines, payments, quality, flat_fees)
 INPUT_HANDLERS = membership.INPUT_HANDLERS
 HANDLERS = {**membership.INPUT_HANDLERS, **claims.LEDGER_HANDLERS, **timelines.LEDGER_HANDLERS,
             **payments.LEDGER_HANDLERS}

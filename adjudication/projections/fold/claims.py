@@ -23,6 +23,7 @@ from claimsim.events.registry import EventError
 
 from claimsim.adjudication.projections.claim_entry import ClaimData, ClaimLine, claim_data
 from claimsim.adjudication.projections.diagnoses import line_conditions
+from claimsim.adjudication.projections.fold.flat_fees import book as book_flat_fee
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
 from claimsim.adjudication.projections.fold.packed import LatestDates, PackedRows
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 QUALIFYING: Final = frozenset({ProcedureGroup.PC_EM.value, ProcedureGroup.AWV.value,
                         ProcedureGroup.CARE_MGMT.value})
 AWV: Final = ProcedureGroup.AWV.value
+PC_EM: Final = ProcedureGroup.PC_EM.value
+PCF: Final = "pcf"  # `ProgramKind.PCF`: its attributed members' E&M lines are paid the flat fee
 CCM_CODES: Final = frozenset({"99490", "99491", "99487", "99489"})
 
 # Positions in a visit row, visits[member][i] = [practice, day, qualifying lines by primary-care
@@ -113,6 +116,7 @@ _FIELDS_OF: Final = msgspec.structs.astuple
 # this module then always reads the structs as they are, even ones changed after it was built).
 _LINE: Final = ClaimLine.__struct_fields__
 L_ALLOWED: Final = _LINE.index("allowed")
+L_ATTRIBUTED: Final = _LINE.index("attributed")
 L_CAP_OFFSET: Final = _LINE.index("cap_offset")
 L_CAPITATED: Final = _LINE.index("capitated")
 L_COST_SHARE: Final = _LINE.index("cost_share")
@@ -120,6 +124,7 @@ L_DIAGNOSES: Final = _LINE.index("diagnoses")
 L_MEDICAID_COST_SHARE: Final = _LINE.index("medicaid_cost_share")
 L_PLAN_PAID: Final = _LINE.index("plan_paid")
 L_PROCEDURE: Final = _LINE.index("procedure")
+L_PROGRAM: Final = _LINE.index("program")
 L_SEQUESTRATION: Final = _LINE.index("sequestration")
 L_SERVICE_DATE: Final = _LINE.index("service_date")
 L_SHADOW_ALLOWED: Final = _LINE.index("shadow_allowed")
@@ -286,6 +291,12 @@ def day(state: PayerState, d: tuple[Any, ...], day: str, lines: list[tuple[Any, 
             elif procedure in CCM_CODES:
                 ccm += sign
         if not denied:
+            if group == PC_EM and line[L_PROGRAM] == PCF and line[L_ATTRIBUTED]:
+                # PCF's flat visit fee (engine.programs: a PCF practice's qualifying E&M line
+                # for its attributed member, the program active), for the boundary's
+                # performance adjustment on flat fees (DOMAIN.md §4).
+                book_flat_fee(state, d[D_PAYER_ID], d[D_PRACTICE_ID], d[D_MEMBER_ID], day[:7],
+                              p, sign)
             if by_group is None:
                 by_group = {}
             # FFS the payer would owe for it: allowed less the member's cost share (plan paid +

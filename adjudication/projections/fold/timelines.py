@@ -62,13 +62,16 @@ def status(state: PayerState, env: dict[str, Any]) -> None:
 
 def boundary(state: PayerState, env: dict[str, Any]) -> None:
     """Record the boundary, hand the members changed since the last one to the true-up, and
+    the flat-fee lines paid since the last one to the performance adjustment on flat fees, and
     keep every payer's member risk facts as of the boundary."""
+    from claimsim.adjudication.projections.fold.flat_fees import close
     from claimsim.adjudication.projections.risk import member_facts  # risk reads this state
 
     d = env["data"]
     day = str(d["boundary"])
     state.boundaries.append([d["epoch"], day, env["seq"]])
     state.trueup, state.dirty = sorted(state.dirty), {}
+    close(state)
     for payer in sorted({m["payer"] for m in state.members.values()}):
         state.facts.setdefault(payer, []).append([day, member_facts(state, payer, day)])
 
