@@ -45,6 +45,10 @@ class PaymentKind(StrEnum):
     PBP = "pbp"
     ESP = "esp"
     PPCP = "ppcp"
+    # PCF's performance adjustment on the flat visit fees paid since the previous epoch boundary
+    # (DOMAIN.md §4: the adjustment is on the total primary care payment, PBP and flat fees; the
+    # PBP's own share rides in its PBPM). Paid at each boundary, not per member month.
+    PBA_FLAT_FEE = "pba_flat_fee"
 
 
 # CCM codes a CPC+ practice may not bill for its attributed members (DOMAIN.md §3 step 5).

@@ -1,7 +1,8 @@
 """The epoch boundary (DESIGN.md "The run clock"): the plan of a run's boundaries and the batches
 of ledger events computed at each one, from the projections of the ledger so far: retroactive
 alignments as corrections, attribution, practice status, the true-up of paid months, prospective
-payments for the epoch's months and, once a year's run-out has closed, its reconciliation.
+payments for the epoch's months, PCF's performance adjustment on the flat fees paid in the epoch
+just closed and, once a year's run-out has closed, its reconciliation.
 
 The run clock (scenarios/runclock.py) records these batches live; `audit replay` recomputes them
 from a fresh replay and compares, so both use this one definition.
@@ -22,6 +23,7 @@ from claimsim.events.errors import UserError
 from claimsim.events.ledger import EpochBoundary
 
 from claimsim.adjudication.projections.attribution import AttributionRun, attribute, retroactive_alignments
+from claimsim.adjudication.projections.flat_fee_performance import flat_fee_adjustments
 from claimsim.adjudication.projections.prospective import epoch_payment_batches, true_up
 from claimsim.adjudication.projections.reconciliation import due, reconcile
 from claimsim.events.calendar import add_months, months_from
@@ -130,6 +132,8 @@ def epoch_steps(state: PayerState, plan: Plan, boundary: str, cause: int,
     if months:
         for payer in payers:
             yield from epoch_payment_batches(state, payer, boundary, months, cause=cause)
+    for payer in payers:  # at every boundary, the closing one too: the run-out's flat fees
+        yield flat_fee_adjustments(state, payer, boundary, cause=cause)
     first, last = int(plan.start[:4]), int(add_months(plan.service_end, -1)[:4])
     for year in range(first, last + 1):
         if plan.final(boundary) or due(year, boundary, state.settings.runout_months):

@@ -38,6 +38,10 @@ KINDS: dict[ProgramKind, tuple[PaymentKind, ...]] = {
     ProgramKind.MCP_T3: (PaymentKind.ESP, PaymentKind.PPCP),
     ProgramKind.FULL_CAP: (PaymentKind.PPCP,),
 }
+# The kinds paid per member per month, which the true-up recomputes for a month's members. Not
+# PCF's performance adjustment on flat fees (`flat_fee_performance`): it is figured on visits
+# paid, not on who was attributed in a month, so a later attribution change leaves it alone.
+PER_MEMBER_MONTH = frozenset(k.value for kinds in KINDS.values() for k in kinds)
 
 
 def expected_ffs(state: PayerState, payer: str, practice: str, groups: frozenset[str],
@@ -233,12 +237,14 @@ def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = No
     """Adjustments, paid in `as_of`'s month, for months already paid whose members changed (an
     attribution correction or a late enrollment change, for the members the fold has marked):
     each practice is recouped what it was paid for members it should not have had and paid, at
-    its own basis for that month, for members it should have had."""
+    its own basis for that month, for members it should have had. Only the per-member-month
+    kinds (`PER_MEMBER_MONTH`): the performance adjustment on flat fees is not one."""
     paying_month = as_of[:7]
     by_month: dict[str, list[str]] = {}
     for key in sorted(state.paid_basis):
         p, practice, month = key.split("|")
-        if p == payer and month + "-01" < as_of:
+        if p == payer and month + "-01" < as_of and any(k in PER_MEMBER_MONTH
+                                                        for k in state.paid_basis[key]):
             by_month.setdefault(month, []).append(practice)
     diffs: dict[tuple[str, str, str], dict[str, int]] = {}
     # The members marked at this boundary, and any marked since (corrections recorded at it), so
@@ -261,6 +267,8 @@ def true_up(state: PayerState, payer: str, as_of: str, *, cause: int | None = No
             for practice in sorted(due_or_paid):
                 key = f"{payer}|{practice}|{month}"
                 for kind, b in state.paid_basis[key].items():
+                    if kind not in PER_MEMBER_MONTH:
+                        continue
                     paid = state.paid.cents(key, kind, mid)
                     due = (member_amount(kind, b, fact)
                            if home == practice and is_active(state, payer, practice, day1) else 0)
@@ -287,6 +295,8 @@ def _paid_practices(state: PayerState, payer: str, by_month: dict[str, list[str]
         for practice in practices:
             key = f"{payer}|{practice}|{month}"
             for kind in state.paid_basis[key]:
+                if kind not in PER_MEMBER_MONTH:
+                    continue
                 for mid in state.paid.members(key, kind):
                     if mid in marked:
                         _add_practice(found, (mid, month), practice)
