@@ -38,7 +38,9 @@ DEFINITIONS = (
     ("member months", "members enrolled and attributed to the practice on the first day of each"
      " month, summed over the months (DOMAIN.md §7)."),
     ("prospective", "per-member-per-month payments made ahead of care: CMF, CPCP, PBIP (CPC+),"
-     " PBP (Primary Care First), ESP and PPCP (Making Care Primary), net of recoupments."),
+     " PBP (Primary Care First), ESP and PPCP (Making Care Primary), net of recoupments; and"
+     " PCF's performance adjustment on the flat visit fees paid in each quarter, paid at the"
+     " quarter's end."),
     ("FFS paid", "plan paid on claim lines, by service month: what fee-for-service still pays after"
      " cost share, the capitation offset and sequestration."),
     ("% prospective", "prospective ÷ (prospective + FFS paid): the share of the practice's revenue"

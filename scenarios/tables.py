@@ -185,12 +185,13 @@ def practice_rows(run_dir: Path, state: PayerState, plan: Plan) -> list[dict[str
         r["qualifying_visits"] += money.qualifying_visits
         r["leakage_cost_observed"] += money.leakage_cost
     # Adjustments for months after the window count in it: the year-end PBIP recoupment is
-    # dated December even when the service window ends earlier.
+    # dated December even when the service window ends earlier; and PCF's performance adjustment
+    # on flat fees paid at the closing boundary, after the window, is on the window's visits.
     after = max(months) if months else ""
     for book in (state.paid_original, state.adjusted_for):
         for key, kinds in sorted(book.items()):
             payer, practice, month = key.split("|")
-            if month in months or (book is state.adjusted_for and month > after):
+            if month in months or month > after:
                 row(payer, practice)["prospective"] += sum(kinds.values())
     for payer in sorted(p.payer_id for p in state.reference.payers):
         for counts in state.member_months(payer, [month + "-01" for month in window.months]):

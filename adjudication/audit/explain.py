@@ -67,7 +67,20 @@ def payment_formula(d: dict[str, Any]) -> str:
                 f" {basis['cap_milli'] / 1000:g}), summed over {mm} member month(s) = {dollars(amount)}")
     if kind == "pbip" and basis:
         return f"PBIP PBPM = {dollars(basis['pbpm'])}; {total}"
+    if kind == "pba_flat_fee" and basis:
+        return _flat_fee_formula(basis, amount)
     return f"{kind.upper()} {dollars(amount)} over {mm} member month(s) (members added less members recouped)"
+
+
+def _flat_fee_formula(basis: dict[str, Any], amount: int) -> str:
+    """PCF's performance adjustment on flat fees: each rate on the flat fees it applies to."""
+    since = basis.get("after_boundary") or "the ledger's start"
+    parts = [f"{_pct(r['performance_bp'])} x {dollars(r['plan_paid'])} flat fees ({r['year']})"
+             f" = {dollars(r['amount'])}" for r in basis["rates"]]
+    return (f"performance adjustment on flat visit fees paid after {since} up to"
+            f" {basis['boundary']} (ledger seq {basis['first_seq']}-{basis['last_seq']}; service"
+            f" months {', '.join(basis['months'])}): " + "; ".join(parts)
+            + f"; rounded per member = {dollars(amount)}")
 
 
 def explain_payment(run_dir: Path | str, practice: str, month: str) -> list[str]:

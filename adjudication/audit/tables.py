@@ -17,16 +17,31 @@ from claimsim.events.log import read
 from claimsim.events.money import dollars
 
 from claimsim.adjudication.projections.attribution import AttributionRun, attribute
-from claimsim.adjudication.projections.snapshots import figures, month_counts, snapshot_keys
+from claimsim.adjudication.projections.snapshots import (PAYMENT_KINDS, PBA_FLAT_FEE, figures,
+                                                         month_counts, snapshot_keys)
 from claimsim.adjudication.projections.state import PayerState
 
 
 def snapshot_rows(state: PayerState) -> list[dict[str, Any]]:
+    """The snapshots' table: every row with every payment kind's column (a snapshot event names
+    the performance adjustment on flat fees only where one was paid)."""
     keys = snapshot_keys(state)
     counts = month_counts(state, keys)
     return [{"payer_id": payer, "practice_id": practice, "month": month,
-             **figures(state, payer, practice, month, counts[(payer, month)])}
+             **every_kind(figures(state, payer, practice, month, counts[(payer, month)]))}
             for payer, practice, month in keys]
+
+
+def every_kind(found: dict[str, int]) -> dict[str, int]:
+    """A snapshot's figures with `pba_flat_fee` (0 when absent) after the other kinds."""
+    if PBA_FLAT_FEE in found:
+        return found
+    out: dict[str, int] = {}
+    for name, value in found.items():
+        out[name] = value
+        if name == PAYMENT_KINDS[-1]:
+            out[PBA_FLAT_FEE] = 0
+    return out
 
 
 def true_pcps(run_dir: Path, as_of: str) -> dict[str, str | None]:
@@ -115,8 +130,8 @@ MONEY_FIGURES = frozenset({
     "capitation_offset", "sequestration", "shadow_ffs", "prospective", "prospective_adjustments",
     "ffs_paid", "ffs_paid_by_service_date", "ffs_paid_by_paid_date", "claim_adjustments",
     "leakage_cost_observed", "leakage_cost_true", "avoidable_cost", "net", "net_revenue",
-    "payer_spend", "cmf", "cpcp", "pbp", "esp", "ppcp", "pbip", "pbip_paid", "pbip_kept",
-    "pbip_recouped", "prospective_minus_shadow_ffs", "plan_paid_plus_offset", "amount",
+    "payer_spend", "cmf", "cpcp", "pbp", "esp", "ppcp", "pbip", "pba_flat_fee", "pbip_paid",
+    "pbip_kept", "pbip_recouped", "prospective_minus_shadow_ffs", "plan_paid_plus_offset", "amount",
 })
 # Suffixes of derived columns (what-if intervals and paired differences): the unit goes last.
 _VARIANTS = ("_diff_lo", "_diff_hi", "_diff", "_lo", "_hi")

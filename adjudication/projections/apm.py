@@ -7,7 +7,10 @@ Choices where DOMAIN.md is silent:
 - Claims paid FFS count in category 1 under the by-payment convention, whatever the contract
   (PCF's flat visit fees too: they are a fee per visit, not a population-based payment).
 - Full capitation's prospective payment (PPCP) is 4B; every other primary care prospective
-  payment is 4A. The PCF performance adjustment (the part of the PBP it moved) is 2C.
+  payment is 4A. The PCF performance adjustment is 2C, as DOMAIN.md §9 lists it (pay for
+  performance, upside and downside): the part of the PBP it moved, and all of its payment on
+  the flat fees (`pba_flat_fee`), which is an adjustment for performance on fee-per-visit
+  payments, not a population-based payment of its own.
 - Contract-level convention: each program's most advanced category (FFS 1, CPC+ Track 1 2C, MCP
   Track 1 and every hybrid program 4A, full capitation 4B) takes every dollar paid under it,
   claims lines by the contract in force on the service date, payments by the paying contract.
@@ -35,7 +38,8 @@ CATEGORIES = ("1", "2A", "2C", "3A/3B", "4A", "4B")
 BY_PAYMENT, BY_CONTRACT = "payment", "contract"
 KIND_CATEGORY = {PaymentKind.CMF.value: "2A", PaymentKind.PBIP.value: "2C",
                  PaymentKind.CPCP.value: "4A", PaymentKind.PBP.value: "4A",
-                 PaymentKind.ESP.value: "4A", PaymentKind.PPCP.value: "4A"}
+                 PaymentKind.ESP.value: "4A", PaymentKind.PPCP.value: "4A",
+                 PaymentKind.PBA_FLAT_FEE.value: "2C"}
 CONTRACT_CATEGORY = {ProgramKind.FFS.value: "1", ProgramKind.CPCP_T1.value: "2C",
                      ProgramKind.CPCP_T2.value: "4A", ProgramKind.PCF.value: "4A",
                      ProgramKind.MCP_T1.value: "4A", ProgramKind.MCP_T2.value: "4A",

@@ -1,7 +1,8 @@
 """Year-end reconciliation (DOMAIN.md §7) per payer x practice x plan year, after the claims
-run-out window (setting, default 3 months): prospective paid (with adjustments) against shadow
-FFS, PBIP kept or recouped on the practice's quality score, leakage totals, and member cost share
-under the contract's basis.
+run-out window (setting, default 3 months): prospective paid (with adjustments; PCF's performance
+adjustment on flat fees in the year of the visits it adjusts) against shadow FFS, PBIP kept or
+recouped on the practice's quality score, leakage totals, and member cost share under the
+contract's basis.
 
 PBIP rule (DOMAIN.md leaves the map to a setting): kept in full when the practice's quality score
 for the year is at least `pbip_quality_threshold_bp` (default 50 %), recouped in full otherwise
@@ -23,12 +24,14 @@ from claimsim.events.money import apply_rate
 from claimsim.events.programs import PaymentKind
 
 from claimsim.adjudication.projections.claims_quality import pbip_retained_bp, score_for_year
+from claimsim.adjudication.projections.flat_fee_performance import by_year
 from claimsim.adjudication.projections.money import money_totals
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
 
 PBIP = PaymentKind.PBIP.value
+PBA_FLAT_FEE = PaymentKind.PBA_FLAT_FEE.value
 
 
 def due(year: int, as_of: str, runout_months: int) -> bool:
@@ -44,7 +47,18 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
         for key, kinds in book.items():
             if key.startswith(prefix):
                 for kind, amount in kinds.items():
-                    prospective[kind] = prospective.get(kind, 0) + amount
+                    if kind != PBA_FLAT_FEE:
+                        prospective[kind] = prospective.get(kind, 0) + amount
+    # The performance adjustment on flat fees counts in the year of the visits it adjusts (its
+    # basis splits it by year), wherever it was paid: January's for December's visits, and the
+    # closing boundary's, paid after the last plan year (`flat_fee_performance`).
+    pair = f"{payer}|{practice}|"
+    for key, kinds in state.paid_basis.items():
+        basis = kinds.get(PBA_FLAT_FEE)
+        if basis is not None and key.startswith(pair):
+            amount = by_year(basis).get(str(year), 0)
+            if amount:
+                prospective[PBA_FLAT_FEE] = prospective.get(PBA_FLAT_FEE, 0) + amount
     money = money_totals(state.money, prefix=prefix)
     totals = {"ffs_paid": money.ffs_by_service_date, "capitation_offsets": money.offsets,
               "member_cost_share": money.cost_share,

@@ -15,6 +15,8 @@ Definitions we chose where DOMAIN.md leaves room (each is a figure's name in `fi
 - `member_cost_share`: what members owe (cost share less the QMB part Medicaid pays), and
   `medicaid_cost_share` beside it, so the two add up to the lines' PR amounts.
 - `net` = prospective paid for the month + prospective adjustments paid in it + FFS paid in it.
+- `pba_flat_fee`: PCF's performance adjustment on the flat fees paid in the epoch a boundary
+  closes, in the month of that boundary (the month it is paid in); present only when paid.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ from claimsim.adjudication.projections.status import is_active
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
 
-PAYMENT_KINDS = tuple(k.value for k in PaymentKind)
+# Every snapshot names these kinds (0 when not paid). PCF's performance adjustment on flat fees
+# only where one was paid for the month: snapshots of runs without one keep the bytes they had.
+PBA_FLAT_FEE = PaymentKind.PBA_FLAT_FEE.value
+PAYMENT_KINDS = tuple(k.value for k in PaymentKind if k is not PaymentKind.PBA_FLAT_FEE)
 SNAPSHOT_BATCH = 4096  # snapshot events the run clock records at a time
 
 
@@ -72,6 +77,8 @@ def figures(state: PayerState, payer: str, practice: str, month: str,
     out: dict[str, int] = {"member_months": counts.get(practice, 0)}
     for kind in PAYMENT_KINDS:
         out[kind] = original.get(kind, 0)
+    if original.get(PBA_FLAT_FEE):
+        out[PBA_FLAT_FEE] = original[PBA_FLAT_FEE]
     out["prospective_total"] = sum(original.values())
     out["prospective_adjustments"] = sum(adjusted.values())
     out["ffs_paid_by_service_date"] = money.ffs_by_service_date

@@ -14,7 +14,8 @@ Choices where DOMAIN.md is silent:
   the replacement's own claim follows as a new CLP. Status 4 when every line is denied, else 1.
 - PLB codes (PLB01 the payee TIN, PLB02 the 31 December of the paid year): prospective payments
   (CMF, CPCP, PBP, ESP, PPCP) are CT "capitation payment" with the amount negated (money to the
-  practice); PBIP is BN "bonus"; a negative payment (a recoupment or a true-up down, e.g. PBIP
+  practice); PBIP and PCF's performance adjustment on flat fees (PBA_FLAT_FEE, pay for
+  performance, not capitation) are BN "bonus"; a negative payment (a recoupment or a true-up down, e.g. PBIP
   recouped at reconciliation) is WO "overpayment recovery" with a positive amount. One item per
   code and kind, its reference (PLB03-2) KIND + the months paid for (+ "ADJ" on true-ups of
   earlier months), so a transaction fits the single PLB segment of six adjustments.
@@ -45,6 +46,7 @@ FILING_INDICATOR = {
     LineOfBusiness.COMMERCIAL: "12",  # PPO (835 has no plain "commercial" code)
 }
 PLB_CAPITATION, PLB_BONUS, PLB_RECOVERY, PLB_FORWARD = "CT", "BN", "WO", "FB"
+PAY_FOR_PERFORMANCE = frozenset({"pbip", "pba_flat_fee"})  # BN when paid, WO when recouped
 STATUS_PROCESSED, STATUS_DENIED, STATUS_REVERSAL = "1", "4", "22"
 PLB_PER_SEGMENT = 6
 
@@ -93,7 +95,8 @@ def plb_items(payments: list[dict[str, Any]]) -> list[PlbItem]:
         cents = p["amount"]
         if not cents:
             continue
-        code = PLB_RECOVERY if cents < 0 else PLB_BONUS if p["kind"] == "pbip" else PLB_CAPITATION
+        code = (PLB_RECOVERY if cents < 0 else PLB_BONUS if p["kind"] in PAY_FOR_PERFORMANCE
+                else PLB_CAPITATION)
         entry = merged.setdefault((code, p["kind"], bool(p.get("adjusts_month"))), [0, []])
         entry[0] += cents
         # a true-up names the month it corrects, not the month it was booked in
@@ -101,7 +104,9 @@ def plb_items(payments: list[dict[str, Any]]) -> list[PlbItem]:
     items = []
     for (code, kind, adjusts), (cents, months) in merged.items():
         first, last = min(months), max(months)
-        ref = kind.upper() + first + ("" if first == last else "-" + last) + ("ADJ" if adjusts else "")
+        # (X12's basic character set has no underscore: PBA_FLAT_FEE is PBAFLATFEE)
+        ref = (kind.upper().replace("_", "") + first + ("" if first == last else "-" + last)
+               + ("ADJ" if adjusts else ""))
         items.append(PlbItem(code, ref, -cents))
     return _fit(items)
 

@@ -97,3 +97,19 @@ def test_payment_formulas_show_the_rates_and_multiply_out_to_the_ledger_amount(r
         if d["kind"] == "pbp":
             assert f"leakage {basis['leakage_bp'] / 100:g} %" in text
     assert {"ppcp", "esp"} <= seen
+
+
+def test_the_flat_fee_performance_formula_names_each_rate_on_its_flat_fees():
+    """PCF's performance adjustment on flat fees (the worked example of
+    tests/projections/test_flat_fee_performance.py): 10 % of $97.98 of flat fees paid between
+    the 2025-01-01 and 2025-04-01 boundaries, $9.80 after one rounding per member."""
+    from claimsim.adjudication.audit.explain import payment_formula
+
+    basis = {"after_boundary": "2025-01-01", "boundary": "2025-04-01", "first_seq": 26,
+             "last_seq": 30, "months": {"2025-01": {}, "2025-02": {}, "2025-03": {}},
+             "rates": [{"year": "2025", "performance_bp": 1000, "plan_paid": 9798, "amount": 980}]}
+    text = payment_formula({"kind": "pba_flat_fee", "amount": 980, "member_months": 0,
+                            "detail": {"members": {"M1": 327, "M2": 653}, "basis": basis}})
+    assert text == ("performance adjustment on flat visit fees paid after 2025-01-01 up to"
+                    " 2025-04-01 (ledger seq 26-30; service months 2025-01, 2025-02, 2025-03):"
+                    " 10 % x $97.98 flat fees (2025) = $9.80; rounded per member = $9.80")

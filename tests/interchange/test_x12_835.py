@@ -209,6 +209,15 @@ def test_plb_codes_for_payments_bonuses_and_recoupments():
         ("WO", "PBIP202512ADJ", 450)]  # the year-end recoupment names December 2025
 
 
+def test_pcf_performance_adjustment_on_flat_fees_is_a_bonus_or_a_recovery():
+    """Pay for performance like PBIP (BN when paid, WO when negative), not capitation; X12's
+    basic character set has no underscore, so the reference names the kind PBAFLATFEE."""
+    items = plb_items([{"amount": 980, "kind": "pba_flat_fee", "month": "2026-04"},
+                       {"amount": -327, "kind": "pba_flat_fee", "month": "2026-07"}])
+    assert [(i.code, i.reference, i.amount) for i in items] == [
+        ("BN", "PBAFLATFEE202604", -980), ("WO", "PBAFLATFEE202607", 327)]
+
+
 def test_a_true_up_names_the_months_it_corrects_not_the_month_it_was_booked():
     """Two CMF true-ups booked in July 2025, of April and of May: one item (same code, kind and
     'adjusts'), its reference the corrected months; the July payment itself stays apart."""

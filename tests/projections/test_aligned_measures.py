@@ -190,6 +190,24 @@ def test_pcf_performance_adjustment_is_2c_and_full_capitation_is_4b():
     assert (row["cat_4A"], row["cat_2C"], row["cat_4B"]) == (10_000, 2_000, 7_000)
 
 
+def test_pcf_performance_adjustment_on_flat_fees_is_2c_in_the_year_of_the_visits():
+    """A `pba_flat_fee` payment made at the 2026-01-01 boundary for 980 cents: 600 on December
+    2025's flat fees, 380 on January 2026's (its basis, by year). By payment it is 2C (pay for
+    performance, DOMAIN.md §9), 600 in 2025 and 380 in 2026, though paid in 2026; by contract
+    it is PCF's 4A. It is a non-claims payment to primary care in the OHCA measure."""
+    ref = _ref(P1=ProgramSettings(kind=ProgramKind.PCF))
+    run = Run(ref)
+    run.pay("P1", "pba_flat_fee", 980, month="2026-01", members={"M1": 980}, basis={
+        "rates": [{"year": "2025", "performance_bp": 1_000, "plan_paid": 6_000, "amount": 600},
+                  {"year": "2026", "performance_bp": 2_000, "plan_paid": 1_900, "amount": 380}]})
+    rows = apm_rows(run.facts, ref, BY_PAYMENT)
+    assert [(r["cat_2C"], r["total"]) for r in (_row(rows, year=2025), _row(rows, year=2026))] == [
+        (600, 600), (380, 380)]
+    assert _row(apm_rows(run.facts, ref, BY_CONTRACT), year=2025)["cat_4A"] == 600
+    spend = primary_care_share_rows(run.facts, ref)
+    assert _row(spend, year=2025)["primary_care_non_claims"] == 600
+
+
 def test_participation_counts_active_value_based_practices_and_their_members():
     ref = _ref()
     feed = Feed(ref)

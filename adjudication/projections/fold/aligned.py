@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from claimsim.events.codes import ICD10_CONDITION
 from claimsim.events.money import div_round_half_up
-from claimsim.events.programs import ProgramKind
+from claimsim.events.programs import PaymentKind, ProgramKind
 from claimsim.events.reference import ReferenceData
 from claimsim.events.timeline import contract_spans, span_on
 
@@ -28,9 +28,11 @@ from claimsim.adjudication.projections.aligned_facts import (DEMOGRAPHICS, M_COS
                                                              AlignedFacts, MemberFacts,
                                                              pc_clinicians, pc_procedures,
                                                              service_day)
+from claimsim.adjudication.projections.flat_fee_performance import by_year
 
 SITE_BOTH: Final = SITE_PLACE | SITE_PROVIDER
 FFS: Final = ProgramKind.FFS.value
+PBA_FLAT_FEE: Final = PaymentKind.PBA_FLAT_FEE.value
 # A diagnosis code's chronic condition, as the string the facts hold.
 CONDITION_OF: Final = {code: condition.value for code, condition in ICD10_CONDITION.items()}
 MEMBER_ROW: Final = bytes(8 * (SPEND_WIDTH + 1))  # a member's zeroed S_* + M_COST_SHARE row
@@ -208,10 +210,16 @@ class AlignedFold:
 
     def _payment_prospective(self, d: dict[str, Any]) -> None:
         f = self.facts
+        basis = (d.get("detail") or {}).get("basis") or {}
+        if d["kind"] == PBA_FLAT_FEE:
+            # In the years of the visits it adjusts (its basis splits it), wherever it was paid.
+            for year, amount in by_year(basis).items():
+                key = f"{d['payer_id']}|{d['practice_id']}|{year}|{PBA_FLAT_FEE}"
+                f.prospective[key] = f.prospective.get(key, 0) + amount
+            return
         year = (d.get("adjusts_month") or d["month"])[:4]
         key = f"{d['payer_id']}|{d['practice_id']}|{year}"
         f.prospective[f"{key}|{d['kind']}"] = f.prospective.get(f"{key}|{d['kind']}", 0) + d["amount"]
-        basis = (d.get("detail") or {}).get("basis") or {}
         if basis.get("quality_source") == "claims":
             f.pcf_scores.setdefault(f"{d['payer_id']}|{d['practice_id']}|{basis['quality_period']}", basis)
         perf = basis.get("performance_bp") or 0  # in the PBP payment's basis
