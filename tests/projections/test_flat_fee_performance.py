@@ -168,12 +168,12 @@ def test_the_attribution_true_up_leaves_the_flat_fee_adjustment_alone():
 
 def test_the_closing_boundary_adjusts_flat_fees_paid_in_the_run_out():
     """The run clock's steps: service window 2025-01..06, boundaries 2025-01-01, 2025-04-01 and
-    the closing one at the horizon 2025-10-01 (no boundary between). M2's May visit paid
+    the closing one at the horizon 2026-01-01 (no boundary between). M2's May visit paid
     2025-05-20 and M1's June visit paid in the run-out (2025-08-15) are both adjusted at the
     closing boundary, at +10 % (Q2's PBP paid at 2025-04-01): 327 + 327 = 654, for the month
-    2025-10. The year's reconciliation counts it in 2025, the year of the visits."""
+    2026-01. The reconciliation counts it in 2025, the year of the visits, not in 2026."""
     feed = _pcf_practice()
-    plan = Plan("2024-01-01", "2025-07-01", "2025-10-01", ("2025-01-01", "2025-04-01", "2025-10-01"),
+    plan = Plan("2024-01-01", "2025-07-01", "2026-01-01", ("2025-01-01", "2025-04-01", "2026-01-01"),
                 ClockSettings())
 
     def boundary(day: str, epoch: int) -> list:
@@ -187,8 +187,9 @@ def test_the_closing_boundary_adjusts_flat_fees_paid_in_the_run_out():
     boundary("2025-04-01", 2)
     _flat(feed, "M2", "2025-05-12", paid="2025-05-20")
     _flat(feed, "M1", "2025-06-10", paid="2025-08-15")
-    events = boundary("2025-10-01", 3)
+    events = boundary("2026-01-01", 3)
     pba = [e["data"] for e in events if e["data"].get("kind") == "pba_flat_fee"]
     assert [(d["month"], d["amount"], d["detail"]["members"]) for d in pba] == [
-        ("2025-10", 654, {"M1": 327, "M2": 327})]
-    assert year_figures(feed.state, PAYER, "P1", 2025)["prospective"]["pba_flat_fee"] == 654
+        ("2026-01", 654, {"M1": 327, "M2": 327})]
+    assert year_figures(feed.state, PAYER, "P1", 2025)["prospective"].get("pba_flat_fee") == 654
+    assert "pba_flat_fee" not in year_figures(feed.state, PAYER, "P1", 2026)["prospective"]

@@ -11,6 +11,7 @@ afresh, so the boundary's steps read exactly the lines between the two `epoch.bo
 
 from __future__ import annotations
 
+from sys import intern
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,10 +42,14 @@ def book(state: PayerState, payer: str, practice: str, member: str, month: str, 
     entry["seqs"][1] = seq
     m = entry["months"].get(month)
     if m is None:
-        m = entry["months"][month] = {"plan_paid": 0, "lines": 0, "reversal_lines": 0}
+        m = entry["months"][intern(month)] = {"plan_paid": 0, "lines": 0, "reversal_lines": 0}
     m["plan_paid"] += plan_paid
     m["lines" if sign > 0 else "reversal_lines"] += 1
-    paid = entry["members"].setdefault(member, {})
+    # The ids and months interned: the state's own strings, not one per decoded entry.
+    paid = entry["members"].get(member)
+    if paid is None:
+        paid = entry["members"][intern(member)] = {}
+    month = intern(month)
     paid[month] = paid.get(month, 0) + plan_paid
 
 
