@@ -92,12 +92,9 @@ class PayerState:
         self.settings = settings or ProjectionSettings()
         claims_quality = self.settings.quality_source == "claims"
         self._handlers = QUALITY_HANDLERS if claims_quality else HANDLERS
-        # Checkpoints of runs scored on reported quality, and of regions without a PCF contract
-        # (no flat fee to adjust), keep the keys they always had.
-        pcf = any(c.program.kind is ProgramKind.PCF for c in reference.contracts)
-        self._state_keys = tuple(
-            k for k in self._KEYS if (claims_quality or k not in quality_concern.KEYS)
-            and (pcf or k not in flat_fees_concern.KEYS))
+        # Checkpoints of runs scored on reported quality keep the keys they always had.
+        self._state_keys = self._KEYS if claims_quality else tuple(
+            k for k in self._KEYS if k not in quality_concern.KEYS)
         self._pc_npis = frozenset(npi for npi, (_, c) in reference.clinician.items()
                                   if c.role is ClinicianRole.PRIMARY_CARE)
         self._groups = {c: g.value for c, g in PROCEDURE_GROUPS.items()}
@@ -129,17 +126,23 @@ class PayerState:
         """The checkpoint's JSON: packed stores as the dicts of lists they stand for; `Member`
         records as they are (orjson writes them as dicts, with no copy made here)."""
         out = {}
-        for k in self._state_keys:
+        for k in self._checkpointed():
             v = getattr(self, k)
             out[k] = v.to_json() if isinstance(v, PACKED) else v
         return out
+
+    def _checkpointed(self) -> list[str]:
+        """The state keys a checkpoint holds: a key left out while empty (`fold.flat_fees`)
+        only when it holds something."""
+        return [k for k in self._state_keys
+                if k not in flat_fees_concern.OMITTED_EMPTY or getattr(self, k)]
 
     def state_pieces(self) -> Iterator[bytes]:
         """`canonical(self.state())` in pieces (`events.encoding.canonical_pieces`): the
         per-member stores a batch of members at a time, so a checkpoint of a million members
         never holds their rows decoded, nor the whole checkpoint's bytes."""
         yield b"{"
-        for i, k in enumerate(sorted(self._state_keys)):
+        for i, k in enumerate(sorted(self._checkpointed())):
             yield (b"," if i else b"") + canonical(k) + b":"
             v = getattr(self, k)
             if isinstance(v, PACKED):

@@ -133,13 +133,21 @@ def test_the_checkpoint_keeps_the_keys_it_always_had():
         "snapshots", "reconciled"}
 
 
-def test_a_region_with_a_pcf_contract_checkpoints_its_flat_fee_lines_too():
+def test_flat_fee_lines_since_the_last_boundary_are_checkpointed_only_while_there_are_some():
     """PCF's performance adjustment on flat fees reads the flat-fee lines paid since the last
-    boundary (`fold.flat_fees`): a region with a PCF contract keeps them in its checkpoint."""
-    from claimsim.events.programs import ProgramKind, ProgramSettings
+    boundary (`fold.flat_fees`): a checkpoint holds them when there are some, and is otherwise
+    (as at a run's end, after its closing boundary) what it was before they were kept, so a
+    checkpoint written before verifies; the lines a boundary hands over are not state."""
+    from claimsim.adjudication.projections.fold.flat_fees import book
 
-    state = PayerState(reference({"P1": ProgramSettings(kind=ProgramKind.PCF)})).state()
-    assert set(state) - set(PayerState(reference()).state()) == {"flat_fees", "flat_fees_due"}
+    state = PayerState(reference({"P1": ProgramSettings(kind=ProgramKind.PCF)}))
+    assert set(state.state()) == set(PayerState(reference()).state())
+    book(state, "COM", "P1", "M1", "2025-01", 3266, 1)
+    assert set(state.state()) - set(PayerState(reference()).state()) == {"flat_fees"}
+    assert b'"flat_fees":' in b"".join(state.state_pieces())
+    restored = PayerState(state.reference)
+    restored.restore(orjson.loads(b"".join(state.state_pieces())))
+    assert restored.flat_fees == state.flat_fees
 
 
 def test_money_totals_sum_rows_by_name_over_a_prefix_or_months():
