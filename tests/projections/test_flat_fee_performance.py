@@ -13,7 +13,7 @@ from __future__ import annotations
 from claimsim.events.programs import ProgramKind, ProgramSettings
 
 from claimsim.adjudication.projections.attribution import attribute, correction
-from claimsim.adjudication.projections.epochs import ClockSettings, Plan, boundary_event, epoch_steps
+from claimsim.adjudication.projections.epochs import ClockSettings, Plan
 from claimsim.adjudication.projections.flat_fee_performance import flat_fee_adjustments
 from claimsim.adjudication.projections.prospective import epoch_payments, true_up
 from claimsim.adjudication.projections.reconciliation import year_figures
@@ -176,18 +176,11 @@ def test_the_closing_boundary_adjusts_flat_fees_paid_in_the_run_out():
     plan = Plan("2024-01-01", "2025-07-01", "2026-01-01", ("2025-01-01", "2025-04-01", "2026-01-01"),
                 ClockSettings())
 
-    def boundary(day: str, epoch: int) -> list:
-        feed.record([boundary_event(epoch, day, feed.input_seq)])
-        out = []
-        for batch in epoch_steps(feed.state, plan, day, feed.input_seq):
-            out += feed.record(batch)
-        return out
-
-    boundary("2025-01-01", 1)
-    boundary("2025-04-01", 2)
+    feed.clock_boundary(plan, "2025-01-01", 1)
+    feed.clock_boundary(plan, "2025-04-01", 2)
     _flat(feed, "M2", "2025-05-12", paid="2025-05-20")
     _flat(feed, "M1", "2025-06-10", paid="2025-08-15")
-    events = boundary("2026-01-01", 3)
+    events = feed.clock_boundary(plan, "2026-01-01", 3)
     pba = [e["data"] for e in events if e["data"].get("kind") == "pba_flat_fee"]
     assert [(d["month"], d["amount"], d["detail"]["members"]) for d in pba] == [
         ("2026-01", 654, {"M1": 327, "M2": 327})]

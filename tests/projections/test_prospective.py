@@ -222,22 +222,15 @@ def test_retroactive_alignment_becomes_a_correction_settled_at_the_next_boundary
     the 2025-04-01 boundary the clock records a correction from 2025-02-15, so M1 belongs to P2
     from March (member months count the first day): P1 is recouped 900 + 1995 + 400 = 3295 for
     March and P2 paid 900 + 1410 + 400 = 2710; February stays with P1."""
-    from claimsim.adjudication.projections.epochs import ClockSettings, Plan, boundary_event, epoch_steps
+    from claimsim.adjudication.projections.epochs import ClockSettings, Plan
 
     feed = _two_cpc_t2_practices()
     plan = Plan("2024-01-01", "2025-07-01", "2025-10-01", ("2025-01-01", "2025-04-01", "2025-10-01"),
                 ClockSettings())
 
-    def boundary(day: str, epoch: int) -> list:
-        feed.record([boundary_event(epoch, day, feed.input_seq)])
-        out = []
-        for batch in epoch_steps(feed.state, plan, day, feed.input_seq):
-            out += feed.record(batch)
-        return out
-
-    boundary("2025-01-01", 1)
+    feed.clock_boundary(plan, "2025-01-01", 1)
     feed.align("M1", "P2", "2025-02-15", at="2025-03-01")
-    events = boundary("2025-04-01", 2)
+    events = feed.clock_boundary(plan, "2025-04-01", 2)
     (corrected,) = [e["data"] for e in events if e["type"] == "attribution.corrected"]
     assert (corrected["member_id"], corrected["from_practice"], corrected["to_practice"],
             corrected["effective"]) == ("M1", "P1", "P2", "2025-02-15")
