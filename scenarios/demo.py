@@ -124,7 +124,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if state.stage is Stage.FOREIGN:
         raise not_a_run(state)  # --force or not: only ever replace a claimsim run
     if state.stage is not Stage.ABSENT and not args.force:
-        raise UserError(f"{out}: already holds a run; pass --force to replace it or --out elsewhere")
+        raise UserError(f"{out}: already holds a run; pass --force to replace it or --out"
+                        " elsewhere")
     # The built-in `demo` scenario (scenarios/builtin/demo.toml): every program, a minimum volume
     # scaled to the region's size; the flags override its size and seed. Every flag is checked
     # (and the key read) before `--force` removes the run it replaces.

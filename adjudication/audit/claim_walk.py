@@ -62,7 +62,8 @@ class Walk:
         self.acc.add(d["payer_id"], line)
         if line.get("status") in ("paid", "shadow"):
             self.in_force.setdefault(duplicate_key(line, d.get("rendering_npi", "")),
-                                     f"claim {d['claim_id']} line {line['line_no']} (ledger seq {env['seq']})")
+                                     f"claim {d['claim_id']} line {line['line_no']}"
+                                     f" (ledger seq {env['seq']})")
 
     def advance(self, env: dict[str, Any]) -> None:
         for line in env["data"].get("reversed_lines", ()):

@@ -1,8 +1,9 @@
-"""PCF's performance adjustment on flat visit fees (DOMAIN.md §4: "performance adjustment −10 %..+50 %
-quarterly on the total primary care payment (PBP and flat fees)"). The PBP's share rides in its
-PBPM (`prospective.payment_basis`); the flat fees' share is this prospective payment, kind
-`pba_flat_fee`, made at each epoch boundary (`epochs.epoch_steps`) per payer x PCF practice on
-the flat-fee lines the ledger holds between the previous boundary and this one (`fold.flat_fees`).
+"""PCF's performance adjustment on flat visit fees (DOMAIN.md §4: "performance adjustment
+−10 %..+50 % quarterly on the total primary care payment (PBP and flat fees)"). The PBP's share
+rides in its PBPM (`prospective.payment_basis`); the flat fees' share is this prospective
+payment, kind `pba_flat_fee`, made at each epoch boundary (`epochs.epoch_steps`) per payer x PCF
+practice on the flat-fee lines the ledger holds between the previous boundary and this one
+(`fold.flat_fees`).
 
 Choices where DOMAIN.md is silent:
 - Each line is adjusted at the `performance_bp` of the PBP paid for its practice, payer and

@@ -15,10 +15,11 @@ Choices where DOMAIN.md is silent:
 - PLB codes (PLB01 the payee TIN, PLB02 the 31 December of the paid year): prospective payments
   (CMF, CPCP, PBP, ESP, PPCP) are CT "capitation payment" with the amount negated (money to the
   practice); PBIP and PCF's performance adjustment on flat fees (PBA_FLAT_FEE, pay for
-  performance, not capitation) are BN "bonus"; a negative payment (a recoupment or a true-up down, e.g. PBIP
-  recouped at reconciliation) is WO "overpayment recovery" with a positive amount. One item per
-  code and kind, its reference (PLB03-2) KIND + the months paid for (+ "ADJ" on true-ups of
-  earlier months), so a transaction fits the single PLB segment of six adjustments.
+  performance, not capitation) are BN "bonus"; a negative payment (a recoupment or a true-up
+  down, e.g. PBIP recouped at reconciliation) is WO "overpayment recovery" with a positive
+  amount. One item per code and kind, its reference (PLB03-2) KIND + the months paid for (+ "ADJ"
+  on true-ups of earlier months), so a transaction fits the single PLB segment of six
+  adjustments.
 - BPR02 may not be negative: when a day's claims and PLBs would leave the practice owing, a PLB FB
   "forwarding balance" (reference BALANCE) with a negative amount zeroes the payment, and the
   practice's next 835 from that payer applies it back (FB, positive; one FB item nets both).

@@ -1,5 +1,5 @@
-"""PCF's performance adjustment on flat visit fees (DOMAIN.md §4: "performance adjustment −10 %..+50 %
-quarterly on the total primary care payment (PBP and flat fees)"), worked by hand.
+"""PCF's performance adjustment on flat visit fees (DOMAIN.md §4: "performance adjustment
+−10 %..+50 % quarterly on the total primary care payment (PBP and flat fees)"), worked by hand.
 
 The practice: P1 in PCF with four members M1-M4 attributed (four 99213 visits each at P1 in
 2024), its 2024 quality score 55 % -> +10 % (the default map: >= 50 %), so the PBP paid at the
@@ -146,7 +146,8 @@ def test_a_reversal_after_the_rate_changed_is_adjusted_at_its_original_rate():
     feed.void(claim, "2025-05-02")
     feed.boundary("2025-07-01", 3)
     d = flat_fee_adjustments(feed.state, PAYER, "2025-07-01")[0]["data"]
-    assert (d["amount"], d["detail"]["basis"]["months"]["2025-02"]["performance_bp"]) == (-327, 1000)
+    month = d["detail"]["basis"]["months"]["2025-02"]
+    assert (d["amount"], month["performance_bp"]) == (-327, 1000)
 
 
 def test_the_attribution_true_up_leaves_the_flat_fee_adjustment_alone():
@@ -173,8 +174,8 @@ def test_the_closing_boundary_adjusts_flat_fees_paid_in_the_run_out():
     closing boundary, at +10 % (Q2's PBP paid at 2025-04-01): 327 + 327 = 654, for the month
     2026-01. The reconciliation counts it in 2025, the year of the visits, not in 2026."""
     feed = _pcf_practice()
-    plan = Plan("2024-01-01", "2025-07-01", "2026-01-01", ("2025-01-01", "2025-04-01", "2026-01-01"),
-                ClockSettings())
+    plan = Plan("2024-01-01", "2025-07-01", "2026-01-01",
+                ("2025-01-01", "2025-04-01", "2026-01-01"), ClockSettings())
 
     feed.clock_boundary(plan, "2025-01-01", 1)
     feed.clock_boundary(plan, "2025-04-01", 2)

@@ -41,7 +41,8 @@ def _expected(run_dir) -> tuple[dict, list[int]]:
                                        for pair, members in due.items()
                                        if any(members.values())}
         elif env["type"] == "payment.prospective" and d["kind"] == "pbp" and "basis" in d["detail"]:
-            rates[(d["payer_id"], d["practice_id"], d["month"])] = d["detail"]["basis"]["performance_bp"]
+            basis = d["detail"]["basis"]
+            rates[(d["payer_id"], d["practice_id"], d["month"])] = basis["performance_bp"]
         elif env["type"] in ("claim.adjudicated", "claim.reversed"):
             for line in (*d.get("reversed_lines", ()), *d.get("lines", ())):
                 if (line["program"] == "pcf" and line["attributed"] and line["status"] != "denied"
@@ -65,7 +66,8 @@ def test_pcf_run_pays_the_performance_adjustment_on_flat_fees_as_recomputed_from
             assert d["member_months"] == 0 and d["adjusts_month"] is None
             boundary = d["detail"]["basis"]["boundary"]
             assert d["month"] == boundary[:7]
-            paid.setdefault(boundary, {})[(d["payer_id"], d["practice_id"])] = d["detail"]["members"]
+            paid.setdefault(boundary, {})[(d["payer_id"], d["practice_id"])] = (
+                d["detail"]["members"])
     assert paid, "the run paid no performance adjustment on flat fees: the test shows nothing"
     assert paid == {b: e for b, e in expected.items() if e}
     # The closing boundary (at the horizon) adjusts flat fees paid after the last quarterly one.

@@ -32,8 +32,9 @@ OMITTED_EMPTY = KEYS
 
 
 def reset(state: PayerState) -> None:
-    state.flat_fees: dict[str, dict[str, Any]] = {}  # "payer|practice" -> the book since the last boundary
-    state.flat_fees_due: dict[str, dict[str, Any]] = {}  # the same, handed over at the last boundary
+    # "payer|practice" -> the book since the last boundary; the book handed over at the last one
+    state.flat_fees: dict[str, dict[str, Any]] = {}
+    state.flat_fees_due: dict[str, dict[str, Any]] = {}
 
 
 def book(state: PayerState, payer: str, practice: str, member: str, month: str, plan_paid: int,
