@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from claimsim.events.calendar import add_months
+from claimsim.events.calendar import add_months, months_from
 from claimsim.events.envelope import new_event
 from claimsim.events.ledger import ProspectivePayment
 from claimsim.events.money import apply_rate
@@ -25,6 +25,7 @@ from claimsim.events.programs import PaymentKind
 
 from claimsim.adjudication.projections.claims_quality import pbip_retained_bp, score_for_year
 from claimsim.adjudication.projections.flat_fee_performance import by_year
+from claimsim.adjudication.projections.fold.timelines import B_DAY
 from claimsim.adjudication.projections.money import money_totals
 
 if TYPE_CHECKING:
@@ -52,10 +53,13 @@ def year_figures(state: PayerState, payer: str, practice: str, year: int) -> dic
     # The performance adjustment on flat fees counts in the year of the visits it adjusts (its
     # basis splits it by year), wherever it was paid: January's for December's visits, and the
     # closing boundary's, paid after the last plan year (`flat_fee_performance`).
-    pair = f"{payer}|{practice}|"
-    for key, kinds in state.paid_basis.items():
-        basis = kinds.get(PBA_FLAT_FEE)
-        if basis is not None and key.startswith(pair):
+    # Paid no earlier than its visits, at a boundary folded so far: the months from the year's
+    # first to the last boundary's are every month it can be paid in (looked up, not a scan of
+    # every payer's practice-months: this runs for every practice and year).
+    last = state.boundaries[-1][B_DAY][:7] if state.boundaries else f"{year}-12"
+    for month in months_from(f"{year}-01", max(last, f"{year}-01")):
+        basis = state.paid_basis.get(f"{payer}|{practice}|{month}", {}).get(PBA_FLAT_FEE)
+        if basis is not None:
             amount = by_year(basis).get(str(year), 0)
             if amount:
                 prospective[PBA_FLAT_FEE] = prospective.get(PBA_FLAT_FEE, 0) + amount
