@@ -31,8 +31,10 @@ import orjson
 from claimsim.events.encoding import canonical
 from claimsim.events.errors import UserError
 from claimsim.events.files import PART_SUFFIX, remove_entry, whole_and_on_disk
-from claimsim.events.log import LogError, last_envelope, read
+from claimsim.events.log import LogError, last_envelope
 from claimsim.events.projection import checkpoint_head
+
+from claimsim.adjudication.runtimes.manifest import recorded_signing_key
 
 # The payment step's own working files, left behind by a run that was stopped while paying: the
 # embedded runtime's scratch family store, and the Kafka runtime's topics, sink position (each
@@ -212,11 +214,9 @@ def _same_key(path: Path, signing_key_id: str | None) -> None:
     signed (its manifest names the key): the run would no longer be the one asked for, and
     `audit verify --public-key` would fail it. An unsigned one may be paid again signed."""
     try:
-        manifest = next(read(path / "ledger"), None)
+        recorded = recorded_signing_key(path)
     except LogError:  # a ledger damaged at its start: nothing recorded to keep
         return
-    data = manifest.get("data") if isinstance(manifest, dict) else None
-    recorded = data.get("signing_key_id") if isinstance(data, dict) else None
     if recorded is None or recorded == signing_key_id:
         return
     if signing_key_id is None:

@@ -68,11 +68,18 @@ def manifest_event(run_dir: Path, reference: ReferenceData, settings: Settings,
                              signing_key_id=signer.key_id if signer else None)
 
 
+def recorded_signing_key(run_dir: Path) -> str | None:
+    """The key id the run's ledger manifest names: None for an unsigned ledger, or one with no
+    manifest yet."""
+    manifest = next(read(Path(run_dir) / "ledger"), None)
+    data = manifest.get("data") if isinstance(manifest, dict) else None
+    return data.get("signing_key_id") if isinstance(data, dict) else None
+
+
 def check_signing_key(run_dir: Path, signer: Signer | None) -> None:
     """A resumed ledger keeps the key it was started with: the same key, or none for an
     unsigned ledger (a signature chain with a gap, or a second key, proves nothing)."""
-    manifest = next(read(run_dir / "ledger"), None)
-    recorded = (manifest or {}).get("data", {}).get("signing_key_id")
+    recorded = recorded_signing_key(run_dir)
     given = signer.key_id if signer else None
     if recorded == given:
         return
