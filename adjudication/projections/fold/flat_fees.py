@@ -47,16 +47,16 @@ def book(state: PayerState, payer: str, practice: str, member: str, month: str, 
     if entry is None:
         entry = state.flat_fees[key] = {"seqs": [seq, seq], "months": {}, "members": {}}
     entry["seqs"][1] = seq
+    # The ids and months interned: the state's own strings, not one per decoded entry.
+    month = intern(month)
     m = entry["months"].get(month)
     if m is None:
-        m = entry["months"][intern(month)] = {"plan_paid": 0, "lines": 0, "reversal_lines": 0}
+        m = entry["months"][month] = {"plan_paid": 0, "lines": 0, "reversal_lines": 0}
     m["plan_paid"] += plan_paid
     m["lines" if sign > 0 else "reversal_lines"] += 1
-    # The ids and months interned: the state's own strings, not one per decoded entry.
     paid = entry["members"].get(member)
     if paid is None:
         paid = entry["members"][intern(member)] = {}
-    month = intern(month)
     paid[month] = paid.get(month, 0) + plan_paid
 
 
