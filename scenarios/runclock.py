@@ -103,8 +103,11 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
     run_dir = Path(run_dir)
     settings = settings or ClockSettings()
     plan = start_plan(run_dir, settings, months)
-    bar = tqdm(total=len(plan.boundaries), unit="epoch", file=sys.stderr, disable=not progress)
     with runtime(run_dir, signer=signer) as rt:
+        # One bar over the inputs, advanced as each batch is written: at a million members an
+        # epoch's adjudication takes minutes.
+        bar = tqdm(total=rt.progress().pending, unit="input", file=sys.stderr,
+                   disable=not progress, mininterval=0.5)
         state = PayerState(rt.reference, settings.projections)
         follower = LedgerFollower(run_dir, state)
         # Checkpointed once, at the end: the live run folds every entry as it is written.
@@ -121,14 +124,16 @@ def pay(run_dir: Path | str, *, settings: ClockSettings | None = None, months: i
             return rt.progress().answered - 1
 
         for epoch, boundary in enumerate(plan.boundaries, start=1):
-            rt.adjudicate(Until(at=boundary))
+            bar.set_description(f"epoch {epoch}/{len(plan.boundaries)} to {boundary}")
+            rt.adjudicate(Until(at=boundary), progress=bar)
+            bar.set_description(f"epoch {epoch}/{len(plan.boundaries)}: paying")
             rt.rest()  # the boundary's attribution, risk and payments reuse the runtime's cache
             give_back_free_memory()  # what the cache freed, where they cannot reuse it (events.heap)
             with cycle_gc_paused():
                 close_epoch(run_dir, state, plan, epoch, boundary, fold_answers(), record)
             rt.sign_head()
-            bar.update(1)
-        rt.adjudicate()  # anything received on or after the horizon (none normally)
+        rt.adjudicate(progress=bar)  # anything received on or after the horizon (none normally)
+        bar.set_description("closing snapshots")
         rt.rest()
         with cycle_gc_paused():
             for batch in snapshot_batches(state, cause=fold_answers()):

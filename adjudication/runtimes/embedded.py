@@ -47,7 +47,7 @@ from claimsim.adjudication.runtimes.manifest import open_manifest
 from claimsim.adjudication.runtimes.parallel import OwnStores, PartitionWorkers
 from claimsim.adjudication.runtimes.passes import run_in_passes
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
-from claimsim.adjudication.runtimes.protocol import Progress, Until
+from claimsim.adjudication.runtimes.protocol import Bar, Progress, Until
 from claimsim.adjudication.runtimes.replay import PARTITION, InputMismatch, replay_ledger
 from claimsim.adjudication.runtimes.stats import RunStats
 from claimsim.adjudication.runtimes.streaming.wire import Fact
@@ -162,33 +162,34 @@ class EmbeddedAdjudicator:
     def progress(self) -> Progress:
         return Progress(self.next_input, self.pending())
 
-    def adjudicate(self, until: Until = Until(), *, progress: bool = False) -> int:
+    def adjudicate(self, until: Until = Until(), *, progress: bool | Bar = False) -> int:
         return self.run(until_at=until.at, until_seq=until.seq, progress=progress)
 
     def run(self, until_at: dt.date | str | None = None, until_seq: int | None = None,
-            progress: bool = False) -> int:
+            progress: bool | Bar = False) -> int:
         """Adjudicate input from the next unanswered seq up to, not including, the first input
         with `at >= until_at` or `seq >= until_seq` (or to the end); returns how many.
+        `progress`: True for a bar of this call's own; a caller's bar (`protocol.Bar`) is
+        advanced by each batch written and left open.
 
         Inputs go to the processor (or the workers) a batch at a time, each batch's answers then
         written and committed together. A core exception (a bug, not bad data) propagates with
         its batch unwritten: close the runtime, and reopening resumes after the last batch
         written."""
         limit_at = Until.of(until_at).at
-        bar = tqdm(total=self.pending(), unit="input", file=sys.stderr, disable=not progress,
-                   mininterval=0.5)
+        own = isinstance(progress, bool)
+        bar = (tqdm(total=self.pending(), unit="input", file=sys.stderr, disable=not progress,
+                    mininterval=0.5) if own else progress)
         self._gap = None
-        n = 0
         with cycle_gc_paused(freeze=True):  # family states grow with the run; see events.acyclic
             whole = until_seq is None and limit_at is None
-            done = run_in_passes(self, bar) if self.passes and whole else None
-            if done is not None:
-                n = done
-            elif self.processes == 1:
+            n = run_in_passes(self, bar) if self.passes and whole else None
+            if n is None and self.processes == 1:
                 n = self._run_pieces(self._batches(until_seq, limit_at, APPLY_PIECE), bar)
-            else:
+            elif n is None:
                 n = self._run_parallel(self._batches(until_seq, limit_at), bar)
-        bar.close()
+        if own:
+            bar.close()
         if self._gap is not None:
             raise self._gap
         return n

@@ -29,14 +29,23 @@ class Progress(NamedTuple):
     pending: int  # inputs written and not yet answered
 
 
+class Bar(Protocol):
+    """A progress bar the caller owns (a `tqdm`): a runtime advances it by the inputs it
+    answers, and leaves it open."""
+
+    def update(self, n: float | None = 1) -> bool | None: ...
+
+
 class Runtime(Protocol):
     """What the run clock knows of a runtime. `record` appends ledger events that answer no
     input (the clock's epoch facts, payments, snapshots) through the ledger's one writer, and
-    every later adjudication sees the facts among them; it returns the stored envelopes."""
+    every later adjudication sees the facts among them; it returns the stored envelopes.
+    `adjudicate`'s `progress`: True for the runtime's own bar, or the caller's `Bar` to advance
+    by each input answered (the run clock's, across its epochs)."""
 
     reference: ReferenceData
 
-    def adjudicate(self, until: Until = Until(), *, progress: bool = False) -> int: ...
+    def adjudicate(self, until: Until = Until(), *, progress: bool | Bar = False) -> int: ...
 
     def progress(self) -> Progress: ...
 

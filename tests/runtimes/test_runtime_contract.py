@@ -185,9 +185,18 @@ def test_a_runtime_stops_before_the_first_input_received_on_the_boundary(runtime
     inputs = list(read(run / "input"))
     before = sum(1 for inp in inputs if inp["at"] < FIRST_EPOCH)  # input is in received order
     assert 0 < before < len(inputs)
+    bar = _Counted()  # the caller's bar (the run clock's): advanced by the inputs answered
     with runtime(run) as rt:
-        rt.adjudicate(Until(at=FIRST_EPOCH))
+        rt.adjudicate(Until(at=FIRST_EPOCH), progress=bar)
         assert rt.progress() == (before, len(inputs) - before)
+    assert bar.n == before
+
+
+class _Counted:
+    n = 0
+
+    def update(self, n=1):
+        self.n += n
 
 
 def test_same_input_and_epoch_facts_give_byte_identical_ledger_across_resumed_runs(

@@ -175,3 +175,39 @@ def test_paying_a_run_twice_is_refused(paid_run):
 
     with pytest.raises(UserError, match="already paid"):
         pay(paid_run.run_dir)
+
+
+class _Bar:
+    """A stand-in for tqdm that keeps what the run clock shows."""
+
+    made: list[_Bar] = []
+
+    def __init__(self, total=None, **kwargs):
+        self.total, self.n, self.descriptions, self.closed = total, 0, [], False
+        _Bar.made.append(self)
+
+    def update(self, n=1):
+        self.n += n
+
+    def set_description(self, text):
+        self.descriptions.append((text, self.n))
+
+    def close(self):
+        self.closed = True
+
+
+def test_the_clocks_bar_counts_inputs_as_they_are_answered_not_epochs(tmp_path, monkeypatch):
+    from claimsim.scenarios import runclock
+
+    monkeypatch.setattr(runclock, "tqdm", _Bar)
+    _Bar.made.clear()
+    result = run(SimConfig(members=120, months=6, seed=2), tmp_path / "r",
+                 settings=ClockSettings(), progress=True)
+    (bar,) = _Bar.made
+    received = [env["at"] for env in read(result.run_dir / "input")]
+    assert bar.total == bar.n == len(received) and bar.closed
+    # When each epoch is paid, the bar stands at the inputs received before its boundary.
+    boundaries = result.plan.boundaries
+    paying = [n for text, n in bar.descriptions if text.endswith("paying")]
+    assert paying == [sum(at < b for at in received) for b in boundaries]
+    assert 0 < paying[0] < paying[-1] and len(boundaries) >= 2

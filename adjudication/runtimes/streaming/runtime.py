@@ -20,7 +20,7 @@ from claimsim.events.reference import ReferenceData
 from claimsim.events.signing import Signer
 
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
-from claimsim.adjudication.runtimes.protocol import Progress, Until
+from claimsim.adjudication.runtimes.protocol import Bar, Progress, Until
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,9 @@ class KafkaRuntime:
         self.reference: ReferenceData = self._ledger.reference
         self._answered = self._ledger.next_input
 
-    def adjudicate(self, until: Until = Until(), *, progress: bool = False) -> int:
+    def adjudicate(self, until: Until = Until(), *, progress: bool | Bar = False) -> int:
+        """`Runtime.adjudicate` on the broker. A caller's bar advances once, by the inputs the
+        call answered, when it ends (the publish and drain bars are the runtime's own)."""
         from aiokafka.errors import KafkaConnectionError
 
         from claimsim.adjudication.runtimes.streaming.runner import adjudicate_kafka
@@ -53,14 +55,17 @@ class KafkaRuntime:
         try:
             run = adjudicate_kafka(self.run_dir, bootstrap=kafka.bootstrap,
                                    partitions=kafka.partitions, workers=kafka.workers,
-                                   until_at=until.at, until_seq=until.seq, progress=progress,
+                                   until_at=until.at, until_seq=until.seq,
+                                   progress=progress is True,
                                    keep_topics=True)
         except KafkaConnectionError as e:
             raise UserError(
                 f"--runtime kafka: no Kafka broker at {bootstrap_from_env(kafka.bootstrap)} ({e});"
                 " start one with `eval \"$(scripts/kafka/start.sh)\"` or set"
                 " KAFKA_BOOTSTRAP_SERVERS") from None
-        self._answered = max(run.first_seq, run.last_seq + 1)
+        answered, self._answered = self._answered, max(run.first_seq, run.last_seq + 1)
+        if not isinstance(progress, bool):
+            progress.update(self._answered - answered)
         return run.stats.inputs
 
     def progress(self) -> Progress:
