@@ -1,6 +1,6 @@
-"""Build hook: compile the pure adjudication engine and the projections' fold with mypyc, when it
-can, into native copies that `claimsim.native` loads in place of the Python sources (which stay
-the reference).
+"""Build hook: compile the pure adjudication engine, the projections' fold, the simulator's
+per-visit code and the runtime's per-input glue with mypyc, when it can, into native copies that
+`claimsim.native` loads in place of the Python sources (which stay the reference).
 
 `pip install -e .` (and a wheel build) runs this. If mypyc or a C compiler is missing, or the
 build fails, the install goes on without the native copies and claimsim runs the pure Python.
@@ -35,6 +35,13 @@ GROUPS = {
     # and its enrollment (not the SimPy processes, the region or the config).
     "claimsim.simulator": ("care", "claims", "demographics", "enrollment", "faults", "hba1c",
                            "population", "quality", "referrals", "submission", "visits"),
+    # The per-input glue around the engine: the embedded runtime's batches and pieces, the
+    # partition processor's loop, its claim records and stats; the input reader and the canonical
+    # encoding. Not `typed_input` (its msgspec Structs must stay Python classes: mypyc, which
+    # sees msgspec only as `Any`, would make them native), nor `log` (the benches' baselines
+    # read and write through it: docs/performance.md, "The runtime's glue compiled").
+    "claimsim.adjudication.runtimes": ("embedded", "processor", "records", "stats"),
+    "claimsim.events": ("encoding", "input_reader"),
 }
 MANIFEST = "native.json"  # in each package's folder: module -> sha256 of its source (`claimsim.native`)
 
@@ -69,7 +76,8 @@ def _native_extensions() -> list:
     try:
         from mypyc.build import mypycify
     except ImportError:
-        print("claimsim: mypyc not available, the engine and fold stay pure Python", file=sys.stderr)
+        print("claimsim: mypyc not available, the compiled groups stay pure Python",
+              file=sys.stderr)
         return []
     stage = _stage()
     extensions = []

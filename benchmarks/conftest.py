@@ -27,13 +27,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     tr.section("claimsim: ours vs baseline (medians, same run)")
-    from claimsim.native import engine_kind, fold_kind, python_build, simulator_kind
+    from claimsim.native import kinds, python_build
 
-    # The compiled engine, fold and simulator when built (setup.py); CLAIMSIM_PURE=1 measures the
-    # Python ones. And the interpreter, whose build alone moves the rates.
-    tr.write_line(f"adjudication engine: {engine_kind()}")
-    tr.write_line(f"projections fold: {fold_kind()}")
-    tr.write_line(f"simulator: {simulator_kind()}")
+    # The compiled groups (engine, fold, simulator, runtime glue, log and input reader) when built
+    # (setup.py); CLAIMSIM_PURE=1 measures the Python ones. And the interpreter, whose build alone
+    # moves the rates.
+    for group, kind in kinds().items():
+        tr.write_line(f"{group}: {kind}")
     tr.write_line(f"python: {python_build()}")
     tr.write_line(f"{'benchmark (wall, or CPU s)':<48} {'ours/s':>12} {'baseline/s':>12} {'ratio':>7}")
     for name, ours, base, ratio in rows:

@@ -5,7 +5,8 @@ run's creation, imports and attribution are not in the profile), with DWARF call
 sample is given to the part it falls in, by the compiled engine's C symbols
 (`CPyDef_<module>___<function>`), orjson's, OpenSSL's and the kernel's; Python frames are not
 named (the interpreter shows as `_PyEval_EvalFrameDefault`), so the input reader is recognised as
-the generator it runs in (`gen_iternext`) and what is left is the runtime's Python ("glue").
+the generator it runs in (`gen_iternext`; compiled, by its symbols) and what is left is the
+runtime's Python, or its compiled glue ("glue").
 
 Run: .venv/bin/python -m claimsim.benchmarks.perf_body [CLAIMS] [--keep DIR]   (default 100000)
 Needs `perf` (perf_event_paranoid <= 2 samples one's own processes). `callgrind_core` counts the
@@ -57,7 +58,9 @@ def part_of(stack: list[str]) -> tuple[str, str]:
             if any(symbol in frame for frame in inner):
                 return "engine", label
         return "engine", "the rest of the core"
-    if on("gen_iternext"):  # the chain-checked input reader is a generator
+    # The chain-checked input reader: a generator, run by the interpreter (`gen_iternext`) or
+    # compiled (its C symbols, `CPyDef_input_reader___read_checked_gen...`).
+    if on("gen_iternext") or on("input_reader___read_checked_gen"):
         if on("loads"):
             return "input read and check", "orjson decode"
         if on("JSONDecoder_decode"):

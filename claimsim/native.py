@@ -1,6 +1,8 @@
-"""Which adjudication engine, projections fold and simulator run: the mypyc-compiled copies of
-`claimsim.adjudication.engine`'s, `claimsim.adjudication.projections.fold`'s and
-`claimsim.simulator`'s modules that `pip install` built (setup.py), or their Python sources,
+"""Which adjudication engine, projections fold, simulator, runtime glue and input reader run: the
+mypyc-compiled copies of `claimsim.adjudication.engine`'s,
+`claimsim.adjudication.projections.fold`'s, `claimsim.simulator`'s,
+`claimsim.adjudication.runtimes`' and `claimsim.events`' modules that `pip install` built
+(setup.py's GROUPS: in the last two, only the per-input hot path), or their Python sources,
 which stay the reference.
 
 The compiled copies sit beside the sources under the same module names, and Python would load
@@ -9,7 +11,9 @@ import: compiled only if every module the build compiled there is present and it
 for byte the one it was built from (`native.json`: module -> sha256 of the source), and
 `CLAIMSIM_PURE` is not set; otherwise every module of the package loads from its `.py`. An edited
 source thus never runs as a stale compiled copy (`pip install -e .` compiles again), and each
-package's group is all or none (its modules call each other natively).
+package's group is all or none (its modules call each other natively). A package's modules
+outside its group (in the runtimes and events, most of them) always load from their `.py`, even
+beside a compiled copy an earlier build of a larger group left there.
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ from pathlib import Path
 PACKAGE = "claimsim.adjudication.engine"
 FOLD = "claimsim.adjudication.projections.fold"
 SIMULATOR = "claimsim.simulator"
-PACKAGES = (PACKAGE, FOLD, SIMULATOR)  # each a group compiled apart (setup.py's GROUPS)
+RUNTIMES = "claimsim.adjudication.runtimes"  # the embedded runtime's per-input loop
+EVENTS = "claimsim.events"  # the input reader and the canonical encoding
+# Each a group compiled apart (setup.py's GROUPS).
+PACKAGES = (PACKAGE, FOLD, SIMULATOR, RUNTIMES, EVENTS)
 MANIFEST = "native.json"
 PURE_ENV = "CLAIMSIM_PURE"
 
@@ -50,23 +57,33 @@ def _decide(folder: Path) -> str:
     return "native"
 
 
+def _compiled(folder: Path) -> frozenset[str]:
+    """The modules of a package's native group (its `MANIFEST`, which `_decide` has read), and
+    the group's shared library, which their compiled copies import."""
+    return frozenset(json.loads((folder / MANIFEST).read_text())["sources"]) | {"native__mypyc"}
+
+
 class _NativeFinder(MetaPathFinder):
     """Loads each package's modules from their sources unless its compiled group is to run."""
 
     def __init__(self) -> None:
         self.kinds: dict[str, str] = {}  # package -> `_decide`'s answer, once its folder is known
+        self.compiled: dict[str, frozenset[str]] = {}  # package -> its native group's modules
 
     def find_spec(self, name, path, target=None):  # noqa: ANN001 (the MetaPathFinder protocol)
-        package = name.rpartition(".")[0]
+        package, _, module = name.rpartition(".")
         if package not in PACKAGES or not path:
             return None
         folder = Path(next(iter(path)))
         kind = self.kinds.get(package)
         if kind is None:
             kind = self.kinds[package] = _decide(folder)
-        if kind == "native":
+            self.compiled[package] = _compiled(folder) if kind == "native" else frozenset()
+        if module in self.compiled[package]:
             return None  # the path finder picks the extension module
-        source = folder / f"{name.rpartition('.')[2]}.py"
+        # Its source: a module outside the group, even if a copy of it compiled by an earlier
+        # build (of a group that held it) is still there.
+        source = folder / f"{module}.py"
         return importlib.util.spec_from_file_location(name, source) if source.exists() else None
 
 
@@ -110,3 +127,22 @@ def simulator_kind() -> str:
     """'native' or 'pure (why)': the simulator's compiled modules (setup.py's GROUPS) or their
     sources (importing them if need be)."""
     return _kind(SIMULATOR, "claimsim.simulator.care")
+
+
+def runtimes_kind() -> str:
+    """'native' or 'pure (why)': the runtimes' compiled modules (the embedded runtime's loop, the
+    partition processor, its records and stats) or their sources (importing them if need be)."""
+    return _kind(RUNTIMES, "claimsim.adjudication.runtimes.processor")
+
+
+def events_kind() -> str:
+    """'native' or 'pure (why)': the events package's compiled modules (the input reader and the
+    canonical encoding) or their sources (importing them if need be)."""
+    return _kind(EVENTS, "claimsim.events.input_reader")
+
+
+def kinds() -> dict[str, str]:
+    """Each compiled group's kind in this process (`claimsim bench` prints them), by what it is."""
+    return {"adjudication engine": engine_kind(), "projections fold": fold_kind(),
+            "simulator": simulator_kind(), "runtime glue": runtimes_kind(),
+            "input reader": events_kind()}

@@ -90,3 +90,29 @@ def line_chain_hash(prev: str, line: bytes) -> str:
     digest.update(memoryview(line)[:line.rfind(_PREV_KEY)])
     digest.update(b"}")
     return digest.hexdigest()
+
+
+_TYPE_KEY = b',"type":'
+
+
+def chained_lines(bodies: list[bytes], seq: int, prev: bytes) -> tuple[bytes, bytes]:
+    """The log lines of `bodies`, each `open_body` of an event without seq, from `seq` on after
+    an entry hashed `prev` (its ASCII hex): each body with its seq spliced in and its `prev` and
+    `hash` (`chain_hash`: sha256 of the predecessor's hash and the canonical body) appended; and
+    the last line's hash. `LogWriter.write_encoded`'s loop, compiled with the input reader (the
+    adjudication runtime writes every answer through it)."""
+    parts: list[bytes] = []
+    for body in bodies:
+        # "seq" sorts between "key" and "type", and `,"type":` can only be the envelope's own
+        # key: inside a JSON string a quote is escaped.
+        cut = body.rfind(_TYPE_KEY)
+        if cut < 0 or body[:6] != b'{"at":':
+            raise ValueError(f"not a canonical event without seq: {body[:80]!r}")
+        canonical_body = b"".join((body[:cut], b',"seq":', b"%d" % seq, body[cut:], b"}"))
+        hasher = hashlib.sha256(prev)
+        hasher.update(canonical_body)  # hash = sha256(prev || canonical body)
+        digest: bytes = hasher.hexdigest().encode("ascii")
+        parts.append(canonical_body[:-1])
+        parts.append(b',"prev":"%b","hash":"%b"}\n' % (prev, digest))
+        seq, prev = seq + 1, digest
+    return b"".join(parts), prev

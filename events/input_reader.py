@@ -73,8 +73,8 @@ class ChainPosition:
             return
         last = envs[-1]
         self.next_seq, self.prev = last["seq"] + 1, last["hash"]
-        for env in reversed(envs):
-            at = env.get("at")
+        for i in range(len(envs) - 1, -1, -1):  # not `reversed(envs)`: mypyc fails on it
+            at = envs[i].get("at")
             if isinstance(at, str):
                 self.last_at = at
                 return

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 import orjson
 from hashlib import sha256
 
-from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
+from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash, chained_lines
 from claimsim.events.envelope import Envelope
 from claimsim.events.errors import UserError
 from claimsim.events.log_tail import _last_complete_line, tail_entry
@@ -248,34 +248,21 @@ class LogWriter:
         return n
 
     def _write_encoded(self, bodies: Iterable[bytes]) -> int:
-        n = 0
-        parts: list[bytes] = []
-        seq, prev_bytes = self.next_seq, self._prev_bytes
-        hash_new, type_key, join = sha256, b',"type":', b"".join
-        for body in bodies:
-            if self._segment_count >= self.segment_events or len(parts) >= 2048:
-                self._write(b"".join(parts))
-                parts.clear()
-                self.next_seq, self.last_hash, self._prev_bytes = seq, prev_bytes.decode(), prev_bytes
-                if self._segment_count >= self.segment_events:
-                    self._start_segment(seq)
-            # "seq" sorts between "key" and "type", and `,"type":` can only be the envelope's
-            # own key: inside a JSON string a quote is escaped.
-            cut = body.rfind(type_key)
-            if cut < 0 or body[:6] != b'{"at":':
-                raise ValueError(f"not a canonical event without seq: {body[:80]!r}")
-            canonical_body = join((body[:cut], b',"seq":', b"%d" % seq, body[cut:], b"}"))
-            hasher = hash_new(prev_bytes)
-            hasher.update(canonical_body)  # hash = sha256(prev || canonical body)
-            digest_bytes = hasher.hexdigest().encode("ascii")
-            parts.append(canonical_body[:-1])
-            parts.append(b',"prev":"%b","hash":"%b"}\n' % (prev_bytes, digest_bytes))
-            seq, prev_bytes = seq + 1, digest_bytes
-            self._segment_count += 1
-            n += 1
-        self._write(b"".join(parts))
-        self.next_seq, self.last_hash, self._prev_bytes = seq, prev_bytes.decode(), prev_bytes
-        return n
+        """`encoding.chained_lines` a part at a time: at most 1,024 events, none past the
+        segment's end (the next part starts the next segment)."""
+        todo = bodies if type(bodies) is list else list(bodies)
+        done = 0
+        while done < len(todo):
+            if self._segment_count >= self.segment_events:
+                self._start_segment(self.next_seq)
+            part = todo[done:done + min(1024, self.segment_events - self._segment_count)]
+            lines, prev_bytes = chained_lines(part, self.next_seq, self._prev_bytes)
+            self._write(lines)
+            self.next_seq += len(part)
+            self._segment_count += len(part)
+            self.last_hash, self._prev_bytes = prev_bytes.decode(), prev_bytes
+            done += len(part)
+        return done
 
     def commit(self) -> None:
         """End a batch: make it visible to readers, and durable unless fsync is `never`."""

@@ -236,7 +236,7 @@ class EmbeddedAdjudicator:
         if batch:
             yield batch
 
-    def _run_pieces(self, pieces: Iterator[list[dict[str, Any]]], bar: tqdm) -> int:
+    def _run_pieces(self, pieces: Iterator[list[Any]], bar: tqdm) -> int:
         """`run` in this process: each batch applied `APPLY_PIECE` inputs at a time, its answers
         counted as they come and kept encoded (compact bytes) until the batch is written and
         committed whole. A piece's input and answer dicts are freed while still in the CPU's
@@ -283,11 +283,12 @@ class EmbeddedAdjudicator:
         epoch facts (a `MemoryStore`), for `record` and `context`."""
         if not isinstance(self.store, RocksStore):
             return PartitionWorkers(self.processor, self.store, self.processes, RunStats)
-        store, processes = self.store, self.processes
+        store, processes, bound = self.store, self.processes, self.cache_families
+        assert bound is not None  # a disk store is a bounded cache's (`family_storage`)
         self.processor.release(store)  # every decoded state to the store, to be handed over
         own = OwnStores(partial(worker_store, self.run_dir, cache_mb=store.cache_mb,
                                 warm_mb=store.warm_mb / processes),
-                        max(1, self.cache_families // processes))
+                        max(1, bound // processes))
         workers = PartitionWorkers(self.processor, store, processes, RunStats, own=own)
         try:
             shared = [kv for prefix in (b"e:", b"h:", b"p:") for kv in store.items(prefix)]

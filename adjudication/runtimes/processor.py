@@ -247,7 +247,8 @@ class PartitionProcessor:
                 if flush:
                     dirty[key] = family
             if bound:  # popped and put back, with when it is next needed (`FamilyCache`)
-                families.put(key, family, None if next_use is None else next_use.get(seq))
+                families.put(key, family,  # type: ignore[union-attr]
+                             None if next_use is None else next_use.get(seq))
                 while len(families) > bound:
                     self._evict(store, write=not flush)
             else:
@@ -299,8 +300,8 @@ class PartitionProcessor:
         for family in cached.values():
             family.records = records
             yield family
-        for key, raw in store.items():
-            key = _as_bytes(key)
+        for stored, raw in store.items():
+            key = _as_bytes(stored)
             if key.startswith(b"f:") and key[2:].decode("utf-8") not in cached:
                 yield FamilyState.from_hot(raw, records)
 
@@ -313,8 +314,8 @@ class PartitionProcessor:
         for key, value in results.items():
             store[key] = value
         results.clear()
-        for key, family in dirty.items():
-            store[family_key(key)] = exact(family.hot_bytes())
+        for subscriber, family in dirty.items():
+            store[family_key(subscriber)] = exact(family.hot_bytes())
         dirty.clear()
 
 

@@ -126,6 +126,26 @@ def test_the_compiled_engine_runs_only_while_its_sources_are_unchanged(tmp_path,
     assert native._decide(tmp_path).startswith("pure (the compiled copy is older than claims.py")
 
 
+def test_a_compiled_copy_left_from_a_group_that_no_longer_holds_it_is_not_loaded(tmp_path,
+                                                                                 monkeypatch):
+    """A native package loads only its group's modules compiled (`native.json`): a module that
+    an earlier build compiled and this one does not (a group made smaller, a branch switched)
+    loads from its source, not from the stale copy beside it, whose group library is gone."""
+    monkeypatch.delenv(native.PURE_ENV, raising=False)
+    _fake_build(tmp_path, {"core": b"x = 1\n"})
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (tmp_path / "log.py").write_bytes(b"z = 3\n")
+    (tmp_path / f"log{suffix}").write_bytes(b"")  # stale: not in the manifest
+    finder = native._NativeFinder()
+    monkeypatch.setattr(native, "PACKAGES", ("fake",))
+    assert finder.find_spec("fake.core", [str(tmp_path)]) is None  # the path finder's: compiled
+    assert finder.kinds == {"fake": "native"}
+    spec = finder.find_spec("fake.log", [str(tmp_path)])
+    assert spec is not None and spec.origin == str(tmp_path / "log.py")
+    assert finder.find_spec("fake.native__mypyc", [str(tmp_path)]) is None  # the group library
+    assert finder.find_spec("fake.absent", [str(tmp_path)]) is None
+
+
 def test_claimsim_pure_forces_the_python_sources(tmp_path, monkeypatch):
     _fake_build(tmp_path, {"core": b"x = 1\n"})
     monkeypatch.setenv(native.PURE_ENV, "1")

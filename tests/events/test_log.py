@@ -243,6 +243,26 @@ def test_encoded_events_are_written_with_the_same_bytes_as_dicts(tmp_path):
         assert verify(directory).ok
 
 
+def test_a_large_encoded_batch_goes_in_parts_across_segments_with_the_same_bytes(tmp_path):
+    """`write_encoded` chains its events a part at a time (`encoding.chained_lines`, at most
+    1,024 events, none past a segment's end): a batch of 2,500 over segments of 1,000, from a
+    writer already 700 events into its first, is `extend`'s log; a bad body in a later part
+    leaves the parts before it written and the writer where they end."""
+    events = [claim_event(i) for i in range(3200)]
+    with LogWriter(tmp_path / "dicts", segment_events=1000) as w:
+        w.extend([dict(e) for e in events])
+    with LogWriter(tmp_path / "encoded", segment_events=1000) as w:
+        assert w.write_encoded(iter([open_body(e) for e in events[:700]])) == 700
+        assert w.write_encoded([open_body(e) for e in events[700:]]) == 2500
+    assert _log_bytes(tmp_path / "encoded") == _log_bytes(tmp_path / "dicts")
+    assert [first for first, _ in segments(tmp_path / "encoded")] == [0, 1000, 2000, 3000]
+    with LogWriter(tmp_path / "bad") as w:
+        with pytest.raises(ValueError, match="not a canonical event"):
+            w.write_encoded([open_body(e) for e in events[:1500]] + [b'{"v":1'])
+        assert w.next_seq == 1024 and w.last_hash == orjson.loads(
+            _log_bytes(tmp_path / "dicts").splitlines()[1023])["hash"]
+
+
 def test_an_encoded_event_with_a_seq_or_not_canonical_is_refused(tmp_path):
     with LogWriter(tmp_path) as w:
         with pytest.raises(ValueError, match="not a canonical event"):
