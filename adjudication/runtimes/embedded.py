@@ -169,8 +169,7 @@ class EmbeddedAdjudicator:
             progress: bool | Bar = False) -> int:
         """Adjudicate input from the next unanswered seq up to, not including, the first input
         with `at >= until_at` or `seq >= until_seq` (or to the end); returns how many.
-        `progress`: True for a bar of this call's own; a caller's bar (`protocol.Bar`) is
-        advanced by each batch written and left open.
+        `progress`: True for a bar of its own, or a caller's `protocol.Bar` to advance (kept open).
 
         Inputs go to the processor (or the workers) a batch at a time, each batch's answers then
         written and committed together. A core exception (a bug, not bad data) propagates with
@@ -178,16 +177,16 @@ class EmbeddedAdjudicator:
         written."""
         limit_at = Until.of(until_at).at
         own = isinstance(progress, bool)
-        bar = (tqdm(total=self.pending(), unit="input", file=sys.stderr, disable=not progress,
-                    mininterval=0.5) if own else progress)
+        bar: Any = (tqdm(total=self.pending(), unit="input", file=sys.stderr,
+                         disable=not progress, mininterval=0.5) if own else progress)
         self._gap = None
         with cycle_gc_paused(freeze=True):  # family states grow with the run; see events.acyclic
             whole = until_seq is None and limit_at is None
             n = run_in_passes(self, bar) if self.passes and whole else None
-            if n is None and self.processes == 1:
-                n = self._run_pieces(self._batches(until_seq, limit_at, APPLY_PIECE), bar)
-            elif n is None:
-                n = self._run_parallel(self._batches(until_seq, limit_at), bar)
+            if n is None:
+                n = (self._run_pieces(self._batches(until_seq, limit_at, APPLY_PIECE), bar)
+                     if self.processes == 1 else
+                     self._run_parallel(self._batches(until_seq, limit_at), bar))
         if own:
             bar.close()
         if self._gap is not None:
