@@ -141,11 +141,12 @@ class PackedRows(_ByMember):
     padding), `text_columns` the positions that hold strings (stored as `Codes`). Reads return
     each row as a list, in the order the rows were added."""
 
-    __slots__ = ("_struct", "_text")
+    __slots__ = ("_struct", "_size", "_text")
 
     def __init__(self, fmt: str, text_columns: tuple[int, ...], codes: Codes):
         super().__init__(codes)
         self._struct = struct.Struct("<" + fmt)
+        self._size: int = self._struct.size  # a row's bytes, checked on every append
         self._text = text_columns
 
     def add(self, member: str, row: tuple) -> None:
@@ -160,7 +161,7 @@ class PackedRows(_ByMember):
         """Append one row already packed in this store's layout, text columns as their codes
         (`Codes.of`): the fold's hot path packs a claim's rows itself. Rows are read on voids
         (`fold.claims`), so they are appended at once."""
-        if len(packed) != self._struct.size:
+        if len(packed) != self._size:
             raise struct.error(f"{len(packed)} bytes are not one row of {self._struct.format!r}")
         slot = self._codes.slot_of(member)
         old = self._at(slot)
