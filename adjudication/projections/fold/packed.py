@@ -25,7 +25,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from sys import intern
-from typing import Any
+from typing import Any, Final
 
 
 class Codes:
@@ -201,6 +201,9 @@ class PackedRows(_ByMember):
 
 _PAIR = struct.Struct("<II")  # a LatestDates pair: (key code, date code)
 _CODE = struct.Struct("<I")  # one code of a pair
+_PAIR_SIZE: Final = 8  # _PAIR.size, a literal for the compiled loops (checked below)
+if _PAIR.size != _PAIR_SIZE or _CODE.size != 4:
+    raise ImportError(f"packed: a pair is {_PAIR.size} bytes, not {_PAIR_SIZE}")
 
 
 class LatestDates(_ByMember):
@@ -230,7 +233,7 @@ class LatestDates(_ByMember):
             if at < 0:  # first seen: after the others
                 pairs += _PAIR.pack(k, when)
                 continue
-            held: int = _CODE.unpack_from(pairs, at + 4)[0]
+            held = _code_at(pairs, at + 4)
             if held != when and codes.text[held] < day:
                 pairs = b"".join((pairs[:at + 4], _CODE.pack(when), pairs[at + 8:]))
         if pairs is not raw and pairs is not None:
@@ -252,13 +255,19 @@ class LatestDates(_ByMember):
 
 
 def _find_key(pairs: bytes, key: int) -> int:
-    """Where the pair of key code `key` starts in a member's pairs (-1: none). A match of its
-    bytes elsewhere (a date code, or across two codes) is not at a pair's start: searched on."""
-    needle = _CODE.pack(key)
-    at = pairs.find(needle)
-    while at >= 0 and at % _PAIR.size:
-        at = pairs.find(needle, at + 1)
-    return at
+    """Where the pair of key code `key` starts in a member's pairs (-1: none), each pair's key
+    code read in place (`_code_at`): a member holds a few pairs, and compiled this reads them
+    in fewer instructions than packing the code and searching the bytes for it (a match of
+    which could also stand across two codes, to be searched past)."""
+    for at in range(0, len(pairs), _PAIR_SIZE):
+        if _code_at(pairs, at) == key:
+            return at
+    return -1
+
+
+def _code_at(pairs: bytes, at: int) -> int:
+    """The code (`_CODE`: unsigned 32-bit, little-endian) whose bytes start at `at`."""
+    return pairs[at] | pairs[at + 1] << 8 | pairs[at + 2] << 16 | pairs[at + 3] << 24
 
 
 def shared(state: Any, value: tuple) -> tuple:
