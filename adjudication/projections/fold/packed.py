@@ -239,6 +239,21 @@ class LatestDates(_ByMember):
         if pairs is not raw and pairs is not None:
             self._store(slot, pairs)
 
+    def keys_between(self, member: str, since: str, until: str) -> list[str]:
+        """The member's keys whose date is in [since, until), in first-seen order: what
+        `get(member)` holds, filtered on the pairs themselves instead of a dict decoded per
+        member (`risk` asks it of every member at every boundary)."""
+        raw = self._raw(member)
+        found: list[str] = []
+        if raw is None:
+            return found
+        text = self._codes.text
+        for at in range(0, len(raw), _PAIR_SIZE):
+            day = text[_code_at(raw, at + 4)]
+            if since <= day < until:
+                found.append(text[_code_at(raw, at)])
+        return found
+
     def _put(self, member: str, dates: dict[str, str]) -> None:
         codes = self._codes
         self._store(codes.slot_of(member), b"".join(
