@@ -11,7 +11,9 @@ the packing is how the fold keeps its state in memory, never a second format of 
 The stores share one table of members (`Codes.slot_of`: member id -> slot) and hold their values
 in lists by slot, not a dict each: a claim entry's visit row, FFS rows and conditions look the
 member up once in a dict the first lookup brought into the cache (the projections bench's replay:
-3 % fewer instructions, counted by cachegrind; 15-20 MB less at a million members).
+3 % fewer instructions, counted by cachegrind; 15-20 MB less at a million members). The lists are
+one (`Codes.table`), a member's values of every store side by side, so a claim entry reads one
+line of it where it read one line of each store's list (at scale, each a cache miss).
 
 Choices where DOMAIN.md is silent (none of them reaches an output):
 - A string's code is the order the fold first met it, so codes differ between a live run and a
@@ -29,16 +31,20 @@ from typing import Any, Final
 
 
 class Codes:
-    """Strings as small ints, and back (one table per state, shared by its stores); and the
-    members' slots: a member id's place in every per-member store's rows (`slot_of`)."""
+    """Strings as small ints, and back (one table per state, shared by its stores); the
+    members' slots: a member id's place in every per-member store's rows (`slot_of`); and the
+    stores' values, a member's side by side (`table`: store k's value for slot s at
+    table[s * width + k], None for none; each store's k is its `column`)."""
 
-    __slots__ = ("code", "text", "slot", "members")
+    __slots__ = ("code", "text", "slot", "members", "table", "width")
 
     def __init__(self) -> None:
         self.code: dict[str, int] = {}
         self.text: list[str] = []
         self.slot: dict[str, int] = {}  # member id -> its slot (first seen, in any store)
         self.members: list[str] = []  # slot -> member id
+        self.table: list[bytes | None] = []
+        self.width = 0  # the stores sharing the table
 
     def of(self, text: str) -> int:
         code = self.code.get(text)
@@ -59,18 +65,32 @@ class Codes:
             self.members.append(member)
         return slot
 
+    def column(self) -> int:
+        """A new store's place among every member's values: the table widened by one (in place,
+        should values be held already; a state makes its stores before it holds any)."""
+        table, width = self.table, self.width
+        if table:
+            wider: list[bytes | None] = []
+            for start in range(0, len(table), width):
+                wider.extend(table[start:start + width])
+                wider.append(None)
+            table[:] = wider
+        self.width = width + 1
+        return width
+
 
 class _ByMember:
-    """The read side both packed stores share: member -> one `bytes`, held in a list by the
-    member's slot (`Codes.slot_of`; None for a member this store holds nothing of), decoded on
-    every read (`_decode`) into the value the state always held. Iteration goes in slot order;
-    every reader of a whole store sorts or looks members up (checkpoints are canonical JSON)."""
+    """The read side both packed stores share: member -> one `bytes`, held in the codes' table
+    by the member's slot (`Codes.slot_of`, `Codes.table`; None for a member this store holds
+    nothing of), decoded on every read (`_decode`) into the value the state always held.
+    Iteration goes in slot order; every reader of a whole store sorts or looks members up
+    (checkpoints are canonical JSON)."""
 
-    __slots__ = ("_rows", "_codes", "_count")
+    __slots__ = ("_codes", "_column", "_count")
 
     def __init__(self, codes: Codes):
-        self._rows: list[bytes | None] = []
         self._codes = codes
+        self._column = codes.column()  # this store's place among a member's values
         self._count = 0  # members held
 
     def _decode(self, raw: bytes) -> Any:
@@ -78,8 +98,9 @@ class _ByMember:
 
     def _at(self, slot: int) -> bytes | None:
         """The value held for the member of `slot` (None: none)."""
-        rows = self._rows
-        return rows[slot] if slot < len(rows) else None
+        codes = self._codes
+        at, table = slot * codes.width + self._column, codes.table
+        return table[at] if at < len(table) else None
 
     def _raw(self, member: str) -> bytes | None:
         slot = self._codes.slot.get(member)
@@ -87,12 +108,23 @@ class _ByMember:
 
     def _store(self, slot: int, raw: bytes) -> None:
         """Hold `raw` as the member of `slot`'s value."""
-        rows = self._rows
-        if slot >= len(rows):
-            rows.extend([None] * (slot + 1 - len(rows)))
-        if rows[slot] is None:
+        codes = self._codes
+        table, width = codes.table, codes.width
+        at = slot * width + self._column
+        if at >= len(table):
+            table.extend([None] * ((slot + 1) * width - len(table)))
+        if table[at] is None:
             self._count += 1
-        rows[slot] = raw
+        table[at] = raw
+
+    def _held(self) -> Iterator[tuple[int, bytes]]:
+        """(slot, value) of every member this store holds something of, in slot order."""
+        codes = self._codes
+        table, width = codes.table, codes.width
+        for at in range(self._column, len(table), width):
+            raw = table[at]
+            if raw is not None:
+                yield at // width, raw
 
     def get(self, member: str, default: Any = None) -> Any:
         raw = self._raw(member)
@@ -112,23 +144,23 @@ class _ByMember:
 
     def __iter__(self) -> Iterator[str]:
         members = self._codes.members
-        for slot, raw in enumerate(self._rows):
-            if raw is not None:
-                yield members[slot]
+        for slot, _ in self._held():
+            yield members[slot]
 
     def items(self) -> Iterator[tuple[str, Any]]:
         members = self._codes.members
-        for slot, raw in enumerate(self._rows):
-            if raw is not None:
-                yield members[slot], self._decode(raw)
+        for slot, raw in self._held():
+            yield members[slot], self._decode(raw)
 
     def values(self) -> Iterator[Any]:
-        for raw in self._rows:
-            if raw is not None:
-                yield self._decode(raw)
+        for _, raw in self._held():
+            yield self._decode(raw)
 
     def _clear(self) -> None:
-        self._rows = []
+        codes = self._codes
+        table = codes.table
+        for at in range(self._column, len(table), codes.width):
+            table[at] = None
         self._count = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -165,10 +197,7 @@ class PackedRows(_ByMember):
             raise struct.error(f"{len(packed)} bytes are not one row of {self._struct.format!r}")
         slot = self._codes.slot_of(member)
         old = self._at(slot)
-        if old is None:
-            self._store(slot, packed)
-        else:
-            self._rows[slot] = old + packed
+        self._store(slot, packed if old is None else old + packed)
 
     def packed(self, member: str) -> bytes:
         """The member's rows as stored (b"" for none): for scans on the codes (`Codes.code`)."""
@@ -190,7 +219,7 @@ class PackedRows(_ByMember):
 
     def nbytes(self) -> int:
         """The packed rows' size (what the store adds per row, without the per-member keys)."""
-        return sum(len(raw) for raw in self._rows if raw is not None)
+        return sum(len(raw) for _, raw in self._held())
 
     def load(self, data: dict[str, list[list]]) -> None:
         self._clear()
