@@ -146,7 +146,8 @@ def claim_line_marker() -> bytes:
 def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
     """A run's ledger as the fold reads it, from `from_seq` (`entries.fold_envelopes`: raw
     envelopes as `events.log.read` gives them, upcast or refused, claim entries holding only the
-    fields the fold reads). For the fold only: a reader of other fields takes `read`."""
-    return fold_envelopes(Path(run_dir) / "ledger", from_seq)
+    fields the fold reads, without their `hash`). For the fold only: a reader of other fields
+    takes `read`; `ProjectionRunner`, which records the hash it folded to, `envelopes`."""
+    return fold_envelopes(Path(run_dir) / "ledger", from_seq, chain=False)
 
 
