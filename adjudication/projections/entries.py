@@ -40,16 +40,18 @@ from claimsim.adjudication.projections.fold.stream import CLAIM_TYPES, envelopes
 # `claim_entry.ClaimData`, its lines `ClaimLine`s.
 ENVELOPE = {"at": str, "cause": int | None, "seq": int, "type": str}
 NAMES = (*ENVELOPE, "data")
-# Read beside the fold: `events.projection.ProjectionRunner` records the position it folded to.
+# Read beside the fold: `events.projection.ProjectionRunner` records the position it folded to
+# (`LedgerFollower.envelopes`; a reader that folds only, `follower.ledger_envelopes`, goes without).
 CHAIN = {"hash": str}
 
 
 class ClaimDecoder:
     """Decodes a claim entry's line into the fields the fold reads (`decode`): the envelope a dict
     keyed by the fold's key objects as they are now (`refresh` builds it anew once `FIELDS` holds
-    other ones), its data a `ClaimData`."""
+    other ones), its data a `ClaimData`; with its `hash` (`CHAIN`) when `chain` is set."""
 
-    def __init__(self) -> None:
+    def __init__(self, chain: bool = True) -> None:
+        self._chain = CHAIN if chain else {}
         self._keys: tuple[str, ...] = ()
         self.decode: Any = None
         self.refresh()
@@ -60,7 +62,7 @@ class ClaimDecoder:
             return
         key = dict(zip(NAMES, keys))
         envelope = TypedDict("Envelope", {**{key[k]: t for k, t in ENVELOPE.items()},  # type: ignore[misc]
-                                          key["data"]: ClaimData, **CHAIN}, total=False)
+                                          key["data"]: ClaimData, **self._chain}, total=False)
         self.decode = msgspec.json.Decoder(envelope).decode
         self._keys = keys
 
@@ -78,9 +80,12 @@ def claim_markers() -> tuple[bytes, ...]:
     return tuple(tail_marker(t) for t in CLAIM_TYPES)
 
 
-def fold_envelopes(directory: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+def fold_envelopes(directory: Path | str, from_seq: int = 0,
+                   chain: bool = True) -> Iterator[dict[str, Any]]:
     """A log's complete lines from `from_seq` on (as `events.log.raw_lines` reads them: a torn
     last line is not part of the log) decoded as `events.log.read` decodes them, claim entries at
-    the current version into only the fields the fold reads. The per-line loop is
-    `fold.stream.envelopes`, compiled with the fold: this runs once per ledger entry."""
-    return envelopes(directory, from_seq, ClaimDecoder(), claim_markers())
+    the current version into only the fields the fold reads, and their `hash` unless `chain` is
+    off (a claim entry's one field the fold never reads: a 64-character string decoded and freed
+    per entry). The per-line loop is `fold.stream.envelopes`, compiled with the fold: this runs
+    once per ledger entry."""
+    return envelopes(directory, from_seq, ClaimDecoder(chain), claim_markers())

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from claimsim.events.input_reader import readable_envelope
-from claimsim.events.log import envelope_of, raw_lines, segments
+from claimsim.events.log import envelope_of, segments
 
 from claimsim.adjudication.projections.diagnoses import claim_conditions
 from claimsim.adjudication.projections.entries import fold_envelopes, tail_marker
 from claimsim.adjudication.projections.fold.follow import (  # noqa: F401 (importable here)
     follow, is_current_claim_line, pass_input)
+from claimsim.adjudication.projections.fold.stream import input_lines
 from claimsim.adjudication.projections.state import PayerState
 
 
@@ -55,7 +56,7 @@ class LedgerFollower:
         `fold.follow.pass_input` (compiled with the fold)."""
         st = self.state_obj
         if self._input is None:
-            self._input = raw_lines(self.run_dir / "input", st.input_seq + 1)
+            self._input = input_lines(self.run_dir / "input", st.input_seq + 1)
             self._held = None
         block_end = (upto // READ_AHEAD + 1) * READ_AHEAD - 1
         conditions = None if self.dx_on_ledger else claim_conditions  # v1: from the input
@@ -74,7 +75,7 @@ class LedgerFollower:
             return  # past it already, or the input ends before it (left as `_pull_input` leaves it)
         if self._held is None:
             if self._input is None:
-                self._input = raw_lines(self.run_dir / "input", st.input_seq + 1)
+                self._input = input_lines(self.run_dir / "input", st.input_seq + 1)
             if next(self._input, None) is None:
                 self._input = None
                 return  # the input ends before it
@@ -145,7 +146,8 @@ def claim_line_marker() -> bytes:
 def ledger_envelopes(run_dir: Path | str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
     """A run's ledger as the fold reads it, from `from_seq` (`entries.fold_envelopes`: raw
     envelopes as `events.log.read` gives them, upcast or refused, claim entries holding only the
-    fields the fold reads). For the fold only: a reader of other fields takes `read`."""
-    return fold_envelopes(Path(run_dir) / "ledger", from_seq)
+    fields the fold reads, without their `hash`). For the fold only: a reader of other fields
+    takes `read`; `ProjectionRunner`, which records the hash it folded to, `envelopes`."""
+    return fold_envelopes(Path(run_dir) / "ledger", from_seq, chain=False)
 
 

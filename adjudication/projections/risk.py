@@ -57,13 +57,10 @@ def _scored(state: PayerState, payer: str, as_of: str) -> tuple[dict[str, int], 
         score = demographic.get(key)
         if score is None:
             score = demographic[key] = demographic_risk_milli(*key)
-        dx = dx_all.get(mid)
-        if dx:
-            for cond, last in dx.items():
-                if since <= last < as_of:
-                    score += weight[cond]
-                    if cond == DEMENTIA:
-                        dementia.add(mid)
+        for cond in dx_all.keys_between(mid, since, as_of):  # diagnosed last in the window
+            score += weight[cond]
+            if cond == DEMENTIA:
+                dementia.add(mid)
         raw[mid] = score
     return raw, dementia
 

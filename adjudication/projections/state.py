@@ -29,7 +29,7 @@ from claimsim.events.timeline import EFFECTIVE, VALUE, contract_spans, entry_at,
 from claimsim.adjudication.projections.fold import CONCERNS, HANDLERS, QUALITY_HANDLERS
 from claimsim.adjudication.projections.fold import flat_fees as flat_fees_concern
 from claimsim.adjudication.projections.fold import quality as quality_concern
-from claimsim.adjudication.projections.fold.claims import QUALIFYING
+from claimsim.adjudication.projections.fold.claims import QUALIFYING, Reads
 from claimsim.adjudication.projections.fold.follow import apply as apply_envelope
 from claimsim.adjudication.projections.fold.membership import SPAN_PAYER, Member, enrolled_on
 from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
@@ -86,6 +86,7 @@ class PayerState:
     _tracked: frozenset[str]
     _pc_npis: frozenset[str]
     _handlers: dict[str, Any]
+    _claims: Reads
 
     def __init__(self, reference: ReferenceData, settings: ProjectionSettings | None = None):
         self.reference = reference

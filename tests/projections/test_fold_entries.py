@@ -22,7 +22,7 @@ from claimsim.adjudication.projections.claim_entry import (ClaimData, ClaimLine,
                                                            claim_line)
 from claimsim.adjudication.projections.entries import CHAIN, ENVELOPE, fold_envelopes
 from claimsim.adjudication.projections.fold.claims import FIELDS
-from claimsim.adjudication.projections.follower import LedgerFollower
+from claimsim.adjudication.projections.follower import LedgerFollower, ledger_envelopes
 from claimsim.adjudication.projections.settings import ProjectionSettings
 from claimsim.adjudication.projections.state import PayerState
 
@@ -189,6 +189,21 @@ def test_entries_it_does_not_decode_partly_are_reads_own(tmp_path):
     last = sorted((tmp_path / "log").glob("*.jsonl"))[-1]
     last.write_bytes(last.read_bytes()[:-1])  # the last line torn
     assert [e["seq"] for e in fold_envelopes(tmp_path / "log")] == [0, 1, 2, 3]
+
+
+def test_the_fold_only_reader_gives_claim_entries_without_their_hash_and_nothing_else_changes(
+        tmp_path):
+    """`ledger_envelopes` feeds the fold alone, which never reads a claim entry's hash: it goes
+    undecoded there; `ProjectionRunner`'s reader (`fold_envelopes`, `chain` on) keeps it."""
+    events = [_claim(0), {"type": "no_effect", "v": 1, "at": "2025-01-10", "key": "M1",
+                          "cause": 1, "data": {"input_type": "x", "note": ""}}, _claim(2)]
+    _write(tmp_path / "ledger", events)
+    chained = list(fold_envelopes(tmp_path / "ledger"))
+    bare = list(ledger_envelopes(tmp_path))
+    assert [("hash" in e) for e in chained] == [True, True, True]
+    assert [("hash" in e) for e in bare] == [False, True, False]
+    assert bare == [e if e["type"] == "no_effect" else {k: v for k, v in e.items() if k != "hash"}
+                    for e in chained]
 
 
 def test_a_refused_value_is_refused_as_orjson_refuses_it(tmp_path):

@@ -12,9 +12,11 @@ import sys
 from hypothesis import given, settings, strategies as st
 
 from claimsim.events.encoding import canonical
+from claimsim.events.log import raw_lines, segments
 
 from claimsim.adjudication.projections.fold import claims
 from claimsim.adjudication.projections.fold.follow import CHAIN_TAIL, is_current_claim_line
+from claimsim.adjudication.projections.fold.stream import input_lines
 from claimsim.adjudication.projections.follower import (LedgerFollower, claim_line_marker,
                                                       ledger_envelopes)
 from claimsim.adjudication.projections.state import PayerState
@@ -92,3 +94,15 @@ def test_following_a_run_leaves_the_state_its_own_apply_leaves_at_every_entry(tm
         if env["type"] in ("epoch.boundary", "claim.reversed") or seen % 500 == 0:
             assert canonical(fast.state()) == canonical(slow.state())
     assert canonical(fast.state()) == canonical(slow.state()) and seen > 1000
+
+
+def test_the_compiled_input_reader_gives_the_log_readers_lines_from_any_seq_and_stops_torn(
+        tmp_path):
+    run_dir = run(tmp_path / "run")
+    log = run_dir / "input"
+    lines = list(raw_lines(log))
+    for start in (0, 1, len(lines) // 2, len(lines) - 1, len(lines), len(lines) + 5):
+        assert list(input_lines(log, start)) == list(raw_lines(log, start)) == lines[start:]
+    with open(segments(log)[-1][1], "ab") as f:
+        f.write(b'{"at":"2025-01-01","cause":')  # a writer died mid-line
+    assert list(input_lines(log)) == list(raw_lines(log)) == lines

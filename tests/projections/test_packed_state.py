@@ -82,6 +82,27 @@ def test_stores_sharing_a_members_table_each_hold_only_their_own_members():
     assert visits["M1"] == [["P1", "2025-03-10", 1, 0, 0, 9070]]
 
 
+def test_a_store_made_after_others_hold_values_widens_their_table_and_loses_none_of_them():
+    """A member's values of every store stand side by side in the codes' table (`Codes.table`):
+    a store made once others hold values widens it, each keeping its own; loading one store
+    anew clears only its own."""
+    codes = Codes()
+    visits, dx = PackedRows(VISIT_ROW, (0, 1), codes), LatestDates(codes)
+    visits.add("M1", ("P1", "2025-03-10", 1, 0, 0, 9070))
+    dx.note("M2", ["chf"], "2025-03-10")
+    ffs = PackedRows(FFS_ROW, (0, 1, 2), codes)
+    ffs.add("M2", ("P1", "2025-03", PC_EM, 7_000))
+    visits.add("M2", ("P2", "2025-03-11", 0, 1, 0, 17_500))
+    assert codes.width == 3 and len(codes.table) == 2 * 3
+    assert visits.to_json() == {"M1": [["P1", "2025-03-10", 1, 0, 0, 9070]],
+                                "M2": [["P2", "2025-03-11", 0, 1, 0, 17_500]]}
+    assert dx.to_json() == {"M2": {"chf": "2025-03-10"}}
+    assert ffs.to_json() == {"M2": [["P1", "2025-03", PC_EM, 7_000]]}
+    visits.load({"M3": [["P3", "2025-04-01", 1, 0, 0, 1]]})
+    assert list(visits) == ["M3"] and len(visits) == 1 and visits.nbytes() == 28
+    assert list(dx) == ["M2"] and list(ffs) == ["M2"] and len(ffs) == 1
+
+
 def test_a_count_beyond_32_bits_is_refused_not_wrapped():
     visits = PackedRows(VISIT_ROW, (0, 1), Codes())
     with pytest.raises(struct.error):

@@ -25,7 +25,7 @@ from claimsim.adjudication.projections.claim_entry import ClaimData, ClaimLine, 
 from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.flat_fees import book as book_flat_fee
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
-from claimsim.adjudication.projections.fold.packed import LatestDates, PackedRows
+from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -114,30 +114,32 @@ _PACK_FFS: Final = _FFS.pack
 _FIELDS_OF: Final = msgspec.structs.astuple
 # The positions of those fields, read off the structs at import (not literals: a compiled copy of
 # this module then always reads the structs as they are, even ones changed after it was built).
+# Typed `int`: msgspec is not installed where the fold is compiled, so `index` would be Any and
+# every `row[L_*]` a generic item lookup with a boxed index; an int indexes a tuple natively.
 _LINE: Final = ClaimLine.__struct_fields__
-L_ALLOWED: Final = _LINE.index("allowed")
-L_ATTRIBUTED: Final = _LINE.index("attributed")
-L_CAP_OFFSET: Final = _LINE.index("cap_offset")
-L_CAPITATED: Final = _LINE.index("capitated")
-L_COST_SHARE: Final = _LINE.index("cost_share")
-L_DIAGNOSES: Final = _LINE.index("diagnoses")
-L_MEDICAID_COST_SHARE: Final = _LINE.index("medicaid_cost_share")
-L_PLAN_PAID: Final = _LINE.index("plan_paid")
-L_PROCEDURE: Final = _LINE.index("procedure")
-L_PROGRAM: Final = _LINE.index("program")
-L_SEQUESTRATION: Final = _LINE.index("sequestration")
-L_SERVICE_DATE: Final = _LINE.index("service_date")
-L_SHADOW_ALLOWED: Final = _LINE.index("shadow_allowed")
-L_STATUS: Final = _LINE.index("status")
+L_ALLOWED: Final[int] = _LINE.index("allowed")
+L_ATTRIBUTED: Final[int] = _LINE.index("attributed")
+L_CAP_OFFSET: Final[int] = _LINE.index("cap_offset")
+L_CAPITATED: Final[int] = _LINE.index("capitated")
+L_COST_SHARE: Final[int] = _LINE.index("cost_share")
+L_DIAGNOSES: Final[int] = _LINE.index("diagnoses")
+L_MEDICAID_COST_SHARE: Final[int] = _LINE.index("medicaid_cost_share")
+L_PLAN_PAID: Final[int] = _LINE.index("plan_paid")
+L_PROCEDURE: Final[int] = _LINE.index("procedure")
+L_PROGRAM: Final[int] = _LINE.index("program")
+L_SEQUESTRATION: Final[int] = _LINE.index("sequestration")
+L_SERVICE_DATE: Final[int] = _LINE.index("service_date")
+L_SHADOW_ALLOWED: Final[int] = _LINE.index("shadow_allowed")
+L_STATUS: Final[int] = _LINE.index("status")
 _DATA: Final = ClaimData.__struct_fields__
-D_FREQUENCY: Final = _DATA.index("frequency")
-D_LINES: Final = _DATA.index("lines")
-D_MEMBER_ID: Final = _DATA.index("member_id")
-D_PAID: Final = _DATA.index("paid")
-D_PAYER_ID: Final = _DATA.index("payer_id")
-D_PRACTICE_ID: Final = _DATA.index("practice_id")
-D_RENDERING_NPI: Final = _DATA.index("rendering_npi")
-D_REVERSED_LINES: Final = _DATA.index("reversed_lines")
+D_FREQUENCY: Final[int] = _DATA.index("frequency")
+D_LINES: Final[int] = _DATA.index("lines")
+D_MEMBER_ID: Final[int] = _DATA.index("member_id")
+D_PAID: Final[int] = _DATA.index("paid")
+D_PAYER_ID: Final[int] = _DATA.index("payer_id")
+D_PRACTICE_ID: Final[int] = _DATA.index("practice_id")
+D_RENDERING_NPI: Final[int] = _DATA.index("rendering_npi")
+D_REVERSED_LINES: Final[int] = _DATA.index("reversed_lines")
 
 
 def reset(state: PayerState) -> None:
@@ -145,13 +147,31 @@ def reset(state: PayerState) -> None:
     state.visits = PackedRows(VISIT_ROW, (V_PRACTICE, V_DAY), codes)  # member -> visit rows
     state.ffs = PackedRows(FFS_ROW, (F_PRACTICE, F_MONTH, F_GROUP), codes)  # member -> FFS rows
     state.dx = LatestDates(codes)  # member -> condition -> last service date
+    state._claims = Reads(state)
+
+
+class Reads:
+    """What the claims fold reads of the state on every claim day, as a compiled object's typed
+    fields: read off a `PayerState` (a Python object) each is a generic attribute lookup, some
+    250 instructions, seven per claim day. Made by `reset`, after `PayerState.__init__` set the
+    reference's sets; the stores are the state's own, made there and only ever loaded in place
+    (`PayerState.restore`), so these stay the state's."""
+
+    def __init__(self, state: PayerState) -> None:
+        self.groups: dict[str, str] = state._groups
+        self.tracked: frozenset[str] = state._tracked
+        self.pc_npis: frozenset[str] = state._pc_npis
+        self.codes: Codes = state._codes
+        self.visits: PackedRows = state.visits
+        self.ffs: PackedRows = state.ffs
+        self.dx: LatestDates = state.dx
 
 
 def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
     data: Any = env[FIELDS.data]
     if type(data) is not ClaimData:  # not decoded by `entries`: read as the fold reads one
         data = claim_data(data, True)
-    d = _FIELDS_OF(data)
+    d: tuple[Any, ...] = _FIELDS_OF(data)
     cause = env[FIELDS.cause]
     dx = state.pending_dx.pop(str(cause), None) if cause is not None and state.pending_dx else None
     lines: list[Any] = d[D_LINES]
@@ -208,7 +228,7 @@ def reversed_(state: PayerState, env: dict[str, Any]) -> None:
     data: Any = env[FIELDS.data]
     if type(data) is not ClaimData:
         data = claim_data(data, False)
-    d = _FIELDS_OF(data)
+    d: tuple[Any, ...] = _FIELDS_OF(data)
     state.pending_dx.pop(str(env[FIELDS.cause]), None)
     lines_by_day(state, d, _rows(d[D_REVERSED_LINES]), -1, str(d[D_PAID])[:7], True, None)
 
@@ -249,8 +269,8 @@ def day(state: PayerState, d: tuple[Any, ...], day: str, lines: list[tuple[Any, 
     are tuples of a `ClaimLine`'s fields (`_rows`), `d` the entry's `ClaimData`'s."""
     # Long: the per-line sums stay in typed locals in this one loop, not a NamedTuple per line:
     # this runs for every ledger claim entry and is the fold's hot path (compiled: setup.py).
-    groups: dict[str, str] = state._groups
-    tracked: frozenset[str] = state._tracked
+    reads: Reads = state._claims
+    groups, tracked = reads.groups, reads.tracked
     plan = offsets = cost_share = medicaid = allowed = sequestration = shadow = 0
     qual = qual_allowed = awv = ccm = 0
     by_group: dict[str, int] | None = None
@@ -313,30 +333,31 @@ def day(state: PayerState, d: tuple[Any, ...], day: str, lines: list[tuple[Any, 
     if capitated_plan is None:
         return
     counted = 0
-    codes = state._codes
+    codes = reads.codes
     member: str = d[D_MEMBER_ID]
     where, when = codes.of(practice), codes.of(day)  # the visit and FFS rows' text columns
     if qual or awv or ccm:
-        counted = _counted(state, d, practice, day, sign, qual)
-        state.visits.append(member, _PACK_VISIT(where, when, counted, awv, ccm,
+        counted = _counted(state, reads.pc_npis, d, practice, day, sign, qual)
+        reads.visits.append(member, _PACK_VISIT(where, when, counted, awv, ccm,
                                                 qual_allowed if counted else 0))
     if by_group is not None:
-        month, ffs = codes.of(day[:7]), state.ffs
+        month, ffs = codes.of(day[:7]), reads.ffs
         for g, amount in by_group.items():
             ffs.append(member, _PACK_FFS(where, month, codes.of(g), amount))
     book_leakage(state, payer, practice, member, day, row, counted, capitated_plan)
 
 
-def _counted(state: PayerState, d: tuple[Any, ...], practice: str, day: str, sign: int,
-             qual: int) -> int:
+def _counted(state: PayerState, pc_npis: frozenset[str], d: tuple[Any, ...], practice: str,
+             day: str, sign: int, qual: int) -> int:
     """The qualifying lines that count as primary-care visits: those rendered by a primary-care
-    clinician; a void names no NPI, so it takes back what its original counted that day."""
+    clinician (`pc_npis`: the state's); a void names no NPI, so it takes back what its original
+    counted that day."""
     npi = d[D_RENDERING_NPI]
     if npi is None:
         if sign < 0 and qual:
             return -min(qual, qualifying_on(state, d[D_MEMBER_ID], practice, day))
         return 0
-    return sign * qual if npi in state._pc_npis else 0
+    return sign * qual if npi in pc_npis else 0
 
 
 def qualifying_on(state: PayerState, member: str, practice: str, day: str) -> int:

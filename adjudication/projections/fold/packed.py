@@ -11,7 +11,9 @@ the packing is how the fold keeps its state in memory, never a second format of 
 The stores share one table of members (`Codes.slot_of`: member id -> slot) and hold their values
 in lists by slot, not a dict each: a claim entry's visit row, FFS rows and conditions look the
 member up once in a dict the first lookup brought into the cache (the projections bench's replay:
-3 % fewer instructions, counted by cachegrind; 15-20 MB less at a million members).
+3 % fewer instructions, counted by cachegrind; 15-20 MB less at a million members). The lists are
+one (`Codes.table`), a member's values of every store side by side, so a claim entry reads one
+line of it where it read one line of each store's list (at scale, each a cache miss).
 
 Choices where DOMAIN.md is silent (none of them reaches an output):
 - A string's code is the order the fold first met it, so codes differ between a live run and a
@@ -25,20 +27,24 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from sys import intern
-from typing import Any
+from typing import Any, Final
 
 
 class Codes:
-    """Strings as small ints, and back (one table per state, shared by its stores); and the
-    members' slots: a member id's place in every per-member store's rows (`slot_of`)."""
+    """Strings as small ints, and back (one table per state, shared by its stores); the
+    members' slots: a member id's place in every per-member store's rows (`slot_of`); and the
+    stores' values, a member's side by side (`table`: store k's value for slot s at
+    table[s * width + k], None for none; each store's k is its `column`)."""
 
-    __slots__ = ("code", "text", "slot", "members")
+    __slots__ = ("code", "text", "slot", "members", "table", "width")
 
     def __init__(self) -> None:
         self.code: dict[str, int] = {}
         self.text: list[str] = []
         self.slot: dict[str, int] = {}  # member id -> its slot (first seen, in any store)
         self.members: list[str] = []  # slot -> member id
+        self.table: list[bytes | None] = []
+        self.width = 0  # the stores sharing the table
 
     def of(self, text: str) -> int:
         code = self.code.get(text)
@@ -59,18 +65,32 @@ class Codes:
             self.members.append(member)
         return slot
 
+    def column(self) -> int:
+        """A new store's place among every member's values: the table widened by one (in place,
+        should values be held already; a state makes its stores before it holds any)."""
+        table, width = self.table, self.width
+        if table:
+            wider: list[bytes | None] = []
+            for start in range(0, len(table), width):
+                wider.extend(table[start:start + width])
+                wider.append(None)
+            table[:] = wider
+        self.width = width + 1
+        return width
+
 
 class _ByMember:
-    """The read side both packed stores share: member -> one `bytes`, held in a list by the
-    member's slot (`Codes.slot_of`; None for a member this store holds nothing of), decoded on
-    every read (`_decode`) into the value the state always held. Iteration goes in slot order;
-    every reader of a whole store sorts or looks members up (checkpoints are canonical JSON)."""
+    """The read side both packed stores share: member -> one `bytes`, held in the codes' table
+    by the member's slot (`Codes.slot_of`, `Codes.table`; None for a member this store holds
+    nothing of), decoded on every read (`_decode`) into the value the state always held.
+    Iteration goes in slot order; every reader of a whole store sorts or looks members up
+    (checkpoints are canonical JSON)."""
 
-    __slots__ = ("_rows", "_codes", "_count")
+    __slots__ = ("_codes", "_column", "_count")
 
     def __init__(self, codes: Codes):
-        self._rows: list[bytes | None] = []
         self._codes = codes
+        self._column = codes.column()  # this store's place among a member's values
         self._count = 0  # members held
 
     def _decode(self, raw: bytes) -> Any:
@@ -78,8 +98,9 @@ class _ByMember:
 
     def _at(self, slot: int) -> bytes | None:
         """The value held for the member of `slot` (None: none)."""
-        rows = self._rows
-        return rows[slot] if slot < len(rows) else None
+        codes = self._codes
+        at, table = slot * codes.width + self._column, codes.table
+        return table[at] if at < len(table) else None
 
     def _raw(self, member: str) -> bytes | None:
         slot = self._codes.slot.get(member)
@@ -87,12 +108,23 @@ class _ByMember:
 
     def _store(self, slot: int, raw: bytes) -> None:
         """Hold `raw` as the member of `slot`'s value."""
-        rows = self._rows
-        if slot >= len(rows):
-            rows.extend([None] * (slot + 1 - len(rows)))
-        if rows[slot] is None:
+        codes = self._codes
+        table, width = codes.table, codes.width
+        at = slot * width + self._column
+        if at >= len(table):
+            table.extend([None] * ((slot + 1) * width - len(table)))
+        if table[at] is None:
             self._count += 1
-        rows[slot] = raw
+        table[at] = raw
+
+    def _held(self) -> Iterator[tuple[int, bytes]]:
+        """(slot, value) of every member this store holds something of, in slot order."""
+        codes = self._codes
+        table, width = codes.table, codes.width
+        for at in range(self._column, len(table), width):
+            raw = table[at]
+            if raw is not None:
+                yield at // width, raw
 
     def get(self, member: str, default: Any = None) -> Any:
         raw = self._raw(member)
@@ -112,23 +144,23 @@ class _ByMember:
 
     def __iter__(self) -> Iterator[str]:
         members = self._codes.members
-        for slot, raw in enumerate(self._rows):
-            if raw is not None:
-                yield members[slot]
+        for slot, _ in self._held():
+            yield members[slot]
 
     def items(self) -> Iterator[tuple[str, Any]]:
         members = self._codes.members
-        for slot, raw in enumerate(self._rows):
-            if raw is not None:
-                yield members[slot], self._decode(raw)
+        for slot, raw in self._held():
+            yield members[slot], self._decode(raw)
 
     def values(self) -> Iterator[Any]:
-        for raw in self._rows:
-            if raw is not None:
-                yield self._decode(raw)
+        for _, raw in self._held():
+            yield self._decode(raw)
 
     def _clear(self) -> None:
-        self._rows = []
+        codes = self._codes
+        table = codes.table
+        for at in range(self._column, len(table), codes.width):
+            table[at] = None
         self._count = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -141,11 +173,12 @@ class PackedRows(_ByMember):
     padding), `text_columns` the positions that hold strings (stored as `Codes`). Reads return
     each row as a list, in the order the rows were added."""
 
-    __slots__ = ("_struct", "_text")
+    __slots__ = ("_struct", "_size", "_text")
 
     def __init__(self, fmt: str, text_columns: tuple[int, ...], codes: Codes):
         super().__init__(codes)
         self._struct = struct.Struct("<" + fmt)
+        self._size: int = self._struct.size  # a row's bytes, checked on every append
         self._text = text_columns
 
     def add(self, member: str, row: tuple) -> None:
@@ -160,14 +193,11 @@ class PackedRows(_ByMember):
         """Append one row already packed in this store's layout, text columns as their codes
         (`Codes.of`): the fold's hot path packs a claim's rows itself. Rows are read on voids
         (`fold.claims`), so they are appended at once."""
-        if len(packed) != self._struct.size:
+        if len(packed) != self._size:
             raise struct.error(f"{len(packed)} bytes are not one row of {self._struct.format!r}")
         slot = self._codes.slot_of(member)
         old = self._at(slot)
-        if old is None:
-            self._store(slot, packed)
-        else:
-            self._rows[slot] = old + packed
+        self._store(slot, packed if old is None else old + packed)
 
     def packed(self, member: str) -> bytes:
         """The member's rows as stored (b"" for none): for scans on the codes (`Codes.code`)."""
@@ -189,7 +219,7 @@ class PackedRows(_ByMember):
 
     def nbytes(self) -> int:
         """The packed rows' size (what the store adds per row, without the per-member keys)."""
-        return sum(len(raw) for raw in self._rows if raw is not None)
+        return sum(len(raw) for _, raw in self._held())
 
     def load(self, data: dict[str, list[list]]) -> None:
         self._clear()
@@ -200,6 +230,9 @@ class PackedRows(_ByMember):
 
 _PAIR = struct.Struct("<II")  # a LatestDates pair: (key code, date code)
 _CODE = struct.Struct("<I")  # one code of a pair
+_PAIR_SIZE: Final = 8  # _PAIR.size, a literal for the compiled loops (checked below)
+if _PAIR.size != _PAIR_SIZE or _CODE.size != 4:
+    raise ImportError(f"packed: a pair is {_PAIR.size} bytes, not {_PAIR_SIZE}")
 
 
 class LatestDates(_ByMember):
@@ -229,11 +262,26 @@ class LatestDates(_ByMember):
             if at < 0:  # first seen: after the others
                 pairs += _PAIR.pack(k, when)
                 continue
-            held: int = _CODE.unpack_from(pairs, at + 4)[0]
+            held = _code_at(pairs, at + 4)
             if held != when and codes.text[held] < day:
                 pairs = b"".join((pairs[:at + 4], _CODE.pack(when), pairs[at + 8:]))
         if pairs is not raw and pairs is not None:
             self._store(slot, pairs)
+
+    def keys_between(self, member: str, since: str, until: str) -> list[str]:
+        """The member's keys whose date is in [since, until), in first-seen order: what
+        `get(member)` holds, filtered on the pairs themselves instead of a dict decoded per
+        member (`risk` asks it of every member at every boundary)."""
+        raw = self._raw(member)
+        found: list[str] = []
+        if raw is None:
+            return found
+        text = self._codes.text
+        for at in range(0, len(raw), _PAIR_SIZE):
+            day = text[_code_at(raw, at + 4)]
+            if since <= day < until:
+                found.append(text[_code_at(raw, at)])
+        return found
 
     def _put(self, member: str, dates: dict[str, str]) -> None:
         codes = self._codes
@@ -251,13 +299,19 @@ class LatestDates(_ByMember):
 
 
 def _find_key(pairs: bytes, key: int) -> int:
-    """Where the pair of key code `key` starts in a member's pairs (-1: none). A match of its
-    bytes elsewhere (a date code, or across two codes) is not at a pair's start: searched on."""
-    needle = _CODE.pack(key)
-    at = pairs.find(needle)
-    while at >= 0 and at % _PAIR.size:
-        at = pairs.find(needle, at + 1)
-    return at
+    """Where the pair of key code `key` starts in a member's pairs (-1: none), each pair's key
+    code read in place (`_code_at`): a member holds a few pairs, and compiled this reads them
+    in fewer instructions than packing the code and searching the bytes for it (a match of
+    which could also stand across two codes, to be searched past)."""
+    for at in range(0, len(pairs), _PAIR_SIZE):
+        if _code_at(pairs, at) == key:
+            return at
+    return -1
+
+
+def _code_at(pairs: bytes, at: int) -> int:
+    """The code (`_CODE`: unsigned 32-bit, little-endian) whose bytes start at `at`."""
+    return pairs[at] | pairs[at + 1] << 8 | pairs[at + 2] << 16 | pairs[at + 3] << 24
 
 
 def shared(state: Any, value: tuple) -> tuple:

@@ -23,6 +23,18 @@ from claimsim.adjudication.projections.fold.follow import AT_END
 CLAIM_TYPES: Final = ("claim.adjudicated", "claim.reversed")
 
 
+def input_lines(directory: Path | str, from_seq: int = 0) -> Iterator[bytes]:
+    """`events.log.raw_lines` (the reference; tests/projections/test_fold_follow.py keeps the two
+    equal), compiled with the fold for the input log the follower pulls along: a line per input
+    event, most of them claims passed over unread, where an interpreted generator's resumption
+    cost about as much as reading the line."""
+    for f in segment_files(require_dir(directory), from_seq):
+        for line in f:
+            if line[-1:] != b"\n":
+                return  # a torn last line is not part of the log
+            yield line
+
+
 def envelopes(directory: Path | str, from_seq: int, decoder: Any,
               markers: tuple[bytes, ...]) -> Iterator[dict[str, Any]]:
     """The complete lines of the log in `directory` from `from_seq` on, decoded:
