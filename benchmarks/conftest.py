@@ -29,9 +29,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr.section("claimsim: ours vs baseline (medians, same run)")
     from claimsim.native import kinds, python_build
 
-    # The compiled groups (engine, fold, simulator, runtime glue, log and input reader) when built
-    # (setup.py); CLAIMSIM_PURE=1 measures the Python ones. And the interpreter, whose build alone
-    # moves the rates.
+    # The compiled groups (engine, fold, simulator, runtime glue, input reader and encoding)
+    # when built (setup.py); CLAIMSIM_PURE=1 measures the Python ones. And the interpreter, whose
+    # build alone moves the rates.
     for group, kind in kinds().items():
         tr.write_line(f"{group}: {kind}")
     tr.write_line(f"python: {python_build()}")
