@@ -11,14 +11,14 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from claimsim.events.codes import CCM_CODES, DATED_CODES, PROCEDURE_GROUPS
 from claimsim.events.plans import LineOfBusiness, Payer
 from claimsim.events.programs import Contract, ProgramKind
 from claimsim.events.providers import ClinicianRole, PracticeKind
 from claimsim.events.reference import ReferenceData
-from claimsim.events.timeline import contract_spans, effective_of, set_from, span_on, value_at
+from claimsim.events.timeline import contract_spans, effective_of, set_from, value_at
 
 # Enum values read once: an Enum member's `.value` is a descriptor call, and these are per claim.
 _PRIMARY_CARE_ROLE: Final = ClinicianRole.PRIMARY_CARE.value
@@ -109,11 +109,15 @@ class Program:
     attributed_models: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-class PlanInfo(NamedTuple):
-    """A plan's payer and its benefit designs by plan year."""
+class PlanInfo:
+    """A plan's payer and its benefit designs by plan year (a plain class: compiled, its fields
+    are read natively, where a `NamedTuple`'s went through a generic attribute lookup)."""
 
-    payer_id: str
-    designs: dict[int, Design]
+    __slots__ = ("payer_id", "designs")
+
+    def __init__(self, payer_id: str, designs: dict[int, Design]):
+        self.payer_id = payer_id
+        self.designs = designs
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,8 @@ class PayerInfo:
     timely_days: int
     processing_days: int
     fees: dict[int, dict[str, int]]  # year -> code -> cents for one unit
+    # year -> the accumulators' key "payer|year" (`line_plan`), built once per year.
+    acc_keys: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 _CPC_PLUS: Final = frozenset({ProgramKind.CPCP_T1, ProgramKind.CPCP_T2})
@@ -163,7 +169,9 @@ class Context:
         self.price_from_file = reference.price_from_file
         # `events.timeline` timelines of (effective ISO day, value) entries.
         self._attribution: dict[str, list[tuple[str, str | None]]] = {}
-        self._status: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+        # payer -> practice -> timeline: two lookups by str (whose hashes the strs keep) cost
+        # less than building, hashing and comparing a (payer, practice) tuple key per claim.
+        self._status: dict[str, dict[str, list[tuple[str, bool]]]] = {}
         self._build_lookups()
 
     # -- precomputed reference lookups ---------------------------------------------------
@@ -209,12 +217,26 @@ class Context:
                 known.update(table)
         self.known_codes: frozenset[str] = frozenset(known)
         # `events.timeline` spans (start, end or None, program) by (payer, practice), ISO days.
-        self._contracts: dict[tuple[str, str], list[tuple[str, str | None, Program]]] = \
-            contract_spans(ref.contracts, _program, iso=True)
+        # by payer, then practice (as `_status`).
+        self._contracts: dict[str, dict[str, list[tuple[str, str | None, Program]]]] = {}
+        for (payer_id, practice_id), spans in contract_spans(ref.contracts, _program,
+                                                             iso=True).items():
+            self._contracts.setdefault(payer_id, {})[practice_id] = spans
 
     def program_on(self, payer_id: str, practice_id: str, day: str) -> Program | None:
-        """The program of the practice's contract with the payer on an ISO day (None: FFS)."""
-        return span_on(self._contracts.get((payer_id, practice_id), ()), day)
+        """The program of the practice's contract with the payer on an ISO day (None: FFS):
+        `events.timeline.span_on` inlined, typed (tests/events/test_timeline.py holds the two
+        together)."""
+        by_practice = self._contracts.get(payer_id)
+        if by_practice is None:
+            return None
+        spans = by_practice.get(practice_id)
+        if spans is None:
+            return None
+        for start, end, program in spans:
+            if start <= day and (end is None or day <= end):
+                return program
+        return None
 
     def is_primary_care(self, practice_id: str, npi: str) -> bool:
         role = self.clinician_role.get(npi)
@@ -239,7 +261,7 @@ class Context:
             set_from(self._attribution.setdefault(d["member_id"], []),
                      (str(d["effective"]), d["to_practice"]))
         else:
-            set_from(self._status.setdefault((d["payer_id"], d["practice_id"]), []),
+            set_from(self._status.setdefault(d["payer_id"], {}).setdefault(d["practice_id"], []),
                      (str(d["effective"]), bool(d["active"])))
         return True
 
@@ -270,7 +292,8 @@ class Context:
 
     def program_active(self, payer_id: str, practice_id: str, day: dt.date | str) -> bool:
         """Whether the practice's program with the payer is in effect on `day` (default True)."""
-        timeline = self._status.get((payer_id, practice_id))
+        by_practice = self._status.get(payer_id)
+        timeline = by_practice.get(practice_id) if by_practice is not None else None
         if timeline is None:
             return True
         return value_at(timeline, day if isinstance(day, str) else day.isoformat(), True)

@@ -84,7 +84,10 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, payer: PayerInfo
         raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                       f"{what} has no figures for plan year {year}")
     program, attributed = program_in_force(ctx, payer_id, claim.billing_tin, member, day)
-    return DayFacts(span, year, design, fees, program, attributed, f"{payer_id}|{year}")
+    acc_key = payer.acc_keys.get(year)
+    if acc_key is None:
+        acc_key = payer.acc_keys[year] = f"{payer_id}|{year}"
+    return DayFacts(span, year, design, fees, program, attributed, acc_key)
 
 
 def plan_lines(claim: Claim, family: FamilyState, ctx: Context, payer: PayerInfo
