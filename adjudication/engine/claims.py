@@ -27,7 +27,7 @@ from claimsim.adjudication.engine.family import (
 )
 from claimsim.adjudication.engine.file_pricing import FileAmounts, adjudicate_file_lines
 from claimsim.adjudication.engine.line_results import (
-    denied_line, line_result, negated, paid_adjustments, qmb_remarks,
+    NO_REMARKS, denied_line, line_result, negated, paid_adjustments, qmb_remarks,
 )
 from claimsim.adjudication.engine.line_plan import PlannedLine, plan_lines
 from claimsim.adjudication.engine.pricing import PREVENTIVE, not_covered_remark
@@ -108,7 +108,9 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         # absent from the index settles it; a present one is confirmed (`family.paid_fingerprint`
         # inlined: this runs for every line).
         dup = f"{member}|{npi}|{day}|{code}|{mods}|{units}"
-        fingerprint = crc32(dup.encode())
+        # Kept as the object crc32 returns (`Any`): an `int` would be unboxed, then boxed anew
+        # (an allocation) for each of the index's lookup and store.
+        fingerprint: Any = crc32(dup.encode())
         taken = fingerprint in paid_index  # the index is not changed before this line's entry
         if taken and p.family.holds_paid_line(dup, fingerprint, root, dups):
             out.append(denied_line(line, member, "OA", "18"))
@@ -159,7 +161,7 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
             line, member, allowed, paid, ded, coins, copay, offset, sequestration, shadow,
             share if qmb else 0, "shadow" if shadow_line else "paid", program, attributed,
             capitated, paid_adjustments(billed, allowed, offset, ded, coins, copay, sequestration),
-            qmb_remarks(ded, coins, copay) if qmb else [],
+            qmb_remarks(ded, coins, copay) if qmb else NO_REMARKS,
         ))
         if taken:
             p.family.add_paid_line(fingerprint, root)

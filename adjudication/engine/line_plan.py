@@ -75,16 +75,19 @@ def _day_facts(claim: Claim, family: FamilyState, ctx: Context, payer: PayerInfo
         return _eligibility_carc(family, member, payer_id, day)
     if (claim.received - day_date).days > payer.timely_days:
         return "29"
-    year = day_date.year  # `day` is its ISO form
+    # The plan year (`day` is its ISO form), kept as the object the date gives (`Any`): the
+    # three lookups by year below then use it as it is, where an `int` was boxed for each.
+    year_key: Any = day_date.year
+    year: int = year_key
     plan_id = span[SPAN_PLAN]
-    design = ctx.plans[plan_id].designs.get(year)
-    fees = payer.fees.get(year)
+    design = ctx.plans[plan_id].designs.get(year_key)
+    fees = payer.fees.get(year_key)
     if (design is None or fees is None) and not ctx.price_from_file:  # the file priced it
         what = f"plan {plan_id}" if design is None else f"the fee schedule of payer {payer_id}"
         raise Invalid(RejectReason.UNSUPPORTED_YEAR, f"lines.{i}.service_date",
                       f"{what} has no figures for plan year {year}")
     program, attributed = program_in_force(ctx, payer_id, claim.billing_tin, member, day)
-    acc_key = payer.acc_keys.get(year)
+    acc_key = payer.acc_keys.get(year_key)
     if acc_key is None:
         acc_key = payer.acc_keys[year] = f"{payer_id}|{year}"
     return DayFacts(span, year, design, fees, program, attributed, acc_key)

@@ -72,7 +72,8 @@ def line_result(  # positional in the hot path: keyword calls cost more per line
     out["procedure"] = line.procedure
     if program != "ffs":
         out["program"] = program
-    out["remarks"] = remarks
+    if remarks:  # else the copy's shared empty list (nobody mutates a line result)
+        out["remarks"] = remarks
     if sequestration:
         out["sequestration"] = sequestration
     out["service_date"] = line.day_iso
@@ -84,13 +85,15 @@ def line_result(  # positional in the hot path: keyword calls cost more per line
     return out
 
 
+# The remarks of a line that has none: one shared list (`line_result`).
+NO_REMARKS: Final[list[str]] = []
 # A line result's keys in sorted order, and the values `line_result` leaves as they are
 # (None: always replaced).
 _LINE_KEYS: Final[dict[str, Any]] = {
     "adjustments": None, "allowed": 0, "attributed": False, "billed": None, "cap_offset": 0,
     "capitated": False, "coinsurance": 0, "copay": 0, "cost_share": 0, "deductible": 0,
     "diagnoses": None, "line_no": None, "medicaid_cost_share": 0, "member_id": None,
-    "plan_paid": 0, "procedure": None, "program": "ffs", "remarks": None, "sequestration": 0,
+    "plan_paid": 0, "procedure": None, "program": "ffs", "remarks": NO_REMARKS, "sequestration": 0,
     "service_date": None, "shadow_allowed": 0, "status": "paid", "units": None,
 }
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Final, cast
 
-from claimsim.events.typed_input import ClaimFields, ClaimIn, LineFields, astuple
-from claimsim.events.codes import DATED_CODES, PLACES_OF_SERVICE, valid_on
+from claimsim.events.typed_input import ClaimFields, ClaimIn, LineFields
+from claimsim.events import typed_input
+from claimsim.events import codes
 
 from claimsim.adjudication.engine.context import Context
 from claimsim.adjudication.engine.validation import (
@@ -23,8 +24,12 @@ from claimsim.adjudication.engine.validation import (
     Line, _DAYS, _modifiers_ok, fast_day, shared_diagnoses,
 )
 
-_PLACES: Final = PLACES_OF_SERVICE
-_DATED: Final = DATED_CODES
+_PLACES: Final = codes.PLACES_OF_SERVICE
+_DATED: Final = codes.DATED_CODES
+# Functions of modules that are not compiled, held `Final`: the compiled module then keeps them in
+# a C static, where a plain import is looked up in the module's dict at every call.
+astuple: Final = typed_input.astuple
+valid_on: Final = codes.valid_on
 MAX_LINES: Final[int] = LIMITS.lines
 
 
