@@ -146,7 +146,7 @@ class LineCheck:
     (`adjudication.runtimes.passes`), which read a run's lines out of order."""
 
     __slots__ = ("directory", "versions", "version", "e_version", "marker", "tail", "e_marker",
-                 "e_tail")
+                 "e_tail", "day")
 
     def __init__(self, directory: Path, typed: bool):
         self.directory = directory
@@ -156,6 +156,8 @@ class LineCheck:
         typed = typed and version is not None and e_version is not None
         self.marker, self.tail = typed_marker(CLAIM_SUBMITTED, version) if typed else (b"\n", 0)  # type: ignore[arg-type]
         self.e_marker, self.e_tail = typed_marker(MEMBER_ENROLLED, e_version) if typed else (b"\n", 0)  # type: ignore[arg-type]
+        # The last `at` found a day (`_is_day`): a log's lines mostly repeat the one before's.
+        self.day: str | None = None
 
     def envelope(self, line: bytes, seq: int, pos: ChainPosition) -> dict[str, Any]:
         env = None
@@ -168,7 +170,11 @@ class LineCheck:
         if env is None:
             env = _checked(self.directory, line, seq, pos, self.versions)
         at = env["at"]
-        if type(at) is str and not _is_day(at):  # a `type` text `at` past `_checked`'s check
+        if type(at) is not str or at == self.day:
+            return env
+        if _is_day(at):
+            self.day = at
+        else:  # a `type` text `at` past `_checked`'s check
             env = {**unreadable(seq, pos.last_at, f"its at {at[:40]!r} is not a YYYY-MM-DD date",
                                 line), "prev": env["prev"], "hash": env["hash"]}
         return env

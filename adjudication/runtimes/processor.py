@@ -201,6 +201,8 @@ class PartitionProcessor:
         results: dict[bytes, bytes] = {}  # results written this call (before the hot states)
         dirty: dict[str, FamilyState] = {}
         families, bound, keep = self._families, self.cache_families, self.keep_results
+        # Unbounded, the cache is a plain dict: typed so, its lookups are the dict's own.
+        memo: dict[str, FamilyState] = {} if bound else families  # type: ignore[assignment]
         for item in items:
             if type(item) is not dict:  # an input envelope is a plain dict: one check for it
                 if isinstance(item, Fact):
@@ -217,7 +219,8 @@ class PartitionProcessor:
             if type(key) is not str:
                 _answer_keyless(item, part.context, records, out, encode)
                 continue
-            family = families.pop(key, None) if bound else families.get(key)
+            family = families.pop(key, None) if bound else memo.get(key)
+            cached = family is not None
             if family is None:
                 family = dirty.get(key)
                 if family is None:
@@ -225,22 +228,24 @@ class PartitionProcessor:
                     family = (FamilyState(key, records) if raw is None
                               else FamilyState.from_hot(raw, records))
             family.records = records
-            if seq <= family.last_seq:
+            applied: int = family.last_seq
+            if seq <= applied:
                 stored = results.get(result_key(key, seq)) or store.get(result_key(key, seq))
                 if stored is None:
                     # Not a redelivery (that would find its stored answer) but a message from
                     # outside the run's stream: a dead letter, never a stopped worker.
                     families[key] = family  # back in the cache (a bounded one popped it)
                     out.dead.append((f"input seq {seq} is at or before family {key}'s last"
-                                     f" applied seq {family.last_seq} but was never applied"
+                                     f" applied seq {applied} but was never applied"
                                      " to it: not an input of this run's stream", item))
                     continue
                 family.results[seq] = orjson.loads(stored)
             # A core exception is a bug, not bad data (the core rejects bad data): it propagates
             # and stops the worker, so the input is redelivered rather than skipped.
-            applied = family.last_seq
             event, family = adjudicate(item, family, part.context)
-            result = family.results.pop(seq)
+            stored_results: dict[int, Any] = family.results
+            result = stored_results[seq]  # the core keeps it for a redelivery: taken back here
+            del stored_results[seq]
             if seq > applied:
                 if keep:
                     results[result_key(key, seq)] = exact(orjson.dumps(result))
@@ -251,8 +256,8 @@ class PartitionProcessor:
                              None if next_use is None else next_use.get(seq))
                 while len(families) > bound:
                     self._evict(store, write=not flush)
-            else:
-                families[key] = family
+            elif not cached:  # (the core updates a family in place: a cached one is there)
+                memo[key] = family
             out.ledger.append(event)
             if encode:
                 out.encoded.append(encode_answer(event, records))

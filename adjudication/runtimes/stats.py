@@ -30,19 +30,31 @@ class RunStats:
         the lines' dicts, which in the run are still in cache)."""
         adjudicated = reversed_ = rejected = 0
         paid = self.plan_paid
+        # Typed locals: compiled, each is a dict or list op and each sum a tagged-int add, not
+        # a generic one.
+        lines: list[dict[str, Any]]
+        data: dict[str, Any]
+        cents: int
         for event in events:
             kind = event["type"]
             if kind == "claim.adjudicated":
                 adjudicated += 1
                 data = event["data"]
-                for line in data["lines"]:
-                    paid += line["plan_paid"]
-                for line in data["reversed_lines"]:
-                    paid += line["plan_paid"]
+                lines = data["lines"]
+                for line in lines:
+                    cents = line["plan_paid"]
+                    paid += cents
+                lines = data["reversed_lines"]
+                for line in lines:
+                    cents = line["plan_paid"]
+                    paid += cents
             elif kind == "claim.reversed":
                 reversed_ += 1
-                for line in event["data"]["reversed_lines"]:
-                    paid += line["plan_paid"]
+                data = event["data"]
+                lines = data["reversed_lines"]
+                for line in lines:
+                    cents = line["plan_paid"]
+                    paid += cents
             elif kind == "claim.rejected":
                 rejected += 1
         self.inputs += len(events)
