@@ -103,7 +103,6 @@ FIELDS: Final = Fields()
 # The packed layouts (`struct` formats) of a visit row and an FFS row; strings at V_PRACTICE,
 # V_DAY and F_PRACTICE, F_MONTH, F_GROUP.
 VISIT_ROW, FFS_ROW = "IIiiiq", "IIIq"
-_VISIT: Final = struct.Struct("<" + VISIT_ROW)
 # `day` packs a row and its link in the store (`rows.PackedRows.push`) itself, with the bound
 # `pack`s of these: compiled, a call of a bound method held in a static skips looking the method
 # up on every row.
@@ -374,9 +373,10 @@ def qualifying_on(state: PayerState, member: str, practice: str, day: str) -> in
     if where is None or when is None:
         return 0
     total = 0
-    for row in _VISIT.iter_unpack(state.visits.packed(member)):
+    for row in state.visits.records(member):  # one unpacking a row, its link with it
         if row[V_PRACTICE] == where and row[V_DAY] == when:
-            total += row[V_QUALIFYING]
+            qualifying: int = row[V_QUALIFYING]
+            total += qualifying
     return total
 
 

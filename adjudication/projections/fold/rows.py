@@ -100,6 +100,22 @@ class PackedRows:
         offsets.reverse()
         return offsets
 
+    def records(self, member: str) -> list[tuple]:
+        """The member's rows as stored (text columns as their codes, each tuple's last value its
+        link), newest first: for scans on the codes (`Codes.code`) that need no order."""
+        slot = self._slot(member)
+        if slot < 0:
+            return []
+        codes = self._codes
+        head: int = codes.heads[slot * codes.head_width + self._column]
+        arena, step, unpack = self._arena, self._step, self._record.unpack_from
+        found: list[tuple] = []
+        while head:
+            record = unpack(arena, (head - 1) * step)
+            found.append(record)
+            head = record[-1]
+        return found
+
     def _slot(self, member: object) -> int:
         """The member's slot when this store holds rows of it, else -1."""
         if type(member) is not str:
