@@ -30,7 +30,7 @@ GROUPS = {
                                      "file_pricing", "line_plan", "line_results", "pricing",
                                      "programs", "typed_claims", "validation"),
     "claimsim.adjudication.projections.fold": ("aligned", "claims", "follow", "money", "packed",
-                                                "stream"),
+                                                "rows", "stream"),
     # The simulator's per-visit and per-member code: claims built and queued, the population
     # and its enrollment (not the SimPy processes, the region or the config).
     "claimsim.simulator": ("care", "claims", "demographics", "enrollment", "faults", "hba1c",

@@ -32,7 +32,8 @@ from claimsim.adjudication.projections.fold import quality as quality_concern
 from claimsim.adjudication.projections.fold.claims import QUALIFYING, Reads
 from claimsim.adjudication.projections.fold.follow import apply as apply_envelope
 from claimsim.adjudication.projections.fold.membership import SPAN_PAYER, Member, enrolled_on
-from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
+from claimsim.adjudication.projections.fold.packed import Codes, LatestDates
+from claimsim.adjudication.projections.fold.rows import PackedRows
 from claimsim.adjudication.projections.fold.payments import MemberPayments
 from claimsim.adjudication.projections.settings import ProjectionSettings
 

@@ -20,7 +20,8 @@ from claimsim.events.projection import ProjectionRunner
 from claimsim.adjudication.projections.fold import packed
 from claimsim.adjudication.projections.fold.claims import FFS_ROW, VISIT_ROW, qualifying_on
 from claimsim.adjudication.projections.fold.membership import Member
-from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
+from claimsim.adjudication.projections.fold.packed import Codes, LatestDates
+from claimsim.adjudication.projections.fold.rows import PackedRows
 from claimsim.adjudication.projections.fold.payments import MemberPayments
 from claimsim.adjudication.projections.state import PayerState
 
@@ -83,9 +84,9 @@ def test_stores_sharing_a_members_table_each_hold_only_their_own_members():
 
 
 def test_a_store_made_after_others_hold_values_widens_their_table_and_loses_none_of_them():
-    """A member's values of every store stand side by side in the codes' table (`Codes.table`):
-    a store made once others hold values widens it, each keeping its own; loading one store
-    anew clears only its own."""
+    """A member's values of every store stand side by side in the codes' tables (`Codes.table`,
+    and `Codes.heads` for the row stores): a store made once others hold values widens its
+    table, each keeping its own; loading one store anew clears only its own."""
     codes = Codes()
     visits, dx = PackedRows(VISIT_ROW, (0, 1), codes), LatestDates(codes)
     visits.add("M1", ("P1", "2025-03-10", 1, 0, 0, 9070))
@@ -93,7 +94,8 @@ def test_a_store_made_after_others_hold_values_widens_their_table_and_loses_none
     ffs = PackedRows(FFS_ROW, (0, 1, 2), codes)
     ffs.add("M2", ("P1", "2025-03", PC_EM, 7_000))
     visits.add("M2", ("P2", "2025-03-11", 0, 1, 0, 17_500))
-    assert codes.width == 3 and len(codes.table) == 2 * 3
+    assert codes.width == 1 and len(codes.table) == 2
+    assert codes.head_width == 2 and len(codes.heads) == 2 * 2
     assert visits.to_json() == {"M1": [["P1", "2025-03-10", 1, 0, 0, 9070]],
                                 "M2": [["P2", "2025-03-11", 0, 1, 0, 17_500]]}
     assert dx.to_json() == {"M2": {"chf": "2025-03-10"}}

@@ -25,7 +25,8 @@ from claimsim.adjudication.projections.claim_entry import ClaimData, ClaimLine, 
 from claimsim.adjudication.projections.diagnoses import line_conditions
 from claimsim.adjudication.projections.fold.flat_fees import book as book_flat_fee
 from claimsim.adjudication.projections.fold.money import book_leakage, book_lines
-from claimsim.adjudication.projections.fold.packed import Codes, LatestDates, PackedRows
+from claimsim.adjudication.projections.fold.packed import Codes, LatestDates
+from claimsim.adjudication.projections.fold.rows import PackedRows
 
 if TYPE_CHECKING:
     from claimsim.adjudication.projections.state import PayerState
@@ -102,12 +103,11 @@ FIELDS: Final = Fields()
 # The packed layouts (`struct` formats) of a visit row and an FFS row; strings at V_PRACTICE,
 # V_DAY and F_PRACTICE, F_MONTH, F_GROUP.
 VISIT_ROW, FFS_ROW = "IIiiiq", "IIIq"
-_VISIT: Final = struct.Struct("<" + VISIT_ROW)  # `day` packs rows itself
-_FFS: Final = struct.Struct("<" + FFS_ROW)
-# Their bound `pack`s: compiled, a call of a bound method held in a static skips looking the
-# method up on every row.
-_PACK_VISIT: Final = _VISIT.pack
-_PACK_FFS: Final = _FFS.pack
+# `day` packs a row and its link in the store (`rows.PackedRows.push`) itself, with the bound
+# `pack`s of these: compiled, a call of a bound method held in a static skips looking the method
+# up on every row.
+_PACK_VISIT: Final = struct.Struct("<" + VISIT_ROW + "I").pack
+_PACK_FFS: Final = struct.Struct("<" + FFS_ROW + "I").pack
 # A claim entry's struct (`claim_entry.ClaimData`, `ClaimLine`) as the tuple of its fields, read by
 # position (`L_*`, `D_*`): compiled, reading a struct's attribute is a generic getattr
 # (type lookup, descriptor; some 200 instructions), one call of this and a tuple's item far less.
@@ -336,14 +336,19 @@ def day(state: PayerState, d: tuple[Any, ...], day: str, lines: list[tuple[Any, 
     codes = reads.codes
     member: str = d[D_MEMBER_ID]
     where, when = codes.of(practice), codes.of(day)  # the visit and FFS rows' text columns
-    if qual or awv or ccm:
+    visit = qual or awv or ccm
+    slot = codes.slot_of(member) if visit or by_group is not None else -1
+    if visit:
         counted = _counted(state, reads.pc_npis, d, practice, day, sign, qual)
-        reads.visits.append(member, _PACK_VISIT(where, when, counted, awv, ccm,
-                                                qual_allowed if counted else 0))
+        visits = reads.visits
+        head = visits.head(slot)
+        visits.push(slot, _PACK_VISIT(where, when, counted, awv, ccm,
+                                      qual_allowed if counted else 0, head), head)
     if by_group is not None:
         month, ffs = codes.of(day[:7]), reads.ffs
         for g, amount in by_group.items():
-            ffs.append(member, _PACK_FFS(where, month, codes.of(g), amount))
+            head = ffs.head(slot)
+            ffs.push(slot, _PACK_FFS(where, month, codes.of(g), amount, head), head)
     book_leakage(state, payer, practice, member, day, row, counted, capitated_plan)
 
 
@@ -368,9 +373,10 @@ def qualifying_on(state: PayerState, member: str, practice: str, day: str) -> in
     if where is None or when is None:
         return 0
     total = 0
-    for row in _VISIT.iter_unpack(state.visits.packed(member)):
+    for row in state.visits.records(member):  # one unpacking a row, its link with it
         if row[V_PRACTICE] == where and row[V_DAY] == when:
-            total += row[V_QUALIFYING]
+            qualifying: int = row[V_QUALIFYING]
+            total += qualifying
     return total
 
 

@@ -1,9 +1,9 @@
-"""Compact per-member storage for the fold's rows: each member's visit or FFS rows as one `bytes`
-of fixed-size packed records (`struct`), their strings (practice, day, month, procedure group,
-condition) as small ints in a table the state's stores share. The fold appends a row per claim
-entry and reads a member's rows only at epoch boundaries and in reports, so a row costs its
-packed bytes (20-28) instead of a list of Python objects (about 140 bytes), and a member one
-`bytes` object instead of a list of lists.
+"""Compact per-member storage for the fold's rows: a member's condition dates as one `bytes` of
+fixed-size packed records (`struct`; the visit and FFS rows: `fold.rows`, records in one arena
+chained per member), their strings (practice, day, month, procedure group, condition) as small
+ints in a table the state's stores share. The fold appends a row per claim entry and reads a
+member's rows only at epoch boundaries and in reports, so a row costs its packed bytes (20-28,
+and a 4-byte link in `fold.rows`) instead of a list of Python objects (about 140 bytes).
 
 Reads decode to the lists the state always held, and a checkpoint (`to_json`) is the same JSON:
 the packing is how the fold keeps its state in memory, never a second format of it.
@@ -25,6 +25,7 @@ Choices where DOMAIN.md is silent (none of them reaches an output):
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Iterator
 from sys import intern
 from typing import Any, Final
@@ -36,7 +37,7 @@ class Codes:
     stores' values, a member's side by side (`table`: store k's value for slot s at
     table[s * width + k], None for none; each store's k is its `column`)."""
 
-    __slots__ = ("code", "text", "slot", "members", "table", "width")
+    __slots__ = ("code", "text", "slot", "members", "table", "width", "heads", "head_width")
 
     def __init__(self) -> None:
         self.code: dict[str, int] = {}
@@ -45,6 +46,10 @@ class Codes:
         self.members: list[str] = []  # slot -> member id
         self.table: list[bytes | None] = []
         self.width = 0  # the stores sharing the table
+        # `PackedRows`' heads, a member's side by side the same way (store k's for slot s at
+        # heads[s * head_width + k], 0 for none; each row store's k is its `head_column`).
+        self.heads: array[int] = array("q")
+        self.head_width = 0
 
     def of(self, text: str) -> int:
         code = self.code.get(text)
@@ -79,8 +84,22 @@ class Codes:
         return width
 
 
+    def head_column(self) -> int:
+        """A new row store's place among every member's heads (`column`, for `heads`)."""
+        heads, width = self.heads, self.head_width
+        if len(heads):
+            wider: array[int] = array("q")
+            for start in range(0, len(heads), width):
+                wider.extend(heads[start:start + width])
+                wider.append(0)
+            self.heads = wider
+        self.head_width = width + 1
+        return width
+
+
 class _ByMember:
-    """The read side both packed stores share: member -> one `bytes`, held in the codes' table
+    """The read side of `LatestDates` (once shared with the row stores, now `fold.rows`):
+    member -> one `bytes`, held in the codes' table
     by the member's slot (`Codes.slot_of`, `Codes.table`; None for a member this store holds
     nothing of), decoded on every read (`_decode`) into the value the state always held.
     Iteration goes in slot order; every reader of a whole store sorts or looks members up
@@ -166,66 +185,6 @@ class _ByMember:
     def to_json(self) -> dict[str, Any]:
         """A checkpoint: the JSON the state always held."""
         return dict(self.items())
-
-
-class PackedRows(_ByMember):
-    """member -> rows of one layout: `fmt` is the `struct` format of a row (little-endian, no
-    padding), `text_columns` the positions that hold strings (stored as `Codes`). Reads return
-    each row as a list, in the order the rows were added."""
-
-    __slots__ = ("_struct", "_size", "_text")
-
-    def __init__(self, fmt: str, text_columns: tuple[int, ...], codes: Codes):
-        super().__init__(codes)
-        self._struct = struct.Struct("<" + fmt)
-        self._size: int = self._struct.size  # a row's bytes, checked on every append
-        self._text = text_columns
-
-    def add(self, member: str, row: tuple) -> None:
-        """Append a row (strings in the text columns)."""
-        codes = self._codes
-        values = list(row)
-        for i in self._text:
-            values[i] = codes.of(values[i])
-        self.append(member, self._struct.pack(*values))
-
-    def append(self, member: str, packed: bytes) -> None:
-        """Append one row already packed in this store's layout, text columns as their codes
-        (`Codes.of`): the fold's hot path packs a claim's rows itself. Rows are read on voids
-        (`fold.claims`), so they are appended at once."""
-        if len(packed) != self._size:
-            raise struct.error(f"{len(packed)} bytes are not one row of {self._struct.format!r}")
-        slot = self._codes.slot_of(member)
-        old = self._at(slot)
-        self._store(slot, packed if old is None else old + packed)
-
-    def packed(self, member: str) -> bytes:
-        """The member's rows as stored (b"" for none): for scans on the codes (`Codes.code`)."""
-        raw = self._raw(member)
-        return b"" if raw is None else raw
-
-    def _decode(self, raw: bytes) -> list[list]:
-        text, columns = self._codes.text, self._text
-        rows = []
-        for values in self._struct.iter_unpack(raw):
-            row = list(values)
-            for i in columns:
-                row[i] = text[row[i]]
-            rows.append(row)
-        return rows
-
-    def rows_count(self) -> int:
-        return self.nbytes() // self._struct.size
-
-    def nbytes(self) -> int:
-        """The packed rows' size (what the store adds per row, without the per-member keys)."""
-        return sum(len(raw) for _, raw in self._held())
-
-    def load(self, data: dict[str, list[list]]) -> None:
-        self._clear()
-        for member, rows in data.items():
-            for row in rows:
-                self.add(member, tuple(row))
 
 
 _PAIR = struct.Struct("<II")  # a LatestDates pair: (key code, date code)
