@@ -73,28 +73,27 @@ class Codes:
     def column(self) -> int:
         """A new store's place among every member's values: the table widened by one (in place,
         should values be held already; a state makes its stores before it holds any)."""
-        table, width = self.table, self.width
-        if table:
-            wider: list[bytes | None] = []
-            for start in range(0, len(table), width):
-                wider.extend(table[start:start + width])
-                wider.append(None)
-            table[:] = wider
-        self.width = width + 1
-        return width
-
+        if self.table:
+            self.table[:] = _widened(self.table, self.width, None)
+        self.width += 1
+        return self.width - 1
 
     def head_column(self) -> int:
         """A new row store's place among every member's heads (`column`, for `heads`)."""
-        heads, width = self.heads, self.head_width
-        if len(heads):
-            wider: array[int] = array("q")
-            for start in range(0, len(heads), width):
-                wider.extend(heads[start:start + width])
-                wider.append(0)
-            self.heads = wider
-        self.head_width = width + 1
-        return width
+        if len(self.heads):
+            self.heads[:] = _widened(self.heads, self.head_width, 0)
+        self.head_width += 1
+        return self.head_width - 1
+
+
+def _widened(values: Any, width: int, empty: Any) -> Any:
+    """A row-major table of `width` columns (a list or an array) with one more column, holding
+    `empty`, at the end of every row: `Codes.column` and `Codes.head_column` widen theirs so."""
+    wider = values[:0]  # empty, of the same type
+    for start in range(0, len(values), width):
+        wider.extend(values[start:start + width])
+        wider.append(empty)
+    return wider
 
 
 class _ByMember:
