@@ -35,7 +35,13 @@ from claimsim.adjudication.engine.programs import DENIED_REMARK, capitation_offs
 from claimsim.adjudication.engine.validation import Claim, Invalid
 
 
-crc32: Final = zlib.crc32  # `family.paid_fingerprint`, inlined in the line loop
+# `family.paid_fingerprint`, inlined in the line loop. `Any`: its answer is then kept as the int
+# object it is, where a typed `zlib.crc32` had the compiled loop unbox it, free it and box it anew
+# for the index.
+crc32: Final[Any] = zlib.crc32
+# A line's units as the paid-line key spells them, for the common counts (`str` built per line
+# cost a conversion and an allocation).
+_UNITS: Final = tuple(str(n) for n in range(100))
 
 
 def _reverse(family: FamilyState, root: str, version: dict[str, Any]) -> None:
@@ -56,11 +62,15 @@ def _reverse(family: FamilyState, root: str, version: dict[str, Any]) -> None:
         del family.visits[key]
 
 
+_NO_ENTRY: Final[list[Any]] = []  # `_Pass.acc_entry` before any line reads one (never changed)
+
+
 class _Pass:
     """Pass 2's claim-wide values and the family's indexes it updates, read by every step."""
 
     __slots__ = ("ctx", "family", "root", "member", "practice", "npi", "pos", "seq_bp", "multi",
-                 "primary_care", "paid_index", "visit_index", "accumulators", "visits")
+                 "primary_care", "paid_index", "visit_index", "accumulators", "visits",
+                 "acc_key", "acc_entry")
 
     def __init__(self, claim: Claim, family: FamilyState, ctx: Context, root: str, seq_bp: int):
         self.ctx, self.family, self.root = ctx, family, root
@@ -71,6 +81,10 @@ class _Pass:
         self.primary_care: bool | None = None  # looked up on the first E&M line that needs it
         self.paid_index, self.visit_index, self.accumulators = family.paid, family.visits, family.acc
         self.visits: list[str] = []  # the visit copays this version charged
+        # The accumulator entry the last cost-shared line read, and its key: a claim's lines
+        # share their plan year, so most lines find it here rather than in the family's dict.
+        self.acc_key = ""
+        self.acc_entry: list[Any] = _NO_ENTRY
 
 
 def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str,
@@ -107,11 +121,16 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         # Duplicate of a line in force (OA-18), $0 encounter lines included: a fingerprint
         # absent from the index settles it; a present one is confirmed (`family.paid_fingerprint`
         # inlined: this runs for every line).
-        dup = f"{member}|{npi}|{day}|{code}|{mods}|{units}"
+        units_str = _UNITS[units] if 0 <= units < 100 else str(units)
+        dup = f"{member}|{npi}|{day}|{code}|{mods}|{units_str}"
         # Kept as the object crc32 returns (`Any`): an `int` would be unboxed, then boxed anew
-        # (an allocation) for each of the index's lookup and store.
-        fingerprint: Any = crc32(dup.encode())
-        taken = fingerprint in paid_index  # the index is not changed before this line's entry
+        # (an allocation) for the index.
+        fingerprint = crc32(dup.encode())
+        # One lookup claims the fingerprint for this root if it is free (the entry a paid line
+        # makes; a line denied below takes it back): `taken` when it was already there.
+        size = len(paid_index)
+        paid_index.setdefault(fingerprint, root)
+        taken = len(paid_index) == size
         if taken and p.family.holds_paid_line(dup, fingerprint, root, dups):
             out.append(denied_line(line, member, "OA", "18"))
             continue
@@ -122,6 +141,8 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         if fee is None or group == PREVENTIVE:
             remark = not_covered_remark(group, fee, design.part_b)
             if remark is not None:
+                if not taken:
+                    del paid_index[fingerprint]
                 out.append(denied_line(line, member, "CO", "96", remark=remark))
                 continue
             assert fee is not None  # a code off the schedule always has a remark
@@ -130,6 +151,8 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         program, attributed, h, reduced, capitated, denied, flat_fee = model  # `Model`'s fields
         # Payment model: program denials (CO-96 N20), PCF flat fee, hybrid share withheld.
         if denied:
+            if not taken:
+                del paid_index[fingerprint]
             out.append(denied_line(line, member, "CO", "96", remark=DENIED_REMARK,
                                    program=program, attributed=True))
             continue
@@ -165,8 +188,6 @@ def _adjudicate_lines(claim: Claim, family: FamilyState, ctx: Context, root: str
         ))
         if taken:
             p.family.add_paid_line(fingerprint, root)
-        else:
-            paid_index[fingerprint] = root
         dups.append(dup)
     return out, dups, p.visits
 
@@ -187,9 +208,14 @@ def _cost_share(p: _Pass, day: str, design: Design, acc_key: str, group: str | N
                 visit = f"{p.member}|{p.practice}|{day}|{category}"
                 if visit in p.visit_index:
                     due = visit = None  # this visit's copay is already charged
-    entry = p.accumulators.get(acc_key)
-    if entry is None:
-        entry = p.accumulators[acc_key] = [0, 0, {}]  # the layout ACC_* names
+    if acc_key == p.acc_key:
+        entry = p.acc_entry
+    else:
+        found = p.accumulators.get(acc_key)
+        if found is None:
+            found = p.accumulators[acc_key] = [0, 0, {}]  # the layout ACC_* names
+        entry = p.acc_entry = found
+        p.acc_key = acc_key
     shares = member_cost_share(base, design, entry, p.member, p.multi, due)
     if visit is not None:
         p.visit_index[visit] = p.root

@@ -28,7 +28,9 @@ from claimsim.adjudication.engine.family import (
     ACC_FAMILY_DED, ACC_FAMILY_OOP, ACC_MEMBERS, MEMBER_DED, MEMBER_OOP,
 )
 
-NO_LIMIT: Final = 1 << 62
+# No limit: larger than any amount, and the largest int the compiled engine keeps unboxed (2**62
+# itself is a boxed object, whose every comparison and subtraction is a generic call).
+NO_LIMIT: Final = (1 << 62) - 1
 
 # Lines that are "the visit's E&M line" for a copay (DOMAIN.md §5).
 COPAY_GROUPS: Final = frozenset({"pc_em", "specialist_em", "ed"})
@@ -124,9 +126,10 @@ def member_cost_share(
         if oop_left - ded < coins:
             coins = oop_left - ded
     total = ded + coins + charged
-    if total:
-        mine[MEMBER_DED] = mine_ded + ded
+    if total:  # a total stored unchanged would still box it anew (an allocation)
+        if ded:
+            mine[MEMBER_DED] = mine_ded + ded
+            entry[ACC_FAMILY_DED] = fam_ded + ded
         mine[MEMBER_OOP] = mine_oop + total
-        entry[ACC_FAMILY_DED] = fam_ded + ded
         entry[ACC_FAMILY_OOP] = fam_oop + total
     return ded, coins, charged

@@ -38,14 +38,36 @@ def line_result(  # positional in the hot path: keyword calls cost more per line
 ) -> dict[str, Any]:
     # Long: one store per key, spelled out (a loop over pairs would build the pairs per line).
     # Keys in sorted order, as every dict of a ledger answer is built: the canonical encoding
-    # sorts them, and a dict already in order is the cheapest to sort. Built as a copy of
+    # sorts them, and a dict already in order is the cheapest to sort (the stores below only
+    # replace values, so their order does not move a key). Built as a copy of
     # `_LINE_KEYS` (the copy clones its hash table whole) whose values are then replaced where
     # they differ: a store into the dict costs ~190 instructions, and most lines have several
     # amounts of zero and no program, which the copy already holds.
     out = _LINE_KEYS.copy()
     out["adjustments"] = adjustments
-    if allowed:
-        out["allowed"] = allowed
+    cost_share = deductible + coinsurance + copay
+    if cost_share:
+        # A line's cost share is most often one part alone, and a line wholly within the
+        # deductible has it all as its allowed: the equal amounts share one int object (each
+        # other store of an amount boxes it anew, an allocation freed with the line).
+        share: object = cost_share
+        out["cost_share"] = share
+        if allowed:
+            out["allowed"] = share if allowed == cost_share else allowed
+        if coinsurance:
+            out["coinsurance"] = share if coinsurance == cost_share else coinsurance
+        if copay:
+            out["copay"] = share if copay == cost_share else copay
+        if deductible:
+            out["deductible"] = share if deductible == cost_share else deductible
+        if medicaid_cost_share:
+            out["medicaid_cost_share"] = (share if medicaid_cost_share == cost_share
+                                          else medicaid_cost_share)
+    else:
+        if allowed:
+            out["allowed"] = allowed
+        if medicaid_cost_share:
+            out["medicaid_cost_share"] = medicaid_cost_share
     if attributed:
         out["attributed"] = True
     out["billed"] = line.billed
@@ -53,19 +75,9 @@ def line_result(  # positional in the hot path: keyword calls cost more per line
         out["cap_offset"] = cap_offset
     if capitated:
         out["capitated"] = True
-    if coinsurance:
-        out["coinsurance"] = coinsurance
-    if copay:
-        out["copay"] = copay
-    cost_share = deductible + coinsurance + copay
-    if cost_share:
-        out["cost_share"] = cost_share
-    if deductible:
-        out["deductible"] = deductible
     out["diagnoses"] = diagnoses_list(line.diagnoses)
-    out["line_no"] = line.line_no
-    if medicaid_cost_share:
-        out["medicaid_cost_share"] = medicaid_cost_share
+    if line.line_no != 1:
+        out["line_no"] = line.line_no
     out["member_id"] = member_id
     if plan_paid:
         out["plan_paid"] = plan_paid
@@ -81,20 +93,21 @@ def line_result(  # positional in the hot path: keyword calls cost more per line
         out["shadow_allowed"] = shadow_allowed
     if status != "paid":
         out["status"] = status
-    out["units"] = line.units
+    if line.units != 1:
+        out["units"] = line.units
     return out
 
 
 # The remarks of a line that has none: one shared list (`line_result`).
 NO_REMARKS: Final[list[str]] = []
 # A line result's keys in sorted order, and the values `line_result` leaves as they are
-# (None: always replaced).
+# (None: always replaced; a claim's first line and a line of one unit keep the 1s).
 _LINE_KEYS: Final[dict[str, Any]] = {
     "adjustments": None, "allowed": 0, "attributed": False, "billed": None, "cap_offset": 0,
     "capitated": False, "coinsurance": 0, "copay": 0, "cost_share": 0, "deductible": 0,
-    "diagnoses": None, "line_no": None, "medicaid_cost_share": 0, "member_id": None,
+    "diagnoses": None, "line_no": 1, "medicaid_cost_share": 0, "member_id": None,
     "plan_paid": 0, "procedure": None, "program": "ffs", "remarks": NO_REMARKS, "sequestration": 0,
-    "service_date": None, "shadow_allowed": 0, "status": "paid", "units": None,
+    "service_date": None, "shadow_allowed": 0, "status": "paid", "units": 1,
 }
 
 
