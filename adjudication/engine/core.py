@@ -41,14 +41,16 @@ MESSAGE_LIMIT: Final = 300
 ANSWER_TYPES: Final = frozenset({"claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect"})
 
 
-def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Context
-               ) -> tuple[dict[str, Any], FamilyState]:
+def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Context,
+               keep_result: bool = True) -> tuple[dict[str, Any], FamilyState]:
     """Adjudicate one raw input envelope (as `events.log.read` yields it) for its family.
 
     Returns the one ledger event (built with `new_event`, `key` = the input's key, `cause` = its
     seq) and the family's state. The state is updated in place and returned (a new one when
     `family` is None). Ledger `at` is the claim's paid date (received + the payer's processing
     days) for adjudications and reversals, and the input's own `at` for rejections and no-effects.
+    The input's stored result goes into `family.results` (for a redelivery) unless `keep_result`
+    is False: a runtime whose ledger holds every answer keeps none.
     """
     seq = envelope["seq"]
     if family is None:
@@ -68,7 +70,8 @@ def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Contex
     else:
         result = [NO_EFFECT, envelope["at"], kind,
                   _note(kind, envelope, family, ctx)[:MESSAGE_LIMIT]]
-    family.results[seq] = result
+    if keep_result:
+        family.results[seq] = result
     family.last_seq = seq
     return _event(seq, result, family, record), family
 
