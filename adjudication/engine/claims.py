@@ -334,13 +334,17 @@ def claim_event_data(family: FamilyState, pointer: list[Any], record: dict[str, 
     """(type, at, data) of the ledger entry a stored claim result stands for:
     `[ADJUDICATED, root, version index]` or `[REVERSED, root]`; `record`: the claim's record when
     the caller holds it (else it is read from the family's records)."""
-    root = pointer[1]
+    # Typed reads: the compiled code then compares the tag as a str and indexes the record's
+    # list and dicts natively (as `Any`, each was a generic comparison or `__getitem__`).
+    tag: str = pointer[0]
+    root: str = pointer[1]
     if record is None:
         record = family.record(root)
-    if pointer[0] == REVERSED:
+    versions: list[dict[str, Any]] = record["versions"]
+    if tag == REVERSED:
         void = record["void"]
-        reversed_version = record["versions"][-1]
-        hdr = reversed_version["hdr"]
+        reversed_version = versions[-1]
+        hdr: dict[str, Any] = reversed_version["hdr"]
         return "claim.reversed", void["paid"], {  # keys sorted, as `line_result` says why
             "claim_id": void["claim_id"],
             "member_id": hdr["member_id"],
@@ -353,18 +357,19 @@ def claim_event_data(family: FamilyState, pointer: list[Any], record: dict[str, 
             "reversed_lines": [negated(line) for line in reversed_version["lines"]],
             "subscriber_id": family.subscriber_id,
         }
-    index = pointer[2]
-    version = record["versions"][index]
+    index: int = pointer[2]
+    version = versions[index]
+    hdr = version["hdr"]
     # The header's keys are sorted, and so are those appended after "lines" (a copy, then four
     # inserts, costs less than a 13-key literal): one key out of order for the encoder's sort.
-    data = dict(version["hdr"])
+    data = hdr.copy()
     data["lines"] = version["lines"]
     if index:
-        previous = record["versions"][index - 1]
+        previous = versions[index - 1]
         data["reversed_claim_id"] = previous["hdr"]["claim_id"]
         data["reversed_lines"] = [negated(line) for line in previous["lines"]]
     else:
         data["reversed_claim_id"] = None
         data["reversed_lines"] = []
     data["subscriber_id"] = family.subscriber_id
-    return "claim.adjudicated", data["paid"], data
+    return "claim.adjudicated", hdr["paid"], data

@@ -41,14 +41,16 @@ MESSAGE_LIMIT: Final = 300
 ANSWER_TYPES: Final = frozenset({"claim.adjudicated", "claim.reversed", "claim.rejected", "no_effect"})
 
 
-def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Context
-               ) -> tuple[dict[str, Any], FamilyState]:
+def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Context,
+               keep_result: bool = True) -> tuple[dict[str, Any], FamilyState]:
     """Adjudicate one raw input envelope (as `events.log.read` yields it) for its family.
 
     Returns the one ledger event (built with `new_event`, `key` = the input's key, `cause` = its
     seq) and the family's state. The state is updated in place and returned (a new one when
     `family` is None). Ledger `at` is the claim's paid date (received + the payer's processing
     days) for adjudications and reversals, and the input's own `at` for rejections and no-effects.
+    The input's stored result goes into `family.results` (for a redelivery) unless `keep_result`
+    is False: a runtime whose ledger holds every answer keeps none.
     """
     seq = envelope["seq"]
     if family is None:
@@ -56,19 +58,23 @@ def adjudicate(envelope: dict[str, Any], family: FamilyState | None, ctx: Contex
     elif seq <= family.last_seq:
         return replay(seq, family), family
     kind = envelope["type"]
+    # Compared as a str (an untrusted type can be any JSON value, which names no known type):
+    # compiled, a comparison of `Any` is a generic one.
+    name = kind if type(kind) is str else ""
     record = None  # the claim's record, for a claim adjudicated or reversed
-    if kind == "claim.submitted":
+    if name == "claim.submitted":
         result, record = _claim(envelope, family, ctx)
-    elif kind == "member.enrolled":
+    elif name == "member.enrolled":
         result = [NO_EFFECT, envelope["at"], kind, _enroll(envelope, family, ctx)[:MESSAGE_LIMIT]]
-    elif kind == "member.terminated":
+    elif name == "member.terminated":
         result = [NO_EFFECT, envelope["at"], kind, _terminate(envelope, family)[:MESSAGE_LIMIT]]
-    elif kind == UNREADABLE or not _known(kind, envelope["v"]):
+    elif name == UNREADABLE or not _known(kind, envelope["v"]):
         result = [REJECTED, envelope["at"], _unusable(envelope, ctx)]
     else:
         result = [NO_EFFECT, envelope["at"], kind,
                   _note(kind, envelope, family, ctx)[:MESSAGE_LIMIT]]
-    family.results[seq] = result
+    if keep_result:
+        family.results[seq] = result
     family.last_seq = seq
     return _event(seq, result, family, record), family
 
@@ -89,7 +95,7 @@ def _event(seq: int, result: list[Any], family: FamilyState,
     """The ledger entry a stored result stands for (its layouts: `family.ADJUDICATED` ...);
     `record`: the claim's record when the caller holds it."""
     at: Any  # an input's own `at` (rejections, no-effects) is untrusted: any JSON value
-    tag = result[0]
+    tag: str = result[0]  # typed: compared as a str
     if tag == ADJUDICATED or tag == REVERSED:
         kind, at, data = claim_event_data(family, result, record)
     elif tag == REJECTED:
@@ -109,6 +115,9 @@ def _event(seq: int, result: list[Any], family: FamilyState,
     return {"at": at, "cause": seq, "data": data, "key": family.subscriber_id, "type": kind, "v": v}
 
 
+# A class of a module that is not compiled, held `Final`: the compiled module keeps it in a C
+# static, where the imported name is looked up in the module's dict at every claim.
+_TYPED_CLAIM: Final = TypedClaim
 _VERSIONS: Final[dict[str, int]] = {}  # answer type -> its current version (the registry is fixed)
 
 
@@ -116,7 +125,7 @@ def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context
            ) -> tuple[list[Any], dict[str, Any] | None]:
     """The claim's stored result and, unless rejected, its record as it now stands."""
     data = envelope["data"]
-    if type(data) is TypedClaim:  # `input_reader.read_checked(typed=True)`'s plain claim line
+    if type(data) is _TYPED_CLAIM:  # `input_reader.read_checked(typed=True)`'s plain claim line
         claim = None if ctx.price_from_file else validate_typed(data.claim, envelope["key"], ctx)
         if claim is not None:
             try:

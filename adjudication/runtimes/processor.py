@@ -242,15 +242,17 @@ class PartitionProcessor:
                 family.results[seq] = orjson.loads(stored)
             # A core exception is a bug, not bad data (the core rejects bad data): it propagates
             # and stops the worker, so the input is redelivered rather than skipped.
-            event, family = adjudicate(item, family, part.context)
-            stored_results: dict[int, Any] = family.results
-            result = stored_results[seq]  # the core keeps it for a redelivery: taken back here
-            del stored_results[seq]
+            event, family = adjudicate(item, family, part.context, keep)
             if seq > applied:
-                if keep:
+                if keep:  # the core keeps it for a redelivery: taken back here
+                    stored_results: dict[int, Any] = family.results
+                    result = stored_results[seq]
+                    del stored_results[seq]
                     results[result_key(key, seq)] = exact(orjson.dumps(result))
                 if flush:
                     dirty[key] = family
+            else:
+                del family.results[seq]  # read back above for the core to re-emit
             if bound:  # popped and put back, with when it is next needed (`FamilyCache`)
                 families.put(key, family,  # type: ignore[union-attr]
                              None if next_use is None else next_use.get(seq))
