@@ -256,10 +256,10 @@ class EmbeddedAdjudicator:
             out.ledger.clear()  # its answers and inputs freed now (`APPLY_PIECE`)
             piece.clear()
             if held >= size:
-                n += self._commit_encoded(moved, (bodies, []), bar, sequenced=True)
+                n += self._commit_encoded(moved, (bodies, []), bar, True)
                 moved, held, bodies = moved.copy(), 0, []
         if held:
-            n += self._commit_encoded(moved, (bodies, []), bar, sequenced=True)
+            n += self._commit_encoded(moved, (bodies, []), bar, True)
         return n
 
     def _run_parallel(self, batches: Iterator[list[dict[str, Any]]], bar: tqdm) -> int:
@@ -315,7 +315,7 @@ class EmbeddedAdjudicator:
         return moved
 
     def _commit_encoded(self, moved: ChainPosition,
-                        answers: tuple[list[bytes], list[RunStats]], bar: tqdm, *,
+                        answers: tuple[list[bytes], list[RunStats]], bar: tqdm,
                         sequenced: bool = False) -> int:
         """Write the answers of the next inputs, encoded and counted (`PartitionProcessor.apply`'s
         `encode=True`; `sequenced`: with their ledger seqs), and move past those inputs (`moved`:
