@@ -116,3 +116,26 @@ def chained_lines(bodies: list[bytes], seq: int, prev: bytes) -> tuple[bytes, by
         parts.append(b',"prev":"%b","hash":"%b"}\n' % (prev, digest))
         seq, prev = seq + 1, digest
     return b"".join(parts), prev
+
+
+def sequenced_lines(bodies: list[bytes], seq: int, prev: bytes) -> tuple[bytes, bytes]:
+    """`chained_lines` of bodies that already hold their seqs (`open_body` of events given their
+    ledger seqs, from `seq` on, by the log's one producer: `processor.PartitionProcessor.apply`'s
+    `ledger_seq`, one counter): nothing to splice or copy, each body hashed and written as it
+    is. Bodies whose first or last does not hold its seq where it belongs are refused (a number
+    skipped or repeated between them moves the last one's)."""
+    if bodies:
+        for at, body in ((seq, bodies[0]), (seq + len(bodies) - 1, bodies[-1])):
+            # `,"seq":N,"type":` after `data` can only be the envelope's own (`chained_lines`).
+            if body.rfind(b',"seq":%d,"type":' % at) < 0 or body[:6] != b'{"at":':
+                raise ValueError(f"not a canonical event at seq {at}: {body[:80]!r}")
+    parts: list[bytes] = []
+    for body in bodies:
+        hasher = hashlib.sha256(prev)
+        hasher.update(body)
+        hasher.update(b"}")  # hash = sha256(prev || canonical body)
+        digest: bytes = hasher.hexdigest().encode("ascii")
+        parts.append(body)
+        parts.append(b',"prev":"%b","hash":"%b"}\n' % (prev, digest))
+        prev = digest
+    return b"".join(parts), prev

@@ -21,7 +21,8 @@ from typing import Any, BinaryIO
 import orjson
 from hashlib import sha256
 
-from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash, chained_lines
+from claimsim.events.encoding import (GENESIS_HASH, canonical, chain_hash, chained_lines,
+                                      sequenced_lines)
 from claimsim.events.envelope import Envelope
 from claimsim.events.errors import UserError
 from claimsim.events.log_tail import _last_complete_line, tail_entry
@@ -233,30 +234,33 @@ class LogWriter:
         self._segment_count = in_segment
         return n
 
-    def write_encoded(self, bodies: Iterable[bytes]) -> int:
+    def write_encoded(self, bodies: Iterable[bytes], *, sequenced: bool = False) -> int:
         """Append events a producer has already encoded, each as `encoding.open_body(event)` of an
         event as `new_event` makes it (no seq): its canonical bytes without the closing brace.
         The writer splices in the seq, so the bytes equal what `append(event)` writes; a producer
         that holds many events (the simulator's lag window) keeps them as compact bytes.
+        `sequenced`: each event was given its seq before it was encoded (the next ones in turn,
+        from `next_seq`: a writer's own producer), so no splice (`encoding.sequenced_lines`).
         Visible at the next `commit()`; returns how many were appended."""
         if not self._fsync_always:
-            return self._write_encoded(bodies)
+            return self._write_encoded(bodies, sequenced)
         n = 0
         for body in bodies:  # durable one event at a time
-            n += self._write_encoded((body,))
+            n += self._write_encoded((body,), sequenced)
             self.commit()
         return n
 
-    def _write_encoded(self, bodies: Iterable[bytes]) -> int:
+    def _write_encoded(self, bodies: Iterable[bytes], sequenced: bool) -> int:
         """`encoding.chained_lines` a part at a time: at most 1,024 events, none past the
         segment's end (the next part starts the next segment)."""
         todo = bodies if type(bodies) is list else list(bodies)
+        chain = sequenced_lines if sequenced else chained_lines
         done = 0
         while done < len(todo):
             if self._segment_count >= self.segment_events:
                 self._start_segment(self.next_seq)
             part = todo[done:done + min(1024, self.segment_events - self._segment_count)]
-            lines, prev_bytes = chained_lines(part, self.next_seq, self._prev_bytes)
+            lines, prev_bytes = chain(part, self.next_seq, self._prev_bytes)
             self._write(lines)
             self.next_seq += len(part)
             self._segment_count += len(part)

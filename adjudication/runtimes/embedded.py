@@ -241,11 +241,14 @@ class EmbeddedAdjudicator:
         committed whole. A piece's input and answer dicts are freed while still in the CPU's
         caches, where a whole batch's (some 50 MB at 5,000 inputs) are not."""
         count, ahead, apply = self.stats.count_all, self._lookahead(), self.processor.apply
-        store, size = self.store, self.batch_size
-        n, held, bodies = 0, 0, []
+        store, size, writer = self.store, self.batch_size, self.writer
+        n, held = 0, 0
+        bodies: list[bytes] = []
         moved = self.input_position.copy()  # where the batch's inputs take the input chain
         for piece in pieces:
-            out = apply(PARTITION, None, piece, store, flush=False, encode=True, next_use=ahead)
+            # Each answer encoded with its ledger seq (this is the ledger's one writer).
+            out = apply(PARTITION, None, piece, store, flush=False, encode=True, next_use=ahead,
+                        ledger_seq=writer.next_seq + len(bodies))
             count(out.ledger)
             bodies += out.encoded
             moved.accept_all(piece)
@@ -253,10 +256,10 @@ class EmbeddedAdjudicator:
             out.ledger.clear()  # its answers and inputs freed now (`APPLY_PIECE`)
             piece.clear()
             if held >= size:
-                n += self._commit_encoded(moved, (bodies, []), bar)
+                n += self._commit_encoded(moved, (bodies, []), bar, True)
                 moved, held, bodies = moved.copy(), 0, []
         if held:
-            n += self._commit_encoded(moved, (bodies, []), bar)
+            n += self._commit_encoded(moved, (bodies, []), bar, True)
         return n
 
     def _run_parallel(self, batches: Iterator[list[dict[str, Any]]], bar: tqdm) -> int:
@@ -312,14 +315,15 @@ class EmbeddedAdjudicator:
         return moved
 
     def _commit_encoded(self, moved: ChainPosition,
-                        answers: tuple[list[bytes], list[RunStats]], bar: tqdm) -> int:
+                        answers: tuple[list[bytes], list[RunStats]], bar: tqdm,
+                        sequenced: bool = False) -> int:
         """Write the answers of the next inputs, encoded and counted (`PartitionProcessor.apply`'s
-        `encode=True`), and move past those inputs (`moved`: the input chain's position after
-        them, which says how many they are)."""
+        `encode=True`; `sequenced`: with their ledger seqs), and move past those inputs (`moved`:
+        the input chain's position after them, which says how many they are)."""
         bodies, counted = answers
         for stats in counted:
             self.stats.add(stats)
-        written = self.writer.write_encoded(bodies)
+        written = self.writer.write_encoded(bodies, sequenced=sequenced)
         self.writer.commit()
         bar.update(moved.next_seq - self.next_input)
         self.input_position = moved

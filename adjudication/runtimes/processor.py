@@ -163,7 +163,7 @@ class PartitionProcessor:
 
     def apply(self, partition: int, pos: int | None, items: list[dict[str, Any] | Fact | Bad],
               store: Store, *, flush: bool = True, encode: bool = False,
-              next_use: NextUses | None = None) -> Outcome:
+              next_use: NextUses | None = None, ledger_seq: int | None = None) -> Outcome:
         """Apply a partition's next items (`pos`: how many items it carried before them, None
         when unknown). Family states are written to the store once per call (per family), and
         always before an epoch fact is: whatever prefix of these writes survives a crash is a
@@ -182,7 +182,9 @@ class PartitionProcessor:
         family needed last.
 
         `encode=True` also gives each answer encoded (`Outcome.encoded`, for
-        `LogWriter.write_encoded`), a claim's lines encoded once for its record and its answer."""
+        `LogWriter.write_encoded`), a claim's lines encoded once for its record and its answer;
+        with `ledger_seq`, each holding its ledger seq, the next ones from it (for the ledger's
+        one writer: `LogWriter.write_encoded(sequenced=True)` has no seq to splice)."""
         # Long: the loop runs once per input, so the cache lookup, the redelivery check and the
         # write bookkeeping are inlined in it rather than called.
         out = Outcome()
@@ -203,6 +205,7 @@ class PartitionProcessor:
         families, bound, keep = self._families, self.cache_families, self.keep_results
         # Unbounded, the cache is a plain dict: typed so, its lookups are the dict's own.
         memo: dict[str, FamilyState] = {} if bound else families  # type: ignore[assignment]
+        first: int = -1 if ledger_seq is None else ledger_seq  # the next answer's: first + len
         for item in items:
             if type(item) is not dict:  # an input envelope is a plain dict: one check for it
                 if isinstance(item, Fact):
@@ -217,7 +220,7 @@ class PartitionProcessor:
                     continue
             key, seq = item["key"], item["seq"]
             if type(key) is not str:
-                _answer_keyless(item, part.context, records, out, encode)
+                _answer_keyless(item, part.context, records, out, encode, first)
                 continue
             family = families.pop(key, None) if bound else memo.get(key)
             cached = family is not None
@@ -262,6 +265,8 @@ class PartitionProcessor:
                 memo[key] = family
             out.ledger.append(event)
             if encode:
+                if first >= 0:
+                    event["seq"] = first + len(out.encoded)
                 out.encoded.append(encode_answer(event, records))
         self._flush(dirty, records, results, store)
         if pos is not None and pos + len(items) > part.applied:
@@ -327,16 +332,18 @@ class PartitionProcessor:
 
 
 def _answer_keyless(item: dict[str, Any], ctx: Any, records: StoreRecords, out: Outcome,
-                    encode: bool) -> None:
+                    encode: bool, first: int) -> None:
     """Answer an input whose key is not a string (a hostile log's number, null, list or object):
     it names no family the store can hold. The core answers it from a fresh state, which is all
     such a family could ever hold: a claim not sent under its own subscriber id is rejected
     (`subscriber_mismatch`), an enrollment or termination for another subscriber ignored; and
     nothing of it is kept. Both runtimes come here (the Kafka producer sends it to a partition
-    by its JSON)."""
+    by its JSON). `first`: `apply`'s (its answer's ledger seq, -1: none)."""
     event, _ = adjudicate(item, FamilyState(item["key"]), ctx)
     out.ledger.append(event)
     if encode:
+        if first >= 0:
+            event["seq"] = first + len(out.encoded)
         out.encoded.append(encode_answer(event, records))
 
 

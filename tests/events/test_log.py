@@ -269,3 +269,29 @@ def test_an_encoded_event_with_a_seq_or_not_canonical_is_refused(tmp_path):
             w.write_encoded([b'{"at":"2025-01-01","cause":null,"data":{},"key":"S1"'])
         with pytest.raises(ValueError, match="not a canonical event"):
             w.write_encoded([b'{"type":"claim.submitted","v":1'])
+
+
+def test_events_encoded_with_their_seqs_are_written_with_the_same_bytes_as_dicts(tmp_path):
+    """The log's own producer (the embedded runtime) encodes each event with the seq it will
+    have (`write_encoded(sequenced=True)`): nothing spliced, the bytes `append` writes, across
+    segments and a reopened writer; a body without its seq, or with another, is refused."""
+    events = [claim_event(i) for i in range(9)]
+    with LogWriter(tmp_path / "dicts", segment_events=4) as w:
+        w.extend([dict(e) for e in events])
+    for policy in ("always", "batch"):
+        directory = tmp_path / policy
+        for part in (events[:5], events[5:]):
+            with LogWriter(directory, segment_events=4, fsync=policy) as w:
+                first = w.next_seq
+                bodies = [open_body({**e, "seq": first + i}) for i, e in enumerate(part)]
+                assert w.write_encoded(bodies, sequenced=True) == len(part)
+        assert _log_bytes(directory) == _log_bytes(tmp_path / "dicts")
+        assert verify(directory).ok
+    with LogWriter(tmp_path / "bad") as w:
+        for body in (open_body(events[0]), open_body({**events[0], "seq": 1})):
+            with pytest.raises(ValueError, match="not a canonical event at seq 0"):
+                w.write_encoded([body], sequenced=True)
+        skipped = [open_body({**e, "seq": i + (i > 2)}) for i, e in enumerate(events[:5])]
+        with pytest.raises(ValueError, match="not a canonical event at seq 4"):
+            w.write_encoded(skipped, sequenced=True)
+        assert w.next_seq == 0
