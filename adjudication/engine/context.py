@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from sys import intern
 from typing import Any, Final
 
 from claimsim.events.codes import CCM_CODES, DATED_CODES, PROCEDURE_GROUPS
@@ -109,13 +110,19 @@ class Program:
     attributed_models: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+def _interned(value: Any) -> Any:
+    """`sys.intern` of a str (an id or a day), other values as they are."""
+    return intern(value) if type(value) is str else value
+
+
 class PlanInfo:
     """A plan's payer and its benefit designs by plan year (a plain class: compiled, its fields
     are read natively, where a `NamedTuple`'s went through a generic attribute lookup)."""
 
-    __slots__ = ("payer_id", "designs")
+    __slots__ = ("plan_id", "payer_id", "designs")
 
-    def __init__(self, payer_id: str, designs: dict[int, Design]):
+    def __init__(self, plan_id: str, payer_id: str, designs: dict[int, Design]):
+        self.plan_id = plan_id  # the very key of `Context.plans` (`core._enroll` stores it)
         self.payer_id = payer_id
         self.designs = designs
 
@@ -203,7 +210,7 @@ class Context:
                 )
                 for year, b in plan.benefits.items()
             }
-            self.plans[plan.plan_id] = PlanInfo(plan.payer_id, designs)
+            self.plans[plan.plan_id] = PlanInfo(plan.plan_id, plan.payer_id, designs)
         self.practice_kind: dict[str, str] = {p.practice_id: p.kind.value for p in ref.practices}
         self.clinician_role: dict[str, str] = {
             npi: c.role.value for npi, (_, c) in ref.clinician.items()
@@ -254,12 +261,15 @@ class Context:
         if kind not in CONTEXT_TYPES:
             return False
         d = env["data"]
+        # A timeline's days and practices are interned: one shared object each, which the
+        # claims' lookups (`attributed_on`) then read from the cache, where a copy per entry
+        # was a cache miss each (a practice id and a day per member).
         if kind == "attribution.assigned":
             set_from(self._attribution.setdefault(d["member_id"], []),
-                     (str(d["effective"]), d["practice_id"]))
+                     (intern(str(d["effective"])), _interned(d["practice_id"])))
         elif kind == "attribution.corrected":
             set_from(self._attribution.setdefault(d["member_id"], []),
-                     (str(d["effective"]), d["to_practice"]))
+                     (intern(str(d["effective"])), _interned(d["to_practice"])))
         else:
             set_from(self._status.setdefault(d["payer_id"], {}).setdefault(d["practice_id"], []),
                      (str(d["effective"]), bool(d["active"])))

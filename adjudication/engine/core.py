@@ -10,6 +10,7 @@ byte for byte, and changes nothing (at-least-once delivery on Kafka).
 from __future__ import annotations
 
 import datetime as dt
+from sys import intern
 from typing import Any, Final, cast
 
 from pydantic import ValidationError
@@ -264,8 +265,11 @@ def _enroll(envelope: dict[str, Any], family: FamilyState, ctx: Context) -> str:
         return f"ignored: plan {plan_id} is not a plan of payer {payer_id}"
     if end is not None and end < start:  # a span of no day: it would only deny later claims
         return f"ignored: coverage ends {end}, before it starts {start}"
+    # The span holds the Context's own payer and plan ids and interned days: objects every
+    # family shares, which a claim's `span_on` and plan lookup then find in the cache (or by
+    # identity), where each span's own copies were cache misses.
     family.members.setdefault(member_id, []).append(  # the layout SPAN_* names
-        [payer_id, plan_id, start, end, qmb])
+        [plan.payer_id, plan.plan_id, intern(start), None if end is None else intern(end), qmb])
     return ""
 
 

@@ -271,9 +271,17 @@ class FamilyState:
             {m: [ded, oop] for m, (ded, oop) in sorted((members or {}).items())}]
 
     def span_on(self, member_id: str, payer_id: str, day: str) -> list[Any] | None:
-        """The member's enrollment span with the payer covering an ISO day (end inclusive), if any."""
-        for span in self.members.get(member_id, ()):
-            if span[SPAN_PAYER] == payer_id and span[SPAN_START] <= day and (
-                    span[SPAN_END] is None or day <= span[SPAN_END]):
-                return span
+        """The member's enrollment span with the payer covering an ISO day (end inclusive), if any.
+        Typed (a list, str fields): compiled, the loop indexes the list and compares the payer
+        natively, where `.get(member_id, ())` was iterated and compared as generic objects."""
+        spans = self.members.get(member_id)
+        if spans is None:
+            return None
+        for span in spans:
+            payer: str = span[SPAN_PAYER]
+            if payer == payer_id:
+                start: str = span[SPAN_START]
+                end: str | None = span[SPAN_END]
+                if start <= day and (end is None or day <= end):
+                    return span
         return None
