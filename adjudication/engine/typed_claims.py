@@ -69,7 +69,9 @@ def validate_typed(raw: ClaimIn, key: str, ctx: Context) -> Claim | None:
     last_dx: tuple[str, ...] | None = None
     last_shared: tuple[str, ...] = ()
     # And its service date: a line on the last line's date takes its checked day (no lookup).
-    last_iso = ""
+    # It starts as the received date, checked above: an empty string would pass a first line
+    # dated "" as received (a test holds it).
+    last_iso = received_iso
     last_day = received
     for rl in raw_lines:
         billed, dx, line_no, mods, code, day_iso, units = cast(LineFields, astuple(rl))

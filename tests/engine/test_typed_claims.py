@@ -143,3 +143,21 @@ def test_a_typed_enrollment_is_read_as_the_plain_one(change, patch):
         event = h.apply(dict(env))
         answers.append((canonical(event), h.families["F000001"].hot_bytes()))
     assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize("first", ["", "2025-02-30", "2025-03-11"])
+def test_a_first_line_without_a_valid_service_date_is_left_to_the_dict_reading(first):
+    """The typed checks reuse the last line's checked day for a line on the same date; the first
+    line has no last line, so an empty, impossible or after-receipt date there is refused
+    (None), and the dict reading's rejection names the line's field."""
+    claim = _base()
+    claim["lines"][0]["service_date"] = first
+    typed, plain = _readings(claim)
+    assert typed is not None and validate_typed(typed["data"].claim, KEY, CTX) is None
+    try:
+        validate_claim(copy.deepcopy(plain["data"]["claim"]), KEY, CTX)
+        raise AssertionError(f"accepted a service date of {first!r}")
+    except Invalid as bad:
+        assert bad.field == "lines.0.service_date"
+    answer, _ = _answer(typed)
+    assert answer == _answer(plain)[0] and b'"field":"lines.0.service_date"' in answer
