@@ -108,13 +108,8 @@ def chained_lines(bodies: list[bytes], seq: int, prev: bytes) -> tuple[bytes, by
         cut = body.rfind(_TYPE_KEY)
         if cut < 0 or body[:6] != b'{"at":':
             raise ValueError(f"not a canonical event without seq: {body[:80]!r}")
-        canonical_body = b"".join((body[:cut], b',"seq":', b"%d" % seq, body[cut:], b"}"))
-        hasher = hashlib.sha256(prev)
-        hasher.update(canonical_body)  # hash = sha256(prev || canonical body)
-        digest: bytes = hasher.hexdigest().encode("ascii")
-        parts.append(canonical_body[:-1])
-        parts.append(b',"prev":"%b","hash":"%b"}\n' % (prev, digest))
-        seq, prev = seq + 1, digest
+        prev = _link(parts, b"".join((body[:cut], b',"seq":', b"%d" % seq, body[cut:])), prev)
+        seq += 1
     return b"".join(parts), prev
 
 
@@ -131,11 +126,18 @@ def sequenced_lines(bodies: list[bytes], seq: int, prev: bytes) -> tuple[bytes, 
                 raise ValueError(f"not a canonical event at seq {at}: {body[:80]!r}")
     parts: list[bytes] = []
     for body in bodies:
-        hasher = hashlib.sha256(prev)
-        hasher.update(body)
-        hasher.update(b"}")  # hash = sha256(prev || canonical body)
-        digest: bytes = hasher.hexdigest().encode("ascii")
-        parts.append(body)
-        parts.append(b',"prev":"%b","hash":"%b"}\n' % (prev, digest))
-        prev = digest
+        prev = _link(parts, body, prev)
     return b"".join(parts), prev
+
+
+def _link(parts: list[bytes], body: bytes, prev: bytes) -> bytes:
+    """Append the log line of `body` (an event's canonical bytes, seq included, without the
+    closing brace) after an entry hashed `prev` to `parts`, and return its hash: sha256 of the
+    predecessor's hash and the canonical body (`chain_hash`)."""
+    hasher = hashlib.sha256(prev)
+    hasher.update(body)
+    hasher.update(b"}")
+    digest: bytes = hasher.hexdigest().encode("ascii")
+    parts.append(body)
+    parts.append(b',"prev":"%b","hash":"%b"}\n' % (prev, digest))
+    return digest
