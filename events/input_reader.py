@@ -28,8 +28,8 @@ from typing import Any
 import orjson
 
 from claimsim.events.typed_input import (
-    CLAIM_SUBMITTED, MEMBER_ENROLLED, marker as typed_marker, typed_enrollment_envelope,
-    typed_envelope,
+    CLAIM_SUBMITTED, MEMBER_ENROLLED, DecodeError, TypedClaim, TypedEnrollment,
+    decode_claim_envelope, decode_enrollment_envelope, marker as typed_marker,
 )
 from claimsim.events.encoding import GENESIS_HASH, line_chain_hash
 from claimsim.events.log import (FILE_BUFFER, LOCK_FILE, LogError, as_current, require_dir,
@@ -178,6 +178,45 @@ class LineCheck:
             env = {**unreadable(seq, pos.last_at, f"its at {at[:40]!r} is not a YYYY-MM-DD date",
                                 line), "prev": env["prev"], "hash": env["hash"]}
         return env
+
+
+def _typed(line: bytes, seq: int, prev: str | None, version: int, decode: Any) -> Any:
+    """The line decoded by `decode` (`typed_input`'s envelope decoders), if it is plainly
+    written, at `seq`, on the chain after `prev` (None after an unreadable line: its own `prev`
+    is taken) and at `version`; else None. Compiled with the reader (`typed_input`'s module
+    docstring says what each refusal keeps from the dict reading)."""
+    if not line.isascii() or line.find(b"\\") >= 0:  # `in` would try the bytes as an int first
+        return None
+    try:
+        e = decode(line)
+    except DecodeError:
+        return None
+    if e.seq != seq or (prev is not None and e.prev != prev) or e.v != version:
+        return None
+    return e if line_chain_hash(e.prev, line) == e.hash else None
+
+
+def typed_enrollment_envelope(line: bytes, seq: int, prev: str | None, version: int
+                              ) -> dict[str, Any] | None:
+    """`typed_envelope` for a `member.enrolled` line (`typed_input.marker` at its place)."""
+    e = _typed(line, seq, prev, version, decode_enrollment_envelope)
+    if e is None:
+        return None
+    return {"at": e.at, "cause": None, "data": TypedEnrollment(e.data, line), "key": e.key,
+            "seq": seq, "type": MEMBER_ENROLLED, "v": version, "prev": e.prev, "hash": e.hash}
+
+
+def typed_envelope(line: bytes, seq: int, prev: str | None, version: int) -> dict[str, Any] | None:
+    """The envelope `_checked` would give for this line (at `seq`, after an entry hashed `prev`,
+    None after an unreadable line: the line's own `prev` is taken; `claim.submitted` being at
+    `version`), with typed data (`typed_input`); None for anything else (the caller reads it the
+    dict way, which also raises or words what is wrong). The caller has checked the line holds
+    `typed_input.marker` at its place."""
+    e = _typed(line, seq, prev, version, decode_claim_envelope)
+    if e is None:
+        return None
+    return {"at": e.at, "cause": None, "data": TypedClaim(e.data.claim, line), "key": e.key,
+            "seq": seq, "type": CLAIM_SUBMITTED, "v": version, "prev": e.prev, "hash": e.hash}
 
 
 def _is_day(at: str) -> bool:

@@ -2,8 +2,10 @@
 path: msgspec Structs (no dict built, checked, freed per claim and per line) instead of orjson's
 dicts, where the line is plainly written.
 
-The dict stays the reference. `typed_envelope` gives None (the caller then reads the line as
-`input_reader._checked` always has) for anything it is not sure the dict reading would take the
+The dict stays the reference. `input_reader.typed_envelope` (compiled with the reader: the
+Structs here must stay Python classes, which mypyc would make native) decodes a line with the
+decoders here, and gives None (the caller then reads the line as `input_reader._checked` always
+has) for anything it is not sure the dict reading would take the
 same way: a line not ASCII, or holding a backslash (an escape: orjson and msgspec word lone
 surrogates differently), any field missing, unknown or of another JSON type than the engine
 reads (msgspec refuses them), an integer past 64 bits (orjson reads it as a float, msgspec as an
@@ -29,8 +31,6 @@ from typing import Any, Literal
 import msgspec
 import msgspec.structs
 import orjson
-
-from claimsim.events.encoding import line_chain_hash
 
 CLAIM_SUBMITTED = "claim.submitted"
 MEMBER_ENROLLED = "member.enrolled"
@@ -156,8 +156,10 @@ class TypedEnrollment(msgspec.Struct, gc=False):
         return _line_data(self.line)
 
 
-_decode = msgspec.json.Decoder(_EnvelopeIn).decode
-_decode_enrollment = msgspec.json.Decoder(_EnrollmentEnvelopeIn).decode
+# The envelope decoders `input_reader` reads a typed line with (`input_reader.typed_envelope`).
+decode_claim_envelope = msgspec.json.Decoder(_EnvelopeIn).decode
+decode_enrollment_envelope = msgspec.json.Decoder(_EnrollmentEnvelopeIn).decode
+DecodeError = msgspec.MsgspecError  # what they raise for a line they do not take
 _HASH_TAIL = len(b'","hash":"') + 64 + len(b'"}\n')
 
 
@@ -166,41 +168,3 @@ def marker(kind: str, version: int) -> tuple[bytes, int]:
     line's end that starts): a line without it is not tried here."""
     mark = b',"type":"%s","v":%d,"prev":"' % (kind.encode(), version)
     return mark, len(mark) + 64 + _HASH_TAIL
-
-
-def _typed(line: bytes, seq: int, prev: str | None, version: int, decode: Any) -> Any:
-    """The line decoded by `decode` (one of the envelope structs), if it is plainly written, at
-    `seq`, on the chain after `prev` (None after an unreadable line: its own `prev` is taken) and
-    at `version`; else None."""
-    if not line.isascii() or line.find(b"\\") >= 0:  # `in` would try the bytes as an int first
-        return None
-    try:
-        e = decode(line)
-    except msgspec.MsgspecError:
-        return None
-    if e.seq != seq or (prev is not None and e.prev != prev) or e.v != version:
-        return None
-    return e if line_chain_hash(e.prev, line) == e.hash else None
-
-
-def typed_enrollment_envelope(line: bytes, seq: int, prev: str | None, version: int
-                              ) -> dict[str, Any] | None:
-    """`typed_envelope` for a `member.enrolled` line (`marker` at its place)."""
-    e = _typed(line, seq, prev, version, _decode_enrollment)
-    if e is None:
-        return None
-    return {"at": e.at, "cause": None, "data": TypedEnrollment(e.data, line), "key": e.key,
-            "seq": seq, "type": MEMBER_ENROLLED, "v": version, "prev": e.prev, "hash": e.hash}
-
-
-def typed_envelope(line: bytes, seq: int, prev: str | None, version: int) -> dict[str, Any] | None:
-    """The envelope `_checked` would give for this line (at `seq`, after an entry hashed `prev`,
-    None after an unreadable line: the line's own `prev` is taken; `claim.submitted` being at
-    `version`), with typed data; None for anything else (the caller reads it the dict way, which
-    also raises or words what is wrong). The caller has checked the line holds `marker` at
-    its place (`marker`)."""
-    e = _typed(line, seq, prev, version, _decode)
-    if e is None:
-        return None
-    return {"at": e.at, "cause": None, "data": TypedClaim(e.data.claim, line), "key": e.key,
-            "seq": seq, "type": CLAIM_SUBMITTED, "v": version, "prev": e.prev, "hash": e.hash}

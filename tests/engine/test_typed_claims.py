@@ -20,9 +20,8 @@ from claimsim.adjudication.engine.core import plain_enrollment, typed_enrollment
 from claimsim.adjudication.engine.typed_claims import validate_typed
 from claimsim.adjudication.engine.validation import Invalid, validate_claim
 from claimsim.events.input import MemberEnrolled
-from claimsim.events.typed_input import (
-    EnrollmentIn, TypedClaim, typed_enrollment_envelope, typed_envelope,
-)
+from claimsim.events.typed_input import EnrollmentIn, TypedClaim
+from claimsim.events.input_reader import typed_enrollment_envelope, typed_envelope
 from claimsim.events.encoding import GENESIS_HASH, canonical, chain_hash
 
 
