@@ -23,21 +23,22 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from claimsim.events.typed_input import (
-    CLAIM_SUBMITTED, MEMBER_ENROLLED, DecodeError, TypedClaim, TypedEnrollment,
+    CLAIM_SUBMITTED, MEMBER_ENROLLED, PREV_TAIL, DecodeError, TypedClaim, TypedEnrollment,
     decode_claim_envelope, decode_enrollment_envelope, marker as typed_marker,
 )
-from claimsim.events.encoding import GENESIS_HASH, line_chain_hash
+from claimsim.events.encoding import GENESIS_HASH, cut_chain_hash, line_chain_hash
 from claimsim.events.log import (FILE_BUFFER, LOCK_FILE, LogError, as_current, require_dir,
                                  segments)
 from claimsim.events.registry import current_versions, readable_header, upcast_envelope
 
 UNREADABLE = "input.unreadable"  # the pseudo type of a line that is not an envelope
 UNREADABLE_KEY = "(unreadable)"
+_PREV_TAIL: Final = PREV_TAIL
 _ENVELOPE_KEYS = frozenset(("at", "cause", "data", "key", "seq", "type", "v", "prev", "hash"))
 
 
@@ -191,9 +192,15 @@ def _typed(line: bytes, seq: int, prev: str | None, version: int, decode: Any) -
         e = decode(line)
     except DecodeError:
         return None
-    if e.seq != seq or (prev is not None and e.prev != prev) or e.v != version:
+    if (e.seq != seq or (prev is not None and e.prev != prev) or e.v != version
+            or len(e.prev) != 64):
         return None
-    return e if line_chain_hash(e.prev, line) == e.hash else None
+    # The dict reading hashes the line up to its last `,"prev":"`; the marker put one
+    # `PREV_TAIL` bytes from the end. A later one would be a later `prev` member (no other
+    # object has the key), the last, of 64 characters: the 150 bytes would then leave no room
+    # for the last `hash` member (64 characters if it matches), so it would lie inside the bytes
+    # it is the SHA-256 of, out of reach. Both readings cut the line here.
+    return e if cut_chain_hash(e.prev, line, len(line) - _PREV_TAIL) == e.hash else None
 
 
 def typed_enrollment_envelope(line: bytes, seq: int, prev: str | None, version: int

@@ -161,6 +161,7 @@ decode_claim_envelope = msgspec.json.Decoder(_EnvelopeIn).decode
 decode_enrollment_envelope = msgspec.json.Decoder(_EnrollmentEnvelopeIn).decode
 DecodeError = msgspec.MsgspecError  # what they raise for a line they do not take
 _HASH_TAIL = len(b'","hash":"') + 64 + len(b'"}\n')
+PREV_TAIL = len(b',"prev":"') + 64 + _HASH_TAIL  # how far from a line's end `,"prev":"` starts
 
 
 def marker(kind: str, version: int) -> tuple[bytes, int]:

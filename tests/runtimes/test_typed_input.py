@@ -10,13 +10,15 @@ import hashlib
 import json
 from pathlib import Path
 
+import orjson
 import pytest
 
 from ..fixtures.typed_claims import BYTE_FORMS, CRASHES_THE_RUNTIME, append_hostile_claims
 from claimsim.adjudication.runtimes import embedded
 from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
+from claimsim.events.encoding import chain_hash
 from claimsim.events.typed_input import TypedClaim, TypedEnrollment
-from claimsim.events.input_reader import read_checked
+from claimsim.events.input_reader import ChainBroken, ChainPosition, LineCheck, read_checked
 from claimsim.scenarios.synthetic import attribution_events, write_synthetic_run
 
 # Forms the typed reading takes (the rest go to the dict reading): plainly written, of the JSON
@@ -101,3 +103,20 @@ def test_the_ledger_is_the_same_bytes_typed_or_not(hostile_run, tmp_path, monkey
 
 def test_the_forms_are_all_distinct():
     assert len({name for name, _, _ in BYTE_FORMS}) == len(BYTE_FORMS)
+
+
+def test_a_second_prev_key_in_the_tail_is_left_to_the_dict_reading(hostile_run):
+    """The typed reading hashes a claim line cut where its marker puts `,"prev":"`, the dict
+    reading at the line's last `,"prev":"`: a line whose prev string hides a second one (its
+    `prev` not checked, after an unreadable line), hashed at the marker's cut, is not read
+    typed, and the dict reading finds its chain broken."""
+    run, _, _ = hostile_run
+    path = sorted((run / "input").glob("*.jsonl"))[0]
+    line = next(ln for ln in path.read_bytes().splitlines(keepends=True)
+                if b'"claim.submitted"' in ln)
+    body, seq = line[:line.rfind(b',"prev":"')], orjson.loads(line)["seq"]
+    prev = "a" * 27
+    hidden = b'%s","prev":"%s' % (b"b" * 27, prev.encode())  # as long as a hash: 64 bytes
+    raw = body + b',"prev":"%s","hash":"%s"}\n' % (hidden, chain_hash(prev, body + b"}").encode())
+    with pytest.raises(ChainBroken, match="content does not match its hash"):
+        LineCheck(run / "input", True).envelope(raw, seq, ChainPosition(seq, None))
