@@ -85,7 +85,7 @@ _PREV_KEY = b',"prev":"'
 
 def line_chain_hash(prev: str, line: bytes) -> str:
     """`chain_hash(prev, body)` of a stored log line, whose body is the line up to `,"prev":`
-    closed by `}`: hashed in place, no copy of the line."""
+    closed by `}`."""
     return cut_chain_hash(prev, line, line.rfind(_PREV_KEY))
 
 
@@ -93,7 +93,8 @@ def cut_chain_hash(prev: str, line: bytes, cut: int) -> str:
     """`line_chain_hash` of a line whose last `,"prev":"` is at `cut`, where the caller found it
     (the typed input reading: not searched for again)."""
     digest = hashlib.sha256(prev.encode("ascii"))
-    digest.update(memoryview(line)[:cut])
+    # A copy of the body (about 600 bytes, freed at once) costs less than a memoryview of it.
+    digest.update(line[:cut])
     digest.update(b"}")
     return digest.hexdigest()
 
