@@ -23,13 +23,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import orjson
 
 from claimsim.events.typed_input import (
-    CLAIM_SUBMITTED, MEMBER_ENROLLED, PREV_TAIL, DecodeError, TypedClaim, TypedEnrollment,
-    decode_claim_envelope, decode_enrollment_envelope, marker as typed_marker,
+    CLAIM_SUBMITTED, MEMBER_ENROLLED, PREV_TAIL, DecodeError, EnvelopeFields, TypedClaim,
+    TypedEnrollment, astuple, decode_claim_envelope, decode_enrollment_envelope,
+    marker as typed_marker,
 )
 from claimsim.events.encoding import GENESIS_HASH, cut_chain_hash, line_chain_hash
 from claimsim.events.log import (FILE_BUFFER, LOCK_FILE, LogError, as_current, require_dir,
@@ -39,6 +40,13 @@ from claimsim.events.registry import current_versions, readable_header, upcast_e
 UNREADABLE = "input.unreadable"  # the pseudo type of a line that is not an envelope
 UNREADABLE_KEY = "(unreadable)"
 _PREV_TAIL: Final = PREV_TAIL
+# `typed_input`'s names the typed reading calls per line, bound once (the compiled module would
+# look each up in its globals at every call).
+_astuple: Final = astuple
+_decode_claim: Final = decode_claim_envelope
+_decode_enrollment: Final = decode_enrollment_envelope
+_TypedClaim: Final = TypedClaim
+_TypedEnrollment: Final = TypedEnrollment
 _ENVELOPE_KEYS = frozenset(("at", "cause", "data", "key", "seq", "type", "v", "prev", "hash"))
 
 
@@ -181,36 +189,39 @@ class LineCheck:
         return env
 
 
-def _typed(line: bytes, seq: int, prev: str | None, version: int, decode: Any) -> Any:
-    """The line decoded by `decode` (`typed_input`'s envelope decoders), if it is plainly
-    written, at `seq`, on the chain after `prev` (None after an unreadable line: its own `prev`
-    is taken) and at `version`; else None. Compiled with the reader (`typed_input`'s module
-    docstring says what each refusal keeps from the dict reading)."""
+def _typed(line: bytes, seq: int, prev: str | None, version: int, decode: Any, kind: str
+           ) -> dict[str, Any] | None:
+    """The envelope of a line of `kind` decoded by `decode` (`typed_input`'s envelope decoders),
+    its data typed, if the line is plainly written, at `seq`, on the chain after `prev` (None
+    after an unreadable line: its own `prev` is taken) and at `version`; else None. Compiled
+    with the reader (`typed_input`'s module docstring says what each refusal keeps from the dict
+    reading)."""
     if not line.isascii() or line.find(b"\\") >= 0:  # `in` would try the bytes as an int first
         return None
     try:
         e = decode(line)
     except DecodeError:
         return None
-    if (e.seq != seq or (prev is not None and e.prev != prev) or e.v != version
-            or len(e.prev) != 64):
+    at, _, data, key, e_seq, _, v, e_prev, digest = cast(EnvelopeFields, _astuple(e))
+    if e_seq != seq or (prev is not None and e_prev != prev) or v != version or len(e_prev) != 64:
         return None
     # The dict reading hashes the line up to its last `,"prev":"`; the marker put one
     # `PREV_TAIL` bytes from the end. A later one would be a later `prev` member (no other
     # object has the key), the last, of 64 characters: the 150 bytes would then leave no room
     # for the last `hash` member (64 characters if it matches), so it would lie inside the bytes
     # it is the SHA-256 of, out of reach. Both readings cut the line here.
-    return e if cut_chain_hash(e.prev, line, len(line) - _PREV_TAIL) == e.hash else None
+    if cut_chain_hash(e_prev, line, len(line) - _PREV_TAIL) != digest:
+        return None
+    typed = (_TypedClaim(data.claim, line) if kind == CLAIM_SUBMITTED
+             else _TypedEnrollment(data, line))
+    return {"at": at, "cause": None, "data": typed, "key": key, "seq": seq, "type": kind,
+            "v": version, "prev": e_prev, "hash": digest}
 
 
 def typed_enrollment_envelope(line: bytes, seq: int, prev: str | None, version: int
                               ) -> dict[str, Any] | None:
     """`typed_envelope` for a `member.enrolled` line (`typed_input.marker` at its place)."""
-    e = _typed(line, seq, prev, version, decode_enrollment_envelope)
-    if e is None:
-        return None
-    return {"at": e.at, "cause": None, "data": TypedEnrollment(e.data, line), "key": e.key,
-            "seq": seq, "type": MEMBER_ENROLLED, "v": version, "prev": e.prev, "hash": e.hash}
+    return _typed(line, seq, prev, version, _decode_enrollment, MEMBER_ENROLLED)
 
 
 def typed_envelope(line: bytes, seq: int, prev: str | None, version: int) -> dict[str, Any] | None:
@@ -219,11 +230,7 @@ def typed_envelope(line: bytes, seq: int, prev: str | None, version: int) -> dic
     `version`), with typed data (`typed_input`); None for anything else (the caller reads it the
     dict way, which also raises or words what is wrong). The caller has checked the line holds
     `typed_input.marker` at its place."""
-    e = _typed(line, seq, prev, version, decode_claim_envelope)
-    if e is None:
-        return None
-    return {"at": e.at, "cause": None, "data": TypedClaim(e.data.claim, line), "key": e.key,
-            "seq": seq, "type": CLAIM_SUBMITTED, "v": version, "prev": e.prev, "hash": e.hash}
+    return _typed(line, seq, prev, version, _decode_claim, CLAIM_SUBMITTED)
 
 
 def _is_day(at: str) -> bool:

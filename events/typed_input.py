@@ -75,6 +75,11 @@ LineFields = tuple[int, tuple[str, ...] | None, int, list[str], str, str, int]
 ClaimFields = tuple[str, str, str, list[LineIn], str, str | None, str, str, str, str, str]
 
 
+# An envelope's values (`astuple` of `_EnvelopeIn`, `_EnrollmentEnvelopeIn`): at, cause, data,
+# key, seq, type, v, prev, hash.
+EnvelopeFields = tuple[str, None, Any, str, int, str, int, str, str]
+
+
 class _DataIn(msgspec.Struct, **_FIELDS):  # type: ignore[call-arg]
     claim: ClaimIn
 
