@@ -9,8 +9,9 @@ Store keys (bytes; values bytes):
   fields `engine.family.HOT_FIELDS`: enrollment, accumulators, visit copays, claim ids and
   version counts, paid-line fingerprints; about 1 kB), written once per input the family gets
   (once per call in the Kafka runtime; on leaving the cache in the embedded one);
-- `c:<subscriber>/<claim root>` -> the claim's record (orjson: `{"versions": [...], "void": ...}`,
-  each version its header, line results and the paid-line and visit keys it added), written when
+- `c:<subscriber>/<claim root>` -> the claim's record (`{"versions": [...], "void": ...}`, each
+  version its header, line results and the paid-line and visit keys it added; stored as two lines
+  of JSON, `records.encode_record`, read back by `records.decode_record`), written when
   the claim is adjudicated, replaced or voided; read only for a void or replacement, a possible
   duplicate (a paid-line fingerprint that matches), or a redelivered input's answer;
 - `r:<subscriber>/<input seq, 12 digits>` -> the input's stored result (how to re-emit its

@@ -16,7 +16,12 @@ from claimsim.adjudication.engine.line_results import denied_line, line_result, 
 from claimsim.adjudication.engine.validation import Line
 from claimsim.adjudication.runtimes import records as records_module
 from claimsim.adjudication.runtimes.processor import MemoryStore, PartitionProcessor
-from claimsim.adjudication.runtimes.records import StoreRecords, record_key
+from claimsim.adjudication.engine.context import Context
+from claimsim.adjudication.engine.core import adjudicate
+from claimsim.adjudication.engine.family import FamilyState
+from claimsim.adjudication.runtimes.records import (
+    HDR_KEYS, StoreRecords, decode_record, encode_record, record_key,
+)
 from claimsim.events.encoding import canonical, open_body
 from claimsim.events.log import read
 from claimsim.events.reference import ReferenceData
@@ -75,21 +80,50 @@ def test_a_record_write_keeps_its_last_versions_lines_as_their_canonical_bytes(s
     store = MemoryStore()
     records = StoreRecords(store, buffered=False, share_lines=True)
     line = denied_line(_line(), "M1", "OA", "18")
-    first = {"dups": [], "hdr": {"claim_id": "C1"}, "lines": [line], "seq": 3, "visits": []}
-    second = {"dups": ['a","seq":1'], "hdr": {"claim_id": "C2"}, "lines": [line, line], "seq": 9,
-              "visits": []}
+    hdr = dict.fromkeys(HDR_KEYS, "x")
+    first = {"dups": [], "hdr": {**hdr, "claim_id": "C1"}, "lines": [line], "seq": 3, "visits": []}
+    second = {"dups": ['a","seq":1\n'], "hdr": {**hdr, "claim_id": "C2\n"}, "lines": [line, line],
+              "seq": 9, "visits": []}
     records.put("S1", "C1", {"versions": [first], "void": None})
     assert records.fresh_lines is not None and records.fresh_lines[0] is first["lines"]
     assert bytes(orjson.dumps(records.fresh_lines[1])) == canonical(first["lines"])
     records.put("S1", "C1", {"versions": [first, second], "void": None})
     assert records.fresh_lines is not None and records.fresh_lines[0] is second["lines"]
     assert orjson.dumps(records.fresh_lines[1]) == canonical(second["lines"])
-    # The record is stored as its plain encoding, whichever way its lines' bytes were made.
-    assert store[record_key("S1", "C1")] == orjson.dumps(
-        {"versions": [first, second], "void": None})
+    # The record is stored as its encoding, whichever way its lines' bytes were made, and reads
+    # back as it was put (newlines within its strings too).
+    raw = store[record_key("S1", "C1")]
+    assert raw == encode_record({"versions": [first, second], "void": None})
+    assert decode_record(raw) == {"versions": [first, second], "void": None}
     records.put("S1", "C1", {"versions": [first, second], "void": {"seq": 11}})
     assert records.fresh_lines is None  # a void's answer has no lines of its own
     # A caller that does not encode its answers (the store's queries) keeps no bytes of them.
     unshared = StoreRecords(MemoryStore(), buffered=False)
     unshared.put("S1", "C1", {"versions": [first], "void": None})
     assert unshared.fresh_lines is None and unshared.get("S1", "C1")["versions"] == [first]
+
+
+def test_every_record_the_engine_writes_reads_back_as_it_was_written(simulated):
+    """The store's layout of a claim record (`records.encode_record`) is not its dict's: every
+    record a simulated year's inputs make (originals, replacements, voids) reads back from the
+    processor's store as the engine built it, its keys in the same order (the ledger entries
+    built from a record read back encode its header's keys in that order)."""
+    reference = ReferenceData.load(simulated)
+    ctx, inputs = Context(reference, Settings()), list(read(simulated / "input"))
+    families: dict[str, FamilyState] = {}
+    for item in inputs:
+        if type(item["key"]) is str:
+            family = families.get(item["key"]) or FamilyState(item["key"])
+            families[item["key"]] = adjudicate(item, family, ctx)[1]
+    processor = PartitionProcessor(reference, Settings(), keep_results=False)
+    store = MemoryStore()
+    processor.apply(0, None, inputs, store, flush=False, encode=True)
+    kinds = {"replaced": 0, "voided": 0}
+    for subscriber, family in families.items():
+        for root, record in family.records.items():  # as the engine last put it
+            raw = store[record_key(subscriber, root)]
+            assert orjson.dumps(decode_record(raw)) == orjson.dumps(record)
+            assert encode_record(record) == raw
+            kinds["replaced"] += len(record["versions"]) > 1
+            kinds["voided"] += record["void"] is not None
+    assert min(kinds.values()) > 0
