@@ -18,8 +18,10 @@ def exact(raw: bytes) -> bytes:
     returns bytes whose memory block keeps the encoder's whole working buffer (measured with
     orjson 3.13: 20,000 records of 829 bytes held 157 MB; copied, 17 MB), so an in-memory store
     (a `MemoryStore`, faust's `memory://` table) that kept them as they came would grow several
-    times faster than its data."""
-    return bytes(memoryview(raw))
+    times faster than its data. Made by formatting (`b"%b" % (raw,)`: a new object of the exact
+    size, built in place when compiled) rather than through a `memoryview`, whose creation and
+    call cost some 1,500 instructions a copy, more than the copy itself."""
+    return b"%b" % (raw,)
 
 
 def record_key(subscriber: str, root: str) -> bytes:
@@ -70,21 +72,23 @@ class StoreRecords:
         if self.pending is None:
             if not self.share_lines or record["void"] is not None:
                 # A voided record's answer is a reversal: no lines of its own to share.
-                self.store[key] = bytes(memoryview(orjson.dumps(record)))  # `exact`, inlined
+                whole: bytes = orjson.dumps(record)
+                self.store[key] = b"%b" % (whole,)  # `exact`, inlined
                 self.fresh_lines = None
                 return
             # The last version's lines are encoded first, on their own, and go into the record as
             # those bytes: the same bytes the record's own encoding would hold there (no option
             # changes how a nested list encodes), with no search of the record for them.
-            version = record["versions"][-1]
+            versions: list[dict[str, Any]] = record["versions"]  # typed: list and dict ops
+            version = versions[-1]
             lines = version["lines"]
             fragment = orjson.Fragment(orjson.dumps(lines))
             version["lines"] = fragment
             try:
-                raw = orjson.dumps(record)
+                raw: bytes = orjson.dumps(record)
             finally:
                 version["lines"] = lines
-            self.store[key] = bytes(memoryview(raw))  # `exact`, inlined
+            self.store[key] = b"%b" % (raw,)  # `exact`, inlined
             self.fresh_lines = (lines, fragment)
         else:
             self.pending[key] = record
