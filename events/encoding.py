@@ -65,8 +65,10 @@ def canonical_nested(value: Any, *, batch: int = 4096) -> Iterator[bytes]:
 def open_body(obj: dict[str, Any]) -> bytes:
     """`canonical(obj)` without its closing brace: the form `LogWriter.write_encoded` takes, so
     the writer can append seq, prev and hash. The slice is also an exact-size copy (orjson's
-    result keeps a spare buffer of about 4 KB), which matters to a producer holding many."""
-    return orjson.dumps(obj, option=_OPTIONS)[:-1]
+    result keeps a spare buffer of about 4 KB), which matters to a producer holding many.
+    Typed bytes, the slice is a bytes slice when compiled, not a generic one with its object."""
+    raw: bytes = orjson.dumps(obj, option=_OPTIONS)
+    return raw[:-1]
 
 
 def loads(raw: bytes | str) -> Any:

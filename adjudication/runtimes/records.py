@@ -24,8 +24,10 @@ def exact(raw: bytes) -> bytes:
     returns bytes whose memory block keeps the encoder's whole working buffer (measured with
     orjson 3.13: 20,000 records of 829 bytes held 157 MB; copied, 17 MB), so an in-memory store
     (a `MemoryStore`, faust's `memory://` table) that kept them as they came would grow several
-    times faster than its data."""
-    return bytes(memoryview(raw))
+    times faster than its data. Made by formatting (`b"%b" % (raw,)`: a new object of the exact
+    size, built in place when compiled) rather than through a `memoryview`, whose creation and
+    call cost some 1,500 instructions a copy, more than the copy itself."""
+    return b"%b" % (raw,)
 
 
 def record_key(subscriber: str, root: str) -> bytes:
@@ -58,8 +60,13 @@ def encode_record(record: dict[str, Any]) -> bytes:
 
 
 def decode_record(raw: bytes) -> dict[str, Any]:
-    """The record `encode_record` wrote: its dicts' keys in the order the engine builds them."""
-    cut = raw.index(b"\n")  # compact JSON holds no other (a string's newline is escaped)
+    """The record `encode_record` wrote: its dicts' keys in the order the engine builds them. A
+    value of one line is a record in the layout before this one (the record's dict, compact), as
+    a store kept from an earlier version holds (a faust table's changelog): read as it was."""
+    cut = raw.find(b"\n")  # compact JSON holds no other (a string's newline is escaped)
+    if cut < 0:
+        earlier: dict[str, Any] = orjson.loads(raw)
+        return earlier
     head = orjson.loads(raw[:cut])
     versions: list[dict[str, Any]] = head[1]
     versions.append({"dups": head[2], "hdr": dict(zip(HDR_KEYS, head[5:])),

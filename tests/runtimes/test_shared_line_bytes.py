@@ -127,3 +127,20 @@ def test_every_record_the_engine_writes_reads_back_as_it_was_written(simulated):
             kinds["replaced"] += len(record["versions"]) > 1
             kinds["voided"] += record["void"] is not None
     assert min(kinds.values()) > 0
+
+
+def test_a_record_stored_in_the_earlier_layout_reads_as_it_was_written():
+    """A store kept from before the two-line layout (a faust table's changelog) holds a record as
+    its dict's compact JSON, one line: it reads back as that dict, and the next write stores the
+    record in the current layout."""
+    hdr = dict.fromkeys(HDR_KEYS, "x") | {"claim_id": "C1", "original_claim_id": None}
+    line = {"line_no": 1, "plan_paid": 7_950, "status": "paid"}
+    record = {"versions": [{"dups": ["k"], "hdr": hdr, "lines": [line], "seq": 3, "visits": []}],
+              "void": None}
+    store = MemoryStore()
+    store[record_key("S1", "C1")] = orjson.dumps(record)
+    records = StoreRecords(store, buffered=False, share_lines=True)
+    assert records.get("S1", "C1") == record
+    assert decode_record(orjson.dumps(record)) == record
+    records.put("S1", "C1", record)
+    assert store[record_key("S1", "C1")] == encode_record(record) != orjson.dumps(record)
