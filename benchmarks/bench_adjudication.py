@@ -34,16 +34,23 @@ N_CLAIMS = int(os.environ.get("CLAIMSIM_BENCH_CLAIMS", "100000"))
 BASELINE = "test_baseline_read_and_append_prebuilt_results"
 
 
-@pytest.fixture(scope="module")
-def synthetic_run():
+def make_synthetic_run(claims: int = N_CLAIMS) -> tuple[Path, dict]:
+    """The bench's input run (`run`, under a fresh temporary root, `facts["root"]`, which the
+    caller removes) and what the rounds need of it."""
     root = Path(tempfile.mkdtemp(prefix="claimsim-bench-"))
     run = root / "run"
     run.mkdir()
-    facts = write_synthetic_run(run, N_CLAIMS)
+    facts = write_synthetic_run(run, claims)
     facts["attribution"] = attribution_events(facts["members"])
     facts["root"] = root
+    return run, facts
+
+
+@pytest.fixture(scope="module")
+def synthetic_run():
+    run, facts = make_synthetic_run()
     yield run, facts
-    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(facts["root"], ignore_errors=True)
 
 
 RESULTS: dict[str, float] = {}
@@ -77,23 +84,29 @@ def _fresh_copy(run: Path, facts: dict) -> Path:
     return target
 
 
-def test_adjudicate_100k_claims_end_to_end(benchmark, synthetic_run):
+def ours_setup(run: Path, facts: dict):
+    """A round's runtime over a fresh copy of the run, its attribution recorded (untimed)."""
     from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 
+    rt = EmbeddedAdjudicator(_fresh_copy(run, facts))
+    rt.record([dict(e) for e in facts["attribution"]])  # the log owns what it appends
+    return rt
+
+
+def ours_body(rt) -> None:
+    """The timed body: every input read, adjudicated and its answer appended to the ledger."""
+    rt.run()
+    rt.close()
+
+
+def test_adjudicate_100k_claims_end_to_end(benchmark, synthetic_run):
     run, facts = synthetic_run
 
     def setup():
-        target = _fresh_copy(run, facts)
-        rt = EmbeddedAdjudicator(target)
-        rt.record([dict(e) for e in facts["attribution"]])  # the log owns what it appends
-        return (rt,), {}
-
-    def body(rt):
-        rt.run()
-        rt.close()
+        return (ours_setup(run, facts),), {}
 
     cpu: list[float] = []
-    benchmark.pedantic(cpu_timed(body, cpu), setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(cpu_timed(ours_body, cpu), setup=setup, rounds=3, iterations=1)
     from claimsim.native import engine_kind
 
     benchmark.extra_info.update(items=facts["claims"], baseline=BASELINE, engine=engine_kind())
@@ -102,35 +115,47 @@ def test_adjudicate_100k_claims_end_to_end(benchmark, synthetic_run):
     benchmark.extra_info["inputs_per_s"] = round(facts["inputs"] / wall)
 
 
-def test_baseline_read_and_append_prebuilt_results(benchmark, synthetic_run):
+def prebuilt_results(run: Path, facts: dict) -> list[dict]:
+    """The baseline's answers: one real run's ledger entries for the inputs, without their
+    chain fields (the baseline's writer adds its own)."""
     from claimsim.adjudication.runtimes.embedded import EmbeddedAdjudicator
 
-    run, facts = synthetic_run
     target = _fresh_copy(run, facts)
     with EmbeddedAdjudicator(target) as rt:
         rt.record([dict(e) for e in facts["attribution"]])
         rt.run()
-    prebuilt = [
-        {k: env[k] for k in ("type", "v", "at", "key", "cause", "data")}
-        for env in read(target / "ledger") if env["cause"] is not None
-    ]
+    return [{k: env[k] for k in ("type", "v", "at", "key", "cause", "data")}
+            for env in read(target / "ledger") if env["cause"] is not None]
+
+
+def baseline_setup(facts: dict, prebuilt: list[dict]) -> tuple[LogWriter, list[dict]]:
+    """A round's fresh ledger writer and answers (untimed)."""
+    ledger = _scratch(facts, "base-round") / "ledger"
+    # The log takes ownership of what it appends (it adds seq, prev, hash): fresh copies.
+    return LogWriter(ledger), [dict(e) for e in prebuilt]
+
+
+def baseline_body(run: Path, writer: LogWriter, results: list[dict]) -> None:
+    """The timed baseline: the same input read and checked, a pre-built answer appended for
+    each through the same log, committed every 5,000 as the runtime's batches are."""
+    append, i = writer.append, 0
+    for env in read(run / "input"):
+        append(results[env["seq"]])
+        i += 1
+        if i % 5000 == 0:
+            writer.commit()
+    writer.close()
+
+
+def test_baseline_read_and_append_prebuilt_results(benchmark, synthetic_run):
+    run, facts = synthetic_run
+    prebuilt = prebuilt_results(run, facts)
 
     def setup():
-        ledger = _scratch(facts, "base-round") / "ledger"
-        # The log takes ownership of what it appends (it adds seq, prev, hash): fresh copies.
-        return (LogWriter(ledger), [dict(e) for e in prebuilt]), {}
-
-    def body(writer, results):
-        append, i = writer.append, 0
-        for env in read(run / "input"):
-            append(results[env["seq"]])
-            i += 1
-            if i % 5000 == 0:
-                writer.commit()
-        writer.close()
+        return (run, *baseline_setup(facts, prebuilt)), {}
 
     cpu: list[float] = []
-    benchmark.pedantic(cpu_timed(body, cpu), setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(cpu_timed(baseline_body, cpu), setup=setup, rounds=3, iterations=1)
     benchmark.extra_info.update(items=facts["claims"])
     wall, cpu_s = _report(benchmark, "baseline", facts["claims"], cpu)
     if "ours" in RESULTS:  # the same medians the session's ratio table divides

@@ -26,11 +26,15 @@ MEMBERS = int(os.environ.get("CLAIMSIM_BENCH_MEMBERS", "10000"))
 CONFIG = SimConfig(seed=1, members=MEMBERS, months=12)
 
 
-@pytest.fixture(scope="module")
-def shape():
-    """The run's size, from one untimed run: claims written and visits simulated."""
+def run_shape() -> tuple[int, int, int]:
+    """The run's size, from one untimed run: claims written, visits simulated, members."""
     summary = simulate(CONFIG, lambda e: None, lambda e: None)
     return summary.claims, sum(summary.visits.values()), summary.members_ever
+
+
+@pytest.fixture(scope="module")
+def shape():
+    return run_shape()
 
 
 @pytest.fixture
@@ -48,9 +52,7 @@ def test_simulate_10k_members_12_months(benchmark, shape, workdir):
         return (workdir / f"run{next(runs)}",), {}
 
     def run(run_dir):
-        summary = simulate_to_dir(CONFIG, run_dir)
-        assert summary.claims == claims
-        shutil.rmtree(run_dir)
+        simulate_round(run_dir, claims)
 
     benchmark.extra_info.update(items=claims, visits=visits, baseline="test_raw_simpy_baseline")
     cpu: list[float] = []
@@ -89,21 +91,35 @@ class _Dropped:
         pass
 
 
+def _member(env, n_visits):
+    gap = 365 / (n_visits + 1)
+    for _ in range(n_visits):
+        yield env.timeout(gap)
+
+
+def raw_simpy(visits: int, members: int) -> None:
+    """The baseline's body: one process per member, one timeout per visit (visits spread evenly
+    over members)."""
+    env = simpy.Environment()
+    per, extra = divmod(visits, members)
+    for i in range(members):
+        env.process(_member(env, per + (i < extra)))
+    env.run()
+
+
+def simulate_round(run_dir: Path, claims: int) -> None:
+    """Ours: the run written to `run_dir` (its claims checked), then removed (as each round)."""
+    summary = simulate_to_dir(CONFIG, run_dir)
+    assert summary.claims == claims
+    shutil.rmtree(run_dir)
+
+
 def test_raw_simpy_baseline(benchmark, shape):
     """One process per member, one timeout per visit (visits spread evenly over members)."""
     claims, visits, members = shape
 
-    def member(env, n_visits):
-        gap = 365 / (n_visits + 1)
-        for _ in range(n_visits):
-            yield env.timeout(gap)
-
     def run():
-        env = simpy.Environment()
-        per, extra = divmod(visits, members)
-        for i in range(members):
-            env.process(member(env, per + (i < extra)))
-        env.run()
+        raw_simpy(visits, members)
 
     benchmark.extra_info.update(items=claims, visits=visits)
     cpu: list[float] = []

@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="run the benchmark suites (ours beside a raw baseline)")
     p.add_argument("suite", nargs="*", help=f"which suites (default all): {', '.join(suites())}")
     p.add_argument("--json", metavar="FILE", help="also save pytest-benchmark's JSON to FILE")
+    p.add_argument("--paired", metavar="N", type=int,
+                   help="instead, N rounds of ours and its baseline alternated, each pair's ratio"
+                        " and their median (suites: adjudication, projections, simulator)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -35,6 +38,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                         " pip install -c constraints.txt -e \".[test]\"") from None
 
     known = suites()
+    if args.paired is not None:
+        return _paired(args)
     unknown = [s for s in args.suite if s not in known]
     if unknown:
         raise UserError(f"unknown benchmark suite {unknown[0]!r}; known: {', '.join(known)}")
@@ -58,3 +63,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     finally:
         tempfile.tempdir = saved
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _paired(args: argparse.Namespace) -> int:
+    """`--paired N`: the rounds alternated in this process (`benchmarks.paired`), not pytest."""
+    from claimsim.benchmarks.paired import SUITES, main
+
+    if args.json:
+        raise UserError("--json is pytest-benchmark's output; --paired prints its own table")
+    chosen = args.suite or list(SUITES)
+    other = [s for s in chosen if s not in SUITES]
+    if other:
+        raise UserError(f"--paired runs {', '.join(SUITES)}; not {other[0]!r}")
+    if args.paired < 1:
+        raise UserError("--paired needs at least 1 round")
+    return main([*chosen, "--rounds", str(args.paired)])

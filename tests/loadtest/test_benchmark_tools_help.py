@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-TOOLS = ("bench_adjudication", "bench_ingest", "body_rounds", "callgrind_core", "engines",
+TOOLS = ("bench_adjudication", "bench_ingest", "body_rounds", "callgrind_core", "engines", "paired",
          "perf_body", "loadtest.changelog_bytes", "loadtest.steady")
 
 
