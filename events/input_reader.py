@@ -170,11 +170,14 @@ class LineCheck:
 
     def envelope(self, line: bytes, seq: int, pos: ChainPosition) -> dict[str, Any]:
         env = None
-        # A claim line's marker sits `tail` bytes from its end (never matches untyped).
-        tail, e_tail = self.tail, self.e_tail
-        if tail and line.startswith(self.marker, len(line) - tail):
+        # A claim line's marker sits `tail` bytes from its end (never matches untyped). Compared
+        # as a slice: compiled, a bytes slice and `==` are primitives where `startswith` at an
+        # offset is a generic method call. A line shorter than `tail` is no typed line.
+        marker, e_marker, size = self.marker, self.e_marker, len(line)
+        cut, e_cut = size - self.tail, size - self.e_tail
+        if self.tail and cut >= 0 and line[cut:cut + len(marker)] == marker:
             env = typed_envelope(line, seq, pos.prev, self.version)  # type: ignore[arg-type]
-        elif e_tail and line.startswith(self.e_marker, len(line) - e_tail):
+        elif self.e_tail and e_cut >= 0 and line[e_cut:e_cut + len(e_marker)] == e_marker:
             env = typed_enrollment_envelope(line, seq, pos.prev, self.e_version)  # type: ignore[arg-type]
         if env is None:
             env = _checked(self.directory, line, seq, pos, self.versions)

@@ -120,3 +120,24 @@ def test_a_second_prev_key_in_the_tail_is_left_to_the_dict_reading(hostile_run):
     raw = body + b',"prev":"%s","hash":"%s"}\n' % (hidden, chain_hash(prev, body + b"}").encode())
     with pytest.raises(ChainBroken, match="content does not match its hash"):
         LineCheck(run / "input", True).envelope(raw, seq, ChainPosition(seq, None))
+
+
+@pytest.mark.parametrize("kind", ["claim.submitted", "member.enrolled"])
+def test_a_line_shorter_than_its_marker_tail_reads_as_a_dict_would(hostile_run, kind):
+    """`LineCheck` looks for a typed line's marker at its place from the line's end; a line too
+    short to hold it there (here one that starts with the marker) is read the dict way, as is a
+    plain line whose marker sits one byte off its place."""
+    run, _, _ = hostile_run
+    typed, plain = LineCheck(run / "input", True), LineCheck(run / "input", False)
+    marker = typed.marker if kind == "claim.submitted" else typed.e_marker
+    path = sorted((run / "input").glob("*.jsonl"))[0]
+    line = next(ln for ln in path.read_bytes().splitlines(keepends=True)
+                if f'"type":"{kind}"'.encode() in ln)
+    seq, prev = orjson.loads(line)["seq"], orjson.loads(line)["prev"]
+    moved = line.replace(b'","hash":"', b'","hash": "')  # valid JSON, its marker a byte off
+    for raw in (marker + b'"}\n', moved):
+        got = typed.envelope(raw, seq, ChainPosition(seq, None))
+        assert type(got["data"]) not in (TypedClaim, TypedEnrollment)
+        assert got == plain.envelope(raw, seq, ChainPosition(seq, None))
+    assert type(typed.envelope(line, seq, ChainPosition(seq, prev))["data"]) in (
+        TypedClaim, TypedEnrollment)
