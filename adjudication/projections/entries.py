@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 import msgspec
 
@@ -37,8 +37,11 @@ from claimsim.adjudication.projections.fold.stream import CLAIM_TYPES, envelopes
 
 # The envelope's fields the fold reads, with the JSON type a ledger written by the engine holds
 # (a value of another type is refused, and the line decoded in full instead); its data is a
-# `claim_entry.ClaimData`, its lines `ClaimLine`s.
-ENVELOPE = {"at": str, "cause": int | None, "seq": int, "type": str}
+# `claim_entry.ClaimData`, its lines `ClaimLine`s. The type is one of the claim types, as a
+# Literal: msgspec then hands out the one str object of each (its hash kept) where a `str` is a
+# new object per entry, hashed again by the fold's lookups; a line of any other type is decoded
+# in full, as it was when the loop found its type outside `CLAIM_TYPES`.
+ENVELOPE = {"at": str, "cause": int | None, "seq": int, "type": Literal[CLAIM_TYPES]}
 NAMES = (*ENVELOPE, "data")
 # Read beside the fold: `events.projection.ProjectionRunner` records the position it folded to
 # (`LedgerFollower.envelopes`; a reader that folds only, `follower.ledger_envelopes`, goes without).

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 import orjson
 import pytest
+from hypothesis import given, strategies as st
 
 from claimsim.events.log import LogWriter, read
 from claimsim.events.reference import ReferenceData
@@ -22,6 +23,7 @@ from claimsim.adjudication.projections.claim_entry import (ClaimData, ClaimLine,
                                                            claim_line)
 from claimsim.adjudication.projections.entries import CHAIN, ENVELOPE, fold_envelopes
 from claimsim.adjudication.projections.fold.claims import FIELDS
+from claimsim.adjudication.projections.fold.stream import _ends_with
 from claimsim.adjudication.projections.follower import LedgerFollower, ledger_envelopes
 from claimsim.adjudication.projections.settings import ProjectionSettings
 from claimsim.adjudication.projections.state import PayerState
@@ -214,3 +216,22 @@ def test_a_refused_value_is_refused_as_orjson_refuses_it(tmp_path):
     (tmp_path / "log" / "000000000000.jsonl").write_bytes(broken)
     with pytest.raises(orjson.JSONDecodeError):
         list(fold_envelopes(tmp_path / "log"))
+
+
+@given(st.binary(max_size=40), st.lists(st.binary(max_size=8), max_size=3), st.data())
+def test_the_decode_loops_marker_test_is_endswith(line, markers, data):
+    """`fold.stream._ends_with`, the decode loop's test for a claim entry's marker, answers as
+    `bytes.endswith` over the line's first `end` bytes, for every `end` the loop passes it."""
+    end = data.draw(st.integers(1, max(1, len(line))))
+    assert _ends_with(line, end, tuple(markers)) == line.endswith(tuple(markers), 0, end)
+
+
+def test_a_claim_entrys_type_is_one_shared_object(whole_run):
+    """The decoder hands out each claim type as one str object (a `Literal`): the fold's lookups
+    find its hash kept, where a new str per entry was hashed again."""
+    held: dict[str, list[str]] = {}  # every entry's type object, kept alive
+    for env in ledger_envelopes(whole_run):
+        if type(env["data"]) is ClaimData:
+            held.setdefault(env["type"], []).append(env["type"])
+    assert set(held) == set(CLAIMS)
+    assert all(t is objects[0] for objects in held.values() for t in objects)

@@ -182,7 +182,9 @@ def adjudicated(state: PayerState, env: dict[str, Any]) -> None:
         raise EventError("a claim entry without its lines' diagnoses after the ledger's first"
                          " claim entry carried them (ledger versions only go up)",
                          seq=env.get("seq"))
-    paid_month = d[D_PAID][:7]
+    paid: Any = d[D_PAID]
+    # Narrowed to a str, the slice is a native one; on `Any` it builds a slice object first.
+    paid_month = paid[:7] if isinstance(paid, str) else paid[:7]
     if d[D_REVERSED_LINES]:
         lines_by_day(state, d, _rows(d[D_REVERSED_LINES]), -1, paid_month, True, None)
     if len(rows) == 1 and not dx:  # the common case, without the day grouping
@@ -328,7 +330,8 @@ def day(state: PayerState, d: tuple[Any, ...], day: str, lines: list[tuple[Any, 
         capitated_plan.append((group, p))
     payer: str = d[D_PAYER_ID]
     practice: str = d[D_PRACTICE_ID]
-    row = book_lines(state.money, f"{payer}|{practice}|", day[:7], paid_month, adjustment,
+    service_month = day[:7]  # one slice for the money row and the FFS rows
+    row = book_lines(state.money, payer, practice, service_month, paid_month, adjustment,
                      plan, offsets, cost_share, medicaid, allowed, sequestration, shadow)
     if capitated_plan is None:
         return
@@ -345,7 +348,7 @@ def day(state: PayerState, d: tuple[Any, ...], day: str, lines: list[tuple[Any, 
         visits.push(slot, _PACK_VISIT(where, when, counted, awv, ccm,
                                       qual_allowed if counted else 0, head), head)
     if by_group is not None:
-        month, ffs = codes.of(day[:7]), reads.ffs
+        month, ffs = codes.of(service_month), reads.ffs
         for g, amount in by_group.items():
             head = ffs.head(slot)
             ffs.push(slot, _PACK_FFS(where, month, codes.of(g), amount, head), head)

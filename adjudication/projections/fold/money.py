@@ -60,16 +60,17 @@ def reset(state: PayerState) -> None:
     state.money = {}  # "payer|practice|month" -> money row
 
 
-def book_lines(money: dict[str, list[int]], prefix: str, month: str, paid_month: str,
-               adjustment: bool, plan: int, offsets: int, cost_share: int, medicaid: int,
-               allowed: int, sequestration: int, shadow: int) -> list[int]:
-    """Add a day's sums to the service month's row of "payer|practice|" `prefix` and plan paid to
-    the paid month's row (a claim adjustment there when `adjustment` re-pays an earlier month).
+def book_lines(money: dict[str, list[int]], payer: str, practice: str, month: str,
+               paid_month: str, adjustment: bool, plan: int, offsets: int, cost_share: int,
+               medicaid: int, allowed: int, sequestration: int, shadow: int) -> list[int]:
+    """Add a day's sums to the service month's row of `payer` x `practice` and plan paid to the
+    paid month's row (a claim adjustment there when `adjustment` re-pays an earlier month).
     `cost_share` is the lines' PR amounts and `medicaid` the QMB part of them Medicaid pays: the
     row keeps what members owe and Medicaid's part apart. Returns the service month's row.
     Sums are written `row[i] = row[i] + x`: compiled, `+=` on a list item is a generic Python
-    addition, this an int one."""
-    key = prefix + month
+    addition, this an int one. Each key is built in one piece (`projections.money.row_of`'s
+    "payer|practice|month"), not a prefix and a concatenation."""
+    key = f"{payer}|{practice}|{month}"
     row = money.get(key)
     if row is None:
         row = money[key] = [0] * MONEY_WIDTH
@@ -83,9 +84,10 @@ def book_lines(money: dict[str, list[int]], prefix: str, month: str, paid_month:
     if month == paid_month:
         row[M_FFS_PAID] = row[M_FFS_PAID] + plan
     else:
-        prow = money.get(prefix + paid_month)
+        paid_key = f"{payer}|{practice}|{paid_month}"
+        prow = money.get(paid_key)
         if prow is None:
-            prow = money[prefix + paid_month] = [0] * MONEY_WIDTH
+            prow = money[paid_key] = [0] * MONEY_WIDTH
         prow[M_FFS_PAID] = prow[M_FFS_PAID] + plan
         if adjustment and month < paid_month:
             prow[M_CLAIM_ADJ] = prow[M_CLAIM_ADJ] + plan
