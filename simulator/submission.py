@@ -146,7 +146,9 @@ class SubmissionQueue:
     def push_original(self, day: int, claim_event: dict) -> None:
         """`push` for the common case, an original claim with no truth attached (the hot path).
 
-        The caller has already checked the horizon."""
+        The caller has already checked the horizon, and built the event with its keys in
+        canonical (sorted) order at every level, as `ClaimBuilder` does: it is encoded as it is,
+        orjson not sorting them (about a fifth of the encoding's instructions)."""
         bucket = self._days.get(day)
         if bucket is None:
             bucket = self._day(day)
@@ -154,7 +156,7 @@ class SubmissionQueue:
             raise ValueError(f"day {day} was already released (now {self._open_day})")
         bucket.pushes += 1
         bucket.inputs[PRIORITY_CLAIM].append(
-            _dumps(claim_event, option=_SORTED)[:-1] if self._input_encoded else claim_event)
+            _dumps(claim_event)[:-1] if self._input_encoded else claim_event)
         self._in_flight += 1
         self._originals += 1
 
