@@ -110,11 +110,14 @@ class SubmissionQueue:
         return bucket
 
     def push(self, day: int, priority: int, input_event: dict | None,
-             truth_event: dict | None = None) -> bool:
+             truth_event: dict | None = None, canonical: bool = False) -> bool:
         """Queue an input event (and the truth that goes with it) for `day`; False if past the run.
 
         Counting happens here: everything queued before the horizon is released by the end.
+        `canonical`: both were built with their keys in canonical (sorted) order at every level,
+        so they are encoded as built (orjson not sorting them: `push_original`).
         """
+        option = 0 if canonical else _SORTED
         released = self.released
         if day >= self.horizon_day:
             released.dropped_after_horizon += 1
@@ -129,7 +132,7 @@ class SubmissionQueue:
                 freq = input_event["data"]["claim"].get("frequency", "?")
                 released.claims_by_frequency[freq] = released.claims_by_frequency.get(freq, 0) + 1
             bucket.inputs[priority].append(
-                _dumps(input_event, option=_SORTED)[:-1] if self._input_encoded else input_event)
+                _dumps(input_event, option=option)[:-1] if self._input_encoded else input_event)
         if truth_event is not None:
             kind = truth_event["type"]
             released.truth_by_type[kind] = released.truth_by_type.get(kind, 0) + 1
@@ -140,7 +143,7 @@ class SubmissionQueue:
                 released.referrals += 1
                 released.avoidable_referrals += truth_event["data"]["avoidable"]
             bucket.truths[priority].append(
-                _dumps(truth_event, option=_SORTED)[:-1] if self._truth_encoded else truth_event)
+                _dumps(truth_event, option=option)[:-1] if self._truth_encoded else truth_event)
         return True
 
     def push_original(self, day: int, claim_event: dict) -> None:

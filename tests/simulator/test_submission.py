@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from claimsim.events.encoding import open_body
-from claimsim.simulator.config import FaultConfig, QualityConfig, SimConfig
+from claimsim.simulator.config import (DemographicsConfig, FaultConfig, QualityConfig,
+                                       SimConfig)
 from claimsim.simulator.model import simulate
 from claimsim.simulator.submission import SubmissionQueue
 
@@ -88,6 +89,10 @@ def test_an_encoded_sink_gets_the_same_events_in_the_same_order_as_bytes(sends, 
     assert queues[0].counts() == queues[1].counts()
 
 
+def _canonical(event: dict) -> bool:
+    return orjson.dumps(event) == orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+
+
 def test_every_claim_the_model_sends_has_its_keys_in_canonical_order():
     """`push_original` encodes a claim as built, orjson not sorting its keys: every claim (the
     model's own, faulted, ordered, referred, TCM, HbA1c) must be built with them in canonical
@@ -104,4 +109,21 @@ def test_every_claim_the_model_sends_has_its_keys_in_canonical_order():
     assert {"C", "R", "O", "T", "Q"} <= ids
     assert {e["data"]["claim"]["frequency"] for e in claims} == {"1", "7", "8"}
     for event in claims:
-        assert orjson.dumps(event) == orjson.dumps(event, option=orjson.OPT_SORT_KEYS), event
+        assert _canonical(event), event
+
+
+@pytest.mark.parametrize("demographics", [True, False])
+def test_every_enrollment_and_its_truth_have_their_keys_in_canonical_order(demographics):
+    """The enrollment's two events a member are pushed as canonical (encoded as built), with
+    the demographic groups or without them; new families enroll monthly, as the first do."""
+    inputs: list[dict] = []
+    truth: list[dict] = []
+    simulate(SimConfig(seed=5, members=300, months=3,
+                       demographics=DemographicsConfig(enabled=demographics)),
+             inputs.append, truth.append)
+    enrolled = [e for e in inputs if e["type"] == "member.enrolled"]
+    members = [e for e in truth if e["type"] == "truth.member"]
+    assert len(enrolled) == len(members) > 300  # the first members and later families
+    assert all(("race" in e["data"]) is demographics for e in enrolled)
+    for event in enrolled + members:
+        assert _canonical(event), event
