@@ -257,16 +257,15 @@ class CareModel:
                 received = last + min(lag_max, lag_min + int(-lag_mean * log(1.0 - u_lag)))
                 if received < horizon_day:
                     sub, at = sub_of[m], iso[received]
+                    # Keys in canonical order at every level: encoded as built (push_original).
                     queue.push_original(received, {
-                        "type": CLAIM_TYPE, "v": CLAIM_V, "at": at, "key": sub, "cause": None,
-                        "data": {"claim": {
+                        "at": at, "cause": None, "data": {"claim": {
+                            "billing_tin": tin_of[practice],
                             "claim_id": f"{prefix}{str(i).zfill(6)}", "frequency": "1",
-                            "original_claim_id": None, "member_id": member_of[m],
-                            "subscriber_id": sub, "payer_id": payer_of[m],
-                            "billing_tin": tin_of[practice], "rendering_npi": npi,
-                            "place_of_service": pos or pos_of[practice],
-                            "received": at, "lines": lines,
-                        }},
+                            "lines": lines, "member_id": member_of[m], "original_claim_id": None,
+                            "payer_id": payer_of[m], "place_of_service": pos or pos_of[practice],
+                            "received": at, "rendering_npi": npi, "subscriber_id": sub,
+                        }}, "key": sub, "type": CLAIM_TYPE, "v": CLAIM_V,
                     })
                 else:
                     queue.released.dropped_after_horizon += 1

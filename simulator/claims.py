@@ -3,6 +3,8 @@
 The hot path: dicts are built directly in the shape of `events.input.SubmittedClaim` (no pydantic
 per claim; tests validate samples against the model), with ISO dates and billed amounts looked up
 from tables made once per run. Billed = fee schedule amount x the practice's charge multiplier.
+Every dict is written with its keys in canonical (sorted) order, at every level: an original
+claim is encoded as built, without orjson sorting its keys (`SubmissionQueue.push_original`).
 """
 
 from __future__ import annotations
@@ -52,34 +54,34 @@ class ClaimBuilder:
     def line(self, no: int, practice: int, day: int, code: str, dx: tuple[str, ...],
              modifiers: tuple[str, ...] = NO_MODIFIERS, units: int = 1) -> dict[str, Any]:
         return {
-            "line_no": no,
-            "service_date": self.iso[day],
-            "procedure": code,
-            "modifiers": modifiers,
-            "units": units,
             "billed": self.billed[practice][self.year[day]][code] * units,
             "diagnoses": dx,
+            "line_no": no,
+            "modifiers": modifiers,
+            "procedure": code,
+            "service_date": self.iso[day],
+            "units": units,
         }
 
     def claim(self, claim_id: str, member_id: str, subscriber_id: str, payer_id: str,
               practice: int, npi: str, received: int, lines: list[dict[str, Any]],
               frequency: str = "1", original: str | None = None) -> dict[str, Any]:
         return {
+            "billing_tin": self.practice_id[practice],
             "claim_id": claim_id,
             "frequency": frequency,
-            "original_claim_id": original,
+            "lines": lines,
             "member_id": member_id,
-            "subscriber_id": subscriber_id,
+            "original_claim_id": original,
             "payer_id": payer_id,
-            "billing_tin": self.practice_id[practice],
-            "rendering_npi": npi,
             "place_of_service": self.pos[practice],
             "received": self.iso_of(received),
-            "lines": lines,
+            "rendering_npi": npi,
+            "subscriber_id": subscriber_id,
         }
 
     def event(self, claim: dict[str, Any], received: int, key: str) -> dict[str, Any]:
         """The claim's envelope: exactly what `new_event(..., type=CLAIM_TYPE)` returns, written
         out because this is the hottest line of the model."""
-        return {"type": CLAIM_TYPE, "v": CLAIM_V, "at": self.iso_of(received), "key": key,
-                "cause": None, "data": {"claim": claim}}
+        return {"at": self.iso_of(received), "cause": None, "data": {"claim": claim}, "key": key,
+                "type": CLAIM_TYPE, "v": CLAIM_V}

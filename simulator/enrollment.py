@@ -62,19 +62,29 @@ class EnrollmentModel:
             m = new.member
             sub, mid, payer = pop.subscriber_id[m], pop.member_id[m], pop.payer_id[m]
             groups = draw()
-            enrolled = {"type": _ENROLLED, "v": _ENROLLED_V, "at": day_iso, "key": sub,
-                        "cause": None, "data": {
-                            "member_id": mid, "subscriber_id": sub, "payer_id": payer,
-                            "plan_id": plan, "start": day_iso, "end": None,
-                            "birth_date": new.birth_date.isoformat(), "sex": new.sex,
-                            "relationship": new.relationship, "qmb": qmb, "hospice": False,
-                            **groups}}
-            truth = {"type": _TRUE_MEMBER, "v": _TRUE_MEMBER_V, "at": day_iso, "key": sub,
-                     "cause": None, "data": {
-                         "member_id": mid, "subscriber_id": sub, "payer_id": payer,
-                         "true_pcp": self.practice_id[pop.pcp[m]],
-                         "conditions": list(new.conditions), "risk_milli": pop.risk_milli[m]}}
-            queue.push(day_no, PRIORITY_ENROLLMENT, enrolled, truth)
+            birth = new.birth_date.isoformat()
+            # Both events' keys in canonical (sorted) order at every level: pushed as such, they
+            # are encoded as built. The demographic groups (race, ethnicity, language) are all
+            # there or none is (`Demographics.draw`), and sort between the other fields.
+            if groups:
+                data = {"birth_date": birth, "end": None, "ethnicity": groups["ethnicity"],
+                        "hospice": False, "language": groups["language"], "member_id": mid,
+                        "payer_id": payer, "plan_id": plan, "qmb": qmb, "race": groups["race"],
+                        "relationship": new.relationship, "sex": new.sex, "start": day_iso,
+                        "subscriber_id": sub}
+            else:
+                data = {"birth_date": birth, "end": None, "hospice": False, "member_id": mid,
+                        "payer_id": payer, "plan_id": plan, "qmb": qmb,
+                        "relationship": new.relationship, "sex": new.sex, "start": day_iso,
+                        "subscriber_id": sub}
+            enrolled = {"at": day_iso, "cause": None, "data": data, "key": sub,
+                        "type": _ENROLLED, "v": _ENROLLED_V}
+            truth = {"at": day_iso, "cause": None, "data": {
+                         "conditions": list(new.conditions), "member_id": mid,
+                         "payer_id": payer, "risk_milli": pop.risk_milli[m],
+                         "subscriber_id": sub, "true_pcp": self.practice_id[pop.pcp[m]]},
+                     "key": sub, "type": _TRUE_MEMBER, "v": _TRUE_MEMBER_V}
+            queue.push(day_no, PRIORITY_ENROLLMENT, enrolled, truth, canonical=True)
             if alignment() * 10_000 < alignment_bp + self.demographics.alignment_delta_bp(groups):
                 pop.aligned[m] = True
                 self._align(m, day, day_no)

@@ -203,13 +203,14 @@ class VisitKinds:
         lab_in, proc_in, refs = self.decide(
             row, practice, self.payer_of[m], need, chances.lab,
             self._n_tests(w.detail[j][0], chances.tests_max))
-        lines = [{"line_no": 1, "service_date": date, "procedure": code,
-                  "modifiers": MODIFIER_25 if proc_in else (), "units": 1,
-                  "billed": billed[code], "diagnoses": dx}]
+        # `ClaimBuilder.line`'s dicts, keys in the same canonical order.
+        lines = [{"billed": billed[code], "diagnoses": dx, "line_no": 1,
+                  "modifiers": MODIFIER_25 if proc_in else (), "procedure": code,
+                  "service_date": date, "units": 1}]
         extra = ((proc_in,) if proc_in else ()) + ((VENIPUNCTURE, *lab_in) if lab_in else ())
         for k, c in enumerate(extra):
-            lines.append({"line_no": k + 2, "service_date": date, "procedure": c,
-                          "modifiers": (), "units": 1, "billed": billed[c], "diagnoses": dx})
+            lines.append({"billed": billed[c], "diagnoses": dx, "line_no": k + 2,
+                          "modifiers": (), "procedure": c, "service_date": date, "units": 1})
         if refs:
             self._referrals(row, w.ref_block[w.n_ref].tolist(), refs, m, practice, day, dx,
                             f"{w.ref_prefix}{str(w.lo + j).zfill(6)}")
