@@ -105,21 +105,29 @@ def _event(seq: int, result: list[Any], family: FamilyState,
     else:
         _, at, input_type, note = result
         kind, data = "no_effect", {"input_type": input_type, "note": note}
-    # What `new_event` builds for a dict payload, without its per-call version lookup: one
-    # ledger entry per input makes that add up.
-    v = _VERSIONS.get(kind)
-    if v is None:
-        v = _VERSIONS[kind] = current_version(kind)
+    # What `new_event` builds for a dict payload, as a copy of the answer type's envelope
+    # (`_ENVELOPES`: its type and current version set, the registry is fixed) with four stores:
+    # one ledger entry per input, and the copy of a table costs less than building it key by key.
+    template = _ENVELOPES.get(kind)
+    if template is None:
+        template = _ENVELOPES[kind] = {"at": None, "cause": None, "data": None, "key": None,
+                                       "type": kind, "v": current_version(kind)}
     if type(at) is not str and isinstance(at, dt.date):  # a claim's `at` is always a str
         at = at.isoformat()
     # Keys sorted (the writer appends `seq`, which sorts between "key" and "type").
-    return {"at": at, "cause": seq, "data": data, "key": family.subscriber_id, "type": kind, "v": v}
+    event = template.copy()
+    event["at"] = at
+    event["cause"] = seq
+    event["data"] = data
+    event["key"] = family.subscriber_id
+    return event
 
 
 # A class of a module that is not compiled, held `Final`: the compiled module keeps it in a C
 # static, where the imported name is looked up in the module's dict at every claim.
 _TYPED_CLAIM: Final = TypedClaim
-_VERSIONS: Final[dict[str, int]] = {}  # answer type -> its current version (the registry is fixed)
+# answer type -> its ledger entry with `at`, `cause`, `data` and `key` to fill (`_event`)
+_ENVELOPES: Final[dict[str, dict[str, Any]]] = {}
 
 
 def _claim(envelope: dict[str, Any], family: FamilyState, ctx: Context

@@ -141,3 +141,18 @@ def test_family_state_round_trips_through_plain_json():
     a, _ = adjudicate(env, state, h.ctx)
     b, _ = adjudicate(env, copy, h.ctx)
     assert canonical(a) == canonical(b)
+
+
+def test_each_ledger_entry_is_a_dict_of_its_own():
+    """Entries are copies of their type's envelope (`core._event`): a runtime that adds to one
+    (the writer's `seq`) changes no other, and each carries its own at, cause, data and key."""
+    h = Harness()
+    h.enroll("M1")
+    h.enroll("M2")
+    first = h.claim("C1", "M1", [line("99213", 12_000)])
+    first["seq"] = 99
+    second = h.claim("C2", "M2", [line("99213", 12_000)], received="2025-03-11")
+    assert "seq" not in second and first is not second
+    assert (second["type"], second["v"], second["key"], second["cause"]) == (
+        "claim.adjudicated", first["v"], "M2", first["cause"] + 1)
+    assert second["data"]["claim_id"] == "C2" and second["at"] != first["at"]
