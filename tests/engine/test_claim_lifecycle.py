@@ -143,6 +143,25 @@ def test_family_state_round_trips_through_plain_json():
     assert canonical(a) == canonical(b)
 
 
+def test_a_claim_s_header_carries_its_frequency_and_original_as_submitted():
+    """A version's header starts as an original's (frequency "1", no original claim id) and takes
+    the claim's own: a replacement's, and an original that names an original claim id anyway
+    (the dict reading accepts one), carry theirs into the ledger entry and the stored result."""
+    h = Harness()
+    h.enroll("M1")
+    first = h.claim("C1", "M1", [line("99213", 12_000)], original="X9")
+    assert (first["data"]["frequency"], first["data"]["original_claim_id"]) == ("1", "X9")
+    second = h.claim("C2", "M1", [line("99214", 18_000)])
+    assert (second["data"]["frequency"], second["data"]["original_claim_id"]) == ("1", None)
+    replaced = h.claim("R1", "M1", [line("99213", 12_000)], frequency="7", original="C1",
+                       received="2025-03-20")
+    assert (replaced["data"]["frequency"], replaced["data"]["original_claim_id"]) == ("7", "C1")
+    family = h.families["M1"]
+    for event in (first, second, replaced):
+        kept = adjudicate(h.inputs[event["cause"]], family, h.ctx)[0]
+        assert canonical(kept) == canonical(event)  # re-emitted from the stored record
+
+
 def test_each_ledger_entry_is_a_dict_of_its_own():
     """Entries are copies of their type's envelope (`core._event`): a runtime that adds to one
     (the writer's `seq`) changes no other, and each carries its own at, cause, data and key."""
