@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from claimsim.events.encoding import open_body
 from claimsim.simulator.config import (DemographicsConfig, FaultConfig, QualityConfig,
                                        SimConfig)
+from claimsim.simulator.demographics import DIMENSIONS
 from claimsim.simulator.model import simulate
 from claimsim.simulator.submission import SubmissionQueue
 
@@ -125,5 +126,8 @@ def test_every_enrollment_and_its_truth_have_their_keys_in_canonical_order(demog
     members = [e for e in truth if e["type"] == "truth.member"]
     assert len(enrolled) == len(members) > 300  # the first members and later families
     assert all(("race" in e["data"]) is demographics for e in enrolled)
+    # `EnrollmentModel` spells the groups out by name: a dimension added to `DIMENSIONS` and
+    # not there would be drawn and dropped from the event.
+    assert all(set(DIMENSIONS) <= e["data"].keys() for e in enrolled) is demographics
     for event in enrolled + members:
         assert _canonical(event), event
