@@ -304,10 +304,10 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
     else:
         lines, dups, visits = adjudicate_file_lines(
             claim, family, root, payer.sequestration_bp, planned, amounts)
-    # The header as a copy of `_HDR` (keys sorted, as `claim_event_data` reads them), whose
+    # The header as a copy of `HEADER` (keys sorted, as `claim_event_data` reads them), whose
     # frequency and original claim id are most claims' already: a copy and seven stores cost
     # less than a 9-key literal.
-    hdr = _HDR.copy()
+    hdr = HEADER.copy()
     hdr["claim_id"] = claim.claim_id
     if claim.frequency != "1":
         hdr["frequency"] = claim.frequency
@@ -329,8 +329,9 @@ def adjudicate_claim(claim: Claim, seq: int, family: FamilyState, ctx: Context,
 
 
 # A version's header (`adjudicate_claim`) before its values: an original's (frequency "1", no
-# original claim id) in sorted key order.
-_HDR: Final[dict[str, Any]] = {
+# original claim id) in sorted key order. Its keys, in this order, are also where a stored
+# record's head keeps the header's values (`runtimes.records.HDR_KEYS`).
+HEADER: Final[dict[str, Any]] = {
     "claim_id": None, "frequency": "1", "member_id": None, "original_claim_id": None,
     "paid": None, "payer_id": None, "practice_id": None, "received": None, "rendering_npi": None,
 }

@@ -9,13 +9,14 @@ import orjson
 
 from claimsim.events.encoding import open_body
 
+from claimsim.adjudication.engine.claims import HEADER
+
 if TYPE_CHECKING:
     from claimsim.adjudication.runtimes.processor import Store
 
-# A version's header keys (`engine.claims.adjudicate_claim` builds them in this order), by
-# position in a stored record's head (`record_head`).
-HDR_KEYS: Final = ("claim_id", "frequency", "member_id", "original_claim_id", "paid", "payer_id",
-                   "practice_id", "received", "rendering_npi")
+# A version's header keys, in the order `engine.claims.adjudicate_claim` builds them (its
+# `HEADER`), by position in a stored record's head (`record_head`).
+HDR_KEYS: Final = tuple(HEADER)
 _NEWLINE: Final = orjson.OPT_APPEND_NEWLINE
 
 
